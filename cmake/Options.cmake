@@ -1,0 +1,26 @@
+# All of Lanyard's build options, in one place.
+option(LANYARD_BUILD_TESTS "Build unit and integration tests" ON)
+option(LANYARD_BUILD_EXAMPLES "Build examples/" ON)
+option(LANYARD_BUILD_SIM "Build firmware-sim (lanyard-accessory-sim)" ON)
+option(LANYARD_BUILD_TOOLS "Build the lanyard CLI and lanyard-bench" ON)
+option(LANYARD_BUILD_FUZZERS "Build libFuzzer targets (needs clang)" OFF)
+option(LANYARD_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer" OFF)
+option(LANYARD_WERROR "Treat warnings as errors" ON)
+# core-freestanding: only lanyard::core and its unit tests, all compiled with
+# -fno-exceptions -fno-rtti (proves the core needs neither).
+option(LANYARD_CORE_ONLY "Build only lanyard::core and its unit tests" OFF)
+option(LANYARD_FREESTANDING "Compile core unit tests with -fno-exceptions -fno-rtti" OFF)
+
+set(LANYARD_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+if(LANYARD_WERROR)
+  list(APPEND LANYARD_WARNINGS -Werror)
+endif()
+
+# Flags that the core always builds with, and that its users may build with.
+set(LANYARD_NO_EXCEPTIONS_FLAGS -fno-exceptions -fno-rtti)
+
+if(LANYARD_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
