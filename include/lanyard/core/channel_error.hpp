@@ -1,0 +1,74 @@
+/// @file
+/// Errors of the persistent channel: the wire codec, the session state machine and (later) the
+/// asio channel and accessory server all report through this one category, "lanyard.channel".
+///
+/// The numeric values are part of the wire protocol: a CLOSE frame carries one of them as its
+/// error code (docs/PROTOCOL.md § CLOSE), so values are never renumbered or reused.
+///
+/// Thread-safety: the category is a stateless singleton; everything here is safe to use from any
+/// thread.
+#pragma once
+
+#include <cstdint>
+#include <system_error>
+
+namespace lanyard {
+
+/// What went wrong on a channel. 0 is not an error (it is the CLOSE code of a normal close).
+enum class channel_errc : std::uint16_t {
+  // --- Connection-level protocol errors: the connection is closed, the session survives. ---
+  /// A frame arrived that the session's state does not allow (e.g. DATA before the handshake,
+  /// a second HELLO, a WELCOME sent to a server).
+  protocol_violation = 1,
+  /// A frame announced a body longer than the configured maximum.
+  frame_too_large = 2,
+  /// A frame type byte this implementation does not know.
+  unknown_frame_type = 3,
+  /// A frame's version byte is not the protocol version this implementation speaks.
+  bad_version = 4,
+  /// A frame's body is shorter than the fixed fields its type requires.
+  frame_truncated = 5,
+  /// A frame's body is longer than its type allows (bytes after the last field).
+  frame_trailing_bytes = 6,
+  /// A field holds a value the protocol forbids (reserved flag bits, an all-zero session id
+  /// where one is required, ...).
+  invalid_frame_field = 7,
+  /// A DATA, ACK, HELLO or WELCOME carried a sequence number outside the window the receiver
+  /// can accept (a gap, a duplicate, or an acknowledgement of something never sent).
+  sequence_out_of_window = 8,
+  /// A HELLO asked to resume a session that belongs to another controller.
+  session_not_owned = 9,
+  /// No bytes arrived from the peer for longer than the keep-alive timeout.
+  peer_dead = 10,
+  /// The handshake (HELLO/WELCOME) did not complete within the handshake timeout.
+  handshake_timeout = 11,
+  /// The peer closed the connection with a CLOSE frame carrying an error code.
+  closed_by_peer = 12,
+
+  // --- Local API errors: nothing is sent, nothing is lost. ---
+  /// The replay buffer (unacknowledged messages) is full: wait for acknowledgements or fail.
+  buffer_full = 20,
+  /// The message is larger than the maximum message size.
+  message_too_large = 21,
+  /// The session has ended (closed locally or by the peer); it accepts nothing more.
+  session_closed = 22,
+  /// The call is not valid in the session's current state (e.g. on_connected twice).
+  invalid_state = 23,
+};
+
+/// The "lanyard.channel" category.
+const std::error_category& channel_category() noexcept;
+
+/// Makes a std::error_code in channel_category(); found by ADL.
+inline std::error_code make_error_code(channel_errc e) noexcept {
+  return {static_cast<int>(e), channel_category()};
+}
+
+/// True for the errors after which the caller must close the current connection (the session
+/// itself survives and may be resumed on a new connection).
+bool is_connection_error(std::error_code ec) noexcept;
+
+} // namespace lanyard
+
+template <>
+struct std::is_error_code_enum<lanyard::channel_errc> : std::true_type {};

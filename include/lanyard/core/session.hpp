@@ -1,0 +1,206 @@
+/// @file
+/// The channel session state machine: sans-IO, one object per session, both roles.
+///
+/// A session outlives connections. Each direction numbers its messages from 0 (u64); the
+/// receiver acknowledges cumulatively (after `ack_every` messages or `ack_delay`); the sender
+/// keeps every unacknowledged message in a replay buffer bounded in bytes. On each new
+/// connection the client sends HELLO(session id, next expected), the server answers
+/// WELCOME(session id, resumed, next expected), and each side retransmits exactly what the
+/// other lacks: delivery is exactly once and in order across any number of connections. If
+/// the server does not know the session any more, it starts a new one and the side that had
+/// traffic in the old one reports events::session_reset with every unacknowledged message.
+/// docs/PROTOCOL.md has the wire format and the rules.
+///
+/// Driving it (ngtcp2 style; the caller owns the transport and the clock):
+///   - on_connected(now) when a transport connection is up (after TLS);
+///   - receive(bytes, now) with whatever the transport read;
+///   - send(payload, now) to queue a message;
+///   - after each of these and after handle_deadline(): write poll_output(now) to the
+///     transport completely, and drain poll_event();
+///   - arm a timer for next_deadline() and call handle_deadline(now) when it fires;
+///   - on_disconnected(now) when the transport closed or failed (also after state closing).
+/// Time is std::chrono::steady_clock::time_point, only ever taken from the arguments: tests
+/// pass literal time points. The session never reads a clock, an RNG, or does I/O; it never
+/// throws (it builds with -fno-exceptions) — allocation failure terminates, as everywhere in
+/// the core.
+///
+/// Errors: local calls return std::error_code in lanyard::channel_category() (buffer_full,
+/// message_too_large, session_closed, invalid_state). Anything wrong on the wire fails only
+/// the current connection: events::connection_failed, state closing, optionally a CLOSE frame
+/// in poll_output(); the session's messages and sequence numbers are untouched.
+///
+/// Thread-safety: distinct objects are safe, shared objects are unsafe (one strand/executor
+/// per session in the asio layer). Cancellation: nothing blocks; dropping a connection is
+/// on_disconnected(), ending the session is close().
+#pragma once
+
+#include "lanyard/core/frame.hpp"
+#include "lanyard/core/frame_decoder.hpp"
+#include "lanyard/core/session_event.hpp"
+#include "lanyard/core/session_id.hpp"
+#include "lanyard/core/session_settings.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace lanyard::core {
+
+/// Which end of the channel a session is: the client (app) sends HELLO and may be reset;
+/// the server (accessory) answers with WELCOME and owns session ids.
+enum class session_role { client, server };
+
+/// See the file comment.
+class session {
+public:
+  using clock = std::chrono::steady_clock;
+  using time_point = clock::time_point;
+  using duration = clock::duration;
+
+  /// Result of send(): the message's sequence number, or an error (then nothing was queued).
+  struct send_result {
+    std::error_code error;
+    std::uint64_t seq = 0;
+  };
+
+  explicit session(session_role role, session_settings settings = {});
+
+  session_role role() const noexcept { return role_; }
+  session_state state() const noexcept { return state_; }
+  const session_settings& settings() const noexcept { return settings_; }
+
+  /// The current session id (all zero before the first handshake on the client).
+  const session_id& id() const noexcept { return id_; }
+
+  // --- Connection lifecycle -----------------------------------------------------------------
+
+  /// A new transport connection is up. Valid in state disconnected only (invalid_state
+  /// otherwise, session_closed after the session ended). The client queues its HELLO.
+  std::error_code on_connected(time_point now);
+
+  /// Bytes read from the transport, split anywhere. Returns the connection error if these
+  /// bytes failed the connection (also reported as events::connection_failed); bytes
+  /// received outside handshaking/established are ignored.
+  std::error_code receive(std::span<const std::byte> bytes, time_point now);
+
+  /// Bytes to write to the transport now (empty if none). The view stays valid until the next
+  /// call of a non-const member. Write all of it: the session considers it sent (whatever a
+  /// dying connection loses is retransmitted after the next handshake).
+  std::span<const std::byte> poll_output(time_point now);
+
+  /// When handle_deadline() must be called next (time_point::max() if no timer is needed).
+  time_point next_deadline() const noexcept;
+
+  /// Runs the timers that expired at `now`: delayed ACK, keep-alive PING, peer and handshake
+  /// timeouts. Harmless to call early.
+  void handle_deadline(time_point now);
+
+  /// The transport connection is gone (closed, failed or abandoned). Returns to disconnected
+  /// unless the session has ended. Messages in flight are resent after the next handshake.
+  void on_disconnected(time_point now);
+
+  // --- Application ---------------------------------------------------------------------------
+
+  /// Queues a message. Errors: message_too_large (> max_message_size), buffer_full (the replay
+  /// buffer cannot take it: wait for events::acked or fail), session_closed. Works in every
+  /// state but closed: while disconnected the message waits for the next connection.
+  send_result send(std::span<const std::byte> payload, time_point now);
+
+  /// Ends the session: queues CLOSE(0) if connected, reports events::closed with the
+  /// unacknowledged messages and enters state closed. session_closed if already closed.
+  std::error_code close(time_point now);
+
+  /// The next event, if any. Drain after every call that feeds the session.
+  std::optional<session_event> poll_event();
+
+  // --- Introspection -------------------------------------------------------------------------
+
+  /// Sequence number the next send() gets.
+  std::uint64_t next_send_seq() const noexcept { return send_next_; }
+  /// Lowest sequence number not yet acknowledged by the peer (== next_send_seq() if none).
+  std::uint64_t next_unacked_seq() const noexcept { return acked_; }
+  /// Sequence number of the next message expected from the peer.
+  std::uint64_t next_expected_seq() const noexcept { return recv_next_; }
+  /// Bytes the replay buffer is charged for (see session_settings::max_replay_bytes).
+  std::size_t replay_bytes() const noexcept { return replay_bytes_; }
+  /// Number of messages in the replay buffer.
+  std::size_t replay_count() const noexcept { return replay_.size(); }
+  /// The smoothed RTT, once measured.
+  std::optional<duration> smoothed_rtt() const noexcept { return srtt_; }
+
+private:
+  bool connected() const noexcept {
+    return state_ == session_state::handshaking || state_ == session_state::established;
+  }
+  void set_state(session_state s);
+  void reset_connection(time_point now);
+  void fail_connection(std::error_code ec, bool by_peer, bool send_close);
+  void handle_frame(const frame& f, time_point now);
+  void handle_hello(const hello_frame& h, time_point now);
+  void handle_welcome(const welcome_frame& w, time_point now);
+  void handle_data(const data_frame& d, time_point now);
+  void handle_ack(const ack_frame& a);
+  void handle_pong(const pong_frame& p, time_point now);
+  void handle_close(const close_frame& c);
+  bool peer_next_expected(std::uint64_t next);
+  void drop_acked(std::uint64_t next);
+  void start_new_session(const session_id& new_id);
+  void establish(bool resumed, time_point now);
+  void add_rtt_sample(duration sample);
+  std::size_t charge(std::size_t payload_size) const noexcept {
+    return payload_size + replay_overhead_per_message;
+  }
+
+  session_role role_;
+  session_settings settings_;
+  session_state state_ = session_state::disconnected;
+  session_id id_;
+  // True once DATA was sent or received under id_: only then does losing the session lose
+  // anything, so only then is a reset reported.
+  bool had_traffic_ = false;
+
+  // Send direction.
+  std::deque<message> replay_; // seq acked_ .. send_next_-1, in order
+  std::size_t replay_bytes_ = 0;
+  std::uint64_t send_next_ = 0;
+  std::uint64_t acked_ = 0;
+  std::uint64_t transmit_next_ = 0; // next seq to write on this connection
+
+  // Receive direction.
+  std::uint64_t recv_next_ = 0;
+  std::uint64_t ack_sent_ = 0; // last next_expected announced (ACK, HELLO or WELCOME)
+  bool ack_now_ = false;
+  time_point ack_deadline_ = time_point::max();
+
+  // Connection.
+  frame_decoder decoder_;
+  time_point last_receive_{};
+  time_point handshake_deadline_ = time_point::max();
+  bool hello_pending_ = false;
+  bool welcome_pending_ = false;
+  bool welcome_resumed_ = false;
+  std::optional<time_point> hello_sent_;
+  bool close_pending_ = false;
+  std::uint16_t close_code_ = 0;
+
+  // Keep-alive and RTT.
+  time_point next_ping_ = time_point::max();
+  bool ping_pending_ = false;
+  std::uint64_t ping_counter_ = 0;
+  std::optional<std::uint64_t> ping_outstanding_; // token of the last PING sent
+  time_point ping_sent_{};
+  std::optional<std::uint64_t> pong_pending_;
+  std::optional<duration> srtt_;
+  duration rttvar_{};
+
+  std::vector<std::byte> out_;
+  std::deque<session_event> events_;
+};
+
+} // namespace lanyard::core

@@ -1,0 +1,76 @@
+/// @file
+/// Limits, intervals and environment hooks of a channel session (lanyard::core::session).
+///
+/// Everything the session needs from its environment arrives here: limits, timer intervals
+/// and, for the accessory (server) side, where new session ids come from and which ids belong
+/// to other controllers. The session itself never reads a clock or a random source.
+///
+/// Thread-safety: a value type. The hooks are called synchronously from inside the session's
+/// member functions, on the caller's thread, never concurrently for one session.
+#pragma once
+
+#include "lanyard/core/session_id.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+
+namespace lanyard::core {
+
+/// Accounting overhead charged per message in the replay buffer (sequence number, frame
+/// header, bookkeeping), so that even empty messages cannot fill memory without bound.
+inline constexpr std::size_t replay_overhead_per_message = 32;
+
+/// Settings of one session. Both ends should use the same max_message_size.
+struct session_settings {
+  /// Largest application message (DATA payload) sent or accepted, in bytes. A larger incoming
+  /// frame closes the connection with frame_too_large. 64 KiB: large enough for any control
+  /// message or push, small enough that one message never monopolises a link for long.
+  std::size_t max_message_size = 64 * 1024;
+
+  /// Bound of the replay buffer: payload bytes of unacknowledged messages plus
+  /// replay_overhead_per_message each. send() fails with buffer_full beyond it. 1 MiB keeps
+  /// a few seconds of a Wi-Fi link's worth of data resumable while bounding memory per
+  /// session; raised to at least one maximum message if configured lower.
+  std::size_t max_replay_bytes = 1024 * 1024;
+
+  /// Send a cumulative ACK at once after this many unacknowledged messages... (16: one ACK
+  /// per 16 messages keeps ACK traffic under ~2% for small messages while freeing the
+  /// sender's replay buffer steadily.)
+  std::size_t ack_every = 16;
+
+  /// ...or at the latest this long after the first unacknowledged message. 20 ms is below a
+  /// human-noticeable delay and far below any sensible peer_timeout.
+  std::chrono::milliseconds ack_delay{20};
+
+  /// Send a PING this often while connected (it also measures the RTT). 5 s: 14 bytes per
+  /// 5 s is free, and it lets a dead link be detected within peer_timeout even when idle.
+  std::chrono::milliseconds keepalive_interval{5000};
+
+  /// The connection is dead (event connection_failed with peer_dead) when nothing at all has
+  /// been received for this long. 20 s = 4 keep-alive intervals: tolerates short radio
+  /// sleeps and congestion without waiting so long that an app user notices a dead channel.
+  std::chrono::milliseconds peer_timeout{20000};
+
+  /// The handshake (HELLO → WELCOME) must complete within this time after on_connected().
+  /// 10 s: covers a TLS handshake on a slow link plus one round trip.
+  std::chrono::milliseconds handshake_timeout{10000};
+
+  /// poll_output() stops adding DATA frames once this many bytes are ready, so that one call
+  /// never copies the whole replay buffer (64 KiB ≈ one large socket write).
+  std::size_t output_batch_bytes = 64 * 1024;
+
+  /// Server only, required: returns a fresh random session id (never all zero) from a
+  /// cryptographically secure source; it must never repeat, so that an id the accessory lost
+  /// in a reboot is unknown to it rather than confused with a new one. Without it the server
+  /// refuses to start sessions (connection closed with invalid_state).
+  std::function<session_id()> new_session_id;
+
+  /// Server only, optional: returns true if `id` is a session that belongs to another
+  /// controller (the accessory layer knows which controller owns which session). Such a HELLO
+  /// closes the connection with session_not_owned and leaves this session untouched. When
+  /// absent, any id other than this session's own is treated as unknown (a new session).
+  std::function<bool(const session_id&)> is_foreign_session;
+};
+
+} // namespace lanyard::core

@@ -1,0 +1,91 @@
+/// @file
+/// TLS configuration shared by many connections: our identity, the pin verifier, timeouts, the
+/// server's session-ticket key and the client's cache of sessions to resume.
+///
+/// The policy is fixed, not configurable: TLS 1.2 only; cipher suites
+/// ECDHE-ECDSA-AES128-GCM-SHA256 and ECDHE-ECDSA-CHACHA20-POLY1305-SHA256 only; curve P-256;
+/// signatures ECDSA with SHA-256; ALPN required on both sides; mutual authentication (the server
+/// requests and requires a client certificate); no CA chain - the peer's key is accepted only
+/// if the peer_verifier accepts its fingerprint.
+#pragma once
+
+#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls/peer_verifier.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace lanyard::tls {
+
+/// Settings of a context. All have working defaults except `verifier`, which has none on
+/// purpose: without one every handshake fails with tls_errc::no_peer_verifier.
+struct context_options {
+  /// Default pin check for streams that do not set their own (stream::set_verifier).
+  peer_verifier verifier;
+  /// Default handshake timeout for streams (both roles); zero disables it.
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
+  /// The one ALPN protocol offered (client) and accepted (server). Changing it is for tests of
+  /// version mismatches; real endpoints keep "lanyard/1".
+  std::string alpn = "lanyard/1";
+  /// Server: issue session tickets (RFC 5077) so reconnecting clients resume with an
+  /// abbreviated handshake. Client: offer tickets and cache sessions per peer id.
+  bool session_tickets = true;
+  /// Server: how long a ticket (and its encryption key) is valid. Keys rotate at this period.
+  std::chrono::seconds ticket_lifetime{std::chrono::hours(24)};
+  /// Receives one line per failure or notable event ("handshake with 127.0.0.1 failed:
+  /// mbedTLS: SSL - ... (-0x7780)"). Called on the stream's thread; may be empty.
+  std::function<void(std::string_view line)> log;
+};
+
+/// Shared TLS configuration (like asio::ssl::context). A cheap, copyable handle: copies refer
+/// to the same configuration, ticket key and session cache, which live as long as any copy or
+/// any stream/engine made from it.
+///
+/// Construction seeds a CTR-DRBG from the system entropy source (one per context), builds a
+/// client and a server mbedTLS configuration and, for servers, a ticket key.
+///
+/// Errors: the constructor throws std::system_error (tls_errc::crypto_failure, with mbedTLS's
+/// reason in what()) if seeding or ticket-key generation fails; use create() for error codes.
+///
+/// Thread-safety: after construction a context may be shared by streams running on different
+/// threads: the configuration is read-only, the DRBG and ticket key are protected by mbedTLS
+/// mutexes (MBEDTLS_THREADING_C), the session cache by a std::mutex. The options are fixed at
+/// construction.
+class context {
+public:
+  /// Throws std::system_error on failure (see above). Precondition: `local` is not empty.
+  explicit context(identity local, context_options options = {});
+
+  /// Non-throwing construction; returns an empty handle (`!ctx`) on failure.
+  static context create(identity local, context_options options, std::error_code& ec,
+                        std::string* detail = nullptr);
+
+  context() noexcept = default;
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+  const identity& local_identity() const noexcept;
+  const context_options& options() const noexcept;
+
+  /// Client: drop the cached session of `peer_id`, so the next connection to it does a full
+  /// handshake (call when a pin is forgotten or changed; a stale session would still be
+  /// re-checked by the verifier, this just avoids the attempt).
+  void forget_session(std::string_view peer_id);
+  /// Client: drop all cached sessions.
+  void clear_sessions();
+  /// Client: number of peers with a cached session.
+  std::size_t cached_sessions() const;
+
+  struct impl; ///< Defined in src/tls; opaque to users.
+  /// For the engine (src/tls). Not part of the stable API.
+  const std::shared_ptr<impl>& internal() const noexcept { return impl_; }
+
+private:
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace lanyard::tls

@@ -1,0 +1,122 @@
+/// @file
+/// The TLS engine: one mbedTLS connection that does no I/O (the shape of asio's
+/// ssl/detail/engine.hpp). Ciphertext from the network is pushed in with prepare_input() /
+/// commit_input(); ciphertext to send is taken with output() / consume_output(). Each operation
+/// says what it needs next:
+///
+///  - want::input_and_retry:  read more ciphertext from the network (first send output() if
+///                            it is not empty), then call the operation again;
+///  - want::output_and_retry: send output(), then call the operation again;
+///  - want::output:           send output(); the operation is complete;
+///  - want::nothing:          the operation is complete.
+///
+/// An operation that fails sets `ec` and returns want::output when there is an alert to send
+/// (send it, best effort, then report `ec`) or want::nothing. tls::stream drives an engine over
+/// an asio stream; a benchmark or a test may drive it over anything.
+///
+/// Thread-safety: distinct objects safe, shared objects unsafe (one operation at a time; a
+/// read and a write may alternate).
+#pragma once
+
+#include <lanyard/core/fingerprint.hpp>
+#include <lanyard/tls/context.hpp>
+#include <lanyard/tls/peer_verifier.hpp>
+#include <lanyard/tls/role.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace lanyard::tls {
+
+class engine {
+public:
+  enum class want {
+    input_and_retry,
+    output_and_retry,
+    output,
+    nothing,
+  };
+
+  /// An engine using `ctx`'s configuration (the engine keeps the context alive).
+  /// Precondition: `ctx` is not empty.
+  explicit engine(context ctx);
+  ~engine();
+  engine(engine&&) noexcept;
+  engine& operator=(engine&&) noexcept;
+
+  // --- Before the handshake. ---
+
+  /// The id of the peer this connection is for (the accessory's device id on a client; free
+  /// text on a server). Client: the key of the session cache, so a later connection with the
+  /// same peer id resumes the session. Passed to the verifier as peer_cert_info::expected_peer_id.
+  void set_peer_id(std::string peer_id);
+  /// Overrides the context's verifier for this connection (e.g. a lambda pinning one device).
+  void set_verifier(peer_verifier verifier);
+
+  // --- Operations. ---
+
+  /// Advances the handshake as `r`. Errors: the verifier's error, or tls_errc (alpn_mismatch,
+  /// peer_rejected_certificate, handshake_failed, ...), or tls_errc::already_handshaken.
+  want handshake(role r, std::error_code& ec);
+  /// Decrypts up to out.size() bytes into `out`; `n` receives the count. Errors:
+  /// asio::error::eof after the peer's close_notify, tls_errc::bad_record, not_connected.
+  want read(std::span<std::uint8_t> out, std::size_t& n, std::error_code& ec);
+  /// Encrypts up to in.size() bytes (at most 64 KiB per call) into output(); `n` receives how
+  /// many were consumed. Errors: tls_errc::not_connected.
+  want write(std::span<const std::uint8_t> in, std::size_t& n, std::error_code& ec);
+  /// Queues a close_notify alert in output().
+  want shutdown(std::error_code& ec);
+
+  // --- Ciphertext buffers. ---
+
+  /// Ciphertext waiting to be sent.
+  std::span<const std::uint8_t> output() const noexcept;
+  /// Drops the first `n` bytes of output() (they were sent).
+  void consume_output(std::size_t n) noexcept;
+  /// Moves all pending output into `buffer` (replacing its contents; its old storage is reused
+  /// for the next output, so a stream that keeps one buffer allocates nothing in steady
+  /// state). Unlike output(), `buffer` stays valid while the engine keeps working, so an
+  /// asynchronous write can send it while another operation runs.
+  void take_output(std::vector<std::uint8_t>& buffer);
+  /// A buffer of `size` bytes to receive ciphertext into; valid until the next call on the
+  /// engine. Follow with commit_input(bytes_received).
+  std::span<std::uint8_t> prepare_input(std::size_t size = 16 * 1024 + 512);
+  void commit_input(std::size_t n) noexcept;
+
+  // --- State and results. ---
+
+  bool handshake_done() const noexcept;
+  /// True if the handshake resumed a session (abbreviated handshake: no certificates were
+  /// exchanged, only the ticket).
+  bool resumed() const noexcept;
+  /// The fingerprint of the peer's key (valid after a successful handshake, including a
+  /// resumed one, and after a refusal by the verifier).
+  const core::fingerprint& peer_fingerprint() const noexcept;
+  /// The peer certificate's subject CN (the device id it claims); empty before the handshake.
+  const std::string& peer_subject() const noexcept;
+  /// The negotiated ALPN protocol ("lanyard/1"), empty before the handshake.
+  std::string_view alpn_protocol() const noexcept;
+  /// The negotiated cipher suite's IANA-like name, e.g. "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256".
+  std::string_view ciphersuite() const noexcept;
+  /// One line explaining the last failure (mbedTLS's reason, the alert received, ...), also
+  /// sent to context_options::log.
+  const std::string& last_error_detail() const noexcept;
+
+  /// The error a stream reports when the transport ends (EOF) during an operation: depends on
+  /// the engine state (peer_closed_during_handshake, stream_truncated, or eof after a
+  /// close_notify). Records the detail line.
+  std::error_code transport_closed();
+
+  struct impl; ///< Defined in src/tls.
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace lanyard::tls

@@ -1,0 +1,376 @@
+/// @file
+/// tls::stream<NextLayer>: TLS over an asio stream (usually asio::ip::tcp::socket), in the
+/// style of Beast's websocket::stream and asio::ssl::stream. It wraps the transport, exposes
+/// next_layer(), forwards get_executor(), and drives a tls::engine (mbedTLS, no I/O of its own)
+/// with the transport's async_read_some / async_write.
+///
+/// Usage (client):
+/// @code
+///   tls::stream<asio::ip::tcp::socket> s(std::move(socket), ctx);
+///   s.set_peer_id(device_id);                      // session cache key, verifier hint
+///   s.set_verifier([&](const core::fingerprint& fp, const tls::peer_cert_info&) {
+///     return store.check(device_id, fp);           // trust::key_changed, ... or {}
+///   });
+///   co_await s.async_handshake(tls::role::client, asio::redirect_error(asio::use_awaitable, ec));
+///   if (ec == trust::key_changed) ...              // the verifier's error, unchanged
+///   co_await asio::async_write(s, asio::buffer(hello), use_awaitable);
+/// @endcode
+///
+/// Security properties:
+///  - The pin verifier runs inside the handshake, on the peer's certificate message, before
+///    either side can send or accept an application byte; a refusal sends a fatal alert and the
+///    handshake completes with the verifier's error_code.
+///  - A resumed session (session ticket) re-runs the verifier on the certificate of the
+///    original handshake before the handshake completes.
+///  - ALPN must be negotiated ("lanyard/1"), on both sides, or the handshake fails with
+///    tls_errc::alpn_mismatch.
+///
+/// Thread-safety: distinct objects safe; shared objects unsafe. All operations and their
+/// completion run on the next layer's executor; with a multi-threaded io_context use a strand
+/// executor for the socket. Outstanding operations allowed at once: one handshake (alone), or
+/// one read and one write (full duplex), or one shutdown (no write).
+///
+/// Cancellation: cancel or close next_layer(); the pending operations complete with
+/// asio::error::operation_aborted (a cancelled handshake leaves the stream unusable: close it).
+/// Per-operation cancellation slots are not supported.
+#pragma once
+
+#include <lanyard/core/fingerprint.hpp>
+#include <lanyard/tls/context.hpp>
+#include <lanyard/tls/engine.hpp>
+#include <lanyard/tls/error.hpp>
+#include <lanyard/tls/peer_verifier.hpp>
+#include <lanyard/tls/role.hpp>
+
+#include <asio/async_result.hpp>
+#include <asio/basic_waitable_timer.hpp>
+#include <asio/buffer.hpp>
+#include <asio/compose.hpp>
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace lanyard::tls {
+
+namespace detail {
+
+enum class op_kind { handshake, read, write, shutdown };
+
+// Shared between a handshake operation and its timeout timer's handler: the timer handler may
+// run after the operation completed (its completion was already queued), so it must check
+// `active` and never touch a finished operation.
+struct handshake_watch {
+  bool active = true;
+  bool fired = false;
+};
+
+template <class Buffers>
+std::span<std::uint8_t> first_buffer(const Buffers& buffers) {
+  for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+       ++it) {
+    asio::mutable_buffer b(*it);
+    if (b.size() != 0) return {static_cast<std::uint8_t*>(b.data()), b.size()};
+  }
+  return {};
+}
+
+template <class Buffers>
+std::span<const std::uint8_t> first_const_buffer(const Buffers& buffers) {
+  for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+       ++it) {
+    asio::const_buffer b(*it);
+    if (b.size() != 0) return {static_cast<const std::uint8_t*>(b.data()), b.size()};
+  }
+  return {};
+}
+
+// One composed operation: call the engine, then do what it wants (read ciphertext, write
+// ciphertext) until it wants nothing (the shape of asio/ssl/detail/io.hpp).
+template <class Stream, op_kind Kind>
+class io_op {
+public:
+  io_op(Stream& s, role r) : s_(&s), role_(r) {}
+  io_op(Stream& s, std::span<std::uint8_t> b) : s_(&s), read_buf_(b) {}
+  io_op(Stream& s, std::span<const std::uint8_t> b) : s_(&s), write_buf_(b) {}
+  explicit io_op(Stream& s) : s_(&s) {}
+
+  template <class Self>
+  void operator()(Self& self, std::error_code io_ec = {}, std::size_t io_n = 0) {
+    switch (state_) {
+    case state::start:
+      if constexpr (Kind != op_kind::read) s_->writing_ = true;
+      if constexpr (Kind == op_kind::handshake) start_timer();
+      step(self);
+      return;
+    case state::reading:
+      did_io_ = true;
+      if (timed_out()) return finish(self, tls_errc::handshake_timeout);
+      if (io_ec == asio::error::eof) return finish(self, s_->engine_.transport_closed());
+      if (io_ec) return finish(self, io_ec);
+      s_->engine_.commit_input(io_n);
+      step(self);
+      return;
+    case state::writing:
+      did_io_ = true;
+      if (timed_out()) return finish(self, tls_errc::handshake_timeout);
+      // An engine error came with an alert to send: it is sent (best effort); report the
+      // engine's error, not the transport's.
+      if (ec_) return finish(self, ec_);
+      if (io_ec) return finish(self, io_ec);
+      if (want_ == engine::want::output) return finish(self, ec_);
+      step(self);
+      return;
+    case state::posted:
+      finish(self, ec_);
+      return;
+    }
+  }
+
+private:
+  enum class state { start, reading, writing, posted };
+
+  engine::want call_engine(std::error_code& ec) {
+    engine& e = s_->engine_;
+    if constexpr (Kind == op_kind::handshake) {
+      return e.handshake(role_, ec);
+    } else if constexpr (Kind == op_kind::read) {
+      return e.read(read_buf_, n_, ec);
+    } else if constexpr (Kind == op_kind::write) {
+      // The engine consumes a prefix at a time; repeated calls (after each flush) would also
+      // work, but one engine call + one socket write per operation is write_some semantics.
+      return e.write(write_buf_, n_, ec);
+    } else {
+      return e.shutdown(ec);
+    }
+  }
+
+  template <class Self>
+  void step(Self& self) {
+    want_ = call_engine(ec_);
+    switch (want_) {
+    case engine::want::input_and_retry: {
+      state_ = state::reading;
+      std::span<std::uint8_t> in = s_->engine_.prepare_input();
+      s_->next_layer_.async_read_some(asio::buffer(in.data(), in.size()), std::move(self));
+      return;
+    }
+    case engine::want::output_and_retry:
+    case engine::want::output: {
+      std::vector<std::uint8_t>& out = Kind == op_kind::read ? s_->read_output_ : s_->write_output_;
+      s_->engine_.take_output(out);
+      if (Kind == op_kind::read && s_->writing_) {
+        // Only a failing read produces output (an alert); never interleave it with a write in
+        // progress - the connection is failing anyway.
+        out.clear();
+        if (want_ == engine::want::output_and_retry) return step(self);
+        return finish(self, ec_);
+      }
+      state_ = state::writing;
+      asio::async_write(s_->next_layer_, asio::buffer(out), std::move(self));
+      return;
+    }
+    case engine::want::nothing:
+      if (!did_io_) {
+        // Completed without I/O: never call the handler inside the initiating function.
+        state_ = state::posted;
+        asio::post(std::move(self));
+        return;
+      }
+      finish(self, ec_);
+      return;
+    }
+  }
+
+  bool timed_out() const noexcept { return watch_ && watch_->fired; }
+
+  void start_timer() {
+    auto timeout = s_->handshake_timeout_;
+    if (timeout <= std::chrono::milliseconds::zero()) return;
+    watch_ = std::make_shared<handshake_watch>();
+    s_->timer_.expires_after(timeout);
+    s_->timer_.async_wait([w = watch_, s = s_](const std::error_code& ec) {
+      if (ec || !w->active) return;
+      w->fired = true;
+      s->cancel_next_layer(); // the pending read/write completes with operation_aborted
+    });
+  }
+
+  template <class Self>
+  void finish(Self& self, std::error_code ec) {
+    if (watch_) {
+      watch_->active = false;
+      s_->timer_.cancel();
+    }
+    if constexpr (Kind != op_kind::read) s_->writing_ = false;
+    if constexpr (Kind == op_kind::handshake || Kind == op_kind::shutdown) {
+      self.complete(ec);
+    } else {
+      self.complete(ec, ec ? std::size_t{0} : n_);
+    }
+  }
+
+  Stream* s_;
+  role role_ = role::client;
+  std::span<std::uint8_t> read_buf_;
+  std::span<const std::uint8_t> write_buf_;
+  std::shared_ptr<handshake_watch> watch_;
+  engine::want want_ = engine::want::nothing;
+  std::error_code ec_;
+  std::size_t n_ = 0;
+  state state_ = state::start;
+  bool did_io_ = false;
+};
+
+} // namespace detail
+
+/// TLS over `NextLayer` (an asio AsyncReadStream + AsyncWriteStream with cancel(ec) or
+/// close(ec), e.g. asio::ip::tcp::socket). Itself an AsyncReadStream and AsyncWriteStream, so
+/// asio::async_read / async_write work on it. See the file comment for semantics.
+template <class NextLayer>
+class stream {
+public:
+  using next_layer_type = std::remove_reference_t<NextLayer>;
+  using executor_type = typename next_layer_type::executor_type;
+
+  /// Constructs the next layer from `arg` (a socket to move in, an executor, an io_context)
+  /// and a TLS connection using `ctx` (kept alive by the stream).
+  template <class Arg>
+  stream(Arg&& arg, context ctx)
+      : next_layer_(std::forward<Arg>(arg)), engine_(ctx), timer_(next_layer_.get_executor()),
+        handshake_timeout_(ctx.options().handshake_timeout) {}
+
+  executor_type get_executor() noexcept { return next_layer_.get_executor(); }
+  next_layer_type& next_layer() noexcept { return next_layer_; }
+  const next_layer_type& next_layer() const noexcept { return next_layer_; }
+
+  // --- Before the handshake. ---
+
+  /// The peer's id (the accessory's device id on a client): key of the client's session cache
+  /// (a later stream with the same id resumes) and peer_cert_info::expected_peer_id.
+  void set_peer_id(std::string peer_id) { engine_.set_peer_id(std::move(peer_id)); }
+  /// The pin check for this connection (overrides context_options::verifier).
+  void set_verifier(peer_verifier verifier) { engine_.set_verifier(std::move(verifier)); }
+  /// Overrides context_options::handshake_timeout; zero disables the timeout.
+  void set_handshake_timeout(std::chrono::milliseconds timeout) noexcept {
+    handshake_timeout_ = timeout;
+  }
+
+  // --- After the handshake. ---
+
+  /// True if the last handshake was abbreviated (resumed from a session ticket).
+  bool resumed() const noexcept { return engine_.resumed(); }
+  /// The peer key's fingerprint (also set when the verifier refused it).
+  const core::fingerprint& peer_fingerprint() const noexcept { return engine_.peer_fingerprint(); }
+  /// The peer certificate's subject CN (the device id it claims).
+  const std::string& peer_subject() const noexcept { return engine_.peer_subject(); }
+  std::string_view alpn_protocol() const noexcept { return engine_.alpn_protocol(); }
+  std::string_view ciphersuite() const noexcept { return engine_.ciphersuite(); }
+  /// One line on the last failure (mbedTLS's reason, the alert received, the verifier's
+  /// refusal); also sent to context_options::log.
+  const std::string& last_error_detail() const noexcept { return engine_.last_error_detail(); }
+
+  /// The engine, for inspection. Do not drive it while an operation is pending.
+  engine& tls_engine() noexcept { return engine_; }
+
+  // --- Operations. ---
+
+  /// Performs the TLS handshake as `r`, bounded by the handshake timeout.
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec) @endcode
+  /// Errors: the verifier's own error_code when it refused the peer (e.g. trust::key_changed);
+  /// tls_errc::handshake_timeout, alpn_mismatch, peer_rejected_certificate,
+  /// peer_certificate_missing, bad_peer_certificate, handshake_failed,
+  /// peer_closed_during_handshake, no_peer_verifier, already_handshaken; transport errors.
+  template <class CompletionToken = asio::default_completion_token_t<executor_type>>
+  auto
+  async_handshake(role r,
+                  CompletionToken&& token = asio::default_completion_token_t<executor_type>{}) {
+    return asio::async_compose<CompletionToken, void(std::error_code)>(
+        detail::io_op<stream, detail::op_kind::handshake>(*this, r), token, *this);
+  }
+
+  /// Reads and decrypts at least one byte into the first non-empty buffer of `buffers`
+  /// (completes at once with 0 bytes if all are empty).
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec, std::size_t bytes_transferred) @endcode
+  /// Errors: asio::error::eof after the peer's close_notify; tls_errc::stream_truncated (TCP
+  /// closed without close_notify), bad_record, peer_alert, not_connected; transport errors.
+  template <class MutableBufferSequence,
+            class CompletionToken = asio::default_completion_token_t<executor_type>>
+  auto
+  async_read_some(const MutableBufferSequence& buffers,
+                  CompletionToken&& token = asio::default_completion_token_t<executor_type>{}) {
+    return asio::async_compose<CompletionToken, void(std::error_code, std::size_t)>(
+        detail::io_op<stream, detail::op_kind::read>(*this, detail::first_buffer(buffers)), token,
+        *this);
+  }
+
+  /// Encrypts and sends a prefix (up to 64 KiB) of the first non-empty buffer of `buffers`;
+  /// completes when its ciphertext has been written to the next layer.
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec, std::size_t bytes_transferred) @endcode
+  /// Errors: tls_errc::not_connected; transport errors.
+  template <class ConstBufferSequence,
+            class CompletionToken = asio::default_completion_token_t<executor_type>>
+  auto
+  async_write_some(const ConstBufferSequence& buffers,
+                   CompletionToken&& token = asio::default_completion_token_t<executor_type>{}) {
+    return asio::async_compose<CompletionToken, void(std::error_code, std::size_t)>(
+        detail::io_op<stream, detail::op_kind::write>(*this, detail::first_const_buffer(buffers)),
+        token, *this);
+  }
+
+  /// Sends a TLS close_notify and completes when it is written. It does not wait for the
+  /// peer's close_notify (read until asio::error::eof for that) and does not close the socket.
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec) @endcode
+  /// Errors: tls_errc::not_connected; transport errors.
+  template <class CompletionToken = asio::default_completion_token_t<executor_type>>
+  auto async_shutdown(CompletionToken&& token = asio::default_completion_token_t<executor_type>{}) {
+    return asio::async_compose<CompletionToken, void(std::error_code)>(
+        detail::io_op<stream, detail::op_kind::shutdown>(*this), token, *this);
+  }
+
+private:
+  template <class S, detail::op_kind K>
+  friend class detail::io_op;
+
+  using timer_type =
+      asio::basic_waitable_timer<std::chrono::steady_clock,
+                                 asio::wait_traits<std::chrono::steady_clock>, executor_type>;
+
+  void cancel_next_layer() {
+    std::error_code ignored;
+    if constexpr (requires(next_layer_type & l, std::error_code & e) { l.cancel(e); }) {
+      next_layer_.cancel(ignored);
+    } else {
+      next_layer_.close(ignored);
+    }
+  }
+
+  next_layer_type next_layer_;
+  engine engine_;
+  timer_type timer_;
+  std::chrono::milliseconds handshake_timeout_;
+  bool writing_ = false; // a handshake, write or shutdown is flushing write_output_
+  std::vector<std::uint8_t> write_output_;
+  std::vector<std::uint8_t> read_output_;
+};
+
+} // namespace lanyard::tls

@@ -1,0 +1,173 @@
+/// @file
+/// The accessory's paired controllers (pinned client certificates with a role) and its pairing
+/// window, persisted together in one file so that the failed-attempt count and the window's
+/// deadline survive a restart.
+///
+/// Typical accessory use:
+///
+///     controller_store store(dir / "controllers");
+///     if (auto s = store.load(); s.failed()) fail(s.message());   // damaged: never reset
+///     store.expire_window(now);
+///     if (store.list().empty()) store.open_window(now);            // setup mode: first boot
+///     ...in the TLS verify callback, with the client's fingerprint:
+///     auto d = store.check(fp, now);      // accept / pair / refuse (before any app byte)
+///     ...after a completed pairing: store.pair(fp, name, role, now);
+///     ...after a failed pairing attempt: store.record_failure(now);
+///
+/// See docs/trust.md for the rules and the file format.
+#pragma once
+
+#include "lanyard/core/fingerprint.hpp"
+#include "lanyard/core/pairing_window.hpp"
+#include "lanyard/trust/error.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lanyard::trust {
+
+/// What a paired controller may do. Admins may open the pairing window and remove
+/// controllers; users may only use the accessory.
+enum class controller_role { admin, user };
+
+/// "admin" / "user".
+std::string_view to_string(controller_role r) noexcept;
+
+/// One paired controller.
+struct controller_record {
+  core::fingerprint fingerprint;
+  /// A display name (may be empty; at most 256 bytes).
+  std::string name;
+  controller_role role = controller_role::user;
+  /// Stored with one-second resolution.
+  std::chrono::system_clock::time_point paired_at{};
+
+  friend bool operator==(const controller_record&, const controller_record&) = default;
+};
+
+/// What the accessory's handshake should do with a client certificate.
+enum class controller_action {
+  /// A paired controller: proceed.
+  accept,
+  /// Unknown, but the pairing window is open: proceed with pairing; afterwards pair() on
+  /// success or record_failure() on failure.
+  pair,
+  /// Refuse the handshake: `code` is not_paired, pairing_window_closed or too_many_attempts.
+  refuse,
+};
+
+struct controller_decision {
+  controller_action action = controller_action::refuse;
+  std::error_code code;
+  core::fingerprint presented;
+  /// The paired controller (accept).
+  std::optional<controller_record> controller;
+  /// One line for logs, e.g. "controller MFRG-GZDF-... is not paired and the pairing window is
+  /// closed (...); refusing".
+  std::string describe() const;
+};
+
+/// The accessory's persistent pairing state. File format:
+///
+///     lanyard-controller-store 1
+///     window open|closed OPENED-AT DEADLINE FAILED-ATTEMPTS
+///     never-opened|timed-out|too-many-attempts|closed controller HEX-FINGERPRINT admin|user
+///     PAIRED-AT NAME end COUNT CRC32C
+///
+/// Missing file: no controllers, window never opened. Damaged file: store_corrupt with
+/// "FILE:LINE: what", never reset, never overwritten. Writes are atomic, mode 0600, under
+/// FILE.lock, exactly like trust_store. Times have one-second resolution (the window's
+/// deadline is rounded down, never extended).
+///
+/// Thread-safety: all member functions may be called concurrently (internal mutex); several
+/// objects and processes may share the file. Cancellation: synchronous; nothing to cancel.
+class controller_store {
+public:
+  using time_point = std::chrono::system_clock::time_point;
+  static constexpr std::size_t max_name_length = 256;
+
+  explicit controller_store(std::filesystem::path path);
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+  /// (Re-)reads the file. Errors: store_corrupt, store_unsupported_version, store_io,
+  /// store_permissions; the previous contents are kept then.
+  store_status load();
+
+  /// True if the last load() found no file: the accessory's first boot (or a factory reset).
+  bool first_boot() const;
+
+  std::vector<controller_record> list() const;
+  std::optional<controller_record> find(const core::fingerprint& fp) const;
+  core::pairing_window_state window() const;
+
+  /// Decides about a client certificate with fingerprint `fp` at `now`. Pure over the loaded
+  /// state (call expire_window() to persist a timeout).
+  controller_decision check(const core::fingerprint& fp, time_point now) const;
+
+  /// Records a successful pairing. Requires the window to admit at `now` (else
+  /// pairing_window_closed / too_many_attempts); the first controller is always made admin so
+  /// the accessory is never left without one. Pairing an already paired fingerprint updates
+  /// its name and role. Errors also: invalid_record, load errors.
+  store_status pair(const core::fingerprint& fp, std::string_view name, controller_role role,
+                    time_point now);
+
+  /// Adds a controller outside the window, on behalf of a paired admin (`by`). Errors: not_admin,
+  /// invalid_record, load errors.
+  store_status add_by_admin(const core::fingerprint& by, const core::fingerprint& fp,
+                            std::string_view name, controller_role role, time_point now);
+
+  /// Removes a controller. Errors: not_paired (unknown fingerprint), last_admin (it is the only
+  /// admin and others remain), load errors.
+  store_status remove(const core::fingerprint& fp);
+
+  /// Opens the pairing window (see core::pairing_window::open()). Errors: invalid_timeout,
+  /// too_many_attempts (setup mode after 20 failures), load errors.
+  store_status
+  open_window(time_point now,
+              core::pairing_window::duration timeout = core::pairing_window::default_timeout,
+              core::window_opener opener = core::window_opener::setup_mode);
+
+  /// Opens the window on behalf of a paired controller `by`, which must be an admin (not_admin,
+  /// not_paired otherwise). Resets the failure count.
+  store_status
+  open_window_by(const core::fingerprint& by, time_point now,
+                 core::pairing_window::duration timeout = core::pairing_window::default_timeout);
+
+  store_status close_window();
+
+  /// Persists a failed pairing attempt; the 20th closes the window.
+  store_status record_failure(time_point now);
+
+  /// Persists the window's timeout if its deadline passed. Cheap when nothing changed.
+  store_status expire_window(time_point now);
+
+  /// Parses / writes the file's text (pure; for fuzzing and tools).
+  static store_status parse(std::string_view text, std::string_view file,
+                            core::pairing_window_state& window,
+                            std::vector<controller_record>& controllers);
+  static std::string serialize(const core::pairing_window_state& window,
+                               const std::vector<controller_record>& controllers);
+
+private:
+  struct state {
+    core::pairing_window_state window;
+    std::map<core::fingerprint, controller_record> controllers;
+    bool existed = false;
+  };
+  store_status read_locked(state& out) const;
+  template <class Change>
+  store_status modify(Change change);
+
+  std::filesystem::path path_;
+  mutable std::mutex mutex_;
+  state state_;
+};
+
+} // namespace lanyard::trust

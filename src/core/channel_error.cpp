@@ -1,0 +1,80 @@
+#include "lanyard/core/channel_error.hpp"
+
+#include <string>
+
+namespace lanyard {
+namespace {
+
+class channel_category_impl final : public std::error_category {
+public:
+  const char* name() const noexcept override { return "lanyard.channel"; }
+
+  std::string message(int ev) const override {
+    switch (static_cast<channel_errc>(ev)) {
+    case channel_errc::protocol_violation:
+      return "the peer sent a frame that is not allowed in the session's current state; the "
+             "connection was closed (the session survives and can be resumed)";
+    case channel_errc::frame_too_large:
+      return "the peer sent a frame larger than the configured maximum frame size; raise "
+             "max_message_size on this side or send smaller messages";
+    case channel_errc::unknown_frame_type:
+      return "the peer sent a frame of a type this version of Lanyard does not know; update "
+             "both ends to the same protocol version";
+    case channel_errc::bad_version:
+      return "the peer speaks a different channel protocol version; update both ends to the "
+             "same Lanyard version";
+    case channel_errc::frame_truncated:
+      return "the peer sent a frame whose body is shorter than its type requires (corrupt or "
+             "incompatible peer)";
+    case channel_errc::frame_trailing_bytes:
+      return "the peer sent a frame with unexpected bytes after its last field (corrupt or "
+             "incompatible peer)";
+    case channel_errc::invalid_frame_field:
+      return "the peer sent a frame with a field value the protocol forbids (reserved bits "
+             "set or a missing session id)";
+    case channel_errc::sequence_out_of_window:
+      return "the peer sent a sequence number outside the acceptable window (a gap, a "
+             "duplicate or an acknowledgement of data never sent); the connection was closed "
+             "and the session can be resumed";
+    case channel_errc::session_not_owned:
+      return "the peer tried to resume a session that belongs to another controller; the "
+             "connection was refused";
+    case channel_errc::peer_dead:
+      return "nothing was received from the peer within the keep-alive timeout; the link is "
+             "probably down or the peer stopped (the session will resume on reconnect)";
+    case channel_errc::handshake_timeout:
+      return "the peer did not complete the session handshake in time; check that it runs a "
+             "Lanyard channel on this port";
+    case channel_errc::closed_by_peer:
+      return "the peer closed the connection with an error";
+    case channel_errc::buffer_full:
+      return "the replay buffer of unacknowledged messages is full; wait until the peer "
+             "acknowledges messages or raise max_replay_bytes";
+    case channel_errc::message_too_large:
+      return "the message is larger than max_message_size; split it or raise the limit on "
+             "both ends";
+    case channel_errc::session_closed:
+      return "the session has been closed and accepts no more messages; open a new one";
+    case channel_errc::invalid_state:
+      return "this call is not valid in the session's current state (see the session "
+             "documentation for the call order)";
+    }
+    return "unknown lanyard.channel error " + std::to_string(ev);
+  }
+};
+
+} // namespace
+
+const std::error_category& channel_category() noexcept {
+  static const channel_category_impl instance;
+  return instance;
+}
+
+bool is_connection_error(std::error_code ec) noexcept {
+  if (ec.category() != channel_category()) return false;
+  const int v = ec.value();
+  return v >= static_cast<int>(channel_errc::protocol_violation) &&
+         v <= static_cast<int>(channel_errc::closed_by_peer);
+}
+
+} // namespace lanyard

@@ -1,0 +1,399 @@
+#include "lanyard/core/session.hpp"
+
+#include "lanyard/core/channel_error.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace lanyard::core {
+
+std::string_view to_string(session_state s) noexcept {
+  switch (s) {
+  case session_state::disconnected:
+    return "disconnected";
+  case session_state::handshaking:
+    return "handshaking";
+  case session_state::established:
+    return "established";
+  case session_state::closing:
+    return "closing";
+  case session_state::closed:
+    return "closed";
+  }
+  return "unknown";
+}
+
+session::session(session_role role, session_settings settings)
+    : role_(role), settings_(std::move(settings)),
+      decoder_(settings_.max_message_size + data_body_min_size) {
+  // One maximum message must always fit, or a send could be refused forever.
+  settings_.max_replay_bytes =
+      std::max(settings_.max_replay_bytes, charge(settings_.max_message_size));
+  settings_.ack_every = std::max<std::size_t>(settings_.ack_every, 1);
+}
+
+void session::set_state(session_state s) {
+  if (s == state_) return;
+  events_.emplace_back(events::state_changed{state_, s});
+  state_ = s;
+}
+
+// Per-connection state starts afresh; the session's own state is untouched.
+void session::reset_connection(time_point now) {
+  decoder_.reset();
+  out_.clear();
+  last_receive_ = now;
+  handshake_deadline_ = time_point::max();
+  hello_pending_ = welcome_pending_ = close_pending_ = false;
+  hello_sent_.reset();
+  ack_now_ = false;
+  ack_deadline_ = time_point::max();
+  next_ping_ = time_point::max();
+  ping_pending_ = false;
+  ping_outstanding_.reset();
+  pong_pending_.reset();
+  transmit_next_ = acked_;
+}
+
+std::error_code session::on_connected(time_point now) {
+  if (state_ == session_state::closed) return channel_errc::session_closed;
+  if (state_ != session_state::disconnected) return channel_errc::invalid_state;
+  reset_connection(now);
+  handshake_deadline_ = now + settings_.handshake_timeout;
+  if (role_ == session_role::client) hello_pending_ = true;
+  set_state(session_state::handshaking);
+  return {};
+}
+
+void session::on_disconnected(time_point now) {
+  if (state_ == session_state::disconnected || state_ == session_state::closed) {
+    if (state_ == session_state::closed) close_pending_ = false;
+    return;
+  }
+  reset_connection(now);
+  set_state(session_state::disconnected);
+}
+
+void session::fail_connection(std::error_code ec, bool by_peer, bool send_close) {
+  events_.emplace_back(events::connection_failed{ec, by_peer});
+  const session_state was = state_;
+  reset_connection(last_receive_);
+  // A CLOSE only makes sense if the peer can still read us.
+  close_pending_ =
+      send_close && (was == session_state::handshaking || was == session_state::established);
+  close_code_ = static_cast<std::uint16_t>(ec.value());
+  set_state(session_state::closing);
+}
+
+std::error_code session::receive(std::span<const std::byte> bytes, time_point now) {
+  if (!connected()) return {};
+  if (!bytes.empty()) last_receive_ = now;
+  while (!bytes.empty() && connected()) {
+    decode_result r = decoder_.decode(bytes);
+    bytes = bytes.subspan(r.consumed);
+    if (r.error) {
+      fail_connection(r.error, false, true);
+      return r.error;
+    }
+    if (r.value) handle_frame(*r.value, now);
+  }
+  if (state_ == session_state::closing && !events_.empty()) {
+    // Report the error that failed the connection (the last connection_failed event).
+    for (auto it = events_.rbegin(); it != events_.rend(); ++it)
+      if (auto* f = std::get_if<events::connection_failed>(&*it)) return f->error;
+  }
+  return {};
+}
+
+void session::handle_frame(const frame& f, time_point now) {
+  if (auto* c = std::get_if<close_frame>(&f)) return handle_close(*c);
+  if (state_ == session_state::handshaking) {
+    if (role_ == session_role::server) {
+      if (auto* h = std::get_if<hello_frame>(&f)) return handle_hello(*h, now);
+    } else {
+      if (auto* w = std::get_if<welcome_frame>(&f)) return handle_welcome(*w, now);
+    }
+    // Nothing but the handshake may come first.
+    return fail_connection(channel_errc::protocol_violation, false, true);
+  }
+  switch (type_of(f)) {
+  case frame_type::data:
+    return handle_data(std::get<data_frame>(f), now);
+  case frame_type::ack:
+    return handle_ack(std::get<ack_frame>(f));
+  case frame_type::ping:
+    pong_pending_ = std::get<ping_frame>(f).token;
+    return;
+  case frame_type::pong:
+    return handle_pong(std::get<pong_frame>(f), now);
+  default: // HELLO or WELCOME after the handshake
+    return fail_connection(channel_errc::protocol_violation, false, true);
+  }
+}
+
+// The peer announced it expects `next` from us: everything below is acknowledged, the rest is
+// retransmitted from there. False if `next` is outside what we could have sent.
+bool session::peer_next_expected(std::uint64_t next) {
+  if (next < acked_ || next > send_next_) return false;
+  drop_acked(next);
+  transmit_next_ = acked_;
+  return true;
+}
+
+void session::drop_acked(std::uint64_t next) {
+  while (!replay_.empty() && replay_.front().seq < next) {
+    replay_bytes_ -= charge(replay_.front().payload.size());
+    replay_.pop_front();
+  }
+  if (next != acked_) {
+    acked_ = next;
+    events_.emplace_back(events::acked{acked_});
+  }
+}
+
+void session::start_new_session(const session_id& new_id) {
+  if (had_traffic_) {
+    events::session_reset reset{id_, new_id, {}};
+    reset.unacked.assign(std::make_move_iterator(replay_.begin()),
+                         std::make_move_iterator(replay_.end()));
+    replay_.clear();
+    replay_bytes_ = 0;
+    send_next_ = acked_ = transmit_next_ = 0;
+    recv_next_ = ack_sent_ = 0;
+    events_.emplace_back(std::move(reset));
+  }
+  // Without traffic nothing was numbered on the wire: queued messages keep seq 0.. as is.
+  id_ = new_id;
+  had_traffic_ = false;
+}
+
+void session::establish(bool resumed, time_point now) {
+  handshake_deadline_ = time_point::max();
+  next_ping_ = now + settings_.keepalive_interval;
+  ack_sent_ = recv_next_;
+  set_state(session_state::established);
+  events_.emplace_back(events::established{id_, resumed});
+}
+
+void session::handle_hello(const hello_frame& h, time_point now) {
+  bool resumed = false;
+  if (!id_.is_zero() && h.id == id_) {
+    if (!peer_next_expected(h.next_expected))
+      return fail_connection(channel_errc::sequence_out_of_window, false, true);
+    resumed = true;
+  } else {
+    if (!h.id.is_zero() && settings_.is_foreign_session && settings_.is_foreign_session(h.id))
+      return fail_connection(channel_errc::session_not_owned, false, true);
+    if (!settings_.new_session_id) return fail_connection(channel_errc::invalid_state, false, true);
+    session_id fresh = settings_.new_session_id();
+    if (fresh.is_zero() || fresh == id_) // a broken generator must not resume by accident
+      return fail_connection(channel_errc::invalid_state, false, true);
+    start_new_session(fresh);
+    transmit_next_ = acked_;
+  }
+  welcome_pending_ = true;
+  welcome_resumed_ = resumed;
+  establish(resumed, now);
+}
+
+void session::handle_welcome(const welcome_frame& w, time_point now) {
+  if (w.id.is_zero()) return fail_connection(channel_errc::invalid_frame_field, false, true);
+  if (w.resumed) {
+    // The server can only resume what we asked for.
+    if (id_.is_zero() || w.id != id_)
+      return fail_connection(channel_errc::protocol_violation, false, true);
+    if (!peer_next_expected(w.next_expected))
+      return fail_connection(channel_errc::sequence_out_of_window, false, true);
+  } else {
+    if (w.id == id_) return fail_connection(channel_errc::protocol_violation, false, true);
+    // A new session expects message 0. Checked before adopting anything: a rejected WELCOME
+    // must leave the session exactly as it was.
+    if (w.next_expected != 0)
+      return fail_connection(channel_errc::sequence_out_of_window, false, true);
+    start_new_session(w.id);
+    transmit_next_ = acked_;
+  }
+  if (hello_sent_) add_rtt_sample(now - *hello_sent_);
+  establish(w.resumed, now);
+}
+
+void session::handle_data(const data_frame& d, time_point now) {
+  // TCP neither loses nor reorders, and a resume restarts exactly at recv_next_: anything
+  // else is a broken or malicious peer.
+  if (d.seq != recv_next_)
+    return fail_connection(channel_errc::sequence_out_of_window, false, true);
+  ++recv_next_;
+  had_traffic_ = true;
+  events_.emplace_back(
+      events::message_received{d.seq, std::vector<std::byte>(d.payload.begin(), d.payload.end())});
+  if (recv_next_ - ack_sent_ >= settings_.ack_every)
+    ack_now_ = true;
+  else if (ack_deadline_ == time_point::max())
+    ack_deadline_ = now + settings_.ack_delay;
+}
+
+void session::handle_ack(const ack_frame& a) {
+  // Only what was written on this connection can have been received on it.
+  if (a.next_expected < acked_ || a.next_expected > transmit_next_)
+    return fail_connection(channel_errc::sequence_out_of_window, false, true);
+  drop_acked(a.next_expected);
+}
+
+void session::handle_pong(const pong_frame& p, time_point now) {
+  // A PONG for an older PING (superseded) carries no usable sample; ignore it.
+  if (!ping_outstanding_ || *ping_outstanding_ != p.token) return;
+  ping_outstanding_.reset();
+  add_rtt_sample(now - ping_sent_);
+}
+
+void session::handle_close(const close_frame& c) {
+  if (c.code == 0) {
+    // The peer ended the session for good.
+    events::closed ev{{}, true, {}};
+    ev.unacked.assign(std::make_move_iterator(replay_.begin()),
+                      std::make_move_iterator(replay_.end()));
+    replay_.clear();
+    replay_bytes_ = 0;
+    reset_connection(last_receive_);
+    events_.emplace_back(std::move(ev));
+    set_state(session_state::closed);
+    return;
+  }
+  std::error_code ec = make_error_code(static_cast<channel_errc>(c.code));
+  if (!is_connection_error(ec)) ec = channel_errc::closed_by_peer;
+  fail_connection(ec, true, false);
+}
+
+void session::add_rtt_sample(duration sample) {
+  // RFC 6298 § 2.
+  if (!srtt_) {
+    srtt_ = sample;
+    rttvar_ = sample / 2;
+  } else {
+    const duration diff = *srtt_ > sample ? *srtt_ - sample : sample - *srtt_;
+    rttvar_ = (3 * rttvar_ + diff) / 4;
+    srtt_ = (7 * *srtt_ + sample) / 8;
+  }
+  events_.emplace_back(events::rtt_sample{sample, *srtt_, rttvar_});
+}
+
+session::send_result session::send(std::span<const std::byte> payload, time_point) {
+  if (state_ == session_state::closed) return {channel_errc::session_closed, 0};
+  if (payload.size() > settings_.max_message_size) return {channel_errc::message_too_large, 0};
+  const std::size_t cost = charge(payload.size());
+  if (replay_bytes_ + cost > settings_.max_replay_bytes) return {channel_errc::buffer_full, 0};
+  const std::uint64_t seq = send_next_++;
+  replay_.push_back(message{seq, std::vector<std::byte>(payload.begin(), payload.end())});
+  replay_bytes_ += cost;
+  return {{}, seq};
+}
+
+std::error_code session::close(time_point now) {
+  if (state_ == session_state::closed) return channel_errc::session_closed;
+  const bool can_tell_peer = connected();
+  reset_connection(now);
+  close_pending_ = can_tell_peer;
+  close_code_ = 0;
+  events::closed ev{{}, false, {}};
+  ev.unacked.assign(std::make_move_iterator(replay_.begin()),
+                    std::make_move_iterator(replay_.end()));
+  replay_.clear();
+  replay_bytes_ = 0;
+  events_.emplace_back(std::move(ev));
+  set_state(session_state::closed);
+  return {};
+}
+
+std::optional<session_event> session::poll_event() {
+  if (events_.empty()) return std::nullopt;
+  session_event ev = std::move(events_.front());
+  events_.pop_front();
+  return ev;
+}
+
+session::time_point session::next_deadline() const noexcept {
+  switch (state_) {
+  case session_state::handshaking:
+    return handshake_deadline_;
+  case session_state::established: {
+    const time_point dead = last_receive_ + settings_.peer_timeout;
+    return std::min({dead, ack_deadline_, next_ping_});
+  }
+  default:
+    return time_point::max();
+  }
+}
+
+void session::handle_deadline(time_point now) {
+  if (state_ == session_state::handshaking) {
+    if (now >= handshake_deadline_) fail_connection(channel_errc::handshake_timeout, false, false);
+    return;
+  }
+  if (state_ != session_state::established) return;
+  if (now - last_receive_ >= settings_.peer_timeout)
+    return fail_connection(channel_errc::peer_dead, false, false);
+  if (now >= ack_deadline_) ack_now_ = true;
+  if (now >= next_ping_) {
+    ping_pending_ = true;
+    next_ping_ = now + settings_.keepalive_interval;
+  }
+}
+
+std::span<const std::byte> session::poll_output(time_point now) {
+  out_.clear();
+  if (close_pending_) {
+    // Closing or closed: the CLOSE is the last thing this connection carries.
+    close_pending_ = false;
+    std::string_view reason;
+    std::string text;
+    if (close_code_ != 0) {
+      text = make_error_code(static_cast<channel_errc>(close_code_)).message();
+      reason = text;
+    }
+    encode_frame(close_frame{close_code_, reason}, out_);
+    return out_;
+  }
+  if (state_ == session_state::handshaking) {
+    if (hello_pending_) {
+      hello_pending_ = false;
+      hello_sent_ = now;
+      ack_sent_ = recv_next_;
+      encode_frame(hello_frame{id_, recv_next_}, out_);
+    }
+    return out_;
+  }
+  if (state_ != session_state::established) return out_;
+  if (welcome_pending_) {
+    welcome_pending_ = false;
+    encode_frame(welcome_frame{id_, welcome_resumed_, recv_next_}, out_);
+  }
+  if (now >= ack_deadline_) ack_now_ = true;
+  const bool data_waiting = transmit_next_ < send_next_;
+  // Piggyback a due-soon ACK on any other output: it costs 14 bytes and frees the peer's
+  // replay buffer earlier.
+  if (recv_next_ != ack_sent_ && (ack_now_ || data_waiting || ping_pending_ || pong_pending_)) {
+    encode_frame(ack_frame{recv_next_}, out_);
+    ack_sent_ = recv_next_;
+    ack_now_ = false;
+    ack_deadline_ = time_point::max();
+  }
+  if (pong_pending_) {
+    encode_frame(pong_frame{*pong_pending_}, out_);
+    pong_pending_.reset();
+  }
+  if (ping_pending_) {
+    ping_pending_ = false;
+    ping_outstanding_ = ++ping_counter_;
+    ping_sent_ = now;
+    encode_frame(ping_frame{*ping_outstanding_}, out_);
+  }
+  while (transmit_next_ < send_next_ && out_.size() < settings_.output_batch_bytes) {
+    const message& m = replay_[static_cast<std::size_t>(transmit_next_ - acked_)];
+    encode_frame(data_frame{m.seq, m.payload}, out_);
+    ++transmit_next_;
+    had_traffic_ = true;
+  }
+  return out_;
+}
+
+} // namespace lanyard::core

@@ -1,0 +1,44 @@
+#include "lanyard/link/error.hpp"
+
+namespace lanyard::link {
+namespace {
+
+class category final : public std::error_category {
+public:
+  const char* name() const noexcept override { return "lanyard.link"; }
+  std::string message(int value) const override {
+    switch (static_cast<link_errc>(value)) {
+    case link_errc::no_such_interface:
+      return "no such network interface on this host (see ip link)";
+    case link_errc::interface_down:
+      return "the network interface is down: bring it up or choose another one";
+    case link_errc::no_address:
+      return "the network interface has no usable address of the destination's family";
+    case link_errc::policy_prohibits:
+      return "the interface policy does not allow this interface's kind";
+    case link_errc::netlink_failed:
+      return "the rtnetlink socket failed (is this Linux, and is the process allowed to open "
+             "NETLINK_ROUTE sockets?)";
+    case link_errc::netlink_malformed:
+      return "a malformed rtnetlink message was received and skipped";
+    case link_errc::netlink_overrun:
+      return "the kernel dropped interface change notifications (receive buffer overrun); the "
+             "interface list is being re-read";
+    case link_errc::family_mismatch:
+      return "the socket's address family does not match the destination's";
+    case link_errc::bind_to_device_failed:
+      return "the socket could not be pinned to the interface (SO_BINDTODEVICE needs "
+             "CAP_NET_RAW, and IP_UNICAST_IF was refused too)";
+    }
+    return "unknown link error " + std::to_string(value);
+  }
+};
+
+} // namespace
+
+const std::error_category& link_category() noexcept {
+  static const category instance;
+  return instance;
+}
+
+} // namespace lanyard::link

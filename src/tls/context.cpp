@@ -1,0 +1,170 @@
+#include <lanyard/tls/context.hpp>
+
+#include <lanyard/tls/error.hpp>
+
+#include "tls/context_impl.hpp"
+#include "tls/identity_impl.hpp"
+
+#include <mbedtls/ssl_ciphersuites.h>
+
+#include <stdexcept>
+
+namespace lanyard::tls {
+
+context::impl::impl(identity l, context_options opts)
+    : local(std::move(l)), options(std::move(opts)) {
+  mbedtls_ssl_config_init(&client_);
+  mbedtls_ssl_config_init(&server_);
+  mbedtls_ssl_ticket_init(&ticket_);
+}
+
+context::impl::~impl() {
+  mbedtls_ssl_ticket_free(&ticket_);
+  mbedtls_ssl_config_free(&server_);
+  mbedtls_ssl_config_free(&client_);
+}
+
+int context::impl::setup(std::string& what) {
+  const identity::impl* id = identity_access::get(local);
+  int ret = rng.seed("lanyard tls context " + local.device_id());
+  if (ret != 0) {
+    what = "seeding the random generator";
+    return ret;
+  }
+
+  ciphersuites_ = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                   MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, 0};
+  curves_ = {MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_NONE};
+  sig_hashes_ = {MBEDTLS_MD_SHA256, MBEDTLS_MD_NONE};
+  alpn_storage_ = options.alpn;
+  alpn_list_ = {alpn_storage_.c_str(), nullptr};
+  // Peer certificates: ECDSA on P-256 only, signed with SHA-256 or SHA-384.
+  profile_.allowed_mds =
+      MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) | MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA384);
+  profile_.allowed_pks =
+      MBEDTLS_X509_ID_FLAG(MBEDTLS_PK_ECDSA) | MBEDTLS_X509_ID_FLAG(MBEDTLS_PK_ECKEY);
+  profile_.allowed_curves = MBEDTLS_X509_ID_FLAG(MBEDTLS_ECP_DP_SECP256R1);
+  profile_.rsa_min_bitlen = 0xFFFFFFF; // no RSA
+
+  for (role r : {role::client, role::server}) {
+    mbedtls_ssl_config* c = conf(r);
+    ret = mbedtls_ssl_config_defaults(
+        c, r == role::client ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
+        MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+    if (ret != 0) {
+      what = "configuring mbedTLS";
+      return ret;
+    }
+    mbedtls_ssl_conf_rng(c, mbedtls_ctr_drbg_random, rng.ctr());
+    mbedtls_ssl_conf_min_version(c, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_max_version(c, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_ciphersuites(c, ciphersuites_.data());
+    mbedtls_ssl_conf_curves(c, curves_.data());
+    mbedtls_ssl_conf_sig_hashes(c, sig_hashes_.data());
+    mbedtls_ssl_conf_cert_profile(c, &profile_);
+    // Mutual authentication, always required. mbedTLS 2.28 insists on a non-empty CA list in
+    // REQUIRED mode ("got no CA chain"); our own certificate serves as that list. No peer
+    // certificate can chain to it (that would need our private key), so every peer arrives at
+    // the verify callback flagged NOT_TRUSTED and only the pin can clear that flag.
+    mbedtls_ssl_conf_authmode(c, MBEDTLS_SSL_VERIFY_REQUIRED);
+    mbedtls_ssl_conf_ca_chain(c, &id->cert, nullptr);
+    ret = mbedtls_ssl_conf_own_cert(c, &id->cert, &id->key);
+    if (ret != 0) {
+      what = "installing the identity's certificate";
+      return ret;
+    }
+    ret = mbedtls_ssl_conf_alpn_protocols(c, alpn_list_.data());
+    if (ret != 0) {
+      what = "setting ALPN \"" + options.alpn + "\"";
+      return ret;
+    }
+    mbedtls_ssl_conf_renegotiation(c, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+  }
+
+  mbedtls_ssl_conf_session_tickets(&client_, options.session_tickets
+                                                 ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED
+                                                 : MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+  if (options.session_tickets) {
+    ret = mbedtls_ssl_ticket_setup(&ticket_, mbedtls_ctr_drbg_random, rng.ctr(),
+                                   MBEDTLS_CIPHER_AES_256_GCM,
+                                   static_cast<uint32_t>(options.ticket_lifetime.count()));
+    if (ret != 0) {
+      what = "generating the session-ticket key";
+      return ret;
+    }
+    mbedtls_ssl_conf_session_tickets_cb(&server_, mbedtls_ssl_ticket_write, detail::ticket_parse,
+                                        &ticket_);
+  }
+  return 0;
+}
+
+std::optional<std::vector<unsigned char>>
+context::impl::load_session(const std::string& peer_id) const {
+  std::lock_guard lock(sessions_mutex_);
+  auto it = sessions_.find(peer_id);
+  if (it == sessions_.end()) return std::nullopt;
+  return it->second;
+}
+
+void context::impl::store_session(const std::string& peer_id, std::vector<unsigned char> blob) {
+  std::lock_guard lock(sessions_mutex_);
+  sessions_[peer_id] = std::move(blob);
+}
+
+void context::impl::erase_session(std::string_view peer_id) {
+  std::lock_guard lock(sessions_mutex_);
+  auto it = sessions_.find(peer_id);
+  if (it != sessions_.end()) sessions_.erase(it);
+}
+
+context context::create(identity local, context_options options, std::error_code& ec,
+                        std::string* detail) {
+  ec.clear();
+  context out;
+  if (!local) {
+    ec = tls_errc::bad_identity_file;
+    if (detail != nullptr) *detail = "tls::context needs an identity (it is empty)";
+    return out;
+  }
+  auto p = std::make_shared<impl>(std::move(local), std::move(options));
+  std::string what;
+  int ret = p->setup(what);
+  if (ret != 0) {
+    ec = tls_errc::crypto_failure;
+    if (detail != nullptr) *detail = what + ": " + detail::mbedtls_error_text(ret);
+    return out;
+  }
+  out.impl_ = std::move(p);
+  return out;
+}
+
+context::context(identity local, context_options options) {
+  std::error_code ec;
+  std::string detail;
+  *this = create(std::move(local), std::move(options), ec, &detail);
+  if (ec) throw std::system_error(ec, detail);
+}
+
+const identity& context::local_identity() const noexcept {
+  return impl_->local;
+}
+
+const context_options& context::options() const noexcept {
+  return impl_->options;
+}
+
+void context::forget_session(std::string_view peer_id) {
+  impl_->erase_session(peer_id);
+}
+
+void context::clear_sessions() {
+  std::lock_guard lock(impl_->sessions_mutex_);
+  impl_->sessions_.clear();
+}
+
+std::size_t context::cached_sessions() const {
+  std::lock_guard lock(impl_->sessions_mutex_);
+  return impl_->sessions_.size();
+}
+
+} // namespace lanyard::tls

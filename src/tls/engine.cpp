@@ -1,0 +1,597 @@
+#include <lanyard/tls/engine.hpp>
+
+#include <lanyard/tls/error.hpp>
+
+#include "tls/context_impl.hpp"
+#include "tls/mbedtls_util.hpp"
+
+#include <asio/error.hpp>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <vector>
+
+namespace lanyard::tls {
+namespace {
+
+constexpr unsigned char alert_record_type = 21; // TLS ContentType alert
+
+const char* alert_name(int alert) {
+  switch (alert) {
+  case MBEDTLS_SSL_ALERT_MSG_CLOSE_NOTIFY:
+    return "close_notify";
+  case MBEDTLS_SSL_ALERT_MSG_UNEXPECTED_MESSAGE:
+    return "unexpected_message";
+  case MBEDTLS_SSL_ALERT_MSG_BAD_RECORD_MAC:
+    return "bad_record_mac";
+  case MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE:
+    return "handshake_failure";
+  case MBEDTLS_SSL_ALERT_MSG_BAD_CERT:
+    return "bad_certificate";
+  case MBEDTLS_SSL_ALERT_MSG_UNSUPPORTED_CERT:
+    return "unsupported_certificate";
+  case MBEDTLS_SSL_ALERT_MSG_CERT_REVOKED:
+    return "certificate_revoked";
+  case MBEDTLS_SSL_ALERT_MSG_CERT_EXPIRED:
+    return "certificate_expired";
+  case MBEDTLS_SSL_ALERT_MSG_CERT_UNKNOWN:
+    return "certificate_unknown";
+  case MBEDTLS_SSL_ALERT_MSG_ILLEGAL_PARAMETER:
+    return "illegal_parameter";
+  case MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA:
+    return "unknown_ca";
+  case MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED:
+    return "access_denied";
+  case MBEDTLS_SSL_ALERT_MSG_DECODE_ERROR:
+    return "decode_error";
+  case MBEDTLS_SSL_ALERT_MSG_DECRYPT_ERROR:
+    return "decrypt_error";
+  case MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION:
+    return "protocol_version";
+  case MBEDTLS_SSL_ALERT_MSG_INSUFFICIENT_SECURITY:
+    return "insufficient_security";
+  case MBEDTLS_SSL_ALERT_MSG_INTERNAL_ERROR:
+    return "internal_error";
+  case MBEDTLS_SSL_ALERT_MSG_NO_RENEGOTIATION:
+    return "no_renegotiation";
+  case MBEDTLS_SSL_ALERT_MSG_UNSUPPORTED_EXT:
+    return "unsupported_extension";
+  case MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL:
+    return "no_application_protocol";
+  default:
+    return "unknown alert";
+  }
+}
+
+// What a fatal alert from the peer means for the caller.
+tls_errc classify_alert(int alert) {
+  switch (alert) {
+  case MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL:
+    return tls_errc::alpn_mismatch;
+  case MBEDTLS_SSL_ALERT_MSG_BAD_CERT:
+  case MBEDTLS_SSL_ALERT_MSG_UNSUPPORTED_CERT:
+  case MBEDTLS_SSL_ALERT_MSG_CERT_REVOKED:
+  case MBEDTLS_SSL_ALERT_MSG_CERT_EXPIRED:
+  case MBEDTLS_SSL_ALERT_MSG_CERT_UNKNOWN:
+  case MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA:
+  case MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED:
+    return tls_errc::peer_rejected_certificate;
+  case MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE:
+  case MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION:
+  case MBEDTLS_SSL_ALERT_MSG_INSUFFICIENT_SECURITY:
+    return tls_errc::handshake_failed;
+  default:
+    return tls_errc::peer_alert;
+  }
+}
+
+} // namespace
+
+namespace detail {
+// The engine whose mbedtls_ssl_handshake() is running on this thread. mbedTLS's ticket
+// callback gets only the (shared) ticket context, not the connection; the handshake call is
+// synchronous, so this is how the callback finds the connection's verifier.
+thread_local engine::impl* current_handshake = nullptr;
+} // namespace detail
+
+struct engine::impl {
+  explicit impl(context c) : ctx(std::move(c)), conf(ctx.internal().get()) {
+    mbedtls_ssl_init(&ssl);
+  }
+  ~impl() { mbedtls_ssl_free(&ssl); }
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+
+  enum class phase { idle, handshaking, connected, failed };
+
+  context ctx;
+  context::impl* conf;
+  mbedtls_ssl_context ssl;
+  phase state = phase::idle;
+  role local_role = role::client;
+  bool peer_closed = false;  // received close_notify
+  bool local_closed = false; // sent close_notify
+
+  std::vector<std::uint8_t> in;
+  std::size_t in_pos = 0, in_end = 0;
+  std::vector<std::uint8_t> out;
+  std::size_t out_pos = 0;
+
+  peer_verifier verifier;
+  bool has_own_verifier = false;
+  std::string peer_id;
+
+  bool verify_called = false;      // the verify callback ran: a full handshake
+  bool resumption_checked = false; // the verifier accepted the session offered/received
+  std::error_code verify_error;
+  core::fingerprint peer_fp{};
+  std::string peer_cn;
+  int last_sent_alert = -1;
+  bool resumed = false;
+  std::string alpn;
+  std::string_view suite;
+  std::string detail;
+
+  bool has_output() const noexcept { return out_pos < out.size(); }
+
+  void note(std::string line) {
+    detail = std::move(line);
+    conf->log(detail);
+  }
+
+  // --- mbedTLS callbacks (static trampolines to this object). ---
+
+  static int bio_send(void* p, const unsigned char* buf, size_t len) {
+    auto* self = static_cast<impl*>(p);
+    // Remember the last plaintext alert we send (before encryption starts, a record of type
+    // 21 and length 2): it tells us why our side failed, e.g. no_application_protocol.
+    if (len >= 7 && buf[0] == alert_record_type && buf[3] == 0 && buf[4] == 2)
+      self->last_sent_alert = buf[6];
+    self->out.insert(self->out.end(), buf, buf + len);
+    return static_cast<int>(len);
+  }
+
+  static int bio_recv(void* p, unsigned char* buf, size_t len) {
+    auto* self = static_cast<impl*>(p);
+    std::size_t avail = self->in_end - self->in_pos;
+    if (avail == 0) return MBEDTLS_ERR_SSL_WANT_READ;
+    std::size_t n = std::min(avail, len);
+    std::memcpy(buf, self->in.data() + self->in_pos, n);
+    self->in_pos += n;
+    return static_cast<int>(n);
+  }
+
+  static int verify_cb(void* p, mbedtls_x509_crt* crt, int depth, uint32_t* flags) {
+    auto* self = static_cast<impl*>(p);
+    // Only the leaf (the peer's own key) is pinned. Any certificate above it keeps its flags,
+    // which fails the handshake: Lanyard peers send one self-signed certificate.
+    if (depth != 0) return 0;
+    self->verify_called = true;
+    self->peer_fp = detail::spki_fingerprint(*crt);
+    self->peer_cn = detail::subject_cn(*crt);
+    std::error_code ec = self->run_verifier(*crt, /*resumed=*/false);
+    if (ec) {
+      self->verify_error = ec;
+      // A non-zero return aborts the handshake (mbedTLS sends access_denied), whatever the
+      // authmode.
+      return MBEDTLS_ERR_X509_CERT_VERIFY_FAILED;
+    }
+    // The pin accepted the key: that is the trust. The absence of a CA is not a flaw here.
+    *flags &= ~static_cast<uint32_t>(MBEDTLS_X509_BADCERT_NOT_TRUSTED);
+    return 0;
+  }
+
+  std::error_code run_verifier(const mbedtls_x509_crt& crt, bool is_resumed) {
+    const peer_verifier& v = has_own_verifier ? verifier : conf->options.verifier;
+    if (!v) return tls_errc::no_peer_verifier;
+    peer_cert_info info;
+    info.local_role = local_role;
+    info.subject_cn = peer_cn;
+    info.expected_peer_id = peer_id;
+    info.der = std::span<const std::uint8_t>(crt.raw.p, crt.raw.len);
+    info.resumed = is_resumed;
+    try {
+      return v(peer_fp, info);
+    } catch (const std::exception& e) {
+      // Never let an exception unwind through mbedTLS's C frames; refuse instead.
+      note(std::string("pin verifier threw: ") + e.what());
+      return std::make_error_code(std::errc::state_not_recoverable);
+    } catch (...) {
+      note("pin verifier threw a non-std exception");
+      return std::make_error_code(std::errc::state_not_recoverable);
+    }
+  }
+
+  // --- Handshake. ---
+
+  std::string peer_description() const {
+    if (peer_cn.empty()) return "peer";
+    return "peer \"" + peer_cn + "\" (" + core::to_string(peer_fp) + ")";
+  }
+
+  want fail_handshake(int ret, std::error_code& ec) {
+    state = phase::failed;
+    std::string line = std::string("TLS handshake as ") + to_string(local_role) + " failed: ";
+    if (verify_error) {
+      ec = verify_error;
+      line += peer_description() + " refused by the pin verifier: " + ec.message();
+    } else if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+      int alert = ssl.in_msg != nullptr ? ssl.in_msg[1] : -1;
+      ec = classify_alert(alert);
+      line += std::string("the peer sent fatal alert ") + alert_name(alert) + " (" +
+              std::to_string(alert) + "): " + ec.message();
+    } else if (last_sent_alert == MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL) {
+      ec = tls_errc::alpn_mismatch;
+      line += "the peer offered no ALPN \"" + conf->options.alpn + "\"; " +
+              detail::mbedtls_error_text(ret);
+    } else if (ret == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) {
+      ec = tls_errc::peer_certificate_missing;
+      line += "the client sent no certificate";
+    } else if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
+               ret == MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE ||
+               (ret <= -0x2000 && ret > -0x3000)) { // the X.509 module's error range
+      ec = tls_errc::bad_peer_certificate;
+      char info[512] = "";
+      uint32_t flags = mbedtls_ssl_get_verify_result(&ssl);
+      if (flags != 0 && flags != static_cast<uint32_t>(-1))
+        mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
+      line += peer_description() +
+              "'s certificate is unusable: " + detail::mbedtls_error_text(ret) +
+              (info[0] != '\0' ? "; " : "") + info;
+    } else {
+      ec = tls_errc::handshake_failed;
+      line += detail::mbedtls_error_text(ret);
+    }
+    if (local_role == role::client && !peer_id.empty()) conf->erase_session(peer_id);
+    note(std::move(line));
+    return has_output() ? want::output : want::nothing;
+  }
+
+  // Refuses after mbedTLS finished the handshake (ALPN, resumed-session pin): a fatal alert,
+  // never an application byte.
+  want refuse_after_handshake(int alert, std::error_code err, std::error_code& ec,
+                              std::string line) {
+    mbedtls_ssl_send_alert_message(&ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                   static_cast<unsigned char>(alert));
+    state = phase::failed;
+    ec = err;
+    if (local_role == role::client && !peer_id.empty()) conf->erase_session(peer_id);
+    note(std::string("TLS handshake as ") + to_string(local_role) + " failed: " + line);
+    return has_output() ? want::output : want::nothing;
+  }
+
+  want complete_handshake(std::error_code& ec) {
+    resumed = !verify_called;
+    const char* negotiated = mbedtls_ssl_get_alpn_protocol(&ssl);
+    if (negotiated == nullptr || conf->options.alpn != negotiated)
+      return refuse_after_handshake(
+          MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL, tls_errc::alpn_mismatch, ec,
+          "the peer did not negotiate ALPN \"" + conf->options.alpn + "\"");
+    const mbedtls_x509_crt* cert = mbedtls_ssl_get_peer_cert(&ssl);
+    if (cert == nullptr)
+      return refuse_after_handshake(MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE,
+                                    tls_errc::peer_certificate_missing, ec,
+                                    "the session carries no peer certificate");
+    if (resumed && !resumption_checked) {
+      // No certificate crossed the wire; the pin is checked on the one the session was
+      // established with. (Normally done earlier, before offering / accepting the session.)
+      peer_fp = detail::spki_fingerprint(*cert);
+      peer_cn = detail::subject_cn(*cert);
+      if (std::error_code v = run_verifier(*cert, /*resumed=*/true))
+        return refuse_after_handshake(
+            MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED, v, ec,
+            peer_description() + " (resumed session) refused by the pin verifier: " + v.message());
+    }
+    alpn = negotiated;
+    suite = mbedtls_ssl_get_ciphersuite(&ssl);
+    state = phase::connected;
+    if (local_role == role::client && !peer_id.empty() && conf->options.session_tickets)
+      save_session();
+    return has_output() ? want::output : want::nothing;
+  }
+
+  void save_session() {
+    mbedtls_ssl_session session;
+    mbedtls_ssl_session_init(&session);
+    if (mbedtls_ssl_get_session(&ssl, &session) == 0) {
+      size_t len = 0;
+      mbedtls_ssl_session_save(&session, nullptr, 0, &len);
+      std::vector<unsigned char> blob(len);
+      if (len > 0 && mbedtls_ssl_session_save(&session, blob.data(), blob.size(), &len) == 0)
+        conf->store_session(peer_id, std::move(blob));
+    }
+    mbedtls_ssl_session_free(&session);
+  }
+
+  void offer_cached_session() {
+    if (peer_id.empty() || !conf->options.session_tickets) return;
+    auto blob = conf->load_session(peer_id);
+    if (!blob) return;
+    mbedtls_ssl_session session;
+    mbedtls_ssl_session_init(&session);
+    // A session that no longer loads (e.g. saved by another mbedTLS build) just means a full
+    // handshake.
+    if (mbedtls_ssl_session_load(&session, blob->data(), blob->size()) == 0) {
+      // Check the pin on the session's certificate before offering it, so a session whose key
+      // is no longer trusted never resumes: the full handshake then shows the verifier the
+      // certificate the peer really has.
+      if (session_acceptable(session.peer_cert)) {
+        mbedtls_ssl_set_session(&ssl, &session);
+        resumption_checked = true;
+      } else {
+        conf->erase_session(peer_id);
+      }
+    }
+    mbedtls_ssl_session_free(&session);
+  }
+
+  // The verifier's verdict on a session's certificate (client: a cached session; server: a
+  // ticket). Refusal only costs the abbreviated handshake.
+  bool session_acceptable(const mbedtls_x509_crt* cert) {
+    if (cert == nullptr || cert->raw.p == nullptr) return false;
+    peer_fp = detail::spki_fingerprint(*cert);
+    peer_cn = detail::subject_cn(*cert);
+    if (std::error_code v = run_verifier(*cert, /*resumed=*/true)) {
+      note(peer_description() + ": session not resumed, the pin verifier refused its key (" +
+           v.message() + "); doing a full handshake");
+      return false;
+    }
+    return true;
+  }
+
+  want handshake(role r, std::error_code& ec) {
+    ec.clear();
+    if (state == phase::connected || state == phase::failed) {
+      ec = tls_errc::already_handshaken;
+      return want::nothing;
+    }
+    if (state == phase::idle) {
+      local_role = r;
+      int ret = mbedtls_ssl_setup(&ssl, conf->conf(r));
+      if (ret != 0) {
+        state = phase::failed;
+        ec = tls_errc::crypto_failure;
+        note("TLS setup failed: " + detail::mbedtls_error_text(ret));
+        return want::nothing;
+      }
+      mbedtls_ssl_set_bio(&ssl, this, &impl::bio_send, &impl::bio_recv, nullptr);
+      mbedtls_ssl_set_verify(&ssl, &impl::verify_cb, this);
+      if (r == role::client) offer_cached_session();
+      state = phase::handshaking;
+    }
+    int ret = 0;
+    {
+      struct current_guard {
+        explicit current_guard(impl* e) { detail::current_handshake = e; }
+        ~current_guard() { detail::current_handshake = nullptr; }
+      } guard(this);
+      ret = mbedtls_ssl_handshake(&ssl);
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ)
+      return has_output() ? want::output_and_retry : want::input_and_retry;
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return want::output_and_retry;
+    if (ret != 0) return fail_handshake(ret, ec);
+    return complete_handshake(ec);
+  }
+
+  // --- Data. ---
+
+  want read(std::span<std::uint8_t> buf, std::size_t& n, std::error_code& ec) {
+    ec.clear();
+    n = 0;
+    if (peer_closed) {
+      ec = asio::error::eof;
+      return want::nothing;
+    }
+    if (state != phase::connected) {
+      ec = tls_errc::not_connected;
+      return want::nothing;
+    }
+    if (buf.empty()) return want::nothing;
+    int ret = mbedtls_ssl_read(&ssl, buf.data(), buf.size());
+    if (ret > 0) {
+      n = static_cast<std::size_t>(ret);
+      return has_output() ? want::output : want::nothing;
+    }
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ)
+      return has_output() ? want::output_and_retry : want::input_and_retry;
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return want::output_and_retry;
+    if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+      peer_closed = true;
+      ec = asio::error::eof;
+      return has_output() ? want::output : want::nothing;
+    }
+    state = phase::failed;
+    if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+      int alert = ssl.in_msg != nullptr ? ssl.in_msg[1] : -1;
+      ec = tls_errc::peer_alert;
+      note(std::string("TLS read failed: the peer sent fatal alert ") + alert_name(alert) + " (" +
+           std::to_string(alert) + ")");
+    } else {
+      ec = (ret == MBEDTLS_ERR_SSL_INVALID_MAC || ret == MBEDTLS_ERR_SSL_INVALID_RECORD)
+               ? tls_errc::bad_record
+               : tls_errc::protocol_error;
+      note("TLS read failed: " + detail::mbedtls_error_text(ret));
+    }
+    return has_output() ? want::output : want::nothing;
+  }
+
+  want write(std::span<const std::uint8_t> buf, std::size_t& n, std::error_code& ec) {
+    ec.clear();
+    n = 0;
+    if (state != phase::connected || local_closed) {
+      ec = tls_errc::not_connected;
+      return want::nothing;
+    }
+    // Several records per call (up to 64 KiB) so one socket write carries them all.
+    constexpr std::size_t max_per_call = 64 * 1024;
+    constexpr std::size_t record = 16 * 1024;
+    while (n < buf.size() && n < max_per_call) {
+      std::size_t chunk = std::min(buf.size() - n, record);
+      int ret = mbedtls_ssl_write(&ssl, buf.data() + n, chunk);
+      if (ret > 0) {
+        n += static_cast<std::size_t>(ret);
+        continue;
+      }
+      if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) break;
+      state = phase::failed;
+      ec = tls_errc::protocol_error;
+      note("TLS write failed: " + detail::mbedtls_error_text(ret));
+      break;
+    }
+    return has_output() ? want::output : want::nothing;
+  }
+
+  want shutdown(std::error_code& ec) {
+    ec.clear();
+    if (state != phase::connected) {
+      ec = tls_errc::not_connected;
+      return want::nothing;
+    }
+    if (!local_closed) {
+      local_closed = true;
+      int ret = mbedtls_ssl_close_notify(&ssl);
+      if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
+        ec = tls_errc::protocol_error;
+        note("TLS close_notify failed: " + detail::mbedtls_error_text(ret));
+      }
+    }
+    return has_output() ? want::output : want::nothing;
+  }
+
+  std::error_code transport_closed() {
+    std::error_code ec;
+    if (peer_closed) return asio::error::eof;
+    if (state == phase::handshaking || state == phase::idle) {
+      ec = tls_errc::peer_closed_during_handshake;
+      note(std::string("TLS handshake as ") + to_string(local_role) +
+           " failed: the peer closed the connection without an alert");
+    } else if (state == phase::connected) {
+      ec = tls_errc::stream_truncated;
+      note("TLS read: the peer closed the connection without close_notify");
+    } else {
+      ec = tls_errc::not_connected;
+    }
+    state = phase::failed;
+    return ec;
+  }
+};
+
+namespace detail {
+
+int ticket_parse(void* p_ticket, mbedtls_ssl_session* session, unsigned char* buf, size_t len) {
+  int ret = mbedtls_ssl_ticket_parse(p_ticket, session, buf, len);
+  if (ret != 0) return ret;
+  engine::impl* e = current_handshake;
+  if (e == nullptr || !e->session_acceptable(session->peer_cert)) {
+    // mbedTLS ignores a ticket it cannot parse and continues with a full handshake, where the
+    // verify callback sees the client's real certificate.
+    return MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED;
+  }
+  e->resumption_checked = true;
+  return 0;
+}
+
+} // namespace detail
+
+engine::engine(context ctx) : impl_(std::make_unique<impl>(std::move(ctx))) {}
+engine::~engine() = default;
+engine::engine(engine&&) noexcept = default;
+engine& engine::operator=(engine&&) noexcept = default;
+
+void engine::set_peer_id(std::string peer_id) {
+  impl_->peer_id = std::move(peer_id);
+}
+
+void engine::set_verifier(peer_verifier verifier) {
+  impl_->verifier = std::move(verifier);
+  impl_->has_own_verifier = true;
+}
+
+engine::want engine::handshake(role r, std::error_code& ec) {
+  return impl_->handshake(r, ec);
+}
+
+engine::want engine::read(std::span<std::uint8_t> out, std::size_t& n, std::error_code& ec) {
+  return impl_->read(out, n, ec);
+}
+
+engine::want engine::write(std::span<const std::uint8_t> in, std::size_t& n, std::error_code& ec) {
+  return impl_->write(in, n, ec);
+}
+
+engine::want engine::shutdown(std::error_code& ec) {
+  return impl_->shutdown(ec);
+}
+
+std::span<const std::uint8_t> engine::output() const noexcept {
+  return std::span<const std::uint8_t>(impl_->out).subspan(impl_->out_pos);
+}
+
+void engine::consume_output(std::size_t n) noexcept {
+  impl_->out_pos = std::min(impl_->out_pos + n, impl_->out.size());
+  if (impl_->out_pos == impl_->out.size()) {
+    impl_->out.clear();
+    impl_->out_pos = 0;
+  }
+}
+
+void engine::take_output(std::vector<std::uint8_t>& buffer) {
+  buffer.clear();
+  if (impl_->out_pos != 0) {
+    buffer.assign(impl_->out.begin() + static_cast<std::ptrdiff_t>(impl_->out_pos),
+                  impl_->out.end());
+    impl_->out.clear();
+  } else {
+    buffer.swap(impl_->out);
+  }
+  impl_->out_pos = 0;
+}
+
+std::span<std::uint8_t> engine::prepare_input(std::size_t size) {
+  auto& d = *impl_;
+  if (d.in_pos == d.in_end) {
+    d.in_pos = d.in_end = 0;
+  } else if (d.in_pos > 0) {
+    std::memmove(d.in.data(), d.in.data() + d.in_pos, d.in_end - d.in_pos);
+    d.in_end -= d.in_pos;
+    d.in_pos = 0;
+  }
+  if (d.in.size() < d.in_end + size) d.in.resize(d.in_end + size);
+  return std::span<std::uint8_t>(d.in.data() + d.in_end, size);
+}
+
+void engine::commit_input(std::size_t n) noexcept {
+  impl_->in_end = std::min(impl_->in_end + n, impl_->in.size());
+}
+
+bool engine::handshake_done() const noexcept {
+  return impl_->state == impl::phase::connected;
+}
+bool engine::resumed() const noexcept {
+  return impl_->resumed;
+}
+const core::fingerprint& engine::peer_fingerprint() const noexcept {
+  return impl_->peer_fp;
+}
+const std::string& engine::peer_subject() const noexcept {
+  return impl_->peer_cn;
+}
+std::string_view engine::alpn_protocol() const noexcept {
+  return impl_->alpn;
+}
+std::string_view engine::ciphersuite() const noexcept {
+  return impl_->suite;
+}
+const std::string& engine::last_error_detail() const noexcept {
+  return impl_->detail;
+}
+std::error_code engine::transport_closed() {
+  return impl_->transport_closed();
+}
+
+} // namespace lanyard::tls

@@ -1,0 +1,63 @@
+#include "lanyard/trust/error.hpp"
+
+namespace lanyard::trust {
+namespace {
+
+class trust_category_impl final : public std::error_category {
+public:
+  const char* name() const noexcept override { return "lanyard.trust"; }
+  std::string message(int ev) const override {
+    switch (static_cast<trust_errc>(ev)) {
+    case trust_errc::key_changed:
+      return "the device presented a different key than the one pinned for it (possible "
+             "impostor); if it was reset or replaced, forget it and pair again";
+    case trust_errc::unknown_device:
+      return "the device is not in the trust store: pair with it first";
+    case trust_errc::payload_mismatch:
+      return "the device's key does not match its setup payload (possible impostor, or the "
+             "payload belongs to another device)";
+    case trust_errc::payload_required:
+      return "verified pairing needs the device's setup payload (or use trust-on-first-use)";
+    case trust_errc::store_corrupt:
+      return "the trust state file is damaged; it was left untouched: repair or remove it";
+    case trust_errc::store_unsupported_version:
+      return "the trust state file was written by a newer Lanyard: upgrade";
+    case trust_errc::store_io:
+      return "the trust state file could not be read or written";
+    case trust_errc::store_permissions:
+      return "the trust state file is writable by other users or not owned by this user: "
+             "fix its permissions (chmod 600)";
+    case trust_errc::invalid_record:
+      return "invalid trust record: the device id must be 1-64 characters [A-Za-z0-9._:-] "
+             "and the name at most 256 bytes";
+    case trust_errc::not_paired:
+      return "the controller is not paired with this accessory and no pairing window is open";
+    case trust_errc::pairing_window_closed:
+      return "the accessory's pairing window is closed: open it from an admin controller or put "
+             "the accessory in setup mode";
+    case trust_errc::too_many_attempts:
+      return "too many failed pairing attempts: an admin controller must reopen the pairing "
+             "window";
+    case trust_errc::not_admin:
+      return "this operation needs an admin controller";
+    case trust_errc::last_admin:
+      return "refusing to remove the accessory's last admin controller";
+    }
+    return "unknown trust error";
+  }
+};
+
+} // namespace
+
+const std::error_category& trust_category() noexcept {
+  static const trust_category_impl category;
+  return category;
+}
+
+std::string store_status::message() const {
+  if (!code) return "ok";
+  if (!detail.empty()) return detail;
+  return code.message();
+}
+
+} // namespace lanyard::trust

@@ -1,0 +1,48 @@
+# Killing and restarting avahi-daemon on either side recovers without restarting the apps:
+# the advertiser publishes again by itself, the browser browses again by itself.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+browse_json phone "$LAB_DIR/browse.json" _lanyard._tcp --interface wlan0 >/dev/null
+mkfifo "$LAB_DIR/txt.fifo"
+adv=$(lab_spawn accessory "$LAB_DIR/adv.log" bash -c 'exec "$0" "$@" < "'"$LAB_DIR/txt.fifo"'"' \
+  "$LANYARD" advertise "Lamp" _lanyard._tcp 4433 id=acc-1 c#=1 --txt-from-stdin)
+exec 7>"$LAB_DIR/txt.fifo"
+present='.event=="added" and .name=="Lamp" and .protocol=="ipv4"'
+wait_for "$LAB_DIR/browse.json" "$present"
+
+# 1. The accessory's daemon crashes (SIGKILL: no goodbye) and comes back.
+lab_avahi_stop accessory KILL
+wait_for_text "$LAB_DIR/adv.log" 'avahi-daemon is not running: start it' 10
+lab_avahi_start accessory
+wait_for_text "$LAB_DIR/adv.log" '^lanyard advertise: avahi-daemon is back$' 20
+(($(grep -c '^registered Lamp$' "$LAB_DIR/adv.log") == 2)) || {
+  sleep 5
+  (($(grep -c '^registered Lamp$' "$LAB_DIR/adv.log") == 2)) ||
+    { echo "FAILED: not registered again"; cat "$LAB_DIR/adv.log"; exit 1; }
+}
+# Proof that the browser sees the re-published service: a TXT update goes through.
+echo "id=acc-1 c#=2" >&7
+wait_for "$LAB_DIR/browse.json" '.event=="updated" and .txt["c#"]=="2"' 20
+
+# 2. The phone's daemon is stopped and restarted under the running browser.
+lab_avahi_stop phone
+wait_for "$LAB_DIR/browse.json" '.event=="daemon_unavailable" and (.message|test("avahi-daemon -D"))' 10
+lab_avahi_start phone
+wait_for "$LAB_DIR/browse.json" '.event=="daemon_available"' 20
+# The service, still there, is not reported removed; changes keep arriving.
+sleep 2
+echo "id=acc-1 c#=3" >&7
+wait_for "$LAB_DIR/browse.json" '.event=="updated" and .txt["c#"]=="3"' 20
+(($(count "$LAB_DIR/browse.json" '.event=="removed" and .protocol=="ipv4"') <= 1)) ||
+  { echo "FAILED: spurious removals"; cat "$LAB_DIR/browse.json"; exit 1; }
+
+# 3. A service that vanished while the phone's daemon was down is reported removed once the
+# browse has been reconciled.
+removed_ipv4='.event=="removed" and .name=="Lamp" and .protocol=="ipv4"'
+before=$(count "$LAB_DIR/browse.json" "$removed_ipv4")
+lab_avahi_stop phone
+stop_pid "$adv"
+lab_avahi_start phone
+wait_for "$LAB_DIR/browse.json" '.event=="daemon_available"' 20 2
+wait_for "$LAB_DIR/browse.json" "$removed_ipv4" 15 $((before + 1))
+pass "avahi-daemon restarts on either side: re-published, re-browsed, reconciled"

@@ -1,0 +1,242 @@
+#include "lanyard/trust/controller_store.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace lanyard;
+using namespace lanyard::trust;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "lanyard-ctl-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+core::fingerprint fp_of(std::uint8_t seed) {
+  core::fingerprint fp;
+  for (std::size_t i = 0; i < fp.bytes.size(); ++i)
+    fp.bytes[i] = static_cast<std::uint8_t>(seed + i);
+  return fp;
+}
+
+const std::chrono::system_clock::time_point t0{std::chrono::seconds(1795496029)};
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_all(const fs::path& p, std::string_view text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+} // namespace
+
+TEST_CASE("first boot: no file, no controllers, window never opened") {
+  temp_dir dir;
+  controller_store store(dir.path / "controllers");
+  REQUIRE(store.load().ok());
+  CHECK(store.first_boot());
+  CHECK(store.list().empty());
+  CHECK(store.window().close_reason == core::window_close_reason::never_opened);
+  const auto d = store.check(fp_of(1), t0);
+  CHECK(d.action == controller_action::refuse);
+  CHECK(d.code == trust_errc::not_paired);
+}
+
+TEST_CASE("an unknown controller may pair only while the window is open") {
+  temp_dir dir;
+  const fs::path file = dir.path / "controllers";
+  controller_store store(file);
+  REQUIRE(store.load().ok());
+  CHECK(store.pair(fp_of(1), "phone", controller_role::user, t0).code ==
+        trust_errc::pairing_window_closed);
+  REQUIRE(store.open_window(t0).ok());
+  CHECK(store.check(fp_of(1), t0 + 1min).action == controller_action::pair);
+  REQUIRE(store.pair(fp_of(1), "phone", controller_role::user, t0 + 1min).ok());
+  // The first controller becomes admin even if asked to be a user.
+  CHECK(store.find(fp_of(1))->role == controller_role::admin);
+  const auto d = store.check(fp_of(1), t0 + 1h);
+  CHECK(d.action == controller_action::accept);
+  REQUIRE(d.controller);
+  CHECK(d.controller->name == "phone");
+  CHECK(store.check(fp_of(2), t0 + 16min).code == trust_errc::not_paired);
+  CHECK(store.pair(fp_of(2), "tablet", controller_role::user, t0 + 16min).code ==
+        trust_errc::pairing_window_closed);
+  REQUIRE(store.pair(fp_of(2), "tablet", controller_role::user, t0 + 14min).ok());
+  CHECK(store.find(fp_of(2))->role == controller_role::user);
+
+  struct stat st {};
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+
+  controller_store again(file);
+  REQUIRE(again.load().ok());
+  CHECK_FALSE(again.first_boot());
+  CHECK(again.list() == store.list());
+  CHECK(again.window() == store.window());
+}
+
+TEST_CASE("the 21st failed attempt is refused, also after a restart") {
+  temp_dir dir;
+  const fs::path file = dir.path / "controllers";
+  {
+    controller_store store(file);
+    REQUIRE(store.load().ok());
+    REQUIRE(store.open_window(t0).ok());
+    for (int i = 0; i < 19; ++i) {
+      REQUIRE(store.check(fp_of(50), t0 + 1s * i).action == controller_action::pair);
+      REQUIRE(store.record_failure(t0 + 1s * i).ok());
+    }
+  }
+  controller_store restarted(file); // "reboot"
+  REQUIRE(restarted.load().ok());
+  CHECK(restarted.window().failed_attempts == 19);
+  REQUIRE(restarted.expire_window(t0 + 1min).ok());
+  // Setup mode reopening after the reboot keeps the count.
+  REQUIRE(restarted.open_window(t0 + 1min).ok());
+  REQUIRE(restarted.check(fp_of(50), t0 + 2min).action == controller_action::pair); // 20th
+  REQUIRE(restarted.record_failure(t0 + 2min).ok());
+  const auto d = restarted.check(fp_of(50), t0 + 3min); // 21st
+  CHECK(d.action == controller_action::refuse);
+  CHECK(d.code == trust_errc::too_many_attempts);
+  CHECK(restarted.pair(fp_of(50), "", controller_role::user, t0 + 3min).code ==
+        trust_errc::too_many_attempts);
+  CHECK(restarted.open_window(t0 + 4min).code == trust_errc::too_many_attempts);
+
+  controller_store after(file);
+  REQUIRE(after.load().ok());
+  CHECK(after.window().failed_attempts == 20);
+  CHECK_FALSE(after.window().open);
+  CHECK(after.check(fp_of(50), t0 + 5min).code == trust_errc::too_many_attempts);
+}
+
+TEST_CASE("an admin reopens the window; a user may not") {
+  temp_dir dir;
+  controller_store store(dir.path / "controllers");
+  REQUIRE(store.open_window(t0).ok());
+  REQUIRE(store.pair(fp_of(1), "admin", controller_role::admin, t0).ok());
+  REQUIRE(store.pair(fp_of(2), "user", controller_role::user, t0).ok());
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(store.record_failure(t0 + 1s).ok());
+  CHECK(store.open_window_by(fp_of(2), t0 + 1min).code == trust_errc::not_admin);
+  CHECK(store.open_window_by(fp_of(9), t0 + 1min).code == trust_errc::not_paired);
+  CHECK(store.open_window_by(fp_of(1), t0 + 1min, 2min).code ==
+        core::pairing_errc::invalid_timeout);
+  REQUIRE(store.open_window_by(fp_of(1), t0 + 1min, 5min).ok());
+  CHECK(store.window().failed_attempts == 0);
+  CHECK(store.window().deadline == t0 + 6min);
+  CHECK(store.check(fp_of(3), t0 + 2min).action == controller_action::pair);
+  REQUIRE(store.close_window().ok());
+  CHECK(store.check(fp_of(3), t0 + 2min).code == trust_errc::not_paired);
+
+  CHECK(store.add_by_admin(fp_of(2), fp_of(4), "x", controller_role::user, t0).code ==
+        trust_errc::not_admin);
+  REQUIRE(store.add_by_admin(fp_of(1), fp_of(4), "x", controller_role::user, t0).ok());
+  CHECK(store.list().size() == 3);
+}
+
+TEST_CASE("the window times out and the timeout is persisted") {
+  temp_dir dir;
+  const fs::path file = dir.path / "controllers";
+  controller_store store(file);
+  REQUIRE(store.open_window(t0 + 500ms, 3min).ok());
+  CHECK(store.window().deadline == t0 + 3min); // rounded down, never extended
+  const std::string before = read_all(file);
+  REQUIRE(store.expire_window(t0 + 2min).ok());
+  CHECK(read_all(file) == before); // nothing to write
+  REQUIRE(store.expire_window(t0 + 3min).ok());
+  CHECK_FALSE(store.window().open);
+  controller_store again(file);
+  REQUIRE(again.load().ok());
+  CHECK(again.window().close_reason == core::window_close_reason::timed_out);
+}
+
+TEST_CASE("removing controllers keeps an admin") {
+  temp_dir dir;
+  controller_store store(dir.path / "controllers");
+  REQUIRE(store.open_window(t0).ok());
+  REQUIRE(store.pair(fp_of(1), "a", controller_role::admin, t0).ok());
+  REQUIRE(store.pair(fp_of(2), "u", controller_role::user, t0).ok());
+  CHECK(store.remove(fp_of(1)).code == trust_errc::last_admin);
+  CHECK(store.remove(fp_of(7)).code == trust_errc::not_paired);
+  REQUIRE(store.remove(fp_of(2)).ok());
+  REQUIRE(store.remove(fp_of(1)).ok()); // the only controller may go (factory-reset-like)
+  CHECK(store.list().empty());
+}
+
+TEST_CASE("every truncation and single-byte corruption of a controller store is an error") {
+  temp_dir dir;
+  const fs::path file = dir.path / "controllers";
+  {
+    controller_store store(file);
+    REQUIRE(store.open_window(t0).ok());
+    REQUIRE(store.pair(fp_of(1), "Kitchen phone", controller_role::admin, t0).ok());
+    REQUIRE(store.pair(fp_of(2), "", controller_role::user, t0).ok());
+    REQUIRE(store.record_failure(t0).ok());
+  }
+  const std::string full = read_all(file);
+  core::pairing_window_state w;
+  std::vector<controller_record> list;
+  REQUIRE(controller_store::parse(full, "f", w, list).ok());
+  CHECK(controller_store::serialize(w, list) == full);
+
+  for (std::size_t cut = 0; cut < full.size(); ++cut) {
+    INFO("cut at " << cut);
+    write_all(file, full.substr(0, cut));
+    controller_store store(file);
+    const store_status s = store.load();
+    REQUIRE(s.code == trust_errc::store_corrupt);
+    CHECK(s.detail.rfind(file.string() + ":", 0) == 0);
+    CHECK(store.record_failure(t0).code == trust_errc::store_corrupt);
+    CHECK(read_all(file) == full.substr(0, cut)); // never overwritten
+  }
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    std::string bad = full;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    INFO("byte " << i);
+    CHECK(controller_store::parse(bad, "f", w, list).failed());
+  }
+}
+
+TEST_CASE("controller store parse errors name the line") {
+  core::pairing_window_state w;
+  std::vector<controller_record> list;
+  auto parse = [&](const std::string& body) {
+    return controller_store::parse("lanyard-controller-store 1\n" + body + "end 9 00000000\n", "C",
+                                   w, list)
+        .detail;
+  };
+  CHECK(parse("").rfind("C:2: the end line counts 9", 0) == 0);
+  CHECK(parse("window ajar 2026-11-24T04:53:49Z 2026-11-24T04:53:49Z 0 closed\n") ==
+        "C:2: invalid window state \"ajar\" (expected \"open\" or \"closed\")");
+  CHECK(parse("window open 2026-11-24T04:53:49Z 2026-11-24T04:53:49Z 21 closed\n") ==
+        "C:2: invalid failed-attempt count \"21\" (expected 0-20)");
+  CHECK(parse("controller 00 admin x y\n") == "C:2: a controller before the \"window\" line");
+  CHECK(parse("window open 2026-11-24T04:53:49Z 2026-11-24T04:53:49Z 3 closed\n"
+              "controller 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f root "
+              "2026-11-24T04:53:49Z -\n") ==
+        "C:3: invalid role \"root\" (expected \"admin\" or \"user\")");
+  CHECK(controller_store::parse("lanyard-trust-store 1\nend 0 00000000\n", "C", w, list).detail ==
+        "C:1: expected \"lanyard-controller-store 1\", found \"lanyard-trust-store 1\": this is "
+        "not a Lanyard controller-store file");
+}

@@ -1,0 +1,185 @@
+#include "lanyard/link/socket_binding.hpp"
+
+#include "lanyard/link/interface_policy.hpp"
+#include "lanyard/link/path_monitor.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <cstring>
+#include <net/if.h>
+#include <sys/socket.h>
+
+using namespace lanyard::link;
+
+namespace {
+
+// The loopback interface as the kernel reports it: the one interface every test host has.
+network_interface loopback() {
+  link_error error;
+  for (auto& i : query_interfaces(error))
+    if (i.kind == interface_kind::loopback) return i;
+  FAIL("no loopback interface: " << error.message());
+  return {};
+}
+
+std::string bound_device(asio::ip::tcp::socket& s) {
+  char name[IFNAMSIZ] = {};
+  socklen_t len = sizeof name;
+  if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, name, &len) != 0) return "";
+  return name;
+}
+
+} // namespace
+
+TEST_CASE("a socket bound to loopback connects through it", "[socket_binding]") {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  auto lo = loopback();
+  asio::ip::tcp::socket s(io);
+  bool called = false;
+  std::error_code result;
+  std::string detail = "unset";
+  async_connect_via(s, acceptor.local_endpoint(), lo, [&](std::error_code ec, std::string d) {
+    called = true;
+    result = ec;
+    detail = std::move(d);
+  });
+  CHECK_FALSE(called); // never from inside the initiating call
+  io.run();
+  REQUIRE(called);
+  CHECK_FALSE(result);
+  CHECK(detail.empty());
+  CHECK(s.local_endpoint().address() == asio::ip::make_address("127.0.0.1"));
+  // With CAP_NET_RAW the socket is pinned by SO_BINDTODEVICE; otherwise by IP_UNICAST_IF.
+  auto dev = bound_device(s);
+  CHECK((dev == lo.name || dev.empty()));
+}
+
+TEST_CASE("an interface without an address of the family fails with the precise error",
+          "[socket_binding]") {
+  asio::io_context io;
+  network_interface wlan;
+  wlan.index = 42;
+  wlan.name = "wlan0";
+  wlan.kind = interface_kind::wifi;
+  wlan.admin_up = wlan.running = true;
+  wlan.operational = oper_state::up;
+  asio::ip::tcp::socket s(io);
+  auto e = bind_to_interface(s, wlan, asio::ip::make_address("198.18.1.3"));
+  CHECK(e.code == link_errc::no_address);
+  CHECK(e.detail ==
+        "no route to 198.18.1.3 via interface wlan0 (wifi): the interface has no IPv4 address");
+  CHECK_FALSE(s.is_open()); // nothing was touched
+
+  SECTION("a tentative address is named as such") {
+    wlan.addresses.push_back({asio::ip::make_address("2001:2:0:1::2"), 64, address_scope::global,
+                              true, false, false, false});
+    e = bind_to_interface(s, wlan, asio::ip::make_address("2001:2:0:1::3"));
+    CHECK(e.code == link_errc::no_address);
+    CHECK(e.detail == "no route to 2001:2:0:1::3 via interface wlan0 (wifi): the interface's "
+                      "IPv6 address is still tentative (duplicate address detection has not "
+                      "finished)");
+  }
+  SECTION("a link-local address cannot reach a routable one") {
+    wlan.addresses.push_back(
+        {asio::ip::make_address("fe80::1"), 64, address_scope::link, false, false, false, false});
+    e = bind_to_interface(s, wlan, asio::ip::make_address("2001:2:0:1::3"));
+    CHECK(e.code == link_errc::no_address);
+    CHECK(e.detail == "no route to 2001:2:0:1::3 via interface wlan0 (wifi): the interface has "
+                      "only a link-local IPv6 address, which cannot reach a routable one");
+  }
+}
+
+TEST_CASE("a down interface is refused with its state", "[socket_binding]") {
+  asio::io_context io;
+  network_interface cell;
+  cell.index = 7;
+  cell.name = "cell0";
+  cell.kind = interface_kind::cellular;
+  cell.admin_up = true;
+  cell.operational = oper_state::lower_layer_down;
+  asio::ip::tcp::socket s(io);
+  auto e = bind_to_interface(s, cell, asio::ip::make_address("198.18.1.3"));
+  CHECK(e.code == link_errc::interface_down);
+  CHECK(e.detail == "no route to 198.18.1.3 via interface cell0 (cellular): the interface is "
+                    "down (no carrier, state lowerlayerdown)");
+}
+
+TEST_CASE("the policy is checked before the socket is touched", "[socket_binding]") {
+  asio::io_context io;
+  auto lo = loopback();
+  interface_policy p;
+  p.required.insert(lanyard::core::interface_kind::cellular);
+  asio::ip::tcp::socket s(io);
+  auto e = bind_to_interface(s, lo, asio::ip::make_address("127.0.0.1"), &p);
+  CHECK(e.code == link_errc::policy_prohibits);
+  CHECK(e.detail == "not connecting to 127.0.0.1 via interface lo (loopback): the interface "
+                    "policy requires cellular");
+  CHECK_FALSE(s.is_open());
+
+  bool called = false;
+  async_connect_via(
+      s, {asio::ip::make_address("127.0.0.1"), 9}, lo,
+      [&](std::error_code ec, std::string d) {
+        called = true;
+        CHECK(ec == link_errc::policy_prohibits);
+        CHECK(d.find("policy requires cellular") != std::string::npos);
+      },
+      &p);
+  CHECK_FALSE(called);
+  io.run();
+  CHECK(called);
+}
+
+TEST_CASE("a socket of the other family is refused", "[socket_binding]") {
+  asio::io_context io;
+  asio::ip::tcp::socket s(io, asio::ip::tcp::v6());
+  auto e = bind_to_interface(s, loopback(), asio::ip::make_address("127.0.0.1"));
+  CHECK(e.code == link_errc::family_mismatch);
+}
+
+TEST_CASE("binding by name finds the interface, or says there is none", "[socket_binding]") {
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  auto lo = loopback();
+  CHECK_FALSE(bind_to_interface(s, lo.name, asio::ip::make_address("127.0.0.1")));
+  CHECK(s.local_endpoint().address().is_loopback());
+  asio::ip::tcp::socket t(io);
+  auto e = bind_to_interface(t, "nosuch0", asio::ip::make_address("198.18.1.3"));
+  CHECK(e.code == link_errc::no_such_interface);
+  CHECK(e.detail == "no route to 198.18.1.3 via interface nosuch0: there is no such interface "
+                    "on this host");
+}
+
+TEST_CASE("a connection refused names the endpoint and the interface", "[socket_binding]") {
+  asio::io_context io;
+  // A port that was just free: bind an acceptor, note its port, close it.
+  asio::ip::tcp::endpoint target;
+  {
+    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+    target = a.local_endpoint();
+  }
+  asio::ip::tcp::socket s(io);
+  std::error_code result;
+  std::string detail;
+  async_connect_via(s, target, loopback(), [&](std::error_code ec, std::string d) {
+    result = ec;
+    detail = std::move(d);
+  });
+  io.run();
+  CHECK(result == asio::error::connection_refused);
+  CHECK(detail == "connecting to 127.0.0.1 port " + std::to_string(target.port()) +
+                      " via interface lo (loopback) failed: " + result.message());
+}
+
+TEST_CASE("link-local destinations get the interface as scope id", "[socket_binding]") {
+  network_interface p2p;
+  p2p.index = 5;
+  auto e = scoped_endpoint({asio::ip::make_address("fe80::3"), 4711}, p2p);
+  CHECK(e.address().to_v6().scope_id() == 5);
+  auto g = scoped_endpoint({asio::ip::make_address("2001:2::3"), 4711}, p2p);
+  CHECK(g.address().to_v6().scope_id() == 0);
+}

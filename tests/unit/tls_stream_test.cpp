@@ -1,0 +1,494 @@
+#include <lanyard/tls/stream.hpp>
+
+#include <lanyard/tls/context.hpp>
+#include <lanyard/tls/error.hpp>
+#include <lanyard/tls/identity.hpp>
+#include <lanyard/trust/error.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+// GCC 12 reports a false -Wmismatched-new-delete on asio's awaitable frames (its coroutine frame
+// operator new/delete pair is matched; GCC does not see through the coroutine lowering).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+using asio::ip::tcp;
+using lanyard::core::fingerprint;
+using lanyard::tls::context;
+using lanyard::tls::context_options;
+using lanyard::tls::identity;
+using lanyard::tls::peer_cert_info;
+using lanyard::tls::peer_verifier;
+using lanyard::tls::role;
+using lanyard::tls::tls_errc;
+using lanyard::trust::trust_errc;
+using tls_stream = lanyard::tls::stream<tcp::socket>;
+using namespace std::chrono_literals;
+
+namespace {
+
+identity make_identity(const char* device_id) {
+  std::error_code ec;
+  identity id = identity::generate(device_id, ec);
+  REQUIRE(!ec);
+  return id;
+}
+
+// Key generation is the slow part: one set of identities per process.
+const identity& accessory() {
+  static const identity id = make_identity("lamp-1");
+  return id;
+}
+const identity& impostor() { // same device id, another key
+  static const identity id = make_identity("lamp-1");
+  return id;
+}
+const identity& controller() {
+  static const identity id = make_identity("phone-a");
+  return id;
+}
+
+// A pin: accepts exactly `expected`, refuses anything else with `refusal`; counts calls.
+struct pin {
+  fingerprint expected;
+  std::error_code refusal = trust_errc::key_changed;
+  int calls = 0;
+  int resumed_calls = 0;
+  std::vector<peer_cert_info> seen;
+};
+
+peer_verifier verifier_for(const std::shared_ptr<pin>& p) {
+  return [p](const fingerprint& presented, const peer_cert_info& info) -> std::error_code {
+    ++p->calls;
+    if (info.resumed) ++p->resumed_calls;
+    peer_cert_info copy = info;
+    copy.der = {};
+    p->seen.push_back(copy);
+    return presented == p->expected ? std::error_code{} : p->refusal;
+  };
+}
+
+std::shared_ptr<pin> pin_to(const identity& id) {
+  auto p = std::make_shared<pin>();
+  p->expected = id.fingerprint();
+  return p;
+}
+
+struct tcp_pair {
+  tcp::socket client;
+  tcp::socket server;
+};
+
+tcp_pair connect_loopback(asio::io_context& io) {
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  tcp::socket client(io);
+  client.connect(acceptor.local_endpoint());
+  tcp::socket server = acceptor.accept();
+  return {std::move(client), std::move(server)};
+}
+
+struct outcome {
+  bool done = false;
+  std::error_code ec;
+};
+
+// Runs both handshakes to completion.
+void handshake(asio::io_context& io, tls_stream& client, tls_stream& server, outcome& c,
+               outcome& s) {
+  client.async_handshake(role::client, [&](std::error_code ec) { c = {true, ec}; });
+  server.async_handshake(role::server, [&](std::error_code ec) { s = {true, ec}; });
+  io.run();
+  io.restart();
+  REQUIRE(c.done);
+  REQUIRE(s.done);
+}
+
+// Reads raw ciphertext from a socket until EOF/error; returns how many bytes arrived.
+std::size_t drain_raw(asio::io_context& io, tcp::socket& sock) {
+  std::size_t total = 0;
+  std::vector<char> buf(4096);
+  std::error_code ec;
+  while (!ec) {
+    std::size_t n = 0;
+    bool done = false;
+    sock.async_read_some(asio::buffer(buf), [&](std::error_code e, std::size_t k) {
+      ec = e;
+      n = k;
+      done = true;
+    });
+    io.run();
+    io.restart();
+    REQUIRE(done);
+    total += n;
+  }
+  return total;
+}
+
+struct fixture {
+  asio::io_context io;
+  std::shared_ptr<pin> client_pin = pin_to(accessory());
+  std::shared_ptr<pin> server_pin = pin_to(controller());
+  context client_ctx{controller(), client_options()};
+  context server_ctx{accessory(), server_options()};
+
+  context_options client_options() {
+    context_options o;
+    o.verifier = verifier_for(client_pin);
+    return o;
+  }
+  context_options server_options() {
+    context_options o;
+    o.verifier = verifier_for(server_pin);
+    return o;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "TLS handshake succeeds and data flows both ways", "[tls][stream]") {
+  auto [c_sock, s_sock] = connect_loopback(io);
+  tls_stream client(std::move(c_sock), client_ctx);
+  tls_stream server(std::move(s_sock), server_ctx);
+  client.set_peer_id("lamp-1");
+
+  outcome c, s;
+  handshake(io, client, server, c, s);
+  INFO(client.last_error_detail() << " / " << server.last_error_detail());
+  REQUIRE(!c.ec);
+  REQUIRE(!s.ec);
+
+  CHECK(client.peer_fingerprint() == accessory().fingerprint());
+  CHECK(server.peer_fingerprint() == controller().fingerprint());
+  CHECK(client.peer_subject() == "lamp-1");
+  CHECK(server.peer_subject() == "phone-a");
+  CHECK(client.alpn_protocol() == "lanyard/1");
+  CHECK(server.alpn_protocol() == "lanyard/1");
+  CHECK(client.ciphersuite() == "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256");
+  CHECK_FALSE(client.resumed());
+  CHECK_FALSE(server.resumed());
+  REQUIRE(client_pin->calls == 1);
+  CHECK(client_pin->seen[0].local_role == role::client);
+  CHECK(client_pin->seen[0].subject_cn == "lamp-1");
+  CHECK(client_pin->seen[0].expected_peer_id == "lamp-1");
+  REQUIRE(server_pin->calls == 1);
+  CHECK(server_pin->seen[0].local_role == role::server);
+  CHECK(server_pin->seen[0].subject_cn == "phone-a");
+
+  // Both directions at once (one read and one write outstanding per stream), with a payload
+  // spanning many records, through asio::async_read / async_write and a coroutine.
+  std::vector<std::uint8_t> to_server(300 * 1024), to_client(200 * 1024);
+  for (std::size_t i = 0; i < to_server.size(); ++i)
+    to_server[i] = static_cast<std::uint8_t>(i * 7);
+  for (std::size_t i = 0; i < to_client.size(); ++i)
+    to_client[i] = static_cast<std::uint8_t>(i * 13);
+  std::vector<std::uint8_t> got_server(to_server.size()), got_client(to_client.size());
+  int finished = 0;
+  auto transfer = [&](tls_stream& st, const std::vector<std::uint8_t>& out,
+                      std::vector<std::uint8_t>& in) -> asio::awaitable<void> {
+    std::error_code wec, rec;
+    asio::async_write(st, asio::buffer(out), [&](std::error_code e, std::size_t n) {
+      wec = e;
+      CHECK(n == out.size());
+      ++finished;
+    });
+    std::size_t n = co_await asio::async_read(st, asio::buffer(in),
+                                              asio::redirect_error(asio::use_awaitable, rec));
+    CHECK(!rec);
+    CHECK(n == in.size());
+    CHECK(!wec);
+    ++finished;
+  };
+  asio::co_spawn(io, transfer(client, to_server, got_client), asio::detached);
+  asio::co_spawn(io, transfer(server, to_client, got_server), asio::detached);
+  io.run();
+  io.restart();
+  CHECK(finished == 4);
+  CHECK(got_server == to_server);
+  CHECK(got_client == to_client);
+
+  // close_notify: the peer's read ends with eof (not stream_truncated).
+  outcome shut;
+  client.async_shutdown([&](std::error_code ec) { shut = {true, ec}; });
+  std::error_code read_ec;
+  std::array<char, 16> buf{};
+  server.async_read_some(asio::buffer(buf), [&](std::error_code ec, std::size_t) { read_ec = ec; });
+  io.run();
+  CHECK(shut.done);
+  CHECK(!shut.ec);
+  CHECK(read_ec == asio::error::eof);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "client refuses a changed key with the verifier's error; the server "
+                 "receives no application data",
+                 "[tls][stream]") {
+  auto [c_sock, s_sock] = connect_loopback(io);
+  tls_stream client(std::move(c_sock), client_ctx);
+  context impostor_ctx{impostor(), server_options()};
+  tls_stream server(std::move(s_sock), impostor_ctx);
+  client.set_peer_id("lamp-1");
+
+  outcome c, s;
+  handshake(io, client, server, c, s);
+  INFO(client.last_error_detail() << " / " << server.last_error_detail());
+  // Exactly the verifier's error, not a generic TLS failure.
+  CHECK(c.ec == trust_errc::key_changed);
+  CHECK(client.peer_fingerprint() == impostor().fingerprint());
+  CHECK(client.last_error_detail().find("refused by the pin verifier") != std::string::npos);
+  CHECK(s.ec == tls_errc::peer_rejected_certificate);
+  CHECK(server_pin->calls == 0); // the handshake stopped before the client's certificate
+
+  // The client cannot send: nothing leaves it.
+  std::error_code write_ec;
+  asio::async_write(client, asio::buffer(std::string("secret")),
+                    [&](std::error_code ec, std::size_t) { write_ec = ec; });
+  // The server tries to read application data and gets an error, never bytes.
+  std::error_code read_ec;
+  std::size_t read_n = 99;
+  std::array<char, 64> buf{};
+  server.async_read_some(asio::buffer(buf), [&](std::error_code ec, std::size_t n) {
+    read_ec = ec;
+    read_n = n;
+  });
+  io.run();
+  io.restart();
+  CHECK(write_ec == tls_errc::not_connected);
+  CHECK(read_ec);
+  CHECK(read_n == 0);
+  // And on the wire: after the alert, the client sent nothing at all before closing.
+  client.next_layer().close();
+  CHECK(drain_raw(io, server.next_layer()) == 0);
+  CHECK(client_ctx.cached_sessions() == 0);
+}
+
+TEST_CASE_METHOD(fixture, "server refuses an unknown client certificate", "[tls][stream]") {
+  auto [c_sock, s_sock] = connect_loopback(io);
+  identity stranger = make_identity("phone-b");
+  context stranger_ctx{stranger, client_options()};
+  tls_stream client(std::move(c_sock), stranger_ctx);
+  tls_stream server(std::move(s_sock), server_ctx);
+  // The accessory's refusal: e.g. "not paired and the pairing window is closed".
+  server_pin->refusal = std::make_error_code(std::errc::permission_denied);
+
+  outcome c, s;
+  handshake(io, client, server, c, s);
+  INFO(client.last_error_detail() << " / " << server.last_error_detail());
+  CHECK(s.ec == std::errc::permission_denied);
+  CHECK(server.peer_fingerprint() == stranger.fingerprint());
+  CHECK(c.ec == tls_errc::peer_rejected_certificate);
+  CHECK(lanyard::tls::is_authentication_error(c.ec));
+  CHECK(client_pin->calls == 1); // the client had accepted the accessory
+
+  std::error_code write_ec;
+  asio::async_write(server, asio::buffer(std::string("hello")),
+                    [&](std::error_code ec, std::size_t) { write_ec = ec; });
+  io.run();
+  io.restart();
+  CHECK(write_ec == tls_errc::not_connected);
+  server.next_layer().close();
+  CHECK(drain_raw(io, client.next_layer()) == 0);
+}
+
+TEST_CASE_METHOD(fixture, "ALPN mismatch is refused on both sides", "[tls][stream]") {
+  auto [c_sock, s_sock] = connect_loopback(io);
+  context_options o = client_options();
+  o.alpn = "lanyard/2";
+  context other_version{controller(), o};
+  tls_stream client(std::move(c_sock), other_version);
+  tls_stream server(std::move(s_sock), server_ctx);
+
+  outcome c, s;
+  handshake(io, client, server, c, s);
+  INFO(client.last_error_detail() << " / " << server.last_error_detail());
+  CHECK(c.ec == tls_errc::alpn_mismatch);
+  CHECK(s.ec == tls_errc::alpn_mismatch);
+  CHECK(server_pin->calls == 0);
+}
+
+TEST_CASE_METHOD(fixture, "a reconnect with the same peer id resumes: abbreviated handshake",
+                 "[tls][stream]") {
+  auto connect_once = [&](outcome& c, outcome& s, bool& c_resumed, bool& s_resumed) {
+    auto [c_sock, s_sock] = connect_loopback(io);
+    tls_stream client(std::move(c_sock), client_ctx);
+    tls_stream server(std::move(s_sock), server_ctx);
+    client.set_peer_id("lamp-1");
+    handshake(io, client, server, c, s);
+    INFO(client.last_error_detail() << " / " << server.last_error_detail());
+    c_resumed = client.resumed();
+    s_resumed = server.resumed();
+    if (!c.ec) {
+      CHECK(client.peer_fingerprint() == accessory().fingerprint());
+      CHECK(server.peer_fingerprint() == controller().fingerprint());
+      // Data still flows on a resumed session.
+      std::string got(4, '\0');
+      std::error_code wec, rec;
+      asio::async_write(client, asio::buffer(std::string("ping")),
+                        [&](std::error_code ec, std::size_t) { wec = ec; });
+      asio::async_read(server, asio::buffer(got),
+                       [&](std::error_code ec, std::size_t) { rec = ec; });
+      io.run();
+      io.restart();
+      CHECK(!wec);
+      CHECK(!rec);
+      CHECK(got == "ping");
+    }
+  };
+
+  outcome c, s;
+  bool c_resumed = true, s_resumed = true;
+  connect_once(c, s, c_resumed, s_resumed);
+  REQUIRE(!c.ec);
+  REQUIRE(!s.ec);
+  CHECK_FALSE(c_resumed);
+  CHECK_FALSE(s_resumed);
+  CHECK(client_ctx.cached_sessions() == 1);
+  CHECK(client_pin->calls == 1);
+
+  connect_once(c, s, c_resumed, s_resumed);
+  REQUIRE(!c.ec);
+  REQUIRE(!s.ec);
+  CHECK(c_resumed);
+  CHECK(s_resumed);
+  // The pins were checked again, on the certificates of the original handshake.
+  CHECK(client_pin->resumed_calls == 1);
+  CHECK(server_pin->resumed_calls == 1);
+
+  SECTION("a pin changed since then also ends resumption") {
+    client_pin->expected = impostor().fingerprint();
+    connect_once(c, s, c_resumed, s_resumed);
+    // The stale session is not offered; the full handshake shows the real key.
+    CHECK(c.ec == trust_errc::key_changed);
+    CHECK(s.ec == tls_errc::peer_rejected_certificate);
+    CHECK(client_ctx.cached_sessions() == 0);
+  }
+  SECTION("a controller removed since then is refused inside the handshake") {
+    server_pin->expected = impostor().fingerprint();
+    connect_once(c, s, c_resumed, s_resumed);
+    // The server ignores the ticket and refuses the certificate in a full handshake.
+    CHECK(s.ec == trust_errc::key_changed);
+    CHECK(c.ec == tls_errc::peer_rejected_certificate);
+    CHECK(server_pin->resumed_calls == 2);
+  }
+  SECTION("without a peer id nothing is resumed") {
+    auto [c_sock, s_sock] = connect_loopback(io);
+    tls_stream client(std::move(c_sock), client_ctx);
+    tls_stream server(std::move(s_sock), server_ctx);
+    handshake(io, client, server, c, s);
+    REQUIRE(!c.ec);
+    CHECK_FALSE(client.resumed());
+  }
+  SECTION("forget_session forces a full handshake") {
+    client_ctx.forget_session("lamp-1");
+    connect_once(c, s, c_resumed, s_resumed);
+    REQUIRE(!c.ec);
+    CHECK_FALSE(c_resumed);
+    CHECK_FALSE(s_resumed);
+  }
+}
+
+TEST_CASE_METHOD(fixture, "handshake times out when the peer never answers", "[tls][stream]") {
+  SECTION("client against a silent TCP server") {
+    auto [c_sock, silent] = connect_loopback(io);
+    tls_stream client(std::move(c_sock), client_ctx);
+    client.set_handshake_timeout(200ms);
+    outcome c;
+    client.async_handshake(role::client, [&](std::error_code ec) { c = {true, ec}; });
+    io.run();
+    CHECK(c.done);
+    CHECK(c.ec == tls_errc::handshake_timeout);
+  }
+  SECTION("server against a silent TCP client") {
+    auto [silent, s_sock] = connect_loopback(io);
+    tls_stream server(std::move(s_sock), server_ctx);
+    server.set_handshake_timeout(200ms);
+    outcome s;
+    server.async_handshake(role::server, [&](std::error_code ec) { s = {true, ec}; });
+    io.run();
+    CHECK(s.done);
+    CHECK(s.ec == tls_errc::handshake_timeout);
+  }
+}
+
+TEST_CASE_METHOD(fixture, "no verifier means no trust", "[tls][stream]") {
+  auto [c_sock, s_sock] = connect_loopback(io);
+  context bare{controller(), context_options{}};
+  tls_stream client(std::move(c_sock), bare);
+  tls_stream server(std::move(s_sock), server_ctx);
+  outcome c, s;
+  handshake(io, client, server, c, s);
+  CHECK(c.ec == tls_errc::no_peer_verifier);
+  CHECK(s.ec == tls_errc::peer_rejected_certificate);
+}
+
+TEST_CASE_METHOD(fixture, "a stream's own verifier overrides the context's", "[tls][stream]") {
+  auto [c_sock, s_sock] = connect_loopback(io);
+  tls_stream client(std::move(c_sock), client_ctx);
+  tls_stream server(std::move(s_sock), server_ctx);
+  auto strict = pin_to(impostor());
+  strict->refusal = trust_errc::key_changed;
+  client.set_verifier(verifier_for(strict));
+  outcome c, s;
+  handshake(io, client, server, c, s);
+  CHECK(c.ec == trust_errc::key_changed);
+  CHECK(strict->calls == 1);
+  CHECK(client_pin->calls == 0);
+}
+
+TEST_CASE_METHOD(fixture, "a TCP close without close_notify is reported as truncation",
+                 "[tls][stream]") {
+  auto [c_sock, s_sock] = connect_loopback(io);
+  tls_stream client(std::move(c_sock), client_ctx);
+  tls_stream server(std::move(s_sock), server_ctx);
+  outcome c, s;
+  handshake(io, client, server, c, s);
+  REQUIRE(!c.ec);
+  server.next_layer().close();
+  std::error_code read_ec;
+  std::array<char, 8> buf{};
+  client.async_read_some(asio::buffer(buf), [&](std::error_code ec, std::size_t) { read_ec = ec; });
+  io.run();
+  CHECK(read_ec == tls_errc::stream_truncated);
+}
+
+TEST_CASE_METHOD(fixture, "handlers are never invoked inside the initiating call",
+                 "[tls][stream]") {
+  auto [c_sock, s_sock] = connect_loopback(io);
+  tls_stream client(std::move(c_sock), client_ctx);
+  bool called = false;
+  std::error_code ec;
+  std::array<char, 8> buf{};
+  client.async_read_some(asio::buffer(buf), [&](std::error_code e, std::size_t) {
+    called = true;
+    ec = e;
+  });
+  CHECK_FALSE(called);
+  io.run();
+  io.restart();
+  CHECK(called);
+  CHECK(ec == tls_errc::not_connected);
+
+  called = false;
+  client.async_write_some(asio::buffer(buf, 0), [&](std::error_code e, std::size_t) {
+    called = true;
+    ec = e;
+  });
+  CHECK_FALSE(called);
+  io.run();
+  CHECK(called);
+}
