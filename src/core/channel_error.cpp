@@ -2,7 +2,7 @@
 
 #include <string>
 
-namespace lanyard {
+namespace lanyard::core {
 namespace {
 
 class channel_category_impl final : public std::error_category {
@@ -77,4 +77,4 @@ bool is_connection_error(std::error_code ec) noexcept {
          v <= static_cast<int>(channel_errc::closed_by_peer);
 }
 
-} // namespace lanyard
+} // namespace lanyard::core

@@ -100,8 +100,17 @@ std::error_code parse_body(frame_type type, std::span<const std::byte> b, frame&
 
 } // namespace
 
+// Empties the buffer. A large frame's memory is given back rather than kept: thousands of
+// idle sessions must not each hold on to a 64 KiB buffer because of one big message.
+void frame_decoder::release() noexcept {
+  if (buf_.capacity() > retained_capacity)
+    std::vector<std::byte>().swap(buf_);
+  else
+    buf_.clear();
+}
+
 void frame_decoder::reset() noexcept {
-  buf_.clear();
+  release();
   complete_ = false;
   error_.clear();
 }
@@ -109,7 +118,7 @@ void frame_decoder::reset() noexcept {
 decode_result frame_decoder::decode(std::span<const std::byte> in) {
   decode_result r;
   if (complete_) { // the frame returned last time is no longer needed
-    buf_.clear();
+    release();
     complete_ = false;
   }
   if (error_) {
@@ -118,7 +127,7 @@ decode_result frame_decoder::decode(std::span<const std::byte> in) {
   }
   auto fail = [&](std::error_code ec) {
     error_ = ec;
-    buf_.clear();
+    release();
     r.error = ec;
     return r;
   };

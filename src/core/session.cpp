@@ -3,6 +3,7 @@
 #include "lanyard/core/channel_error.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 namespace lanyard::core {
@@ -25,7 +26,10 @@ std::string_view to_string(session_state s) noexcept {
 
 session::session(session_role role, session_settings settings)
     : role_(role), settings_(std::move(settings)),
-      decoder_(settings_.max_message_size + data_body_min_size) {
+      // The body length is a u32 on the wire.
+      decoder_(std::min<std::size_t>(settings_.max_message_size, UINT32_MAX - data_body_min_size) +
+               data_body_min_size) {
+  settings_.max_message_size = decoder_.max_body_size() - data_body_min_size;
   // One maximum message must always fit, or a send could be refused forever.
   settings_.max_replay_bytes =
       std::max(settings_.max_replay_bytes, charge(settings_.max_message_size));
@@ -76,6 +80,7 @@ void session::on_disconnected(time_point now) {
 
 void session::fail_connection(std::error_code ec, bool by_peer, bool send_close) {
   events_.emplace_back(events::connection_failed{ec, by_peer});
+  connection_error_ = ec;
   const session_state was = state_;
   reset_connection(last_receive_);
   // A CLOSE only makes sense if the peer can still read us.
@@ -91,18 +96,10 @@ std::error_code session::receive(std::span<const std::byte> bytes, time_point no
   while (!bytes.empty() && connected()) {
     decode_result r = decoder_.decode(bytes);
     bytes = bytes.subspan(r.consumed);
-    if (r.error) {
-      fail_connection(r.error, false, true);
-      return r.error;
-    }
+    if (r.error) fail_connection(r.error, false, true);
     if (r.value) handle_frame(*r.value, now);
   }
-  if (state_ == session_state::closing && !events_.empty()) {
-    // Report the error that failed the connection (the last connection_failed event).
-    for (auto it = events_.rbegin(); it != events_.rend(); ++it)
-      if (auto* f = std::get_if<events::connection_failed>(&*it)) return f->error;
-  }
-  return {};
+  return state_ == session_state::closing ? connection_error_ : std::error_code{};
 }
 
 void session::handle_frame(const frame& f, time_point now) {
@@ -340,6 +337,9 @@ void session::handle_deadline(time_point now) {
 }
 
 std::span<const std::byte> session::poll_output(time_point now) {
+  // Give a large batch buffer back once the caller is done with it, so that idle sessions
+  // stay small; busy ones reuse it.
+  if (out_.capacity() > 16 * 1024 && out_.size() < 1024) std::vector<std::byte>().swap(out_);
   out_.clear();
   if (close_pending_) {
     // Closing or closed: the CLOSE is the last thing this connection carries.

@@ -86,6 +86,10 @@ struct browser::instance {
   std::vector<srv_data> srvs;
   std::vector<std::vector<std::uint8_t>> txts;
   std::vector<asio::ip::address> addresses;
+  // The address browsers have delivered what the daemon's cache held (CACHE_EXHAUSTED or
+  // ALL_FOR_NOW): the first report waits for both, so that it carries every cached address
+  // instead of "added" with the A record and "updated" with the AAAA record a moment later.
+  unsigned address_lookups_settled = 0; // bit 0: A, bit 1: AAAA
 
   bool seen = true; // false: not seen again since the daemon restarted
   bool reported = false;
@@ -136,10 +140,16 @@ struct browser_access {
     in.owner->schedule_flush(in);
   }
 
-  static void address_cb(AvahiRecordBrowser*, AvahiIfIndex, AvahiProtocol, AvahiBrowserEvent event,
-                         const char*, uint16_t, uint16_t type, const void* rdata, size_t size,
-                         AvahiLookupResultFlags, void* userdata) {
+  static void address_cb(AvahiRecordBrowser* browser, AvahiIfIndex, AvahiProtocol,
+                         AvahiBrowserEvent event, const char*, uint16_t, uint16_t type,
+                         const void* rdata, size_t size, AvahiLookupResultFlags, void* userdata) {
     auto& in = *static_cast<browser::instance*>(userdata);
+    if (event == AVAHI_BROWSER_CACHE_EXHAUSTED || event == AVAHI_BROWSER_ALL_FOR_NOW) {
+      in.address_lookups_settled |=
+          browser == in.a_browser ? 1u : (browser == in.aaaa_browser ? 2u : 0u);
+      in.owner->schedule_flush(in);
+      return;
+    }
     if (event != AVAHI_BROWSER_NEW && event != AVAHI_BROWSER_REMOVE) return;
     asio::ip::address address;
     if (type == dns_type_a && size == 4) {
@@ -285,7 +295,8 @@ void browser::on_browse(int ifindex, int protocol, int event, const char* name,
         it = instances_.erase(it);
       }
       // Emit after the loop: a handler may stop() the browser.
-      for (auto& e : gone) emit(std::move(e));
+      for (auto& e : gone)
+        emit(std::move(e));
       flush(); // the instances held back while resyncing
     }
     break;
@@ -330,6 +341,7 @@ void browser::start_records(instance& in) {
     *b = nullptr;
   }
   in.addresses.clear();
+  in.address_lookups_settled = 0;
   in.address_host = host;
   if (host.empty()) return;
   in.a_browser =
@@ -364,6 +376,7 @@ void browser::flush() {
     // while records come back after a daemon restart).
     const bool complete = !in.srvs.empty() && !in.txts.empty() && !in.addresses.empty();
     if (!complete) continue;
+    if (!in.reported && in.address_lookups_settled != 3) continue;
     if (resyncing_ && in.reported) {
       in.dirty = true; // compared once everything is back (ALL_FOR_NOW): no interim updates
       continue;

@@ -28,7 +28,8 @@ public:
       return "the socket's address family does not match the destination's";
     case link_errc::bind_to_device_failed:
       return "the socket could not be pinned to the interface (SO_BINDTODEVICE needs "
-             "CAP_NET_RAW, and IP_UNICAST_IF was refused too)";
+             "CAP_NET_RAW before Linux 5.7 or on a socket already bound to another device, and "
+             "IP_UNICAST_IF was refused too)";
     }
     return "unknown link error " + std::to_string(value);
   }

@@ -109,8 +109,9 @@ link_error bind_to_interface(asio::ip::tcp::socket& socket, const network_interf
   }
 
   const int fd = socket.native_handle();
-  // SO_BINDTODEVICE restricts both routing and reception to the interface. Without
-  // CAP_NET_RAW, IP_UNICAST_IF / IPV6_UNICAST_IF pin the outgoing interface instead.
+  // SO_BINDTODEVICE restricts both routing and reception to the interface (no capability
+  // needed since Linux 5.7 for a socket not yet bound to a device). Where it is refused,
+  // IP_UNICAST_IF / IPV6_UNICAST_IF pin the outgoing interface instead.
   if (::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, iface.name.c_str(),
                    static_cast<socklen_t>(iface.name.size() + 1)) != 0) {
     const int bind_errno = errno;

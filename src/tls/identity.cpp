@@ -74,12 +74,11 @@ void fsync_dir(const fs::path& dir) {
 // Returns 0, or errno; EEXIST with `exclusive` means someone else created `target` first.
 int write_file_atomically(const fs::path& target, std::string_view text, mode_t mode,
                           bool exclusive) {
-  fs::path tmp = target;
-  tmp += ".tmp-" + std::to_string(::getpid());
-  ::unlink(tmp.c_str());
+  // A unique temp name (mkstemp creates it 0600), so concurrent writers never share one.
+  std::string tmp = target.string() + ".tmp-XXXXXX";
   int err = 0;
   {
-    fd_guard f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)};
+    fd_guard f{::mkstemp(tmp.data())};
     if (f.fd < 0) return errno;
     // The umask may have removed bits we want (0644 for the cert); never adds any.
     if (::fchmod(f.fd, mode) != 0 || !write_all(f.fd, text.data(), text.size()) ||
@@ -220,8 +219,11 @@ identity load_impl(const fs::path& dir, std::string_view device_id, bool create_
       return fail(tls_errc::identity_io,
                   "cannot create identity directory " + dir.string() + ": " + os_error(errno));
   }
-  bool key_exists = fs::exists(key_path, fec);
+  // Certificate first: the key is always written before its certificate, so a certificate
+  // seen here implies its key is already visible (no false "key lost" during a concurrent
+  // first start).
   bool cert_exists = fs::exists(cert_path, fec);
+  bool key_exists = fs::exists(key_path, fec);
 
   auto out = std::make_shared<identity::impl>();
   detail::drbg rng;
@@ -251,7 +253,9 @@ identity load_impl(const fs::path& dir, std::string_view device_id, bool create_
                                     /*exclusive=*/true);
     if (err == EEXIST) {
       // Another process created the identity at the same moment: use theirs.
-      return load_impl(dir, device_id, false, false, ec, detail);
+      // Their key exists now, so this cannot recurse again; if their certificate is not
+      // written yet, we issue one for their key (same fingerprint).
+      return load_impl(dir, device_id, true, false, ec, detail);
     }
     if (err != 0)
       return fail(tls_errc::identity_io,

@@ -93,7 +93,7 @@ struct checker {
         if (est->resumed) SESSION_FUZZ_CHECK(est->id == id);
         id = est->id;
       } else if (auto* f = std::get_if<events::connection_failed>(&*e)) {
-        SESSION_FUZZ_CHECK(lanyard::is_connection_error(f->error));
+        SESSION_FUZZ_CHECK(is_connection_error(f->error));
         SESSION_FUZZ_CHECK(s.state() == session_state::closing ||
                            s.state() == session_state::closed);
       }

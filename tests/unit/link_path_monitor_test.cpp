@@ -123,3 +123,29 @@ TEST_CASE("destroying the monitor aborts a pending wait", "[path_monitor]") {
   io.run();
   CHECK(result == asio::error::operation_aborted);
 }
+
+TEST_CASE("a consumer that falls behind gets events_lost, then the newest events",
+          "[path_monitor]") {
+  asio::io_context io;
+  path_monitor_settings s;
+  s.max_queued_events = 1;
+  path_monitor m(io.get_executor(), s);
+  REQUIRE_FALSE(m.start());
+  // Nobody waits while the initial dump arrives: the queue (1 event) overflows.
+  while (!m.ready())
+    io.run_one();
+  std::vector<path_event_type> got;
+  m.async_next_event([&](std::error_code ec, path_event ev) {
+    REQUIRE_FALSE(ec);
+    got.push_back(ev.type);
+    m.async_next_event([&](std::error_code ec2, path_event ev2) {
+      REQUIRE_FALSE(ec2);
+      got.push_back(ev2.type);
+      m.stop();
+    });
+  });
+  io.run();
+  CHECK(got == std::vector<path_event_type>{path_event_type::events_lost,
+                                            path_event_type::snapshot_complete});
+  CHECK(m.find("lo")); // the snapshot itself is whole
+}

@@ -11,6 +11,8 @@
 #include <iterator>
 #include <string>
 #include <sys/stat.h>
+#include <thread>
+#include <vector>
 
 namespace fs = std::filesystem;
 using lanyard::tls::identity;
@@ -220,4 +222,34 @@ TEST_CASE("certificate_fingerprint matches the identity's fingerprint", "[tls][i
   // Same key material never repeats across generations.
   identity other = identity::generate("sensor.7", ec);
   CHECK(other.fingerprint() != id.fingerprint());
+}
+
+TEST_CASE("concurrent first use yields one identity", "[tls][identity]") {
+  temp_dir dir;
+  fs::path home = dir.path / "shared";
+  constexpr int n = 6;
+  std::vector<identity> ids(n);
+  std::vector<std::error_code> errors(n);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back([&, i] {
+      ids[static_cast<std::size_t>(i)] =
+          identity::load_or_create(home, "lamp-1", errors[static_cast<std::size_t>(i)]);
+    });
+  for (auto& t : threads)
+    t.join();
+  for (int i = 0; i < n; ++i) {
+    INFO("thread " << i << ": " << errors[static_cast<std::size_t>(i)].message());
+    REQUIRE(!errors[static_cast<std::size_t>(i)]);
+    CHECK(ids[static_cast<std::size_t>(i)].fingerprint() == ids[0].fingerprint());
+  }
+  // Everyone agrees with what is on disk, and no temp file is left behind.
+  std::error_code ec;
+  CHECK(identity::load(home, ec).fingerprint() == ids[0].fingerprint());
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(home)) {
+    (void)e;
+    ++files;
+  }
+  CHECK(files == 2);
 }

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <system_error>
 
-namespace lanyard {
+namespace lanyard::core {
 
 /// What went wrong on a channel. 0 is not an error (it is the CLOSE code of a normal close).
 enum class channel_errc : std::uint16_t {
@@ -68,7 +68,7 @@ inline std::error_code make_error_code(channel_errc e) noexcept {
 /// itself survives and may be resumed on a new connection).
 bool is_connection_error(std::error_code ec) noexcept;
 
-} // namespace lanyard
+} // namespace lanyard::core
 
 template <>
-struct std::is_error_code_enum<lanyard::channel_errc> : std::true_type {};
+struct std::is_error_code_enum<lanyard::core::channel_errc> : std::true_type {};

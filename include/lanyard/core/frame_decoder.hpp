@@ -7,7 +7,7 @@
 /// frame split across chunks is reassembled in an internal buffer that never grows beyond
 /// frame_header_size + max_body_size.
 ///
-/// Errors (std::error_code in lanyard::channel_category()): bad_version, unknown_frame_type,
+/// Errors (std::error_code in channel_category()): bad_version, unknown_frame_type,
 /// frame_too_large (reported as soon as the header is read, before any body byte is buffered),
 /// frame_truncated, frame_trailing_bytes, invalid_frame_field. After an error the decoder
 /// stays failed — a byte stream cannot be resynchronised — and reports the same error until
@@ -64,6 +64,9 @@ public:
   std::size_t max_body_size() const noexcept { return max_body_size_; }
 
 private:
+  static constexpr std::size_t retained_capacity = 4096;
+  void release() noexcept;
+
   std::size_t max_body_size_;
   std::vector<std::byte> buf_; // partial frame: header, then body
   bool complete_ = false;      // buf_ holds the frame returned by the last decode()

@@ -24,7 +24,7 @@
 /// throws (it builds with -fno-exceptions) — allocation failure terminates, as everywhere in
 /// the core.
 ///
-/// Errors: local calls return std::error_code in lanyard::channel_category() (buffer_full,
+/// Errors: local calls return std::error_code in channel_category() (buffer_full,
 /// message_too_large, session_closed, invalid_state). Anything wrong on the wire fails only
 /// the current connection: events::connection_failed, state closing, optionally a CLOSE frame
 /// in poll_output(); the session's messages and sequence numbers are untouched.
@@ -188,6 +188,7 @@ private:
   std::optional<time_point> hello_sent_;
   bool close_pending_ = false;
   std::uint16_t close_code_ = 0;
+  std::error_code connection_error_; // why the connection failed (state closing)
 
   // Keep-alive and RTT.
   time_point next_ping_ = time_point::max();

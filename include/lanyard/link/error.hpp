@@ -38,7 +38,8 @@ enum class link_errc {
   /// The socket's address family does not match the destination's.
   family_mismatch,
   /// The kernel refused to pin the socket to the interface (SO_BINDTODEVICE needs
-  /// CAP_NET_RAW; IP_UNICAST_IF is the fallback).
+  /// CAP_NET_RAW before Linux 5.7, or if the socket was already bound to a device; the
+  /// IP_UNICAST_IF fallback was refused too).
   bind_to_device_failed,
 };
 

@@ -3,7 +3,8 @@
 /// connection's packets out of that interface.
 ///
 /// bind_to_interface() opens the socket if needed, pins it to the interface with
-/// SO_BINDTODEVICE (needs CAP_NET_RAW; falls back to IP_UNICAST_IF / IPV6_UNICAST_IF), and
+/// SO_BINDTODEVICE (unprivileged since Linux 5.7 for a socket not yet bound to a device; older
+/// kernels need CAP_NET_RAW, and then IP_UNICAST_IF / IPV6_UNICAST_IF is the fallback), and
 /// binds it to the interface's source address for the destination (a link-local IPv6
 /// destination gets the link-local source and the interface as scope id). A routing table that
 /// would send the destination out of another interface does not matter: with the socket pinned,

@@ -1,9 +1,10 @@
 # Lab test: sockets really bound to an interface. A socket bound to cell0 reaches the
 # accessory's wlan0 address through the wan router and sends nothing on wlan0 (nft counters in
 # the phone); binding to an interface without a suitable address fails with the precise error.
+# shellcheck source=tests/integration/link/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-probe() { lab_exec phone env LANYARD_INTERFACE_KINDS=$LINK_KINDS "$BUILD/tests/link_probe" "$@"; }
+probe() { lab_exec phone env LANYARD_INTERFACE_KINDS="$LINK_KINDS" "$BUILD/tests/link_probe" "$@"; }
 port=4711
 echo_log=$LAB_DIR/echo.log
 lab_spawn accessory "$echo_log" python3 "$LINK_TEST_DIR/echo_server.py" $port >/dev/null

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Shared helpers of the link lab tests (sourced by them inside run-in-lab).
 : "${BUILD:?BUILD must name the build directory (the CTest registration sets it)}"
-LINK_KINDS=wlan0=wifi,p2p0=p2p,cell0=cellular,sap0=wifi
-LINK_TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export LINK_KINDS=wlan0=wifi,p2p0=p2p,cell0=cellular,sap0=wifi
+export LINK_TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # wait_json LOG JQ_FILTER [TIMEOUT_S=20]: waits until a JSON line of LOG matches the filter.
 # (Polls for an event to arrive; no assertion depends on how long it takes.)

@@ -1,10 +1,11 @@
 # Lab test: `lanyard monitor --json` in the phone host reports its interfaces with the right
 # kinds, sees wlan0 go down and up (raw and debounced events) and addresses come and go.
+# shellcheck source=tests/integration/link/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 log=$LAB_DIR/monitor.log
 : >"$log"
-pid=$(lab_spawn phone "$log" env LANYARD_INTERFACE_KINDS=$LINK_KINDS \
+pid=$(lab_spawn phone "$log" env LANYARD_INTERFACE_KINDS="$LINK_KINDS" \
   "$BUILD/bin/lanyard" monitor --json --hold-down-ms 500)
 wait_json "$log" '.event == "snapshot_complete"'
 
@@ -48,6 +49,23 @@ wait_json "$log" '.event == "interface_down" and .interface.name == "cell0" and 
 lab_carrier_up phone cell0
 wait_json "$log" '.event == "interface_up" and .interface.name == "cell0"'
 echo "ok: cell0 carrier"
+
+# Flapping: wlan0 goes down and up three times, each time up for much less than the hold-down
+# (10 s here). The debounced view moves away once and back once, after the last return.
+flap_log=$LAB_DIR/flap.log
+: >"$flap_log"
+lab_spawn phone "$flap_log" env LANYARD_INTERFACE_KINDS="$LINK_KINDS" \
+  "$BUILD/bin/lanyard" monitor --json --hold-down-ms 10000 >/dev/null
+wait_json "$flap_log" '.event == "snapshot_complete"'
+for _ in 1 2 3; do
+  lab_link_down phone wlan0
+  wait_json "$flap_log" '.event == "interface_unavailable" and .interface.name == "wlan0"'
+  lab_link_up phone wlan0
+done
+wait_json "$flap_log" '.event == "interface_available" and .interface.name == "wlan0"' 40
+expect_eq "raw downs seen while flapping" "$(count_json "$flap_log" '.event == "interface_down" and .interface.name == "wlan0"')" 3
+expect_eq "moves away while flapping" "$(count_json "$flap_log" '.event == "interface_unavailable" and .interface.name == "wlan0"')" 1
+expect_eq "moves back while flapping" "$(count_json "$flap_log" '.event == "interface_available" and .interface.name == "wlan0"')" 1
 
 # SIGTERM ends the monitor cleanly.
 kill -TERM "$pid"

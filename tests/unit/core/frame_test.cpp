@@ -9,7 +9,6 @@
 #include <vector>
 
 using namespace lanyard::core;
-using lanyard::channel_errc;
 
 namespace {
 
@@ -226,18 +225,4 @@ TEST_CASE("reset drops a partial frame") {
   r = dec.decode(enc);
   REQUIRE(r.value);
   CHECK(std::get<ack_frame>(*r.value).next_expected == 5);
-}
-
-TEST_CASE("channel errors have an actionable message in category lanyard.channel") {
-  std::error_code ec = channel_errc::buffer_full;
-  CHECK(std::string(ec.category().name()) == "lanyard.channel");
-  CHECK(ec.message().find("max_replay_bytes") != std::string::npos);
-  for (int v = 1; v <= 23; ++v) {
-    std::error_code e(v, lanyard::channel_category());
-    CHECK_FALSE(e.message().empty());
-  }
-  CHECK(lanyard::is_connection_error(channel_errc::peer_dead));
-  CHECK(lanyard::is_connection_error(channel_errc::frame_too_large));
-  CHECK_FALSE(lanyard::is_connection_error(channel_errc::buffer_full));
-  CHECK_FALSE(lanyard::is_connection_error(std::make_error_code(std::errc::io_error)));
 }

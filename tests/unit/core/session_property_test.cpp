@@ -31,7 +31,6 @@
 
 using namespace lanyard::core;
 using namespace std::chrono_literals;
-using lanyard::channel_errc;
 using tp = session::time_point;
 
 namespace {

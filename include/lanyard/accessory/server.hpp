@@ -1,0 +1,114 @@
+/// @file
+/// accessory::server: the accessory's side of the persistent channel (asio). It accepts TCP
+/// connections (TCP_NODELAY, TCP_USER_TIMEOUT), runs the TLS server handshake with the
+/// accessory's identity, and admits a client certificate only if the controller store says so:
+/// a paired controller always, an unknown one only while the pairing window is open (it is
+/// paired then). Each paired controller (keyed by its key fingerprint) has at most one
+/// core::session (server role):
+///  - a new connection of a controller takes its session over (the old connection is closed);
+///  - a disconnected session is kept for server_options::session_linger, then dropped;
+///  - a HELLO naming a session of another controller closes that connection with
+///    core::channel_errc::session_not_owned and a log line; both sessions are unharmed.
+///
+/// Errors: listen() returns the bind/listen error; refusals and protocol errors are logged and
+/// reported through the event handler, never thrown.
+///
+/// Thread-safety: distinct objects safe, shared objects unsafe: call members and run handlers
+/// on the server's executor only. Cancellation: close() stops accepting, closes every
+/// connection and completes pending sends with asio::error::operation_aborted; the destructor
+/// does the same.
+#pragma once
+
+#include <lanyard/accessory/server_options.hpp>
+#include <lanyard/channel/error.hpp>
+#include <lanyard/channel/send_completion.hpp>
+#include <lanyard/channel/send_options.hpp>
+#include <lanyard/core/channel_error.hpp>
+#include <lanyard/core/fingerprint.hpp>
+#include <lanyard/core/session_event.hpp>
+#include <lanyard/tls/context.hpp>
+#include <lanyard/trust/controller_store.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <system_error>
+
+namespace lanyard::accessory {
+
+/// See the file comment.
+class server {
+public:
+  using executor_type = asio::any_io_executor;
+  using controller_id = core::fingerprint;
+
+  /// A message from a controller, exactly once and in order per session.
+  using message_handler = std::function<void(const controller_id& controller, std::uint64_t seq,
+                                             std::span<const std::byte> payload)>;
+  /// Every event of every session (state changes, established, connection_failed, closed...).
+  using event_handler =
+      std::function<void(const controller_id& controller, const core::session_event& event)>;
+
+  /// `ctx` carries the accessory's identity (its verifier is replaced per connection by the
+  /// controller-store check). `store` must be loaded; it is shared with the caller (admin
+  /// actions, opening the window).
+  server(executor_type ex, tls::context ctx, std::shared_ptr<trust::controller_store> store,
+         server_options options = {});
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  executor_type get_executor() const noexcept;
+
+  void set_message_handler(message_handler h);
+  void set_event_handler(event_handler h);
+
+  /// Binds (SO_REUSEADDR), listens and starts accepting. Port 0 picks a free port.
+  std::error_code listen(const asio::ip::tcp::endpoint& ep);
+  /// The bound endpoint (after listen()).
+  asio::ip::tcp::endpoint local_endpoint() const;
+
+  /// Stops accepting and ends every connection (sessions are dropped). Idempotent.
+  void close();
+
+  /// Number of sessions (connected or lingering).
+  std::size_t session_count() const noexcept;
+  /// True if `controller` has a session with a live connection.
+  bool connected(const controller_id& controller) const noexcept;
+
+  /// Pushes a message to `controller` (the Local Push use case). The payload is copied before
+  /// the initiation returns.
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec, std::uint64_t seq) @endcode
+  /// Completes when the app acknowledged it (or once queued, send_completion_mode::queued).
+  /// Errors: channel::errc::no_session, core::channel_errc::buffer_full (send_mode::fail),
+  /// message_too_large, channel::errc::too_many_waiting_sends, channel::errc::session_expired,
+  /// core::channel_errc::session_closed (the app ended the session), asio::error::operation_aborted
+  /// (close()). Never completes inside this call.
+  template <class CompletionToken>
+  auto async_send(const controller_id& controller, std::span<const std::byte> payload,
+                  channel::send_options options, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, std::uint64_t)>(
+        [this](auto handler, const controller_id& c, std::span<const std::byte> p,
+               channel::send_options o) {
+          send_impl(c, p, o, channel::send_completion(std::move(handler), get_executor()));
+        },
+        token, controller, payload, options);
+  }
+
+  struct impl; ///< private
+
+private:
+  void send_impl(const controller_id& controller, std::span<const std::byte> payload,
+                 channel::send_options options, channel::send_completion c);
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace lanyard::accessory

@@ -1,0 +1,127 @@
+/// @file
+/// client_channel: the app's persistent channel to one accessory (asio). It connects to an
+/// explicit endpoint over pinned, mutually authenticated TLS, drives a core::session (client
+/// role) over it, and keeps that session alive across connections: when the connection dies it
+/// reconnects with backoff and the session resumes, so every message is delivered exactly once
+/// and in order. If the accessory lost the session, the session_reset handler receives every
+/// message it never acknowledged. docs/channel.md has the states, send semantics and an example.
+///
+/// @code
+///   channel::client_channel ch(io.get_executor(), tls_ctx, opts);
+///   ch.set_state_handler([](channel::channel_state s, std::error_code why) { ... });
+///   ch.set_message_handler([](std::uint64_t seq, std::span<const std::byte> m) { ... });
+///   ch.start({"198.18.1.3", 7443});
+///   ch.async_send(bytes, {}, [](std::error_code ec, std::uint64_t seq) { ... });
+/// @endcode
+///
+/// Errors: see async_send(), the state handler (waiting(reason): transport, TLS and session
+/// errors; failed(error): trust refusals such as trust::key_changed, tls_errc::
+/// peer_rejected_certificate (the accessory does not know us), alpn_mismatch, or
+/// core::channel_errc::session_closed when the accessory ended the session).
+///
+/// Thread-safety: distinct objects safe, shared objects unsafe: call members and run handlers
+/// on the channel's executor only (use a strand with a multi-threaded io_context).
+///
+/// Cancellation: cancel() ends the session gracefully (CLOSE sent if connected) and completes
+/// pending sends with asio::error::operation_aborted; the destructor does the same without
+/// waiting for anything to be written. Per-operation cancellation slots are not supported.
+#pragma once
+
+#include <lanyard/channel/channel_state.hpp>
+#include <lanyard/channel/client_options.hpp>
+#include <lanyard/channel/error.hpp>
+#include <lanyard/channel/send_completion.hpp>
+#include <lanyard/channel/send_options.hpp>
+#include <lanyard/core/channel_error.hpp>
+#include <lanyard/core/session_event.hpp>
+#include <lanyard/tls/context.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/async_result.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <system_error>
+
+namespace lanyard::channel {
+
+/// See the file comment.
+class client_channel {
+public:
+  using executor_type = asio::any_io_executor;
+
+  /// Called on every state change; `reason` is the error for waiting and failed, else empty.
+  using state_handler = std::function<void(channel_state state, std::error_code reason)>;
+  /// Called for every message from the accessory, exactly once, in order.
+  using message_handler = std::function<void(std::uint64_t seq, std::span<const std::byte> payload)>;
+  /// Called when the accessory lost the session; `event.unacked` lists every message it never
+  /// acknowledged (their async_send()s complete with errc::session_reset).
+  using session_reset_handler = std::function<void(const core::events::session_reset& event)>;
+
+  /// `ctx` carries the app's (controller's) identity; its verifier is replaced per connection
+  /// by the trust options. Nothing happens until start().
+  client_channel(executor_type ex, tls::context ctx, client_options options);
+  ~client_channel();
+  client_channel(const client_channel&) = delete;
+  client_channel& operator=(const client_channel&) = delete;
+
+  executor_type get_executor() const noexcept;
+
+  void set_state_handler(state_handler h);
+  void set_message_handler(message_handler h);
+  void set_session_reset_handler(session_reset_handler h);
+
+  /// Starts connecting to `ep` (setup → preparing). Calling it again is ignored unless the
+  /// channel is in setup.
+  void start(endpoint ep);
+
+  /// The network changed (a path monitor reported a new interface or address): if the channel
+  /// is waiting, attempt at once instead of waiting out the backoff. A ready channel keeps its
+  /// connection (keep-alive decides whether it still works).
+  void network_changed();
+
+  /// Ends the session: sends CLOSE if connected, state cancelled, pending sends complete with
+  /// asio::error::operation_aborted. Idempotent.
+  void cancel();
+
+  channel_state state() const noexcept;
+  /// The reason of the last waiting or failed state.
+  std::error_code last_error() const noexcept;
+  /// The smoothed round-trip time, once measured.
+  std::optional<std::chrono::nanoseconds> rtt() const noexcept;
+  /// Number of messages sent but not yet acknowledged (in the replay buffer).
+  std::size_t unacked_count() const noexcept;
+
+  /// Sends one message. The payload is copied before the initiation returns.
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec, std::uint64_t seq) @endcode
+  /// `seq` is the message's sequence number in the session. Completes when the accessory
+  /// acknowledged it, or once it is queued with send_completion_mode::queued. Errors:
+  /// core::channel_errc::buffer_full (send_mode::fail and no room), message_too_large,
+  /// errc::too_many_waiting_sends, errc::session_reset (the accessory lost the session before
+  /// acknowledging; the message is in the session_reset event), core::channel_errc::session_closed
+  /// (failed), asio::error::operation_aborted (cancelled). Never completes inside this call.
+  template <class CompletionToken>
+  auto async_send(std::span<const std::byte> payload, send_options options,
+                  CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, std::uint64_t)>(
+        [this](auto handler, std::span<const std::byte> p, send_options o) {
+          send_impl(p, o, send_completion(std::move(handler), get_executor()));
+        },
+        token, payload, options);
+  }
+
+  struct impl; ///< private
+
+private:
+  void send_impl(std::span<const std::byte> payload, send_options options, send_completion c);
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace lanyard::channel

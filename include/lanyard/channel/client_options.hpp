@@ -1,0 +1,78 @@
+/// @file
+/// Configuration of a client_channel: where to connect, how to trust the accessory, and the
+/// session, keep-alive, TCP and reconnect settings.
+///
+/// Thread-safety: value types.
+#pragma once
+
+#include <lanyard/core/backoff.hpp>
+#include <lanyard/core/fingerprint.hpp>
+#include <lanyard/core/session_settings.hpp>
+#include <lanyard/trust/trust_store.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lanyard::channel {
+
+/// An explicit endpoint: a host name or address literal (IPv6 link-local with "%scope") and a
+/// TCP port. All resolved addresses are tried in order.
+struct endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+/// Who the accessory must be. The TLS handshake presents its key's fingerprint; it is accepted
+/// only if this says so, before any application byte is exchanged.
+struct trust_options {
+  /// The accessory's device id: the trust store key and the TLS peer id (session resumption
+  /// cache key). Required.
+  std::string device_id;
+  /// The app's trust store. When set, trust::trust_store::check() decides (mode and
+  /// expected_fingerprint below) and a new pin is committed after a successful handshake.
+  /// When null, the accessory must present exactly expected_fingerprint.
+  std::shared_ptr<trust::trust_store> store;
+  /// How an accessory that is not pinned yet is treated (with a store).
+  trust::trust_mode mode = trust::trust_mode::verified_first_use;
+  /// The fingerprint from the accessory's setup payload, if known. Required without a store.
+  std::optional<core::fingerprint> expected_fingerprint;
+  /// Display name recorded with a new pin.
+  std::string name;
+};
+
+/// Everything a client_channel needs besides its executor and TLS context.
+struct client_options {
+  trust_options trust;
+
+  /// The session: message size, replay buffer bound, acks and keep-alive. The keep-alive
+  /// defaults (PING every 5 s, peer dead after 20 s of silence) are documented with their
+  /// reasons in core::session_settings; a phone app that must notice a dead accessory faster
+  /// lowers both (e.g. 1 s / 4 s) at the price of more radio wake-ups.
+  core::session_settings session;
+
+  /// Reconnect backoff: attempt n waits uniformly in [0, min(cap, initial·2^n)] (full
+  /// jitter), reset when a session is established. Defaults: 250 ms initial, 30 s cap.
+  core::backoff_settings backoff;
+
+  /// TCP_USER_TIMEOUT: how long written data may stay unacknowledged by the peer's TCP before
+  /// the kernel fails the connection. Zero = the session's peer_timeout (the default: a link
+  /// that swallows our data is declared dead no later than a silent one).
+  std::chrono::milliseconds tcp_user_timeout{0};
+
+  /// TCP connect timeout per attempt (covers a blackholed SYN). 10 s.
+  std::chrono::milliseconds connect_timeout{10000};
+
+  /// Bound on sends waiting for room in the replay buffer (send_mode::wait). 1024.
+  std::size_t max_waiting_sends = 1024;
+
+  /// One line per notable event (attempt failed, trust refusal, session reset). May be empty.
+  std::function<void(std::string_view line)> log;
+};
+
+} // namespace lanyard::channel

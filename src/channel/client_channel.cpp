@@ -1,0 +1,306 @@
+#include <lanyard/channel/client_channel.hpp>
+
+#include "channel/send_queue.hpp"
+#include "channel/session_runner.hpp"
+
+#include <lanyard/tls/error.hpp>
+#include <lanyard/trust/error.hpp>
+
+#include <asio/connect.hpp>
+#include <asio/error.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <random>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace lanyard::channel {
+
+using detail::session_runner;
+using detail::tls_stream;
+using tcp = asio::ip::tcp;
+
+struct client_channel::impl : std::enable_shared_from_this<impl> {
+  impl(executor_type e, tls::context c, client_options o)
+      : ex(e), ctx(std::move(c)), opts(std::move(o)), backoff(opts.backoff), retry_timer(e),
+        connect_timer(e), resolver(e), sends(opts.max_waiting_sends),
+        rng(std::random_device{}()) {
+    if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
+    runner = std::make_shared<session_runner>(ex, core::session_role::client, opts.session);
+  }
+
+  // One connection attempt: resolve, connect, handshake. Stale once `gen` moved on.
+  struct attempt {
+    explicit attempt(executor_type e) : socket(e) {}
+    tcp::socket socket;
+    std::unique_ptr<tls_stream> stream;
+    std::optional<trust::trust_decision> decision;
+  };
+
+  executor_type ex;
+  tls::context ctx;
+  client_options opts;
+  core::backoff backoff;
+  asio::steady_timer retry_timer;
+  asio::steady_timer connect_timer;
+  tcp::resolver resolver;
+  detail::send_queue sends;
+  std::mt19937_64 rng; // jitter only: not security relevant
+  std::shared_ptr<session_runner> runner;
+  std::optional<endpoint> target;
+  channel_state st = channel_state::setup;
+  std::error_code last_error;
+  std::uint64_t gen = 0; // current attempt generation
+  std::shared_ptr<attempt> current;
+  bool retry_scheduled = false;
+  state_handler on_state;
+  message_handler on_message;
+  session_reset_handler on_reset;
+
+  void log(const std::string& line) {
+    if (opts.log) opts.log(line);
+  }
+
+  bool terminal() const noexcept {
+    return st == channel_state::failed || st == channel_state::cancelled;
+  }
+
+  void set_state(channel_state s, std::error_code why = {}) {
+    if (s == st && (s != channel_state::waiting || why == last_error)) return;
+    st = s;
+    if (why) last_error = why;
+    if (on_state) on_state(s, why);
+  }
+
+  void wire_runner() {
+    std::weak_ptr<impl> w = shared_from_this();
+    runner->set_callbacks({
+        [w](core::session_event& ev) {
+          if (auto self = w.lock()) self->on_event(ev);
+        },
+        [w](std::error_code why) {
+          if (auto self = w.lock()) self->on_link_lost(why);
+        },
+    });
+  }
+
+  void on_event(core::session_event& ev) {
+    if (auto* m = std::get_if<core::events::message_received>(&ev)) {
+      if (on_message) on_message(m->seq, m->payload);
+    } else if (auto* a = std::get_if<core::events::acked>(&ev)) {
+      sends.on_acked(*runner, a->next_unacked);
+    } else if (std::get_if<core::events::established>(&ev)) {
+      backoff.reset();
+      if (!terminal()) set_state(channel_state::ready);
+    } else if (auto* r = std::get_if<core::events::session_reset>(&ev)) {
+      log("channel to " + opts.trust.device_id + ": the accessory lost the session; " +
+          std::to_string(r->unacked.size()) + " unacknowledged message(s) reported");
+      sends.fail_unacked(errc::session_reset);
+      if (on_reset) on_reset(*r);
+    } else if (auto* c = std::get_if<core::events::closed>(&ev)) {
+      if (st != channel_state::cancelled) {
+        std::error_code why = c->error ? c->error : make_error_code(core::channel_errc::session_closed);
+        sends.fail_all(core::channel_errc::session_closed);
+        set_state(channel_state::failed, why);
+        stop_attempts();
+      }
+    }
+  }
+
+  void on_link_lost(std::error_code why) {
+    if (terminal()) return;
+    log("channel to " + opts.trust.device_id + ": connection lost: " + why.message());
+    set_state(channel_state::waiting, why);
+    schedule_retry();
+  }
+
+  void stop_attempts() {
+    ++gen;
+    retry_scheduled = false;
+    retry_timer.cancel();
+    connect_timer.cancel();
+    resolver.cancel();
+    if (current) {
+      std::error_code ignored;
+      current->socket.close(ignored);
+      if (current->stream) current->stream->next_layer().close(ignored);
+      current.reset();
+    }
+  }
+
+  void schedule_retry() {
+    if (terminal() || retry_scheduled || current) return;
+    retry_scheduled = true;
+    auto delay = backoff.next_delay(rng());
+    retry_timer.expires_after(delay);
+    retry_timer.async_wait([w = weak_from_this(), g = gen](std::error_code ec) {
+      auto self = w.lock();
+      if (!self || ec || g != self->gen || self->terminal()) return;
+      self->retry_scheduled = false;
+      self->connect_now();
+    });
+  }
+
+  static bool fatal(std::error_code ec) {
+    if (ec.category() == trust::trust_category()) return true;
+    return ec == tls::tls_errc::peer_rejected_certificate || ec == tls::tls_errc::alpn_mismatch ||
+           ec == tls::tls_errc::no_peer_verifier;
+  }
+
+  void attempt_failed(std::error_code ec, const std::string& what) {
+    current.reset();
+    if (terminal()) return;
+    log("channel to " + opts.trust.device_id + " (" + target->host + ":" +
+        std::to_string(target->port) + "): " + what + ": " + ec.message());
+    if (fatal(ec)) {
+      sends.fail_all(core::channel_errc::session_closed);
+      set_state(channel_state::failed, ec);
+      return;
+    }
+    set_state(channel_state::waiting, ec);
+    schedule_retry();
+  }
+
+  void connect_now() {
+    if (terminal() || runner->has_link()) return;
+    stop_attempts();
+    set_state(channel_state::preparing);
+    auto a = std::make_shared<attempt>(ex);
+    current = a;
+    std::uint64_t g = gen;
+    std::weak_ptr<impl> w = weak_from_this();
+    connect_timer.expires_after(opts.connect_timeout);
+    connect_timer.async_wait([w, g, a](std::error_code ec) {
+      auto self = w.lock();
+      if (!self || ec || g != self->gen || a->stream) return;
+      std::error_code ignored;
+      a->socket.close(ignored); // the connect completes with operation_aborted
+    });
+    resolver.async_resolve(
+        target->host, std::to_string(target->port), tcp::resolver::numeric_service,
+        [w, g, a](std::error_code ec, tcp::resolver::results_type results) {
+          auto self = w.lock();
+          if (!self || g != self->gen) return;
+          if (!ec && results.empty()) ec = errc::no_address;
+          if (ec) return self->attempt_failed(ec, "resolving the host failed");
+          asio::async_connect(a->socket, results,
+                              [w, g, a](std::error_code ec2, const tcp::endpoint&) {
+                                auto self2 = w.lock();
+                                if (!self2 || g != self2->gen) return;
+                                self2->connect_timer.cancel();
+                                if (ec2 == asio::error::operation_aborted)
+                                  ec2 = asio::error::timed_out;
+                                if (ec2) return self2->attempt_failed(ec2, "TCP connect failed");
+                                self2->handshake(a, g);
+                              });
+        });
+  }
+
+  void handshake(const std::shared_ptr<attempt>& a, std::uint64_t g) {
+    if (std::error_code ec = detail::configure_socket(a->socket, opts.tcp_user_timeout))
+      return attempt_failed(ec, "configuring the socket failed");
+    a->stream = std::make_unique<tls_stream>(std::move(a->socket), ctx);
+    a->stream->set_peer_id(opts.trust.device_id);
+    attempt* raw = a.get();
+    a->stream->set_verifier([raw, t = opts.trust](const core::fingerprint& fp,
+                                      const tls::peer_cert_info&) -> std::error_code {
+      if (!t.store) {
+        if (t.expected_fingerprint && *t.expected_fingerprint == fp) return {};
+        return trust::trust_errc::payload_mismatch;
+      }
+      raw->decision = t.store->check(t.device_id, fp, t.mode, t.expected_fingerprint);
+      return raw->decision->code;
+    });
+    std::weak_ptr<impl> w = weak_from_this();
+    a->stream->async_handshake(tls::role::client, [w, g, a](std::error_code ec) {
+      auto self = w.lock();
+      if (!self || g != self->gen) return;
+      if (ec) {
+        if (a->decision && !a->decision->accepted()) self->log(a->decision->describe());
+        return self->attempt_failed(ec, "TLS handshake failed");
+      }
+      if (a->decision && self->opts.trust.store) {
+        trust::store_status s = self->opts.trust.store->commit(*a->decision, self->opts.trust.name,
+                                                               std::chrono::system_clock::now());
+        if (s.failed()) self->log("could not record the pin: " + s.message());
+      }
+      self->current.reset();
+      self->connect_timer.cancel();
+      if (std::error_code aec = self->runner->attach(std::move(a->stream)))
+        self->attempt_failed(aec, "starting the session failed");
+    });
+  }
+};
+
+client_channel::client_channel(executor_type ex, tls::context ctx, client_options options)
+    : impl_(std::make_shared<impl>(ex, std::move(ctx), std::move(options))) {
+  impl_->wire_runner();
+}
+
+client_channel::~client_channel() {
+  impl_->on_state = {};
+  impl_->on_message = {};
+  impl_->on_reset = {};
+  impl_->st = channel_state::cancelled;
+  impl_->stop_attempts();
+  impl_->sends.fail_all(asio::error::operation_aborted);
+  impl_->runner->stop();
+}
+
+client_channel::executor_type client_channel::get_executor() const noexcept { return impl_->ex; }
+
+void client_channel::set_state_handler(state_handler h) { impl_->on_state = std::move(h); }
+void client_channel::set_message_handler(message_handler h) { impl_->on_message = std::move(h); }
+void client_channel::set_session_reset_handler(session_reset_handler h) {
+  impl_->on_reset = std::move(h);
+}
+
+void client_channel::start(endpoint ep) {
+  if (impl_->st != channel_state::setup || impl_->target) return;
+  impl_->target = std::move(ep);
+  // Never connect (and report states) inside the caller's frame.
+  asio::post(impl_->ex, [w = std::weak_ptr<impl>(impl_)] {
+    if (auto self = w.lock()) self->connect_now();
+  });
+}
+
+void client_channel::network_changed() {
+  impl& i = *impl_;
+  if (i.st != channel_state::waiting) return;
+  i.log("channel to " + i.opts.trust.device_id + ": network changed, reconnecting now");
+  i.stop_attempts();
+  i.connect_now();
+}
+
+void client_channel::cancel() {
+  impl& i = *impl_;
+  if (i.terminal()) return;
+  i.set_state(channel_state::cancelled);
+  i.stop_attempts();
+  i.sends.fail_all(asio::error::operation_aborted);
+  i.runner->close();
+}
+
+channel_state client_channel::state() const noexcept { return impl_->st; }
+std::error_code client_channel::last_error() const noexcept { return impl_->last_error; }
+std::optional<std::chrono::nanoseconds> client_channel::rtt() const noexcept {
+  auto r = impl_->runner->session().smoothed_rtt();
+  if (!r) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(*r);
+}
+std::size_t client_channel::unacked_count() const noexcept {
+  return impl_->runner->session().replay_count();
+}
+
+void client_channel::send_impl(std::span<const std::byte> payload, send_options options,
+                               send_completion c) {
+  impl& i = *impl_;
+  if (i.st == channel_state::cancelled) return c.complete(asio::error::operation_aborted, 0);
+  if (i.st == channel_state::failed) return c.complete(core::channel_errc::session_closed, 0);
+  i.sends.submit(*i.runner, payload, options, std::move(c));
+}
+
+} // namespace lanyard::channel

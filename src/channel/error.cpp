@@ -1,0 +1,44 @@
+#include <lanyard/channel/error.hpp>
+
+#include <string>
+
+namespace lanyard::channel {
+namespace {
+
+class category final : public std::error_category {
+public:
+  const char* name() const noexcept override { return "lanyard.channel.io"; }
+  std::string message(int ev) const override {
+    switch (static_cast<errc>(ev)) {
+    case errc::session_reset:
+      return "the accessory lost the session (it restarted or the session expired) before "
+             "acknowledging this message; it is listed in the session_reset event, send it again "
+             "if it still matters";
+    case errc::session_expired:
+      return "the controller stayed disconnected longer than the session linger time; its "
+             "session and undelivered pushes were dropped";
+    case errc::no_session:
+      return "the controller has no session on this accessory (not connected since the server "
+             "started, or expired); push again once it connects";
+    case errc::too_many_waiting_sends:
+      return "too many sends are waiting for room in the replay buffer: the peer acknowledges "
+             "slower than messages are produced; wait for earlier sends to complete";
+    case errc::connection_replaced:
+      return "the connection was replaced by a newer connection of the same controller";
+    case errc::no_address:
+      return "the endpoint's host name resolved to no address; check the host name";
+    case errc::not_started:
+      return "the channel is not started or has failed; call start() or create a new channel";
+    }
+    return "unknown lanyard.channel.io error " + std::to_string(ev);
+  }
+};
+
+} // namespace
+
+const std::error_category& error_category() noexcept {
+  static const category c;
+  return c;
+}
+
+} // namespace lanyard::channel

@@ -1,0 +1,183 @@
+#include "channel/session_runner.hpp"
+
+#include <lanyard/channel/error.hpp>
+#include <lanyard/core/channel_error.hpp>
+
+#include <asio/error.hpp>
+#include <asio/write.hpp>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace lanyard::channel::detail {
+
+std::error_code configure_socket(socket_type& s, std::chrono::milliseconds user_timeout) {
+  std::error_code ec;
+  s.set_option(asio::ip::tcp::no_delay(true), ec);
+  if (ec) return ec;
+  if (user_timeout.count() > 0) {
+    // Bounds how long written data may stay unacknowledged: without it a connection whose
+    // peer vanished keeps retransmitting for ~15 minutes.
+    unsigned int ms = static_cast<unsigned int>(
+        std::min<std::chrono::milliseconds::rep>(user_timeout.count(), 0x7fffffff));
+    if (::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms) != 0)
+      return {errno, std::system_category()};
+  }
+  return {};
+}
+
+session_runner::session_runner(asio::any_io_executor ex, core::session_role role,
+                               core::session_settings settings)
+    : ex_(ex), session_(role, std::move(settings)), timer_(ex) {}
+
+std::error_code session_runner::attach(std::unique_ptr<tls_stream> s) {
+  auto self = shared_from_this();
+  if (stopped_) return asio::error::operation_aborted;
+  if (link_) finish_link(link_, errc::connection_replaced);
+  if (std::error_code ec = session_.on_connected(now())) {
+    std::error_code ignored;
+    s->next_layer().close(ignored);
+    after();
+    return ec;
+  }
+  link_ = std::make_shared<link>(std::move(s));
+  start_read(link_);
+  after();
+  return {};
+}
+
+void session_runner::drop_link(std::error_code why) {
+  auto self = shared_from_this();
+  if (link_) finish_link(link_, why);
+  after();
+}
+
+core::session::send_result session_runner::send(std::span<const std::byte> payload) {
+  auto self = shared_from_this();
+  core::session::send_result r = session_.send(payload, now());
+  after();
+  return r;
+}
+
+std::error_code session_runner::close() {
+  auto self = shared_from_this();
+  std::error_code ec = session_.close(now());
+  after();
+  return ec;
+}
+
+void session_runner::stop() {
+  stopped_ = true;
+  cb_ = {};
+  timer_.cancel();
+  if (link_) {
+    std::error_code ignored;
+    link_->stream->next_layer().close(ignored);
+    link_.reset();
+  }
+}
+
+void session_runner::after() {
+  if (busy_) {
+    again_ = true;
+    return;
+  }
+  auto self = shared_from_this(); // callbacks may drop the owner's reference
+  busy_ = true;
+  do {
+    again_ = false;
+    while (!stopped_) {
+      std::optional<core::session_event> ev = session_.poll_event();
+      if (!ev) break;
+      if (auto* f = std::get_if<core::events::connection_failed>(&*ev); f && link_)
+        link_->error = f->error;
+      if (cb_.on_event) cb_.on_event(*ev);
+    }
+    if (stopped_) break;
+    core::session_state st = session_.state();
+    if (link_ && !link_->closing &&
+        (st == core::session_state::closing || st == core::session_state::closed)) {
+      link_->closing = true;
+      if (!link_->error) link_->error = make_error_code(core::channel_errc::session_closed);
+    }
+    flush();
+    if (link_lost_ && !stopped_) {
+      std::error_code why = *link_lost_;
+      link_lost_.reset();
+      if (cb_.on_link_lost) cb_.on_link_lost(why);
+      again_ = true;
+    }
+    if (!stopped_) rearm();
+  } while (again_ && !stopped_);
+  busy_ = false;
+}
+
+void session_runner::flush() {
+  if (!link_ || link_->writing || stopped_) return;
+  std::span<const std::byte> out = session_.poll_output(now());
+  if (out.empty()) {
+    if (link_->closing) finish_link(link_, link_->error);
+    return;
+  }
+  link_ptr l = link_;
+  l->wbuf.assign(out.begin(), out.end());
+  l->writing = true;
+  asio::async_write(*l->stream, asio::buffer(l->wbuf),
+                    [self = shared_from_this(), l](std::error_code ec, std::size_t) {
+                      l->writing = false;
+                      if (self->stopped_ || l != self->link_) return;
+                      if (ec) self->finish_link(l, ec);
+                      self->after();
+                    });
+}
+
+void session_runner::start_read(const link_ptr& l) {
+  l->stream->async_read_some(
+      asio::buffer(l->rbuf), [self = shared_from_this(), l](std::error_code ec, std::size_t n) {
+        if (self->stopped_ || l != self->link_) return;
+        if (ec) {
+          self->finish_link(l, ec);
+          self->after();
+          return;
+        }
+        self->session_.receive(std::span<const std::byte>(l->rbuf.data(), n), now());
+        self->after();
+        if (l == self->link_ && !l->closing) self->start_read(l);
+      });
+}
+
+void session_runner::finish_link(const link_ptr& l, std::error_code why) {
+  if (l != link_) return;
+  link_.reset();
+  std::error_code ignored;
+  l->stream->next_layer().close(ignored);
+  session_.on_disconnected(now());
+  if (!link_lost_) link_lost_ = why;
+}
+
+void session_runner::rearm() {
+  core::session::time_point d = session_.next_deadline();
+  if (d == core::session::time_point::max()) {
+    if (armed_at_) {
+      armed_at_.reset();
+      ++timer_gen_;
+      timer_.cancel();
+    }
+    return;
+  }
+  if (armed_at_ && *armed_at_ == d) return;
+  armed_at_ = d;
+  timer_.expires_at(d);
+  timer_.async_wait([self = shared_from_this(), gen = ++timer_gen_](std::error_code ec) {
+    if (ec == asio::error::operation_aborted || self->stopped_ || gen != self->timer_gen_) return;
+    self->armed_at_.reset();
+    self->session_.handle_deadline(now());
+    self->after();
+  });
+}
+
+} // namespace lanyard::channel::detail

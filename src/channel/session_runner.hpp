@@ -1,0 +1,108 @@
+// Private: drives one core::session over one TLS connection at a time (shared by the client
+// channel and the accessory server). The session outlives connections; attach() hands it a new
+// connection (closing the previous one: takeover), and the runner moves bytes and time:
+// a read loop feeding session::receive(), a writer flushing session::poll_output(), one
+// steady_timer armed at session::next_deadline(). Events are drained after every call and
+// passed to the owner in order; when the session asks for the connection to be closed (state
+// closing/closed) the pending output (a CLOSE frame) is written first.
+//
+// Lifetime: owned by shared_ptr; every handler holds one, so stop() may be called any time and
+// the runner is freed once its last handler ran. Thread-safety: one executor, not thread-safe.
+#pragma once
+
+#include <lanyard/core/session.hpp>
+#include <lanyard/tls/stream.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace lanyard::channel::detail {
+
+using socket_type = asio::ip::tcp::socket;
+using tls_stream = tls::stream<socket_type>;
+
+/// Sets TCP_NODELAY and TCP_USER_TIMEOUT (ms; 0 = leave the kernel default) on `s`.
+std::error_code configure_socket(socket_type& s, std::chrono::milliseconds user_timeout);
+
+class session_runner : public std::enable_shared_from_this<session_runner> {
+public:
+  struct callbacks {
+    /// Every session event, in order.
+    std::function<void(core::session_event& ev)> on_event;
+    /// The current connection ended; `why` is the transport error, or the session's
+    /// connection_failed error. Not called after stop().
+    std::function<void(std::error_code why)> on_link_lost;
+  };
+
+  session_runner(asio::any_io_executor ex, core::session_role role,
+                 core::session_settings settings);
+
+  void set_callbacks(callbacks cb) { cb_ = std::move(cb); }
+
+  /// Hands the session a new, handshaken connection. An existing one is closed first
+  /// (reported with errc::connection_replaced). Errors: the session's on_connected() error
+  /// (session_closed): `s` is closed then.
+  std::error_code attach(std::unique_ptr<tls_stream> s);
+
+  /// Closes the current connection (if any) and reports it with `why`.
+  void drop_link(std::error_code why);
+
+  core::session::send_result send(std::span<const std::byte> payload);
+
+  /// Ends the session (CLOSE(0) written if connected, then the connection closed).
+  std::error_code close();
+
+  /// Abandons everything at once: timer cancelled, connection closed, no more callbacks.
+  void stop();
+
+  bool has_link() const noexcept { return link_ != nullptr; }
+  bool stopped() const noexcept { return stopped_; }
+  core::session& session() noexcept { return session_; }
+  const core::session& session() const noexcept { return session_; }
+
+  static core::session::time_point now() { return std::chrono::steady_clock::now(); }
+
+private:
+  struct link {
+    explicit link(std::unique_ptr<tls_stream> s) : stream(std::move(s)) {}
+    std::unique_ptr<tls_stream> stream;
+    std::array<std::byte, 16 * 1024> rbuf{};
+    std::vector<std::byte> wbuf;
+    bool writing = false;
+    bool closing = false;
+    std::error_code error; // why the session closes it
+  };
+  using link_ptr = std::shared_ptr<link>;
+
+  void after();
+  void flush();
+  void rearm();
+  void start_read(const link_ptr& l);
+  void finish_link(const link_ptr& l, std::error_code why);
+
+  asio::any_io_executor ex_;
+  core::session session_;
+  asio::steady_timer timer_;
+  callbacks cb_;
+  link_ptr link_;
+  bool busy_ = false;
+  bool again_ = false;
+  bool stopped_ = false;
+  std::optional<std::error_code> link_lost_;
+  std::optional<core::session::time_point> armed_at_;
+  std::uint64_t timer_gen_ = 0;
+};
+
+} // namespace lanyard::channel::detail

@@ -1,0 +1,305 @@
+// lanyard-bench discovery: (a) advertise → resolved with TXT at the browser and (b) TXT
+// update → update event, in the lab (accessory advertises, phone browses), Lanyard's CLI
+// (`lanyard advertise` / `lanyard browse --json`) side by side with Avahi's own tools
+// (`avahi-publish` / `avahi-browse -rp`), interleaved run by run.
+//
+// Both contenders are measured the same way: from just before the advertising process is
+// spawned (or, for (b), before the change is made) to the moment the browser's output line
+// appears; the browsers run for the whole benchmark. Avahi's tools cannot change a TXT record
+// in place (avahi-publish has no update, avahi-browse resolves once), so for Avahi (b) is
+// "withdraw avahi-publish, publish again with the new TXT, until avahi-browse resolves it".
+//
+// Runs inside the lab: tests/lab/run-in-lab build/bin/lanyard-bench discovery [--json]
+// (run-in-lab executes it with LAB_ID and LAB_DIR in the environment).
+#include "bench.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
+#include <functional>
+#include <spawn.h>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+extern char** environ;
+
+namespace lanyard::bench {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct lab_env {
+  std::string id;
+  std::string dir;
+  std::string lanyard; // path of the lanyard CLI
+};
+
+double ms_between(clock_type::time_point a, clock_type::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// Spawns CMD on HOST of the lab (its netns, its system bus): `ip netns exec` and `env` both
+// exec, so the pid returned is CMD's. stdout and stderr go to `out`; stdin from `in`
+// (a FIFO, opened by the child) or /dev/null.
+pid_t spawn_on(const lab_env& lab, const std::string& host, std::vector<std::string> cmd,
+               const std::string& out, const std::string& in = "/dev/null") {
+  std::vector<std::string> argv = {"ip",
+                                   "netns",
+                                   "exec",
+                                   lab.id + "-" + host,
+                                   "env",
+                                   "DBUS_SYSTEM_BUS_ADDRESS=unix:path=" + lab.dir + "/" + host +
+                                       "/system_bus_socket",
+                                   "LANYARD_INTERFACE_KINDS=wlan0=wifi,p2p0=p2p,ap0=softap"};
+  argv.insert(argv.end(), cmd.begin(), cmd.end());
+  std::vector<char*> raw;
+  for (auto& a : argv)
+    raw.push_back(a.data());
+  raw.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, in.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP); // ^C on the bench is ours to handle
+  pid_t pid = -1;
+  if (posix_spawnp(&pid, "ip", &fa, &attr, raw.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return pid;
+}
+
+void stop(pid_t pid, int sig) {
+  if (pid <= 0) return;
+  ::kill(pid, sig);
+  for (int i = 0; i < 500; ++i) {
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+// Follows a growing output file line by line.
+class follower {
+public:
+  explicit follower(std::string path) : path_(std::move(path)) {}
+  /// Polls (every 1 ms) until a new line satisfies `match`; the time it was seen, or nullopt
+  /// after `timeout`.
+  std::optional<clock_type::time_point> wait(const std::function<bool(const std::string&)>& match,
+                                             std::chrono::milliseconds timeout) {
+    auto end = clock_type::now() + timeout;
+    while (clock_type::now() < end) {
+      std::ifstream in(path_);
+      in.seekg(static_cast<std::streamoff>(offset_));
+      std::string line;
+      while (std::getline(in, line)) {
+        if (in.eof()) break; // a partial line: read it again when complete
+        offset_ += line.size() + 1;
+        if (match(line)) return clock_type::now();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return std::nullopt;
+  }
+
+private:
+  std::string path_;
+  std::size_t offset_ = 0;
+};
+
+bool has(const std::string& line, const std::string& what) {
+  return line.find(what) != std::string::npos;
+}
+
+struct samples {
+  std::vector<double> advertise, update;
+};
+
+// One Lanyard run: advertise "L<i>", then update its TXT in place.
+bool run_lanyard(const lab_env& lab, int i, follower& browser, samples& s) {
+  const std::string name = "L" + std::to_string(i);
+  const std::string fifo = lab.dir + "/bench-" + name + ".fifo";
+  ::mkfifo(fifo.c_str(), 0600);
+  auto t0 = clock_type::now();
+  pid_t pid = spawn_on(lab, "accessory",
+                       {lab.lanyard, "advertise", name, "_lnybench._tcp", "4433",
+                        "id=run-" + std::to_string(i), "c#=1", "--txt-from-stdin"},
+                       lab.dir + "/bench-" + name + ".log", fifo);
+  int w = ::open(fifo.c_str(), O_WRONLY); // blocks until the child opened its end
+  auto seen = browser.wait(
+      [&](const std::string& l) {
+        return has(l, "\"event\":\"added\"") && has(l, "\"name\":\"" + name + "\"") &&
+               has(l, "\"c#\":\"1\"");
+      },
+      std::chrono::seconds(15));
+  bool ok = seen.has_value();
+  if (ok) {
+    s.advertise.push_back(ms_between(t0, *seen));
+    // Let every instance of it (each interface and protocol) be reported first.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::string line = "id=run-" + std::to_string(i) + " c#=2\n";
+    auto t1 = clock_type::now();
+    ok = ::write(w, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    auto upd = browser.wait(
+        [&](const std::string& l) {
+          return has(l, "\"event\":\"updated\"") && has(l, "\"name\":\"" + name + "\"") &&
+                 has(l, "\"c#\":\"2\"");
+        },
+        std::chrono::seconds(15));
+    if (ok && upd) s.update.push_back(ms_between(t1, *upd));
+    ok = ok && upd;
+  }
+  stop(pid, SIGINT);
+  if (w >= 0) ::close(w);
+  ::unlink(fifo.c_str());
+  return ok;
+}
+
+// One Avahi run: avahi-publish "A<i>", then publish it again with the new TXT.
+bool run_avahi(const lab_env& lab, int i, follower& browser, samples& s) {
+  const std::string name = "A" + std::to_string(i);
+  const std::string id = "id=run-" + std::to_string(i);
+  const std::string log = lab.dir + "/bench-" + name + ".log";
+  auto t0 = clock_type::now();
+  pid_t pid = spawn_on(lab, "accessory",
+                       {"avahi-publish", "-s", name, "_avbench._tcp", "4433", id, "c#=1"}, log);
+  auto resolved = [&](const char* c) {
+    return [&, c](const std::string& l) {
+      return l.rfind("=;", 0) == 0 && has(l, ";" + name + ";_avbench._tcp;") &&
+             has(l, std::string("\"c#=") + c + "\"");
+    };
+  };
+  auto seen = browser.wait(resolved("1"), std::chrono::seconds(15));
+  bool ok = seen.has_value();
+  if (ok) {
+    s.advertise.push_back(ms_between(t0, *seen));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto t1 = clock_type::now();
+    stop(pid, SIGTERM);
+    pid = spawn_on(lab, "accessory",
+                   {"avahi-publish", "-s", name, "_avbench._tcp", "4433", id, "c#=2"}, log);
+    auto upd = browser.wait(resolved("2"), std::chrono::seconds(15));
+    if (upd) s.update.push_back(ms_between(t1, *upd));
+    ok = upd.has_value();
+  }
+  stop(pid, SIGTERM);
+  return ok;
+}
+
+int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::string>& lines) {
+  const char* id = std::getenv("LAB_ID");
+  const char* dir = std::getenv("LAB_DIR");
+  if (!id || !dir) {
+    std::fprintf(stderr, "lanyard-bench discovery: runs inside the network lab: "
+                         "tests/lab/run-in-lab build/bin/lanyard-bench discovery [--json]\n");
+    return 2;
+  }
+  std::string error;
+  long long runs = 20;
+  if (auto v = args.value("runs")) {
+    auto n = cli::parse_integer(*v, 1, 1000, "--runs", error);
+    if (!n) {
+      std::fprintf(stderr, "lanyard-bench discovery: %s\n", error.c_str());
+      return 2;
+    }
+    runs = *n;
+  }
+  lab_env lab{id, dir, {}};
+  // The CLI sits next to lanyard-bench in the build tree (bin/).
+  char self[4096] = {};
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string bin = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : std::string();
+  lab.lanyard = args.value("lanyard").value_or(bin.substr(0, bin.rfind('/') + 1) + "lanyard");
+  if (::access(lab.lanyard.c_str(), X_OK) != 0) {
+    std::fprintf(stderr,
+                 "lanyard-bench discovery: %s not found (build lanyard_cli, or give --lanyard)\n",
+                 lab.lanyard.c_str());
+    return 2;
+  }
+
+  const std::string lb_out = lab.dir + "/bench-lanyard-browse.json";
+  const std::string ab_out = lab.dir + "/bench-avahi-browse.txt";
+  pid_t lb = spawn_on(lab, "phone", {lab.lanyard, "browse", "_lnybench._tcp", "--json"}, lb_out);
+  pid_t ab = spawn_on(lab, "phone", {"avahi-browse", "-rp", "_avbench._tcp"}, ab_out);
+  follower lf(lb_out), af(ab_out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500)); // both browsers up
+
+  samples ls, as;
+  int failures = 0;
+  for (int i = 0; i < runs; ++i) {
+    // Alternate who goes first, so neither always runs on a quieter network.
+    bool ok = i % 2 ? (run_avahi(lab, i, af, as) && run_lanyard(lab, i, lf, ls))
+                    : (run_lanyard(lab, i, lf, ls) && run_avahi(lab, i, af, as));
+    if (!ok) ++failures;
+  }
+  stop(lb, SIGINT);
+  stop(ab, SIGTERM);
+  if (ls.advertise.empty() || as.advertise.empty()) {
+    std::fprintf(stderr, "lanyard-bench discovery: no successful run (see %s)\n", lab.dir.c_str());
+    return 1;
+  }
+
+  auto la = summarize(ls.advertise), aa = summarize(as.advertise);
+  auto lu = summarize(ls.update), au = summarize(as.update);
+  out.begin_object();
+  out.key("advertise_to_resolved_ms").begin_object();
+  out.key("lanyard");
+  write_summary(out, la);
+  out.key("avahi");
+  write_summary(out, aa);
+  out.end_object();
+  out.key("txt_update_ms").begin_object();
+  out.key("lanyard");
+  write_summary(out, lu);
+  out.key("avahi");
+  write_summary(out, au);
+  out.end_object();
+  const double ratio = aa.median > 0 ? la.median / aa.median : 0;
+  const double uratio = au.median > 0 ? lu.median / au.median : 0;
+  out.key("ratio_vs_avahi").value(ratio);
+  out.key("txt_update_ratio_vs_avahi").value(uratio);
+  out.key("failed_runs").value(failures);
+  out.end_object();
+
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "advertise -> resolved: lanyard median %.1f ms p95 %.1f ms | avahi median %.1f ms "
+                "p95 %.1f ms | ratio %.3f",
+                la.median, la.p95, aa.median, aa.p95, ratio);
+  lines.emplace_back(buf);
+  std::snprintf(buf, sizeof buf,
+                "txt update -> event:   lanyard median %.1f ms p95 %.1f ms | avahi (re-publish) "
+                "median %.1f ms p95 %.1f ms | ratio %.3f",
+                lu.median, lu.p95, au.median, au.p95, uratio);
+  lines.emplace_back(buf);
+  std::snprintf(buf, sizeof buf, "runs: %lld, failed: %d", runs, failures);
+  lines.emplace_back(buf);
+  return 0;
+}
+
+const benchmark bench_discovery{
+    "discovery",
+    "advertise->resolved and TXT update->event latency vs avahi-publish/avahi-browse (lab)",
+    "usage: tests/lab/run-in-lab build/bin/lanyard-bench discovery [--runs N] [--json]\n"
+    "  In the lab: the accessory advertises, the phone browses; Lanyard's CLI and Avahi's\n"
+    "  tools interleaved run by run. (a) spawn of the advertiser -> resolved event with TXT;\n"
+    "  (b) TXT change -> update event (Avahi: withdraw + re-publish, its tools cannot update).\n"
+    "  --runs N         runs per contender (default 20)\n"
+    "  --lanyard PATH   the lanyard CLI (default: next to lanyard-bench)\n",
+    cli::arg_spec{{{"runs", true}, {"lanyard", true}}, 0, 0},
+    &run,
+};
+benchmark_registrar reg{bench_discovery};
+
+} // namespace
+} // namespace lanyard::bench

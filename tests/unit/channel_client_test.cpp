@@ -1,0 +1,556 @@
+#include <lanyard/channel/client_channel.hpp>
+
+#include <lanyard/accessory/server.hpp>
+#include <lanyard/channel/error.hpp>
+#include <lanyard/core/frame.hpp>
+#include <lanyard/tls/context.hpp>
+#include <lanyard/tls/error.hpp>
+#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls/stream.hpp>
+#include <lanyard/trust/controller_store.hpp>
+#include <lanyard/trust/trust_store.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+using asio::ip::tcp;
+using lanyard::accessory::server;
+using lanyard::accessory::server_options;
+using lanyard::channel::channel_state;
+using lanyard::channel::client_channel;
+using lanyard::channel::client_options;
+using lanyard::channel::send_completion_mode;
+using lanyard::channel::send_mode;
+using lanyard::channel::send_options;
+using lanyard::core::channel_errc;
+using lanyard::tls::context;
+using lanyard::tls::identity;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+identity make_identity(const char* device_id) {
+  std::error_code ec;
+  identity id = identity::generate(device_id, ec);
+  REQUIRE(!ec);
+  return id;
+}
+
+// Key generation is the slow part: one set per process.
+const identity& accessory_id() {
+  static const identity id = make_identity("lamp-1");
+  return id;
+}
+const identity& phone_id() {
+  static const identity id = make_identity("phone-a");
+  return id;
+}
+const identity& stranger_id() {
+  static const identity id = make_identity("phone-b");
+  return id;
+}
+
+std::vector<std::byte> bytes(const std::string& s) {
+  std::vector<std::byte> v(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i)
+    v[i] = static_cast<std::byte>(s[i]);
+  return v;
+}
+std::string text(std::span<const std::byte> b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "lanyard-channel-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// Runs `io` until `pred` holds. The bound only keeps a broken build from hanging the suite; it
+// is not a timing assertion.
+bool run_until(asio::io_context& io, const std::function<bool()>& pred,
+               std::chrono::seconds bound = 60s) {
+  const auto give_up = std::chrono::steady_clock::now() + bound;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    io.restart();
+    io.run_one_for(50ms);
+  }
+  return true;
+}
+
+// A TCP relay between the client and the server: the "network" a test can cut (close every
+// connection abruptly) or blackhole (silently drop every byte, as a sleeping radio does).
+class relay {
+public:
+  relay(asio::io_context& io, tcp::endpoint target)
+      : io_(io), acceptor_(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)),
+        target_(target) {
+    accept();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  void set_target(tcp::endpoint t) { target_ = t; }
+  void set_blackhole(bool on) { blackhole_ = on; }
+  void cut() {
+    for (auto& p : pairs_) {
+      std::error_code ignored;
+      p->a.close(ignored);
+      p->b.close(ignored);
+    }
+    pairs_.clear();
+    ++cuts;
+  }
+  int accepted = 0;
+  int cuts = 0;
+
+private:
+  struct pair {
+    explicit pair(asio::io_context& io) : a(io), b(io) {}
+    tcp::socket a, b;
+    std::array<char, 4096> ab{}, ba{};
+  };
+  void accept() {
+    acceptor_.async_accept([this](std::error_code ec, tcp::socket s) {
+      if (ec) return;
+      ++accepted;
+      auto p = std::make_shared<pair>(io_);
+      p->a = std::move(s);
+      pairs_.push_back(p);
+      p->b.async_connect(target_, [this, p](std::error_code cec) {
+        if (cec) return close(p);
+        pump(p, p->a, p->b, p->ab);
+        pump(p, p->b, p->a, p->ba);
+      });
+      accept();
+    });
+  }
+  void close(const std::shared_ptr<pair>& p) {
+    std::error_code ignored;
+    p->a.close(ignored);
+    p->b.close(ignored);
+  }
+  void pump(std::shared_ptr<pair> p, tcp::socket& from, tcp::socket& to, std::array<char, 4096>& buf) {
+    from.async_read_some(asio::buffer(buf), [this, p, &from, &to, &buf](std::error_code ec,
+                                                                        std::size_t n) {
+      if (ec) return close(p);
+      if (blackhole_) return pump(p, from, to, buf); // swallowed
+      asio::async_write(to, asio::buffer(buf.data(), n),
+                        [this, p, &from, &to, &buf](std::error_code wec, std::size_t) {
+                          if (wec) return close(p);
+                          pump(p, from, to, buf);
+                        });
+    });
+  }
+
+  asio::io_context& io_;
+  tcp::acceptor acceptor_;
+  tcp::endpoint target_;
+  bool blackhole_ = false;
+  std::vector<std::shared_ptr<pair>> pairs_;
+};
+
+// An accessory: controller store (phone paired), TLS context, server, and what it received.
+struct accessory_fixture {
+  explicit accessory_fixture(asio::io_context& io, const fs::path& dir, std::uint16_t port = 0,
+                             server_options opts = {})
+      : store(std::make_shared<lanyard::trust::controller_store>(dir / "controllers")) {
+    REQUIRE(store->load().ok());
+    opts.log = [this](std::string_view line) { log.emplace_back(line); };
+    srv = std::make_unique<server>(io.get_executor(), context(accessory_id()), store, opts);
+    srv->set_message_handler(
+        [this](const server::controller_id& c, std::uint64_t seq, std::span<const std::byte> p) {
+          received[c].push_back(text(p));
+          seqs[c].push_back(seq);
+        });
+    srv->set_event_handler([this](const server::controller_id& c,
+                                  const lanyard::core::session_event& ev) {
+      if (auto* e = std::get_if<lanyard::core::events::established>(&ev)) session_ids[c] = e->id;
+    });
+    REQUIRE(!srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), port)));
+  }
+  void pair(const identity& who) {
+    auto now = std::chrono::system_clock::now();
+    REQUIRE(store->open_window(now).ok());
+    REQUIRE(store->pair(who.fingerprint(), who.device_id(), lanyard::trust::controller_role::user,
+                        now)
+                .ok());
+    REQUIRE(store->close_window().ok());
+  }
+  bool logged(const std::string& needle) const {
+    for (const auto& l : log)
+      if (l.find(needle) != std::string::npos) return true;
+    return false;
+  }
+  tcp::endpoint endpoint() const { return srv->local_endpoint(); }
+
+  std::shared_ptr<lanyard::trust::controller_store> store;
+  std::unique_ptr<server> srv;
+  std::vector<std::string> log;
+  std::map<server::controller_id, std::vector<std::string>> received;
+  std::map<server::controller_id, std::vector<std::uint64_t>> seqs;
+  std::map<server::controller_id, lanyard::core::session_id> session_ids;
+};
+
+client_options phone_options() {
+  client_options o;
+  o.trust.device_id = "lamp-1";
+  o.trust.expected_fingerprint = accessory_id().fingerprint();
+  o.backoff.initial = 20ms;
+  o.backoff.cap = 200ms;
+  return o;
+}
+
+// A client channel with everything it reports recorded.
+struct phone_fixture {
+  phone_fixture(asio::io_context& io, client_options o = phone_options(),
+                const identity& who = phone_id())
+      : ch(io.get_executor(), context(who), add_log(o)) {
+    ch.set_state_handler([this](channel_state s, std::error_code why) {
+      states.push_back(s);
+      if (why) reasons.push_back(why);
+    });
+    ch.set_message_handler([this](std::uint64_t seq, std::span<const std::byte> p) {
+      received.push_back(text(p));
+      seqs.push_back(seq);
+    });
+    ch.set_session_reset_handler(
+        [this](const lanyard::core::events::session_reset& r) { resets.push_back(r); });
+  }
+  client_options add_log(client_options o) {
+    o.log = [this](std::string_view line) { log.emplace_back(line); };
+    return o;
+  }
+  bool saw(channel_state s) const {
+    return std::find(states.begin(), states.end(), s) != states.end();
+  }
+  int count(channel_state s) const {
+    return static_cast<int>(std::count(states.begin(), states.end(), s));
+  }
+  // Sends `s`; the completion is recorded in `done[s]`.
+  void send(const std::string& s, send_options o = {}) {
+    auto payload = bytes(s);
+    ch.async_send(payload, o, [this, s](std::error_code ec, std::uint64_t seq) {
+      done[s] = {ec, seq};
+    });
+  }
+
+  client_channel ch;
+  std::vector<channel_state> states;
+  std::vector<std::error_code> reasons;
+  std::vector<std::string> received;
+  std::vector<std::uint64_t> seqs;
+  std::vector<lanyard::core::events::session_reset> resets;
+  std::vector<std::string> log;
+  std::map<std::string, std::pair<std::error_code, std::uint64_t>> done;
+};
+
+std::vector<std::string> numbered(const std::string& prefix, int n) {
+  std::vector<std::string> v;
+  for (int i = 0; i < n; ++i)
+    v.push_back(prefix + std::to_string(i));
+  return v;
+}
+
+} // namespace
+
+TEST_CASE("channel: open, exchange messages both ways, server push", "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  acc.pair(phone_id());
+  phone_fixture phone(io);
+  const auto fp = phone_id().fingerprint();
+
+  phone.ch.start({"127.0.0.1", acc.endpoint().port()});
+  // async_send never completes inside the call, even before the channel is ready.
+  phone.send("hello");
+  CHECK(phone.done.empty());
+  REQUIRE(run_until(io, [&] { return phone.done.count("hello") == 1; }));
+  CHECK(!phone.done["hello"].first);
+  CHECK(phone.done["hello"].second == 0);
+  CHECK(phone.ch.state() == channel_state::ready);
+  CHECK(phone.states == std::vector<channel_state>{channel_state::preparing, channel_state::ready});
+  CHECK(acc.received[fp] == std::vector<std::string>{"hello"});
+
+  // Server push (Local Push): completes when the app acknowledged it.
+  std::optional<std::error_code> pushed;
+  auto msg = bytes("light on");
+  acc.srv->async_send(fp, msg, {}, [&](std::error_code ec, std::uint64_t) { pushed = ec; });
+  CHECK(!pushed);
+  REQUIRE(run_until(io, [&] { return pushed.has_value(); }));
+  CHECK(!*pushed);
+  CHECK(phone.received == std::vector<std::string>{"light on"});
+  CHECK(phone.seqs == std::vector<std::uint64_t>{0});
+
+  // A push to a controller without a session fails clearly.
+  std::optional<std::error_code> nosession;
+  acc.srv->async_send(stranger_id().fingerprint(), msg, {},
+                      [&](std::error_code ec, std::uint64_t) { nosession = ec; });
+  REQUIRE(run_until(io, [&] { return nosession.has_value(); }));
+  CHECK(*nosession == lanyard::channel::errc::no_session);
+
+  // queued completion: completes before any acknowledgement could have arrived.
+  phone.send("q", {send_mode::wait, send_completion_mode::queued});
+  REQUIRE(run_until(io, [&] { return phone.done.count("q") == 1; }));
+  CHECK(!phone.done["q"].first);
+  REQUIRE(run_until(io, [&] { return acc.received[fp].size() == 2; }));
+  CHECK(phone.ch.rtt().has_value());
+
+  // cancel(): graceful; the server forgets the session (CLOSE 0).
+  phone.ch.cancel();
+  CHECK(phone.ch.state() == channel_state::cancelled);
+  REQUIRE(run_until(io, [&] { return acc.srv->session_count() == 0; }));
+}
+
+TEST_CASE("channel: a TCP connection killed mid-stream resumes, nothing lost or duplicated",
+          "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  acc.pair(phone_id());
+  relay net(io, acc.endpoint());
+  phone_fixture phone(io);
+  const auto fp = phone_id().fingerprint();
+  phone.ch.start({"127.0.0.1", net.port()});
+  REQUIRE(run_until(io, [&] { return phone.ch.state() == channel_state::ready; }));
+
+  const int n = 400;
+  const auto up = numbered("up-", n);
+  const auto down = numbered("down-", n);
+  int pushed_ok = 0;
+  for (int i = 0; i < n; ++i) {
+    phone.send(up[static_cast<std::size_t>(i)]);
+    auto m = bytes(down[static_cast<std::size_t>(i)]);
+    acc.srv->async_send(fp, m, {}, [&](std::error_code ec, std::uint64_t) {
+      if (!ec) ++pushed_ok;
+    });
+  }
+  // Cut the network three times while traffic flows in both directions.
+  for (std::size_t threshold : {50u, 150u, 300u}) {
+    REQUIRE(run_until(io, [&] {
+      return acc.received[fp].size() >= threshold || phone.received.size() >= threshold;
+    }));
+    net.cut();
+  }
+  REQUIRE(run_until(io, [&] {
+    return phone.done.size() == static_cast<std::size_t>(n) && pushed_ok == n;
+  }));
+  CHECK(acc.received[fp] == up);
+  CHECK(phone.received == down);
+  for (const auto& [s, r] : phone.done)
+    CHECK(!r.first);
+  CHECK(net.accepted >= 4);
+  CHECK(phone.count(channel_state::waiting) >= 1);
+  CHECK(phone.resets.empty());
+  CHECK(phone.ch.state() == channel_state::ready);
+}
+
+TEST_CASE("channel: a restarted accessory causes a session_reset listing the unacknowledged "
+          "messages",
+          "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  auto acc = std::make_unique<accessory_fixture>(io, dir.path);
+  acc->pair(phone_id());
+  const std::uint16_t port = acc->endpoint().port();
+  const auto fp = phone_id().fingerprint();
+  phone_fixture phone(io);
+  phone.ch.start({"127.0.0.1", port});
+  phone.send("m0");
+  phone.send("m1");
+  REQUIRE(run_until(io, [&] { return phone.done.size() == 2; }));
+  CHECK(!phone.done["m0"].first);
+  CHECK(!phone.done["m1"].first);
+
+  acc.reset(); // the accessory process is gone, sessions and all
+  REQUIRE(run_until(io, [&] { return phone.ch.state() == channel_state::waiting; }));
+  phone.send("m2");
+  phone.send("m3", {send_mode::wait, send_completion_mode::queued});
+  REQUIRE(run_until(io, [&] { return phone.done.count("m3") == 1; }));
+
+  acc = std::make_unique<accessory_fixture>(io, dir.path, port); // same store, new process
+  phone.ch.network_changed(); // attempt at once rather than after the backoff
+  REQUIRE(run_until(io, [&] { return !phone.resets.empty(); }));
+  REQUIRE(phone.resets.size() == 1);
+  std::vector<std::string> unacked;
+  for (const auto& m : phone.resets[0].unacked)
+    unacked.push_back(text(m.payload));
+  CHECK(unacked == std::vector<std::string>{"m2", "m3"});
+  REQUIRE(run_until(io, [&] { return phone.done.count("m2") == 1; }));
+  CHECK(phone.done["m2"].first == lanyard::channel::errc::session_reset);
+  CHECK(acc->received[fp].empty());
+
+  // The new session works.
+  phone.send("m4");
+  REQUIRE(run_until(io, [&] { return phone.done.count("m4") == 1; }));
+  CHECK(!phone.done["m4"].first);
+  CHECK(phone.done["m4"].second == 0);
+  CHECK(acc->received[fp] == std::vector<std::string>{"m4"});
+}
+
+TEST_CASE("channel: an unpaired controller is refused outside the pairing window, paired "
+          "inside it",
+          "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  acc.pair(phone_id());
+  {
+    phone_fixture stranger(io, phone_options(), stranger_id());
+    stranger.ch.start({"127.0.0.1", acc.endpoint().port()});
+    stranger.send("let me in");
+    REQUIRE(run_until(io, [&] { return acc.logged("refused"); }));
+    REQUIRE(run_until(io, [&] { return stranger.ch.state() != channel_state::preparing; }));
+    CHECK(stranger.ch.state() != channel_state::ready);
+    CHECK(!stranger.reasons.empty());
+    UNSCOPED_INFO("stranger refused with: " << stranger.ch.last_error().message());
+    CHECK(acc.srv->session_count() == 0);
+    CHECK(acc.received.empty());
+    CHECK(!acc.store->find(stranger_id().fingerprint()));
+  }
+  REQUIRE(acc.store->open_window(std::chrono::system_clock::now()).ok());
+  phone_fixture stranger(io, phone_options(), stranger_id());
+  stranger.ch.start({"127.0.0.1", acc.endpoint().port()});
+  stranger.send("pair me");
+  REQUIRE(run_until(io, [&] { return stranger.done.count("pair me") == 1; }));
+  CHECK(!stranger.done["pair me"].first);
+  CHECK(acc.store->find(stranger_id().fingerprint()).has_value());
+}
+
+TEST_CASE("channel: a full replay buffer fails sends in fail mode and holds them in wait mode",
+          "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  acc.pair(phone_id());
+  client_options o = phone_options();
+  o.session.max_message_size = 256;
+  o.session.max_replay_bytes = 1024; // three 256-byte messages (+32 bytes accounting each)
+  phone_fixture phone(io, o);
+  const std::string big(255, 'x');
+  // Not started: nothing can be acknowledged, so the buffer fills.
+  for (int i = 0; i < 3; ++i)
+    phone.send(big + char('a' + i), {send_mode::fail, send_completion_mode::acknowledged});
+  phone.send(big + 'd', {send_mode::fail, send_completion_mode::acknowledged});
+  REQUIRE(run_until(io, [&] { return phone.done.count(big + 'd') == 1; }));
+  CHECK(phone.done[big + 'd'].first == channel_errc::buffer_full);
+  CHECK(phone.done.size() == 1);
+  CHECK(phone.ch.unacked_count() == 3);
+
+  phone.send(big + 'e'); // wait mode: waits for room
+  phone.send(big + 'f', {send_mode::fail, send_completion_mode::acknowledged}); // can't overtake
+  REQUIRE(run_until(io, [&] { return phone.done.count(big + 'f') == 1; }));
+  CHECK(phone.done[big + 'f'].first == channel_errc::buffer_full);
+  CHECK(phone.done.count(big + 'e') == 0);
+
+  phone.ch.start({"127.0.0.1", acc.endpoint().port()});
+  REQUIRE(run_until(io, [&] { return phone.done.count(big + 'e') == 1; }));
+  for (char c : std::string("abce"))
+    CHECK(!phone.done[big + c].first);
+  const auto fp = phone_id().fingerprint();
+  CHECK(acc.received[fp] ==
+        std::vector<std::string>{big + 'a', big + 'b', big + 'c', big + 'e'});
+}
+
+TEST_CASE("channel: keep-alive timeout when the link goes silent, then recovery", "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  server_options so;
+  so.session.keepalive_interval = 100ms;
+  so.session.peer_timeout = 600ms;
+  accessory_fixture acc(io, dir.path, 0, so);
+  acc.pair(phone_id());
+  relay net(io, acc.endpoint());
+  client_options o = phone_options();
+  o.session.keepalive_interval = 100ms;
+  o.session.peer_timeout = 600ms;
+  phone_fixture phone(io, o);
+  const auto fp = phone_id().fingerprint();
+  phone.ch.start({"127.0.0.1", net.port()});
+  phone.send("before");
+  REQUIRE(run_until(io, [&] { return phone.done.count("before") == 1; }));
+
+  net.set_blackhole(true); // the peer stops answering; no FIN, no RST
+  phone.send("during");
+  REQUIRE(run_until(io, [&] { return phone.ch.state() == channel_state::waiting; }));
+  CHECK(phone.ch.last_error() == channel_errc::peer_dead);
+  net.set_blackhole(false);
+  REQUIRE(run_until(io, [&] { return phone.done.count("during") == 1; }));
+  CHECK(!phone.done["during"].first);
+  CHECK(phone.ch.state() == channel_state::ready);
+  CHECK(acc.received[fp] == std::vector<std::string>{"before", "during"});
+  CHECK(phone.resets.empty());
+}
+
+TEST_CASE("channel: a HELLO for another controller's session closes only that connection",
+          "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  acc.pair(phone_id());
+  acc.pair(stranger_id());
+  const auto fp = phone_id().fingerprint();
+  phone_fixture phone(io);
+  phone.ch.start({"127.0.0.1", acc.endpoint().port()});
+  phone.send("one");
+  REQUIRE(run_until(io, [&] { return phone.done.count("one") == 1; }));
+  REQUIRE(acc.session_ids.count(fp) == 1);
+
+  // Another paired controller presents phone-a's session id in its HELLO.
+  context ctx(stranger_id());
+  tcp::socket sock(io);
+  sock.connect(acc.endpoint());
+  lanyard::tls::stream<tcp::socket> s(std::move(sock), ctx);
+  s.set_verifier([](const lanyard::core::fingerprint& f, const lanyard::tls::peer_cert_info&) {
+    return f == accessory_id().fingerprint() ? std::error_code{}
+                                             : std::make_error_code(std::errc::permission_denied);
+  });
+  std::optional<std::error_code> hs;
+  s.async_handshake(lanyard::tls::role::client, [&](std::error_code ec) { hs = ec; });
+  REQUIRE(run_until(io, [&] { return hs.has_value(); }));
+  REQUIRE(!*hs);
+  std::vector<std::byte> hello;
+  lanyard::core::encode_frame(lanyard::core::hello_frame{acc.session_ids[fp], 0}, hello);
+  std::optional<std::error_code> wrote;
+  asio::async_write(s, asio::buffer(hello), [&](std::error_code ec, std::size_t) { wrote = ec; });
+  std::array<char, 512> buf{};
+  std::optional<std::error_code> read_end;
+  std::function<void()> read_all = [&] {
+    s.async_read_some(asio::buffer(buf), [&](std::error_code ec, std::size_t) {
+      if (ec) read_end = ec;
+      else read_all();
+    });
+  };
+  read_all();
+  REQUIRE(run_until(io, [&] { return read_end.has_value(); }));
+  CHECK(acc.logged(std::error_code(channel_errc::session_not_owned).message()));
+
+  // phone-a's session is unharmed.
+  phone.send("two");
+  REQUIRE(run_until(io, [&] { return phone.done.count("two") == 1; }));
+  CHECK(!phone.done["two"].first);
+  CHECK(acc.received[fp] == std::vector<std::string>{"one", "two"});
+  CHECK(phone.resets.empty());
+}
