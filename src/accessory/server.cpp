@@ -81,8 +81,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
       auto self = w.lock();
       if (!self || self->closed) return;
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) self->handshake(std::move(s));
-      else self->log("accept failed: " + ec.message());
+      if (!ec)
+        self->handshake(std::move(s));
+      else
+        self->log("accept failed: " + ec.message());
       self->accept(); // a failed accept (EMFILE, ...) does not stop the server
     });
   }
@@ -90,8 +92,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   void handshake(tcp::socket s) {
     std::error_code ec;
     tcp::endpoint remote = s.remote_endpoint(ec);
-    std::string peer = ec ? std::string("?") : remote.address().to_string() + ":" +
-                                                   std::to_string(remote.port());
+    std::string peer =
+        ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
     if (std::error_code cec = channel::detail::configure_socket(s, opts.tcp_user_timeout)) {
       log("connection from " + peer + ": configuring the socket failed: " + cec.message());
       return;
@@ -105,14 +107,14 @@ struct server::impl : std::enable_shared_from_this<impl> {
       return raw->decision->code;
     });
     handshaking.insert(p);
-    p->stream->async_handshake(
-        tls::role::server, [w = weak_from_this(), p, peer](std::error_code hec) {
-          auto self = w.lock();
-          if (!self) return;
-          self->handshaking.erase(p);
-          if (self->closed) return;
-          self->handshake_done(p, hec, peer);
-        });
+    p->stream->async_handshake(tls::role::server,
+                               [w = weak_from_this(), p, peer](std::error_code hec) {
+                                 auto self = w.lock();
+                                 if (!self) return;
+                                 self->handshaking.erase(p);
+                                 if (self->closed) return;
+                                 self->handshake_done(p, hec, peer);
+                               });
   }
 
   void handshake_done(const std::shared_ptr<pending>& p, std::error_code ec,
@@ -259,9 +261,15 @@ server::~server() {
   impl_->shut();
 }
 
-server::executor_type server::get_executor() const noexcept { return impl_->ex; }
-void server::set_message_handler(message_handler h) { impl_->on_message = std::move(h); }
-void server::set_event_handler(event_handler h) { impl_->on_event = std::move(h); }
+server::executor_type server::get_executor() const noexcept {
+  return impl_->ex;
+}
+void server::set_message_handler(message_handler h) {
+  impl_->on_message = std::move(h);
+}
+void server::set_event_handler(event_handler h) {
+  impl_->on_event = std::move(h);
+}
 
 std::error_code server::listen(const tcp::endpoint& ep) {
   impl& i = *impl_;
@@ -287,9 +295,13 @@ tcp::endpoint server::local_endpoint() const {
   return impl_->acceptor.local_endpoint(ec);
 }
 
-void server::close() { impl_->shut(); }
+void server::close() {
+  impl_->shut();
+}
 
-std::size_t server::session_count() const noexcept { return impl_->sessions.size(); }
+std::size_t server::session_count() const noexcept {
+  return impl_->sessions.size();
+}
 
 bool server::connected(const controller_id& controller) const noexcept {
   auto it = impl_->sessions.find(controller);

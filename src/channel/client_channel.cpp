@@ -26,8 +26,7 @@ using tcp = asio::ip::tcp;
 struct client_channel::impl : std::enable_shared_from_this<impl> {
   impl(executor_type e, tls::context c, client_options o)
       : ex(e), ctx(std::move(c)), opts(std::move(o)), backoff(opts.backoff), retry_timer(e),
-        connect_timer(e), resolver(e), sends(opts.max_waiting_sends),
-        rng(std::random_device{}()) {
+        connect_timer(e), resolver(e), sends(opts.max_waiting_sends), rng(std::random_device{}()) {
     if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
     runner = std::make_shared<session_runner>(ex, core::session_role::client, opts.session);
   }
@@ -102,7 +101,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       if (on_reset) on_reset(*r);
     } else if (auto* c = std::get_if<core::events::closed>(&ev)) {
       if (st != channel_state::cancelled) {
-        std::error_code why = c->error ? c->error : make_error_code(core::channel_errc::session_closed);
+        std::error_code why =
+            c->error ? c->error : make_error_code(core::channel_errc::session_closed);
         sends.fail_all(core::channel_errc::session_closed);
         set_state(channel_state::failed, why);
         stop_attempts();
@@ -206,7 +206,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     a->stream->set_peer_id(opts.trust.device_id);
     attempt* raw = a.get();
     a->stream->set_verifier([raw, t = opts.trust](const core::fingerprint& fp,
-                                      const tls::peer_cert_info&) -> std::error_code {
+                                                  const tls::peer_cert_info&) -> std::error_code {
       if (!t.store) {
         if (t.expected_fingerprint && *t.expected_fingerprint == fp) return {};
         return trust::trust_errc::payload_mismatch;
@@ -250,10 +250,16 @@ client_channel::~client_channel() {
   impl_->runner->stop();
 }
 
-client_channel::executor_type client_channel::get_executor() const noexcept { return impl_->ex; }
+client_channel::executor_type client_channel::get_executor() const noexcept {
+  return impl_->ex;
+}
 
-void client_channel::set_state_handler(state_handler h) { impl_->on_state = std::move(h); }
-void client_channel::set_message_handler(message_handler h) { impl_->on_message = std::move(h); }
+void client_channel::set_state_handler(state_handler h) {
+  impl_->on_state = std::move(h);
+}
+void client_channel::set_message_handler(message_handler h) {
+  impl_->on_message = std::move(h);
+}
 void client_channel::set_session_reset_handler(session_reset_handler h) {
   impl_->on_reset = std::move(h);
 }
@@ -284,8 +290,12 @@ void client_channel::cancel() {
   i.runner->close();
 }
 
-channel_state client_channel::state() const noexcept { return impl_->st; }
-std::error_code client_channel::last_error() const noexcept { return impl_->last_error; }
+channel_state client_channel::state() const noexcept {
+  return impl_->st;
+}
+std::error_code client_channel::last_error() const noexcept {
+  return impl_->last_error;
+}
 std::optional<std::chrono::nanoseconds> client_channel::rtt() const noexcept {
   auto r = impl_->runner->session().smoothed_rtt();
   if (!r) return std::nullopt;

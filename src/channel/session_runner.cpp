@@ -150,7 +150,7 @@ void session_runner::start_read(const link_ptr& l) {
       });
 }
 
-void session_runner::finish_link(const link_ptr& l, std::error_code why) {
+void session_runner::finish_link(link_ptr l, std::error_code why) {
   if (l != link_) return;
   link_.reset();
   std::error_code ignored;

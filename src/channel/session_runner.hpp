@@ -90,7 +90,7 @@ private:
   void flush();
   void rearm();
   void start_read(const link_ptr& l);
-  void finish_link(const link_ptr& l, std::error_code why);
+  void finish_link(link_ptr l, std::error_code why);
 
   asio::any_io_executor ex_;
   core::session session_;

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstdio>
 #include <istream>
+#include <pthread.h>
 #include <sstream>
 #include <unistd.h>
 
@@ -76,6 +77,13 @@ int run(const parsed_args& args) {
     fail_line(ec.message());
     return 2;
   }
+
+  // SIGINT/SIGTERM must reach asio::signal_set even if our parent left them blocked.
+  sigset_t stops;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGINT);
+  sigaddset(&stops, SIGTERM);
+  ::pthread_sigmask(SIG_UNBLOCK, &stops, nullptr);
 
   asio::io_context io;
   client avahi(io.get_executor());

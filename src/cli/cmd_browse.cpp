@@ -14,6 +14,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <pthread.h>
 
 namespace lanyard::cli {
 namespace {
@@ -171,6 +172,13 @@ int run(const parsed_args& args) {
     timeout = parse_integer(*t, 1, 86400 * 365, "--timeout", error);
     if (!timeout) return fail(error, 2);
   }
+
+  // SIGINT/SIGTERM must reach asio::signal_set even if our parent left them blocked.
+  sigset_t stops;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGINT);
+  sigaddset(&stops, SIGTERM);
+  ::pthread_sigmask(SIG_UNBLOCK, &stops, nullptr);
 
   asio::io_context io;
   client avahi(io.get_executor());

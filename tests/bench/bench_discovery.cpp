@@ -70,7 +70,17 @@ pid_t spawn_on(const lab_env& lab, const std::string& host, std::vector<std::str
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP); // ^C on the bench is ours to handle
+  // Own process group (^C on the bench is ours to handle), no blocked signals and default
+  // dispositions for the ones we stop children with, whatever this process inherited.
+  sigset_t none, stops;
+  sigemptyset(&none);
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGINT);
+  sigaddset(&stops, SIGTERM);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &stops);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
   if (posix_spawnp(&pid, "ip", &fa, &attr, raw.data(), environ) != 0) pid = -1;
   posix_spawn_file_actions_destroy(&fa);
@@ -135,7 +145,8 @@ bool run_lanyard(const lab_env& lab, int i, follower& browser, samples& s) {
                        {lab.lanyard, "advertise", name, "_lnybench._tcp", "4433",
                         "id=run-" + std::to_string(i), "c#=1", "--txt-from-stdin"},
                        lab.dir + "/bench-" + name + ".log", fifo);
-  int w = ::open(fifo.c_str(), O_WRONLY); // blocks until the child opened its end
+  // O_RDWR never blocks (O_WRONLY would wait for the child forever if it failed to start).
+  int w = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
   auto seen = browser.wait(
       [&](const std::string& l) {
         return has(l, "\"event\":\"added\"") && has(l, "\"name\":\"" + name + "\"") &&
@@ -214,6 +225,10 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
     }
     runs = *n;
   }
+  // Signals blocked by whoever started us would also be blocked in the processes we spawn.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   lab_env lab{id, dir, {}};
   // The CLI sits next to lanyard-bench in the build tree (bin/).
   char self[4096] = {};

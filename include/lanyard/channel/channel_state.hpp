@@ -35,12 +35,18 @@ enum class channel_state {
 /// "setup", "preparing", "ready", "waiting", "failed", "cancelled".
 constexpr std::string_view to_string(channel_state s) noexcept {
   switch (s) {
-  case channel_state::setup: return "setup";
-  case channel_state::preparing: return "preparing";
-  case channel_state::ready: return "ready";
-  case channel_state::waiting: return "waiting";
-  case channel_state::failed: return "failed";
-  case channel_state::cancelled: return "cancelled";
+  case channel_state::setup:
+    return "setup";
+  case channel_state::preparing:
+    return "preparing";
+  case channel_state::ready:
+    return "ready";
+  case channel_state::waiting:
+    return "waiting";
+  case channel_state::failed:
+    return "failed";
+  case channel_state::cancelled:
+    return "cancelled";
   }
   return "unknown";
 }

@@ -58,7 +58,8 @@ public:
   /// Called on every state change; `reason` is the error for waiting and failed, else empty.
   using state_handler = std::function<void(channel_state state, std::error_code reason)>;
   /// Called for every message from the accessory, exactly once, in order.
-  using message_handler = std::function<void(std::uint64_t seq, std::span<const std::byte> payload)>;
+  using message_handler =
+      std::function<void(std::uint64_t seq, std::span<const std::byte> payload)>;
   /// Called when the accessory lost the session; `event.unacked` lists every message it never
   /// acknowledged (their async_send()s complete with errc::session_reset).
   using session_reset_handler = std::function<void(const core::events::session_reset& event)>;
