@@ -196,7 +196,7 @@ std::error_code txt_record::assign(std::string_view key, std::optional<std::stri
     return ec;
   }
   const std::size_t new_string = string_size(key.size(), value);
-  if (new_string >= txt_max_string_size) {
+  if (new_string > txt_max_string_size) {
     return txt_errc::string_too_long;
   }
   const std::size_t i = index_of(key);
