@@ -55,6 +55,10 @@ public:
              "both ends";
     case channel_errc::session_closed:
       return "the session has been closed and accepts no more messages; open a new one";
+    case channel_errc::session_reset:
+      return "the peer lost the session (the accessory probably restarted) before "
+             "acknowledging this message; it may not have been delivered: send it again if "
+             "it still matters";
     case channel_errc::invalid_state:
       return "this call is not valid in the session's current state (see the session "
              "documentation for the call order)";

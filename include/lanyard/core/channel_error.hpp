@@ -54,6 +54,9 @@ enum class channel_errc : std::uint16_t {
   session_closed = 22,
   /// The call is not valid in the session's current state (e.g. on_connected twice).
   invalid_state = 23,
+  /// The peer lost the session (e.g. the accessory restarted) before acknowledging this
+  /// message; it is listed in the session_reset event. For completing pending sends.
+  session_reset = 24,
 };
 
 /// The "lanyard.channel" category.

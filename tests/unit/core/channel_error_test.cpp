@@ -21,7 +21,8 @@ TEST_CASE("channel errors live in category lanyard.channel with actionable messa
       channel_errc::session_not_owned,   channel_errc::peer_dead,
       channel_errc::handshake_timeout,   channel_errc::closed_by_peer,
       channel_errc::buffer_full,         channel_errc::message_too_large,
-      channel_errc::session_closed,      channel_errc::invalid_state};
+      channel_errc::session_closed,      channel_errc::invalid_state,
+      channel_errc::session_reset};
   for (channel_errc e : all) {
     std::error_code code = e;
     CAPTURE(code.value());
