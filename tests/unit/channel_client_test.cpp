@@ -433,7 +433,14 @@ TEST_CASE("channel: an unpaired controller is refused outside the pairing window
     stranger.send("let me in");
     REQUIRE(run_until(io, [&] { return acc.logged("refused"); }));
     REQUIRE(run_until(io, [&] { return stranger.ch.state() != channel_state::preparing; }));
-    CHECK(stranger.ch.state() != channel_state::ready);
+    // Fatal: retrying cannot help until the accessory opens its pairing window.
+    CHECK(stranger.ch.state() == channel_state::failed);
+    CHECK(stranger.ch.last_error() == lanyard::tls::tls_errc::peer_rejected_certificate);
+    std::optional<std::error_code> late;
+    stranger.ch.async_send(bytes("late"), {},
+                           [&](std::error_code ec, std::uint64_t) { late = ec; });
+    REQUIRE(run_until(io, [&] { return late.has_value(); }));
+    CHECK(*late == channel_errc::session_closed);
     CHECK(!stranger.reasons.empty());
     UNSCOPED_INFO("stranger refused with: " << stranger.ch.last_error().message());
     CHECK(acc.srv->session_count() == 0);

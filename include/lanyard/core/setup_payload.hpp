@@ -20,7 +20,7 @@
 ///     36+L    S     SoftAP SSID, any bytes (802.11)    (only if flags bit 0)
 ///     end-4   4     CRC-32C of every byte before it
 ///
-/// A 16-character id without SoftAP gives 56 bytes, 90 base32 characters plus the prefix.
+/// A 16-character id without SoftAP gives 55 bytes: 88 base32 characters plus the prefix.
 ///
 /// Reading is forgiving about what people do and strict about content: the prefix and the
 /// base32 are case-insensitive; spaces, tabs, line breaks and '-' anywhere after the prefix are

@@ -1,0 +1,221 @@
+#include <lanyard/accessory/server.hpp>
+
+#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/channel/error.hpp>
+#include <lanyard/core/frame.hpp>
+#include <lanyard/tls/context.hpp>
+#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls/stream.hpp>
+#include <lanyard/trust/controller_store.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+using asio::ip::tcp;
+using lanyard::accessory::server;
+using lanyard::accessory::server_options;
+using lanyard::channel::channel_state;
+using lanyard::channel::client_channel;
+using lanyard::channel::client_options;
+using lanyard::tls::context;
+using lanyard::tls::identity;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+identity make_identity(const char* device_id) {
+  std::error_code ec;
+  identity id = identity::generate(device_id, ec);
+  REQUIRE(!ec);
+  return id;
+}
+const identity& accessory_id() {
+  static const identity id = make_identity("lamp-2");
+  return id;
+}
+const identity& phone_id() {
+  static const identity id = make_identity("phone-c");
+  return id;
+}
+
+std::vector<std::byte> bytes(const std::string& s) {
+  std::vector<std::byte> v(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i)
+    v[i] = static_cast<std::byte>(s[i]);
+  return v;
+}
+std::string text(std::span<const std::byte> b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "lanyard-server-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// The bound only keeps a broken build from hanging the suite; not a timing assertion.
+bool run_until(asio::io_context& io, const std::function<bool()>& pred) {
+  const auto give_up = std::chrono::steady_clock::now() + 60s;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    io.restart();
+    io.run_one_for(50ms);
+  }
+  return true;
+}
+
+struct fixture {
+  fixture(server_options opts = {})
+      : store(std::make_shared<lanyard::trust::controller_store>(dir.path / "controllers")) {
+    REQUIRE(store->load().ok());
+    auto now = std::chrono::system_clock::now();
+    REQUIRE(store->open_window(now).ok());
+    REQUIRE(
+        store->pair(phone_id().fingerprint(), "phone", lanyard::trust::controller_role::user, now)
+            .ok());
+    REQUIRE(store->close_window().ok());
+    opts.log = [this](std::string_view line) { log.emplace_back(line); };
+    srv = std::make_unique<server>(io.get_executor(), context(accessory_id()), store, opts);
+    srv->set_message_handler([this](const server::controller_id&, std::uint64_t,
+                                    std::span<const std::byte> p) { received.push_back(text(p)); });
+    srv->set_event_handler(
+        [this](const server::controller_id&, const lanyard::core::session_event& ev) {
+          if (auto* e = std::get_if<lanyard::core::events::established>(&ev)) {
+            session_id = e->id;
+            ++established;
+          }
+        });
+    REQUIRE(!srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0)));
+  }
+  bool logged(const std::string& needle) const {
+    for (const auto& l : log)
+      if (l.find(needle) != std::string::npos) return true;
+    return false;
+  }
+  client_options phone_options() {
+    client_options o;
+    o.trust.device_id = "lamp-2";
+    o.trust.expected_fingerprint = accessory_id().fingerprint();
+    o.backoff.initial = 20ms;
+    o.backoff.cap = 200ms;
+    return o;
+  }
+
+  asio::io_context io;
+  temp_dir dir;
+  std::shared_ptr<lanyard::trust::controller_store> store;
+  std::unique_ptr<server> srv;
+  std::vector<std::string> log;
+  std::vector<std::string> received;
+  lanyard::core::session_id session_id;
+  int established = 0;
+};
+
+} // namespace
+
+TEST_CASE("server: a new connection of the same controller takes the session over",
+          "[channel][server]") {
+  fixture f;
+  const auto fp = phone_id().fingerprint();
+  client_channel ch(f.io.get_executor(), context(phone_id()), f.phone_options());
+  std::vector<std::string> got;
+  ch.set_message_handler(
+      [&](std::uint64_t, std::span<const std::byte> p) { got.push_back(text(p)); });
+  ch.start({"127.0.0.1", f.srv->local_endpoint().port()});
+  std::optional<std::error_code> sent;
+  ch.async_send(bytes("a"), {}, [&](std::error_code ec, std::uint64_t) { sent = ec; });
+  REQUIRE(run_until(f.io, [&] { return sent.has_value(); }));
+  REQUIRE(!*sent);
+
+  // The same controller connects again (e.g. the app moved to another interface) and resumes
+  // the session by id: the server closes the first connection.
+  context ctx(phone_id());
+  tcp::socket sock(f.io);
+  sock.connect(f.srv->local_endpoint());
+  lanyard::tls::stream<tcp::socket> s(std::move(sock), ctx);
+  s.set_verifier([](const lanyard::core::fingerprint& fpr, const lanyard::tls::peer_cert_info&) {
+    return fpr == accessory_id().fingerprint() ? std::error_code{}
+                                               : std::make_error_code(std::errc::permission_denied);
+  });
+  std::optional<std::error_code> hs;
+  s.async_handshake(lanyard::tls::role::client, [&](std::error_code ec) { hs = ec; });
+  REQUIRE(run_until(f.io, [&] { return hs.has_value(); }));
+  REQUIRE(!*hs);
+  std::vector<std::byte> hello;
+  lanyard::core::encode_frame(lanyard::core::hello_frame{f.session_id, 0}, hello);
+  asio::async_write(s, asio::buffer(hello), [](std::error_code, std::size_t) {});
+  // Read the WELCOME: it says "resumed".
+  std::array<std::byte, 1024> buf{};
+  std::optional<bool> resumed;
+  std::function<void()> read = [&] {
+    s.async_read_some(asio::buffer(buf), [&](std::error_code ec, std::size_t n) {
+      if (ec) return;
+      // WELCOME: header (6 bytes) then session id (16), flags (1), next expected (8).
+      if (n >= 6 + 16 + 1)
+        resumed = (static_cast<unsigned>(buf[6 + 16]) & 1u) != 0;
+      else
+        read();
+    });
+  };
+  read();
+  REQUIRE(run_until(f.io, [&] { return resumed.has_value() && f.logged("takes over"); }));
+  CHECK(*resumed);
+  CHECK(f.srv->session_count() == 1);
+
+  // The app notices, reconnects and takes the session back; nothing was lost.
+  std::optional<std::error_code> sent2;
+  ch.async_send(bytes("b"), {}, [&](std::error_code ec, std::uint64_t) { sent2 = ec; });
+  REQUIRE(run_until(f.io, [&] { return sent2.has_value(); }));
+  CHECK(!*sent2);
+  CHECK(f.received == std::vector<std::string>{"a", "b"});
+  CHECK(f.srv->connected(fp));
+}
+
+TEST_CASE("server: a disconnected session is kept for the linger time, then dropped",
+          "[channel][server]") {
+  server_options so;
+  so.session_linger = 300ms;
+  fixture f(so);
+  const auto fp = phone_id().fingerprint();
+  {
+    client_channel ch(f.io.get_executor(), context(phone_id()), f.phone_options());
+    ch.start({"127.0.0.1", f.srv->local_endpoint().port()});
+    std::optional<std::error_code> sent;
+    ch.async_send(bytes("hi"), {}, [&](std::error_code ec, std::uint64_t) { sent = ec; });
+    REQUIRE(run_until(f.io, [&] { return sent.has_value(); }));
+    REQUIRE(!*sent);
+  } // destroyed without CLOSE: like an app killed by the OS
+  REQUIRE(run_until(f.io, [&] { return !f.srv->connected(fp); }));
+  CHECK(f.srv->session_count() == 1); // lingering
+
+  // A push while the app is away waits in the session; it fails when the session expires.
+  std::optional<std::error_code> pushed;
+  f.srv->async_send(fp, bytes("you there?"), {},
+                    [&](std::error_code ec, std::uint64_t) { pushed = ec; });
+  REQUIRE(run_until(f.io, [&] { return pushed.has_value(); }));
+  CHECK(*pushed == lanyard::channel::errc::session_expired);
+  CHECK(f.srv->session_count() == 0);
+  CHECK(f.logged("expired"));
+}
