@@ -99,6 +99,13 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
           std::to_string(r->unacked.size()) + " unacknowledged message(s) reported");
       sends.fail_unacked(errc::session_reset);
       if (on_reset) on_reset(*r);
+      // The new session's replay buffer is empty: sends that were waiting for room go in now
+      // (no acknowledgement will come to trigger it). Resends made by the reset handler queue
+      // behind them.
+      asio::post(ex, [w = weak_from_this()] {
+        if (auto self = w.lock(); self && !self->terminal())
+          self->sends.admit_waiting(*self->runner);
+      });
     } else if (auto* c = std::get_if<core::events::closed>(&ev)) {
       if (st != channel_state::cancelled) {
         std::error_code why =
@@ -275,7 +282,9 @@ void client_channel::start(endpoint ep) {
 
 void client_channel::network_changed() {
   impl& i = *impl_;
-  if (i.st != channel_state::waiting) return;
+  // A pending attempt (a SYN sent over the old path) is abandoned too: it may never complete.
+  bool attempting = i.st == channel_state::preparing && !i.runner->has_link();
+  if (i.st != channel_state::waiting && !attempting) return;
   i.log("channel to " + i.opts.trust.device_id + ": network changed, reconnecting now");
   i.stop_attempts();
   i.connect_now();

@@ -42,7 +42,11 @@ void send_queue::on_acked(session_runner& r, std::uint64_t next_unacked) {
     acks_.front().c.complete({}, acks_.front().seq);
     acks_.pop_front();
   }
-  if (admitting_) return; // admit() -> send() -> events -> here again
+  admit_waiting(r);
+}
+
+void send_queue::admit_waiting(session_runner& r) {
+  if (admitting_) return; // admit() -> send() -> events -> on_acked() again
   admitting_ = true;
   while (!waiting_.empty()) {
     waiting_send& w = waiting_.front();

@@ -27,6 +27,8 @@ public:
               send_completion c);
   /// events::acked: completes every send below `next_unacked`, then admits waiting sends.
   void on_acked(session_runner& r, std::uint64_t next_unacked);
+  /// Admits waiting sends while the replay buffer has room (after a session reset emptied it).
+  void admit_waiting(session_runner& r);
   /// Completes every send waiting for an acknowledgement with `ec` (session reset/closed).
   void fail_unacked(std::error_code ec);
   /// Completes everything with `ec`.

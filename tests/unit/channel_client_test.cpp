@@ -570,3 +570,35 @@ TEST_CASE("channel: a HELLO for another controller's session closes only that co
   CHECK(acc.received[fp] == std::vector<std::string>{"one", "two"});
   CHECK(phone.resets.empty());
 }
+
+TEST_CASE("channel: sends waiting for room go into the new session after a reset", "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  auto acc = std::make_unique<accessory_fixture>(io, dir.path);
+  acc->pair(phone_id());
+  const std::uint16_t port = acc->endpoint().port();
+  const auto fp = phone_id().fingerprint();
+  client_options o = phone_options();
+  o.session.max_message_size = 256;
+  o.session.max_replay_bytes = 1024; // three 255-byte messages fill it
+  phone_fixture phone(io, o);
+  phone.ch.start({"127.0.0.1", port});
+  phone.send("pre"); // traffic in the old session: losing it is a reset
+  REQUIRE(run_until(io, [&] { return phone.done.count("pre") == 1; }));
+
+  acc.reset();
+  REQUIRE(run_until(io, [&] { return phone.ch.state() == channel_state::waiting; }));
+  const std::string big(254, 'x');
+  for (char c : std::string("abcd"))
+    phone.send(big + c); // a, b, c fill the buffer; d waits for room
+  acc = std::make_unique<accessory_fixture>(io, dir.path, port);
+  phone.ch.network_changed();
+  REQUIRE(run_until(io, [&] { return phone.done.count(big + 'd') == 1; }));
+  REQUIRE(phone.resets.size() == 1);
+  CHECK(phone.resets[0].unacked.size() == 3);
+  for (char c : std::string("abc"))
+    CHECK(phone.done[big + c].first == lanyard::channel::errc::session_reset);
+  CHECK(!phone.done[big + 'd'].first);
+  CHECK(phone.done[big + 'd'].second == 0);
+  CHECK(acc->received[fp] == std::vector<std::string>{big + 'd'});
+}

@@ -82,8 +82,9 @@ public:
   void start(endpoint ep);
 
   /// The network changed (a path monitor reported a new interface or address): if the channel
-  /// is waiting, attempt at once instead of waiting out the backoff. A ready channel keeps its
-  /// connection (keep-alive decides whether it still works).
+  /// is waiting, or still connecting (a SYN sent over the old path may never be answered), a
+  /// new attempt starts at once instead of waiting out the backoff or the connect timeout. A
+  /// ready channel keeps its connection (keep-alive decides whether it still works).
   void network_changed();
 
   /// Ends the session: sends CLOSE if connected, state cancelled, pending sends complete with
