@@ -60,6 +60,10 @@ const identity& phone_id() {
   static const identity id = make_identity("phone-a");
   return id;
 }
+const identity& impostor_id() { // claims to be lamp-1 with another key
+  static const identity id = make_identity("lamp-1");
+  return id;
+}
 const identity& stranger_id() {
   static const identity id = make_identity("phone-b");
   return id;
@@ -175,11 +179,11 @@ private:
 // An accessory: controller store (phone paired), TLS context, server, and what it received.
 struct accessory_fixture {
   explicit accessory_fixture(asio::io_context& io, const fs::path& dir, std::uint16_t port = 0,
-                             server_options opts = {})
+                             server_options opts = {}, const identity& me = accessory_id())
       : store(std::make_shared<lanyard::trust::controller_store>(dir / "controllers")) {
     REQUIRE(store->load().ok());
     opts.log = [this](std::string_view line) { log.emplace_back(line); };
-    srv = std::make_unique<server>(io.get_executor(), context(accessory_id()), store, opts);
+    srv = std::make_unique<server>(io.get_executor(), context(me), store, opts);
     srv->set_message_handler(
         [this](const server::controller_id& c, std::uint64_t seq, std::span<const std::byte> p) {
           received[c].push_back(text(p));
@@ -601,4 +605,46 @@ TEST_CASE("channel: sends waiting for room go into the new session after a reset
   CHECK(!phone.done[big + 'd'].first);
   CHECK(phone.done[big + 'd'].second == 0);
   CHECK(acc->received[fp] == std::vector<std::string>{big + 'd'});
+}
+
+TEST_CASE("channel: trust store decisions (TOFU pin, then a changed key is refused)", "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  auto store = std::make_shared<lanyard::trust::trust_store>(dir.path / "trust-store");
+  REQUIRE(store->load().ok());
+  client_options o = phone_options();
+  o.trust.expected_fingerprint.reset();
+  o.trust.store = store;
+  o.trust.mode = lanyard::trust::trust_mode::tofu;
+  o.trust.name = "Kitchen lamp";
+  {
+    accessory_fixture acc(io, dir.path / "a");
+    acc.pair(phone_id());
+    phone_fixture phone(io, o);
+    phone.ch.start({"127.0.0.1", acc.endpoint().port()});
+    phone.send("hi");
+    REQUIRE(run_until(io, [&] { return phone.done.count("hi") == 1; }));
+    CHECK(!phone.done["hi"].first);
+    auto pin = store->find("lamp-1");
+    REQUIRE(pin.has_value());
+    CHECK(pin->fingerprint == accessory_id().fingerprint());
+    CHECK(pin->method == lanyard::trust::pin_method::tofu);
+    CHECK(pin->name == "Kitchen lamp");
+  }
+  // Another key under the pinned id: refused during the handshake, in every mode; fatal.
+  accessory_fixture impostor(io, dir.path / "b", 0, {}, impostor_id());
+  impostor.pair(phone_id());
+  phone_fixture phone(io, o);
+  phone.ch.start({"127.0.0.1", impostor.endpoint().port()});
+  phone.send("secret");
+  REQUIRE(run_until(io, [&] { return phone.ch.state() == channel_state::failed; }));
+  CHECK(phone.ch.last_error() == lanyard::trust::trust_errc::key_changed);
+  REQUIRE(run_until(io, [&] { return phone.done.count("secret") == 1; }));
+  CHECK(phone.done["secret"].first == channel_errc::session_closed);
+  CHECK(impostor.received.empty());
+  bool described = false;
+  for (const auto& l : phone.log)
+    described = described || l.find("presented a different key") != std::string::npos;
+  CHECK(described);
+  CHECK(store->find("lamp-1")->fingerprint == accessory_id().fingerprint());
 }

@@ -39,6 +39,7 @@
 #include <memory>
 #include <span>
 #include <system_error>
+#include <utility>
 
 namespace lanyard::accessory {
 
@@ -101,6 +102,14 @@ public:
           send_impl(c, p, o, channel::send_completion(std::move(handler), get_executor()));
         },
         token, controller, payload, options);
+  }
+
+  /// async_send(controller, payload, channel::send_options{}, token).
+  template <class CompletionToken>
+  auto async_send(const controller_id& controller, std::span<const std::byte> payload,
+                  CompletionToken&& token) {
+    return async_send(controller, payload, channel::send_options{},
+                      std::forward<CompletionToken>(token));
   }
 
   struct impl; ///< private

@@ -47,6 +47,7 @@
 #include <optional>
 #include <span>
 #include <system_error>
+#include <utility>
 
 namespace lanyard::channel {
 
@@ -117,6 +118,12 @@ public:
           send_impl(p, o, send_completion(std::move(handler), get_executor()));
         },
         token, payload, options);
+  }
+
+  /// async_send(payload, send_options{}, token): waits for room, completes when acknowledged.
+  template <class CompletionToken>
+  auto async_send(std::span<const std::byte> payload, CompletionToken&& token) {
+    return async_send(payload, send_options{}, std::forward<CompletionToken>(token));
   }
 
   struct impl; ///< private
