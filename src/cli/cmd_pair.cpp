@@ -1,0 +1,350 @@
+// lanyard pair (PAYLOAD | --tofu HOST:PORT) [--address HOST:PORT] [--trust-store PATH]
+// [--identity-dir DIR] [--json] [--timeout S]: pins an accessory's key in the trust store after a
+// TLS handshake, either verified against its setup payload or by trust on first use.
+#include "cli/command.hpp"
+#include "cli/json.hpp"
+#include "lanyard/core/fingerprint.hpp"
+#include "lanyard/core/setup_payload.hpp"
+#include "lanyard/discovery/browser.hpp"
+#include "lanyard/discovery/client.hpp"
+#include "lanyard/discovery/directory.hpp"
+#include "lanyard/tls/context.hpp"
+#include "lanyard/tls/identity.hpp"
+#include "lanyard/tls/stream.hpp"
+#include "lanyard/trust/error.hpp"
+#include "lanyard/trust/trust_store.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace lanyard::cli {
+namespace {
+
+using asio::ip::tcp;
+
+int fail(const std::string& reason, int code) {
+  std::fprintf(stderr, "lanyard pair: %s\n", reason.c_str());
+  return code;
+}
+
+// "controller-<hostname>", restricted to characters every device-id rule accepts.
+std::string controller_device_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::string id = "controller-";
+  for (const char* p = host; *p != '\0' && id.size() < 48; ++p) {
+    char c = *p;
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    id += ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') ? c : '-';
+  }
+  if (id.size() == 11) id += "local";
+  return id;
+}
+
+std::optional<std::filesystem::path> default_identity_dir(std::string& error) {
+  if (const char* s = std::getenv("XDG_STATE_HOME"); s != nullptr && s[0] == '/')
+    return std::filesystem::path(s) / "lanyard" / "controller";
+  if (const char* h = std::getenv("HOME"); h != nullptr && h[0] == '/')
+    return std::filesystem::path(h) / ".local" / "state" / "lanyard" / "controller";
+  error = "neither XDG_STATE_HOME nor HOME is set; give the controller identity with "
+          "--identity-dir DIR";
+  return std::nullopt;
+}
+
+// Splits "HOST:PORT" or "[V6]:PORT".
+bool split_host_port(const std::string& text, std::string& host, std::string& port,
+                     std::string& error) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    error = "'" + text + "' is not HOST:PORT (e.g. 198.18.0.2:5577 or [fe80::1%eth0]:5577)";
+    return false;
+  }
+  host = text.substr(0, colon);
+  port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  std::string ignored;
+  if (!parse_integer(port, 1, 65535, "port", ignored)) {
+    error = "'" + text + "': the port must be a number from 1 to 65535";
+    return false;
+  }
+  return true;
+}
+
+// Browses _lanyard._tcp for up to `timeout` and returns the first reachable path of the
+// accessory whose TXT id is `device_id`.
+std::optional<tcp::endpoint> discover(const std::string& device_id, std::chrono::seconds timeout,
+                                      std::string& error) {
+  using namespace lanyard::discovery;
+  asio::io_context io;
+  client avahi(io.get_executor());
+  if (avahi.status()) {
+    error = avahi.status().message() + "; give the accessory's address with --address HOST:PORT";
+    return std::nullopt;
+  }
+  browser b(avahi);
+  directory dir;
+  std::optional<tcp::endpoint> found;
+  asio::steady_timer deadline(io);
+  auto stop = [&] {
+    deadline.cancel();
+    b.stop();
+    io.stop();
+  };
+  b.on_event([&](const browse_event& e) {
+    dir.apply(e);
+    if (found) return;
+    if (const discovered_accessory* acc = dir.find(device_id)) {
+      for (const auto& p : acc->paths) {
+        if (!p.reachable) continue;
+        found = tcp::endpoint(p.address, p.port);
+        stop();
+        return;
+      }
+    }
+  });
+  b.on_error([](std::error_code) {});
+  if (auto ec = b.start("_lanyard._tcp", "")) {
+    error = ec.message();
+    return std::nullopt;
+  }
+  deadline.expires_after(timeout);
+  deadline.async_wait([&](const std::error_code& ec) {
+    if (!ec) stop();
+  });
+  io.run();
+  if (!found)
+    error = "no accessory with id \"" + device_id + "\" found on the network within " +
+            std::to_string(timeout.count()) + " s; is it powered and on this network? (or give " +
+            "its address with --address HOST:PORT)";
+  return found;
+}
+
+struct handshake_result {
+  std::error_code ec;
+  std::string detail;
+  core::fingerprint presented;
+  std::string subject;
+  bool resumed = false;
+};
+
+handshake_result handshake(const tcp::endpoint& ep, tls::context ctx,
+                           const std::optional<std::string>& peer_id,
+                           std::chrono::seconds timeout) {
+  asio::io_context io;
+  handshake_result r;
+  tls::stream<tcp::socket> s(tcp::socket(io), ctx);
+  if (peer_id) s.set_peer_id(*peer_id);
+  s.set_handshake_timeout(timeout);
+  asio::steady_timer deadline(io);
+  bool connected = false;
+  deadline.expires_after(timeout);
+  deadline.async_wait([&](const std::error_code& ec) {
+    if (!ec && !connected) {
+      std::error_code ignored;
+      s.next_layer().close(ignored);
+    }
+  });
+  s.next_layer().async_connect(ep, [&](const std::error_code& ec) {
+    connected = true;
+    if (ec) {
+      r.ec = ec;
+      r.detail = "connecting to " + ep.address().to_string() + " port " +
+                 std::to_string(ep.port()) + " failed: " + ec.message();
+      deadline.cancel();
+      return;
+    }
+    s.async_handshake(tls::role::client, [&](const std::error_code& hec) {
+      deadline.cancel();
+      r.ec = hec;
+      if (hec) {
+        r.detail = "TLS handshake with " + ep.address().to_string() + " port " +
+                   std::to_string(ep.port()) + " failed: " + hec.message();
+        if (!s.last_error_detail().empty()) r.detail += " (" + s.last_error_detail() + ")";
+        return;
+      }
+      r.presented = s.peer_fingerprint();
+      r.subject = s.peer_subject();
+      r.resumed = s.resumed();
+      std::error_code ignored;
+      s.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+      s.next_layer().close(ignored);
+    });
+  });
+  io.run();
+  if (!connected && !r.ec) {
+    r.ec = std::make_error_code(std::errc::timed_out);
+    r.detail = "connecting to " + ep.address().to_string() + " port " +
+               std::to_string(ep.port()) + " timed out";
+  }
+  return r;
+}
+
+int run(const parsed_args& args) {
+  const bool json = args.has("json");
+  const bool tofu = args.has("tofu");
+  if (tofu == !args.positional.empty())
+    return fail("give either a setup PAYLOAD or --tofu HOST:PORT (not both)", 2);
+  if (tofu && args.has("address"))
+    return fail("--address is for payload pairing; --tofu already names the address", 2);
+
+  std::chrono::seconds timeout{10};
+  if (auto t = args.value("timeout")) {
+    std::string error;
+    auto v = parse_integer(*t, 1, 3600, "--timeout", error);
+    if (!v) return fail(error, 2);
+    timeout = std::chrono::seconds(*v);
+  }
+
+  // A bad payload is refused before anything else (no files, no network).
+  std::optional<core::setup_payload> payload;
+  if (!tofu) {
+    core::payload_parse_result p = core::parse_setup_payload(args.positional[0]);
+    if (!p) return fail(p.describe(), 2);
+    payload = p.payload;
+  }
+  std::string host, port, error;
+  const std::string address_text = tofu ? *args.value("tofu") : args.value("address").value_or("");
+  if (!address_text.empty() && !split_host_port(address_text, host, port, error))
+    return fail(error, 2);
+
+  std::filesystem::path store_path;
+  if (auto p = args.value("trust-store")) {
+    store_path = *p;
+  } else if (trust::store_status s = trust::trust_store::default_path(store_path); s.failed()) {
+    return fail(s.message(), 1);
+  }
+  trust::trust_store store(store_path);
+  if (trust::store_status s = store.load(); s.failed()) return fail(s.message(), 1);
+
+  std::filesystem::path id_dir;
+  if (auto d = args.value("identity-dir")) {
+    id_dir = *d;
+  } else if (auto d2 = default_identity_dir(error)) {
+    id_dir = *d2;
+  } else {
+    return fail(error, 1);
+  }
+  std::error_code ec;
+  std::string detail;
+  tls::identity me = tls::identity::load_or_create(id_dir, controller_device_id(), ec, &detail);
+  if (ec) return fail(detail.empty() ? ec.message() : detail, 1);
+
+  // Where the accessory is.
+  tcp::endpoint endpoint;
+  if (!address_text.empty()) {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
+    if (ec || results.empty())
+      return fail("cannot resolve '" + host + "': " + ec.message(), 1);
+    endpoint = results.begin()->endpoint();
+  } else {
+    auto ep = discover(payload->device_id, timeout, error);
+    if (!ep) return fail(error, 1);
+    endpoint = *ep;
+  }
+
+  // The verifier runs inside the handshake: a refused key ends it before any application byte.
+  std::optional<trust::trust_decision> decision;
+  tls::context_options options;
+  options.handshake_timeout = timeout;
+  options.session_tickets = false;
+  options.verifier = [&](const core::fingerprint& presented,
+                         const tls::peer_cert_info& info) -> std::error_code {
+    if (payload) {
+      decision = store.check(payload->device_id, presented, trust::trust_mode::verified_first_use,
+                             payload->device_fingerprint);
+    } else {
+      decision = store.check(info.subject_cn, presented, trust::trust_mode::tofu);
+    }
+    return decision->accepted() ? std::error_code{} : decision->code;
+  };
+  tls::context ctx = tls::context::create(me, options, ec, &detail);
+  if (ec) return fail(detail.empty() ? ec.message() : detail, 1);
+
+  handshake_result hr =
+      handshake(endpoint, ctx,
+                payload ? std::optional<std::string>(payload->device_id) : std::nullopt, timeout);
+  if (decision && !decision->accepted()) return fail(decision->describe(), 1);
+  if (hr.ec) return fail(hr.detail, 1);
+  if (!decision) return fail("the TLS handshake finished without checking the accessory's key", 1);
+
+  if (trust::store_status s = store.commit(*decision, "", std::chrono::system_clock::now());
+      s.failed())
+    return fail(s.message(), 1);
+  const auto record = store.find(decision->device_id);
+  const trust::pin_method method = record ? record->method : decision->method;
+  const std::string fp = core::to_string(hr.presented);
+  const std::string where = endpoint.address().is_v6()
+                                ? "[" + endpoint.address().to_string() + "]:" +
+                                      std::to_string(endpoint.port())
+                                : endpoint.address().to_string() + ":" +
+                                      std::to_string(endpoint.port());
+  if (json) {
+    json_writer w;
+    w.begin_object();
+    w.key("device_id").value(decision->device_id);
+    w.key("fingerprint").value(fp);
+    w.key("pinned_by").value(std::string(trust::to_string(method)));
+    w.key("address").value(where);
+    w.key("resumed").value(hr.resumed);
+    w.end_object();
+    std::printf("%s\n", w.str().c_str());
+    return 0;
+  }
+  const bool is_new = decision->action == trust::trust_action::pin_new;
+  std::printf("%s %s\n  fingerprint: %s\n", is_new ? "paired" : "already paired with",
+              decision->device_id.c_str(), fp.c_str());
+  if (method == trust::pin_method::tofu && is_new)
+    std::printf("  pinned on first use: compare this fingerprint with the one the accessory shows\n");
+  return 0;
+}
+
+const command cmd{
+    "pair",
+    "pair with an accessory: pin its key, verified by its setup payload or on first use",
+    "usage: lanyard pair PAYLOAD [--address HOST:PORT] [options]\n"
+    "       lanyard pair --tofu HOST:PORT [options]\n"
+    "\n"
+    "With PAYLOAD (the accessory's setup code, LNY1:...), finds the accessory whose id is the\n"
+    "payload's (by DNS-SD browsing of _lanyard._tcp, or at --address), runs a TLS handshake and\n"
+    "pins its key only if it is the one in the payload. With --tofu, pins whatever key the\n"
+    "accessory at HOST:PORT presents (its id is its certificate's name) and prints the\n"
+    "fingerprint so you can compare it with the one the accessory shows. A device already pinned\n"
+    "with another key is refused (exit 1); see `lanyard trust forget`.\n"
+    "\n"
+    "options:\n"
+    "  --address HOST:PORT  connect there instead of browsing for the accessory\n"
+    "  --trust-store PATH   the trust store (default: $XDG_STATE_HOME/lanyard/trust-store)\n"
+    "  --identity-dir DIR   this controller's key and certificate (default:\n"
+    "                       $XDG_STATE_HOME/lanyard/controller; created on first use)\n"
+    "  --timeout SECONDS    browsing and connection limit (default 10)\n"
+    "  --json               one JSON object: device_id, fingerprint, pinned_by, address, resumed\n"
+    "\n"
+    "exit status: 0 paired, 1 refused or unreachable, 2 bad arguments or payload\n",
+    {{{"tofu", true, false},
+      {"address", true, false},
+      {"trust-store", true, false},
+      {"identity-dir", true, false},
+      {"timeout", true, false},
+      {"json", false, false}},
+     0,
+     1},
+    run};
+
+const command_registrar reg{cmd};
+
+} // namespace
+} // namespace lanyard::cli

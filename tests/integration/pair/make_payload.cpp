@@ -1,0 +1,53 @@
+// Test helper for the `lanyard pair` tests:
+//
+//   make_payload payload DEVICE_ID FINGERPRINT   prints the setup payload (LNY1:...)
+//   make_payload identity DIR DEVICE_ID          creates/loads an identity, prints its
+//                                                fingerprint (64 hex digits)
+#include <lanyard/core/fingerprint.hpp>
+#include <lanyard/core/setup_payload.hpp>
+#include <lanyard/tls/identity.hpp>
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace core = lanyard::core;
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: make_payload payload ID FINGERPRINT | identity DIR ID\n");
+    return 2;
+  }
+  const std::string_view what = argv[1];
+  if (what == "payload") {
+    core::fingerprint_parse_result fp = core::parse_fingerprint(argv[3]);
+    if (!fp) {
+      std::fprintf(stderr, "make_payload: %s\n", fp.describe().c_str());
+      return 2;
+    }
+    core::setup_payload p;
+    p.device_id = argv[2];
+    p.device_fingerprint = fp.value;
+    std::string out;
+    if (std::error_code ec = core::encode_setup_payload(p, out)) {
+      std::fprintf(stderr, "make_payload: %s\n", ec.message().c_str());
+      return 1;
+    }
+    std::printf("%s\n", out.c_str());
+    return 0;
+  }
+  if (what == "identity") {
+    std::error_code ec;
+    std::string detail;
+    auto id = lanyard::tls::identity::load_or_create(argv[2], argv[3], ec, &detail);
+    if (ec) {
+      std::fprintf(stderr, "make_payload: %s\n", detail.c_str());
+      return 1;
+    }
+    std::printf("%s\n",
+                core::to_string(id.fingerprint(), core::fingerprint_format::hex).c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "make_payload: unknown action\n");
+  return 2;
+}
