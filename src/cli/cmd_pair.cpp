@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lanyard::cli {
 namespace {
@@ -82,49 +83,55 @@ bool split_host_port(const std::string& text, std::string& host, std::string& po
   return true;
 }
 
-// Browses _lanyard._tcp for up to `timeout` and returns the first reachable path of the
-// accessory whose TXT id is `device_id`.
-std::optional<tcp::endpoint> discover(const std::string& device_id, std::chrono::seconds timeout,
-                                      std::string& error) {
+// Browses _lanyard._tcp for up to `timeout` and returns the reachable paths of the first
+// sighting of the accessory whose TXT id is `device_id` (empty if none).
+std::vector<tcp::endpoint> discover(const std::string& device_id, std::chrono::seconds timeout,
+                                    std::string& error) {
   using namespace lanyard::discovery;
   asio::io_context io;
   client avahi(io.get_executor());
   if (avahi.status()) {
     error = avahi.status().message() + "; give the accessory's address with --address HOST:PORT";
-    return std::nullopt;
+    return {};
   }
   browser b(avahi);
   directory dir;
-  std::optional<tcp::endpoint> found;
+  std::vector<tcp::endpoint> found;
   asio::steady_timer deadline(io);
+  asio::steady_timer grace(io);
+  bool seen = false;
   auto stop = [&] {
     deadline.cancel();
+    grace.cancel();
     b.stop();
     io.stop();
   };
   b.on_event([&](const browse_event& e) {
     dir.apply(e);
-    if (found) return;
-    if (const discovered_accessory* acc = dir.find(device_id)) {
-      for (const auto& p : acc->paths) {
-        if (!p.reachable) continue;
-        found = tcp::endpoint(p.address, p.port);
-        stop();
-        return;
-      }
-    }
+    if (seen || !dir.find(device_id)) return;
+    // IPv4 and IPv6 instances resolve separately: give the others a moment to arrive, so a
+    // path the accessory does not listen on is not the only one tried.
+    seen = true;
+    grace.expires_after(std::chrono::milliseconds(700));
+    grace.async_wait([&](const std::error_code& ec) {
+      if (ec) return;
+      if (const discovered_accessory* acc = dir.find(device_id))
+        for (const auto& p : acc->paths)
+          if (p.reachable) found.emplace_back(p.address, p.port);
+      stop();
+    });
   });
   b.on_error([](std::error_code) {});
   if (auto ec = b.start("_lanyard._tcp", "")) {
     error = ec.message();
-    return std::nullopt;
+    return {};
   }
   deadline.expires_after(timeout);
   deadline.async_wait([&](const std::error_code& ec) {
     if (!ec) stop();
   });
   io.run();
-  if (!found)
+  if (found.empty())
     error = "no accessory with id \"" + device_id + "\" found on the network within " +
             std::to_string(timeout.count()) + " s; is it powered and on this network? (or give " +
             "its address with --address HOST:PORT)";
@@ -137,6 +144,7 @@ struct handshake_result {
   core::fingerprint presented;
   std::string subject;
   bool resumed = false;
+  bool connected = false; ///< the TCP connection was made (so the next path is not tried)
 };
 
 handshake_result handshake(const tcp::endpoint& ep, tls::context ctx,
@@ -149,19 +157,23 @@ handshake_result handshake(const tcp::endpoint& ep, tls::context ctx,
   s.set_handshake_timeout(timeout);
   asio::steady_timer deadline(io);
   bool connected = false;
+  bool timed_out = false;
   deadline.expires_after(timeout);
   deadline.async_wait([&](const std::error_code& ec) {
     if (!ec && !connected) {
+      timed_out = true;
       std::error_code ignored;
       s.next_layer().close(ignored);
     }
   });
   s.next_layer().async_connect(ep, [&](const std::error_code& ec) {
     connected = true;
+    r.connected = !ec;
     if (ec) {
-      r.ec = ec;
+      r.ec = timed_out ? std::make_error_code(std::errc::timed_out) : ec;
       r.detail = "connecting to " + ep.address().to_string() + " port " +
-                 std::to_string(ep.port()) + " failed: " + ec.message();
+                 std::to_string(ep.port()) + " failed: " + r.ec.message() +
+                 "; is the accessory on and listening there?";
       deadline.cancel();
       return;
     }
@@ -183,11 +195,6 @@ handshake_result handshake(const tcp::endpoint& ep, tls::context ctx,
     });
   });
   io.run();
-  if (!connected && !r.ec) {
-    r.ec = std::make_error_code(std::errc::timed_out);
-    r.detail = "connecting to " + ep.address().to_string() + " port " +
-               std::to_string(ep.port()) + " timed out";
-  }
   return r;
 }
 
@@ -238,22 +245,26 @@ int run(const parsed_args& args) {
   }
   std::error_code ec;
   std::string detail;
-  tls::identity me = tls::identity::load_or_create(id_dir, controller_device_id(), ec, &detail);
+  // An existing identity is kept whatever its id: a renamed host must not lose the key that
+  // accessories have pinned for this controller.
+  std::error_code exists_ec;
+  tls::identity me =
+      std::filesystem::exists(id_dir / tls::identity::key_file_name, exists_ec)
+          ? tls::identity::load(id_dir, ec, &detail)
+          : tls::identity::load_or_create(id_dir, controller_device_id(), ec, &detail);
   if (ec) return fail(detail.empty() ? ec.message() : detail, 1);
 
   // Where the accessory is.
-  tcp::endpoint endpoint;
+  std::vector<tcp::endpoint> endpoints;
   if (!address_text.empty()) {
     asio::io_context io;
     tcp::resolver resolver(io);
     auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
-    if (ec || results.empty())
-      return fail("cannot resolve '" + host + "': " + ec.message(), 1);
-    endpoint = results.begin()->endpoint();
+    if (ec || results.empty()) return fail("cannot resolve '" + host + "': " + ec.message(), 1);
+    endpoints.push_back(results.begin()->endpoint());
   } else {
-    auto ep = discover(payload->device_id, timeout, error);
-    if (!ep) return fail(error, 1);
-    endpoint = *ep;
+    endpoints = discover(payload->device_id, timeout, error);
+    if (endpoints.empty()) return fail(error, 1);
   }
 
   // The verifier runs inside the handshake: a refused key ends it before any application byte.
@@ -274,9 +285,15 @@ int run(const parsed_args& args) {
   tls::context ctx = tls::context::create(me, options, ec, &detail);
   if (ec) return fail(detail.empty() ? ec.message() : detail, 1);
 
-  handshake_result hr =
-      handshake(endpoint, ctx,
-                payload ? std::optional<std::string>(payload->device_id) : std::nullopt, timeout);
+  // The first path that accepts a connection is the one paired over; a refused key is final.
+  handshake_result hr;
+  tcp::endpoint endpoint;
+  for (const tcp::endpoint& ep : endpoints) {
+    endpoint = ep;
+    hr = handshake(ep, ctx, payload ? std::optional<std::string>(payload->device_id) : std::nullopt,
+                   timeout);
+    if (hr.connected || decision) break;
+  }
   if (decision && !decision->accepted()) return fail(decision->describe(), 1);
   if (hr.ec) return fail(hr.detail, 1);
   if (!decision) return fail("the TLS handshake finished without checking the accessory's key", 1);
@@ -287,11 +304,10 @@ int run(const parsed_args& args) {
   const auto record = store.find(decision->device_id);
   const trust::pin_method method = record ? record->method : decision->method;
   const std::string fp = core::to_string(hr.presented);
-  const std::string where = endpoint.address().is_v6()
-                                ? "[" + endpoint.address().to_string() + "]:" +
-                                      std::to_string(endpoint.port())
-                                : endpoint.address().to_string() + ":" +
-                                      std::to_string(endpoint.port());
+  const std::string where =
+      endpoint.address().is_v6()
+          ? "[" + endpoint.address().to_string() + "]:" + std::to_string(endpoint.port())
+          : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   if (json) {
     json_writer w;
     w.begin_object();
@@ -308,7 +324,8 @@ int run(const parsed_args& args) {
   std::printf("%s %s\n  fingerprint: %s\n", is_new ? "paired" : "already paired with",
               decision->device_id.c_str(), fp.c_str());
   if (method == trust::pin_method::tofu && is_new)
-    std::printf("  pinned on first use: compare this fingerprint with the one the accessory shows\n");
+    std::printf(
+        "  pinned on first use: compare this fingerprint with the one the accessory shows\n");
   return 0;
 }
 

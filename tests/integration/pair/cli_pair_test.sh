@@ -96,15 +96,15 @@ after=$(printf '%s' "$out")
 [ "$(printf '%s' "$pinned" | sed 's/"last_seen":"[^"]*"//')" = \
   "$(printf '%s' "$after" | sed 's/"last_seen":"[^"]*"//')" ] || fail "key_changed altered the pin"
 
-# 5. A payload with the accessory's real key + --address pins as verified_payload.
+# 5. A payload with the accessory's real key + --address pins as verified (to_string(pin_method::verified_payload), as in `lanyard trust`).
 store2="$dir/state/trust-store-2"
 payload_b=$("$HELPER" payload acc-1 "$fp_b") || fail "make_payload"
 expect 0 "$LANYARD" pair "$payload_b" --address "127.0.0.1:$port" --trust-store "$store2" \
   --identity-dir "$ctl" --json
-contains "$out" '"pinned_by":"verified_payload"'
+contains "$out" '"pinned_by":"verified"'
 contains "$out" '"address":"127.0.0.1:'"$port"'"'
 expect 0 "$LANYARD" trust show acc-1 --trust-store "$store2" --json
-contains "$out" '"pinned_by":"verified_payload"'
+contains "$out" '"pinned_by":"verified"'
 contains "$out" "$fp_b"
 
 # 6. A payload whose key is not the one presented: payload_mismatch, nothing pinned.
@@ -112,7 +112,8 @@ store3="$dir/state/trust-store-3"
 payload_a=$("$HELPER" payload acc-1 "$fp_a") || fail "make_payload"
 expect 1 "$LANYARD" pair "$payload_a" --address "127.0.0.1:$port" --trust-store "$store3" \
   --identity-dir "$ctl"
-contains "$err" "lanyard pair: "
+contains "$err" "lanyard pair: device \"acc-1\" presented key"
+contains "$err" "but its setup payload says"
 expect 1 "$LANYARD" trust show acc-1 --trust-store "$store3"
 
 if [ "$failures" -ne 0 ]; then

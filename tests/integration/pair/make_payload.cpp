@@ -44,8 +44,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "make_payload: %s\n", detail.c_str());
       return 1;
     }
-    std::printf("%s\n",
-                core::to_string(id.fingerprint(), core::fingerprint_format::hex).c_str());
+    std::printf("%s\n", core::to_string(id.fingerprint(), core::fingerprint_format::hex).c_str());
     return 0;
   }
   std::fprintf(stderr, "make_payload: unknown action\n");
