@@ -15,7 +15,9 @@ std::vector<const benchmark*>& registry() {
 
 } // namespace
 
-benchmark_registrar::benchmark_registrar(const benchmark& b) { registry().push_back(&b); }
+benchmark_registrar::benchmark_registrar(const benchmark& b) {
+  registry().push_back(&b);
+}
 
 summary summarize(std::vector<double> samples) {
   summary s;
@@ -89,7 +91,8 @@ int main(int argc, char** argv) {
     if (parsed.has("json")) {
       std::printf("%s\n", out.str().c_str());
     } else {
-      for (const auto& l : lines) std::printf("%s\n", l.c_str());
+      for (const auto& l : lines)
+        std::printf("%s\n", l.c_str());
     }
     return 0;
   }
