@@ -124,7 +124,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (p->decision && p->decision->action == trust::controller_action::refuse) {
         log("connection from " + peer + " refused: " + p->decision->describe());
       } else {
-        if (p->decision && p->decision->action == trust::controller_action::pair) {
+        // While the window is open, a failed handshake by anyone not yet paired is a failed
+        // pairing attempt: the server saw an unknown certificate, or none at all because the
+        // app refused this accessory's key (its setup payload did not match) before sending
+        // its own. Counting both is what bounds guessing during the window.
+        const bool unknown_peer =
+            !p->decision || p->decision->action == trust::controller_action::pair;
+        if (unknown_peer && store->window().open) {
           trust::store_status s = store->record_failure(now);
           if (s.failed()) log("recording a failed pairing attempt failed: " + s.message());
         }
