@@ -64,7 +64,9 @@ TEST_CASE("SIGKILL during trust store writes never breaks the store or loses a p
 
   std::map<std::string, core::fingerprint> must_have; // every pin ever seen on disk
   std::mt19937 rng(20261124);
-  std::uniform_int_distribution<int> delay_us(0, 15000);
+  // Kill after 0-60 ms: long enough that even a slow (sanitized, loaded) child gets pins to
+  // disk, short enough that most kills land mid-run (checked below).
+  std::uniform_int_distribution<int> delay_us(0, 60000);
   constexpr int iterations = 250;
   int killed_mid_run = 0;
   for (int iteration = 0; iteration < iterations; ++iteration) {
