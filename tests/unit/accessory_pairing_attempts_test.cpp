@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/io_test_support.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -33,36 +35,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-identity make_identity(const char* device_id) {
-  std::error_code ec;
-  identity id = identity::generate(device_id, ec);
-  REQUIRE(!ec);
-  return id;
-}
+using lanyard::test::make_identity;
+using lanyard::test::run_until;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "lanyard-attempts-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct temp_dir : lanyard::test::temp_dir {
+  temp_dir() : lanyard::test::temp_dir("lanyard-attempts") {}
 };
-
-// The bound only keeps a broken build from hanging the suite; not a timing assertion.
-bool run_until(asio::io_context& io, const std::function<bool()>& pred) {
-  const auto give_up = std::chrono::steady_clock::now() + 60s;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    io.restart();
-    io.run_one_for(50ms);
-  }
-  return true;
-}
 
 } // namespace
 

@@ -18,6 +18,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/io_test_support.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstdlib>
@@ -46,12 +48,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-identity make_identity(const char* device_id) {
-  std::error_code ec;
-  identity id = identity::generate(device_id, ec);
-  REQUIRE(!ec);
-  return id;
-}
+using lanyard::test::bytes;
+using lanyard::test::make_identity;
+using lanyard::test::run_until;
+using lanyard::test::text;
+
+struct temp_dir : lanyard::test::temp_dir {
+  temp_dir() : lanyard::test::temp_dir("lanyard-server") {}
+};
+
 const identity& accessory_id() {
   static const identity id = make_identity("lamp-2");
   return id;
@@ -59,40 +64,6 @@ const identity& accessory_id() {
 const identity& phone_id() {
   static const identity id = make_identity("phone-c");
   return id;
-}
-
-std::vector<std::byte> bytes(const std::string& s) {
-  std::vector<std::byte> v(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i)
-    v[i] = static_cast<std::byte>(s[i]);
-  return v;
-}
-std::string text(std::span<const std::byte> b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "lanyard-server-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-// The bound only keeps a broken build from hanging the suite; not a timing assertion.
-bool run_until(asio::io_context& io, const std::function<bool()>& pred) {
-  const auto give_up = std::chrono::steady_clock::now() + 60s;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    io.restart();
-    io.run_one_for(50ms);
-  }
-  return true;
 }
 
 struct fixture {

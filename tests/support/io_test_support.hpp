@@ -1,0 +1,71 @@
+// Helpers shared by the unit tests that run real asio + mbedTLS on loopback (channel,
+// accessory): identities, byte conversions, a scratch directory and a bounded io loop.
+#pragma once
+
+#include <lanyard/tls/identity.hpp>
+
+#include <asio/io_context.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace lanyard::test {
+
+/// A fresh identity; key generation is slow, so tests keep theirs in function statics.
+inline tls::identity make_identity(const char* device_id) {
+  std::error_code ec;
+  tls::identity id = tls::identity::generate(device_id, ec);
+  REQUIRE(!ec);
+  return id;
+}
+
+inline std::vector<std::byte> bytes(const std::string& s) {
+  std::vector<std::byte> v(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i)
+    v[i] = static_cast<std::byte>(s[i]);
+  return v;
+}
+
+inline std::string text(std::span<const std::byte> b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+/// A directory under $TMPDIR, removed with everything in it on destruction.
+struct temp_dir {
+  std::filesystem::path path;
+  explicit temp_dir(const char* prefix = "lanyard-test") {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+};
+
+/// Runs `io` until `pred` holds. The bound only keeps a broken build from hanging the suite;
+/// it is not a timing assertion.
+inline bool run_until(asio::io_context& io, const std::function<bool()>& pred,
+                      std::chrono::seconds bound = std::chrono::seconds(60)) {
+  const auto give_up = std::chrono::steady_clock::now() + bound;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    io.restart();
+    io.run_one_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+} // namespace lanyard::test
