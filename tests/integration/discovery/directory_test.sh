@@ -10,6 +10,9 @@ has_path() { # IF ADDRESS
   echo "(.paths|map(select(.interface==\"$1\" and .address==\"$2\" and .port==4433 and .reachable))|length)==1"
 }
 cond="$(has_path wlan0 198.18.1.3) and $(has_path wlan0 2001:2:0:1::3) and $(has_path p2p0 198.18.2.3) and $(has_path p2p0 "$ll%p2p0")"
+# All four paths can be known before the fourth instance (interface x protocol) is merged, as
+# addresses are shared between instances: wait for both.
+cond="$cond and .instances==4"
 wait_for "$LAB_DIR/dir.json" ".id==\"acc-1\" and $cond" 30
 (($(count "$LAB_DIR/dir.json" '.event=="added"') == 1)) ||
   { echo "FAILED: more than one accessory added"; cat "$LAB_DIR/dir.json"; exit 1; }
