@@ -59,6 +59,9 @@ public:
       return "the peer lost the session (the accessory probably restarted) before "
              "acknowledging this message; it may not have been delivered: send it again if "
              "it still matters";
+    case channel_errc::no_viable_path:
+      return "there is no path to try: discovery knows no address of the accessory, or the "
+             "interface policy excludes every interface that has one; check both";
     case channel_errc::invalid_state:
       return "this call is not valid in the session's current state (see the session "
              "documentation for the call order)";

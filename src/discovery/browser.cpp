@@ -1,6 +1,7 @@
 #include "lanyard/discovery/browser.hpp"
 
 #include "discovery/avahi_util.hpp"
+#include "discovery/srv_record.hpp"
 
 #include <avahi-client/client.h>
 #include <avahi-client/lookup.h>
@@ -15,43 +16,14 @@ namespace lanyard::discovery {
 
 namespace {
 
+using detail::parse_srv;
+using detail::srv_data;
+
 constexpr std::uint16_t dns_class_in = 1;
 constexpr std::uint16_t dns_type_a = 1;
 constexpr std::uint16_t dns_type_txt = 16;
 constexpr std::uint16_t dns_type_aaaa = 28;
 constexpr std::uint16_t dns_type_srv = 33;
-
-struct srv_data {
-  std::string host;
-  std::uint16_t port = 0;
-  friend bool operator==(const srv_data&, const srv_data&) = default;
-};
-
-// Parses SRV RDATA (RFC 2782: priority, weight, port, target) as Avahi serialises it
-// (uncompressed). The target is returned in presentation form with Avahi's escaping.
-bool parse_srv(const std::uint8_t* p, std::size_t size, srv_data& out) {
-  if (size < 7) return false;
-  out.port = static_cast<std::uint16_t>(p[4] << 8 | p[5]);
-  std::string host;
-  std::size_t i = 6;
-  while (i < size) {
-    std::size_t len = p[i++];
-    if (len == 0) break;
-    if (len > 63 || i + len > size) return false; // compression pointers are not expected
-    char* escaped = nullptr;
-    std::size_t room = AVAHI_LABEL_MAX * 4 + 1;
-    char buf[AVAHI_LABEL_MAX * 4 + 1];
-    escaped = buf;
-    if (!avahi_escape_label(reinterpret_cast<const char*>(p + i), len, &escaped, &room))
-      return false;
-    if (!host.empty()) host += '.';
-    host += buf;
-    i += len;
-  }
-  if (host.empty()) return false;
-  out.host = std::move(host);
-  return true;
-}
 
 } // namespace
 
@@ -119,7 +91,7 @@ struct browser_access {
     auto& in = *static_cast<browser::instance*>(userdata);
     srv_data srv;
     if (event != AVAHI_BROWSER_NEW && event != AVAHI_BROWSER_REMOVE) return;
-    if (!parse_srv(static_cast<const std::uint8_t*>(rdata), size, srv)) return;
+    if (!parse_srv({static_cast<const std::uint8_t*>(rdata), size}, srv)) return;
     auto it = std::find(in.srvs.begin(), in.srvs.end(), srv);
     if (it != in.srvs.end()) in.srvs.erase(it);
     if (event == AVAHI_BROWSER_NEW) in.srvs.push_back(srv);

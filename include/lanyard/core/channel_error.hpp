@@ -57,6 +57,9 @@ enum class channel_errc : std::uint16_t {
   /// The peer lost the session (e.g. the accessory restarted) before acknowledging this
   /// message; it is listed in the session_reset event. For completing pending sends.
   session_reset = 24,
+  /// There was no candidate path to race (nothing known for the accessory, or the interface
+  /// policy excluded every path).
+  no_viable_path = 25,
 };
 
 /// The "lanyard.channel" category.
