@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# check_json_shape.sh NAME COMMAND... : runs a benchmark and checks its --json object's shape.
+set -euo pipefail
+name=$1
+shift
+out=$("$@")
+echo "$out"
+declare -A filter=(
+  [handshake]='[.full_ms.lanyard.median, .full_ms.mbedtls.median, .resumed_ms.lanyard.median,
+                .resumed_ms.mbedtls.median, .full_ratio_vs_mbedtls, .resumed_over_full]
+               | all(type=="number")'
+  [discovery]='([.advertise_to_resolved_ms.lanyard.median, .advertise_to_resolved_ms.lanyard.p95,
+                .advertise_to_resolved_ms.avahi.median, .advertise_to_resolved_ms.avahi.p95,
+                .txt_update_ms.lanyard.median, .txt_update_ms.avahi.median, .ratio_vs_avahi]
+               | all(type=="number")) and .failed_runs==0'
+)
+[[ -n ${filter[$name]:-} ]] || { echo "check_json_shape: no shape for '$name'"; exit 2; }
+jq -e "${filter[$name]}" <<<"$out" >/dev/null ||
+  { echo "FAILED: lanyard-bench $name --json does not have the documented shape"; exit 1; }
+echo "PASS: lanyard-bench $name --json shape"
