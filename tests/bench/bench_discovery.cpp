@@ -13,6 +13,7 @@
 // Runs inside the lab: tests/lab/run-in-lab build/bin/lanyard-bench discovery [--json]
 // (run-in-lab executes it with LAB_ID and LAB_DIR in the environment).
 #include "bench.hpp"
+#include "lab_process.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -29,108 +30,8 @@
 #include <unistd.h>
 #include <vector>
 
-extern char** environ;
-
 namespace lanyard::bench {
 namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-struct lab_env {
-  std::string id;
-  std::string dir;
-  std::string lanyard; // path of the lanyard CLI
-};
-
-double ms_between(clock_type::time_point a, clock_type::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-// Spawns CMD on HOST of the lab (its netns, its system bus): `ip netns exec` and `env` both
-// exec, so the pid returned is CMD's. stdout and stderr go to `out`; stdin from `in`
-// (a FIFO, opened by the child) or /dev/null.
-pid_t spawn_on(const lab_env& lab, const std::string& host, std::vector<std::string> cmd,
-               const std::string& out, const std::string& in = "/dev/null") {
-  std::vector<std::string> argv = {"ip",
-                                   "netns",
-                                   "exec",
-                                   lab.id + "-" + host,
-                                   "env",
-                                   "DBUS_SYSTEM_BUS_ADDRESS=unix:path=" + lab.dir + "/" + host +
-                                       "/system_bus_socket",
-                                   "LANYARD_INTERFACE_KINDS=wlan0=wifi,p2p0=p2p,ap0=softap"};
-  argv.insert(argv.end(), cmd.begin(), cmd.end());
-  std::vector<char*> raw;
-  for (auto& a : argv)
-    raw.push_back(a.data());
-  raw.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, in.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Own process group (^C on the bench is ours to handle), no blocked signals and default
-  // dispositions for the ones we stop children with, whatever this process inherited.
-  sigset_t none, stops;
-  sigemptyset(&none);
-  sigemptyset(&stops);
-  sigaddset(&stops, SIGINT);
-  sigaddset(&stops, SIGTERM);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &stops);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  if (posix_spawnp(&pid, "ip", &fa, &attr, raw.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  return pid;
-}
-
-void stop(pid_t pid, int sig) {
-  if (pid <= 0) return;
-  ::kill(pid, sig);
-  for (int i = 0; i < 500; ++i) {
-    if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-}
-
-// Follows a growing output file line by line.
-class follower {
-public:
-  explicit follower(std::string path) : path_(std::move(path)) {}
-  /// Polls (every 1 ms) until a new line satisfies `match`; the time it was seen, or nullopt
-  /// after `timeout`.
-  std::optional<clock_type::time_point> wait(const std::function<bool(const std::string&)>& match,
-                                             std::chrono::milliseconds timeout) {
-    auto end = clock_type::now() + timeout;
-    while (clock_type::now() < end) {
-      std::ifstream in(path_);
-      in.seekg(static_cast<std::streamoff>(offset_));
-      std::string line;
-      while (std::getline(in, line)) {
-        if (in.eof()) break; // a partial line: read it again when complete
-        offset_ += line.size() + 1;
-        if (match(line)) return clock_type::now();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return std::nullopt;
-  }
-
-private:
-  std::string path_;
-  std::size_t offset_ = 0;
-};
-
-bool has(const std::string& line, const std::string& what) {
-  return line.find(what) != std::string::npos;
-}
 
 struct samples {
   std::vector<double> advertise, update;

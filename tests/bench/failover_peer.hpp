@@ -1,0 +1,21 @@
+// The two ends of lanyard-bench failover's message stream (the bench binary run with --peer on
+// a lab host). Plain blocking sockets: the peers only stream and time, the contender under test
+// is the transport (kernel MPTCP) or the channel.
+#pragma once
+
+#include "cli/args.hpp"
+
+#include <string>
+
+namespace lanyard::bench {
+
+/// Runs peer `role`:
+///  - "mptcp-server" (--port P): accepts one MPTCP connection on P, reads 16-byte messages and
+///    prints "listening", then "gap MS end NS" (NS: steady_clock nanoseconds at the end of the
+///    gap) for every pause longer than 50 ms between two arrivals;
+///  - "mptcp-client" (--connect ADDR:PORT): connects over MPTCP and writes a 16-byte message
+///    every 2 ms, printing "subflows N" whenever the number of additional subflows changes.
+/// Returns the process exit status.
+int run_failover_peer(const std::string& role, const cli::parsed_args& args);
+
+} // namespace lanyard::bench
