@@ -1,0 +1,89 @@
+#include "channel/path_candidates.hpp"
+
+#include <lanyard/link/interface_policy.hpp>
+#include <lanyard/link/socket_binding.hpp>
+
+#include <algorithm>
+
+namespace lanyard::channel::detail {
+
+namespace {
+
+const link::network_interface* find(std::span<const link::network_interface> ifs,
+                                    std::uint32_t index) {
+  auto it = std::find_if(ifs.begin(), ifs.end(), [&](const auto& i) { return i.index == index; });
+  return it == ifs.end() ? nullptr : &*it;
+}
+
+const link::network_interface* find(std::span<const link::network_interface> ifs,
+                                    const std::string& name) {
+  auto it = std::find_if(ifs.begin(), ifs.end(), [&](const auto& i) { return i.name == name; });
+  return it == ifs.end() ? nullptr : &*it;
+}
+
+bool is_link_local(const asio::ip::address& a) {
+  return a.is_v6() && a.to_v6().is_link_local();
+}
+
+// The address without its scope, for messages and ranking ("fe80::1").
+std::string plain(const asio::ip::address& a) {
+  if (!a.is_v6()) return a.to_string();
+  auto v6 = a.to_v6();
+  v6.scope_id(0);
+  return v6.to_string();
+}
+
+path_target make_target(const asio::ip::address& address, std::uint16_t port, bool reachable,
+                        const link::network_interface* iface, const std::string& wanted_name) {
+  path_target t;
+  core::path_candidate& c = t.path;
+  c.family = address.is_v6() ? core::address_family::ipv6 : core::address_family::ipv4;
+  c.address = plain(address);
+  c.link_local = is_link_local(address);
+  c.reachable = reachable;
+  t.endpoint = asio::ip::tcp::endpoint(address, port);
+  if (iface) {
+    c.interface_index = iface->index;
+    c.interface_name = iface->name;
+    c.kind = link::to_core(iface->kind);
+    c.interface_up = iface->up();
+    c.has_source_address = iface->source_for(address) != nullptr;
+    t.bind_to = *iface;
+    t.endpoint = link::scoped_endpoint(t.endpoint, *iface);
+  } else if (!wanted_name.empty()) {
+    // Named but absent (e.g. the SoftAP link not joined yet): a down interface, so the
+    // reason says so.
+    c.interface_name = wanted_name;
+    c.interface_up = false;
+  }
+  return t;
+}
+
+} // namespace
+
+ranked_targets rank_targets(std::span<const discovery::accessory_path> discovered,
+                            std::span<const static_path> statics,
+                            std::span<const link::network_interface> interfaces,
+                            const core::interface_policy& policy, core::ranking_mode mode) {
+  std::vector<path_target> all;
+  for (const auto& p : discovered) {
+    const auto* iface = find(interfaces, p.interface.index);
+    all.push_back(make_target(p.address, p.port, p.reachable, iface, p.interface.name));
+  }
+  for (const auto& s : statics) {
+    const auto* iface = s.interface_name.empty() ? nullptr : find(interfaces, s.interface_name);
+    all.push_back(make_target(s.address, s.port, true, iface, s.interface_name));
+  }
+  std::vector<core::path_candidate> candidates;
+  candidates.reserve(all.size());
+  for (const auto& t : all)
+    candidates.push_back(t.path);
+  core::path_ranking ranking = core::rank_paths(candidates, policy, mode);
+  ranked_targets out;
+  out.reason = std::move(ranking.reason);
+  for (std::size_t i : ranking.viable)
+    out.targets.push_back(std::move(all[i]));
+  return out;
+}
+
+} // namespace lanyard::channel::detail
