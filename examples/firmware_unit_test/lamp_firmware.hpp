@@ -1,0 +1,108 @@
+// An imaginary lamp firmware's channel handling, written the way real firmware uses Lanyard:
+// only lanyard::core (no asio, no exceptions, no RTTI, no threads), with the radio driver and
+// the clock passed in. The firmware owns one core::session per paired controller; this one
+// keeps a single controller to stay short.
+//
+// Application protocol (UTF-8 text messages): "on", "off", "brightness N" (0..100) change the
+// lamp; after every change the lamp answers "state on|off N". Anything else is answered with
+// "error: unknown command '<text>'" — bad input never changes the lamp.
+#pragma once
+
+#include <lanyard/core/session.hpp>
+
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lamp {
+
+using lanyard::core::session;
+
+/// What the firmware's radio driver offers: write bytes to the current connection.
+struct radio {
+  std::function<void(std::span<const std::byte>)> write;
+};
+
+class lamp_firmware {
+public:
+  lamp_firmware(radio r, lanyard::core::session_settings settings)
+      : radio_(std::move(r)), session_(lanyard::core::session_role::server, settings) {}
+
+  // --- what the firmware's event loop calls ---------------------------------------------------
+  void connected(session::time_point now) {
+    session_.on_connected(now);
+    pump(now);
+  }
+  void received(std::span<const std::byte> bytes, session::time_point now) {
+    session_.receive(bytes, now);
+    pump(now);
+  }
+  void disconnected(session::time_point now) {
+    session_.on_disconnected(now);
+    pump(now);
+  }
+  void tick(session::time_point now) {
+    session_.handle_deadline(now);
+    pump(now);
+  }
+  session::time_point next_wakeup() const { return session_.next_deadline(); }
+
+  // --- state, for the firmware's LED driver (and the tests) -----------------------------------
+  bool on() const { return on_; }
+  int brightness() const { return brightness_; }
+  /// Connections this firmware had to drop (keep-alive timeout, protocol errors).
+  int failed_connections() const { return failed_; }
+  const session& channel() const { return session_; }
+
+private:
+  void pump(session::time_point now) {
+    while (auto ev = session_.poll_event()) {
+      if (auto* m = std::get_if<lanyard::core::events::message_received>(&*ev)) {
+        handle(
+            std::string_view(reinterpret_cast<const char*>(m->payload.data()), m->payload.size()),
+            now);
+      } else if (std::get_if<lanyard::core::events::connection_failed>(&*ev)) {
+        ++failed_;
+      }
+    }
+    // Everything the session has to say goes out now (it comes in batches of at most
+    // session_settings::output_batch_bytes).
+    for (auto out = session_.poll_output(now); !out.empty(); out = session_.poll_output(now))
+      if (radio_.write) radio_.write(out);
+  }
+
+  void handle(std::string_view cmd, session::time_point now) {
+    if (cmd == "on") {
+      on_ = true;
+    } else if (cmd == "off") {
+      on_ = false;
+    } else if (cmd.substr(0, 11) == "brightness ") {
+      int v = -1;
+      auto digits = cmd.substr(11);
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+      if (ec != std::errc() || end != digits.data() + digits.size() || v < 0 || v > 100)
+        return reply("error: brightness must be 0..100", now);
+      brightness_ = v;
+    } else {
+      return reply("error: unknown command '" + std::string(cmd) + "'", now);
+    }
+    reply(std::string("state ") + (on_ ? "on " : "off ") + std::to_string(brightness_), now);
+  }
+
+  void reply(const std::string& text, session::time_point now) {
+    session_.send(std::as_bytes(std::span(text.data(), text.size())), now);
+  }
+
+  radio radio_;
+  session session_;
+  bool on_ = false;
+  int brightness_ = 100;
+  int failed_ = 0;
+};
+
+} // namespace lamp

@@ -1,0 +1,141 @@
+// A firmware team's unit test of its lamp (lamp_firmware.hpp): no network, no threads, no
+// sleeps. The "app" is a second core::session (client role), the "radio" a pair of byte
+// buffers, and the clock a variable the test moves. Built with -fno-exceptions -fno-rtti, like
+// the firmware.
+#define CATCH_CONFIG_MAIN
+#define CATCH_CONFIG_DISABLE_EXCEPTIONS
+#include "lamp_firmware.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using lanyard::core::session;
+
+namespace {
+
+// The fake transport and clock, and the app's side of the channel.
+struct bench {
+  session::time_point now{};
+  std::vector<std::byte> to_app, to_lamp; // bytes in flight
+  lanyard::core::session app{lanyard::core::session_role::client, {}};
+  lamp::lamp_firmware fw{lamp::radio{[this](std::span<const std::byte> b) {
+                           to_app.insert(to_app.end(), b.begin(), b.end());
+                         }},
+                         settings()};
+  std::vector<std::string> app_received;
+  bool link_up = false;
+
+  static lanyard::core::session_settings settings() {
+    lanyard::core::session_settings s;
+    // Real firmware draws ids from its hardware RNG; a counter is enough for a test.
+    s.new_session_id = [n = std::uint8_t{0}]() mutable {
+      lanyard::core::session_id id;
+      id.bytes[0] = std::byte{++n};
+      return id;
+    };
+    return s;
+  }
+
+  void connect() {
+    link_up = true;
+    app.on_connected(now);
+    fw.connected(now);
+    settle();
+  }
+  // The radio link dies: whatever was in flight is lost.
+  void cut() {
+    link_up = false;
+    to_app.clear();
+    to_lamp.clear();
+    app.on_disconnected(now);
+    fw.disconnected(now);
+    settle();
+  }
+  void app_send(const std::string& text) {
+    app.send(std::as_bytes(std::span(text.data(), text.size())), now);
+    settle();
+  }
+  // Moves bytes both ways until nothing is left to say.
+  void settle() {
+    for (int round = 0; round < 100; ++round) {
+      for (auto out = app.poll_output(now); !out.empty(); out = app.poll_output(now))
+        if (link_up) to_lamp.insert(to_lamp.end(), out.begin(), out.end());
+      while (auto ev = app.poll_event())
+        if (auto* m = std::get_if<lanyard::core::events::message_received>(&*ev))
+          app_received.emplace_back(reinterpret_cast<const char*>(m->payload.data()),
+                                    m->payload.size());
+      if (to_lamp.empty() && to_app.empty()) return;
+      auto a = std::move(to_lamp);
+      to_lamp.clear();
+      if (!a.empty()) fw.received(a, now);
+      auto b = std::move(to_app);
+      to_app.clear();
+      if (!b.empty() && link_up) app.receive(b, now);
+    }
+  }
+  // Time passes; both sides run their timers.
+  void advance(session::duration d) {
+    now += d;
+    app.handle_deadline(now);
+    fw.tick(now);
+    settle();
+  }
+};
+
+} // namespace
+
+TEST_CASE("the lamp follows the app's commands and reports its state") {
+  bench b;
+  b.connect();
+  b.app_send("on");
+  b.app_send("brightness 40");
+  CHECK(b.fw.on());
+  CHECK(b.fw.brightness() == 40);
+  REQUIRE(b.app_received.size() == 2);
+  CHECK(b.app_received[0] == "state on 100");
+  CHECK(b.app_received[1] == "state on 40");
+}
+
+TEST_CASE("bad commands are answered and change nothing") {
+  bench b;
+  b.connect();
+  b.app_send("brightness 140");
+  b.app_send("brightness 4x");
+  b.app_send("dance");
+  CHECK_FALSE(b.fw.on());
+  CHECK(b.fw.brightness() == 100);
+  REQUIRE(b.app_received.size() == 3);
+  CHECK(b.app_received[0] == "error: brightness must be 0..100");
+  CHECK(b.app_received[2] == "error: unknown command 'dance'");
+}
+
+TEST_CASE("a command sent while the radio is down is applied once after reconnecting") {
+  bench b;
+  b.connect();
+  b.app_send("on");
+  b.cut();
+  b.app_send("off"); // queued in the app's session, nothing on the air
+  CHECK(b.fw.on());
+  b.connect(); // the session resumes: the queued command is delivered, exactly once
+  CHECK_FALSE(b.fw.on());
+  REQUIRE(b.app_received.size() == 2);
+  CHECK(b.app_received[1] == "state off 100");
+  b.cut();
+  b.connect(); // nothing is replayed twice
+  CHECK(b.app_received.size() == 2);
+}
+
+TEST_CASE("a silent app is declared dead by the keep-alive timeout") {
+  bench b;
+  b.connect();
+  b.link_up = false; // the app's radio sleeps: bytes stop flowing, nobody is told
+  const auto timeout = b.fw.channel().settings().peer_timeout;
+  b.advance(timeout - 1s);
+  CHECK(b.fw.failed_connections() == 0);
+  b.advance(2s);
+  CHECK(b.fw.failed_connections() == 1);
+}
