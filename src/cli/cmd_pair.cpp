@@ -2,6 +2,7 @@
 // [--identity-dir DIR] [--json] [--timeout S]: pins an accessory's key in the trust store after a
 // TLS handshake, either verified against its setup payload or by trust on first use.
 #include "cli/command.hpp"
+#include "cli/controller_setup.hpp"
 #include "cli/json.hpp"
 #include "lanyard/core/fingerprint.hpp"
 #include "lanyard/core/setup_payload.hpp"
@@ -19,7 +20,6 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -37,50 +37,6 @@ using asio::ip::tcp;
 int fail(const std::string& reason, int code) {
   std::fprintf(stderr, "lanyard pair: %s\n", reason.c_str());
   return code;
-}
-
-// "controller-<hostname>", restricted to characters every device-id rule accepts.
-std::string controller_device_id() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  std::string id = "controller-";
-  for (const char* p = host; *p != '\0' && id.size() < 48; ++p) {
-    char c = *p;
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    id += ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') ? c : '-';
-  }
-  if (id.size() == 11) id += "local";
-  return id;
-}
-
-std::optional<std::filesystem::path> default_identity_dir(std::string& error) {
-  if (const char* s = std::getenv("XDG_STATE_HOME"); s != nullptr && s[0] == '/')
-    return std::filesystem::path(s) / "lanyard" / "controller";
-  if (const char* h = std::getenv("HOME"); h != nullptr && h[0] == '/')
-    return std::filesystem::path(h) / ".local" / "state" / "lanyard" / "controller";
-  error = "neither XDG_STATE_HOME nor HOME is set; give the controller identity with "
-          "--identity-dir DIR";
-  return std::nullopt;
-}
-
-// Splits "HOST:PORT" or "[V6]:PORT".
-bool split_host_port(const std::string& text, std::string& host, std::string& port,
-                     std::string& error) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    error = "'" + text + "' is not HOST:PORT (e.g. 198.18.0.2:5577 or [fe80::1%eth0]:5577)";
-    return false;
-  }
-  host = text.substr(0, colon);
-  port = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  std::string ignored;
-  if (!parse_integer(port, 1, 65535, "port", ignored)) {
-    error = "'" + text + "': the port must be a number from 1 to 65535";
-    return false;
-  }
-  return true;
 }
 
 // Browses _lanyard._tcp for up to `timeout` and returns the reachable paths of the first
@@ -226,33 +182,13 @@ int run(const parsed_args& args) {
   if (!address_text.empty() && !split_host_port(address_text, host, port, error))
     return fail(error, 2);
 
-  std::filesystem::path store_path;
-  if (auto p = args.value("trust-store")) {
-    store_path = *p;
-  } else if (trust::store_status s = trust::trust_store::default_path(store_path); s.failed()) {
-    return fail(s.message(), 1);
-  }
-  trust::trust_store store(store_path);
-  if (trust::store_status s = store.load(); s.failed()) return fail(s.message(), 1);
-
-  std::filesystem::path id_dir;
-  if (auto d = args.value("identity-dir")) {
-    id_dir = *d;
-  } else if (auto d2 = default_identity_dir(error)) {
-    id_dir = *d2;
-  } else {
-    return fail(error, 1);
-  }
+  std::shared_ptr<trust::trust_store> store_ptr = open_trust_store(args, error);
+  if (!store_ptr) return fail(error, 1);
+  trust::trust_store& store = *store_ptr;
+  std::optional<tls::identity> me = load_controller_identity(args, error);
+  if (!me) return fail(error, 1);
   std::error_code ec;
   std::string detail;
-  // An existing identity is kept whatever its id: a renamed host must not lose the key that
-  // accessories have pinned for this controller.
-  std::error_code exists_ec;
-  tls::identity me =
-      std::filesystem::exists(id_dir / tls::identity::key_file_name, exists_ec)
-          ? tls::identity::load(id_dir, ec, &detail)
-          : tls::identity::load_or_create(id_dir, controller_device_id(), ec, &detail);
-  if (ec) return fail(detail.empty() ? ec.message() : detail, 1);
 
   // Where the accessory is.
   std::vector<tcp::endpoint> endpoints;
@@ -282,7 +218,7 @@ int run(const parsed_args& args) {
     }
     return decision->accepted() ? std::error_code{} : decision->code;
   };
-  tls::context ctx = tls::context::create(me, options, ec, &detail);
+  tls::context ctx = tls::context::create(*me, options, ec, &detail);
   if (ec) return fail(detail.empty() ? ec.message() : detail, 1);
 
   // The first path that accepts a connection is the one paired over; a refused key is final.

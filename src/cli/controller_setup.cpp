@@ -1,0 +1,88 @@
+#include "cli/controller_setup.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace lanyard::cli {
+
+std::string controller_device_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::string id = "controller-";
+  for (const char* p = host; *p != '\0' && id.size() < 48; ++p) {
+    char c = *p;
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    id += ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') ? c : '-';
+  }
+  if (id.size() == 11) id += "local";
+  return id;
+}
+
+std::optional<std::filesystem::path> default_identity_dir(std::string& error) {
+  if (const char* s = std::getenv("XDG_STATE_HOME"); s != nullptr && s[0] == '/')
+    return std::filesystem::path(s) / "lanyard" / "controller";
+  if (const char* h = std::getenv("HOME"); h != nullptr && h[0] == '/')
+    return std::filesystem::path(h) / ".local" / "state" / "lanyard" / "controller";
+  error = "neither XDG_STATE_HOME nor HOME is set; give the controller identity with "
+          "--identity-dir DIR";
+  return std::nullopt;
+}
+
+bool split_host_port(const std::string& text, std::string& host, std::string& port,
+                     std::string& error) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    error = "'" + text + "' is not HOST:PORT (e.g. 198.18.0.2:5577 or [fe80::1%eth0]:5577)";
+    return false;
+  }
+  host = text.substr(0, colon);
+  port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  std::string ignored;
+  if (!parse_integer(port, 1, 65535, "port", ignored)) {
+    error = "'" + text + "': the port must be a number from 1 to 65535";
+    return false;
+  }
+  return true;
+}
+
+std::optional<tls::identity> load_controller_identity(const parsed_args& args, std::string& error) {
+  std::filesystem::path dir;
+  if (auto d = args.value("identity-dir")) {
+    dir = *d;
+  } else if (auto d2 = default_identity_dir(error)) {
+    dir = *d2;
+  } else {
+    return std::nullopt;
+  }
+  std::error_code ec, exists_ec;
+  std::string detail;
+  tls::identity me = std::filesystem::exists(dir / tls::identity::key_file_name, exists_ec)
+                         ? tls::identity::load(dir, ec, &detail)
+                         : tls::identity::load_or_create(dir, controller_device_id(), ec, &detail);
+  if (ec) {
+    error = detail.empty() ? ec.message() : detail;
+    return std::nullopt;
+  }
+  return me;
+}
+
+std::shared_ptr<trust::trust_store> open_trust_store(const parsed_args& args, std::string& error) {
+  std::filesystem::path path;
+  if (auto p = args.value("trust-store")) {
+    path = *p;
+  } else if (trust::store_status s = trust::trust_store::default_path(path); s.failed()) {
+    error = s.message();
+    return nullptr;
+  }
+  auto store = std::make_shared<trust::trust_store>(path);
+  if (trust::store_status s = store->load(); s.failed()) {
+    error = s.message();
+    return nullptr;
+  }
+  return store;
+}
+
+} // namespace lanyard::cli

@@ -1,0 +1,37 @@
+// What every CLI command that talks to an accessory as a controller needs: this controller's
+// identity (key + certificate, created on first use), the app's trust store, and the parsing
+// of HOST:PORT. Shared by `lanyard pair` and `lanyard connect`.
+#pragma once
+
+#include "cli/args.hpp"
+
+#include <lanyard/tls/identity.hpp>
+#include <lanyard/trust/trust_store.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace lanyard::cli {
+
+/// "controller-<hostname>", restricted to characters every device-id rule accepts.
+std::string controller_device_id();
+
+/// $XDG_STATE_HOME/lanyard/controller or ~/.local/state/lanyard/controller; nullopt (and
+/// `error`) if neither variable is set.
+std::optional<std::filesystem::path> default_identity_dir(std::string& error);
+
+/// Splits "HOST:PORT" or "[V6]:PORT" (the port 1..65535). False with `error` otherwise.
+bool split_host_port(const std::string& text, std::string& host, std::string& port,
+                     std::string& error);
+
+/// This controller's identity from --identity-dir (or the default), created on first use. An
+/// existing identity is kept whatever its id: a renamed host must not lose the key that
+/// accessories have pinned for this controller. nullopt with `error` (one sentence) on failure.
+std::optional<tls::identity> load_controller_identity(const parsed_args& args, std::string& error);
+
+/// The trust store from --trust-store (or the default), loaded. nullptr with `error`.
+std::shared_ptr<trust::trust_store> open_trust_store(const parsed_args& args, std::string& error);
+
+} // namespace lanyard::cli
