@@ -34,7 +34,8 @@ std::string plain(const asio::ip::address& a) {
 }
 
 path_target make_target(const asio::ip::address& address, std::uint16_t port, bool reachable,
-                        const link::network_interface* iface, const std::string& wanted_name) {
+                        const link::network_interface* iface, const std::string& wanted_name,
+                        const interface_usable& usable, const interface_rtt& rtt) {
   path_target t;
   core::path_candidate& c = t.path;
   c.family = address.is_v6() ? core::address_family::ipv6 : core::address_family::ipv4;
@@ -46,7 +47,8 @@ path_target make_target(const asio::ip::address& address, std::uint16_t port, bo
     c.interface_index = iface->index;
     c.interface_name = iface->name;
     c.kind = link::to_core(iface->kind);
-    c.interface_up = iface->up();
+    c.interface_up = usable ? usable(*iface) : iface->up();
+    if (rtt) c.rtt = rtt(*iface);
     c.has_source_address = iface->source_for(address) != nullptr;
     t.bind_to = *iface;
     t.endpoint = link::scoped_endpoint(t.endpoint, *iface);
@@ -64,15 +66,17 @@ path_target make_target(const asio::ip::address& address, std::uint16_t port, bo
 ranked_targets rank_targets(std::span<const discovery::accessory_path> discovered,
                             std::span<const static_path> statics,
                             std::span<const link::network_interface> interfaces,
-                            const core::interface_policy& policy, core::ranking_mode mode) {
+                            const core::interface_policy& policy, core::ranking_mode mode,
+                            const interface_usable& usable, const interface_rtt& rtt) {
   std::vector<path_target> all;
   for (const auto& p : discovered) {
     const auto* iface = find(interfaces, p.interface.index);
-    all.push_back(make_target(p.address, p.port, p.reachable, iface, p.interface.name));
+    all.push_back(
+        make_target(p.address, p.port, p.reachable, iface, p.interface.name, usable, rtt));
   }
   for (const auto& s : statics) {
     const auto* iface = s.interface_name.empty() ? nullptr : find(interfaces, s.interface_name);
-    all.push_back(make_target(s.address, s.port, true, iface, s.interface_name));
+    all.push_back(make_target(s.address, s.port, true, iface, s.interface_name, usable, rtt));
   }
   std::vector<core::path_candidate> candidates;
   candidates.reserve(all.size());

@@ -11,13 +11,16 @@
 
 #include "channel/path_racer.hpp"
 
+#include <lanyard/channel/path_options.hpp>
 #include <lanyard/core/path_ranking.hpp>
 #include <lanyard/discovery/directory.hpp>
 #include <lanyard/link/network_interface.hpp>
 
 #include <asio/ip/address.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,13 +28,7 @@
 
 namespace lanyard::channel::detail {
 
-/// An endpoint known without discovery (the SoftAP address, a configured address).
-struct static_path {
-  asio::ip::address address;
-  std::uint16_t port = 0;
-  /// Pin to this interface (e.g. "sap0"); empty: let the routing table choose.
-  std::string interface_name;
-};
+using channel::static_path; // public: channel/path_options.hpp
 
 struct ranked_targets {
   /// Viable targets, best first.
@@ -40,6 +37,14 @@ struct ranked_targets {
   std::string reason;
 };
 
+/// Whether an interface counts as up; default: network_interface::up() (raw). A path monitor
+/// passes its debounced state, so a link that just came back is not used before its hold-down.
+using interface_usable = std::function<bool(const link::network_interface&)>;
+
+/// RTT measured on an interface, if any (interactive mode ranks by it).
+using interface_rtt =
+    std::function<std::optional<std::chrono::nanoseconds>(const link::network_interface&)>;
+
 /// Ranks `discovered` and `statics` (in that order before ranking, so among equals discovered
 /// paths come first) over `interfaces` under `policy` and `mode`. A static path without an
 /// interface is not pinned and counts as kind "other".
@@ -47,6 +52,7 @@ ranked_targets rank_targets(std::span<const discovery::accessory_path> discovere
                             std::span<const static_path> statics,
                             std::span<const link::network_interface> interfaces,
                             const core::interface_policy& policy,
-                            core::ranking_mode mode = core::ranking_mode::handover);
+                            core::ranking_mode mode = core::ranking_mode::handover,
+                            const interface_usable& usable = {}, const interface_rtt& rtt = {});
 
 } // namespace lanyard::channel::detail

@@ -1,0 +1,92 @@
+/// @file
+/// How a client_channel chooses among the ways to reach its accessory (docs/paths.md):
+/// the interface policy, handover or interactive mode, static endpoints next to the ones
+/// discovery finds, the RFC 8305 race, the move-back hold, and TCP or MPTCP. Also the values
+/// the channel reports when it moves between paths.
+///
+/// Thread-safety: value types.
+#pragma once
+
+#include <lanyard/core/path_ranking.hpp>
+#include <lanyard/link/mptcp.hpp>
+
+#include <asio/ip/address.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lanyard::channel {
+
+/// An endpoint of the accessory known without discovery (e.g. its SoftAP address).
+struct static_path {
+  asio::ip::address address;
+  std::uint16_t port = 0;
+  /// Pin to this local interface (e.g. "sap0"); empty: the routing table decides.
+  std::string interface_name;
+};
+
+/// See the file comment; defaults are the recommended settings.
+struct path_options {
+  /// Required, prohibited and preferred interface kinds. Sockets are really bound to the
+  /// chosen interface, so a prohibited kind never carries a packet of the channel.
+  core::interface_policy policy;
+  /// handover: stay on the most preferred kind, move away on failure, back when it is healthy;
+  /// interactive: the lowest-RTT path.
+  core::ranking_mode mode = core::ranking_mode::handover;
+  /// Raced along with the directory's paths.
+  std::vector<static_path> static_paths;
+  /// RFC 8305 connection attempt delay: the next candidate starts if the previous one has not
+  /// completed its pinned TLS handshake by then.
+  std::chrono::milliseconds attempt_delay{250};
+  /// A better path must stay viable this long before the session moves back to it
+  /// (make-before-break). On top of the interface's own debounce hold-down.
+  std::chrono::milliseconds move_back_hold{5000};
+  /// TCP, or kernel MPTCP with fallback to TCP (link/mptcp.hpp).
+  link::transport_protocol transport = link::transport_protocol::tcp;
+};
+
+/// One path as the application sees it.
+struct path_info {
+  std::string interface_name; ///< "wlan0"; empty if not pinned to an interface
+  core::interface_kind kind = core::interface_kind::other;
+  std::string address; ///< the accessory's address on this path
+  std::uint16_t port = 0;
+};
+
+/// Why the channel changed paths.
+enum class path_change_reason : std::uint8_t {
+  connected,                ///< the first path of the session, or after a disconnection
+  path_failed,              ///< the active path failed; moved to the best other one
+  preferred_path_available, ///< handover: back to a more preferred path (make-before-break)
+  lower_rtt,                ///< interactive: to a clearly faster path (make-before-break)
+};
+
+/// "connected", "path failed", "preferred path available", "lower RTT".
+constexpr std::string_view to_string(path_change_reason r) noexcept {
+  switch (r) {
+  case path_change_reason::connected:
+    return "connected";
+  case path_change_reason::path_failed:
+    return "path failed";
+  case path_change_reason::preferred_path_available:
+    return "preferred path available";
+  case path_change_reason::lower_rtt:
+    return "lower RTT";
+  }
+  return "?";
+}
+
+/// Reported on every move.
+struct path_change {
+  std::optional<path_info> from; ///< nullopt for the first connection
+  path_info to;
+  path_change_reason reason = path_change_reason::connected;
+  /// Why the old path was left, when it failed ("wlan0 (wifi) is down", an error message).
+  std::string detail;
+};
+
+} // namespace lanyard::channel

@@ -1,0 +1,101 @@
+// Private: the client channel's view of its paths to the accessory, kept current.
+//
+// It combines the discovery directory's paths for the device (or none, for an explicit
+// endpoint), the static paths, and the local interfaces from a link::path_monitor (debounced:
+// a link that just came back is not used before its hold-down), and ranks them under the
+// policy (candidates()). While the channel runs on a path it watches for two things:
+//   - the active path dying under it — its interface unavailable or removed, or its source
+//     address gone — reported at once (active_path_lost), so the session moves on without
+//     waiting for a keep-alive timeout;
+//   - a better path being viable for the hold time (core::path_upgrade_tracker), reported as
+//     upgrade_advised with the target to race make-before-break.
+// Anything that might make a waiting channel succeed (a new interface, address or directory
+// path) is reported as viable_paths_changed.
+//
+// Lifetime: shared_ptr; handlers hold weak references. Thread-safety: one executor.
+#pragma once
+
+#include "channel/path_candidates.hpp"
+
+#include <lanyard/channel/path_options.hpp>
+#include <lanyard/core/path_upgrade.hpp>
+#include <lanyard/discovery/directory.hpp>
+#include <lanyard/link/path_monitor.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lanyard::channel::detail {
+
+class path_manager : public std::enable_shared_from_this<path_manager> {
+public:
+  struct callbacks {
+    /// Something new may work now (a waiting channel should attempt at once).
+    std::function<void()> viable_paths_changed;
+    /// The active path cannot carry traffic any more; `why` names interface and kind.
+    std::function<void(const std::string& why)> active_path_lost;
+    /// Move to `target` make-before-break (handover: preferred path back; interactive: faster).
+    std::function<void(const path_target& target, path_change_reason reason)> upgrade_advised;
+  };
+
+  path_manager(asio::any_io_executor ex, path_options options);
+
+  void set_callbacks(callbacks cb) { cb_ = std::move(cb); }
+
+  /// Where the accessory's discovered paths come from (null: static paths only).
+  void set_directory(std::shared_ptr<const discovery::directory> dir, std::string device_id);
+
+  /// Starts watching interfaces through a path monitor of its own. Without it (or if it fails:
+  /// the error is returned, e.g. no netlink in a sandbox) the interfaces are read once per
+  /// candidates() call and nothing is watched.
+  link::link_error start();
+  void stop();
+
+  /// The viable targets now, best first, or the reason there are none.
+  ranked_targets candidates();
+
+  /// The channel now runs on `target` (nullopt: on nothing).
+  void set_active(std::optional<path_target> target);
+  const std::optional<path_target>& active() const noexcept { return active_; }
+
+  /// The directory changed (new or removed paths of any accessory).
+  void directory_changed();
+
+  /// The active path's smoothed RTT (interactive mode compares paths by it).
+  void rtt_sample(std::chrono::nanoseconds srtt);
+
+  /// Feeds interfaces directly (tests; also used by start()'s monitor loop).
+  void interfaces_changed(std::vector<link::network_interface> interfaces,
+                          std::function<bool(std::uint32_t)> available);
+
+private:
+  void watch();
+  void on_event(const link::path_event& ev);
+  void check_active();
+  void reevaluate();
+  void arm_upgrade_timer();
+  std::vector<link::network_interface> current_interfaces();
+
+  asio::any_io_executor ex_;
+  path_options opts_;
+  callbacks cb_;
+  std::shared_ptr<const discovery::directory> dir_;
+  std::string device_id_;
+  std::unique_ptr<link::path_monitor> monitor_;
+  bool watching_ = false;
+  std::vector<link::network_interface> interfaces_;
+  std::function<bool(std::uint32_t)> available_;
+  std::optional<path_target> active_;
+  std::map<std::uint32_t, std::chrono::nanoseconds> rtt_by_interface_;
+  core::path_upgrade_tracker upgrades_;
+  asio::steady_timer upgrade_timer_;
+};
+
+} // namespace lanyard::channel::detail
