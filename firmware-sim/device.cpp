@@ -1,0 +1,496 @@
+#include "device.hpp"
+
+#include "events.hpp"
+#include "qr.hpp"
+
+#include <lanyard/core/setup_payload.hpp>
+#include <lanyard/tls/context.hpp>
+
+#include <asio/ip/address.hpp>
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <variant>
+
+namespace lanyard::sim {
+namespace {
+
+using clock = std::chrono::system_clock;
+
+// The name of the interface that has `addr`, or empty.
+std::string interface_with_address(const asio::ip::address& addr) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return {};
+  std::string found;
+  for (ifaddrs* i = list; i != nullptr && found.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr) continue;
+    if (addr.is_v4() && i->ifa_addr->sa_family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      if (ntohl(sin->sin_addr.s_addr) == addr.to_v4().to_uint()) found = i->ifa_name;
+    } else if (addr.is_v6() && i->ifa_addr->sa_family == AF_INET6) {
+      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      asio::ip::address_v6::bytes_type b;
+      std::memcpy(b.data(), sin6->sin6_addr.s6_addr, b.size());
+      if (asio::ip::address_v6(b) == addr.to_v6()) found = i->ifa_name;
+    }
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+// The addresses of `ifname` if it is up with carrier: IPv4, and IPv6 other than link-local.
+std::vector<std::string> usable_addresses(const std::string& ifname) {
+  ifaddrs* list = nullptr;
+  std::vector<std::string> out;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || ifname != i->ifa_name) continue;
+    if ((i->ifa_flags & IFF_UP) == 0 || (i->ifa_flags & IFF_RUNNING) == 0) continue;
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      ::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
+      out.emplace_back(buf);
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) continue;
+      ::inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf);
+      out.emplace_back(buf);
+    }
+    if (out.size() == core::provisioning_progress::max_addresses) break;
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+std::string short_fp(const core::fingerprint& fp) {
+  return core::to_short_string(fp);
+}
+
+std::string text_of(std::span<const std::byte> p) {
+  return std::string(reinterpret_cast<const char*>(p.data()), p.size());
+}
+
+std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
+  return ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                              : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+} // namespace
+
+device::device(asio::io_context& io, const run_options& opts, const state_paths& paths,
+               const device_config& config, fault_settings& faults, std::function<void()> restart)
+    : io_(io), opts_(opts), paths_(paths), config_(config), faults_(faults),
+      restart_(std::move(restart)), behaviour_(config.kind, config.id, config.name),
+      housekeeping_(io), reading_timer_(io), join_timer_(io) {}
+
+device::~device() {
+  *alive_ = false;
+  stop();
+}
+
+bool device::start(std::string& error) {
+  std::error_code ec;
+  std::string detail;
+  identity_ = tls::identity::load_or_create(paths_.identity(), config_.id, ec, &detail);
+  if (ec) {
+    error = "identity: " + (detail.empty() ? ec.message() : detail);
+    return false;
+  }
+  store_ = std::make_shared<trust::controller_store>(paths_.controllers());
+  if (auto s = store_->load(); s.failed()) {
+    error = "paired controllers: " + s.message();
+    return false;
+  }
+  const auto now = clock::now();
+  store_->expire_window(now);
+
+  wifi_ = read_wifi_config(paths_, error);
+  if (!error.empty()) return false;
+  setup_mode_ = !wifi_;
+
+  // Setup mode opens the window (a first boot too: a device nobody can pair is useless).
+  if (setup_mode_ || store_->list().empty()) {
+    if (auto s = store_->open_window(now, opts_.window_timeout); s.failed())
+      emit("warning", {{"value", "pairing window not opened: " + s.message()}});
+  }
+
+  if (!listen(error)) return false;
+  emit("mode", {{"mode", setup_mode_ ? "setup" : "operational"},
+                {"ssid", wifi_ ? wifi_->ssid : std::string()}});
+  advertised_window_open_ = window_open();
+  if (opts_.advertise) advertise();
+  print_payload();
+  emit("ready", {{"id", config_.id},
+                 {"kind", to_string(config_.kind)},
+                 {"mode", setup_mode_ ? "setup" : "operational"},
+                 {"address", endpoint_.address().to_string()},
+                 {"port", std::uint64_t{endpoint_.port()}},
+                 {"fingerprint", core::to_string(identity_.fingerprint())},
+                 {"pairing_window", window_open()}});
+  schedule_housekeeping();
+  if (config_.kind == device_kind::sensor) schedule_reading();
+  return true;
+}
+
+bool device::listen(std::string& error) {
+  accessory::server_options so;
+  so.log = [](std::string_view line) { emit("log", {{"value", std::string(line)}}); };
+  server_ =
+      std::make_unique<accessory::server>(io_.get_executor(), tls::context(identity_), store_, so);
+  std::weak_ptr<bool> alive = alive_;
+  server_->set_message_handler(
+      [this, alive](const core::fingerprint& c, std::uint64_t seq, std::span<const std::byte> p) {
+        if (!alive.expired()) on_message(c, seq, p);
+      });
+  server_->set_event_handler([](const core::fingerprint& c, const core::session_event& e) {
+    if (const auto* est = std::get_if<core::events::established>(&e)) {
+      emit("session",
+           {{"controller", short_fp(c)}, {"state", "established"}, {"resumed", est->resumed}});
+    } else if (const auto* cl = std::get_if<core::events::closed>(&e)) {
+      emit("session", {{"controller", short_fp(c)},
+                       {"state", "closed"},
+                       {"error", cl->error ? cl->error.message() : std::string()}});
+    }
+  });
+
+  std::string host;
+  std::uint16_t port = 0;
+  if (setup_mode_) {
+    host = opts_.softap_address;
+    port = opts_.softap_port;
+  } else if (!split_host_port(opts_.listen, host, port, error)) {
+    error = "--listen: " + error;
+    return false;
+  }
+  std::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec) {
+    error = (setup_mode_ ? "--softap-address '" : "--listen address '") + host +
+            "' is not an IP address literal";
+    return false;
+  }
+  if (port == 0) port = faults_.remembered_port;
+  asio::ip::tcp::endpoint ep(addr, port);
+  if (setup_mode_) {
+    softap_interface_ = interface_with_address(addr);
+    if (softap_interface_.empty()) {
+      // Outside the lab there is no access point: serve setup mode on loopback instead.
+      emit("note", {{"value", "no interface has the SoftAP address " + host +
+                                  "; serving setup mode on 127.0.0.1 instead"}});
+      ep = asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port);
+    }
+  }
+  if (auto lec = server_->listen(ep)) {
+    error = "cannot listen on " + endpoint_text(ep) + ": " + lec.message() +
+            (lec == asio::error::address_in_use
+                 ? " (another process uses the port: stop it or choose another with " +
+                       std::string(setup_mode_ ? "--softap-port)" : "--listen)")
+                 : "");
+    return false;
+  }
+  endpoint_ = server_->local_endpoint();
+  faults_.remembered_port = endpoint_.port();
+  return true;
+}
+
+bool device::window_open() const {
+  return core::pairing_window(store_->window()).is_open(clock::now());
+}
+
+core::txt_record device::txt() const {
+  core::txt_record t;
+  (void)t.set("id", config_.id);
+  (void)t.set("pv", "1");
+  (void)t.set("md", std::string("lanyard-sim-") + to_string(config_.kind));
+  (void)t.set("sf", advertised_window_open_ ? "1" : "0");
+  (void)t.set("c#", std::to_string(config_number_));
+  return t;
+}
+
+void device::advertise() {
+  avahi_ = std::make_unique<discovery::client>(io_.get_executor());
+  if (avahi_->status())
+    emit("warning", {{"value", avahi_->status().message() +
+                                   "; advertising as soon as avahi-daemon is reachable "
+                                   "(or run with --no-advertise)"}});
+  advertiser_ = std::make_unique<discovery::advertiser>(*avahi_);
+  advertiser_->on_event([](const discovery::advertiser_event& e) {
+    switch (e.kind) {
+    case discovery::advertiser_event_kind::registered:
+      emit("advertised", {{"name", e.name}});
+      break;
+    case discovery::advertiser_event_kind::renamed:
+      emit("advertise-renamed", {{"name", e.name}});
+      break;
+    case discovery::advertiser_event_kind::unavailable:
+      emit("warning", {{"value", "avahi-daemon: " + e.error.message()}});
+      break;
+    case discovery::advertiser_event_kind::failed:
+      emit("warning", {{"value", "advertising failed: " + e.error.message()}});
+      break;
+    }
+  });
+  discovery::service_description d;
+  d.name = config_.name;
+  d.type = "_lanyard._tcp";
+  d.port = endpoint_.port();
+  d.txt = txt();
+  // In setup mode only the access point carries the service: the device is on no other network.
+  if (setup_mode_) d.interface = softap_interface_;
+  if (auto ec = advertiser_->publish(d))
+    emit("warning", {{"value", "cannot advertise: " + ec.message()}});
+}
+
+void device::refresh_txt(bool force) {
+  const bool open = window_open();
+  if (open == advertised_window_open_ && !force) return;
+  advertised_window_open_ = open;
+  ++config_number_;
+  emit("pairing-window", {{"open", open}, {"c#", std::uint64_t{config_number_}}});
+  if (advertiser_) {
+    if (auto ec = advertiser_->update_txt(txt()))
+      emit("warning", {{"value", "updating TXT: " + ec.message()}});
+  }
+}
+
+void device::print_payload() {
+  core::setup_payload p;
+  p.device_id = config_.id;
+  p.device_fingerprint = identity_.fingerprint();
+  p.needs_provisioning = setup_mode_;
+  p.pairing_window_open = window_open();
+  if (setup_mode_) {
+    // "Lanyard-" + the id's last 24 bytes: unique enough, within the 32-byte SSID limit.
+    const std::string& id = config_.id;
+    p.softap_ssid = "Lanyard-" + (id.size() > 24 ? id.substr(id.size() - 24) : id);
+  }
+  if (auto ec = core::encode_setup_payload(p, payload_)) {
+    emit("warning", {{"value", "cannot encode the setup payload: " + ec.message()}});
+    return;
+  }
+  emit("payload", {{"value", payload_}});
+  if (setup_mode_ && opts_.qr) show_qr(payload_);
+}
+
+void device::schedule_housekeeping() {
+  housekeeping_.expires_after(std::chrono::seconds(1));
+  housekeeping_.async_wait([this](std::error_code ec) {
+    if (ec || stopped_) return;
+    // The window may time out, or another process (an admin tool) may have changed the file.
+    store_->load();
+    store_->expire_window(clock::now());
+    refresh_txt();
+    schedule_housekeeping();
+  });
+}
+
+void device::schedule_reading() {
+  reading_timer_.expires_after(opts_.sensor_interval);
+  reading_timer_.async_wait([this](std::error_code ec) {
+    if (ec || stopped_) return;
+    const core::app_message r = behaviour_.next_reading();
+    for (const auto& c : store_->list())
+      send(c.fingerprint, r);
+    schedule_reading();
+  });
+}
+
+void device::on_message(const core::fingerprint& from, std::uint64_t seq,
+                        std::span<const std::byte> payload) {
+  ++messages_in_;
+  emit("message", {{"controller", short_fp(from)}, {"seq", seq}, {"text", text_of(payload)}});
+  if (auto r = core::parse_app_message(payload); r && r.message.verb == "wifi_set") {
+    provision(from, seq, r.message);
+    return;
+  }
+  behaviour::outcome o = behaviour_.handle(payload, seq);
+  auto deliver = [this, from, o] {
+    send(from, o.reply);
+    if (o.state_changed) push_to_others(from, behaviour_.state());
+  };
+  const unsigned slow = faults_.slow_ms.load();
+  if (slow == 0) {
+    deliver();
+    return;
+  }
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(slow));
+  std::weak_ptr<bool> alive = alive_;
+  t->async_wait([t, alive, deliver](std::error_code ec) {
+    if (!ec && !alive.expired()) deliver();
+  });
+}
+
+void device::send(const core::fingerprint& to, const core::app_message& m) {
+  std::string text;
+  if (auto ec = core::encode_app_message(m, text)) {
+    emit("warning", {{"value", "not sent (" + ec.message() + "): " + m.verb}});
+    return;
+  }
+  channel::send_options o;
+  o.mode = channel::send_mode::fail;
+  o.completion = channel::send_completion_mode::queued;
+  std::weak_ptr<bool> alive = alive_;
+  server_->async_send(to, std::as_bytes(std::span(text.data(), text.size())), o,
+                      [this, alive](std::error_code ec, std::uint64_t) {
+                        if (alive.expired()) return;
+                        if (ec)
+                          ++sends_failed_;
+                        else
+                          ++messages_out_;
+                      });
+}
+
+void device::push_to_others(const core::fingerprint& except, const core::app_message& m) {
+  for (const auto& c : store_->list())
+    if (c.fingerprint != except && server_->connected(c.fingerprint)) send(c.fingerprint, m);
+}
+
+void device::report(const core::fingerprint& to, const core::provisioning_progress& p) {
+  std::string text;
+  if (auto ec = core::encode_provisioning_progress(p, text)) {
+    emit("warning", {{"value", "provisioning report not sent: " + ec.message()}});
+    return;
+  }
+  emit("provisioning", {{"state", std::string(core::to_string(p.state))},
+                        {"reason", p.state == core::provisioning_state::failed
+                                       ? std::string(core::to_string(p.reason))
+                                       : std::string()}});
+  send(to, core::parse_app_message(text).message);
+}
+
+void device::provision(const core::fingerprint& from, std::uint64_t seq,
+                       const core::app_message& m) {
+  auto refuse = [&](const char* reason, const std::string& detail) {
+    core::app_message e("error");
+    e.set("re", seq)
+        .set("reason", reason)
+        .set("detail", core::percent_encode(detail.substr(0, 40)));
+    send(from, e);
+  };
+  if (!setup_mode_) return refuse("not_in_setup_mode", "already provisioned");
+  if (provisioning_) return refuse("busy", "already joining a network");
+  core::wifi_credentials c;
+  if (auto ec = core::decode_wifi_credentials(m, c)) return refuse("bad_field", ec.message());
+  core::provisioning_progress p;
+  p.re = seq;
+  p.state = core::provisioning_state::connecting;
+  report(from, p);
+  const network_entry* net = nullptr;
+  for (const auto& n : opts_.networks)
+    if (n.ssid == c.ssid) net = &n;
+  if (net == nullptr || net->passphrase != c.passphrase) {
+    p.state = core::provisioning_state::failed;
+    p.reason = net == nullptr ? core::provisioning_failure::network_not_found
+                              : core::provisioning_failure::auth_error;
+    // A radio takes a moment to find out; answering at once would hide ordering bugs in apps.
+    join_timer_.expires_after(std::chrono::milliseconds(300));
+    join_timer_.async_wait([this, from, p](std::error_code ec) {
+      if (!ec && !stopped_) report(from, p);
+    });
+    return;
+  }
+  provisioning_ = true;
+  try_join(from, seq, *net, std::chrono::steady_clock::now() + opts_.join_timeout);
+}
+
+void device::try_join(const core::fingerprint& from, std::uint64_t seq, network_entry net,
+                      std::chrono::steady_clock::time_point deadline) {
+  core::provisioning_progress p;
+  p.re = seq;
+  p.addresses = net.interface.empty() ? std::vector<std::string>{"127.0.0.1"}
+                                      : usable_addresses(net.interface);
+  if (!p.addresses.empty()) {
+    std::string error;
+    if (!write_wifi_config(paths_, wifi_config{net.ssid}, error)) {
+      emit("warning", {{"value", "provisioning: " + error}});
+      p.state = core::provisioning_state::failed;
+      p.reason = core::provisioning_failure::timeout;
+      report(from, p);
+      provisioning_ = false;
+      return;
+    }
+    p.state = core::provisioning_state::connected;
+    report(from, p);
+    emit("provisioned", {{"ssid", net.ssid}, {"interface", net.interface}});
+    // The SoftAP stays up for a grace period so the app reads the report, then the device
+    // restarts on the home network.
+    join_timer_.expires_after(opts_.softap_grace);
+    join_timer_.async_wait([this](std::error_code ec) {
+      if (!ec && !stopped_ && restart_) restart_();
+    });
+    return;
+  }
+  if (std::chrono::steady_clock::now() >= deadline) {
+    p.state = core::provisioning_state::failed;
+    p.reason = core::provisioning_failure::timeout;
+    report(from, p);
+    provisioning_ = false;
+    return;
+  }
+  join_timer_.expires_after(std::chrono::milliseconds(200));
+  join_timer_.async_wait([this, from, seq, net, deadline](std::error_code ec) {
+    if (!ec && !stopped_) try_join(from, seq, net, deadline);
+  });
+}
+
+std::string device::set_pairing_window(bool open) {
+  const auto now = clock::now();
+  trust::store_status s =
+      open ? store_->open_window(now, opts_.window_timeout) : store_->close_window();
+  if (s.failed()) return s.message();
+  refresh_txt();
+  return {};
+}
+
+std::string device::status_json() const {
+  const auto now = clock::now();
+  const core::pairing_window w(store_->window());
+  std::string controllers = "[";
+  for (const auto& c : store_->list()) {
+    if (controllers.size() > 1) controllers += ",";
+    controllers += "{\"fingerprint\":" + json_quote(core::to_string(c.fingerprint)) +
+                   ",\"name\":" + json_quote(c.name) +
+                   ",\"role\":" + json_quote(trust::to_string(c.role)) +
+                   ",\"connected\":" + (server_->connected(c.fingerprint) ? "true" : "false") + "}";
+  }
+  controllers += "]";
+  std::string s =
+      "{\"id\":" + json_quote(config_.id) + ",\"kind\":" + json_quote(to_string(config_.kind)) +
+      ",\"name\":" + json_quote(config_.name) +
+      ",\"mode\":" + json_quote(setup_mode_ ? "setup" : "operational") +
+      ",\"address\":" + json_quote(endpoint_.address().to_string()) +
+      ",\"port\":" + std::to_string(endpoint_.port()) +
+      ",\"fingerprint\":" + json_quote(core::to_string(identity_.fingerprint())) +
+      ",\"payload\":" + json_quote(payload_) +
+      ",\"pairing_window\":{\"open\":" + (window_open() ? "true" : "false") +
+      ",\"describe\":" + json_quote(w.describe(now)) + "}" + ",\"controllers\":" + controllers +
+      ",\"sessions\":" + std::to_string(server_->session_count()) +
+      ",\"messages_in\":" + std::to_string(messages_in_) +
+      ",\"messages_out\":" + std::to_string(messages_out_) +
+      ",\"sends_failed\":" + std::to_string(sends_failed_) +
+      ",\"advertised\":" + (advertiser_ && advertiser_->registered() ? "true" : "false") +
+      ",\"slow_ms\":" + std::to_string(faults_.slow_ms.load());
+  if (config_.kind == device_kind::lamp)
+    s += ",\"lamp\":{\"on\":" + std::string(behaviour_.on() ? "true" : "false") +
+         ",\"brightness\":" + std::to_string(behaviour_.brightness()) + "}";
+  else
+    s += ",\"sensor\":{\"readings\":" + std::to_string(behaviour_.readings()) + "}";
+  return s + "}";
+}
+
+void device::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  housekeeping_.cancel();
+  reading_timer_.cancel();
+  join_timer_.cancel();
+  if (advertiser_) advertiser_->withdraw();
+  if (server_) server_->close();
+}
+
+} // namespace lanyard::sim

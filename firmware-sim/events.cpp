@@ -1,0 +1,79 @@
+#include "events.hpp"
+
+#include <cstdio>
+#include <mutex>
+
+namespace lanyard::sim {
+namespace {
+std::mutex out_mutex;
+bool json_mode = false;
+} // namespace
+
+void set_json_events(bool on) {
+  json_mode = on;
+}
+
+std::string json_quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+  }
+  return out + "\"";
+}
+
+void emit(std::string_view event, const std::vector<field>& fields) {
+  std::string line;
+  if (json_mode) {
+    line = "{\"event\":" + json_quote(event);
+    for (const field& f : fields)
+      line += "," + json_quote(f.key) + ":" + (f.raw ? f.value : json_quote(f.value));
+    line += "}";
+  } else {
+    line = std::string(event) + ":";
+    for (const field& f : fields) {
+      const bool quote = f.value.empty() || f.value.find(' ') != std::string::npos;
+      const std::string v = quote ? "\"" + f.value + "\"" : f.value;
+      line += " " + (fields.size() == 1 && f.key == "value" ? v : f.key + "=" + v);
+    }
+  }
+  std::lock_guard<std::mutex> lock(out_mutex);
+  std::fprintf(stdout, "%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+void emit(std::string_view event, std::initializer_list<field> fields) {
+  emit(event, std::vector<field>(fields));
+}
+
+void print_block(const std::string& text) {
+  std::lock_guard<std::mutex> lock(out_mutex);
+  std::FILE* f = json_mode ? stderr : stdout;
+  std::fputs(text.c_str(), f);
+  std::fflush(f);
+}
+
+} // namespace lanyard::sim

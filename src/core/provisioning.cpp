@@ -1,0 +1,231 @@
+#include "lanyard/core/provisioning.hpp"
+
+namespace lanyard::core {
+namespace {
+
+constexpr std::string_view set_verb = "wifi_set";
+constexpr std::string_view status_verb = "wifi_status";
+
+class provisioning_category_impl final : public std::error_category {
+public:
+  const char* name() const noexcept override { return "lanyard.provisioning"; }
+  std::string message(int ev) const override {
+    switch (static_cast<provisioning_errc>(ev)) {
+    case provisioning_errc::not_provisioning:
+      return "not a provisioning message";
+    case provisioning_errc::missing_field:
+      return "a provisioning message lacks a required field";
+    case provisioning_errc::unknown_field:
+      return "a provisioning message has a field its verb does not know";
+    case provisioning_errc::bad_ssid:
+      return "the Wi-Fi SSID must be 1 to 32 bytes (sent as hex)";
+    case provisioning_errc::bad_passphrase:
+      return "the Wi-Fi passphrase must be empty (open network), 8 to 63 bytes, or a 64-digit "
+             "hex PSK (sent as hex)";
+    case provisioning_errc::bad_state:
+      return "the provisioning state must be connecting, connected or failed";
+    case provisioning_errc::bad_reason:
+      return "a failed provisioning needs reason auth_error, network_not_found or timeout";
+    case provisioning_errc::bad_addresses:
+      return "a connected report needs 1 to 8 comma-separated IP addresses";
+    case provisioning_errc::bad_re:
+      return "re must be a decimal sequence number";
+    }
+    return "unknown provisioning error";
+  }
+};
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out += digits[b >> 4];
+    out += digits[b & 0x0f];
+  }
+  return out;
+}
+
+bool from_hex(std::string_view hex, std::string& out) {
+  if (hex.size() % 2 != 0) return false;
+  out.clear();
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = hex_value(hex[i]);
+    const int lo = hex_value(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>((hi << 4) | lo);
+  }
+  return true;
+}
+
+bool is_hex_psk(std::string_view p) noexcept {
+  if (p.size() != 64) return false;
+  for (char c : p)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
+  return true;
+}
+
+bool valid_address(std::string_view a) noexcept {
+  if (a.empty() || a.size() > 45) return false;
+  bool digit = false;
+  for (char c : a) {
+    const bool hexd = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!hexd && c != '.' && c != ':') return false;
+    digit = digit || hexd;
+  }
+  return digit;
+}
+
+bool only_fields(const app_message& m, std::initializer_list<std::string_view> allowed) {
+  for (const auto& f : m.fields) {
+    bool ok = false;
+    for (auto a : allowed)
+      ok = ok || f.first == a;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+} // namespace
+
+const std::error_category& provisioning_category() noexcept {
+  static const provisioning_category_impl c;
+  return c;
+}
+
+std::string_view to_string(provisioning_state s) noexcept {
+  switch (s) {
+  case provisioning_state::connecting:
+    return "connecting";
+  case provisioning_state::connected:
+    return "connected";
+  case provisioning_state::failed:
+    return "failed";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(provisioning_failure f) noexcept {
+  switch (f) {
+  case provisioning_failure::auth_error:
+    return "auth_error";
+  case provisioning_failure::network_not_found:
+    return "network_not_found";
+  case provisioning_failure::timeout:
+    return "timeout";
+  }
+  return "unknown";
+}
+
+std::error_code validate(const wifi_credentials& c) noexcept {
+  if (c.ssid.empty() || c.ssid.size() > wifi_credentials::max_ssid_length)
+    return provisioning_errc::bad_ssid;
+  const auto n = c.passphrase.size();
+  if (n != 0 && !(n >= 8 && n <= 63) && !is_hex_psk(c.passphrase))
+    return provisioning_errc::bad_passphrase;
+  return {};
+}
+
+std::error_code encode_wifi_credentials(const wifi_credentials& c, std::string& out) {
+  if (auto ec = validate(c)) return ec;
+  app_message m{std::string(set_verb)};
+  m.set("ssid_hex", to_hex(c.ssid)).set("passphrase_hex", to_hex(c.passphrase));
+  return encode_app_message(m, out);
+}
+
+std::error_code encode_provisioning_progress(const provisioning_progress& p, std::string& out) {
+  app_message m{std::string(status_verb)};
+  m.set("re", p.re).set("state", to_string(p.state));
+  if (p.state == provisioning_state::connected) {
+    if (p.addresses.empty() || p.addresses.size() > provisioning_progress::max_addresses)
+      return provisioning_errc::bad_addresses;
+    std::string list;
+    for (const auto& a : p.addresses) {
+      if (!valid_address(a)) return provisioning_errc::bad_addresses;
+      if (!list.empty()) list += ',';
+      list += a;
+    }
+    m.set("addresses", list);
+  } else if (p.state == provisioning_state::failed) {
+    m.set("reason", to_string(p.reason));
+  }
+  return encode_app_message(m, out);
+}
+
+std::error_code decode_wifi_credentials(const app_message& m, wifi_credentials& out) {
+  if (m.verb != set_verb) return provisioning_errc::not_provisioning;
+  if (!only_fields(m, {"ssid_hex", "passphrase_hex"})) return provisioning_errc::unknown_field;
+  const auto ssid = m.get("ssid_hex");
+  const auto pass = m.get("passphrase_hex");
+  if (!ssid || !pass) return provisioning_errc::missing_field;
+  wifi_credentials c;
+  if (!from_hex(*ssid, c.ssid)) return provisioning_errc::bad_ssid;
+  if (!from_hex(*pass, c.passphrase)) return provisioning_errc::bad_passphrase;
+  if (auto ec = validate(c)) return ec;
+  out = std::move(c);
+  return {};
+}
+
+std::error_code decode_provisioning_progress(const app_message& m, provisioning_progress& out) {
+  if (m.verb != status_verb) return provisioning_errc::not_provisioning;
+  if (!only_fields(m, {"re", "state", "addresses", "reason"}))
+    return provisioning_errc::unknown_field;
+  provisioning_progress p;
+  if (m.get("re")) {
+    auto re = m.get_uint("re", 0, UINT64_MAX);
+    if (!re) return provisioning_errc::bad_re;
+    p.re = *re;
+  }
+  const auto state = m.get("state");
+  if (!state) return provisioning_errc::missing_field;
+  if (*state == "connecting") {
+    p.state = provisioning_state::connecting;
+  } else if (*state == "connected") {
+    p.state = provisioning_state::connected;
+  } else if (*state == "failed") {
+    p.state = provisioning_state::failed;
+  } else {
+    return provisioning_errc::bad_state;
+  }
+  const auto reason = m.get("reason");
+  const auto addresses = m.get("addresses");
+  if (reason && p.state != provisioning_state::failed) return provisioning_errc::bad_reason;
+  if (addresses && p.state != provisioning_state::connected)
+    return provisioning_errc::bad_addresses;
+  if (p.state == provisioning_state::failed) {
+    if (!reason) return provisioning_errc::missing_field;
+    if (*reason == "auth_error") {
+      p.reason = provisioning_failure::auth_error;
+    } else if (*reason == "network_not_found") {
+      p.reason = provisioning_failure::network_not_found;
+    } else if (*reason == "timeout") {
+      p.reason = provisioning_failure::timeout;
+    } else {
+      return provisioning_errc::bad_reason;
+    }
+  }
+  if (p.state == provisioning_state::connected) {
+    if (!addresses) return provisioning_errc::missing_field;
+    std::string_view rest = *addresses;
+    while (true) {
+      const auto comma = rest.find(',');
+      const std::string_view a = rest.substr(0, comma);
+      if (!valid_address(a) || p.addresses.size() == provisioning_progress::max_addresses)
+        return provisioning_errc::bad_addresses;
+      p.addresses.emplace_back(a);
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(comma + 1);
+    }
+  }
+  out = std::move(p);
+  return {};
+}
+
+} // namespace lanyard::core
