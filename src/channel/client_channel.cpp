@@ -16,6 +16,7 @@
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace lanyard::channel {
 
@@ -49,7 +50,10 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   detail::send_queue sends;
   std::mt19937_64 rng; // jitter only: not security relevant
   std::shared_ptr<session_runner> runner;
+  // Where to connect: an explicit endpoint, or a device id looked up in a directory.
   std::optional<endpoint> target;
+  std::shared_ptr<const discovery::directory> dir;
+  bool started = false;
   channel_state st = channel_state::setup;
   std::error_code last_error;
   std::uint64_t gen = 0; // current attempt generation
@@ -61,6 +65,23 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
 
   void log(const std::string& line) {
     if (opts.log) opts.log(line);
+  }
+
+  // For log lines: "lamp-1 (198.18.1.3:7443)" or "lamp-1 (via the discovery directory)".
+  std::string where() const {
+    if (target)
+      return opts.trust.device_id + " (" + target->host + ":" + std::to_string(target->port) + ")";
+    return opts.trust.device_id + " (via the discovery directory)";
+  }
+
+  // The reachable paths of our accessory, in the directory's order. A link-local IPv6
+  // address carries its interface as scope id already.
+  std::vector<tcp::endpoint> directory_paths() const {
+    std::vector<tcp::endpoint> out;
+    if (const discovery::discovered_accessory* acc = dir->find(opts.trust.device_id))
+      for (const discovery::accessory_path& p : acc->paths)
+        if (p.reachable) out.emplace_back(p.address, p.port);
+    return out;
   }
 
   bool terminal() const noexcept {
@@ -159,9 +180,9 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
 
   void attempt_failed(std::error_code ec, const std::string& what) {
     current.reset();
+    connect_timer.cancel(); // a resolve or lookup failure comes before the connect
     if (terminal()) return;
-    log("channel to " + opts.trust.device_id + " (" + target->host + ":" +
-        std::to_string(target->port) + "): " + what + ": " + ec.message());
+    log("channel to " + where() + ": " + what + ": " + ec.message());
     if (fatal(ec)) {
       sends.fail_all(core::channel_errc::session_closed);
       set_state(channel_state::failed, ec);
@@ -186,24 +207,49 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       std::error_code ignored;
       a->socket.close(ignored); // the connect completes with operation_aborted
     });
-    resolver.async_resolve(
-        target->host, std::to_string(target->port), tcp::resolver::numeric_service,
-        [w, g, a](std::error_code ec, tcp::resolver::results_type results) {
-          auto self = w.lock();
-          if (!self || g != self->gen) return;
-          if (!ec && results.empty()) ec = errc::no_address;
-          if (ec) return self->attempt_failed(ec, "resolving the host failed");
-          asio::async_connect(a->socket, results,
-                              [w, g, a](std::error_code ec2, const tcp::endpoint&) {
-                                auto self2 = w.lock();
-                                if (!self2 || g != self2->gen) return;
-                                self2->connect_timer.cancel();
-                                if (ec2 == asio::error::operation_aborted)
-                                  ec2 = asio::error::timed_out;
-                                if (ec2) return self2->attempt_failed(ec2, "TCP connect failed");
-                                self2->handshake(a, g);
-                              });
-        });
+    if (dir) {
+      // Looked up again for every attempt: paths come and go while the channel lives.
+      std::vector<tcp::endpoint> paths = directory_paths();
+      if (paths.empty())
+        return attempt_failed(errc::not_discovered, "no reachable path in the directory");
+      return connect(a, g, paths);
+    }
+    resolver.async_resolve(target->host, std::to_string(target->port),
+                           tcp::resolver::numeric_service,
+                           [w, g, a](std::error_code ec, tcp::resolver::results_type results) {
+                             auto self = w.lock();
+                             if (!self || g != self->gen) return;
+                             if (!ec && results.empty()) ec = errc::no_address;
+                             if (ec) return self->attempt_failed(ec, "resolving the host failed");
+                             self->connect(a, g, results);
+                           });
+  }
+
+  // TCP connect to the first of `endpoints` that accepts, then the handshake.
+  template <class EndpointSequence>
+  void connect(const std::shared_ptr<attempt>& a, std::uint64_t g,
+               const EndpointSequence& endpoints) {
+    asio::async_connect(a->socket, endpoints,
+                        [w = weak_from_this(), g, a](std::error_code ec, const tcp::endpoint&) {
+                          auto self = w.lock();
+                          if (!self || g != self->gen) return;
+                          self->connect_timer.cancel();
+                          if (ec == asio::error::operation_aborted) ec = asio::error::timed_out;
+                          if (ec) return self->attempt_failed(ec, "TCP connect failed");
+                          self->handshake(a, g);
+                        });
+  }
+
+  // network_changed() and directory_changed(): attempt now if waiting or still connecting.
+  // `even_mid_handshake`: also abandon an attempt past its TCP connect (a network change may
+  // have killed the path it runs on; a new directory path says nothing about the current one).
+  void attempt_now(const char* why, bool even_mid_handshake) {
+    bool connecting = st == channel_state::preparing && !runner->has_link() &&
+                      (even_mid_handshake || (current && !current->stream));
+    if (st != channel_state::waiting && !connecting) return;
+    log("channel to " + where() + ": " + why + ", reconnecting now");
+    stop_attempts();
+    connect_now();
   }
 
   void handshake(const std::shared_ptr<attempt>& a, std::uint64_t g) {
@@ -272,7 +318,8 @@ void client_channel::set_session_reset_handler(session_reset_handler h) {
 }
 
 void client_channel::start(endpoint ep) {
-  if (impl_->st != channel_state::setup || impl_->target) return;
+  if (impl_->st != channel_state::setup || impl_->started) return;
+  impl_->started = true;
   impl_->target = std::move(ep);
   // Never connect (and report states) inside the caller's frame.
   asio::post(impl_->ex, [w = std::weak_ptr<impl>(impl_)] {
@@ -280,14 +327,52 @@ void client_channel::start(endpoint ep) {
   });
 }
 
-void client_channel::network_changed() {
+void client_channel::start(std::string_view device_id,
+                           std::shared_ptr<const discovery::directory> dir) {
   impl& i = *impl_;
+  if (i.st != channel_state::setup || i.started) return;
+  i.started = true;
+  std::string problem;
+  if (!dir)
+    problem = "no discovery directory given";
+  else if (device_id.empty())
+    problem = "empty device id";
+  else if (!i.opts.trust.device_id.empty() && i.opts.trust.device_id != device_id)
+    problem = "client_options::trust.device_id is \"" + i.opts.trust.device_id +
+              "\"; leave it empty or equal to the device id";
+  if (!problem.empty()) {
+    i.log("channel to \"" + std::string(device_id) + "\": cannot start by device id: " + problem);
+    asio::post(i.ex, [w = std::weak_ptr<impl>(impl_)] {
+      auto self = w.lock();
+      if (!self || self->terminal()) return;
+      self->sends.fail_all(core::channel_errc::session_closed);
+      self->set_state(channel_state::failed, std::make_error_code(std::errc::invalid_argument));
+    });
+    return;
+  }
+  i.opts.trust.device_id = std::string(device_id);
+  i.dir = std::move(dir);
+  // Never connect (and report states) inside the caller's frame.
+  asio::post(i.ex, [w = std::weak_ptr<impl>(impl_)] {
+    if (auto self = w.lock()) self->connect_now();
+  });
+}
+
+void client_channel::network_changed() {
   // A pending attempt (a SYN sent over the old path) is abandoned too: it may never complete.
-  bool attempting = i.st == channel_state::preparing && !i.runner->has_link();
-  if (i.st != channel_state::waiting && !attempting) return;
-  i.log("channel to " + i.opts.trust.device_id + ": network changed, reconnecting now");
-  i.stop_attempts();
-  i.connect_now();
+  impl_->attempt_now("network changed", true);
+}
+
+void client_channel::directory_changed(std::span<const discovery::directory_event> events) {
+  impl& i = *impl_;
+  if (!i.dir || i.terminal()) return;
+  for (const discovery::directory_event& e : events) {
+    if (e.accessory.id != i.opts.trust.device_id) continue;
+    if (e.kind == discovery::directory_event_kind::added ||
+        e.kind == discovery::directory_event_kind::path_added ||
+        e.kind == discovery::directory_event_kind::path_reachable)
+      return i.attempt_now("new path in the directory", false);
+  }
 }
 
 void client_channel::cancel() {

@@ -29,6 +29,9 @@ public:
       return "the endpoint's host name resolved to no address; check the host name";
     case errc::not_started:
       return "the channel is not started or has failed; call start() or create a new channel";
+    case errc::not_discovered:
+      return "the discovery directory has no reachable path to the accessory (not discovered "
+             "yet, gone, or every path reported unreachable); waiting for it to appear";
     }
     return "unknown lanyard.channel.io error " + std::to_string(ev);
   }

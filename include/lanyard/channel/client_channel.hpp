@@ -1,23 +1,24 @@
 /// @file
 /// client_channel: the app's persistent channel to one accessory (asio). It connects to an
-/// explicit endpoint over pinned, mutually authenticated TLS, drives a core::session (client
-/// role) over it, and keeps that session alive across connections: when the connection dies it
-/// reconnects with backoff and the session resumes, so every message is delivered exactly once
-/// and in order. If the accessory lost the session, the session_reset handler receives every
-/// message it never acknowledged. docs/channel.md has the states, send semantics and an example.
+/// explicit endpoint, or to a device id through the discovery directory, over pinned, mutually
+/// authenticated TLS, drives a core::session (client role) over it, and keeps that session
+/// alive across connections: when the connection dies it reconnects with backoff and the
+/// session resumes, so every message is delivered exactly once and in order. If the accessory lost
+/// the session, the session_reset handler receives every message it never acknowledged.
+/// docs/channel.md has the states, send semantics and an example.
 ///
 /// @code
 ///   channel::client_channel ch(io.get_executor(), tls_ctx, opts);
 ///   ch.set_state_handler([](channel::channel_state s, std::error_code why) { ... });
 ///   ch.set_message_handler([](std::uint64_t seq, std::span<const std::byte> m) { ... });
-///   ch.start({"198.18.1.3", 7443});
+///   ch.start({"198.18.1.3", 7443});            // or: ch.start("lamp-1", directory);
 ///   ch.async_send(bytes, {}, [](std::error_code ec, std::uint64_t seq) { ... });
 /// @endcode
 ///
 /// Errors: see async_send(), the state handler (waiting(reason): transport, TLS and session
-/// errors; failed(error): trust refusals such as trust::key_changed, tls_errc::
-/// peer_rejected_certificate (the accessory does not know us), alpn_mismatch, or
-/// core::channel_errc::session_closed when the accessory ended the session).
+/// errors, errc::not_discovered when started by device id; failed(error): trust refusals such as
+/// trust::key_changed, tls_errc::peer_rejected_certificate (the accessory does not know us),
+/// alpn_mismatch, or core::channel_errc::session_closed when the accessory ended the session).
 ///
 /// Thread-safety: distinct objects safe, shared objects unsafe: call members and run handlers
 /// on the channel's executor only (use a strand with a multi-threaded io_context).
@@ -34,6 +35,7 @@
 #include <lanyard/channel/send_options.hpp>
 #include <lanyard/core/channel_error.hpp>
 #include <lanyard/core/session_event.hpp>
+#include <lanyard/discovery/directory.hpp>
 #include <lanyard/tls/context.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -46,6 +48,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -81,6 +84,29 @@ public:
   /// Starts connecting to `ep` (setup → preparing). Calling it again is ignored unless the
   /// channel is in setup.
   void start(endpoint ep);
+
+  /// Starts connecting to the accessory whose device id (TXT `id`) is `device_id`, through
+  /// the paths the discovery directory `dir` knows for it (setup → preparing). Every attempt —
+  /// the first and each reconnect — looks the accessory up again and tries its reachable paths
+  /// in the directory's order (interface index, address, port); the first that accepts the
+  /// TCP connection is used. With no reachable path the attempt fails with
+  /// errc::not_discovered and the channel waits. The app keeps feeding `dir` from its browser
+  /// on this channel's executor and hands the resulting events to directory_changed().
+  ///
+  /// `device_id` is also the trust id: it fills client_options::trust.device_id when that is
+  /// empty. Errors (state failed, std::errc::invalid_argument, a log line): a null `dir`, an
+  /// empty `device_id`, or a trust.device_id that names another device. Calling it again is
+  /// ignored unless the channel is in setup.
+  void start(std::string_view device_id, std::shared_ptr<const discovery::directory> dir);
+
+  /// Tells a channel started by device id what changed in its directory (the events
+  /// directory::apply(), report_unreachable() or report_reachable() returned). A new or newly
+  /// reachable path of this accessory (events added, path_added, path_reachable) makes a
+  /// waiting channel attempt at once instead of waiting out its backoff, and restarts an
+  /// attempt still in its TCP connect (it may be stuck on a path that just died) with the
+  /// current paths; a ready channel keeps its connection. Other events, events of other
+  /// accessories and calls on a channel started with an endpoint are ignored.
+  void directory_changed(std::span<const discovery::directory_event> events);
 
   /// The network changed (a path monitor reported a new interface or address): if the channel
   /// is waiting, or still connecting (a SYN sent over the old path may never be answered), a

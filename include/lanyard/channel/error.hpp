@@ -33,6 +33,10 @@ enum class errc {
   no_address,
   /// The client channel was used before start() or after it failed.
   not_started,
+  /// start(device_id, directory): the discovery directory has no reachable path to the
+  /// accessory (not discovered yet, gone, or every path reported unreachable). The channel
+  /// waits; a directory change (directory_changed()) or the backoff brings the next attempt.
+  not_discovered,
 };
 
 /// The "lanyard.channel.io" category.

@@ -1,0 +1,340 @@
+// client_channel started by device id through a discovery::directory (fed with made-up browse
+// events, no Avahi), against a real accessory::server over loopback TLS: paths tried in the
+// directory's order, unreachable paths skipped, not_discovered while absent, an immediate
+// attempt on a directory change, the paths looked up again on every reconnect, bad arguments.
+#include <lanyard/channel/client_channel.hpp>
+
+#include <lanyard/accessory/server.hpp>
+#include <lanyard/channel/error.hpp>
+#include <lanyard/discovery/directory.hpp>
+#include <lanyard/tls/context.hpp>
+#include <lanyard/trust/controller_store.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "support/io_test_support.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+using asio::ip::tcp;
+using lanyard::accessory::server;
+using lanyard::channel::channel_state;
+using lanyard::channel::client_channel;
+using lanyard::channel::client_options;
+using lanyard::tls::context;
+using lanyard::tls::identity;
+namespace discovery = lanyard::discovery;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+using lanyard::test::bytes;
+using lanyard::test::make_identity;
+using lanyard::test::run_until;
+using lanyard::test::text;
+
+const identity& accessory_id() {
+  static const identity id = make_identity("lamp-1");
+  return id;
+}
+const identity& phone_id() {
+  static const identity id = make_identity("phone-a");
+  return id;
+}
+
+// An accessory server on loopback (any free port) with the phone paired; records messages.
+struct accessory {
+  accessory(asio::io_context& io, const fs::path& dir)
+      : store(std::make_shared<lanyard::trust::controller_store>(dir / "controllers")) {
+    fs::create_directories(dir);
+    REQUIRE(store->load().ok());
+    if (store->list().empty()) {
+      auto now = std::chrono::system_clock::now();
+      REQUIRE(store->open_window(now).ok());
+      REQUIRE(store
+                  ->pair(phone_id().fingerprint(), "phone-a", lanyard::trust::controller_role::user,
+                         now)
+                  .ok());
+      REQUIRE(store->close_window().ok());
+    }
+    srv = std::make_unique<server>(io.get_executor(), context(accessory_id()), store);
+    srv->set_message_handler([this](const server::controller_id&, std::uint64_t,
+                                    std::span<const std::byte> p) { received.push_back(text(p)); });
+    REQUIRE(!srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0)));
+  }
+  std::uint16_t port() const { return srv->local_endpoint().port(); }
+
+  std::shared_ptr<lanyard::trust::controller_store> store;
+  std::unique_ptr<server> srv;
+  std::vector<std::string> received;
+};
+
+// A loopback port nobody listens on: connecting to it is refused at once.
+std::uint16_t closed_port(asio::io_context& io) {
+  tcp::acceptor a(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  return a.local_endpoint().port();
+}
+
+// A browse instance of "lamp-1" on a made-up interface (the index orders the directory's
+// paths; it plays no part in connecting to 127.0.0.1).
+discovery::service_instance instance(unsigned if_index, std::uint16_t port,
+                                     const char* id = "lamp-1") {
+  discovery::service_instance s;
+  s.name = "Lamp";
+  s.type = "_lanyard._tcp";
+  s.domain = "local";
+  s.interface = {if_index, "if" + std::to_string(if_index), lanyard::link::interface_kind::other};
+  s.protocol = discovery::ip_protocol::ipv4;
+  s.host = "lamp.local";
+  s.port = port;
+  s.addresses = {asio::ip::make_address("127.0.0.1")};
+  REQUIRE_FALSE(s.txt.set("id", id));
+  return s;
+}
+
+discovery::browse_event added(discovery::service_instance s) {
+  return {discovery::browse_event_kind::added, std::move(s)};
+}
+
+// backoff_initial: a long backoff proves an attempt came from a directory change, not from
+// the retry timer (full jitter could still pick a short delay; the test then only passes
+// for the wrong reason, it cannot fail).
+client_options phone_options(std::chrono::milliseconds backoff_initial = 20ms) {
+  client_options o;
+  o.trust.expected_fingerprint = accessory_id().fingerprint();
+  o.backoff.initial = backoff_initial;
+  o.backoff.cap = std::max<std::chrono::milliseconds>(backoff_initial, 200ms);
+  return o;
+}
+
+struct phone {
+  phone(asio::io_context& io, client_options o)
+      : ch(io.get_executor(), context(phone_id()), with_log(o)) {
+    ch.set_state_handler([this](channel_state s, std::error_code why) {
+      states.push_back(s);
+      if (why) reasons.push_back(why);
+    });
+    ch.set_session_reset_handler([this](const lanyard::core::events::session_reset& r) {
+      ++resets;
+      for (const auto& m : r.unacked)
+        reset_unacked.push_back(text(m.payload));
+    });
+  }
+  client_options with_log(client_options o) {
+    o.log = [this](std::string_view line) { log.emplace_back(line); };
+    return o;
+  }
+  void send(const std::string& s) {
+    ch.async_send(bytes(s), [this, s](std::error_code ec, std::uint64_t) {
+      if (!ec) acked.push_back(s);
+    });
+  }
+  bool logged(const std::string& needle) const {
+    return std::any_of(log.begin(), log.end(),
+                       [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+  }
+  bool saw_reason(std::error_code ec) const {
+    return std::find(reasons.begin(), reasons.end(), ec) != reasons.end();
+  }
+
+  client_channel ch;
+  std::vector<channel_state> states;
+  std::vector<std::error_code> reasons;
+  std::vector<std::string> log;
+  std::vector<std::string> acked;
+  int resets = 0;
+  std::vector<std::string> reset_unacked;
+};
+
+} // namespace
+
+TEST_CASE("channel by device id: the directory's reachable paths are tried in order",
+          "[channel][directory]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  // Two accessory servers with the same identity: whichever gets the message was used.
+  accessory first(io, dir.path / "first");
+  accessory second(io, dir.path / "second");
+  auto directory = std::make_shared<discovery::directory>();
+  // In the directory's order (interface index): 1 refuses; 2 (the second server) is marked
+  // unreachable, so it must be skipped although it would accept; 3 is the first server; 4 the
+  // second server again.
+  directory->apply(added(instance(1, closed_port(io))));
+  directory->apply(added(instance(2, second.port())));
+  directory->apply(added(instance(3, first.port())));
+  directory->apply(added(instance(4, second.port())));
+  REQUIRE(
+      directory->report_unreachable(2, asio::ip::make_address("127.0.0.1"), second.port()).size() ==
+      1);
+  REQUIRE(directory->find("lamp-1")->paths.size() == 4);
+
+  phone p(io, phone_options());
+  p.ch.start("lamp-1", directory);
+  p.send("hello");
+  REQUIRE(run_until(io, [&] { return p.acked.size() == 1; }));
+  CHECK(first.received == std::vector<std::string>{"hello"});
+  CHECK(second.received.empty());
+  CHECK(p.ch.state() == channel_state::ready);
+  CHECK(p.reasons.empty()); // the refusing path was passed over within the same attempt
+  p.ch.cancel();
+  run_until(
+      io, [&] { return first.srv->session_count() == 0; }, 5s);
+}
+
+TEST_CASE("channel by device id: waits while not discovered, attempts at once when a path "
+          "appears",
+          "[channel][directory]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  accessory acc(io, dir.path);
+  auto directory = std::make_shared<discovery::directory>();
+  directory->apply(added(instance(1, 4433, "another-device")));
+
+  phone p(io, phone_options(1h));
+  p.ch.start("lamp-1", directory);
+  p.send("queued while undiscovered");
+  REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::waiting; }));
+  CHECK(p.ch.last_error() == lanyard::channel::errc::not_discovered);
+  CHECK(p.logged("lamp-1 (via the discovery directory): no reachable path"));
+
+  // Events of another accessory change nothing.
+  p.ch.directory_changed(directory->apply(added(instance(2, 4434, "another-device"))));
+  CHECK(p.ch.state() == channel_state::waiting);
+
+  // The accessory appears: attempt at once (the backoff is an hour).
+  auto events = directory->apply(added(instance(3, acc.port())));
+  REQUIRE_FALSE(events.empty());
+  p.ch.directory_changed(events);
+  CHECK(p.ch.state() == channel_state::preparing);
+  CHECK(p.logged("new path in the directory, reconnecting now"));
+  REQUIRE(run_until(io, [&] { return p.acked.size() == 1; }));
+  CHECK(acc.received == std::vector<std::string>{"queued while undiscovered"});
+  p.ch.cancel();
+}
+
+TEST_CASE("channel by device id: a path reported reachable again triggers an attempt",
+          "[channel][directory]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  accessory acc(io, dir.path);
+  auto directory = std::make_shared<discovery::directory>();
+  directory->apply(added(instance(1, acc.port())));
+  directory->report_unreachable(1, asio::ip::make_address("127.0.0.1"), acc.port());
+
+  phone p(io, phone_options(1h));
+  p.ch.start("lamp-1", directory);
+  REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::waiting; }));
+  CHECK(p.ch.last_error() == lanyard::channel::errc::not_discovered);
+  p.ch.directory_changed(
+      directory->report_reachable(1, asio::ip::make_address("127.0.0.1"), acc.port()));
+  REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::ready; }));
+  p.ch.cancel();
+}
+
+TEST_CASE("channel by device id: every reconnect looks the paths up again",
+          "[channel][directory]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  auto acc = std::make_unique<accessory>(io, dir.path);
+  auto directory = std::make_shared<discovery::directory>();
+  directory->apply(added(instance(1, acc->port())));
+
+  phone p(io, phone_options(1h));
+  p.ch.start("lamp-1", directory);
+  p.send("a");
+  REQUIRE(run_until(io, [&] { return p.acked.size() == 1; }));
+
+  // The accessory restarts on another port (same identity and controller store) and
+  // announces it: the old path goes, a new one comes.
+  const std::uint16_t old_port = acc->port();
+  acc.reset();
+  REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::waiting; }));
+  acc = std::make_unique<accessory>(io, dir.path);
+  REQUIRE(acc->port() != old_port);
+  discovery::browse_event moved{discovery::browse_event_kind::updated, instance(1, acc->port())};
+  moved.endpoint_changed = true;
+  auto events = directory->apply(moved);
+  p.ch.directory_changed(events);
+
+  p.send("b"); // into the old session: the restarted accessory never acknowledges it
+  REQUIRE(run_until(io, [&] { return p.resets == 1 && p.ch.state() == channel_state::ready; }));
+  CHECK(p.reset_unacked == std::vector<std::string>{"b"});
+  p.send("c");
+  REQUIRE(run_until(io, [&] { return p.acked.size() == 2; }));
+  CHECK(p.acked == std::vector<std::string>{"a", "c"});
+  CHECK(acc->received == std::vector<std::string>{"c"});
+  p.ch.cancel();
+}
+
+TEST_CASE("channel by device id: bad arguments fail the channel", "[channel][directory]") {
+  asio::io_context io;
+  auto directory = std::make_shared<discovery::directory>();
+
+  SECTION("null directory") {
+    phone p(io, phone_options());
+    p.ch.start("lamp-1", nullptr);
+    REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::failed; }));
+    CHECK(p.ch.last_error() == std::errc::invalid_argument);
+    CHECK(p.logged("no discovery directory given"));
+  }
+  SECTION("empty device id") {
+    phone p(io, phone_options());
+    p.ch.start("", directory);
+    REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::failed; }));
+    CHECK(p.logged("empty device id"));
+  }
+  SECTION("trust.device_id names another device") {
+    client_options o = phone_options();
+    o.trust.device_id = "lamp-2";
+    phone p(io, o);
+    p.ch.start("lamp-1", directory);
+    p.send("never");
+    REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::failed; }));
+    CHECK(p.logged("trust.device_id is \"lamp-2\""));
+    CHECK(p.acked.empty());
+  }
+}
+
+TEST_CASE("channel by device id: a new path restarts an attempt stuck in its TCP connect",
+          "[channel][directory]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  accessory acc(io, dir.path);
+
+  // A listener that never accepts, its accept queue (backlog 0: one connection) filled: Linux
+  // drops further SYNs, so a connect to it hangs (a path that swallows SYNs, on loopback).
+  tcp::acceptor stuck(io);
+  stuck.open(tcp::v4());
+  stuck.bind(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  stuck.listen(0);
+  tcp::socket filler(io);
+  filler.connect(stuck.local_endpoint());
+  auto directory = std::make_shared<discovery::directory>();
+  directory->apply(added(instance(2, stuck.local_endpoint().port())));
+
+  client_options o = phone_options(1h);
+  o.connect_timeout = std::chrono::hours(1);
+  phone p(io, o);
+  p.ch.start("lamp-1", directory);
+  p.send("hello");
+  // Give the SYN time to be dropped (the state stays preparing: nothing to wait for).
+  run_until(
+      io, [] { return false; }, 1s);
+  REQUIRE(p.ch.state() == channel_state::preparing);
+
+  // The accessory's real path appears before the stuck one: the attempt starts over.
+  p.ch.directory_changed(directory->apply(added(instance(1, acc.port()))));
+  REQUIRE(run_until(io, [&] { return p.acked.size() == 1; }));
+  CHECK(acc.received == std::vector<std::string>{"hello"});
+  CHECK(p.logged("new path in the directory, reconnecting now"));
+  p.ch.cancel();
+}
