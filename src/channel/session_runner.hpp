@@ -78,7 +78,7 @@ private:
   struct link {
     explicit link(std::unique_ptr<tls_stream> s) : stream(std::move(s)) {}
     std::unique_ptr<tls_stream> stream;
-    std::array<std::byte, 16 * 1024> rbuf{};
+    std::array<std::byte, 4 * 1024> rbuf{};
     std::vector<std::byte> wbuf;
     bool writing = false;
     bool closing = false;

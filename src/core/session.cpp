@@ -168,6 +168,7 @@ void session::establish(bool resumed, time_point now) {
   handshake_deadline_ = time_point::max();
   next_ping_ = now + settings_.keepalive_interval;
   ack_sent_ = recv_next_;
+  recv_unacked_bytes_ = 0;
   set_state(session_state::established);
   events_.emplace_back(events::established{id_, resumed});
 }
@@ -223,7 +224,12 @@ void session::handle_data(const data_frame& d, time_point now) {
   had_traffic_ = true;
   events_.emplace_back(
       events::message_received{d.seq, std::vector<std::byte>(d.payload.begin(), d.payload.end())});
-  if (recv_next_ - ack_sent_ >= settings_.ack_every)
+  // Also by volume: with large messages the peer's replay buffer (same max_replay_bytes on
+  // both ends) fills before ack_every messages arrive, and the sender would stall for
+  // ack_delay. A quarter of it keeps the sender's window open.
+  recv_unacked_bytes_ += d.payload.size() + replay_overhead_per_message;
+  if (recv_next_ - ack_sent_ >= settings_.ack_every ||
+      recv_unacked_bytes_ >= settings_.max_replay_bytes / 4)
     ack_now_ = true;
   else if (ack_deadline_ == time_point::max())
     ack_deadline_ = now + settings_.ack_delay;
@@ -358,6 +364,7 @@ std::span<const std::byte> session::poll_output(time_point now) {
       hello_pending_ = false;
       hello_sent_ = now;
       ack_sent_ = recv_next_;
+      recv_unacked_bytes_ = 0;
       encode_frame(hello_frame{id_, recv_next_}, out_);
     }
     return out_;
@@ -374,6 +381,7 @@ std::span<const std::byte> session::poll_output(time_point now) {
   if (recv_next_ != ack_sent_ && (ack_now_ || data_waiting || ping_pending_ || pong_pending_)) {
     encode_frame(ack_frame{recv_next_}, out_);
     ack_sent_ = recv_next_;
+    recv_unacked_bytes_ = 0;
     ack_now_ = false;
     ack_deadline_ = time_point::max();
   }

@@ -1,0 +1,479 @@
+// lanyard-bench channel: the persistent channel's data path and footprint.
+//  - bulk throughput (MB/s, 10^6 bytes) app → accessory, and the rate of 64-byte messages,
+//    Lanyard (channel::client_channel → accessory::server over pinned mutual TLS) side by side
+//    with one plain mbedTLS TLS connection using the same cipher suite (bench_channel_plain);
+//  - request/response round-trip time (the app sends, the accessory echoes with a push);
+//  - heap per idle established channel on either side, and how many idle channels one
+//    accessory-server process holds, with its memory and CPU (bench_channel_scale.cpp).
+// Throughput and RTT run both ends of each contender in this one thread over loopback TCP, so
+// each figure costs both ends' work; the contenders alternate round by round so that drift
+// (frequency scaling, other load) hits both alike.
+#include "bench_channel.hpp"
+#include "bench.hpp"
+#include "bench_channel_plain.hpp"
+
+#include <lanyard/accessory/server.hpp>
+#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/tls/context.hpp>
+#include <lanyard/tls/identity.hpp>
+#include <lanyard/trust/controller_store.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lanyard::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+using asio::ip::tcp;
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "lanyard-bench-ch-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) != nullptr) path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+  }
+};
+
+// One established Lanyard channel: app and accessory on one io_context.
+struct lanyard_link {
+  asio::io_context io;
+  std::shared_ptr<trust::controller_store> store;
+  std::unique_ptr<accessory::server> srv;
+  std::unique_ptr<channel::client_channel> ch;
+  std::size_t server_bytes = 0;
+  std::size_t server_messages = 0;
+  std::size_t client_messages = 0;
+  bool echo = false;
+  std::error_code send_error;
+  std::vector<std::string> log;
+
+  bool open(const fs::path& dir, const tls::identity& accessory_id, const tls::identity& phone_id,
+            std::string& error) {
+    store = std::make_shared<trust::controller_store>(dir / "controllers");
+    auto now = std::chrono::system_clock::now();
+    trust::store_status s = store->load();
+    if (s.ok()) s = store->open_window(now);
+    if (s.ok()) s = store->pair(phone_id.fingerprint(), "phone", trust::controller_role::user, now);
+    if (s.ok()) s = store->close_window();
+    if (s.failed()) {
+      error = "controller store: " + s.message();
+      return false;
+    }
+    accessory::server_options sopt;
+    sopt.log = [this](std::string_view l) { log.emplace_back(l); };
+    srv = std::make_unique<accessory::server>(io.get_executor(), tls::context(accessory_id), store,
+                                              sopt);
+    srv->set_message_handler([this](const accessory::server::controller_id& c, std::uint64_t,
+                                    std::span<const std::byte> p) {
+      server_bytes += p.size();
+      ++server_messages;
+      if (echo)
+        srv->async_send(c, p, {channel::send_mode::wait, channel::send_completion_mode::queued},
+                        [this](std::error_code ec, std::uint64_t) {
+                          if (ec) send_error = ec;
+                        });
+    });
+    if (std::error_code ec = srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0))) {
+      error = "listen: " + ec.message();
+      return false;
+    }
+    channel::client_options copt;
+    copt.trust.device_id = accessory_id.device_id();
+    copt.trust.expected_fingerprint = accessory_id.fingerprint();
+    copt.log = [this](std::string_view l) { log.emplace_back(l); };
+    ch = std::make_unique<channel::client_channel>(io.get_executor(), tls::context(phone_id), copt);
+    ch->set_message_handler(
+        [this](std::uint64_t, std::span<const std::byte>) { ++client_messages; });
+    ch->start({"127.0.0.1", srv->local_endpoint().port()});
+    if (!run_until([&] { return ch->state() == channel::channel_state::ready; })) {
+      error = "the channel did not become ready (state " + std::string(to_string(ch->state())) +
+              ", " + ch->last_error().message() + ")" + (log.empty() ? "" : ": " + log.front());
+      return false;
+    }
+    return true;
+  }
+
+  // Runs the loop until `done` (true) or 30 s without it (false).
+  template <class Pred>
+  bool run_until(Pred done) {
+    auto deadline = clock_type::now() + std::chrono::seconds(30);
+    while (!done()) {
+      if (clock_type::now() > deadline) return false;
+      io.run_one_for(std::chrono::milliseconds(100));
+    }
+    return true;
+  }
+
+  // Until every message the app sent is acknowledged (the next phase starts clean).
+  bool settle() {
+    return run_until([&] { return ch->unacked_count() == 0; });
+  }
+
+  // `count` messages of `size` bytes app → accessory, keeping `window` sends outstanding
+  // (queued completion: the app refills as soon as the replay buffer takes a message).
+  // Returns seconds until the accessory received the last byte, or < 0.
+  double transfer(std::size_t count, std::size_t size, std::size_t window, std::string& error) {
+    std::vector<std::byte> payload(size, std::byte{0x5a});
+    const std::size_t target = server_bytes + count * size;
+    std::size_t issued = 0, completed = 0;
+    std::function<void()> issue = [&] {
+      while (issued < count && issued - completed < window) {
+        ++issued;
+        ch->async_send(payload, {channel::send_mode::wait, channel::send_completion_mode::queued},
+                       [&](std::error_code ec, std::uint64_t) {
+                         ++completed;
+                         if (ec) send_error = ec;
+                         issue();
+                       });
+      }
+    };
+    auto t0 = clock_type::now();
+    issue();
+    bool ok = run_until([&] { return server_bytes >= target || send_error; });
+    double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    if (!ok || send_error) {
+      error = "lanyard transfer: " + (send_error ? send_error.message() : "timed out");
+      return -1;
+    }
+    if (!run_until([&] { return completed == issued; }) || !settle()) {
+      error = "lanyard transfer: sends did not complete";
+      return -1;
+    }
+    return s;
+  }
+
+  bool round_trips(std::size_t iterations, std::size_t size, std::vector<double>& samples_us,
+                   std::string& error) {
+    std::vector<std::byte> payload(size, std::byte{0x33});
+    echo = true;
+    for (std::size_t i = 0; i < iterations; ++i) {
+      const std::size_t want = client_messages + 1;
+      auto t0 = clock_type::now();
+      ch->async_send(payload, {channel::send_mode::wait, channel::send_completion_mode::queued},
+                     [this](std::error_code ec, std::uint64_t) {
+                       if (ec) send_error = ec;
+                     });
+      if (!run_until([&] { return client_messages >= want || send_error; }) || send_error) {
+        error = "lanyard round trip: " + (send_error ? send_error.message() : "timed out");
+        echo = false;
+        return false;
+      }
+      samples_us.push_back(
+          std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+    }
+    echo = false;
+    return settle();
+  }
+};
+
+struct params {
+  std::size_t rounds = 5;
+  std::size_t bulk_bytes = 64u << 20;
+  std::size_t bulk_message = 16 * 1024;
+  std::size_t small_messages = 100000;
+  std::size_t small_size = 64;
+  std::size_t rtt_iterations = 2000;
+  scale_params scale;
+};
+
+bool parse_params(const cli::parsed_args& args, params& p, std::string& error) {
+  struct opt {
+    const char* name;
+    long long min, max;
+    std::size_t* out;
+  };
+  const opt opts[] = {
+      {"rounds", 1, 1000, &p.rounds},
+      {"bulk-bytes", 1 << 16, 1ll << 36, &p.bulk_bytes},
+      {"bulk-message-size", 1, 64 * 1024, &p.bulk_message},
+      {"small-messages", 1, 100000000, &p.small_messages},
+      {"rtt-iterations", 1, 10000000, &p.rtt_iterations},
+      {"channels", 1, 1000000, &p.scale.channels},
+      {"concurrency", 1, 10000, &p.scale.concurrency},
+  };
+  for (const opt& o : opts) {
+    if (auto v = args.value(o.name)) {
+      auto n = cli::parse_integer(*v, o.min, o.max, std::string("--") + o.name, error);
+      if (!n) return false;
+      *o.out = static_cast<std::size_t>(*n);
+    }
+  }
+  if (auto v = args.value("idle-seconds")) {
+    auto n = cli::parse_integer(*v, 0, 3600, "--idle-seconds", error);
+    if (!n) return false;
+    p.scale.idle_seconds = static_cast<double>(*n);
+  }
+  return true;
+}
+
+void write_pair(cli::json_writer& out, const char* key, const summary& l, const summary& m) {
+  out.key(key).begin_object().key("lanyard");
+  write_summary(out, l);
+  out.key("mbedtls");
+  write_summary(out, m);
+  out.end_object();
+}
+
+void write_sample(cli::json_writer& out, const char* key, const process_sample& s) {
+  out.key(key)
+      .begin_object()
+      .key("heap_bytes")
+      .value(s.heap_bytes)
+      .key("rss_bytes")
+      .value(s.rss_bytes)
+      .key("cpu_seconds")
+      .value(s.cpu_seconds)
+      .end_object();
+}
+
+double process_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "lanyard-bench channel: %s\n", what.c_str());
+  return 1;
+}
+
+int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::string>& lines) {
+  std::string error;
+  params p;
+  if (!parse_params(args, p, error)) {
+    std::fprintf(stderr, "lanyard-bench channel: %s\n", error.c_str());
+    return 2;
+  }
+  const std::size_t bulk_count = std::max<std::size_t>(1, p.bulk_bytes / p.bulk_message);
+  const std::size_t bulk_total = bulk_count * p.bulk_message;
+
+  std::vector<double> l_bulk, m_bulk, l_small, m_small, l_rtt, m_rtt;
+  // CPU time / wall time during each bulk round (%): below 100 the contender waited (timers,
+  // the scheduler on a busy machine) rather than computed.
+  std::vector<double> l_bulk_cpu, m_bulk_cpu;
+  std::string suite;
+  {
+    temp_dir dir;
+    if (dir.path.empty()) return fail("cannot create a temporary directory");
+    std::error_code ec;
+    std::string detail;
+    tls::identity accessory_id =
+        tls::identity::load_or_create(dir.path / "accessory", "bench-accessory", ec, &detail);
+    tls::identity phone_id;
+    if (!ec)
+      phone_id = tls::identity::load_or_create(dir.path / "phone", "bench-phone", ec, &detail);
+    if (ec) return fail(detail);
+    lanyard_link lanyard;
+    if (!lanyard.open(dir.path, accessory_id, phone_id, error)) return fail(error);
+    auto plain = plain_tls_stream::open(dir.path / "accessory", dir.path / "phone", error);
+    if (!plain) return fail(error);
+    suite = plain->ciphersuite();
+
+    // Warm-up (caches, page faults, the loopback socket buffers' autotuning).
+    if (lanyard.transfer(std::min<std::size_t>(bulk_count, 64), p.bulk_message, 64, error) < 0 ||
+        plain->transfer(std::min<std::size_t>(bulk_total, 64 * p.bulk_message), p.bulk_message,
+                        error) < 0)
+      return fail(error);
+
+    const std::size_t rtt_per_round = std::max<std::size_t>(1, p.rtt_iterations / p.rounds);
+    for (std::size_t round = 0; round < p.rounds; ++round) {
+      double c0 = process_cpu_seconds();
+      double s = lanyard.transfer(bulk_count, p.bulk_message, 64, error);
+      if (s <= 0) return fail(error);
+      l_bulk.push_back(static_cast<double>(bulk_total) / 1e6 / s);
+      l_bulk_cpu.push_back(100.0 * (process_cpu_seconds() - c0) / s);
+      c0 = process_cpu_seconds();
+      s = plain->transfer(bulk_total, p.bulk_message, error);
+      if (s <= 0) return fail(error);
+      m_bulk.push_back(static_cast<double>(bulk_total) / 1e6 / s);
+      m_bulk_cpu.push_back(100.0 * (process_cpu_seconds() - c0) / s);
+
+      s = lanyard.transfer(p.small_messages, p.small_size, 1024, error);
+      if (s <= 0) return fail(error);
+      l_small.push_back(static_cast<double>(p.small_messages) / s);
+      s = plain->transfer(p.small_messages * p.small_size, p.small_size, error);
+      if (s <= 0) return fail(error);
+      m_small.push_back(static_cast<double>(p.small_messages) / s);
+
+      if (!lanyard.round_trips(rtt_per_round, p.small_size, l_rtt, error) ||
+          !plain->round_trips(rtt_per_round, p.small_size, m_rtt, error))
+        return fail(error);
+    }
+  } // the throughput io_context (and asio's resolver thread) is gone before the fork
+
+  scale_result sr;
+  if (!run_scale(p.scale, sr, error)) return fail("scale: " + error);
+
+  summary lb = summarize(l_bulk), mb = summarize(m_bulk), ls = summarize(l_small),
+          ms = summarize(m_small), lr = summarize(l_rtt), mr = summarize(m_rtt);
+  const double bulk_ratio = mb.median > 0 ? lb.median / mb.median : 0;
+  const double small_ratio = ms.median > 0 ? ls.median / ms.median : 0;
+  const double rtt_ratio = mr.median > 0 ? lr.median / mr.median : 0;
+
+  out.begin_object();
+  out.key("cipher_suite").value(suite);
+  out.key("params")
+      .begin_object()
+      .key("rounds")
+      .value(static_cast<std::uint64_t>(p.rounds))
+      .key("bulk_bytes")
+      .value(static_cast<std::uint64_t>(bulk_total))
+      .key("bulk_message_size")
+      .value(static_cast<std::uint64_t>(p.bulk_message))
+      .key("small_messages")
+      .value(static_cast<std::uint64_t>(p.small_messages))
+      .key("small_message_size")
+      .value(static_cast<std::uint64_t>(p.small_size))
+      .key("rtt_iterations")
+      .value(static_cast<std::uint64_t>(l_rtt.size()))
+      .end_object();
+  write_pair(out, "bulk_mb_per_s", lb, mb);
+  write_pair(out, "bulk_cpu_percent", summarize(l_bulk_cpu), summarize(m_bulk_cpu));
+  write_pair(out, "small_messages_per_s", ls, ms);
+  write_pair(out, "rtt_us", lr, mr);
+  out.key("bulk_ratio_vs_mbedtls").value(bulk_ratio);
+  out.key("small_ratio_vs_mbedtls").value(small_ratio);
+  out.key("rtt_median_ratio_vs_mbedtls").value(rtt_ratio);
+  out.key("heap_bytes_per_idle_channel")
+      .begin_object()
+      .key("app")
+      .value(sr.app_heap_per_channel())
+      .key("accessory")
+      .value(sr.accessory_heap_per_channel())
+      .key("method")
+      .value("mallinfo2 (uordblks + hblkhd) delta over all channels / channels")
+      .end_object();
+  out.key("concurrent_channels").begin_object();
+  out.key("requested").value(static_cast<std::uint64_t>(sr.requested));
+  out.key("established").value(static_cast<std::uint64_t>(sr.established));
+  out.key("failed").value(static_cast<std::uint64_t>(sr.failed));
+  out.key("retried").value(static_cast<std::uint64_t>(sr.waiting_events));
+  out.key("accessory_sessions").value(static_cast<std::uint64_t>(sr.accessory_sessions));
+  out.key("accessory_connected_after_idle")
+      .value(static_cast<std::uint64_t>(sr.accessory_connected));
+  out.key("app_ready_after_idle").value(static_cast<std::uint64_t>(sr.app_ready_after_idle));
+  out.key("identity_seconds").value(sr.identity_seconds);
+  out.key("store_seconds").value(sr.store_seconds);
+  out.key("setup_seconds").value(sr.setup_seconds);
+  out.key("accessory_setup_cpu_seconds").value(sr.accessory_setup_cpu_seconds);
+  out.key("idle_seconds").value(sr.idle_seconds);
+  out.key("accessory_idle_cpu_percent").value(sr.accessory_idle_cpu_percent());
+  out.key("app_idle_cpu_percent").value(sr.app_idle_cpu_percent());
+  out.key("accessory_rss_per_channel_bytes").value(sr.accessory_rss_per_channel());
+  write_sample(out, "accessory_before", sr.accessory_before);
+  write_sample(out, "accessory_after", sr.accessory_after);
+  write_sample(out, "accessory_idle_end", sr.accessory_idle_end);
+  write_sample(out, "app_before", sr.app_before);
+  write_sample(out, "app_after", sr.app_after);
+  out.key("accessory_log_lines").value(static_cast<std::uint64_t>(sr.accessory_log_lines));
+  out.end_object();
+  out.key("goals")
+      .begin_object()
+      .key("bulk_ratio_vs_mbedtls_min")
+      .value(0.85)
+      .key("concurrent_channels_min")
+      .value(10000)
+      .end_object();
+  out.end_object();
+
+  char line[320];
+  std::snprintf(line, sizeof line, "cipher suite: %s (both contenders)", suite.c_str());
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line,
+                "bulk (%zu x %zu B, %zu rounds): lanyard median %.1f MB/s | mbedtls median %.1f "
+                "MB/s",
+                bulk_count, p.bulk_message, p.rounds, lb.median, mb.median);
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line,
+                "bulk CPU use (CPU time / wall time): lanyard median %.0f%% | mbedtls median "
+                "%.0f%%",
+                summarize(l_bulk_cpu).median, summarize(m_bulk_cpu).median);
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line, "bulk_ratio_vs_mbedtls %.3f (goal >= 0.85) %s", bulk_ratio,
+                bulk_ratio >= 0.85 ? "met" : "NOT met");
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line,
+                "%zu-byte messages: lanyard median %.0f msg/s | mbedtls median %.0f msg/s (%.3fx)",
+                p.small_size, ls.median, ms.median, small_ratio);
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line,
+                "round trip (%zu B echo): lanyard p50 %.1f us p99 %.1f us | mbedtls p50 %.1f us "
+                "p99 %.1f us",
+                p.small_size, lr.median, lr.p99, mr.median, mr.p99);
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line,
+                "heap per idle channel (mallinfo2): app %.0f B, accessory %.0f B",
+                sr.app_heap_per_channel(), sr.accessory_heap_per_channel());
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line,
+                "concurrent idle channels: %zu of %zu established in %.1f s (accessory CPU %.1f "
+                "s), %zu still connected after %.0f s idle (goal 10000) %s",
+                sr.established, sr.requested, sr.setup_seconds, sr.accessory_setup_cpu_seconds,
+                sr.accessory_connected, sr.idle_seconds,
+                sr.accessory_connected >= 10000 ? "met" : "not measured at 10000 in this run");
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line,
+                "accessory process: RSS %.1f MiB -> %.1f MiB (%.0f B per channel), idle CPU "
+                "%.2f%% of a core; app idle CPU %.2f%%",
+                sr.accessory_before.rss_bytes / 1048576.0, sr.accessory_after.rss_bytes / 1048576.0,
+                sr.accessory_rss_per_channel(), sr.accessory_idle_cpu_percent(),
+                sr.app_idle_cpu_percent());
+  lines.emplace_back(line);
+  for (const auto& l : sr.accessory_log_sample)
+    lines.push_back("accessory log: " + l);
+  for (const auto& l : sr.app_log_sample)
+    lines.push_back("app log: " + l);
+  return 0;
+}
+
+const benchmark bench_channel{
+    "channel",
+    "channel throughput, 64-byte message rate, RTT vs plain mbedTLS; idle channels at scale",
+    "usage: lanyard-bench channel [options] [--json]\n"
+    "  Lanyard's channel (client_channel -> accessory::server, pinned mutual TLS) and one\n"
+    "  plain mbedTLS TLS connection with the same cipher suite, both ends in one thread over\n"
+    "  loopback, alternating round by round; then N idle channels held by one accessory-server\n"
+    "  process (forked), with heap per channel on both sides, RSS and CPU.\n"
+    "  --rounds N             rounds of bulk / small / RTT per contender (default 5)\n"
+    "  --bulk-bytes N         bytes per bulk round (default 67108864)\n"
+    "  --bulk-message-size N  bytes per bulk message / write (default 16384, max 65536)\n"
+    "  --small-messages N     64-byte messages per round (default 100000)\n"
+    "  --rtt-iterations N     round trips per contender in total (default 2000)\n"
+    "  --channels N           concurrent idle channels (default 200; the goal's figure:\n"
+    "                         --channels 10000, several minutes: one full P-256 handshake\n"
+    "                         per controller)\n"
+    "  --concurrency N        handshakes in progress at once while connecting (default 16)\n"
+    "  --idle-seconds N       idle window for the CPU figure (default 10; keep-alive 5 s)\n",
+    cli::arg_spec{{{"rounds", true},
+                   {"bulk-bytes", true},
+                   {"bulk-message-size", true},
+                   {"small-messages", true},
+                   {"rtt-iterations", true},
+                   {"channels", true},
+                   {"concurrency", true},
+                   {"idle-seconds", true}},
+                  0,
+                  0},
+    &run,
+};
+benchmark_registrar reg{bench_channel};
+
+} // namespace
+} // namespace lanyard::bench
