@@ -1,6 +1,6 @@
 # examples/minimal_accessory in the lab: on first boot it prints a setup payload and opens its
 # pairing window; the phone pairs through DNS-SD (`lanyard pair PAYLOAD`, verified against the
-# payload); after a restart it is paired, so it neither opens the window nor prints a payload.
+# payload); `lanyard connect` finds it by id and gets its lines echoed; after a restart it is paired, so it neither opens the window nor prints a payload.
 # Run through run-in-lab. Needs BUILD and ACCESSORY.
 LANYARD=${BUILD:?BUILD}/bin/lanyard
 state=$LAB_DIR/minimal
@@ -15,6 +15,16 @@ out=$(lab_exec phone "$LANYARD" pair "$payload" --trust-store "$LAB_DIR/ts" \
 jq -e '.device_id=="minimal-1" and .pinned_by=="verified"' <<<"$out" >/dev/null ||
   { echo "FAILED: unexpected pairing result $out"; exit 1; }
 echo "ok: paired: $out"
+
+# The channel, found by id through DNS-SD: two lines out, both acknowledged and echoed back.
+out=$( (printf 'hello\nworld\n'; sleep 3) | lab_exec phone "$LANYARD" connect minimal-1 --json \
+  --trust-store "$LAB_DIR/ts" --identity-dir "$LAB_DIR/controller" --timeout 30) ||
+  { echo "FAILED: connect: $out"; exit 1; }
+echo "$out"
+jq -se '[.[]|select(.event=="acked")|.seq]==[0,1] and
+        [.[]|select(.event=="message")|.text]==["hello","world"] and
+        any(.[]; .event=="state" and .state=="ready")' <<<"$out" >/dev/null ||
+  { echo "FAILED: connect did not get both lines acknowledged and echoed"; exit 1; }
 
 kill "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -1,0 +1,293 @@
+// lanyard connect ID [--address HOST:PORT] [--stay] [--json] [--timeout S] [--trust-store PATH]
+// [--identity-dir DIR]: opens a persistent channel to a paired accessory (found by DNS-SD, or at
+// --address), prints its state changes and every message it receives, and sends each line of
+// stdin as one message. At the end of stdin it waits until the accessory acknowledged every
+// line, then closes the session (or, with --stay, keeps receiving until SIGINT/SIGTERM).
+#include "cli/command.hpp"
+#include "cli/controller_setup.hpp"
+#include "cli/json.hpp"
+
+#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/core/channel_error.hpp>
+#include <lanyard/discovery/browser.hpp>
+#include <lanyard/discovery/client.hpp>
+#include <lanyard/discovery/directory.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/read_until.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lanyard::cli {
+namespace {
+
+int fail(const std::string& reason, int code) {
+  std::fprintf(stderr, "lanyard connect: %s\n", reason.c_str());
+  return code;
+}
+
+// Prints events as JSON lines or as text lines.
+struct printer {
+  bool json = false;
+
+  void state(channel::channel_state s, std::error_code why) const {
+    if (json) {
+      json_writer w;
+      w.begin_object().key("event").value("state").key("state").value(channel::to_string(s));
+      if (why) w.key("reason").value(why.message());
+      w.end_object();
+      line(w.str());
+    } else {
+      line("state " + std::string(channel::to_string(s)) + (why ? ": " + why.message() : ""));
+    }
+  }
+  void message(std::uint64_t seq, std::span<const std::byte> payload) const {
+    const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
+    if (!json) return line("< " + std::string(text));
+    json_writer w;
+    w.begin_object().key("event").value("message").key("seq").value(seq);
+    payload_value(w, text);
+    w.end_object();
+    line(w.str());
+  }
+  void acked(std::uint64_t seq) const {
+    if (!json) return line("acked " + std::to_string(seq));
+    json_writer w;
+    w.begin_object().key("event").value("acked").key("seq").value(seq).end_object();
+    line(w.str());
+  }
+  void reset(const core::events::session_reset& r) const {
+    if (!json) {
+      line("session reset: the accessory lost the session; " + std::to_string(r.unacked.size()) +
+           " message(s) not delivered:");
+      for (const auto& m : r.unacked)
+        line("  unsent " + std::to_string(m.seq) + " " +
+             std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size()));
+      return;
+    }
+    json_writer w;
+    w.begin_object().key("event").value("session_reset").key("unacked").begin_array();
+    for (const auto& m : r.unacked) {
+      w.begin_object().key("seq").value(m.seq);
+      payload_value(
+          w, std::string_view(reinterpret_cast<const char*>(m.payload.data()), m.payload.size()));
+      w.end_object();
+    }
+    w.end_array().end_object();
+    line(w.str());
+  }
+
+  static void payload_value(json_writer& w, std::string_view text) {
+    if (is_utf8(text)) {
+      w.key("text").value(text);
+    } else {
+      w.key("base64").value(
+          base64({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}));
+    }
+  }
+  static void line(const std::string& s) {
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+  }
+};
+
+// The whole session: channel, discovery, stdin, signals.
+struct connect_session {
+  asio::io_context io;
+  printer out;
+  std::unique_ptr<channel::client_channel> ch;
+  std::shared_ptr<discovery::directory> dir;
+  std::optional<discovery::client> avahi;
+  std::optional<discovery::browser> browser;
+  std::optional<asio::posix::stream_descriptor> input;
+  std::string input_buf;
+  bool input_done = false;
+  bool stay = false;
+  std::size_t in_flight = 0;
+  int exit_code = 0;
+
+  void send_line(std::string text) {
+    std::vector<std::byte> bytes(text.size());
+    std::memcpy(bytes.data(), text.data(), text.size());
+    ++in_flight;
+    ch->async_send(bytes, [this](std::error_code ec, std::uint64_t seq) {
+      --in_flight;
+      if (!ec) {
+        out.acked(seq);
+      } else if (ec != asio::error::operation_aborted && ec != core::channel_errc::session_reset) {
+        std::fprintf(stderr, "lanyard connect: message %llu not delivered: %s\n",
+                     static_cast<unsigned long long>(seq), ec.message().c_str());
+      }
+      maybe_finish();
+    });
+  }
+
+  void read_input() {
+    asio::async_read_until(*input, asio::dynamic_buffer(input_buf), '\n',
+                           [this](std::error_code ec, std::size_t n) {
+                             if (!ec) {
+                               send_line(input_buf.substr(0, n - 1));
+                               input_buf.erase(0, n);
+                               return read_input();
+                             }
+                             if (!input_buf.empty()) send_line(std::move(input_buf));
+                             input_done = true;
+                             maybe_finish();
+                           });
+  }
+
+  void start_input() {
+    input.emplace(io);
+    std::error_code ec;
+    input->assign(::dup(STDIN_FILENO), ec);
+    if (!ec) return read_input();
+    // A regular file or /dev/null cannot be polled: read it now, the sends queue.
+    input.reset();
+    for (std::string l; std::getline(std::cin, l);)
+      send_line(l);
+    input_done = true;
+  }
+
+  void maybe_finish() {
+    if (!input_done || stay || in_flight != 0 || !ch) return;
+    if (ch->state() == channel::channel_state::cancelled) return;
+    ch->cancel();
+    io.stop();
+  }
+};
+
+int run(const parsed_args& args) {
+  const std::string device_id = args.positional[0];
+  std::string error;
+  std::optional<tls::identity> me = load_controller_identity(args, error);
+  if (!me) return fail(error, 1);
+  std::shared_ptr<trust::trust_store> store = open_trust_store(args, error);
+  if (!store) return fail(error, 1);
+  if (!store->find(device_id))
+    return fail("\"" + device_id + "\" is not paired: pair first with `lanyard pair PAYLOAD`", 1);
+  std::optional<channel::endpoint> endpoint;
+  if (auto a = args.value("address")) {
+    std::string host, port;
+    if (!split_host_port(*a, host, port, error)) return fail(error, 2);
+    endpoint = channel::endpoint{host, static_cast<std::uint16_t>(std::stoi(port))};
+  }
+  std::optional<std::chrono::seconds> timeout;
+  if (auto t = args.value("timeout")) {
+    auto v = parse_integer(*t, 1, 86400, "--timeout", error);
+    if (!v) return fail(error, 2);
+    timeout = std::chrono::seconds(*v);
+  }
+
+  connect_session s;
+  s.out.json = args.has("json");
+  s.stay = args.has("stay");
+  channel::client_options opts;
+  opts.trust.device_id = device_id;
+  opts.trust.store = store;
+  opts.trust.mode = trust::trust_mode::verified_first_use;
+  opts.log = [](std::string_view l) {
+    std::fprintf(stderr, "lanyard connect: %.*s\n", static_cast<int>(l.size()), l.data());
+  };
+  s.ch = std::make_unique<channel::client_channel>(s.io.get_executor(), tls::context(*me), opts);
+  s.ch->set_state_handler([&s](channel::channel_state st, std::error_code why) {
+    s.out.state(st, why);
+    if (st == channel::channel_state::failed) {
+      s.exit_code = 1;
+      s.io.stop();
+    }
+  });
+  s.ch->set_message_handler(
+      [&s](std::uint64_t seq, std::span<const std::byte> m) { s.out.message(seq, m); });
+  s.ch->set_session_reset_handler([&s](const core::events::session_reset& r) { s.out.reset(r); });
+
+  if (endpoint) {
+    s.ch->start(*endpoint);
+  } else {
+    s.avahi.emplace(s.io.get_executor());
+    if (s.avahi->status())
+      return fail(s.avahi->status().message() + "; give the accessory's address with --address", 1);
+    s.dir = std::make_shared<discovery::directory>();
+    s.browser.emplace(*s.avahi);
+    s.browser->on_event([&s](const discovery::browse_event& e) {
+      auto events = s.dir->apply(e);
+      s.ch->directory_changed(events);
+    });
+    s.browser->on_error([](std::error_code ec) {
+      std::fprintf(stderr, "lanyard connect: browsing: %s\n", ec.message().c_str());
+    });
+    if (auto ec = s.browser->start("_lanyard._tcp", "")) return fail(ec.message(), 1);
+    s.ch->start(device_id, s.dir);
+  }
+  s.start_input();
+
+  asio::signal_set signals(s.io, SIGINT, SIGTERM);
+  signals.async_wait([&s](std::error_code ec, int) {
+    if (ec) return;
+    s.ch->cancel();
+    s.io.stop();
+  });
+  asio::steady_timer deadline(s.io);
+  if (timeout) {
+    deadline.expires_after(*timeout);
+    deadline.async_wait([&s](std::error_code ec) {
+      if (ec) return;
+      std::fprintf(stderr, "lanyard connect: --timeout reached\n");
+      if (s.in_flight != 0) s.exit_code = 1;
+      s.ch->cancel();
+      s.io.stop();
+    });
+  }
+  s.maybe_finish();
+  s.io.run();
+  return s.exit_code;
+}
+
+const command cmd{
+    "connect",
+    "open a persistent channel to a paired accessory; stdin lines out, messages in",
+    "usage: lanyard connect ID [--address HOST:PORT] [options]\n"
+    "\n"
+    "Opens the channel to the paired accessory ID (found by DNS-SD browsing of _lanyard._tcp,\n"
+    "or at --address), over TLS pinned to the key in the trust store. Prints every state change\n"
+    "(preparing, ready, waiting with the reason, failed) and every message received; sends each\n"
+    "line of stdin as one message and prints its sequence number once acknowledged. The channel\n"
+    "reconnects by itself and resumes the session: nothing is lost or repeated. At the end of\n"
+    "stdin it waits until every line was acknowledged, then closes the session.\n"
+    "\n"
+    "options:\n"
+    "  --address HOST:PORT  connect there instead of browsing\n"
+    "  --stay               keep receiving after stdin ends (until SIGINT/SIGTERM)\n"
+    "  --timeout SECONDS    give up after this long (exit 1 if lines are unacknowledged)\n"
+    "  --json               one JSON object per line: {\"event\": state|message|acked|\n"
+    "                       session_reset, ...}\n"
+    "  --trust-store PATH   the trust store (default: $XDG_STATE_HOME/lanyard/trust-store)\n"
+    "  --identity-dir DIR   this controller's key and certificate\n"
+    "\n"
+    "exit status: 0 closed normally, 1 failed (refused, not paired, timeout), 2 bad arguments\n",
+    {{{"address", true, false},
+      {"stay", false, false},
+      {"timeout", true, false},
+      {"json", false, false},
+      {"trust-store", true, false},
+      {"identity-dir", true, false}},
+     1,
+     1},
+    run};
+
+const command_registrar reg{cmd};
+
+} // namespace
+} // namespace lanyard::cli
