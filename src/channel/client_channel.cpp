@@ -1,5 +1,7 @@
 #include <lanyard/channel/client_channel.hpp>
 
+#include "channel/path_manager.hpp"
+#include "channel/path_racer.hpp"
 #include "channel/send_queue.hpp"
 #include "channel/session_runner.hpp"
 
@@ -62,6 +64,14 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   state_handler on_state;
   message_handler on_message;
   session_reset_handler on_reset;
+  path_handler on_path;
+  // Started by device id: candidates, racing, moves (docs/paths.md).
+  std::shared_ptr<detail::path_manager> paths;
+  std::shared_ptr<detail::path_racer> race;    // the current connection attempt
+  std::shared_ptr<detail::path_racer> upgrade; // a make-before-break move in progress
+  std::optional<path_info> active_path;        // the path of the live connection
+  std::optional<path_info> last_path;          // the path of the previous connection
+  std::string lost_detail;                     // why the previous connection ended
 
   void log(const std::string& line) {
     if (opts.log) opts.log(line);
@@ -72,16 +82,6 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     if (target)
       return opts.trust.device_id + " (" + target->host + ":" + std::to_string(target->port) + ")";
     return opts.trust.device_id + " (via the discovery directory)";
-  }
-
-  // The reachable paths of our accessory, in the directory's order. A link-local IPv6
-  // address carries its interface as scope id already.
-  std::vector<tcp::endpoint> directory_paths() const {
-    std::vector<tcp::endpoint> out;
-    if (const discovery::discovered_accessory* acc = dir->find(opts.trust.device_id))
-      for (const discovery::accessory_path& p : acc->paths)
-        if (p.reachable) out.emplace_back(p.address, p.port);
-    return out;
   }
 
   bool terminal() const noexcept {
@@ -112,6 +112,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       if (on_message) on_message(m->seq, m->payload);
     } else if (auto* a = std::get_if<core::events::acked>(&ev)) {
       sends.on_acked(*runner, a->next_unacked);
+    } else if (auto* sample = std::get_if<core::events::rtt_sample>(&ev)) {
+      if (paths) paths->rtt_sample(sample->smoothed);
     } else if (std::get_if<core::events::established>(&ev)) {
       backoff.reset();
       if (!terminal()) set_state(channel_state::ready);
@@ -134,12 +136,21 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
         sends.fail_all(core::channel_errc::session_closed);
         set_state(channel_state::failed, why);
         stop_attempts();
+        stop_paths();
       }
     }
   }
 
   void on_link_lost(std::error_code why) {
     if (terminal()) return;
+    // A make-before-break move: the new connection took over, nothing was lost.
+    if (why == errc::connection_replaced) return;
+    if (active_path) {
+      last_path = active_path;
+      active_path.reset();
+      if (lost_detail.empty()) lost_detail = why.message();
+    }
+    if (paths) paths->set_active(std::nullopt);
     log("channel to " + opts.trust.device_id + ": connection lost: " + why.message());
     set_state(channel_state::waiting, why);
     schedule_retry();
@@ -151,6 +162,10 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     retry_timer.cancel();
     connect_timer.cancel();
     resolver.cancel();
+    if (race) {
+      race->cancel();
+      race.reset();
+    }
     if (current) {
       std::error_code ignored;
       current->socket.close(ignored);
@@ -159,8 +174,16 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     }
   }
 
+  void stop_paths() {
+    if (upgrade) {
+      upgrade->cancel();
+      upgrade.reset();
+    }
+    if (paths) paths->stop();
+  }
+
   void schedule_retry() {
-    if (terminal() || retry_scheduled || current) return;
+    if (terminal() || retry_scheduled || current || race) return;
     retry_scheduled = true;
     auto delay = backoff.next_delay(rng());
     retry_timer.expires_after(delay);
@@ -208,11 +231,9 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       a->socket.close(ignored); // the connect completes with operation_aborted
     });
     if (dir) {
-      // Looked up again for every attempt: paths come and go while the channel lives.
-      std::vector<tcp::endpoint> paths = directory_paths();
-      if (paths.empty())
-        return attempt_failed(errc::not_discovered, "no reachable path in the directory");
-      return connect(a, g, paths);
+      current.reset();
+      connect_timer.cancel(); // each raced attempt has its own bound
+      return race_paths(g);
     }
     resolver.async_resolve(target->host, std::to_string(target->port),
                            tcp::resolver::numeric_service,
@@ -240,12 +261,124 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                         });
   }
 
+  // Races the current candidates (looked up again for every attempt: paths come and go while
+  // the channel lives).
+  void race_paths(std::uint64_t g) {
+    detail::ranked_targets ranked = paths->candidates();
+    if (ranked.targets.empty()) {
+      const discovery::discovered_accessory* acc = dir->find(opts.trust.device_id);
+      if ((!acc || !acc->reachable()) && opts.paths.static_paths.empty())
+        return attempt_failed(errc::not_discovered, "no reachable path in the directory");
+      return attempt_failed(core::channel_errc::no_viable_path, ranked.reason);
+    }
+    race = std::make_shared<detail::path_racer>(ex, ctx, opts.trust, race_settings());
+    auto targets = ranked.targets;
+    race->start(std::move(ranked.targets),
+                [w = weak_from_this(), g, targets](detail::race_outcome o) {
+                  auto self = w.lock();
+                  if (!self || g != self->gen) return; // stale: its streams are closed with it
+                  self->race.reset();
+                  for (const auto& f : o.failures)
+                    self->log("channel to " + self->opts.trust.device_id + ": " + f.what);
+                  if (o.error) {
+                    if (o.decision && !o.decision->accepted()) self->log(o.decision->describe());
+                    return self->attempt_failed(o.error, "no path to the accessory worked");
+                  }
+                  self->established_on(targets[o.winner], std::move(o),
+                                       self->last_path ? path_change_reason::path_failed
+                                                       : path_change_reason::connected);
+                });
+  }
+
+  detail::race_settings race_settings() const {
+    return {opts.paths.attempt_delay, opts.connect_timeout, opts.tcp_user_timeout,
+            opts.paths.transport};
+  }
+
+  static path_info info_of(const detail::path_target& t) {
+    return {t.path.interface_name, t.path.kind, t.path.address, t.endpoint.port()};
+  }
+
+  // A raced connection won (`reason` connected / path_failed) or a move completed.
+  void established_on(const detail::path_target& t, detail::race_outcome o,
+                      path_change_reason reason) {
+    if (o.decision && opts.trust.store) {
+      trust::store_status s =
+          opts.trust.store->commit(*o.decision, opts.trust.name, std::chrono::system_clock::now());
+      if (s.failed()) log("could not record the pin: " + s.message());
+    }
+    std::optional<path_info> from = active_path ? active_path : last_path;
+    if (std::error_code aec = runner->attach(std::move(o.stream)))
+      return attempt_failed(aec, "starting the session failed");
+    active_path = info_of(t);
+    paths->set_active(t);
+    path_change change{from, *active_path, reason,
+                       reason == path_change_reason::path_failed ? lost_detail : std::string()};
+    lost_detail.clear();
+    last_path.reset();
+    log("channel to " + opts.trust.device_id + ": on " + describe(*active_path) + " (" +
+        std::string(to_string(reason)) + (change.detail.empty() ? "" : ": " + change.detail) + ")");
+    if (on_path) on_path(change);
+  }
+
+  static std::string describe(const path_info& p) {
+    std::string s = p.address + " port " + std::to_string(p.port);
+    if (!p.interface_name.empty())
+      s += " via " + p.interface_name + " (" + std::string(core::to_string(p.kind)) + ")";
+    return s;
+  }
+
+  // The path manager's reports.
+  void wire_paths() {
+    std::weak_ptr<impl> w = shared_from_this();
+    paths->set_callbacks({
+        [w] {
+          auto self = w.lock();
+          if (self && self->st == channel_state::waiting)
+            self->attempt_now("a new path may work", false);
+        },
+        [w](const std::string& why) {
+          auto self = w.lock();
+          if (!self || self->terminal() || !self->runner->has_link()) return;
+          self->log("channel to " + self->opts.trust.device_id + ": active path lost: " + why);
+          self->lost_detail = why;
+          self->runner->drop_link(asio::error::network_down);
+          self->attempt_now("moving to another path", true);
+        },
+        [w](const detail::path_target& t, path_change_reason reason) {
+          if (auto self = w.lock()) self->move_to(t, reason);
+        },
+    });
+  }
+
+  // Make-before-break: a connection over `t` is established and resumes the session, then
+  // the old connection is closed by the takeover.
+  void move_to(const detail::path_target& t, path_change_reason reason) {
+    if (st != channel_state::ready || upgrade || !runner->has_link()) return;
+    log("channel to " + opts.trust.device_id + ": moving to " + describe(info_of(t)) + " (" +
+        std::string(to_string(reason)) + ")");
+    upgrade = std::make_shared<detail::path_racer>(ex, ctx, opts.trust, race_settings());
+    upgrade->start({t}, [w = weak_from_this(), t, reason](detail::race_outcome o) {
+      auto self = w.lock();
+      if (!self) return;
+      self->upgrade.reset();
+      if (o.error) {
+        if (o.error != asio::error::operation_aborted)
+          self->log("channel to " + self->opts.trust.device_id + ": move failed, staying: " +
+                    (o.failures.empty() ? o.error.message() : o.failures.back().what));
+        return;
+      }
+      if (self->st != channel_state::ready || !self->runner->has_link()) return; // too late
+      self->established_on(t, std::move(o), reason);
+    });
+  }
+
   // network_changed() and directory_changed(): attempt now if waiting or still connecting.
   // `even_mid_handshake`: also abandon an attempt past its TCP connect (a network change may
   // have killed the path it runs on; a new directory path says nothing about the current one).
   void attempt_now(const char* why, bool even_mid_handshake) {
     bool connecting = st == channel_state::preparing && !runner->has_link() &&
-                      (even_mid_handshake || (current && !current->stream));
+                      (even_mid_handshake || race || (current && !current->stream));
     if (st != channel_state::waiting && !connecting) return;
     log("channel to " + where() + ": " + why + ", reconnecting now");
     stop_attempts();
@@ -297,8 +430,10 @@ client_channel::~client_channel() {
   impl_->on_state = {};
   impl_->on_message = {};
   impl_->on_reset = {};
+  impl_->on_path = {};
   impl_->st = channel_state::cancelled;
   impl_->stop_attempts();
+  impl_->stop_paths();
   impl_->sends.fail_all(asio::error::operation_aborted);
   impl_->runner->stop();
 }
@@ -315,6 +450,12 @@ void client_channel::set_message_handler(message_handler h) {
 }
 void client_channel::set_session_reset_handler(session_reset_handler h) {
   impl_->on_reset = std::move(h);
+}
+void client_channel::set_path_handler(path_handler h) {
+  impl_->on_path = std::move(h);
+}
+std::optional<path_info> client_channel::current_path() const {
+  return impl_->active_path;
 }
 
 void client_channel::start(endpoint ep) {
@@ -352,6 +493,22 @@ void client_channel::start(std::string_view device_id,
   }
   i.opts.trust.device_id = std::string(device_id);
   i.dir = std::move(dir);
+  if (std::string bad = i.opts.paths.policy.check(); !bad.empty()) {
+    i.log("channel to \"" + std::string(device_id) + "\": " + bad);
+    asio::post(i.ex, [w = std::weak_ptr<impl>(impl_)] {
+      auto self = w.lock();
+      if (!self || self->terminal()) return;
+      self->sends.fail_all(core::channel_errc::session_closed);
+      self->set_state(channel_state::failed, std::make_error_code(std::errc::invalid_argument));
+    });
+    return;
+  }
+  i.paths = std::make_shared<detail::path_manager>(i.ex, i.opts.paths);
+  i.paths->set_directory(i.dir, i.opts.trust.device_id);
+  i.wire_paths();
+  if (link::link_error e = i.paths->start())
+    i.log("channel to " + i.opts.trust.device_id +
+          ": not watching interfaces (moves only on connection errors): " + e.message());
   // Never connect (and report states) inside the caller's frame.
   asio::post(i.ex, [w = std::weak_ptr<impl>(impl_)] {
     if (auto self = w.lock()) self->connect_now();
@@ -366,6 +523,7 @@ void client_channel::network_changed() {
 void client_channel::directory_changed(std::span<const discovery::directory_event> events) {
   impl& i = *impl_;
   if (!i.dir || i.terminal()) return;
+  if (i.paths) i.paths->directory_changed();
   for (const discovery::directory_event& e : events) {
     if (e.accessory.id != i.opts.trust.device_id) continue;
     if (e.kind == discovery::directory_event_kind::added ||
@@ -380,6 +538,7 @@ void client_channel::cancel() {
   if (i.terminal()) return;
   i.set_state(channel_state::cancelled);
   i.stop_attempts();
+  i.stop_paths();
   i.sends.fail_all(asio::error::operation_aborted);
   i.runner->close();
 }

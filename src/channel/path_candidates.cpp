@@ -61,6 +61,21 @@ path_target make_target(const asio::ip::address& address, std::uint16_t port, bo
   return t;
 }
 
+// A discovered path over an interface the local table does not list (yet): discovery saw the
+// accessory there, so it is tried, unpinned (the routing table decides), with discovery's
+// idea of the interface for ranking and messages.
+path_target discovered_target(const discovery::accessory_path& p,
+                              std::span<const link::network_interface> interfaces,
+                              const interface_usable& usable, const interface_rtt& rtt) {
+  const auto* iface = find(interfaces, p.interface.index);
+  if (iface) return make_target(p.address, p.port, p.reachable, iface, {}, usable, rtt);
+  path_target t = make_target(p.address, p.port, p.reachable, nullptr, {}, usable, rtt);
+  t.path.interface_index = p.interface.index;
+  t.path.interface_name = p.interface.name;
+  t.path.kind = link::to_core(p.interface.kind);
+  return t;
+}
+
 } // namespace
 
 ranked_targets rank_targets(std::span<const discovery::accessory_path> discovered,
@@ -69,11 +84,8 @@ ranked_targets rank_targets(std::span<const discovery::accessory_path> discovere
                             const core::interface_policy& policy, core::ranking_mode mode,
                             const interface_usable& usable, const interface_rtt& rtt) {
   std::vector<path_target> all;
-  for (const auto& p : discovered) {
-    const auto* iface = find(interfaces, p.interface.index);
-    all.push_back(
-        make_target(p.address, p.port, p.reachable, iface, p.interface.name, usable, rtt));
-  }
+  for (const auto& p : discovered)
+    all.push_back(discovered_target(p, interfaces, usable, rtt));
   for (const auto& s : statics) {
     const auto* iface = s.interface_name.empty() ? nullptr : find(interfaces, s.interface_name);
     all.push_back(make_target(s.address, s.port, true, iface, s.interface_name, usable, rtt));

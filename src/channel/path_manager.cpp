@@ -62,9 +62,10 @@ void path_manager::interfaces_changed(std::vector<link::network_interface> inter
 }
 
 std::vector<link::network_interface> path_manager::current_interfaces() {
-  if (watching_ || !interfaces_.empty()) return interfaces_;
+  if (!interfaces_.empty()) return interfaces_;
+  // No monitor, or its first snapshot has not arrived yet: read the kernel's table now.
   link::link_error e;
-  return link::query_interfaces(e); // no monitor: a fresh snapshot per call
+  return link::query_interfaces(e);
 }
 
 ranked_targets path_manager::candidates() {

@@ -82,7 +82,7 @@ void path_racer::drive() {
   }
   if (race_->current_state() == state::lost) {
     race_outcome o;
-    o.error = refusal_ ? *refusal_ : race_->error();
+    o.error = transport_failure_ ? *transport_failure_ : refusal_ ? *refusal_ : race_->error();
     o.failures = std::move(failures_);
     return finish(std::move(o));
   }
@@ -173,7 +173,10 @@ void path_racer::failed(std::size_t i, std::error_code ec, const std::string& st
   else
     a->socket.close(ignored);
   failures_.push_back({i, ec, step + " " + describe(targets_[i]) + " failed: " + ec.message()});
-  if (is_refusal(ec) && !refusal_) refusal_ = ec;
+  if (!is_refusal(ec))
+    transport_failure_ = ec;
+  else if (!refusal_)
+    refusal_ = ec;
   race_->on_attempt_failed(i, ec, std::chrono::steady_clock::now());
   drive();
 }

@@ -8,9 +8,12 @@
 // pinned handshake finished — a path whose TCP connects but whose TLS stalls does not win.
 // Losers are closed. Every failure is kept with one line naming address, interface and kind.
 //
-// When every attempt fails, the outcome's error is the first trust or certificate refusal
-// if there was one (a security verdict must not be masked by a later timeout on another
-// path), else the last failure.
+// When every attempt fails, the outcome's error is a trust or certificate refusal only if every
+// attempt was refused: then the verdict is final (the accessory presented another key on every
+// path). If some path failed for transport reasons, the error is that failure and the
+// refusals are in `failures`: anyone on the LAN can publish the accessory's id next to it, and
+// such an impostor must not be able to end the channel while the real accessory is merely
+// unreachable for a moment (the channel keeps retrying and logs every refusal).
 //
 // Lifetime: owned by shared_ptr; handlers hold it. Thread-safety: one executor.
 #pragma once
@@ -117,6 +120,7 @@ private:
   handler handler_;
   std::vector<attempt_failure> failures_;
   std::optional<std::error_code> refusal_;
+  std::optional<std::error_code> transport_failure_;
   bool done_ = false;
 };
 

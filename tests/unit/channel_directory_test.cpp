@@ -84,15 +84,17 @@ std::uint16_t closed_port(asio::io_context& io) {
   return a.local_endpoint().port();
 }
 
-// A browse instance of "lamp-1" on a made-up interface (the index orders the directory's
-// paths; it plays no part in connecting to 127.0.0.1).
+// A browse instance of "lamp-1" on a made-up interface: the index orders the directory's
+// paths; being unknown to the kernel (1000 + n), the path is not pinned to an interface, so it
+// plays no part in connecting to 127.0.0.1.
 discovery::service_instance instance(unsigned if_index, std::uint16_t port,
                                      const char* id = "lamp-1") {
   discovery::service_instance s;
   s.name = "Lamp";
   s.type = "_lanyard._tcp";
   s.domain = "local";
-  s.interface = {if_index, "if" + std::to_string(if_index), lanyard::link::interface_kind::other};
+  s.interface = {1000 + if_index, "if" + std::to_string(if_index),
+                 lanyard::link::interface_kind::other};
   s.protocol = discovery::ip_protocol::ipv4;
   s.host = "lamp.local";
   s.port = port;
@@ -172,9 +174,8 @@ TEST_CASE("channel by device id: the directory's reachable paths are tried in or
   directory->apply(added(instance(2, second.port())));
   directory->apply(added(instance(3, first.port())));
   directory->apply(added(instance(4, second.port())));
-  REQUIRE(
-      directory->report_unreachable(2, asio::ip::make_address("127.0.0.1"), second.port()).size() ==
-      1);
+  REQUIRE(directory->report_unreachable(1002, asio::ip::make_address("127.0.0.1"), second.port())
+              .size() == 1);
   REQUIRE(directory->find("lamp-1")->paths.size() == 4);
 
   phone p(io, phone_options());
@@ -228,14 +229,14 @@ TEST_CASE("channel by device id: a path reported reachable again triggers an att
   accessory acc(io, dir.path);
   auto directory = std::make_shared<discovery::directory>();
   directory->apply(added(instance(1, acc.port())));
-  directory->report_unreachable(1, asio::ip::make_address("127.0.0.1"), acc.port());
+  directory->report_unreachable(1001, asio::ip::make_address("127.0.0.1"), acc.port());
 
   phone p(io, phone_options(1h));
   p.ch.start("lamp-1", directory);
   REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::waiting; }));
   CHECK(p.ch.last_error() == lanyard::channel::errc::not_discovered);
   p.ch.directory_changed(
-      directory->report_reachable(1, asio::ip::make_address("127.0.0.1"), acc.port()));
+      directory->report_reachable(1001, asio::ip::make_address("127.0.0.1"), acc.port()));
   REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::ready; }));
   p.ch.cancel();
 }

@@ -67,6 +67,10 @@ public:
   /// Called when the accessory lost the session; `event.unacked` lists every message it never
   /// acknowledged (their async_send()s complete with errc::session_reset).
   using session_reset_handler = std::function<void(const core::events::session_reset& event)>;
+  /// Called whenever a connection of the session is established on a path (started by device
+  /// id): the first one (reason connected), a move after the active path failed (path_failed,
+  /// `detail` says why), or a make-before-break move back to a preferred or faster path.
+  using path_handler = std::function<void(const path_change& change)>;
 
   /// `ctx` carries the app's (controller's) identity; its verifier is replaced per connection
   /// by the trust options. Nothing happens until start().
@@ -80,23 +84,32 @@ public:
   void set_state_handler(state_handler h);
   void set_message_handler(message_handler h);
   void set_session_reset_handler(session_reset_handler h);
+  void set_path_handler(path_handler h);
 
   /// Starts connecting to `ep` (setup → preparing). Calling it again is ignored unless the
   /// channel is in setup.
   void start(endpoint ep);
 
   /// Starts connecting to the accessory whose device id (TXT `id`) is `device_id`, through
-  /// the paths the discovery directory `dir` knows for it (setup → preparing). Every attempt —
-  /// the first and each reconnect — looks the accessory up again and tries its reachable paths
-  /// in the directory's order (interface index, address, port); the first that accepts the
-  /// TCP connection is used. With no reachable path the attempt fails with
-  /// errc::not_discovered and the channel waits. The app keeps feeding `dir` from its browser
-  /// on this channel's executor and hands the resulting events to directory_changed().
+  /// the paths the discovery directory `dir` knows for it plus client_options::paths.
+  /// static_paths (setup → preparing). Every attempt — the first and each reconnect — takes
+  /// the current candidates, ranks them under the interface policy (docs/paths.md) and races
+  /// them RFC 8305 style: the first pinned TLS handshake to complete wins, each socket bound to
+  /// its interface. With no candidate the attempt fails with errc::not_discovered (nothing
+  /// known) or core::channel_errc::no_viable_path (the policy or the interfaces exclude every
+  /// path; the log line says why) and the channel waits. The app keeps feeding `dir` from its
+  /// browser on this channel's executor and hands the resulting events to directory_changed().
+  ///
+  /// The channel watches the local interfaces itself (rtnetlink, debounced): when the active
+  /// path's interface or address goes, the session moves at once to the best other path; when
+  /// a more preferred path (handover mode) or a clearly faster one (interactive mode) has been
+  /// viable for paths.move_back_hold, it moves there make-before-break. set_path_handler()
+  /// reports every move.
   ///
   /// `device_id` is also the trust id: it fills client_options::trust.device_id when that is
   /// empty. Errors (state failed, std::errc::invalid_argument, a log line): a null `dir`, an
-  /// empty `device_id`, or a trust.device_id that names another device. Calling it again is
-  /// ignored unless the channel is in setup.
+  /// empty `device_id`, a trust.device_id that names another device, or an inconsistent
+  /// interface policy. Calling it again is ignored unless the channel is in setup.
   void start(std::string_view device_id, std::shared_ptr<const discovery::directory> dir);
 
   /// Tells a channel started by device id what changed in its directory (the events
@@ -123,6 +136,8 @@ public:
   std::error_code last_error() const noexcept;
   /// The smoothed round-trip time, once measured.
   std::optional<std::chrono::nanoseconds> rtt() const noexcept;
+  /// The path the session runs on now (started by device id, state ready).
+  std::optional<path_info> current_path() const;
   /// Number of messages sent but not yet acknowledged (in the replay buffer).
   std::size_t unacked_count() const noexcept;
 

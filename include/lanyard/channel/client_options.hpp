@@ -5,6 +5,7 @@
 /// Thread-safety: value types.
 #pragma once
 
+#include <lanyard/channel/path_options.hpp>
 #include <lanyard/core/backoff.hpp>
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/core/session_settings.hpp>
@@ -70,6 +71,13 @@ struct client_options {
 
   /// Bound on sends waiting for room in the replay buffer (send_mode::wait). 1024.
   std::size_t max_waiting_sends = 1024;
+
+  /// Paths (docs/paths.md): the interface policy, handover or interactive mode, static paths,
+  /// the RFC 8305 attempt delay, the move-back hold and TCP or MPTCP. They apply to a channel
+  /// started by device id (start(device_id, directory)): its candidates are the directory's
+  /// paths plus the static ones, raced under the policy, each socket pinned to its interface.
+  /// A channel started with an explicit endpoint connects through the routing table.
+  path_options paths;
 
   /// One line per notable event (attempt failed, trust refusal, session reset). May be empty.
   std::function<void(std::string_view line)> log;
