@@ -11,7 +11,6 @@
 
 #include <map>
 #include <random>
-#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -51,14 +50,19 @@ struct server::impl : std::enable_shared_from_this<impl> {
     send_queue sends;
   };
   struct pending {
+    std::uint64_t number = 0; // arrival order: the smallest is the oldest
+    std::string peer;
     std::unique_ptr<tls_stream> stream;
     std::optional<trust::controller_decision> decision;
+    // Why the server ended the handshake itself, if it did.
+    enum class abort_reason { none, evicted, closed } aborted = abort_reason::none;
   };
 
   impl(executor_type e, tls::context c, std::shared_ptr<trust::controller_store> s,
        server_options o)
       : ex(e), ctx(std::move(c)), store(std::move(s)), opts(std::move(o)), acceptor(e) {
     if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
+    if (opts.max_pending_handshakes == 0) opts.max_pending_handshakes = 1;
   }
 
   executor_type ex;
@@ -66,8 +70,14 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<trust::controller_store> store;
   server_options opts;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_retry{ex};
   std::map<controller_id, std::shared_ptr<entry>> sessions;
-  std::set<std::shared_ptr<pending>> handshaking;
+  // Handshakes in progress by arrival: begin() is the one evicted when the limit is reached.
+  std::map<std::uint64_t, std::shared_ptr<pending>> handshaking;
+  std::uint64_t next_pending = 0;
+  // Evictions are logged at most once per second: a flood must not flood the log as well.
+  std::uint64_t evicted_unlogged = 0;
+  std::chrono::steady_clock::time_point eviction_logged{};
   bool closed = false;
   message_handler on_message;
   event_handler on_event;
@@ -81,12 +91,48 @@ struct server::impl : std::enable_shared_from_this<impl> {
       auto self = w.lock();
       if (!self || self->closed) return;
       if (ec == asio::error::operation_aborted) return;
-      if (!ec)
+      if (!ec) {
         self->handshake(std::move(s));
-      else
-        self->log("accept failed: " + ec.message());
-      self->accept(); // a failed accept (EMFILE, ...) does not stop the server
+        self->accept();
+        return;
+      }
+      // A failed accept (EMFILE, ENFILE, ENOBUFS...) does not stop the server, but retrying at
+      // once would spin: the pending connection keeps the listening socket readable.
+      self->log("accept failed: " + ec.message() + "; retrying in 100 ms");
+      self->accept_retry.expires_after(std::chrono::milliseconds(100));
+      self->accept_retry.async_wait([w](std::error_code tec) {
+        auto me = w.lock();
+        if (!me || me->closed || tec) return;
+        me->accept();
+      });
     });
+  }
+
+  // Ends a handshake in progress from the server's side; its completion handler reports it.
+  void abort_handshake(const std::shared_ptr<pending>& p, pending::abort_reason why) {
+    if (p->aborted != pending::abort_reason::none) return;
+    p->aborted = why;
+    std::error_code ignored;
+    p->stream->next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+    p->stream->next_layer().close(ignored);
+  }
+
+  void evict_oldest_handshake() {
+    auto oldest = handshaking.begin();
+    std::shared_ptr<pending> victim = oldest->second;
+    handshaking.erase(oldest); // its slot is free now; its handler finds it gone
+    abort_handshake(victim, pending::abort_reason::evicted);
+    ++evicted_unlogged;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - eviction_logged >= std::chrono::seconds(1)) {
+      log(std::to_string(opts.max_pending_handshakes) +
+          " TLS handshakes in progress (server_options::max_pending_handshakes): closed the "
+          "oldest " +
+          std::to_string(evicted_unlogged) + " to admit new connections (latest from " +
+          victim->peer + ")");
+      eviction_logged = now;
+      evicted_unlogged = 0;
+    }
   }
 
   void handshake(tcp::socket s) {
@@ -98,7 +144,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
       log("connection from " + peer + ": configuring the socket failed: " + cec.message());
       return;
     }
+    while (handshaking.size() >= opts.max_pending_handshakes)
+      evict_oldest_handshake();
     auto p = std::make_shared<pending>();
+    p->number = next_pending++;
+    p->peer = peer;
     p->stream = std::make_unique<tls_stream>(std::move(s), ctx);
     pending* raw = p.get();
     p->stream->set_verifier([raw, st = store](const core::fingerprint& fp,
@@ -106,20 +156,23 @@ struct server::impl : std::enable_shared_from_this<impl> {
       raw->decision = st->check(fp, std::chrono::system_clock::now());
       return raw->decision->code;
     });
-    handshaking.insert(p);
-    p->stream->async_handshake(tls::role::server,
-                               [w = weak_from_this(), p, peer](std::error_code hec) {
-                                 auto self = w.lock();
-                                 if (!self) return;
-                                 self->handshaking.erase(p);
-                                 if (self->closed) return;
-                                 self->handshake_done(p, hec, peer);
-                               });
+    handshaking.emplace(p->number, p);
+    p->stream->async_handshake(tls::role::server, [w = weak_from_this(), p](std::error_code hec) {
+      auto self = w.lock();
+      if (!self) return;
+      if (auto it = self->handshaking.find(p->number);
+          it != self->handshaking.end() && it->second == p)
+        self->handshaking.erase(it);
+      if (self->closed) return;
+      self->handshake_done(p, hec, p->peer);
+    });
   }
 
   void handshake_done(const std::shared_ptr<pending>& p, std::error_code ec,
                       const std::string& peer) {
     const auto now = std::chrono::system_clock::now();
+    using reason = pending::abort_reason;
+    if (!ec && p->aborted != reason::none) ec = asio::error::operation_aborted; // raced the close
     if (ec) {
       if (p->decision && p->decision->action == trust::controller_action::refuse) {
         log("connection from " + peer + " refused: " + p->decision->describe());
@@ -134,7 +187,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
           trust::store_status s = store->record_failure(now);
           if (s.failed()) log("recording a failed pairing attempt failed: " + s.message());
         }
-        log("TLS handshake with " + peer + " failed: " + ec.message());
+        if (ec == tls::tls_errc::handshake_timeout)
+          // Absolute, not idle: a slow-loris client trickling bytes ends here too.
+          log("TLS handshake with " + peer + " timed out after " +
+              std::to_string(ctx.options().handshake_timeout.count()) +
+              " ms (tls::context_options::handshake_timeout); connection closed");
+        else if (p->aborted == reason::none)
+          log("TLS handshake with " + peer + " failed: " + ec.message());
       }
       return;
     }
@@ -219,7 +278,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   void link_lost(const std::shared_ptr<entry>& e, std::error_code why) {
     if (e->runner->has_link()) return; // taken over: the session has a new connection
-    if (why != asio::error::eof && why != tls::tls_errc::stream_truncated && why)
+    // The session's own verdicts (protocol errors, peer_dead...) were logged with its
+    // connection_failed event already.
+    if (why != asio::error::eof && why != tls::tls_errc::stream_truncated && why &&
+        why.category() != core::channel_category())
       log("controller " + core::to_string(e->controller) + ": connection lost: " + why.message());
     e->linger.expires_after(opts.session_linger);
     e->linger.async_wait([w = weak_from_this(), e](std::error_code ec) {
@@ -244,9 +306,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
     closed = true;
     std::error_code ignored;
     acceptor.close(ignored);
-    for (const auto& p : handshaking)
-      p->stream->next_layer().close(ignored);
+    accept_retry.cancel();
+    auto pend = std::move(handshaking);
     handshaking.clear();
+    for (const auto& [n, p] : pend)
+      abort_handshake(p, pending::abort_reason::closed);
     auto all = std::move(sessions);
     sessions.clear();
     for (auto& [fp, e] : all) {

@@ -36,6 +36,19 @@ struct server_options {
   /// Bound on pushes waiting for room in a session's replay buffer (send_mode::wait).
   std::size_t max_waiting_sends = 1024;
 
+  /// At most this many TLS handshakes run at once. A connection beyond it evicts the oldest
+  /// handshake in progress (closed, logged at most once per second), so that a flood of
+  /// clients that never finish cannot lock out a controller that does: to keep it out, an
+  /// attacker must open connections faster than its handshake completes. Paired controllers'
+  /// established connections never count. 32: far above what one home's controllers
+  /// reconnecting at once need, and it bounds the sockets and TLS contexts (tens of KiB each) an
+  /// unauthenticated peer can make the accessory hold. Zero is treated as one.
+  ///
+  /// How long each may take is the server context's tls::context_options::handshake_timeout
+  /// (10 s by default): absolute from accept, so slow-loris clients trickling bytes are
+  /// dropped too. Zero there disables it, leaving only this limit to free a stuck slot.
+  std::size_t max_pending_handshakes = 32;
+
   /// One line per notable event (refused controller, protocol error, takeover, expiry).
   std::function<void(std::string_view line)> log;
 };
