@@ -40,6 +40,10 @@ bool split_host_port(const std::string& text, std::string& host, std::string& po
   port = text.substr(colon + 1);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
+  if (host.empty()) {
+    error = "'" + text + "' has no host (e.g. 198.18.0.2:5577 or [fe80::1%eth0]:5577)";
+    return false;
+  }
   std::string ignored;
   if (!parse_integer(port, 1, 65535, "port", ignored)) {
     error = "'" + text + "': the port must be a number from 1 to 65535";
