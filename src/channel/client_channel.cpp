@@ -151,6 +151,13 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       if (lost_detail.empty()) lost_detail = why.message();
     }
     if (paths) paths->set_active(std::nullopt);
+    if (upgrade) {
+      // The accessory closes the old connection as soon as the new one (the move in progress)
+      // is authenticated: the move completes the switch; only if it fails do we reconnect.
+      log("channel to " + opts.trust.device_id +
+          ": old connection closed while moving: " + why.message());
+      return;
+    }
     log("channel to " + opts.trust.device_id + ": connection lost: " + why.message());
     set_state(channel_state::waiting, why);
     schedule_retry();
@@ -362,13 +369,16 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       auto self = w.lock();
       if (!self) return;
       self->upgrade.reset();
+      if (self->terminal()) return;
       if (o.error) {
         if (o.error != asio::error::operation_aborted)
           self->log("channel to " + self->opts.trust.device_id + ": move failed, staying: " +
                     (o.failures.empty() ? o.error.message() : o.failures.back().what));
+        // The old connection may have gone meanwhile: reconnect the usual way.
+        if (!self->runner->has_link()) self->attempt_now("the move failed", true);
         return;
       }
-      if (self->st != channel_state::ready || !self->runner->has_link()) return; // too late
+      if (!self->runner->has_link()) self->stop_attempts(); // the move replaces any retry
       self->established_on(t, std::move(o), reason);
     });
   }
@@ -379,7 +389,9 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   void attempt_now(const char* why, bool even_mid_handshake) {
     bool connecting = st == channel_state::preparing && !runner->has_link() &&
                       (even_mid_handshake || race || (current && !current->stream));
-    if (st != channel_state::waiting && !connecting) return;
+    // Still "ready" without a connection: the old one closed during a move that then failed.
+    const bool lost_while_moving = st == channel_state::ready && !runner->has_link();
+    if (st != channel_state::waiting && !connecting && !lost_while_moving) return;
     log("channel to " + where() + ": " + why + ", reconnecting now");
     stop_attempts();
     connect_now();

@@ -12,6 +12,7 @@
 #include <lanyard/discovery/browser.hpp>
 #include <lanyard/discovery/client.hpp>
 #include <lanyard/discovery/directory.hpp>
+#include <lanyard/link/interface_policy.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
@@ -59,6 +60,41 @@ struct printer {
     json_writer w;
     w.begin_object().key("event").value("message").key("seq").value(seq);
     payload_value(w, text);
+    w.end_object();
+    line(w.str());
+  }
+  void path(const channel::path_change& c) const {
+    auto where = [](const channel::path_info& p) {
+      return p.address + " port " + std::to_string(p.port) +
+             (p.interface_name.empty()
+                  ? std::string()
+                  : " via " + p.interface_name + " (" + std::string(core::to_string(p.kind)) + ")");
+    };
+    if (!json)
+      return line("path " + where(c.to) + " (" + std::string(channel::to_string(c.reason)) +
+                  (c.detail.empty() ? "" : ": " + c.detail) + ")");
+    auto info = [](json_writer& w, const channel::path_info& p) {
+      w.begin_object()
+          .key("interface")
+          .value(p.interface_name)
+          .key("kind")
+          .value(core::to_string(p.kind))
+          .key("address")
+          .value(p.address)
+          .key("port")
+          .value(static_cast<unsigned>(p.port))
+          .end_object();
+    };
+    json_writer w;
+    w.begin_object().key("event").value("path").key("reason").value(channel::to_string(c.reason));
+    if (!c.detail.empty()) w.key("detail").value(c.detail);
+    w.key("from");
+    if (c.from)
+      info(w, *c.from);
+    else
+      w.null();
+    w.key("to");
+    info(w, c.to);
     w.end_object();
     line(w.str());
   }
@@ -172,12 +208,6 @@ struct connect_session {
 int run(const parsed_args& args) {
   const std::string device_id = args.positional[0];
   std::string error;
-  std::optional<tls::identity> me = load_controller_identity(args, error);
-  if (!me) return fail(error, 1);
-  std::shared_ptr<trust::trust_store> store = open_trust_store(args, error);
-  if (!store) return fail(error, 1);
-  if (!store->find(device_id))
-    return fail("\"" + device_id + "\" is not paired: pair first with `lanyard pair PAYLOAD`", 1);
   std::optional<channel::endpoint> endpoint;
   if (auto a = args.value("address")) {
     std::string host, port;
@@ -196,8 +226,51 @@ int run(const parsed_args& args) {
   s.stay = args.has("stay");
   channel::client_options opts;
   opts.trust.device_id = device_id;
-  opts.trust.store = store;
   opts.trust.mode = trust::trust_mode::verified_first_use;
+  if (!link::parse_interface_policy(args.value("require").value_or(""),
+                                    args.value("prohibit").value_or(""),
+                                    args.value("prefer").value_or(""), opts.paths.policy, error))
+    return fail(error, 2);
+  if (auto m = args.value("mode")) {
+    if (*m == "interactive")
+      opts.paths.mode = core::ranking_mode::interactive;
+    else if (*m != "handover")
+      return fail("--mode must be handover or interactive (got '" + *m + "')", 2);
+  }
+  if (args.has("mptcp")) opts.paths.transport = link::transport_protocol::mptcp;
+  if (auto h = args.value("move-back-hold-ms")) {
+    auto v = parse_integer(*h, 0, 3600000, "--move-back-hold-ms", error);
+    if (!v) return fail(error, 2);
+    opts.paths.move_back_hold = std::chrono::milliseconds(*v);
+  }
+  for (const std::string& v : args.values("static")) {
+    // ADDR:PORT[@IFACE]
+    std::string where = v, iface;
+    if (auto at = v.rfind('@'); at != std::string::npos && at > v.rfind(']') + 1) {
+      where = v.substr(0, at);
+      iface = v.substr(at + 1);
+    }
+    std::string host, port;
+    if (!split_host_port(where, host, port, error)) return fail("--static: " + error, 2);
+    std::error_code aec;
+    auto address = asio::ip::make_address(host, aec);
+    if (aec)
+      return fail("--static: '" + host + "' is not an IP address (static paths need one)", 2);
+    opts.paths.static_paths.push_back(
+        {address, static_cast<std::uint16_t>(std::stoi(port)), std::move(iface)});
+  }
+  if (endpoint &&
+      (args.has("require") || args.has("prohibit") || args.has("prefer") || args.has("static")))
+    return fail("--require/--prohibit/--prefer/--static choose among the accessory's paths; "
+                "they do not apply with --address",
+                2);
+  std::optional<tls::identity> me = load_controller_identity(args, error);
+  if (!me) return fail(error, 1);
+  std::shared_ptr<trust::trust_store> store = open_trust_store(args, error);
+  if (!store) return fail(error, 1);
+  if (!store->find(device_id))
+    return fail("\"" + device_id + "\" is not paired: pair first with `lanyard pair PAYLOAD`", 1);
+  opts.trust.store = store;
   opts.log = [](std::string_view l) {
     std::fprintf(stderr, "lanyard connect: %.*s\n", static_cast<int>(l.size()), l.data());
   };
@@ -212,6 +285,7 @@ int run(const parsed_args& args) {
   s.ch->set_message_handler(
       [&s](std::uint64_t seq, std::span<const std::byte> m) { s.out.message(seq, m); });
   s.ch->set_session_reset_handler([&s](const core::events::session_reset& r) { s.out.reset(r); });
+  s.ch->set_path_handler([&s](const channel::path_change& c) { s.out.path(c); });
 
   if (endpoint) {
     s.ch->start(*endpoint);
@@ -270,15 +344,33 @@ const command cmd{
     "options:\n"
     "  --address HOST:PORT  connect there instead of browsing\n"
     "  --stay               keep receiving after stdin ends (until SIGINT/SIGTERM)\n"
+    "  --require KINDS      use only these interface kinds (comma-separated: wired, wifi,\n"
+    "                       softap, p2p, cellular, loopback, other)\n"
+    "  --prohibit KINDS     never use these kinds (not a single packet)\n"
+    "  --prefer KINDS       preference order (default wired,wifi,p2p,softap,cellular,...)\n"
+    "  --mode MODE          handover (default: stay on the preferred kind, move away on\n"
+    "                       failure, back when it is healthy) or interactive (lowest RTT)\n"
+    "  --move-back-hold-ms N  a better path must be viable this long before moving back\n"
+    "                       (default 5000)\n"
+    "  --mptcp              kernel Multipath TCP where available (falls back to TCP)\n"
+    "  --static ADDR:PORT[@IFACE]  also race this address (e.g. the SoftAP's, or a routable\n"
+    "                       address via cell0); repeatable\n"
     "  --timeout SECONDS    give up after this long (exit 1 if lines are unacknowledged)\n"
-    "  --json               one JSON object per line: {\"event\": state|message|acked|\n"
-    "                       session_reset, ...}\n"
+    "  --json               one JSON object per line: {\"event\": state|path|message|\n"
+    "                       acked|session_reset, ...}\n"
     "  --trust-store PATH   the trust store (default: $XDG_STATE_HOME/lanyard/trust-store)\n"
     "  --identity-dir DIR   this controller's key and certificate\n"
     "\n"
     "exit status: 0 closed normally, 1 failed (refused, not paired, timeout), 2 bad arguments\n",
     {{{"address", true, false},
       {"stay", false, false},
+      {"require", true, false},
+      {"prohibit", true, false},
+      {"prefer", true, false},
+      {"mode", true, false},
+      {"move-back-hold-ms", true, false},
+      {"mptcp", false, false},
+      {"static", true, true},
       {"timeout", true, false},
       {"json", false, false},
       {"trust-store", true, false},

@@ -63,6 +63,15 @@ std::optional<tls::identity> load_controller_identity(const parsed_args& args, s
   }
   std::error_code ec, exists_ec;
   std::string detail;
+  // First use: the state directory itself may not exist yet (a fresh $HOME).
+  if (!std::filesystem::exists(dir, exists_ec)) {
+    std::filesystem::create_directories(dir.parent_path(), ec);
+    if (ec) {
+      error = "cannot create " + dir.parent_path().string() + ": " + ec.message() +
+              "; give the controller identity with --identity-dir DIR";
+      return std::nullopt;
+    }
+  }
   tls::identity me = std::filesystem::exists(dir / tls::identity::key_file_name, exists_ec)
                          ? tls::identity::load(dir, ec, &detail)
                          : tls::identity::load_or_create(dir, controller_device_id(), ec, &detail);

@@ -1,0 +1,33 @@
+# Shared by the paths lab tests (sourced inside run-in-lab): start the echo accessory, pair the
+# phone with it, and run `lanyard connect` on the phone with the lab's interface kinds.
+LANYARD=${BUILD:?BUILD}/bin/lanyard
+KINDS=wlan0=wifi,p2p0=p2p,cell0=cellular,sap0=softap,ap0=softap
+
+start_accessory() {
+  lab_spawn accessory "$LAB_DIR/acc.log" env LANYARD_INTERFACE_KINDS=$KINDS \
+    "$ACCESSORY" "$LAB_DIR/acc" 7443 >/dev/null
+  for _ in $(seq 100); do grep -q '^listening' "$LAB_DIR/acc.log" && break; sleep 0.1; done
+  payload=$(sed -n 's/^pairing window open; setup payload: //p' "$LAB_DIR/acc.log")
+  [[ $payload == LNY1:* ]] || { cat "$LAB_DIR/acc.log"; echo "FAILED: accessory did not start"; exit 1; }
+  lab_exec phone env LANYARD_INTERFACE_KINDS=$KINDS "$LANYARD" pair "$payload" \
+    --trust-store "$LAB_DIR/ts" --identity-dir "$LAB_DIR/controller" --timeout 30 --json \
+    >"$LAB_DIR/pair.json" || { cat "$LAB_DIR/pair.json"; echo "FAILED: pairing"; exit 1; }
+}
+
+# connect OUT [ARGS...]: `lanyard connect minimal-1 --json` on the phone, stdin from fd 0.
+connect() {
+  local out=$1
+  shift
+  lab_exec phone env LANYARD_INTERFACE_KINDS=$KINDS "$LANYARD" connect minimal-1 --json \
+    --trust-store "$LAB_DIR/ts" --identity-dir "$LAB_DIR/controller" "$@" >"$out" 2>"$out.err"
+}
+
+wait_line() { # FILE JQ_FILTER SECONDS
+  local end=$((SECONDS + $3))
+  while ((SECONDS < end)); do
+    jq -e -s "any(.[]; $2)" "$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "FAILED: no line matching '$2' in $1 within $3 s:"; cat "$1" "$1.err"
+  return 1
+}
