@@ -238,6 +238,18 @@ int run(const parsed_args& args) {
       return fail("--mode must be handover or interactive (got '" + *m + "')", 2);
   }
   if (args.has("mptcp")) opts.paths.transport = link::transport_protocol::mptcp;
+  if (auto k = args.value("keepalive-ms")) {
+    auto v = parse_integer(*k, 100, 3600000, "--keepalive-ms", error);
+    if (!v) return fail(error, 2);
+    opts.session.keepalive_interval = std::chrono::milliseconds(*v);
+  }
+  if (auto k = args.value("peer-timeout-ms")) {
+    auto v = parse_integer(*k, 200, 3600000, "--peer-timeout-ms", error);
+    if (!v) return fail(error, 2);
+    opts.session.peer_timeout = std::chrono::milliseconds(*v);
+  }
+  if (opts.session.peer_timeout <= opts.session.keepalive_interval)
+    return fail("--peer-timeout-ms must be longer than --keepalive-ms (the peer answers PINGs)", 2);
   if (auto h = args.value("move-back-hold-ms")) {
     auto v = parse_integer(*h, 0, 3600000, "--move-back-hold-ms", error);
     if (!v) return fail(error, 2);
@@ -353,6 +365,8 @@ const command cmd{
     "  --move-back-hold-ms N  a better path must be viable this long before moving back\n"
     "                       (default 5000)\n"
     "  --mptcp              kernel Multipath TCP where available (falls back to TCP)\n"
+    "  --keepalive-ms N     PING interval (default 5000)\n"
+    "  --peer-timeout-ms N  silence after which the path is declared dead (default 20000)\n"
     "  --static ADDR:PORT[@IFACE]  also race this address (e.g. the SoftAP's, or a routable\n"
     "                       address via cell0); repeatable\n"
     "  --timeout SECONDS    give up after this long (exit 1 if lines are unacknowledged)\n"
@@ -370,6 +384,8 @@ const command cmd{
       {"mode", true, false},
       {"move-back-hold-ms", true, false},
       {"mptcp", false, false},
+      {"keepalive-ms", true, false},
+      {"peer-timeout-ms", true, false},
       {"static", true, true},
       {"timeout", true, false},
       {"json", false, false},

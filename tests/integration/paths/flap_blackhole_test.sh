@@ -1,0 +1,42 @@
+# Two ways Wi-Fi goes bad. (1) The flap "down, up, down again within the hold-down, up": the
+# session moves to p2p0 once and back to wlan0 once, not on every change. (2) wlan0 silently
+# blackholed (nftables, link up): the keep-alive timeout (here 2 s) declares the path dead and
+# the session moves to p2p0. Lines stream throughout; each is acknowledged and echoed exactly
+# once, in order, without a session reset.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+start_accessory
+
+n=400
+(for i in $(seq 1 $n); do echo "m$i"; sleep 0.05; done; sleep 3) |
+  connect "$LAB_DIR/c.json" --move-back-hold-ms 1000 --keepalive-ms 500 --peer-timeout-ms 2000 \
+    --timeout 110 &
+app=$!
+wait_line "$LAB_DIR/c.json" '.event=="path" and .to.interface=="wlan0"' 20 || exit 1
+sleep 1
+# (1) the flap
+lab_link_down phone wlan0
+wait_line "$LAB_DIR/c.json" '.event=="path" and .to.interface=="p2p0"' 20 || exit 1
+lab_link_up phone wlan0
+sleep 1 # back for 1 s: less than the 3 s debounce hold-down
+lab_link_down phone wlan0
+sleep 1
+lab_link_up phone wlan0
+wait_line "$LAB_DIR/c.json" '.event=="path" and .to.interface=="wlan0" and .reason=="preferred path available"' 30 ||
+  exit 1
+# (2) the blackhole
+sleep 1
+lab_blackhole phone wlan0
+wait_line "$LAB_DIR/c.json" '([.event=="path"] | any) and .event=="path" and .to.interface=="p2p0" and (.detail|test("nothing was received"))' 30 ||
+  exit 1
+wait "$app" || { cat "$LAB_DIR/c.json" "$LAB_DIR/c.json.err"; echo "FAILED: lanyard connect failed"; exit 1; }
+lab_unblackhole phone wlan0
+
+jq -c 'select(.event=="path")' "$LAB_DIR/c.json"
+jq -e -s --argjson n $n '
+  ([.[]|select(.event=="acked")|.seq] == [range(0; $n)]) and
+  ([.[]|select(.event=="message")|.text] == [range(1; $n + 1)|"m\(.)"]) and
+  ([.[]|select(.event=="session_reset")] | length) == 0 and
+  ([.[]|select(.event=="path")|.to.interface][0:4] == ["wlan0", "p2p0", "wlan0", "p2p0"])' \
+  "$LAB_DIR/c.json" >/dev/null ||
+  { echo "FAILED: delivery or path sequence wrong"; cat "$LAB_DIR/c.json.err"; exit 1; }
+echo "PASSED: one move away and back for the flap; blackhole -> p2p0 on keep-alive timeout; $n lines exactly once"
