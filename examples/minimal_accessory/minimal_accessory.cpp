@@ -3,7 +3,8 @@
 // to the controller that sent it. On first boot it opens the pairing window and prints its
 // setup payload, so `lanyard pair PAYLOAD` can pair with it.
 //
-//   build/examples/example_minimal_accessory STATE_DIR [PORT]     (needs avahi-daemon; stop with ^C)
+//   build/examples/example_minimal_accessory STATE_DIR [PORT] [--mptcp]
+//   (needs avahi-daemon; stop with ^C; --mptcp: Multipath TCP, plain TCP clients still served)
 #include <lanyard/accessory/server.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/discovery/advertiser.hpp>
@@ -27,11 +28,12 @@ using namespace lanyard;
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: example_minimal_accessory STATE_DIR [PORT]\n");
+    std::fprintf(stderr, "usage: example_minimal_accessory STATE_DIR [PORT] [--mptcp]\n");
     return 2;
   }
   const std::filesystem::path state = argv[1];
   const auto port = static_cast<std::uint16_t>(argc > 2 ? std::atoi(argv[2]) : 7443);
+  const bool mptcp = argc > 3 && std::string(argv[3]) == "--mptcp";
   const std::string device_id = "minimal-1";
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
@@ -59,7 +61,9 @@ int main(int argc, char** argv) {
 
   // 3. The channel server: pinned mutual TLS, one resumable session per controller.
   asio::io_context io;
-  accessory::server server(io.get_executor(), tls::context(me), controllers);
+  accessory::server_options options;
+  if (mptcp) options.transport = link::transport_protocol::mptcp;
+  accessory::server server(io.get_executor(), tls::context(me), controllers, options);
   server.set_message_handler([&](const accessory::server::controller_id& from, std::uint64_t,
                                  std::span<const std::byte> payload) {
     std::vector<std::byte> copy(payload.begin(), payload.end()); // the echo

@@ -344,7 +344,10 @@ void server::set_event_handler(event_handler h) {
 std::error_code server::listen(const tcp::endpoint& ep) {
   impl& i = *impl_;
   std::error_code ec;
-  i.acceptor.open(ep.protocol(), ec);
+  bool mptcp = false;
+  ec = link::open_acceptor(i.acceptor, ep.protocol(), i.opts.transport, &mptcp);
+  if (!ec && i.opts.transport == link::transport_protocol::mptcp && !mptcp)
+    i.log("MPTCP is not available in this kernel/namespace; listening with TCP");
   if (!ec) i.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) i.acceptor.bind(ep, ec);
   if (!ec) i.acceptor.listen(asio::socket_base::max_listen_connections, ec);

@@ -315,16 +315,19 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       if (s.failed()) log("could not record the pin: " + s.message());
     }
     std::optional<path_info> from = active_path ? active_path : last_path;
+    const bool mptcp = link::is_mptcp_connection(o.stream->next_layer());
     if (std::error_code aec = runner->attach(std::move(o.stream)))
       return attempt_failed(aec, "starting the session failed");
     active_path = info_of(t);
+    active_path->mptcp = mptcp;
     paths->set_active(t);
     path_change change{from, *active_path, reason,
                        reason == path_change_reason::path_failed ? lost_detail : std::string()};
     lost_detail.clear();
     last_path.reset();
-    log("channel to " + opts.trust.device_id + ": on " + describe(*active_path) + " (" +
-        std::string(to_string(reason)) + (change.detail.empty() ? "" : ": " + change.detail) + ")");
+    log("channel to " + opts.trust.device_id + ": on " + describe(*active_path) +
+        (mptcp ? ", MPTCP" : "") + " (" + std::string(to_string(reason)) +
+        (change.detail.empty() ? "" : ": " + change.detail) + ")");
     if (on_path) on_path(change);
   }
 

@@ -2,6 +2,7 @@
 
 #include <lanyard/channel/error.hpp>
 #include <lanyard/core/channel_error.hpp>
+#include <lanyard/link/mptcp.hpp>
 
 #include <asio/error.hpp>
 #include <asio/write.hpp>
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <utility>
 
 namespace lanyard::channel::detail {
@@ -24,8 +26,12 @@ std::error_code configure_socket(socket_type& s, std::chrono::milliseconds user_
     // peer vanished keeps retransmitting for ~15 minutes.
     unsigned int ms = static_cast<unsigned int>(
         std::min<std::chrono::milliseconds::rep>(user_timeout.count(), 0x7fffffff));
-    if (::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms) != 0)
+    if (::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms) != 0) {
+      // MPTCP sockets do not take TCP_USER_TIMEOUT (per-subflow state, Linux 6.x): the
+      // session's keep-alive timeout bounds a dead connection there instead.
+      if (errno == ENOPROTOOPT && link::is_mptcp_socket(s)) return {};
       return {errno, std::system_category()};
+    }
   }
   return {};
 }

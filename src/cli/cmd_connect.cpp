@@ -83,6 +83,8 @@ struct printer {
           .value(p.address)
           .key("port")
           .value(static_cast<unsigned>(p.port))
+          .key("transport")
+          .value(p.mptcp ? "mptcp" : "tcp")
           .end_object();
     };
     json_writer w;

@@ -77,6 +77,15 @@ std::error_code open_acceptor(asio::ip::tcp::acceptor& acceptor, asio::ip::tcp f
   return open_as(acceptor, family, transport, opened_mptcp);
 }
 
+bool is_mptcp_socket(const asio::ip::tcp::socket& socket) noexcept {
+  int protocol = 0;
+  socklen_t len = sizeof protocol;
+  if (::getsockopt(const_cast<asio::ip::tcp::socket&>(socket).native_handle(), SOL_SOCKET,
+                   SO_PROTOCOL, &protocol, &len) != 0)
+    return false;
+  return protocol == IPPROTO_MPTCP;
+}
+
 bool is_mptcp_connection(const asio::ip::tcp::socket& socket) noexcept {
   int v = 0;
   socklen_t len = sizeof v;

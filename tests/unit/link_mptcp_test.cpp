@@ -57,6 +57,12 @@ TEST_CASE("MPTCP on both ends runs MPTCP end to end") {
   CHECK(r.echoed == "ping");
   CHECK(r.client_mptcp);
   CHECK(r.server_mptcp);
+  asio::io_context io;
+  tcp::socket m(io), t(io);
+  REQUIRE_FALSE(lnk::open_socket(m, tcp::v4(), transport_protocol::mptcp));
+  REQUIRE_FALSE(lnk::open_socket(t, tcp::v4(), transport_protocol::tcp));
+  CHECK(lnk::is_mptcp_socket(m));
+  CHECK_FALSE(lnk::is_mptcp_socket(t));
 }
 
 TEST_CASE("an MPTCP client falls back to TCP against a TCP server, and the reverse") {

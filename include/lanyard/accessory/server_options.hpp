@@ -5,6 +5,7 @@
 #pragma once
 
 #include <lanyard/core/session_settings.hpp>
+#include <lanyard/link/mptcp.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
 #include <chrono>
@@ -48,6 +49,11 @@ struct server_options {
   /// (10 s by default): absolute from accept, so slow-loris clients trickling bytes are
   /// dropped too. Zero there disables it, leaving only this limit to free a stuck slot.
   std::size_t max_pending_handshakes = 32;
+
+  /// TCP, or kernel Multipath TCP (link/mptcp.hpp): an MPTCP listener serves MPTCP and plain
+  /// TCP clients alike (the kernel falls back per connection), so enabling it never locks an
+  /// app out. Falls back to a TCP listener where the kernel has no MPTCP.
+  link::transport_protocol transport = link::transport_protocol::tcp;
 
   /// One line per notable event (refused controller, protocol error, takeover, expiry).
   std::function<void(std::string_view line)> log;

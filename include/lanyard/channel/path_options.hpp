@@ -55,6 +55,9 @@ struct path_info {
   core::interface_kind kind = core::interface_kind::other;
   std::string address; ///< the accessory's address on this path
   std::uint16_t port = 0;
+  /// The connection runs Multipath TCP end to end (path_options::transport mptcp and an
+  /// accessory that speaks it); false for TCP, including MPTCP's fallback to TCP.
+  bool mptcp = false;
 };
 
 /// Why the channel changed paths.

@@ -46,6 +46,9 @@ std::error_code open_socket(asio::ip::tcp::socket& socket, asio::ip::tcp family,
 std::error_code open_acceptor(asio::ip::tcp::acceptor& acceptor, asio::ip::tcp family,
                               transport_protocol transport, bool* opened_mptcp = nullptr);
 
+/// True if `socket` was opened with IPPROTO_MPTCP (whether or not its connection fell back).
+bool is_mptcp_socket(const asio::ip::tcp::socket& socket) noexcept;
+
 /// True if the connected `socket` runs MPTCP end to end (both ends negotiated it); false for
 /// TCP sockets and MPTCP sockets that fell back to TCP.
 bool is_mptcp_connection(const asio::ip::tcp::socket& socket) noexcept;

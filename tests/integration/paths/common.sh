@@ -3,15 +3,26 @@
 LANYARD=${BUILD:?BUILD}/bin/lanyard
 KINDS=wlan0=wifi,p2p0=p2p,cell0=cellular,sap0=softap,ap0=softap
 
+# start_accessory: the echo accessory (ACCESSORY_ARGS, e.g. --mptcp, passed on); on its first
+# start it prints a payload and the phone pairs with it.
 start_accessory() {
-  lab_spawn accessory "$LAB_DIR/acc.log" env LANYARD_INTERFACE_KINDS=$KINDS \
-    "$ACCESSORY" "$LAB_DIR/acc" 7443 >/dev/null
+  : >"$LAB_DIR/acc.log"
+  # shellcheck disable=SC2086 # ACCESSORY_ARGS is a word list
+  ACC_PID=$(lab_spawn accessory "$LAB_DIR/acc.log" env LANYARD_INTERFACE_KINDS=$KINDS \
+    "$ACCESSORY" "$LAB_DIR/acc" 7443 ${ACCESSORY_ARGS:-})
   for _ in $(seq 100); do grep -q '^listening' "$LAB_DIR/acc.log" && break; sleep 0.1; done
+  grep -q '^listening' "$LAB_DIR/acc.log" || { cat "$LAB_DIR/acc.log"; echo "FAILED: accessory"; exit 1; }
+  [[ -s $LAB_DIR/pair.json ]] && return 0 # paired already (a restart)
   payload=$(sed -n 's/^pairing window open; setup payload: //p' "$LAB_DIR/acc.log")
   [[ $payload == LNY1:* ]] || { cat "$LAB_DIR/acc.log"; echo "FAILED: accessory did not start"; exit 1; }
   lab_exec phone env LANYARD_INTERFACE_KINDS=$KINDS "$LANYARD" pair "$payload" \
     --trust-store "$LAB_DIR/ts" --identity-dir "$LAB_DIR/controller" --timeout 30 --json \
     >"$LAB_DIR/pair.json" || { cat "$LAB_DIR/pair.json"; echo "FAILED: pairing"; exit 1; }
+}
+
+stop_accessory() {
+  kill "$ACC_PID" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$ACC_PID" 2>/dev/null || break; sleep 0.1; done
 }
 
 # connect OUT [ARGS...]: `lanyard connect minimal-1 --json` on the phone, stdin from fd 0.
