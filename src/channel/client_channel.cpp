@@ -148,6 +148,10 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     if (active_path) {
       last_path = active_path;
       active_path.reset();
+      // The interface did not go down (that is reported first, with lost_detail set): the
+      // link itself is bad — blackholed, or the peer unreachable over it. Race it last.
+      if (lost_detail.empty() && paths && paths->active())
+        paths->suspect(paths->active()->path.interface_index);
       if (lost_detail.empty()) lost_detail = why.message();
     }
     if (paths) paths->set_active(std::nullopt);

@@ -48,6 +48,9 @@ void path_manager::on_event(const link::path_event& ev) {
   // Only the debounced link state and address changes matter; raw up/down would move the
   // session on every flap.
   if (ev.type == t::interface_up || ev.type == t::interface_down) return;
+  // A link that went down (or came back) is no longer suspect: it changed.
+  if (ev.type == t::interface_available || ev.type == t::interface_unavailable)
+    suspect_until_.erase(ev.iface.index);
   auto* m = monitor_.get();
   interfaces_changed(m->interfaces(), [m](std::uint32_t i) { return m->available(i); });
 }
@@ -81,7 +84,24 @@ ranked_targets path_manager::candidates() {
     return it == rtt_by_interface_.end() ? std::optional<std::chrono::nanoseconds>()
                                          : std::optional(it->second);
   };
-  return rank_targets(discovered, opts_.static_paths, ifs, opts_.policy, opts_.mode, usable, rtt);
+  ranked_targets r =
+      rank_targets(discovered, opts_.static_paths, ifs, opts_.policy, opts_.mode, usable, rtt);
+  // Suspect links last: a blackholed Wi-Fi looks perfectly up, and racing it first would cost
+  // the attempt delay on every reconnect.
+  std::stable_partition(r.targets.begin(), r.targets.end(), [this](const path_target& t) {
+    return !suspected(t.path.interface_index);
+  });
+  return r;
+}
+
+void path_manager::suspect(std::uint32_t interface_index, std::chrono::milliseconds suspect_for) {
+  if (interface_index == 0) return;
+  suspect_until_[interface_index] = std::chrono::steady_clock::now() + suspect_for;
+}
+
+bool path_manager::suspected(std::uint32_t interface_index) const {
+  auto it = suspect_until_.find(interface_index);
+  return it != suspect_until_.end() && std::chrono::steady_clock::now() < it->second;
 }
 
 void path_manager::set_active(std::optional<path_target> target) {
@@ -140,6 +160,7 @@ void path_manager::reevaluate() {
   std::vector<core::upgrade_path> viable;
   for (const auto& t : ranked.targets) {
     const auto& p = t.path;
+    if (suspected(p.interface_index)) continue; // never moved back to while suspect
     if (std::any_of(viable.begin(), viable.end(),
                     [&](const auto& v) { return v.interface_index == p.interface_index; }))
       continue; // one entry per interface: moves are between links

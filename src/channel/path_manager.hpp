@@ -68,6 +68,12 @@ public:
   /// The directory changed (new or removed paths of any accessory).
   void directory_changed();
 
+  /// The connection on `interface_index` died without the interface going down (keep-alive
+  /// timeout, reset: a blackholed or broken link). Until the interface changes state or
+  /// `suspect_for` passes, its paths are raced last and not moved back to.
+  void suspect(std::uint32_t interface_index,
+               std::chrono::milliseconds suspect_for = std::chrono::seconds(30));
+
   /// The active path's smoothed RTT (interactive mode compares paths by it).
   void rtt_sample(std::chrono::nanoseconds srtt);
 
@@ -94,6 +100,8 @@ private:
   std::function<bool(std::uint32_t)> available_;
   std::optional<path_target> active_;
   std::map<std::uint32_t, std::chrono::nanoseconds> rtt_by_interface_;
+  std::map<std::uint32_t, std::chrono::steady_clock::time_point> suspect_until_;
+  bool suspected(std::uint32_t interface_index) const;
   core::path_upgrade_tracker upgrades_;
   asio::steady_timer upgrade_timer_;
 };

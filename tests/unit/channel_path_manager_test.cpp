@@ -151,3 +151,22 @@ TEST_CASE("path_manager: the policy is applied to candidates") {
   CHECK(c.targets.empty());
   CHECK(c.reason.find("wifi") != std::string::npos);
 }
+
+TEST_CASE("path_manager: a suspect link is raced last and not moved back to") {
+  harness h(100ms);
+  h.feed(true);
+  REQUIRE(h.pm->candidates().targets[0].path.interface_name == "wlan0");
+  h.pm->suspect(2); // wlan0's connection died on keep-alive timeout, link still up
+  auto c = h.pm->candidates();
+  REQUIRE(c.targets.size() == 2);
+  CHECK(c.targets[0].path.interface_name == "p2p0");
+  CHECK(c.targets[1].path.interface_name == "wlan0"); // still tried, last
+  h.pm->set_active(c.targets[0]);
+  h.io.run_for(300ms);
+  CHECK_FALSE(h.advised); // no move back to a suspect Wi-Fi
+  h.pm->suspect(2, 0ms);  // suspicion over
+  h.feed(true);
+  REQUIRE(test::run_until(
+      h.io, [&] { return h.advised.has_value(); }, std::chrono::seconds(10)));
+  CHECK(h.advised->path.interface_name == "wlan0");
+}
