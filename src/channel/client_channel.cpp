@@ -164,7 +164,17 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     }
     log("channel to " + opts.trust.device_id + ": connection lost: " + why.message());
     set_state(channel_state::waiting, why);
+    // The failure belongs to that path: when another one is viable, resume there at once
+    // (handover) instead of waiting out a backoff meant for an unreachable accessory.
+    if (paths && last_path && other_path_viable(*last_path))
+      return attempt_now("moving to another path", true);
     schedule_retry();
+  }
+
+  bool other_path_viable(const path_info& failed) {
+    for (const auto& t : paths->candidates().targets)
+      if (t.path.interface_name != failed.interface_name) return true;
+    return false;
   }
 
   void stop_attempts() {

@@ -109,6 +109,9 @@ void session_runner::after() {
         (st == core::session_state::closing || st == core::session_state::closed)) {
       link_->closing = true;
       if (!link_->error) link_->error = make_error_code(core::channel_errc::session_closed);
+      // A dead peer hears nothing: waiting for a write stuck behind a silent link (it would
+      // only fail at TCP_USER_TIMEOUT) would delay the move to another path.
+      if (link_->error == core::channel_errc::peer_dead) finish_link(link_, link_->error);
     }
     flush();
     if (link_lost_ && !stopped_) {

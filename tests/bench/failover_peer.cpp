@@ -19,7 +19,7 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 constexpr std::size_t message_size = 16;
-constexpr auto gap_threshold = std::chrono::milliseconds(50);
+constexpr auto gap_threshold = std::chrono::milliseconds(3); // 1.5x the send interval
 constexpr auto send_interval = std::chrono::milliseconds(2);
 
 int fail(const char* what) {
@@ -54,6 +54,7 @@ int mptcp_server(const cli::parsed_args& args) {
   char buf[4096];
   std::size_t partial = 0;
   std::optional<clock_type::time_point> last;
+  clock_type::time_point last_alive{};
   for (;;) {
     ssize_t n = ::read(c, buf, sizeof buf);
     if (n <= 0) break;
@@ -69,6 +70,12 @@ int mptcp_server(const cli::parsed_args& args) {
       std::fflush(stdout);
     }
     last = now;
+    // A heartbeat so the bench knows delivery goes on (pauses alone say nothing about that).
+    if (now - last_alive >= std::chrono::milliseconds(500)) {
+      last_alive = now;
+      std::printf("alive %lld\n", static_cast<long long>(now.time_since_epoch().count()));
+      std::fflush(stdout);
+    }
   }
   return 0;
 }
@@ -114,7 +121,11 @@ int mptcp_client(const cli::parsed_args& args) {
 int run_failover_peer(const std::string& role, const cli::parsed_args& args) {
   if (role == "mptcp-server") return mptcp_server(args);
   if (role == "mptcp-client") return mptcp_client(args);
-  std::fprintf(stderr, "failover peer: unknown --peer '%s' (mptcp-server, mptcp-client)\n",
+  if (role == "lanyard-server") return lanyard_server(args);
+  if (role == "lanyard-client") return lanyard_client(args);
+  std::fprintf(stderr,
+               "failover peer: unknown --peer '%s' (mptcp-server, mptcp-client, lanyard-server, "
+               "lanyard-client)\n",
                role.c_str());
   return 2;
 }

@@ -18,4 +18,12 @@ namespace lanyard::bench {
 /// Returns the process exit status.
 int run_failover_peer(const std::string& role, const cli::parsed_args& args);
 
+/// Lanyard's contender (failover_lanyard_peer.cpp): "lanyard-server" (--dir D --port P) and
+/// "lanyard-client" (--dir D --port P), with identities and the paired controller prepared in
+/// D by prepare_lanyard_peers(). Same output as the MPTCP peers ("listening", "gap MS end NS";
+/// the client prints "path IFACE" on every path change).
+int lanyard_server(const cli::parsed_args& args);
+int lanyard_client(const cli::parsed_args& args);
+bool prepare_lanyard_peers(const std::string& dir, std::string& error);
+
 } // namespace lanyard::bench

@@ -13,8 +13,10 @@ declare -A filter=(
                 .advertise_to_resolved_ms.avahi.median, .advertise_to_resolved_ms.avahi.p95,
                 .txt_update_ms.lanyard.median, .txt_update_ms.avahi.median, .ratio_vs_avahi]
                | all(type=="number")) and .failed_runs==0'
-  [failover]='([.link_down.mptcp.median_ms, .link_down.mptcp.p95_ms, .blackhole.mptcp.median_ms,
-               .blackhole.mptcp.p95_ms] | all(type=="number")) and .failed_runs==0'
+  [failover]='([.link_down.lanyard.median_ms, .link_down.mptcp.median_ms, .link_down.mptcp.p95_ms,
+               .blackhole.lanyard.median_ms, .blackhole.mptcp.median_ms, .blackhole.mptcp.p95_ms,
+               .link_down_ratio_vs_mptcp, .blackhole_ratio_vs_mptcp] | all(type=="number"))
+               and .failed_runs==0'
 )
 [[ -n ${filter[$name]:-} ]] || { echo "check_json_shape: no shape for '$name'"; exit 2; }
 jq -e "${filter[$name]}" <<<"$out" >/dev/null ||

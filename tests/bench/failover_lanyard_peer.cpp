@@ -1,0 +1,170 @@
+// lanyard-bench failover's Lanyard contender: an accessory::server that times message arrivals
+// and a client_channel that streams to it over static paths on wlan0 and p2p0 (no discovery in
+// the measurement: the same two paths MPTCP gets). The channel's keep-alive is 100 ms with a
+// 400 ms peer timeout — its budget for noticing a silent (blackholed) path.
+#include "failover_peer.hpp"
+
+#include <lanyard/accessory/server.hpp>
+#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/tls/identity.hpp>
+#include <lanyard/trust/controller_store.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+namespace lanyard::bench {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+constexpr auto gap_threshold = std::chrono::milliseconds(3); // 1.5x the send interval
+constexpr auto send_interval = std::chrono::milliseconds(2);
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "failover peer: %s\n", what.c_str());
+  return 1;
+}
+
+std::optional<tls::identity> load(const std::filesystem::path& dir, std::string& error) {
+  std::error_code ec;
+  std::string detail;
+  tls::identity id = tls::identity::load(dir, ec, &detail);
+  if (ec) {
+    error = detail.empty() ? ec.message() : detail;
+    return std::nullopt;
+  }
+  return id;
+}
+
+core::session_settings fast_keepalive() {
+  core::session_settings s;
+  s.keepalive_interval = std::chrono::milliseconds(100);
+  s.peer_timeout = std::chrono::milliseconds(400);
+  return s;
+}
+
+} // namespace
+
+bool prepare_lanyard_peers(const std::string& dir, std::string& error) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::string detail;
+  fs::create_directories(dir, ec);
+  if (ec) return error = dir + ": " + ec.message(), false;
+  tls::identity acc =
+      tls::identity::load_or_create(fs::path(dir) / "acc", "bench-acc", ec, &detail);
+  if (ec) return error = "accessory identity: " + detail, false;
+  tls::identity app =
+      tls::identity::load_or_create(fs::path(dir) / "app", "bench-app", ec, &detail);
+  if (ec) return error = "app identity: " + detail, false;
+  trust::controller_store store(fs::path(dir) / "controllers");
+  if (auto s = store.load(); s.failed()) return error = s.message(), false;
+  if (!store.find(app.fingerprint())) {
+    const auto now = std::chrono::system_clock::now();
+    if (auto s = store.open_window(now); s.failed()) return error = s.message(), false;
+    if (auto s = store.pair(app.fingerprint(), "bench", trust::controller_role::user, now);
+        s.failed())
+      return error = s.message(), false;
+    if (auto s = store.close_window(); s.failed()) return error = s.message(), false;
+  }
+  return true;
+}
+
+int lanyard_server(const cli::parsed_args& args) {
+  const std::filesystem::path dir = args.value("dir").value_or(".");
+  const auto port =
+      static_cast<std::uint16_t>(std::atoi(args.value("port").value_or("5556").c_str()));
+  std::string error;
+  auto me = load(dir / "acc", error);
+  if (!me) return fail("accessory identity: " + error);
+  auto store = std::make_shared<trust::controller_store>(dir / "controllers");
+  if (auto s = store->load(); s.failed()) return fail(s.message());
+  asio::io_context io;
+  accessory::server_options o;
+  o.session = fast_keepalive();
+  o.log = [](std::string_view l) {
+    std::fprintf(stderr, "%lld %.*s\n", static_cast<long long>(clock_type::now().time_since_epoch().count() / 1000000), static_cast<int>(l.size()), l.data());
+  };
+  accessory::server srv(io.get_executor(), tls::context(*me), store, o);
+  std::optional<clock_type::time_point> last;
+  clock_type::time_point last_alive{};
+  srv.set_message_handler(
+      [&](const accessory::server::controller_id&, std::uint64_t, std::span<const std::byte>) {
+        const auto now = clock_type::now();
+        if (last && now - *last > gap_threshold) {
+          std::printf("gap %.3f end %lld\n",
+                      std::chrono::duration<double, std::milli>(now - *last).count(),
+                      static_cast<long long>(now.time_since_epoch().count()));
+          std::fflush(stdout);
+        }
+        last = now;
+        // A heartbeat so the bench knows delivery goes on (pauses alone say nothing about that).
+        if (now - last_alive >= std::chrono::milliseconds(500)) {
+          last_alive = now;
+          std::printf("alive %lld\n", static_cast<long long>(now.time_since_epoch().count()));
+          std::fflush(stdout);
+        }
+      });
+  if (auto ec = srv.listen({asio::ip::tcp::v6(), port})) return fail("listen: " + ec.message());
+  std::printf("listening\n");
+  std::fflush(stdout);
+  asio::signal_set stop(io, SIGTERM, SIGINT);
+  stop.async_wait([&](std::error_code, int) { io.stop(); });
+  io.run();
+  return 0;
+}
+
+int lanyard_client(const cli::parsed_args& args) {
+  const std::filesystem::path dir = args.value("dir").value_or(".");
+  const auto port =
+      static_cast<std::uint16_t>(std::atoi(args.value("port").value_or("5556").c_str()));
+  std::string error;
+  auto me = load(dir / "app", error);
+  if (!me) return fail("app identity: " + error);
+  auto acc = load(dir / "acc", error);
+  if (!acc) return fail("accessory identity: " + error);
+  asio::io_context io;
+  channel::client_options o;
+  o.trust.device_id = "bench-acc";
+  o.trust.expected_fingerprint = acc->fingerprint();
+  o.session = fast_keepalive();
+  o.paths.static_paths = {{asio::ip::make_address("198.18.1.3"), port, "wlan0"},
+                          {asio::ip::make_address("198.18.2.3"), port, "p2p0"}};
+  o.paths.move_back_hold = std::chrono::minutes(10); // measure the move away only
+  o.log = [](std::string_view l) {
+    std::fprintf(stderr, "%lld %.*s\n", static_cast<long long>(clock_type::now().time_since_epoch().count() / 1000000), static_cast<int>(l.size()), l.data());
+  };
+  channel::client_channel ch(io.get_executor(), tls::context(*me), o);
+  ch.set_path_handler([](const channel::path_change& c) {
+    std::printf("path %s\n", c.to.interface_name.c_str());
+    std::fflush(stdout);
+  });
+  ch.start("bench-acc", std::make_shared<discovery::directory>());
+  asio::steady_timer tick(io);
+  std::uint64_t seq = 0;
+  std::function<void()> send_next = [&] {
+    std::byte msg[16] = {};
+    std::memcpy(msg, &seq, sizeof seq);
+    ++seq;
+    ch.async_send(msg, {channel::send_mode::wait, channel::send_completion_mode::queued},
+                  [](std::error_code, std::uint64_t) {});
+    tick.expires_at(tick.expiry() + send_interval);
+    tick.async_wait([&](std::error_code ec) {
+      if (!ec) send_next();
+    });
+  };
+  tick.expires_after(std::chrono::milliseconds(0));
+  send_next();
+  asio::signal_set stop(io, SIGTERM, SIGINT);
+  stop.async_wait([&](std::error_code, int) { io.stop(); });
+  io.run();
+  return 0;
+}
+
+} // namespace lanyard::bench
