@@ -30,6 +30,9 @@ public:
       return "the socket could not be pinned to the interface (SO_BINDTODEVICE needs "
              "CAP_NET_RAW before Linux 5.7 or on a socket already bound to another device, and "
              "IP_UNICAST_IF was refused too)";
+    case link_errc::join_failed:
+      return "joining the accessory's network failed; check that it is in setup mode and in "
+             "range";
     }
     return "unknown link error " + std::to_string(value);
   }

@@ -41,6 +41,8 @@ enum class link_errc {
   /// CAP_NET_RAW before Linux 5.7, or if the socket was already bound to a device; the
   /// IP_UNICAST_IF fallback was refused too).
   bind_to_device_failed,
+  /// Joining a network (link_joiner) failed; the detail names the command and its status.
+  join_failed,
 };
 
 /// The error category of link_errc, named "lanyard.link".

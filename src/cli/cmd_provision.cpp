@@ -1,0 +1,282 @@
+// lanyard provision PAYLOAD --ssid SSID --passphrase-file F [--join CMD] [--address HOST:PORT]
+// [--softap-interface IF] [--timeout S] [--json] [--trust-store PATH] [--identity-dir DIR]:
+// joins the accessory's SoftAP (through a link_joiner), verifies the accessory against its setup
+// payload and pins it, sends the Wi-Fi credentials over the channel, follows the accessory's
+// progress (connecting -> connected with its new addresses, or failed with a reason), and finds
+// the accessory on the home network by its id.
+#include "cli/command.hpp"
+#include "cli/controller_setup.hpp"
+#include "cli/json.hpp"
+
+#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/core/app_message.hpp>
+#include <lanyard/core/provisioning.hpp>
+#include <lanyard/core/setup_payload.hpp>
+#include <lanyard/discovery/browser.hpp>
+#include <lanyard/discovery/client.hpp>
+#include <lanyard/discovery/directory.hpp>
+#include <lanyard/link/link_joiner.hpp>
+#include <lanyard/tls/error.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lanyard::cli {
+namespace {
+
+int fail(const std::string& reason, int code) {
+  std::fprintf(stderr, "lanyard provision: %s\n", reason.c_str());
+  return code;
+}
+
+// What a person does about each failure reason.
+std::string advice(core::provisioning_failure f, const std::string& ssid) {
+  switch (f) {
+  case core::provisioning_failure::auth_error:
+    return "the accessory could not join '" + ssid +
+           "': the passphrase was refused (auth_error); check it and run this again";
+  case core::provisioning_failure::network_not_found:
+    return "the accessory does not see a network called '" + ssid +
+           "' (network_not_found); check the name and that the accessory is in range";
+  case core::provisioning_failure::timeout:
+    return "the accessory could not join '" + ssid +
+           "' in time (timeout); check that the network is up and in range";
+  }
+  return "joining '" + ssid + "' failed";
+}
+
+void progress_line(bool json, const std::string& state, const std::string& detail,
+                   const std::vector<std::string>& addresses = {}) {
+  if (!json) {
+    std::printf("%s%s\n", state.c_str(), detail.empty() ? "" : (": " + detail).c_str());
+  } else {
+    json_writer w;
+    w.begin_object().key("event").value("progress").key("state").value(state);
+    if (!detail.empty()) w.key("detail").value(detail);
+    if (!addresses.empty()) {
+      w.key("addresses").begin_array();
+      for (const auto& a : addresses)
+        w.value(a);
+      w.end_array();
+    }
+    w.end_object();
+    std::printf("%s\n", w.str().c_str());
+  }
+  std::fflush(stdout);
+}
+
+int run(const parsed_args& args) {
+  const bool json = args.has("json");
+  std::string error;
+  core::payload_parse_result p = core::parse_setup_payload(args.positional[0]);
+  if (!p) return fail(p.describe(), 2);
+  const core::setup_payload payload = p.payload;
+
+  core::wifi_credentials creds;
+  creds.ssid = args.value("ssid").value_or("");
+  const auto pass_file = args.value("passphrase-file");
+  if (creds.ssid.empty() || !pass_file)
+    return fail("give the home network with --ssid SSID --passphrase-file FILE", 2);
+  {
+    std::ifstream in(*pass_file, std::ios::binary);
+    if (!in) return fail("cannot read the passphrase file '" + *pass_file + "'", 2);
+    creds.passphrase.assign(std::istreambuf_iterator<char>(in), {});
+    while (!creds.passphrase.empty() &&
+           (creds.passphrase.back() == '\n' || creds.passphrase.back() == '\r'))
+      creds.passphrase.pop_back();
+  }
+  if (std::error_code ec = core::validate(creds)) return fail(ec.message(), 2);
+
+  std::string host = "198.18.4.1", port = "5577";
+  if (auto a = args.value("address"))
+    if (!split_host_port(*a, host, port, error)) return fail(error, 2);
+  std::error_code aec;
+  const auto softap_address = asio::ip::make_address(host, aec);
+  if (aec) return fail("--address: '" + host + "' is not an IP address", 2);
+  std::chrono::seconds timeout{60};
+  if (auto t = args.value("timeout")) {
+    auto v = parse_integer(*t, 1, 3600, "--timeout", error);
+    if (!v) return fail(error, 2);
+    timeout = std::chrono::seconds(*v);
+  }
+  if (!payload.needs_provisioning && !json)
+    std::printf("note: the payload says this accessory has network credentials already\n");
+
+  std::optional<tls::identity> me = load_controller_identity(args, error);
+  if (!me) return fail(error, 1);
+  std::shared_ptr<trust::trust_store> store = open_trust_store(args, error);
+  if (!store) return fail(error, 1);
+
+  // 1. Join the accessory's setup network.
+  if (auto j = args.value("join")) {
+    const std::string ssid = payload.softap_ssid.value_or("");
+    progress_line(json, "joining", ssid.empty() ? *j : ssid);
+    link::command_link_joiner joiner(*j);
+    if (link::link_error e = joiner.join(ssid); e) return fail(e.message(), 1);
+  }
+
+  // 2. The channel over the SoftAP, verified against the payload (and pinned).
+  asio::io_context io;
+  channel::client_options opts;
+  opts.trust.device_id = payload.device_id;
+  opts.trust.store = store;
+  opts.trust.mode = trust::trust_mode::verified_first_use;
+  opts.trust.expected_fingerprint = payload.device_fingerprint;
+  opts.paths.static_paths = {{softap_address, static_cast<std::uint16_t>(std::stoi(port)),
+                              args.value("softap-interface").value_or("")}};
+  std::vector<std::string> log_lines;
+  opts.log = [&](std::string_view l) { log_lines.emplace_back(l); };
+  channel::client_channel ch(io.get_executor(), tls::context(*me), opts);
+
+  int exit_code = 1;
+  std::string outcome = "no verified answer from the accessory within " +
+                        std::to_string(timeout.count()) +
+                        " s; is it in setup mode (it refuses unknown apps otherwise) and is its "
+                        "access point joined?";
+  std::vector<std::string> new_addresses;
+  bool sent = false;
+  std::optional<discovery::client> avahi;
+  std::optional<discovery::browser> browser;
+  discovery::directory dir;
+  asio::steady_timer deadline(io);
+
+  auto finish = [&](int code, std::string why) {
+    exit_code = code;
+    outcome = std::move(why);
+    ch.cancel();
+    if (browser) browser->stop();
+    deadline.cancel();
+    io.stop();
+  };
+  // 4. Find it on the home network: a path with one of the addresses it reported.
+  auto look_on_home_network = [&] {
+    avahi.emplace(io.get_executor());
+    browser.emplace(*avahi);
+    browser->on_event([&](const discovery::browse_event& e) {
+      dir.apply(e);
+      const auto* acc = dir.find(payload.device_id);
+      if (!acc) return;
+      for (const auto& path : acc->paths) {
+        // One of the addresses it reported for the home network (not the SoftAP, not a
+        // direct p2p link it may also be reachable on).
+        if (path.address == softap_address ||
+            std::find(new_addresses.begin(), new_addresses.end(), path.address.to_string()) ==
+                new_addresses.end())
+          continue;
+        const std::string where = path.address.to_string() + " port " + std::to_string(path.port) +
+                                  " via " + path.interface.name;
+        progress_line(json, "found", where);
+        return finish(0, "");
+      }
+    });
+    browser->on_error([](std::error_code) {});
+    if (auto ec = browser->start("_lanyard._tcp", ""))
+      finish(1, "provisioned, but cannot browse for it: " + ec.message());
+  };
+
+  ch.set_state_handler([&](channel::channel_state s, std::error_code why) {
+    if (s == channel::channel_state::ready && !sent) {
+      sent = true;
+      progress_line(json, "verified", payload.device_id + " presented the key in its payload");
+      std::string text;
+      core::encode_wifi_credentials(creds, text);
+      ch.async_send(std::as_bytes(std::span(text.data(), text.size())),
+                    [](std::error_code, std::uint64_t) {});
+    } else if (s == channel::channel_state::failed) {
+      std::string reason = why.message();
+      if (why == tls::tls_errc::peer_rejected_certificate)
+        reason = "the accessory refused this app: it is not in setup mode (its pairing window "
+                 "is closed) or it has been paired with others; put it in setup mode and retry";
+      for (const auto& l : log_lines)
+        if (l.find("refus") != std::string::npos || l.find("key") != std::string::npos)
+          reason += "\n  " + l;
+      finish(1, reason);
+    }
+  });
+  ch.set_message_handler([&](std::uint64_t, std::span<const std::byte> m) {
+    auto parsed = core::parse_app_message(m);
+    if (!parsed) return;
+    core::provisioning_progress pr;
+    if (core::decode_provisioning_progress(parsed.message, pr)) return; // not provisioning
+    switch (pr.state) {
+    case core::provisioning_state::connecting:
+      progress_line(json, "connecting", creds.ssid);
+      break;
+    case core::provisioning_state::connected:
+      new_addresses = pr.addresses;
+      progress_line(json, "connected", creds.ssid, pr.addresses);
+      ch.cancel(); // the accessory leaves its SoftAP; the session is done here
+      look_on_home_network();
+      break;
+    case core::provisioning_state::failed:
+      progress_line(json, "failed", std::string(core::to_string(pr.reason)));
+      finish(1, advice(pr.reason, creds.ssid) + "; the accessory stays in setup mode");
+      break;
+    }
+  });
+  ch.start(payload.device_id, std::make_shared<discovery::directory>());
+  deadline.expires_after(timeout);
+  deadline.async_wait([&](std::error_code ec) {
+    if (ec) return;
+    if (!new_addresses.empty())
+      return finish(1, "provisioned (the accessory reported its addresses), but it was not seen "
+                       "on the home network within the timeout");
+    if (!sent && !log_lines.empty()) // why the channel never came up
+      outcome += "\n  last: " + log_lines.back();
+    finish(1, outcome);
+  });
+  io.run();
+  if (exit_code != 0) return fail(outcome, exit_code);
+  return 0;
+}
+
+const command cmd{
+    "provision",
+    "give an accessory in setup mode the home network's credentials over its SoftAP",
+    "usage: lanyard provision PAYLOAD --ssid SSID --passphrase-file FILE [options]\n"
+    "\n"
+    "Joins the accessory's setup network (--join), connects to its fixed SoftAP address,\n"
+    "verifies it against the setup PAYLOAD (LNY1:...) and pins it, sends the credentials over\n"
+    "the secure channel and follows its progress: connecting, then connected with its new\n"
+    "addresses or failed (auth_error, network_not_found, timeout). Finally finds it on the home\n"
+    "network by its id. A failure leaves the accessory in setup mode: fix and run again.\n"
+    "\n"
+    "options:\n"
+    "  --ssid SSID              the home network\n"
+    "  --passphrase-file FILE   its passphrase (one line; never on the command line)\n"
+    "  --join CMD               command that joins the SoftAP (the payload's SSID is in\n"
+    "                           $LANYARD_SSID), e.g. 'ip link set sap0 up' in the lab\n"
+    "  --address HOST:PORT      the SoftAP address (default 198.18.4.1:5577)\n"
+    "  --softap-interface IF    pin the connection to this interface (e.g. sap0)\n"
+    "  --timeout SECONDS        overall limit (default 60)\n"
+    "  --json                   one JSON object per step: {\"event\":\"progress\",\"state\":...}\n"
+    "  --trust-store PATH       the trust store (default: $XDG_STATE_HOME/lanyard/trust-store)\n"
+    "  --identity-dir DIR       this controller's key and certificate\n"
+    "\n"
+    "exit status: 0 provisioned and found, 1 failed (with the reason), 2 bad arguments\n",
+    {{{"ssid", true, false},
+      {"passphrase-file", true, false},
+      {"join", true, false},
+      {"address", true, false},
+      {"softap-interface", true, false},
+      {"timeout", true, false},
+      {"json", false, false},
+      {"trust-store", true, false},
+      {"identity-dir", true, false}},
+     1,
+     1},
+    run};
+
+const command_registrar reg{cmd};
+
+} // namespace
+} // namespace lanyard::cli
