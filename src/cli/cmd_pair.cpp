@@ -20,7 +20,6 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

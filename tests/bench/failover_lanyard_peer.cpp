@@ -23,7 +23,6 @@ namespace lanyard::bench {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-constexpr auto gap_threshold = std::chrono::milliseconds(3); // 1.5x the send interval
 constexpr auto send_interval = std::chrono::milliseconds(2);
 
 int fail(const std::string& what) {
@@ -89,28 +88,14 @@ int lanyard_server(const cli::parsed_args& args) {
   accessory::server_options o;
   o.session = fast_keepalive();
   o.log = [](std::string_view l) {
-    std::fprintf(stderr, "%lld %.*s\n", static_cast<long long>(clock_type::now().time_since_epoch().count() / 1000000), static_cast<int>(l.size()), l.data());
+    std::fprintf(stderr, "%lld %.*s\n",
+                 static_cast<long long>(clock_type::now().time_since_epoch().count() / 1000000),
+                 static_cast<int>(l.size()), l.data());
   };
   accessory::server srv(io.get_executor(), tls::context(*me), store, o);
-  std::optional<clock_type::time_point> last;
-  clock_type::time_point last_alive{};
-  srv.set_message_handler(
-      [&](const accessory::server::controller_id&, std::uint64_t, std::span<const std::byte>) {
-        const auto now = clock_type::now();
-        if (last && now - *last > gap_threshold) {
-          std::printf("gap %.3f end %lld\n",
-                      std::chrono::duration<double, std::milli>(now - *last).count(),
-                      static_cast<long long>(now.time_since_epoch().count()));
-          std::fflush(stdout);
-        }
-        last = now;
-        // A heartbeat so the bench knows delivery goes on (pauses alone say nothing about that).
-        if (now - last_alive >= std::chrono::milliseconds(500)) {
-          last_alive = now;
-          std::printf("alive %lld\n", static_cast<long long>(now.time_since_epoch().count()));
-          std::fflush(stdout);
-        }
-      });
+  arrival_reporter arrivals;
+  srv.set_message_handler([&](const accessory::server::controller_id&, std::uint64_t,
+                              std::span<const std::byte>) { arrivals.arrived(); });
   if (auto ec = srv.listen({asio::ip::tcp::v6(), port})) return fail("listen: " + ec.message());
   std::printf("listening\n");
   std::fflush(stdout);
@@ -138,7 +123,9 @@ int lanyard_client(const cli::parsed_args& args) {
                           {asio::ip::make_address("198.18.2.3"), port, "p2p0"}};
   o.paths.move_back_hold = std::chrono::minutes(10); // measure the move away only
   o.log = [](std::string_view l) {
-    std::fprintf(stderr, "%lld %.*s\n", static_cast<long long>(clock_type::now().time_since_epoch().count() / 1000000), static_cast<int>(l.size()), l.data());
+    std::fprintf(stderr, "%lld %.*s\n",
+                 static_cast<long long>(clock_type::now().time_since_epoch().count() / 1000000),
+                 static_cast<int>(l.size()), l.data());
   };
   channel::client_channel ch(io.get_executor(), tls::context(*me), o);
   ch.set_path_handler([](const channel::path_change& c) {

@@ -19,7 +19,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 constexpr std::size_t message_size = 16;
-constexpr auto gap_threshold = std::chrono::milliseconds(3); // 1.5x the send interval
 constexpr auto send_interval = std::chrono::milliseconds(2);
 
 int fail(const char* what) {
@@ -53,29 +52,15 @@ int mptcp_server(const cli::parsed_args& args) {
   if (c < 0) return fail("accept");
   char buf[4096];
   std::size_t partial = 0;
-  std::optional<clock_type::time_point> last;
-  clock_type::time_point last_alive{};
+  arrival_reporter arrivals;
   for (;;) {
     ssize_t n = ::read(c, buf, sizeof buf);
     if (n <= 0) break;
-    const auto now = clock_type::now();
     // A gap is measured between message arrivals; a read completing a partial message counts.
     partial += static_cast<std::size_t>(n);
     if (partial < message_size) continue;
     partial %= message_size;
-    if (last && now - *last > gap_threshold) {
-      std::printf("gap %.3f end %lld\n",
-                  std::chrono::duration<double, std::milli>(now - *last).count(),
-                  static_cast<long long>(now.time_since_epoch().count()));
-      std::fflush(stdout);
-    }
-    last = now;
-    // A heartbeat so the bench knows delivery goes on (pauses alone say nothing about that).
-    if (now - last_alive >= std::chrono::milliseconds(500)) {
-      last_alive = now;
-      std::printf("alive %lld\n", static_cast<long long>(now.time_since_epoch().count()));
-      std::fflush(stdout);
-    }
+    arrivals.arrived();
   }
   return 0;
 }
@@ -117,6 +102,22 @@ int mptcp_client(const cli::parsed_args& args) {
 }
 
 } // namespace
+
+void arrival_reporter::arrived() {
+  const auto now = clock_type::now();
+  if (last_ && now - *last_ > std::chrono::milliseconds(3)) {
+    std::printf("gap %.3f end %lld\n",
+                std::chrono::duration<double, std::milli>(now - *last_).count(),
+                static_cast<long long>(now.time_since_epoch().count()));
+    std::fflush(stdout);
+  }
+  last_ = now;
+  if (now - last_alive_ >= std::chrono::milliseconds(500)) {
+    last_alive_ = now;
+    std::printf("alive %lld\n", static_cast<long long>(now.time_since_epoch().count()));
+    std::fflush(stdout);
+  }
+}
 
 int run_failover_peer(const std::string& role, const cli::parsed_args& args) {
   if (role == "mptcp-server") return mptcp_server(args);

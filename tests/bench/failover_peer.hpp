@@ -5,9 +5,24 @@
 
 #include "cli/args.hpp"
 
+#include <chrono>
+#include <optional>
 #include <string>
 
 namespace lanyard::bench {
+
+/// What both servers report about message arrivals: "gap MS end NS" for every pause over 3 ms
+/// (1.5x the 2 ms send interval; NS: steady_clock nanoseconds at the end of the pause) and a
+/// heartbeat "alive NS" every 500 ms of delivery, so the bench knows delivery goes on (pauses
+/// alone say nothing about that). Prints to stdout, flushed.
+class arrival_reporter {
+public:
+  void arrived();
+
+private:
+  std::optional<std::chrono::steady_clock::time_point> last_;
+  std::chrono::steady_clock::time_point last_alive_{};
+};
 
 /// Runs peer `role`:
 ///  - "mptcp-server" (--port P): accepts one MPTCP connection on P, reads 16-byte messages and

@@ -174,7 +174,7 @@ private:
 
   // Receive direction.
   std::uint64_t recv_next_ = 0;
-  std::uint64_t ack_sent_ = 0; // last next_expected announced (ACK, HELLO or WELCOME)
+  std::uint64_t ack_sent_ = 0;         // last next_expected announced (ACK, HELLO or WELCOME)
   std::size_t recv_unacked_bytes_ = 0; // payload + overhead received since ack_sent_
   bool ack_now_ = false;
   time_point ack_deadline_ = time_point::max();
