@@ -1,14 +1,16 @@
 # Lab test (sourced by tests/lab/run-in-lab): 100,000 messages each way across 50 link cuts.
 # The app streams "m<i>" (4,000/s), the accessory echoes each; the phone's wlan0 is blackholed
 # at a random moment (0.1-0.6 s after the channel came back), held until the channel noticed
-# (waiting), then for a further random 0-0.3 s. The app may only send 2,000 messages per
-# connection, so the stream cannot finish without the cuts happening mid-stream. Both sides
+# (waiting), then for a further random 0-0.3 s. The app may send at most 1,980 messages per
+# connection so far (--epoch): 50 connections allow 99,000, so the stream cannot finish before
+# the 50th cut, and every cut falls mid-stream (with 2,000 the stream could end on the 50th
+# connection before its cut, a CI failure: "49 recoveries"). Both sides
 # check exactly-once in-order delivery; every send must be acknowledged, every echo received.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 CUTS=50
 start_accessory "$D/acc.log" >/dev/null
 lab_exec phone "$STREAM_PEER" app --dir "$D" --host 198.18.1.3 --port 7443 --count 100000 \
-  --tick-ms 5 --burst 20 --epoch 2000 --keepalive-ms 100 --peer-timeout-ms 400 \
+  --tick-ms 5 --burst 20 --epoch 1980 --keepalive-ms 100 --peer-timeout-ms 400 \
   --connect-timeout-ms 500 --backoff-initial-ms 20 --backoff-cap-ms 200 \
   --min-recoveries $CUTS --timeout 160 >"$D/app.log" 2>&1 &
 app=$!
