@@ -9,11 +9,13 @@
 #include <asio/error.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace lanyard::accessory {
 
@@ -48,10 +50,21 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::shared_ptr<session_runner> runner;
     asio::steady_timer linger;
     send_queue sends;
+    // The local endpoint of the current connection: end_connections_through() matches it.
+    tcp::endpoint via;
+  };
+  // One listening socket; a server may have several (a SoftAP address and the home LAN's).
+  struct listener {
+    explicit listener(executor_type e) : acceptor(e), retry(e) {}
+    tcp::acceptor acceptor;
+    asio::steady_timer retry;
+    tcp::endpoint local;
+    bool closed = false;
   };
   struct pending {
     std::uint64_t number = 0; // arrival order: the smallest is the oldest
     std::string peer;
+    tcp::endpoint local;
     std::unique_ptr<tls_stream> stream;
     std::optional<trust::controller_decision> decision;
     // Why the server ended the handshake itself, if it did.
@@ -60,7 +73,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   impl(executor_type e, tls::context c, std::shared_ptr<trust::controller_store> s,
        server_options o)
-      : ex(e), ctx(std::move(c)), store(std::move(s)), opts(std::move(o)), acceptor(e) {
+      : ex(e), ctx(std::move(c)), store(std::move(s)), opts(std::move(o)) {
     if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
     if (opts.max_pending_handshakes == 0) opts.max_pending_handshakes = 1;
   }
@@ -69,8 +82,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   tls::context ctx;
   std::shared_ptr<trust::controller_store> store;
   server_options opts;
-  tcp::acceptor acceptor;
-  asio::steady_timer accept_retry{ex};
+  std::vector<std::shared_ptr<listener>> listeners;
   std::map<controller_id, std::shared_ptr<entry>> sessions;
   // Handshakes in progress by arrival: begin() is the one evicted when the limit is reached.
   std::map<std::uint64_t, std::shared_ptr<pending>> handshaking;
@@ -86,24 +98,24 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (opts.log) opts.log(line);
   }
 
-  void accept() {
-    acceptor.async_accept([w = weak_from_this()](std::error_code ec, tcp::socket s) {
+  void accept(const std::shared_ptr<listener>& l) {
+    l->acceptor.async_accept([w = weak_from_this(), l](std::error_code ec, tcp::socket s) {
       auto self = w.lock();
-      if (!self || self->closed) return;
+      if (!self || self->closed || l->closed) return;
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
         self->handshake(std::move(s));
-        self->accept();
+        self->accept(l);
         return;
       }
       // A failed accept (EMFILE, ENFILE, ENOBUFS...) does not stop the server, but retrying at
       // once would spin: the pending connection keeps the listening socket readable.
       self->log("accept failed: " + ec.message() + "; retrying in 100 ms");
-      self->accept_retry.expires_after(std::chrono::milliseconds(100));
-      self->accept_retry.async_wait([w](std::error_code tec) {
+      l->retry.expires_after(std::chrono::milliseconds(100));
+      l->retry.async_wait([w, l](std::error_code tec) {
         auto me = w.lock();
-        if (!me || me->closed || tec) return;
-        me->accept();
+        if (!me || me->closed || l->closed || tec) return;
+        me->accept(l);
       });
     });
   }
@@ -149,6 +161,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     auto p = std::make_shared<pending>();
     p->number = next_pending++;
     p->peer = peer;
+    p->local = s.local_endpoint(ec);
     p->stream = std::make_unique<tls_stream>(std::move(s), ctx);
     pending* raw = p.get();
     p->stream->set_verifier([raw, st = store](const core::fingerprint& fp,
@@ -216,6 +229,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (e->runner->has_link())
       log("controller " + core::to_string(fp) + ": new connection from " + peer +
           " takes over the session");
+    e->via = p->local;
     if (std::error_code aec = e->runner->attach(std::move(p->stream)))
       log("controller " + core::to_string(fp) + ": could not attach: " + aec.message());
   }
@@ -301,12 +315,27 @@ struct server::impl : std::enable_shared_from_this<impl> {
     e->sends.fail_all(why);
   }
 
+  static void close_listener(listener& l) {
+    l.closed = true;
+    std::error_code ignored;
+    l.acceptor.close(ignored);
+    l.retry.cancel();
+  }
+
+  // True if a connection to local endpoint `via` came in through a listener bound to `bound`
+  // (a wildcard address matches every address of its family's port).
+  static bool came_through(const tcp::endpoint& via, const tcp::endpoint& bound) {
+    if (via.port() != bound.port()) return false;
+    if (bound.address().is_unspecified()) return true;
+    return via.address() == bound.address();
+  }
+
   void shut() {
     if (closed) return;
     closed = true;
-    std::error_code ignored;
-    acceptor.close(ignored);
-    accept_retry.cancel();
+    for (const auto& l : listeners)
+      close_listener(*l);
+    listeners.clear();
     auto pend = std::move(handshaking);
     handshaking.clear();
     for (const auto& [n, p] : pend)
@@ -343,29 +372,63 @@ void server::set_event_handler(event_handler h) {
 
 std::error_code server::listen(const tcp::endpoint& ep) {
   impl& i = *impl_;
+  auto l = std::make_shared<impl::listener>(i.ex);
   std::error_code ec;
   bool mptcp = false;
-  ec = link::open_acceptor(i.acceptor, ep.protocol(), i.opts.transport, &mptcp);
+  ec = link::open_acceptor(l->acceptor, ep.protocol(), i.opts.transport, &mptcp);
   if (!ec && i.opts.transport == link::transport_protocol::mptcp && !mptcp)
     i.log("MPTCP is not available in this kernel/namespace; listening with TCP");
-  if (!ec) i.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) i.acceptor.bind(ep, ec);
-  if (!ec) i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) l->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) l->acceptor.bind(ep, ec);
+  if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) l->local = l->acceptor.local_endpoint(ec);
   if (ec) {
     std::error_code ignored;
-    i.acceptor.close(ignored);
+    l->acceptor.close(ignored);
     i.log("listening on " + ep.address().to_string() + ":" + std::to_string(ep.port()) +
           " failed: " + ec.message());
     return ec;
   }
   i.closed = false;
-  i.accept();
+  i.listeners.push_back(l);
+  i.accept(l);
   return {};
 }
 
+std::error_code server::stop_listening(const tcp::endpoint& ep) {
+  impl& i = *impl_;
+  auto it = std::find_if(i.listeners.begin(), i.listeners.end(),
+                         [&](const auto& l) { return l->local == ep; });
+  if (it == i.listeners.end()) return std::make_error_code(std::errc::no_such_device_or_address);
+  impl::close_listener(**it);
+  i.listeners.erase(it);
+  i.log("stopped listening on " + ep.address().to_string() + ":" + std::to_string(ep.port()));
+  return {};
+}
+
+std::size_t server::end_connections_through(const tcp::endpoint& ep) {
+  impl& i = *impl_;
+  // The sessions stay: their apps reconnect through another listener and resume.
+  std::vector<std::shared_ptr<impl::entry>> through;
+  for (const auto& [fp, e] : i.sessions)
+    if (e->runner->has_link() && impl::came_through(e->via, ep)) through.push_back(e);
+  if (!through.empty())
+    i.log("ending " + std::to_string(through.size()) + " connection(s) that came in through " +
+          ep.address().to_string() + ":" + std::to_string(ep.port()) + "; their sessions stay");
+  for (const auto& e : through)
+    e->runner->drop_link(asio::error::shut_down);
+  return through.size();
+}
+
 tcp::endpoint server::local_endpoint() const {
-  std::error_code ec;
-  return impl_->acceptor.local_endpoint(ec);
+  return impl_->listeners.empty() ? tcp::endpoint{} : impl_->listeners.front()->local;
+}
+
+std::vector<tcp::endpoint> server::local_endpoints() const {
+  std::vector<tcp::endpoint> out;
+  for (const auto& l : impl_->listeners)
+    out.push_back(l->local);
+  return out;
 }
 
 void server::close() {

@@ -339,3 +339,72 @@ TEST_CASE("channel by device id: a new path restarts an attempt stuck in its TCP
   CHECK(p.logged("new path in the directory, reconnecting now"));
   p.ch.cancel();
 }
+
+TEST_CASE("channel by device id: an accessory that stops listening on one address (its SoftAP "
+          "after provisioning) keeps the session: the app resumes through its other listener",
+          "[channel][directory][server]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  accessory acc(io, dir.path);
+  const tcp::endpoint softap = acc.srv->local_endpoint();
+  REQUIRE(!acc.srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0)));
+  REQUIRE(acc.srv->local_endpoints().size() == 2);
+  const tcp::endpoint home = acc.srv->local_endpoints()[1];
+  auto directory = std::make_shared<discovery::directory>();
+  directory->apply(added(instance(1, softap.port())));
+  directory->apply(added(instance(2, home.port())));
+
+  phone p(io, phone_options());
+  p.ch.start("lamp-1", directory);
+  p.send("a");
+  REQUIRE(run_until(io, [&] { return p.acked.size() == 1; }));
+  REQUIRE(acc.srv->connected(phone_id().fingerprint()));
+
+  // The connection came in through the first listener: closing it and then ending the
+  // connections through it leaves the session lingering, and the app's next attempt (the first
+  // path is refused now) resumes it through the second.
+  REQUIRE(!acc.srv->stop_listening(softap));
+  CHECK(acc.srv->local_endpoints() == std::vector<tcp::endpoint>{home});
+  CHECK(acc.srv->stop_listening(softap) ==
+        std::make_error_code(std::errc::no_such_device_or_address));
+  CHECK(acc.srv->connected(phone_id().fingerprint())); // closing a listener ends nothing
+  CHECK(acc.srv->end_connections_through(home) == 0);
+  CHECK(acc.srv->end_connections_through(softap) == 1);
+  CHECK(acc.srv->session_count() == 1);
+  // The channel noticed (its state left ready) and came back.
+  REQUIRE(run_until(
+      io, [&] { return std::count(p.states.begin(), p.states.end(), channel_state::ready) >= 2; }));
+  p.send("b");
+  REQUIRE(run_until(io, [&] { return p.acked.size() == 2; }));
+  CHECK(p.resets == 0);
+  CHECK(acc.received == std::vector<std::string>{"a", "b"});
+  CHECK(p.ch.current_path().has_value());
+  CHECK(p.ch.current_path()->port == home.port());
+  p.ch.cancel();
+}
+
+TEST_CASE("server: stop_listening leaves the connections that came through it up",
+          "[channel][server]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  accessory acc(io, dir.path);
+  const tcp::endpoint only = acc.srv->local_endpoint();
+  auto directory = std::make_shared<discovery::directory>();
+  directory->apply(added(instance(1, only.port())));
+  phone p(io, phone_options());
+  p.ch.start("lamp-1", directory);
+  p.send("a");
+  REQUIRE(run_until(io, [&] { return p.acked.size() == 1; }));
+  REQUIRE(!acc.srv->stop_listening(only));
+  CHECK(acc.srv->local_endpoints().empty());
+  CHECK(acc.srv->local_endpoint() == tcp::endpoint{});
+  p.send("b");
+  REQUIRE(run_until(io, [&] { return p.acked.size() == 2; }));
+  CHECK(p.ch.state() == channel_state::ready);
+  // A new connection cannot come in any more.
+  tcp::socket s(io);
+  std::error_code ec;
+  s.connect(only, ec);
+  CHECK(ec == asio::error::connection_refused);
+  p.ch.cancel();
+}

@@ -40,6 +40,7 @@
 #include <span>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 namespace lanyard::accessory {
 
@@ -70,10 +71,28 @@ public:
   void set_message_handler(message_handler h);
   void set_event_handler(event_handler h);
 
-  /// Binds (SO_REUSEADDR), listens and starts accepting. Port 0 picks a free port.
+  /// Binds (SO_REUSEADDR), listens and starts accepting. Port 0 picks a free port. May be
+  /// called again for more addresses (a SoftAP address and the home LAN's): every listener
+  /// feeds the same sessions, so an app that reconnects through another one resumes.
+  /// Errors: the bind/listen error (address_in_use: note that Linux refuses a wildcard
+  /// address on a port a specific address of this server listens on, and the reverse).
   std::error_code listen(const asio::ip::tcp::endpoint& ep);
-  /// The bound endpoint (after listen()).
+
+  /// Closes the listener bound to `ep` (as local_endpoints() reports it); connections that
+  /// came in through it stay up. Errors: std::errc::no_such_device_or_address (no listener
+  /// bound to `ep`).
+  std::error_code stop_listening(const asio::ip::tcp::endpoint& ep);
+
+  /// Ends the connections that came in through local endpoint `ep` (a wildcard address
+  /// matches every address on its port) and returns how many. Their sessions stay (they
+  /// linger), so the apps resume through another listener without losing a message: what an
+  /// accessory does when it shuts its SoftAP after provisioning.
+  std::size_t end_connections_through(const asio::ip::tcp::endpoint& ep);
+
+  /// The first listener's bound endpoint (after listen()), or a default endpoint if none.
   asio::ip::tcp::endpoint local_endpoint() const;
+  /// Every listener's bound endpoint, in listen() order.
+  std::vector<asio::ip::tcp::endpoint> local_endpoints() const;
 
   /// Stops accepting and ends every connection (sessions are dropped). Idempotent.
   void close();

@@ -4,6 +4,7 @@
 //
 //   channel_stream_peer accessory --dir DIR --port PORT [--tick-ms N] [--log-recv]
 //                                 [--ack-delay-ms N] [--no-echo] [--advertise NAME]
+//                                 [--log-echo-acks] [--graceful-term]
 //       accessory::server on [::]:PORT with the identity DIR/accessory and the controller store
 //       DIR/controllers (pairing window open while it is empty). Every message "m<i>" is
 //       checked (session seq contiguous from 0, i one more than the previous one of this
@@ -15,6 +16,11 @@
 //       come only every 16 messages or after the ack delay, never piggybacked on an echo).
 //       --advertise: publishes the server as NAME._lanyard._tcp with TXT id=lab-lamp (withdrawn
 //       on SIGTERM, which ends the program).
+//       --log-echo-acks: prints "echo-acked m<i>" when the app acknowledged the echo of m<i>,
+//       "echo-failed m<i> <error>" when its push failed (instead of "push failed: ...").
+//       --graceful-term: SIGTERM closes the server (every pending push fails with
+//       operation_aborted, reported as above), prints "terminated" once those completions ran
+//       and ends the program (exit 0); without it SIGTERM kills the process (default action).
 //       Prints "listening", "VIOLATION ..." lines, "received <n> last m<i>" every 10,000.
 //
 //   channel_stream_peer app --dir DIR (--host HOST --port PORT | --device-id ID) --count N [...]
@@ -26,19 +32,29 @@
 //       violation or after --timeout S (default 120).
 //       --epoch E          at most E·(connections so far) messages may be sent: N messages
 //                          need N/E - 1 reconnections (the cuts must really happen mid-stream)
-//       --reset forbid|expect   forbid (default): a session reset is a violation; expect: exactly
-//                          one reset must happen, its list must be exactly the sends that
+//       --reset forbid|expect|many   forbid (default): a session reset is a violation; expect:
+//                          exactly one reset must happen, its list must be exactly the sends that
 //                          completed with errc::session_reset, a contiguous run ending with the
-//                          last message sent before it
+//                          last message sent before it; many: any number of resets (also none),
+//                          each list such a run (possibly empty) ending right before its boundary,
+//                          and together exactly the sends that completed with session_reset
 //       --no-echo          the accessory does not echo (do not wait for echoes)
 //       --log-acks         prints "acked m<i>" / "reset-failed m<i>" per completion and
 //                          "unacked m<i>" per entry of the reset list
+//       --log-echoes       prints "echo m<i>" per echo received
+//       --progress-ms P    prints "progress sent S completed C acked A echoes E resets R
+//                          connects K state <state>" every P ms (a driver script polls it)
+//       --trust-store FILE pin through a trust::trust_store in FILE (verified first use with the
+//                          accessory's fingerprint as the setup payload's) instead of the bare
+//                          expected fingerprint: the pin is written on the first connection
+//                          and every later handshake is checked against it
 //       --min-recoveries K fail unless the channel went waiting and back to ready K times
 //       --device-id ID     connect by device id: browse _lanyard._tcp into a discovery directory
 //                          and start the channel with it (prints "directory <event> ...")
 //       --keepalive-ms, --peer-timeout-ms, --connect-timeout-ms, --backoff-initial-ms,
 //       --backoff-cap-ms   client_options
-//   Prints "connected <k>" on the k-th ready, "disconnected <k>" on the k-th ready → waiting.
+//   Prints "app pid <pid>" first, "connected <k>" on the k-th ready, "disconnected <k>" on the
+//   k-th ready → waiting.
 #include <lanyard/accessory/server.hpp>
 #include <lanyard/channel/client_channel.hpp>
 #include <lanyard/discovery/advertiser.hpp>
@@ -48,9 +64,11 @@
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
+#include <lanyard/trust/trust_store.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -119,7 +137,8 @@ std::optional<args> parse(int argc, char** argv, int from) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0) return std::nullopt;
     k = k.substr(2);
-    if (k == "log-recv" || k == "log-acks" || k == "no-echo") {
+    if (k == "log-recv" || k == "log-acks" || k == "no-echo" || k == "log-echo-acks" ||
+        k == "graceful-term" || k == "log-echoes") {
       a.values[k] = "1";
     } else if (i + 1 < argc) {
       a.values[k] = argv[++i];
@@ -146,6 +165,7 @@ int run_accessory(const args& a) {
   const bool log_recv = a.has("log-recv");
   const long long tick_ms = a.num("tick-ms", 0);
   const bool echo = !a.has("no-echo");
+  const bool log_echo_acks = a.has("log-echo-acks");
   std::error_code ec;
   std::string detail;
   tls::identity id = tls::identity::load_or_create(dir / "accessory", "lab-lamp", ec, &detail);
@@ -181,24 +201,27 @@ int run_accessory(const args& a) {
       say("session closed");
     }
   });
-  srv.set_message_handler(
-      [&](const core::fingerprint& c, std::uint64_t seq, std::span<const std::byte> msg) {
-        controller_state& st = controllers[c];
-        std::string m = text(msg);
-        long long i = index_of(m, "m");
-        if (log_recv) say("recv " + std::to_string(seq) + " " + m);
-        if (seq != st.next_seq || i < 0 || (st.last_index >= 0 && i != st.last_index + 1))
-          say("VIOLATION: received seq " + std::to_string(seq) + " \"" + m + "\", expected seq " +
-              std::to_string(st.next_seq) + " m" + std::to_string(st.last_index + 1));
-        st.next_seq = seq + 1;
-        st.last_index = i;
-        if (++st.received % 10000 == 0)
-          say("received " + std::to_string(st.received) + " last " + m);
-        if (!echo) return;
-        srv.async_send(c, as_bytes("echo:" + m), {}, [](std::error_code e, std::uint64_t) {
-          if (e) say("push failed: " + e.message());
-        });
-      });
+  srv.set_message_handler([&](const core::fingerprint& c, std::uint64_t seq,
+                              std::span<const std::byte> msg) {
+    controller_state& st = controllers[c];
+    std::string m = text(msg);
+    long long i = index_of(m, "m");
+    if (log_recv) say("recv " + std::to_string(seq) + " " + m);
+    if (seq != st.next_seq || i < 0 || (st.last_index >= 0 && i != st.last_index + 1))
+      say("VIOLATION: received seq " + std::to_string(seq) + " \"" + m + "\", expected seq " +
+          std::to_string(st.next_seq) + " m" + std::to_string(st.last_index + 1));
+    st.next_seq = seq + 1;
+    st.last_index = i;
+    if (++st.received % 10000 == 0) say("received " + std::to_string(st.received) + " last " + m);
+    if (!echo) return;
+    srv.async_send(c, as_bytes("echo:" + m), {},
+                   [log_echo_acks, m](std::error_code e, std::uint64_t) {
+                     if (log_echo_acks)
+                       say((e ? "echo-failed " : "echo-acked ") + m + (e ? " " + e.message() : ""));
+                     else if (e)
+                       say("push failed: " + e.message());
+                   });
+  });
   if (auto e = srv.listen({asio::ip::address_v6::any(), port})) {
     std::fprintf(stderr, "listen: %s\n", e.message().c_str());
     return 1;
@@ -207,6 +230,21 @@ int run_accessory(const args& a) {
   std::optional<discovery::client> avahi;
   std::optional<discovery::advertiser> adv;
   asio::signal_set signals(io, SIGTERM);
+  asio::steady_timer ticker(io);
+  if (a.has("graceful-term") && !a.has("advertise")) {
+    // close() fails every pending push (posting the completions); "terminated" is posted
+    // after them, so the log lists every push the app never acknowledged before it.
+    signals.async_wait([&](std::error_code e, int) {
+      if (e) return;
+      say("terminating");
+      srv.close();
+      ticker.cancel();
+      asio::post(io, [&] {
+        say("terminated");
+        io.stop();
+      });
+    });
+  }
   if (a.has("advertise")) {
     avahi.emplace(io.get_executor());
     adv.emplace(*avahi);
@@ -230,7 +268,6 @@ int run_accessory(const args& a) {
       io.stop();
     });
   }
-  asio::steady_timer ticker(io);
   std::function<void()> tick = [&] {
     for (auto& [c, st] : controllers) {
       if (!st.has_session) continue;
@@ -258,7 +295,11 @@ int run_app(const args& a) {
   const long long epoch = a.num("epoch", 0);
   const long long burst = a.num("burst", 1);
   const auto tick = std::chrono::milliseconds(a.num("tick-ms", 100));
-  const bool expect_reset = a.get("reset", "forbid") == "expect";
+  const std::string reset_mode = a.get("reset", "forbid");
+  const bool expect_reset = reset_mode == "expect";
+  const bool many_resets = reset_mode == "many";
+  const bool log_echoes = a.has("log-echoes");
+  const long long progress_ms = a.num("progress-ms", 0);
   const bool log_acks = a.has("log-acks");
   const long long min_recoveries = a.num("min-recoveries", 0);
   const bool expect_echoes = !a.has("no-echo");
@@ -275,11 +316,20 @@ int run_app(const args& a) {
     std::fprintf(stderr, "identity: %s\n", detail.c_str());
     return 1;
   }
+  say("app pid " + std::to_string(::getpid()));
   asio::io_context io;
   channel::client_options opts;
   const std::string device_id = a.get("device-id");
   if (device_id.empty()) opts.trust.device_id = "lab-lamp"; // else start() sets it
   opts.trust.expected_fingerprint = acc.fingerprint();
+  if (a.has("trust-store")) {
+    opts.trust.store = std::make_shared<trust::trust_store>(a.get("trust-store"));
+    if (auto s = opts.trust.store->load(); s.failed()) {
+      std::fprintf(stderr, "trust store: %s\n", s.message().c_str());
+      return 1;
+    }
+    opts.trust.mode = trust::trust_mode::verified_first_use;
+  }
   opts.session.keepalive_interval = std::chrono::milliseconds(a.num("keepalive-ms", 500));
   opts.session.peer_timeout = std::chrono::milliseconds(a.num("peer-timeout-ms", 2000));
   opts.connect_timeout = std::chrono::milliseconds(a.num("connect-timeout-ms", 2000));
@@ -294,9 +344,10 @@ int run_app(const args& a) {
   bool failed = false;
   int connects = 0, disconnects = 0, recoveries = 0, resets = 0;
   bool was_ready = false, was_waiting = false;
-  std::vector<long long> reset_list;
-  long long reset_boundary = -1; // first message of the session after the reset
-  std::uint64_t next_seq = 0;    // incoming, per session
+  std::vector<long long> reset_list; // every reset's list, in order
+  long long reset_boundary = -1;     // first message of the session after the (last) reset
+  std::string state = "idle";
+  std::uint64_t next_seq = 0; // incoming, per session
   long long last_echo = -1, echoes = 0;
   long long next_tick = 0, ticks = 0;
   bool first_echo_of_session = true;
@@ -316,7 +367,8 @@ int run_app(const args& a) {
   };
 
   ch.set_state_handler([&](channel::channel_state s, std::error_code why) {
-    say("state " + std::string(to_string(s)) + (why ? " " + why.message() : ""));
+    state = std::string(to_string(s));
+    say("state " + state + (why ? " " + why.message() : ""));
     if (s == channel::channel_state::ready) {
       say("connected " + std::to_string(++connects));
       if (was_waiting) ++recoveries;
@@ -356,19 +408,25 @@ int run_app(const args& a) {
     first_echo_of_session = false;
     last_echo = e;
     ++echoes;
+    if (log_echoes) say("echo m" + std::to_string(e));
     check_done();
   });
   ch.set_session_reset_handler([&](const core::events::session_reset& r) {
     ++resets;
-    if (!expect_reset) return violation("session reset");
-    if (resets > 1) return violation("a second session reset");
+    if (!expect_reset && !many_resets) return violation("session reset");
+    if (expect_reset && resets > 1) return violation("a second session reset");
     reset_boundary = sent;
     say("session reset: " + std::to_string(r.unacked.size()) + " unacknowledged, boundary m" +
         std::to_string(sent));
+    long long k = sent - static_cast<long long>(r.unacked.size());
     for (const core::message& m : r.unacked) {
       std::string s = text(m.payload);
       reset_list.push_back(index_of(s, "m"));
       if (log_acks) say("unacked " + s);
+      // many: checked per reset (expect checks its single list after the run).
+      if (many_resets && index_of(s, "m") != k++)
+        return violation("the reset list is not the run of messages right before boundary m" +
+                         std::to_string(sent));
     }
     next_seq = 0;
     next_tick = 0;
@@ -432,6 +490,17 @@ int run_app(const args& a) {
     });
   };
   send_some();
+  asio::steady_timer progress(io);
+  std::function<void()> report = [&] {
+    say("progress sent " + std::to_string(sent) + " completed " + std::to_string(completed) +
+        " acked " + std::to_string(acked) + " echoes " + std::to_string(echoes) + " resets " +
+        std::to_string(resets) + " connects " + std::to_string(connects) + " state " + state);
+    progress.expires_after(std::chrono::milliseconds(progress_ms));
+    progress.async_wait([&](std::error_code e) {
+      if (!e) report();
+    });
+  };
+  if (progress_ms > 0) report();
   asio::steady_timer give_up(io);
   give_up.expires_after(std::chrono::seconds(a.num("timeout", 120)));
   give_up.async_wait([&](std::error_code e) {
@@ -441,6 +510,12 @@ int run_app(const args& a) {
   });
   io.run();
 
+  if (!failed && many_resets) {
+    std::vector<long long> reset_failed;
+    for (long long i = 0; i < count; ++i)
+      if (status[static_cast<std::size_t>(i)] == 2) reset_failed.push_back(i);
+    if (reset_failed != reset_list) violation("the reset lists differ from the failed sends");
+  }
   if (!failed && expect_reset) {
     // The reset list is exactly the sends that completed with session_reset, in order: a
     // contiguous run ending right before the boundary; everything else was acknowledged.
@@ -456,7 +531,7 @@ int run_app(const args& a) {
   say("done: sent " + std::to_string(sent) + ", acked " + std::to_string(acked) + ", echoes " +
       std::to_string(echoes) + ", ticks " + std::to_string(ticks) + ", connects " +
       std::to_string(connects) + ", recoveries " + std::to_string(recoveries) + ", resets " +
-      std::to_string(resets));
+      std::to_string(resets) + ", reset-failed " + std::to_string(reset_list.size()));
   if (!failed && recoveries < min_recoveries) {
     say("VIOLATION: " + std::to_string(recoveries) + " recoveries, expected at least " +
         std::to_string(min_recoveries));
