@@ -119,12 +119,20 @@ bool device::start(std::string& error) {
       emit("warning", {{"value", "pairing window not opened: " + s.message()}});
   }
 
+  make_server();
   if (!listen(error)) return false;
   emit("mode", {{"mode", setup_mode_ ? "setup" : "operational"},
                 {"ssid", wifi_ ? wifi_->ssid : std::string()}});
   advertised_window_open_ = window_open();
   if (opts_.advertise) advertise();
   print_payload();
+  emit_ready();
+  schedule_housekeeping();
+  if (config_.kind == device_kind::sensor) schedule_reading();
+  return true;
+}
+
+void device::emit_ready() {
   emit("ready", {{"id", config_.id},
                  {"kind", to_string(config_.kind)},
                  {"mode", setup_mode_ ? "setup" : "operational"},
@@ -132,12 +140,9 @@ bool device::start(std::string& error) {
                  {"port", std::uint64_t{endpoint_.port()}},
                  {"fingerprint", core::to_string(identity_.fingerprint())},
                  {"pairing_window", window_open()}});
-  schedule_housekeeping();
-  if (config_.kind == device_kind::sensor) schedule_reading();
-  return true;
 }
 
-bool device::listen(std::string& error) {
+void device::make_server() {
   accessory::server_options so;
   so.log = [](std::string_view line) { emit("log", {{"value", std::string(line)}}); };
   server_ =
@@ -157,7 +162,9 @@ bool device::listen(std::string& error) {
                        {"error", cl->error ? cl->error.message() : std::string()}});
     }
   });
+}
 
+bool device::listen(std::string& error) {
   std::string host;
   std::uint16_t port = 0;
   if (setup_mode_) {
@@ -417,12 +424,9 @@ void device::try_join(const core::fingerprint& from, std::uint64_t seq, network_
     p.state = core::provisioning_state::connected;
     report(from, p);
     emit("provisioned", {{"ssid", net.ssid}, {"interface", net.interface}});
-    // The SoftAP stays up for a grace period so the app reads the report, then the device
-    // restarts on the home network.
-    join_timer_.expires_after(opts_.softap_grace);
-    join_timer_.async_wait([this](std::error_code ec) {
-      if (!ec && !stopped_ && restart_) restart_();
-    });
+    wifi_ = wifi_config{net.ssid};
+    provisioning_ = false;
+    join_home_network();
     return;
   }
   if (std::chrono::steady_clock::now() >= deadline) {
@@ -435,6 +439,40 @@ void device::try_join(const core::fingerprint& from, std::uint64_t seq, network_
   join_timer_.expires_after(std::chrono::milliseconds(200));
   join_timer_.async_wait([this, from, seq, net, deadline](std::error_code ec) {
     if (!ec && !stopped_) try_join(from, seq, net, deadline);
+  });
+}
+
+// Joined: serve the home network with the same server, so every session (the provisioning
+// app's included) carries on; no reboot, no new pairing, no lost message.
+void device::join_home_network() {
+  const asio::ip::tcp::endpoint softap = endpoint_;
+  // The SoftAP's listener closes first: Linux refuses a wildcard listener on a port that a
+  // specific address listens on. Its connections stay up through the grace period.
+  (void)server_->stop_listening(softap);
+  setup_mode_ = false;
+  std::string error;
+  if (!listen(error)) {
+    // Cannot serve the home network from this boot: a reboot comes up operational (the Wi-Fi
+    // configuration is on disk), at the price of the sessions.
+    emit("warning", {{"value", "serving the home network failed: " + error + "; rebooting"}});
+    if (restart_) restart_();
+    return;
+  }
+  emit("mode", {{"mode", "operational"}, {"ssid", wifi_->ssid}});
+  if (opts_.advertise) {
+    advertiser_.reset(); // withdraws the SoftAP-only advertisement
+    avahi_.reset();
+    advertise(); // on every interface now
+  }
+  print_payload();
+  emit_ready();
+  // The SoftAP stays up for a grace period so the app reads the report, then it closes: the
+  // app's connection through it ends and the app resumes its session on the home network.
+  join_timer_.expires_after(opts_.softap_grace);
+  join_timer_.async_wait([this, softap](std::error_code ec) {
+    if (ec || stopped_) return;
+    const std::size_t ended = server_->end_connections_through(softap);
+    emit("softap-closed", {{"connections_ended", std::uint64_t{ended}}});
   });
 }
 

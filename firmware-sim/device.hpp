@@ -38,7 +38,8 @@ struct fault_settings {
 
 class device {
 public:
-  /// `restart` asks the process for a reboot (after provisioning); called on this thread.
+  /// `restart` asks the process for a reboot (if it cannot serve the home network after
+  /// provisioning); called on this thread.
   device(asio::io_context& io, const run_options& opts, const state_paths& paths,
          const device_config& config, fault_settings& faults, std::function<void()> restart);
   ~device();
@@ -72,7 +73,11 @@ private:
   bool window_open() const;
   core::txt_record txt() const;
   void refresh_txt(bool force = false);
+  void make_server();
+  // Listens on the SoftAP address in setup mode, else on --listen.
   bool listen(std::string& error);
+  void join_home_network();
+  void emit_ready();
   void advertise();
   void print_payload();
 

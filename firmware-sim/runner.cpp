@@ -318,7 +318,7 @@ int run_accessory(const run_options& opts) {
   while (true) {
     asio::io_context io;
     {
-      // Provisioning succeeded: restart at once on the home network.
+      // The device could not serve the home network after provisioning: reboot at once.
       auto restart = [&ps] {
         std::lock_guard<std::mutex> lock(ps.m);
         ps.reboot = true;
