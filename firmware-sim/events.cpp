@@ -1,5 +1,6 @@
 #include "events.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 
@@ -48,7 +49,11 @@ std::string json_quote(std::string_view s) {
 void emit(std::string_view event, const std::vector<field>& fields) {
   std::string line;
   if (json_mode) {
-    line = "{\"event\":" + json_quote(event);
+    // The wall-clock time (Unix ms) lets a script measure from an accessory event (advertised,
+    // ready) to what the app saw.
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    line = "{\"event\":" + json_quote(event) + ",\"time_ms\":" + std::to_string(now.count());
     for (const field& f : fields)
       line += "," + json_quote(f.key) + ":" + (f.raw ? f.value : json_quote(f.value));
     line += "}";

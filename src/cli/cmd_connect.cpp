@@ -43,10 +43,19 @@ int fail(const std::string& reason, int code) {
 struct printer {
   bool json = false;
 
+  // Every JSON event carries its wall-clock time ("time_ms", Unix ms): scripts measure gaps
+  // and correlate events with what they did (a link cut) without timestamping lines themselves.
+  static json_writer& begin_event(json_writer& w, std::string_view name) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    return w.begin_object().key("event").value(name).key("time_ms").value(
+        static_cast<std::uint64_t>(now.count()));
+  }
+
   void state(channel::channel_state s, std::error_code why) const {
     if (json) {
       json_writer w;
-      w.begin_object().key("event").value("state").key("state").value(channel::to_string(s));
+      begin_event(w, "state").key("state").value(channel::to_string(s));
       if (why) w.key("reason").value(why.message());
       w.end_object();
       line(w.str());
@@ -58,7 +67,7 @@ struct printer {
     const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
     if (!json) return line("< " + std::string(text));
     json_writer w;
-    w.begin_object().key("event").value("message").key("seq").value(seq);
+    begin_event(w, "message").key("seq").value(seq);
     payload_value(w, text);
     w.end_object();
     line(w.str());
@@ -88,7 +97,7 @@ struct printer {
           .end_object();
     };
     json_writer w;
-    w.begin_object().key("event").value("path").key("reason").value(channel::to_string(c.reason));
+    begin_event(w, "path").key("reason").value(channel::to_string(c.reason));
     if (!c.detail.empty()) w.key("detail").value(c.detail);
     w.key("from");
     if (c.from)
@@ -103,7 +112,7 @@ struct printer {
   void acked(std::uint64_t seq) const {
     if (!json) return line("acked " + std::to_string(seq));
     json_writer w;
-    w.begin_object().key("event").value("acked").key("seq").value(seq).end_object();
+    begin_event(w, "acked").key("seq").value(seq).end_object();
     line(w.str());
   }
   void reset(const core::events::session_reset& r) const {
@@ -116,7 +125,7 @@ struct printer {
       return;
     }
     json_writer w;
-    w.begin_object().key("event").value("session_reset").key("unacked").begin_array();
+    begin_event(w, "session_reset").key("unacked").begin_array();
     for (const auto& m : r.unacked) {
       w.begin_object().key("seq").value(m.seq);
       payload_value(
@@ -373,7 +382,7 @@ const command cmd{
     "                       address via cell0); repeatable\n"
     "  --timeout SECONDS    give up after this long (exit 1 if lines are unacknowledged)\n"
     "  --json               one JSON object per line: {\"event\": state|path|message|\n"
-    "                       acked|session_reset, ...}\n"
+    "                       acked|session_reset, \"time_ms\": Unix ms, ...}\n"
     "  --trust-store PATH   the trust store (default: $XDG_STATE_HOME/lanyard/trust-store)\n"
     "  --identity-dir DIR   this controller's key and certificate\n"
     "\n"
