@@ -459,6 +459,12 @@ void device::join_home_network() {
     return;
   }
   emit("mode", {{"mode", "operational"}, {"ssid", wifi_->ssid}});
+  // Setup mode's pairing window closes: the app that provisioned is paired, and the home LAN
+  // is a bigger audience than the SoftAP (open it again with `ctl pairing-window open`).
+  if (trust::store_status ws = store_->close_window(); ws.failed())
+    emit("warning", {{"value", "closing the pairing window: " + ws.message()}});
+  advertised_window_open_ = window_open();
+  ++config_number_;
   if (opts_.advertise) {
     advertiser_.reset(); // withdraws the SoftAP-only advertisement
     avahi_.reset();
