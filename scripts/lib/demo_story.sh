@@ -179,6 +179,11 @@ say "session reset reported: $(jq -r '.unacked|length' <<<"$reset") message(s) n
 wait_for "$CHAN" "$PUSHED" 20 $(($(count "$CHAN" "$PUSHED") + 3)) >/dev/null ||
   die "no readings after the reboot"
 first_new=$(readings "$(grep -n '"session_reset"' "$CHAN" | tail -n 1 | cut -d: -f1)" | head -n 1)
+# Every message the app sent is accounted for: acknowledged, or listed by the reset.
+accounted() { echo $(($(count "$CHAN" '.event=="acked"') + $(matching "$CHAN" '.event=="session_reset"' | jq -s '[.[].unacked|length]|add // 0'))); }
+end=$((SECONDS + 10))
+while (($(accounted) != sent && SECONDS < end)); do sleep 0.2; done
+(($(accounted) == sent)) || die "$sent messages sent, $(accounted) acknowledged or reported: $(cat "$CHAN")"
 say "new session up; readings start again at n=${first_new:-?} (the counter lives in RAM; one pushed before the app was back had no session to go to)"
 
 # ---------------------------------------------------------------------------------------------
