@@ -160,6 +160,14 @@ int run(const parsed_args& args) {
   // 4. Find it on the home network: a path with one of the addresses it reported.
   auto look_on_home_network = [&] {
     avahi.emplace(io.get_executor());
+    if (std::error_code daemon = avahi->status()) {
+      // Provisioned: without avahi-daemon (e.g. everything on loopback) there is nothing to
+      // browse; waiting for it until the timeout would only turn a success into a failure.
+      std::fprintf(stderr,
+                   "lanyard provision: provisioned; not looking for it on the home network: %s\n",
+                   daemon.message().c_str());
+      return finish(0, "");
+    }
     browser.emplace(*avahi);
     browser->on_event([&](const discovery::browse_event& e) {
       dir.apply(e);
@@ -248,7 +256,8 @@ const command cmd{
     "verifies it against the setup PAYLOAD (LNY1:...) and pins it, sends the credentials over\n"
     "the secure channel and follows its progress: connecting, then connected with its new\n"
     "addresses or failed (auth_error, network_not_found, timeout). Finally finds it on the home\n"
-    "network by its id. A failure leaves the accessory in setup mode: fix and run again.\n"
+    "network by its id (without avahi-daemon, e.g. on loopback, it stops after connected,\n"
+    "with a note). A failure leaves the accessory in setup mode: fix and run again.\n"
     "\n"
     "options:\n"
     "  --ssid SSID              the home network\n"
