@@ -61,7 +61,10 @@ void path_manager::interfaces_changed(std::vector<link::network_interface> inter
   available_ = std::move(available);
   check_active();
   reevaluate();
-  if (cb_.viable_paths_changed) cb_.viable_paths_changed();
+  // An interface event helps only if some path is viable now: otherwise (the monitor's first
+  // snapshot, an accessory not discovered yet) every event would start a pointless attempt
+  // (~20 "preparing → waiting: no reachable path" pairs at start-up).
+  if (cb_.viable_paths_changed && !candidates().targets.empty()) cb_.viable_paths_changed();
 }
 
 std::vector<link::network_interface> path_manager::current_interfaces() {
@@ -122,7 +125,10 @@ void path_manager::set_active(std::optional<path_target> target) {
 void path_manager::directory_changed() {
   check_active();
   reevaluate();
-  if (cb_.viable_paths_changed) cb_.viable_paths_changed();
+  // An interface event helps only if some path is viable now: otherwise (the monitor's first
+  // snapshot, an accessory not discovered yet) every event would start a pointless attempt
+  // (~20 "preparing → waiting: no reachable path" pairs at start-up).
+  if (cb_.viable_paths_changed && !candidates().targets.empty()) cb_.viable_paths_changed();
 }
 
 void path_manager::rtt_sample(std::chrono::nanoseconds srtt) {
