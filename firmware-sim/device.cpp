@@ -112,6 +112,7 @@ bool device::start(std::string& error) {
   wifi_ = read_wifi_config(paths_, error);
   if (!error.empty()) return false;
   setup_mode_ = !wifi_;
+  responder_ = core::provisioning_responder(setup_mode_);
 
   // Setup mode opens the window (a first boot too: a device nobody can pair is useless).
   if (setup_mode_ || store_->list().empty()) {
@@ -311,10 +312,8 @@ void device::on_message(const core::fingerprint& from, std::uint64_t seq,
                         std::span<const std::byte> payload) {
   ++messages_in_;
   emit("message", {{"controller", short_fp(from)}, {"seq", seq}, {"text", text_of(payload)}});
-  if (auto r = core::parse_app_message(payload); r && r.message.verb == "wifi_set") {
-    provision(from, seq, r.message);
-    return;
-  }
+  if (auto r = core::parse_app_message(payload); r && r.message.verb == "wifi_set")
+    return provision(from, seq, r.message);
   behaviour::outcome o = behaviour_.handle(payload, seq);
   auto deliver = [this, from, o] {
     send(from, o.reply);
@@ -357,88 +356,75 @@ void device::push_to_others(const core::fingerprint& except, const core::app_mes
     if (c.fingerprint != except && server_->connected(c.fingerprint)) send(c.fingerprint, m);
 }
 
-void device::report(const core::fingerprint& to, const core::provisioning_progress& p) {
-  std::string text;
-  if (auto ec = core::encode_provisioning_progress(p, text)) {
-    emit("warning", {{"value", "provisioning report not sent: " + ec.message()}});
-    return;
-  }
-  emit("provisioning", {{"state", std::string(core::to_string(p.state))},
-                        {"reason", p.state == core::provisioning_state::failed
-                                       ? std::string(core::to_string(p.reason))
-                                       : std::string()}});
-  send(to, core::parse_app_message(text).message);
+// Sends a provisioning reply (already encoded by the responder) and tells the console.
+void device::report(const core::fingerprint& to, const std::string& text) {
+  const core::app_message_parse_result r =
+      core::parse_app_message(std::as_bytes(std::span(text.data(), text.size())));
+  core::provisioning_progress p;
+  if (r && !core::decode_provisioning_progress(r.message, p))
+    emit("provisioning", {{"state", std::string(core::to_string(p.state))},
+                          {"reason", p.state == core::provisioning_state::failed
+                                         ? std::string(core::to_string(p.reason))
+                                         : std::string()}});
+  if (r) send(to, r.message);
 }
 
+// The accessory library's responder decides what to answer (core/provisioning_responder.hpp);
+// this "radio" decides whether joining works: the lab maps SSIDs and passphrases to links.
 void device::provision(const core::fingerprint& from, std::uint64_t seq,
                        const core::app_message& m) {
-  auto refuse = [&](const char* reason, const std::string& detail) {
-    core::app_message e("error");
-    e.set("re", seq)
-        .set("reason", reason)
-        .set("detail", core::percent_encode(detail.substr(0, 40)));
-    send(from, e);
-  };
-  if (!setup_mode_) return refuse("not_in_setup_mode", "already provisioned");
-  if (provisioning_) return refuse("busy", "already joining a network");
-  core::wifi_credentials c;
-  if (auto ec = core::decode_wifi_credentials(m, c)) return refuse("bad_field", ec.message());
-  core::provisioning_progress p;
-  p.re = seq;
-  p.state = core::provisioning_state::connecting;
-  report(from, p);
+  core::provisioning_responder::outcome o;
+  if (responder_.on_message(m, seq, o)) return; // not a provisioning message
+  report(from, o.reply);
+  if (!o.join) return; // refused (not in setup mode, busy, bad credentials): nothing changes
   const network_entry* net = nullptr;
   for (const auto& n : opts_.networks)
-    if (n.ssid == c.ssid) net = &n;
-  if (net == nullptr || net->passphrase != c.passphrase) {
-    p.state = core::provisioning_state::failed;
-    p.reason = net == nullptr ? core::provisioning_failure::network_not_found
-                              : core::provisioning_failure::auth_error;
+    if (n.ssid == o.join->ssid) net = &n;
+  if (net == nullptr || net->passphrase != o.join->passphrase) {
+    const auto why = net == nullptr ? core::provisioning_failure::network_not_found
+                                    : core::provisioning_failure::auth_error;
     // A radio takes a moment to find out; answering at once would hide ordering bugs in apps.
     join_timer_.expires_after(std::chrono::milliseconds(300));
-    join_timer_.async_wait([this, from, p](std::error_code ec) {
-      if (!ec && !stopped_) report(from, p);
+    join_timer_.async_wait([this, from, why](std::error_code ec) {
+      if (!ec && !stopped_) join_failed(from, why);
     });
     return;
   }
-  provisioning_ = true;
-  try_join(from, seq, *net, std::chrono::steady_clock::now() + opts_.join_timeout);
+  try_join(from, *net, std::chrono::steady_clock::now() + opts_.join_timeout);
 }
 
-void device::try_join(const core::fingerprint& from, std::uint64_t seq, network_entry net,
+void device::join_failed(const core::fingerprint& to, core::provisioning_failure why) {
+  std::string text;
+  if (!responder_.failed(why, text)) report(to, text);
+}
+
+void device::try_join(const core::fingerprint& from, network_entry net,
                       std::chrono::steady_clock::time_point deadline) {
-  core::provisioning_progress p;
-  p.re = seq;
-  p.addresses = net.interface.empty() ? std::vector<std::string>{"127.0.0.1"}
-                                      : usable_addresses(net.interface);
-  if (!p.addresses.empty()) {
+  const std::vector<std::string> addresses = net.interface.empty()
+                                                 ? std::vector<std::string>{"127.0.0.1"}
+                                                 : usable_addresses(net.interface);
+  if (!addresses.empty()) {
     std::string error;
     if (!write_wifi_config(paths_, wifi_config{net.ssid}, error)) {
       emit("warning", {{"value", "provisioning: " + error}});
-      p.state = core::provisioning_state::failed;
-      p.reason = core::provisioning_failure::timeout;
-      report(from, p);
-      provisioning_ = false;
-      return;
+      return join_failed(from, core::provisioning_failure::timeout);
     }
-    p.state = core::provisioning_state::connected;
-    report(from, p);
+    std::string text;
+    if (std::error_code ec = responder_.joined(addresses, text)) {
+      emit("warning", {{"value", "provisioning report: " + ec.message()}});
+      return join_failed(from, core::provisioning_failure::timeout);
+    }
+    report(from, text);
     emit("provisioned", {{"ssid", net.ssid}, {"interface", net.interface}});
     wifi_ = wifi_config{net.ssid};
-    provisioning_ = false;
     join_home_network();
     return;
   }
-  if (std::chrono::steady_clock::now() >= deadline) {
-    p.state = core::provisioning_state::failed;
-    p.reason = core::provisioning_failure::timeout;
-    report(from, p);
-    provisioning_ = false;
-    return;
-  }
+  if (std::chrono::steady_clock::now() >= deadline)
+    return join_failed(from, core::provisioning_failure::timeout);
   join_timer_.expires_after(std::chrono::milliseconds(200));
-  join_timer_.async_wait([this, from, seq, net, deadline](std::error_code ec) {
-    if (!ec && !stopped_) try_join(from, seq, net, deadline);
+  join_timer_.async_wait([this, from, net, deadline](std::error_code ec) {
+    if (!ec && !stopped_) try_join(from, net, deadline);
   });
 }
 

@@ -9,6 +9,7 @@
 
 #include <lanyard/accessory/server.hpp>
 #include <lanyard/core/provisioning.hpp>
+#include <lanyard/core/provisioning_responder.hpp>
 #include <lanyard/discovery/advertiser.hpp>
 #include <lanyard/discovery/client.hpp>
 #include <lanyard/tls/identity.hpp>
@@ -63,9 +64,10 @@ private:
   void on_message(const core::fingerprint& from, std::uint64_t seq,
                   std::span<const std::byte> payload);
   void provision(const core::fingerprint& from, std::uint64_t seq, const core::app_message& m);
-  void try_join(const core::fingerprint& from, std::uint64_t seq, network_entry net,
+  void try_join(const core::fingerprint& from, network_entry net,
                 std::chrono::steady_clock::time_point deadline);
-  void report(const core::fingerprint& to, const core::provisioning_progress& p);
+  void join_failed(const core::fingerprint& to, core::provisioning_failure why);
+  void report(const core::fingerprint& to, const std::string& text);
   void send(const core::fingerprint& to, const core::app_message& m);
   void push_to_others(const core::fingerprint& except, const core::app_message& m);
   void schedule_housekeeping();
@@ -104,7 +106,7 @@ private:
   asio::steady_timer housekeeping_;
   asio::steady_timer reading_timer_;
   asio::steady_timer join_timer_;
-  bool provisioning_ = false;
+  core::provisioning_responder responder_;
   std::uint64_t messages_in_ = 0;
   std::uint64_t messages_out_ = 0;
   std::uint64_t sends_failed_ = 0;

@@ -1,0 +1,82 @@
+/// @file
+/// core::provisioning_responder: the accessory's side of SoftAP provisioning as a state
+/// machine without I/O, so every firmware answers the app the same way and a firmware unit
+/// test drives it without a radio. The firmware feeds it the app's messages and its Wi-Fi
+/// driver's verdict; it says what to send back and when to start joining:
+///
+///     app: v1 wifi_set ...     → responder: reply "v1 wifi_status re=N state=connecting",
+///                                 join {ssid, passphrase}  (phase joining)
+///     driver: joined(addresses) → "v1 wifi_status re=N state=connected addresses=..." (done)
+///     driver: failed(reason)    → "v1 wifi_status re=N state=failed reason=..."  (idle again:
+///                                 the accessory stays in setup mode and the app may retry)
+///
+/// Requests it refuses are answered "v1 error re=N reason=R detail=D" (app_message.hpp) and
+/// change nothing: `not_in_setup_mode` (provisioned already, or constructed outside setup
+/// mode), `busy` (a join is in progress), `bad_field` (the credentials do not decode; detail
+/// says why). Messages with another verb are not its business: on_message returns
+/// provisioning_errc::not_provisioning and the firmware hands them to its other handlers.
+///
+/// Which controller asked is the firmware's to remember (it sends the replies); `re` is the
+/// channel sequence number of the wifi_set being answered.
+///
+/// Thread-safety: a plain value; one owner. No exceptions, no allocation beyond std::string.
+#pragma once
+
+#include "lanyard/core/app_message.hpp"
+#include "lanyard/core/provisioning.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace lanyard::core {
+
+class provisioning_responder {
+public:
+  enum class phase : std::uint8_t {
+    idle,    ///< in setup mode, waiting for credentials
+    joining, ///< the driver is joining the network the app named
+    done,    ///< joined: provisioning requests are refused from now on
+  };
+
+  /// What to do about one app message.
+  struct outcome {
+    /// The application message to send to the app that asked (empty if none).
+    std::string reply;
+    /// Set when the driver must start joining this network; report with joined()/failed().
+    std::optional<wifi_credentials> join;
+  };
+
+  /// `setup_mode` false: the accessory is provisioned already (phase done).
+  explicit provisioning_responder(bool setup_mode = true) noexcept
+      : phase_(setup_mode ? phase::idle : phase::done) {}
+
+  /// Handles an application message received with channel sequence number `seq`. Errors:
+  /// provisioning_errc::not_provisioning (another verb; `out` untouched). Every wifi_set gets
+  /// a reply in `out`, refusals included.
+  std::error_code on_message(const app_message& m, std::uint64_t seq, outcome& out);
+
+  /// The driver joined: the wifi_status connected message (phase done). Errors (`out`
+  /// untouched, phase unchanged): bad_addresses (none, more than 8, or not IP literals: a
+  /// driver bug), bad_state (no join in progress).
+  std::error_code joined(const std::vector<std::string>& addresses, std::string& out);
+
+  /// The driver gave up: the wifi_status failed message (phase idle: setup mode goes on).
+  /// Errors: bad_state (no join in progress; `out` untouched).
+  std::error_code failed(provisioning_failure why, std::string& out);
+
+  phase current() const noexcept { return phase_; }
+  /// The sequence number of the wifi_set being served (meaningful while joining or done).
+  std::uint64_t request() const noexcept { return re_; }
+
+private:
+  phase phase_;
+  std::uint64_t re_ = 0;
+};
+
+/// "idle", "joining", "done".
+const char* to_string(provisioning_responder::phase p) noexcept;
+
+} // namespace lanyard::core

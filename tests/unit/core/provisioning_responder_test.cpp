@@ -1,0 +1,116 @@
+// core::provisioning_responder: the accessory's provisioning state machine, driven the way a
+// firmware drives it (app messages in, the Wi-Fi driver's verdict in, replies out).
+#include <lanyard/core/provisioning_responder.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using lanyard::core::app_message;
+using lanyard::core::parse_app_message;
+using lanyard::core::provisioning_errc;
+using lanyard::core::provisioning_failure;
+using lanyard::core::provisioning_responder;
+using phase = lanyard::core::provisioning_responder::phase;
+
+namespace {
+
+app_message msg(const std::string& text) {
+  auto r = parse_app_message(std::as_bytes(std::span(text.data(), text.size())));
+  REQUIRE(r);
+  return r.message;
+}
+
+app_message wifi_set(const std::string& ssid, const std::string& pass) {
+  lanyard::core::wifi_credentials c{ssid, pass};
+  std::string text;
+  REQUIRE(!lanyard::core::encode_wifi_credentials(c, text));
+  return msg(text);
+}
+
+} // namespace
+
+TEST_CASE("provisioning responder: credentials → connecting + join; joined → connected, done",
+          "[core][provisioning]") {
+  provisioning_responder r;
+  CHECK(r.current() == phase::idle);
+  provisioning_responder::outcome o;
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 7, o));
+  CHECK(o.reply == "v1 wifi_status re=7 state=connecting");
+  REQUIRE(o.join.has_value());
+  CHECK(o.join->ssid == "HomeLAN");
+  CHECK(o.join->passphrase == "correct-horse");
+  CHECK(r.current() == phase::joining);
+  CHECK(r.request() == 7);
+
+  std::string out;
+  REQUIRE(!r.joined({"198.18.1.3", "2001:2:0:1::3"}, out));
+  CHECK(out == "v1 wifi_status re=7 state=connected addresses=198.18.1.3,2001:2:0:1::3");
+  CHECK(r.current() == phase::done);
+
+  // Provisioned: another request is refused, and nothing changes.
+  REQUIRE(!r.on_message(wifi_set("Other", "correct-horse"), 8, o));
+  CHECK(o.reply == "v1 error re=8 reason=not_in_setup_mode detail=already%20provisioned");
+  CHECK(!o.join);
+  CHECK(r.current() == phase::done);
+}
+
+TEST_CASE("provisioning responder: a failure reports the reason and goes back to setup mode",
+          "[core][provisioning]") {
+  provisioning_responder r;
+  provisioning_responder::outcome o;
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "wrong-horse"), 1, o));
+  std::string out;
+  REQUIRE(!r.failed(provisioning_failure::auth_error, out));
+  CHECK(out == "v1 wifi_status re=1 state=failed reason=auth_error");
+  CHECK(r.current() == phase::idle);
+  // The app may try again.
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 2, o));
+  CHECK(o.join.has_value());
+  REQUIRE(!r.failed(provisioning_failure::timeout, out));
+  CHECK(out == "v1 wifi_status re=2 state=failed reason=timeout");
+}
+
+TEST_CASE("provisioning responder: refusals change nothing", "[core][provisioning]") {
+  provisioning_responder r;
+  provisioning_responder::outcome o;
+  // Bad credentials: a passphrase of 5 bytes.
+  REQUIRE(!r.on_message(msg("v1 wifi_set ssid_hex=486f6d65 passphrase_hex=73686f7274"), 3, o));
+  CHECK(o.reply.rfind("v1 error re=3 reason=bad_field detail=", 0) == 0);
+  CHECK(!o.join);
+  CHECK(r.current() == phase::idle);
+  REQUIRE(!r.on_message(msg("v1 wifi_set passphrase_hex="), 4, o));
+  CHECK(o.reply.rfind("v1 error re=4 reason=bad_field", 0) == 0);
+
+  // Busy while joining; the join in progress keeps its request number.
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 5, o));
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 6, o));
+  CHECK(o.reply == "v1 error re=6 reason=busy detail=already%20joining%20a%20network");
+  CHECK(!o.join);
+  CHECK(r.request() == 5);
+}
+
+TEST_CASE("provisioning responder: other verbs are not its business; driver misuse is an error",
+          "[core][provisioning]") {
+  provisioning_responder r;
+  provisioning_responder::outcome o;
+  o.reply = "untouched";
+  CHECK(r.on_message(msg("v1 get"), 1, o) == provisioning_errc::not_provisioning);
+  CHECK(o.reply == "untouched");
+
+  std::string out = "untouched";
+  CHECK(r.joined({"198.18.1.3"}, out) == provisioning_errc::bad_state);
+  CHECK(r.failed(provisioning_failure::timeout, out) == provisioning_errc::bad_state);
+  CHECK(out == "untouched");
+
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 1, o));
+  CHECK(r.joined({}, out) == provisioning_errc::bad_addresses);
+  CHECK(r.joined({"not an address"}, out) == provisioning_errc::bad_addresses);
+  CHECK(r.current() == phase::joining); // a driver bug does not end the join
+
+  provisioning_responder provisioned(false);
+  CHECK(provisioned.current() == phase::done);
+  REQUIRE(!provisioned.on_message(wifi_set("HomeLAN", "correct-horse"), 9, o));
+  CHECK(o.reply.rfind("v1 error re=9 reason=not_in_setup_mode", 0) == 0);
+  CHECK(std::string(to_string(phase::joining)) == "joining");
+}
