@@ -8,6 +8,7 @@
 #include <avahi-common/error.h>
 
 #include <charconv>
+#include <chrono>
 
 namespace lanyard::discovery {
 
@@ -19,8 +20,12 @@ struct advertiser_access {
 
 namespace {
 
-// Gives up after this many renames: something is wrong (e.g. a responder claiming every name).
-constexpr int max_renames = 100;
+// add_entries() gives up after this many names taken by other clients of the same daemon:
+// something is wrong (e.g. a local process claiming every name).
+constexpr int max_local_renames = 100;
+// RFC 6762 §8.1: after 15 conflicts, wait 5 s before each further probe.
+constexpr int conflicts_before_holdoff = 15;
+constexpr std::chrono::seconds conflict_holdoff{5};
 
 // Keeps the longest prefix of `s` that is at most `max` bytes and ends on a UTF-8 boundary.
 std::string_view utf8_prefix(std::string_view s, std::size_t max) {
@@ -55,7 +60,7 @@ std::string next_instance_name(std::string_view name) {
   return result + suffix;
 }
 
-advertiser::advertiser(client& c) : client_(c) {
+advertiser::advertiser(client& c) : client_(c), reprobe_timer_(c.get_executor()) {
   client_.add_listener(this);
 }
 
@@ -92,6 +97,7 @@ std::error_code advertiser::publish(service_description d) {
     ifindex = info.index;
   }
   free_group();
+  reprobe_timer_.cancel();
   desc_ = std::move(d);
   ifindex_ = ifindex;
   name_ = desc_.name;
@@ -105,7 +111,7 @@ std::error_code advertiser::publish(service_description d) {
 std::error_code advertiser::add_entries() {
   const char* domain = desc_.domain.empty() ? nullptr : desc_.domain.c_str();
   const AvahiIfIndex ifindex = ifindex_ ? static_cast<AvahiIfIndex>(ifindex_) : AVAHI_IF_UNSPEC;
-  for (;;) {
+  for (int local_renames = 0;;) {
     AvahiStringList* txt = detail::to_string_list(desc_.txt);
     int r = avahi_entry_group_add_service_strlst(
         group_, ifindex, AVAHI_PROTO_UNSPEC, AvahiPublishFlags(0), name_.c_str(),
@@ -113,7 +119,7 @@ std::error_code advertiser::add_entries() {
     avahi_string_list_free(txt);
     if (r == AVAHI_ERR_COLLISION) {
       // Taken locally (another process on this host): pick the next name right away.
-      if (++renames_ > max_renames) return discovery_errc::name_conflict;
+      if (++local_renames > max_local_renames) return discovery_errc::name_conflict;
       name_ = next_instance_name(name_);
       emit(advertiser_event_kind::renamed);
       continue;
@@ -155,23 +161,22 @@ void advertiser::register_service(AvahiClient* c) {
 }
 
 void advertiser::rename() {
-  if (++renames_ > max_renames) {
-    free_group();
-    active_ = false;
-    emit(advertiser_event_kind::failed, discovery_errc::name_conflict);
-    complete_pending(discovery_errc::name_conflict);
-    return;
-  }
+  // A responder that claims every name we pick cannot be outrun, but it must not make us give
+  // up either, or the accessory stays unadvertised after the storm: slow down (RFC 6762 §8.1).
+  ++renames_;
   name_ = next_instance_name(name_);
-  established_ = false;
-  avahi_entry_group_reset(group_);
+  // A new entry group, not avahi_entry_group_reset(): avahi-daemon holds every commit of a
+  // group after its 15th off by 60 s, for the group's whole life (AVAHI_RR_RATE_LIMIT_COUNT),
+  // so one conflict storm would delay every later re-registration of this service.
+  AvahiClient* c = avahi_entry_group_get_client(group_);
+  free_group();
   emit(advertiser_event_kind::renamed);
-  if (auto ec = add_entries()) {
-    free_group();
-    active_ = false;
-    emit(advertiser_event_kind::failed, ec);
-    complete_pending(ec);
-  }
+  if (renames_ < conflicts_before_holdoff) return register_service(c);
+  reprobe_timer_.expires_after(conflict_holdoff);
+  reprobe_timer_.async_wait([this](std::error_code ec) {
+    if (ec) return; // cancelled: withdrawn, republished or destroyed
+    if (AvahiClient* client = client_.native_handle()) register_service(client);
+  });
 }
 
 void advertiser::on_group_state(AvahiEntryGroup* g, int state) {
@@ -180,6 +185,7 @@ void advertiser::on_group_state(AvahiEntryGroup* g, int state) {
   case AVAHI_ENTRY_GROUP_ESTABLISHED:
     if (established_) return;
     established_ = true;
+    renames_ = 0; // the storm is over: the next conflict probes at once again
     emit(advertiser_event_kind::registered);
     complete_pending({});
     break;
@@ -223,6 +229,7 @@ std::error_code advertiser::update_txt(core::txt_record txt) {
 
 void advertiser::withdraw() {
   free_group();
+  reprobe_timer_.cancel();
   active_ = false;
   name_.clear();
   complete_pending(asio::error::operation_aborted);
@@ -233,9 +240,9 @@ void advertiser::avahi_running(AvahiClient* c) {
 }
 
 void advertiser::avahi_registering() {
-  // The host is re-registering: the group must be emptied and is re-added when running.
-  if (group_) avahi_entry_group_reset(group_);
-  established_ = false;
+  // The host is re-registering: the group must go and is re-added when running (a new one:
+  // see rename() on avahi's per-group commit holdoff).
+  free_group();
 }
 
 void advertiser::avahi_lost(std::error_code error) {

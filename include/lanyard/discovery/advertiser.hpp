@@ -5,7 +5,9 @@
 ///   then registers it; the instance counts as registered only once Avahi's entry group is
 ///   ESTABLISHED (probing done, RFC 6762 §8), not when the request was sent.
 /// - Name conflicts (another host already uses the name, RFC 6762 §9) rename the instance to
-///   "Lamp (2)", "Lamp (3)", … and report the new name in a `renamed` event.
+///   "Lamp (2)", "Lamp (3)", … and report the new name in a `renamed` event. From the 15th
+///   conflict in a row (no registration in between) each new probe waits 5 s (RFC 6762
+///   §8.1); it never gives up, so a storm ends with the instance registered again.
 /// - update_txt() changes the TXT record in place (no withdraw/re-probe).
 /// - withdraw() and the destructor remove the records (the daemon sends goodbye packets).
 /// - If avahi-daemon goes away, an `unavailable` event is reported and the instance is
@@ -26,6 +28,7 @@
 #include <asio/async_result.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <functional>
 #include <memory>
@@ -142,6 +145,7 @@ private:
   AvahiEntryGroup* group_ = nullptr;
   bool established_ = false;
   int renames_ = 0;
+  asio::steady_timer reprobe_timer_; // RFC 6762 §8.1 holdoff after 15 conflicts
   std::function<void(const advertiser_event&)> handler_;
   std::function<void(std::error_code, std::string)> pending_;
 };
