@@ -6,8 +6,14 @@
 // Application protocol (UTF-8 text messages): "on", "off", "brightness N" (0..100) change the
 // lamp; after every change the lamp answers "state on|off N". Anything else is answered with
 // "error: unknown command '<text>'" — bad input never changes the lamp.
+//
+// Provisioning (setup mode): the app sends "v1 wifi_set ..." (core/provisioning.hpp);
+// core::provisioning_responder decides the answers, the firmware's Wi-Fi driver joins and
+// reports back through wifi_joined() / wifi_failed().
 #pragma once
 
+#include <lanyard/core/app_message.hpp>
+#include <lanyard/core/provisioning_responder.hpp>
 #include <lanyard/core/session.hpp>
 
 #include <charconv>
@@ -23,15 +29,18 @@ namespace lamp {
 
 using lanyard::core::session;
 
-/// What the firmware's radio driver offers: write bytes to the current connection.
+/// What the firmware's radio driver offers: write bytes to the current connection, and start
+/// joining a Wi-Fi network (the verdict comes back through wifi_joined() / wifi_failed()).
 struct radio {
   std::function<void(std::span<const std::byte>)> write;
+  std::function<void(const lanyard::core::wifi_credentials&)> join_wifi;
 };
 
 class lamp_firmware {
 public:
-  lamp_firmware(radio r, lanyard::core::session_settings settings)
-      : radio_(std::move(r)), session_(lanyard::core::session_role::server, settings) {}
+  lamp_firmware(radio r, lanyard::core::session_settings settings, bool setup_mode = false)
+      : radio_(std::move(r)), session_(lanyard::core::session_role::server, settings),
+        provisioning_(setup_mode) {}
 
   // --- what the firmware's event loop calls ---------------------------------------------------
   void connected(session::time_point now) {
@@ -51,6 +60,20 @@ public:
     pump(now);
   }
   session::time_point next_wakeup() const { return session_.next_deadline(); }
+  // The Wi-Fi driver's verdict on the network the app sent.
+  void wifi_joined(const std::vector<std::string>& addresses, session::time_point now) {
+    std::string report;
+    if (!provisioning_.joined(addresses, report)) reply(report, now);
+    pump(now);
+  }
+  void wifi_failed(lanyard::core::provisioning_failure why, session::time_point now) {
+    std::string report;
+    if (!provisioning_.failed(why, report)) reply(report, now);
+    pump(now);
+  }
+  bool provisioned() const {
+    return provisioning_.current() == lanyard::core::provisioning_responder::phase::done;
+  }
 
   // --- state, for the firmware's LED driver (and the tests) -----------------------------------
   bool on() const { return on_; }
@@ -63,9 +86,10 @@ private:
   void pump(session::time_point now) {
     while (auto ev = session_.poll_event()) {
       if (auto* m = std::get_if<lanyard::core::events::message_received>(&*ev)) {
-        handle(
-            std::string_view(reinterpret_cast<const char*>(m->payload.data()), m->payload.size()),
-            now);
+        if (!provision(m->payload, m->seq, now))
+          handle(
+              std::string_view(reinterpret_cast<const char*>(m->payload.data()), m->payload.size()),
+              now);
       } else if (std::get_if<lanyard::core::events::connection_failed>(&*ev)) {
         ++failed_;
       }
@@ -74,6 +98,17 @@ private:
     // session_settings::output_batch_bytes).
     for (auto out = session_.poll_output(now); !out.empty(); out = session_.poll_output(now))
       if (radio_.write) radio_.write(out);
+  }
+
+  // True if the message was a provisioning request (answered here).
+  bool provision(std::span<const std::byte> payload, std::uint64_t seq, session::time_point now) {
+    const auto parsed = lanyard::core::parse_app_message(payload);
+    if (!parsed) return false;
+    lanyard::core::provisioning_responder::outcome o;
+    if (provisioning_.on_message(parsed.message, seq, o)) return false; // another verb
+    reply(o.reply, now);
+    if (o.join && radio_.join_wifi) radio_.join_wifi(*o.join);
+    return true;
   }
 
   void handle(std::string_view cmd, session::time_point now) {
@@ -100,6 +135,7 @@ private:
 
   radio radio_;
   session session_;
+  lanyard::core::provisioning_responder provisioning_;
   bool on_ = false;
   int brightness_ = 100;
   int failed_ = 0;

@@ -22,10 +22,12 @@ struct bench {
   session::time_point now{};
   std::vector<std::byte> to_app, to_lamp; // bytes in flight
   lanyard::core::session app{lanyard::core::session_role::client, {}};
-  lamp::lamp_firmware fw{lamp::radio{[this](std::span<const std::byte> b) {
-                           to_app.insert(to_app.end(), b.begin(), b.end());
-                         }},
-                         settings()};
+  std::vector<lanyard::core::wifi_credentials> joins; // what the Wi-Fi driver was asked
+  lamp::lamp_firmware fw{
+      lamp::radio{
+          [this](std::span<const std::byte> b) { to_app.insert(to_app.end(), b.begin(), b.end()); },
+          [this](const lanyard::core::wifi_credentials& c) { joins.push_back(c); }},
+      settings(), /*setup_mode=*/true};
   std::vector<std::string> app_received;
   bool link_up = false;
 
@@ -138,4 +140,29 @@ TEST_CASE("a silent app is declared dead by the keep-alive timeout") {
   CHECK(b.fw.failed_connections() == 0);
   b.advance(2s);
   CHECK(b.fw.failed_connections() == 1);
+}
+
+TEST_CASE("setup mode: the app's Wi-Fi credentials reach the driver, its verdict reaches the app") {
+  bench b;
+  b.connect();
+  std::string wifi_set;
+  REQUIRE(!lanyard::core::encode_wifi_credentials({"HomeLAN", "wrong-horse"}, wifi_set));
+  b.app_send(wifi_set); // the app's first message: session sequence number 0
+  REQUIRE(b.joins.size() == 1);
+  CHECK(b.joins[0].ssid == "HomeLAN");
+  b.fw.wifi_failed(lanyard::core::provisioning_failure::auth_error, b.now);
+  b.settle();
+  REQUIRE(!lanyard::core::encode_wifi_credentials({"HomeLAN", "correct-horse"}, wifi_set));
+  b.app_send(wifi_set); // the app may try again: setup mode goes on
+  REQUIRE(b.joins.size() == 2);
+  b.fw.wifi_joined({"198.18.1.3"}, b.now);
+  b.settle();
+  CHECK(b.fw.provisioned());
+  REQUIRE(b.app_received.size() == 4);
+  CHECK(b.app_received[0] == "v1 wifi_status re=0 state=connecting");
+  CHECK(b.app_received[1] == "v1 wifi_status re=0 state=failed reason=auth_error");
+  CHECK(b.app_received[2] == "v1 wifi_status re=1 state=connecting");
+  CHECK(b.app_received[3] == "v1 wifi_status re=1 state=connected addresses=198.18.1.3");
+  b.app_send("on"); // ordinary commands are unaffected
+  CHECK(b.fw.on());
 }
