@@ -1,7 +1,10 @@
 // libFuzzer target for the provisioning messages: any bytes parsed as an application message
 // and decoded as wifi_set / wifi_status never crash, and what decodes re-encodes to a message
-// that decodes to the same value.
+// that decodes to the same value. The same message also goes to an accessory's
+// provisioning_responder: every wifi_set is answered with a reply that parses, it starts a join
+// only with credentials that validate, and refusals change nothing.
 #include <lanyard/core/provisioning.hpp>
+#include <lanyard/core/provisioning_responder.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +42,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     provisioning_progress again;
     PROV_FUZZ_CHECK(!decode_provisioning_progress(parse_app_message(text).message, again));
     PROV_FUZZ_CHECK(again == p);
+  }
+  for (const bool setup_mode : {true, false}) {
+    provisioning_responder responder(setup_mode);
+    const auto before = responder.current();
+    provisioning_responder::outcome o;
+    const std::error_code ec = responder.on_message(r.message, 7, o);
+    if (ec) {
+      PROV_FUZZ_CHECK(ec == provisioning_errc::not_provisioning);
+      PROV_FUZZ_CHECK(responder.current() == before);
+      continue;
+    }
+    PROV_FUZZ_CHECK(static_cast<bool>(parse_app_message(o.reply)));
+    if (o.join) {
+      PROV_FUZZ_CHECK(setup_mode && !validate(*o.join));
+      PROV_FUZZ_CHECK(responder.current() == provisioning_responder::phase::joining);
+      std::string report;
+      PROV_FUZZ_CHECK(!responder.failed(provisioning_failure::timeout, report));
+      PROV_FUZZ_CHECK(static_cast<bool>(parse_app_message(report)));
+    } else {
+      PROV_FUZZ_CHECK(responder.current() == before);
+    }
   }
   return 0;
 }
