@@ -41,28 +41,27 @@ std::error_code provisioning_responder::on_message(const app_message& m, std::ui
 
 std::error_code provisioning_responder::joined(const std::vector<std::string>& addresses,
                                                std::string& out) {
-  if (phase_ != phase::joining) return provisioning_errc::bad_state;
   provisioning_progress p;
-  p.re = re_;
   p.state = provisioning_state::connected;
   p.addresses = addresses;
-  std::string text;
-  if (std::error_code ec = encode_provisioning_progress(p, text)) return ec;
-  out = std::move(text);
-  phase_ = phase::done;
-  return {};
+  return conclude(p, phase::done, out);
 }
 
 std::error_code provisioning_responder::failed(provisioning_failure why, std::string& out) {
-  if (phase_ != phase::joining) return provisioning_errc::bad_state;
   provisioning_progress p;
-  p.re = re_;
   p.state = provisioning_state::failed;
   p.reason = why;
+  return conclude(p, phase::idle, out);
+}
+
+std::error_code provisioning_responder::conclude(provisioning_progress p, phase next,
+                                                 std::string& out) {
+  if (phase_ != phase::joining) return provisioning_errc::bad_state;
+  p.re = re_;
   std::string text;
   if (std::error_code ec = encode_provisioning_progress(p, text)) return ec;
   out = std::move(text);
-  phase_ = phase::idle;
+  phase_ = next;
   return {};
 }
 

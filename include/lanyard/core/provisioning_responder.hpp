@@ -72,6 +72,9 @@ public:
   std::uint64_t request() const noexcept { return re_; }
 
 private:
+  // The driver's verdict `p` (re filled in here) as the reply; then phase `next`.
+  std::error_code conclude(provisioning_progress p, phase next, std::string& out);
+
   phase phase_;
   std::uint64_t re_ = 0;
 };
