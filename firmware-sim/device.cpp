@@ -12,7 +12,11 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <variant>
 
@@ -40,6 +44,25 @@ std::string interface_with_address(const asio::ip::address& addr) {
   }
   ::freeifaddrs(list);
   return found;
+}
+
+// Sets `ifname` administratively down (needs CAP_NET_ADMIN: root in the lab's namespace).
+bool set_link_down(const std::string& ifname, std::string& error) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return false;
+  }
+  ifreq req{};
+  std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  bool ok = ::ioctl(fd, SIOCGIFFLAGS, &req) == 0;
+  if (ok) {
+    req.ifr_flags = static_cast<short>(req.ifr_flags & ~IFF_UP);
+    ok = ::ioctl(fd, SIOCSIFFLAGS, &req) == 0;
+  }
+  if (!ok) error = std::strerror(errno);
+  ::close(fd);
+  return ok;
 }
 
 // The addresses of `ifname` if it is up with carrier: IPv4, and IPv6 other than link-local.
@@ -464,7 +487,13 @@ void device::join_home_network() {
   join_timer_.async_wait([this, softap](std::error_code ec) {
     if (ec || stopped_) return;
     const std::size_t ended = server_->end_connections_through(softap);
-    emit("softap-closed", {{"connections_ended", std::uint64_t{ended}}});
+    // The radio leaves AP mode: the SoftAP link goes down, so nobody reaches the accessory (or
+    // sees it advertised) there any more, as with a real one.
+    std::string down_error;
+    if (!softap_interface_.empty() && !set_link_down(softap_interface_, down_error))
+      emit("warning", {{"value", "closing the SoftAP " + softap_interface_ + ": " + down_error}});
+    emit("softap-closed",
+         {{"connections_ended", std::uint64_t{ended}}, {"interface", softap_interface_}});
   });
 }
 

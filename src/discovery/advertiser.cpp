@@ -26,6 +26,8 @@ constexpr int max_local_renames = 100;
 // RFC 6762 §8.1: after 15 conflicts, wait 5 s before each further probe.
 constexpr int conflicts_before_holdoff = 15;
 constexpr std::chrono::seconds conflict_holdoff{5};
+// A registration not established after this long is started again with a new group.
+constexpr std::chrono::seconds registration_watchdog{5};
 
 // Keeps the longest prefix of `s` that is at most `max` bytes and ends on a UTF-8 boundary.
 std::string_view utf8_prefix(std::string_view s, std::size_t max) {
@@ -60,7 +62,8 @@ std::string next_instance_name(std::string_view name) {
   return result + suffix;
 }
 
-advertiser::advertiser(client& c) : client_(c), reprobe_timer_(c.get_executor()) {
+advertiser::advertiser(client& c)
+    : client_(c), reprobe_timer_(c.get_executor()), watchdog_(c.get_executor()) {
   client_.add_listener(this);
 }
 
@@ -86,6 +89,7 @@ void advertiser::free_group() {
   if (group_) avahi_entry_group_free(group_); // removes the records: goodbye packets
   group_ = nullptr;
   established_ = false;
+  watchdog_.cancel();
 }
 
 std::error_code advertiser::publish(service_description d) {
@@ -157,7 +161,19 @@ void advertiser::register_service(AvahiClient* c) {
     active_ = false;
     emit(advertiser_event_kind::failed, ec);
     complete_pending(ec);
+    return;
   }
+  // Probing takes about a second. avahi-daemon 0.8 can leave a group REGISTERING for good when
+  // an interface goes away while it probes (seen when an accessory closes its SoftAP right
+  // after going operational): then the service is never announced anywhere. A new group fixes
+  // that; a registration that completes cancels the watchdog.
+  watchdog_.expires_after(registration_watchdog);
+  watchdog_.async_wait([this](std::error_code ec) {
+    if (ec || established_ || !group_) return;
+    AvahiClient* client = avahi_entry_group_get_client(group_);
+    free_group();
+    register_service(client);
+  });
 }
 
 void advertiser::rename() {

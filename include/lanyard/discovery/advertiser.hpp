@@ -146,6 +146,7 @@ private:
   bool established_ = false;
   int renames_ = 0;
   asio::steady_timer reprobe_timer_; // RFC 6762 §8.1 holdoff after 15 conflicts
+  asio::steady_timer watchdog_;      // a registration that never completes is tried again
   std::function<void(const advertiser_event&)> handler_;
   std::function<void(std::error_code, std::string)> pending_;
 };

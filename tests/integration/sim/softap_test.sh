@@ -85,7 +85,12 @@ out=$(printf 'v1 get\n' | lab_exec phone timeout 30 "$SIM_APP" --payload "$paylo
 grep -q '"text":"v1 state re=0 kind=lamp' <<<"$out" || { echo "FAILED: no reply: $out"; exit 1; }
 pass "provisioned: connected with its home-LAN addresses, advertised on wlan0, reachable there"
 
-# Pairing window closed: TXT sf=0 arrives as an update; an unpaired controller is refused.
+# Provisioning closed setup mode's pairing window: the home LAN sees sf=0. Opened and closed
+# again, each change arrives as a TXT update; with it closed an unpaired controller is refused.
+wait_for "$LAB_DIR/browse.json" '.event=="added" and .txt.id=="lamp-lab" and .interface=="wlan0"
+  and .txt.sf=="0"' 5
+ctl pairing-window open | jq -e '.ok' >/dev/null
+wait_for "$LAB_DIR/browse.json" '.event=="updated" and .txt.id=="lamp-lab" and .txt.sf=="1"' 20
 ctl pairing-window close | jq -e '.ok' >/dev/null
 wait_for "$LAB_DIR/browse.json" '.event=="updated" and .txt.id=="lamp-lab" and .txt.sf=="0"' 20
 if out=$(lab_exec phone "$LANYARD" pair "$payload" --address 198.18.1.3:5577 \
