@@ -42,3 +42,32 @@ wait_line() { # FILE JQ_FILTER SECONDS
   echo "FAILED: no line matching '$2' in $1 within $3 s:"; cat "$1" "$1.err"
   return 1
 }
+
+# paths FILE: the number of path events so far.
+paths() { jq -s '[.[] | select(.event=="path")] | length' "$1" 2>/dev/null || echo 0; }
+
+# wait_path FILE N FILTER SECONDS: waits for path event number N+1 (counted from 1) and checks
+# it against FILTER: earlier events cannot satisfy it (discovery may find p2p0 before wlan0, so
+# a channel's first moves can be p2p0 then up to wlan0).
+wait_path() {
+  local file=$1 n=$2 filter=$3 end=$((SECONDS + $4))
+  while ((SECONDS < end)); do
+    if jq -e -s --argjson n "$n" '[.[] | select(.event=="path")] | length > $n' "$file" \
+      >/dev/null 2>&1; then
+      jq -e -s --argjson n "$n" "[.[] | select(.event==\"path\")][\$n] | $filter" "$file" \
+        >/dev/null && return 0
+      echo "FAILED: path event $((n + 1)) is not '$filter':"; cat "$file" "$file.err"
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "FAILED: no path event $((n + 1)) ('$filter') within $4 s:"; cat "$file" "$file.err"
+  return 1
+}
+
+# settled_on_wlan0 FILE: waits until the channel reached wlan0; prints the index of that path
+# event.
+settled_on_wlan0() {
+  wait_line "$1" '.event=="path" and .to.interface=="wlan0"' 20 >&2 || return 1
+  echo $(($(paths "$1") - 1))
+}

@@ -11,32 +11,30 @@ n=400
   connect "$LAB_DIR/c.json" --move-back-hold-ms 1000 --keepalive-ms 500 --peer-timeout-ms 2000 \
     --timeout 110 &
 app=$!
-wait_line "$LAB_DIR/c.json" '.event=="path" and .to.interface=="wlan0"' 20 || exit 1
+start=$(settled_on_wlan0 "$LAB_DIR/c.json") || exit 1
 sleep 1
 # (1) the flap
 lab_link_down phone wlan0
-wait_line "$LAB_DIR/c.json" '.event=="path" and .to.interface=="p2p0"' 20 || exit 1
+wait_path "$LAB_DIR/c.json" $((start + 1)) '.to.interface=="p2p0"' 20 || exit 1
 lab_link_up phone wlan0
 sleep 1 # back for 1 s: less than the 3 s debounce hold-down
 lab_link_down phone wlan0
 sleep 1
 lab_link_up phone wlan0
-wait_line "$LAB_DIR/c.json" '.event=="path" and .to.interface=="wlan0" and .reason=="preferred path available"' 30 ||
-  exit 1
+wait_path "$LAB_DIR/c.json" $((start + 2)) '.to.interface=="wlan0" and .reason=="preferred path available"' 30 || exit 1
 # (2) the blackhole
 sleep 1
 lab_blackhole phone wlan0
-wait_line "$LAB_DIR/c.json" '([.event=="path"] | any) and .event=="path" and .to.interface=="p2p0" and (.detail|test("nothing was received"))' 30 ||
-  exit 1
+wait_path "$LAB_DIR/c.json" $((start + 3)) '.to.interface=="p2p0" and (.detail|test("nothing was received"))' 30 || exit 1
 wait "$app" || { cat "$LAB_DIR/c.json" "$LAB_DIR/c.json.err"; echo "FAILED: lanyard connect failed"; exit 1; }
 lab_unblackhole phone wlan0
 
 jq -c 'select(.event=="path")' "$LAB_DIR/c.json"
-jq -e -s --argjson n $n '
+jq -e -s --argjson n $n --argjson s "$start" '
   ([.[]|select(.event=="acked")|.seq] == [range(0; $n)]) and
   ([.[]|select(.event=="message")|.text] == [range(1; $n + 1)|"m\(.)"]) and
   ([.[]|select(.event=="session_reset")] | length) == 0 and
-  ([.[]|select(.event=="path")|.to.interface][0:4] == ["wlan0", "p2p0", "wlan0", "p2p0"])' \
+  ([.[]|select(.event=="path")|.to.interface][$s:$s + 4] == ["wlan0", "p2p0", "wlan0", "p2p0"])' \
   "$LAB_DIR/c.json" >/dev/null ||
   { echo "FAILED: delivery or path sequence wrong"; cat "$LAB_DIR/c.json.err"; exit 1; }
 echo "PASSED: one move away and back for the flap; blackhole -> p2p0 on keep-alive timeout; $n lines exactly once"
