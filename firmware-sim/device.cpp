@@ -360,6 +360,10 @@ void device::send(const core::fingerprint& to, const core::app_message& m) {
     emit("warning", {{"value", "not sent (" + ec.message() + "): " + m.verb}});
     return;
   }
+  send_text(to, text);
+}
+
+void device::send_text(const core::fingerprint& to, const std::string& text) {
   channel::send_options o;
   o.mode = channel::send_mode::fail;
   o.completion = channel::send_completion_mode::queued;
@@ -389,7 +393,7 @@ void device::report(const core::fingerprint& to, const std::string& text) {
                           {"reason", p.state == core::provisioning_state::failed
                                          ? std::string(core::to_string(p.reason))
                                          : std::string()}});
-  if (r) send(to, r.message);
+  send_text(to, text); // encoded by the responder already
 }
 
 // The accessory library's responder decides what to answer (core/provisioning_responder.hpp);

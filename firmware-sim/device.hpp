@@ -69,6 +69,7 @@ private:
   void join_failed(const core::fingerprint& to, core::provisioning_failure why);
   void report(const core::fingerprint& to, const std::string& text);
   void send(const core::fingerprint& to, const core::app_message& m);
+  void send_text(const core::fingerprint& to, const std::string& text);
   void push_to_others(const core::fingerprint& except, const core::app_message& m);
   void schedule_housekeeping();
   void schedule_reading();

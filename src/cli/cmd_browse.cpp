@@ -58,14 +58,6 @@ std::string txt_text(const core::txt_record& txt) {
   return out;
 }
 
-// Every event carries its wall-clock time ("time_ms", Unix ms) so scripts can measure how
-// long discovery took from something they did.
-void write_time(json_writer& w) {
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now().time_since_epoch());
-  w.key("time_ms").value(static_cast<std::uint64_t>(now.count()));
-}
-
 void write_interface(json_writer& w, const interface_info& i) {
   w.key("interface").value(std::string_view(i.name));
   w.key("interface_index").value(i.index);
@@ -77,7 +69,7 @@ std::string browse_json(const browse_event& e) {
   json_writer w;
   w.begin_object();
   w.key("event").value(to_string(e.kind));
-  write_time(w);
+  write_time_ms(w);
   w.key("name").value(std::string_view(s.name));
   w.key("type").value(std::string_view(s.type));
   w.key("domain").value(std::string_view(s.domain));
@@ -126,7 +118,7 @@ std::string directory_json(const directory_event& e) {
   json_writer w;
   w.begin_object();
   w.key("event").value(to_string(e.kind));
-  write_time(w);
+  write_time_ms(w);
   w.key("id").value(std::string_view(e.accessory.id));
   w.key("name").value(std::string_view(e.accessory.name));
   w.key("instances").value(static_cast<std::uint64_t>(e.accessory.instances));

@@ -43,13 +43,8 @@ int fail(const std::string& reason, int code) {
 struct printer {
   bool json = false;
 
-  // Every JSON event carries its wall-clock time ("time_ms", Unix ms): scripts measure gaps
-  // and correlate events with what they did (a link cut) without timestamping lines themselves.
   static json_writer& begin_event(json_writer& w, std::string_view name) {
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now().time_since_epoch());
-    return w.begin_object().key("event").value(name).key("time_ms").value(
-        static_cast<std::uint64_t>(now.count()));
+    return write_time_ms(w.begin_object().key("event").value(name));
   }
 
   void state(channel::channel_state s, std::error_code why) const {

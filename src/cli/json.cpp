@@ -1,5 +1,6 @@
 #include "cli/json.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 
@@ -191,6 +192,12 @@ json_writer& json_writer::raw(std::string_view json) {
   separate();
   out_ += json;
   return *this;
+}
+
+json_writer& write_time_ms(json_writer& w) {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return w.key("time_ms").value(static_cast<std::uint64_t>(now.count()));
 }
 
 } // namespace lanyard::cli

@@ -47,4 +47,9 @@ private:
   bool need_comma_ = false;
 };
 
+/// Writes the key "time_ms" with the wall-clock time in Unix milliseconds: every JSON event of
+/// the CLI carries it, so scripts measure gaps and correlate events with what they did (a link
+/// cut) without timestamping lines themselves.
+json_writer& write_time_ms(json_writer& w);
+
 } // namespace lanyard::cli
