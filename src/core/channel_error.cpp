@@ -47,6 +47,9 @@ public:
              "Lanyard channel on this port";
     case channel_errc::closed_by_peer:
       return "the peer closed the connection with an error";
+    case channel_errc::not_paired:
+      return "the accessory does not know this controller: pair with it first, with its setup "
+             "payload or setup code (lanyard pair)";
     case channel_errc::buffer_full:
       return "the replay buffer of unacknowledged messages is full; wait until the peer "
              "acknowledges messages or raise max_replay_bytes";
@@ -81,7 +84,7 @@ bool is_connection_error(std::error_code ec) noexcept {
   if (ec.category() != channel_category()) return false;
   const int v = ec.value();
   return v >= static_cast<int>(channel_errc::protocol_violation) &&
-         v <= static_cast<int>(channel_errc::closed_by_peer);
+         v <= static_cast<int>(channel_errc::not_paired);
 }
 
 } // namespace lanyard::core

@@ -1,36 +1,9 @@
 #include "lanyard/core/pairing_window.hpp"
 
 namespace lanyard::core {
-namespace {
-
-class pairing_category_impl final : public std::error_category {
-public:
-  const char* name() const noexcept override { return "lanyard.pairing"; }
-  std::string message(int ev) const override {
-    switch (static_cast<pairing_errc>(ev)) {
-    case pairing_errc::window_closed:
-      return "the accessory's pairing window is closed: open it from an admin controller (or "
-             "put the accessory in setup mode) and try again";
-    case pairing_errc::too_many_attempts:
-      return "too many failed pairing attempts: the pairing window is closed until an admin "
-             "controller reopens it";
-    case pairing_errc::invalid_timeout:
-      return "the pairing window timeout must be between 3 and 15 minutes";
-    }
-    return "unknown pairing error";
-  }
-};
-
-} // namespace
-
-const std::error_category& pairing_category() noexcept {
-  static const pairing_category_impl category;
-  return category;
-}
-
 std::error_code pairing_window::open(time_point now, duration timeout, window_opener opener) {
   if (timeout < min_timeout || timeout > max_timeout) return pairing_errc::invalid_timeout;
-  if (opener == window_opener::admin)
+  if (opener == window_opener::admin || opener == window_opener::local)
     state_.failed_attempts = 0;
   else if (state_.failed_attempts >= max_failed_attempts)
     return pairing_errc::too_many_attempts;
@@ -72,6 +45,15 @@ void pairing_window::record_failure() noexcept {
   }
 }
 
+void pairing_window::refund_failure(time_point now) noexcept {
+  if (state_.failed_attempts == 0) return;
+  const bool closed_by_charge = !state_.open &&
+                                state_.close_reason == window_close_reason::too_many_attempts &&
+                                state_.failed_attempts == max_failed_attempts;
+  --state_.failed_attempts;
+  if (closed_by_charge && now >= state_.opened_at && now < state_.deadline) state_.open = true;
+}
+
 std::optional<pairing_window::time_point> pairing_window::next_expiry() const noexcept {
   if (!state_.open) return std::nullopt;
   return state_.deadline;
@@ -87,7 +69,8 @@ std::string pairing_window::describe(time_point now) const {
                                std::to_string(max_failed_attempts) + " attempts failed";
   if (state_.failed_attempts >= max_failed_attempts)
     return "pairing window closed after " + std::to_string(max_failed_attempts) +
-           " failed attempts; an admin controller must reopen it";
+           " failed attempts; press the accessory's pairing button (or open it from an admin "
+           "controller)";
   if (!admit(now)) {
     const auto secs = std::chrono::ceil<std::chrono::seconds>(remaining(now)).count();
     return "pairing window open for " + std::to_string(secs) + " more seconds (" + failures + ")";

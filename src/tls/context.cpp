@@ -79,6 +79,7 @@ int context::impl::setup(std::string& what) {
       return ret;
     }
     mbedtls_ssl_conf_renegotiation(c, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+    mbedtls_ssl_conf_export_keys_ext_cb(c, detail::export_keys, nullptr);
   }
 
   mbedtls_ssl_conf_session_tickets(&client_, options.session_tickets

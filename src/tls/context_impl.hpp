@@ -22,6 +22,11 @@ namespace detail {
 /// The server's ticket-parse callback (engine.cpp): mbedtls_ssl_ticket_parse, then the pin
 /// check of the connection being handshaken on the session's client certificate.
 int ticket_parse(void* p_ticket, mbedtls_ssl_session* session, unsigned char* buf, size_t len);
+/// The key-export callback (engine.cpp): computes the connection's RFC 5705 exporter for
+/// pairing (engine::exporter()).
+int export_keys(void* p_expkey, const unsigned char* master, const unsigned char* key_block,
+                size_t maclen, size_t keylen, size_t ivlen, const unsigned char client_random[32],
+                const unsigned char server_random[32], mbedtls_tls_prf_types prf);
 } // namespace detail
 
 struct context::impl {

@@ -10,6 +10,7 @@
 #include <mbedtls/x509.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <exception>
 #include <optional>
@@ -132,6 +133,8 @@ struct engine::impl {
   std::string peer_cn;
   int last_sent_alert = -1;
   bool resumed = false;
+  std::array<std::uint8_t, 32> exporter{};
+  bool has_exporter = false;
   std::string alpn;
   std::string_view suite;
   std::string detail;
@@ -180,8 +183,12 @@ struct engine::impl {
       // authmode.
       return MBEDTLS_ERR_X509_CERT_VERIFY_FAILED;
     }
-    // The pin accepted the key: that is the trust. The absence of a CA is not a flaw here.
-    *flags &= ~static_cast<uint32_t>(MBEDTLS_X509_BADCERT_NOT_TRUSTED);
+    // The pin accepted the key: that is the trust. The absence of a CA is not a flaw here, and
+    // neither are validity dates: an accessory without a real-time clock boots in 1970, and its
+    // peers' certificates (and its own, seen from a phone) would be "not yet valid" or
+    // "expired" to it. Pinning is the authentication; dates never refuse a pinned key.
+    *flags &= ~static_cast<uint32_t>(MBEDTLS_X509_BADCERT_NOT_TRUSTED |
+                                     MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
     return 0;
   }
 
@@ -360,7 +367,18 @@ struct engine::impl {
       }
       mbedtls_ssl_set_bio(&ssl, this, &impl::bio_send, &impl::bio_recv, nullptr);
       mbedtls_ssl_set_verify(&ssl, &impl::verify_cb, this);
-      if (r == role::client) offer_cached_session();
+      if (r == role::client) {
+        // No host name: the pin, not a name, is the identity. A patched mbedTLS (the
+        // CVE-2025-27809 fix) refuses a client handshake unless this was called, even with NULL.
+        ret = mbedtls_ssl_set_hostname(&ssl, nullptr);
+        if (ret != 0) {
+          state = phase::failed;
+          ec = tls_errc::crypto_failure;
+          note("TLS setup failed: " + detail::mbedtls_error_text(ret));
+          return want::nothing;
+        }
+        offer_cached_session();
+      }
       state = phase::handshaking;
     }
     int ret = 0;
@@ -496,6 +514,24 @@ int ticket_parse(void* p_ticket, mbedtls_ssl_session* session, unsigned char* bu
   return 0;
 }
 
+int export_keys(void*, const unsigned char* master, const unsigned char*, size_t, size_t, size_t,
+                const unsigned char client_random[32], const unsigned char server_random[32],
+                mbedtls_tls_prf_types prf) {
+  engine::impl* e = current_handshake;
+  if (e == nullptr) return 0;
+  // RFC 5705: PRF(master_secret, label, client_random || server_random), no context. mbedTLS
+  // 2.28 has no exporter call; this callback is where the master secret is at hand (full and
+  // resumed handshakes alike, each with fresh randoms, so the value is unique per connection).
+  static constexpr char label[] = "EXPORTER-lanyard-pairing";
+  unsigned char randoms[64];
+  std::memcpy(randoms, client_random, 32);
+  std::memcpy(randoms + 32, server_random, 32);
+  const int ret = mbedtls_ssl_tls_prf(prf, master, 48, label, randoms, sizeof randoms,
+                                      e->exporter.data(), e->exporter.size());
+  e->has_exporter = ret == 0;
+  return 0; // a failure leaves has_exporter false: pairing then refuses, the channel is unharmed
+}
+
 } // namespace detail
 
 engine::engine(context ctx) : impl_(std::make_unique<impl>(std::move(ctx))) {}
@@ -581,6 +617,11 @@ const core::fingerprint& engine::peer_fingerprint() const noexcept {
 const std::string& engine::peer_subject() const noexcept {
   return impl_->peer_cn;
 }
+std::optional<std::span<const std::uint8_t, 32>> engine::exporter() const noexcept {
+  if (impl_->state != impl::phase::connected || !impl_->has_exporter) return std::nullopt;
+  return std::span<const std::uint8_t, 32>(impl_->exporter);
+}
+
 std::string_view engine::alpn_protocol() const noexcept {
   return impl_->alpn;
 }

@@ -79,7 +79,8 @@ std::string controller_decision::describe() const {
   return who + " refused: " + code.message();
 }
 
-controller_store::controller_store(std::filesystem::path path) : path_(std::move(path)) {}
+controller_store::controller_store(std::filesystem::path path, std::size_t max_controllers)
+    : path_(std::move(path)), max_controllers_(max_controllers == 0 ? 1 : max_controllers) {}
 
 store_status controller_store::parse(std::string_view text, std::string_view file,
                                      core::pairing_window_state& window,
@@ -282,11 +283,19 @@ store_status controller_store::pair(const core::fingerprint& fp, std::string_vie
     if (std::error_code ec = core::pairing_window(st.window).admit(now))
       return {translate(ec), "cannot pair controller " + core::to_string(fp) + ": " +
                                  core::pairing_window(st.window).describe(now)};
+    const bool known = st.controllers.count(fp) != 0;
+    if (!known && st.controllers.size() >= max_controllers_)
+      return {make_error_code(trust_errc::controllers_full),
+              "cannot pair controller " + core::to_string(fp) + ": " +
+                  std::to_string(max_controllers_) + " controllers are paired already"};
     controller_role effective = role;
     bool has_admin = false;
     for (const auto& [k, c] : st.controllers)
       has_admin = has_admin || (c.role == controller_role::admin && k != fp);
     if (!has_admin) effective = controller_role::admin; // never leave the accessory adminless
+    // Re-pairing (an app that lost its pin proves the secret again) never demotes an admin.
+    if (known && st.controllers[fp].role == controller_role::admin)
+      effective = controller_role::admin;
     controller_record& r = st.controllers[fp];
     if (r.paired_at == time_point{}) r.paired_at = floor_s(now);
     r.fingerprint = fp;
@@ -305,6 +314,8 @@ store_status controller_store::add_by_admin(const core::fingerprint& by,
     if (admin == st.controllers.end()) return {make_error_code(trust_errc::not_paired), {}};
     if (admin->second.role != controller_role::admin)
       return {make_error_code(trust_errc::not_admin), {}};
+    if (st.controllers.count(fp) == 0 && st.controllers.size() >= max_controllers_)
+      return {make_error_code(trust_errc::controllers_full), {}};
     controller_record& r = st.controllers[fp];
     if (r.paired_at == time_point{}) r.paired_at = floor_s(now);
     r.fingerprint = fp;
@@ -373,6 +384,37 @@ store_status controller_store::record_failure(time_point now) {
     w.expire(now);
     w.record_failure();
     st.window = w.state();
+    return {};
+  });
+}
+
+store_status controller_store::refund_failure(time_point now) {
+  return modify([&](state& st, bool&) -> store_status {
+    core::pairing_window w(st.window);
+    w.refund_failure(now);
+    st.window = w.state();
+    return {};
+  });
+}
+
+store_status controller_store::set_role(const core::fingerprint& by, const core::fingerprint& fp,
+                                        controller_role role) {
+  return modify([&](state& st, bool&) -> store_status {
+    auto admin = st.controllers.find(by);
+    if (admin == st.controllers.end()) return {make_error_code(trust_errc::not_paired), {}};
+    if (admin->second.role != controller_role::admin)
+      return {make_error_code(trust_errc::not_admin), {}};
+    auto it = st.controllers.find(fp);
+    if (it == st.controllers.end())
+      return {make_error_code(trust_errc::not_paired),
+              "controller " + core::to_string(fp) + " is not paired"};
+    if (role != controller_role::admin && it->second.role == controller_role::admin) {
+      bool other_admin = false;
+      for (const auto& [k, c] : st.controllers)
+        other_admin = other_admin || (k != fp && c.role == controller_role::admin);
+      if (!other_admin) return {make_error_code(trust_errc::last_admin), {}};
+    }
+    it->second.role = role;
     return {};
   });
 }

@@ -33,15 +33,18 @@ public:
     case trust_errc::not_paired:
       return "the controller is not paired with this accessory and no pairing window is open";
     case trust_errc::pairing_window_closed:
-      return "the accessory's pairing window is closed: open it from an admin controller or put "
-             "the accessory in setup mode";
+      return "the accessory's pairing window is closed: press its pairing button, or open it "
+             "from an admin controller";
     case trust_errc::too_many_attempts:
-      return "too many failed pairing attempts: an admin controller must reopen the pairing "
-             "window";
+      return "too many failed pairing attempts: the pairing window stays closed until it is "
+             "reopened on the accessory (its pairing button) or by an admin controller";
     case trust_errc::not_admin:
       return "this operation needs an admin controller";
     case trust_errc::last_admin:
       return "refusing to remove the accessory's last admin controller";
+    case trust_errc::controllers_full:
+      return "the accessory holds as many paired controllers as it allows: an admin must remove "
+             "one first";
     }
     return "unknown trust error";
   }

@@ -44,6 +44,9 @@ enum class channel_errc : std::uint16_t {
   handshake_timeout = 11,
   /// The peer closed the connection with a CLOSE frame carrying an error code.
   closed_by_peer = 12,
+  /// The accessory does not know this controller: it must pair (prove the setup secret or
+  /// code) before it may open a session. Sent by the accessory in a CLOSE frame.
+  not_paired = 13,
 
   // --- Local API errors: nothing is sent, nothing is lost. ---
   /// The replay buffer (unacknowledged messages) is full: wait for acknowledgements or fail.

@@ -6,44 +6,33 @@
 /// controller_store does) so that the failure count and the deadline survive a restart.
 ///
 /// Rules:
-/// - The window opens in setup mode (first boot, no controllers yet) or when an admin
-///   controller opens it, for a timeout between 3 and 15 minutes (default 15).
-/// - It closes at its deadline, when closed explicitly, or after 20 failed pairing attempts:
-///   the 20th failure closes it and the 21st attempt is refused with too_many_attempts.
-/// - Failures count across restarts and are only reset by an admin opening the window. Setup
-///   mode reopening after a reboot does not reset them, so power-cycling does not buy an
-///   attacker more guesses: after 20 failures in setup mode only a factory reset (deleting the
-///   controller store) or an admin helps.
+/// - The window opens in setup mode (first boot, no controllers yet), by a local physical action
+///   on the accessory (its pairing button), or when an admin controller opens it, for a timeout
+///   between 3 and 15 minutes (default 15).
+/// - It closes at its deadline, when closed explicitly, or after 20 failed proofs of the setup
+///   secret or code: the 20th failure closes it and the 21st attempt is refused with
+///   too_many_attempts. Only a failed proof is a failure: connections, resets, timeouts and TLS
+///   failures are not (a stranger must not be able to lock the owner out without guessing).
+/// - Failures count across restarts and are reset only by the physical action or an admin
+///   opening the window. Setup mode reopening after a reboot does not reset them, so
+///   power-cycling does not buy an attacker more guesses; pressing the button means someone is
+///   standing at the accessory, which no remote stranger can be.
+/// - A proof whose failure is recorded before the accessory reveals whether it was right (a
+///   SPAKE2+ confirmation) and then turns out right is refunded (refund_failure()).
 /// - Time is wall-clock (system_clock) because the deadline must survive a reboot. If `now` is
 ///   before opened_at (the clock went backwards, e.g. no RTC after a reboot) the window counts as
 ///   expired: a wrong clock may close the window early, never keep it open longer.
 #pragma once
+
+#include "lanyard/core/pairing_error.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <system_error>
-#include <type_traits>
 
 namespace lanyard::core {
-
-/// Why pairing is refused, or why the window could not be opened.
-enum class pairing_errc {
-  /// No pairing window is open (never opened, timed out or closed): an admin must open it.
-  window_closed = 1,
-  /// 20 pairing attempts failed: the window is closed until an admin reopens it.
-  too_many_attempts,
-  /// A timeout outside 3..15 minutes was asked for.
-  invalid_timeout,
-};
-
-/// The error category of pairing_errc, named "lanyard.pairing". Any thread.
-const std::error_category& pairing_category() noexcept;
-
-inline std::error_code make_error_code(pairing_errc e) noexcept {
-  return {static_cast<int>(e), pairing_category()};
-}
 
 /// Why the window is (or was last) closed: kept so the refusal can say why.
 enum class window_close_reason : std::uint8_t {
@@ -53,8 +42,14 @@ enum class window_close_reason : std::uint8_t {
   closed, // closed explicitly (by an admin, or after pairing when the accessory chooses to)
 };
 
-/// Who opens the window. An admin resets the failure count; setup mode does not.
-enum class window_opener : std::uint8_t { setup_mode, admin };
+/// Who opens the window. The physical action and an admin reset the failure count; setup mode
+/// does not.
+enum class window_opener : std::uint8_t {
+  setup_mode,
+  admin,
+  /// A local physical action on the accessory (a button; the simulator's `ctl`).
+  local,
+};
 
 /// The persisted state of a pairing window. A plain value.
 struct pairing_window_state {
@@ -88,7 +83,7 @@ public:
 
   /// Opens (or re-opens, moving the deadline) the window until now + timeout.
   /// Errors: invalid_timeout (outside 3..15 min); too_many_attempts when `opener` is setup_mode
-  /// and 20 attempts have already failed (only an admin may reopen then).
+  /// and 20 attempts have already failed (only the physical action or an admin reopen then).
   std::error_code open(time_point now, duration timeout = default_timeout,
                        window_opener opener = window_opener::setup_mode);
 
@@ -106,9 +101,21 @@ public:
   /// too_many_attempts. Does not change the state (call expire() to record a timeout).
   std::error_code admit(time_point now) const noexcept;
 
-  /// Records a failed pairing attempt (bad proof, rejected certificate, aborted handshake of an
-  /// unknown controller). The 20th failure closes the window (reason too_many_attempts).
+  /// Records a failed proof of the setup secret or code. The 20th failure closes the window
+  /// (reason too_many_attempts).
   void record_failure() noexcept;
+
+  /// Takes back one failure recorded ahead of a proof that then succeeded (a SPAKE2+ exchange
+  /// is charged before the accessory's confirmation lets the peer check its guess). If that
+  /// charge had closed the window and its deadline has not passed at `now`, it opens again.
+  void refund_failure(time_point now) noexcept;
+
+  /// Attempts left before the window closes (0 when closed for too many attempts).
+  std::uint32_t attempts_left() const noexcept {
+    return state_.failed_attempts >= max_failed_attempts
+               ? 0
+               : max_failed_attempts - state_.failed_attempts;
+  }
 
   /// When expire() must next be called (the deadline), if the window is open.
   std::optional<time_point> next_expiry() const noexcept;
@@ -128,6 +135,3 @@ private:
 };
 
 } // namespace lanyard::core
-
-template <>
-struct std::is_error_code_enum<lanyard::core::pairing_errc> : std::true_type {};

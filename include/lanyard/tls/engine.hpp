@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -100,6 +101,12 @@ public:
   const core::fingerprint& peer_fingerprint() const noexcept;
   /// The peer certificate's subject CN (the device id it claims); empty before the handshake.
   const std::string& peer_subject() const noexcept;
+  /// This connection's keying material for binding a pairing proof to it: the RFC 5705
+  /// exporter with label "EXPORTER-lanyard-pairing", no context, 32 bytes. Both ends compute
+  /// the same value; no other connection (not even a resumption of this session) has it.
+  /// Empty before the handshake completed (or if mbedTLS could not derive it). Not a secret to
+  /// log: treat it as one anyway.
+  std::optional<std::span<const std::uint8_t, 32>> exporter() const noexcept;
   /// The negotiated ALPN protocol ("lanyard/1"), empty before the handshake.
   std::string_view alpn_protocol() const noexcept;
   /// The negotiated cipher suite's IANA-like name, e.g. "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256".

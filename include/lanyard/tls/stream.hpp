@@ -54,6 +54,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -275,6 +276,10 @@ public:
   const core::fingerprint& peer_fingerprint() const noexcept { return engine_.peer_fingerprint(); }
   /// The peer certificate's subject CN (the device id it claims).
   const std::string& peer_subject() const noexcept { return engine_.peer_subject(); }
+  /// The connection's pairing exporter (engine::exporter()).
+  std::optional<std::span<const std::uint8_t, 32>> exporter() const noexcept {
+    return engine_.exporter();
+  }
   std::string_view alpn_protocol() const noexcept { return engine_.alpn_protocol(); }
   std::string_view ciphersuite() const noexcept { return engine_.ciphersuite(); }
   /// One line on the last failure (mbedTLS's reason, the alert received, the verifier's

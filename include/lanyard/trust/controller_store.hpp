@@ -91,8 +91,15 @@ class controller_store {
 public:
   using time_point = std::chrono::system_clock::time_point;
   static constexpr std::size_t max_name_length = 256;
+  /// How many controllers an accessory holds by default: a household's phones, tablets and a
+  /// hub or two, while bounding what a file (and a firmware's flash) must keep.
+  static constexpr std::size_t default_max_controllers = 16;
 
-  explicit controller_store(std::filesystem::path path);
+  /// `max_controllers` caps pair() (controllers_full beyond it; at least 1).
+  explicit controller_store(std::filesystem::path path,
+                            std::size_t max_controllers = default_max_controllers);
+
+  std::size_t max_controllers() const noexcept { return max_controllers_; }
 
   const std::filesystem::path& path() const noexcept { return path_; }
 
@@ -114,12 +121,13 @@ public:
   /// Records a successful pairing. Requires the window to admit at `now` (else
   /// pairing_window_closed / too_many_attempts); the first controller is always made admin so
   /// the accessory is never left without one. Pairing an already paired fingerprint updates
-  /// its name and role. Errors also: invalid_record, load errors.
+  /// its name and keeps its role. Errors also: controllers_full (max_controllers() reached),
+  /// invalid_record, load errors.
   store_status pair(const core::fingerprint& fp, std::string_view name, controller_role role,
                     time_point now);
 
   /// Adds a controller outside the window, on behalf of a paired admin (`by`). Errors: not_admin,
-  /// invalid_record, load errors.
+  /// controllers_full, invalid_record, load errors.
   store_status add_by_admin(const core::fingerprint& by, const core::fingerprint& fp,
                             std::string_view name, controller_role role, time_point now);
 
@@ -142,8 +150,17 @@ public:
 
   store_status close_window();
 
-  /// Persists a failed pairing attempt; the 20th closes the window.
+  /// Persists a failed proof; the 20th closes the window.
   store_status record_failure(time_point now);
+
+  /// Takes back a failure recorded ahead of a proof that then succeeded
+  /// (core::pairing_window::refund_failure()).
+  store_status refund_failure(time_point now);
+
+  /// Changes the role of controller `fp` on behalf of admin `by`. Errors: not_paired (either),
+  /// not_admin, last_admin (demoting the only admin), load errors.
+  store_status set_role(const core::fingerprint& by, const core::fingerprint& fp,
+                        controller_role role);
 
   /// Persists the window's timeout if its deadline passed. Cheap when nothing changed.
   store_status expire_window(time_point now);
@@ -166,6 +183,7 @@ private:
   store_status modify(Change change);
 
   std::filesystem::path path_;
+  std::size_t max_controllers_;
   mutable std::mutex mutex_;
   state state_;
 };

@@ -40,6 +40,8 @@ enum class trust_errc {
   not_admin,
   /// Accessory: removing this controller would leave the accessory without an admin.
   last_admin,
+  /// The accessory holds as many paired controllers as it allows (controller_store's cap).
+  controllers_full,
 };
 
 /// The error category of trust_errc, named "lanyard.trust". Immutable; any thread.

@@ -59,7 +59,8 @@ TEST_CASE("pairing window closes after 20 failures; the 21st attempt is refused"
   CHECK(w.state().close_reason == window_close_reason::too_many_attempts);
   CHECK(w.admit(t0 + 30s) == pairing_errc::too_many_attempts); // the 21st
   CHECK(w.describe(t0) ==
-        "pairing window closed after 20 failed attempts; an admin controller must reopen it");
+        "pairing window closed after 20 failed attempts; press the accessory's pairing button (or "
+        "open it from an admin controller)");
   w.record_failure(); // more failures don't overflow or reopen
   CHECK(w.state().failed_attempts == 20);
 

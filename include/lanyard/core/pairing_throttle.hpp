@@ -1,0 +1,40 @@
+/// @file
+/// The accessory's delay between failed pairing proofs: each failure adds a wait before the
+/// next proof is evaluated (0.25 s after the first, doubling to at most 8 s), so a burst of
+/// guesses is slow while an owner who mistyped once barely notices. The count of failures is
+/// the pairing window's (persisted); the wait runs on the monotonic clock within a boot.
+///
+/// Sans-IO: a value, every call takes `now`. Thread-safety: distinct objects safe, shared
+/// objects unsafe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace lanyard::core {
+
+class pairing_throttle {
+public:
+  using clock = std::chrono::steady_clock;
+  using time_point = clock::time_point;
+  using duration = clock::duration;
+
+  static constexpr std::chrono::milliseconds first_delay{250};
+  static constexpr std::chrono::milliseconds max_delay{8000};
+
+  /// The wait after `failures` failed proofs: 0 for none, 250 ms after one, doubling up to 8 s.
+  static duration delay_after(std::uint32_t failures) noexcept;
+
+  /// A proof failed at `now`; `failures` is the count including it.
+  void record_failure(time_point now, std::uint32_t failures) noexcept {
+    not_before_ = now + delay_after(failures);
+  }
+
+  /// No proof is evaluated before this time.
+  time_point not_before() const noexcept { return not_before_; }
+
+private:
+  time_point not_before_{};
+};
+
+} // namespace lanyard::core

@@ -1,0 +1,59 @@
+#include "lanyard/core/pairing_error.hpp"
+
+#include <string>
+
+namespace lanyard::core {
+namespace {
+
+class pairing_category_impl final : public std::error_category {
+public:
+  const char* name() const noexcept override { return "lanyard.pairing"; }
+  std::string message(int ev) const override {
+    switch (static_cast<pairing_errc>(ev)) {
+    case pairing_errc::window_closed:
+      return "the accessory's pairing window is closed: press its pairing button (or open the "
+             "window from an admin controller) and try again";
+    case pairing_errc::too_many_attempts:
+      return "too many failed pairing attempts: the pairing window is closed until it is "
+             "reopened on the accessory (its pairing button) or by an admin controller";
+    case pairing_errc::invalid_timeout:
+      return "the pairing window timeout must be between 3 and 15 minutes";
+    case pairing_errc::wrong_proof:
+      return "wrong setup code or payload: check the accessory's label and try again";
+    case pairing_errc::accessory_unverified:
+      return "the accessory did not prove that it knows the setup code: the code was mistyped, "
+             "or this is not the accessory on the label";
+    case pairing_errc::method_not_supported:
+      return "the accessory does not offer this way of pairing: use its setup payload (QR code) "
+             "or its 8-digit setup code";
+    case pairing_errc::controllers_full:
+      return "the accessory has as many paired controllers as it holds: remove one from an "
+             "admin controller first";
+    case pairing_errc::timeout:
+      return "the pairing exchange did not finish in time: move closer to the accessory and try "
+             "again";
+    case pairing_errc::protocol_violation:
+      return "the peer broke the pairing protocol (malformed or unexpected pairing frame)";
+    case pairing_errc::not_paired:
+      return "this controller is not paired with the accessory: pair first with its setup "
+             "payload or code (lanyard pair)";
+    case pairing_errc::needs_full_handshake:
+      return "pairing needs a full TLS handshake, not a resumed session";
+    case pairing_errc::accessory_failure:
+      return "the accessory could not record the pairing (its storage failed); nothing was "
+             "paired: try again";
+    case pairing_errc::not_confirmed:
+      return "the verification code was not confirmed; nothing was paired";
+    }
+    return "unknown pairing error";
+  }
+};
+
+} // namespace
+
+const std::error_category& pairing_category() noexcept {
+  static const pairing_category_impl category;
+  return category;
+}
+
+} // namespace lanyard::core
