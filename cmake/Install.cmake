@@ -2,7 +2,7 @@
 # and lanyard.pc for pkg-config. tests/consumer proves the installed tree is usable.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS lanyard_core lanyard_lanyard EXPORT lanyardTargets
+install(TARGETS lanyard_core lanyard_crypto lanyard_lanyard EXPORT lanyardTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -3,6 +3,7 @@
 #include "events.hpp"
 #include "qr.hpp"
 
+#include <lanyard/core/display_text.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/tls/context.hpp>
 
@@ -124,6 +125,10 @@ bool device::start(std::string& error) {
     error = "identity: " + (detail.empty() ? ec.message() : detail);
     return false;
   }
+  if (!load_or_create_setup_secrets(paths_, secrets_, error)) {
+    error = "setup secrets: " + error;
+    return false;
+  }
   store_ = std::make_shared<trust::controller_store>(paths_.controllers());
   if (auto s = store_->load(); s.failed()) {
     error = "paired controllers: " + s.message();
@@ -169,9 +174,25 @@ void device::emit_ready() {
 void device::make_server() {
   accessory::server_options so;
   so.log = [](std::string_view line) { emit("log", {{"value", std::string(line)}}); };
+  so.pairing.credentials = secrets_.credentials;
   server_ =
       std::make_unique<accessory::server>(io_.get_executor(), tls::context(identity_), store_, so);
   std::weak_ptr<bool> alive = alive_;
+  server_->set_pairing_handler([this, alive](const accessory::server::pairing_report& r) {
+    if (alive.expired()) return;
+    static constexpr const char* methods[] = {"", "payload", "code", "confirmation"};
+    std::vector<field> f{{"controller", short_fp(r.controller)},
+                         {"name", core::display_text(r.name, 64)},
+                         {"method", methods[static_cast<int>(r.method) & 3]},
+                         {"result", r.error ? "failed" : "paired"},
+                         {"attempts_left", std::uint64_t{r.attempts_left}}};
+    if (r.error)
+      f.emplace_back("reason", r.error.message());
+    else
+      f.emplace_back("role", r.role == core::paired_role::admin ? "admin" : "user");
+    emit("pairing", f);
+    refresh_txt();
+  });
   server_->set_message_handler(
       [this, alive](const core::fingerprint& c, std::uint64_t seq, std::span<const std::byte> p) {
         if (!alive.expired()) on_message(c, seq, p);
@@ -293,6 +314,7 @@ void device::print_payload() {
   core::setup_payload p;
   p.device_id = config_.id;
   p.device_fingerprint = identity_.fingerprint();
+  p.setup_secret = secrets_.credentials.secret;
   p.needs_provisioning = setup_mode_;
   p.pairing_window_open = window_open();
   if (setup_mode_) {
@@ -305,6 +327,9 @@ void device::print_payload() {
     return;
   }
   emit("payload", {{"value", payload_}});
+  // The label's 8-digit code, for typing into an app (SPAKE2+; the accessory keeps only its
+  // verifier). Printed in setup mode, like the QR code: what someone holding the box sees.
+  if (setup_mode_ && secrets_.code) emit("code", {{"value", core::to_string(*secrets_.code)}});
   if (setup_mode_ && opts_.qr) show_qr(payload_);
 }
 
@@ -401,7 +426,11 @@ void device::report(const core::fingerprint& to, const std::string& text) {
 void device::provision(const core::fingerprint& from, std::uint64_t seq,
                        const core::app_message& m) {
   core::provisioning_responder::outcome o;
-  if (responder_.on_message(m, seq, o)) return; // not a provisioning message
+  const auto record = store_->find(from);
+  const auto role = record && record->role == trust::controller_role::admin
+                        ? core::provisioning_responder::sender::admin
+                        : core::provisioning_responder::sender::user;
+  if (responder_.on_message(m, seq, role, o)) return; // not a provisioning message
   report(from, o.reply);
   if (!o.join) return; // refused (not in setup mode, busy, bad credentials): nothing changes
   const network_entry* net = nullptr;
@@ -503,8 +532,11 @@ void device::join_home_network() {
 
 std::string device::set_pairing_window(bool open) {
   const auto now = clock::now();
+  // `ctl pairing-window open` stands for the accessory's pairing button: a local, physical
+  // action, so it reopens the window even after 20 failed proofs and resets their count.
   trust::store_status s =
-      open ? store_->open_window(now, opts_.window_timeout) : store_->close_window();
+      open ? store_->open_window(now, opts_.window_timeout, core::window_opener::local)
+           : store_->close_window();
   if (s.failed()) return s.message();
   refresh_txt();
   return {};
@@ -517,7 +549,7 @@ std::string device::status_json() const {
   for (const auto& c : store_->list()) {
     if (controllers.size() > 1) controllers += ",";
     controllers += "{\"fingerprint\":" + json_quote(core::to_string(c.fingerprint)) +
-                   ",\"name\":" + json_quote(c.name) +
+                   ",\"name\":" + json_quote(core::display_text(c.name)) +
                    ",\"role\":" + json_quote(trust::to_string(c.role)) +
                    ",\"connected\":" + (server_->connected(c.fingerprint) ? "true" : "false") + "}";
   }
@@ -529,7 +561,8 @@ std::string device::status_json() const {
       ",\"address\":" + json_quote(endpoint_.address().to_string()) +
       ",\"port\":" + std::to_string(endpoint_.port()) +
       ",\"fingerprint\":" + json_quote(core::to_string(identity_.fingerprint())) +
-      ",\"payload\":" + json_quote(payload_) +
+      ",\"payload\":" + json_quote(payload_) + ",\"setup_code\":" +
+      (secrets_.code ? json_quote(core::to_string(*secrets_.code)) : std::string("null")) +
       ",\"pairing_window\":{\"open\":" + (window_open() ? "true" : "false") +
       ",\"describe\":" + json_quote(w.describe(now)) + "}" + ",\"controllers\":" + controllers +
       ",\"sessions\":" + std::to_string(server_->session_count()) +

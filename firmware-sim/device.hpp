@@ -5,6 +5,7 @@
 
 #include "behaviour.hpp"
 #include "options.hpp"
+#include "setup_secrets.hpp"
 #include "state_dir.hpp"
 
 #include <lanyard/accessory/server.hpp>
@@ -94,6 +95,7 @@ private:
 
   tls::identity identity_;
   std::shared_ptr<trust::controller_store> store_;
+  setup_secrets secrets_;
   std::optional<wifi_config> wifi_;
   bool setup_mode_ = false;
   std::unique_ptr<accessory::server> server_;

@@ -105,7 +105,10 @@ private:
     const auto parsed = lanyard::core::parse_app_message(payload);
     if (!parsed) return false;
     lanyard::core::provisioning_responder::outcome o;
-    if (provisioning_.on_message(parsed.message, seq, o)) return false; // another verb
+    // The lamp's one controller is the one that paired first: the admin, who may provision.
+    if (provisioning_.on_message(parsed.message, seq,
+                                 lanyard::core::provisioning_responder::sender::admin, o))
+      return false; // another verb
     reply(o.reply, now);
     if (o.join && radio_.join_wifi) radio_.join_wifi(*o.join);
     return true;

@@ -1,13 +1,19 @@
 #include <lanyard/accessory/server.hpp>
 
+#include "accessory/store_pairing_host.hpp"
 #include "channel/send_queue.hpp"
 #include "channel/session_runner.hpp"
 
+#include <lanyard/core/display_text.hpp>
+#include <lanyard/core/pairing_responder.hpp>
+#include <lanyard/core/pairing_throttle.hpp>
+#include <lanyard/crypto/pairing_crypto.hpp>
 #include <lanyard/tls/error.hpp>
 #include <lanyard/trust/error.hpp>
 
 #include <asio/error.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
 
 #include <algorithm>
 #include <map>
@@ -52,6 +58,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
     send_queue sends;
     // The local endpoint of the current connection: end_connections_through() matches it.
     tcp::endpoint via;
+    // When the session last lost its connection: make_room() drops the longest lingering.
+    std::chrono::steady_clock::time_point lost_at{};
   };
   // One listening socket; a server may have several (a SoftAP address and the home LAN's).
   struct listener {
@@ -70,12 +78,38 @@ struct server::impl : std::enable_shared_from_this<impl> {
     // Why the server ended the handshake itself, if it did.
     enum class abort_reason { none, evicted, closed } aborted = abort_reason::none;
   };
+  // A handshaken connection before it is a session's: its first frame tells a paired
+  // controller's HELLO from an unknown controller's pairing (which then runs here).
+  struct greeting {
+    explicit greeting(executor_type e) : timer(e) {}
+    std::uint64_t number = 0;
+    std::string peer;
+    tcp::endpoint local;
+    std::unique_ptr<tls_stream> stream;
+    controller_id fp;
+    std::optional<trust::controller_record> known;
+    asio::steady_timer timer;
+    std::chrono::steady_clock::time_point deadline;
+    std::array<std::byte, 512> rbuf{};
+    std::vector<std::byte> first; // read before the kind of connection was known
+    std::unique_ptr<crypto::mbedtls_pairing_crypto> crypto;
+    std::unique_ptr<detail::store_pairing_host> host;
+    std::unique_ptr<core::pairing_responder> responder;
+    std::vector<std::byte> wbuf;
+    bool writing = false;
+    bool finished = false;
+    bool reported = false;
+  };
 
   impl(executor_type e, tls::context c, std::shared_ptr<trust::controller_store> s,
        server_options o)
       : ex(e), ctx(std::move(c)), store(std::move(s)), opts(std::move(o)) {
     if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
     if (opts.max_pending_handshakes == 0) opts.max_pending_handshakes = 1;
+    if (opts.pairing.max_pending == 0) opts.pairing.max_pending = 1;
+    if (opts.max_sessions == 0) opts.max_sessions = 1;
+    throttle =
+        core::pairing_throttle(opts.pairing.failure_delay_first, opts.pairing.failure_delay_max);
   }
 
   executor_type ex;
@@ -87,12 +121,19 @@ struct server::impl : std::enable_shared_from_this<impl> {
   // Handshakes in progress by arrival: begin() is the one evicted when the limit is reached.
   std::map<std::uint64_t, std::shared_ptr<pending>> handshaking;
   std::uint64_t next_pending = 0;
+  // Connections between TLS and session, by arrival; unknown controllers' count against
+  // opts.pairing.max_pending.
+  std::map<std::uint64_t, std::shared_ptr<greeting>> greetings;
+  core::pairing_throttle throttle;
+  std::uint64_t pairing_evicted_unlogged = 0;
+  std::chrono::steady_clock::time_point pairing_eviction_logged{};
   // Evictions are logged at most once per second: a flood must not flood the log as well.
   std::uint64_t evicted_unlogged = 0;
   std::chrono::steady_clock::time_point eviction_logged{};
   bool closed = false;
   message_handler on_message;
   event_handler on_event;
+  pairing_handler on_pairing;
 
   void log(const std::string& line) {
     if (opts.log) opts.log(line);
@@ -183,55 +224,276 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   void handshake_done(const std::shared_ptr<pending>& p, std::error_code ec,
                       const std::string& peer) {
-    const auto now = std::chrono::system_clock::now();
     using reason = pending::abort_reason;
     if (!ec && p->aborted != reason::none) ec = asio::error::operation_aborted; // raced the close
     if (ec) {
-      if (p->decision && p->decision->action == trust::controller_action::refuse) {
+      // Not a pairing attempt, whoever it was: only a failed proof counts against the window.
+      if (p->decision && p->decision->action == trust::controller_action::refuse)
         log("connection from " + peer + " refused: " + p->decision->describe());
-      } else {
-        // While the window is open, a failed handshake by anyone not yet paired is a failed
-        // pairing attempt: the server saw an unknown certificate, or none at all because the
-        // app refused this accessory's key (its setup payload did not match) before sending
-        // its own. Counting both is what bounds guessing during the window.
-        const bool unknown_peer =
-            !p->decision || p->decision->action == trust::controller_action::pair;
-        if (unknown_peer && store->window().open) {
-          trust::store_status s = store->record_failure(now);
-          if (s.failed()) log("recording a failed pairing attempt failed: " + s.message());
-        }
-        if (ec == tls::tls_errc::handshake_timeout)
-          // Absolute, not idle: a slow-loris client trickling bytes ends here too.
-          log("TLS handshake with " + peer + " timed out after " +
-              std::to_string(ctx.options().handshake_timeout.count()) +
-              " ms (tls::context_options::handshake_timeout); connection closed");
-        else if (p->aborted == reason::none)
-          log("TLS handshake with " + peer + " failed: " + ec.message());
+      else if (ec == tls::tls_errc::handshake_timeout)
+        // Absolute, not idle: a slow-loris client trickling bytes ends here too.
+        log("TLS handshake with " + peer + " timed out after " +
+            std::to_string(ctx.options().handshake_timeout.count()) +
+            " ms (tls::context_options::handshake_timeout); connection closed");
+      else if (p->aborted == reason::none)
+        log("TLS handshake with " + peer + " failed: " + ec.message());
+      return;
+    }
+    auto g = std::make_shared<greeting>(ex);
+    g->number = p->number;
+    g->peer = peer;
+    g->local = p->local;
+    g->stream = std::move(p->stream);
+    g->fp = g->stream->peer_fingerprint();
+    if (p->decision && p->decision->action == trust::controller_action::accept)
+      g->known = p->decision->controller;
+    if (!g->known) {
+      std::size_t unknown = 0;
+      for (const auto& [n, other] : greetings)
+        unknown += other->known ? 0 : 1;
+      if (unknown >= opts.pairing.max_pending) evict_oldest_pairing();
+    }
+    greetings.emplace(g->number, g);
+    g->deadline = std::chrono::steady_clock::now() + opts.pairing.exchange.timeout;
+    arm(g);
+    greet_read(g);
+  }
+
+  void evict_oldest_pairing() {
+    for (auto it = greetings.begin(); it != greetings.end(); ++it) {
+      if (it->second->known) continue;
+      std::shared_ptr<greeting> victim = it->second;
+      end_greeting(victim);
+      ++pairing_evicted_unlogged;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - pairing_eviction_logged >= std::chrono::seconds(1)) {
+        log(std::to_string(opts.pairing.max_pending) +
+            " pairing exchanges in progress (pairing_options::max_pending): closed the oldest " +
+            std::to_string(pairing_evicted_unlogged) + " to admit new ones (latest from " +
+            victim->peer + ")");
+        pairing_eviction_logged = now;
+        pairing_evicted_unlogged = 0;
       }
       return;
     }
-    controller_id fp = p->stream->peer_fingerprint();
-    if (p->decision && p->decision->action == trust::controller_action::pair) {
-      if (!opts.pair_in_window) {
-        log("connection from " + peer + " refused: not paired (pairing disabled on this server)");
-        return;
-      }
-      trust::store_status s =
-          store->pair(fp, p->stream->peer_subject(), trust::controller_role::user, now);
-      if (s.failed()) {
-        log("pairing controller " + core::to_string(fp) + " failed: " + s.message());
-        return;
-      }
-      log("paired controller " + core::to_string(fp) + " (" + p->stream->peer_subject() + ")");
+  }
+
+  void end_greeting(const std::shared_ptr<greeting>& g) {
+    if (g->finished) return;
+    g->finished = true;
+    g->timer.cancel();
+    greetings.erase(g->number);
+    if (g->stream) {
+      std::error_code ignored;
+      g->stream->next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+      g->stream->next_layer().close(ignored);
     }
+  }
+
+  // One timer per greeting: the responder's next deadline (a proof waiting out the delay after
+  // failures) or the greeting's own limit, whichever comes first.
+  void arm(const std::shared_ptr<greeting>& g) {
+    auto when = g->deadline;
+    if (g->responder && !g->responder->done()) when = std::min(when, g->responder->next_deadline());
+    g->timer.expires_at(when);
+    g->timer.async_wait([w = weak_from_this(), g](std::error_code ec) {
+      auto self = w.lock();
+      if (!self || ec || g->finished) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (g->responder && !g->responder->done()) {
+        g->responder->handle_deadline(now);
+        self->after_pairing_input(g);
+        if (!g->finished) self->arm(g);
+        return;
+      }
+      self->log("connection from " + g->peer + " closed: no " +
+                std::string(g->responder ? "HELLO after pairing" : "HELLO or pairing frame") +
+                " within " + std::to_string(self->opts.pairing.exchange.timeout.count()) + " ms");
+      self->end_greeting(g);
+    });
+  }
+
+  void greet_read(const std::shared_ptr<greeting>& g) {
+    g->stream->async_read_some(
+        asio::buffer(g->rbuf), [w = weak_from_this(), g](std::error_code ec, std::size_t n) {
+          auto self = w.lock();
+          if (!self || g->finished) return;
+          if (ec) {
+            // A pairing that ended with the controller closing (lanyard pair) ends here too.
+            if (g->responder && !g->responder->done()) self->pairing_abandoned(g, ec);
+            return self->end_greeting(g);
+          }
+          self->greet_bytes(g, std::span<const std::byte>(g->rbuf.data(), n));
+        });
+  }
+
+  void greet_bytes(const std::shared_ptr<greeting>& g, std::span<const std::byte> bytes) {
+    const auto now = std::chrono::steady_clock::now();
+    if (g->responder && g->responder->done()) {
+      // Paired: what follows is the channel (HELLO), with whatever came with the last frame.
+      std::vector<std::byte> already(g->responder->unread().begin(), g->responder->unread().end());
+      already.insert(already.end(), bytes.begin(), bytes.end());
+      return to_session(g, already);
+    }
+    if (g->responder) {
+      g->responder->receive(bytes, now);
+      after_pairing_input(g);
+      if (!g->finished) {
+        arm(g);
+        greet_read(g);
+      }
+      return;
+    }
+    g->first.insert(g->first.end(), bytes.begin(), bytes.end());
+    if (g->first.size() < 2) return greet_read(g);
+    const auto type = std::to_integer<std::uint8_t>(g->first[1]);
+    if (core::is_pairing_frame_type(type)) return start_pairing(g);
+    if (g->known) return to_session(g, g->first);
+    // An unknown controller that skipped pairing: CLOSE(not_paired) says what to do.
+    log("connection from " + g->peer + " (controller " + core::to_string(g->fp) +
+        "): not paired; it sent channel traffic without pairing first");
+    core::close_frame c;
+    c.code = static_cast<std::uint16_t>(core::channel_errc::not_paired);
+    c.reason = "not paired: prove the setup secret or code first";
+    g->wbuf.clear();
+    core::encode_frame(c, g->wbuf);
+    g->first.clear();
+    write_then_end(g);
+  }
+
+  void start_pairing(const std::shared_ptr<greeting>& g) {
+    const auto exporter = g->stream->exporter();
+    if (g->stream->resumed() || !exporter) {
+      log("pairing from " + g->peer + " refused: it needs a full TLS handshake (" +
+          (exporter ? "this one resumed a session" : "no keying material") + ")");
+      return end_greeting(g);
+    }
+    core::pairing_binding b;
+    std::copy(exporter->begin(), exporter->end(), b.exporter.begin());
+    b.controller = g->fp;
+    b.accessory = ctx.local_identity().fingerprint();
+    g->crypto = std::make_unique<crypto::mbedtls_pairing_crypto>();
+    g->host = std::make_unique<detail::store_pairing_host>(store, opts.pairing, throttle, g->known);
+    g->responder = std::make_unique<core::pairing_responder>(
+        *g->crypto, *g->host, b, std::chrono::steady_clock::now(), opts.pairing.exchange);
+    std::vector<std::byte> first = std::move(g->first);
+    g->responder->receive(first, std::chrono::steady_clock::now());
+    after_pairing_input(g);
+    if (!g->finished) {
+      arm(g);
+      greet_read(g);
+    }
+  }
+
+  // Writes what the responder has to say; reports the exchange once it is over.
+  void after_pairing_input(const std::shared_ptr<greeting>& g) {
+    std::span<const std::byte> out = g->responder->poll_output();
+    g->wbuf.insert(g->wbuf.end(), out.begin(), out.end());
+    if (g->responder->done() && !g->reported) report_pairing(g);
+    if (g->responder->done() && g->responder->outcome().error) return write_then_end(g);
+    flush_greeting(g);
+  }
+
+  void flush_greeting(const std::shared_ptr<greeting>& g) {
+    if (g->writing || g->wbuf.empty() || g->finished) return;
+    g->writing = true;
+    auto buf = std::make_shared<std::vector<std::byte>>(std::move(g->wbuf));
+    g->wbuf.clear();
+    asio::async_write(*g->stream, asio::buffer(*buf),
+                      [w = weak_from_this(), g, buf](std::error_code ec, std::size_t) {
+                        auto self = w.lock();
+                        g->writing = false;
+                        if (!self || g->finished) return;
+                        if (ec) return self->end_greeting(g);
+                        self->flush_greeting(g);
+                      });
+  }
+
+  // Sends what is queued (a refusal), then closes.
+  void write_then_end(const std::shared_ptr<greeting>& g) {
+    if (g->finished) return;
+    auto buf = std::make_shared<std::vector<std::byte>>(std::move(g->wbuf));
+    g->wbuf.clear();
+    g->timer.cancel();
+    asio::async_write(*g->stream, asio::buffer(*buf),
+                      [w = weak_from_this(), g, buf](std::error_code, std::size_t) {
+                        if (auto self = w.lock()) self->end_greeting(g);
+                      });
+  }
+
+  void pairing_abandoned(const std::shared_ptr<greeting>& g, std::error_code) {
+    // Whatever was counted stays counted (a SPAKE2+ attempt whose confirmation went out).
+    pairing_report r = make_report(g);
+    r.error = core::pairing_errc::protocol_violation;
+    log("pairing with " + g->peer + " abandoned by the controller (" +
+        std::to_string(r.attempts_left) + " attempts left)");
+    if (on_pairing) on_pairing(r);
+  }
+
+  pairing_report make_report(const std::shared_ptr<greeting>& g) {
+    pairing_report r;
+    r.controller = g->fp;
+    r.peer = g->peer;
+    const core::pairing_responder_outcome& o = g->responder->outcome();
+    r.name = o.name;
+    r.method = o.method;
+    r.error = o.error;
+    r.role = o.role;
+    r.attempts_left = g->host->attempts_left();
+    return r;
+  }
+
+  void report_pairing(const std::shared_ptr<greeting>& g) {
+    g->reported = true;
+    pairing_report r = make_report(g);
+    const std::string who = "controller " + core::to_string(g->fp) + " (\"" +
+                            core::display_text(r.name) + "\", " + g->peer + ")";
+    if (!r.error)
+      log("paired " + who + " as " + (r.role == core::paired_role::admin ? "admin" : "user"));
+    else
+      log("pairing with " + who + " failed: " + r.error.message() +
+          (g->host->detail().empty() ? "" : " (" + g->host->detail() + ")") + "; " +
+          std::to_string(r.attempts_left) + " attempts left");
+    if (on_pairing) on_pairing(r);
+  }
+
+  void to_session(const std::shared_ptr<greeting>& g, std::span<const std::byte> already) {
+    const controller_id fp = g->fp;
+    auto existing = sessions.find(fp);
+    if (existing == sessions.end() && sessions.size() >= opts.max_sessions && !make_room()) {
+      log("controller " + core::to_string(fp) + " from " + g->peer + ": refused, " +
+          std::to_string(opts.max_sessions) +
+          " sessions with live connections (server_options::max_sessions)");
+      core::close_frame c;
+      c.code = static_cast<std::uint16_t>(core::channel_errc::too_many_sessions);
+      c.reason = "too many sessions";
+      g->wbuf.clear();
+      core::encode_frame(c, g->wbuf);
+      return write_then_end(g);
+    }
+    g->finished = true;
+    g->timer.cancel();
+    greetings.erase(g->number);
     std::shared_ptr<entry> e = session_for(fp);
     e->linger.cancel();
     if (e->runner->has_link())
-      log("controller " + core::to_string(fp) + ": new connection from " + peer +
+      log("controller " + core::to_string(fp) + ": new connection from " + g->peer +
           " takes over the session");
-    e->via = p->local;
-    if (std::error_code aec = e->runner->attach(std::move(p->stream)))
+    e->via = g->local;
+    if (std::error_code aec = e->runner->attach(std::move(g->stream), already))
       log("controller " + core::to_string(fp) + ": could not attach: " + aec.message());
+  }
+
+  // Drops the session that has been without a connection longest; false if all are live.
+  bool make_room() {
+    std::shared_ptr<entry> oldest;
+    for (const auto& [fp, e] : sessions)
+      if (!e->runner->has_link() && (!oldest || e->lost_at < oldest->lost_at)) oldest = e;
+    if (!oldest) return false;
+    log("controller " + core::to_string(oldest->controller) +
+        ": lingering session dropped to make room (server_options::max_sessions)");
+    drop(oldest, channel::errc::session_expired);
+    return true;
   }
 
   std::shared_ptr<entry> session_for(const controller_id& fp) {
@@ -297,6 +559,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (why != asio::error::eof && why != tls::tls_errc::stream_truncated && why &&
         why.category() != core::channel_category())
       log("controller " + core::to_string(e->controller) + ": connection lost: " + why.message());
+    e->lost_at = std::chrono::steady_clock::now();
     e->linger.expires_after(opts.session_linger);
     e->linger.async_wait([w = weak_from_this(), e](std::error_code ec) {
       auto self = w.lock();
@@ -340,6 +603,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
     handshaking.clear();
     for (const auto& [n, p] : pend)
       abort_handshake(p, pending::abort_reason::closed);
+    auto greeted = std::move(greetings);
+    greetings.clear();
+    for (const auto& [n, g] : greeted)
+      end_greeting(g);
     auto all = std::move(sessions);
     sessions.clear();
     for (auto& [fp, e] : all) {
@@ -357,6 +624,7 @@ server::server(executor_type ex, tls::context ctx, std::shared_ptr<trust::contro
 server::~server() {
   impl_->on_message = {};
   impl_->on_event = {};
+  impl_->on_pairing = {};
   impl_->shut();
 }
 
@@ -368,6 +636,9 @@ void server::set_message_handler(message_handler h) {
 }
 void server::set_event_handler(event_handler h) {
   impl_->on_event = std::move(h);
+}
+void server::set_pairing_handler(pairing_handler h) {
+  impl_->on_pairing = std::move(h);
 }
 
 std::error_code server::listen(const tcp::endpoint& ep) {

@@ -1,4 +1,6 @@
 #include <lanyard/channel/client_channel.hpp>
+#include <lanyard/channel/pair.hpp>
+#include <lanyard/core/pairing_error.hpp>
 
 #include "channel/path_manager.hpp"
 #include "channel/path_racer.hpp"
@@ -163,6 +165,13 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       return;
     }
     log("channel to " + opts.trust.device_id + ": connection lost: " + why.message());
+    if (why == core::channel_errc::not_paired) {
+      // The accessory does not know this app (never paired, or removed): reconnecting cannot
+      // change that; pairing can.
+      sends.fail_all(core::channel_errc::session_closed);
+      set_state(channel_state::failed, why);
+      return;
+    }
     set_state(channel_state::waiting, why);
     // The failure belongs to that path: when another one is viable, resume there at once
     // (handover) instead of waiting out a backoff meant for an unreachable accessory.
@@ -218,8 +227,55 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
 
   static bool fatal(std::error_code ec) {
     if (ec.category() == trust::trust_category()) return true;
+    // A refused pairing cannot succeed by retrying (a wrong secret stays wrong, and every try
+    // costs the owner one of the accessory's attempts); a slow one may.
+    if (ec.category() == core::pairing_category()) return ec != core::pairing_errc::timeout;
     return ec == tls::tls_errc::peer_rejected_certificate || ec == tls::tls_errc::alpn_mismatch ||
-           ec == tls::tls_errc::no_peer_verifier;
+           ec == tls::tls_errc::no_peer_verifier || ec == core::channel_errc::not_paired;
+  }
+
+  // After a handshake: pair first if this is the accessory's first use and the app was given
+  // credentials, then commit the pin and hand the connection to the session.
+  void admit(std::unique_ptr<tls_stream> stream, std::optional<trust::trust_decision> decision,
+             std::function<void(std::unique_ptr<tls_stream>, std::error_code)> then) {
+    const bool first_use =
+        !opts.trust.store || (decision && decision->action == trust::trust_action::pin_new);
+    if (!opts.trust.pairing || !first_use) {
+      commit(decision);
+      return then(std::move(stream), {});
+    }
+    auto held = std::make_shared<std::unique_ptr<tls_stream>>(std::move(stream));
+    pairing_request req;
+    req.credentials = *opts.trust.pairing;
+    req.name = opts.trust.controller_name;
+    async_pair(**held, std::move(req),
+               [w = weak_from_this(), held, decision,
+                then = std::move(then)](std::error_code ec, core::pairing_outcome o) mutable {
+                 auto self = w.lock();
+                 if (!self) return;
+                 if (ec) {
+                   std::string line =
+                       "pairing with " + self->opts.trust.device_id + " failed: " + ec.message();
+                   if (o.attempts_left)
+                     line += " (" + std::to_string(*o.attempts_left) + " attempts left)";
+                   self->log(line);
+                   return then(nullptr, ec);
+                 }
+                 self->log("paired with " + self->opts.trust.device_id + " as " +
+                           (o.role == core::paired_role::admin ? "admin" : "user"));
+                 if (decision &&
+                     self->opts.trust.pairing->method == core::pairing_method::setup_code)
+                   decision->method = trust::pin_method::setup_code;
+                 self->commit(decision);
+                 then(std::move(*held), {});
+               });
+  }
+
+  void commit(const std::optional<trust::trust_decision>& decision) {
+    if (!decision || !opts.trust.store) return;
+    trust::store_status s =
+        opts.trust.store->commit(*decision, opts.trust.name, std::chrono::system_clock::now());
+    if (s.failed()) log("could not record the pin: " + s.message());
   }
 
   void attempt_failed(std::error_code ec, const std::string& what) {
@@ -323,14 +379,22 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   // A raced connection won (`reason` connected / path_failed) or a move completed.
   void established_on(const detail::path_target& t, detail::race_outcome o,
                       path_change_reason reason) {
-    if (o.decision && opts.trust.store) {
-      trust::store_status s =
-          opts.trust.store->commit(*o.decision, opts.trust.name, std::chrono::system_clock::now());
-      if (s.failed()) log("could not record the pin: " + s.message());
-    }
+    std::optional<trust::trust_decision> decision = std::move(o.decision);
+    admit(std::move(o.stream), std::move(decision),
+          [w = weak_from_this(), t, reason, g = gen](std::unique_ptr<tls_stream> s,
+                                                     std::error_code ec) {
+            auto self = w.lock();
+            if (!self || g != self->gen) return;
+            if (ec) return self->attempt_failed(ec, "pairing failed");
+            self->attach_on(t, std::move(s), reason);
+          });
+  }
+
+  void attach_on(const detail::path_target& t, std::unique_ptr<tls_stream> stream,
+                 path_change_reason reason) {
     std::optional<path_info> from = active_path ? active_path : last_path;
-    const bool mptcp = link::is_mptcp_connection(o.stream->next_layer());
-    if (std::error_code aec = runner->attach(std::move(o.stream)))
+    const bool mptcp = link::is_mptcp_connection(stream->next_layer());
+    if (std::error_code aec = runner->attach(std::move(stream)))
       return attempt_failed(aec, "starting the session failed");
     active_path = info_of(t);
     active_path->mptcp = mptcp;
@@ -437,15 +501,16 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
         if (a->decision && !a->decision->accepted()) self->log(a->decision->describe());
         return self->attempt_failed(ec, "TLS handshake failed");
       }
-      if (a->decision && self->opts.trust.store) {
-        trust::store_status s = self->opts.trust.store->commit(*a->decision, self->opts.trust.name,
-                                                               std::chrono::system_clock::now());
-        if (s.failed()) self->log("could not record the pin: " + s.message());
-      }
-      self->current.reset();
-      self->connect_timer.cancel();
-      if (std::error_code aec = self->runner->attach(std::move(a->stream)))
-        self->attempt_failed(aec, "starting the session failed");
+      self->admit(std::move(a->stream), a->decision,
+                  [w, g, a](std::unique_ptr<tls_stream> s, std::error_code pec) {
+                    auto me = w.lock();
+                    if (!me || g != me->gen) return;
+                    me->current.reset();
+                    me->connect_timer.cancel();
+                    if (pec) return me->attempt_failed(pec, "pairing failed");
+                    if (std::error_code aec = me->runner->attach(std::move(s)))
+                      me->attempt_failed(aec, "starting the session failed");
+                  });
     });
   }
 };

@@ -40,7 +40,8 @@ session_runner::session_runner(asio::any_io_executor ex, core::session_role role
                                core::session_settings settings)
     : ex_(ex), session_(role, std::move(settings)), timer_(ex) {}
 
-std::error_code session_runner::attach(std::unique_ptr<tls_stream> s) {
+std::error_code session_runner::attach(std::unique_ptr<tls_stream> s,
+                                       std::span<const std::byte> already_read) {
   auto self = shared_from_this();
   if (stopped_) return asio::error::operation_aborted;
   if (link_) finish_link(link_, errc::connection_replaced);
@@ -51,6 +52,7 @@ std::error_code session_runner::attach(std::unique_ptr<tls_stream> s) {
     return ec;
   }
   link_ = std::make_shared<link>(std::move(s));
+  if (!already_read.empty()) session_.receive(already_read, now());
   start_read(link_);
   after();
   return {};

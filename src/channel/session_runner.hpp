@@ -52,9 +52,12 @@ public:
   void set_callbacks(callbacks cb) { cb_ = std::move(cb); }
 
   /// Hands the session a new, handshaken connection. An existing one is closed first
-  /// (reported with errc::connection_replaced). Errors: the session's on_connected() error
-  /// (session_closed): `s` is closed then.
-  std::error_code attach(std::unique_ptr<tls_stream> s);
+  /// (reported with errc::connection_replaced). `already_read`: bytes the caller read from `s`
+  /// before (the accessory reads the first frame to tell HELLO from pairing); the session gets
+  /// them first. Errors: the session's on_connected() error (session_closed): `s` is closed
+  /// then.
+  std::error_code attach(std::unique_ptr<tls_stream> s,
+                         std::span<const std::byte> already_read = {});
 
   /// Closes the current connection (if any) and reports it with `why`.
   void drop_link(std::error_code why);

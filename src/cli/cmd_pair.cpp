@@ -1,10 +1,18 @@
-// lanyard pair (PAYLOAD | --tofu HOST:PORT) [--address HOST:PORT] [--trust-store PATH]
-// [--identity-dir DIR] [--json] [--timeout S]: pins an accessory's key in the trust store after a
-// TLS handshake, either verified against its setup payload or by trust on first use.
+// lanyard pair PAYLOAD [ID | --address HOST:PORT]
+// lanyard pair --code CODE (ID | --address HOST:PORT)
+// lanyard pair --tofu ID@HOST:PORT [--yes]
+// Pairs with an accessory: a TLS handshake, then the pairing exchange that proves to the
+// accessory that this app holds its setup secret (payload) or code (SPAKE2+) — and proves the
+// accessory's key in return — and only then pins the key in the trust store.
 #include "cli/command.hpp"
 #include "cli/controller_setup.hpp"
 #include "cli/json.hpp"
+#include "lanyard/channel/pair.hpp"
+#include "lanyard/core/device_id.hpp"
+#include "lanyard/core/display_text.hpp"
 #include "lanyard/core/fingerprint.hpp"
+#include "lanyard/core/pairing_error.hpp"
+#include "lanyard/core/setup_code.hpp"
 #include "lanyard/core/setup_payload.hpp"
 #include "lanyard/discovery/browser.hpp"
 #include "lanyard/discovery/client.hpp"
@@ -24,6 +32,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,73 +102,120 @@ std::vector<tcp::endpoint> discover(const std::string& device_id, std::chrono::s
   return found;
 }
 
-struct handshake_result {
+struct pairing_attempt {
   std::error_code ec;
   std::string detail;
+  bool connected = false; ///< the TCP connection was made (so the next path is not tried)
+  bool confirmed = true;  ///< tofu: the user confirmed the verification code
   core::fingerprint presented;
   std::string subject;
-  bool resumed = false;
-  bool connected = false; ///< the TCP connection was made (so the next path is not tried)
+  core::pairing_outcome outcome;
 };
 
-handshake_result handshake(const tcp::endpoint& ep, tls::context ctx,
-                           const std::optional<std::string>& peer_id,
-                           std::chrono::seconds timeout) {
+std::string where_of(const tcp::endpoint& ep) {
+  return ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                              : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+// Asks the user to compare the verification code; `yes` answers for them (scripts).
+bool confirm_code(std::uint32_t code, const core::fingerprint& fp, const std::string& subject,
+                  bool yes) {
+  char digits[8];
+  std::snprintf(digits, sizeof digits, "%06u", static_cast<unsigned>(code % 1000000));
+  std::fprintf(stderr,
+               "accessory \"%s\"\n  fingerprint:       %s\n  verification code: %.3s %.3s\n"
+               "Check that the accessory shows the same code.\n",
+               core::display_text(subject).c_str(), core::to_string(fp).c_str(), digits,
+               digits + 3);
+  if (yes) return true;
+  std::fprintf(stderr, "Pair with it? [y/N] ");
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+// One connection: TCP, TLS (the verifier decides about the key), then the pairing exchange.
+pairing_attempt pair_over(const tcp::endpoint& ep, tls::context ctx,
+                          channel::pairing_request request, std::chrono::seconds timeout, bool tofu,
+                          bool yes) {
   asio::io_context io;
-  handshake_result r;
-  tls::stream<tcp::socket> s(tcp::socket(io), ctx);
-  if (peer_id) s.set_peer_id(*peer_id);
+  pairing_attempt r;
+  channel::pairing_stream s(tcp::socket(io), ctx);
   s.set_handshake_timeout(timeout);
   asio::steady_timer deadline(io);
-  bool connected = false;
   bool timed_out = false;
-  deadline.expires_after(timeout);
+  deadline.expires_after(timeout + request.settings.timeout);
   deadline.async_wait([&](const std::error_code& ec) {
-    if (!ec && !connected) {
-      timed_out = true;
-      std::error_code ignored;
-      s.next_layer().close(ignored);
-    }
+    if (ec) return;
+    timed_out = true;
+    std::error_code ignored;
+    s.next_layer().close(ignored);
   });
+  auto done = [&](std::error_code ec, std::string detail) {
+    deadline.cancel();
+    r.ec = timed_out && ec ? std::make_error_code(std::errc::timed_out) : ec;
+    r.detail = std::move(detail);
+    std::error_code ignored;
+    s.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+    s.next_layer().close(ignored);
+  };
   s.next_layer().async_connect(ep, [&](const std::error_code& ec) {
-    connected = true;
     r.connected = !ec;
-    if (ec) {
-      r.ec = timed_out ? std::make_error_code(std::errc::timed_out) : ec;
-      r.detail = "connecting to " + ep.address().to_string() + " port " +
-                 std::to_string(ep.port()) + " failed: " + r.ec.message() +
-                 "; is the accessory on and listening there?";
-      deadline.cancel();
-      return;
-    }
+    if (ec)
+      return done(ec, "connecting to " + where_of(ep) + " failed: " + ec.message() +
+                          "; is the accessory on and listening there?");
     s.async_handshake(tls::role::client, [&](const std::error_code& hec) {
-      deadline.cancel();
-      r.ec = hec;
-      if (hec) {
-        r.detail = "TLS handshake with " + ep.address().to_string() + " port " +
-                   std::to_string(ep.port()) + " failed: " + hec.message();
-        if (!s.last_error_detail().empty()) r.detail += " (" + s.last_error_detail() + ")";
-        return;
-      }
       r.presented = s.peer_fingerprint();
       r.subject = s.peer_subject();
-      r.resumed = s.resumed();
-      std::error_code ignored;
-      s.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
-      s.next_layer().close(ignored);
+      if (hec) {
+        std::string d = "TLS handshake with " + where_of(ep) + " failed: " + hec.message();
+        if (!s.last_error_detail().empty()) d += " (" + s.last_error_detail() + ")";
+        return done(hec, d);
+      }
+      if (tofu) {
+        std::uint32_t code = 0;
+        if (std::error_code vec = channel::verification_code(s, code))
+          return done(vec, "cannot compute the verification code: " + vec.message());
+        r.confirmed = confirm_code(code, r.presented, r.subject, yes);
+        if (!r.confirmed) return done(core::pairing_errc::not_confirmed, "");
+      }
+      channel::async_pair(s, request, [&](std::error_code pec, core::pairing_outcome o) {
+        r.outcome = o;
+        done(pec, pec ? pec.message() : "");
+      });
     });
   });
   io.run();
   return r;
 }
 
+// "wrong setup code: 17 attempts left before the accessory stops pairing" and friends.
+std::string refusal(const pairing_attempt& a) {
+  std::string line = a.detail.empty() ? a.ec.message() : a.detail;
+  if (a.ec == core::pairing_errc::wrong_proof || a.ec == core::pairing_errc::accessory_unverified) {
+    if (a.outcome.attempts_left)
+      line += "; " + std::to_string(*a.outcome.attempts_left) +
+              " attempts left before the accessory stops pairing";
+    if (a.outcome.retry_after.count() > 0)
+      line +=
+          " (it takes the next try after " + std::to_string(a.outcome.retry_after.count()) + " ms)";
+  }
+  if (a.ec == tls::tls_errc::peer_rejected_certificate)
+    line += "; the accessory refuses unknown apps now: its pairing window is closed (press its "
+            "pairing button, or open the window from an admin app)";
+  return line;
+}
+
 int run(const parsed_args& args) {
   const bool json = args.has("json");
   const bool tofu = args.has("tofu");
-  if (tofu == !args.positional.empty())
-    return fail("give either a setup PAYLOAD or --tofu HOST:PORT (not both)", 2);
-  if (tofu && args.has("address"))
-    return fail("--address is for payload pairing; --tofu already names the address", 2);
+  const bool by_code = args.has("code");
+  const bool by_payload = !tofu && !by_code;
+  if (tofu + by_code > 1) return fail("give one of PAYLOAD, --code CODE or --tofu ID@HOST:PORT", 2);
+  if (by_payload && args.positional.empty())
+    return fail("give the setup PAYLOAD (LNY1:...), --code CODE, or --tofu ID@HOST:PORT", 2);
+  if (tofu && (!args.positional.empty() || args.has("address")))
+    return fail("--tofu ID@HOST:PORT names the accessory and its address; nothing else", 2);
 
   std::chrono::seconds timeout{10};
   if (auto t = args.value("timeout")) {
@@ -169,15 +225,50 @@ int run(const parsed_args& args) {
     timeout = std::chrono::seconds(*v);
   }
 
-  // A bad payload is refused before anything else (no files, no network).
+  // What we can prove, checked before anything touches files or the network.
+  channel::pairing_request request;
   std::optional<core::setup_payload> payload;
-  if (!tofu) {
+  std::string device_id; // expected id; empty: learned from the certificate (--code --address)
+  std::string address_text = args.value("address").value_or("");
+  if (by_payload) {
     core::payload_parse_result p = core::parse_setup_payload(args.positional[0]);
     if (!p) return fail(p.describe(), 2);
+    if (std::error_code ec = core::check_pairable(p.payload)) return fail(ec.message(), 2);
     payload = p.payload;
+    device_id = payload->device_id;
+    if (args.positional.size() > 1 && args.positional[1] != device_id)
+      return fail("the payload is for \"" + device_id + "\", not \"" +
+                      core::display_text(args.positional[1]) + "\"",
+                  2);
+    request.credentials.method = core::pairing_method::setup_secret;
+    request.credentials.secret = *payload->setup_secret;
+  } else if (by_code) {
+    core::setup_code_parse_result c = core::parse_setup_code(*args.value("code"));
+    if (!c) return fail(c.describe(), 2);
+    request.credentials.method = core::pairing_method::setup_code;
+    request.credentials.code = std::string(c.value.view());
+    if (!args.positional.empty()) device_id = args.positional[0];
+    if (device_id.empty() == address_text.empty())
+      return fail("with --code, give the accessory's ID (found by browsing) or --address "
+                  "HOST:PORT",
+                  2);
+  } else {
+    const std::string t = *args.value("tofu");
+    const auto at = t.find('@');
+    if (at == std::string::npos || at == 0)
+      return fail("--tofu needs ID@HOST:PORT: the id you expect (from the accessory's label or "
+                  "screen; what the accessory claims is not trusted) and its address",
+                  2);
+    device_id = t.substr(0, at);
+    address_text = t.substr(at + 1);
+    request.credentials.method = core::pairing_method::confirmation;
   }
+  if (!device_id.empty() && !core::is_valid_device_id(device_id))
+    return fail("invalid device id \"" + core::display_text(device_id) +
+                    "\": 1-64 characters from A-Z a-z 0-9 . _ : -",
+                2);
+  request.name = args.value("name").value_or(controller_device_id());
   std::string host, port, error;
-  const std::string address_text = tofu ? *args.value("tofu") : args.value("address").value_or("");
   if (!address_text.empty() && !split_host_port(address_text, host, port, error))
     return fail(error, 2);
 
@@ -198,22 +289,30 @@ int run(const parsed_args& args) {
     if (ec || results.empty()) return fail("cannot resolve '" + host + "': " + ec.message(), 1);
     endpoints.push_back(results.begin()->endpoint());
   } else {
-    endpoints = discover(payload->device_id, timeout, error);
+    endpoints = discover(device_id, timeout, error);
     if (endpoints.empty()) return fail(error, 1);
   }
 
-  // The verifier runs inside the handshake: a refused key ends it before any application byte.
+  // The verifier runs inside the handshake: a key that cannot be this accessory ends it before
+  // any pairing frame. The pin is committed only after the pairing exchange succeeded.
   std::optional<trust::trust_decision> decision;
   tls::context_options options;
   options.handshake_timeout = timeout;
-  options.session_tickets = false;
+  options.session_tickets = false; // pairing needs a full handshake
   options.verifier = [&](const core::fingerprint& presented,
                          const tls::peer_cert_info& info) -> std::error_code {
     if (payload) {
-      decision = store.check(payload->device_id, presented, trust::trust_mode::verified_first_use,
+      decision = store.check(device_id, presented, trust::trust_mode::verified_first_use,
                              payload->device_fingerprint);
     } else {
-      decision = store.check(info.subject_cn, presented, trust::trust_mode::tofu);
+      // The certificate's name must be the id the user expects; the key is tentative until the
+      // accessory proves the code (or the user confirms the verification code).
+      const std::string id = device_id.empty() ? info.subject_cn : device_id;
+      decision = store.check(id, presented, trust::trust_mode::tofu);
+      if (decision->accepted() && info.subject_cn != id) {
+        decision->action = trust::trust_action::refuse;
+        decision->code = trust::trust_errc::payload_mismatch;
+      }
     }
     return decision->accepted() ? std::error_code{} : decision->code;
   };
@@ -221,60 +320,70 @@ int run(const parsed_args& args) {
   if (ec) return fail(detail.empty() ? ec.message() : detail, 1);
 
   // The first path that accepts a connection is the one paired over; a refused key is final.
-  handshake_result hr;
+  pairing_attempt attempt;
   tcp::endpoint endpoint;
   for (const tcp::endpoint& ep : endpoints) {
     endpoint = ep;
-    hr = handshake(ep, ctx, payload ? std::optional<std::string>(payload->device_id) : std::nullopt,
-                   timeout);
-    if (hr.connected || decision) break;
+    attempt = pair_over(ep, ctx, request, timeout, tofu, args.has("yes"));
+    if (attempt.connected || decision) break;
   }
-  if (decision && !decision->accepted()) return fail(decision->describe(), 1);
-  if (hr.ec) return fail(hr.detail, 1);
+  if (decision && !decision->accepted()) {
+    if (decision->code == trust::trust_errc::payload_mismatch && !payload)
+      return fail("the accessory at " + where_of(endpoint) + " says it is \"" +
+                      core::display_text(attempt.subject) + "\", not \"" + device_id +
+                      "\"; nothing was paired",
+                  1);
+    return fail(decision->describe(), 1);
+  }
+  if (attempt.ec == core::pairing_errc::not_confirmed)
+    return fail("not confirmed; nothing was paired or pinned", 1);
+  if (attempt.ec) return fail(refusal(attempt), 1);
   if (!decision) return fail("the TLS handshake finished without checking the accessory's key", 1);
 
-  if (trust::store_status s = store.commit(*decision, "", std::chrono::system_clock::now());
-      s.failed())
-    return fail(s.message(), 1);
+  if (!payload)
+    decision->method = by_code ? trust::pin_method::setup_code : trust::pin_method::tofu;
+  if (trust::store_status st = store.commit(*decision, "", std::chrono::system_clock::now());
+      st.failed())
+    return fail(st.message(), 1);
   const auto record = store.find(decision->device_id);
   const trust::pin_method method = record ? record->method : decision->method;
-  const std::string fp = core::to_string(hr.presented);
-  const std::string where =
-      endpoint.address().is_v6()
-          ? "[" + endpoint.address().to_string() + "]:" + std::to_string(endpoint.port())
-          : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  const std::string fp = core::to_string(attempt.presented);
+  const char* role = attempt.outcome.role == core::paired_role::admin ? "admin" : "user";
   if (json) {
     json_writer w;
     w.begin_object();
     w.key("device_id").value(decision->device_id);
     w.key("fingerprint").value(fp);
     w.key("pinned_by").value(std::string(trust::to_string(method)));
-    w.key("address").value(where);
-    w.key("resumed").value(hr.resumed);
+    w.key("role").value(role);
+    w.key("address").value(where_of(endpoint));
     w.end_object();
     std::printf("%s\n", w.str().c_str());
     return 0;
   }
-  const bool is_new = decision->action == trust::trust_action::pin_new;
-  std::printf("%s %s\n  fingerprint: %s\n", is_new ? "paired" : "already paired with",
-              decision->device_id.c_str(), fp.c_str());
-  if (method == trust::pin_method::tofu && is_new)
-    std::printf(
-        "  pinned on first use: compare this fingerprint with the one the accessory shows\n");
+  std::printf("paired with %s as %s\n  fingerprint: %s\n", decision->device_id.c_str(), role,
+              fp.c_str());
   return 0;
 }
 
 const command cmd{
     "pair",
     "pair with an accessory: pin its key, verified by its setup payload or on first use",
-    "usage: lanyard pair PAYLOAD [--address HOST:PORT] [options]\n"
-    "       lanyard pair --tofu HOST:PORT [options]\n"
+    "usage: lanyard pair PAYLOAD [ID | --address HOST:PORT] [options]\n"
+    "       lanyard pair --code CODE (ID | --address HOST:PORT) [options]\n"
+    "       lanyard pair --tofu ID@HOST:PORT [--yes] [options]\n"
     "\n"
-    "With PAYLOAD (the accessory's setup code, LNY1:...), finds the accessory whose id is the\n"
-    "payload's (by DNS-SD browsing of _lanyard._tcp, or at --address), runs a TLS handshake and\n"
-    "pins its key only if it is the one in the payload. With --tofu, pins whatever key the\n"
-    "accessory at HOST:PORT presents (its id is its certificate's name) and prints the\n"
-    "fingerprint so you can compare it with the one the accessory shows. A device already pinned\n"
+    "Finds the accessory (by DNS-SD browsing of _lanyard._tcp for its id, or at --address),\n"
+    "runs a TLS handshake, then proves to it that this app holds its setup secret, and pins its\n"
+    "key only once the accessory has proved it knows the secret too:\n"
+    "  PAYLOAD      the setup payload of its QR code (LNY1:..., version 2); the key must also\n"
+    "               be the one in the payload\n"
+    "  --code CODE  its 8-digit setup code (1234-5678), through SPAKE2+; a mistyped digit is\n"
+    "               caught before any network use\n"
+    "  --tofu       for accessories without a code: the id you expect, the fingerprint and a\n"
+    "               verification code are shown; compare the code with the accessory's and\n"
+    "               confirm (--yes confirms for scripts)\n"
+    "A wrong code says how many attempts the accessory still takes. A device already pinned\n"
     "with another key is refused (exit 1); see `lanyard trust forget`.\n"
     "\n"
     "options:\n"
@@ -282,18 +391,23 @@ const command cmd{
     "  --trust-store PATH   the trust store (default: $XDG_STATE_HOME/lanyard/trust-store)\n"
     "  --identity-dir DIR   this controller's key and certificate (default:\n"
     "                       $XDG_STATE_HOME/lanyard/controller; created on first use)\n"
+    "  --name NAME          this app's name in the accessory's list (default: controller-HOST)\n"
+    "  --yes                with --tofu: confirm the verification code without asking\n"
     "  --timeout SECONDS    browsing and connection limit (default 10)\n"
-    "  --json               one JSON object: device_id, fingerprint, pinned_by, address, resumed\n"
+    "  --json               one JSON object: device_id, fingerprint, pinned_by, role, address\n"
     "\n"
-    "exit status: 0 paired, 1 refused or unreachable, 2 bad arguments or payload\n",
+    "exit status: 0 paired, 1 refused or unreachable, 2 bad arguments, payload or code\n",
     {{{"tofu", true, false},
+      {"code", true, false},
+      {"name", true, false},
+      {"yes", false, false},
       {"address", true, false},
       {"trust-store", true, false},
       {"identity-dir", true, false},
       {"timeout", true, false},
       {"json", false, false}},
      0,
-     1},
+     2},
     run};
 
 const command_registrar reg{cmd};

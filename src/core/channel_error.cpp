@@ -50,6 +50,9 @@ public:
     case channel_errc::not_paired:
       return "the accessory does not know this controller: pair with it first, with its setup "
              "payload or setup code (lanyard pair)";
+    case channel_errc::too_many_sessions:
+      return "the accessory serves as many controllers at once as it allows; try again when "
+             "another one disconnects";
     case channel_errc::buffer_full:
       return "the replay buffer of unacknowledged messages is full; wait until the peer "
              "acknowledges messages or raise max_replay_bytes";
@@ -84,7 +87,7 @@ bool is_connection_error(std::error_code ec) noexcept {
   if (ec.category() != channel_category()) return false;
   const int v = ec.value();
   return v >= static_cast<int>(channel_errc::protocol_violation) &&
-         v <= static_cast<int>(channel_errc::not_paired);
+         v <= static_cast<int>(channel_errc::too_many_sessions);
 }
 
 } // namespace lanyard::core

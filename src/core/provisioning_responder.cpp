@@ -16,12 +16,14 @@ std::string refusal(std::uint64_t seq, const char* reason, const std::string& de
 } // namespace
 
 std::error_code provisioning_responder::on_message(const app_message& m, std::uint64_t seq,
-                                                   outcome& out) {
+                                                   sender from, outcome& out) {
   wifi_credentials c;
   const std::error_code ec = decode_wifi_credentials(m, c);
   if (ec == provisioning_errc::not_provisioning) return ec;
   out = outcome{};
-  if (phase_ == phase::done) {
+  if (from != sender::admin) {
+    out.reply = refusal(seq, "not_admin", "only an admin app may provision");
+  } else if (phase_ == phase::done) {
     out.reply = refusal(seq, "not_in_setup_mode", "already provisioned");
   } else if (phase_ == phase::joining) {
     out.reply = refusal(seq, "busy", "already joining a network");

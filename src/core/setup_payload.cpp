@@ -14,6 +14,20 @@ constexpr std::uint8_t flag_needs_provisioning = 0x02;
 constexpr std::uint8_t flag_pairing_window_open = 0x04;
 constexpr std::size_t crc_size = 4;
 
+constexpr const char* no_setup_secret_message =
+    "this is a version-1 setup payload: it has no setup secret, so it cannot prove to the "
+    "accessory that you hold it; update the accessory (its new label or QR code has a version-2 "
+    "payload), or pair with its 8-digit setup code";
+
+bool is_known_version(std::uint8_t v) noexcept {
+  return v >= setup_payload::oldest_version && v <= setup_payload::current_version;
+}
+
+// The size of the setup secret in a payload of version `v` (version 1 has none).
+constexpr std::size_t secret_size(std::uint8_t v) noexcept {
+  return v >= 2 ? setup_payload::setup_secret_size : 0;
+}
+
 class payload_category_impl final : public std::error_category {
 public:
   const char* name() const noexcept override { return "lanyard.payload"; }
@@ -44,6 +58,12 @@ public:
       return "the setup payload's SoftAP SSID is longer than 32 bytes";
     case payload_errc::trailing_data:
       return "the setup payload has unexpected bytes after its last field";
+    case payload_errc::missing_setup_secret:
+      return "a version-2 setup payload needs a setup secret";
+    case payload_errc::unexpected_setup_secret:
+      return "a version-1 setup payload cannot carry a setup secret: encode version 2";
+    case payload_errc::no_setup_secret:
+      return no_setup_secret_message;
     }
     return "unknown setup payload error";
   }
@@ -83,16 +103,19 @@ layout_result read_fields(const std::vector<std::uint8_t>& body, setup_payload& 
   auto truncated = [](std::size_t needed, std::size_t have) {
     return layout_result{payload_errc::truncated, needed - have, '\0', needed};
   };
-  if (n < 3) return truncated(3 + 1 + fingerprint::size, n);
-  if (body[0] != setup_payload::current_version)
-    return {payload_errc::unsupported_version, body[0]};
+  // Too short to know: assume the shortest possible id, and the version written today.
+  const std::uint8_t version = n >= 1 ? body[0] : setup_payload::current_version;
+  if (n >= 1 && !is_known_version(version)) return {payload_errc::unsupported_version, version};
+  const std::size_t secret_len = secret_size(version);
+  if (n < 3) return truncated(3 + 1 + fingerprint::size + secret_len, n);
+  out.version = version;
   const std::uint8_t flags = body[1];
   const std::size_t id_len = body[2];
   if (id_len == 0) return {payload_errc::bad_device_id, 0};
   if (id_len > max_device_id_length) return {payload_errc::device_id_too_long, id_len};
   std::size_t pos = 3;
-  const std::size_t after_fp = pos + id_len + fingerprint::size;
-  if (n < after_fp) return truncated(after_fp, n);
+  const std::size_t fixed_end = pos + id_len + fingerprint::size + secret_len;
+  if (n < fixed_end) return truncated(fixed_end, n);
   out.device_id.assign(reinterpret_cast<const char*>(body.data() + pos), id_len);
   for (std::size_t i = 0; i < id_len; ++i)
     if (!is_valid_device_id_char(out.device_id[i]))
@@ -101,6 +124,12 @@ layout_result read_fields(const std::vector<std::uint8_t>& body, setup_payload& 
   for (std::size_t i = 0; i < fingerprint::size; ++i)
     out.device_fingerprint.bytes[i] = body[pos + i];
   pos += fingerprint::size;
+  if (secret_len != 0) {
+    setup_secret_bytes& secret = out.setup_secret.emplace();
+    for (std::size_t i = 0; i < secret.size(); ++i)
+      secret[i] = body[pos + i];
+    pos += secret.size();
+  }
   if ((flags & flag_softap) != 0) {
     if (n < pos + 1) return truncated(pos + 2, n);
     const std::size_t ssid_len = body[pos++];
@@ -182,10 +211,13 @@ std::string payload_parse_result::describe() const {
            " characters) missing; copy the whole payload";
   case payload_errc::checksum_mismatch:
     return p + "checksum mismatch: a character was mistyped or changed; check it again";
-  case payload_errc::unsupported_version:
+  case payload_errc::unsupported_version: {
+    constexpr auto oldest = setup_payload::oldest_version;
+    constexpr auto newest = setup_payload::current_version;
     return p + "version " + std::to_string(position) +
-           " is not supported (this app reads version " +
-           std::to_string(setup_payload::current_version) + "); update the app";
+           " is not supported (this app reads versions " + std::to_string(oldest) +
+           (newest == oldest + 1 ? " and " : " to ") + std::to_string(newest) + "); update the app";
+  }
   case payload_errc::bad_device_id:
     if (character == '\0') return p + "the device id is empty";
     return p + "the device id has character " + quote(character) + " at position " +
@@ -201,6 +233,13 @@ std::string payload_parse_result::describe() const {
   case payload_errc::trailing_data:
     return p + std::to_string(position) +
            " unexpected bytes after the last field (the accessory's encoder is broken)";
+  case payload_errc::no_setup_secret:
+    return p + "version 1 has no setup secret, so it cannot prove to the accessory that you hold "
+               "it; update the accessory (its new label or QR code has a version-2 payload), or "
+               "pair with its 8-digit setup code";
+  case payload_errc::missing_setup_secret:
+  case payload_errc::unexpected_setup_secret:
+    break; // encoding errors, never a parse's: the category's message says it all
   }
   return p + code.message();
 }
@@ -271,8 +310,17 @@ payload_parse_result parse_setup_payload(std::string_view text) {
   return result;
 }
 
+std::error_code check_pairable(const setup_payload& payload) noexcept {
+  if (!payload.setup_secret) return payload_errc::no_setup_secret;
+  return {};
+}
+
 std::error_code encode_setup_payload(const setup_payload& payload, std::string& out,
                                      payload_layout layout) {
+  if (!is_known_version(payload.version)) return payload_errc::unsupported_version;
+  const std::size_t secret_len = secret_size(payload.version);
+  if (secret_len != 0 && !payload.setup_secret) return payload_errc::missing_setup_secret;
+  if (secret_len == 0 && payload.setup_secret) return payload_errc::unexpected_setup_secret;
   if (payload.device_id.size() > max_device_id_length) return payload_errc::device_id_too_long;
   if (!is_valid_device_id(payload.device_id)) return payload_errc::bad_device_id;
   if (payload.softap_ssid) {
@@ -284,8 +332,9 @@ std::error_code encode_setup_payload(const setup_payload& payload, std::string& 
   // The exact size up front: one allocation, and GCC 12 at -O3 no longer reports a false
   // -Wstringop-overflow on the growing vector.
   bytes.reserve(3 + payload.device_id.size() + payload.device_fingerprint.bytes.size() +
-                (payload.softap_ssid ? 1 + payload.softap_ssid->size() : 0) + 4);
-  bytes.push_back(setup_payload::current_version);
+                secret_len + (payload.softap_ssid ? 1 + payload.softap_ssid->size() : 0) +
+                crc_size);
+  bytes.push_back(payload.version);
   std::uint8_t flags = 0;
   if (payload.softap_ssid) flags |= flag_softap;
   if (payload.needs_provisioning) flags |= flag_needs_provisioning;
@@ -295,6 +344,8 @@ std::error_code encode_setup_payload(const setup_payload& payload, std::string& 
   bytes.insert(bytes.end(), payload.device_id.begin(), payload.device_id.end());
   bytes.insert(bytes.end(), payload.device_fingerprint.bytes.begin(),
                payload.device_fingerprint.bytes.end());
+  if (secret_len != 0)
+    bytes.insert(bytes.end(), payload.setup_secret->begin(), payload.setup_secret->end());
   if (payload.softap_ssid) {
     bytes.push_back(static_cast<std::uint8_t>(payload.softap_ssid->size()));
     bytes.insert(bytes.end(), payload.softap_ssid->begin(), payload.softap_ssid->end());

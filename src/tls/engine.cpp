@@ -614,6 +614,10 @@ bool engine::resumed() const noexcept {
 const core::fingerprint& engine::peer_fingerprint() const noexcept {
   return impl_->peer_fp;
 }
+const core::fingerprint& engine::local_fingerprint() const noexcept {
+  return impl_->ctx.local_identity().fingerprint();
+}
+
 const std::string& engine::peer_subject() const noexcept {
   return impl_->peer_cn;
 }

@@ -29,7 +29,15 @@ std::string date_only(std::chrono::system_clock::time_point t) {
 } // namespace
 
 std::string_view to_string(pin_method m) noexcept {
-  return m == pin_method::verified_payload ? "verified" : "tofu";
+  switch (m) {
+  case pin_method::verified_payload:
+    return "verified";
+  case pin_method::tofu:
+    return "tofu";
+  case pin_method::setup_code:
+    return "code";
+  }
+  return "tofu";
 }
 
 std::string trust_decision::describe() const {
@@ -42,8 +50,9 @@ std::string trust_decision::describe() const {
     return id + " presented its pinned key " + core::to_string(presented);
   case trust_action::pin_new:
     return id + " is new; its key " + core::to_string(presented) + " will be pinned (" +
-           std::string(method == pin_method::verified_payload
-                           ? "verified against its setup payload"
+           std::string(method == pin_method::verified_payload ? "verified against its setup payload"
+                       : method == pin_method::setup_code
+                           ? "verified by its setup code"
                            : "trust on first use: compare this fingerprint with the device's") +
            ")";
   case trust_action::refuse:
@@ -173,10 +182,12 @@ store_status trust_store::parse(std::string_view text, std::string_view file,
           r.method = pin_method::verified_payload;
         else if (f[3] == "tofu")
           r.method = pin_method::tofu;
+        else if (f[3] == "code")
+          r.method = pin_method::setup_code;
         else
           return detail::corrupt(file, line,
                                  "invalid pin method " + detail::excerpt(f[3]) +
-                                     " (expected \"verified\" or \"tofu\")");
+                                     " (expected \"verified\", \"tofu\" or \"code\")");
         if (!detail::parse_time(f[4], r.first_seen))
           return detail::corrupt(file, line,
                                  "invalid first-seen time " + detail::excerpt(f[4]) +

@@ -6,6 +6,8 @@
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/core/provisioning_responder.hpp>
 
+#include <utility>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -43,11 +45,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     PROV_FUZZ_CHECK(!decode_provisioning_progress(parse_app_message(text).message, again));
     PROV_FUZZ_CHECK(again == p);
   }
-  for (const bool setup_mode : {true, false}) {
+  using sender = provisioning_responder::sender;
+  for (const auto [setup_mode, from] :
+       {std::pair{true, sender::admin}, std::pair{false, sender::admin},
+        std::pair{true, sender::user}}) {
     provisioning_responder responder(setup_mode);
     const auto before = responder.current();
     provisioning_responder::outcome o;
-    const std::error_code ec = responder.on_message(r.message, 7, o);
+    const std::error_code ec = responder.on_message(r.message, 7, from, o);
     if (ec) {
       PROV_FUZZ_CHECK(ec == provisioning_errc::not_provisioning);
       PROV_FUZZ_CHECK(responder.current() == before);
@@ -55,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     PROV_FUZZ_CHECK(static_cast<bool>(parse_app_message(o.reply)));
     if (o.join) {
-      PROV_FUZZ_CHECK(setup_mode && !validate(*o.join));
+      PROV_FUZZ_CHECK(setup_mode && from == sender::admin && !validate(*o.join));
       PROV_FUZZ_CHECK(responder.current() == provisioning_responder::phase::joining);
       std::string report;
       PROV_FUZZ_CHECK(!responder.failed(provisioning_failure::timeout, report));

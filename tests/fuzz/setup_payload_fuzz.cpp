@@ -1,5 +1,6 @@
 // libFuzzer target for the setup payload parser: any text in, never a crash, and a payload that
-// parses re-encodes to text that parses to the same payload.
+// parses re-encodes (in its own version) to text that parses to the same payload. A version-2
+// payload always has a setup secret and is pairable; a version-1 payload never is.
 #include <lanyard/core/setup_payload.hpp>
 
 #include <cstddef>
@@ -28,6 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     PAYLOAD_FUZZ_CHECK(r.code.category() == payload_category());
     return 0;
   }
+  const bool v2 = r.payload.version == 2;
+  PAYLOAD_FUZZ_CHECK(v2 || r.payload.version == 1);
+  PAYLOAD_FUZZ_CHECK(r.payload.setup_secret.has_value() == v2);
+  PAYLOAD_FUZZ_CHECK(!check_pairable(r.payload) == v2);
   for (auto layout : {payload_layout::compact, payload_layout::grouped}) {
     std::string encoded;
     PAYLOAD_FUZZ_CHECK(!encode_setup_payload(r.payload, encoded, layout));

@@ -1,5 +1,9 @@
 #include <lanyard/accessory/server.hpp>
 
+#include <lanyard/channel/pair.hpp>
+#include <lanyard/core/pairing_error.hpp>
+#include <lanyard/trust/error.hpp>
+
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/error.hpp>
 #include <lanyard/tls/identity.hpp>
@@ -8,6 +12,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -23,10 +28,12 @@
 #include <vector>
 
 // The pairing window's attempt limit, end to end: real mbedTLS on both sides, the real
-// accessory server, the controller store on disk. A would-be controller that refuses the
-// accessory's key (it holds a wrong setup payload) is a failed pairing attempt; after 20 of
-// them the window is closed and the 21st — even with the right payload — is refused during the
-// handshake. The count lives in the store's file, so a restart does not reopen the window.
+// accessory server, the controller store on disk. Only a failed proof of the setup secret
+// counts: bare TCP connections, garbage, TLS handshakes the app aborts and connections that
+// never send a pairing frame cost the owner nothing. After 20 wrong proofs the window is
+// closed and the 21st — even with the right secret — is refused during the handshake; the count
+// lives in the store's file, so a restart does not reopen the window; the pairing button (a
+// local opener) does.
 
 using asio::ip::tcp;
 using lanyard::tls::identity;
@@ -42,61 +49,143 @@ struct temp_dir : lanyard::test::temp_dir {
   temp_dir() : lanyard::test::temp_dir("lanyard-attempts") {}
 };
 
+struct accessory_under_attack {
+  explicit accessory_under_attack(asio::io_context& io)
+      : accessory(make_identity("lamp-21")),
+        store(std::make_shared<lanyard::trust::controller_store>(dir.path / "controllers")) {
+    REQUIRE(store->load().ok());
+    REQUIRE(store->open_window(std::chrono::system_clock::now()).ok()); // setup mode
+    lanyard::accessory::server_options opts;
+    opts.log = [this](std::string_view line) { log.emplace_back(line); };
+    lanyard::trust::setup_credentials creds;
+    creds.secret.fill(0x42);
+    opts.pairing.credentials = creds;
+    opts.pairing.failure_delay_first = 1ms; // the delays have their own test; keep this fast
+    opts.pairing.failure_delay_max = 2ms;
+    srv = std::make_unique<lanyard::accessory::server>(
+        io.get_executor(), lanyard::tls::context(accessory), store, opts);
+    REQUIRE(!srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0)));
+  }
+  temp_dir dir;
+  identity accessory;
+  std::shared_ptr<lanyard::trust::controller_store> store;
+  std::vector<std::string> log;
+  std::unique_ptr<lanyard::accessory::server> srv;
+};
+
+struct result {
+  std::error_code handshake;
+  std::error_code pairing;
+  lanyard::core::pairing_outcome outcome;
+};
+
+// One connection by `who`: a TLS handshake (aborted by the app if `accept_key` is false), then
+// pairing with secret byte `secret` unless `pair` is false (the connection just closes).
+result attempt(asio::io_context& io, const accessory_under_attack& acc, const identity& who,
+               bool accept_key, std::uint8_t secret, bool pair = true) {
+  lanyard::tls::context_options options;
+  options.session_tickets = false;
+  lanyard::tls::context ctx(who, options);
+  tcp::socket sock(io);
+  sock.connect(acc.srv->local_endpoint());
+  lanyard::channel::pairing_stream s(std::move(sock), ctx);
+  s.set_verifier([&](const lanyard::core::fingerprint& fp, const lanyard::tls::peer_cert_info&) {
+    return accept_key && fp == acc.accessory.fingerprint()
+               ? std::error_code{}
+               : std::make_error_code(std::errc::permission_denied);
+  });
+  result r;
+  std::optional<std::error_code> hs;
+  s.async_handshake(lanyard::tls::role::client, [&](std::error_code ec) { hs = ec; });
+  REQUIRE(run_until(io, [&] { return hs.has_value(); }));
+  r.handshake = *hs;
+  if (r.handshake || !pair) return r;
+  lanyard::channel::pairing_request req;
+  req.credentials.method = lanyard::core::pairing_method::setup_secret;
+  req.credentials.secret.fill(secret);
+  req.name = "stranger";
+  bool done = false;
+  lanyard::channel::async_pair(s, req, [&](std::error_code ec, lanyard::core::pairing_outcome o) {
+    r.pairing = ec;
+    r.outcome = o;
+    done = true;
+  });
+  REQUIRE(run_until(io, [&] { return done; }));
+  return r;
+}
+
 } // namespace
 
-TEST_CASE("the 21st failed pairing attempt finds the window closed, also after a restart",
+TEST_CASE("connections, garbage and aborted handshakes never lock the owner out",
           "[accessory][pairing]") {
-  const identity accessory = make_identity("lamp-21");
-  const identity stranger = make_identity("phone-21");
-  temp_dir dir;
   asio::io_context io;
-  auto store = std::make_shared<lanyard::trust::controller_store>(dir.path / "controllers");
-  REQUIRE(store->load().ok());
-  REQUIRE(store->first_boot());
-  REQUIRE(store->open_window(std::chrono::system_clock::now()).ok()); // setup mode
-
-  lanyard::accessory::server_options opts;
-  std::vector<std::string> log;
-  opts.log = [&](std::string_view line) { log.emplace_back(line); };
-  lanyard::accessory::server srv(io.get_executor(), lanyard::tls::context(accessory), store, opts);
-  REQUIRE(!srv.listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0)));
-
-  // One connection attempt by `stranger`; `payload_matches` decides whether it accepts the
-  // accessory's key (a wrong payload makes the app abort the handshake).
-  auto attempt = [&](bool payload_matches) {
-    lanyard::tls::context ctx(stranger);
-    tcp::socket sock(io);
-    sock.connect(srv.local_endpoint());
-    lanyard::tls::stream<tcp::socket> s(std::move(sock), ctx);
-    s.set_verifier([&](const lanyard::core::fingerprint& fp, const lanyard::tls::peer_cert_info&) {
-      return payload_matches && fp == accessory.fingerprint()
-                 ? std::error_code{}
-                 : std::make_error_code(std::errc::permission_denied);
-    });
-    std::optional<std::error_code> result;
-    s.async_handshake(lanyard::tls::role::client, [&](std::error_code ec) { result = ec; });
-    REQUIRE(run_until(io, [&] { return result.has_value(); }));
-    return *result;
-  };
-
-  for (std::uint32_t i = 1; i <= 20; ++i) {
-    CHECK(attempt(false) == std::errc::permission_denied);
-    // The server records the failure when its side of the handshake ends.
-    INFO("attempt " << i << ", server log: " << (log.empty() ? "" : log.back()));
-    REQUIRE(run_until(io, [&] { return store->window().failed_attempts >= i; }));
+  accessory_under_attack acc(io);
+  const identity stranger = make_identity("phone-21");
+  for (int i = 0; i < 25; ++i) {
+    // A bare TCP connection, closed at once.
+    tcp::socket bare(io);
+    bare.connect(acc.srv->local_endpoint());
+    bare.close();
+    // Garbage instead of a ClientHello.
+    tcp::socket junk(io);
+    junk.connect(acc.srv->local_endpoint());
+    const char garbage[] = "GET / HTTP/1.0\r\n\r\n";
+    asio::write(junk, asio::buffer(garbage, sizeof garbage - 1));
+    junk.close();
+    // A TLS handshake the app aborts (it refuses the accessory's key).
+    CHECK(attempt(io, acc, stranger, false, 0).handshake == std::errc::permission_denied);
+    // A handshake, then nothing: no pairing frame at all.
+    CHECK_FALSE(attempt(io, acc, stranger, true, 0, false).handshake);
   }
-  CHECK(store->window().failed_attempts == 20);
-  CHECK_FALSE(store->window().open);
+  // Let the server finish with every connection (none of them is a failed proof).
+  run_until(
+      io, [] { return false; }, 1s);
+  CHECK(acc.store->window().failed_attempts == 0);
+  CHECK(acc.store->window().open);
+  const identity owner = make_identity("phone-owner");
+  result r = attempt(io, acc, owner, true, 0x42);
+  CHECK_FALSE(r.pairing);
+  CHECK(r.outcome.role == lanyard::core::paired_role::admin);
+  CHECK(acc.store->find(owner.fingerprint()).has_value());
+}
 
-  // The 21st attempt has the right payload, but the window is closed: refused in the handshake.
-  const std::error_code ec = attempt(true);
-  CHECK(ec == lanyard::tls::tls_errc::peer_rejected_certificate);
-  CHECK(store->list().empty());
+TEST_CASE("the 21st proof finds the window closed, also after a restart; the button reopens it",
+          "[accessory][pairing]") {
+  asio::io_context io;
+  accessory_under_attack acc(io);
+  const identity stranger = make_identity("phone-21");
+  for (std::uint32_t i = 1; i <= 20; ++i) {
+    result r = attempt(io, acc, stranger, true, 0x13);
+    INFO("attempt " << i << ", server log: " << (acc.log.empty() ? "" : acc.log.back()));
+    CHECK(r.pairing == lanyard::core::pairing_errc::wrong_proof);
+    REQUIRE(r.outcome.attempts_left);
+    CHECK(*r.outcome.attempts_left == 20 - i);
+    CHECK(acc.store->window().failed_attempts == i);
+  }
+  CHECK_FALSE(acc.store->window().open);
 
-  // A restart reads the count back: the window stays closed.
-  lanyard::trust::controller_store reloaded(dir.path / "controllers");
+  // The 21st has the right secret, but the window is closed: refused in the handshake.
+  const identity owner = make_identity("phone-owner");
+  CHECK(attempt(io, acc, owner, true, 0x42).handshake ==
+        lanyard::tls::tls_errc::peer_rejected_certificate);
+  CHECK(acc.store->list().empty());
+
+  // A restart reads the count back: the window stays closed, and setup mode cannot reopen it.
+  lanyard::trust::controller_store reloaded(acc.dir.path / "controllers");
   REQUIRE(reloaded.load().ok());
   CHECK_FALSE(reloaded.window().open);
   CHECK(reloaded.window().failed_attempts == 20);
-  CHECK(reloaded.list().empty());
+  CHECK(reloaded.open_window(std::chrono::system_clock::now()).code ==
+        lanyard::trust::trust_errc::too_many_attempts);
+
+  // The pairing button (a local, physical action) reopens it and forgives the count.
+  REQUIRE(acc.store
+              ->open_window(std::chrono::system_clock::now(),
+                            lanyard::core::pairing_window::default_timeout,
+                            lanyard::core::window_opener::local)
+              .ok());
+  CHECK(acc.store->window().failed_attempts == 0);
+  result r = attempt(io, acc, owner, true, 0x42);
+  CHECK_FALSE(r.pairing);
+  CHECK(acc.store->find(owner.fingerprint()).has_value());
 }

@@ -1,5 +1,7 @@
 #include <lanyard/channel/client_channel.hpp>
 
+#include <lanyard/core/pairing_error.hpp>
+
 #include <lanyard/accessory/server.hpp>
 #include <lanyard/channel/error.hpp>
 #include <lanyard/core/frame.hpp>
@@ -420,12 +422,62 @@ TEST_CASE("channel: an unpaired controller is refused outside the pairing window
     CHECK(!acc.store->find(stranger_id().fingerprint()));
   }
   REQUIRE(acc.store->open_window(std::chrono::system_clock::now()).ok());
-  phone_fixture stranger(io, phone_options(), stranger_id());
-  stranger.ch.start({"127.0.0.1", acc.endpoint().port()});
-  stranger.send("pair me");
-  REQUIRE(run_until(io, [&] { return stranger.done.count("pair me") == 1; }));
-  CHECK(!stranger.done["pair me"].first);
-  CHECK(acc.store->find(stranger_id().fingerprint()).has_value());
+  {
+    // The open window alone admits nobody: without the setup secret, CLOSE(not_paired).
+    phone_fixture stranger(io, phone_options(), stranger_id());
+    stranger.ch.start({"127.0.0.1", acc.endpoint().port()});
+    stranger.send("let me in");
+    REQUIRE(run_until(io, [&] { return stranger.ch.state() == channel_state::failed; }));
+    CHECK(stranger.ch.last_error() == channel_errc::not_paired);
+    CHECK(acc.received.empty());
+    CHECK(!acc.store->find(stranger_id().fingerprint()));
+    CHECK(acc.store->window().failed_attempts == 0); // no proof, no failed attempt
+  }
+}
+
+TEST_CASE("channel: pairing on first use with the setup secret, then the session on the same "
+          "connection",
+          "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  lanyard::trust::setup_credentials creds;
+  creds.secret.fill(0x5a);
+  server_options so;
+  so.pairing.credentials = creds;
+  accessory_fixture acc(io, dir.path, 0, so);
+  acc.pair(phone_id());
+  REQUIRE(acc.store->open_window(std::chrono::system_clock::now()).ok());
+  {
+    client_options o = phone_options();
+    lanyard::core::pairing_credentials wrong;
+    wrong.method = lanyard::core::pairing_method::setup_secret;
+    wrong.secret.fill(0x5b);
+    o.trust.pairing = wrong;
+    phone_fixture stranger(io, o, stranger_id());
+    stranger.ch.start({"127.0.0.1", acc.endpoint().port()});
+    stranger.send("guess");
+    REQUIRE(run_until(io, [&] { return stranger.ch.state() == channel_state::failed; }));
+    CHECK(stranger.ch.last_error() == lanyard::core::pairing_errc::wrong_proof);
+    CHECK(acc.store->window().failed_attempts == 1);
+    CHECK(!acc.store->find(stranger_id().fingerprint()));
+  }
+  client_options o = phone_options();
+  lanyard::core::pairing_credentials right;
+  right.method = lanyard::core::pairing_method::setup_secret;
+  right.secret.fill(0x5a);
+  o.trust.pairing = right;
+  o.trust.controller_name = "tablet";
+  phone_fixture owner(io, o, stranger_id());
+  owner.ch.start({"127.0.0.1", acc.endpoint().port()});
+  owner.send("pair me");
+  REQUIRE(run_until(io, [&] { return owner.done.count("pair me") == 1; }));
+  CHECK(!owner.done["pair me"].first);
+  const auto record = acc.store->find(stranger_id().fingerprint());
+  REQUIRE(record);
+  CHECK(record->name == "tablet");
+  CHECK(record->role == lanyard::trust::controller_role::user); // the phone is the admin
+  CHECK(acc.received[stranger_id().fingerprint()] == std::vector<std::string>{"pair me"});
+  CHECK(acc.logged("paired controller"));
 }
 
 TEST_CASE("channel: a full replay buffer fails sends in fail mode and holds them in wait mode",

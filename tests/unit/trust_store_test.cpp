@@ -331,7 +331,7 @@ TEST_CASE("trust store load errors are specific") {
   std::string bad_method = other_line;
   bad_method.replace(bad_method.find("verified"), 8, "trusted!");
   CHECK(with(bad_method).detail ==
-        "F:3: invalid pin method \"trusted!\" (expected \"verified\" or \"tofu\")");
+        "F:3: invalid pin method \"trusted!\" (expected \"verified\", \"tofu\" or \"code\")");
   std::string bad_time = other_line;
   bad_time.replace(bad_time.find("2026-11-24T05"), 10, "2026-02-30");
   CHECK(with(bad_time).detail ==

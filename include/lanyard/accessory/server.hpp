@@ -2,9 +2,13 @@
 /// accessory::server: the accessory's side of the persistent channel (asio). It accepts TCP
 /// connections (TCP_NODELAY, TCP_USER_TIMEOUT), runs the TLS server handshake with the
 /// accessory's identity, and admits a client certificate only if the controller store says so:
-/// a paired controller always, an unknown one only while the pairing window is open (it is
-/// paired then). Each paired controller (keyed by its key fingerprint) has at most one
-/// core::session (server role):
+/// a paired controller always, an unknown one only while the pairing window is open — and then
+/// only into a pairing state (core::pairing_responder): nothing but pairing frames, no session,
+/// until it proves the setup secret or code bound to this connection (server_options::pairing).
+/// A proven controller is paired (the first becomes admin) and the same connection goes on with
+/// the channel. Only failed proofs count against the window; connections, resets, timeouts,
+/// garbage and TLS failures do not. Each paired controller (keyed by its key fingerprint) has at
+/// most one core::session (server role), at most server_options::max_sessions in all:
 ///  - a new connection of a controller takes its session over (the old connection is closed);
 ///  - a disconnected session is kept for server_options::session_linger, then dropped;
 ///  - a HELLO naming a session of another controller closes that connection with
@@ -25,6 +29,7 @@
 #include <lanyard/channel/send_options.hpp>
 #include <lanyard/core/channel_error.hpp>
 #include <lanyard/core/fingerprint.hpp>
+#include <lanyard/core/pairing_frame.hpp>
 #include <lanyard/core/session_event.hpp>
 #include <lanyard/tls/context.hpp>
 #include <lanyard/trust/controller_store.hpp>
@@ -38,6 +43,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -57,6 +63,22 @@ public:
   using event_handler =
       std::function<void(const controller_id& controller, const core::session_event& event)>;
 
+  /// How one pairing exchange ended.
+  struct pairing_report {
+    controller_id controller;
+    /// The display name the controller sent: untrusted bytes, escape before showing them.
+    std::string name;
+    core::pairing_method method = core::pairing_method::setup_secret;
+    /// Empty when paired; else core::pairing_errc (wrong_proof, timeout, ...) or a frame error.
+    std::error_code error;
+    core::paired_role role = core::paired_role::user;
+    /// Failed proofs the window still takes.
+    std::uint32_t attempts_left = 0;
+    /// "ADDRESS:PORT" of the controller.
+    std::string peer;
+  };
+  using pairing_handler = std::function<void(const pairing_report& report)>;
+
   /// `ctx` carries the accessory's identity (its verifier is replaced per connection by the
   /// controller-store check). `store` must be loaded; it is shared with the caller (admin
   /// actions, opening the window).
@@ -70,6 +92,8 @@ public:
 
   void set_message_handler(message_handler h);
   void set_event_handler(event_handler h);
+  /// Called once per pairing exchange, when it ends.
+  void set_pairing_handler(pairing_handler h);
 
   /// Binds (SO_REUSEADDR), listens and starts accepting. Port 0 picks a free port. May be
   /// called again for more addresses (a SoftAP address and the home LAN's): every listener

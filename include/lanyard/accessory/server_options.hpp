@@ -4,16 +4,48 @@
 /// Thread-safety: value types.
 #pragma once
 
+#include <lanyard/core/pairing_initiator.hpp>
 #include <lanyard/core/session_settings.hpp>
 #include <lanyard/link/mptcp.hpp>
 #include <lanyard/trust/controller_store.hpp>
+#include <lanyard/trust/setup_credentials.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 
 namespace lanyard::accessory {
+
+/// How a controller the accessory does not know pairs (docs/trust.md § Pairing). While the
+/// pairing window is open, its TLS connection is held in a pairing state — nothing but pairing
+/// frames, no session — until it proves the setup secret (QR payload) or the setup code
+/// (SPAKE2+), bound to that connection. Only failed proofs count against the window.
+struct pairing_options {
+  /// The accessory's setup secret and setup-code verifier. Without them nobody can prove
+  /// anything, so unknown controllers cannot pair (unless allow_confirmation).
+  std::optional<trust::setup_credentials> credentials;
+  /// For an accessory that has no setup secret at all (no label, no display): pair whoever
+  /// asks while the window is open, after the user compared the six-digit verification code
+  /// that both sides show (on_verification_code here). Ignored when `credentials` are set: an
+  /// accessory with a code never pairs without its proof.
+  bool allow_confirmation = false;
+  std::function<void(std::uint32_t code)> on_verification_code;
+  /// Limits of one exchange (30 s in all by default).
+  core::pairing_settings exchange;
+  /// The wait before the next proof is evaluated after a failed one: `failure_delay_first`
+  /// after one failure, doubling up to `failure_delay_max` (core::pairing_throttle). A burst of
+  /// guesses slows to one per 8 s; an owner who mistyped once waits a quarter second. Test labs
+  /// shorten them; products keep them.
+  std::chrono::milliseconds failure_delay_first{250};
+  std::chrono::milliseconds failure_delay_max{8000};
+  /// Pairing exchanges at once. A new one beyond it closes the oldest (logged at most once per
+  /// second), so connections that never finish cannot keep the owner out. 8: more than one
+  /// household pairs at once, few enough to bound what strangers make the accessory hold.
+  std::size_t max_pending = 8;
+};
 
 /// See the members.
 struct server_options {
@@ -30,9 +62,14 @@ struct server_options {
   /// TCP_USER_TIMEOUT for accepted connections; zero = the session's peer_timeout.
   std::chrono::milliseconds tcp_user_timeout{0};
 
-  /// A controller admitted by the open pairing window is paired (controller_store::pair,
-  /// role user; the first controller becomes admin) once its TLS handshake completes.
-  bool pair_in_window = true;
+  /// Pairing of unknown controllers (proof of the setup secret or code).
+  pairing_options pairing;
+
+  /// At most this many sessions (one per paired controller). When a controller without a
+  /// session connects at the cap, the session that has been disconnected longest is dropped;
+  /// if every session has a live connection, the newcomer is closed with
+  /// core::channel_errc::too_many_sessions. 16: the controller store's default cap.
+  std::size_t max_sessions = 16;
 
   /// Bound on pushes waiting for room in a session's replay buffer (send_mode::wait).
   std::size_t max_waiting_sends = 1024;

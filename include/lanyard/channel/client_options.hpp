@@ -8,6 +8,7 @@
 #include <lanyard/channel/path_options.hpp>
 #include <lanyard/core/backoff.hpp>
 #include <lanyard/core/fingerprint.hpp>
+#include <lanyard/core/pairing_initiator.hpp>
 #include <lanyard/core/session_settings.hpp>
 #include <lanyard/trust/trust_store.hpp>
 
@@ -45,6 +46,14 @@ struct trust_options {
   std::optional<core::fingerprint> expected_fingerprint;
   /// Display name recorded with a new pin.
   std::string name;
+  /// Pair on first use: when the accessory is not pinned yet (the store's decision is to pin
+  /// a new key), the first connection runs the pairing exchange (channel/pair.hpp) with these
+  /// credentials before the session starts, and the pin is committed only once the accessory
+  /// has paired this app. Without it, an accessory that does not know this app answers
+  /// CLOSE(not_paired) and the channel fails with core::channel_errc::not_paired.
+  std::optional<core::pairing_credentials> pairing;
+  /// This app's name in the accessory's controller list (pairing; at most 64 bytes sent).
+  std::string controller_name;
 };
 
 /// Everything a client_channel needs besides its executor and TLS context.

@@ -47,6 +47,9 @@ enum class channel_errc : std::uint16_t {
   /// The accessory does not know this controller: it must pair (prove the setup secret or
   /// code) before it may open a session. Sent by the accessory in a CLOSE frame.
   not_paired = 13,
+  /// The accessory holds as many sessions as it allows, all with a live connection. Sent by the
+  /// accessory in a CLOSE frame.
+  too_many_sessions = 14,
 
   // --- Local API errors: nothing is sent, nothing is lost. ---
   /// The replay buffer (unacknowledged messages) is full: wait for acknowledgements or fail.

@@ -34,8 +34,11 @@ public:
     return r;
   }
 
-  /// True if bytes beyond the frames decoded so far were received.
-  bool has_unread() const noexcept { return in_.size() > consumed_; }
+  /// Bytes received beyond the frames decoded so far (what follows the last pairing frame on a
+  /// connection that goes on with the channel).
+  std::span<const std::byte> unread() const noexcept {
+    return std::span<const std::byte>(in_).subspan(consumed_);
+  }
 
   void send(const pairing_frame& f) { encode_pairing_frame(f, out_); }
   void send_raw(std::span<const std::byte> b) { out_.insert(out_.end(), b.begin(), b.end()); }

@@ -99,6 +99,10 @@ public:
   bool done() const noexcept { return state_ == state::done; }
   const pairing_responder_outcome& outcome() const noexcept { return outcome_; }
 
+  /// Bytes that arrived after the last pairing frame: after a success, the channel's first
+  /// bytes (HELLO), which the session must get.
+  std::span<const std::byte> unread() const noexcept { return io_.unread(); }
+
 private:
   enum class state { awaiting_start, holding, awaiting_share, awaiting_confirm, done };
   void handle(const pairing_frame& f, time_point now);

@@ -19,11 +19,17 @@ public:
   using time_point = clock::time_point;
   using duration = clock::duration;
 
-  static constexpr std::chrono::milliseconds first_delay{250};
-  static constexpr std::chrono::milliseconds max_delay{8000};
+  static constexpr std::chrono::milliseconds default_first_delay{250};
+  static constexpr std::chrono::milliseconds default_max_delay{8000};
 
-  /// The wait after `failures` failed proofs: 0 for none, 250 ms after one, doubling up to 8 s.
-  static duration delay_after(std::uint32_t failures) noexcept;
+  pairing_throttle() noexcept = default;
+  /// Other delays (a test lab shortens them; a product should keep the defaults).
+  pairing_throttle(std::chrono::milliseconds first, std::chrono::milliseconds max) noexcept
+      : first_(first), max_(max) {}
+
+  /// The wait after `failures` failed proofs: 0 for none, `first` after one, doubling up to
+  /// `max` (by default 250 ms, 0.5 s, 1 s, 2 s, 4 s, then 8 s).
+  duration delay_after(std::uint32_t failures) const noexcept;
 
   /// A proof failed at `now`; `failures` is the count including it.
   void record_failure(time_point now, std::uint32_t failures) noexcept {
@@ -34,6 +40,8 @@ public:
   time_point not_before() const noexcept { return not_before_; }
 
 private:
+  std::chrono::milliseconds first_ = default_first_delay;
+  std::chrono::milliseconds max_ = default_max_delay;
   time_point not_before_{};
 };
 

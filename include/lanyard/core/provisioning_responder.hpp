@@ -11,9 +11,10 @@
 ///                                 the accessory stays in setup mode and the app may retry)
 ///
 /// Requests it refuses are answered "v1 error re=N reason=R detail=D" (app_message.hpp) and
-/// change nothing: `not_in_setup_mode` (provisioned already, or constructed outside setup
-/// mode), `busy` (a join is in progress), `bad_field` (the credentials do not decode; detail
-/// says why). Messages with another verb are not its business: on_message returns
+/// change nothing: `not_admin` (the controller that sent it is not an admin: only an admin
+/// provisions), `not_in_setup_mode` (provisioned already, or constructed outside setup mode),
+/// `busy` (a join is in progress), `bad_field` (the credentials do not decode; detail says
+/// why). Messages with another verb are not its business: on_message returns
 /// provisioning_errc::not_provisioning and the firmware hands them to its other handlers.
 ///
 /// Which controller asked is the firmware's to remember (it sends the replies); `re` is the
@@ -53,10 +54,13 @@ public:
   explicit provisioning_responder(bool setup_mode = true) noexcept
       : phase_(setup_mode ? phase::idle : phase::done) {}
 
-  /// Handles an application message received with channel sequence number `seq`. Errors:
-  /// provisioning_errc::not_provisioning (another verb; `out` untouched). Every wifi_set gets
-  /// a reply in `out`, refusals included.
-  std::error_code on_message(const app_message& m, std::uint64_t seq, outcome& out);
+  /// Who sent a message: provisioning needs an admin controller (the first one paired).
+  enum class sender { admin, user };
+
+  /// Handles an application message received with channel sequence number `seq` from a
+  /// controller with role `from`. Errors: provisioning_errc::not_provisioning (another verb;
+  /// `out` untouched). Every wifi_set gets a reply in `out`, refusals included.
+  std::error_code on_message(const app_message& m, std::uint64_t seq, sender from, outcome& out);
 
   /// The driver joined: the wifi_status connected message (phase done). Errors (`out`
   /// untouched, phase unchanged): bad_addresses (none, more than 8, or not IP literals: a

@@ -1,26 +1,49 @@
 /// @file
-/// The setup payload: what an accessory's QR code or label holds so an app can find it and
-/// verify its key on first use.
+/// The setup payload: what an accessory's QR code or label holds so an app can find it, verify
+/// its key on first use and prove to it that the app saw the label.
 ///
 /// Text form: "LNY1:" followed by unpadded RFC 4648 base32 of the binary form below. Uppercase
-/// "LNY1:" + base32 uses only QR-alphanumeric characters, so the QR code is compact.
+/// "LNY1:" + base32 uses only QR-alphanumeric characters, so the QR code is compact. "LNY1:"
+/// names the text format, not the payload version: the version byte inside tells them apart.
 ///
-/// Binary form, version 1 (all integers big-endian):
+/// Binary form, version 2 (written by this code; all integers big-endian):
 ///
 ///     offset  size  field
-///     0       1     version = 1
-///     1       1     flags: bit 0 softap (an SSID field follows the fingerprint),
+///     0       1     version = 2
+///     1       1     flags: bit 0 softap (an SSID field follows the setup secret),
 ///                          bit 1 needs_provisioning, bit 2 pairing_window_open,
 ///                          bits 3-7 reserved (written 0, ignored when read, so a newer
 ///                          accessory's label still pairs with an older app)
 ///     2       1     L = device id length, 1..64
 ///     3       L     device id, [A-Za-z0-9._:-] (see device_id.hpp)
 ///     3+L     32    fingerprint: SHA-256 of the accessory's SubjectPublicKeyInfo
+///     35+L    16    setup secret: 128 random bits the app uses to prove to the accessory that
+///                   it holds this payload (DESIGN.md, "Pairing proof")
+///     51+L    1     S = SSID length, 1..32            (only if flags bit 0)
+///     52+L    S     SoftAP SSID, any bytes (802.11)    (only if flags bit 0)
+///     end-4   4     CRC-32C of every byte before it
+///
+/// A 16-character id without SoftAP gives 71 bytes: 114 base32 characters plus the prefix, 119
+/// in all (a version 5-M QR code holds 122 alphanumeric characters).
+///
+/// Binary form, version 1 (still read, and written when asked for, so old labels keep working
+/// and tests can make them; it has no setup secret, so it cannot pair: see check_pairable()):
+///
+///     offset  size  field
+///     0       1     version = 1
+///     1       1     flags: as in version 2 (bit 0: an SSID field follows the fingerprint)
+///     2       1     L = device id length, 1..64
+///     3       L     device id, [A-Za-z0-9._:-]
+///     3+L     32    fingerprint
 ///     35+L    1     S = SSID length, 1..32            (only if flags bit 0)
-///     36+L    S     SoftAP SSID, any bytes (802.11)    (only if flags bit 0)
+///     36+L    S     SoftAP SSID                        (only if flags bit 0)
 ///     end-4   4     CRC-32C of every byte before it
 ///
 /// A 16-character id without SoftAP gives 55 bytes: 88 base32 characters plus the prefix.
+///
+/// The text of a version-2 payload contains the setup secret: whoever reads it can pair while
+/// the accessory's pairing window is open. Show it to the person setting the accessory up;
+/// never write it to a log.
 ///
 /// Reading is forgiving about what people do and strict about content: the prefix and the
 /// base32 are case-insensitive; spaces, tabs, line breaks and '-' anywhere after the prefix are
@@ -30,6 +53,7 @@
 
 #include "lanyard/core/fingerprint.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -40,16 +64,29 @@
 
 namespace lanyard::core {
 
+/// A setup secret: 128 random bits, chosen by the accessory when it makes its payload.
+using setup_secret_bytes = std::array<std::uint8_t, 16>;
+
 /// A decoded setup payload.
 struct setup_payload {
-  static constexpr std::uint8_t current_version = 1;
+  /// The version encode_setup_payload() writes by default.
+  static constexpr std::uint8_t current_version = 2;
+  /// The oldest version parse_setup_payload() reads.
+  static constexpr std::uint8_t oldest_version = 1;
   static constexpr std::size_t max_ssid_length = 32;
+  static constexpr std::size_t setup_secret_size = setup_secret_bytes{}.size();
   static constexpr std::string_view prefix = "LNY1:";
 
+  /// The binary form's version: the one read by parse_setup_payload(), the one to write for
+  /// encode_setup_payload(). 2 needs a setup_secret; 1 must have none.
+  std::uint8_t version = current_version;
   /// The accessory's stable id (TXT `id`, certificate subject); see is_valid_device_id().
   std::string device_id;
   /// The accessory's key fingerprint: the app pins exactly this key.
   fingerprint device_fingerprint;
+  /// The secret that proves the app saw this payload (version 2; absent in version 1). A secret:
+  /// never log it, and compare it in constant time (operator== below is not: it is for tests).
+  std::optional<setup_secret_bytes> setup_secret;
   /// The SSID of the accessory's setup access point, if it has one (1..32 bytes).
   std::optional<std::string> softap_ssid;
   /// The accessory has no network credentials yet: provision it over its SoftAP.
@@ -77,6 +114,7 @@ enum class payload_errc {
   /// The checksum does not match: a character was mistyped or the payload was altered.
   checksum_mismatch,
   /// The payload's version is one this code does not know (newer accessory; update the app).
+  /// Encoding: setup_payload::version is neither 1 nor 2.
   unsupported_version,
   /// The device id is empty or contains a character outside [A-Za-z0-9._:-].
   bad_device_id,
@@ -88,6 +126,13 @@ enum class payload_errc {
   ssid_too_long,
   /// Bytes follow the checksummed fields (the checksum matched, so the encoder is at fault).
   trailing_data,
+  /// Encoding: a version-2 payload needs a setup_secret.
+  missing_setup_secret,
+  /// Encoding: a version-1 payload cannot carry a setup_secret (it would be dropped silently).
+  unexpected_setup_secret,
+  /// check_pairable(): a version-1 payload has no setup secret, so the app cannot prove to the
+  /// accessory that it holds the payload. The message says what to do instead.
+  no_setup_secret,
 };
 
 /// The error category of payload_errc, named "lanyard.payload". Any thread.
@@ -103,8 +148,9 @@ struct payload_parse_result {
   std::error_code code;
   /// bad_prefix / bad_character / bad_length: 0-based index into the input text of the
   /// offending character (bad_length: of the last character, or the text's length).
-  /// truncated / trailing_data: the number of bytes missing / extra. unsupported_version: the
-  /// version found. device_id_too_long / ssid_too_long: the length found.
+  /// truncated / trailing_data: the number of bytes missing / extra (a version-2 payload whose
+  /// fields stop inside the setup secret is truncated). unsupported_version: the version found.
+  /// device_id_too_long / ssid_too_long: the length found.
   std::size_t position = 0;
   /// bad_character / bad_length: the offending character.
   char character = '\0';
@@ -117,8 +163,15 @@ struct payload_parse_result {
   std::string describe() const;
 };
 
-/// Parses a setup payload. Thread-safety: pure function. Never reads outside `text`.
+/// Parses a setup payload of version 1 or 2 (payload.version says which; version 1 leaves
+/// setup_secret empty). Thread-safety: pure function. Never reads outside `text`.
 payload_parse_result parse_setup_payload(std::string_view text);
+
+/// Whether the app can pair with `payload`: an empty error code if it carries a setup secret,
+/// payload_errc::no_setup_secret if not (a version-1 payload). The error's message tells the
+/// user what to do (update the accessory, or pair with its 8-digit setup code).
+/// Thread-safety: pure function.
+std::error_code check_pairable(const setup_payload& payload) noexcept;
 
 /// How encode_setup_payload() lays out its text.
 enum class payload_layout {
@@ -128,9 +181,11 @@ enum class payload_layout {
   grouped,
 };
 
-/// Encodes `payload` (accessory side). Fails with bad_device_id, device_id_too_long, bad_ssid
-/// or ssid_too_long if a field breaks the rules above; `out` is untouched then.
-/// Thread-safety: pure function.
+/// Encodes `payload` (accessory side) in the binary form of `payload.version`. Fails, leaving
+/// `out` untouched, with unsupported_version for a version other than 1 or 2,
+/// missing_setup_secret for version 2 without a setup_secret, unexpected_setup_secret for
+/// version 1 with one, and bad_device_id, device_id_too_long, bad_ssid or ssid_too_long if a
+/// field breaks the rules above. Thread-safety: pure function.
 std::error_code encode_setup_payload(const setup_payload& payload, std::string& out,
                                      payload_layout layout = payload_layout::compact);
 

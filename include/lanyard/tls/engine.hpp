@@ -99,6 +99,8 @@ public:
   /// The fingerprint of the peer's key (valid after a successful handshake, including a
   /// resumed one, and after a refusal by the verifier).
   const core::fingerprint& peer_fingerprint() const noexcept;
+  /// The fingerprint of this end's own key (the context's identity).
+  const core::fingerprint& local_fingerprint() const noexcept;
   /// The peer certificate's subject CN (the device id it claims); empty before the handshake.
   const std::string& peer_subject() const noexcept;
   /// This connection's keying material for binding a pairing proof to it: the RFC 5705

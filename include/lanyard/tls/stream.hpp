@@ -274,6 +274,10 @@ public:
   bool resumed() const noexcept { return engine_.resumed(); }
   /// The peer key's fingerprint (also set when the verifier refused it).
   const core::fingerprint& peer_fingerprint() const noexcept { return engine_.peer_fingerprint(); }
+  /// This end's own key fingerprint.
+  const core::fingerprint& local_fingerprint() const noexcept {
+    return engine_.local_fingerprint();
+  }
   /// The peer certificate's subject CN (the device id it claims).
   const std::string& peer_subject() const noexcept { return engine_.peer_subject(); }
   /// The connection's pairing exporter (engine::exporter()).

@@ -23,11 +23,14 @@ namespace lanyard::trust {
 enum class pin_method {
   /// The presented key matched the fingerprint in the accessory's setup payload.
   verified_payload,
-  /// Trust on first use: whatever key answered first (the user was shown its fingerprint).
+  /// Trust on first use: whatever key answered first (the user was shown its fingerprint and a
+  /// verification code, and confirmed).
   tofu,
+  /// The key proved (SPAKE2+) that it knows the accessory's 8-digit setup code.
+  setup_code,
 };
 
-/// "verified" / "tofu" (the file's spelling).
+/// "verified" / "tofu" / "code" (the file's spelling).
 std::string_view to_string(pin_method m) noexcept;
 
 /// How to treat a device that is not pinned yet. A pinned device is always held to its pin.
@@ -115,7 +118,7 @@ trust_decision check_trust(const std::optional<device_record>& known, std::strin
 /// The trust store, kept in a text file (see docs/trust.md):
 ///
 ///     lanyard-trust-store 1
-///     device ID HEX-FINGERPRINT verified|tofu FIRST-SEEN LAST-SEEN NAME
+///     device ID HEX-FINGERPRINT verified|tofu|code FIRST-SEEN LAST-SEEN NAME
 ///     end COUNT CRC32C
 ///
 /// A missing file is an empty store. A damaged file is an error (store_corrupt, detail

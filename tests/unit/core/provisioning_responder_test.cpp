@@ -12,6 +12,7 @@ using lanyard::core::provisioning_errc;
 using lanyard::core::provisioning_failure;
 using lanyard::core::provisioning_responder;
 using phase = lanyard::core::provisioning_responder::phase;
+constexpr auto admin = provisioning_responder::sender::admin;
 
 namespace {
 
@@ -35,7 +36,7 @@ TEST_CASE("provisioning responder: credentials → connecting + join; joined →
   provisioning_responder r;
   CHECK(r.current() == phase::idle);
   provisioning_responder::outcome o;
-  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 7, o));
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 7, admin, o));
   CHECK(o.reply == "v1 wifi_status re=7 state=connecting");
   REQUIRE(o.join.has_value());
   CHECK(o.join->ssid == "HomeLAN");
@@ -49,7 +50,7 @@ TEST_CASE("provisioning responder: credentials → connecting + join; joined →
   CHECK(r.current() == phase::done);
 
   // Provisioned: another request is refused, and nothing changes.
-  REQUIRE(!r.on_message(wifi_set("Other", "correct-horse"), 8, o));
+  REQUIRE(!r.on_message(wifi_set("Other", "correct-horse"), 8, admin, o));
   CHECK(o.reply == "v1 error re=8 reason=not_in_setup_mode detail=already%20provisioned");
   CHECK(!o.join);
   CHECK(r.current() == phase::done);
@@ -59,13 +60,13 @@ TEST_CASE("provisioning responder: a failure reports the reason and goes back to
           "[core][provisioning]") {
   provisioning_responder r;
   provisioning_responder::outcome o;
-  REQUIRE(!r.on_message(wifi_set("HomeLAN", "wrong-horse"), 1, o));
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "wrong-horse"), 1, admin, o));
   std::string out;
   REQUIRE(!r.failed(provisioning_failure::auth_error, out));
   CHECK(out == "v1 wifi_status re=1 state=failed reason=auth_error");
   CHECK(r.current() == phase::idle);
   // The app may try again.
-  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 2, o));
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 2, admin, o));
   CHECK(o.join.has_value());
   REQUIRE(!r.failed(provisioning_failure::timeout, out));
   CHECK(out == "v1 wifi_status re=2 state=failed reason=timeout");
@@ -75,16 +76,17 @@ TEST_CASE("provisioning responder: refusals change nothing", "[core][provisionin
   provisioning_responder r;
   provisioning_responder::outcome o;
   // Bad credentials: a passphrase of 5 bytes.
-  REQUIRE(!r.on_message(msg("v1 wifi_set ssid_hex=486f6d65 passphrase_hex=73686f7274"), 3, o));
+  REQUIRE(
+      !r.on_message(msg("v1 wifi_set ssid_hex=486f6d65 passphrase_hex=73686f7274"), 3, admin, o));
   CHECK(o.reply.rfind("v1 error re=3 reason=bad_field detail=", 0) == 0);
   CHECK(!o.join);
   CHECK(r.current() == phase::idle);
-  REQUIRE(!r.on_message(msg("v1 wifi_set passphrase_hex="), 4, o));
+  REQUIRE(!r.on_message(msg("v1 wifi_set passphrase_hex="), 4, admin, o));
   CHECK(o.reply.rfind("v1 error re=4 reason=bad_field", 0) == 0);
 
   // Busy while joining; the join in progress keeps its request number.
-  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 5, o));
-  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 6, o));
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 5, admin, o));
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 6, admin, o));
   CHECK(o.reply == "v1 error re=6 reason=busy detail=already%20joining%20a%20network");
   CHECK(!o.join);
   CHECK(r.request() == 5);
@@ -95,7 +97,7 @@ TEST_CASE("provisioning responder: other verbs are not its business; driver misu
   provisioning_responder r;
   provisioning_responder::outcome o;
   o.reply = "untouched";
-  CHECK(r.on_message(msg("v1 get"), 1, o) == provisioning_errc::not_provisioning);
+  CHECK(r.on_message(msg("v1 get"), 1, admin, o) == provisioning_errc::not_provisioning);
   CHECK(o.reply == "untouched");
 
   std::string out = "untouched";
@@ -103,14 +105,26 @@ TEST_CASE("provisioning responder: other verbs are not its business; driver misu
   CHECK(r.failed(provisioning_failure::timeout, out) == provisioning_errc::bad_state);
   CHECK(out == "untouched");
 
-  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 1, o));
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 1, admin, o));
   CHECK(r.joined({}, out) == provisioning_errc::bad_addresses);
   CHECK(r.joined({"not an address"}, out) == provisioning_errc::bad_addresses);
   CHECK(r.current() == phase::joining); // a driver bug does not end the join
 
   provisioning_responder provisioned(false);
   CHECK(provisioned.current() == phase::done);
-  REQUIRE(!provisioned.on_message(wifi_set("HomeLAN", "correct-horse"), 9, o));
+  REQUIRE(!provisioned.on_message(wifi_set("HomeLAN", "correct-horse"), 9, admin, o));
   CHECK(o.reply.rfind("v1 error re=9 reason=not_in_setup_mode", 0) == 0);
   CHECK(std::string(to_string(phase::joining)) == "joining");
+}
+
+TEST_CASE("only an admin controller provisions; a user's wifi_set changes nothing") {
+  provisioning_responder r;
+  provisioning_responder::outcome o;
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 9,
+                        provisioning_responder::sender::user, o));
+  CHECK(o.reply.find("reason=not_admin") != std::string::npos);
+  CHECK_FALSE(o.join);
+  CHECK(r.current() == phase::idle);
+  REQUIRE(!r.on_message(wifi_set("HomeLAN", "correct-horse"), 10, admin, o));
+  CHECK(o.join);
 }

@@ -1,0 +1,73 @@
+#include "accessory/store_pairing_host.hpp"
+
+#include <lanyard/core/pairing_error.hpp>
+#include <lanyard/core/pairing_window.hpp>
+#include <lanyard/trust/error.hpp>
+
+#include <chrono>
+
+namespace lanyard::accessory::detail {
+namespace {
+
+using sys = std::chrono::system_clock;
+
+std::error_code to_pairing(std::error_code ec) {
+  if (ec == trust::trust_errc::pairing_window_closed) return core::pairing_errc::window_closed;
+  if (ec == trust::trust_errc::too_many_attempts) return core::pairing_errc::too_many_attempts;
+  if (ec == trust::trust_errc::controllers_full) return core::pairing_errc::controllers_full;
+  return core::pairing_errc::accessory_failure;
+}
+
+} // namespace
+
+std::error_code store_pairing_host::note(const trust::store_status& s) {
+  if (!s.failed()) return {};
+  detail_ = s.message();
+  return to_pairing(s.code);
+}
+
+std::error_code store_pairing_host::admit(time_point) {
+  if (known_) return {};
+  const auto now = sys::now();
+  if (std::error_code ec = note(store_->expire_window(now))) return ec;
+  return core::pairing_window(store_->window()).admit(now);
+}
+
+std::uint32_t store_pairing_host::attempts_left() {
+  return core::pairing_window(store_->window()).attempts_left();
+}
+
+std::error_code store_pairing_host::record_failure(time_point now) {
+  // Persisted before the caller reveals anything: a crash right after still counts it.
+  if (std::error_code ec = note(store_->record_failure(sys::now()))) return ec;
+  throttle_.record_failure(now, store_->window().failed_attempts);
+  return {};
+}
+
+std::error_code store_pairing_host::refund_failure(time_point) {
+  return note(store_->refund_failure(sys::now()));
+}
+
+std::error_code store_pairing_host::add_controller(const core::fingerprint& fp,
+                                                   std::string_view name, core::paired_role& role) {
+  if (!known_) {
+    std::string_view kept = name.substr(0, trust::controller_store::max_name_length);
+    if (std::error_code ec = note(store_->pair(fp, kept, trust::controller_role::user, sys::now())))
+      return ec;
+  }
+  const auto record = known_ ? known_ : store_->find(fp);
+  role = record && record->role == trust::controller_role::admin ? core::paired_role::admin
+                                                                 : core::paired_role::user;
+  return {};
+}
+
+std::optional<std::span<const std::uint8_t>> store_pairing_host::setup_secret() {
+  if (!opts_.credentials) return std::nullopt;
+  return std::span<const std::uint8_t>(opts_.credentials->secret);
+}
+
+const core::setup_code_verifier* store_pairing_host::code_verifier() {
+  return opts_.credentials ? &opts_.credentials->verifier : nullptr;
+}
+
+} // namespace lanyard::accessory::detail

@@ -1,0 +1,150 @@
+#include "lanyard/crypto/primitives.hpp"
+
+#include <mbedtls/entropy.h>
+#include <mbedtls/hkdf.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pkcs5.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
+// mbedTLS 2.28's constant_time.h, unlike its other headers, has no extern "C" guard.
+extern "C" {
+#include <mbedtls/constant_time.h>
+}
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <limits>
+
+namespace lanyard::crypto {
+namespace {
+
+constexpr std::size_t sha256_size = 32;
+// RFC 5869 section 2.3: L <= 255 * HashLen.
+constexpr std::size_t hkdf_sha256_max_output = 255 * sha256_size;
+
+const mbedtls_md_info_t* sha256_info() noexcept {
+  return mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+}
+
+// An mbedtls_md_context_t that is freed (and so wiped: mbedTLS zeroizes the HMAC pads and hash
+// state on free) on every path out of a function.
+class md_context {
+public:
+  md_context() noexcept { mbedtls_md_init(&ctx_); }
+  ~md_context() { mbedtls_md_free(&ctx_); }
+  md_context(const md_context&) = delete;
+  md_context& operator=(const md_context&) = delete;
+
+  // Sets up SHA-256 with HMAC; false if mbedTLS fails (allocation, or SHA-256 compiled out).
+  bool setup_hmac() noexcept {
+    const mbedtls_md_info_t* info = sha256_info();
+    return info != nullptr && mbedtls_md_setup(&ctx_, info, 1) == 0;
+  }
+  mbedtls_md_context_t* get() noexcept { return &ctx_; }
+
+private:
+  mbedtls_md_context_t ctx_;
+};
+
+class sha256_context {
+public:
+  sha256_context() noexcept { mbedtls_sha256_init(&ctx_); }
+  ~sha256_context() { mbedtls_sha256_free(&ctx_); }
+  sha256_context(const sha256_context&) = delete;
+  sha256_context& operator=(const sha256_context&) = delete;
+  mbedtls_sha256_context* get() noexcept { return &ctx_; }
+
+private:
+  mbedtls_sha256_context ctx_;
+};
+
+std::error_code fail(std::span<std::uint8_t> out, crypto_errc e) noexcept {
+  wipe(out);
+  return e;
+}
+
+int getrandom_fill(void* /*ctx*/, unsigned char* out, std::size_t len) {
+  while (len > 0) {
+    const ssize_t n = ::getrandom(out, len, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
+    }
+    out += n;
+    len -= static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+} // namespace
+
+std::error_code hmac_sha256(bytes_view key, std::initializer_list<bytes_view> parts,
+                            std::span<std::uint8_t, 32> out) noexcept {
+  md_context md;
+  if (!md.setup_hmac() || mbedtls_md_hmac_starts(md.get(), key.data(), key.size()) != 0)
+    return fail(out, crypto_errc::mbedtls_failure);
+  for (bytes_view part : parts) {
+    if (!part.empty() && mbedtls_md_hmac_update(md.get(), part.data(), part.size()) != 0)
+      return fail(out, crypto_errc::mbedtls_failure);
+  }
+  if (mbedtls_md_hmac_finish(md.get(), out.data()) != 0)
+    return fail(out, crypto_errc::mbedtls_failure);
+  return {};
+}
+
+std::error_code hkdf_sha256(bytes_view salt, bytes_view ikm, bytes_view info,
+                            std::span<std::uint8_t> out) noexcept {
+  if (out.empty() || out.size() > hkdf_sha256_max_output) return fail(out, crypto_errc::bad_input);
+  const mbedtls_md_info_t* md = sha256_info();
+  if (md == nullptr) return fail(out, crypto_errc::mbedtls_failure);
+  // mbedTLS reads a null salt as "HashLen zeros"; an empty non-null one gives the same HMAC key
+  // (keys are zero-padded to the block size), but say what RFC 5869 means explicitly.
+  const unsigned char* salt_ptr = salt.empty() ? nullptr : salt.data();
+  if (mbedtls_hkdf(md, salt_ptr, salt.size(), ikm.data(), ikm.size(), info.data(), info.size(),
+                   out.data(), out.size()) != 0)
+    return fail(out, crypto_errc::mbedtls_failure);
+  return {};
+}
+
+std::error_code pbkdf2_hmac_sha256(bytes_view password, bytes_view salt, std::uint32_t iterations,
+                                   std::span<std::uint8_t> out) noexcept {
+  if (iterations == 0 || out.empty() || out.size() > std::numeric_limits<std::uint32_t>::max())
+    return fail(out, crypto_errc::bad_input);
+  md_context md;
+  if (!md.setup_hmac()) return fail(out, crypto_errc::mbedtls_failure);
+  if (mbedtls_pkcs5_pbkdf2_hmac(md.get(), password.data(), password.size(), salt.data(),
+                                salt.size(), iterations, static_cast<std::uint32_t>(out.size()),
+                                out.data()) != 0)
+    return fail(out, crypto_errc::mbedtls_failure);
+  return {};
+}
+
+std::error_code sha256(std::initializer_list<bytes_view> parts,
+                       std::span<std::uint8_t, 32> out) noexcept {
+  sha256_context ctx;
+  if (mbedtls_sha256_starts_ret(ctx.get(), 0) != 0) return fail(out, crypto_errc::mbedtls_failure);
+  for (bytes_view part : parts) {
+    if (!part.empty() && mbedtls_sha256_update_ret(ctx.get(), part.data(), part.size()) != 0)
+      return fail(out, crypto_errc::mbedtls_failure);
+  }
+  if (mbedtls_sha256_finish_ret(ctx.get(), out.data()) != 0)
+    return fail(out, crypto_errc::mbedtls_failure);
+  return {};
+}
+
+bool equal_constant_time(bytes_view a, bytes_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return mbedtls_ct_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+void wipe(std::span<std::uint8_t> secret) noexcept {
+  if (!secret.empty()) mbedtls_platform_zeroize(secret.data(), secret.size());
+}
+
+random_source system_random() noexcept {
+  return {&getrandom_fill, nullptr};
+}
+
+} // namespace lanyard::crypto
