@@ -175,6 +175,9 @@ void device::make_server() {
   accessory::server_options so;
   so.log = [](std::string_view line) { emit("log", {{"value", std::string(line)}}); };
   so.pairing.credentials = secrets_.credentials;
+  so.pairing.failure_delay_max = opts_.pairing_delay_max;
+  so.pairing.failure_delay_first =
+      std::min(so.pairing.failure_delay_first, opts_.pairing_delay_max);
   server_ =
       std::make_unique<accessory::server>(io_.get_executor(), tls::context(identity_), store_, so);
   std::weak_ptr<bool> alive = alive_;

@@ -30,6 +30,8 @@ const char* const usage_text =
     "  --no-advertise            do not publish _lanyard._tcp (no avahi-daemon needed)\n"
     "  --sensor-interval-ms N    sensor: a reading every N ms (default 1000, 10..3600000)\n"
     "  --window-minutes N        pairing window timeout, 3..15 (default 15)\n"
+    "  --pairing-delay-ms N      longest wait before the next proof after failed ones\n"
+    "                            (default 8000, 1..60000; test labs shorten it)\n"
     "  --network SSID=PASS[@IF]  a Wi-Fi network provisioning can join (repeatable): joining\n"
     "                            waits until interface IF is up with an address (the lab maps\n"
     "                            SSIDs to its links); without @IF it joins on 127.0.0.1\n"
@@ -173,6 +175,10 @@ std::optional<run_options> parse_run(const std::vector<std::string>& args, std::
       if (!w.value(a, v) || !parse_uint(v, 100, 600000, "--join-timeout-ms", n, error))
         return std::nullopt;
       o.join_timeout = std::chrono::milliseconds(n);
+    } else if (a == "--pairing-delay-ms") {
+      if (!w.value(a, v) || !parse_uint(v, 1, 60000, "--pairing-delay-ms", n, error))
+        return std::nullopt;
+      o.pairing_delay_max = std::chrono::milliseconds(n);
     } else if (a == "--softap-grace-ms") {
       if (!w.value(a, v) || !parse_uint(v, 0, 600000, "--softap-grace-ms", n, error))
         return std::nullopt;

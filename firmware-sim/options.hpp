@@ -38,6 +38,8 @@ struct run_options {
   bool json_events = false;
   bool qr = true;
   std::chrono::minutes window_timeout{15};
+  /// The longest wait after failed pairing proofs (accessory::pairing_options).
+  std::chrono::milliseconds pairing_delay_max{8000};
   std::vector<network_entry> networks;
   std::chrono::milliseconds join_timeout{10000};
   std::chrono::milliseconds softap_grace{2000};

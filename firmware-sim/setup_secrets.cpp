@@ -1,11 +1,8 @@
 #include "setup_secrets.hpp"
 
-#include <lanyard/crypto/pairing_crypto.hpp>
-
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -58,40 +55,24 @@ std::optional<core::setup_code> read_label(const std::filesystem::path& path, st
 } // namespace
 
 bool load_or_create_setup_secrets(const state_paths& p, setup_secrets& out, std::string& error) {
-  bool exists = false;
+  std::optional<core::setup_code> made;
   trust::store_status s =
-      trust::load_setup_credentials(credentials_path(p), out.credentials, exists);
+      trust::load_or_create_setup_credentials(credentials_path(p), out.credentials, made);
   if (s.failed()) {
     error = s.message() + " (remove the file and the setup-label to make new secrets; the old "
                           "label stops working)";
     return false;
   }
-  if (exists) {
+  if (!made) {
     out.code = read_label(label_path(p), error);
     return error.empty();
   }
-  // First start: what the factory does when it prints the label.
-  const crypto::random_source rng = crypto::system_random();
-  std::array<std::uint8_t, 32> random{};
-  core::setup_code code;
-  if (rng.fill(rng.ctx, out.credentials.secret.data(), out.credentials.secret.size()) != 0 ||
-      rng.fill(rng.ctx, random.data(), random.size()) != 0 || core::make_setup_code(random, code)) {
-    error = "cannot draw random bytes for the setup secret and code";
-    return false;
-  }
-  if (std::error_code ec = crypto::make_setup_code_verifier(
-          code.view(), rng, crypto::default_setup_code_iterations, out.credentials.verifier)) {
-    error = "making the setup code's verifier: " + ec.message();
-    return false;
-  }
+  // Just made: "print the label".
   if (!write_private(label_path(p),
-                     std::string(label_magic) + "\ncode " + std::string(code.view()) + "\n", error))
+                     std::string(label_magic) + "\ncode " + std::string(made->view()) + "\n",
+                     error))
     return false;
-  if (s = trust::save_setup_credentials(credentials_path(p), out.credentials); s.failed()) {
-    error = s.message();
-    return false;
-  }
-  out.code = code;
+  out.code = made;
   return true;
 }
 

@@ -169,6 +169,12 @@ int main(int argc, char** argv) {
   co.trust.store = store;
   co.trust.mode = trust::trust_mode::verified_first_use;
   co.trust.expected_fingerprint = payload.device_fingerprint;
+  // Pair on first use: prove to the accessory that we hold its payload's secret (and have it
+  // prove the same), on the first connection, before the session starts.
+  if (payload.setup_secret)
+    co.trust.pairing =
+        core::pairing_credentials{core::pairing_method::setup_secret, *payload.setup_secret, {}};
+  co.trust.controller_name = "companion";
   if (payload.needs_provisioning)
     co.paths.static_paths = {{softap_address, softap_port, o->softap_interface}};
   co.log = [](std::string_view l) { std::fprintf(stderr, "  (%.*s)\n", int(l.size()), l.data()); };

@@ -12,6 +12,7 @@
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
+#include <lanyard/trust/setup_credentials.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -45,7 +46,19 @@ int main(int argc, char** argv) {
   tls::identity me = tls::identity::load_or_create(state / "identity", device_id, ec, &detail);
   if (ec) return std::fprintf(stderr, "identity: %s\n", detail.c_str()), 1;
 
-  // 2. Paired controllers; an accessory nobody paired with opens its pairing window.
+  // 2. The pairing secrets, made once like the identity: the setup secret (in the QR payload)
+  // and the 8-digit setup code, of which only a SPAKE2+ verifier is kept. A real product makes
+  // them at the factory and prints the code and payload on its label.
+  trust::setup_credentials secrets;
+  std::optional<core::setup_code> new_code;
+  if (auto s =
+          trust::load_or_create_setup_credentials(state / "setup-credentials", secrets, new_code);
+      s.failed())
+    return std::fprintf(stderr, "setup credentials: %s\n", s.message().c_str()), 1;
+  if (new_code) std::printf("setup code (for the label): %s\n", core::to_string(*new_code).c_str());
+
+  // 3. Paired controllers; an accessory nobody paired with opens its pairing window. An app
+  // pairs only by proving the payload's secret or the code (server_options::pairing).
   auto controllers = std::make_shared<trust::controller_store>(state / "controllers");
   if (auto s = controllers->load(); s.failed())
     return std::fprintf(stderr, "controllers: %s\n", s.message().c_str()), 1;
@@ -54,14 +67,16 @@ int main(int argc, char** argv) {
     core::setup_payload payload;
     payload.device_id = device_id;
     payload.device_fingerprint = me.fingerprint();
+    payload.setup_secret = secrets.secret;
     std::string text;
     if (!core::encode_setup_payload(payload, text))
       std::printf("pairing window open; setup payload: %s\n", text.c_str());
   }
 
-  // 3. The channel server: pinned mutual TLS, one resumable session per controller.
+  // 4. The channel server: pinned mutual TLS, one resumable session per controller.
   asio::io_context io;
   accessory::server_options options;
+  options.pairing.credentials = secrets;
   if (mptcp) options.transport = link::transport_protocol::mptcp;
   accessory::server server(io.get_executor(), tls::context(me), controllers, options);
   server.set_message_handler([&](const accessory::server::controller_id& from, std::uint64_t,
@@ -72,7 +87,7 @@ int main(int argc, char** argv) {
   if (auto lec = server.listen({asio::ip::tcp::v6(), port}))
     return std::fprintf(stderr, "listen on port %u: %s\n", port, lec.message().c_str()), 1;
 
-  // 4. Advertise _lanyard._tcp with the TXT keys apps look for (docs/discovery.md).
+  // 5. Advertise _lanyard._tcp with the TXT keys apps look for (docs/discovery.md).
   discovery::client avahi(io.get_executor());
   discovery::advertiser adv(avahi);
   discovery::service_description service;

@@ -423,11 +423,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   void pairing_abandoned(const std::shared_ptr<greeting>& g, std::error_code) {
     // Whatever was counted stays counted (a SPAKE2+ attempt whose confirmation went out).
-    pairing_report r = make_report(g);
-    r.error = core::pairing_errc::protocol_violation;
-    log("pairing with " + g->peer + " abandoned by the controller (" +
-        std::to_string(r.attempts_left) + " attempts left)");
-    if (on_pairing) on_pairing(r);
+    g->responder->abandon();
+    report_pairing(g);
   }
 
   pairing_report make_report(const std::shared_ptr<greeting>& g) {

@@ -63,6 +63,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   std::uint64_t gen = 0; // current attempt generation
   std::shared_ptr<attempt> current;
   bool retry_scheduled = false;
+  bool paired_here = false; // this channel ran a successful pairing exchange
   state_handler on_state;
   message_handler on_message;
   session_reset_handler on_reset;
@@ -261,6 +262,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                    self->log(line);
                    return then(nullptr, ec);
                  }
+                 self->paired_here = true;
                  self->log("paired with " + self->opts.trust.device_id + " as " +
                            (o.role == core::paired_role::admin ? "admin" : "user"));
                  if (decision &&

@@ -10,6 +10,7 @@
 
 #include <lanyard/channel/client_channel.hpp>
 #include <lanyard/core/app_message.hpp>
+#include <lanyard/core/display_text.hpp>
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/discovery/browser.hpp>
@@ -80,6 +81,8 @@ int run(const parsed_args& args) {
   core::payload_parse_result p = core::parse_setup_payload(args.positional[0]);
   if (!p) return fail(p.describe(), 2);
   const core::setup_payload payload = p.payload;
+  // Provisioning pairs first (it needs an admin): the payload must carry the setup secret.
+  if (std::error_code ec = core::check_pairable(payload)) return fail(ec.message(), 2);
 
   core::wifi_credentials creds;
   creds.ssid = args.value("ssid").value_or("");
@@ -131,6 +134,11 @@ int run(const parsed_args& args) {
   opts.trust.store = store;
   opts.trust.mode = trust::trust_mode::verified_first_use;
   opts.trust.expected_fingerprint = payload.device_fingerprint;
+  // Pairing proves the payload (its secret) to the accessory on the first connection; the
+  // first app paired is its admin, the only one allowed to provision it.
+  opts.trust.pairing =
+      core::pairing_credentials{core::pairing_method::setup_secret, *payload.setup_secret, {}};
+  opts.trust.controller_name = args.value("name").value_or(controller_device_id());
   opts.paths.static_paths = {{softap_address, static_cast<std::uint16_t>(std::stoi(port)),
                               args.value("softap-interface").value_or("")}};
   std::vector<std::string> log_lines;
@@ -202,8 +210,9 @@ int run(const parsed_args& args) {
     } else if (s == channel::channel_state::failed) {
       std::string reason = why.message();
       if (why == tls::tls_errc::peer_rejected_certificate)
-        reason = "the accessory refused this app: it is not in setup mode (its pairing window "
-                 "is closed) or it has been paired with others; put it in setup mode and retry";
+        reason = "the accessory refused this app: its pairing window is closed (it was paired "
+                 "with others, or locked after 20 wrong codes); press its pairing button and "
+                 "retry";
       for (const auto& l : log_lines)
         if (l.find("refus") != std::string::npos || l.find("key") != std::string::npos)
           reason += "\n  " + l;
@@ -213,6 +222,16 @@ int run(const parsed_args& args) {
   ch.set_message_handler([&](std::uint64_t, std::span<const std::byte> m) {
     auto parsed = core::parse_app_message(m);
     if (!parsed) return;
+    if (parsed.message.verb == "error") {
+      // A refusal of the credentials (app_message.hpp): say why, in the user's terms.
+      const std::string reason(parsed.message.get("reason").value_or(""));
+      if (reason == "not_admin")
+        return finish(1, "the accessory refused: only its admin (the first app paired with it) "
+                         "may provision it");
+      if (!reason.empty())
+        return finish(1, "the accessory refused the credentials: " + core::display_text(reason));
+      return;
+    }
     core::provisioning_progress pr;
     if (core::decode_provisioning_progress(parsed.message, pr)) return; // not provisioning
     switch (pr.state) {
@@ -253,7 +272,8 @@ const command cmd{
     "usage: lanyard provision PAYLOAD --ssid SSID --passphrase-file FILE [options]\n"
     "\n"
     "Joins the accessory's setup network (--join), connects to its fixed SoftAP address,\n"
-    "verifies it against the setup PAYLOAD (LNY1:...) and pins it, sends the credentials over\n"
+    "verifies it against the setup PAYLOAD (LNY1:...), pairs by proving the payload's secret\n"
+    "(the first app paired is the accessory's admin) and pins it, sends the credentials over\n"
     "the secure channel and follows its progress: connecting, then connected with its new\n"
     "addresses or failed (auth_error, network_not_found, timeout). Finally finds it on the home\n"
     "network by its id (without avahi-daemon, e.g. on loopback, it stops after connected,\n"
@@ -267,6 +287,7 @@ const command cmd{
     "  --address HOST:PORT      the SoftAP address (default 198.18.4.1:5577)\n"
     "  --softap-interface IF    pin the connection to this interface (e.g. sap0)\n"
     "  --timeout SECONDS        overall limit (default 60)\n"
+    "  --name NAME              this app's name in the accessory's list\n"
     "  --json                   one JSON object per step: {\"event\":\"progress\",\"state\":...}\n"
     "  --trust-store PATH       the trust store (default: $XDG_STATE_HOME/lanyard/trust-store)\n"
     "  --identity-dir DIR       this controller's key and certificate\n"
@@ -278,6 +299,7 @@ const command cmd{
       {"address", true, false},
       {"softap-interface", true, false},
       {"timeout", true, false},
+      {"name", true, false},
       {"json", false, false},
       {"trust-store", true, false},
       {"identity-dir", true, false}},

@@ -191,6 +191,12 @@ void pairing_responder::refuse(pairing_status status, std::error_code ec) {
   fail(ec);
 }
 
+void pairing_responder::abandon() noexcept {
+  if (done()) return;
+  fail(state_ == state::awaiting_confirm ? pairing_errc::wrong_proof
+                                         : pairing_errc::protocol_violation);
+}
+
 void pairing_responder::fail(std::error_code ec) {
   outcome_.error = ec;
   state_ = state::done;

@@ -1,9 +1,11 @@
 #include "lanyard/trust/setup_credentials.hpp"
 
 #include "lanyard/core/pairing_frame.hpp"
+#include "lanyard/crypto/pairing_crypto.hpp"
 #include "trust/atomic_file.hpp"
 #include "trust/state_file.hpp"
 
+#include <array>
 #include <charconv>
 
 namespace lanyard::trust {
@@ -103,6 +105,34 @@ store_status save_setup_credentials(const std::filesystem::path& path,
   detail::file_lock lock;
   if (store_status s = detail::file_lock::acquire(path, lock); s.failed()) return s;
   return detail::write_file_atomically(path, serialize_setup_credentials(creds));
+}
+
+} // namespace lanyard::trust
+
+namespace lanyard::trust {
+
+store_status load_or_create_setup_credentials(const std::filesystem::path& path,
+                                              setup_credentials& out,
+                                              std::optional<core::setup_code>& new_code) {
+  new_code.reset();
+  bool exists = false;
+  if (store_status s = load_setup_credentials(path, out, exists); s.failed() || exists) return s;
+  const crypto::random_source rng = crypto::system_random();
+  std::array<std::uint8_t, core::setup_code_random_bytes> random{};
+  core::setup_code code;
+  setup_credentials made;
+  if (rng.fill(rng.ctx, made.secret.data(), made.secret.size()) != 0 ||
+      rng.fill(rng.ctx, random.data(), random.size()) != 0 || core::make_setup_code(random, code))
+    return {make_error_code(trust_errc::store_io),
+            "cannot draw random bytes for the setup secret and code"};
+  if (std::error_code ec = crypto::make_setup_code_verifier(
+          code.view(), rng, crypto::default_setup_code_iterations, made.verifier))
+    return {make_error_code(trust_errc::store_io),
+            "making the setup code's verifier: " + ec.message()};
+  if (store_status s = save_setup_credentials(path, made); s.failed()) return s;
+  out = std::move(made);
+  new_code = code;
+  return {};
 }
 
 } // namespace lanyard::trust

@@ -96,6 +96,11 @@ public:
   time_point next_deadline() const noexcept;
   void handle_deadline(time_point now);
 
+  /// The connection ended before the exchange did. A controller that leaves after the
+  /// accessory's SPAKE2+ confirmation found it wrong (a wrong code): wrong_proof, and the attempt
+  /// counted when the confirmation went out stays counted; otherwise protocol_violation.
+  void abandon() noexcept;
+
   bool done() const noexcept { return state_ == state::done; }
   const pairing_responder_outcome& outcome() const noexcept { return outcome_; }
 

@@ -22,11 +22,13 @@
 #pragma once
 
 #include <lanyard/core/pairing_crypto.hpp>
+#include <lanyard/core/setup_code.hpp>
 #include <lanyard/trust/error.hpp>
 
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +49,16 @@ store_status load_setup_credentials(const std::filesystem::path& path, setup_cre
 /// Writes `creds` to `path` atomically, mode 0600.
 store_status save_setup_credentials(const std::filesystem::path& path,
                                     const setup_credentials& creds);
+
+/// What an accessory does at its first start (or its factory, when it prints the label): loads
+/// `path`, or — when there is none — draws a new setup secret and 8-digit setup code from the
+/// system's CSPRNG, makes the code's SPAKE2+ verifier (lanyard::crypto) and saves secret and
+/// verifier. `new_code` is set only when they were made now: print it on the label (or show it
+/// once), it is kept nowhere else. Errors: the load and save errors; store_io when no random
+/// bytes could be drawn.
+store_status load_or_create_setup_credentials(const std::filesystem::path& path,
+                                              setup_credentials& out,
+                                              std::optional<core::setup_code>& new_code);
 
 /// The file's text (pure; for tests and fuzzing) and its parser.
 std::string serialize_setup_credentials(const setup_credentials& creds);

@@ -15,6 +15,7 @@
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
+#include <lanyard/trust/setup_credentials.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -46,6 +47,14 @@ double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// The lab accessory's setup secret: both roles of this test peer know it (as an app that read
+// the accessory's QR code would), so the app pairs by proving it on its first connection.
+lanyard::trust::setup_credentials lab_setup_credentials() {
+  lanyard::trust::setup_credentials c;
+  c.secret.fill(0x1a);
+  return c;
+}
+
 int run_accessory(const std::filesystem::path& dir, std::uint16_t port) {
   std::error_code ec;
   std::string detail;
@@ -62,6 +71,7 @@ int run_accessory(const std::filesystem::path& dir, std::uint16_t port) {
   if (store->list().empty()) store->open_window(std::chrono::system_clock::now());
   asio::io_context io;
   accessory::server_options opts;
+  opts.pairing.credentials = lab_setup_credentials();
   opts.log = [](std::string_view line) {
     std::printf("%.3f log %.*s\n", now_s(), static_cast<int>(line.size()), line.data());
     std::fflush(stdout);
@@ -102,6 +112,8 @@ int run_app(const std::filesystem::path& dir, const std::string& host, std::uint
   channel::client_options opts;
   opts.trust.device_id = "lab-lamp";
   opts.trust.expected_fingerprint = acc.fingerprint();
+  opts.trust.pairing = core::pairing_credentials{
+      core::pairing_method::setup_secret, lab_setup_credentials().secret, {}};
   opts.session.keepalive_interval = 500ms;
   opts.session.peer_timeout = 2000ms;
   opts.backoff.initial = 100ms;

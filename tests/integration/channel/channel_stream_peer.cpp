@@ -66,6 +66,7 @@
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
+#include <lanyard/trust/setup_credentials.hpp>
 #include <lanyard/trust/trust_store.hpp>
 
 #include <asio/io_context.hpp>
@@ -161,6 +162,14 @@ struct controller_state {
   bool has_session = false;
 };
 
+// The lab accessory's setup secret: both roles of this test peer know it (as an app that read
+// the accessory's QR code would), so the app pairs by proving it on its first connection.
+lanyard::trust::setup_credentials lab_setup_credentials() {
+  lanyard::trust::setup_credentials c;
+  c.secret.fill(0x1a);
+  return c;
+}
+
 int run_accessory(const args& a) {
   std::filesystem::path dir = a.get("dir");
   auto port = static_cast<std::uint16_t>(a.num("port", 0));
@@ -183,6 +192,7 @@ int run_accessory(const args& a) {
   if (store->list().empty()) store->open_window(std::chrono::system_clock::now());
   asio::io_context io;
   accessory::server_options opts;
+  opts.pairing.credentials = lab_setup_credentials();
   opts.log = [](std::string_view line) { say("log " + std::string(line)); };
   if (a.has("ack-delay-ms"))
     opts.session.ack_delay = std::chrono::milliseconds(a.num("ack-delay-ms", 20));
@@ -324,6 +334,8 @@ int run_app(const args& a) {
   const std::string device_id = a.get("device-id");
   if (device_id.empty()) opts.trust.device_id = "lab-lamp"; // else start() sets it
   opts.trust.expected_fingerprint = acc.fingerprint();
+  opts.trust.pairing = core::pairing_credentials{
+      core::pairing_method::setup_secret, lab_setup_credentials().secret, {}};
   if (a.has("trust-store")) {
     opts.trust.store = std::make_shared<trust::trust_store>(a.get("trust-store"));
     if (auto s = opts.trust.store->load(); s.failed()) {

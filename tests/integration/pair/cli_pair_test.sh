@@ -1,123 +1,171 @@
-#!/bin/sh
-# `lanyard pair` end to end on loopback against tls_echo_server as the accessory: malformed
-# payloads refused before any network use, TOFU pinning, re-pairing with the same key, a changed
-# key refused (pin unchanged), verified payload pairing, and a payload/key mismatch.
+#!/bin/bash
+# Pairing end to end on loopback with the real simulator (setup mode on 127.0.0.1, no avahi) and
+# the real CLI, as the owner and as a neighbour on the same network would try it:
+#  1. bad input (payload, code typo, --tofu without an id) is refused before any network use;
+#  2. a stranger without the secret — `--tofu`, a forged payload, a channel without pairing,
+#     `lanyard provision` — leaves the accessory unpaired and in setup mode, and costs the owner
+#     at most the attempts it really made;
+#  3. a flood of bare connections, garbage and TLS handshakes without proof locks nobody out;
+#  4. the owner pairs with the payload (admin), a second app with the code (user); the user's
+#     wifi_set is refused; re-pairing works and pins are kept;
+#  5. 20 wrong codes close the window, across a SIGKILL of the accessory; the 21st (right) code is
+#     refused; the pairing button (ctl pairing-window open) lets the owner in.
 #
-#   cli_pair_test.sh LANYARD TLS_ECHO_SERVER MAKE_PAYLOAD
+#   cli_pair_test.sh   (BUILD names the build directory)
 set -u
-LANYARD=${1:?lanyard}
-SERVER=${2:?tls_echo_server}
-HELPER=${3:?make_payload}
-for t in "$LANYARD" "$SERVER" "$HELPER"; do
-  [ -x "$t" ] || { echo "SKIP: $t not built"; exit 77; }
+BUILD=${BUILD:?BUILD must name the build directory}
+LANYARD=$BUILD/bin/lanyard
+SIM=$BUILD/bin/lanyard-accessory-sim
+HELPER=$BUILD/tests/make_payload
+for t in "$LANYARD" "$SIM" "$HELPER"; do
+  [ -x "$t" ] || { echo "FAILED: $t not built"; exit 1; }
 done
+command -v jq >/dev/null || { echo "FAILED: jq is not installed (scripts/bootstrap)"; exit 1; }
+command -v openssl >/dev/null || { echo "FAILED: openssl is not installed (scripts/bootstrap)"; exit 1; }
 
 dir=$(mktemp -d /tmp/lanyard-pair.XXXXXX)
-server_pid=
+sim_pid=
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$dir"
+  [ -n "$sim_pid" ] && kill -9 "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+  if [ -n "${LANYARD_PAIR_KEEP:-}" ]; then echo "kept: $dir"; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT INT TERM
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
 
 expect() {
   want=$1; shift
-  "$@" >"$dir/out" 2>"$dir/err"; got=$?
+  "$@" >"$dir/out" 2>"$dir/err" </dev/null; got=$?
   out=$(cat "$dir/out"); err=$(cat "$dir/err")
   [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want (stdout: $out stderr: $err)"
 }
 contains() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1" ;; esac; }
 
-# start_server IDENTITY_DIR: an accessory "acc-1" trusting only this controller's key.
-start_server() {
-  kill_server
-  : >"$dir/srv.out"
-  "$SERVER" --dir "$1" --device-id acc-1 --pin "$ctl_fp" >"$dir/srv.out" 2>>"$dir/srv.err" &
-  server_pid=$!
+port=$((20000 + RANDOM % 20000))
+state="$dir/acc"
+log="$dir/acc.log"
+start_sim() {
+  "$SIM" --state-dir "$state" --kind lamp --id lamp-7 --no-advertise --no-qr --json-events \
+    --softap-address 127.0.0.1 --softap-port "$port" --pairing-delay-ms 20 >>"$log" 2>&1 &
+  sim_pid=$!
   i=0
-  while ! grep -q '^fingerprint ' "$dir/srv.out"; do
+  until [ "$(jq -R -c 'fromjson? | select(.event=="ready")' "$log" 2>/dev/null | wc -l)" -ge "$1" ]; do
     i=$((i + 1))
-    [ $i -lt 200 ] || { echo "FAIL: tls_echo_server did not start"; exit 1; }
+    [ $i -lt 200 ] || { echo "FAILED: the simulator did not start"; cat "$log"; exit 1; }
     sleep 0.05
   done
-  port=$(sed -n 's/^port //p' "$dir/srv.out")
-  acc_fp=$(sed -n 's/^fingerprint //p' "$dir/srv.out")
 }
-kill_server() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-    server_pid=
-  fi
-}
+status() { "$SIM" ctl --state-dir "$state" status; }
+attempts_failed() { status | jq -r '.pairing_window.describe' | sed -n 's/.*(\([0-9]*\) of 20 attempts failed).*/\1/p'; }
 
-ctl="$dir/controller"
-ctl_fp=$("$HELPER" identity "$ctl" controller-test) || { echo "FAIL: identity"; exit 1; }
-start_server "$dir/acc-a"
-fp_a=$acc_fp
-store="$dir/state/trust-store"
-common="--trust-store $store --identity-dir $ctl --timeout 10"
+start_sim 1
+payload=$(jq -R -r 'fromjson? | select(.event=="payload") | .value' "$log" | tail -n 1)
+code=$(jq -R -r 'fromjson? | select(.event=="code") | .value' "$log" | tail -n 1)
+case "$payload" in LNY1:*) ;; *) echo "FAILED: no payload line"; cat "$log"; exit 1 ;; esac
+case "$code" in [0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]) ;; *) echo "FAILED: no code line"; exit 1 ;; esac
+[ "$(status | jq -r .setup_code)" = "$code" ] || fail "ctl status has no setup_code"
+[ "$(status | jq -r .payload)" = "$payload" ] || fail "ctl status has no payload"
+[ "$(stat -c %a "$state/setup-credentials")" = 600 ] || fail "setup-credentials is not 0600"
+[ "$(stat -c %a "$state/setup-label")" = 600 ] || fail "setup-label is not 0600"
+if grep -q "${code%-*}${code#*-}" "$state/setup-credentials"; then fail "the code is stored in setup-credentials"; fi
+addr="127.0.0.1:$port"
 
-# 1. A malformed payload is refused before anything else: no store, no identity, no connection.
-expect 2 "$LANYARD" pair "LNY1:NOT-A-PAYLOAD" --address "127.0.0.1:$port" \
-  --trust-store "$store" --identity-dir "$dir/never"
+# --- 1. bad input never reaches the network -------------------------------------------------
+ts() { echo "--trust-store $dir/$1.ts --identity-dir $dir/$1.id --timeout 10"; }
+expect 2 "$LANYARD" pair "LNY1:NOT-A-PAYLOAD" --address "$addr" $(ts never)
 contains "$err" "lanyard pair: "
-[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "malformed payload: more than one line: $err"
-[ ! -e "$dir/never" ] || fail "malformed payload created the controller identity"
-[ ! -e "$store" ] || fail "malformed payload created the trust store"
-if grep -q handshake "$dir/srv.err" 2>/dev/null; then fail "malformed payload reached the network"; fi
-expect 2 "$LANYARD" pair "hello" --trust-store "$store" --identity-dir "$dir/never"
+[ ! -e "$dir/never.id" ] || fail "a malformed payload created the controller identity"
+wrong_digit=$(printf '%s' "$code" | sed 's/^\(.\)/X\1/; s/^X0/1/; s/^X[1-9]/0/')
+expect 2 "$LANYARD" pair --code "$wrong_digit" --address "$addr" $(ts never)
+contains "$err" "check digit"
+expect 2 "$LANYARD" pair --tofu "$addr" $(ts never)
+contains "$err" "ID@HOST:PORT"
+[ ! -e "$dir/never.id" ] || fail "a bad code created the controller identity"
+[ "$(attempts_failed)" = 0 ] || fail "bad input cost attempts"
+pass "bad input is refused before any network use"
 
-# 2. TOFU pins the presented key under the certificate's id.
-expect 0 "$LANYARD" pair --tofu "127.0.0.1:$port" $common
-contains "$out" "acc-1"
-expect 0 "$LANYARD" trust show acc-1 --trust-store "$store" --json
-contains "$out" '"pinned_by":"tofu"'
-pinned=$(printf '%s' "$out")
-expect 0 "$LANYARD" trust list --trust-store "$store"
-contains "$out" "acc-1"
+# --- 2. the stranger -------------------------------------------------------------------------
+expect 1 "$LANYARD" pair --tofu "lamp-7@$addr" --yes $(ts stranger)
+contains "$err" "does not offer this way of pairing"
+acc_fp=$(status | jq -r .fingerprint)
+if "$LANYARD" trust show lamp-7 --trust-store "$dir/stranger.ts" >/dev/null 2>&1; then
+  fail "the stranger's --tofu pinned the accessory"
+fi
+# A payload forged from what anyone can see (id, the key from a TLS handshake), with a guessed secret.
+fp_hex=$(openssl s_client -connect "$addr" -alpn lanyard/1 </dev/null 2>/dev/null |
+  openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum | cut -c1-64)
+forged=$("$HELPER" payload lamp-7 "$fp_hex") || fail "make_payload"
+expect 1 "$LANYARD" pair "$forged" --address "$addr" $(ts stranger)
+contains "$err" "wrong setup code or payload"
+contains "$err" "19 attempts left"
+printf 'neighbour-pass\n' >"$dir/pass"
+expect 1 "$LANYARD" provision "$forged" --ssid Evil --passphrase-file "$dir/pass" \
+  --address "$addr" $(ts stranger2)
+contains "$err" "wrong setup code or payload"
+[ "$(status | jq -r .mode)" = setup ] || fail "the stranger moved the accessory out of setup mode"
+[ "$(status | jq '.controllers | length')" = 0 ] || fail "the stranger got paired"
+[ "$(attempts_failed)" = 2 ] || fail "expected the stranger's 2 wrong proofs to count, got $(attempts_failed)"
+pass "a stranger without the secret pairs nothing, provisions nothing; its 2 guesses counted"
 
-# 3. Pairing again with the same key is fine.
-expect 0 "$LANYARD" pair --tofu "127.0.0.1:$port" $common --json
-contains "$out" '"device_id":"acc-1"'
-contains "$out" '"pinned_by":"tofu"'
+# --- 3. a flood that proves nothing -----------------------------------------------------------
+for i in $(seq 1 30); do
+  (exec 3<>/dev/tcp/127.0.0.1/$port && exec 3>&-) 2>/dev/null
+  (exec 3<>/dev/tcp/127.0.0.1/$port && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && exec 3>&-) 2>/dev/null
+done
+for i in $(seq 1 10); do
+  openssl s_client -connect "$addr" -alpn lanyard/1 </dev/null >/dev/null 2>&1
+done
+sleep 0.5
+[ "$(attempts_failed)" = 2 ] || fail "the flood counted as attempts: $(attempts_failed)"
+pass "60 bare or garbage connections and 10 TLS handshakes without proof cost nothing"
 
-# 4. The accessory comes back with a new key under the same id: refused, pin unchanged.
-start_server "$dir/acc-b"
-fp_b=$acc_fp
-[ "$fp_a" != "$fp_b" ] || fail "the two accessory identities have the same key"
-expect 1 "$LANYARD" pair --tofu "127.0.0.1:$port" $common
-contains "$err" "presented a different key"
-contains "$err" "lanyard trust forget acc-1"
-expect 0 "$LANYARD" trust show acc-1 --trust-store "$store" --json
-after=$(printf '%s' "$out")
-[ "$(printf '%s' "$pinned" | sed 's/"last_seen":"[^"]*"//')" = \
-  "$(printf '%s' "$after" | sed 's/"last_seen":"[^"]*"//')" ] || fail "key_changed altered the pin"
-
-# 5. A payload with the accessory's real key + --address pins as verified (to_string(pin_method::verified_payload), as in `lanyard trust`).
-store2="$dir/state/trust-store-2"
-payload_b=$("$HELPER" payload acc-1 "$fp_b") || fail "make_payload"
-expect 0 "$LANYARD" pair "$payload_b" --address "127.0.0.1:$port" --trust-store "$store2" \
-  --identity-dir "$ctl" --json
+# --- 4. the owner, a second app, roles --------------------------------------------------------
+expect 0 "$LANYARD" pair "$payload" --address "$addr" $(ts owner) --json
 contains "$out" '"pinned_by":"verified"'
-contains "$out" '"address":"127.0.0.1:'"$port"'"'
-expect 0 "$LANYARD" trust show acc-1 --trust-store "$store2" --json
-contains "$out" '"pinned_by":"verified"'
-contains "$out" "$fp_b"
+contains "$out" '"role":"admin"'
+expect 0 "$LANYARD" pair --code "$code" --address "$addr" $(ts second) --name tablet --json
+contains "$out" '"pinned_by":"code"'
+contains "$out" '"role":"user"'
+contains "$out" "\"fingerprint\":\"$acc_fp\""
+[ "$(attempts_failed)" = 2 ] || fail "a success changed the count of failed proofs: $(attempts_failed)"
+expect 1 "$LANYARD" provision "$payload" --ssid HomeLAN --passphrase-file "$dir/pass" \
+  --address "$addr" $(ts second)
+contains "$err" "only its admin"
+[ "$(status | jq -r .mode)" = setup ] || fail "the user's wifi_set provisioned the accessory"
+expect 0 "$LANYARD" pair "$payload" --address "$addr" $(ts owner) --json
+contains "$out" '"role":"admin"'
+[ "$(status | jq '.controllers | length')" = 2 ] || fail "expected 2 controllers"
+pass "the owner pairs by payload (admin), a second app by code (user); a user cannot provision"
 
-# 6. A payload whose key is not the one presented: payload_mismatch, nothing pinned.
-store3="$dir/state/trust-store-3"
-payload_a=$("$HELPER" payload acc-1 "$fp_a") || fail "make_payload"
-expect 1 "$LANYARD" pair "$payload_a" --address "127.0.0.1:$port" --trust-store "$store3" \
-  --identity-dir "$ctl"
-contains "$err" "lanyard pair: device \"acc-1\" presented key"
-contains "$err" "but its setup payload says"
-expect 1 "$LANYARD" trust show acc-1 --trust-store "$store3"
+# --- 5. 20 wrong codes, a crash in between, the button ---------------------------------------
+# Another 8 digits with a valid check digit: a typo would be caught locally, a guess is not.
+guess=$("$HELPER" guess-code "$code" "$RANDOM") || fail "make_payload guess-code"
+# The pairing button forgives the stranger's 2 earlier guesses: 20 from here.
+"$SIM" ctl --state-dir "$state" pairing-window open >/dev/null || fail "ctl pairing-window open"
+[ "$(attempts_failed)" = 0 ] || fail "the button did not reset the count: $(attempts_failed)"
+for i in $(seq 1 10); do
+  expect 1 "$LANYARD" pair --code "$guess" --address "$addr" $(ts "guess$i")
+done
+contains "$err" "10 attempts left"
+kill -9 "$sim_pid"; wait "$sim_pid" 2>/dev/null; sim_pid=
+start_sim 2
+[ "$(attempts_failed)" = 10 ] || fail "the count did not survive SIGKILL: $(attempts_failed)"
+for i in $(seq 11 20); do
+  expect 1 "$LANYARD" pair --code "$guess" --address "$addr" $(ts "guess$i")
+done
+contains "$err" "0 attempts left"
+[ "$(status | jq -r .pairing_window.open)" = false ] || fail "the window is still open after 20"
+expect 1 "$LANYARD" pair --code "$code" --address "$addr" $(ts late)
+contains "$err" "pairing window is closed"
+"$SIM" ctl --state-dir "$state" pairing-window open >/dev/null || fail "ctl pairing-window open"
+expect 0 "$LANYARD" pair --code "$code" --address "$addr" $(ts late) --json
+contains "$out" '"role":"user"'
+pass "20 wrong codes close the window across a SIGKILL; the button lets the owner in"
 
 if [ "$failures" -ne 0 ]; then
-  echo "$failures failure(s)"
+  echo "$failures failure(s); accessory log:"
+  tail -n 30 "$log"
   exit 1
 fi
-echo "ok"
+echo "PASSED"

@@ -104,6 +104,9 @@ int main(int argc, char** argv) {
   opts.trust.store = store;
   opts.trust.mode = trust::trust_mode::verified_first_use;
   opts.trust.expected_fingerprint = p.payload.device_fingerprint;
+  if (p.payload.setup_secret) // pair on first use with the payload's secret
+    opts.trust.pairing =
+        core::pairing_credentials{core::pairing_method::setup_secret, *p.payload.setup_secret, {}};
   using ms = std::chrono::milliseconds;
   opts.session.keepalive_interval =
       ms(a.count("--keepalive-ms") ? std::stoi(a["--keepalive-ms"]) : 500);
