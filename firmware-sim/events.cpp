@@ -1,5 +1,7 @@
 #include "events.hpp"
 
+#include <lanyard/core/display_text.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -60,8 +62,11 @@ void emit(std::string_view event, const std::vector<field>& fields) {
   } else {
     line = std::string(event) + ":";
     for (const field& f : fields) {
-      const bool quote = f.value.empty() || f.value.find(' ') != std::string::npos;
-      const std::string v = quote ? "\"" + f.value + "\"" : f.value;
+      // Values may carry what a peer sent (a controller's name, a message): escaped so that
+      // they cannot drive the terminal. JSON mode escapes by JSON's rules instead.
+      const std::string shown = core::display_text(f.value, 64 * 1024);
+      const bool quote = shown.empty() || shown.find(' ') != std::string::npos;
+      const std::string v = quote ? "\"" + shown + "\"" : shown;
       line += " " + (fields.size() == 1 && f.key == "value" ? v : f.key + "=" + v);
     }
   }

@@ -239,8 +239,10 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   // credentials, then commit the pin and hand the connection to the session.
   void admit(std::unique_ptr<tls_stream> stream, std::optional<trust::trust_decision> decision,
              std::function<void(std::unique_ptr<tls_stream>, std::error_code)> then) {
+    // First use: no pin yet (with a store), or not yet paired by this channel (without one).
     const bool first_use =
-        !opts.trust.store || (decision && decision->action == trust::trust_action::pin_new);
+        !paired_here &&
+        (!opts.trust.store || (decision && decision->action == trust::trust_action::pin_new));
     if (!opts.trust.pairing || !first_use) {
       commit(decision);
       return then(std::move(stream), {});

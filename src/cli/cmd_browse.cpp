@@ -2,6 +2,7 @@
 // DNS-SD service instances (or, with --directory, accessories) as they come and go.
 #include "cli/command.hpp"
 #include "cli/json.hpp"
+#include "lanyard/core/display_text.hpp"
 #include "lanyard/discovery/browser.hpp"
 #include "lanyard/discovery/client.hpp"
 #include "lanyard/discovery/directory.hpp"
@@ -49,7 +50,7 @@ std::string txt_text(const core::txt_record& txt) {
     if (!e.value) continue;
     out += '=';
     if (is_utf8(*e.value)) {
-      out += *e.value;
+      out += core::display_text(*e.value); // valid UTF-8 may still carry ESC and bidi controls
     } else {
       out += "base64:" +
              base64({reinterpret_cast<const std::uint8_t*>(e.value->data()), e.value->size()});
@@ -99,10 +100,12 @@ std::string browse_text(const browse_event& e) {
   std::string addrs;
   for (const auto& a : s.addresses)
     addrs += (addrs.empty() ? "" : ",") + a.to_string();
-  return std::string(to_string(e.kind)) + " '" + s.name + "' " + s.type + "." + s.domain + " on " +
-         s.interface.name + " (" + std::string(link::to_string(s.interface.kind)) + ") " +
-         std::string(to_string(s.protocol)) + " " + s.host + ":" + std::to_string(s.port) + " [" +
-         addrs + "] " + txt_text(s.txt);
+  // Names, host and TXT come from whoever answers on the network: escaped for the terminal.
+  return std::string(to_string(e.kind)) + " '" + core::display_text(s.name) + "' " + s.type + "." +
+         core::display_text(s.domain) + " on " + s.interface.name + " (" +
+         std::string(link::to_string(s.interface.kind)) + ") " +
+         std::string(to_string(s.protocol)) + " " + core::display_text(s.host) + ":" +
+         std::to_string(s.port) + " [" + addrs + "] " + txt_text(s.txt);
 }
 
 void write_path(json_writer& w, const accessory_path& p) {

@@ -6,6 +6,7 @@
 #include "cli/command.hpp"
 #include "cli/controller_setup.hpp"
 #include "cli/json.hpp"
+#include "lanyard/core/display_text.hpp"
 
 #include <lanyard/channel/client_channel.hpp>
 #include <lanyard/core/channel_error.hpp>
@@ -60,7 +61,8 @@ struct printer {
   }
   void message(std::uint64_t seq, std::span<const std::byte> payload) const {
     const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
-    if (!json) return line("< " + std::string(text));
+    // The accessory's bytes, escaped: a message must not be able to drive the terminal.
+    if (!json) return line("< " + core::display_text(text, 64 * 1024));
     json_writer w;
     begin_event(w, "message").key("seq").value(seq);
     payload_value(w, text);

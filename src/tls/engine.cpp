@@ -1,5 +1,6 @@
 #include <lanyard/tls/engine.hpp>
 
+#include <lanyard/core/display_text.hpp>
 #include <lanyard/tls/error.hpp>
 
 #include "tls/context_impl.hpp"
@@ -217,7 +218,8 @@ struct engine::impl {
 
   std::string peer_description() const {
     if (peer_cn.empty()) return "peer";
-    return "peer \"" + peer_cn + "\" (" + core::to_string(peer_fp) + ")";
+    // The name is the peer's claim: escaped, it cannot rewrite a terminal or forge a log line.
+    return "peer \"" + core::display_text(peer_cn, 64) + "\" (" + core::to_string(peer_fp) + ")";
   }
 
   want fail_handshake(int ret, std::error_code& ec) {
