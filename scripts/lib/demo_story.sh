@@ -55,15 +55,40 @@ PAYLOAD=$(jq -r 'select(.event=="payload") | .value' <(matching "$SIMLOG" '.even
 [[ $PAYLOAD == LNY1:* ]] || die "no setup payload"
 say "accessory $ID in setup mode on its SoftAP $(jq -r '"\(.address):\(.port)"' <<<"$ready"), pairing window open"
 say "its key: $(jq -r .fingerprint <<<"$ready")"
-say "setup payload (printed on its label, and as a QR code):"
+CODE=$(jq -r 'select(.event=="code") | .value' <(matching "$SIMLOG" '.event=="code"') | head -n 1)
+[[ $CODE =~ ^[0-9]{4}-[0-9]{4}$ ]] || die "no setup code"
+say "setup payload (its QR code; the 128-bit setup secret inside proves the app saw it):"
 echo "      $PAYLOAD"
+say "setup code on its label, for typing (the accessory keeps only a SPAKE2+ verifier): $CODE"
 grep -v '^{' "$SIMLOG" | sed 's/^/      /' | head -n 40 || true
 
 # The phone browses from now on: the accessory's arrival on the home LAN is timed from here.
 browse_json phone "$BROWSE" _lanyard._tcp >/dev/null
 
 # ---------------------------------------------------------------------------------------------
-step "2. The app joins the SoftAP, verifies the accessory against the payload, provisions Wi-Fi"
+step "1b. A neighbour on the SoftAP, without the label, tries first: refused, nothing changes"
+lab_exec phone ip link set sap0 up
+NEIGHBOUR=$LAB_DIR/neighbour
+mkdir -p "$NEIGHBOUR"
+softap=$(jq -r '"\(.address):\(.port)"' <<<"$ready")
+if out=$(lab_exec phone "$LANYARD" pair --tofu "$ID@$softap" --yes --identity-dir "$NEIGHBOUR/id" \
+  --trust-store "$NEIGHBOUR/ts" --timeout 10 2>&1); then die "the neighbour paired by --tofu: $out"; fi
+say "lanyard pair --tofu: refused: ${out#lanyard pair: }"
+# A payload forged from what anyone sees (the id, the key any handshake shows), secret guessed.
+forged=$("$BUILD/tests/make_payload" payload "$ID" "$(jq -r .fingerprint <<<"$ready")") ||
+  die "make_payload"
+printf 'evil-network-pass\n' >"$NEIGHBOUR/passphrase"
+if out=$(lab_exec phone "$LANYARD" provision "$forged" --ssid EvilLAN --passphrase-file \
+  "$NEIGHBOUR/passphrase" --softap-interface sap0 --identity-dir "$NEIGHBOUR/id" \
+  --trust-store "$NEIGHBOUR/ts" --timeout 10 2>&1); then die "the neighbour provisioned: $out"; fi
+say "lanyard provision with a forged payload: refused: ${out##*lanyard provision: }"
+st=$(ctl "$ACC" status)
+[[ $(jq -r .mode <<<"$st") == setup && $(jq '.controllers|length' <<<"$st") == 0 ]] ||
+  die "the neighbour changed the accessory: $st"
+say "accessory: still in setup mode, no controller paired; $(jq -r .pairing_window.describe <<<"$st")"
+
+# ---------------------------------------------------------------------------------------------
+step "2. The app joins the SoftAP, proves the payload, pairs as admin, provisions Wi-Fi"
 printf 'correct-horse-battery\n' >"$APP/passphrase"
 prov_start=$(now_ms)
 lab_exec phone "$LANYARD" provision "$PAYLOAD" --ssid HomeLAN --passphrase-file "$APP/passphrase" \
@@ -73,7 +98,7 @@ lab_exec phone "$LANYARD" provision "$PAYLOAD" --ssid HomeLAN --passphrase-file 
 while read -r p; do
   case $(jq -r .state <<<"$p") in
     joining) say "joining the accessory's SoftAP $(jq -r .detail <<<"$p") (the lab's joiner: ip link set sap0 up)" ;;
-    verified) say "joined; TLS verified against the payload's key and pinned: $(jq -r .detail <<<"$p")" ;;
+    verified) say "joined; the accessory's key is the payload's, both proved the setup secret; paired as admin and pinned: $(jq -r .detail <<<"$p")" ;;
     connecting) say "credentials for HomeLAN sent over the secure channel; accessory: connecting" ;;
     connected) say "accessory: connected, home addresses $(jq -r '.addresses|join(", ")' <<<"$p")" ;;
     found) say "found on the home network by its id: $(jq -r .detail <<<"$p")" ;;

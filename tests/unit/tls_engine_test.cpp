@@ -5,12 +5,21 @@
 #include <lanyard/tls/identity.hpp>
 
 #include <asio/error.hpp>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <string_view>
+#include <unistd.h>
 
 using lanyard::core::fingerprint;
 using lanyard::tls::context;
@@ -166,4 +175,104 @@ TEST_CASE_METHOD(pair_fixture, "a tampered record is detected and fails the conn
   // The connection stays failed.
   server.read(buf, n, ec);
   CHECK(ec == tls_errc::not_connected);
+}
+
+namespace {
+
+// Re-issues the certificate of the identity in `dir` (same key, so the same fingerprint) with
+// validity [from, to] ("YYYYMMDDhhmmss"), as an accessory whose clock was wrong when it made it.
+identity with_validity(const std::filesystem::path& dir, const char* id, const char* from,
+                       const char* to) {
+  identity::load_or_create(dir, id);
+  mbedtls_pk_context key;
+  mbedtls_pk_init(&key);
+  mbedtls_entropy_context entropy;
+  mbedtls_entropy_init(&entropy);
+  mbedtls_ctr_drbg_context drbg;
+  mbedtls_ctr_drbg_init(&drbg);
+  mbedtls_x509write_cert crt;
+  mbedtls_x509write_crt_init(&crt);
+  mbedtls_mpi serial;
+  mbedtls_mpi_init(&serial);
+  const std::string subject = std::string("CN=") + id;
+  unsigned char pem[4096] = {};
+  REQUIRE(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, nullptr, 0) == 0);
+  REQUIRE(mbedtls_pk_parse_keyfile(&key, (dir / "identity.key").c_str(), nullptr) == 0);
+  REQUIRE(mbedtls_mpi_lset(&serial, 7) == 0);
+  mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
+  mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
+  mbedtls_x509write_crt_set_subject_key(&crt, &key);
+  mbedtls_x509write_crt_set_issuer_key(&crt, &key);
+  REQUIRE(mbedtls_x509write_crt_set_serial(&crt, &serial) == 0);
+  REQUIRE(mbedtls_x509write_crt_set_subject_name(&crt, subject.c_str()) == 0);
+  REQUIRE(mbedtls_x509write_crt_set_issuer_name(&crt, subject.c_str()) == 0);
+  REQUIRE(mbedtls_x509write_crt_set_validity(&crt, from, to) == 0);
+  REQUIRE(mbedtls_x509write_crt_set_basic_constraints(&crt, 0, -1) == 0);
+  REQUIRE(mbedtls_x509write_crt_pem(&crt, pem, sizeof pem, mbedtls_ctr_drbg_random, &drbg) == 0);
+  mbedtls_mpi_free(&serial);
+  mbedtls_x509write_crt_free(&crt);
+  mbedtls_ctr_drbg_free(&drbg);
+  mbedtls_entropy_free(&entropy);
+  mbedtls_pk_free(&key);
+  std::ofstream(dir / "identity.crt", std::ios::trunc) << reinterpret_cast<const char*>(pem);
+  std::error_code ec;
+  identity loaded = identity::load(dir, ec);
+  REQUIRE_FALSE(ec);
+  return loaded;
+}
+
+} // namespace
+
+TEST_CASE("validity dates never refuse a pinned key: expired and not-yet-valid certificates pair") {
+  // An accessory without a real-time clock makes its certificate in 1970 (expired to everyone
+  // else) or believes it is 1970 (every other certificate is "not yet valid" to it).
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("lanyard-validity-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const identity old_accessory =
+      with_validity(dir / "acc", "lamp-1970", "19700101000000", "19710101000000");
+  const identity future_phone =
+      with_validity(dir / "phone", "phone-2090", "20900101000000", "20910101000000");
+  engine client{make_context(future_phone, old_accessory)};
+  engine server{make_context(old_accessory, future_phone)};
+  bool c_done = false, s_done = false;
+  std::error_code cec, sec;
+  for (int round = 0; round < 50 && !(c_done && s_done); ++round) {
+    if (!c_done) {
+      const want w = client.handshake(role::client, cec);
+      c_done = cec || w == want::output || w == want::nothing;
+    }
+    transfer(client, server);
+    if (!s_done) {
+      const want w = server.handshake(role::server, sec);
+      s_done = sec || w == want::output || w == want::nothing;
+    }
+    transfer(server, client);
+  }
+  CHECK_FALSE(cec);
+  CHECK_FALSE(sec);
+  CHECK(client.handshake_done());
+  CHECK(server.handshake_done());
+  // Both ends derive the same pairing exporter, and it is this connection's own.
+  REQUIRE(client.exporter());
+  REQUIRE(server.exporter());
+  CHECK(
+      std::equal(client.exporter()->begin(), client.exporter()->end(), server.exporter()->begin()));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE_METHOD(pair_fixture, "each connection has its own pairing exporter, none before the "
+                               "handshake") {
+  CHECK_FALSE(client.exporter());
+  std::error_code cec, sec;
+  handshake(cec, sec);
+  REQUIRE_FALSE(cec);
+  REQUIRE(client.exporter());
+  std::array<std::uint8_t, 32> first{};
+  std::copy(client.exporter()->begin(), client.exporter()->end(), first.begin());
+  pair_fixture other;
+  other.handshake(cec, sec);
+  REQUIRE(other.client.exporter());
+  CHECK_FALSE(std::equal(first.begin(), first.end(), other.client.exporter()->begin()));
 }
