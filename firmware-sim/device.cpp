@@ -3,6 +3,7 @@
 #include "events.hpp"
 #include "qr.hpp"
 
+#include <lanyard/accessory/controller_admin.hpp>
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/tls/context.hpp>
@@ -363,8 +364,17 @@ void device::on_message(const core::fingerprint& from, std::uint64_t seq,
                         std::span<const std::byte> payload) {
   ++messages_in_;
   emit("message", {{"controller", short_fp(from)}, {"seq", seq}, {"text", text_of(payload)}});
-  if (auto r = core::parse_app_message(payload); r && r.message.verb == "wifi_set")
-    return provision(from, seq, r.message);
+  if (auto r = core::parse_app_message(payload); r) {
+    if (r.message.verb == "wifi_set") return provision(from, seq, r.message);
+    // Controller management (list, remove, roles, the window): admins only.
+    std::vector<std::string> replies;
+    if (accessory::handle_admin_message(*store_, from, seq, r.message, clock::now(), replies)) {
+      for (const auto& reply : replies)
+        send_text(from, reply);
+      refresh_txt();
+      return;
+    }
+  }
   behaviour::outcome o = behaviour_.handle(payload, seq);
   auto deliver = [this, from, o] {
     send(from, o.reply);

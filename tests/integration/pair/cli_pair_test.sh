@@ -138,6 +138,25 @@ contains "$out" '"role":"admin"'
 [ "$(status | jq '.controllers | length')" = 2 ] || fail "expected 2 controllers"
 pass "the owner pairs by payload (admin), a second app by code (user); a user cannot provision"
 
+# --- managing controllers from the app ---------------------------------------------------------
+expect 0 "$LANYARD" controllers list lamp-7 --address "$addr" $(ts owner) --json
+[ "$(printf '%s' "$out" | jq length)" = 2 ] || fail "controllers list: $out"
+[ "$(printf '%s' "$out" | jq -r '.[]|select(.name=="tablet")|.role')" = user ] || fail "no tablet user: $out"
+tablet_fp=$(printf '%s' "$out" | jq -r '.[]|select(.name=="tablet")|.fingerprint')
+owner_fp=$(printf '%s' "$out" | jq -r '.[]|select(.role=="admin")|.fingerprint')
+expect 1 "$LANYARD" controllers list lamp-7 --address "$addr" $(ts second)
+contains "$err" "not an admin"
+expect 1 "$LANYARD" controllers remove lamp-7 "$owner_fp" --address "$addr" $(ts owner)
+contains "$err" "only admin"
+expect 0 "$LANYARD" controllers role lamp-7 "$tablet_fp" admin --address "$addr" $(ts owner)
+expect 0 "$LANYARD" controllers role lamp-7 "$tablet_fp" user --address "$addr" $(ts owner)
+expect 0 "$LANYARD" controllers remove lamp-7 "$tablet_fp" --address "$addr" $(ts owner)
+[ "$(status | jq '.controllers | length')" = 1 ] || fail "the tablet was not removed"
+expect 1 "$LANYARD" provision "$payload" --ssid HomeLAN --passphrase-file "$dir/pass" \
+  --address "$addr" $(ts second)
+contains "$err" "does not know this controller"
+pass "an admin lists, promotes, demotes and removes controllers; a user may not; the last admin stays"
+
 # --- 5. 20 wrong codes, a crash in between, the button ---------------------------------------
 # Another 8 digits with a valid check digit: a typo would be caught locally, a guess is not.
 guess=$("$HELPER" guess-code "$code" "$RANDOM") || fail "make_payload guess-code"

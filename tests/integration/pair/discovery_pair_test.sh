@@ -1,33 +1,38 @@
-# `lanyard pair PAYLOAD` without --address, in the lab: the phone browses _lanyard._tcp, finds
-# the accessory whose TXT id is the payload's, connects and pins it as verified. Run through
-# run-in-lab (lab.sh loaded, lab up). Needs BUILD, TLS_ECHO_SERVER, MAKE_PAYLOAD.
+# `lanyard pair` without --address, in the lab: the phone browses _lanyard._tcp and finds the
+# accessory (the simulator, provisioned, on the home LAN) by its TXT id — the payload's, or the
+# one typed with the 8-digit code — pairs by proof and pins it. An id nobody advertises is
+# refused with an actionable message. Run through run-in-lab (lab.sh loaded, lab up). Needs
+# BUILD and MAKE_PAYLOAD.
 LANYARD=${BUILD:?BUILD}/bin/lanyard
-here=$(dirname "${BASH_SOURCE[0]}")
-ctl_fp=$("$MAKE_PAYLOAD" identity "$LAB_DIR/controller" controller-test)
-lab_spawn accessory "$LAB_DIR/srv.log" "$TLS_ECHO_SERVER" --dir "$LAB_DIR/acc" \
-  --device-id acc-1 --pin "$ctl_fp" >/dev/null
-for _ in $(seq 100); do grep -q '^fingerprint ' "$LAB_DIR/srv.log" && break; sleep 0.1; done
-port=$(sed -n 's/^port //p' "$LAB_DIR/srv.log")
-acc_fp=$(sed -n 's/^fingerprint //p' "$LAB_DIR/srv.log")
-[[ -n $port && -n $acc_fp ]] || { echo "FAILED: tls_echo_server did not start"; exit 1; }
-# Both global addresses listen (whichever instance resolves first is tried first).
-lab_spawn accessory "$LAB_DIR/fwd.log" python3 "$here/forward.py" 198.18.1.3 5577 "$port" >/dev/null
-lab_spawn accessory "$LAB_DIR/fwd.log" python3 "$here/forward.py" 2001:2:0:1::3 5577 "$port" \
-  >/dev/null
-for _ in $(seq 100); do (($(grep -c listening "$LAB_DIR/fwd.log") == 2)) && break; sleep 0.1; done
-lab_spawn accessory "$LAB_DIR/adv.log" "$LANYARD" advertise Lamp _lanyard._tcp 5577 id=acc-1 \
-  --interface wlan0 >/dev/null
+SIM=$BUILD/bin/lanyard-accessory-sim
+command -v jq >/dev/null || { echo "FAILED: jq is not installed (scripts/bootstrap)"; exit 1; }
+export LANYARD_INTERFACE_KINDS=wlan0=wifi,p2p0=p2p,ap0=softap,sap0=softap,cell0=cellular
 
-payload=$("$MAKE_PAYLOAD" payload acc-1 "$acc_fp")
+acc=$LAB_DIR/acc
+lab_exec accessory "$SIM" set-wifi --state-dir "$acc" --ssid HomeLAN >/dev/null
+lab_spawn accessory "$LAB_DIR/sim.log" "$SIM" --state-dir "$acc" --kind lamp --id acc-1 \
+  --json-events >/dev/null
+for _ in $(seq 200); do grep -q '"event":"advertised"' "$LAB_DIR/sim.log" && break; sleep 0.1; done
+grep -q '"event":"advertised"' "$LAB_DIR/sim.log" || { cat "$LAB_DIR/sim.log"; echo "FAILED: not advertised"; exit 1; }
+payload=$(jq -R -r 'fromjson? | select(.event=="payload") | .value' "$LAB_DIR/sim.log" | head -n 1)
+code=$(lab_exec accessory "$SIM" ctl --state-dir "$acc" status | jq -r .setup_code)
+
 out=$(lab_exec phone "$LANYARD" pair "$payload" --trust-store "$LAB_DIR/ts" \
   --identity-dir "$LAB_DIR/controller" --timeout 30 --json) ||
-  { echo "FAILED: pair: $out"; cat "$LAB_DIR/srv.log"; exit 1; }
-jq -e '.device_id=="acc-1" and .pinned_by=="verified" and (.address=="198.18.1.3:5577" or .address=="[2001:2:0:1::3]:5577")' \
+  { echo "FAILED: pair: $out"; tail -n 20 "$LAB_DIR/sim.log"; exit 1; }
+jq -e '.device_id=="acc-1" and .pinned_by=="verified" and .role=="admin" and (.address|test("5577$"))' \
   <<<"$out" >/dev/null || { echo "FAILED: unexpected result $out"; exit 1; }
-echo "ok: $out"
+echo "ok: by payload: $out"
+
+out=$(lab_exec phone "$LANYARD" pair --code "$code" acc-1 --trust-store "$LAB_DIR/ts-code" \
+  --identity-dir "$LAB_DIR/controller2" --timeout 30 --json) ||
+  { echo "FAILED: pair --code: $out"; tail -n 20 "$LAB_DIR/sim.log"; exit 1; }
+jq -e '.device_id=="acc-1" and .pinned_by=="code" and .role=="user"' <<<"$out" >/dev/null ||
+  { echo "FAILED: unexpected result $out"; exit 1; }
+echo "ok: by code and id: $out"
 
 # An id nobody advertises: refused after --timeout with an actionable message, nothing pinned.
-other=$("$MAKE_PAYLOAD" payload acc-2 "$acc_fp")
+other=$("$MAKE_PAYLOAD" payload acc-2 "$(jq -r .fingerprint <<<"$out")")
 if out=$(lab_exec phone "$LANYARD" pair "$other" --trust-store "$LAB_DIR/ts2" \
   --identity-dir "$LAB_DIR/controller" --timeout 3 2>&1); then
   echo "FAILED: pairing an absent accessory succeeded: $out"; exit 1

@@ -64,6 +64,6 @@ if lab_exec phone "$LANYARD" provision "$payload" --ssid HomeLAN --passphrase-fi
   --timeout 20 >/dev/null 2>"$LAB_DIR/stranger.err"; then
   echo "FAILED: a stranger provisioned a paired accessory"; exit 1
 fi
-grep -q "in setup mode" "$LAB_DIR/stranger.err" ||
+grep -q "pairing window is closed" "$LAB_DIR/stranger.err" ||
   { cat "$LAB_DIR/stranger.err"; echo "FAILED: stranger message"; exit 1; }
 echo "PASSED: lanyard provision: verified, failures explained and recoverable, found on the home LAN"

@@ -1,0 +1,229 @@
+// lanyard controllers list|remove|role|window ID ... --address HOST:PORT: manages an
+// accessory's paired controllers from an admin app, over the channel (the accessory answers
+// the requests of accessory/controller_admin.hpp; other apps get "not_admin").
+#include "cli/command.hpp"
+#include "cli/controller_setup.hpp"
+#include "cli/json.hpp"
+
+#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/core/app_message.hpp>
+#include <lanyard/core/display_text.hpp>
+#include <lanyard/core/fingerprint.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lanyard::cli {
+namespace {
+
+int fail(const std::string& reason, int code) {
+  std::fprintf(stderr, "lanyard controllers: %s\n", reason.c_str());
+  return code;
+}
+
+std::string advice(std::string_view reason) {
+  if (reason == "not_admin") return "this app is not an admin of the accessory";
+  if (reason == "not_paired") return "no such controller";
+  if (reason == "last_admin")
+    return "that is the accessory's only admin: make another controller admin first";
+  if (reason == "bad_field") return "the accessory did not understand the request";
+  return "the accessory could not record the change";
+}
+
+// The request for `args`, or an error (exit 2).
+std::optional<core::app_message> request_of(const parsed_args& args, std::string& error) {
+  const std::string& what = args.positional[0];
+  const auto& p = args.positional;
+  auto fp_arg = [&](std::size_t i) -> std::optional<std::string> {
+    if (p.size() <= i) return std::nullopt;
+    const auto r = core::parse_fingerprint(p[i]);
+    if (!r) {
+      error = "controller fingerprint: " + r.describe();
+      return std::nullopt;
+    }
+    return core::to_string(r.value, core::fingerprint_format::hex);
+  };
+  if (what == "list" && p.size() == 2) return core::app_message("controllers");
+  if (what == "remove" && p.size() == 3) {
+    auto fp = fp_arg(2);
+    if (!fp) return std::nullopt;
+    return core::app_message("controller_remove").set("fp", *fp);
+  }
+  if (what == "role" && p.size() == 4 && (p[3] == "admin" || p[3] == "user")) {
+    auto fp = fp_arg(2);
+    if (!fp) return std::nullopt;
+    return core::app_message("controller_role").set("fp", *fp).set("role", p[3]);
+  }
+  if (what == "window" && p.size() >= 3 && p[2] == "close" && p.size() == 3)
+    return core::app_message("pairing_window").set("open", std::uint64_t{0});
+  if (what == "window" && p.size() >= 3 && p[2] == "open" && p.size() <= 4) {
+    core::app_message m("pairing_window");
+    m.set("open", std::uint64_t{1});
+    if (p.size() == 4) {
+      auto v = parse_integer(p[3], 3, 15, "MINUTES", error);
+      if (!v) return std::nullopt;
+      m.set("minutes", static_cast<std::uint64_t>(*v));
+    }
+    return m;
+  }
+  if (error.empty())
+    error = "usage: lanyard controllers list ID | remove ID FP | role ID FP admin|user | "
+            "window ID open [MINUTES]|close";
+  return std::nullopt;
+}
+
+int run(const parsed_args& args) {
+  std::string error;
+  const std::optional<core::app_message> req = request_of(args, error);
+  if (!req) return fail(error, 2);
+  const std::string device_id = args.positional[1];
+  const auto address = args.value("address");
+  if (!address)
+    return fail("give the accessory's --address HOST:PORT (discovery by id is not wired here "
+                "yet)",
+                2);
+  std::string host, port;
+  if (!split_host_port(*address, host, port, error)) return fail(error, 2);
+  std::chrono::seconds timeout{10};
+  if (auto t = args.value("timeout")) {
+    auto v = parse_integer(*t, 1, 3600, "--timeout", error);
+    if (!v) return fail(error, 2);
+    timeout = std::chrono::seconds(*v);
+  }
+  std::string text;
+  if (std::error_code ec = core::encode_app_message(*req, text)) return fail(ec.message(), 2);
+
+  std::optional<tls::identity> me = load_controller_identity(args, error);
+  if (!me) return fail(error, 1);
+  std::shared_ptr<trust::trust_store> store = open_trust_store(args, error);
+  if (!store) return fail(error, 1);
+  if (!store->find(device_id))
+    return fail("\"" + core::display_text(device_id) + "\" is not paired: pair first", 1);
+
+  asio::io_context io;
+  channel::client_options opts;
+  opts.trust.device_id = device_id;
+  opts.trust.store = store;
+  channel::client_channel ch(io.get_executor(), tls::context(*me), opts);
+  const bool json = args.has("json");
+  int exit_code = 1;
+  std::string outcome = "no answer from the accessory";
+  std::optional<std::uint64_t> seq;
+  std::vector<core::app_message> early; // replies that came before our seq was known
+  std::vector<std::string> listed;
+  json_writer list_json;
+  list_json.begin_array();
+  asio::steady_timer deadline(io);
+
+  auto finish = [&](int code, std::string why) {
+    exit_code = code;
+    outcome = std::move(why);
+    ch.cancel();
+    deadline.cancel();
+    io.stop();
+  };
+  auto handle = [&](const core::app_message& m) {
+    const auto re = m.get_uint("re", 0, UINT64_MAX);
+    if (!re || *re != *seq) return;
+    if (m.verb == "error") {
+      const std::string reason(m.get("reason").value_or(""));
+      return finish(1, advice(reason) + " (" + core::display_text(reason) + ")");
+    }
+    if (m.verb == "ok") return finish(0, "");
+    if (m.verb == "controller") {
+      const std::string name = core::percent_decode(m.get("name").value_or("")).value_or("?");
+      const std::string fp(m.get("fp").value_or(""));
+      const auto parsed = core::parse_fingerprint(fp);
+      const std::string shown = parsed ? core::to_string(parsed.value) : core::display_text(fp);
+      const std::string role(m.get("role").value_or(""));
+      listed.push_back(shown + "  " + core::display_text(role) + "  " + core::display_text(name));
+      list_json.begin_object()
+          .key("fingerprint")
+          .value(shown)
+          .key("role")
+          .value(role)
+          .key("name")
+          .value(name)
+          .end_object();
+      return;
+    }
+    if (m.verb == "controllers") return finish(0, "");
+  };
+  ch.set_state_handler([&](channel::channel_state s, std::error_code why) {
+    if (s == channel::channel_state::failed) finish(1, why.message());
+  });
+  ch.set_message_handler([&](std::uint64_t, std::span<const std::byte> payload) {
+    auto parsed = core::parse_app_message(payload);
+    if (!parsed) return;
+    if (!seq) return early.push_back(parsed.message);
+    handle(parsed.message);
+  });
+  ch.start({host, static_cast<std::uint16_t>(std::stoi(port))});
+  channel::send_options so;
+  so.completion = channel::send_completion_mode::queued;
+  ch.async_send(std::as_bytes(std::span(text.data(), text.size())), so,
+                [&](std::error_code ec, std::uint64_t s) {
+                  if (ec) return finish(1, "sending the request failed: " + ec.message());
+                  seq = s;
+                  for (const auto& m : early)
+                    handle(m);
+                });
+  deadline.expires_after(timeout);
+  deadline.async_wait([&](std::error_code ec) {
+    if (!ec)
+      finish(1, "no answer from the accessory within " + std::to_string(timeout.count()) + " s");
+  });
+  io.run();
+  if (exit_code != 0) return fail(outcome, exit_code);
+  list_json.end_array();
+  if (req->verb == "controllers") {
+    if (json)
+      std::printf("%s\n", list_json.str().c_str());
+    else
+      for (const auto& l : listed)
+        std::printf("%s\n", l.c_str());
+  } else if (!json) {
+    std::printf("done\n");
+  }
+  return 0;
+}
+
+const command cmd{
+    "controllers",
+    "list or remove an accessory's paired controllers, set roles, open its pairing window",
+    "usage: lanyard controllers list ID --address HOST:PORT [options]\n"
+    "       lanyard controllers remove ID FINGERPRINT --address HOST:PORT [options]\n"
+    "       lanyard controllers role ID FINGERPRINT admin|user --address HOST:PORT [options]\n"
+    "       lanyard controllers window ID open [MINUTES] | close --address HOST:PORT [options]\n"
+    "\n"
+    "Asks the accessory ID (paired with this app, which must be one of its admins) over the\n"
+    "channel. `window open` lets new apps pair for MINUTES (3-15, default 15) and forgives\n"
+    "earlier failed attempts. The accessory refuses non-admins (not_admin) and removing or\n"
+    "demoting its only admin (last_admin).\n"
+    "\n"
+    "options:\n"
+    "  --address HOST:PORT  where the accessory listens\n"
+    "  --json               list: one JSON array of {fingerprint, role, name}\n"
+    "  --timeout SECONDS    give up after this long (default 10)\n"
+    "  --trust-store PATH   the trust store (default: $XDG_STATE_HOME/lanyard/trust-store)\n"
+    "  --identity-dir DIR   this controller's key and certificate\n"
+    "\n"
+    "exit status: 0 done, 1 refused or unreachable, 2 bad arguments\n",
+    {{{"address", true, false},
+      {"json", false, false},
+      {"timeout", true, false},
+      {"trust-store", true, false},
+      {"identity-dir", true, false}},
+     2,
+     4},
+    run};
+
+const command_registrar reg{cmd};
+
+} // namespace
+} // namespace lanyard::cli
