@@ -21,8 +21,8 @@ public:
     case pairing_errc::wrong_proof:
       return "wrong setup code or payload: check the accessory's label and try again";
     case pairing_errc::accessory_unverified:
-      return "the accessory did not prove that it knows the setup code: the code was mistyped, "
-             "or this is not the accessory on the label";
+      return "the accessory did not prove that it knows the setup secret: the code was "
+             "mistyped, or this is not the accessory on the label";
     case pairing_errc::method_not_supported:
       return "the accessory does not offer this way of pairing: use its setup payload (QR code) "
              "or its 8-digit setup code";

@@ -8,7 +8,8 @@
 /// UTF-8 passes (names in other scripts stay readable) except C1 controls (U+0080-U+009F),
 /// bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and other
 /// invisible format characters (U+2028, U+2029, U+FEFF), which become \u{XXXX}; every byte of
-/// invalid UTF-8 becomes \xNN. At most `max_bytes` of output, then "...".
+/// invalid UTF-8 becomes \xNN. Output stops once it reaches `max_bytes` (the last character or
+/// escape may go up to 7 bytes past it), then "...".
 ///
 /// Thread-safety: pure function.
 #pragma once

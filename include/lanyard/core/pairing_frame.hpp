@@ -68,7 +68,7 @@ inline constexpr std::size_t pairing_point_size = 65; ///< uncompressed P-256 po
 inline constexpr std::size_t max_pairing_name = 64;
 inline constexpr std::size_t min_pairing_salt = 16;
 inline constexpr std::size_t max_pairing_salt = 32;
-/// No pairing frame body is longer (PAIR_START with a 64-byte name and a MAC: 99 bytes).
+/// No pairing frame body is longer (the longest, PAIR_START with a 64-byte name and a MAC, has 98).
 inline constexpr std::size_t max_pairing_body = 128;
 
 using pairing_mac = std::array<std::uint8_t, pairing_mac_size>;

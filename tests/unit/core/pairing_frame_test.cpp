@@ -81,10 +81,11 @@ pairing_frame decode_whole(std::span<const std::byte> in) {
   return *r.value;
 }
 
-// Encodes `f`, checks the header, decodes it back.
+// Encodes `f` into `wire`, checks the header, decodes it back (the decoded frame's views point
+// into `wire`).
 template <class Frame>
-Frame round_trip(const Frame& f, std::size_t expected_body) {
-  const std::vector<std::byte> wire = encode(f);
+Frame round_trip(std::vector<std::byte>& wire, const Frame& f, std::size_t expected_body) {
+  wire = encode(f);
   REQUIRE(wire.size() == frame_header_size + expected_body);
   CHECK(std::to_integer<int>(wire[0]) == protocol_version);
   CHECK(std::to_integer<int>(wire[1]) == static_cast<int>(type_of(pairing_frame(f))));
@@ -136,6 +137,7 @@ TEST_CASE("pairing frame types are 0x10-0x15, in the variant's order", "[core][p
 }
 
 TEST_CASE("PAIR_START round-trips for every method and name length", "[core][pairing_frame]") {
+  std::vector<std::byte> storage; // what the decoded views point into
   SECTION("setup secret: method, name, proof; byte by byte") {
     const auto wire = encode(pair_start_frame{pairing_method::setup_secret, "ab", pattern<32>(0)});
     std::vector<std::byte> expected = bytes({1, 0x10, 0, 0, 0, 36, 1, 2, 'a', 'b'});
@@ -155,15 +157,16 @@ TEST_CASE("PAIR_START round-trips for every method and name length", "[core][pai
                                   std::string_view("K\xc3\xbc"
                                                    "che"),
                                   std::string_view(n64)}) {
-      auto s = round_trip(pair_start_frame{pairing_method::setup_secret, name, pattern<32>(9)},
-                          2 + name.size() + 32);
+      auto s =
+          round_trip(storage, pair_start_frame{pairing_method::setup_secret, name, pattern<32>(9)},
+                     2 + name.size() + 32);
       CHECK(s.method == pairing_method::setup_secret);
       CHECK(s.name == name);
       REQUIRE(s.proof);
       CHECK(*s.proof == pattern<32>(9));
 
       for (auto m : {pairing_method::setup_code, pairing_method::confirmation}) {
-        auto t = round_trip(pair_start_frame{m, name, {}}, 2 + name.size());
+        auto t = round_trip(storage, pair_start_frame{m, name, {}}, 2 + name.size());
         CHECK(t.method == m);
         CHECK(t.name == name);
         CHECK_FALSE(t.proof);
@@ -181,12 +184,13 @@ TEST_CASE("PAIR_START round-trips for every method and name length", "[core][pai
       std::string name(len, 'a');
       for (std::size_t i = 0; i < len; ++i)
         name[i] = static_cast<char>('a' + i % 26);
-      auto s = round_trip(pair_start_frame{pairing_method::setup_secret, name, pattern<32>(3)},
-                          2 + 64 + 32);
+      auto s =
+          round_trip(storage, pair_start_frame{pairing_method::setup_secret, name, pattern<32>(3)},
+                     2 + 64 + 32);
       CHECK(s.name == std::string_view(name).substr(0, 64));
       REQUIRE(s.proof);
       CHECK(*s.proof == pattern<32>(3));
-      auto t = round_trip(pair_start_frame{pairing_method::setup_code, name, {}}, 2 + 64);
+      auto t = round_trip(storage, pair_start_frame{pairing_method::setup_code, name, {}}, 2 + 64);
       CHECK(t.name == std::string_view(name).substr(0, 64));
     }
   }
@@ -198,6 +202,7 @@ TEST_CASE("PAIR_START round-trips for every method and name length", "[core][pai
 }
 
 TEST_CASE("PAIR_PARAMS round-trips with salts of 16 and 32 bytes", "[core][pairing_frame]") {
+  std::vector<std::byte> storage; // what the decoded views point into
   SECTION("bytes") {
     const auto salt = salt_of(16);
     std::vector<std::byte> expected = bytes({1, 0x11, 0, 0, 0, 22, 0, 0, 0x03, 0xe8, 16});
@@ -211,7 +216,7 @@ TEST_CASE("PAIR_PARAMS round-trips with salts of 16 and 32 bytes", "[core][pairi
       const auto salt = salt_of(n);
       for (std::uint32_t it : {1u, 1000u, 999'999u, 1'000'000u}) {
         for (std::uint8_t left : {0, 1, 20, 255}) {
-          auto p = round_trip(pair_params_frame{it, salt, left}, 4 + 1 + n + 1);
+          auto p = round_trip(storage, pair_params_frame{it, salt, left}, 4 + 1 + n + 1);
           CHECK(p.iterations == it);
           CHECK(std::equal(p.salt.begin(), p.salt.end(), salt.begin(), salt.end()));
           CHECK(p.attempts_left == left);
@@ -221,25 +226,27 @@ TEST_CASE("PAIR_PARAMS round-trips with salts of 16 and 32 bytes", "[core][pairi
   }
   SECTION("a salt longer than 32 bytes is truncated by the encoder") {
     const auto salt = salt_of(40);
-    auto p = round_trip(pair_params_frame{1000, salt, 3}, 4 + 1 + 32 + 1);
+    auto p = round_trip(storage, pair_params_frame{1000, salt, 3}, 4 + 1 + 32 + 1);
     CHECK(std::equal(p.salt.begin(), p.salt.end(), salt.begin(), salt.begin() + 32));
   }
 }
 
 TEST_CASE("PAIR_SHARE, PAIR_CHALLENGE and PAIR_CONFIRM round-trip", "[core][pairing_frame]") {
+  std::vector<std::byte> storage; // what the decoded views point into
   for (int first : {0, 0x80, 0xff}) {
-    auto s = round_trip(pair_share_frame{pattern<65>(first)}, 65);
+    auto s = round_trip(storage, pair_share_frame{pattern<65>(first)}, 65);
     CHECK(s.share == pattern<65>(first));
 
     for (std::uint8_t left : {0, 19, 255}) {
-      auto c = round_trip(pair_challenge_frame{pattern<65>(first), pattern<32>(first + 1), left},
+      auto c = round_trip(storage,
+                          pair_challenge_frame{pattern<65>(first), pattern<32>(first + 1), left},
                           65 + 32 + 1);
       CHECK(c.share == pattern<65>(first));
       CHECK(c.confirm == pattern<32>(first + 1));
       CHECK(c.attempts_left == left);
     }
 
-    auto f = round_trip(pair_confirm_frame{pattern<32>(first)}, 32);
+    auto f = round_trip(storage, pair_confirm_frame{pattern<32>(first)}, 32);
     CHECK(f.confirm == pattern<32>(first));
   }
   SECTION("bytes of PAIR_CONFIRM") {
@@ -251,6 +258,7 @@ TEST_CASE("PAIR_SHARE, PAIR_CHALLENGE and PAIR_CONFIRM round-trip", "[core][pair
 }
 
 TEST_CASE("PAIR_RESULT round-trips every status, with and without proof", "[core][pairing_frame]") {
+  std::vector<std::byte> storage; // what the decoded views point into
   SECTION("bytes") {
     CHECK(encode(pair_result_frame{pairing_status::wrong_proof, paired_role::user, 19, 250,
                                    std::nullopt}) ==
@@ -267,7 +275,7 @@ TEST_CASE("PAIR_RESULT round-trips every status, with and without proof", "[core
         for (std::uint32_t retry : {0u, 250u, 8000u, 0xffffffffu}) {
           const pair_result_frame f{static_cast<pairing_status>(st), role, 255, retry,
                                     std::nullopt};
-          auto r = round_trip(f, 8);
+          auto r = round_trip(storage, f, 8);
           CHECK(r.status == f.status);
           CHECK(r.role == role);
           CHECK(r.attempts_left == 255);
@@ -279,8 +287,8 @@ TEST_CASE("PAIR_RESULT round-trips every status, with and without proof", "[core
   }
   SECTION("paired with the accessory's proof") {
     for (auto role : {paired_role::admin, paired_role::user}) {
-      auto r =
-          round_trip(pair_result_frame{pairing_status::paired, role, 0, 0, pattern<32>(0xe0)}, 40);
+      auto r = round_trip(
+          storage, pair_result_frame{pairing_status::paired, role, 0, 0, pattern<32>(0xe0)}, 40);
       CHECK(r.status == pairing_status::paired);
       CHECK(r.role == role);
       REQUIRE(r.proof);
