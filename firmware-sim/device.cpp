@@ -7,6 +7,7 @@
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/tls/context.hpp>
+#include <lanyard/trust/window_clock.hpp>
 
 #include <asio/ip/address.hpp>
 
@@ -25,7 +26,8 @@
 namespace lanyard::sim {
 namespace {
 
-using clock = std::chrono::system_clock;
+// The pairing window's clock: monotonic while the accessory runs (trust/window_clock.hpp).
+using clock = trust::window_clock;
 
 // The name of the interface that has `addr`, or empty.
 std::string interface_with_address(const asio::ip::address& addr) {

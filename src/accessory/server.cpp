@@ -10,6 +10,7 @@
 #include <lanyard/crypto/pairing_crypto.hpp>
 #include <lanyard/tls/error.hpp>
 #include <lanyard/trust/error.hpp>
+#include <lanyard/trust/window_clock.hpp>
 
 #include <asio/error.hpp>
 #include <asio/steady_timer.hpp>
@@ -207,7 +208,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     pending* raw = p.get();
     p->stream->set_verifier([raw, st = store](const core::fingerprint& fp,
                                               const tls::peer_cert_info&) -> std::error_code {
-      raw->decision = st->check(fp, std::chrono::system_clock::now());
+      raw->decision = st->check(fp, trust::window_clock::now());
       return raw->decision->code;
     });
     handshaking.emplace(p->number, p);

@@ -3,13 +3,16 @@
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/pairing_window.hpp>
 #include <lanyard/trust/error.hpp>
+#include <lanyard/trust/window_clock.hpp>
 
 #include <chrono>
 
 namespace lanyard::accessory::detail {
 namespace {
 
-using sys = std::chrono::system_clock;
+// The window runs on the accessory's monotonic wall clock: a wall-clock jump while it runs
+// (NTP setting an RTC-less accessory's 1970 clock) neither closes nor extends it.
+using sys = trust::window_clock;
 
 std::error_code to_pairing(std::error_code ec) {
   if (ec == trust::trust_errc::pairing_window_closed) return core::pairing_errc::window_closed;
