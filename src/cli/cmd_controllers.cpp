@@ -1,8 +1,9 @@
-// lanyard controllers list|remove|role|window ID ... --address HOST:PORT: manages an
+// lanyard controllers list|remove|role|window ID ... [--address HOST:PORT]: manages an
 // accessory's paired controllers from an admin app, over the channel (the accessory answers
 // the requests of accessory/controller_admin.hpp; other apps get "not_admin").
 #include "cli/command.hpp"
 #include "cli/controller_setup.hpp"
+#include "cli/discover.hpp"
 #include "cli/json.hpp"
 
 #include <lanyard/channel/client_channel.hpp>
@@ -82,18 +83,15 @@ int run(const parsed_args& args) {
   const std::optional<core::app_message> req = request_of(args, error);
   if (!req) return fail(error, 2);
   const std::string device_id = args.positional[1];
-  const auto address = args.value("address");
-  if (!address)
-    return fail("give the accessory's --address HOST:PORT (discovery by id is not wired here "
-                "yet)",
-                2);
-  std::string host, port;
-  if (!split_host_port(*address, host, port, error)) return fail(error, 2);
   std::chrono::seconds timeout{10};
   if (auto t = args.value("timeout")) {
     auto v = parse_integer(*t, 1, 3600, "--timeout", error);
     if (!v) return fail(error, 2);
     timeout = std::chrono::seconds(*v);
+  }
+  std::string host, port;
+  if (const auto address = args.value("address")) {
+    if (!split_host_port(*address, host, port, error)) return fail(error, 2);
   }
   std::string text;
   if (std::error_code ec = core::encode_app_message(*req, text)) return fail(ec.message(), 2);
@@ -104,6 +102,13 @@ int run(const parsed_args& args) {
   if (!store) return fail(error, 1);
   if (!store->find(device_id))
     return fail("\"" + core::display_text(device_id) + "\" is not paired: pair first", 1);
+  if (host.empty()) {
+    // By its id, through DNS-SD: the first path it answers on.
+    const auto found = discover_accessory(device_id, timeout, error);
+    if (found.empty()) return fail(error, 1);
+    host = found.front().address().to_string();
+    port = std::to_string(found.front().port());
+  }
 
   asio::io_context io;
   channel::client_options opts;
@@ -196,10 +201,10 @@ int run(const parsed_args& args) {
 const command cmd{
     "controllers",
     "list or remove an accessory's paired controllers, set roles, open its pairing window",
-    "usage: lanyard controllers list ID --address HOST:PORT [options]\n"
-    "       lanyard controllers remove ID FINGERPRINT --address HOST:PORT [options]\n"
-    "       lanyard controllers role ID FINGERPRINT admin|user --address HOST:PORT [options]\n"
-    "       lanyard controllers window ID open [MINUTES] | close --address HOST:PORT [options]\n"
+    "usage: lanyard controllers list ID [options]\n"
+    "       lanyard controllers remove ID FINGERPRINT [options]\n"
+    "       lanyard controllers role ID FINGERPRINT admin|user [options]\n"
+    "       lanyard controllers window ID open [MINUTES] | close [options]\n"
     "\n"
     "Asks the accessory ID (paired with this app, which must be one of its admins) over the\n"
     "channel. `window open` lets new apps pair for MINUTES (3-15, default 15) and forgives\n"
@@ -207,7 +212,7 @@ const command cmd{
     "demoting its only admin (last_admin).\n"
     "\n"
     "options:\n"
-    "  --address HOST:PORT  where the accessory listens\n"
+    "  --address HOST:PORT  connect there instead of browsing for ID (DNS-SD)\n"
     "  --json               list: one JSON array of {fingerprint, role, name}\n"
     "  --timeout SECONDS    give up after this long (default 10)\n"
     "  --trust-store PATH   the trust store (default: $XDG_STATE_HOME/lanyard/trust-store)\n"

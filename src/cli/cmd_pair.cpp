@@ -6,6 +6,7 @@
 // accessory's key in return — and only then pins the key in the trust store.
 #include "cli/command.hpp"
 #include "cli/controller_setup.hpp"
+#include "cli/discover.hpp"
 #include "cli/json.hpp"
 #include "lanyard/channel/pair.hpp"
 #include "lanyard/core/device_id.hpp"
@@ -45,61 +46,6 @@ using asio::ip::tcp;
 int fail(const std::string& reason, int code) {
   std::fprintf(stderr, "lanyard pair: %s\n", reason.c_str());
   return code;
-}
-
-// Browses _lanyard._tcp for up to `timeout` and returns the reachable paths of the first
-// sighting of the accessory whose TXT id is `device_id` (empty if none).
-std::vector<tcp::endpoint> discover(const std::string& device_id, std::chrono::seconds timeout,
-                                    std::string& error) {
-  using namespace lanyard::discovery;
-  asio::io_context io;
-  client avahi(io.get_executor());
-  if (avahi.status()) {
-    error = avahi.status().message() + "; give the accessory's address with --address HOST:PORT";
-    return {};
-  }
-  browser b(avahi);
-  directory dir;
-  std::vector<tcp::endpoint> found;
-  asio::steady_timer deadline(io);
-  asio::steady_timer grace(io);
-  bool seen = false;
-  auto stop = [&] {
-    deadline.cancel();
-    grace.cancel();
-    b.stop();
-    io.stop();
-  };
-  b.on_event([&](const browse_event& e) {
-    dir.apply(e);
-    if (seen || !dir.find(device_id)) return;
-    // IPv4 and IPv6 instances resolve separately: give the others a moment to arrive, so a
-    // path the accessory does not listen on is not the only one tried.
-    seen = true;
-    grace.expires_after(std::chrono::milliseconds(700));
-    grace.async_wait([&](const std::error_code& ec) {
-      if (ec) return;
-      if (const discovered_accessory* acc = dir.find(device_id))
-        for (const auto& p : acc->paths)
-          if (p.reachable) found.emplace_back(p.address, p.port);
-      stop();
-    });
-  });
-  b.on_error([](std::error_code) {});
-  if (auto ec = b.start("_lanyard._tcp", "")) {
-    error = ec.message();
-    return {};
-  }
-  deadline.expires_after(timeout);
-  deadline.async_wait([&](const std::error_code& ec) {
-    if (!ec) stop();
-  });
-  io.run();
-  if (found.empty())
-    error = "no accessory with id \"" + device_id + "\" found on the network within " +
-            std::to_string(timeout.count()) + " s; is it powered and on this network? (or give " +
-            "its address with --address HOST:PORT)";
-  return found;
 }
 
 struct pairing_attempt {
@@ -289,7 +235,7 @@ int run(const parsed_args& args) {
     if (ec || results.empty()) return fail("cannot resolve '" + host + "': " + ec.message(), 1);
     endpoints.push_back(results.begin()->endpoint());
   } else {
-    endpoints = discover(device_id, timeout, error);
+    endpoints = discover_accessory(device_id, timeout, error);
     if (endpoints.empty()) return fail(error, 1);
   }
 

@@ -23,6 +23,7 @@ out=$(lab_exec phone "$LANYARD" pair "$payload" --trust-store "$LAB_DIR/ts" \
 jq -e '.device_id=="acc-1" and .pinned_by=="verified" and .role=="admin" and (.address|test("5577$"))' \
   <<<"$out" >/dev/null || { echo "FAILED: unexpected result $out"; exit 1; }
 echo "ok: by payload: $out"
+acc_fp=$(jq -r .fingerprint <<<"$out")
 
 out=$(lab_exec phone "$LANYARD" pair --code "$code" acc-1 --trust-store "$LAB_DIR/ts-code" \
   --identity-dir "$LAB_DIR/controller2" --timeout 30 --json) ||
@@ -31,8 +32,16 @@ jq -e '.device_id=="acc-1" and .pinned_by=="code" and .role=="user"' <<<"$out" >
   { echo "FAILED: unexpected result $out"; exit 1; }
 echo "ok: by code and id: $out"
 
+# The admin lists the controllers, the accessory found by its id again.
+out=$(lab_exec phone "$LANYARD" controllers list acc-1 --trust-store "$LAB_DIR/ts" \
+  --identity-dir "$LAB_DIR/controller" --timeout 20 --json) ||
+  { echo "FAILED: controllers list: $out"; exit 1; }
+jq -e 'length==2 and (map(.role)|sort)==["admin","user"]' <<<"$out" >/dev/null ||
+  { echo "FAILED: controllers: $out"; exit 1; }
+echo "ok: controllers list by id: $out"
+
 # An id nobody advertises: refused after --timeout with an actionable message, nothing pinned.
-other=$("$MAKE_PAYLOAD" payload acc-2 "$(jq -r .fingerprint <<<"$out")")
+other=$("$MAKE_PAYLOAD" payload acc-2 "$acc_fp")
 if out=$(lab_exec phone "$LANYARD" pair "$other" --trust-store "$LAB_DIR/ts2" \
   --identity-dir "$LAB_DIR/controller" --timeout 3 2>&1); then
   echo "FAILED: pairing an absent accessory succeeded: $out"; exit 1
