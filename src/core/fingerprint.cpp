@@ -1,5 +1,7 @@
 #include "lanyard/core/fingerprint.hpp"
 
+#include "core/quote_char.hpp"
+
 #include "lanyard/core/base32.hpp"
 
 #include <vector>
@@ -46,15 +48,6 @@ bool is_space(char c) noexcept {
 
 bool is_separator(char c) noexcept {
   return c == ':' || c == '-' || is_space(c);
-}
-
-std::string quote(char c) {
-  if (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7F)
-    return std::string("'") + c + "'";
-  std::string s = "byte 0x";
-  s += "0123456789ABCDEF"[static_cast<unsigned char>(c) >> 4];
-  s += "0123456789ABCDEF"[static_cast<unsigned char>(c) & 0xF];
-  return s;
 }
 
 fingerprint_parse_result fail(fingerprint_errc e, std::size_t position, char c = '\0') {
@@ -109,7 +102,7 @@ std::string to_short_string(const fingerprint& fp) {
 std::string fingerprint_parse_result::describe() const {
   if (!code) return "no error";
   if (code == fingerprint_errc::invalid_character) {
-    std::string s = "fingerprint: character " + quote(character) + " at position " +
+    std::string s = "fingerprint: character " + detail::quote_char(character) + " at position " +
                     std::to_string(position + 1) + " is not part of a fingerprint";
     if (character == '0' || character == '1' || character == '8' || character == '9')
       s += " (base32 uses no 0, 1, 8 or 9: did you mean O, I, B or G?)";
@@ -119,7 +112,7 @@ std::string fingerprint_parse_result::describe() const {
     return "fingerprint: found " + std::to_string(position) +
            " digits; a fingerprint is 52 base32 characters (XXXX-XXXX-...) or 64 hex digits";
   if (code == fingerprint_errc::invalid_last_character)
-    return "fingerprint: the last character " + quote(character) + " (position " +
+    return "fingerprint: the last character " + detail::quote_char(character) + " (position " +
            std::to_string(position + 1) +
            ") is impossible at the end of a fingerprint; it must be A or Q (mistyped?)";
   return "fingerprint: " + code.message();

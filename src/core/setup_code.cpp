@@ -1,5 +1,7 @@
 #include "lanyard/core/setup_code.hpp"
 
+#include "core/quote_char.hpp"
+
 namespace lanyard::core {
 namespace {
 
@@ -65,15 +67,6 @@ public:
     return "unknown setup code error";
   }
 };
-
-std::string quote(char c) {
-  if (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7F)
-    return std::string("'") + c + "'";
-  std::string s = "byte 0x";
-  s += "0123456789ABCDEF"[static_cast<unsigned char>(c) >> 4];
-  s += "0123456789ABCDEF"[static_cast<unsigned char>(c) & 0xF];
-  return s;
-}
 
 setup_code_parse_result fail(setup_code_errc e, std::size_t position = 0, char c = '\0') {
   setup_code_parse_result r;
@@ -143,7 +136,7 @@ std::string setup_code_parse_result::describe() const {
   case setup_code_errc::empty:
     return p + "empty; type the 8 digits from the accessory's label";
   case setup_code_errc::bad_character: {
-    std::string s = p + "character " + quote(character) + " at position " +
+    std::string s = p + "character " + detail::quote_char(character) + " at position " +
                     std::to_string(position + 1) + " is not a digit";
     switch (character) {
     case 'O':

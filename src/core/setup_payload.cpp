@@ -1,5 +1,7 @@
 #include "lanyard/core/setup_payload.hpp"
 
+#include "core/quote_char.hpp"
+
 #include "lanyard/core/base32.hpp"
 #include "lanyard/core/crc32c.hpp"
 #include "lanyard/core/device_id.hpp"
@@ -71,15 +73,6 @@ public:
 
 bool is_space(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-std::string quote(char c) {
-  if (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7F)
-    return std::string("'") + c + "'";
-  std::string s = "byte 0x";
-  s += "0123456789ABCDEF"[static_cast<unsigned char>(c) >> 4];
-  s += "0123456789ABCDEF"[static_cast<unsigned char>(c) & 0xF];
-  return s;
 }
 
 payload_parse_result fail(payload_errc e, std::size_t position = 0, char c = '\0') {
@@ -177,10 +170,11 @@ std::string payload_parse_result::describe() const {
   case payload_errc::empty:
     return p + "empty; expected \"LNY1:\" followed by the code from the accessory's label";
   case payload_errc::bad_prefix:
-    return p + "does not start with \"LNY1:\" (character " + quote(character) + " at position " +
-           std::to_string(position + 1) + "); is this the code from a Lanyard accessory?";
+    return p + "does not start with \"LNY1:\" (character " + detail::quote_char(character) +
+           " at position " + std::to_string(position + 1) +
+           "); is this the code from a Lanyard accessory?";
   case payload_errc::bad_character: {
-    std::string s = p + "character " + quote(character) + " at position " +
+    std::string s = p + "character " + detail::quote_char(character) + " at position " +
                     std::to_string(position + 1) + " is not base32 (A-Z, 2-7)";
     switch (character) {
     case '0':
@@ -202,7 +196,7 @@ std::string payload_parse_result::describe() const {
   }
   case payload_errc::bad_length:
     if (character != '\0')
-      return p + "the last character " + quote(character) + " (position " +
+      return p + "the last character " + detail::quote_char(character) + " (position " +
              std::to_string(position + 1) + ") is impossible there; was it mistyped?";
     return p + "its length is impossible: characters are missing or extra";
   case payload_errc::truncated:
@@ -220,7 +214,7 @@ std::string payload_parse_result::describe() const {
   }
   case payload_errc::bad_device_id:
     if (character == '\0') return p + "the device id is empty";
-    return p + "the device id has character " + quote(character) + " at position " +
+    return p + "the device id has character " + detail::quote_char(character) + " at position " +
            std::to_string(position + 1) + "; only A-Z a-z 0-9 . _ : - are allowed";
   case payload_errc::device_id_too_long:
     return p + "the device id is " + std::to_string(position) + " bytes long; at most " +
