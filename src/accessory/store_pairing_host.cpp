@@ -6,6 +6,7 @@
 #include <lanyard/trust/window_clock.hpp>
 
 #include <chrono>
+#include <utility>
 
 namespace lanyard::accessory::detail {
 namespace {
@@ -43,12 +44,22 @@ std::uint32_t store_pairing_host::attempts_left() {
 std::error_code store_pairing_host::record_failure(time_point now) {
   // Persisted before the caller reveals anything: a crash right after still counts it.
   if (std::error_code ec = note(store_->record_failure(sys::now()))) return ec;
+  throttle_before_ = throttle_.not_before();
   throttle_.record_failure(now, store_->window().failed_attempts);
   return {};
 }
 
 std::error_code store_pairing_host::refund_failure(time_point) {
-  return note(store_->refund_failure(sys::now()));
+  // The proof was right: it delays nobody, and the count comes back with the pairing's write
+  // (add_controller follows at once).
+  if (throttle_before_) throttle_.restore(*throttle_before_);
+  refund_pending_ = true;
+  return {};
+}
+
+store_pairing_host::~store_pairing_host() {
+  // A refund not followed by add_controller (cannot happen with the responder; be safe).
+  if (refund_pending_) store_->refund_failure(sys::now());
 }
 
 std::error_code store_pairing_host::add_controller(const core::fingerprint& fp,

@@ -21,6 +21,9 @@ public:
                      core::pairing_throttle& throttle,
                      std::optional<trust::controller_record> known)
       : store_(std::move(store)), opts_(opts), throttle_(throttle), known_(std::move(known)) {}
+  ~store_pairing_host() override;
+  store_pairing_host(const store_pairing_host&) = delete;
+  store_pairing_host& operator=(const store_pairing_host&) = delete;
 
   std::error_code admit(time_point now) override;
   std::uint32_t attempts_left() override;
@@ -47,6 +50,10 @@ private:
   core::pairing_throttle& throttle_;
   std::optional<trust::controller_record> known_;
   std::string detail_;
+  // A SPAKE2+ attempt counted ahead of its confirmation: what the throttle said before, and
+  // whether the refund is still to be written (with the pairing, in one write).
+  std::optional<time_point> throttle_before_;
+  bool refund_pending_ = false;
 };
 
 } // namespace lanyard::accessory::detail

@@ -276,33 +276,60 @@ controller_decision controller_store::check(const core::fingerprint& fp, time_po
   return d;
 }
 
+store_status controller_store::pair_into(state& st, const core::fingerprint& fp,
+                                         std::string_view name, controller_role role,
+                                         time_point now) const {
+  if (std::error_code ec = core::pairing_window(st.window).admit(now))
+    return {translate(ec), "cannot pair controller " + core::to_string(fp) + ": " +
+                               core::pairing_window(st.window).describe(now)};
+  const bool known = st.controllers.count(fp) != 0;
+  if (!known && st.controllers.size() >= max_controllers_)
+    return {make_error_code(trust_errc::controllers_full),
+            "cannot pair controller " + core::to_string(fp) + ": " +
+                std::to_string(max_controllers_) + " controllers are paired already"};
+  controller_role effective = role;
+  bool has_admin = false;
+  for (const auto& [k, c] : st.controllers)
+    has_admin = has_admin || (c.role == controller_role::admin && k != fp);
+  if (!has_admin) effective = controller_role::admin; // never leave the accessory adminless
+  // Re-pairing (an app that lost its pin proves the secret again) never demotes an admin.
+  if (known && st.controllers[fp].role == controller_role::admin)
+    effective = controller_role::admin;
+  controller_record& r = st.controllers[fp];
+  if (r.paired_at == time_point{}) r.paired_at = floor_s(now);
+  r.fingerprint = fp;
+  r.name = std::string(name);
+  r.role = effective;
+  return {};
+}
+
 store_status controller_store::pair(const core::fingerprint& fp, std::string_view name,
                                     controller_role role, time_point now) {
   if (name.size() > max_name_length) return invalid_name(name.size());
   return modify([&](state& st, bool&) -> store_status {
-    if (std::error_code ec = core::pairing_window(st.window).admit(now))
-      return {translate(ec), "cannot pair controller " + core::to_string(fp) + ": " +
-                                 core::pairing_window(st.window).describe(now)};
-    const bool known = st.controllers.count(fp) != 0;
-    if (!known && st.controllers.size() >= max_controllers_)
-      return {make_error_code(trust_errc::controllers_full),
-              "cannot pair controller " + core::to_string(fp) + ": " +
-                  std::to_string(max_controllers_) + " controllers are paired already"};
-    controller_role effective = role;
-    bool has_admin = false;
-    for (const auto& [k, c] : st.controllers)
-      has_admin = has_admin || (c.role == controller_role::admin && k != fp);
-    if (!has_admin) effective = controller_role::admin; // never leave the accessory adminless
-    // Re-pairing (an app that lost its pin proves the secret again) never demotes an admin.
-    if (known && st.controllers[fp].role == controller_role::admin)
-      effective = controller_role::admin;
-    controller_record& r = st.controllers[fp];
-    if (r.paired_at == time_point{}) r.paired_at = floor_s(now);
-    r.fingerprint = fp;
-    r.name = std::string(name);
-    r.role = effective;
+    state trial = st;
+    if (store_status p = pair_into(trial, fp, name, role, now); p.failed()) return p;
+    st = std::move(trial);
     return {};
   });
+}
+
+store_status controller_store::refund_and_pair(const core::fingerprint& fp, std::string_view name,
+                                               controller_role role, time_point now) {
+  if (name.size() > max_name_length) return invalid_name(name.size());
+  store_status s = modify([&](state& st, bool&) -> store_status {
+    state trial = st;
+    core::pairing_window w(trial.window);
+    w.refund_failure(now);
+    trial.window = w.state();
+    if (store_status p = pair_into(trial, fp, name, role, now); p.failed()) return p;
+    st = std::move(trial);
+    return {};
+  });
+  // Not paired (window, cap): the proof was right all the same, so the refund stands.
+  if (s.failed() && s.code != trust_errc::store_io && s.code != trust_errc::store_corrupt)
+    refund_failure(now);
+  return s;
 }
 
 store_status controller_store::add_by_admin(const core::fingerprint& by,

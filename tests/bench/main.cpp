@@ -87,14 +87,18 @@ int main(int argc, char** argv) {
     }
     cli::json_writer out;
     std::vector<std::string> lines;
-    if (int rc = b->run(parsed, out, lines); rc != 0) return rc;
+    // A benchmark that fails before it has figures returns non-zero with `out` empty; one that
+    // completed but had failed runs (counted in its JSON) fills `out` and returns non-zero: its
+    // figures are printed all the same, and the exit status says that runs failed.
+    const int rc = b->run(parsed, out, lines);
+    if (rc != 0 && out.str().empty()) return rc;
     if (parsed.has("json")) {
       std::printf("%s\n", out.str().c_str());
     } else {
       for (const auto& l : lines)
         std::printf("%s\n", l.c_str());
     }
-    return 0;
+    return rc;
   }
   std::fprintf(stderr, "lanyard-bench: unknown benchmark '%s' (see --help)\n", args[0].c_str());
   return 2;

@@ -240,3 +240,21 @@ TEST_CASE("controller store parse errors name the line") {
         "C:1: expected \"lanyard-controller-store 1\", found \"lanyard-trust-store 1\": this is "
         "not a Lanyard controller-store file");
 }
+
+TEST_CASE("refund_and_pair: a proven SPAKE2+ attempt is refunded and paired in one write") {
+  temp_dir dir;
+  controller_store store(dir.path / "controllers");
+  REQUIRE(store.load().ok());
+  REQUIRE(store.open_window(t0).ok());
+  REQUIRE(store.record_failure(t0 + 1s).ok()); // counted before the confirmation went out
+  REQUIRE(store.refund_and_pair(fp_of(1), "phone", controller_role::user, t0 + 2s).ok());
+  CHECK(store.window().failed_attempts == 0);
+  REQUIRE(store.find(fp_of(1)));
+  CHECK(store.find(fp_of(1))->role == controller_role::admin); // the first is admin
+  // Refused (the window timed out meanwhile): the refund stands all the same.
+  REQUIRE(store.record_failure(t0 + 3s).ok());
+  CHECK(store.refund_and_pair(fp_of(2), "late", controller_role::user, t0 + 20min).code ==
+        lanyard::trust::trust_errc::pairing_window_closed);
+  CHECK(store.window().failed_attempts == 0);
+  CHECK_FALSE(store.find(fp_of(2)));
+}

@@ -39,6 +39,10 @@ public:
   /// No proof is evaluated before this time.
   time_point not_before() const noexcept { return not_before_; }
 
+  /// Puts back an earlier not_before() (a failure recorded ahead of a proof that then
+  /// succeeded delays nobody).
+  void restore(time_point not_before) noexcept { not_before_ = not_before; }
+
 private:
   std::chrono::milliseconds first_ = default_first_delay;
   std::chrono::milliseconds max_ = default_max_delay;

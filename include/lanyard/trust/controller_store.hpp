@@ -126,6 +126,12 @@ public:
   store_status pair(const core::fingerprint& fp, std::string_view name, controller_role role,
                     time_point now);
 
+  /// refund_failure() and then pair(), in one write (a SPAKE2+ pairing, whose attempt was
+  /// counted before its confirmation, costs one write less). If pairing fails, the refund is
+  /// still made.
+  store_status refund_and_pair(const core::fingerprint& fp, std::string_view name,
+                               controller_role role, time_point now);
+
   /// Adds a controller outside the window, on behalf of a paired admin (`by`). Errors: not_admin,
   /// controllers_full, invalid_record, load errors.
   store_status add_by_admin(const core::fingerprint& by, const core::fingerprint& fp,
@@ -179,6 +185,8 @@ private:
     bool existed = false;
   };
   store_status read_locked(state& out) const;
+  store_status pair_into(state& st, const core::fingerprint& fp, std::string_view name,
+                         controller_role role, time_point now) const;
   template <class Change>
   store_status modify(Change change);
 

@@ -17,6 +17,18 @@ declare -A filter=(
                .blackhole.lanyard.median_ms, .blackhole.mptcp.median_ms, .blackhole.mptcp.p95_ms,
                .link_down_ratio_vs_mptcp, .blackhole_ratio_vs_mptcp] | all(type=="number"))
                and .failed_runs==0'
+  [pairing]='def s: [.median, .p95, .p99, .min, .max, .runs] | all(type=="number");
+             ([.wall_ms, .handshake_ms, .accessory_cpu_ms, .app_cpu_ms]
+              | all(.[] | .full_handshake, .payload_pairing, .code_pairing; s))
+             and (.exchange_ms | (.payload_pairing | s) and (.code_pairing | s))
+             and ([.pieces_ms.pbkdf2, .pieces_ms.spake2_verifier_respond, .pieces_ms.store_pair]
+                  | all(s))
+             and ([.payload_over_handshake, .code_over_handshake] | all(type=="number"))
+             and (.goals | .payload_over_handshake_max==1.2 and .code_over_handshake_max==2
+                  and (.payload_over_handshake_met | type=="boolean")
+                  and (.code_over_handshake_met | type=="boolean"))
+             and .failed_runs==0 and .wall_ms.code_pairing.runs==.runs
+             and .accessory_pairings==2*.runs'
 )
 [[ -n ${filter[$name]:-} ]] || { echo "check_json_shape: no shape for '$name'"; exit 2; }
 jq -e "${filter[$name]}" <<<"$out" >/dev/null ||

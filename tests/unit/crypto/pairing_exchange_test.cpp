@@ -60,11 +60,13 @@ struct test_host final : core::pairing_responder_host {
   std::error_code record_failure(time_point now) override {
     if (fail_storage) return pairing_errc::accessory_failure;
     window.record_failure();
+    throttle_before = throttle.not_before();
     throttle.record_failure(now, window.state().failed_attempts);
     return {};
   }
   std::error_code refund_failure(time_point now) override {
     window.refund_failure(sys(now));
+    throttle.restore(throttle_before);
     return {};
   }
   std::error_code add_controller(const core::fingerprint& fp, std::string_view name,
@@ -87,6 +89,7 @@ struct test_host final : core::pairing_responder_host {
 
   core::pairing_window window;
   core::pairing_throttle throttle;
+  time_point throttle_before{};
   std::array<std::uint8_t, 16> secret = secret_bytes(7);
   core::setup_code_verifier verifier;
   bool has_secret = true, has_code = true, confirmation = false, fail_storage = false;
@@ -205,6 +208,8 @@ TEST_CASE("the setup code pairs through SPAKE2+; its pre-counted attempt is refu
   CHECK(x.responder.outcome().method == pairing_method::setup_code);
   CHECK(host.paired.size() == 1);
   CHECK(host.window.state().failed_attempts == 0);
+  // ... and delays nobody: the next proof is evaluated at once.
+  CHECK(host.evaluate_not_before() <= x.now);
 }
 
 TEST_CASE("a wrong code: the app learns it from the accessory's confirmation, the attempt counts") {
