@@ -668,3 +668,40 @@ TEST_CASE("channel: trust store decisions (TOFU pin, then a changed key is refus
   CHECK(described);
   CHECK(store->find("lamp-1")->fingerprint == accessory_id().fingerprint());
 }
+
+TEST_CASE("channel: at the session cap a newcomer takes a lingering session's place, or waits "
+          "with too_many_sessions",
+          "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  server_options so;
+  so.max_sessions = 1;
+  accessory_fixture acc(io, dir.path, 0, so);
+  acc.pair(phone_id());
+  acc.pair(stranger_id());
+  auto phone = std::make_unique<phone_fixture>(io);
+  phone->ch.start({"127.0.0.1", acc.endpoint().port()});
+  phone->send("first");
+  REQUIRE(run_until(io, [&] { return phone->done.count("first") == 1; }));
+  {
+    // Every session has a live connection: the second controller is told to wait.
+    phone_fixture tablet(io, phone_options(), stranger_id());
+    tablet.ch.start({"127.0.0.1", acc.endpoint().port()});
+    REQUIRE(run_until(io, [&] {
+      return std::find(tablet.reasons.begin(), tablet.reasons.end(),
+                       std::error_code(channel_errc::too_many_sessions)) != tablet.reasons.end();
+    }));
+    CHECK(tablet.ch.state() != channel_state::failed); // it retries
+    CHECK(acc.logged("server_options::max_sessions"));
+    CHECK(acc.srv->session_count() == 1);
+  }
+  // The phone goes away; its session lingers. The tablet's connection takes its place.
+  phone.reset();
+  phone_fixture tablet(io, phone_options(), stranger_id());
+  tablet.ch.start({"127.0.0.1", acc.endpoint().port()});
+  tablet.send("second");
+  REQUIRE(run_until(io, [&] { return tablet.done.count("second") == 1; }));
+  CHECK(!tablet.done["second"].first);
+  CHECK(acc.srv->session_count() == 1);
+  CHECK(acc.logged("dropped to make room"));
+}

@@ -258,3 +258,18 @@ TEST_CASE("refund_and_pair: a proven SPAKE2+ attempt is refunded and paired in o
   CHECK(store.window().failed_attempts == 0);
   CHECK_FALSE(store.find(fp_of(2)));
 }
+
+TEST_CASE("the controller cap: the 17th controller is refused with controllers_full") {
+  temp_dir dir;
+  controller_store store(dir.path / "controllers");
+  REQUIRE(store.load().ok());
+  REQUIRE(store.open_window(t0).ok());
+  for (std::uint8_t i = 1; i <= 16; ++i)
+    REQUIRE(store.pair(fp_of(i), "c", controller_role::user, t0).ok());
+  const store_status s = store.pair(fp_of(17), "one too many", controller_role::user, t0);
+  CHECK(s.code == trust_errc::controllers_full);
+  CHECK(s.message().find("16 controllers are paired already") != std::string::npos);
+  CHECK(store.list().size() == 16);
+  // A paired controller re-pairing is no newcomer.
+  CHECK(store.pair(fp_of(3), "renamed", controller_role::user, t0).ok());
+}
