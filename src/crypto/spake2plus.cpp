@@ -84,23 +84,94 @@ private:
   mbedtls_ecp_point v_;
 };
 
-// The group P-256, loaded per operation: mbedtls_ecp_mul() caches precomputed multiples of the
-// generator in the group, which makes a shared group unsafe across threads.
+// The group P-256, loaded once per thread and kept until the thread exits (the destructor frees,
+// and so zeroizes, all of it). Loading the group per operation cost more than a scalar
+// multiplication, and so did the precomputed multiples of the base point that mbedtls_ecp_mul()
+// builds on first use and caches in the group (grp.T) whenever the point it multiplies is the
+// group's G. That cache is why the groups are per thread and never shared: the first
+// multiplication by G writes it.
+//
+// M and N are fixed too, so each gets the same treatment: a copy of P-256 whose G is M (or N).
+// The curve, its order n and cofactor 1 are the same, and M and N are points of order n, so the
+// comb multiplication computes exactly m*M (or m*N), in constant time and blinded as for the
+// generator; only the table it keeps is different. Nothing here depends on a secret: the tables
+// hold multiples of public points.
+class p256_state {
+public:
+  p256_state() noexcept { init(); }
+  ~p256_state() { release(); }
+  p256_state(const p256_state&) = delete;
+  p256_state& operator=(const p256_state&) = delete;
+
+  // Loads everything on first use; after a failure (out of memory) the next call tries again.
+  bool ensure_loaded() noexcept {
+    if (loaded_) return true;
+    release();
+    init();
+    loaded_ = mbedtls_ecp_group_load(&grp_, MBEDTLS_ECP_DP_SECP256R1) == 0 &&
+              mbedtls_mpi_lset(&one_, 1) == 0 && load_fixed_base(detail::spake2plus_m, grp_m_) &&
+              load_fixed_base(detail::spake2plus_n, grp_n_);
+    return loaded_;
+  }
+
+  mbedtls_ecp_group grp_;   // P-256 as standardized: G is the generator P of RFC 9383
+  mbedtls_ecp_group grp_m_; // P-256 with G = M
+  mbedtls_ecp_group grp_n_; // P-256 with G = N
+  mbedtls_mpi one_;
+
+private:
+  // `out` = P-256 with G replaced by `base`, one of the constants M and N, which are known to be
+  // valid (checked all the same: a fixed base that is not on the curve must never be used).
+  //
+  // mbedtls_ecp_group_load() makes the curve's numbers, G included, point into mbedTLS's
+  // read-only tables and marks them (h == 1) as not to be freed by mbedtls_ecp_group_free(). So
+  // G is not overwritten but dropped (re-initialized, which frees nothing) and read anew into
+  // memory of its own, which release() frees. The group must come with no precomputed table
+  // (mbedTLS 2.x builds it on first use; 3.x ships one for the standard G, which would be wrong
+  // for M and N), else the load fails.
+  bool load_fixed_base(std::span<const std::uint8_t, spake2plus_point_size> base,
+                       mbedtls_ecp_group& out) noexcept {
+    const int rc = mbedtls_ecp_group_load(&out, MBEDTLS_ECP_DP_SECP256R1);
+    mbedtls_ecp_point_init(&out.G); // whatever the load did, G now owns nothing
+    return rc == 0 && out.T == nullptr && out.T_size == 0 &&
+           mbedtls_ecp_point_read_binary(&grp_, &out.G, base.data(), base.size()) == 0 &&
+           mbedtls_ecp_check_pubkey(&grp_, &out.G) == 0;
+  }
+  void init() noexcept {
+    mbedtls_ecp_group_init(&grp_);
+    mbedtls_ecp_group_init(&grp_m_);
+    mbedtls_ecp_group_init(&grp_n_);
+    mbedtls_mpi_init(&one_);
+  }
+  void release() noexcept {
+    mbedtls_mpi_free(&one_);
+    // The G of a fixed-base group is ours (see load_fixed_base()), or empty.
+    mbedtls_ecp_point_free(&grp_n_.G);
+    mbedtls_ecp_group_free(&grp_n_);
+    mbedtls_ecp_point_free(&grp_m_.G);
+    mbedtls_ecp_group_free(&grp_m_);
+    mbedtls_ecp_group_free(&grp_);
+    loaded_ = false;
+  }
+
+  bool loaded_ = false;
+};
+
+// One of the fixed bases M and N, for p256::share() and p256::unblind().
+enum class fixed_base : std::uint8_t { m, n };
+
+// This thread's P-256. An operation takes it for its duration; operations never nest, and a
+// group is never handed to another thread.
 class p256 {
 public:
-  p256() noexcept {
-    mbedtls_ecp_group_init(&grp_);
-    ok_ = mbedtls_ecp_group_load(&grp_, MBEDTLS_ECP_DP_SECP256R1) == 0 &&
-          mbedtls_mpi_lset(one_.get(), 1) == 0;
-  }
-  ~p256() { mbedtls_ecp_group_free(&grp_); }
+  p256() noexcept : s_(this_thread()), ok_(s_.ensure_loaded()) {}
   p256(const p256&) = delete;
   p256& operator=(const p256&) = delete;
 
   bool ok() const noexcept { return ok_; }
-  mbedtls_ecp_group* grp() noexcept { return &grp_; }
-  const mbedtls_mpi* order() const noexcept { return &grp_.N; }
-  const mbedtls_ecp_point* generator() const noexcept { return &grp_.G; }
+  mbedtls_ecp_group* grp() noexcept { return &s_.grp_; }
+  const mbedtls_mpi* order() const noexcept { return &s_.grp_.N; }
+  const mbedtls_ecp_point* generator() const noexcept { return &s_.grp_.G; }
 
   // Reads a big-endian scalar that must be in [1, n-1].
   std::error_code read_scalar(bytes_view in, mpi& out) noexcept {
@@ -135,9 +206,9 @@ public:
   // on the curve. The identity has no 65-byte encoding, and check_pubkey rejects it too.
   std::error_code read_point(bytes_view in, point& out) noexcept {
     if (in.size() != spake2plus_point_size || in[0] != 0x04) return crypto_errc::bad_point;
-    const int rc = mbedtls_ecp_point_read_binary(&grp_, out.get(), in.data(), in.size());
+    const int rc = mbedtls_ecp_point_read_binary(&s_.grp_, out.get(), in.data(), in.size());
     if (rc == MBEDTLS_ERR_MPI_ALLOC_FAILED) return crypto_errc::mbedtls_failure;
-    if (rc != 0 || mbedtls_ecp_check_pubkey(&grp_, out.get()) != 0 || out.is_identity())
+    if (rc != 0 || mbedtls_ecp_check_pubkey(&s_.grp_, out.get()) != 0 || out.is_identity())
       return crypto_errc::bad_point;
     return {};
   }
@@ -146,7 +217,7 @@ public:
                               std::span<std::uint8_t, spake2plus_point_size> out) noexcept {
     std::size_t written = 0;
     if (in.is_identity() ||
-        mbedtls_ecp_point_write_binary(&grp_, in.get(), MBEDTLS_ECP_PF_UNCOMPRESSED, &written,
+        mbedtls_ecp_point_write_binary(&s_.grp_, in.get(), MBEDTLS_ECP_PF_UNCOMPRESSED, &written,
                                        out.data(), out.size()) != 0 ||
         written != out.size())
       return crypto_errc::mbedtls_failure;
@@ -156,34 +227,32 @@ public:
   // out = m*P in constant time, blinded with `rng`. m must be in [1, n-1], P valid.
   std::error_code mul(point& out, const mpi& m, const mbedtls_ecp_point* p,
                       rng_adapter& rng) noexcept {
-    if (mbedtls_ecp_mul(&grp_, out.get(), m.get(), p, rng.f_rng(), rng.p_rng()) != 0)
+    if (mbedtls_ecp_mul(&s_.grp_, out.get(), m.get(), p, rng.f_rng(), rng.p_rng()) != 0)
+      return mbedtls_error(&rng);
+    return {};
+  }
+
+  // out = m*M or m*N, as mul() does it, with the precomputed multiples of M or N.
+  std::error_code mul(point& out, const mpi& m, fixed_base base, rng_adapter& rng) noexcept {
+    mbedtls_ecp_group* g = base == fixed_base::m ? &s_.grp_m_ : &s_.grp_n_;
+    if (mbedtls_ecp_mul(g, out.get(), m.get(), &g->G, rng.f_rng(), rng.p_rng()) != 0)
       return mbedtls_error(&rng);
     return {};
   }
 
   // out = a + b (possibly the identity).
   std::error_code add(point& out, const point& a, const point& b) noexcept {
-    if (mbedtls_ecp_muladd(&grp_, out.get(), one_.get(), a.get(), one_.get(), b.get()) != 0)
-      return crypto_errc::mbedtls_failure;
-    return {};
-  }
-
-  // The constants M and N, which are known to be valid.
-  std::error_code load_constant(std::span<const std::uint8_t, spake2plus_point_size> in,
-                                point& out) noexcept {
-    if (mbedtls_ecp_point_read_binary(&grp_, out.get(), in.data(), in.size()) != 0)
+    if (mbedtls_ecp_muladd(&s_.grp_, out.get(), &s_.one_, a.get(), &s_.one_, b.get()) != 0)
       return crypto_errc::mbedtls_failure;
     return {};
   }
 
   // share = s*P + w0*base (RFC 9383 section 3.3: X = x*P + w0*M, Y = y*P + w0*N).
-  std::error_code share(const mpi& s, const mpi& w0,
-                        std::span<const std::uint8_t, spake2plus_point_size> base, rng_adapter& rng,
+  std::error_code share(const mpi& s, const mpi& w0, fixed_base base, rng_adapter& rng,
                         std::span<std::uint8_t, spake2plus_point_size> out) noexcept {
-    point sp, base_point, blind, sum;
+    point sp, blind, sum;
     if (auto ec = mul(sp, s, generator(), rng)) return ec;
-    if (auto ec = load_constant(base, base_point)) return ec;
-    if (auto ec = mul(blind, w0, base_point.get(), rng)) return ec;
+    if (auto ec = mul(blind, w0, base, rng)) return ec;
     if (auto ec = add(sum, sp, blind)) return ec;
     // s*P == -w0*base only if someone knows the discrete log of M or N: not a real outcome.
     return write_point(sum, out);
@@ -191,15 +260,13 @@ public:
 
   // out = peer_share - w0*base (Y - w0*N for the prover, X - w0*M for the verifier), computed
   // as peer_share + (n - w0)*base so that the secret w0 only meets the constant-time mul().
-  std::error_code unblind(const point& peer_share, const mpi& w0,
-                          std::span<const std::uint8_t, spake2plus_point_size> base,
-                          rng_adapter& rng, point& out) noexcept {
+  std::error_code unblind(const point& peer_share, const mpi& w0, fixed_base base, rng_adapter& rng,
+                          point& out) noexcept {
     mpi negated;
-    point base_point, blind;
+    point blind;
     if (mbedtls_mpi_sub_mpi(negated.get(), order(), w0.get()) != 0)
       return crypto_errc::mbedtls_failure;
-    if (auto ec = load_constant(base, base_point)) return ec;
-    if (auto ec = mul(blind, negated, base_point.get(), rng)) return ec;
+    if (auto ec = mul(blind, negated, base, rng)) return ec;
     if (auto ec = add(out, peer_share, blind)) return ec;
     // The peer sent exactly w0*base: Z and V would be the identity (RFC 9383 section 6).
     if (out.is_identity()) return crypto_errc::bad_point;
@@ -207,16 +274,20 @@ public:
   }
 
 private:
-  mbedtls_ecp_group grp_;
-  mpi one_;
-  bool ok_ = false;
+  static p256_state& this_thread() noexcept {
+    thread_local p256_state state;
+    return state;
+  }
+
+  p256_state& s_;
+  bool ok_;
 };
 
 // The prover's Z = x*(Y - w0*N), V = w1*(Y - w0*N).
 std::error_code prover_zv(p256& g, const mpi& w0, const mpi& w1, const mpi& x, const point& y_share,
                           rng_adapter& rng, detail::spake2plus_zv& out) noexcept {
   point t, z, v;
-  if (auto ec = g.unblind(y_share, w0, detail::spake2plus_n, rng, t)) return ec;
+  if (auto ec = g.unblind(y_share, w0, fixed_base::n, rng, t)) return ec;
   if (auto ec = g.mul(z, x, t.get(), rng)) return ec;
   if (auto ec = g.mul(v, w1, t.get(), rng)) return ec;
   if (auto ec = g.write_point(z, out.Z)) return ec;
@@ -228,7 +299,7 @@ std::error_code verifier_zv(p256& g, const mpi& w0, const point& l, const mpi& y
                             const point& x_share, rng_adapter& rng,
                             detail::spake2plus_zv& out) noexcept {
   point t, z, v;
-  if (auto ec = g.unblind(x_share, w0, detail::spake2plus_m, rng, t)) return ec;
+  if (auto ec = g.unblind(x_share, w0, fixed_base::m, rng, t)) return ec;
   if (auto ec = g.mul(z, y, t.get(), rng)) return ec;
   if (auto ec = g.mul(v, y, l.get(), rng)) return ec;
   if (auto ec = g.write_point(z, out.Z)) return ec;
@@ -442,7 +513,7 @@ spake2plus_prover::begin(bytes_view context, bytes_view id_prover, bytes_view id
   if (!ec && rng.fill != nullptr &&
       mbedtls_ecp_gen_privkey(g.grp(), x.get(), adapter.f_rng(), adapter.p_rng()) != 0)
     ec = mbedtls_error(&adapter);
-  if (!ec) ec = g.share(x, w0, detail::spake2plus_m, adapter, share_p_);
+  if (!ec) ec = g.share(x, w0, fixed_base::m, adapter, share_p_);
   if (!ec) ec = p256::write_scalar(x, x_);
   if (!ec) {
     mbedtls_sha256_context* tt = new (transcript_.data()) mbedtls_sha256_context;
@@ -571,7 +642,7 @@ spake2plus_verifier::begin(bytes_view context, bytes_view id_prover, bytes_view 
     if (!ec && rng.fill != nullptr &&
         mbedtls_ecp_gen_privkey(g.grp(), y.get(), adapter.f_rng(), adapter.p_rng()) != 0)
       ec = mbedtls_error(&adapter);
-    if (!ec) ec = g.share(y, w0, detail::spake2plus_n, adapter, share_v);
+    if (!ec) ec = g.share(y, w0, fixed_base::n, adapter, share_v);
     if (!ec) ec = verifier_zv(g, w0, l, y, x_share, adapter, zv);
     if (!ec) ec = transcript_begin(tt.get(), context, id_prover, id_verifier, share_p);
     if (!ec) ec = transcript_finish(tt.get(), share_v, zv, v.w0, keys);

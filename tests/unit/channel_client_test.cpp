@@ -432,6 +432,9 @@ TEST_CASE("channel: an unpaired controller is refused outside the pairing window
     CHECK(acc.received.empty());
     CHECK(!acc.store->find(stranger_id().fingerprint()));
     CHECK(acc.store->window().failed_attempts == 0); // no proof, no failed attempt
+    // Its send completes (session_closed) before the fixture goes away.
+    REQUIRE(run_until(io, [&] { return stranger.done.count("let me in") == 1; }));
+    CHECK(stranger.done["let me in"].first == channel_errc::session_closed);
   }
 }
 
@@ -460,6 +463,8 @@ TEST_CASE("channel: pairing on first use with the setup secret, then the session
     CHECK(stranger.ch.last_error() == lanyard::core::pairing_errc::wrong_proof);
     CHECK(acc.store->window().failed_attempts == 1);
     CHECK(!acc.store->find(stranger_id().fingerprint()));
+    REQUIRE(run_until(io, [&] { return stranger.done.count("guess") == 1; }));
+    CHECK(stranger.done["guess"].first == channel_errc::session_closed);
   }
   client_options o = phone_options();
   lanyard::core::pairing_credentials right;
