@@ -1,30 +1,20 @@
 #include "lanyard/core/frame.hpp"
 
+#include "core/wire_writer.hpp"
+
 #include <algorithm>
 #include <type_traits>
 
 namespace lanyard::core {
 namespace {
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
-
-void put_u8(std::vector<std::byte>& out, std::uint8_t v) {
-  out.push_back(std::byte{v});
-}
+using detail::overloaded;
+using detail::put_u32;
+using detail::put_u8;
 
 void put_u16(std::vector<std::byte>& out, std::uint16_t v) {
   put_u8(out, static_cast<std::uint8_t>(v >> 8));
   put_u8(out, static_cast<std::uint8_t>(v));
-}
-
-void put_u32(std::vector<std::byte>& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8)
-    put_u8(out, static_cast<std::uint8_t>(v >> shift));
 }
 
 void put_u64(std::vector<std::byte>& out, std::uint64_t v) {

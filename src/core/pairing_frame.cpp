@@ -1,5 +1,7 @@
 #include "lanyard/core/pairing_frame.hpp"
 
+#include "core/wire_writer.hpp"
+
 #include "lanyard/core/channel_error.hpp"
 #include "lanyard/core/pairing_error.hpp"
 
@@ -9,25 +11,13 @@
 namespace lanyard::core {
 namespace {
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
+using detail::overloaded;
+using detail::put_u32;
+using detail::put_u8;
 
 // The most iterations a controller will run for an accessory's verifier: PBKDF2 runs on the
 // controller, so an accessory (or an impostor) asking for billions would stall the app.
 constexpr std::uint32_t max_pairing_iterations = 1'000'000;
-
-void put_u8(std::vector<std::byte>& out, std::uint8_t v) {
-  out.push_back(std::byte{v});
-}
-
-void put_u32(std::vector<std::byte>& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8)
-    put_u8(out, static_cast<std::uint8_t>(v >> shift));
-}
 
 void put_bytes(std::vector<std::byte>& out, std::span<const std::uint8_t> b) {
   for (std::uint8_t v : b)
