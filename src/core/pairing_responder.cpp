@@ -74,6 +74,9 @@ void pairing_responder::handle(const pairing_frame& f, time_point now) {
       p.attempts_left = attempts_left_byte();
       io_.send(p);
       state_ = state::awaiting_share;
+      // The half of the answer that does not need the share is done once PARAMS has left
+      // (next_deadline() asks for it now), while the controller runs its PBKDF.
+      prepare_at_ = now;
       return;
     }
     case pairing_method::confirmation: {
@@ -91,6 +94,7 @@ void pairing_responder::handle(const pairing_frame& f, time_point now) {
     return evaluate(now);
   }
   if (const auto* sh = std::get_if<pair_share_frame>(&f); sh && state_ == state::awaiting_share) {
+    prepare_at_.reset(); // too late: respond() does it all
     held_share_ = sh->share;
     state_ = state::holding;
     hold_until_ = host_.evaluate_not_before();
@@ -209,12 +213,18 @@ std::uint8_t pairing_responder::attempts_left_byte() {
 pairing_responder::time_point pairing_responder::next_deadline() const noexcept {
   if (done()) return time_point::max();
   if (state_ == state::holding) return std::min(hold_until_, deadline_);
+  if (prepare_at_) return std::min(*prepare_at_, deadline_);
   return deadline_;
 }
 
 void pairing_responder::handle_deadline(time_point now) {
   if (done()) return;
   if (now >= deadline_) return fail(pairing_errc::timeout);
+  if (prepare_at_ && now >= *prepare_at_) {
+    prepare_at_.reset();
+    // An error here costs nothing: respond() then starts afresh and reports its own.
+    (void)crypto_.code_verifier_prepare(*host_.code_verifier());
+  }
   evaluate(now);
 }
 

@@ -88,6 +88,16 @@ std::error_code mbedtls_pairing_crypto::code_prover_finish(const core::pairing_p
   return translate(ec, core::pairing_errc::accessory_unverified);
 }
 
+std::error_code mbedtls_pairing_crypto::code_verifier_prepare(const core::setup_code_verifier& v) {
+  spake2plus_verifier_data data;
+  data.w0 = v.w0;
+  data.L = v.L;
+  verifier_ = std::make_unique<spake2plus_verifier>();
+  std::error_code ec = verifier_->prepare(data, rng_);
+  if (ec) verifier_.reset(); // respond() starts afresh
+  return ec;
+}
+
 std::error_code mbedtls_pairing_crypto::code_verifier_respond(const core::setup_code_verifier& v,
                                                               const core::pairing_binding& b,
                                                               const core::pairing_point& share_p,
@@ -96,7 +106,7 @@ std::error_code mbedtls_pairing_crypto::code_verifier_respond(const core::setup_
   spake2plus_verifier_data data;
   data.w0 = v.w0;
   data.L = v.L;
-  verifier_ = std::make_unique<spake2plus_verifier>();
+  if (!verifier_) verifier_ = std::make_unique<spake2plus_verifier>();
   const auto context = spake_context(b);
   std::error_code ec = verifier_->respond(context, b.controller.bytes, b.accessory.bytes, data,
                                           share_p, rng_, share_v, confirm_v);

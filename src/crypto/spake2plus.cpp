@@ -294,16 +294,30 @@ std::error_code prover_zv(p256& g, const mpi& w0, const mpi& w1, const mpi& x, c
   return g.write_point(v, out.V);
 }
 
+// The verifier's V = y*L: it does not depend on the prover's share.
+std::error_code verifier_v(p256& g, const point& l, const mpi& y, rng_adapter& rng,
+                           std::span<std::uint8_t, spake2plus_point_size> out) noexcept {
+  point v;
+  if (auto ec = g.mul(v, y, l.get(), rng)) return ec;
+  return g.write_point(v, out);
+}
+
+// The verifier's Z = y*(X - w0*M).
+std::error_code verifier_z(p256& g, const mpi& w0, const mpi& y, const point& x_share,
+                           rng_adapter& rng,
+                           std::span<std::uint8_t, spake2plus_point_size> out) noexcept {
+  point t, z;
+  if (auto ec = g.unblind(x_share, w0, fixed_base::m, rng, t)) return ec;
+  if (auto ec = g.mul(z, y, t.get(), rng)) return ec;
+  return g.write_point(z, out);
+}
+
 // The verifier's Z = y*(X - w0*M), V = y*L.
 std::error_code verifier_zv(p256& g, const mpi& w0, const point& l, const mpi& y,
                             const point& x_share, rng_adapter& rng,
                             detail::spake2plus_zv& out) noexcept {
-  point t, z, v;
-  if (auto ec = g.unblind(x_share, w0, fixed_base::m, rng, t)) return ec;
-  if (auto ec = g.mul(z, y, t.get(), rng)) return ec;
-  if (auto ec = g.mul(v, y, l.get(), rng)) return ec;
-  if (auto ec = g.write_point(z, out.Z)) return ec;
-  return g.write_point(v, out.V);
+  if (auto ec = verifier_z(g, w0, y, x_share, rng, out.Z)) return ec;
+  return verifier_v(g, l, y, rng, out.V);
 }
 
 // Appends len(item) ‖ item to the transcript TT: the length as 8 bytes, little-endian
@@ -587,8 +601,43 @@ spake2plus_verifier::~spake2plus_verifier() {
 }
 
 void spake2plus_verifier::wipe_secrets() noexcept {
+  wipe(y_);
+  wipe(share_v_);
+  wipe(v_);
+  wipe(w0_);
+  wipe(l_);
   wipe(expected_confirm_p_);
   wipe(shared_key_);
+}
+
+std::error_code spake2plus_verifier::prepare(const spake2plus_verifier_data& v,
+                                             random_source rng) noexcept {
+  if (state_ != state::fresh) return crypto_errc::wrong_state;
+  state_ = state::done;
+  std::error_code ec;
+  {
+    p256 g;
+    mpi w0, y;
+    point l;
+    rng_adapter adapter{rng};
+    ec = g.ok() ? std::error_code{} : crypto_errc::mbedtls_failure;
+    if (!ec && rng.fill == nullptr) ec = crypto_errc::bad_input;
+    if (!ec) ec = g.read_scalar(v.w0, w0);
+    if (!ec) ec = read_stored_point(g, v.L, l);
+    if (!ec && mbedtls_ecp_gen_privkey(g.grp(), y.get(), adapter.f_rng(), adapter.p_rng()) != 0)
+      ec = mbedtls_error(&adapter);
+    if (!ec) ec = g.share(y, w0, fixed_base::n, adapter, share_v_);
+    if (!ec) ec = verifier_v(g, l, y, adapter, v_);
+    if (!ec) ec = p256::write_scalar(y, y_);
+  }
+  if (ec) {
+    wipe_secrets();
+    return ec;
+  }
+  w0_ = v.w0;
+  l_ = v.L;
+  state_ = state::prepared;
+  return {};
 }
 
 std::error_code
@@ -615,7 +664,8 @@ spake2plus_verifier::begin(bytes_view context, bytes_view id_prover, bytes_view 
                            bytes_view y_given,
                            std::span<std::uint8_t, spake2plus_point_size> share_v,
                            std::span<std::uint8_t, spake2plus_confirm_size> confirm_v) noexcept {
-  if (state_ != state::fresh) {
+  const bool prepared = state_ == state::prepared;
+  if (!(state_ == state::fresh || (prepared && y_given.empty()))) {
     wipe(share_v);
     wipe(confirm_v);
     return crypto_errc::wrong_state;
@@ -635,15 +685,24 @@ spake2plus_verifier::begin(bytes_view context, bytes_view id_prover, bytes_view 
     // Our own inputs first: a bad one is the caller's problem, not the peer's.
     if (!ec && rng.fill == nullptr && y_given.empty()) ec = crypto_errc::bad_input;
     if (!ec) ec = g.read_scalar(v.w0, w0);
-    if (!ec) ec = read_stored_point(g, v.L, l);
+    if (!ec && prepared && !(equal_constant_time(v.w0, w0_) && equal_constant_time(v.L, l_)))
+      ec = crypto_errc::bad_input; // prepare() computed shareV and V from another record
+    if (!ec && !prepared) ec = read_stored_point(g, v.L, l);
     if (!ec && rng.fill == nullptr) ec = g.read_scalar(y_given, y);
     if (!ec) ec = g.read_point(share_p, x_share);
-    // y <- [1, n-1], uniformly.
-    if (!ec && rng.fill != nullptr &&
-        mbedtls_ecp_gen_privkey(g.grp(), y.get(), adapter.f_rng(), adapter.p_rng()) != 0)
-      ec = mbedtls_error(&adapter);
-    if (!ec) ec = g.share(y, w0, fixed_base::n, adapter, share_v);
-    if (!ec) ec = verifier_zv(g, w0, l, y, x_share, adapter, zv);
+    if (!ec && prepared) {
+      ec = g.read_scalar(y_, y);
+      std::copy(share_v_.begin(), share_v_.end(), share_v.begin());
+      zv.V = v_;
+    } else if (!ec) {
+      // y <- [1, n-1], uniformly.
+      if (rng.fill != nullptr &&
+          mbedtls_ecp_gen_privkey(g.grp(), y.get(), adapter.f_rng(), adapter.p_rng()) != 0)
+        ec = mbedtls_error(&adapter);
+      if (!ec) ec = g.share(y, w0, fixed_base::n, adapter, share_v);
+      if (!ec) ec = verifier_v(g, l, y, adapter, zv.V);
+    }
+    if (!ec) ec = verifier_z(g, w0, y, x_share, adapter, zv.Z);
     if (!ec) ec = transcript_begin(tt.get(), context, id_prover, id_verifier, share_p);
     if (!ec) ec = transcript_finish(tt.get(), share_v, zv, v.w0, keys);
     // confirmV = MAC(K_confirmV, shareP) goes out now; confirmP = MAC(K_confirmP, shareV) is
@@ -652,6 +711,12 @@ spake2plus_verifier::begin(bytes_view context, bytes_view id_prover, bytes_view 
     if (!ec) ec = hmac_sha256(keys.K_confirmP, {share_v}, expected_confirm_p_);
     if (!ec) shared_key_ = keys.K_shared;
   }
+  // prepare()'s y and V were used once; only confirmP and K_shared stay.
+  wipe(y_);
+  wipe(share_v_);
+  wipe(v_);
+  wipe(w0_);
+  wipe(l_);
   if (ec) {
     wipe_secrets();
     wipe(share_v);

@@ -143,6 +143,9 @@ public:
                                      core::pairing_mac& confirm_p) override {
     return real_.code_prover_finish(share_v, confirm_v, confirm_p);
   }
+  std::error_code code_verifier_prepare(const core::setup_code_verifier& v) override {
+    return real_.code_verifier_prepare(v);
+  }
   std::error_code code_verifier_respond(const core::setup_code_verifier& v,
                                         const core::pairing_binding& b,
                                         const core::pairing_point& share_p,

@@ -81,7 +81,15 @@ public:
   virtual std::error_code code_prover_finish(const pairing_point& share_v,
                                              const pairing_mac& confirm_v,
                                              pairing_mac& confirm_p) = 0;
-  /// Verifier: picks y, writes shareV and confirmV for `share_p`.
+  /// Verifier, optional: picks y and computes what does not depend on the prover's share
+  /// (shareV and y·L) ahead of code_verifier_respond(), while the prover runs its PBKDF. The
+  /// responder calls it once the salt is on its way. An implementation may do nothing here;
+  /// an error only means respond() starts afresh.
+  virtual std::error_code code_verifier_prepare(const setup_code_verifier& v) {
+    (void)v;
+    return {};
+  }
+  /// Verifier: picks y (or takes the prepared one), writes shareV and confirmV for `share_p`.
   virtual std::error_code code_verifier_respond(const setup_code_verifier& v,
                                                 const pairing_binding& b,
                                                 const pairing_point& share_p,

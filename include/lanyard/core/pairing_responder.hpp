@@ -12,7 +12,9 @@
 /// evaluation (pairing_throttle, through host.evaluate_not_before()).
 ///
 /// Driving it: like pairing_initiator (receive, poll_output, next_deadline, handle_deadline);
-/// done() then outcome(). The first frame must be PAIR_START.
+/// done() then outcome(). The first frame must be PAIR_START. Write poll_output() before
+/// handling a deadline: after PARAMS, next_deadline() is "now", for precomputation that should
+/// run while the controller works, not before PARAMS leaves.
 ///
 /// Thread-safety: distinct objects safe, shared objects unsafe. Never throws.
 #pragma once
@@ -131,6 +133,8 @@ private:
   std::optional<pairing_mac> held_secret_proof_;
   std::optional<pairing_point> held_share_;
   time_point hold_until_{};
+  // When to prepare the SPAKE2+ answer (code_verifier_prepare), once PARAMS is out.
+  std::optional<time_point> prepare_at_;
 };
 
 } // namespace lanyard::core

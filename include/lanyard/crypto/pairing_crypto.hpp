@@ -46,6 +46,7 @@ public:
   std::error_code code_prover_finish(const core::pairing_point& share_v,
                                      const core::pairing_mac& confirm_v,
                                      core::pairing_mac& confirm_p) override;
+  std::error_code code_verifier_prepare(const core::setup_code_verifier& v) override;
   std::error_code code_verifier_respond(const core::setup_code_verifier& v,
                                         const core::pairing_binding& b,
                                         const core::pairing_point& share_p,

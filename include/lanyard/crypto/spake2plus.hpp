@@ -198,7 +198,13 @@ private:
   alignas(8) std::array<std::byte, 128> transcript_{};
 };
 
-/// The verifier's side of one SPAKE2+ exchange (RFC 9383 section 3.3): respond(), then finish().
+/// The verifier's side of one SPAKE2+ exchange (RFC 9383 section 3.3): [prepare(),] respond(),
+/// then finish().
+///
+/// prepare() is optional: it does before the prover's share arrives the half of respond()'s
+/// work that does not depend on it (y, shareV = y*P + w0*N, V = y*L), so that the prover waits
+/// for one scalar multiplication instead of three. An accessory calls it right after it sent
+/// the salt (the prover is busy with its PBKDF then).
 ///
 /// After respond(), the object keeps only the confirmP it expects and K_shared: y, Z, V, w0 and
 /// the other keys are wiped before respond() returns.
@@ -213,13 +219,24 @@ public:
   spake2plus_verifier(const spake2plus_verifier&) = delete;
   spake2plus_verifier& operator=(const spake2plus_verifier&) = delete;
 
-  /// Checks the prover's shareP, picks y at random in [1, n-1], and writes shareV = Y =
+  /// Picks y at random in [1, n-1] and computes shareV = Y = y*P + w0*N and V = y*L, which do
+  /// not depend on the prover's share, for respond() to use. `rng` is used only during this
+  /// call (respond() takes its own for what is left).
+  ///
+  /// Errors: crypto_errc::wrong_state unless this is the object's first call;
+  /// crypto_errc::bad_input if `rng` has no fill function or `v` is corrupt;
+  /// crypto_errc::random_failure; crypto_errc::mbedtls_failure. Every error ends the exchange
+  /// (use a new object).
+  std::error_code prepare(const spake2plus_verifier_data& v, random_source rng) noexcept;
+
+  /// Checks the prover's shareP, picks y at random in [1, n-1] (or takes prepare()'s: `v` must
+  /// then be the same, else crypto_errc::bad_input), and writes shareV = Y =
   /// y*P + w0*N and confirmV = HMAC(K_confirmV, shareP), both to be sent to the prover (in one
   /// message, as RFC 9383 section 3.1 allows). Computes Z = y*(X - w0*M), V = y*L and the key
   /// schedule as spake2plus_prover::finish() describes. `rng` is used only during this call.
   ///
-  /// Errors: crypto_errc::wrong_state unless this is the object's first call;
-  /// crypto_errc::bad_input if `rng` has no fill function or `v` is corrupt (w0 not in
+  /// Errors: crypto_errc::wrong_state unless this is the object's first call or follows
+  /// prepare(); crypto_errc::bad_input if `rng` has no fill function or `v` is corrupt (w0 not in
   /// [1, n-1], or L not a valid point); crypto_errc::bad_point if `share_p` is not a valid point
   /// (or X - w0*M is the identity); crypto_errc::random_failure; crypto_errc::mbedtls_failure.
   /// `share_v` and `confirm_v` are zeroed on error, and every error ends the exchange.
@@ -232,7 +249,7 @@ public:
   /// RFC 9383's test vectors only. Whoever knows y can test guesses of the code offline.
   ///
   /// Errors: as respond(); crypto_errc::bad_input also if `y` is not 32 bytes or not in
-  /// [1, n-1].
+  /// [1, n-1]; crypto_errc::wrong_state after prepare().
   std::error_code
   respond_with_scalar(bytes_view context, bytes_view id_prover, bytes_view id_verifier,
                       const spake2plus_verifier_data& v, bytes_view share_p, bytes_view y,
@@ -250,7 +267,7 @@ public:
                          std::span<std::uint8_t, spake2plus_shared_key_size> shared_key) noexcept;
 
 private:
-  enum class state : std::uint8_t { fresh, responded, done };
+  enum class state : std::uint8_t { fresh, prepared, responded, done };
 
   std::error_code begin(bytes_view context, bytes_view id_prover, bytes_view id_verifier,
                         const spake2plus_verifier_data& v, bytes_view share_p, random_source rng,
@@ -259,6 +276,12 @@ private:
   void wipe_secrets() noexcept;
 
   state state_ = state::fresh;
+  // prepare()'s results and what they were computed from (state::prepared only).
+  std::array<std::uint8_t, spake2plus_scalar_size> y_{};
+  std::array<std::uint8_t, spake2plus_point_size> share_v_{};
+  std::array<std::uint8_t, spake2plus_point_size> v_{};
+  std::array<std::uint8_t, spake2plus_scalar_size> w0_{};
+  std::array<std::uint8_t, spake2plus_point_size> l_{};
   std::array<std::uint8_t, spake2plus_confirm_size> expected_confirm_p_{};
   std::array<std::uint8_t, spake2plus_shared_key_size> shared_key_{};
 };

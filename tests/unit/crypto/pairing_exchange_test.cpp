@@ -212,6 +212,40 @@ TEST_CASE("the setup code pairs through SPAKE2+; its pre-counted attempt is refu
   CHECK(host.evaluate_not_before() <= x.now);
 }
 
+TEST_CASE("the accessory prepares its SPAKE2+ answer after PARAMS is out, or not at all") {
+  test_host host;
+  crypto::mbedtls_pairing_crypto app_crypto, acc_crypto;
+  core::pairing_initiator initiator(app_crypto, binding(4), by_code(code), "Anna's phone");
+  core::pairing_responder responder(acc_crypto, host, binding(4), t0);
+  auto deliver = [](auto& from, auto& to, steady::time_point at) {
+    auto out = from.poll_output();
+    std::vector<std::byte> bytes(out.begin(), out.end());
+    REQUIRE_FALSE(bytes.empty());
+    to.receive(bytes, at);
+  };
+  initiator.start(t0);
+  deliver(initiator, responder, t0);
+  // PARAMS is queued, and the responder asks to be called back at once, for the part of its
+  // answer that needs no share (while the app runs PBKDF2), not before PARAMS leaves.
+  CHECK(responder.next_deadline() == t0);
+  const bool prepare_first = GENERATE(true, false);
+  deliver(responder, initiator, t0 + 1ms);
+  if (prepare_first) {
+    responder.handle_deadline(t0 + 1ms);
+    CHECK(responder.next_deadline() == t0 + 30s);
+  }
+  // Without the callback (the share came first), respond() does the whole computation.
+  deliver(initiator, responder, t0 + 2ms);
+  deliver(responder, initiator, t0 + 3ms);
+  deliver(initiator, responder, t0 + 4ms);
+  deliver(responder, initiator, t0 + 5ms);
+  REQUIRE(initiator.done());
+  REQUIRE(responder.done());
+  CHECK_FALSE(initiator.outcome().error);
+  CHECK_FALSE(responder.outcome().error);
+  CHECK(host.paired.size() == 1);
+}
+
 TEST_CASE("a wrong code: the app learns it from the accessory's confirmation, the attempt counts") {
   test_host host;
   exchange x(host, by_code("12345689"), binding(3), binding(3));

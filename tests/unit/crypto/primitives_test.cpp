@@ -1,6 +1,8 @@
 #include "lanyard/crypto/primitives.hpp"
 
 #include <catch2/catch.hpp>
+#include <mbedtls/md.h>
+#include <mbedtls/pkcs5.h>
 
 #include <array>
 #include <cstdint>
@@ -120,6 +122,36 @@ TEST_CASE("pbkdf2_hmac_sha256 matches RFC 7914 section 11 (Password, NaCl, 80000
   REQUIRE_FALSE(pbkdf2_hmac_sha256(text("Password"), text("NaCl"), 80000, out));
   CHECK(out == from_hex("4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"
                         "a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d"));
+}
+
+TEST_CASE("pbkdf2_hmac_sha256 agrees with mbedTLS's PBKDF2 for every shape of input") {
+  // Keys shorter than, as long as and longer than a SHA-256 block (hashed first); outputs of
+  // part of a block, one block and several; one to three iterations and the pairing's 1,000.
+  const mbedtls_md_info_t* info = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+  REQUIRE(info != nullptr);
+  for (std::size_t password_size : {0, 1, 8, 63, 64, 65, 200}) {
+    for (std::size_t out_size : {1, 31, 32, 33, 80, 100}) {
+      for (std::uint32_t iterations : {1u, 2u, 3u, 1000u}) {
+        std::string password(password_size, '\0');
+        for (std::size_t i = 0; i < password_size; ++i)
+          password[i] = static_cast<char>('0' + i % 43);
+        const std::string salt = "salt-" + std::to_string(out_size);
+        std::vector<std::uint8_t> ours(out_size), theirs(out_size);
+        REQUIRE_FALSE(pbkdf2_hmac_sha256(text(password), text(salt), iterations, ours));
+        mbedtls_md_context_t md;
+        mbedtls_md_init(&md);
+        REQUIRE(mbedtls_md_setup(&md, info, 1) == 0);
+        REQUIRE(mbedtls_pkcs5_pbkdf2_hmac(
+                    &md, reinterpret_cast<const unsigned char*>(password.data()), password.size(),
+                    reinterpret_cast<const unsigned char*>(salt.data()), salt.size(), iterations,
+                    static_cast<std::uint32_t>(out_size), theirs.data()) == 0);
+        mbedtls_md_free(&md);
+        INFO("password " << password_size << " bytes, out " << out_size << ", iterations "
+                         << iterations);
+        CHECK(ours == theirs);
+      }
+    }
+  }
 }
 
 TEST_CASE("pbkdf2_hmac_sha256 refuses zero iterations and an empty output") {

@@ -306,6 +306,85 @@ TEST_CASE("a full exchange with the right code gives both sides the same key") {
   CHECK_FALSE(all_zero(r.prover_key));
 }
 
+TEST_CASE("prepare() then respond() sends what respond() alone sends for the same y") {
+  const auto secret = derive("12345678");
+  spake2plus_verifier_data v;
+  REQUIRE_FALSE(spake2plus_make_verifier(secret, v));
+  test_rng rng_p;
+  spake2plus_prover prover;
+  std::array<std::uint8_t, 65> share_p{};
+  REQUIRE_FALSE(prover.start(text(context), text(controller_fp), text(accessory_fp), secret,
+                             rng_p.source(), share_p));
+
+  // The same random stream: y is its first draw either way.
+  test_rng alone_rng{7}, prepared_rng{7}, respond_rng{99};
+  spake2plus_verifier alone, prepared;
+  std::array<std::uint8_t, 65> share_alone{}, share_prepared{};
+  std::array<std::uint8_t, 32> confirm_alone{}, confirm_prepared{};
+  REQUIRE_FALSE(alone.respond(text(context), text(controller_fp), text(accessory_fp), v, share_p,
+                              alone_rng.source(), share_alone, confirm_alone));
+  REQUIRE_FALSE(prepared.prepare(v, prepared_rng.source()));
+  CHECK(prepared.prepare(v, prepared_rng.source()) == crypto_errc::wrong_state);
+  REQUIRE_FALSE(prepared.respond(text(context), text(controller_fp), text(accessory_fp), v, share_p,
+                                 respond_rng.source(), share_prepared, confirm_prepared));
+  CHECK(share_prepared == share_alone);
+  CHECK(confirm_prepared == confirm_alone);
+
+  std::array<std::uint8_t, 32> confirm_p{}, key_p{}, key_v{};
+  REQUIRE_FALSE(prover.finish(share_prepared, confirm_prepared, confirm_p, key_p));
+  REQUIRE_FALSE(prepared.finish(confirm_p, key_v));
+  CHECK(key_p == key_v);
+}
+
+TEST_CASE("a prepared verifier refuses another record, a given y and a wrong code") {
+  const auto right = derive("12345678");
+  spake2plus_verifier_data v, other;
+  REQUIRE_FALSE(spake2plus_make_verifier(right, v));
+  REQUIRE_FALSE(spake2plus_make_verifier(derive("87654321"), other));
+  test_rng rng_p, rng_v{5};
+  std::array<std::uint8_t, 65> share_p{}, share_v{};
+  std::array<std::uint8_t, 32> confirm_v{}, confirm_p{}, key{};
+  {
+    spake2plus_prover prover;
+    REQUIRE_FALSE(prover.start(text(context), text(controller_fp), text(accessory_fp), right,
+                               rng_p.source(), share_p));
+  }
+  SECTION("another record: bad_input, and the exchange is over") {
+    spake2plus_verifier verifier;
+    REQUIRE_FALSE(verifier.prepare(v, rng_v.source()));
+    share_v.fill(0xee);
+    CHECK(verifier.respond(text(context), text(controller_fp), text(accessory_fp), other, share_p,
+                           rng_v.source(), share_v, confirm_v) == crypto_errc::bad_input);
+    CHECK(all_zero(share_v));
+    CHECK(verifier.respond(text(context), text(controller_fp), text(accessory_fp), v, share_p,
+                           rng_v.source(), share_v, confirm_v) == crypto_errc::wrong_state);
+  }
+  SECTION("a given y after prepare() is wrong_state") {
+    spake2plus_verifier verifier;
+    REQUIRE_FALSE(verifier.prepare(v, rng_v.source()));
+    const auto y = from_hex(rfc::y);
+    CHECK(verifier.respond_with_scalar(text(context), text(controller_fp), text(accessory_fp), v,
+                                       share_p, y, share_v, confirm_v) == crypto_errc::wrong_state);
+  }
+  SECTION("a bad record or no random source fails prepare() itself") {
+    spake2plus_verifier_data corrupt = v;
+    corrupt.L[10] ^= 1;
+    spake2plus_verifier a, b;
+    CHECK(a.prepare(corrupt, rng_v.source()) == crypto_errc::bad_input);
+    CHECK(b.prepare(v, random_source{}) == crypto_errc::bad_input);
+  }
+  SECTION("a wrong code still fails at the prover") {
+    spake2plus_prover prover;
+    spake2plus_verifier verifier;
+    REQUIRE_FALSE(verifier.prepare(v, rng_v.source()));
+    REQUIRE_FALSE(prover.start(text(context), text(controller_fp), text(accessory_fp),
+                               derive("12345679"), rng_p.source(), share_p));
+    REQUIRE_FALSE(verifier.respond(text(context), text(controller_fp), text(accessory_fp), v,
+                                   share_p, rng_v.source(), share_v, confirm_v));
+    CHECK(prover.finish(share_v, confirm_v, confirm_p, key) == crypto_errc::confirmation_mismatch);
+  }
+}
+
 TEST_CASE("an exchange with system_random: fresh shares and keys every time") {
   const auto secret = derive("12345678");
   spake2plus_verifier_data v;
