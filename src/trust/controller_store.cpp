@@ -3,6 +3,9 @@
 #include "trust/atomic_file.hpp"
 #include "trust/state_file.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace lanyard::trust {
 namespace {
 
@@ -54,6 +57,54 @@ std::error_code translate(std::error_code ec) {
   return ec;
 }
 
+// window-boot's times: signed milliseconds since the boot, 13 digits at most (317 years: the
+// file's times span 1970-2200), so that all arithmetic on them fits in 64 bits.
+constexpr std::int64_t boot_ms_limit = 9'999'999'999'999;
+
+bool parse_boot_ms(std::string_view s, std::int64_t& out) {
+  const bool negative = !s.empty() && s[0] == '-';
+  if (negative) s.remove_prefix(1);
+  if (s.empty() || s.size() > 13 || (s.size() > 1 && s[0] == '0')) return false;
+  std::int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  if (negative && v == 0) return false; // one spelling per value: "-0" is never written
+  out = negative ? -v : v;
+  return true;
+}
+
+bool valid_boot_id(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) return false;
+  return true;
+}
+
+std::int64_t ms_since_epoch(std::chrono::system_clock::time_point t) {
+  return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// A window time as milliseconds since `at`'s boot, through the two clocks read together.
+std::int64_t to_boot_ms(std::chrono::system_clock::time_point t, const window_time& at) {
+  const std::int64_t v = at.boot.since_boot.count() - (ms_since_epoch(at.now) - ms_since_epoch(t));
+  return std::clamp(v, -boot_ms_limit, boot_ms_limit);
+}
+
+// t + shift, kept within the file's time range (1970-2200) without overflowing on the way.
+std::chrono::system_clock::time_point shifted(std::chrono::system_clock::time_point t,
+                                              std::chrono::seconds shift) {
+  using namespace std::chrono;
+  const auto lowest = detail::clamp_time(system_clock::time_point::min());
+  const auto highest = detail::clamp_time(system_clock::time_point::max());
+  t = detail::clamp_time(t);
+  // Both distances fit: the range is 231 years, a 64-bit count of nanoseconds 292.
+  if (shift >= highest - t) return highest;
+  if (shift <= lowest - t) return lowest;
+  return t + shift;
+}
+
 store_status invalid_name(std::size_t size) {
   return {make_error_code(trust_errc::invalid_record),
           "controller name is " + std::to_string(size) + " bytes; at most " +
@@ -82,12 +133,21 @@ std::string controller_decision::describe() const {
 controller_store::controller_store(std::filesystem::path path, std::size_t max_controllers)
     : path_(std::move(path)), max_controllers_(max_controllers == 0 ? 1 : max_controllers) {}
 
+void controller_store::set_time_source(std::function<window_time()> source) {
+  std::lock_guard guard(mutex_);
+  time_source_ = source ? std::move(source) : &window_time::sample;
+}
+
 store_status controller_store::parse(std::string_view text, std::string_view file,
                                      core::pairing_window_state& window,
-                                     std::vector<controller_record>& controllers) {
+                                     std::vector<controller_record>& controllers,
+                                     const window_time* at) {
   controllers.clear();
   window = {};
   bool have_window = false;
+  bool have_boot = false;
+  std::string_view boot_id;
+  std::int64_t opened_ms = 0, deadline_ms = 0;
   std::map<core::fingerprint, std::size_t> seen;
   store_status s = detail::parse_state_file(
       text, file, magic,
@@ -124,10 +184,29 @@ store_status controller_store::parse(std::string_view text, std::string_view fil
           have_window = true;
           return {};
         }
+        if (f[0] == "window-boot") {
+          if (!have_window)
+            return detail::corrupt(file, line, "\"window-boot\" before the \"window\" line");
+          if (have_boot) return detail::corrupt(file, line, "a second \"window-boot\" line");
+          if (f.size() != 4)
+            return detail::corrupt(file, line,
+                                   "expected 4 fields (window-boot BOOT-ID OPENED-AT-MS "
+                                   "DEADLINE-MS), found " +
+                                       std::to_string(f.size()));
+          if (!valid_boot_id(f[1]))
+            return detail::corrupt(file, line, "invalid boot id " + detail::excerpt(f[1]));
+          if (!parse_boot_ms(f[2], opened_ms) || !parse_boot_ms(f[3], deadline_ms))
+            return detail::corrupt(file, line,
+                                   "invalid boot-clock times " + detail::excerpt(f[2]) + " " +
+                                       detail::excerpt(f[3]) + " (expected signed milliseconds)");
+          boot_id = f[1];
+          have_boot = true;
+          return {};
+        }
         if (f[0] != "controller")
           return detail::corrupt(file, line,
                                  "unknown record " + detail::excerpt(f[0]) +
-                                     " (expected \"window\" or \"controller\")");
+                                     " (expected \"window\", \"window-boot\" or \"controller\")");
         if (!have_window)
           return detail::corrupt(file, line, "a controller before the \"window\" line");
         if (f.size() != 5)
@@ -162,16 +241,38 @@ store_status controller_store::parse(std::string_view text, std::string_view fil
       });
   if (s.failed()) return s;
   if (!have_window) return detail::corrupt(file, 2, "missing the \"window\" line");
+  // Written in this boot: its monotonic clock says how old the window is, whatever the wall
+  // clock did between two runs of the accessory.
+  // The correction is how far this process's window clock is from the writer's, in whole
+  // seconds like the wall-clock fields: reading the two clocks is never exactly simultaneous,
+  // and that noise (microseconds) must not move a window by a hair either way.
+  if (have_boot && at != nullptr && !at->boot.boot_id.empty() && at->boot.boot_id == boot_id) {
+    (void)opened_ms; // both times move by the same correction: the window keeps its length
+    const std::int64_t since =
+        std::clamp<std::int64_t>(at->boot.since_boot.count(), 0, boot_ms_limit);
+    const std::int64_t deadline_here = ms_since_epoch(at->now) - since + deadline_ms;
+    const auto shift = std::chrono::round<std::chrono::seconds>(
+        std::chrono::milliseconds(deadline_here - ms_since_epoch(window.deadline)));
+    window.opened_at = shifted(window.opened_at, shift);
+    window.deadline = shifted(window.deadline, shift);
+  }
   return {};
 }
 
 std::string controller_store::serialize(const core::pairing_window_state& window,
-                                        const std::vector<controller_record>& controllers) {
+                                        const std::vector<controller_record>& controllers,
+                                        const window_time* at) {
   std::string text = std::string(magic) + " 1\n";
   text += "window " + std::string(window.open ? "open" : "closed") + " " +
           detail::format_time(window.opened_at) + " " + detail::format_time(window.deadline) + " " +
           std::to_string(window.failed_attempts) + " " +
           std::string(reason_name(window.close_reason)) + "\n";
+  // Only an open window's times matter: a closed one stays closed whatever the clocks say.
+  const bool boot = at != nullptr && window.open && valid_boot_id(at->boot.boot_id);
+  if (boot)
+    text += "window-boot " + at->boot.boot_id + " " +
+            std::to_string(to_boot_ms(window.opened_at, *at)) + " " +
+            std::to_string(to_boot_ms(window.deadline, *at)) + "\n";
   std::map<core::fingerprint, const controller_record*> sorted;
   for (const auto& c : controllers)
     sorted.emplace(c.fingerprint, &c);
@@ -179,7 +280,7 @@ std::string controller_store::serialize(const core::pairing_window_state& window
     text += "controller " + core::to_string(fp, core::fingerprint_format::hex) + " " +
             std::string(to_string(c->role)) + " " + detail::format_time(c->paired_at) + " " +
             detail::encode_text(c->name) + "\n";
-  detail::finish_state_file(text, 1 + sorted.size());
+  detail::finish_state_file(text, 1 + (boot ? 1 : 0) + sorted.size());
   return text;
 }
 
@@ -191,7 +292,8 @@ store_status controller_store::read_locked(state& out) const {
   out.existed = exists;
   if (!exists) return {};
   std::vector<controller_record> list;
-  if (store_status s = parse(text, path_.string(), out.window, list); s.failed()) return s;
+  const window_time at = time_source_();
+  if (store_status s = parse(text, path_.string(), out.window, list, &at); s.failed()) return s;
   for (auto& c : list)
     out.controllers.emplace(c.fingerprint, std::move(c));
   return {};
@@ -224,7 +326,8 @@ store_status controller_store::modify(Change change) {
   std::vector<controller_record> list;
   for (const auto& [fp, c] : current.controllers)
     list.push_back(c);
-  if (store_status s = detail::write_file_atomically(path_, serialize(current.window, list));
+  const window_time at = time_source_();
+  if (store_status s = detail::write_file_atomically(path_, serialize(current.window, list, &at));
       s.failed())
     return s;
   state_ = std::move(current);

@@ -154,6 +154,12 @@ void finish_state_file(std::string& text, std::size_t record_count) {
   text += "end " + std::to_string(record_count) + " " + crc + "\n";
 }
 
+std::chrono::system_clock::time_point clamp_time(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  return std::clamp<system_clock::time_point>(
+      t, sys_seconds{}, sys_seconds{sys_days{year{max_year} / 12 / 31}} + 86399s);
+}
+
 std::string format_time(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   // Clamp to what parse_time() accepts, so a written file always reads back.

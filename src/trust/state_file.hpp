@@ -39,6 +39,8 @@ void finish_state_file(std::string& text, std::size_t record_count);
 /// RFC 3339 UTC with seconds: "2026-11-24T04:53:49Z". Sub-second parts are dropped; times
 /// outside 1970-2200 are clamped to it (system_clock's nanoseconds end in 2262).
 std::string format_time(std::chrono::system_clock::time_point t);
+/// `t` moved into the range format_time() writes exactly (1970 to the end of 2200).
+std::chrono::system_clock::time_point clamp_time(std::chrono::system_clock::time_point t);
 /// Parses exactly the format_time() form (years 1970-2200).
 bool parse_time(std::string_view text, std::chrono::system_clock::time_point& out);
 

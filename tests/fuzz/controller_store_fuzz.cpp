@@ -4,7 +4,8 @@
 // load(): a damaged or hostile file must never crash it, never admit an unknown controller when
 // the persisted window does not, and never lose a paired one.
 //
-// Per input: parse (pure) → round trip; the same text through a real file and load() must agree
+// Per input: parse (pure, with fixed clocks: window-boot lines of their boot are converted) →
+// round trip; the same text through a real file and load() must agree
 // with parse(); then check() for every paired controller and an unknown one, and the window's
 // rules at the times that matter (before opened_at, at and around the deadline, far ends of the
 // time range), which is where arithmetic on persisted times could overflow.
@@ -101,6 +102,19 @@ void check_window_rules(const lanyard::core::pairing_window_state& st) {
   }
 }
 
+// A fixed reading of the window clock and the boot's clock: window-boot lines of this boot id
+// (the corpus has some) go through the conversion, others are checked and ignored.
+const window_time& fixed_clocks() {
+  static const window_time at = [] {
+    window_time t;
+    t.now = std::chrono::system_clock::time_point{} + 1795496029s;
+    t.boot.boot_id = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+    t.boot.since_boot = 100s;
+    return t;
+  }();
+  return at;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -108,15 +122,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   lanyard::core::pairing_window_state window;
   std::vector<controller_record> controllers;
-  const store_status parsed = controller_store::parse(text, "fuzz", window, controllers);
+  const window_time& at = fixed_clocks();
+  const store_status parsed = controller_store::parse(text, "fuzz", window, controllers, &at);
   if (parsed.failed()) {
     // Damage is an error with a location, never an empty store.
     STORE_FUZZ_CHECK(parsed.detail.rfind("fuzz:", 0) == 0);
   } else {
-    const std::string out = controller_store::serialize(window, controllers);
+    const std::string out = controller_store::serialize(window, controllers, &at);
     lanyard::core::pairing_window_state window2;
     std::vector<controller_record> again;
-    STORE_FUZZ_CHECK(controller_store::parse(out, "again", window2, again).ok());
+    STORE_FUZZ_CHECK(controller_store::parse(out, "again", window2, again, &at).ok());
     STORE_FUZZ_CHECK(window2 == window);
     STORE_FUZZ_CHECK(again == controllers);
     STORE_FUZZ_CHECK(window.failed_attempts <= pairing_window::max_failed_attempts);
@@ -133,6 +148,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::filesystem::permissions(scratch_file(), std::filesystem::perms::owner_read |
                                                    std::filesystem::perms::owner_write);
   controller_store store(scratch_file());
+  store.set_time_source([] { return fixed_clocks(); });
   const store_status loaded = store.load();
   // I/O and mode errors would be the scratch file's environment, not the input: fail loudly
   // rather than fuzz nothing.

@@ -49,6 +49,19 @@ void write_all(const fs::path& p, std::string_view text) {
   out << text;
 }
 
+constexpr std::string_view boot_a = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+constexpr std::string_view boot_b = "11111111-2222-3333-4444-555555555555";
+
+// A fixed reading of the window clock and the boot's clock.
+std::function<window_time()> clocks(std::chrono::system_clock::time_point now,
+                                    std::string_view boot, std::chrono::milliseconds since_boot) {
+  window_time t;
+  t.now = now;
+  t.boot.boot_id = std::string(boot);
+  t.boot.since_boot = since_boot;
+  return [t] { return t; };
+}
+
 } // namespace
 
 TEST_CASE("first boot: no file, no controllers, window never opened") {
@@ -187,18 +200,23 @@ TEST_CASE("removing controllers keeps an admin") {
 TEST_CASE("every truncation and single-byte corruption of a controller store is an error") {
   temp_dir dir;
   const fs::path file = dir.path / "controllers";
+  const auto at_source = clocks(t0, boot_a, 100s);
   {
     controller_store store(file);
+    store.set_time_source(at_source);
     REQUIRE(store.open_window(t0).ok());
     REQUIRE(store.pair(fp_of(1), "Kitchen phone", controller_role::admin, t0).ok());
     REQUIRE(store.pair(fp_of(2), "", controller_role::user, t0).ok());
     REQUIRE(store.record_failure(t0).ok());
   }
   const std::string full = read_all(file);
+  REQUIRE(full.find("\nwindow-boot " + std::string(boot_a) + " 100000 1000000\n") !=
+          std::string::npos);
   core::pairing_window_state w;
   std::vector<controller_record> list;
-  REQUIRE(controller_store::parse(full, "f", w, list).ok());
-  CHECK(controller_store::serialize(w, list) == full);
+  const window_time at = at_source();
+  REQUIRE(controller_store::parse(full, "f", w, list, &at).ok());
+  CHECK(controller_store::serialize(w, list, &at) == full);
 
   for (std::size_t cut = 0; cut < full.size(); ++cut) {
     INFO("cut at " << cut);
@@ -236,6 +254,17 @@ TEST_CASE("controller store parse errors name the line") {
               "controller 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f root "
               "2026-11-24T04:53:49Z -\n") ==
         "C:3: invalid role \"root\" (expected \"admin\" or \"user\")");
+  const std::string window = "window open 2026-11-24T04:53:49Z 2026-11-24T04:53:49Z 3 closed\n";
+  CHECK(parse("window-boot " + std::string(boot_a) + " 1 2\n") ==
+        "C:2: \"window-boot\" before the \"window\" line");
+  CHECK(parse(window + "window-boot " + std::string(boot_a) + " 1\n") ==
+        "C:3: expected 4 fields (window-boot BOOT-ID OPENED-AT-MS DEADLINE-MS), found 3");
+  CHECK(parse(window + "window-boot not-a-boot-id 1 2\n") ==
+        "C:3: invalid boot id \"not-a-boot-id\"");
+  CHECK(parse(window + "window-boot " + std::string(boot_a) + " 1 -0\n") ==
+        "C:3: invalid boot-clock times \"1\" \"-0\" (expected signed milliseconds)");
+  CHECK(parse(window + "window-boot " + std::string(boot_a) + " 1 2\nwindow-boot " +
+              std::string(boot_a) + " 1 2\n") == "C:4: a second \"window-boot\" line");
   CHECK(controller_store::parse("lanyard-trust-store 1\nend 0 00000000\n", "C", w, list).detail ==
         "C:1: expected \"lanyard-controller-store 1\", found \"lanyard-trust-store 1\": this is "
         "not a Lanyard controller-store file");
@@ -272,4 +301,66 @@ TEST_CASE("the controller cap: the 17th controller is refused with controllers_f
   CHECK(store.list().size() == 16);
   // A paired controller re-pairing is no newcomer.
   CHECK(store.pair(fp_of(3), "renamed", controller_role::user, t0).ok());
+}
+
+TEST_CASE("a restart within the boot keeps the window on the boot's clock, whatever the wall "
+          "clock did") {
+  temp_dir dir;
+  const fs::path file = dir.path / "controllers";
+  {
+    controller_store store(file);
+    store.set_time_source(clocks(t0, boot_a, 100s));
+    REQUIRE(store.open_window(t0, 15min).ok());
+  }
+  // One minute of the boot later, the wall clock moved a year forward (NTP on an RTC-less
+  // accessory) or a month back (a user). Either way 14 minutes are left.
+  for (const auto jump : {std::chrono::system_clock::duration(24h * 365),
+                          -std::chrono::system_clock::duration(24h * 30)}) {
+    const auto now = t0 + jump;
+    controller_store store(file);
+    store.set_time_source(clocks(now, boot_a, 160s));
+    REQUIRE(store.load().ok());
+    CHECK(store.window().deadline == now + 14min);
+    CHECK(store.check(fp_of(1), now + 13min).action == controller_action::pair);
+    CHECK(store.check(fp_of(1), now + 14min).action == controller_action::refuse);
+  }
+}
+
+TEST_CASE("after a reboot the window's wall-clock times decide (fail-closed if behind)") {
+  temp_dir dir;
+  const fs::path file = dir.path / "controllers";
+  {
+    controller_store store(file);
+    store.set_time_source(clocks(t0, boot_a, 100s));
+    REQUIRE(store.open_window(t0, 15min).ok());
+  }
+  SECTION("a clock that went on: the rest of the 15 minutes") {
+    controller_store store(file);
+    store.set_time_source(clocks(t0 + 2min, boot_b, 5s));
+    REQUIRE(store.load().ok());
+    CHECK(store.window().deadline == t0 + 15min);
+    CHECK(store.check(fp_of(1), t0 + 2min).action == controller_action::pair);
+  }
+  SECTION("a clock behind the opening (1970 at boot): closed") {
+    const auto at_boot = std::chrono::system_clock::time_point{} + 5s;
+    controller_store store(file);
+    store.set_time_source(clocks(at_boot, boot_b, 5s));
+    REQUIRE(store.load().ok());
+    CHECK(store.check(fp_of(1), at_boot).action == controller_action::refuse);
+  }
+  SECTION("a store written without a known boot has no window-boot line") {
+    controller_store store(file);
+    store.set_time_source(clocks(t0, "", 0s));
+    REQUIRE(store.open_window(t0, 15min).ok());
+    CHECK(read_all(file).find("window-boot") == std::string::npos);
+  }
+}
+
+TEST_CASE("this boot: a boot id, and a boot clock that advances") {
+  const auto a = boot_instant::now();
+  const auto b = boot_instant::now();
+  CHECK(a.boot_id.size() == 36); // Linux: /proc/sys/kernel/random/boot_id
+  CHECK(a.boot_id == b.boot_id);
+  CHECK(b.since_boot >= a.since_boot);
+  CHECK(a.since_boot > 0ms);
 }

@@ -20,9 +20,11 @@
 #include "lanyard/core/fingerprint.hpp"
 #include "lanyard/core/pairing_window.hpp"
 #include "lanyard/trust/error.hpp"
+#include "lanyard/trust/window_clock.hpp"
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -77,8 +79,18 @@ struct controller_decision {
 ///
 ///     lanyard-controller-store 1
 ///     window open|closed OPENED-AT DEADLINE FAILED-ATTEMPTS
-///     never-opened|timed-out|too-many-attempts|closed controller HEX-FINGERPRINT admin|user
-///     PAIRED-AT NAME end COUNT CRC32C
+///         never-opened|timed-out|too-many-attempts|closed
+///     window-boot BOOT-ID OPENED-AT-MS DEADLINE-MS          (optional)
+///     controller HEX-FINGERPRINT admin|user PAIRED-AT NAME
+///     end COUNT CRC32C
+///
+/// The window's times are the accessory's window clock (trust/window_clock.hpp), in UTC with
+/// one-second resolution. window-boot gives the same two times on the monotonic clock of the
+/// boot that wrote them (milliseconds since that boot, may be negative for a window opened in
+/// an earlier boot): read back in the same boot, they decide, so that the window's timeout runs
+/// on a monotonic clock across restarts of the accessory process. Files without it (written
+/// before it existed, or where the boot is unknown) are read by their wall-clock times. An
+/// older Lanyard refuses a file with it as corrupt (unknown record).
 ///
 /// Missing file: no controllers, window never opened. Damaged file: store_corrupt with
 /// "FILE:LINE: what", never reset, never overwritten. Writes are atomic, mode 0600, under
@@ -171,12 +183,21 @@ public:
   /// Persists the window's timeout if its deadline passed. Cheap when nothing changed.
   store_status expire_window(time_point now);
 
-  /// Parses / writes the file's text (pure; for fuzzing and tools).
+  /// Where the store reads the window clock and the boot's clock whenever it reads or writes
+  /// the file; window_time::sample by default. For tests that restart an accessory within a
+  /// boot, or in another one.
+  void set_time_source(std::function<window_time()> source);
+
+  /// Parses / writes the file's text (pure; for fuzzing and tools). With `at`, a window-boot
+  /// line of `at`'s boot is read (times converted to `at.now`'s clock) or written; without, the
+  /// window-boot line is checked but not used, and not written.
   static store_status parse(std::string_view text, std::string_view file,
                             core::pairing_window_state& window,
-                            std::vector<controller_record>& controllers);
+                            std::vector<controller_record>& controllers,
+                            const window_time* at = nullptr);
   static std::string serialize(const core::pairing_window_state& window,
-                               const std::vector<controller_record>& controllers);
+                               const std::vector<controller_record>& controllers,
+                               const window_time* at = nullptr);
 
 private:
   struct state {
@@ -192,6 +213,7 @@ private:
 
   std::filesystem::path path_;
   std::size_t max_controllers_;
+  std::function<window_time()> time_source_ = &window_time::sample;
   mutable std::mutex mutex_;
   state state_;
 };
