@@ -14,6 +14,9 @@
 LAB_ROOT=${LAB_ROOT:-/run/lanyard-lab}
 LAB_SH=$(readlink -f "${BASH_SOURCE[0]}")
 export LAB_SH
+# lanyard_skip: the one way a lab test says it cannot run here.
+# shellcheck source=../lib/skip.sh
+source "$(dirname "$LAB_SH")/../lib/skip.sh"
 
 # host name -> "what runs there"; fixed for every run (only namespace names carry LAB_ID)
 _LAB_HOSTS=(phone accessory wan lan)
@@ -845,8 +848,8 @@ _lab_check_gone() { # SNAPSHOT-FILE ; prints problems, returns 1 if any
 lab_selftest_teardown() {
   local reason tmp rc=0 links_before links_after victim i snap t
   if ! reason=$(lab_can_run); then
-    if [[ ${CI:-} == true || ${LANYARD_LAB_REQUIRED:-0} == 1 ]]; then echo "FAILED: lab required but cannot run: $reason"; return 1; fi
-    echo "SKIPPED: $reason"; return 77
+    (lanyard_skip "no network lab here: $reason") # prints why; 77 or 1 as lanyard_skip decides
+    return
   fi
   tmp=$(mktemp -d /tmp/lanyard-lab-selftest.XXXXXX)
   links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)

@@ -3,7 +3,7 @@
 # Needs BUILD (the build directory) in the environment; LANYARD may point at another binary.
 LANYARD=${LANYARD:-${BUILD:?BUILD must name the build directory}/bin/lanyard}
 [[ -x $LANYARD ]] || { echo "FAILED: $LANYARD not built"; exit 1; }
-command -v jq >/dev/null || { echo "SKIPPED: jq is not installed"; exit 77; }
+command -v jq >/dev/null || lanyard_skip "jq is not installed (apt-get install jq)"
 # The lab names its veths by kind (tests/lab/README.md).
 export LANYARD_INTERFACE_KINDS=wlan0=wifi,p2p0=p2p,ap0=softap,sap0=softap,cell0=cellular
 

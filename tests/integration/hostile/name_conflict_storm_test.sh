@@ -19,7 +19,7 @@ here=$(dirname "${BASH_SOURCE[0]}")
 source "$here/../discovery/common.sh"
 SIM=$BUILD/bin/lanyard-accessory-sim
 [[ -x $SIM ]] || { echo "FAILED: $SIM not built"; exit 1; }
-command -v python3 >/dev/null || { echo "SKIPPED: python3 is not installed"; exit 77; }
+command -v python3 >/dev/null || lanyard_skip "python3 is not installed"
 STORM_S=${STORM_S:-24}
 STORM_CHASE=${STORM_CHASE:-7}
 ID=storm-sensor

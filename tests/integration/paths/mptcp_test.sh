@@ -3,8 +3,7 @@
 # socket and the lines still arrive exactly once.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 if ! ip netns exec "$(lab_ns phone)" sysctl -n net.mptcp.enabled 2>/dev/null | grep -q 1; then
-  echo "SKIPPED: this kernel has no MPTCP (net.mptcp.enabled)"
-  exit 77
+  lanyard_skip "this kernel has no MPTCP (net.mptcp.enabled is not 1)"
 fi
 ACCESSORY_ARGS=--mptcp start_accessory
 

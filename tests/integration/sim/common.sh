@@ -3,7 +3,7 @@
 SIM=${BUILD:?BUILD must name the build directory}/bin/lanyard-accessory-sim
 SIM_APP=$BUILD/tests/sim_app
 for t in "$SIM" "$SIM_APP"; do [[ -x $t ]] || { echo "FAILED: $t not built"; exit 1; }; done
-command -v jq >/dev/null || { echo "SKIPPED: jq is not installed"; exit 77; }
+command -v jq >/dev/null || lanyard_skip "jq is not installed (apt-get install jq)"
 
 # count FILE JQ_CONDITION: how many JSON lines of FILE match (other lines are skipped).
 count() {

@@ -35,7 +35,9 @@ if provision "$LAB_DIR/bad.json" "$bad_payload" --ssid HomeLAN --passphrase-file
   echo "FAILED: a payload with another key was accepted"; exit 1
 fi
 grep -qi "key" "$LAB_DIR/bad.json.err" || { cat "$LAB_DIR/bad.json.err"; echo "FAILED: message"; exit 1; }
-[[ $(count "$log" '.event=="log" and (.value|test("wifi_set"))') == 0 ]] || true
+# Refused in the handshake: no credential ever reached the accessory.
+[[ $(count "$log" '.event=="log" and (.value|test("wifi_set"))') == 0 ]] ||
+  { grep wifi_set "$log"; echo "FAILED: the accessory saw wifi_set from a mismatched payload"; exit 1; }
 echo "ok: payload mismatch refused: $(head -n1 "$LAB_DIR/bad.json.err")"
 
 if provision "$LAB_DIR/auth.json" "$payload" --ssid HomeLAN --passphrase-file "$LAB_DIR/wrong"; then

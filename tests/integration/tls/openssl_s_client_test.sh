@@ -6,11 +6,13 @@
 # server refuses TLS 1.3, a missing ALPN, a missing client certificate and an unpinned key.
 #
 #   openssl_s_client_test.sh PATH/TO/tls_echo_server
-# Exit: 0 pass, 1 fail, 77 skipped (no openssl).
+# Exit: 0 pass, 1 fail, 77 skipped (no openssl, and tests not required: tests/lib/skip.sh).
 set -euo pipefail
 
 server_bin=${1:?usage: $0 PATH/TO/tls_echo_server}
-command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
+# shellcheck source=../../lib/skip.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../lib/skip.sh"
+command -v openssl >/dev/null || lanyard_skip "openssl is not installed (apt-get install openssl)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lanyard-tls-it.XXXXXX")
 server_pid=

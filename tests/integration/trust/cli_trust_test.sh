@@ -4,7 +4,8 @@
 set -u
 LANYARD="${BUILD:?BUILD must name the build directory}/bin/lanyard"
 CORPUS="${CORPUS:?CORPUS must name tests/fuzz/corpus/trust_store}"
-[ -x "$LANYARD" ] || { echo "SKIP: $LANYARD not built"; exit 77; }
+# An unbuilt binary is a broken build, never a reason to skip.
+[ -x "$LANYARD" ] || { echo "FAILED: $LANYARD is not built (cmake --build build)"; exit 1; }
 
 dir=$(mktemp -d /tmp/lanyard-cli-trust.XXXXXX)
 trap 'rm -rf "$dir"' EXIT INT TERM
