@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <variant>
 
@@ -128,7 +129,9 @@ bool device::start(std::string& error) {
     error = "identity: " + (detail.empty() ? ec.message() : detail);
     return false;
   }
-  if (!load_or_create_setup_secrets(paths_, secrets_, error)) {
+  // An accessory that pairs by confirmation has no setup secret: nothing is made or loaded
+  // (secrets_ stays empty), so no payload, code or label can exist for it.
+  if (!confirmation_pairing() && !load_or_create_setup_secrets(paths_, secrets_, error)) {
     error = "setup secrets: " + error;
     return false;
   }
@@ -171,13 +174,29 @@ void device::emit_ready() {
                  {"address", endpoint_.address().to_string()},
                  {"port", std::uint64_t{endpoint_.port()}},
                  {"fingerprint", core::to_string(identity_.fingerprint())},
-                 {"pairing_window", window_open()}});
+                 {"pairing_window", window_open()},
+                 {"pairing_method", to_string(config_.pairing)}});
 }
 
 void device::make_server() {
   accessory::server_options so;
   so.log = [](std::string_view line) { emit("log", {{"value", std::string(line)}}); };
-  so.pairing.credentials = secrets_.credentials;
+  if (confirmation_pairing()) {
+    // No credentials: the library then pairs by confirmation only (allow_confirmation is
+    // ignored next to credentials, and proofs of a payload or code are refused as
+    // method_not_supported). Still only while the window is open, within its attempt rules.
+    so.pairing.allow_confirmation = true;
+    // Stands for the accessory's display. The library calls it when the app's confirmation
+    // request (PAIR_START) arrives and pairs the controller right after; `lanyard pair --tofu`
+    // asks its user before sending that request, so this line comes after the user's yes.
+    so.pairing.on_verification_code = [](std::uint32_t code) {
+      char digits[8];
+      std::snprintf(digits, sizeof digits, "%06u", static_cast<unsigned>(code % 1000000));
+      emit("verification-code", {{"value", digits}});
+    };
+  } else {
+    so.pairing.credentials = secrets_.credentials;
+  }
   so.pairing.failure_delay_max = opts_.pairing_delay_max;
   so.pairing.failure_delay_first =
       std::min(so.pairing.failure_delay_first, opts_.pairing_delay_max);
@@ -317,6 +336,16 @@ void device::refresh_txt(bool force) {
 }
 
 void device::print_payload() {
+  if (confirmation_pairing()) {
+    // Nothing to print: a payload without its secret proves nothing (a version-1 payload,
+    // which `lanyard pair` refuses), and there is no code. Say how to pair instead.
+    emit("note", {{"value", "no setup payload or code (--pairing-method confirm): pair with "
+                            "`lanyard pair --tofu " +
+                                config_.id +
+                                "@HOST:PORT` while the pairing window is open, and compare "
+                                "the verification code"}});
+    return;
+  }
   core::setup_payload p;
   p.device_id = config_.id;
   p.device_fingerprint = identity_.fingerprint();
@@ -576,7 +605,9 @@ std::string device::status_json() const {
       ",\"address\":" + json_quote(endpoint_.address().to_string()) +
       ",\"port\":" + std::to_string(endpoint_.port()) +
       ",\"fingerprint\":" + json_quote(core::to_string(identity_.fingerprint())) +
-      ",\"payload\":" + json_quote(payload_) + ",\"setup_code\":" +
+      ",\"pairing_method\":" + json_quote(to_string(config_.pairing)) +
+      ",\"payload\":" + (payload_.empty() ? std::string("null") : json_quote(payload_)) +
+      ",\"setup_code\":" +
       (secrets_.code ? json_quote(core::to_string(*secrets_.code)) : std::string("null")) +
       ",\"pairing_window\":{\"open\":" + (window_open() ? "true" : "false") +
       ",\"describe\":" + json_quote(w.describe(now)) + "}" + ",\"controllers\":" + controllers +

@@ -75,6 +75,8 @@ private:
   void schedule_housekeeping();
   void schedule_reading();
   bool window_open() const;
+  /// --pairing-method confirm: no setup secret, pairing by a compared verification code.
+  bool confirmation_pairing() const noexcept { return config_.pairing == pairing_mode::confirm; }
   core::txt_record txt() const;
   void refresh_txt(bool force = false);
   void make_server();

@@ -8,6 +8,10 @@ const char* to_string(device_kind k) noexcept {
   return k == device_kind::lamp ? "lamp" : "sensor";
 }
 
+const char* to_string(pairing_mode m) noexcept {
+  return m == pairing_mode::secret ? "secret" : "confirm";
+}
+
 const char* const usage_text =
     "usage: lanyard-accessory-sim --state-dir DIR [--kind lamp|sensor] [options]\n"
     "       lanyard-accessory-sim ctl --state-dir DIR COMMAND [ARGS]\n"
@@ -23,6 +27,14 @@ const char* const usage_text =
     "  --kind lamp|sensor        required on first start (kept in DIR/device.conf)\n"
     "  --id ID                   device id (default: kept in device.conf, else sim-<random>)\n"
     "  --name NAME               display and DNS-SD instance name (default: Lamp / Sensor)\n"
+    "  --pairing-method secret|confirm\n"
+    "                            how new apps pair, chosen on first start (kept in\n"
+    "                            DIR/device.conf): secret = prove the setup payload or the\n"
+    "                            8-digit code (default); confirm = no setup secret at all (no\n"
+    "                            payload, code or QR): apps pair with `lanyard pair --tofu\n"
+    "                            ID@HOST:PORT` while the window is open, and each pairing\n"
+    "                            prints the six-digit verification code the app showed\n"
+    "                            (event verification-code)\n"
     "  --listen ADDR:PORT        where to serve when provisioned (default [::]:5577)\n"
     "  --softap-address ADDR     the SoftAP address in setup mode (default 198.18.4.1; if this\n"
     "                            machine does not have it, 127.0.0.1 is used instead)\n"
@@ -128,6 +140,18 @@ std::optional<run_options> parse_run(const std::vector<std::string>& args, std::
         return std::nullopt;
       }
       o.name = v;
+    } else if (a == "--pairing-method") {
+      if (!w.value(a, v)) return std::nullopt;
+      if (v == "secret") {
+        o.pairing = pairing_mode::secret;
+      } else if (v == "confirm") {
+        o.pairing = pairing_mode::confirm;
+      } else {
+        error = "--pairing-method must be secret (prove the setup payload or code) or confirm "
+                "(no setup secret: compare a verification code), not '" +
+                v + "'";
+        return std::nullopt;
+      }
     } else if (a == "--listen") {
       if (!w.value(a, v)) return std::nullopt;
       std::string host;

@@ -15,6 +15,18 @@ enum class device_kind { lamp, sensor };
 
 const char* to_string(device_kind k) noexcept;
 
+/// How unknown controllers pair with the accessory (--pairing-method; docs/trust.md § Pairing).
+/// A mode here: core::pairing_method is what one exchange on the wire asks for.
+enum class pairing_mode {
+  /// Prove the setup secret: the payload (QR code) or the 8-digit setup code (SPAKE2+).
+  secret,
+  /// No setup secret at all (no label): both sides show a six-digit verification code, the
+  /// user compares them and confirms (accessory::pairing_options::allow_confirmation).
+  confirm,
+};
+
+const char* to_string(pairing_mode m) noexcept;
+
 /// A Wi-Fi network the simulated radio can join (--network SSID=PASSPHRASE[@IFACE]): joining
 /// it means waiting until IFACE is up with an address (the lab maps SSIDs to its links).
 /// Without IFACE the accessory "joins" on loopback (127.0.0.1), for experiments.
@@ -43,6 +55,9 @@ struct run_options {
   std::vector<network_entry> networks;
   std::chrono::milliseconds join_timeout{10000};
   std::chrono::milliseconds softap_grace{2000};
+  /// --pairing-method: chosen on first start (default secret), then kept in device.conf;
+  /// whether an accessory has a setup code is decided when it is made, not at each boot.
+  std::optional<pairing_mode> pairing;
 };
 
 /// `ctl --state-dir DIR COMMAND [ARGS]`.

@@ -231,6 +231,23 @@ int run_accessory(const run_options& opts) {
   };
   if (!ensure_state_dir(paths, error)) return fatal(error, 1);
 
+  // An accessory without a setup secret must not find one: pairing by confirmation next to a
+  // setup code would let anyone pair without the code (device.conf was removed, or the files
+  // were copied in). Empty if none is there.
+  auto secret_file_present = [&paths]() -> std::string {
+    for (const auto& f : {paths.setup_credentials(), paths.setup_label()}) {
+      std::error_code fec;
+      if (std::filesystem::exists(f, fec) || fec) return f.string();
+    }
+    return {};
+  };
+  auto secret_contradiction = [](const std::string& what, const std::string& file) {
+    return what + ": " + file +
+           " holds a setup secret, so this accessory pairs by its payload or code only (use "
+           "another --state-dir, or remove setup-credentials and setup-label to make it an "
+           "accessory without a setup secret)";
+  };
+
   // device.conf: chosen on first start, then fixed (an accessory does not change its id).
   std::optional<device_config> config = read_device_config(paths, error);
   if (!error.empty()) return fatal(error, 1);
@@ -243,9 +260,14 @@ int run_accessory(const run_options& opts) {
     c.kind = *opts.kind;
     c.id = opts.id.value_or(random_device_id());
     c.name = opts.name.value_or(c.kind == device_kind::lamp ? "Lamp" : "Sensor");
+    c.pairing = opts.pairing.value_or(pairing_mode::secret);
     if (!core::is_valid_device_id(c.id))
       return fatal("--id '" + c.id + "' is not a valid device id (1 to 64 of A-Z a-z 0-9 . _ : -)",
                    2);
+    // Checked before device.conf is written, so a refused start leaves nothing behind.
+    if (const std::string f = secret_file_present();
+        c.pairing == pairing_mode::confirm && !f.empty())
+      return fatal(secret_contradiction("--pairing-method confirm", f), 2);
     if (!write_device_config(paths, c, error)) return fatal(error, 1);
     config = c;
   } else {
@@ -259,6 +281,25 @@ int run_accessory(const run_options& opts) {
       return fatal(paths.device_conf().string() + " says this accessory's id is " + config->id +
                        "; --id " + *opts.id + " contradicts it (an accessory keeps its id; use " +
                        "another --state-dir)",
+                   2);
+    // Whether an accessory has a setup code is decided when it is made: a secret one that
+    // started pairing by confirmation would pair without its proof, and a confirm one that
+    // grew a code would have a label nobody ever saw.
+    if (opts.pairing && *opts.pairing != config->pairing)
+      return fatal(paths.device_conf().string() +
+                       (config->pairing == pairing_mode::secret
+                            ? " says this accessory pairs by its setup secret (payload or "
+                              "code); --pairing-method confirm contradicts it: an accessory with "
+                              "a setup code never pairs without its proof"
+                            : " says this accessory has no setup secret (it pairs by "
+                              "confirmation); --pairing-method secret contradicts it") +
+                       " (use another --state-dir, or remove this one to start over)",
+                   2);
+    if (const std::string f = secret_file_present();
+        config->pairing == pairing_mode::confirm && !f.empty())
+      return fatal(secret_contradiction(paths.device_conf().string() +
+                                            " says pairing confirm (--pairing-method confirm)",
+                                        f),
                    2);
     if (opts.name && *opts.name != config->name) {
       config->name = *opts.name;

@@ -13,10 +13,10 @@ namespace {
 constexpr std::string_view label_magic = "lanyard-accessory-sim-label 1";
 
 std::filesystem::path credentials_path(const state_paths& p) {
-  return p.dir / "setup-credentials";
+  return p.setup_credentials();
 }
 std::filesystem::path label_path(const state_paths& p) {
-  return p.dir / "setup-label";
+  return p.setup_label();
 }
 
 // Mode 0600 from the first byte (the code is a secret), then renamed into place.

@@ -8,6 +8,9 @@
 //
 // Deleting both (a factory reset of the secrets) makes new ones at the next start; deleting
 // only the label leaves an accessory whose code nobody knows (pair with the payload then).
+//
+// An accessory started with --pairing-method confirm has neither file and never makes them:
+// it has no setup secret at all (the runner refuses a state directory that holds them).
 #pragma once
 
 #include "state_dir.hpp"

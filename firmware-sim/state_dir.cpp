@@ -101,9 +101,11 @@ std::optional<device_config> read_device_config(const state_paths& p, std::strin
     } else if (k == "kind" && (v == "lamp" || v == "sensor")) {
       c.kind = v == "lamp" ? device_kind::lamp : device_kind::sensor;
       have_kind = true;
+    } else if (k == "pairing" && (v == "secret" || v == "confirm")) {
+      c.pairing = v == "secret" ? pairing_mode::secret : pairing_mode::confirm;
     } else {
       error = p.device_conf().string() + ": unknown entry \"" + k + " " + v +
-              "\" (expected id, kind lamp|sensor, name)";
+              "\" (expected id, kind lamp|sensor, name, pairing secret|confirm)";
       return std::nullopt;
     }
   }
@@ -118,6 +120,10 @@ bool write_device_config(const state_paths& p, const device_config& c, std::stri
   std::ostringstream s;
   s << device_magic << "\nid " << c.id << "\nkind " << to_string(c.kind) << "\nname " << c.name
     << "\n";
+  // Only the exception is written: a secret accessory's file stays as older simulators wrote
+  // it, and an older simulator refuses a confirm one (unknown entry) rather than giving it a
+  // setup code.
+  if (c.pairing == pairing_mode::confirm) s << "pairing confirm\n";
   return write_atomic(p.device_conf(), s.str(), error);
 }
 

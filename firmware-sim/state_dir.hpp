@@ -2,7 +2,9 @@
 //
 //   DIR/identity/identity.{key,crt}   its TLS identity (tls::identity; key mode 0600)
 //   DIR/controllers                   paired controllers + pairing window (trust::controller_store)
-//   DIR/device.conf                   id, kind and name chosen on first start
+//   DIR/device.conf                   id, kind, name and pairing method chosen on first start
+//   DIR/setup-credentials, setup-label  the setup secrets (setup_secrets.hpp; none with
+//                                     --pairing-method confirm)
 //   DIR/wifi.conf                     the Wi-Fi configuration; missing = unprovisioned (setup mode)
 //   DIR/old-identities/<time>/        identities replaced by `ctl rotate-key`
 //   DIR/control.sock                  the control socket while running
@@ -23,6 +25,9 @@ struct device_config {
   std::string id;
   device_kind kind = device_kind::lamp;
   std::string name;
+  /// Written as "pairing confirm"; no line means secret (state directories made before the
+  /// option existed all have setup secrets).
+  pairing_mode pairing = pairing_mode::secret;
 };
 
 struct wifi_config {
@@ -36,6 +41,8 @@ struct state_paths {
   std::filesystem::path controllers() const { return dir / "controllers"; }
   std::filesystem::path device_conf() const { return dir / "device.conf"; }
   std::filesystem::path wifi_conf() const { return dir / "wifi.conf"; }
+  std::filesystem::path setup_credentials() const { return dir / "setup-credentials"; }
+  std::filesystem::path setup_label() const { return dir / "setup-label"; }
   std::filesystem::path old_identities() const { return dir / "old-identities"; }
   std::filesystem::path control_socket() const { return dir / "control.sock"; }
 };

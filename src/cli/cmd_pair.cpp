@@ -70,11 +70,11 @@ bool confirm_code(std::uint32_t code, const core::fingerprint& fp, const std::st
   std::snprintf(digits, sizeof digits, "%06u", static_cast<unsigned>(code % 1000000));
   std::fprintf(stderr,
                "accessory \"%s\"\n  fingerprint:       %s\n  verification code: %.3s %.3s\n"
-               "Check that the accessory shows the same code.\n",
+               "The accessory shows a code now: check that it is the same.\n",
                core::display_text(subject).c_str(), core::to_string(fp).c_str(), digits,
                digits + 3);
   if (yes) return true;
-  std::fprintf(stderr, "Pair with it? [y/N] ");
+  std::fprintf(stderr, "Same code? Trust this accessory? [y/N] ");
   std::string answer;
   if (!std::getline(std::cin, answer)) return false;
   return answer == "y" || answer == "Y" || answer == "yes";
@@ -118,16 +118,16 @@ pairing_attempt pair_over(const tcp::endpoint& ep, tls::context ctx,
         if (!s.last_error_detail().empty()) d += " (" + s.last_error_detail() + ")";
         return done(hec, d);
       }
-      if (tofu) {
+      channel::async_pair(s, request, [&](std::error_code pec, core::pairing_outcome o) {
+        r.outcome = o;
+        if (pec || !tofu) return done(pec, pec ? pec.message() : "");
+        // The accessory shows its code when the request arrives: only now can the user compare
+        // the two, so only now is the question asked, and only a yes pins the key.
         std::uint32_t code = 0;
         if (std::error_code vec = channel::verification_code(s, code))
           return done(vec, "cannot compute the verification code: " + vec.message());
         r.confirmed = confirm_code(code, r.presented, r.subject, yes);
-        if (!r.confirmed) return done(core::pairing_errc::not_confirmed, "");
-      }
-      channel::async_pair(s, request, [&](std::error_code pec, core::pairing_outcome o) {
-        r.outcome = o;
-        done(pec, pec ? pec.message() : "");
+        done(r.confirmed ? std::error_code{} : core::pairing_errc::not_confirmed, "");
       });
     });
   });
@@ -282,7 +282,10 @@ int run(const parsed_args& args) {
     return fail(decision->describe(), 1);
   }
   if (attempt.ec == core::pairing_errc::not_confirmed)
-    return fail("not confirmed; nothing was paired or pinned", 1);
+    return fail("not confirmed; the accessory's key was not pinned. The accessory has paired "
+                "whoever asked it: if the codes differed, someone is in between; reset the "
+                "accessory's pairing (its button) before trying again",
+                1);
   if (attempt.ec) return fail(refusal(attempt), 1);
   if (!decision) return fail("the TLS handshake finished without checking the accessory's key", 1);
 
@@ -326,9 +329,9 @@ const command cmd{
     "               be the one in the payload\n"
     "  --code CODE  its 8-digit setup code (1234-5678), through SPAKE2+; a mistyped digit is\n"
     "               caught before any network use\n"
-    "  --tofu       for accessories without a code: the id you expect, the fingerprint and a\n"
-    "               verification code are shown; compare the code with the accessory's and\n"
-    "               confirm (--yes confirms for scripts)\n"
+    "  --tofu       for accessories without a code: asks the accessory to pair (it shows a\n"
+    "               six-digit code), then shows the fingerprint and this side's code; its key\n"
+    "               is pinned only if you confirm that the codes match (--yes for scripts)\n"
     "A wrong code says how many attempts the accessory still takes. A device already pinned\n"
     "with another key is refused (exit 1); see `lanyard trust forget`.\n"
     "\n"

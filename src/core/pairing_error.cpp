@@ -24,8 +24,9 @@ public:
       return "the accessory did not prove that it knows the setup secret: the code was "
              "mistyped, or this is not the accessory on the label";
     case pairing_errc::method_not_supported:
-      return "the accessory does not offer this way of pairing: use its setup payload (QR code) "
-             "or its 8-digit setup code";
+      return "the accessory does not offer this way of pairing: use the one on its label or in "
+             "its manual (setup payload, 8-digit setup code, or trust on first use for one "
+             "without either)";
     case pairing_errc::controllers_full:
       return "the accessory has as many paired controllers as it holds: remove one from an "
              "admin controller first";
