@@ -1,6 +1,7 @@
 #include "lanyard/trust/controller_store.hpp"
 
 #include "trust/atomic_file.hpp"
+#include "trust/slot_file.hpp"
 #include "trust/state_file.hpp"
 
 #include <algorithm>
@@ -284,10 +285,13 @@ std::string controller_store::serialize(const core::pairing_window_state& window
   return text;
 }
 
-store_status controller_store::read_locked(state& out) const {
+store_status controller_store::read_locked(state& out, detail::slot_file_state* file) const {
   std::string text;
   bool exists = false;
-  if (store_status s = detail::read_private_file(path_, text, exists); s.failed()) return s;
+  detail::slot_file_state unused;
+  if (store_status s = detail::read_slot_file(path_, text, exists, file ? *file : unused);
+      s.failed())
+    return s;
   out = state{};
   out.existed = exists;
   if (!exists) return {};
@@ -313,7 +317,8 @@ store_status controller_store::modify(Change change) {
   detail::file_lock lock;
   if (store_status s = detail::file_lock::acquire(path_, lock); s.failed()) return s;
   state current;
-  if (store_status s = read_locked(current); s.failed()) return s;
+  detail::slot_file_state file;
+  if (store_status s = read_locked(current, &file); s.failed()) return s;
   // first_boot() keeps describing the last load(), not whether anything was written since.
   current.existed = state_.existed;
   bool changed = true;
@@ -327,7 +332,9 @@ store_status controller_store::modify(Change change) {
   for (const auto& [fp, c] : current.controllers)
     list.push_back(c);
   const window_time at = time_source_();
-  if (store_status s = detail::write_file_atomically(path_, serialize(current.window, list, &at));
+  // Written in place (one fdatasync): the accessory persists a pairing or a failed attempt
+  // before it answers, so this write is on the paired app's clock (trust/slot_file.hpp).
+  if (store_status s = detail::write_slot_file(path_, file, serialize(current.window, list, &at));
       s.failed())
     return s;
   state_ = std::move(current);

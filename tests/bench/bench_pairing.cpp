@@ -583,7 +583,8 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
                 pieces.verifier_finish.median, pieces.secret_proof.median);
   lines.emplace_back(line);
   std::snprintf(line, sizeof line,
-                "controller store write (pair / remove, fsync'd, in %s): median %.2f / %.2f ms",
+                "controller store write (pair / remove, durable: one fdatasync, in %s): median "
+                "%.2f / %.2f ms",
                 dir.path.parent_path().c_str(), pieces.store_pair.median,
                 pieces.store_remove.median);
   lines.emplace_back(line);
@@ -618,7 +619,7 @@ const benchmark bench_pairing{
     "  --product-delays  keep the accessory's default delay after a failed proof (250 ms);\n"
     "                    a code pairing arms it, so the runs after one wait (see docs)\n"
     "  --store-dir DIR   where the accessory's controller store lives (default: $TMPDIR or\n"
-    "                    /tmp; its fsyncs are part of every pairing)\n",
+    "                    /tmp; its durable writes are part of every pairing)\n",
     cli::arg_spec{{{"runs", true}, {"store-dir", true}, {"product-delays"}}, 0, 0},
     &run,
 };

@@ -1,5 +1,7 @@
 #include "lanyard/trust/controller_store.hpp"
 
+#include "trust/slot_file.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -47,6 +49,16 @@ std::string read_all(const fs::path& p) {
 void write_all(const fs::path& p, std::string_view text) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << text;
+}
+
+// The store's newest contents (the file holds two copies: trust/slot_file.hpp).
+std::string stored_text(const fs::path& p) {
+  std::string text;
+  bool exists = false;
+  detail::slot_file_state state;
+  REQUIRE(detail::read_slot_file(p, text, exists, state).ok());
+  REQUIRE(exists);
+  return text;
 }
 
 constexpr std::string_view boot_a = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
@@ -209,7 +221,8 @@ TEST_CASE("every truncation and single-byte corruption of a controller store is 
     REQUIRE(store.pair(fp_of(2), "", controller_role::user, t0).ok());
     REQUIRE(store.record_failure(t0).ok());
   }
-  const std::string full = read_all(file);
+  const std::string raw = read_all(file);
+  const std::string full = stored_text(file);
   REQUIRE(full.find("\nwindow-boot " + std::string(boot_a) + " 100000 1000000\n") !=
           std::string::npos);
   core::pairing_window_state w;
@@ -218,6 +231,16 @@ TEST_CASE("every truncation and single-byte corruption of a controller store is 
   REQUIRE(controller_store::parse(full, "f", w, list, &at).ok());
   CHECK(controller_store::serialize(w, list, &at) == full);
 
+  // The slot file cut anywhere (a copy, a restore gone wrong: writes never change its size).
+  for (std::size_t cut = 0; cut < raw.size(); cut += 61) {
+    INFO("slot file cut at " << cut);
+    write_all(file, raw.substr(0, cut));
+    controller_store store(file);
+    REQUIRE(store.load().code == trust_errc::store_corrupt);
+    CHECK(store.record_failure(t0).code == trust_errc::store_corrupt);
+    CHECK(read_all(file) == raw.substr(0, cut)); // never overwritten
+  }
+  // The plain format (the contents alone, as older versions wrote them) cut anywhere.
   for (std::size_t cut = 0; cut < full.size(); ++cut) {
     INFO("cut at " << cut);
     write_all(file, full.substr(0, cut));
@@ -352,7 +375,7 @@ TEST_CASE("after a reboot the window's wall-clock times decide (fail-closed if b
     controller_store store(file);
     store.set_time_source(clocks(t0, "", 0s));
     REQUIRE(store.open_window(t0, 15min).ok());
-    CHECK(read_all(file).find("window-boot") == std::string::npos);
+    CHECK(stored_text(file).find("window-boot") == std::string::npos);
   }
 }
 

@@ -33,6 +33,9 @@
 #include <vector>
 
 namespace lanyard::trust {
+namespace detail {
+struct slot_file_state;
+} // namespace detail
 
 /// What a paired controller may do. Admins may open the pairing window and remove
 /// controllers; users may only use the accessory.
@@ -205,7 +208,7 @@ private:
     std::map<core::fingerprint, controller_record> controllers;
     bool existed = false;
   };
-  store_status read_locked(state& out) const;
+  store_status read_locked(state& out, detail::slot_file_state* file = nullptr) const;
   store_status pair_into(state& st, const core::fingerprint& fp, std::string_view name,
                          controller_role role, time_point now) const;
   template <class Change>
