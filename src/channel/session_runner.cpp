@@ -164,10 +164,33 @@ void session_runner::start_read(const link_ptr& l) {
 void session_runner::finish_link(link_ptr l, std::error_code why) {
   if (l != link_) return;
   link_.reset();
-  std::error_code ignored;
-  l->stream->next_layer().close(ignored);
+  end_transport(l, why);
   session_.on_disconnected(now());
   if (!link_lost_) link_lost_ = why;
+}
+
+void session_runner::end_transport(const link_ptr& l, std::error_code why) {
+  // A planned end (the session closed, the accessory leaving its SoftAP, a newer connection)
+  // says so with a TLS close_notify, or the peer reports "data may have been cut off". Not to
+  // a dead peer or over a vanished interface (nobody would read it), and never in the middle
+  // of a write (a record cut in two); bounded, so a peer that stopped reading costs nothing.
+  const bool planned = why != core::channel_errc::peer_dead && why != asio::error::network_down;
+  if (!planned || l->writing) {
+    std::error_code ignored;
+    l->stream->next_layer().close(ignored);
+    return;
+  }
+  auto limit = std::make_shared<asio::steady_timer>(ex_, close_notify_limit);
+  limit->async_wait([l](std::error_code ec) {
+    std::error_code ignored;
+    if (!ec) l->stream->next_layer().close(ignored);
+  });
+  l->stream->async_shutdown([l, limit](std::error_code) {
+    limit->cancel();
+    std::error_code ignored;
+    l->stream->next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    l->stream->next_layer().close(ignored);
+  });
 }
 
 void session_runner::rearm() {

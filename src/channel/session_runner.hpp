@@ -91,6 +91,9 @@ private:
 
   void after();
   void flush();
+  // Closes a finished link's connection: after a close_notify when the end was planned.
+  void end_transport(const link_ptr& l, std::error_code why);
+  static constexpr std::chrono::seconds close_notify_limit{2};
   void rearm();
   void start_read(const link_ptr& l);
   void finish_link(link_ptr l, std::error_code why);
