@@ -12,6 +12,8 @@
 #include <lanyard/core/pairing_window.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
+#include "fuzz_support.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -28,40 +30,11 @@ using namespace lanyard::trust;
 using lanyard::core::pairing_window;
 using namespace std::chrono_literals;
 
-#define STORE_FUZZ_CHECK(cond)                                                                     \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      std::fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond);             \
-      std::abort();                                                                                \
-    }                                                                                              \
-  } while (false)
-
 namespace {
 
-// One scratch file per fuzzer process (tmpfs when available: load() runs on every input),
-// removed at exit.
-struct scratch {
-  scratch() {
-    const std::filesystem::path base = std::filesystem::is_directory("/dev/shm")
-                                           ? std::filesystem::path("/dev/shm")
-                                           : std::filesystem::temp_directory_path();
-    dir = base / ("lanyard-controller-store-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    // The store refuses files and directories others may write to.
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
-    file = dir / "controllers";
-  }
-  ~scratch() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  std::filesystem::path dir;
-  std::filesystem::path file;
-};
-
 const std::filesystem::path& scratch_file() {
-  static const scratch s;
-  return s.file;
+  static const lanyard::fuzz::scratch_file file("controller-store");
+  return file.path();
 }
 
 void check_window_rules(const lanyard::core::pairing_window_state& st) {
@@ -79,26 +52,26 @@ void check_window_rules(const lanyard::core::pairing_window_state& st) {
     const std::error_code admit = w.admit(now);
     // Admitting needs an open window, fewer than 20 failures and now in [opened_at, deadline).
     if (!admit) {
-      STORE_FUZZ_CHECK(st.open);
-      STORE_FUZZ_CHECK(st.failed_attempts < pairing_window::max_failed_attempts);
-      STORE_FUZZ_CHECK(now >= st.opened_at && now < st.deadline);
-      STORE_FUZZ_CHECK(w.remaining(now) > pairing_window::duration::zero());
+      LANYARD_FUZZ_CHECK(st.open);
+      LANYARD_FUZZ_CHECK(st.failed_attempts < pairing_window::max_failed_attempts);
+      LANYARD_FUZZ_CHECK(now >= st.opened_at && now < st.deadline);
+      LANYARD_FUZZ_CHECK(w.remaining(now) > pairing_window::duration::zero());
     } else {
-      STORE_FUZZ_CHECK(w.remaining(now) == pairing_window::duration::zero());
+      LANYARD_FUZZ_CHECK(w.remaining(now) == pairing_window::duration::zero());
     }
-    STORE_FUZZ_CHECK(!w.describe(now).empty());
+    LANYARD_FUZZ_CHECK(!w.describe(now).empty());
     // expire() never opens; after it, the window admits exactly as before.
     w.expire(now);
-    STORE_FUZZ_CHECK(!w.admit(now) == !admit);
+    LANYARD_FUZZ_CHECK(!w.admit(now) == !admit);
     // Failures only ever close the window.
     for (std::uint32_t i = 0; i <= pairing_window::max_failed_attempts; ++i)
       w.record_failure();
-    STORE_FUZZ_CHECK(w.admit(now));
-    STORE_FUZZ_CHECK(!w.state().open);
+    LANYARD_FUZZ_CHECK(w.admit(now));
+    LANYARD_FUZZ_CHECK(!w.state().open);
     // Reopening by an admin always works and then admits at its own start.
-    STORE_FUZZ_CHECK(
+    LANYARD_FUZZ_CHECK(
         !w.open(tp{} + 24h, pairing_window::default_timeout, lanyard::core::window_opener::admin));
-    STORE_FUZZ_CHECK(!w.admit(tp{} + 24h));
+    LANYARD_FUZZ_CHECK(!w.admit(tp{} + 24h));
   }
 }
 
@@ -126,17 +99,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const store_status parsed = controller_store::parse(text, "fuzz", window, controllers, &at);
   if (parsed.failed()) {
     // Damage is an error with a location, never an empty store.
-    STORE_FUZZ_CHECK(parsed.detail.rfind("fuzz:", 0) == 0);
+    LANYARD_FUZZ_CHECK(parsed.detail.rfind("fuzz:", 0) == 0);
   } else {
     const std::string out = controller_store::serialize(window, controllers, &at);
     lanyard::core::pairing_window_state window2;
     std::vector<controller_record> again;
-    STORE_FUZZ_CHECK(controller_store::parse(out, "again", window2, again, &at).ok());
-    STORE_FUZZ_CHECK(window2 == window);
-    STORE_FUZZ_CHECK(again == controllers);
-    STORE_FUZZ_CHECK(window.failed_attempts <= pairing_window::max_failed_attempts);
+    LANYARD_FUZZ_CHECK(controller_store::parse(out, "again", window2, again, &at).ok());
+    LANYARD_FUZZ_CHECK(window2 == window);
+    LANYARD_FUZZ_CHECK(again == controllers);
+    LANYARD_FUZZ_CHECK(window.failed_attempts <= pairing_window::max_failed_attempts);
     for (const auto& c : controllers)
-      STORE_FUZZ_CHECK(c.name.size() <= controller_store::max_name_length);
+      LANYARD_FUZZ_CHECK(c.name.size() <= controller_store::max_name_length);
     check_window_rules(window);
   }
 
@@ -152,22 +125,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const store_status loaded = store.load();
   // I/O and mode errors would be the scratch file's environment, not the input: fail loudly
   // rather than fuzz nothing.
-  STORE_FUZZ_CHECK(loaded.code != trust_errc::store_io &&
-                   loaded.code != trust_errc::store_permissions);
-  STORE_FUZZ_CHECK(loaded.ok() == parsed.ok());
+  LANYARD_FUZZ_CHECK(loaded.code != trust_errc::store_io &&
+                     loaded.code != trust_errc::store_permissions);
+  LANYARD_FUZZ_CHECK(loaded.ok() == parsed.ok());
   if (loaded.failed()) {
     // A damaged file leaves the (empty) previous state: nothing is admitted without a window.
-    STORE_FUZZ_CHECK(store.list().empty());
+    LANYARD_FUZZ_CHECK(store.list().empty());
     return 0;
   }
-  STORE_FUZZ_CHECK(store.window() == window);
-  STORE_FUZZ_CHECK(store.list().size() == controllers.size());
+  LANYARD_FUZZ_CHECK(store.window() == window);
+  LANYARD_FUZZ_CHECK(store.list().size() == controllers.size());
   const auto now = window.opened_at + (window.deadline - window.opened_at) / 2;
   for (const auto& c : controllers) {
     const controller_decision d = store.check(c.fingerprint, now);
-    STORE_FUZZ_CHECK(d.action == controller_action::accept);
-    STORE_FUZZ_CHECK(d.controller && *d.controller == c);
-    STORE_FUZZ_CHECK(!d.describe().empty());
+    LANYARD_FUZZ_CHECK(d.action == controller_action::accept);
+    LANYARD_FUZZ_CHECK(d.controller && *d.controller == c);
+    LANYARD_FUZZ_CHECK(!d.describe().empty());
   }
   lanyard::core::fingerprint stranger;
   for (auto& b : stranger.bytes)
@@ -175,10 +148,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!store.find(stranger)) {
     const controller_decision d = store.check(stranger, now);
     const bool admits = !pairing_window(window).admit(now);
-    STORE_FUZZ_CHECK((d.action == controller_action::pair) == admits);
-    STORE_FUZZ_CHECK((d.action == controller_action::refuse) == !admits);
-    STORE_FUZZ_CHECK(admits || d.code);
-    STORE_FUZZ_CHECK(!d.describe().empty());
+    LANYARD_FUZZ_CHECK((d.action == controller_action::pair) == admits);
+    LANYARD_FUZZ_CHECK((d.action == controller_action::refuse) == !admits);
+    LANYARD_FUZZ_CHECK(admits || d.code);
+    LANYARD_FUZZ_CHECK(!d.describe().empty());
   }
   return 0;
 }

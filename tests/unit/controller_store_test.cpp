@@ -2,6 +2,8 @@
 
 #include "trust/slot_file.hpp"
 
+#include "support/io_test_support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -17,17 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "lanyard-ctl-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct temp_dir : lanyard::test::temp_dir {
+  temp_dir() : lanyard::test::temp_dir("lanyard-ctl") {}
 };
 
 core::fingerprint fp_of(std::uint8_t seed) {
