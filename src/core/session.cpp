@@ -335,7 +335,12 @@ void session::handle_deadline(time_point now) {
   if (state_ != session_state::established) return;
   if (now - last_receive_ >= settings_.peer_timeout)
     return fail_connection(channel_errc::peer_dead, false, false);
-  if (now >= ack_deadline_) ack_now_ = true;
+  if (now >= ack_deadline_) {
+    // Due now: the ACK goes with the next poll_output(). The deadline is spent, so that a
+    // caller that cannot poll yet (a write in flight) is not woken again and again for it.
+    ack_now_ = true;
+    ack_deadline_ = time_point::max();
+  }
   if (now >= next_ping_) {
     ping_pending_ = true;
     next_ping_ = now + settings_.keepalive_interval;
