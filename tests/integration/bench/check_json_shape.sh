@@ -6,9 +6,15 @@ shift
 out=$("$@") # exit 77 (no lab possible here) passes through as CTest's skip
 echo "$out"
 declare -A filter=(
-  [handshake]='[.full_ms.lanyard.median, .full_ms.mbedtls.median, .resumed_ms.lanyard.median,
-                .resumed_ms.mbedtls.median, .full_ratio_vs_mbedtls, .resumed_over_full]
-               | all(type=="number")'
+  [handshake]='.iterations as $it
+               | ([.full_ms.lanyard.median, .full_ms.mbedtls.median, .resumed_ms.lanyard.median,
+                   .resumed_ms.mbedtls.median, .full_ratio_vs_mbedtls, .resumed_ratio_vs_mbedtls,
+                   .resumed_over_full] | all(type=="number"))
+               and (.goals | .full_ratio_vs_mbedtls_max==1.1 and .resumed_ratio_vs_mbedtls_max==1.1
+                    and (.full_ratio_vs_mbedtls_met | type=="boolean")
+                    and (.resumed_ratio_vs_mbedtls_met | type=="boolean"))
+               and .failed_runs==0 and .plain_io=="buffered"
+               and ([.full_ms[], .resumed_ms[]] | all(.runs==$it))'
   [discovery]='([.advertise_to_resolved_ms.lanyard.median, .advertise_to_resolved_ms.lanyard.p95,
                 .advertise_to_resolved_ms.avahi.median, .advertise_to_resolved_ms.avahi.p95,
                 .txt_update_ms.lanyard.median, .txt_update_ms.avahi.median, .ratio_vs_avahi]
