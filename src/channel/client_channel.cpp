@@ -296,9 +296,19 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     schedule_retry();
   }
 
+  // The accessory pairs only on a full handshake (the exporter of a resumed one would be the
+  // master secret of a connection it never saw proven). An attempt that may have to pair must
+  // not offer a session ticket an earlier, abandoned attempt left behind.
+  void no_resumption_before_pairing() {
+    if (!opts.trust.pairing || paired_here) return;
+    if (opts.trust.store && opts.trust.store->find(opts.trust.device_id)) return;
+    ctx.forget_session(opts.trust.device_id);
+  }
+
   void connect_now() {
     if (terminal() || runner->has_link()) return;
     stop_attempts();
+    no_resumption_before_pairing();
     set_state(channel_state::preparing);
     auto a = std::make_shared<attempt>(ex);
     current = a;
@@ -352,6 +362,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
         return attempt_failed(errc::not_discovered, "no reachable path in the directory");
       return attempt_failed(core::channel_errc::no_viable_path, ranked.reason);
     }
+    no_resumption_before_pairing();
     race = std::make_shared<detail::path_racer>(ex, ctx, opts.trust, race_settings());
     auto targets = ranked.targets;
     race->start(std::move(ranked.targets),
@@ -486,6 +497,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     if (std::error_code ec = detail::configure_socket(a->socket, opts.tcp_user_timeout))
       return attempt_failed(ec, "configuring the socket failed");
     a->stream = std::make_unique<tls_stream>(std::move(a->socket), ctx);
+    no_resumption_before_pairing(); // another attempt may have finished a handshake meanwhile
     a->stream->set_peer_id(opts.trust.device_id);
     attempt* raw = a.get();
     a->stream->set_verifier([raw, t = opts.trust](const core::fingerprint& fp,

@@ -134,8 +134,14 @@ struct engine::impl {
   std::string peer_cn;
   int last_sent_alert = -1;
   bool resumed = false;
-  std::array<std::uint8_t, 32> exporter{};
-  bool has_exporter = false;
+  // The RFC 5705 exporter: the callback keeps what it needs but the master secret (which stays
+  // in ssl.session), and exporter() computes it on first use. Only pairing asks for it, so a
+  // resumed reconnect does not pay a TLS PRF for nothing.
+  std::array<std::uint8_t, 64> exporter_randoms{}; // client_random || server_random
+  mbedtls_tls_prf_types exporter_prf = MBEDTLS_SSL_TLS_PRF_NONE;
+  bool has_exporter_inputs = false;
+  mutable std::array<std::uint8_t, 32> exporter{};
+  mutable bool has_exporter = false;
   std::string alpn;
   std::string_view suite;
   std::string detail;
@@ -522,16 +528,16 @@ int export_keys(void*, const unsigned char* master, const unsigned char*, size_t
   engine::impl* e = current_handshake;
   if (e == nullptr) return 0;
   // RFC 5705: PRF(master_secret, label, client_random || server_random), no context. mbedTLS
-  // 2.28 has no exporter call; this callback is where the master secret is at hand (full and
-  // resumed handshakes alike, each with fresh randoms, so the value is unique per connection).
-  static constexpr char label[] = "EXPORTER-lanyard-pairing";
-  unsigned char randoms[64];
-  std::memcpy(randoms, client_random, 32);
-  std::memcpy(randoms + 32, server_random, 32);
-  const int ret = mbedtls_ssl_tls_prf(prf, master, 48, label, randoms, sizeof randoms,
-                                      e->exporter.data(), e->exporter.size());
-  e->has_exporter = ret == 0;
-  return 0; // a failure leaves has_exporter false: pairing then refuses, the channel is unharmed
+  // 2.28 has no exporter call; this callback is where the randoms and the PRF are at hand (full
+  // and resumed handshakes alike, each with fresh randoms, so the value is unique per
+  // connection). The master secret is the session's (ssl.session->master once connected).
+  (void)master;
+  std::memcpy(e->exporter_randoms.data(), client_random, 32);
+  std::memcpy(e->exporter_randoms.data() + 32, server_random, 32);
+  e->exporter_prf = prf;
+  e->has_exporter_inputs = true;
+  e->has_exporter = false;
+  return 0;
 }
 
 } // namespace detail
@@ -624,8 +630,18 @@ const std::string& engine::peer_subject() const noexcept {
   return impl_->peer_cn;
 }
 std::optional<std::span<const std::uint8_t, 32>> engine::exporter() const noexcept {
-  if (impl_->state != impl::phase::connected || !impl_->has_exporter) return std::nullopt;
-  return std::span<const std::uint8_t, 32>(impl_->exporter);
+  impl& i = *impl_;
+  if (i.state != impl::phase::connected || !i.has_exporter_inputs || i.ssl.session == nullptr)
+    return std::nullopt;
+  if (!i.has_exporter) {
+    static constexpr char label[] = "EXPORTER-lanyard-pairing";
+    // A failure leaves has_exporter false: pairing then refuses, the channel is unharmed.
+    i.has_exporter = mbedtls_ssl_tls_prf(i.exporter_prf, i.ssl.session->master, 48, label,
+                                         i.exporter_randoms.data(), i.exporter_randoms.size(),
+                                         i.exporter.data(), i.exporter.size()) == 0;
+    if (!i.has_exporter) return std::nullopt;
+  }
+  return std::span<const std::uint8_t, 32>(i.exporter);
 }
 
 std::string_view engine::alpn_protocol() const noexcept {

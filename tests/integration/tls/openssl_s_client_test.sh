@@ -58,7 +58,8 @@ s_client() { # s_client OUTFILE ARGS... (stdin: what to send)
 
 # --- 1. The normal case. ---
 s_client "$work/ok.txt" -alpn lanyard/1 -tls1_2 -cert "$work/client.crt" -key "$work/client.key" \
-  -showcerts -sess_out "$work/session.pem" </dev/null
+  -showcerts -sess_out "$work/session.pem" \
+  -keymatexport EXPORTER-lanyard-pairing -keymatexportlen 32 </dev/null
 expect "protocol is TLS 1.2" "$work/ok.txt" '^ *Protocol *: TLSv1\.2$'
 expect "cipher is ECDHE-ECDSA-AES128-GCM-SHA256" "$work/ok.txt" 'Cipher is ECDHE-ECDSA-AES128-GCM-SHA256'
 expect "ALPN lanyard/1 negotiated" "$work/ok.txt" '^ALPN protocol: lanyard/1$'
@@ -81,6 +82,15 @@ if openssl verify -partial_chain -CAfile "$work/server.crt" "$work/server.crt" >
    || openssl x509 -in "$work/server.crt" -noout -text | grep -q 'CA:FALSE'; then pass "self-signed end-entity certificate"; else fail "self-signed end-entity certificate"; fi
 if [ "$(spki_sha256 "$work/server.crt")" = "$server_fp" ]; then pass "fingerprint = SHA-256(SPKI) as OpenSSL computes it"; else fail "fingerprint mismatch: openssl $(spki_sha256 "$work/server.crt") vs lanyard $server_fp"; fi
 expect "server accepted the pinned client key" "$work/server.log" "handshake ok alpn=lanyard/1 .* peer=$client_fp"
+# The pairing exporter is RFC 5705's, as OpenSSL computes it (docs/PROTOCOL.md § 10 Binding).
+keymat() { sed -n 's/^ *Keying material: *\([0-9A-Fa-f]*\)$/\1/p' "$1" | tr 'A-F' 'a-f'; }
+exporters() { sed -n 's/.*handshake ok .* exporter=\([0-9a-f]*\)$/\1/p' "$work/server.log"; }
+openssl_keymat=$(keymat "$work/ok.txt")
+if [ ${#openssl_keymat} = 64 ] && [ "$(exporters | tail -n 1)" = "$openssl_keymat" ]; then
+  pass "the pairing exporter is RFC 5705's (OpenSSL -keymatexport agrees)"
+else
+  fail "exporter: openssl '$openssl_keymat', lanyard '$(exporters | tail -n 1)'"
+fi
 
 # --- 2. Data is echoed over the authenticated channel. ---
 printf 'hello-lanyard bye\n' | s_client "$work/echo.txt" -alpn lanyard/1 -tls1_2 \
@@ -89,9 +99,16 @@ expect "echo through the TLS stream" "$work/echo.txt" '^hello-lanyard bye$'
 
 # --- 3. Session ticket resumption (abbreviated handshake). ---
 s_client "$work/resume.txt" -alpn lanyard/1 -tls1_2 -cert "$work/client.crt" -key "$work/client.key" \
-  -sess_in "$work/session.pem" </dev/null
+  -sess_in "$work/session.pem" -keymatexport EXPORTER-lanyard-pairing -keymatexportlen 32 </dev/null
 expect "session resumed from the ticket" "$work/resume.txt" '^Reused, TLSv1\.2'
 expect "server reports the resumed handshake" "$work/server.log" 'resumed=yes'
+resumed_keymat=$(keymat "$work/resume.txt")
+if [ ${#resumed_keymat} = 64 ] && [ "$(exporters | tail -n 1)" = "$resumed_keymat" ] &&
+   [ "$resumed_keymat" != "$openssl_keymat" ]; then
+  pass "a resumed connection has its own exporter, as OpenSSL computes it"
+else
+  fail "resumed exporter: openssl '$resumed_keymat', lanyard '$(exporters | tail -n 1)'"
+fi
 
 # --- 3b. The second allowed suite. ---
 s_client "$work/chacha.txt" -alpn lanyard/1 -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305 \

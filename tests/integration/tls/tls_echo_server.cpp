@@ -23,9 +23,12 @@
 #include <asio/write.hpp>
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -40,6 +43,19 @@ namespace tls = lanyard::tls;
 namespace core = lanyard::core;
 
 namespace {
+
+// The pairing exporter (RFC 5705, "EXPORTER-lanyard-pairing", 32 bytes), for a check against
+// OpenSSL's -keymatexport.
+std::string hex(std::optional<std::span<const std::uint8_t, 32>> bytes) {
+  if (!bytes) return "none";
+  std::string out;
+  static constexpr char digits[] = "0123456789abcdef";
+  for (std::uint8_t b : *bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
 
 std::string describe(std::error_code ec) {
   return ec.message() + " [" + ec.category().name() + ":" + std::to_string(ec.value()) + "]";
@@ -56,7 +72,7 @@ asio::awaitable<void> serve(tls::stream<tcp::socket> s) {
   std::cerr << "handshake ok alpn=" << s.alpn_protocol() << " suite=" << s.ciphersuite()
             << " resumed=" << (s.resumed() ? "yes" : "no")
             << " peer=" << core::to_string(s.peer_fingerprint(), core::fingerprint_format::hex)
-            << std::endl;
+            << " exporter=" << hex(s.exporter()) << std::endl;
   std::array<char, 4096> buf{};
   for (;;) {
     std::size_t n = co_await s.async_read_some(asio::buffer(buf),
