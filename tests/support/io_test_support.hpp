@@ -12,8 +12,10 @@
 #include <cstddef>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <span>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,14 @@ inline std::vector<std::byte> bytes(const std::string& s) {
 
 inline std::string text(std::span<const std::byte> b) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+/// The whole of a file's bytes (empty if it cannot be read).
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 /// A directory under $TMPDIR, removed with everything in it on destruction.

@@ -32,13 +32,6 @@ core::fingerprint fp_of(std::uint8_t seed) {
 
 const std::chrono::system_clock::time_point t0{std::chrono::seconds(1795496029)};
 
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void write_all(const fs::path& p, std::string_view text) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << text;
@@ -179,9 +172,9 @@ TEST_CASE("the window times out and the timeout is persisted") {
   controller_store store(file);
   REQUIRE(store.open_window(t0 + 500ms, 3min).ok());
   CHECK(store.window().deadline == t0 + 3min); // rounded down, never extended
-  const std::string before = read_all(file);
+  const std::string before = lanyard::test::read_file(file);
   REQUIRE(store.expire_window(t0 + 2min).ok());
-  CHECK(read_all(file) == before); // nothing to write
+  CHECK(lanyard::test::read_file(file) == before); // nothing to write
   REQUIRE(store.expire_window(t0 + 3min).ok());
   CHECK_FALSE(store.window().open);
   controller_store again(file);
@@ -214,7 +207,7 @@ TEST_CASE("every truncation and single-byte corruption of a controller store is 
     REQUIRE(store.pair(fp_of(2), "", controller_role::user, t0).ok());
     REQUIRE(store.record_failure(t0).ok());
   }
-  const std::string raw = read_all(file);
+  const std::string raw = lanyard::test::read_file(file);
   const std::string full = stored_text(file);
   REQUIRE(full.find("\nwindow-boot " + std::string(boot_a) + " 100000 1000000\n") !=
           std::string::npos);
@@ -231,7 +224,7 @@ TEST_CASE("every truncation and single-byte corruption of a controller store is 
     controller_store store(file);
     REQUIRE(store.load().code == trust_errc::store_corrupt);
     CHECK(store.record_failure(t0).code == trust_errc::store_corrupt);
-    CHECK(read_all(file) == raw.substr(0, cut)); // never overwritten
+    CHECK(lanyard::test::read_file(file) == raw.substr(0, cut)); // never overwritten
   }
   // The plain format (the contents alone, as older versions wrote them) cut anywhere.
   for (std::size_t cut = 0; cut < full.size(); ++cut) {
@@ -242,7 +235,7 @@ TEST_CASE("every truncation and single-byte corruption of a controller store is 
     REQUIRE(s.code == trust_errc::store_corrupt);
     CHECK(s.detail.rfind(file.string() + ":", 0) == 0);
     CHECK(store.record_failure(t0).code == trust_errc::store_corrupt);
-    CHECK(read_all(file) == full.substr(0, cut)); // never overwritten
+    CHECK(lanyard::test::read_file(file) == full.substr(0, cut)); // never overwritten
   }
   for (std::size_t i = 0; i < full.size(); ++i) {
     std::string bad = full;

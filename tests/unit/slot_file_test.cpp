@@ -22,13 +22,6 @@ struct temp_dir : lanyard::test::temp_dir {
   temp_dir() : lanyard::test::temp_dir("lanyard-slot") {}
 };
 
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void write_all(const fs::path& p, std::string_view text) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << text;
@@ -76,7 +69,7 @@ TEST_CASE("a missing file reads as missing; the first write makes a slot file") 
   CHECK(r.contents == "first\n");
   CHECK(r.state.slotted);
   CHECK(r.state.generation == 1);
-  CHECK(read_all(file).rfind("lanyard-slots 1 4096\n", 0) == 0);
+  CHECK(lanyard::test::read_file(file).rfind("lanyard-slots 1 4096\n", 0) == 0);
   CHECK(fs::file_size(file) == 4096 + 2 * 4096);
 }
 
@@ -103,7 +96,7 @@ TEST_CASE("a torn write leaves the previous contents") {
   const fs::path file = dir.path / "state";
   write(file, "old contents\n");
   write(file, "new contents\n"); // slot 1
-  const std::string intact = read_all(file);
+  const std::string intact = lanyard::test::read_file(file);
   const std::size_t slot1 = 4096 + 4096;
   // Each prefix of the newest slot's bytes damaged (as a crash in the middle of the write
   // would leave them): the header, the contents, or the checksum no longer match.
@@ -140,7 +133,7 @@ TEST_CASE("a file whose copies are both damaged, or whose size or header is wron
   const fs::path file = dir.path / "state";
   write(file, "one\n");
   write(file, "two\n");
-  const std::string intact = read_all(file);
+  const std::string intact = lanyard::test::read_file(file);
   SECTION("both slots") {
     std::string bad = intact;
     bad[4096 + 6] ^= 0x01;
