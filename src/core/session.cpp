@@ -314,13 +314,22 @@ std::optional<session_event> session::poll_event() {
   return ev;
 }
 
+// The client pings on its own schedule (its PONGs are its RTT samples, also while data flows).
+// The server pings only after hearing nothing for 1.5 intervals: with the same settings on both
+// ends the client's PINGs keep it quiet, so an idle connection carries one exchange per
+// interval instead of two, yet a server whose client pings rarely or not at all still probes.
+session::time_point session::ping_due() const noexcept {
+  if (role_ == session_role::client || next_ping_ == time_point::max()) return next_ping_;
+  return std::max(next_ping_, last_receive_ + settings_.keepalive_interval * 3 / 2);
+}
+
 session::time_point session::next_deadline() const noexcept {
   switch (state_) {
   case session_state::handshaking:
     return handshake_deadline_;
   case session_state::established: {
     const time_point dead = last_receive_ + settings_.peer_timeout;
-    return std::min({dead, ack_deadline_, next_ping_});
+    return std::min({dead, ack_deadline_, ping_due()});
   }
   default:
     return time_point::max();
@@ -341,7 +350,7 @@ void session::handle_deadline(time_point now) {
     ack_now_ = true;
     ack_deadline_ = time_point::max();
   }
-  if (now >= next_ping_) {
+  if (now >= ping_due()) {
     ping_pending_ = true;
     next_ping_ = now + settings_.keepalive_interval;
   }

@@ -61,7 +61,7 @@ struct client_options {
   trust_options trust;
 
   /// The session: message size, replay buffer bound, acks and keep-alive. The keep-alive
-  /// defaults (PING every 5 s, peer dead after 20 s of silence) are documented with their
+  /// defaults (PING every 5 s, peer dead after 15 s of silence) are documented with their
   /// reasons in core::session_settings; a phone app that must notice a dead accessory faster
   /// lowers both (e.g. 1 s / 4 s) at the price of more radio wake-ups.
   core::session_settings session;

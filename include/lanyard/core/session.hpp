@@ -153,6 +153,7 @@ private:
   void start_new_session(const session_id& new_id);
   void establish(bool resumed, time_point now);
   void add_rtt_sample(duration sample);
+  time_point ping_due() const noexcept;
   std::size_t charge(std::size_t payload_size) const noexcept {
     return payload_size + replay_overhead_per_message;
   }

@@ -43,14 +43,18 @@ struct session_settings {
   /// human-noticeable delay and far below any sensible peer_timeout.
   std::chrono::milliseconds ack_delay{20};
 
-  /// Send a PING this often while connected (it also measures the RTT). 5 s: 14 bytes per
-  /// 5 s is free, and it lets a dead link be detected within peer_timeout even when idle.
+  /// The client sends a PING this often while connected; each PONG is an RTT sample. The
+  /// server sends one only after hearing nothing for 1.5 intervals, so with the same settings
+  /// on both ends an idle connection carries one PING/PONG exchange per interval (about 1,440
+  /// TLS records of 43 bytes per hour, both directions together). 5 s lets a dead link be
+  /// detected within peer_timeout even when idle, at a cost a phone does not notice.
   std::chrono::milliseconds keepalive_interval{5000};
 
   /// The connection is dead (event connection_failed with peer_dead) when nothing at all has
-  /// been received for this long. 20 s = 4 keep-alive intervals: tolerates short radio
-  /// sleeps and congestion without waiting so long that an app user notices a dead channel.
-  std::chrono::milliseconds peer_timeout{20000};
+  /// been received for this long. 15 s = 3 keep-alive intervals: two lost exchanges in a row
+  /// (a radio asleep, a congested AP) are tolerated, and a dead accessory or app is noticed
+  /// within 15 s of its last sign of life. It must exceed the peer's PING spacing plus an RTT.
+  std::chrono::milliseconds peer_timeout{15000};
 
   /// The handshake (HELLO → WELCOME) must complete within this time after on_connected().
   /// 10 s: covers a TLS handshake on a slow link plus one round trip.

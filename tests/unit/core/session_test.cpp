@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -392,6 +393,100 @@ TEST_CASE("peer_dead after peer_timeout without any byte; the session survives")
   CHECK(c.state() == session_state::disconnected);
   CHECK(c.replay_count() == 1);
   CHECK(c.id() == id_of(1));
+}
+
+// Runs both sessions' timers and moves their bytes (after `latency`) until `until`; counts
+// the PINGs each side sends. A side whose bytes are dropped (`c_alive`/`s_alive` false) is
+// a peer that died: it neither sends nor receives.
+namespace {
+
+struct keepalive_run {
+  int client_pings = 0, server_pings = 0;
+  std::optional<tp> client_dead, server_dead;
+};
+
+keepalive_run run_idle(session& c, session& s, tp from, tp until, bool c_alive, bool s_alive) {
+  keepalive_run r;
+  auto count = [](std::span<const std::byte> bytes) {
+    int n = 0;
+    for (auto f : frame_types(bytes))
+      n += f == frame_type::ping;
+    return n;
+  };
+  auto note_dead = [](session& x, tp now, std::optional<tp>& at) {
+    for (auto& f : only<events::connection_failed>(drain(x)))
+      if (f.error == channel_errc::peer_dead && !at) at = now;
+  };
+  for (tp now = from; now <= until; now += 10ms) {
+    if (c.state() == session_state::established && now >= c.next_deadline()) c.handle_deadline(now);
+    if (s.state() == session_state::established && now >= s.next_deadline()) s.handle_deadline(now);
+    auto a = copy(c.poll_output(now));
+    auto b = copy(s.poll_output(now));
+    r.client_pings += count(a);
+    r.server_pings += count(b);
+    if (c_alive && s_alive && !a.empty()) s.receive(a, now + 1ms);
+    if (c_alive && s_alive && !b.empty()) c.receive(b, now + 1ms);
+    note_dead(c, now, r.client_dead);
+    note_dead(s, now, r.server_dead);
+  }
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("defaults: an idle connection carries one PING per interval, from the client") {
+  int ids = 0;
+  session c(session_role::client), s(session_role::server, server_settings(&ids));
+  connect(c, s, t(0));
+  pump(c, s, t(0));
+  const auto interval = session_settings{}.keepalive_interval;
+  REQUIRE(interval == 5000ms);
+  // One idle hour: 720 intervals. The server hears a PING every 5 s and never needs its own.
+  auto r = run_idle(c, s, t(0), t(3600 * 1000), true, true);
+  CHECK(r.client_pings == 720);
+  CHECK(r.server_pings == 0);
+  CHECK_FALSE(r.client_dead);
+  CHECK_FALSE(r.server_dead);
+  CHECK(c.smoothed_rtt().has_value());
+}
+
+TEST_CASE("the server pings after 1.5 intervals without hearing anything") {
+  int ids = 0;
+  session_settings quiet; // an app that pings rarely (battery) but keeps the default timeout
+  quiet.keepalive_interval = 60s;
+  quiet.peer_timeout = 120s;
+  session c(session_role::client, quiet), s(session_role::server, server_settings(&ids));
+  connect(c, s, t(0));
+  pump(c, s, t(0));
+  CHECK(s.next_deadline() == t(7500));
+  // The server's PINGs are answered, so neither side times out; the client keeps its own
+  // schedule (its first PING is due at 60 s).
+  auto r = run_idle(c, s, t(0), t(60 * 1000 - 10), true, true);
+  CHECK(r.server_pings == 7); // each 7.5 s (+1 ms) after the last PONG: 7.5 s ... 52.6 s
+  CHECK(r.client_pings == 0);
+  CHECK_FALSE(r.client_dead);
+  CHECK_FALSE(r.server_dead);
+}
+
+TEST_CASE("defaults: a dead peer is noticed within 15 s of its last sign of life, both roles") {
+  for (bool client_dies : {true, false}) {
+    int ids = 0;
+    session c(session_role::client), s(session_role::server, server_settings(&ids));
+    connect(c, s, t(0));
+    pump(c, s, t(0));
+    // Healthy for a while (the last exchange before the death is at 40 s), then one side dies.
+    auto healthy = run_idle(c, s, t(0), t(42 * 1000), true, true);
+    REQUIRE_FALSE(healthy.client_dead);
+    REQUIRE_FALSE(healthy.server_dead);
+    auto r = run_idle(c, s, t(42 * 1000 + 10), t(80 * 1000), !client_dies, client_dies);
+    std::optional<tp> noticed = client_dies ? r.server_dead : r.client_dead;
+    INFO("client dies: " << client_dies);
+    REQUIRE(noticed);
+    // The last exchange began at 40 s (the PING arrives 1 ms later, its PONG leaves on the next
+    // 10 ms step and arrives 1 ms after that); deadlines are checked every 10 ms.
+    CHECK(*noticed - t(40 * 1000) >= 15000ms);
+    CHECK(*noticed - t(40 * 1000) <= 15030ms);
+  }
 }
 
 TEST_CASE("handshake_timeout when no WELCOME arrives") {
