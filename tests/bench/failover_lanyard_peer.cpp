@@ -1,7 +1,8 @@
 // lanyard-bench failover's Lanyard contender: an accessory::server that times message arrivals
 // and a client_channel that streams to it over static paths on wlan0 and p2p0 (no discovery in
-// the measurement: the same two paths MPTCP gets). The channel's keep-alive is 100 ms with a
-// 400 ms peer timeout — its budget for noticing a silent (blackholed) path.
+// the measurement: the same two paths MPTCP gets). The session settings are the library's
+// defaults (core::session_settings{}) unless the bench passes --keepalive-ms and
+// --peer-timeout-ms (its "tuned" contender); both ends use the same.
 #include "failover_peer.hpp"
 
 #include <lanyard/accessory/server.hpp>
@@ -15,7 +16,7 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 
@@ -41,10 +42,13 @@ std::optional<tls::identity> load(const std::filesystem::path& dir, std::string&
   return id;
 }
 
-core::session_settings fast_keepalive() {
+// The library's defaults, or the keep-alive interval and peer timeout the bench asks for.
+core::session_settings session_from(const cli::parsed_args& args) {
   core::session_settings s;
-  s.keepalive_interval = std::chrono::milliseconds(100);
-  s.peer_timeout = std::chrono::milliseconds(400);
+  if (auto v = args.value("keepalive-ms"))
+    s.keepalive_interval = std::chrono::milliseconds(std::atoll(v->c_str()));
+  if (auto v = args.value("peer-timeout-ms"))
+    s.peer_timeout = std::chrono::milliseconds(std::atoll(v->c_str()));
   return s;
 }
 
@@ -86,16 +90,16 @@ int lanyard_server(const cli::parsed_args& args) {
   if (auto s = store->load(); s.failed()) return fail(s.message());
   asio::io_context io;
   accessory::server_options o;
-  o.session = fast_keepalive();
+  o.session = session_from(args);
   o.log = [](std::string_view l) {
     std::fprintf(stderr, "%lld %.*s\n",
                  static_cast<long long>(clock_type::now().time_since_epoch().count() / 1000000),
                  static_cast<int>(l.size()), l.data());
   };
   accessory::server srv(io.get_executor(), tls::context(*me), store, o);
-  arrival_reporter arrivals;
+  arrival_reporter arrivals(late_threshold(args));
   srv.set_message_handler([&](const accessory::server::controller_id&, std::uint64_t,
-                              std::span<const std::byte>) { arrivals.arrived(); });
+                              std::span<const std::byte> m) { arrivals.arrived(m); });
   if (auto ec = srv.listen({asio::ip::tcp::v6(), port})) return fail("listen: " + ec.message());
   std::printf("listening\n");
   std::fflush(stdout);
@@ -118,7 +122,7 @@ int lanyard_client(const cli::parsed_args& args) {
   channel::client_options o;
   o.trust.device_id = "bench-acc";
   o.trust.expected_fingerprint = acc->fingerprint();
-  o.session = fast_keepalive();
+  o.session = session_from(args);
   o.paths.static_paths = {{asio::ip::make_address("198.18.1.3"), port, "wlan0"},
                           {asio::ip::make_address("198.18.2.3"), port, "p2p0"}};
   o.paths.move_back_hold = std::chrono::minutes(10); // measure the move away only
@@ -136,9 +140,8 @@ int lanyard_client(const cli::parsed_args& args) {
   asio::steady_timer tick(io);
   std::uint64_t seq = 0;
   std::function<void()> send_next = [&] {
-    std::byte msg[16] = {};
-    std::memcpy(msg, &seq, sizeof seq);
-    ++seq;
+    std::byte msg[failover_message_size];
+    encode_failover_message(msg, seq++, tick.expiry()); // this tick's scheduled time
     ch.async_send(msg, {channel::send_mode::wait, channel::send_completion_mode::queued},
                   [](std::error_code, std::uint64_t) {});
     tick.expires_at(tick.expiry() + send_interval);

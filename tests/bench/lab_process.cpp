@@ -1,5 +1,6 @@
 #include "lab_process.hpp"
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
@@ -78,6 +79,38 @@ bool run_command(std::vector<std::string> cmd) {
   int status = 0;
   if (::waitpid(pid, &status, 0) != pid) return false;
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+std::optional<std::string> command_output(std::vector<std::string> cmd) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
+  std::vector<char*> raw;
+  for (auto& a : cmd)
+    raw.push_back(a.data());
+  raw.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  pid_t pid = -1;
+  if (posix_spawnp(&pid, raw[0], &fa, nullptr, raw.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(fds[1]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; pid > 0 && (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  if (pid <= 0) return std::nullopt;
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return std::nullopt;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return out;
 }
 
 void stop(pid_t pid, int sig) {

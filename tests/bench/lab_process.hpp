@@ -38,6 +38,9 @@ void stop(pid_t pid, int sig);
 /// Runs CMD on the machine (not in the lab) and waits; true if it exited 0.
 bool run_command(std::vector<std::string> cmd);
 
+/// Runs CMD on the machine (not in the lab) and waits; its standard output if it exited 0.
+std::optional<std::string> command_output(std::vector<std::string> cmd);
+
 /// Follows a growing output file line by line.
 class follower {
 public:

@@ -18,11 +18,16 @@ declare -A filter=(
   [discovery]='([.advertise_to_resolved_ms.lanyard.median, .advertise_to_resolved_ms.lanyard.p95,
                 .advertise_to_resolved_ms.avahi.median, .advertise_to_resolved_ms.avahi.p95,
                 .txt_update_ms.lanyard.median, .txt_update_ms.avahi.median, .ratio_vs_avahi]
-               | all(type=="number")) and .failed_runs==0'
+               | all(type=="number")) and .failed_runs==0
+               and (.goals | (.advertise_to_resolved_met | type=="boolean")
+                    and (.txt_update_met | type=="boolean"))'
   [failover]='([.link_down.lanyard.median_ms, .link_down.mptcp.median_ms, .link_down.mptcp.p95_ms,
                .blackhole.lanyard.median_ms, .blackhole.mptcp.median_ms, .blackhole.mptcp.p95_ms,
                .link_down_ratio_vs_mptcp, .blackhole_ratio_vs_mptcp] | all(type=="number"))
-               and .failed_runs==0'
+               and .failed_runs==0 and (.results | length > 0)
+               and all(.results[]; (.stall_ms.median | type=="number") and .failed_runs==0)
+               and all(.delays[]; .available) and (.goals | length > 0)
+               and all(.goals[]; .met | type=="boolean")'
   [pairing]='def s: [.median, .p95, .p99, .min, .max, .runs] | all(type=="number");
              ([.wall_ms, .handshake_ms, .accessory_cpu_ms, .app_cpu_ms]
               | all(.[] | .full_handshake, .payload_pairing, .code_pairing; s))
