@@ -1,7 +1,11 @@
 // lanyard-bench channel: the persistent channel's data path and footprint.
 //  - bulk throughput (MB/s, 10^6 bytes) app → accessory, and the rate of 64-byte messages,
 //    Lanyard (channel::client_channel → accessory::server over pinned mutual TLS) side by side
-//    with one plain mbedTLS TLS connection using the same cipher suite (bench_channel_plain);
+//    with one plain mbedTLS TLS connection using the same cipher suite (bench_channel_plain).
+//    Small messages have two plain rows: buffered — length-prefixed messages written in
+//    batches of Lanyard's size (core::session_settings::output_batch_bytes, 64 KiB), the
+//    receiver splitting them out again: the baseline of the ratio — and unbuffered, one
+//    mbedtls_ssl_write (one TLS record, one send) per message;
 //  - request/response round-trip time (the app sends, the accessory echoes with a push);
 //  - heap per idle established channel on either side, and how many idle channels one
 //    accessory-server process holds, with its memory and CPU (bench_channel_scale.cpp).
@@ -190,6 +194,8 @@ struct params {
   std::size_t small_messages = 100000;
   std::size_t small_size = 64;
   std::size_t rtt_iterations = 2000;
+  // The buffered plain contender's batch; 0: Lanyard's (the app session's output_batch_bytes).
+  std::size_t plain_batch = 0;
   scale_params scale;
 };
 
@@ -205,6 +211,7 @@ bool parse_params(const cli::parsed_args& args, params& p, std::string& error) {
       {"bulk-message-size", 1, 64 * 1024, &p.bulk_message},
       {"small-messages", 1, 100000000, &p.small_messages},
       {"rtt-iterations", 1, 10000000, &p.rtt_iterations},
+      {"plain-batch-bytes", 1, 1 << 20, &p.plain_batch},
       {"channels", 1, 1000000, &p.scale.channels},
       {"concurrency", 1, 10000, &p.scale.concurrency},
   };
@@ -223,11 +230,16 @@ bool parse_params(const cli::parsed_args& args, params& p, std::string& error) {
   return true;
 }
 
-void write_pair(cli::json_writer& out, const char* key, const summary& l, const summary& m) {
+void write_pair(cli::json_writer& out, const char* key, const summary& l, const summary& m,
+                const summary* unbuffered = nullptr) {
   out.key(key).begin_object().key("lanyard");
   write_summary(out, l);
   out.key("mbedtls");
   write_summary(out, m);
+  if (unbuffered) {
+    out.key("mbedtls_unbuffered");
+    write_summary(out, *unbuffered);
+  }
   out.end_object();
 }
 
@@ -264,10 +276,16 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
   const std::size_t bulk_count = std::max<std::size_t>(1, p.bulk_bytes / p.bulk_message);
   const std::size_t bulk_total = bulk_count * p.bulk_message;
 
-  std::vector<double> l_bulk, m_bulk, l_small, m_small, l_rtt, m_rtt;
+  // Small messages: m_small is the plain stream writing in batches as Lanyard does (the
+  // baseline), u_small the same stream with one mbedtls_ssl_write per message.
+  std::vector<double> l_bulk, m_bulk, l_small, m_small, u_small, l_rtt, m_rtt;
+  // Lanyard's batch: the app's session adds frames to one write until it holds this many
+  // bytes (lanyard_link opens the channel with the default client_options).
+  const std::size_t batch_bytes =
+      p.plain_batch ? p.plain_batch : channel::client_options{}.session.output_batch_bytes;
   // CPU time / wall time during each bulk round (%): below 100 the contender waited (timers,
   // the scheduler on a busy machine) rather than computed.
-  std::vector<double> l_bulk_cpu, m_bulk_cpu;
+  std::vector<double> l_bulk_cpu, m_bulk_cpu, l_small_cpu, m_small_cpu, u_small_cpu;
   std::string suite;
   {
     temp_dir dir;
@@ -305,12 +323,21 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
       m_bulk.push_back(static_cast<double>(bulk_total) / 1e6 / s);
       m_bulk_cpu.push_back(100.0 * (process_cpu_seconds() - c0) / s);
 
+      c0 = process_cpu_seconds();
       s = lanyard.transfer(p.small_messages, p.small_size, 1024, error);
       if (s <= 0) return fail(error);
       l_small.push_back(static_cast<double>(p.small_messages) / s);
-      s = plain->transfer(p.small_messages * p.small_size, p.small_size, error);
+      l_small_cpu.push_back(100.0 * (process_cpu_seconds() - c0) / s);
+      c0 = process_cpu_seconds();
+      s = plain->transfer_buffered(p.small_messages, p.small_size, batch_bytes, error);
       if (s <= 0) return fail(error);
       m_small.push_back(static_cast<double>(p.small_messages) / s);
+      m_small_cpu.push_back(100.0 * (process_cpu_seconds() - c0) / s);
+      c0 = process_cpu_seconds();
+      s = plain->transfer(p.small_messages * p.small_size, p.small_size, error);
+      if (s <= 0) return fail(error);
+      u_small.push_back(static_cast<double>(p.small_messages) / s);
+      u_small_cpu.push_back(100.0 * (process_cpu_seconds() - c0) / s);
 
       if (!lanyard.round_trips(rtt_per_round, p.small_size, l_rtt, error) ||
           !plain->round_trips(rtt_per_round, p.small_size, m_rtt, error))
@@ -322,9 +349,11 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
   if (!run_scale(p.scale, sr, error)) return fail("scale: " + error);
 
   summary lb = summarize(l_bulk), mb = summarize(m_bulk), ls = summarize(l_small),
-          ms = summarize(m_small), lr = summarize(l_rtt), mr = summarize(m_rtt);
+          ms = summarize(m_small), us = summarize(u_small), lr = summarize(l_rtt),
+          mr = summarize(m_rtt);
   const double bulk_ratio = mb.median > 0 ? lb.median / mb.median : 0;
   const double small_ratio = ms.median > 0 ? ls.median / ms.median : 0;
+  const double small_ratio_unbuffered = us.median > 0 ? ls.median / us.median : 0;
   const double rtt_ratio = mr.median > 0 ? lr.median / mr.median : 0;
 
   out.begin_object();
@@ -341,15 +370,20 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
       .value(static_cast<std::uint64_t>(p.small_messages))
       .key("small_message_size")
       .value(static_cast<std::uint64_t>(p.small_size))
+      .key("small_batch_bytes")
+      .value(static_cast<std::uint64_t>(batch_bytes))
       .key("rtt_iterations")
       .value(static_cast<std::uint64_t>(l_rtt.size()))
       .end_object();
   write_pair(out, "bulk_mb_per_s", lb, mb);
   write_pair(out, "bulk_cpu_percent", summarize(l_bulk_cpu), summarize(m_bulk_cpu));
-  write_pair(out, "small_messages_per_s", ls, ms);
+  write_pair(out, "small_messages_per_s", ls, ms, &us);
+  const summary u_cpu = summarize(u_small_cpu);
+  write_pair(out, "small_cpu_percent", summarize(l_small_cpu), summarize(m_small_cpu), &u_cpu);
   write_pair(out, "rtt_us", lr, mr);
   out.key("bulk_ratio_vs_mbedtls").value(bulk_ratio);
   out.key("small_ratio_vs_mbedtls").value(small_ratio);
+  out.key("small_ratio_vs_mbedtls_unbuffered").value(small_ratio_unbuffered);
   out.key("rtt_median_ratio_vs_mbedtls").value(rtt_ratio);
   out.key("heap_bytes_per_idle_channel")
       .begin_object()
@@ -410,8 +444,20 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
                 bulk_ratio >= 0.85 ? "met" : "NOT met");
   lines.emplace_back(line);
   std::snprintf(line, sizeof line,
-                "%zu-byte messages: lanyard median %.0f msg/s | mbedtls median %.0f msg/s (%.3fx)",
-                p.small_size, ls.median, ms.median, small_ratio);
+                "%zu-byte messages: lanyard median %.0f msg/s | mbedtls buffered (%zu B batches) "
+                "median %.0f msg/s: ratio %.3f",
+                p.small_size, ls.median, batch_bytes, ms.median, small_ratio);
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line,
+                "%zu-byte messages: mbedtls unbuffered (a record and a send per message) median "
+                "%.0f msg/s: lanyard / unbuffered %.3f",
+                p.small_size, us.median, small_ratio_unbuffered);
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line,
+                "%zu-byte messages, CPU use: lanyard median %.0f%% | mbedtls buffered %.0f%% | "
+                "unbuffered %.0f%%",
+                p.small_size, summarize(l_small_cpu).median, summarize(m_small_cpu).median,
+                u_cpu.median);
   lines.emplace_back(line);
   std::snprintf(line, sizeof line,
                 "round trip (%zu B echo): lanyard p50 %.1f us p99 %.1f us | mbedtls p50 %.1f us "
@@ -454,7 +500,11 @@ const benchmark bench_channel{
     "  --rounds N             rounds of bulk / small / RTT per contender (default 5)\n"
     "  --bulk-bytes N         bytes per bulk round (default 67108864)\n"
     "  --bulk-message-size N  bytes per bulk message / write (default 16384, max 65536)\n"
-    "  --small-messages N     64-byte messages per round (default 100000)\n"
+    "  --small-messages N     64-byte messages per round (default 100000); plain mbedTLS\n"
+    "                         twice: buffered in Lanyard's 64 KiB batches (the baseline)\n"
+    "                         and unbuffered (one record per message)\n"
+    "  --plain-batch-bytes N  the buffered plain contender's batch (default: Lanyard's\n"
+    "                         output_batch_bytes, 65536)\n"
     "  --rtt-iterations N     round trips per contender in total (default 2000)\n"
     "  --channels N           concurrent idle channels (default 200; the goal's figure:\n"
     "                         --channels 10000, several minutes: one full P-256 handshake\n"
@@ -466,6 +516,7 @@ const benchmark bench_channel{
                    {"bulk-message-size", true},
                    {"small-messages", true},
                    {"rtt-iterations", true},
+                   {"plain-batch-bytes", true},
                    {"channels", true},
                    {"concurrency", true},
                    {"idle-seconds", true}},

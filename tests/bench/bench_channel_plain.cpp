@@ -19,6 +19,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <tuple>
 
@@ -292,6 +293,137 @@ double plain_tls_stream::transfer(std::size_t total, std::size_t chunk, std::str
     }
   }
   return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+namespace {
+
+// The receiving end of transfer_buffered(): splits length-prefixed messages out of what
+// mbedtls_ssl_read returns, in any cut.
+class message_splitter {
+public:
+  static constexpr std::size_t header = 4;
+  explicit message_splitter(std::size_t max_size) : max_(max_size) {}
+
+  // Takes `n` bytes; false if a length is over the maximum.
+  bool feed(const unsigned char* p, std::size_t n) {
+    if (!partial_.empty()) {
+      while (partial_.size() < header && n > 0) {
+        partial_.push_back(*p++);
+        --n;
+      }
+      if (partial_.size() < header) return true;
+      const std::size_t len = length(partial_.data());
+      if (len > max_) return false;
+      const std::size_t take = std::min(n, header + len - partial_.size());
+      partial_.insert(partial_.end(), p, p + take);
+      p += take;
+      n -= take;
+      if (partial_.size() < header + len) return true;
+      deliver(partial_.data() + header, len);
+      partial_.clear();
+    }
+    while (n >= header) {
+      const std::size_t len = length(p);
+      if (len > max_) return false;
+      if (n < header + len) break;
+      deliver(p + header, len);
+      p += header + len;
+      n -= header + len;
+    }
+    partial_.assign(p, p + n);
+    return true;
+  }
+
+  std::size_t messages = 0;
+  std::size_t bytes = 0;
+
+private:
+  static std::size_t length(const unsigned char* p) {
+    return std::size_t{p[0]} << 24 | std::size_t{p[1]} << 16 | std::size_t{p[2]} << 8 | p[3];
+  }
+  void deliver(const unsigned char*, std::size_t len) {
+    ++messages;
+    bytes += len;
+  }
+
+  std::size_t max_;
+  std::vector<unsigned char> partial_;
+};
+
+} // namespace
+
+double plain_tls_stream::transfer_buffered(std::size_t count, std::size_t size,
+                                           std::size_t batch_bytes, std::string& error) {
+  impl& p = *impl_;
+  std::vector<unsigned char> message(size, 0x5a);
+  std::vector<unsigned char> batch;
+  batch.reserve(batch_bytes + message_splitter::header + size);
+  std::size_t queued = 0, written = 0; // messages appended; bytes of `batch` taken by mbedTLS
+  message_splitter split(std::max<std::size_t>(size, 64 * 1024));
+  auto t0 = clock_type::now();
+  while (split.messages < count) {
+    bool c_blocked = false, s_blocked = false;
+    // The client refills its buffer once mbedTLS has taken all of it, and writes until the
+    // socket is full (after WANT_WRITE, mbedTLS wants the same rest again).
+    for (;;) {
+      if (written == batch.size()) {
+        if (queued == count) {
+          c_blocked = true;
+          break;
+        }
+        batch.clear();
+        written = 0;
+        while (queued < count && batch.size() < batch_bytes) {
+          const auto n = static_cast<std::uint32_t>(size);
+          const unsigned char h[message_splitter::header] = {
+              static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
+              static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
+          batch.insert(batch.end(), h, h + sizeof h);
+          batch.insert(batch.end(), message.begin(), message.end());
+          ++queued;
+        }
+      }
+      int r = mbedtls_ssl_write(&p.client, batch.data() + written, batch.size() - written);
+      if (r > 0) {
+        written += static_cast<std::size_t>(r);
+      } else if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) {
+        c_blocked = true;
+        break;
+      } else {
+        error = "plain mbedTLS write: " + mbedtls_error_text(r);
+        return -1;
+      }
+    }
+    // The server reads everything available and splits it into messages.
+    for (;;) {
+      int r = mbedtls_ssl_read(&p.server, p.rbuf.data(), p.rbuf.size());
+      if (r > 0) {
+        if (!split.feed(p.rbuf.data(), static_cast<std::size_t>(r))) {
+          error = "plain mbedTLS read: a message length over the maximum";
+          return -1;
+        }
+      } else if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        s_blocked = true;
+        break;
+      } else {
+        error = "plain mbedTLS read: " + mbedtls_error_text(r);
+        return -1;
+      }
+    }
+    if (split.messages >= count) break;
+    if (c_blocked && s_blocked) {
+      const bool sending = queued < count || written < batch.size();
+      pollfd fds[2] = {{p.server_fd, POLLIN, 0}, {p.client_fd, POLLOUT, 0}};
+      ::poll(fds, sending ? 2 : 1, 5000);
+    }
+  }
+  const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+  if (split.bytes != count * size) {
+    error = "plain mbedTLS buffered transfer: " + std::to_string(split.bytes) +
+            " bytes received, " + std::to_string(count * size) + " sent";
+    return -1;
+  }
+  return s;
 }
 
 bool plain_tls_stream::round_trips(std::size_t iterations, std::size_t size,

@@ -31,9 +31,24 @@ public:
   std::string ciphersuite() const;
 
   /// Client → server: `total` bytes written `chunk` bytes per mbedtls_ssl_write call (an
-  /// application's "message"), read by the server into a 16 KiB buffer. Returns seconds from
-  /// the first write to the last byte read, or a negative value with `error` set.
+  /// application's "message": one TLS record, and one `send`, per message of up to 16 KiB),
+  /// read by the server into a 16 KiB buffer. Returns seconds from the first write to the last
+  /// byte read, or a negative value with `error` set.
   double transfer(std::size_t total, std::size_t chunk, std::string& error);
+
+  /// Client → server: `count` messages of `size` bytes, buffered as a program that batches its
+  /// writes would, the way Lanyard's session does (core::session::poll_output): each message is
+  /// appended to a buffer behind a 4-byte big-endian length, and the buffer is written —
+  /// mbedtls_ssl_write with the rest of it until all of it is taken, so one TLS record and one
+  /// `send` per 16 KiB — once it holds `batch_bytes` or more, or when no message is left to
+  /// append (Lanyard's session adds its 78-byte frames to a write while it holds less than
+  /// output_batch_bytes, 64 KiB). The server reads into a 16 KiB buffer and splits the messages
+  /// out: whole ones are handed out where they lie, one cut by a read is put together in a second
+  /// buffer; it counts them and their bytes, as Lanyard's message handler here does. Returns
+  /// seconds from the first write to the last message counted, or a negative value with `error`
+  /// set.
+  double transfer_buffered(std::size_t count, std::size_t size, std::size_t batch_bytes,
+                           std::string& error);
 
   /// `iterations` request/response round trips of `size` bytes (client writes, server reads
   /// all and writes them back, client reads all). Appends each round trip's time in

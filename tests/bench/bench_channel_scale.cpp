@@ -152,6 +152,9 @@ int accessory_process(int fd) {
   std::size_t log_lines = 0;
   std::vector<std::string> log_sample;
   accessory::server_options opts;
+  // One session per controller: the default cap (16, the store's default size) would turn
+  // every channel beyond it away with too_many_sessions.
+  opts.max_sessions = controllers.size();
   opts.log = [&](std::string_view l) {
     ++log_lines;
     if (log_sample.size() < 5) log_sample.emplace_back(l);

@@ -6,8 +6,10 @@ def pair: (.lanyard | summary) and (.mbedtls | summary);
 length == 1 and (.[0] |
   (.cipher_suite | type == "string")
   and (.bulk_mb_per_s | pair) and (.bulk_cpu_percent | pair)
-  and (.small_messages_per_s | pair) and (.rtt_us | pair)
-  and ([.bulk_ratio_vs_mbedtls, .small_ratio_vs_mbedtls, .rtt_median_ratio_vs_mbedtls]
+  and (.small_messages_per_s | pair) and (.small_messages_per_s.mbedtls_unbuffered | summary)
+  and (.rtt_us | pair)
+  and ([.bulk_ratio_vs_mbedtls, .small_ratio_vs_mbedtls, .small_ratio_vs_mbedtls_unbuffered,
+        .rtt_median_ratio_vs_mbedtls]
        | all(type == "number"))
   and ([.heap_bytes_per_idle_channel.app, .heap_bytes_per_idle_channel.accessory]
        | all(type == "number"))
