@@ -135,6 +135,13 @@ void session_runner::flush() {
     return;
   }
   link_ptr l = link_;
+  // After large writes, the first small one (a PING or an ACK once the burst is over) gives
+  // the large buffers back, as the session does with its own: a connection that went idle
+  // after a burst should not keep three 64 KiB buffers. Bursts reuse them.
+  if (out.size() < 1024 && l->wbuf.capacity() > 16 * 1024) {
+    std::vector<std::byte>().swap(l->wbuf);
+    l->stream->release_write_buffers();
+  }
   l->wbuf.assign(out.begin(), out.end());
   l->writing = true;
   asio::async_write(*l->stream, asio::buffer(l->wbuf),
@@ -146,19 +153,44 @@ void session_runner::flush() {
                     });
 }
 
+// Plaintext is read into one buffer per thread, not one per connection: the wait holds no
+// buffer, and the session has taken (copied or decoded) the bytes before the handler returns.
+// An idle connection then costs no read buffer at all; 16 KiB = one TLS record.
+std::span<std::uint8_t> session_runner::read_buffer() {
+  thread_local std::array<std::uint8_t, 16 * 1024> buffer;
+  return buffer;
+}
+
 void session_runner::start_read(const link_ptr& l) {
-  l->stream->async_read_some(
-      asio::buffer(l->rbuf), [self = shared_from_this(), l](std::error_code ec, std::size_t n) {
-        if (self->stopped_ || l != self->link_) return;
-        if (ec) {
-          self->finish_link(l, ec);
-          self->after();
-          return;
-        }
-        self->session_.receive(std::span<const std::byte>(l->rbuf.data(), n), now());
-        self->after();
-        if (l == self->link_ && !l->closing) self->start_read(l);
-      });
+  l->stream->async_wait_readable([self = shared_from_this(), l](std::error_code ec) {
+    if (self->stopped_ || l != self->link_) return;
+    if (ec) {
+      self->finish_link(l, ec);
+      self->after();
+      return;
+    }
+    self->read_ready(l);
+  });
+}
+
+void session_runner::read_ready(const link_ptr& l) {
+  // Everything that has arrived, then back to waiting; bounded so that one busy connection
+  // cannot keep the thread from its other work.
+  for (int records = 0; records < 8; ++records) {
+    std::error_code ec;
+    std::span<std::uint8_t> buf = read_buffer();
+    const std::size_t n = l->stream->read_some_now(buf, ec);
+    if (ec == asio::error::would_block) break;
+    if (ec) {
+      finish_link(l, ec);
+      after();
+      return;
+    }
+    session_.receive(std::as_bytes(buf.first(n)), now());
+    after();
+    if (stopped_ || l != link_ || l->closing) return;
+  }
+  start_read(l);
 }
 
 void session_runner::finish_link(link_ptr l, std::error_code why) {

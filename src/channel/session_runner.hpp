@@ -81,7 +81,6 @@ private:
   struct link {
     explicit link(std::unique_ptr<tls_stream> s) : stream(std::move(s)) {}
     std::unique_ptr<tls_stream> stream;
-    std::array<std::byte, 4 * 1024> rbuf{};
     std::vector<std::byte> wbuf;
     bool writing = false;
     bool closing = false;
@@ -96,6 +95,8 @@ private:
   static constexpr std::chrono::seconds close_notify_limit{2};
   void rearm();
   void start_read(const link_ptr& l);
+  void read_ready(const link_ptr& l);
+  static std::span<std::uint8_t> read_buffer();
   void finish_link(link_ptr l, std::error_code why);
 
   asio::any_io_executor ex_;

@@ -14,6 +14,7 @@
 #include <array>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -118,7 +119,10 @@ struct engine::impl {
   bool peer_closed = false;  // received close_notify
   bool local_closed = false; // sent close_notify
 
-  std::vector<std::uint8_t> in;
+  // Ciphertext received and not yet handed to mbedTLS. Not zero-filled, and freed while empty
+  // (release_input): an idle connection should not hold 16.5 KiB it is not using.
+  std::unique_ptr<std::uint8_t[]> in;
+  std::size_t in_capacity = 0;
   std::size_t in_pos = 0, in_end = 0;
   std::vector<std::uint8_t> out;
   std::size_t out_pos = 0;
@@ -170,7 +174,7 @@ struct engine::impl {
     std::size_t avail = self->in_end - self->in_pos;
     if (avail == 0) return MBEDTLS_ERR_SSL_WANT_READ;
     std::size_t n = std::min(avail, len);
-    std::memcpy(buf, self->in.data() + self->in_pos, n);
+    std::memcpy(buf, self->in.get() + self->in_pos, n);
     self->in_pos += n;
     return static_cast<int>(n);
   }
@@ -601,16 +605,46 @@ std::span<std::uint8_t> engine::prepare_input(std::size_t size) {
   if (d.in_pos == d.in_end) {
     d.in_pos = d.in_end = 0;
   } else if (d.in_pos > 0) {
-    std::memmove(d.in.data(), d.in.data() + d.in_pos, d.in_end - d.in_pos);
+    std::memmove(d.in.get(), d.in.get() + d.in_pos, d.in_end - d.in_pos);
     d.in_end -= d.in_pos;
     d.in_pos = 0;
   }
-  if (d.in.size() < d.in_end + size) d.in.resize(d.in_end + size);
-  return std::span<std::uint8_t>(d.in.data() + d.in_end, size);
+  if (d.in_capacity < d.in_end + size) {
+    auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(d.in_end + size);
+    if (d.in_end > 0) std::memcpy(bigger.get(), d.in.get(), d.in_end);
+    d.in = std::move(bigger);
+    d.in_capacity = d.in_end + size;
+  }
+  return std::span<std::uint8_t>(d.in.get() + d.in_end, size);
 }
 
 void engine::commit_input(std::size_t n) noexcept {
-  impl_->in_end = std::min(impl_->in_end + n, impl_->in.size());
+  impl_->in_end = std::min(impl_->in_end + n, impl_->in_capacity);
+}
+
+std::size_t engine::buffer_bytes() const noexcept {
+  return impl_->in_capacity + impl_->out.capacity();
+}
+
+void engine::release_output() noexcept {
+  if (impl_->out_pos == impl_->out.size()) {
+    std::vector<std::uint8_t>().swap(impl_->out);
+    impl_->out_pos = 0;
+  }
+}
+
+bool engine::has_pending_input() const noexcept {
+  auto& d = *impl_;
+  return d.in_pos != d.in_end || mbedtls_ssl_get_bytes_avail(&d.ssl) > 0 ||
+         mbedtls_ssl_check_pending(&d.ssl) != 0;
+}
+
+bool engine::release_input() noexcept {
+  auto& d = *impl_;
+  if (d.in_pos != d.in_end) return false;
+  d.in.reset();
+  d.in_capacity = d.in_pos = d.in_end = 0;
+  return true;
 }
 
 bool engine::handshake_done() const noexcept {

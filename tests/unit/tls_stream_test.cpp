@@ -492,3 +492,108 @@ TEST_CASE_METHOD(fixture, "handlers are never invoked inside the initiating call
   io.run();
   CHECK(called);
 }
+
+TEST_CASE_METHOD(fixture, "an idle connection holds no ciphertext buffers", "[tls][stream]") {
+  auto [c_sock, s_sock] = connect_loopback(io);
+  tls_stream client(std::move(c_sock), client_ctx);
+  tls_stream server(std::move(s_sock), server_ctx);
+  client.set_peer_id("lamp-1");
+  outcome c, s;
+  handshake(io, client, server, c, s);
+  REQUIRE(!c.ec);
+  REQUIRE(!s.ec);
+
+  // A read waiting for its peer: the 16.5 KiB input buffer is given back while it waits.
+  std::array<std::uint8_t, 64> buf{};
+  std::size_t got = 0;
+  std::error_code rec;
+  bool read_done = false;
+  server.async_read_some(asio::buffer(buf), [&](std::error_code e, std::size_t n) {
+    rec = e;
+    got = n;
+    read_done = true;
+  });
+  io.poll();
+  io.restart();
+  REQUIRE_FALSE(read_done);
+  CHECK(server.tls_engine().buffer_bytes() == 0);
+
+  // A large write leaves large buffers behind; they go when asked, not while writing.
+  std::vector<std::uint8_t> big(64 * 1024, std::uint8_t{7});
+  bool wrote = false;
+  client.async_write_some(asio::buffer(big), [&](std::error_code e, std::size_t n) {
+    CHECK(!e);
+    CHECK(n == big.size());
+    wrote = true;
+  });
+  io.run_one(); // at least the write's progress, not necessarily its completion
+  while (!wrote)
+    io.run_one();
+  CHECK(client.buffer_bytes() >= 64 * 1024);
+  client.release_write_buffers();
+  CHECK(client.buffer_bytes() == 0);
+
+  while (!read_done)
+    io.run_one();
+  io.restart();
+  CHECK(!rec);
+  CHECK(got == buf.size());
+}
+
+TEST_CASE_METHOD(fixture,
+                 "async_wait_readable + read_some_now: everything that arrived, then would_block",
+                 "[tls][stream]") {
+  auto [c_sock, s_sock] = connect_loopback(io);
+  tls_stream client(std::move(c_sock), client_ctx);
+  tls_stream server(std::move(s_sock), server_ctx);
+  client.set_peer_id("lamp-1");
+  outcome c, s;
+  handshake(io, client, server, c, s);
+  REQUIRE(!c.ec);
+  REQUIRE(!s.ec);
+
+  // Nothing has arrived: read_some_now does not wait.
+  std::array<std::uint8_t, 1000> buf{};
+  std::error_code ec;
+  CHECK(server.read_some_now(buf, ec) == 0);
+  CHECK(ec == asio::error::would_block);
+  CHECK(server.tls_engine().buffer_bytes() == 0);
+
+  // Three records (40 KiB), read in 1,000-byte pieces once the socket is readable.
+  std::vector<std::uint8_t> sent(40 * 1024);
+  for (std::size_t i = 0; i < sent.size(); ++i)
+    sent[i] = static_cast<std::uint8_t>(i * 31);
+  std::error_code wec;
+  asio::async_write(client, asio::buffer(sent), [&](std::error_code e, std::size_t) { wec = e; });
+  std::vector<std::uint8_t> received;
+  while (received.size() < sent.size()) {
+    std::error_code wait_ec;
+    bool readable = false;
+    server.async_wait_readable([&](std::error_code e) {
+      wait_ec = e;
+      readable = true;
+    });
+    while (!readable)
+      io.run_one();
+    REQUIRE(!wait_ec);
+    for (;;) {
+      const std::size_t n = server.read_some_now(buf, ec);
+      if (ec == asio::error::would_block) break;
+      REQUIRE(!ec);
+      REQUIRE(n > 0);
+      received.insert(received.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+  }
+  io.run();
+  io.restart();
+  CHECK(!wec);
+  CHECK(received == sent);
+  CHECK(server.tls_engine().buffer_bytes() == 0);
+
+  // The peer's close_notify: eof, as async_read_some reports it.
+  client.async_shutdown([](std::error_code) {});
+  io.run();
+  io.restart();
+  server.read_some_now(buf, ec);
+  CHECK(ec == asio::error::eof);
+}

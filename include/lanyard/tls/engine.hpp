@@ -85,10 +85,21 @@ public:
   /// state). Unlike output(), `buffer` stays valid while the engine keeps working, so an
   /// asynchronous write can send it while another operation runs.
   void take_output(std::vector<std::uint8_t>& buffer);
+  /// Frees the output buffer's storage if nothing in it is waiting to be sent.
+  void release_output() noexcept;
+  /// Bytes of ciphertext buffer storage the engine holds (input and output, not mbedTLS's own
+  /// record buffers): what an idle connection should not keep.
+  std::size_t buffer_bytes() const noexcept;
   /// A buffer of `size` bytes to receive ciphertext into; valid until the next call on the
   /// engine. Follow with commit_input(bytes_received).
   std::span<std::uint8_t> prepare_input(std::size_t size = 16 * 1024 + 512);
   void commit_input(std::size_t n) noexcept;
+  /// Frees the input buffer if it holds no ciphertext mbedTLS has not taken yet (true if so,
+  /// or if there was none): a connection waiting for its peer then holds no input buffer.
+  bool release_input() noexcept;
+  /// True if read() may make progress without new input: ciphertext not yet taken by mbedTLS,
+  /// or a record it has read but not returned in full.
+  bool has_pending_input() const noexcept;
 
   // --- State and results. ---
 

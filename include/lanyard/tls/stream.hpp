@@ -30,6 +30,10 @@
 /// executor for the socket. Outstanding operations allowed at once: one handshake (alone), or
 /// one read and one write (full duplex), or one shutdown (no write).
 ///
+/// Memory: a read waits for its peer without an input buffer when the next layer can wait for
+/// readiness (a socket: async_wait, non-blocking read_some), so an idle connection holds no
+/// 16.5 KiB ciphertext buffer; such a socket is put in non-blocking mode by the first read.
+///
 /// Cancellation: cancel or close next_layer(); the pending operations complete with
 /// asio::error::operation_aborted (a cancelled handshake leaves the stream unusable: close it).
 /// Per-operation cancellation slots are not supported.
@@ -51,6 +55,7 @@
 #include <asio/write.hpp>
 
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -68,6 +73,15 @@ namespace lanyard::tls {
 namespace detail {
 
 enum class op_kind { handshake, read, write, shutdown };
+
+// A next layer that can wait for readability and then read without blocking (asio sockets).
+template <class Layer>
+concept readiness_waitable = requires(Layer& l, std::error_code& ec, asio::mutable_buffer b) {
+  { l.non_blocking() } -> std::convertible_to<bool>;
+  l.non_blocking(true, ec);
+  l.read_some(b, ec);
+  Layer::wait_read;
+};
 
 // Shared between a handshake operation and its timeout timer's handler: the timer handler may
 // run after the operation completed (its completion was already queued), so it must check
@@ -133,6 +147,11 @@ public:
       if (want_ == engine::want::output) return finish(self, ec_);
       step(self);
       return;
+    case state::waiting:
+      did_io_ = true;
+      if (io_ec) return finish(self, io_ec);
+      read_ready_or_wait(self);
+      return;
     case state::posted:
       finish(self, ec_);
       return;
@@ -140,7 +159,8 @@ public:
   }
 
 private:
-  enum class state { start, reading, writing, posted };
+  enum class state { start, reading, writing, waiting, posted };
+  using layer_type = typename Stream::next_layer_type;
 
   engine::want call_engine(std::error_code& ec) {
     engine& e = s_->engine_;
@@ -162,6 +182,9 @@ private:
     want_ = call_engine(ec_);
     switch (want_) {
     case engine::want::input_and_retry: {
+      if constexpr (Kind == op_kind::read && readiness_waitable<layer_type>) {
+        if (read_ready_or_wait(self)) return;
+      }
       state_ = state::reading;
       std::span<std::uint8_t> in = s_->engine_.prepare_input();
       s_->next_layer_.async_read_some(asio::buffer(in.data(), in.size()), std::move(self));
@@ -194,6 +217,42 @@ private:
     }
   }
 
+  // A read spends most of its life waiting for the peer (an idle channel: all of it). It takes
+  // what the socket already holds at once, as asio's own speculative read does, and otherwise
+  // waits for readability with the engine's input buffer freed. Returns false if the socket
+  // cannot be made non-blocking: the caller then reads the usual way.
+  template <class Self>
+  bool read_ready_or_wait(Self& self) {
+    layer_type& layer = s_->next_layer_;
+    std::error_code ec;
+    if (!layer.non_blocking()) layer.non_blocking(true, ec);
+    if (ec) return false;
+    std::span<std::uint8_t> in = s_->engine_.prepare_input();
+    const std::size_t n = layer.read_some(asio::buffer(in.data(), in.size()), ec);
+    if (!ec) {
+      s_->engine_.commit_input(n);
+      step(self);
+      return true;
+    }
+    if (ec != asio::error::would_block && ec != asio::error::try_again) {
+      complete_with(self, ec == asio::error::eof ? s_->engine_.transport_closed() : ec);
+      return true;
+    }
+    s_->engine_.release_input();
+    state_ = state::waiting;
+    layer.async_wait(layer_type::wait_read, std::move(self));
+    return true;
+  }
+
+  // Completes with `ec`, never inside the initiating function.
+  template <class Self>
+  void complete_with(Self& self, std::error_code ec) {
+    if (did_io_) return finish(self, ec);
+    ec_ = ec;
+    state_ = state::posted;
+    asio::post(std::move(self));
+  }
+
   bool timed_out() const noexcept { return watch_ && watch_->fired; }
 
   void start_timer() {
@@ -215,6 +274,12 @@ private:
       s_->timer_.cancel();
     }
     if constexpr (Kind != op_kind::read) s_->writing_ = false;
+    // The handshake's buffers (16.5 KiB in, about 1 KiB of certificates out) are not needed by
+    // a connection that goes idle next; what follows allocates its own.
+    if constexpr (Kind == op_kind::handshake) {
+      s_->release_write_buffers();
+      s_->engine_.release_input();
+    }
     if constexpr (Kind == op_kind::handshake || Kind == op_kind::shutdown) {
       self.complete(ec);
     } else {
@@ -232,6 +297,27 @@ private:
   std::size_t n_ = 0;
   state state_ = state::start;
   bool did_io_ = false;
+};
+
+// async_wait_readable: completes once the engine holds input it has not processed or the
+// socket is readable, without a buffer of its own.
+template <class Stream>
+class readable_op {
+public:
+  explicit readable_op(Stream& s) : s_(&s) {}
+
+  template <class Self>
+  void operator()(Self& self, std::error_code ec = {}) {
+    if (started_) return self.complete(ec);
+    started_ = true;
+    if (s_->engine_.has_pending_input()) return asio::post(std::move(self));
+    s_->engine_.release_input();
+    s_->next_layer_.async_wait(Stream::next_layer_type::wait_read, std::move(self));
+  }
+
+private:
+  Stream* s_;
+  bool started_ = false;
 };
 
 } // namespace detail
@@ -328,6 +414,77 @@ public:
         *this);
   }
 
+  /// Completes when read_some_now() may return data: the socket is readable or the engine
+  /// holds input it has not returned yet. Holds no buffer while it waits, so a reader that
+  /// uses this with a buffer it shares (one per thread) keeps an idle connection small.
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec) @endcode
+  /// Errors: transport errors (operation_aborted when the next layer was cancelled or closed).
+  template <class CompletionToken = asio::default_completion_token_t<executor_type>>
+  requires detail::readiness_waitable<next_layer_type>
+  auto
+  async_wait_readable(CompletionToken&& token = asio::default_completion_token_t<executor_type>{}) {
+    return asio::async_compose<CompletionToken, void(std::error_code)>(
+        detail::readable_op<stream>(*this), token, *this);
+  }
+
+  /// Reads and decrypts what has arrived, without waiting: returns the bytes placed in `out`
+  /// (at least one) or sets `ec`: asio::error::would_block when no complete record is there
+  /// yet (wait with async_wait_readable), and the errors of async_read_some. Not while an
+  /// async_read_some is pending. A fatal alert that a failing read produces is sent if the
+  /// socket takes it at once and no write is in progress (the connection is failing anyway).
+  std::size_t
+  read_some_now(std::span<std::uint8_t> out,
+                std::error_code& ec) requires detail::readiness_waitable<next_layer_type> {
+    ec.clear();
+    if (out.empty()) return 0;
+    if (!next_layer_.non_blocking()) {
+      next_layer_.non_blocking(true, ec);
+      if (ec) return 0;
+    }
+    for (;;) {
+      std::size_t n = 0;
+      const engine::want w = engine_.read(out, n, ec);
+      if (w == engine::want::input_and_retry) {
+        std::span<std::uint8_t> in = engine_.prepare_input();
+        const std::size_t got = next_layer_.read_some(asio::buffer(in.data(), in.size()), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+          engine_.release_input();
+          ec = asio::error::would_block;
+          return 0;
+        }
+        if (ec == asio::error::eof) ec = engine_.transport_closed();
+        if (ec) return 0;
+        engine_.commit_input(got);
+        continue;
+      }
+      if (w == engine::want::output || w == engine::want::output_and_retry) {
+        engine_.take_output(read_output_);
+        std::error_code ignored;
+        if (!writing_) next_layer_.write_some(asio::buffer(read_output_), ignored);
+        read_output_.clear();
+        if (w == engine::want::output_and_retry && !ec) continue;
+      }
+      return ec ? 0 : n;
+    }
+  }
+
+  /// Bytes of buffer storage the stream and its engine hold besides mbedTLS's record buffers
+  /// (for memory accounting and tests): none while a read waits on a socket and no write left
+  /// a large buffer behind.
+  std::size_t buffer_bytes() const noexcept {
+    return engine_.buffer_bytes() + write_output_.capacity() + read_output_.capacity();
+  }
+
+  /// Frees the storage that finished writes left behind (up to twice 64 KiB after large
+  /// writes; reused while writes keep coming). No effect while a write is in progress.
+  void release_write_buffers() noexcept {
+    if (writing_) return;
+    std::vector<std::uint8_t>().swap(write_output_);
+    engine_.release_output();
+  }
+
   /// Encrypts and sends a prefix (up to 64 KiB) of the first non-empty buffer of `buffers`;
   /// completes when its ciphertext has been written to the next layer.
   ///
@@ -359,6 +516,8 @@ public:
 private:
   template <class S, detail::op_kind K>
   friend class detail::io_op;
+  template <class S>
+  friend class detail::readable_op;
 
   using timer_type =
       asio::basic_waitable_timer<std::chrono::steady_clock,
