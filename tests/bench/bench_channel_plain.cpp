@@ -60,6 +60,15 @@ struct plain_tls_stream::impl {
   // Reads exactly `n` bytes into `buf` from `ssl`.
   bool read_exactly(mbedtls_ssl_context& ssl, int fd, unsigned char* buf, std::size_t n,
                     std::string& error);
+  // The server end reads everything available into rbuf, handing each piece to
+  // `take(bytes, n)` (false: stop with `error` set by it); returns false on an error.
+  template <class Take>
+  bool read_available(Take&& take, std::string& error);
+  // Both ends blocked: wait until the server can read or (while `sending`) the client write.
+  void wait_both(bool sending) {
+    pollfd fds[2] = {{server_fd, POLLIN, 0}, {client_fd, POLLOUT, 0}};
+    ::poll(fds, sending ? 2 : 1, 5000);
+  }
 
   tls::detail::drbg rng;
   mbedtls_ssl_config client_conf, server_conf;
@@ -249,6 +258,19 @@ std::string plain_tls_stream::ciphersuite() const {
   return s ? s : "";
 }
 
+template <class Take>
+bool plain_tls_stream::impl::read_available(Take&& take, std::string& error) {
+  for (;;) {
+    int r = mbedtls_ssl_read(&server, rbuf.data(), rbuf.size());
+    if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) return true;
+    if (r <= 0) {
+      error = "plain mbedTLS read: " + mbedtls_error_text(r);
+      return false;
+    }
+    if (!take(rbuf.data(), static_cast<std::size_t>(r))) return false;
+  }
+}
+
 double plain_tls_stream::transfer(std::size_t total, std::size_t chunk, std::string& error) {
   impl& p = *impl_;
   chunk = std::max<std::size_t>(chunk, 1);
@@ -256,7 +278,7 @@ double plain_tls_stream::transfer(std::size_t total, std::size_t chunk, std::str
   std::size_t sent = 0, in_chunk = 0, received = 0;
   auto t0 = clock_type::now();
   while (received < total) {
-    bool c_blocked = sent >= total, s_blocked = false;
+    bool c_blocked = sent >= total;
     // The client writes until the socket is full; each message is one mbedtls_ssl_write call
     // (repeated with the rest after a partial write, as the API requires).
     while (sent < total) {
@@ -274,23 +296,10 @@ double plain_tls_stream::transfer(std::size_t total, std::size_t chunk, std::str
       }
     }
     // The server reads everything available.
-    for (;;) {
-      int r = mbedtls_ssl_read(&p.server, p.rbuf.data(), p.rbuf.size());
-      if (r > 0) {
-        received += static_cast<std::size_t>(r);
-      } else if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
-        s_blocked = true;
-        break;
-      } else {
-        error = "plain mbedTLS read: " + mbedtls_error_text(r);
-        return -1;
-      }
-    }
+    auto count = [&](const unsigned char*, std::size_t n) { return received += n, true; };
+    if (!p.read_available(count, error)) return -1;
     if (received >= total) break;
-    if (c_blocked && s_blocked) {
-      pollfd fds[2] = {{p.server_fd, POLLIN, 0}, {p.client_fd, POLLOUT, 0}};
-      ::poll(fds, sent < total ? 2 : 1, 5000);
-    }
+    if (c_blocked) p.wait_both(sent < total);
   }
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
@@ -362,7 +371,7 @@ double plain_tls_stream::transfer_buffered(std::size_t count, std::size_t size,
   message_splitter split(std::max<std::size_t>(size, 64 * 1024));
   auto t0 = clock_type::now();
   while (split.messages < count) {
-    bool c_blocked = false, s_blocked = false;
+    bool c_blocked = false;
     // The client refills its buffer once mbedTLS has taken all of it, and writes until the
     // socket is full (after WANT_WRITE, mbedTLS wants the same rest again).
     for (;;) {
@@ -395,27 +404,14 @@ double plain_tls_stream::transfer_buffered(std::size_t count, std::size_t size,
       }
     }
     // The server reads everything available and splits it into messages.
-    for (;;) {
-      int r = mbedtls_ssl_read(&p.server, p.rbuf.data(), p.rbuf.size());
-      if (r > 0) {
-        if (!split.feed(p.rbuf.data(), static_cast<std::size_t>(r))) {
-          error = "plain mbedTLS read: a message length over the maximum";
-          return -1;
-        }
-      } else if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
-        s_blocked = true;
-        break;
-      } else {
-        error = "plain mbedTLS read: " + mbedtls_error_text(r);
-        return -1;
-      }
-    }
+    auto feed = [&](const unsigned char* bytes, std::size_t n) {
+      if (split.feed(bytes, n)) return true;
+      error = "plain mbedTLS read: a message length over the maximum";
+      return false;
+    };
+    if (!p.read_available(feed, error)) return -1;
     if (split.messages >= count) break;
-    if (c_blocked && s_blocked) {
-      const bool sending = queued < count || written < batch.size();
-      pollfd fds[2] = {{p.server_fd, POLLIN, 0}, {p.client_fd, POLLOUT, 0}};
-      ::poll(fds, sending ? 2 : 1, 5000);
-    }
+    if (c_blocked) p.wait_both(queued < count || written < batch.size());
   }
   const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
   if (split.bytes != count * size) {

@@ -27,7 +27,14 @@ double ms_between(clock_type::time_point a, clock_type::time_point b) {
 
 namespace {
 
-pid_t spawn(std::vector<std::string> argv, const std::string& out, const std::string& in) {
+// Where a child's stdout goes: appended to `file` with stderr, or into `fd` (a pipe; stderr
+// then stays this process's).
+struct child_output {
+  std::string file;
+  int fd = -1;
+};
+
+pid_t spawn(std::vector<std::string> argv, const child_output& out, const std::string& in) {
   std::vector<char*> raw;
   for (auto& a : argv)
     raw.push_back(a.data());
@@ -35,8 +42,12 @@ pid_t spawn(std::vector<std::string> argv, const std::string& out, const std::st
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, in.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  if (out.fd >= 0) {
+    posix_spawn_file_actions_adddup2(&fa, out.fd, 1);
+  } else {
+    posix_spawn_file_actions_addopen(&fa, 1, out.file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Own process group (^C on the bench is ours to handle), no blocked signals and default
@@ -70,11 +81,11 @@ pid_t spawn_on(const lab_env& lab, const std::string& host, std::vector<std::str
                                        "/system_bus_socket",
                                    "LANYARD_INTERFACE_KINDS=wlan0=wifi,p2p0=p2p,ap0=softap"};
   argv.insert(argv.end(), cmd.begin(), cmd.end());
-  return spawn(std::move(argv), out, in);
+  return spawn(std::move(argv), {out, -1}, in);
 }
 
 bool run_command(std::vector<std::string> cmd) {
-  pid_t pid = spawn(std::move(cmd), "/dev/null", "/dev/null");
+  pid_t pid = spawn(std::move(cmd), {"/dev/null", -1}, "/dev/null");
   if (pid <= 0) return false;
   int status = 0;
   if (::waitpid(pid, &status, 0) != pid) return false;
@@ -84,17 +95,7 @@ bool run_command(std::vector<std::string> cmd) {
 std::optional<std::string> command_output(std::vector<std::string> cmd) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
-  std::vector<char*> raw;
-  for (auto& a : cmd)
-    raw.push_back(a.data());
-  raw.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  pid_t pid = -1;
-  if (posix_spawnp(&pid, raw[0], &fa, nullptr, raw.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
+  const pid_t pid = spawn(std::move(cmd), {{}, fds[1]}, "/dev/null");
   ::close(fds[1]);
   std::string out;
   char buf[4096];

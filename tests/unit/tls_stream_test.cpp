@@ -159,6 +159,23 @@ struct fixture {
   }
 };
 
+// A client and a server stream over loopback TCP with the handshake done.
+struct handshaken_pair {
+  handshaken_pair(fixture& f, tcp_pair sockets)
+      : client(std::move(sockets.client), f.client_ctx),
+        server(std::move(sockets.server), f.server_ctx) {
+    client.set_peer_id("lamp-1");
+    outcome c, s;
+    handshake(f.io, client, server, c, s);
+    REQUIRE(!c.ec);
+    REQUIRE(!s.ec);
+  }
+  explicit handshaken_pair(fixture& f) : handshaken_pair(f, connect_loopback(f.io)) {}
+
+  tls_stream client;
+  tls_stream server;
+};
+
 } // namespace
 
 TEST_CASE_METHOD(fixture, "TLS handshake succeeds and data flows both ways", "[tls][stream]") {
@@ -494,14 +511,9 @@ TEST_CASE_METHOD(fixture, "handlers are never invoked inside the initiating call
 }
 
 TEST_CASE_METHOD(fixture, "an idle connection holds no ciphertext buffers", "[tls][stream]") {
-  auto [c_sock, s_sock] = connect_loopback(io);
-  tls_stream client(std::move(c_sock), client_ctx);
-  tls_stream server(std::move(s_sock), server_ctx);
-  client.set_peer_id("lamp-1");
-  outcome c, s;
-  handshake(io, client, server, c, s);
-  REQUIRE(!c.ec);
-  REQUIRE(!s.ec);
+  handshaken_pair pair(*this);
+  tls_stream& client = pair.client;
+  tls_stream& server = pair.server;
 
   // A read waiting for its peer: the 16.5 KiB input buffer is given back while it waits.
   std::array<std::uint8_t, 64> buf{};
@@ -543,14 +555,9 @@ TEST_CASE_METHOD(fixture, "an idle connection holds no ciphertext buffers", "[tl
 TEST_CASE_METHOD(fixture,
                  "async_wait_readable + read_some_now: everything that arrived, then would_block",
                  "[tls][stream]") {
-  auto [c_sock, s_sock] = connect_loopback(io);
-  tls_stream client(std::move(c_sock), client_ctx);
-  tls_stream server(std::move(s_sock), server_ctx);
-  client.set_peer_id("lamp-1");
-  outcome c, s;
-  handshake(io, client, server, c, s);
-  REQUIRE(!c.ec);
-  REQUIRE(!s.ec);
+  handshaken_pair pair(*this);
+  tls_stream& client = pair.client;
+  tls_stream& server = pair.server;
 
   // Nothing has arrived: read_some_now does not wait.
   std::array<std::uint8_t, 1000> buf{};

@@ -125,6 +125,8 @@ public:
   void operator()(Self& self, std::error_code io_ec = {}, std::size_t io_n = 0) {
     switch (state_) {
     case state::start:
+      if constexpr (Kind == op_kind::read && readiness_waitable<layer_type>)
+        return read_now_or_wait(self);
       if constexpr (Kind != op_kind::read) s_->writing_ = true;
       if constexpr (Kind == op_kind::handshake) start_timer();
       step(self);
@@ -150,7 +152,7 @@ public:
     case state::waiting:
       did_io_ = true;
       if (io_ec) return finish(self, io_ec);
-      read_ready_or_wait(self);
+      read_now_or_wait(self);
       return;
     case state::posted:
       finish(self, ec_);
@@ -182,9 +184,6 @@ private:
     want_ = call_engine(ec_);
     switch (want_) {
     case engine::want::input_and_retry: {
-      if constexpr (Kind == op_kind::read && readiness_waitable<layer_type>) {
-        if (read_ready_or_wait(self)) return;
-      }
       state_ = state::reading;
       std::span<std::uint8_t> in = s_->engine_.prepare_input();
       s_->next_layer_.async_read_some(asio::buffer(in.data(), in.size()), std::move(self));
@@ -217,31 +216,16 @@ private:
     }
   }
 
-  // A read spends most of its life waiting for the peer (an idle channel: all of it). It takes
-  // what the socket already holds at once, as asio's own speculative read does, and otherwise
-  // waits for readability with the engine's input buffer freed. Returns false if the socket
-  // cannot be made non-blocking: the caller then reads the usual way.
+  // A read over a socket spends most of its life waiting for the peer (an idle channel: all of
+  // it): it takes what has arrived at once (read_some_now, as asio's own speculative read
+  // does) and otherwise waits for readability with the engine's input buffer freed.
   template <class Self>
-  bool read_ready_or_wait(Self& self) {
-    layer_type& layer = s_->next_layer_;
+  void read_now_or_wait(Self& self) {
     std::error_code ec;
-    if (!layer.non_blocking()) layer.non_blocking(true, ec);
-    if (ec) return false;
-    std::span<std::uint8_t> in = s_->engine_.prepare_input();
-    const std::size_t n = layer.read_some(asio::buffer(in.data(), in.size()), ec);
-    if (!ec) {
-      s_->engine_.commit_input(n);
-      step(self);
-      return true;
-    }
-    if (ec != asio::error::would_block && ec != asio::error::try_again) {
-      complete_with(self, ec == asio::error::eof ? s_->engine_.transport_closed() : ec);
-      return true;
-    }
-    s_->engine_.release_input();
+    n_ = s_->read_some_now(read_buf_, ec);
+    if (ec != asio::error::would_block) return complete_with(self, ec);
     state_ = state::waiting;
-    layer.async_wait(layer_type::wait_read, std::move(self));
-    return true;
+    s_->next_layer_.async_wait(layer_type::wait_read, std::move(self));
   }
 
   // Completes with `ec`, never inside the initiating function.
