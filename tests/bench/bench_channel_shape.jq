@@ -16,4 +16,8 @@ length == 1 and (.[0] |
   and (.concurrent_channels | (.requested == 2) and (.established == 2)
        and ([.accessory_sessions, .accessory_idle_cpu_percent, .accessory_rss_per_channel_bytes,
              .setup_seconds] | all(type == "number")))
-  and (.goals.bulk_ratio_vs_mbedtls_min == 0.85))
+  and (.goals | (.bulk_ratio_vs_mbedtls_min | type == "number")
+       and (.bulk_ratio_vs_mbedtls_met | type == "boolean")
+       and .accessory_heap_bytes_per_idle_channel_max == 49152
+       and (.accessory_heap_bytes_per_idle_channel_met | type == "boolean"))
+  and .failed_runs == 0)
