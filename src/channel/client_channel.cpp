@@ -1,6 +1,7 @@
 #include <lanyard/channel/client_channel.hpp>
 #include <lanyard/channel/pair.hpp>
 #include <lanyard/core/pairing_error.hpp>
+#include <lanyard/core/resolution_delay.hpp>
 
 #include "channel/path_manager.hpp"
 #include "channel/path_racer.hpp"
@@ -31,7 +32,8 @@ using tcp = asio::ip::tcp;
 struct client_channel::impl : std::enable_shared_from_this<impl> {
   impl(executor_type e, tls::context c, client_options o)
       : ex(e), ctx(std::move(c)), opts(std::move(o)), backoff(opts.backoff), retry_timer(e),
-        connect_timer(e), resolver(e), sends(opts.max_waiting_sends), rng(std::random_device{}()) {
+        connect_timer(e), resolution({opts.paths.resolution_delay}), resolution_timer(e),
+        resolver(e), sends(opts.max_waiting_sends), rng(std::random_device{}()) {
     if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
     runner = std::make_shared<session_runner>(ex, core::session_role::client, opts.session);
   }
@@ -50,6 +52,13 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   core::backoff backoff;
   asio::steady_timer retry_timer;
   asio::steady_timer connect_timer;
+  // By device id: hold the first race back for a better interface kind still being discovered
+  // (path_options::resolution_delay, docs/paths.md).
+  core::resolution_delay resolution;
+  asio::steady_timer resolution_timer;
+  bool awaiting_better_path = false;              // resolution_timer runs for this generation
+  core::kind_set awaited_kinds;                   // what it waits for (for the log)
+  std::chrono::steady_clock::time_point wait_end; // the deadline announced in the log
   tcp::resolver resolver;
   detail::send_queue sends;
   std::mt19937_64 rng; // jitter only: not security relevant
@@ -192,6 +201,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     retry_scheduled = false;
     retry_timer.cancel();
     connect_timer.cancel();
+    resolution_timer.cancel();
+    awaiting_better_path = false;
     resolver.cancel();
     if (race) {
       race->cancel();
@@ -352,10 +363,42 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                         });
   }
 
+  static core::kind_set kinds_of(const detail::ranked_targets& ranked) {
+    core::kind_set kinds;
+    for (const auto& t : ranked.targets)
+      kinds.insert(t.path.kind);
+    return kinds;
+  }
+
+  static std::string label(const detail::path_target& t) {
+    return (t.path.interface_name.empty() ? t.path.address : t.path.interface_name) + " (" +
+           std::string(core::to_string(t.path.kind)) + ")";
+  }
+
+  // Discovery changed what the accessory can be reached over: a disappearance closes the
+  // resolution delay's window even while no race is due (connected, or backing off).
+  void observe_candidates() {
+    if (paths) resolution.observe(kinds_of(paths->candidates()), std::chrono::steady_clock::now());
+  }
+
   // Races the current candidates (looked up again for every attempt: paths come and go while
-  // the channel lives).
+  // the channel lives), unless a better interface kind may still be discovered.
   void race_paths(std::uint64_t g) {
     detail::ranked_targets ranked = paths->candidates();
+    const core::resolution_decision d =
+        resolution.decide(kinds_of(ranked), paths->usable_kinds(), opts.paths.policy,
+                          std::chrono::steady_clock::now());
+    if (d.verdict == core::resolution_verdict::wait) return await_better_path(g, ranked, d);
+    if (wait_end != std::chrono::steady_clock::time_point{}) {
+      wait_end = {};
+      if (!ranked.targets.empty())
+        log("channel to " + opts.trust.device_id + ": " +
+            (awaited_kinds.contains(d.best)
+                 ? "found on " + label(ranked.targets.front()) + " within the resolution delay"
+                 : "no " + awaited_kinds.describe("or") + " path within the resolution delay (" +
+                       std::to_string(opts.paths.resolution_delay.count()) + " ms)") +
+            "; racing the paths now");
+    }
     if (ranked.targets.empty()) {
       const discovery::discovered_accessory* acc = dir->find(opts.trust.device_id);
       if ((!acc || !acc->reachable()) && opts.paths.static_paths.empty())
@@ -380,6 +423,31 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                                        self->last_path ? path_change_reason::path_failed
                                                        : path_change_reason::connected);
                 });
+  }
+
+  // RFC 8305 §3 style: the accessory was found over a worse kind than this host could reach
+  // it by, moments ago; its better answer is probably still on the way. A directory or
+  // interface change re-decides at once (attempt_now); the timer races with what there is.
+  void await_better_path(std::uint64_t g, const detail::ranked_targets& ranked,
+                         const core::resolution_decision& d) {
+    awaiting_better_path = true;
+    awaited_kinds = d.awaited;
+    if (d.deadline != wait_end) { // once per window, not on every discovery event in it
+      wait_end = d.deadline;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+          d.deadline - std::chrono::steady_clock::now());
+      log("channel to " + opts.trust.device_id + ": found on " + label(ranked.targets.front()) +
+          " first; waiting up to " + std::to_string(std::max<long long>(left.count(), 0)) +
+          " ms for a " + d.awaited.describe("or") +
+          " path before connecting (path_options::resolution_delay)");
+    }
+    resolution_timer.expires_at(d.deadline);
+    resolution_timer.async_wait([w = weak_from_this(), g](std::error_code ec) {
+      auto self = w.lock();
+      if (!self || ec || g != self->gen || self->terminal() || !self->awaiting_better_path) return;
+      self->awaiting_better_path = false;
+      self->race_paths(g);
+    });
   }
 
   detail::race_settings race_settings() const {
@@ -437,7 +505,9 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     paths->set_callbacks({
         [w] {
           auto self = w.lock();
-          if (self && self->st == channel_state::waiting)
+          // While holding the first race back, an interface change may end the wait (the
+          // better kind's link went down, so nothing better can come).
+          if (self && (self->st == channel_state::waiting || self->awaiting_better_path))
             self->attempt_now("a new path may work", false);
         },
         [w](const std::string& why) {
@@ -483,6 +553,11 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   // `even_mid_handshake`: also abandon an attempt past its TCP connect (a network change may
   // have killed the path it runs on; a new directory path says nothing about the current one).
   void attempt_now(const char* why, bool even_mid_handshake) {
+    if (awaiting_better_path && !runner->has_link()) {
+      // Not connecting yet: decide again with what changed (quietly: nothing is abandoned).
+      stop_attempts();
+      return connect_now();
+    }
     bool connecting = st == channel_state::preparing && !runner->has_link() &&
                       (even_mid_handshake || race || (current && !current->stream));
     // Still "ready" without a connection: the old one closed during a move that then failed.
@@ -634,6 +709,7 @@ void client_channel::directory_changed(std::span<const discovery::directory_even
   impl& i = *impl_;
   if (!i.dir || i.terminal()) return;
   if (i.paths) i.paths->directory_changed();
+  i.observe_candidates();
   for (const discovery::directory_event& e : events) {
     if (e.accessory.id != i.opts.trust.device_id) continue;
     if (e.kind == discovery::directory_event_kind::added ||

@@ -48,6 +48,10 @@ void path_manager::on_event(const link::path_event& ev) {
   // Only the debounced link state and address changes matter; raw up/down would move the
   // session on every flap.
   if (ev.type == t::interface_up || ev.type == t::interface_down) return;
+  // The initial dump arrives piece by piece: links first, their addresses later. Until it is
+  // whole, the table would show Wi-Fi without its address (no path, nothing to wait for);
+  // current_interfaces() reads the kernel meanwhile.
+  if (!monitor_->ready()) return;
   // A link that went down (or came back) is no longer suspect: it changed.
   if (ev.type == t::interface_available || ev.type == t::interface_unavailable)
     suspect_until_.erase(ev.iface.index);
@@ -95,6 +99,19 @@ ranked_targets path_manager::candidates() {
     return !suspected(t.path.interface_index);
   });
   return r;
+}
+
+core::kind_set path_manager::usable_kinds() {
+  core::kind_set kinds;
+  for (const auto& i : current_interfaces()) {
+    if (!i.up() || (available_ && !available_(i.index))) continue;
+    // An interface without an address (Wi-Fi associated, DHCP not done) reaches nothing yet.
+    if (std::none_of(i.addresses.begin(), i.addresses.end(),
+                     [](const link::interface_address& a) { return a.usable(); }))
+      continue;
+    kinds.insert(link::to_core(i.kind));
+  }
+  return kinds;
 }
 
 void path_manager::suspect(std::uint32_t interface_index, std::chrono::milliseconds suspect_for) {

@@ -61,6 +61,10 @@ public:
   /// The viable targets now, best first, or the reason there are none.
   ranked_targets candidates();
 
+  /// The kinds of this host's interfaces that could carry a path now: up (past their debounce
+  /// hold-down when watched) with a usable address. What the resolution delay may wait for.
+  core::kind_set usable_kinds();
+
   /// The channel now runs on `target` (nullopt: on nothing).
   void set_active(std::optional<path_target> target);
   const std::optional<path_target>& active() const noexcept { return active_; }

@@ -106,6 +106,33 @@ struct printer {
     w.end_object();
     line(w.str());
   }
+  // What discovery reported about the accessory (--json only): when it was found on which
+  // link, and in which order, so a script can tell why the channel started where it did.
+  void discovered(const discovery::directory_event& e) const {
+    if (!json) return; // a person reads the path lines; the order matters to scripts
+    const bool has_path = e.kind != discovery::directory_event_kind::added &&
+                          e.kind != discovery::directory_event_kind::updated &&
+                          e.kind != discovery::directory_event_kind::removed;
+    const auto& p = e.path;
+    const std::string_view kind = link::to_string(p.interface.kind);
+    json_writer w;
+    begin_event(w, "discovery").key("change").value(discovery::to_string(e.kind));
+    if (has_path) {
+      w.key("path")
+          .begin_object()
+          .key("interface")
+          .value(p.interface.name)
+          .key("kind")
+          .value(kind)
+          .key("address")
+          .value(p.address.to_string())
+          .key("port")
+          .value(static_cast<unsigned>(p.port))
+          .end_object();
+    }
+    w.end_object();
+    line(w.str());
+  }
   void acked(std::uint64_t seq) const {
     if (!json) return line("acked " + std::to_string(seq));
     json_writer w;
@@ -263,6 +290,11 @@ int run(const parsed_args& args) {
     if (!v) return fail(error, 2);
     opts.paths.move_back_hold = std::chrono::milliseconds(*v);
   }
+  if (auto h = args.value("resolution-delay-ms")) {
+    auto v = parse_integer(*h, 0, 3600000, "--resolution-delay-ms", error);
+    if (!v) return fail(error, 2);
+    opts.paths.resolution_delay = std::chrono::milliseconds(*v);
+  }
   for (const std::string& v : args.values("static")) {
     // ADDR:PORT[@IFACE]
     std::string where = v, iface;
@@ -279,10 +311,10 @@ int run(const parsed_args& args) {
     opts.paths.static_paths.push_back(
         {address, static_cast<std::uint16_t>(std::stoi(port)), std::move(iface)});
   }
-  if (endpoint &&
-      (args.has("require") || args.has("prohibit") || args.has("prefer") || args.has("static")))
-    return fail("--require/--prohibit/--prefer/--static choose among the accessory's paths; "
-                "they do not apply with --address",
+  if (endpoint && (args.has("require") || args.has("prohibit") || args.has("prefer") ||
+                   args.has("static") || args.has("resolution-delay-ms")))
+    return fail("--require/--prohibit/--prefer/--static/--resolution-delay-ms choose among the "
+                "accessory's paths; they do not apply with --address",
                 2);
   std::optional<tls::identity> me = load_controller_identity(args, error);
   if (!me) return fail(error, 1);
@@ -315,8 +347,10 @@ int run(const parsed_args& args) {
       return fail(s.avahi->status().message() + "; give the accessory's address with --address", 1);
     s.dir = std::make_shared<discovery::directory>();
     s.browser.emplace(*s.avahi);
-    s.browser->on_event([&s](const discovery::browse_event& e) {
+    s.browser->on_event([&s, &device_id](const discovery::browse_event& e) {
       auto events = s.dir->apply(e);
+      for (const auto& de : events)
+        if (de.accessory.id == device_id) s.out.discovered(de);
       s.ch->directory_changed(events);
     });
     s.browser->on_error([](std::error_code ec) {
@@ -372,14 +406,18 @@ const command cmd{
     "                       failure, back when it is healthy) or interactive (lowest RTT)\n"
     "  --move-back-hold-ms N  a better path must be viable this long before moving back\n"
     "                       (default 5000)\n"
+    "  --resolution-delay-ms N  found first over a worse kind (p2p) than this host could\n"
+    "                       reach it by (Wi-Fi)? wait up to N ms for the better one before\n"
+    "                       connecting (default 100; 0: never wait)\n"
     "  --mptcp              kernel Multipath TCP where available (falls back to TCP)\n"
     "  --keepalive-ms N     PING interval (default 5000)\n"
-    "  --peer-timeout-ms N  silence after which the path is declared dead (default 20000)\n"
+    "  --peer-timeout-ms N  silence after which the path is declared dead (default 15000)\n"
     "  --static ADDR:PORT[@IFACE]  also race this address (e.g. the SoftAP's, or a routable\n"
     "                       address via cell0); repeatable\n"
     "  --timeout SECONDS    give up after this long (exit 1 if lines are unacknowledged)\n"
-    "  --json               one JSON object per line: {\"event\": state|path|message|\n"
-    "                       acked|session_reset, \"time_ms\": Unix ms, ...}\n"
+    "  --json               one JSON object per line: {\"event\": state|path|discovery|\n"
+    "                       message|acked|session_reset, \"time_ms\": Unix ms, ...};\n"
+    "                       discovery: the directory's changes for ID (\"change\", \"path\")\n"
     "  --trust-store PATH   the trust store (default: $XDG_STATE_HOME/lanyard/trust-store)\n"
     "  --identity-dir DIR   this controller's key and certificate\n"
     "\n"
@@ -391,6 +429,7 @@ const command cmd{
       {"prefer", true, false},
       {"mode", true, false},
       {"move-back-hold-ms", true, false},
+      {"resolution-delay-ms", true, false},
       {"mptcp", false, false},
       {"keepalive-ms", true, false},
       {"peer-timeout-ms", true, false},

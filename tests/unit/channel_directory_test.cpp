@@ -1,7 +1,8 @@
 // client_channel started by device id through a discovery::directory (fed with made-up browse
 // events, no Avahi), against a real accessory::server over loopback TLS: paths tried in the
 // directory's order, unreachable paths skipped, not_discovered while absent, an immediate
-// attempt on a directory change, the paths looked up again on every reconnect, bad arguments.
+// attempt on a directory change, the paths looked up again on every reconnect, bad arguments,
+// and the resolution delay (found on p2p first: wait for Wi-Fi, up to the delay).
 #include <lanyard/channel/client_channel.hpp>
 
 #include <lanyard/accessory/server.hpp>
@@ -19,8 +20,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -103,6 +106,15 @@ discovery::service_instance instance(unsigned if_index, std::uint16_t port,
   return s;
 }
 
+// The same, seen over a link of `kind` (the kind discovery reports; the made-up interface is
+// unknown to the kernel, so the path stays unpinned and reaches 127.0.0.1).
+discovery::service_instance instance_on(lanyard::link::interface_kind kind, unsigned if_index,
+                                        std::uint16_t port) {
+  discovery::service_instance s = instance(if_index, port);
+  s.interface.kind = kind;
+  return s;
+}
+
 discovery::browse_event added(discovery::service_instance s) {
   return {discovery::browse_event_kind::added, std::move(s)};
 }
@@ -117,6 +129,22 @@ client_options phone_options(std::chrono::milliseconds backoff_initial = 20ms) {
   o.backoff.cap = std::max<std::chrono::milliseconds>(backoff_initial, 200ms);
   return o;
 }
+
+// Interface kinds for this process (LANYARD_INTERFACE_KINDS, read by the channel's path
+// monitor): lo as `lo_kind`, every other interface of this host as cellular, so that the host's
+// own links (an eth0 is "wired", which ranks before Wi-Fi) play no part in what the resolution
+// delay waits for. Only the usable kinds matter to it; the paths themselves are unpinned.
+struct interface_kinds {
+  explicit interface_kinds(const char* lo_kind) {
+    std::string v = std::string("lo=") + lo_kind;
+    for (const auto& e : fs::directory_iterator("/sys/class/net"))
+      if (e.path().filename() != "lo") v += "," + e.path().filename().string() + "=cellular";
+    ::setenv("LANYARD_INTERFACE_KINDS", v.c_str(), 1);
+  }
+  ~interface_kinds() { ::unsetenv("LANYARD_INTERFACE_KINDS"); }
+  interface_kinds(const interface_kinds&) = delete;
+  interface_kinds& operator=(const interface_kinds&) = delete;
+};
 
 struct phone {
   phone(asio::io_context& io, client_options o)
@@ -216,7 +244,10 @@ TEST_CASE("channel by device id: waits while not discovered, attempts at once wh
   REQUIRE_FALSE(events.empty());
   p.ch.directory_changed(events);
   CHECK(p.ch.state() == channel_state::preparing);
-  CHECK(p.logged("new path in the directory, reconnecting now"));
+  // "a new path may work" or "new path in the directory": the first of the two triggers may
+  // leave the channel in its resolution delay (a host whose eth0 is "wired" may still find the
+  // accessory there), and the second then re-decides without a line of its own.
+  CHECK(p.logged("reconnecting now"));
   REQUIRE(run_until(io, [&] { return p.acked.size() == 1; }));
   CHECK(acc.received == std::vector<std::string>{"queued while undiscovered"});
   p.ch.cancel();
@@ -409,5 +440,141 @@ TEST_CASE("server: stop_listening leaves the connections that came through it up
   std::error_code ec;
   s.connect(only, ec);
   CHECK(ec == asio::error::connection_refused);
+  p.ch.cancel();
+}
+
+// RFC 8305 §3 style resolution delay (path_options::resolution_delay, docs/paths.md). This host
+// has a usable "Wi-Fi" link (lo, by the kind override) unless a test says otherwise, so an
+// accessory found on p2p first may still turn up on Wi-Fi.
+TEST_CASE("channel by device id: found on p2p first, the channel waits for Wi-Fi and starts on "
+          "it as soon as it is found",
+          "[channel][directory][resolution_delay]") {
+  interface_kinds kinds("wifi");
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  accessory over_p2p(io, dir.path / "p2p");
+  accessory over_wifi(io, dir.path / "wifi");
+  auto directory = std::make_shared<discovery::directory>();
+  directory->apply(added(instance_on(lanyard::link::interface_kind::p2p, 1, over_p2p.port())));
+
+  client_options o = phone_options(1h);
+  o.paths.resolution_delay = 1h; // only Wi-Fi's arrival can end the wait within the test
+  phone p(io, o);
+  std::vector<lanyard::channel::path_change> moves;
+  p.ch.set_path_handler([&](const lanyard::channel::path_change& c) { moves.push_back(c); });
+  p.ch.start("lamp-1", directory);
+  p.send("hello");
+  REQUIRE(run_until(
+      io, [&] { return p.logged("waiting up to"); }, 30s));
+  CHECK(p.logged("found on if1 (p2p) first; waiting up to"));
+  CHECK(p.logged("ms for a wifi path before connecting"));
+  run_until(
+      io, [] { return false; }, 1s); // nothing may happen meanwhile
+  CHECK(p.ch.state() == channel_state::preparing);
+  CHECK(over_p2p.srv->session_count() == 0);
+
+  // Another p2p answer (its IPv6 address, say) does not end the wait; Wi-Fi's does.
+  p.ch.directory_changed(
+      directory->apply(added(instance_on(lanyard::link::interface_kind::p2p, 3, over_p2p.port()))));
+  run_until(
+      io, [] { return false; }, 1s);
+  CHECK(over_p2p.srv->session_count() == 0);
+  p.ch.directory_changed(directory->apply(
+      added(instance_on(lanyard::link::interface_kind::wifi, 2, over_wifi.port()))));
+  REQUIRE(run_until(
+      io, [&] { return p.acked.size() == 1; }, 30s));
+  CHECK(over_wifi.received == std::vector<std::string>{"hello"});
+  CHECK(over_p2p.received.empty());
+  REQUIRE(moves.size() == 1);
+  CHECK(moves[0].reason == lanyard::channel::path_change_reason::connected);
+  CHECK(moves[0].to.kind == lanyard::core::interface_kind::wifi);
+  CHECK(p.logged("found on if2 (wifi) within the resolution delay; racing the paths now"));
+  p.ch.cancel();
+}
+
+TEST_CASE("channel by device id: found on p2p only, the channel starts on it when the resolution "
+          "delay is over",
+          "[channel][directory][resolution_delay]") {
+  interface_kinds kinds("wifi");
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  accessory acc(io, dir.path);
+  auto directory = std::make_shared<discovery::directory>();
+
+  client_options o = phone_options(); // short backoff: the reconnect below is a retry
+  o.paths.resolution_delay = 300ms;
+  phone p(io, o);
+  std::vector<lanyard::channel::path_change> moves;
+  p.ch.set_path_handler([&](const lanyard::channel::path_change& c) { moves.push_back(c); });
+  p.ch.start("lamp-1", directory);
+  p.send("hello");
+  REQUIRE(run_until(
+      io, [&] { return p.ch.state() == channel_state::waiting; }, 30s));
+  // The window counts from the moment the accessory was found, not from start().
+  const auto found = std::chrono::steady_clock::now();
+  p.ch.directory_changed(
+      directory->apply(added(instance_on(lanyard::link::interface_kind::p2p, 1, acc.port()))));
+  REQUIRE(run_until(
+      io, [&] { return !moves.empty(); }, 30s));
+  CHECK(std::chrono::steady_clock::now() - found >= 300ms); // timers never fire early
+  CHECK(moves[0].to.kind == lanyard::core::interface_kind::p2p);
+  CHECK(p.logged("no wifi path within the resolution delay (300 ms); racing the paths now"));
+  REQUIRE(run_until(
+      io, [&] { return p.acked.size() == 1; }, 30s));
+  CHECK(acc.received == std::vector<std::string>{"hello"});
+
+  // A reconnect over paths known for longer does not wait: cut the connection; the channel
+  // comes back without announcing another wait.
+  REQUIRE(acc.srv->end_connections_through(acc.srv->local_endpoint()) == 1);
+  REQUIRE(run_until(
+      io, [&] { return std::count(p.states.begin(), p.states.end(), channel_state::ready) >= 2; },
+      30s));
+  CHECK(std::count_if(p.log.begin(), p.log.end(), [](const std::string& l) {
+          return l.find("waiting up to") != std::string::npos;
+        }) == 1);
+  p.ch.cancel();
+}
+
+TEST_CASE("channel by device id: no wait when the best kind is found first, when no better link "
+          "is up, or with a zero delay",
+          "[channel][directory][resolution_delay]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  accessory acc(io, dir.path);
+  auto directory = std::make_shared<discovery::directory>();
+  client_options o = phone_options(1h);
+  o.paths.resolution_delay = 1h; // a wait would outlast the test's bound
+  std::optional<interface_kinds> kinds;
+
+  SECTION("Wi-Fi found first") {
+    kinds.emplace("wifi");
+    directory->apply(added(instance_on(lanyard::link::interface_kind::wifi, 1, acc.port())));
+  }
+  SECTION("p2p found first, both at once (a cached answer)") {
+    kinds.emplace("wifi");
+    directory->apply(added(instance_on(lanyard::link::interface_kind::p2p, 1, acc.port())));
+    directory->apply(added(instance_on(lanyard::link::interface_kind::wifi, 2, acc.port())));
+  }
+  SECTION("p2p found, but this host has no Wi-Fi link up") {
+    kinds.emplace("p2p");
+    directory->apply(added(instance_on(lanyard::link::interface_kind::p2p, 1, acc.port())));
+  }
+  SECTION("p2p found, Wi-Fi prohibited by the policy") {
+    kinds.emplace("wifi");
+    o.paths.policy.prohibited.insert(lanyard::core::interface_kind::wifi);
+    directory->apply(added(instance_on(lanyard::link::interface_kind::p2p, 1, acc.port())));
+  }
+  SECTION("p2p found, resolution delay 0") {
+    kinds.emplace("wifi");
+    o.paths.resolution_delay = 0ms;
+    directory->apply(added(instance_on(lanyard::link::interface_kind::p2p, 1, acc.port())));
+  }
+  phone p(io, o);
+  p.ch.start("lamp-1", directory);
+  p.send("hello");
+  REQUIRE(run_until(
+      io, [&] { return p.acked.size() == 1; }, 30s));
+  CHECK(acc.received == std::vector<std::string>{"hello"});
+  CHECK_FALSE(p.logged("waiting up to"));
   p.ch.cancel();
 }

@@ -1,8 +1,8 @@
 /// @file
 /// How a client_channel chooses among the ways to reach its accessory (docs/paths.md):
 /// the interface policy, handover or interactive mode, static endpoints next to the ones
-/// discovery finds, the RFC 8305 race, the move-back hold, and TCP or MPTCP. Also the values
-/// the channel reports when it moves between paths.
+/// discovery finds, the RFC 8305 race and resolution delay, the move-back hold, and TCP or
+/// MPTCP. Also the values the channel reports when it moves between paths.
 ///
 /// Thread-safety: value types.
 #pragma once
@@ -42,6 +42,17 @@ struct path_options {
   /// RFC 8305 connection attempt delay: the next candidate starts if the previous one has not
   /// completed its pinned TLS handshake by then.
   std::chrono::milliseconds attempt_delay{250};
+  /// RFC 8305 §3 style "resolution delay", applied to interface kinds: when the accessory has
+  /// just been discovered but not (yet) over the best kind this host could reach it by (e.g.
+  /// its p2p answer came before its Wi-Fi one), wait up to this long, counted from the first
+  /// path found, for the better kind before racing; it starts at once when that kind is found
+  /// or when no usable interface of a better kind exists. Without it the channel would start
+  /// on p2p and move up to Wi-Fi only after `move_back_hold`. Default 100 ms: mDNS answers on
+  /// two links can be up to 100 ms apart by the responders' jitter alone (RFC 6762 §6:
+  /// 20-120 ms), where RFC 8305's 50 ms is meant for two answers from one DNS server. 0: never
+  /// wait. Only attempts within this delay of the accessory's (re)appearance in discovery
+  /// wait: a reconnect over paths known for longer never does.
+  std::chrono::milliseconds resolution_delay{100};
   /// A better path must stay viable this long before the session moves back to it
   /// (make-before-break). On top of the interface's own debounce hold-down.
   std::chrono::milliseconds move_back_hold{5000};
