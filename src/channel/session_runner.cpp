@@ -189,6 +189,9 @@ void session_runner::read_ready(const link_ptr& l) {
     session_.receive(std::as_bytes(buf.first(n)), now());
     after();
     if (stopped_ || l != link_ || l->closing) return;
+    // Nothing left in the engine: the socket was drained (one read takes up to a record), so
+    // another try would only be an EAGAIN; the wait finds anything that arrived since.
+    if (!l->stream->tls_engine().has_pending_input()) break;
   }
   start_read(l);
 }
