@@ -16,3 +16,7 @@ find_library(MBEDCRYPTO_LIBRARY mbedcrypto)
 if(NOT MBEDTLS_INCLUDE_DIR OR NOT MBEDTLS_LIBRARY OR NOT MBEDX509_LIBRARY OR NOT MBEDCRYPTO_LIBRARY)
   message(FATAL_ERROR "mbedTLS not found: install libmbedtls-dev (scripts/bootstrap)")
 endif()
+
+# The tools (CLI, simulator, test programs) write and read JSON with nlohmann-json (Debian
+# nlohmann-json3-dev, header-only); the libraries do not use it.
+find_package(nlohmann_json 3.10 REQUIRED)

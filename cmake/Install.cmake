@@ -1,8 +1,9 @@
-# `cmake --install` → headers, both libraries, a CMake package (find_package(lanyard CONFIG))
+# `cmake --install` → headers, every module's library, a CMake package (find_package(lanyard CONFIG))
 # and lanyard.pc for pkg-config. tests/consumer proves the installed tree is usable.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS lanyard_core lanyard_crypto lanyard_lanyard EXPORT lanyardTargets
+get_property(adapter_targets GLOBAL PROPERTY LANYARD_ADAPTER_TARGETS)
+install(TARGETS lanyard_core lanyard_crypto ${adapter_targets} lanyard_lanyard EXPORT lanyardTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -2,6 +2,8 @@
 
 #include "events.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -92,7 +94,12 @@ int run_ctl_client(const std::filesystem::path& socket, const std::vector<std::s
   }
   std::fputs(reply.c_str(), stdout);
   if (reply.back() != '\n') std::fputc('\n', stdout);
-  return reply.find("\"ok\":true") != std::string::npos ? 0 : 1;
+  // The exit status says whether the simulator answered {"ok":true,...}; a reply that is not
+  // such an object (a simulator of another version, a truncated line) is a failure.
+  const auto answer = nlohmann::json::parse(reply, nullptr, /*allow_exceptions=*/false);
+  const bool ok = answer.is_object() && answer.contains("ok") && answer["ok"].is_boolean() &&
+                  answer["ok"].get<bool>();
+  return ok ? 0 : 1;
 }
 
 } // namespace lanyard::sim

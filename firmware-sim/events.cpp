@@ -1,5 +1,7 @@
 #include "events.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <lanyard/core/display_text.hpp>
 
 #include <chrono>
@@ -17,35 +19,10 @@ void set_json_events(bool on) {
 }
 
 std::string json_quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-  }
-  return out + "\"";
+  // nlohmann's serializer: control characters escaped, bytes that are not UTF-8 replaced by
+  // U+FFFD, so whatever a peer sent becomes valid JSON.
+  return nlohmann::json(std::string(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void emit(std::string_view event, const std::vector<field>& fields) {

@@ -16,7 +16,7 @@
 // failed or a reading lost; 2 bad arguments.
 #include "options.hpp"
 
-#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/app_message.hpp>
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/core/setup_payload.hpp>
@@ -42,7 +42,7 @@
 #include <string>
 
 using namespace lanyard;
-using channel::channel_state;
+using client::channel_state;
 
 // `co_await op(awaitable)` gives (error_code, results...) instead of throwing.
 constexpr auto awaitable = asio::experimental::as_tuple(asio::use_awaitable);
@@ -67,7 +67,7 @@ struct tally {
 // Discovery feeds the directory for as long as the channel lives: it is how the channel learns
 // where the accessory went after provisioning, and which paths are left when one fails.
 asio::awaitable<void> browse(discovery::browser& browser, discovery::directory& dir,
-                             channel::client_channel& ch) {
+                             client::client_channel& ch) {
   for (;;) {
     auto [ec, event] = co_await browser.async_next(awaitable);
     if (ec == asio::error::operation_aborted) co_return; // browser.stop()
@@ -77,7 +77,7 @@ asio::awaitable<void> browse(discovery::browser& browser, discovery::directory& 
 
 // Steps 3 to 5; returns the exit status.
 asio::awaitable<int> talk(const companion::options& o, const std::string& wifi_set,
-                          channel::client_channel& ch, inbox& in, tally& t) {
+                          client::client_channel& ch, inbox& in, tally& t) {
   if (!wifi_set.empty()) {
     // 3. A send made before the channel is ready waits in the session; it completes once the
     // accessory acknowledged it, so by then the accessory is verified and paired.
@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
   // kind and re-chosen at every reconnect. The handshake accepts exactly the key in the payload
   // (or the one pinned on an earlier run) and pins it.
   asio::io_context io;
-  channel::client_options co;
+  client::client_options co;
   co.trust.store = store;
   co.trust.mode = trust::trust_mode::verified_first_use;
   co.trust.expected_fingerprint = payload.device_fingerprint;
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
   if (payload.needs_provisioning)
     co.paths.static_paths = {{softap_address, softap_port, o->softap_interface}};
   co.log = [](std::string_view l) { std::fprintf(stderr, "  (%.*s)\n", int(l.size()), l.data()); };
-  channel::client_channel ch(io.get_executor(), tls::context(me), co);
+  client::client_channel ch(io.get_executor(), tls::context(me), co);
   inbox in(io, 4096);
   tally t;
 
@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
   });
   // 6. Failover is the channel's job: it watches the interfaces and moves the session to the
   // best path left (and back once the preferred one is healthy again). The app hears of it.
-  ch.set_path_handler([](const channel::path_change& c) {
+  ch.set_path_handler([](const client::path_change& c) {
     say("path: " + c.to.interface_name + " (" + std::string(to_string(c.to.kind)) + ") " +
         c.to.address + " port " + std::to_string(c.to.port) + ", " +
         std::string(to_string(c.reason)) + (c.detail.empty() ? "" : ": " + c.detail));

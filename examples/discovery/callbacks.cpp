@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     std::printf("%s '%s' on %s (%s): %s:%u, %zu address(es)\n",
                 std::string(discovery::to_string(e.kind)).c_str(), e.service.name.c_str(),
                 e.service.interface.name.c_str(),
-                std::string(lanyard::link::to_string(e.service.interface.kind)).c_str(),
+                std::string(lanyard::core::to_string(e.service.interface.kind)).c_str(),
                 e.service.host.c_str(), e.service.port, e.service.addresses.size());
     for (const auto& d : directory.apply(e))
       std::printf("  accessory %s: %s (%zu paths)\n", d.accessory.id.c_str(),

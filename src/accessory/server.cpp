@@ -1,12 +1,13 @@
 #include <lanyard/accessory/server.hpp>
 
-#include "accessory/store_pairing_host.hpp"
-#include "channel/send_queue.hpp"
-#include "channel/session_runner.hpp"
+#include "store_pairing_host.hpp"
+#include <lanyard/channel/send_queue.hpp>
+#include <lanyard/channel/session_runner.hpp>
 
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/pairing_responder.hpp>
 #include <lanyard/core/pairing_throttle.hpp>
+#include <lanyard/core/session_table.hpp>
 #include <lanyard/crypto/pairing_crypto.hpp>
 #include <lanyard/tls/error.hpp>
 #include <lanyard/trust/error.hpp>
@@ -52,15 +53,12 @@ core::session_id random_session_id() {
 
 struct server::impl : std::enable_shared_from_this<impl> {
   struct entry {
-    entry(executor_type ex, std::size_t max_waiting) : linger(ex), sends(max_waiting) {}
+    explicit entry(std::size_t max_waiting) : sends(max_waiting) {}
     controller_id controller;
     std::shared_ptr<session_runner> runner;
-    asio::steady_timer linger;
     send_queue sends;
     // The local endpoint of the current connection: end_connections_through() matches it.
     tcp::endpoint via;
-    // When the session last lost its connection: make_room() drops the longest lingering.
-    std::chrono::steady_clock::time_point lost_at{};
   };
   // One listening socket; a server may have several (a SoftAP address and the home LAN's).
   struct listener {
@@ -104,7 +102,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   impl(executor_type e, tls::context c, std::shared_ptr<trust::controller_store> s,
        server_options o)
-      : ex(e), ctx(std::move(c)), store(std::move(s)), opts(std::move(o)) {
+      : ex(e), ctx(std::move(c)), store(std::move(s)), opts(std::move(o)),
+        table({opts.max_sessions, opts.session_linger}), table_timer(e) {
     if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
     if (opts.max_pending_handshakes == 0) opts.max_pending_handshakes = 1;
     if (opts.pairing.max_pending == 0) opts.pairing.max_pending = 1;
@@ -118,7 +117,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<trust::controller_store> store;
   server_options opts;
   std::vector<std::shared_ptr<listener>> listeners;
+  // The sessions the table holds (and, until their drops are carried out, those it dropped).
   std::map<controller_id, std::shared_ptr<entry>> sessions;
+  // Which sessions exist, linger and are dropped is the table's decision (core::session_table);
+  // this adapter carries it out, with one timer at its next deadline.
+  core::session_table table;
+  asio::steady_timer table_timer;
+  core::session_table::time_point table_timer_at = core::session_table::time_point::max();
   // Handshakes in progress by arrival: begin() is the one evicted when the limit is reached.
   std::map<std::uint64_t, std::shared_ptr<pending>> handshaking;
   std::uint64_t next_pending = 0;
@@ -457,8 +462,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   void to_session(const std::shared_ptr<greeting>& g, std::span<const std::byte> already) {
     const controller_id fp = g->fp;
-    auto existing = sessions.find(fp);
-    if (existing == sessions.end() && sessions.size() >= opts.max_sessions && !make_room()) {
+    const core::session_admission verdict = table.admit(fp, std::chrono::steady_clock::now());
+    if (verdict == core::session_admission::refuse) {
       log("controller " + core::to_string(fp) + " from " + g->peer + ": refused, " +
           std::to_string(opts.max_sessions) +
           " sessions with live connections (server_options::max_sessions)");
@@ -469,48 +474,37 @@ struct server::impl : std::enable_shared_from_this<impl> {
       core::encode_frame(c, g->wbuf);
       return write_then_end(g);
     }
+    // A session evicted to make room, or this controller's ended one, goes first.
+    carry_out_drops();
     g->finished = true;
     g->timer.cancel();
     greetings.erase(g->number);
-    std::shared_ptr<entry> e = session_for(fp);
-    e->linger.cancel();
-    if (e->runner->has_link())
+    auto it = sessions.find(fp);
+    std::shared_ptr<entry> e = it != sessions.end() ? it->second : make_session(fp);
+    if (verdict == core::session_admission::take_over)
       log("controller " + core::to_string(fp) + ": new connection from " + g->peer +
           " takes over the session");
     e->via = g->local;
-    if (std::error_code aec = e->runner->attach(std::move(g->stream), already))
+    if (std::error_code aec = e->runner->attach(std::move(g->stream), already)) {
       log("controller " + core::to_string(fp) + ": could not attach: " + aec.message());
+      if (!e->runner->has_link()) {
+        table.connection_lost(fp, std::chrono::steady_clock::now());
+        arm_table_timer();
+      }
+    }
+    // A resumed session's linger is over: the timer may have nothing left to wait for.
+    if (verdict == core::session_admission::resume) arm_table_timer();
   }
 
-  // Drops the session that has been without a connection longest; false if all are live.
-  bool make_room() {
-    std::shared_ptr<entry> oldest;
-    for (const auto& [fp, e] : sessions)
-      if (!e->runner->has_link() && (!oldest || e->lost_at < oldest->lost_at)) oldest = e;
-    if (!oldest) return false;
-    log("controller " + core::to_string(oldest->controller) +
-        ": lingering session dropped to make room (server_options::max_sessions)");
-    drop(oldest, channel::errc::session_expired);
-    return true;
-  }
-
-  std::shared_ptr<entry> session_for(const controller_id& fp) {
-    auto it = sessions.find(fp);
-    if (it != sessions.end() && !it->second->runner->stopped() &&
-        it->second->runner->session().state() != core::session_state::closed)
-      return it->second;
-    if (it != sessions.end()) drop(it->second, core::channel_errc::session_closed);
-    auto e = std::make_shared<entry>(ex, opts.max_waiting_sends);
+  std::shared_ptr<entry> make_session(const controller_id& fp) {
+    auto e = std::make_shared<entry>(opts.max_waiting_sends);
     e->controller = fp;
     core::session_settings s = opts.session;
     s.new_session_id = random_session_id;
     std::weak_ptr<impl> w = weak_from_this();
     s.is_foreign_session = [w, fp](const core::session_id& id) {
       auto self = w.lock();
-      if (!self) return false;
-      for (const auto& [other, oe] : self->sessions)
-        if (other != fp && oe->runner->session().id() == id) return true;
-      return false;
+      return self && self->table.foreign(fp, id);
     };
     e->runner = std::make_shared<session_runner>(ex, core::session_role::server, std::move(s));
     std::weak_ptr<entry> we = e;
@@ -530,8 +524,16 @@ struct server::impl : std::enable_shared_from_this<impl> {
     return e;
   }
 
+  // True if `e` is the session the table knows for its controller (not one it dropped).
+  bool current(const std::shared_ptr<entry>& e) const {
+    auto it = sessions.find(e->controller);
+    return it != sessions.end() && it->second == e && table.contains(e->controller);
+  }
+
   void session_event(const std::shared_ptr<entry>& e, core::session_event& ev) {
-    if (auto* m = std::get_if<core::events::message_received>(&ev)) {
+    if (auto* est = std::get_if<core::events::established>(&ev)) {
+      if (current(e)) table.established(e->controller, est->id);
+    } else if (auto* m = std::get_if<core::events::message_received>(&ev)) {
       if (on_message) on_message(e->controller, m->seq, m->payload);
     } else if (auto* a = std::get_if<core::events::acked>(&ev)) {
       e->sends.on_acked(*e->runner, a->next_unacked);
@@ -542,36 +544,79 @@ struct server::impl : std::enable_shared_from_this<impl> {
       e->sends.fail_unacked(channel::errc::session_reset);
     }
     if (on_event) on_event(e->controller, ev);
-    if (std::get_if<core::events::closed>(&ev)) {
-      // The app ended the session: forget it once the CLOSE was handled.
-      asio::post(ex, [w = weak_from_this(), e] {
-        if (auto self = w.lock()) self->drop(e, core::channel_errc::session_closed);
+    if (std::get_if<core::events::closed>(&ev) && current(e)) {
+      // The session ended: the table forgets it now; the runner is stopped once it has
+      // handled the CLOSE (never inside its own callback).
+      table.ended(e->controller);
+      asio::post(ex, [w = weak_from_this()] {
+        if (auto self = w.lock()) self->carry_out_drops();
       });
     }
   }
 
   void link_lost(const std::shared_ptr<entry>& e, std::error_code why) {
     if (e->runner->has_link()) return; // taken over: the session has a new connection
+    if (!current(e)) return;           // dropped already
     // The session's own verdicts (protocol errors, peer_dead...) were logged with its
     // connection_failed event already.
     if (why != asio::error::eof && why != tls::tls_errc::stream_truncated && why &&
         why.category() != core::channel_category())
       log("controller " + core::to_string(e->controller) + ": connection lost: " + why.message());
-    e->lost_at = std::chrono::steady_clock::now();
-    e->linger.expires_after(opts.session_linger);
-    e->linger.async_wait([w = weak_from_this(), e](std::error_code ec) {
+    table.connection_lost(e->controller, std::chrono::steady_clock::now());
+    arm_table_timer();
+  }
+
+  // Waits for the table's next deadline (one timer for every lingering session); re-armed
+  // only when that deadline moves.
+  void arm_table_timer() {
+    const auto at = table.next_deadline();
+    if (at == table_timer_at) return;
+    table_timer_at = at;
+    if (at == core::session_table::time_point::max()) {
+      table_timer.cancel();
+      return;
+    }
+    table_timer.expires_at(at);
+    table_timer.async_wait([w = weak_from_this()](std::error_code ec) {
       auto self = w.lock();
-      if (!self || ec || e->runner->has_link()) return;
-      self->log("controller " + core::to_string(e->controller) + ": session expired after " +
-                std::to_string(self->opts.session_linger.count()) + " ms without a connection");
-      self->drop(e, channel::errc::session_expired);
+      if (!self || ec) return;
+      self->table_timer_at = core::session_table::time_point::max();
+      self->table.handle_deadline(std::chrono::steady_clock::now());
+      self->carry_out_drops();
+      self->arm_table_timer();
     });
+  }
+
+  // Carries out the table's drops, in order: stop the runner, fail its sends, forget it.
+  void carry_out_drops() {
+    bool any = false;
+    while (auto d = table.poll_drop()) {
+      any = true;
+      auto it = sessions.find(d->controller);
+      if (it == sessions.end()) continue;
+      std::shared_ptr<entry> e = it->second;
+      std::error_code why = channel::errc::session_expired;
+      switch (d->reason) {
+      case core::session_drop_reason::linger_expired:
+        log("controller " + core::to_string(d->controller) + ": session expired after " +
+            std::to_string(opts.session_linger.count()) + " ms without a connection");
+        break;
+      case core::session_drop_reason::made_room:
+        log("controller " + core::to_string(d->controller) +
+            ": lingering session dropped to make room (server_options::max_sessions)");
+        break;
+      case core::session_drop_reason::ended:
+        why = core::channel_errc::session_closed;
+        break;
+      }
+      drop(e, why);
+    }
+    if (any) arm_table_timer();
   }
 
   void drop(const std::shared_ptr<entry>& e, std::error_code why) {
     auto it = sessions.find(e->controller);
     if (it != sessions.end() && it->second == e) sessions.erase(it);
-    e->linger.cancel();
     e->runner->stop();
     e->sends.fail_all(why);
   }
@@ -605,10 +650,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
     greetings.clear();
     for (const auto& [n, g] : greeted)
       end_greeting(g);
+    table.clear();
+    table_timer.cancel();
+    table_timer_at = core::session_table::time_point::max();
     auto all = std::move(sessions);
     sessions.clear();
     for (auto& [fp, e] : all) {
-      e->linger.cancel();
       e->runner->stop();
       e->sends.fail_all(asio::error::operation_aborted);
     }

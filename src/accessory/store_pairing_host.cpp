@@ -1,4 +1,4 @@
-#include "accessory/store_pairing_host.hpp"
+#include "store_pairing_host.hpp"
 
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/pairing_window.hpp>

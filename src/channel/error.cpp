@@ -1,11 +1,13 @@
 #include <lanyard/channel/error.hpp>
 
+#include <lanyard/core/error_condition.hpp>
+
 #include <string>
 
 namespace lanyard::channel {
 namespace {
 
-class category final : public std::error_category {
+class category final : public core::lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.channel.io"; }
   std::string message(int ev) const override {
@@ -34,6 +36,26 @@ public:
              "yet, gone, or every path reported unreachable); waiting for it to appear";
     }
     return "unknown lanyard.channel.io error " + std::to_string(ev);
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  core::condition_set conditions(int code) const noexcept override {
+    using enum core::condition;
+    switch (static_cast<errc>(code)) {
+    case errc::session_reset:
+    case errc::session_expired:
+    case errc::no_session:
+    case errc::too_many_waiting_sends:
+    case errc::no_address:
+    case errc::not_discovered:
+      return {transient};
+    case errc::connection_replaced:
+      return {cancelled};
+    case errc::not_started:
+      return {permanent};
+    }
+    return {};
   }
 };
 

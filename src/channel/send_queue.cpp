@@ -1,4 +1,4 @@
-#include "channel/send_queue.hpp"
+#include <lanyard/channel/send_queue.hpp>
 
 #include <lanyard/channel/error.hpp>
 #include <lanyard/core/channel_error.hpp>

@@ -1,4 +1,4 @@
-#include "channel/session_runner.hpp"
+#include <lanyard/channel/session_runner.hpp>
 
 #include <lanyard/channel/error.hpp>
 #include <lanyard/core/channel_error.hpp>

@@ -1,4 +1,4 @@
-#include "cli/args.hpp"
+#include "args.hpp"
 
 #include <charconv>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // lanyard advertise NAME TYPE PORT [key=value|key ...] [--interface IF]: publishes a DNS-SD
 // service until SIGINT/SIGTERM, then withdraws it (goodbye packets).
-#include "cli/command.hpp"
+#include "command.hpp"
 #include "lanyard/discovery/advertiser.hpp"
 #include "lanyard/discovery/client.hpp"
 #include "lanyard/link/interface_kind.hpp"

@@ -1,7 +1,7 @@
 // lanyard browse TYPE [--interface IF] [--timeout SECONDS] [--json] [--directory]: prints
 // DNS-SD service instances (or, with --directory, accessories) as they come and go.
-#include "cli/command.hpp"
-#include "cli/json.hpp"
+#include "command.hpp"
+#include "json.hpp"
 #include "lanyard/core/display_text.hpp"
 #include "lanyard/discovery/browser.hpp"
 #include "lanyard/discovery/client.hpp"
@@ -62,7 +62,7 @@ std::string txt_text(const core::txt_record& txt) {
 void write_interface(json_writer& w, const interface_info& i) {
   w.key("interface").value(std::string_view(i.name));
   w.key("interface_index").value(i.index);
-  w.key("interface_kind").value(link::to_string(i.kind));
+  w.key("interface_kind").value(core::to_string(i.kind));
 }
 
 std::string browse_json(const browse_event& e) {
@@ -103,7 +103,7 @@ std::string browse_text(const browse_event& e) {
   // Names, host and TXT come from whoever answers on the network: escaped for the terminal.
   return std::string(to_string(e.kind)) + " '" + core::display_text(s.name) + "' " + s.type + "." +
          core::display_text(s.domain) + " on " + s.interface.name + " (" +
-         std::string(link::to_string(s.interface.kind)) + ") " +
+         std::string(core::to_string(s.interface.kind)) + ") " +
          std::string(to_string(s.protocol)) + " " + core::display_text(s.host) + ":" +
          std::to_string(s.port) + " [" + addrs + "] " + txt_text(s.txt);
 }

@@ -3,13 +3,13 @@
 // --address), prints its state changes and every message it receives, and sends each line of
 // stdin as one message. At the end of stdin it waits until the accessory acknowledged every
 // line, then closes the session (or, with --stay, keeps receiving until SIGINT/SIGTERM).
-#include "cli/command.hpp"
-#include "cli/controller_setup.hpp"
-#include "cli/json.hpp"
+#include "command.hpp"
+#include "controller_setup.hpp"
+#include "json.hpp"
 #include "lanyard/core/display_text.hpp"
+#include "send_report.hpp"
 
-#include <lanyard/channel/client_channel.hpp>
-#include <lanyard/core/channel_error.hpp>
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/discovery/browser.hpp>
 #include <lanyard/discovery/client.hpp>
 #include <lanyard/discovery/directory.hpp>
@@ -48,15 +48,15 @@ struct printer {
     return write_time_ms(w.begin_object().key("event").value(name));
   }
 
-  void state(channel::channel_state s, std::error_code why) const {
+  void state(client::channel_state s, std::error_code why) const {
     if (json) {
       json_writer w;
-      begin_event(w, "state").key("state").value(channel::to_string(s));
+      begin_event(w, "state").key("state").value(client::to_string(s));
       if (why) w.key("reason").value(why.message());
       w.end_object();
       line(w.str());
     } else {
-      line("state " + std::string(channel::to_string(s)) + (why ? ": " + why.message() : ""));
+      line("state " + std::string(client::to_string(s)) + (why ? ": " + why.message() : ""));
     }
   }
   void message(std::uint64_t seq, std::span<const std::byte> payload) const {
@@ -69,17 +69,17 @@ struct printer {
     w.end_object();
     line(w.str());
   }
-  void path(const channel::path_change& c) const {
-    auto where = [](const channel::path_info& p) {
+  void path(const client::path_change& c) const {
+    auto where = [](const client::path_info& p) {
       return p.address + " port " + std::to_string(p.port) +
              (p.interface_name.empty()
                   ? std::string()
                   : " via " + p.interface_name + " (" + std::string(core::to_string(p.kind)) + ")");
     };
     if (!json)
-      return line("path " + where(c.to) + " (" + std::string(channel::to_string(c.reason)) +
+      return line("path " + where(c.to) + " (" + std::string(client::to_string(c.reason)) +
                   (c.detail.empty() ? "" : ": " + c.detail) + ")");
-    auto info = [](json_writer& w, const channel::path_info& p) {
+    auto info = [](json_writer& w, const client::path_info& p) {
       w.begin_object()
           .key("interface")
           .value(p.interface_name)
@@ -94,7 +94,7 @@ struct printer {
           .end_object();
     };
     json_writer w;
-    begin_event(w, "path").key("reason").value(channel::to_string(c.reason));
+    begin_event(w, "path").key("reason").value(client::to_string(c.reason));
     if (!c.detail.empty()) w.key("detail").value(c.detail);
     w.key("from");
     if (c.from)
@@ -114,7 +114,7 @@ struct printer {
                           e.kind != discovery::directory_event_kind::updated &&
                           e.kind != discovery::directory_event_kind::removed;
     const auto& p = e.path;
-    const std::string_view kind = link::to_string(p.interface.kind);
+    const std::string_view kind = core::to_string(p.interface.kind);
     json_writer w;
     begin_event(w, "discovery").key("change").value(discovery::to_string(e.kind));
     if (has_path) {
@@ -179,7 +179,7 @@ struct printer {
 struct connect_session {
   asio::io_context io;
   printer out;
-  std::unique_ptr<channel::client_channel> ch;
+  std::unique_ptr<client::client_channel> ch;
   std::shared_ptr<discovery::directory> dir;
   std::optional<discovery::client> avahi;
   std::optional<discovery::browser> browser;
@@ -198,7 +198,7 @@ struct connect_session {
       --in_flight;
       if (!ec) {
         out.acked(seq);
-      } else if (ec != asio::error::operation_aborted && ec != core::channel_errc::session_reset) {
+      } else if (report_as_undelivered(ec)) {
         std::fprintf(stderr, "lanyard connect: message %llu not delivered: %s\n",
                      static_cast<unsigned long long>(seq), ec.message().c_str());
       }
@@ -234,7 +234,7 @@ struct connect_session {
 
   void maybe_finish() {
     if (!input_done || stay || in_flight != 0 || !ch) return;
-    if (ch->state() == channel::channel_state::cancelled) return;
+    if (ch->state() == client::channel_state::cancelled) return;
     ch->cancel();
     io.stop();
   }
@@ -243,11 +243,11 @@ struct connect_session {
 int run(const parsed_args& args) {
   const std::string device_id = args.positional[0];
   std::string error;
-  std::optional<channel::endpoint> endpoint;
+  std::optional<client::endpoint> endpoint;
   if (auto a = args.value("address")) {
     std::string host, port;
     if (!split_host_port(*a, host, port, error)) return fail(error, 2);
-    endpoint = channel::endpoint{host, static_cast<std::uint16_t>(std::stoi(port))};
+    endpoint = client::endpoint{host, static_cast<std::uint16_t>(std::stoi(port))};
   }
   std::optional<std::chrono::seconds> timeout;
   if (auto t = args.value("timeout")) {
@@ -259,7 +259,7 @@ int run(const parsed_args& args) {
   connect_session s;
   s.out.json = args.has("json");
   s.stay = args.has("stay");
-  channel::client_options opts;
+  client::client_options opts;
   opts.trust.device_id = device_id;
   opts.trust.mode = trust::trust_mode::verified_first_use;
   if (!link::parse_interface_policy(args.value("require").value_or(""),
@@ -326,10 +326,10 @@ int run(const parsed_args& args) {
   opts.log = [](std::string_view l) {
     std::fprintf(stderr, "lanyard connect: %.*s\n", static_cast<int>(l.size()), l.data());
   };
-  s.ch = std::make_unique<channel::client_channel>(s.io.get_executor(), tls::context(*me), opts);
-  s.ch->set_state_handler([&s](channel::channel_state st, std::error_code why) {
+  s.ch = std::make_unique<client::client_channel>(s.io.get_executor(), tls::context(*me), opts);
+  s.ch->set_state_handler([&s](client::channel_state st, std::error_code why) {
     s.out.state(st, why);
-    if (st == channel::channel_state::failed) {
+    if (st == client::channel_state::failed) {
       s.exit_code = 1;
       s.io.stop();
     }
@@ -337,7 +337,7 @@ int run(const parsed_args& args) {
   s.ch->set_message_handler(
       [&s](std::uint64_t seq, std::span<const std::byte> m) { s.out.message(seq, m); });
   s.ch->set_session_reset_handler([&s](const core::events::session_reset& r) { s.out.reset(r); });
-  s.ch->set_path_handler([&s](const channel::path_change& c) { s.out.path(c); });
+  s.ch->set_path_handler([&s](const client::path_change& c) { s.out.path(c); });
 
   if (endpoint) {
     s.ch->start(*endpoint);

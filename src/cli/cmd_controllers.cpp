@@ -1,12 +1,12 @@
 // lanyard controllers list|remove|role|window ID ... [--address HOST:PORT]: manages an
 // accessory's paired controllers from an admin app, over the channel (the accessory answers
 // the requests of accessory/controller_admin.hpp; other apps get "not_admin").
-#include "cli/command.hpp"
-#include "cli/controller_setup.hpp"
-#include "cli/discover.hpp"
-#include "cli/json.hpp"
+#include "command.hpp"
+#include "controller_setup.hpp"
+#include "discover.hpp"
+#include "json.hpp"
 
-#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/app_message.hpp>
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/fingerprint.hpp>
@@ -111,10 +111,10 @@ int run(const parsed_args& args) {
   }
 
   asio::io_context io;
-  channel::client_options opts;
+  client::client_options opts;
   opts.trust.device_id = device_id;
   opts.trust.store = store;
-  channel::client_channel ch(io.get_executor(), tls::context(*me), opts);
+  client::client_channel ch(io.get_executor(), tls::context(*me), opts);
   const bool json = args.has("json");
   int exit_code = 1;
   std::string outcome = "no answer from the accessory";
@@ -159,8 +159,8 @@ int run(const parsed_args& args) {
     }
     if (m.verb == "controllers") return finish(0, "");
   };
-  ch.set_state_handler([&](channel::channel_state s, std::error_code why) {
-    if (s == channel::channel_state::failed) finish(1, why.message());
+  ch.set_state_handler([&](client::channel_state s, std::error_code why) {
+    if (s == client::channel_state::failed) finish(1, why.message());
   });
   ch.set_message_handler([&](std::uint64_t, std::span<const std::byte> payload) {
     auto parsed = core::parse_app_message(payload);

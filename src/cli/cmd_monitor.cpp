@@ -1,7 +1,7 @@
 // lanyard monitor [--json]: prints the host's interface, address and default-route events (the
 // path monitor's view, with interface kinds) until SIGINT/SIGTERM.
-#include "cli/command.hpp"
-#include "cli/json.hpp"
+#include "command.hpp"
+#include "json.hpp"
 #include "lanyard/link/interface_kind.hpp"
 #include "lanyard/link/path_monitor.hpp"
 

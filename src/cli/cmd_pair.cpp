@@ -4,11 +4,11 @@
 // Pairs with an accessory: a TLS handshake, then the pairing exchange that proves to the
 // accessory that this app holds its setup secret (payload) or code (SPAKE2+) — and proves the
 // accessory's key in return — and only then pins the key in the trust store.
-#include "cli/command.hpp"
-#include "cli/controller_setup.hpp"
-#include "cli/discover.hpp"
-#include "cli/json.hpp"
-#include "lanyard/channel/pair.hpp"
+#include "command.hpp"
+#include "controller_setup.hpp"
+#include "discover.hpp"
+#include "json.hpp"
+#include "lanyard/client/pair.hpp"
 #include "lanyard/core/device_id.hpp"
 #include "lanyard/core/display_text.hpp"
 #include "lanyard/core/fingerprint.hpp"
@@ -82,11 +82,11 @@ bool confirm_code(std::uint32_t code, const core::fingerprint& fp, const std::st
 
 // One connection: TCP, TLS (the verifier decides about the key), then the pairing exchange.
 pairing_attempt pair_over(const tcp::endpoint& ep, tls::context ctx,
-                          channel::pairing_request request, std::chrono::seconds timeout, bool tofu,
+                          client::pairing_request request, std::chrono::seconds timeout, bool tofu,
                           bool yes) {
   asio::io_context io;
   pairing_attempt r;
-  channel::pairing_stream s(tcp::socket(io), ctx);
+  client::pairing_stream s(tcp::socket(io), ctx);
   s.set_handshake_timeout(timeout);
   asio::steady_timer deadline(io);
   bool timed_out = false;
@@ -118,13 +118,13 @@ pairing_attempt pair_over(const tcp::endpoint& ep, tls::context ctx,
         if (!s.last_error_detail().empty()) d += " (" + s.last_error_detail() + ")";
         return done(hec, d);
       }
-      channel::async_pair(s, request, [&](std::error_code pec, core::pairing_outcome o) {
+      client::async_pair(s, request, [&](std::error_code pec, core::pairing_outcome o) {
         r.outcome = o;
         if (pec || !tofu) return done(pec, pec ? pec.message() : "");
         // The accessory shows its code when the request arrives: only now can the user compare
         // the two, so only now is the question asked, and only a yes pins the key.
         std::uint32_t code = 0;
-        if (std::error_code vec = channel::verification_code(s, code))
+        if (std::error_code vec = client::verification_code(s, code))
           return done(vec, "cannot compute the verification code: " + vec.message());
         r.confirmed = confirm_code(code, r.presented, r.subject, yes);
         done(r.confirmed ? std::error_code{} : core::pairing_errc::not_confirmed, "");
@@ -172,7 +172,7 @@ int run(const parsed_args& args) {
   }
 
   // What we can prove, checked before anything touches files or the network.
-  channel::pairing_request request;
+  client::pairing_request request;
   std::optional<core::setup_payload> payload;
   std::string device_id; // expected id; empty: learned from the certificate (--code --address)
   std::string address_text = args.value("address").value_or("");

@@ -4,11 +4,11 @@
 // payload and pins it, sends the Wi-Fi credentials over the channel, follows the accessory's
 // progress (connecting -> connected with its new addresses, or failed with a reason), and finds
 // the accessory on the home network by its id.
-#include "cli/command.hpp"
-#include "cli/controller_setup.hpp"
-#include "cli/json.hpp"
+#include "command.hpp"
+#include "controller_setup.hpp"
+#include "json.hpp"
 
-#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/app_message.hpp>
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/provisioning.hpp>
@@ -129,7 +129,7 @@ int run(const parsed_args& args) {
 
   // 2. The channel over the SoftAP, verified against the payload (and pinned).
   asio::io_context io;
-  channel::client_options opts;
+  client::client_options opts;
   opts.trust.device_id = payload.device_id;
   opts.trust.store = store;
   opts.trust.mode = trust::trust_mode::verified_first_use;
@@ -143,7 +143,7 @@ int run(const parsed_args& args) {
                               args.value("softap-interface").value_or("")}};
   std::vector<std::string> log_lines;
   opts.log = [&](std::string_view l) { log_lines.emplace_back(l); };
-  channel::client_channel ch(io.get_executor(), tls::context(*me), opts);
+  client::client_channel ch(io.get_executor(), tls::context(*me), opts);
 
   int exit_code = 1;
   std::string outcome = "no verified answer from the accessory within " +
@@ -199,15 +199,15 @@ int run(const parsed_args& args) {
       finish(1, "provisioned, but cannot browse for it: " + ec.message());
   };
 
-  ch.set_state_handler([&](channel::channel_state s, std::error_code why) {
-    if (s == channel::channel_state::ready && !sent) {
+  ch.set_state_handler([&](client::channel_state s, std::error_code why) {
+    if (s == client::channel_state::ready && !sent) {
       sent = true;
       progress_line(json, "verified", payload.device_id + " presented the key in its payload");
       std::string text;
       core::encode_wifi_credentials(creds, text);
       ch.async_send(std::as_bytes(std::span(text.data(), text.size())),
                     [](std::error_code, std::uint64_t) {});
-    } else if (s == channel::channel_state::failed) {
+    } else if (s == client::channel_state::failed) {
       std::string reason = why.message();
       if (why == tls::tls_errc::peer_rejected_certificate)
         reason = "the accessory refused this app: its pairing window is closed (it was paired "

@@ -1,9 +1,8 @@
 // lanyard trust list|show ID|forget ID [--trust-store PATH] [--json]: inspects and edits the
 // app's trust store (the pinned keys of known accessories).
-#include "cli/command.hpp"
-#include "cli/json.hpp"
+#include "command.hpp"
+#include "json.hpp"
 #include "lanyard/trust/trust_store.hpp"
-#include "trust/state_file.hpp"
 
 #include <cstdio>
 #include <string>
@@ -35,8 +34,8 @@ void record_json(json_writer& w, const device_record& r) {
   w.key("fingerprint").value(core::to_string(r.fingerprint));
   w.key("fingerprint_hex").value(core::to_string(r.fingerprint, core::fingerprint_format::hex));
   w.key("pinned_by").value(to_string(r.method));
-  w.key("first_seen").value(detail::format_time(r.first_seen));
-  w.key("last_seen").value(detail::format_time(r.last_seen));
+  w.key("first_seen").value(trust::format_time(r.first_seen));
+  w.key("last_seen").value(trust::format_time(r.last_seen));
   name_json(w, r.name);
   w.end_object();
 }
@@ -96,7 +95,7 @@ int run(const parsed_args& args) {
     for (const auto& r : records)
       std::printf("%s  %s  %-8s  last seen %s  %s\n", r.device_id.c_str(),
                   core::to_string(r.fingerprint).c_str(), std::string(to_string(r.method)).c_str(),
-                  detail::format_time(r.last_seen).c_str(), printable(r.name).c_str());
+                  trust::format_time(r.last_seen).c_str(), printable(r.name).c_str());
     return 0;
   }
 
@@ -126,8 +125,8 @@ int run(const parsed_args& args) {
                 record->method == pin_method::verified_payload
                     ? "verified against its setup payload"
                     : "trust on first use",
-                detail::format_time(record->first_seen).c_str(),
-                detail::format_time(record->last_seen).c_str());
+                trust::format_time(record->first_seen).c_str(),
+                trust::format_time(record->last_seen).c_str());
     return 0;
   }
 

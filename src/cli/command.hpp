@@ -1,7 +1,7 @@
 // The lanyard CLI's subcommands register themselves here; main.cpp dispatches by name.
 #pragma once
 
-#include "cli/args.hpp"
+#include "args.hpp"
 
 #include <span>
 #include <string_view>

@@ -1,4 +1,4 @@
-#include "cli/controller_setup.hpp"
+#include "controller_setup.hpp"
 
 #include <unistd.h>
 

@@ -3,7 +3,7 @@
 // of HOST:PORT. Shared by `lanyard pair` and `lanyard connect`.
 #pragma once
 
-#include "cli/args.hpp"
+#include "args.hpp"
 
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/trust_store.hpp>

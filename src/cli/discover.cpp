@@ -1,4 +1,4 @@
-#include "cli/discover.hpp"
+#include "discover.hpp"
 
 #include "lanyard/discovery/browser.hpp"
 #include "lanyard/discovery/client.hpp"

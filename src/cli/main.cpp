@@ -1,5 +1,5 @@
 // lanyard — the command-line tool: discovery, pairing, trust, channels, paths.
-#include "cli/command.hpp"
+#include "command.hpp"
 #include "lanyard/version.hpp"
 
 #include <algorithm>

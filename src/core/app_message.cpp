@@ -1,11 +1,13 @@
 #include "lanyard/core/app_message.hpp"
 
+#include "lanyard/core/error_condition.hpp"
+
 #include <charconv>
 
 namespace lanyard::core {
 namespace {
 
-class app_message_category_impl final : public std::error_category {
+class app_message_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.app_message"; }
   std::string message(int ev) const override {
@@ -34,6 +36,26 @@ public:
       return "fields must be separated by exactly one space, with none at the start or end";
     }
     return "unknown application message error";
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  condition_set conditions(int code) const noexcept override {
+    using enum condition;
+    switch (static_cast<app_message_errc>(code)) {
+    case app_message_errc::empty:
+    case app_message_errc::bad_version:
+    case app_message_errc::unsupported_version:
+    case app_message_errc::bad_verb:
+    case app_message_errc::bad_key:
+    case app_message_errc::bad_value:
+    case app_message_errc::duplicate_key:
+    case app_message_errc::too_many_fields:
+    case app_message_errc::too_long:
+    case app_message_errc::bad_spacing:
+      return {protocol_violation, permanent};
+    }
+    return {};
   }
 };
 

@@ -1,5 +1,7 @@
 #include "lanyard/core/base32.hpp"
 
+#include "lanyard/core/error_condition.hpp"
+
 #include <string>
 
 namespace lanyard::core {
@@ -7,7 +9,7 @@ namespace {
 
 constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
-class base32_category_impl final : public std::error_category {
+class base32_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.base32"; }
   std::string message(int ev) const override {
@@ -20,6 +22,19 @@ public:
       return "the last base32 character is impossible for this length (probably mistyped)";
     }
     return "unknown base32 error";
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  condition_set conditions(int code) const noexcept override {
+    using enum condition;
+    switch (static_cast<base32_errc>(code)) {
+    case base32_errc::invalid_character:
+    case base32_errc::invalid_length:
+    case base32_errc::nonzero_trailing_bits:
+      return {permanent};
+    }
+    return {};
   }
 };
 

@@ -1,11 +1,13 @@
 #include "lanyard/core/channel_error.hpp"
 
+#include "lanyard/core/error_condition.hpp"
+
 #include <string>
 
 namespace lanyard::core {
 namespace {
 
-class channel_category_impl final : public std::error_category {
+class channel_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.channel"; }
 
@@ -73,6 +75,40 @@ public:
              "documentation for the call order)";
     }
     return "unknown lanyard.channel error " + std::to_string(ev);
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  condition_set conditions(int code) const noexcept override {
+    using enum condition;
+    switch (static_cast<channel_errc>(code)) {
+    case channel_errc::protocol_violation:
+    case channel_errc::frame_too_large:
+    case channel_errc::unknown_frame_type:
+    case channel_errc::bad_version:
+    case channel_errc::frame_truncated:
+    case channel_errc::frame_trailing_bytes:
+    case channel_errc::invalid_frame_field:
+    case channel_errc::sequence_out_of_window:
+    case channel_errc::session_not_owned:
+      return {protocol_violation, transient};
+    case channel_errc::peer_dead:
+    case channel_errc::handshake_timeout:
+    case channel_errc::closed_by_peer:
+    case channel_errc::buffer_full:
+    case channel_errc::session_reset:
+    case channel_errc::no_viable_path:
+      return {transient};
+    case channel_errc::not_paired:
+      return {refused_by_peer, permanent};
+    case channel_errc::too_many_sessions:
+      return {refused_by_peer, transient};
+    case channel_errc::message_too_large:
+    case channel_errc::session_closed:
+    case channel_errc::invalid_state:
+      return {permanent};
+    }
+    return {};
   }
 };
 

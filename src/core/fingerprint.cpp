@@ -1,8 +1,9 @@
 #include "lanyard/core/fingerprint.hpp"
 
-#include "core/quote_char.hpp"
+#include "quote_char.hpp"
 
 #include "lanyard/core/base32.hpp"
+#include "lanyard/core/error_condition.hpp"
 
 #include <vector>
 
@@ -13,7 +14,7 @@ constexpr std::size_t base32_chars = base32_encoded_length(fingerprint::size); /
 constexpr std::size_t hex_chars = 2 * fingerprint::size;                       // 64
 constexpr char hex_digits[] = "0123456789abcdef";
 
-class fingerprint_category_impl final : public std::error_category {
+class fingerprint_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.fingerprint"; }
   std::string message(int ev) const override {
@@ -28,6 +29,20 @@ public:
       return "the fingerprint's last base32 character is impossible (mistyped?)";
     }
     return "unknown fingerprint error";
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  condition_set conditions(int code) const noexcept override {
+    using enum condition;
+    switch (static_cast<fingerprint_errc>(code)) {
+    case fingerprint_errc::empty:
+    case fingerprint_errc::invalid_character:
+    case fingerprint_errc::invalid_length:
+    case fingerprint_errc::invalid_last_character:
+      return {permanent};
+    }
+    return {};
   }
 };
 

@@ -1,6 +1,6 @@
 #include "lanyard/core/frame.hpp"
 
-#include "core/wire_writer.hpp"
+#include "wire_writer.hpp"
 
 #include <algorithm>
 #include <type_traits>

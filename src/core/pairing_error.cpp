@@ -1,11 +1,13 @@
 #include "lanyard/core/pairing_error.hpp"
 
+#include "lanyard/core/error_condition.hpp"
+
 #include <string>
 
 namespace lanyard::core {
 namespace {
 
-class pairing_category_impl final : public std::error_category {
+class pairing_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.pairing"; }
   std::string message(int ev) const override {
@@ -47,6 +49,35 @@ public:
       return "the verification code was not confirmed; nothing was paired";
     }
     return "unknown pairing error";
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  condition_set conditions(int code) const noexcept override {
+    using enum condition;
+    switch (static_cast<pairing_errc>(code)) {
+    case pairing_errc::window_closed:
+    case pairing_errc::too_many_attempts:
+    case pairing_errc::method_not_supported:
+    case pairing_errc::controllers_full:
+    case pairing_errc::not_paired:
+    case pairing_errc::accessory_failure:
+      return {refused_by_peer, permanent};
+    case pairing_errc::invalid_timeout:
+      return {permanent};
+    case pairing_errc::wrong_proof:
+    case pairing_errc::accessory_unverified:
+      return {authentication_failed, permanent};
+    case pairing_errc::timeout:
+      return {transient};
+    case pairing_errc::protocol_violation:
+      return {protocol_violation, permanent};
+    case pairing_errc::needs_full_handshake:
+      return {refused_by_peer, transient};
+    case pairing_errc::not_confirmed:
+      return {cancelled, permanent};
+    }
+    return {};
   }
 };
 

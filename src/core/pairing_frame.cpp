@@ -1,6 +1,6 @@
 #include "lanyard/core/pairing_frame.hpp"
 
-#include "core/wire_writer.hpp"
+#include "wire_writer.hpp"
 
 #include "lanyard/core/channel_error.hpp"
 #include "lanyard/core/pairing_error.hpp"

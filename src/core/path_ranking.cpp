@@ -5,9 +5,6 @@
 namespace lanyard::core {
 namespace {
 
-constexpr std::string_view kind_names[interface_kind_count] = {
-    "wired", "wifi", "softap", "p2p", "cellular", "loopback", "other"};
-
 std::string interface_label(const path_candidate& c) {
   std::string s;
   if (!c.interface_name.empty())
@@ -37,11 +34,6 @@ bool is_policy_reason(path_rejection_reason r) {
 }
 
 } // namespace
-
-std::string_view to_string(interface_kind kind) noexcept {
-  auto i = static_cast<std::size_t>(kind);
-  return i < interface_kind_count ? kind_names[i] : "other";
-}
 
 std::string_view to_string(address_family family) noexcept {
   return family == address_family::ipv6 ? "IPv6" : "IPv4";

@@ -1,12 +1,14 @@
 #include "lanyard/core/provisioning.hpp"
 
+#include "lanyard/core/error_condition.hpp"
+
 namespace lanyard::core {
 namespace {
 
 constexpr std::string_view set_verb = "wifi_set";
 constexpr std::string_view status_verb = "wifi_status";
 
-class provisioning_category_impl final : public std::error_category {
+class provisioning_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.provisioning"; }
   std::string message(int ev) const override {
@@ -32,6 +34,26 @@ public:
       return "re must be a decimal sequence number";
     }
     return "unknown provisioning error";
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  condition_set conditions(int code) const noexcept override {
+    using enum condition;
+    switch (static_cast<provisioning_errc>(code)) {
+    case provisioning_errc::not_provisioning:
+      return {};
+    case provisioning_errc::missing_field:
+    case provisioning_errc::unknown_field:
+    case provisioning_errc::bad_ssid:
+    case provisioning_errc::bad_passphrase:
+    case provisioning_errc::bad_state:
+    case provisioning_errc::bad_reason:
+    case provisioning_errc::bad_addresses:
+    case provisioning_errc::bad_re:
+      return {protocol_violation, permanent};
+    }
+    return {};
   }
 };
 

@@ -1,6 +1,8 @@
 #include "lanyard/core/setup_code.hpp"
 
-#include "core/quote_char.hpp"
+#include "lanyard/core/error_condition.hpp"
+
+#include "quote_char.hpp"
 
 namespace lanyard::core {
 namespace {
@@ -45,7 +47,7 @@ std::uint8_t verhoeff_sum(std::string_view digits, std::size_t first) noexcept {
   return c;
 }
 
-class setup_code_category_impl final : public std::error_category {
+class setup_code_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.setup_code"; }
   std::string message(int ev) const override {
@@ -65,6 +67,23 @@ public:
       return "not enough random bytes to make a setup code: pass 32 or more";
     }
     return "unknown setup code error";
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  condition_set conditions(int code) const noexcept override {
+    using enum condition;
+    switch (static_cast<setup_code_errc>(code)) {
+    case setup_code_errc::empty:
+    case setup_code_errc::bad_character:
+    case setup_code_errc::wrong_length:
+    case setup_code_errc::check_digit_mismatch:
+    case setup_code_errc::trivial_code:
+      return {permanent};
+    case setup_code_errc::not_enough_random_bytes:
+      return {transient};
+    }
+    return {};
   }
 };
 

@@ -1,10 +1,11 @@
 #include "lanyard/core/setup_payload.hpp"
 
-#include "core/quote_char.hpp"
+#include "quote_char.hpp"
 
 #include "lanyard/core/base32.hpp"
 #include "lanyard/core/crc32c.hpp"
 #include "lanyard/core/device_id.hpp"
+#include "lanyard/core/error_condition.hpp"
 
 #include <vector>
 
@@ -30,7 +31,7 @@ constexpr std::size_t secret_size(std::uint8_t v) noexcept {
   return v >= 2 ? setup_payload::setup_secret_size : 0;
 }
 
-class payload_category_impl final : public std::error_category {
+class payload_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.payload"; }
   std::string message(int ev) const override {
@@ -68,6 +69,31 @@ public:
       return no_setup_secret_message;
     }
     return "unknown setup payload error";
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  condition_set conditions(int code) const noexcept override {
+    using enum condition;
+    switch (static_cast<payload_errc>(code)) {
+    case payload_errc::empty:
+    case payload_errc::bad_prefix:
+    case payload_errc::bad_character:
+    case payload_errc::bad_length:
+    case payload_errc::truncated:
+    case payload_errc::checksum_mismatch:
+    case payload_errc::unsupported_version:
+    case payload_errc::bad_device_id:
+    case payload_errc::device_id_too_long:
+    case payload_errc::bad_ssid:
+    case payload_errc::ssid_too_long:
+    case payload_errc::trailing_data:
+    case payload_errc::missing_setup_secret:
+    case payload_errc::unexpected_setup_secret:
+    case payload_errc::no_setup_secret:
+      return {permanent};
+    }
+    return {};
   }
 };
 

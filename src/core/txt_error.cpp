@@ -1,11 +1,13 @@
 #include <lanyard/core/txt_error.hpp>
 
+#include <lanyard/core/error_condition.hpp>
+
 #include <string>
 
 namespace lanyard::core {
 namespace {
 
-class txt_category_impl final : public std::error_category {
+class txt_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.txt"; }
 
@@ -26,6 +28,23 @@ public:
       return "TXT record too long: a record may be at most 65535 bytes";
     }
     return "unknown TXT record error " + std::to_string(value);
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  condition_set conditions(int code) const noexcept override {
+    using enum condition;
+    switch (static_cast<txt_errc>(code)) {
+    case txt_errc::truncated:
+    case txt_errc::empty_string:
+    case txt_errc::empty_key:
+    case txt_errc::bad_key_byte:
+      return {protocol_violation, permanent};
+    case txt_errc::string_too_long:
+    case txt_errc::record_too_long:
+      return {permanent};
+    }
+    return {};
   }
 };
 

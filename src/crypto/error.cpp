@@ -1,11 +1,13 @@
 #include "lanyard/crypto/error.hpp"
 
+#include "lanyard/core/error_condition.hpp"
+
 #include <string>
 
 namespace lanyard::crypto {
 namespace {
 
-class crypto_category_impl final : public std::error_category {
+class crypto_category_impl final : public core::lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.crypto"; }
 
@@ -31,6 +33,25 @@ public:
              "check the entropy source, then retry";
     }
     return "unknown lanyard.crypto error " + std::to_string(value);
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  core::condition_set conditions(int code) const noexcept override {
+    using enum core::condition;
+    switch (static_cast<crypto_errc>(code)) {
+    case crypto_errc::bad_input:
+    case crypto_errc::wrong_state:
+      return {permanent};
+    case crypto_errc::bad_point:
+      return {protocol_violation, permanent};
+    case crypto_errc::confirmation_mismatch:
+      return {authentication_failed, permanent};
+    case crypto_errc::mbedtls_failure:
+    case crypto_errc::random_failure:
+      return {transient};
+    }
+    return {};
   }
 };
 

@@ -1,6 +1,6 @@
 #include "lanyard/discovery/advertiser.hpp"
 
-#include "discovery/avahi_util.hpp"
+#include "avahi_util.hpp"
 #include "lanyard/discovery/validation.hpp"
 
 #include <avahi-client/client.h>

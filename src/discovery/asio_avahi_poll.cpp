@@ -1,4 +1,4 @@
-#include "discovery/asio_avahi_poll.hpp"
+#include "asio_avahi_poll.hpp"
 
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/post.hpp>

@@ -1,4 +1,4 @@
-#include "discovery/avahi_util.hpp"
+#include "avahi_util.hpp"
 
 #include "lanyard/discovery/error.hpp"
 

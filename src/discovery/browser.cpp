@@ -1,7 +1,7 @@
 #include "lanyard/discovery/browser.hpp"
 
-#include "discovery/avahi_util.hpp"
-#include "discovery/srv_record.hpp"
+#include "avahi_util.hpp"
+#include "srv_record.hpp"
 
 #include <avahi-client/client.h>
 #include <avahi-client/lookup.h>

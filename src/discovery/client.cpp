@@ -1,6 +1,6 @@
 #include "lanyard/discovery/client.hpp"
 
-#include "discovery/asio_avahi_poll.hpp"
+#include "asio_avahi_poll.hpp"
 
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>

@@ -1,11 +1,13 @@
 #include "lanyard/discovery/error.hpp"
 
+#include "lanyard/core/error_condition.hpp"
+
 #include <string>
 
 namespace lanyard::discovery {
 namespace {
 
-class category final : public std::error_category {
+class category final : public core::lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.discovery"; }
   std::string message(int value) const override {
@@ -56,6 +58,36 @@ public:
       return "the service has not been published yet: call publish() first";
     }
     return "unknown discovery error " + std::to_string(value);
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  core::condition_set conditions(int code) const noexcept override {
+    using enum core::condition;
+    switch (static_cast<discovery_errc>(code)) {
+    case discovery_errc::daemon_unavailable:
+    case discovery_errc::bus_unavailable:
+    case discovery_errc::unknown_interface:
+    case discovery_errc::daemon_error:
+    case discovery_errc::too_many_objects:
+      return {transient};
+    case discovery_errc::service_type_format:
+    case discovery_errc::service_type_protocol:
+    case discovery_errc::service_name_length:
+    case discovery_errc::service_name_characters:
+    case discovery_errc::service_name_no_letter:
+    case discovery_errc::service_name_hyphen:
+    case discovery_errc::subtype_invalid:
+    case discovery_errc::instance_name_empty:
+    case discovery_errc::instance_name_too_long:
+    case discovery_errc::instance_name_invalid:
+    case discovery_errc::txt_too_large:
+    case discovery_errc::port_zero:
+    case discovery_errc::name_conflict:
+    case discovery_errc::not_published:
+      return {permanent};
+    }
+    return {};
   }
 };
 

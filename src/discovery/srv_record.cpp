@@ -1,4 +1,4 @@
-#include "discovery/srv_record.hpp"
+#include "srv_record.hpp"
 
 #include <avahi-common/domain.h>
 

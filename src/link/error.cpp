@@ -1,9 +1,11 @@
 #include "lanyard/link/error.hpp"
 
+#include "lanyard/core/error_condition.hpp"
+
 namespace lanyard::link {
 namespace {
 
-class category final : public std::error_category {
+class category final : public core::lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.link"; }
   std::string message(int value) const override {
@@ -35,6 +37,29 @@ public:
              "range";
     }
     return "unknown link error " + std::to_string(value);
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  core::condition_set conditions(int code) const noexcept override {
+    using enum core::condition;
+    switch (static_cast<link_errc>(code)) {
+    case link_errc::no_such_interface:
+    case link_errc::interface_down:
+    case link_errc::no_address:
+    case link_errc::netlink_failed:
+    case link_errc::netlink_overrun:
+    case link_errc::join_failed:
+    case link_errc::bind_to_device_failed:
+      return {transient};
+    case link_errc::policy_prohibits:
+      return {policy, transient};
+    case link_errc::netlink_malformed:
+      return {protocol_violation, transient};
+    case link_errc::family_mismatch:
+      return {permanent};
+    }
+    return {};
   }
 };
 

@@ -8,9 +8,6 @@
 namespace lanyard::link {
 namespace {
 
-constexpr std::string_view kind_names[] = {"wired",    "wifi",     "softap", "p2p",
-                                           "cellular", "loopback", "other"};
-
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
@@ -74,17 +71,6 @@ std::optional<interface_kind> kind_from_name(std::string_view name) {
 
 } // namespace
 
-std::string_view to_string(interface_kind kind) noexcept {
-  auto i = static_cast<std::size_t>(kind);
-  return i < std::size(kind_names) ? kind_names[i] : "other";
-}
-
-std::optional<interface_kind> parse_interface_kind(std::string_view text) noexcept {
-  for (std::size_t i = 0; i < std::size(kind_names); ++i)
-    if (kind_names[i] == text) return static_cast<interface_kind>(i);
-  return std::nullopt;
-}
-
 bool parse_interface_kind_overrides(std::string_view text,
                                     std::vector<interface_kind_override>& out, std::string& error) {
   out.clear();
@@ -99,7 +85,7 @@ bool parse_interface_kind_overrides(std::string_view text,
               "': expected INTERFACE=KIND (e.g. wlan0=wifi)";
       return false;
     }
-    auto kind = parse_interface_kind(trim(entry.substr(eq + 1)));
+    auto kind = core::parse_interface_kind(trim(entry.substr(eq + 1)));
     if (!kind) {
       error = "LANYARD_INTERFACE_KINDS entry '" + std::string(entry) +
               "': unknown kind (expected wired, wifi, softap, p2p, cellular, loopback or other)";

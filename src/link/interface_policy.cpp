@@ -3,13 +3,6 @@
 namespace lanyard::link {
 
 static_assert(core::interface_kind_count == 7);
-static_assert(to_core(interface_kind::wired) == core::interface_kind::wired);
-static_assert(to_core(interface_kind::wifi) == core::interface_kind::wifi);
-static_assert(to_core(interface_kind::softap) == core::interface_kind::softap);
-static_assert(to_core(interface_kind::p2p) == core::interface_kind::p2p);
-static_assert(to_core(interface_kind::cellular) == core::interface_kind::cellular);
-static_assert(to_core(interface_kind::loopback) == core::interface_kind::loopback);
-static_assert(to_core(interface_kind::other) == core::interface_kind::other);
 
 bool parse_kind_list(std::string_view text, std::vector<core::interface_kind>& out,
                      std::string& error) {
@@ -30,18 +23,18 @@ bool parse_kind_list(std::string_view text, std::vector<core::interface_kind>& o
       error = "empty interface kind in list (expected e.g. wifi,p2p)";
       return false;
     }
-    auto kind = parse_interface_kind(entry);
+    auto kind = core::parse_interface_kind(entry);
     if (!kind) {
       error = "unknown interface kind '" + std::string(entry) +
               "' (expected wired, wifi, softap, p2p, cellular, loopback or other)";
       return false;
     }
     for (auto k : out)
-      if (k == to_core(*kind)) {
+      if (k == *kind) {
         error = "interface kind '" + std::string(entry) + "' is listed twice";
         return false;
       }
-    out.push_back(to_core(*kind));
+    out.push_back(*kind);
   }
   return true;
 }
@@ -75,7 +68,7 @@ core::path_candidate make_path_candidate(const network_interface& iface, bool av
   core::path_candidate c;
   c.interface_index = iface.index;
   c.interface_name = iface.name;
-  c.kind = to_core(iface.kind);
+  c.kind = iface.kind;
   c.family = destination.is_v6() ? core::address_family::ipv6 : core::address_family::ipv4;
   c.link_local = destination.is_v6() && destination.to_v6().is_link_local();
   auto text = destination.to_string();

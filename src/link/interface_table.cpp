@@ -1,4 +1,4 @@
-#include "link/interface_table.hpp"
+#include "interface_table.hpp"
 
 #include <algorithm>
 #include <cstring>

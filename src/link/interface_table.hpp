@@ -5,7 +5,7 @@
 
 #include "lanyard/core/link_debounce.hpp"
 #include "lanyard/link/path_event.hpp"
-#include "link/netlink.hpp"
+#include "netlink.hpp"
 
 #include <cstdint>
 #include <functional>

@@ -1,4 +1,4 @@
-#include "link/netlink.hpp"
+#include "netlink.hpp"
 
 #include "lanyard/link/error.hpp"
 

@@ -1,7 +1,7 @@
 #include "lanyard/link/path_monitor.hpp"
 
-#include "link/interface_table.hpp"
-#include "link/netlink.hpp"
+#include "interface_table.hpp"
+#include "netlink.hpp"
 
 #include <asio/error.hpp>
 #include <asio/posix/stream_descriptor.hpp>

@@ -2,8 +2,8 @@
 
 #include <lanyard/tls/error.hpp>
 
-#include "tls/context_impl.hpp"
-#include "tls/identity_impl.hpp"
+#include "context_impl.hpp"
+#include "identity_impl.hpp"
 
 #include <mbedtls/ssl_ciphersuites.h>
 

@@ -4,7 +4,7 @@
 
 #include <lanyard/tls/context.hpp>
 
-#include "tls/mbedtls_util.hpp"
+#include "mbedtls_util.hpp"
 
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_ticket.h>

@@ -3,8 +3,8 @@
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/tls/error.hpp>
 
-#include "tls/context_impl.hpp"
-#include "tls/mbedtls_util.hpp"
+#include "context_impl.hpp"
+#include "mbedtls_util.hpp"
 
 #include <asio/error.hpp>
 #include <mbedtls/ssl.h>

@@ -1,11 +1,13 @@
 #include <lanyard/tls/error.hpp>
 
+#include <lanyard/core/error_condition.hpp>
+
 #include <string>
 
 namespace lanyard::tls {
 namespace {
 
-class tls_category_impl final : public std::error_category {
+class tls_category_impl final : public core::lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.tls"; }
 
@@ -63,6 +65,45 @@ public:
       return "a cryptographic operation failed inside mbedTLS (see the log)";
     }
     return "unknown lanyard.tls error " + std::to_string(value);
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  core::condition_set conditions(int code) const noexcept override {
+    using enum core::condition;
+    switch (static_cast<tls_errc>(code)) {
+    case tls_errc::handshake_timeout:
+    case tls_errc::peer_alert:
+    case tls_errc::peer_closed_during_handshake:
+    case tls_errc::stream_truncated:
+    case tls_errc::crypto_failure:
+      return {transient};
+    case tls_errc::alpn_mismatch:
+      return {protocol_violation, permanent};
+    case tls_errc::peer_certificate_missing:
+      return {authentication_failed, permanent};
+    case tls_errc::bad_peer_certificate:
+      // The design makes it permanent (the same certificate comes back on every retry); the
+      // channel retries it today, and changing that is a behaviour change of its own.
+      return {authentication_failed, transient};
+    case tls_errc::peer_rejected_certificate:
+      return {refused_by_peer, authentication_failed, permanent};
+    case tls_errc::handshake_failed:
+    case tls_errc::bad_record:
+    case tls_errc::protocol_error:
+      return {protocol_violation, transient};
+    case tls_errc::no_peer_verifier:
+      return {policy, authentication_failed, permanent};
+    case tls_errc::not_connected:
+    case tls_errc::already_handshaken:
+    case tls_errc::bad_identity_file:
+    case tls_errc::identity_io:
+    case tls_errc::invalid_device_id:
+      return {permanent};
+    case tls_errc::identity_permissions:
+      return {policy, permanent};
+    }
+    return {};
   }
 };
 

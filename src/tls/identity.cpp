@@ -4,8 +4,8 @@
 #include <lanyard/tls/certificate.hpp>
 #include <lanyard/tls/error.hpp>
 
-#include "tls/identity_impl.hpp"
-#include "tls/mbedtls_util.hpp"
+#include "identity_impl.hpp"
+#include "mbedtls_util.hpp"
 
 #include <mbedtls/ecp.h>
 #include <mbedtls/oid.h>

@@ -1,4 +1,4 @@
-#include "tls/mbedtls_util.hpp"
+#include "mbedtls_util.hpp"
 
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>

@@ -1,4 +1,4 @@
-#include "trust/atomic_file.hpp"
+#include "atomic_file.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,8 +1,8 @@
 #include "lanyard/trust/controller_store.hpp"
 
-#include "trust/atomic_file.hpp"
-#include "trust/slot_file.hpp"
-#include "trust/state_file.hpp"
+#include "atomic_file.hpp"
+#include "slot_file.hpp"
+#include "state_file.hpp"
 
 #include <algorithm>
 #include <cstdint>

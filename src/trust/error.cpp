@@ -1,9 +1,11 @@
 #include "lanyard/trust/error.hpp"
 
+#include "lanyard/core/error_condition.hpp"
+
 namespace lanyard::trust {
 namespace {
 
-class trust_category_impl final : public std::error_category {
+class trust_category_impl final : public core::lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.trust"; }
   std::string message(int ev) const override {
@@ -47,6 +49,34 @@ public:
              "one first";
     }
     return "unknown trust error";
+  }
+
+  // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
+  // §2.3 argues each row.
+  core::condition_set conditions(int code) const noexcept override {
+    using enum core::condition;
+    switch (static_cast<trust_errc>(code)) {
+    case trust_errc::key_changed:
+    case trust_errc::payload_mismatch:
+    case trust_errc::not_paired:
+      return {authentication_failed, permanent};
+    case trust_errc::unknown_device:
+    case trust_errc::payload_required:
+    case trust_errc::store_permissions:
+    case trust_errc::not_admin:
+    case trust_errc::last_admin:
+      return {policy, permanent};
+    case trust_errc::store_corrupt:
+    case trust_errc::store_unsupported_version:
+    case trust_errc::store_io:
+    case trust_errc::invalid_record:
+      return {permanent};
+    case trust_errc::pairing_window_closed:
+    case trust_errc::too_many_attempts:
+    case trust_errc::controllers_full:
+      return {refused_by_peer, permanent};
+    }
+    return {};
   }
 };
 

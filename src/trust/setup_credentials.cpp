@@ -1,9 +1,9 @@
 #include "lanyard/trust/setup_credentials.hpp"
 
+#include "atomic_file.hpp"
 #include "lanyard/core/pairing_frame.hpp"
 #include "lanyard/crypto/pairing_crypto.hpp"
-#include "trust/atomic_file.hpp"
-#include "trust/state_file.hpp"
+#include "state_file.hpp"
 
 #include <array>
 #include <charconv>

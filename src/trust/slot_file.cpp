@@ -1,6 +1,6 @@
-#include "trust/slot_file.hpp"
+#include "slot_file.hpp"
 
-#include "trust/atomic_file.hpp"
+#include "atomic_file.hpp"
 
 #include "lanyard/core/crc32c.hpp"
 

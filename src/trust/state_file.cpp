@@ -1,4 +1,4 @@
-#include "trust/state_file.hpp"
+#include "state_file.hpp"
 
 #include "lanyard/core/crc32c.hpp"
 

@@ -1,8 +1,8 @@
 #include "lanyard/trust/trust_store.hpp"
 
+#include "atomic_file.hpp"
 #include "lanyard/core/device_id.hpp"
-#include "trust/atomic_file.hpp"
-#include "trust/state_file.hpp"
+#include "state_file.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -27,6 +27,10 @@ std::string date_only(std::chrono::system_clock::time_point t) {
 }
 
 } // namespace
+
+std::string format_time(std::chrono::system_clock::time_point t) {
+  return detail::format_time(t);
+}
 
 std::string_view to_string(pin_method m) noexcept {
   switch (m) {

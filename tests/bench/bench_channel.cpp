@@ -1,6 +1,6 @@
 // lanyard-bench channel: the persistent channel's data path and footprint.
 //  - bulk throughput (MB/s, 10^6 bytes) app → accessory, and the rate of 64-byte messages,
-//    Lanyard (channel::client_channel → accessory::server over pinned mutual TLS) side by side
+//    Lanyard (client::client_channel → accessory::server over pinned mutual TLS) side by side
 //    with one plain mbedTLS TLS connection using the same cipher suite (bench_channel_plain).
 //    Small messages have two plain rows: buffered — length-prefixed messages written in
 //    batches of Lanyard's size (core::session_settings::output_batch_bytes, 64 KiB), the
@@ -16,8 +16,10 @@
 #include "bench.hpp"
 #include "bench_channel_plain.hpp"
 
+#include "support/scratch_dir.hpp"
+
 #include <lanyard/accessory/server.hpp>
-#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
@@ -44,16 +46,8 @@ namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
 using asio::ip::tcp;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "lanyard-bench-ch-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
+struct temp_dir : lanyard::test::scratch_dir {
+  temp_dir() : scratch_dir("lanyard-bench-ch") {}
 };
 
 // One established Lanyard channel: app and accessory on one io_context.
@@ -61,7 +55,7 @@ struct lanyard_link {
   asio::io_context io;
   std::shared_ptr<trust::controller_store> store;
   std::unique_ptr<accessory::server> srv;
-  std::unique_ptr<channel::client_channel> ch;
+  std::unique_ptr<client::client_channel> ch;
   std::size_t server_bytes = 0;
   std::size_t server_messages = 0;
   std::size_t client_messages = 0;
@@ -99,15 +93,15 @@ struct lanyard_link {
       error = "listen: " + ec.message();
       return false;
     }
-    channel::client_options copt;
+    client::client_options copt;
     copt.trust.device_id = accessory_id.device_id();
     copt.trust.expected_fingerprint = accessory_id.fingerprint();
     copt.log = [this](std::string_view l) { log.emplace_back(l); };
-    ch = std::make_unique<channel::client_channel>(io.get_executor(), tls::context(phone_id), copt);
+    ch = std::make_unique<client::client_channel>(io.get_executor(), tls::context(phone_id), copt);
     ch->set_message_handler(
         [this](std::uint64_t, std::span<const std::byte>) { ++client_messages; });
     ch->start({"127.0.0.1", srv->local_endpoint().port()});
-    if (!run_until([&] { return ch->state() == channel::channel_state::ready; })) {
+    if (!run_until([&] { return ch->state() == client::channel_state::ready; })) {
       error = "the channel did not become ready (state " + std::string(to_string(ch->state())) +
               ", " + ch->last_error().message() + ")" + (log.empty() ? "" : ": " + log.front());
       return false;
@@ -283,7 +277,7 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
   // Lanyard's batch: the app's session adds frames to one write until it holds this many
   // bytes (lanyard_link opens the channel with the default client_options).
   const std::size_t batch_bytes =
-      p.plain_batch ? p.plain_batch : channel::client_options{}.session.output_batch_bytes;
+      p.plain_batch ? p.plain_batch : client::client_options{}.session.output_batch_bytes;
   // CPU time / wall time during each bulk round (%): below 100 the contender waited (timers,
   // the scheduler on a busy machine) rather than computed.
   std::vector<double> l_bulk_cpu, m_bulk_cpu, l_small_cpu, m_small_cpu, u_small_cpu;

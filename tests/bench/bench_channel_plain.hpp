@@ -5,7 +5,7 @@
 // mbedtls_ssl_write / mbedtls_ssl_read until they would block, then poll(2)s both sockets, which
 // is what an event loop does, so it competes fairly with Lanyard's single-threaded io_context.
 //
-// It lives in the benchmark (not in src/tls/plain_pair, which only does handshakes) because the
+// It lives in the benchmark (not in plain_pair.cpp, which only does handshakes) because the
 // benchmark owns it; the mbedTLS calls are confined to bench_channel_plain.cpp.
 #pragma once
 

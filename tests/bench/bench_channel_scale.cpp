@@ -12,8 +12,10 @@
 // largest part of a connection.
 #include "bench_channel.hpp"
 
+#include "support/scratch_dir.hpp"
+
 #include <lanyard/accessory/server.hpp>
-#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
@@ -236,16 +238,8 @@ bool query(int fd, accessory_stats& s, std::string& error) {
   return true;
 }
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "lanyard-bench-scale-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
+struct temp_dir : lanyard::test::scratch_dir {
+  temp_dir() : scratch_dir("lanyard-bench-scale") {}
 };
 
 // The controller store, written once: 10,000 pair() calls would each re-read, re-parse and
@@ -408,7 +402,7 @@ bool run_scale(const scale_params& p, scale_result& r, std::string& error) {
     contexts.emplace_back(id);
 
   asio::io_context io;
-  channel::client_options copt;
+  client::client_options copt;
   copt.trust.device_id = "bench-accessory";
   copt.trust.expected_fingerprint = accessory_fp;
   copt.log = [&r](std::string_view l) {
@@ -419,7 +413,7 @@ bool run_scale(const scale_params& p, scale_result& r, std::string& error) {
   r.accessory_before = before.sample;
   r.app_before = sample_self();
 
-  std::vector<std::unique_ptr<channel::client_channel>> channels;
+  std::vector<std::unique_ptr<client::client_channel>> channels;
   channels.reserve(p.channels);
   std::vector<char> was_ready(p.channels, 0), went_waiting(p.channels, 0);
   std::size_t started = 0, in_flight = 0;
@@ -428,19 +422,19 @@ bool run_scale(const scale_params& p, scale_result& r, std::string& error) {
     while (started < p.channels && in_flight < p.concurrency) {
       std::size_t i = started++;
       ++in_flight;
-      auto ch = std::make_unique<channel::client_channel>(io.get_executor(), contexts[i], copt);
-      ch->set_state_handler([&, i](channel::channel_state s, std::error_code) {
-        if (s == channel::channel_state::ready && !was_ready[i]) {
+      auto ch = std::make_unique<client::client_channel>(io.get_executor(), contexts[i], copt);
+      ch->set_state_handler([&, i](client::channel_state s, std::error_code) {
+        if (s == client::channel_state::ready && !was_ready[i]) {
           was_ready[i] = 1;
           ++r.established;
           --in_flight;
           last_progress = clock_type::now();
           start_more();
-        } else if (s == channel::channel_state::failed && !was_ready[i]) {
+        } else if (s == client::channel_state::failed && !was_ready[i]) {
           ++r.failed;
           --in_flight;
           start_more();
-        } else if (s == channel::channel_state::waiting && !went_waiting[i]) {
+        } else if (s == client::channel_state::waiting && !went_waiting[i]) {
           went_waiting[i] = 1;
           ++r.waiting_events;
         }
@@ -478,7 +472,7 @@ bool run_scale(const scale_params& p, scale_result& r, std::string& error) {
   r.accessory_log_lines = end.log_lines;
   r.accessory_log_sample = end.log_sample;
   for (const auto& ch : channels)
-    r.app_ready_after_idle += ch->state() == channel::channel_state::ready ? 1 : 0;
+    r.app_ready_after_idle += ch->state() == client::channel_state::ready ? 1 : 0;
   channels.clear();
   return true;
 }

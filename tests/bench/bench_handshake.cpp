@@ -9,7 +9,9 @@
 // (order_of). A failed run is counted (`failed_runs`), not fatal; the exit status is then 1.
 #include "bench.hpp"
 
-#include "tls/plain_pair.hpp"
+#include "plain_pair.hpp"
+
+#include "support/scratch_dir.hpp"
 
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
@@ -55,16 +57,8 @@ double ms_since(clock_type::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
 }
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "lanyard-bench-hs-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
+struct temp_dir : lanyard::test::scratch_dir {
+  temp_dir() : scratch_dir("lanyard-bench-hs") {}
 };
 
 enum contender : int { lanyard_tls = 0, plain_mbedtls = 1 };

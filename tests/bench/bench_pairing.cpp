@@ -3,7 +3,7 @@
 // (its own thread and io_context, controller store on disk) over loopback TCP:
 //   handshake  a paired controller's full mutual TLS handshake (tickets off): the baseline;
 //   payload    an unknown controller's full handshake + the setup-secret proof (QR payload),
-//              until channel::async_pair completes;
+//              until client::async_pair completes;
 //   code       the same with the 8-digit setup code: SPAKE2+ with PBKDF2 on the app side.
 // Timed from TCP connected to the end of the exchange. The accessory's CPU per run is its
 // thread's getrusage(RUSAGE_THREAD), read on that thread before the connect and after the app's
@@ -12,8 +12,10 @@
 // (why: see run()); --product-delays keeps its default.
 #include "bench.hpp"
 
+#include "support/scratch_dir.hpp"
+
 #include <lanyard/accessory/server.hpp>
-#include <lanyard/channel/pair.hpp>
+#include <lanyard/client/pair.hpp>
 #include <lanyard/core/pairing_crypto.hpp>
 #include <lanyard/core/setup_code.hpp>
 #include <lanyard/crypto/pairing_crypto.hpp>
@@ -73,18 +75,8 @@ double thread_cpu_ms() {
   return (us(ru.ru_utime) + us(ru.ru_stime)) / 1e3;
 }
 
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const fs::path& base) {
-    std::string tmpl = (base / "lanyard-bench-pair-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
+struct temp_dir : lanyard::test::scratch_dir {
+  explicit temp_dir(const fs::path& base) : scratch_dir("lanyard-bench-pair", base) {}
 };
 
 // The accessory: accessory::server on its own io_context, run by its own thread.
@@ -223,7 +215,7 @@ bool run_once(setup& s, contender c, samples& out, std::string& error) {
     error = "connect: " + ec.message();
     return false;
   }
-  channel::pairing_stream stream(std::move(sock), *who.ctx);
+  client::pairing_stream stream(std::move(sock), *who.ctx);
   std::optional<std::error_code> hs, pr;
   core::pairing_outcome outcome;
   double hs_ms = 0;
@@ -234,7 +226,7 @@ bool run_once(setup& s, contender c, samples& out, std::string& error) {
     hs = hec;
     hs_ms = ms_since(t0);
     if (hec || c == handshake) return;
-    channel::pairing_request req;
+    client::pairing_request req;
     req.name = "bench phone";
     if (c == payload) {
       req.credentials.method = core::pairing_method::setup_secret;
@@ -243,7 +235,7 @@ bool run_once(setup& s, contender c, samples& out, std::string& error) {
       req.credentials.method = core::pairing_method::setup_code;
       req.credentials.code = s.code;
     }
-    channel::async_pair(stream, std::move(req), [&](std::error_code pec, core::pairing_outcome o) {
+    client::async_pair(stream, std::move(req), [&](std::error_code pec, core::pairing_outcome o) {
       pr = pec;
       outcome = o;
     });
@@ -401,7 +393,7 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
     tls::identity id = tls::identity::generate(names[c], ec);
     if (ec) return fail(std::string(names[c]) + " identity: " + ec.message());
     tls::context_options o;
-    o.session_tickets = false; // what channel::async_pair requires
+    o.session_tickets = false; // what client::async_pair requires
     o.verifier = [accessory_fp](const core::fingerprint& fp, const tls::peer_cert_info&) {
       return fp == accessory_fp ? std::error_code{}
                                 : std::make_error_code(std::errc::permission_denied);

@@ -6,7 +6,7 @@
 #include "failover_peer.hpp"
 
 #include <lanyard/accessory/server.hpp>
-#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
@@ -119,7 +119,7 @@ int lanyard_client(const cli::parsed_args& args) {
   auto acc = load(dir / "acc", error);
   if (!acc) return fail("accessory identity: " + error);
   asio::io_context io;
-  channel::client_options o;
+  client::client_options o;
   o.trust.device_id = "bench-acc";
   o.trust.expected_fingerprint = acc->fingerprint();
   o.session = session_from(args);
@@ -131,8 +131,8 @@ int lanyard_client(const cli::parsed_args& args) {
                  static_cast<long long>(clock_type::now().time_since_epoch().count() / 1000000),
                  static_cast<int>(l.size()), l.data());
   };
-  channel::client_channel ch(io.get_executor(), tls::context(*me), o);
-  ch.set_path_handler([](const channel::path_change& c) {
+  client::client_channel ch(io.get_executor(), tls::context(*me), o);
+  ch.set_path_handler([](const client::path_change& c) {
     std::printf("path %s\n", c.to.interface_name.c_str());
     std::fflush(stdout);
   });

@@ -2,6 +2,8 @@
 // accessory): identities, byte conversions, a scratch directory and a bounded io loop.
 #pragma once
 
+#include "support/scratch_dir.hpp"
+
 #include <lanyard/tls/identity.hpp>
 
 #include <asio/io_context.hpp>
@@ -48,21 +50,11 @@ inline std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
-/// A directory under $TMPDIR, removed with everything in it on destruction.
-struct temp_dir {
-  std::filesystem::path path;
-  explicit temp_dir(const char* prefix = "lanyard-test") {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
+/// A scratch directory (scratch_dir.hpp) that fails the test when it cannot be made.
+struct temp_dir : scratch_dir {
+  explicit temp_dir(const char* prefix = "lanyard-test") : scratch_dir(prefix) {
+    REQUIRE(!path.empty());
   }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
 };
 
 /// Runs `io` until `pred` holds. The bound only keeps a broken build from hanging the suite;

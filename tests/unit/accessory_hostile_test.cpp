@@ -9,7 +9,7 @@
 // LANYARD_TEST_LOG=1 prints the server's log lines to stderr.
 #include <lanyard/accessory/server.hpp>
 
-#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/channel_error.hpp>
 #include <lanyard/core/frame.hpp>
 #include <lanyard/core/frame_decoder.hpp>
@@ -43,8 +43,8 @@
 using asio::ip::tcp;
 using lanyard::accessory::server;
 using lanyard::accessory::server_options;
-using lanyard::channel::client_channel;
-using lanyard::channel::client_options;
+using lanyard::client::client_channel;
+using lanyard::client::client_options;
 using lanyard::core::channel_errc;
 using lanyard::tls::context;
 using lanyard::tls::identity;

@@ -1,6 +1,6 @@
 #include <lanyard/accessory/server.hpp>
 
-#include <lanyard/channel/pair.hpp>
+#include <lanyard/client/pair.hpp>
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/trust/error.hpp>
 
@@ -88,7 +88,7 @@ result attempt(asio::io_context& io, const accessory_under_attack& acc, const id
   lanyard::tls::context ctx(who, options);
   tcp::socket sock(io);
   sock.connect(acc.srv->local_endpoint());
-  lanyard::channel::pairing_stream s(std::move(sock), ctx);
+  lanyard::client::pairing_stream s(std::move(sock), ctx);
   s.set_verifier([&](const lanyard::core::fingerprint& fp, const lanyard::tls::peer_cert_info&) {
     return accept_key && fp == acc.accessory.fingerprint()
                ? std::error_code{}
@@ -100,12 +100,12 @@ result attempt(asio::io_context& io, const accessory_under_attack& acc, const id
   REQUIRE(run_until(io, [&] { return hs.has_value(); }));
   r.handshake = *hs;
   if (r.handshake || !pair) return r;
-  lanyard::channel::pairing_request req;
+  lanyard::client::pairing_request req;
   req.credentials.method = lanyard::core::pairing_method::setup_secret;
   req.credentials.secret.fill(secret);
   req.name = "stranger";
   bool done = false;
-  lanyard::channel::async_pair(s, req, [&](std::error_code ec, lanyard::core::pairing_outcome o) {
+  lanyard::client::async_pair(s, req, [&](std::error_code ec, lanyard::core::pairing_outcome o) {
     r.pairing = ec;
     r.outcome = o;
     done = true;

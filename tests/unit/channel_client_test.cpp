@@ -1,4 +1,4 @@
-#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/client/client_channel.hpp>
 
 #include <lanyard/core/pairing_error.hpp>
 
@@ -34,12 +34,12 @@
 using asio::ip::tcp;
 using lanyard::accessory::server;
 using lanyard::accessory::server_options;
-using lanyard::channel::channel_state;
-using lanyard::channel::client_channel;
-using lanyard::channel::client_options;
 using lanyard::channel::send_completion_mode;
 using lanyard::channel::send_mode;
 using lanyard::channel::send_options;
+using lanyard::client::channel_state;
+using lanyard::client::client_channel;
+using lanyard::client::client_options;
 using lanyard::core::channel_errc;
 using lanyard::tls::context;
 using lanyard::tls::identity;

@@ -3,7 +3,7 @@
 // directory's order, unreachable paths skipped, not_discovered while absent, an immediate
 // attempt on a directory change, the paths looked up again on every reconnect, bad arguments,
 // and the resolution delay (found on p2p first: wait for Wi-Fi, up to the delay).
-#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/client/client_channel.hpp>
 
 #include <lanyard/accessory/server.hpp>
 #include <lanyard/channel/error.hpp>
@@ -29,9 +29,9 @@
 
 using asio::ip::tcp;
 using lanyard::accessory::server;
-using lanyard::channel::channel_state;
-using lanyard::channel::client_channel;
-using lanyard::channel::client_options;
+using lanyard::client::channel_state;
+using lanyard::client::client_channel;
+using lanyard::client::client_options;
 using lanyard::tls::context;
 using lanyard::tls::identity;
 namespace discovery = lanyard::discovery;
@@ -460,8 +460,8 @@ TEST_CASE("channel by device id: found on p2p first, the channel waits for Wi-Fi
   client_options o = phone_options(1h);
   o.paths.resolution_delay = 1h; // only Wi-Fi's arrival can end the wait within the test
   phone p(io, o);
-  std::vector<lanyard::channel::path_change> moves;
-  p.ch.set_path_handler([&](const lanyard::channel::path_change& c) { moves.push_back(c); });
+  std::vector<lanyard::client::path_change> moves;
+  p.ch.set_path_handler([&](const lanyard::client::path_change& c) { moves.push_back(c); });
   p.ch.start("lamp-1", directory);
   p.send("hello");
   REQUIRE(run_until(
@@ -486,7 +486,7 @@ TEST_CASE("channel by device id: found on p2p first, the channel waits for Wi-Fi
   CHECK(over_wifi.received == std::vector<std::string>{"hello"});
   CHECK(over_p2p.received.empty());
   REQUIRE(moves.size() == 1);
-  CHECK(moves[0].reason == lanyard::channel::path_change_reason::connected);
+  CHECK(moves[0].reason == lanyard::client::path_change_reason::connected);
   CHECK(moves[0].to.kind == lanyard::core::interface_kind::wifi);
   CHECK(p.logged("found on if2 (wifi) within the resolution delay; racing the paths now"));
   p.ch.cancel();
@@ -504,8 +504,8 @@ TEST_CASE("channel by device id: found on p2p only, the channel starts on it whe
   client_options o = phone_options(); // short backoff: the reconnect below is a retry
   o.paths.resolution_delay = 300ms;
   phone p(io, o);
-  std::vector<lanyard::channel::path_change> moves;
-  p.ch.set_path_handler([&](const lanyard::channel::path_change& c) { moves.push_back(c); });
+  std::vector<lanyard::client::path_change> moves;
+  p.ch.set_path_handler([&](const lanyard::client::path_change& c) { moves.push_back(c); });
   p.ch.start("lamp-1", directory);
   p.send("hello");
   REQUIRE(run_until(

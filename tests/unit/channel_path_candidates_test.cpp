@@ -1,13 +1,13 @@
 // The channel's candidate paths: directory paths and static endpoints over the interfaces the
 // kernel reports, ranked under a policy, pinned to their interface, with reasons when nothing
 // is viable.
-#include "channel/path_candidates.hpp"
+#include "client/path_candidates.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace lanyard;
-using channel::detail::rank_targets;
-using channel::detail::static_path;
+using client::static_path;
+using client::detail::rank_targets;
 using link::interface_kind;
 
 namespace {

@@ -1,7 +1,7 @@
 // The channel's path manager without a kernel: interfaces are fed in, as the path monitor
 // would after each event. The active path dying is reported at once; a better path is
 // advised only after the hold; debounced-unavailable links are not candidates.
-#include "channel/path_manager.hpp"
+#include "client/path_manager.hpp"
 
 #include "support/io_test_support.hpp"
 
@@ -14,8 +14,8 @@
 
 using namespace lanyard;
 using namespace std::chrono_literals;
-using channel::detail::path_manager;
-using channel::detail::path_target;
+using client::detail::path_manager;
+using client::detail::path_target;
 using link::interface_kind;
 
 namespace {
@@ -42,18 +42,18 @@ struct harness {
   std::shared_ptr<path_manager> pm;
   std::optional<std::string> lost;
   std::optional<path_target> advised;
-  std::optional<channel::path_change_reason> reason;
+  std::optional<client::path_change_reason> reason;
   int changes = 0;
   std::set<std::uint32_t> unavailable;
 
   explicit harness(std::chrono::milliseconds hold = 200ms) {
-    channel::path_options o;
+    client::path_options o;
     o.move_back_hold = hold;
     o.static_paths = {{asio::ip::make_address("198.18.1.3"), 7443, "wlan0"},
                       {asio::ip::make_address("198.18.2.3"), 7443, "p2p0"}};
     pm = std::make_shared<path_manager>(io.get_executor(), o);
     pm->set_callbacks({[this] { ++changes; }, [this](const std::string& why) { lost = why; },
-                       [this](const path_target& t, channel::path_change_reason r) {
+                       [this](const path_target& t, client::path_change_reason r) {
                          advised = t;
                          reason = r;
                        }});
@@ -110,7 +110,7 @@ TEST_CASE("path_manager advises moving back to Wi-Fi only after the hold") {
       h.io, [&] { return h.advised.has_value(); }, std::chrono::seconds(10)));
   CHECK(std::chrono::steady_clock::now() - t0 >= 250ms); // the hold, not a performance bound
   CHECK(h.advised->path.interface_name == "wlan0");
-  CHECK(h.reason == channel::path_change_reason::preferred_path_available);
+  CHECK(h.reason == client::path_change_reason::preferred_path_available);
 }
 
 TEST_CASE("path_manager: a link that flaps within the hold is not moved back to") {
@@ -141,7 +141,7 @@ TEST_CASE("path_manager: a debounced-unavailable link is no candidate and every 
 
 TEST_CASE("path_manager: the policy is applied to candidates") {
   asio::io_context io;
-  channel::path_options o;
+  client::path_options o;
   o.policy.prohibited.insert(core::interface_kind::wifi);
   o.static_paths = {{asio::ip::make_address("198.18.1.3"), 7443, "wlan0"}};
   auto pm = std::make_shared<path_manager>(io.get_executor(), o);

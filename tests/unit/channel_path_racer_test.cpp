@@ -1,7 +1,7 @@
 // The channel's path racer on loopback with real TLS: a path whose TCP connects but whose TLS
 // stalls does not win, refused paths move on at once, a wrong key is a refusal that is not
 // masked by other paths' failures, and cancel() completes with operation_aborted.
-#include "channel/path_racer.hpp"
+#include "client/path_racer.hpp"
 
 #include "support/io_test_support.hpp"
 
@@ -23,11 +23,11 @@
 using namespace lanyard;
 using namespace std::chrono_literals;
 using asio::ip::tcp;
-using channel::detail::path_racer;
-using channel::detail::path_target;
-using channel::detail::race_outcome;
-using channel::detail::race_settings;
 using channel::detail::tls_stream;
+using client::detail::path_racer;
+using client::detail::path_target;
+using client::detail::race_outcome;
+using client::detail::race_settings;
 
 namespace {
 
@@ -95,8 +95,8 @@ path_target target(std::uint16_t port) {
   return t;
 }
 
-channel::trust_options pinned_to(const tls::identity& id) {
-  channel::trust_options t;
+client::trust_options pinned_to(const tls::identity& id) {
+  client::trust_options t;
   t.device_id = "acc-race";
   t.expected_fingerprint = id.fingerprint();
   return t;

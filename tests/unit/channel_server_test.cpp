@@ -1,7 +1,7 @@
 #include <lanyard/accessory/server.hpp>
 
-#include <lanyard/channel/client_channel.hpp>
 #include <lanyard/channel/error.hpp>
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/frame.hpp>
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
@@ -38,9 +38,9 @@
 using asio::ip::tcp;
 using lanyard::accessory::server;
 using lanyard::accessory::server_options;
-using lanyard::channel::channel_state;
-using lanyard::channel::client_channel;
-using lanyard::channel::client_options;
+using lanyard::client::channel_state;
+using lanyard::client::client_channel;
+using lanyard::client::client_options;
 using lanyard::tls::context;
 using lanyard::tls::identity;
 namespace fs = std::filesystem;

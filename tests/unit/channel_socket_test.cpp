@@ -1,4 +1,4 @@
-#include "channel/session_runner.hpp"
+#include <lanyard/channel/session_runner.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>

@@ -32,15 +32,6 @@ struct fake_sysfs {
 
 } // namespace
 
-TEST_CASE("kind names round-trip") {
-  for (auto k :
-       {interface_kind::wired, interface_kind::wifi, interface_kind::softap, interface_kind::p2p,
-        interface_kind::cellular, interface_kind::loopback, interface_kind::other})
-    CHECK(parse_interface_kind(to_string(k)) == k);
-  CHECK_FALSE(parse_interface_kind("bluetooth"));
-  CHECK_FALSE(parse_interface_kind("WIFI"));
-}
-
 TEST_CASE("override lists parse, and name the bad entry when they do not") {
   std::vector<interface_kind_override> list;
   std::string error;

@@ -32,15 +32,6 @@ TEST_CASE("bad policy lists name the option and the entry", "[interface_policy]"
         "policy both requires and prohibits cellular: remove it from one of the two lists");
 }
 
-TEST_CASE("the two kind enumerations convert both ways", "[interface_policy]") {
-  for (auto k :
-       {interface_kind::wired, interface_kind::wifi, interface_kind::softap, interface_kind::p2p,
-        interface_kind::cellular, interface_kind::loopback, interface_kind::other}) {
-    CHECK(from_core(to_core(k)) == k);
-    CHECK(core::to_string(to_core(k)) == to_string(k));
-  }
-}
-
 TEST_CASE("candidates from the snapshot feed the ranking", "[interface_policy]") {
   network_interface wlan{2, "wlan0", interface_kind::wifi, true, true, oper_state::up, 1500, {}};
   wlan.addresses.push_back({asio::ip::make_address("198.18.1.2"), 24});

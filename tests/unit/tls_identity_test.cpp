@@ -1,3 +1,5 @@
+#include "support/io_test_support.hpp"
+
 #include <lanyard/tls/identity.hpp>
 
 #include <lanyard/tls/certificate.hpp>
@@ -21,17 +23,8 @@ using lanyard::tls::tls_errc;
 namespace {
 
 // A fresh directory under the temp dir, removed at the end of the test.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "lanyard-tls-id-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct temp_dir : lanyard::test::temp_dir {
+  temp_dir() : lanyard::test::temp_dir("lanyard-tls-id") {}
 };
 
 unsigned mode_of(const fs::path& p) {

@@ -1,5 +1,7 @@
 #include "lanyard/trust/trust_store.hpp"
 
+#include "support/io_test_support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -19,17 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "lanyard-trust-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct temp_dir : lanyard::test::temp_dir {
+  temp_dir() : lanyard::test::temp_dir("lanyard-trust") {}
 };
 
 core::fingerprint fp_of(std::uint8_t seed) {

@@ -20,12 +20,13 @@
 /// candidate is viable the result carries a reason naming the policy and each interface, e.g.
 /// "policy requires cellular; cell0 (cellular) is down".
 ///
-/// Pure: no I/O, no clock, no allocation beyond the result. The interface-kind enumeration
-/// here mirrors lanyard::link::interface_kind value for value (the I/O layer converts).
+/// Pure: no I/O, no clock, no allocation beyond the result.
 ///
 /// Errors: none (an empty viable list plus a reason). Thread-safety: all functions are pure;
 /// distinct objects are safe, shared objects are unsafe. Cancellation: nothing to cancel.
 #pragma once
+
+#include <lanyard/core/interface_kind.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -38,15 +39,6 @@
 #include <vector>
 
 namespace lanyard::core {
-
-/// The kind of a network interface (same values as lanyard::link::interface_kind).
-enum class interface_kind : std::uint8_t { wired, wifi, softap, p2p, cellular, loopback, other };
-
-/// Number of interface kinds.
-inline constexpr std::size_t interface_kind_count = 7;
-
-/// "wired", "wifi", "softap", "p2p", "cellular", "loopback" or "other".
-std::string_view to_string(interface_kind kind) noexcept;
 
 /// A set of interface kinds (a bit mask; cheap to copy).
 class kind_set {

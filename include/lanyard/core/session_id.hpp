@@ -26,6 +26,8 @@ struct session_id {
   }
 
   friend constexpr bool operator==(const session_id&, const session_id&) = default;
+  /// Byte order; only for indexes (core::session_table), ids carry no order of their own.
+  friend constexpr auto operator<=>(const session_id&, const session_id&) = default;
 };
 
 } // namespace lanyard::core

@@ -17,6 +17,8 @@
 /// and sysfs; do not setenv() concurrently).
 #pragma once
 
+#include <lanyard/core/interface_kind.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,14 +28,9 @@
 
 namespace lanyard::link {
 
-/// The kind of a network interface.
-enum class interface_kind { wired, wifi, softap, p2p, cellular, loopback, other };
-
-/// "wired", "wifi", "softap", "p2p", "cellular", "loopback" or "other".
-std::string_view to_string(interface_kind kind) noexcept;
-
-/// Parses one of the names to_string() returns; nullopt for anything else.
-std::optional<interface_kind> parse_interface_kind(std::string_view text) noexcept;
+/// The kind of a network interface: the core's enumeration (to_string and
+/// parse_interface_kind are in lanyard/core/interface_kind.hpp).
+using core::interface_kind;
 
 /// One override entry: interface name → kind.
 using interface_kind_override = std::pair<std::string, interface_kind>;

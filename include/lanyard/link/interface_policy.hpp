@@ -10,7 +10,7 @@
 /// Example: a channel that must never touch Wi-Fi:
 /// @code
 ///   lanyard::link::interface_policy p;
-///   p.prohibited.insert(lanyard::link::to_core(lanyard::link::interface_kind::wifi));
+///   p.prohibited.insert(lanyard::core::interface_kind::wifi);
 /// @endcode
 ///
 /// Errors: parse functions return false and a one-line reason. Thread-safety: pure functions;
@@ -33,15 +33,6 @@ namespace lanyard::link {
 using interface_policy = core::interface_policy;
 using core::kind_set;
 
-/// The same kind in the core's enumeration (the two enumerations match value for value).
-constexpr core::interface_kind to_core(interface_kind k) noexcept {
-  return static_cast<core::interface_kind>(static_cast<unsigned>(k));
-}
-/// The inverse of to_core().
-constexpr interface_kind from_core(core::interface_kind k) noexcept {
-  return static_cast<interface_kind>(static_cast<unsigned>(k));
-}
-
 /// Parses a comma-separated list of kinds ("wifi,p2p"); duplicates are errors. On error returns
 /// false with a reason naming the bad entry ("unknown interface kind 'wlan' (expected wired,
 /// wifi, softap, p2p, cellular, loopback or other)").
@@ -56,7 +47,7 @@ bool parse_interface_policy(std::string_view require, std::string_view prohibit,
 
 /// True if `policy` allows `iface`'s kind.
 inline bool allows(const interface_policy& policy, const network_interface& iface) noexcept {
-  return policy.allows(to_core(iface.kind));
+  return policy.allows(iface.kind);
 }
 
 /// A ranking candidate for reaching `destination` through `iface`: its kind, whether it is up

@@ -33,6 +33,10 @@ enum class pin_method {
 /// "verified" / "tofu" / "code" (the file's spelling).
 std::string_view to_string(pin_method m) noexcept;
 
+/// A time as the trust store writes it: UTC to the second, "2026-12-03T08:24:56Z" (clamped
+/// to the years the file format accepts).
+std::string format_time(std::chrono::system_clock::time_point t);
+
 /// How to treat a device that is not pinned yet. A pinned device is always held to its pin.
 enum class trust_mode {
   /// Pin only a key that matches the setup payload's fingerprint (the default when a payload

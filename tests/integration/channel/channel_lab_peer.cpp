@@ -11,7 +11,7 @@
 //       violation or when nothing is left to wait for after 90 s. --expect-waiting: also fail
 //       unless the channel went waiting and back to ready at least once.
 #include <lanyard/accessory/server.hpp>
-#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
@@ -109,7 +109,7 @@ int run_app(const std::filesystem::path& dir, const std::string& host, std::uint
     return 1;
   }
   asio::io_context io;
-  channel::client_options opts;
+  client::client_options opts;
   opts.trust.device_id = "lab-lamp";
   opts.trust.expected_fingerprint = acc.fingerprint();
   opts.trust.pairing = core::pairing_credentials{
@@ -121,7 +121,7 @@ int run_app(const std::filesystem::path& dir, const std::string& host, std::uint
   opts.log = [](std::string_view line) {
     std::printf("%.3f log %.*s\n", now_s(), static_cast<int>(line.size()), line.data());
   };
-  channel::client_channel ch(io.get_executor(), tls::context(me), opts);
+  client::client_channel ch(io.get_executor(), tls::context(me), opts);
 
   bool failed = false;
   bool saw_waiting = false;
@@ -131,13 +131,13 @@ int run_app(const std::filesystem::path& dir, const std::string& host, std::uint
   auto check_done = [&] {
     if (failed || (acked == count && static_cast<int>(echoes.size()) == count)) io.stop();
   };
-  ch.set_state_handler([&](channel::channel_state s, std::error_code why) {
+  ch.set_state_handler([&](client::channel_state s, std::error_code why) {
     std::printf("%.3f state %s %s\n", now_s(), std::string(to_string(s)).c_str(),
                 why ? why.message().c_str() : "");
     std::fflush(stdout);
-    if (s == channel::channel_state::waiting) saw_waiting = true;
-    if (s == channel::channel_state::ready && saw_waiting) recovered = true;
-    if (s == channel::channel_state::failed) failed = true;
+    if (s == client::channel_state::waiting) saw_waiting = true;
+    if (s == client::channel_state::ready && saw_waiting) recovered = true;
+    if (s == client::channel_state::failed) failed = true;
     check_done();
   });
   ch.set_message_handler([&](std::uint64_t seq, std::span<const std::byte> msg) {

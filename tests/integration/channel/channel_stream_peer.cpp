@@ -58,7 +58,7 @@
 //   Prints "app pid <pid>" first, "connected <k>" on the k-th ready, "disconnected <k>" on the
 //   k-th ready → waiting.
 #include <lanyard/accessory/server.hpp>
-#include <lanyard/channel/client_channel.hpp>
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/discovery/advertiser.hpp>
 #include <lanyard/discovery/browser.hpp>
 #include <lanyard/discovery/client.hpp>
@@ -330,7 +330,7 @@ int run_app(const args& a) {
   }
   say("app pid " + std::to_string(::getpid()));
   asio::io_context io;
-  channel::client_options opts;
+  client::client_options opts;
   const std::string device_id = a.get("device-id");
   if (device_id.empty()) opts.trust.device_id = "lab-lamp"; // else start() sets it
   opts.trust.expected_fingerprint = acc.fingerprint();
@@ -350,7 +350,7 @@ int run_app(const args& a) {
   opts.backoff.initial = std::chrono::milliseconds(a.num("backoff-initial-ms", 100));
   opts.backoff.cap = std::chrono::milliseconds(a.num("backoff-cap-ms", 1000));
   opts.log = [](std::string_view line) { say("log " + std::string(line)); };
-  channel::client_channel ch(io.get_executor(), tls::context(me), opts);
+  client::client_channel ch(io.get_executor(), tls::context(me), opts);
 
   // Per message: 0 pending, 1 acknowledged, 2 session_reset, 3 other error.
   std::vector<unsigned char> status(static_cast<std::size_t>(count), 0);
@@ -388,19 +388,19 @@ int run_app(const args& a) {
     io.stop();
   };
 
-  ch.set_state_handler([&](channel::channel_state s, std::error_code why) {
+  ch.set_state_handler([&](client::channel_state s, std::error_code why) {
     state = std::string(to_string(s));
     say("state " + state + (why ? " " + why.message() : ""));
-    if (s == channel::channel_state::ready) {
+    if (s == client::channel_state::ready) {
       say("connected " + std::to_string(++connects));
       if (was_waiting) ++recoveries;
       was_ready = true;
       was_waiting = false;
-    } else if (s == channel::channel_state::waiting) {
+    } else if (s == client::channel_state::waiting) {
       if (was_ready) say("disconnected " + std::to_string(++disconnects));
       was_ready = false;
       was_waiting = true;
-    } else if (s == channel::channel_state::failed) {
+    } else if (s == client::channel_state::failed) {
       violation("the channel failed: " + why.message());
     }
   });

@@ -35,8 +35,12 @@ if provision "$LAB_DIR/bad.json" "$bad_payload" --ssid HomeLAN --passphrase-file
   echo "FAILED: a payload with another key was accepted"; exit 1
 fi
 grep -qi "key" "$LAB_DIR/bad.json.err" || { cat "$LAB_DIR/bad.json.err"; echo "FAILED: message"; exit 1; }
-# Refused in the handshake: no credential ever reached the accessory.
-[[ $(count "$log" '.event=="log" and (.value|test("wifi_set"))') == 0 ]] ||
+# Refused in the handshake: no credential ever reached the accessory. The simulator reports
+# every message it receives as {"event":"message","text":...} (its log lines never carry a
+# message's text); wifi_sets_received is checked below to see the wifi_set requests that do
+# reach it, so this check cannot pass by looking in the wrong place.
+wifi_sets_received() { count "$log" '.event=="message" and (.text|startswith("v1 wifi_set "))'; }
+[[ $(wifi_sets_received) == 0 ]] ||
   { grep wifi_set "$log"; echo "FAILED: the accessory saw wifi_set from a mismatched payload"; exit 1; }
 echo "ok: payload mismatch refused: $(head -n1 "$LAB_DIR/bad.json.err")"
 
@@ -45,6 +49,9 @@ if provision "$LAB_DIR/auth.json" "$payload" --ssid HomeLAN --passphrase-file "$
 fi
 grep -q "passphrase was refused (auth_error)" "$LAB_DIR/auth.json.err" ||
   { cat "$LAB_DIR/auth.json" "$LAB_DIR/auth.json.err"; echo "FAILED: auth_error message"; exit 1; }
+# The wrong passphrase did reach the accessory: the query above sees a wifi_set when there is one.
+[[ $(wifi_sets_received) == 1 ]] ||
+  { grep wifi_set "$log"; echo "FAILED: wifi_sets_received does not see the one wifi_set sent"; exit 1; }
 if provision "$LAB_DIR/nf.json" "$payload" --ssid Elsewhere --passphrase-file "$LAB_DIR/right"; then
   echo "FAILED: an unknown network was accepted"; exit 1
 fi

@@ -13,7 +13,9 @@
 //
 // Exits when standard input ends and every message was acknowledged (or failed), or on
 // SIGTERM; exit 0. A channel that fails (trust refusal) prints the state and exits 3.
-#include <lanyard/channel/client_channel.hpp>
+#include <nlohmann/json.hpp>
+
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
@@ -38,16 +40,10 @@ using namespace lanyard;
 namespace {
 
 std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += "?";
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
+  // nlohmann's serializer: control characters escaped, bytes that are not UTF-8 replaced by
+  // U+FFFD, so whatever a peer sent becomes valid JSON.
+  return nlohmann::json(std::string(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void line(const std::string& s) {
@@ -99,7 +95,7 @@ int main(int argc, char** argv) {
   }
 
   asio::io_context io;
-  channel::client_options opts;
+  client::client_options opts;
   opts.trust.device_id = p.payload.device_id;
   opts.trust.store = store;
   opts.trust.mode = trust::trust_mode::verified_first_use;
@@ -115,7 +111,7 @@ int main(int argc, char** argv) {
   opts.backoff.initial = ms(100);
   opts.backoff.cap = ms(500);
   opts.log = [](std::string_view l) { line("{\"event\":\"log\",\"text\":" + quote(l) + "}"); };
-  channel::client_channel ch(io.get_executor(), tls::context(me), opts);
+  client::client_channel ch(io.get_executor(), tls::context(me), opts);
 
   int status = 0;
   bool input_done = false;
@@ -123,10 +119,10 @@ int main(int argc, char** argv) {
   auto maybe_exit = [&] {
     if (input_done && outstanding == 0) io.stop();
   };
-  ch.set_state_handler([&](channel::channel_state s, std::error_code why) {
+  ch.set_state_handler([&](client::channel_state s, std::error_code why) {
     line("{\"event\":\"state\",\"state\":" + quote(to_string(s)) +
          ",\"reason\":" + quote(why ? why.message() : "") + "}");
-    if (s == channel::channel_state::failed) {
+    if (s == client::channel_state::failed) {
       status = 3;
       io.stop();
     }

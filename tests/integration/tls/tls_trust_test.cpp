@@ -3,6 +3,8 @@
 // Verified-first-use pins and the reconnect is an abbreviated handshake; TOFU pins; an impostor
 // with the same device id and another key is refused with trust::key_changed, carrying both
 // fingerprints, and receives no application data.
+#include "support/io_test_support.hpp"
+
 #include <lanyard/tls/stream.hpp>
 
 #include <lanyard/tls/context.hpp>
@@ -33,17 +35,8 @@ using lanyard::core::fingerprint;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "lanyard-tls-trust-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct temp_dir : lanyard::test::temp_dir {
+  temp_dir() : lanyard::test::temp_dir("lanyard-tls-trust") {}
 };
 
 tls::identity load(const fs::path& dir, const char* id) {

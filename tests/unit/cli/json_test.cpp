@@ -20,6 +20,9 @@ TEST_CASE("utf8 validation", "[cli][json]") {
 
 TEST_CASE("json strings are escaped", "[cli][json]") {
   CHECK(json_quote("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\u0001\"");
+  // Bytes that are not UTF-8 (a peer's name, say) never make the output invalid JSON.
+  CHECK(json_quote("ok\xff\xc3") == "\"ok\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  CHECK(json_quote("caf\xc3\xa9") == "\"caf\xc3\xa9\"");
 }
 
 TEST_CASE("base64 matches RFC 4648 test vectors", "[cli][json]") {

@@ -1,10 +1,10 @@
-#include "channel/path_manager.hpp"
+#include "path_manager.hpp"
 
 #include <lanyard/link/interface_policy.hpp>
 
 #include <algorithm>
 
-namespace lanyard::channel::detail {
+namespace lanyard::client::detail {
 
 path_manager::path_manager(asio::any_io_executor ex, path_options options)
     : ex_(ex), opts_(std::move(options)), upgrades_({opts_.mode, opts_.move_back_hold, 0.75}),
@@ -109,7 +109,7 @@ core::kind_set path_manager::usable_kinds() {
     if (std::none_of(i.addresses.begin(), i.addresses.end(),
                      [](const link::interface_address& a) { return a.usable(); }))
       continue;
-    kinds.insert(link::to_core(i.kind));
+    kinds.insert(i.kind);
   }
   return kinds;
 }
@@ -216,4 +216,4 @@ void path_manager::arm_upgrade_timer() {
   });
 }
 
-} // namespace lanyard::channel::detail
+} // namespace lanyard::client::detail

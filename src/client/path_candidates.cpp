@@ -1,11 +1,11 @@
-#include "channel/path_candidates.hpp"
+#include "path_candidates.hpp"
 
 #include <lanyard/link/interface_policy.hpp>
 #include <lanyard/link/socket_binding.hpp>
 
 #include <algorithm>
 
-namespace lanyard::channel::detail {
+namespace lanyard::client::detail {
 
 namespace {
 
@@ -46,7 +46,7 @@ path_target make_target(const asio::ip::address& address, std::uint16_t port, bo
   if (iface) {
     c.interface_index = iface->index;
     c.interface_name = iface->name;
-    c.kind = link::to_core(iface->kind);
+    c.kind = iface->kind;
     c.interface_up = usable ? usable(*iface) : iface->up();
     if (rtt) c.rtt = rtt(*iface);
     c.has_source_address = iface->source_for(address) != nullptr;
@@ -72,7 +72,7 @@ path_target discovered_target(const discovery::accessory_path& p,
   path_target t = make_target(p.address, p.port, p.reachable, nullptr, {}, usable, rtt);
   t.path.interface_index = p.interface.index;
   t.path.interface_name = p.interface.name;
-  t.path.kind = link::to_core(p.interface.kind);
+  t.path.kind = p.interface.kind;
   return t;
 }
 
@@ -102,4 +102,4 @@ ranked_targets rank_targets(std::span<const discovery::accessory_path> discovere
   return out;
 }
 
-} // namespace lanyard::channel::detail
+} // namespace lanyard::client::detail

@@ -9,9 +9,9 @@
 // (cellular) is down").
 #pragma once
 
-#include "channel/path_racer.hpp"
+#include "path_racer.hpp"
 
-#include <lanyard/channel/path_options.hpp>
+#include <lanyard/client/path_options.hpp>
 #include <lanyard/core/path_ranking.hpp>
 #include <lanyard/discovery/directory.hpp>
 #include <lanyard/link/network_interface.hpp>
@@ -26,9 +26,9 @@
 #include <string>
 #include <vector>
 
-namespace lanyard::channel::detail {
+namespace lanyard::client::detail {
 
-using channel::static_path; // public: channel/path_options.hpp
+using client::static_path; // public: client/path_options.hpp
 
 struct ranked_targets {
   /// Viable targets, best first.
@@ -55,4 +55,4 @@ ranked_targets rank_targets(std::span<const discovery::accessory_path> discovere
                             core::ranking_mode mode = core::ranking_mode::handover,
                             const interface_usable& usable = {}, const interface_rtt& rtt = {});
 
-} // namespace lanyard::channel::detail
+} // namespace lanyard::client::detail

@@ -1,4 +1,4 @@
-#include <lanyard/channel/pair.hpp>
+#include <lanyard/client/pair.hpp>
 
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/crypto/pairing_crypto.hpp>
@@ -11,7 +11,7 @@
 #include <chrono>
 #include <vector>
 
-namespace lanyard::channel {
+namespace lanyard::client {
 namespace {
 
 using clock = std::chrono::steady_clock;
@@ -131,4 +131,4 @@ void start_pairing(pairing_stream& s, pairing_request req, pairing_callback done
 }
 
 } // namespace detail
-} // namespace lanyard::channel
+} // namespace lanyard::client

@@ -1,14 +1,14 @@
-#include <lanyard/channel/client_channel.hpp>
-#include <lanyard/channel/pair.hpp>
-#include <lanyard/core/pairing_error.hpp>
+#include <lanyard/client/client_channel.hpp>
+#include <lanyard/client/pair.hpp>
+#include <lanyard/core/error_condition.hpp>
 #include <lanyard/core/resolution_delay.hpp>
 
-#include "channel/path_manager.hpp"
-#include "channel/path_racer.hpp"
-#include "channel/send_queue.hpp"
-#include "channel/session_runner.hpp"
+#include "path_manager.hpp"
+#include "path_racer.hpp"
+#include "pin_verifier.hpp"
+#include <lanyard/channel/send_queue.hpp>
+#include <lanyard/channel/session_runner.hpp>
 
-#include <lanyard/tls/error.hpp>
 #include <lanyard/trust/error.hpp>
 
 #include <asio/connect.hpp>
@@ -23,10 +23,13 @@
 #include <variant>
 #include <vector>
 
-namespace lanyard::channel {
+namespace lanyard::client {
 
-using detail::session_runner;
-using detail::tls_stream;
+using channel::send_completion;
+using channel::send_options;
+using channel::detail::send_queue;
+using channel::detail::session_runner;
+using channel::detail::tls_stream;
 using tcp = asio::ip::tcp;
 
 struct client_channel::impl : std::enable_shared_from_this<impl> {
@@ -60,7 +63,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   core::kind_set awaited_kinds;                   // what it waits for (for the log)
   std::chrono::steady_clock::time_point wait_end; // the deadline announced in the log
   tcp::resolver resolver;
-  detail::send_queue sends;
+  channel::detail::send_queue sends;
   std::mt19937_64 rng; // jitter only: not security relevant
   std::shared_ptr<session_runner> runner;
   // Where to connect: an explicit endpoint, or a device id looked up in a directory.
@@ -132,7 +135,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     } else if (auto* r = std::get_if<core::events::session_reset>(&ev)) {
       log("channel to " + opts.trust.device_id + ": the accessory lost the session; " +
           std::to_string(r->unacked.size()) + " unacknowledged message(s) reported");
-      sends.fail_unacked(errc::session_reset);
+      sends.fail_unacked(channel::errc::session_reset);
       if (on_reset) on_reset(*r);
       // The new session's replay buffer is empty: sends that were waiting for room go in now
       // (no acknowledgement will come to trigger it). Resends made by the reset handler queue
@@ -156,7 +159,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   void on_link_lost(std::error_code why) {
     if (terminal()) return;
     // A make-before-break move: the new connection took over, nothing was lost.
-    if (why == errc::connection_replaced) return;
+    if (why == channel::errc::connection_replaced) return;
     if (active_path) {
       last_path = active_path;
       active_path.reset();
@@ -175,9 +178,9 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       return;
     }
     log("channel to " + opts.trust.device_id + ": connection lost: " + why.message());
-    if (why == core::channel_errc::not_paired) {
-      // The accessory does not know this app (never paired, or removed): reconnecting cannot
-      // change that; pairing can.
+    if (why == core::condition::permanent) {
+      // A permanent end: the accessory does not know this app (never paired, or removed), and
+      // reconnecting cannot change that; pairing can.
       sends.fail_all(core::channel_errc::session_closed);
       set_state(channel_state::failed, why);
       return;
@@ -224,6 +227,16 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     if (paths) paths->stop();
   }
 
+  // Fails the channel from a fresh frame: start() must not call handlers from inside itself.
+  void fail_soon(std::error_code why) {
+    asio::post(ex, [w = weak_from_this(), why] {
+      auto self = w.lock();
+      if (!self || self->terminal()) return;
+      self->sends.fail_all(core::channel_errc::session_closed);
+      self->set_state(channel_state::failed, why);
+    });
+  }
+
   void schedule_retry() {
     if (terminal() || retry_scheduled || current || race) return;
     retry_scheduled = true;
@@ -235,15 +248,6 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       self->retry_scheduled = false;
       self->connect_now();
     });
-  }
-
-  static bool fatal(std::error_code ec) {
-    if (ec.category() == trust::trust_category()) return true;
-    // A refused pairing cannot succeed by retrying (a wrong secret stays wrong, and every try
-    // costs the owner one of the accessory's attempts); a slow one may.
-    if (ec.category() == core::pairing_category()) return ec != core::pairing_errc::timeout;
-    return ec == tls::tls_errc::peer_rejected_certificate || ec == tls::tls_errc::alpn_mismatch ||
-           ec == tls::tls_errc::no_peer_verifier || ec == core::channel_errc::not_paired;
   }
 
   // After a handshake: pair first if this is the accessory's first use and the app was given
@@ -298,7 +302,11 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     connect_timer.cancel(); // a resolve or lookup failure comes before the connect
     if (terminal()) return;
     log("channel to " + where() + ": " + what + ": " + ec.message());
-    if (fatal(ec)) {
+    // Trust refusals, refused pairings (a wrong secret stays wrong, and every try costs the
+    // owner one of the accessory's attempts), a certificate the peer refuses, no ALPN, not
+    // paired: the next attempt would fail the same way. A slow pairing, a busy accessory, an
+    // unreachable path may not.
+    if (ec == core::condition::permanent) {
       sends.fail_all(core::channel_errc::session_closed);
       set_state(channel_state::failed, ec);
       return;
@@ -342,7 +350,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                            [w, g, a](std::error_code ec, tcp::resolver::results_type results) {
                              auto self = w.lock();
                              if (!self || g != self->gen) return;
-                             if (!ec && results.empty()) ec = errc::no_address;
+                             if (!ec && results.empty()) ec = channel::errc::no_address;
                              if (ec) return self->attempt_failed(ec, "resolving the host failed");
                              self->connect(a, g, results);
                            });
@@ -402,7 +410,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     if (ranked.targets.empty()) {
       const discovery::discovered_accessory* acc = dir->find(opts.trust.device_id);
       if ((!acc || !acc->reachable()) && opts.paths.static_paths.empty())
-        return attempt_failed(errc::not_discovered, "no reachable path in the directory");
+        return attempt_failed(channel::errc::not_discovered, "no reachable path in the directory");
       return attempt_failed(core::channel_errc::no_viable_path, ranked.reason);
     }
     no_resumption_before_pairing();
@@ -569,21 +577,12 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   }
 
   void handshake(const std::shared_ptr<attempt>& a, std::uint64_t g) {
-    if (std::error_code ec = detail::configure_socket(a->socket, opts.tcp_user_timeout))
+    if (std::error_code ec = channel::detail::configure_socket(a->socket, opts.tcp_user_timeout))
       return attempt_failed(ec, "configuring the socket failed");
     a->stream = std::make_unique<tls_stream>(std::move(a->socket), ctx);
     no_resumption_before_pairing(); // another attempt may have finished a handshake meanwhile
     a->stream->set_peer_id(opts.trust.device_id);
-    attempt* raw = a.get();
-    a->stream->set_verifier([raw, t = opts.trust](const core::fingerprint& fp,
-                                                  const tls::peer_cert_info&) -> std::error_code {
-      if (!t.store) {
-        if (t.expected_fingerprint && *t.expected_fingerprint == fp) return {};
-        return trust::trust_errc::payload_mismatch;
-      }
-      raw->decision = t.store->check(t.device_id, fp, t.mode, t.expected_fingerprint);
-      return raw->decision->code;
-    });
+    a->stream->set_verifier(detail::pin_verifier(opts.trust, a->decision));
     std::weak_ptr<impl> w = weak_from_this();
     a->stream->async_handshake(tls::role::client, [w, g, a](std::error_code ec) {
       auto self = w.lock();
@@ -668,24 +667,14 @@ void client_channel::start(std::string_view device_id,
               "\"; leave it empty or equal to the device id";
   if (!problem.empty()) {
     i.log("channel to \"" + std::string(device_id) + "\": cannot start by device id: " + problem);
-    asio::post(i.ex, [w = std::weak_ptr<impl>(impl_)] {
-      auto self = w.lock();
-      if (!self || self->terminal()) return;
-      self->sends.fail_all(core::channel_errc::session_closed);
-      self->set_state(channel_state::failed, std::make_error_code(std::errc::invalid_argument));
-    });
+    i.fail_soon(std::make_error_code(std::errc::invalid_argument));
     return;
   }
   i.opts.trust.device_id = std::string(device_id);
   i.dir = std::move(dir);
   if (std::string bad = i.opts.paths.policy.check(); !bad.empty()) {
     i.log("channel to \"" + std::string(device_id) + "\": " + bad);
-    asio::post(i.ex, [w = std::weak_ptr<impl>(impl_)] {
-      auto self = w.lock();
-      if (!self || self->terminal()) return;
-      self->sends.fail_all(core::channel_errc::session_closed);
-      self->set_state(channel_state::failed, std::make_error_code(std::errc::invalid_argument));
-    });
+    i.fail_soon(std::make_error_code(std::errc::invalid_argument));
     return;
   }
   i.paths = std::make_shared<detail::path_manager>(i.ex, i.opts.paths);
@@ -752,4 +741,4 @@ void client_channel::send_impl(std::span<const std::byte> payload, send_options 
   i.sends.submit(*i.runner, payload, options, std::move(c));
 }
 
-} // namespace lanyard::channel
+} // namespace lanyard::client

@@ -15,9 +15,9 @@
 // Lifetime: shared_ptr; handlers hold weak references. Thread-safety: one executor.
 #pragma once
 
-#include "channel/path_candidates.hpp"
+#include "path_candidates.hpp"
 
-#include <lanyard/channel/path_options.hpp>
+#include <lanyard/client/path_options.hpp>
 #include <lanyard/core/path_upgrade.hpp>
 #include <lanyard/discovery/directory.hpp>
 #include <lanyard/link/path_monitor.hpp>
@@ -32,7 +32,7 @@
 #include <string>
 #include <vector>
 
-namespace lanyard::channel::detail {
+namespace lanyard::client::detail {
 
 class path_manager : public std::enable_shared_from_this<path_manager> {
 public:
@@ -110,4 +110,4 @@ private:
   asio::steady_timer upgrade_timer_;
 };
 
-} // namespace lanyard::channel::detail
+} // namespace lanyard::client::detail

@@ -1,13 +1,15 @@
-#include "channel/path_racer.hpp"
+#include "path_racer.hpp"
 
+#include "pin_verifier.hpp"
+
+#include <lanyard/core/error_condition.hpp>
 #include <lanyard/link/socket_binding.hpp>
-#include <lanyard/tls/error.hpp>
 #include <lanyard/trust/error.hpp>
 
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 
-namespace lanyard::channel::detail {
+namespace lanyard::client::detail {
 
 struct path_racer::attempt {
   explicit attempt(asio::any_io_executor ex) : socket(ex), timer(ex) {}
@@ -34,9 +36,7 @@ path_racer::path_racer(asio::any_io_executor ex, tls::context ctx, trust_options
     : ex_(ex), ctx_(std::move(ctx)), trust_(std::move(trust)), settings_(settings), timer_(ex) {}
 
 bool path_racer::is_refusal(std::error_code ec) noexcept {
-  if (ec.category() == trust::trust_category()) return true;
-  return ec == tls::tls_errc::peer_rejected_certificate || ec == tls::tls_errc::alpn_mismatch ||
-         ec == tls::tls_errc::no_peer_verifier;
+  return ec == core::condition::permanent;
 }
 
 void path_racer::start(std::vector<path_target> targets, handler h) {
@@ -130,20 +130,11 @@ void path_racer::launch(std::size_t i) {
 
 void path_racer::connected(std::size_t i) {
   auto a = attempts_[i];
-  if (std::error_code ec = configure_socket(a->socket, settings_.tcp_user_timeout))
+  if (std::error_code ec = channel::detail::configure_socket(a->socket, settings_.tcp_user_timeout))
     return failed(i, ec, "configuring the socket to");
   a->stream = std::make_unique<tls_stream>(std::move(a->socket), ctx_);
   a->stream->set_peer_id(trust_.device_id);
-  attempt* raw = a.get();
-  a->stream->set_verifier([raw, t = trust_](const core::fingerprint& fp,
-                                            const tls::peer_cert_info&) -> std::error_code {
-    if (!t.store) {
-      if (t.expected_fingerprint && *t.expected_fingerprint == fp) return {};
-      return trust::trust_errc::payload_mismatch;
-    }
-    raw->decision = t.store->check(t.device_id, fp, t.mode, t.expected_fingerprint);
-    return raw->decision->code;
-  });
+  a->stream->set_verifier(detail::pin_verifier(trust_, a->decision));
   a->stream->async_handshake(tls::role::client, [w = weak_from_this(), i, a](std::error_code ec) {
     auto self = w.lock();
     if (!self || a->finished) return;
@@ -165,13 +156,7 @@ void path_racer::succeeded(std::size_t i) {
 void path_racer::failed(std::size_t i, std::error_code ec, const std::string& step) {
   auto& a = attempts_[i];
   if (!a || a->finished || done_) return;
-  a->finished = true;
-  a->timer.cancel();
-  std::error_code ignored;
-  if (a->stream)
-    a->stream->next_layer().close(ignored);
-  else
-    a->socket.close(ignored);
+  abort(i); // ends the attempt: its timer and socket
   failures_.push_back({i, ec, step + " " + describe(targets_[i]) + " failed: " + ec.message()});
   if (!is_refusal(ec))
     transport_failure_ = ec;
@@ -204,4 +189,4 @@ void path_racer::finish(race_outcome o) {
   });
 }
 
-} // namespace lanyard::channel::detail
+} // namespace lanyard::client::detail

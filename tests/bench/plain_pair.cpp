@@ -1,4 +1,4 @@
-#include "tls/plain_pair.hpp"
+#include "plain_pair.hpp"
 
 #include "tls/mbedtls_util.hpp"
 

@@ -1,10 +1,11 @@
-// Private: the sends of one session that have not completed yet (shared by the client channel
+// lanyard::channel (the runtime lanyard::client and lanyard::accessory share; not an API for
+// applications): the sends of one session that have not completed yet (shared by the client channel
 // and the accessory server). `acks_` waits for the peer's cumulative acknowledgement (ordered by
 // sequence number); `waiting_` holds sends that found the replay buffer full in send_mode::wait
 // (bounded by max_waiting). Thread-safety: one executor, not thread-safe.
 #pragma once
 
-#include "channel/session_runner.hpp"
+#include <lanyard/channel/session_runner.hpp>
 
 #include <lanyard/channel/send_completion.hpp>
 #include <lanyard/channel/send_options.hpp>

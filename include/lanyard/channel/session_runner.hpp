@@ -1,4 +1,5 @@
-// Private: drives one core::session over one TLS connection at a time (shared by the client
+// lanyard::channel (the runtime lanyard::client and lanyard::accessory share; not an API for
+// applications): drives one core::session over one TLS connection at a time (shared by the client
 // channel and the accessory server). The session outlives connections; attach() hands it a new
 // connection (closing the previous one: takeover), and the runner moves bytes and time:
 // a read loop feeding session::receive(), a writer flushing session::poll_output(), one

@@ -12,7 +12,7 @@
 
 #include <string_view>
 
-namespace lanyard::channel {
+namespace lanyard::client {
 
 /// See the file comment.
 enum class channel_state {
@@ -51,4 +51,4 @@ constexpr std::string_view to_string(channel_state s) noexcept {
   return "unknown";
 }
 
-} // namespace lanyard::channel
+} // namespace lanyard::client

@@ -8,17 +8,17 @@
 /// docs/channel.md has the states, send semantics and an example.
 ///
 /// @code
-///   channel::client_channel ch(io.get_executor(), tls_ctx, opts);
-///   ch.set_state_handler([](channel::channel_state s, std::error_code why) { ... });
+///   client::client_channel ch(io.get_executor(), tls_ctx, opts);
+///   ch.set_state_handler([](client::channel_state s, std::error_code why) { ... });
 ///   ch.set_message_handler([](std::uint64_t seq, std::span<const std::byte> m) { ... });
 ///   ch.start({"198.18.1.3", 7443});            // or: ch.start("lamp-1", directory);
 ///   ch.async_send(bytes, {}, [](std::error_code ec, std::uint64_t seq) { ... });
 /// @endcode
 ///
 /// Errors: see async_send(), the state handler (waiting(reason): transport, TLS and session
-/// errors, errc::not_discovered when started by device id; failed(error): trust refusals such as
-/// trust::key_changed, tls_errc::peer_rejected_certificate (the accessory does not know us),
-/// alpn_mismatch, or core::channel_errc::session_closed when the accessory ended the session).
+/// errors, channel::errc::not_discovered when started by device id; failed(error): trust refusals
+/// such as trust::key_changed, tls_errc::peer_rejected_certificate (the accessory does not know
+/// us), alpn_mismatch, or core::channel_errc::session_closed when the accessory ended the session).
 ///
 /// Thread-safety: distinct objects safe, shared objects unsafe: call members and run handlers
 /// on the channel's executor only (use a strand with a multi-threaded io_context).
@@ -28,11 +28,11 @@
 /// waiting for anything to be written. Per-operation cancellation slots are not supported.
 #pragma once
 
-#include <lanyard/channel/channel_state.hpp>
-#include <lanyard/channel/client_options.hpp>
 #include <lanyard/channel/error.hpp>
 #include <lanyard/channel/send_completion.hpp>
 #include <lanyard/channel/send_options.hpp>
+#include <lanyard/client/channel_state.hpp>
+#include <lanyard/client/client_options.hpp>
 #include <lanyard/core/channel_error.hpp>
 #include <lanyard/core/session_event.hpp>
 #include <lanyard/discovery/directory.hpp>
@@ -52,7 +52,7 @@
 #include <system_error>
 #include <utility>
 
-namespace lanyard::channel {
+namespace lanyard::client {
 
 /// See the file comment.
 class client_channel {
@@ -65,7 +65,7 @@ public:
   using message_handler =
       std::function<void(std::uint64_t seq, std::span<const std::byte> payload)>;
   /// Called when the accessory lost the session; `event.unacked` lists every message it never
-  /// acknowledged (their async_send()s complete with errc::session_reset).
+  /// acknowledged (their async_send()s complete with channel::errc::session_reset).
   using session_reset_handler = std::function<void(const core::events::session_reset& event)>;
   /// Called whenever a connection of the session is established on a path (started by device
   /// id): the first one (reason connected), a move after the active path failed (path_failed,
@@ -95,7 +95,7 @@ public:
   /// static_paths (setup → preparing). Every attempt — the first and each reconnect — takes
   /// the current candidates, ranks them under the interface policy (docs/paths.md) and races
   /// them RFC 8305 style: the first pinned TLS handshake to complete wins, each socket bound to
-  /// its interface. With no candidate the attempt fails with errc::not_discovered (nothing
+  /// its interface. With no candidate the attempt fails with channel::errc::not_discovered (nothing
   /// known) or core::channel_errc::no_viable_path (the policy or the interfaces exclude every
   /// path; the log line says why) and the channel waits. The app keeps feeding `dir` from its
   /// browser on this channel's executor and hands the resulting events to directory_changed().
@@ -148,30 +148,33 @@ public:
   /// `seq` is the message's sequence number in the session. Completes when the accessory
   /// acknowledged it, or once it is queued with send_completion_mode::queued. Errors:
   /// core::channel_errc::buffer_full (send_mode::fail and no room), message_too_large,
-  /// errc::too_many_waiting_sends, errc::session_reset (the accessory lost the session before
-  /// acknowledging; the message is in the session_reset event), core::channel_errc::session_closed
-  /// (failed), asio::error::operation_aborted (cancelled). Never completes inside this call.
+  /// channel::errc::too_many_waiting_sends, channel::errc::session_reset (the accessory lost the
+  /// session before acknowledging; the message is in the session_reset event),
+  /// core::channel_errc::session_closed (failed), asio::error::operation_aborted (cancelled). Never
+  /// completes inside this call.
   template <class CompletionToken>
-  auto async_send(std::span<const std::byte> payload, send_options options,
+  auto async_send(std::span<const std::byte> payload, channel::send_options options,
                   CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, std::uint64_t)>(
-        [this](auto handler, std::span<const std::byte> p, send_options o) {
-          send_impl(p, o, send_completion(std::move(handler), get_executor()));
+        [this](auto handler, std::span<const std::byte> p, channel::send_options o) {
+          send_impl(p, o, channel::send_completion(std::move(handler), get_executor()));
         },
         token, payload, options);
   }
 
-  /// async_send(payload, send_options{}, token): waits for room, completes when acknowledged.
+  /// async_send(payload, channel::send_options{}, token): waits for room, completes when
+  /// acknowledged.
   template <class CompletionToken>
   auto async_send(std::span<const std::byte> payload, CompletionToken&& token) {
-    return async_send(payload, send_options{}, std::forward<CompletionToken>(token));
+    return async_send(payload, channel::send_options{}, std::forward<CompletionToken>(token));
   }
 
   struct impl; ///< private
 
 private:
-  void send_impl(std::span<const std::byte> payload, send_options options, send_completion c);
+  void send_impl(std::span<const std::byte> payload, channel::send_options options,
+                 channel::send_completion c);
   std::shared_ptr<impl> impl_;
 };
 
-} // namespace lanyard::channel
+} // namespace lanyard::client

@@ -10,11 +10,11 @@
 /// @code
 ///   tls::stream<tcp::socket> s(std::move(socket), ctx);   // ctx: session tickets off
 ///   co_await s.async_handshake(tls::role::client, use_awaitable);
-///   channel::pairing_request req;
+///   client::pairing_request req;
 ///   req.credentials.method = core::pairing_method::setup_code;
 ///   req.credentials.code = "12345670";                     // from core::parse_setup_code()
 ///   req.name = "Anna's phone";
-///   auto [ec, outcome] = co_await channel::async_pair(s, req, as_tuple(use_awaitable));
+///   auto [ec, outcome] = co_await client::async_pair(s, req, as_tuple(use_awaitable));
 ///   if (ec == core::pairing_errc::wrong_proof) ... outcome.attempts_left ...
 /// @endcode
 ///
@@ -40,7 +40,7 @@
 #include <system_error>
 #include <utility>
 
-namespace lanyard::channel {
+namespace lanyard::client {
 
 using pairing_stream = tls::stream<asio::ip::tcp::socket>;
 
@@ -88,4 +88,4 @@ auto async_pair(pairing_stream& s, pairing_request req, CompletionToken&& token)
       token, std::move(req));
 }
 
-} // namespace lanyard::channel
+} // namespace lanyard::client

@@ -5,7 +5,7 @@
 /// Thread-safety: value types.
 #pragma once
 
-#include <lanyard/channel/path_options.hpp>
+#include <lanyard/client/path_options.hpp>
 #include <lanyard/core/backoff.hpp>
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/core/pairing_initiator.hpp>
@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-namespace lanyard::channel {
+namespace lanyard::client {
 
 /// An explicit endpoint: a host name or address literal (IPv6 link-local with "%scope") and a
 /// TCP port. All resolved addresses are tried in order.
@@ -92,4 +92,4 @@ struct client_options {
   std::function<void(std::string_view line)> log;
 };
 
-} // namespace lanyard::channel
+} // namespace lanyard::client

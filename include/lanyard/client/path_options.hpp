@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lanyard::channel {
+namespace lanyard::client {
 
 /// An endpoint of the accessory known without discovery (e.g. its SoftAP address).
 struct static_path {
@@ -103,4 +103,4 @@ struct path_change {
   std::string detail;
 };
 
-} // namespace lanyard::channel
+} // namespace lanyard::client

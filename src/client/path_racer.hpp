@@ -18,9 +18,9 @@
 // Lifetime: owned by shared_ptr; handlers hold it. Thread-safety: one executor.
 #pragma once
 
-#include "channel/session_runner.hpp"
+#include <lanyard/channel/session_runner.hpp>
 
-#include <lanyard/channel/client_options.hpp>
+#include <lanyard/client/client_options.hpp>
 #include <lanyard/core/connection_race.hpp>
 #include <lanyard/core/path_ranking.hpp>
 #include <lanyard/link/mptcp.hpp>
@@ -40,7 +40,9 @@
 #include <system_error>
 #include <vector>
 
-namespace lanyard::channel::detail {
+namespace lanyard::client::detail {
+
+using channel::detail::tls_stream;
 
 /// One candidate path.
 struct path_target {
@@ -95,7 +97,8 @@ public:
   /// Aborts every attempt; the handler gets asio::error::operation_aborted.
   void cancel();
 
-  /// True if `ec` is a refusal that no other path or retry can fix (trust, certificate, ALPN).
+  /// True if `ec` is a refusal that no other path or retry can fix (trust, certificate, ALPN):
+  /// `ec == core::condition::permanent`.
   static bool is_refusal(std::error_code ec) noexcept;
 
 private:
@@ -124,4 +127,4 @@ private:
   bool done_ = false;
 };
 
-} // namespace lanyard::channel::detail
+} // namespace lanyard::client::detail
