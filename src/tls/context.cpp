@@ -99,17 +99,21 @@ int context::impl::setup(std::string& what) {
   return 0;
 }
 
-std::optional<std::vector<unsigned char>>
+std::shared_ptr<const cached_session>
 context::impl::load_session(const std::string& peer_id) const {
   std::lock_guard lock(sessions_mutex_);
   auto it = sessions_.find(peer_id);
-  if (it == sessions_.end()) return std::nullopt;
+  if (it == sessions_.end()) return nullptr;
   return it->second;
 }
 
-void context::impl::store_session(const std::string& peer_id, std::vector<unsigned char> blob) {
+void context::impl::store_session(const std::string& peer_id,
+                                  std::shared_ptr<const cached_session> session) {
+  std::shared_ptr<const cached_session> replaced; // freed after the lock is released
   std::lock_guard lock(sessions_mutex_);
-  sessions_[peer_id] = std::move(blob);
+  auto& slot = sessions_[peer_id];
+  replaced = std::move(slot);
+  slot = std::move(session);
 }
 
 void context::impl::erase_session(std::string_view peer_id) {

@@ -2,6 +2,7 @@
 // client's session cache.
 #pragma once
 
+#include <lanyard/core/fingerprint.hpp>
 #include <lanyard/tls/context.hpp>
 
 #include "mbedtls_util.hpp"
@@ -11,6 +12,7 @@
 
 #include <array>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -29,6 +31,24 @@ int export_keys(void* p_expkey, const unsigned char* master, const unsigned char
                 const unsigned char server_random[32], mbedtls_tls_prf_types prf);
 } // namespace detail
 
+/// A client's cached session, kept parsed rather than serialized: offering it is one
+/// mbedtls_ssl_set_session (a copy), where a serialized one took a mbedtls_ssl_session_load
+/// (a certificate parse) first, two mbedtls_ssl_session_save to store it, and a SHA-256 of the
+/// peer's key to show the verifier (docs/PERFORMANCE.md § Handshake). Shared and immutable:
+/// engines on several threads may offer it while the cache replaces it.
+struct cached_session {
+  cached_session() noexcept { mbedtls_ssl_session_init(&session); }
+  ~cached_session() { mbedtls_ssl_session_free(&session); }
+  cached_session(const cached_session&) = delete;
+  cached_session& operator=(const cached_session&) = delete;
+
+  mbedtls_ssl_session session;
+  // The session's peer key as it was verified when the session was stored: the pin verifier
+  // is asked again before every offer (a key unpinned since must not resume), with these.
+  core::fingerprint peer_fp{};
+  std::string peer_cn;
+};
+
 struct context::impl {
   impl(identity local, context_options opts);
   ~impl();
@@ -44,9 +64,9 @@ struct context::impl {
     if (options.log) options.log(line);
   }
 
-  /// Client session cache: serialized mbedtls_ssl_session (mbedtls_ssl_session_save) per peer.
-  std::optional<std::vector<unsigned char>> load_session(const std::string& peer_id) const;
-  void store_session(const std::string& peer_id, std::vector<unsigned char> blob);
+  /// Client session cache, one session per peer id.
+  std::shared_ptr<const cached_session> load_session(const std::string& peer_id) const;
+  void store_session(const std::string& peer_id, std::shared_ptr<const cached_session> session);
   void erase_session(std::string_view peer_id);
 
   identity local;
@@ -65,7 +85,7 @@ struct context::impl {
   std::array<const char*, 2> alpn_list_{};
 
   mutable std::mutex sessions_mutex_;
-  std::map<std::string, std::vector<unsigned char>, std::less<>> sessions_;
+  std::map<std::string, std::shared_ptr<const cached_session>, std::less<>> sessions_;
 };
 
 } // namespace lanyard::tls

@@ -314,52 +314,47 @@ struct engine::impl {
   }
 
   void save_session() {
-    mbedtls_ssl_session session;
-    mbedtls_ssl_session_init(&session);
-    if (mbedtls_ssl_get_session(&ssl, &session) == 0) {
-      size_t len = 0;
-      mbedtls_ssl_session_save(&session, nullptr, 0, &len);
-      std::vector<unsigned char> blob(len);
-      if (len > 0 && mbedtls_ssl_session_save(&session, blob.data(), blob.size(), &len) == 0)
-        conf->store_session(peer_id, std::move(blob));
-    }
-    mbedtls_ssl_session_free(&session);
+    auto cached = std::make_shared<cached_session>();
+    if (mbedtls_ssl_get_session(&ssl, &cached->session) != 0) return;
+    // peer_fp and peer_cn are this connection's peer key, verified (a full handshake) or
+    // checked on this very session (a resumed one).
+    cached->peer_fp = peer_fp;
+    cached->peer_cn = peer_cn;
+    conf->store_session(peer_id, std::move(cached));
   }
 
   void offer_cached_session() {
     if (peer_id.empty() || !conf->options.session_tickets) return;
-    auto blob = conf->load_session(peer_id);
-    if (!blob) return;
-    mbedtls_ssl_session session;
-    mbedtls_ssl_session_init(&session);
-    // A session that no longer loads (e.g. saved by another mbedTLS build) just means a full
-    // handshake.
-    if (mbedtls_ssl_session_load(&session, blob->data(), blob->size()) == 0) {
-      // Check the pin on the session's certificate before offering it, so a session whose key
-      // is no longer trusted never resumes: the full handshake then shows the verifier the
-      // certificate the peer really has.
-      if (session_acceptable(session.peer_cert)) {
-        mbedtls_ssl_set_session(&ssl, &session);
-        resumption_checked = true;
-      } else {
-        conf->erase_session(peer_id);
-      }
-    }
-    mbedtls_ssl_session_free(&session);
+    std::shared_ptr<const cached_session> cached = conf->load_session(peer_id);
+    if (!cached) return;
+    // Ask the verifier before offering the session, so a session whose key is no longer
+    // trusted never resumes: the full handshake then shows the verifier the certificate the
+    // peer really has.
+    const mbedtls_x509_crt* cert = cached->session.peer_cert;
+    if (cert == nullptr || cert->raw.p == nullptr) return conf->erase_session(peer_id);
+    peer_fp = cached->peer_fp;
+    peer_cn = cached->peer_cn;
+    if (!verifier_accepts_session(*cert)) return conf->erase_session(peer_id);
+    if (mbedtls_ssl_set_session(&ssl, &cached->session) == 0) resumption_checked = true;
   }
 
   // The verifier's verdict on a session's certificate (client: a cached session; server: a
-  // ticket). Refusal only costs the abbreviated handshake.
-  bool session_acceptable(const mbedtls_x509_crt* cert) {
-    if (cert == nullptr || cert->raw.p == nullptr) return false;
-    peer_fp = detail::spki_fingerprint(*cert);
-    peer_cn = detail::subject_cn(*cert);
-    if (std::error_code v = run_verifier(*cert, /*resumed=*/true)) {
+  // ticket), peer_fp and peer_cn being its key's. Refusal only costs the abbreviated handshake.
+  bool verifier_accepts_session(const mbedtls_x509_crt& cert) {
+    if (std::error_code v = run_verifier(cert, /*resumed=*/true)) {
       note(peer_description() + ": session not resumed, the pin verifier refused its key (" +
            v.message() + "); doing a full handshake");
       return false;
     }
     return true;
+  }
+
+  // The same for a ticket the server just parsed: its key's fingerprint is computed here.
+  bool session_acceptable(const mbedtls_x509_crt* cert) {
+    if (cert == nullptr || cert->raw.p == nullptr) return false;
+    peer_fp = detail::spki_fingerprint(*cert);
+    peer_cn = detail::subject_cn(*cert);
+    return verifier_accepts_session(*cert);
   }
 
   want handshake(role r, std::error_code& ec) {

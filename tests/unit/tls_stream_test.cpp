@@ -442,6 +442,76 @@ TEST_CASE_METHOD(fixture, "handshake times out when the peer never answers", "[t
   }
 }
 
+TEST_CASE_METHOD(fixture, "handshake timeouts: one watcher, no work left behind",
+                 "[tls][stream][deadlines]") {
+  auto& deadlines = asio::use_service<lanyard::tls::detail::handshake_deadlines>(io);
+
+  SECTION("a completed handshake leaves nothing that keeps the io_context running") {
+    auto [c_sock, s_sock] = connect_loopback(io);
+    tls_stream client(std::move(c_sock), client_ctx);
+    tls_stream server(std::move(s_sock), server_ctx);
+    client.set_handshake_timeout(std::chrono::hours(1));
+    server.set_handshake_timeout(std::chrono::hours(1));
+    outcome c, s;
+    client.async_handshake(role::client, [&](std::error_code ec) { c = {true, ec}; });
+    server.async_handshake(role::server, [&](std::error_code ec) { s = {true, ec}; });
+    // A timer per handshake left armed (or a sweeping timer in the context) would keep run_for
+    // going for its whole budget and the context not stopped.
+    io.run_for(30s);
+    CHECK(io.stopped());
+    CHECK(c.done);
+    CHECK(!c.ec);
+    CHECK(!s.ec);
+    CHECK(deadlines.size() == 0);
+  }
+  SECTION("many handshakes wake the watcher once, not once each") {
+    for (int i = 0; i < 20; ++i) {
+      auto [c_sock, s_sock] = connect_loopback(io);
+      tls_stream client(std::move(c_sock), client_ctx);
+      tls_stream server(std::move(s_sock), server_ctx);
+      client.set_peer_id("lamp-1");
+      outcome c, s;
+      handshake(io, client, server, c, s);
+      REQUIRE(!c.ec);
+      REQUIRE(!s.ec);
+    }
+    CHECK(deadlines.size() == 0);
+    // The first deadline starts the watcher; later ones (same timeout) are never earlier than
+    // the one it sleeps until.
+    CHECK(deadlines.wakeups() <= 1);
+  }
+  SECTION("an earlier deadline than the watcher's still fires on time, next to live handshakes") {
+    auto [slow_sock, silent_a] = connect_loopback(io);
+    tls_stream patient(std::move(slow_sock), client_ctx);
+    patient.set_handshake_timeout(std::chrono::hours(1));
+    outcome p;
+    patient.async_handshake(role::client, [&](std::error_code ec) { p = {true, ec}; });
+
+    auto [quick_sock, silent_b] = connect_loopback(io);
+    tls_stream hasty(std::move(quick_sock), client_ctx);
+    hasty.set_handshake_timeout(200ms);
+    outcome h;
+    hasty.async_handshake(role::client, [&](std::error_code ec) {
+      h = {true, ec};
+      patient.next_layer().close(); // ends the other one so that run() returns
+    });
+
+    auto [c_sock, s_sock] = connect_loopback(io);
+    tls_stream client(std::move(c_sock), client_ctx);
+    tls_stream server(std::move(s_sock), server_ctx);
+    outcome c, s;
+    client.async_handshake(role::client, [&](std::error_code ec) { c = {true, ec}; });
+    server.async_handshake(role::server, [&](std::error_code ec) { s = {true, ec}; });
+
+    io.run();
+    CHECK(h.ec == tls_errc::handshake_timeout);
+    CHECK(p.ec == asio::error::operation_aborted);
+    CHECK(!c.ec);
+    CHECK(!s.ec);
+    CHECK(deadlines.size() == 0);
+  }
+}
+
 TEST_CASE_METHOD(fixture, "no verifier means no trust", "[tls][stream]") {
   auto [c_sock, s_sock] = connect_loopback(io);
   context bare{controller(), context_options{}};

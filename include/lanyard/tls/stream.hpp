@@ -43,17 +43,22 @@
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/engine.hpp>
 #include <lanyard/tls/error.hpp>
+#include <lanyard/tls/handshake_deadlines.hpp>
 #include <lanyard/tls/peer_verifier.hpp>
 #include <lanyard/tls/role.hpp>
 
 #include <asio/async_result.hpp>
-#include <asio/basic_waitable_timer.hpp>
 #include <asio/buffer.hpp>
 #include <asio/compose.hpp>
 #include <asio/error.hpp>
+#include <asio/execution/context.hpp>
 #include <asio/post.hpp>
+#include <asio/query.hpp>
 #include <asio/write.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
@@ -83,12 +88,11 @@ concept readiness_waitable = requires(Layer& l, std::error_code& ec, asio::mutab
   Layer::wait_read;
 };
 
-// Shared between a handshake operation and its timeout timer's handler: the timer handler may
-// run after the operation completed (its completion was already queued), so it must check
-// `active` and never touch a finished operation.
-struct handshake_watch {
-  bool active = true;
-  bool fired = false;
+// A next layer that is a connected socket of the kernel's: a handshake flight can be sent at
+// once with send(2) (asio sockets).
+template <class Layer>
+concept sendable_now = readiness_waitable<Layer> && requires(Layer& l) {
+  { l.native_handle() } -> std::same_as<int>;
 };
 
 template <class Buffers>
@@ -133,21 +137,22 @@ public:
       return;
     case state::reading:
       did_io_ = true;
+      inline_io_left_ = inline_io_budget;
       if (timed_out()) return finish(self, tls_errc::handshake_timeout);
-      if (io_ec == asio::error::eof) return finish(self, s_->engine_.transport_closed());
+      after_read(self, io_ec, io_n);
+      return;
+    case state::readable:
+      did_io_ = true;
+      inline_io_left_ = inline_io_budget; // a new call frame
+      if (timed_out()) return finish(self, tls_errc::handshake_timeout);
       if (io_ec) return finish(self, io_ec);
-      s_->engine_.commit_input(io_n);
-      step(self);
+      receive_now_or_wait(self);
       return;
     case state::writing:
       did_io_ = true;
+      inline_io_left_ = inline_io_budget;
       if (timed_out()) return finish(self, tls_errc::handshake_timeout);
-      // An engine error came with an alert to send: it is sent (best effort); report the
-      // engine's error, not the transport's.
-      if (ec_) return finish(self, ec_);
-      if (io_ec) return finish(self, io_ec);
-      if (want_ == engine::want::output) return finish(self, ec_);
-      step(self);
+      after_write(self, io_ec);
       return;
     case state::waiting:
       did_io_ = true;
@@ -161,7 +166,7 @@ public:
   }
 
 private:
-  enum class state { start, reading, writing, waiting, posted };
+  enum class state { start, reading, readable, writing, waiting, posted };
   using layer_type = typename Stream::next_layer_type;
 
   engine::want call_engine(std::error_code& ec) {
@@ -184,6 +189,9 @@ private:
     want_ = call_engine(ec_);
     switch (want_) {
     case engine::want::input_and_retry: {
+      if constexpr (Kind == op_kind::handshake && sendable_now<layer_type>) {
+        if (inline_io_left_ > 0) return receive_now_or_wait(self);
+      }
       state_ = state::reading;
       std::span<std::uint8_t> in = s_->engine_.prepare_input();
       s_->next_layer_.async_read_some(asio::buffer(in.data(), in.size()), std::move(self));
@@ -201,6 +209,18 @@ private:
         return finish(self, ec_);
       }
       state_ = state::writing;
+      if constexpr (Kind == op_kind::handshake && sendable_now<layer_type>) {
+        // A handshake flight is a few hundred bytes to a few KiB: the kernel takes it at once,
+        // and going on from here saves the posted completion (and the turn of the loop) asio
+        // gives even a write that succeeded at once — three per resumed handshake.
+        if (inline_io_left_ > 0) {
+          --inline_io_left_;
+          std::error_code send_ec;
+          const std::size_t sent = send_now(out, send_ec);
+          if (sent == out.size() || send_ec) return after_write(self, send_ec);
+          out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(sent));
+        }
+      }
       asio::async_write(s_->next_layer_, asio::buffer(out), std::move(self));
       return;
     }
@@ -213,6 +233,61 @@ private:
       }
       finish(self, ec_);
       return;
+    }
+  }
+
+  // What follows a read of ciphertext (asynchronous, or done at once by receive_now).
+  template <class Self>
+  void after_read(Self& self, std::error_code io_ec, std::size_t n) {
+    if (io_ec == asio::error::eof) return complete_with(self, s_->engine_.transport_closed());
+    if (io_ec) return complete_with(self, io_ec);
+    s_->engine_.commit_input(n);
+    step(self);
+  }
+
+  // The handshake's reads: take what has arrived (the peer's flight often has), otherwise wait
+  // for readability and read then. Either way no posted completion for a read that found
+  // data, as asio's async_read_some gives; the system calls are the same.
+  template <class Self>
+  void receive_now_or_wait(Self& self) requires sendable_now<layer_type> {
+    if (inline_io_left_ > 0) --inline_io_left_;
+    std::span<std::uint8_t> in = s_->engine_.prepare_input();
+    for (;;) {
+      const ssize_t n = ::recv(s_->next_layer_.native_handle(), in.data(), in.size(), MSG_DONTWAIT);
+      if (n > 0) return after_read(self, {}, static_cast<std::size_t>(n));
+      if (n == 0) return after_read(self, asio::error::eof, 0);
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        return after_read(self, std::error_code(errno, asio::error::get_system_category()), 0);
+      break;
+    }
+    state_ = state::readable;
+    s_->next_layer_.async_wait(layer_type::wait_read, std::move(self));
+  }
+
+  // What follows a flush (asynchronous, or done at once by send_now).
+  template <class Self>
+  void after_write(Self& self, std::error_code io_ec) {
+    // An engine error came with an alert to send: it is sent (best effort); report the
+    // engine's error, not the transport's.
+    if (ec_) return complete_with(self, ec_);
+    if (io_ec) return complete_with(self, io_ec);
+    if (want_ == engine::want::output) return complete_with(self, ec_);
+    step(self);
+  }
+
+  // Writes what the kernel takes now without blocking and without changing the socket's mode
+  // (MSG_DONTWAIT); would_block is not an error (returns what was sent).
+  std::size_t send_now(const std::vector<std::uint8_t>& out,
+                       std::error_code& ec) requires sendable_now<layer_type> {
+    for (;;) {
+      const ssize_t n = ::send(s_->next_layer_.native_handle(), out.data(), out.size(),
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n >= 0) return static_cast<std::size_t>(n);
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        ec = std::error_code(errno, asio::error::get_system_category());
+      return 0;
     }
   }
 
@@ -239,15 +314,25 @@ private:
 
   bool timed_out() const noexcept { return watch_ && watch_->fired; }
 
+  // The timeout is one entry in the context's handshake_deadlines (not a timer per
+  // handshake: see handshake_deadlines.hpp for what that saved).
   void start_timer() {
     auto timeout = s_->handshake_timeout_;
     if (timeout <= std::chrono::milliseconds::zero()) return;
-    watch_ = std::make_shared<handshake_watch>();
-    s_->timer_.expires_after(timeout);
-    s_->timer_.async_wait([w = watch_, s = s_](const std::error_code& ec) {
-      if (ec || !w->active) return;
+    watch_ = std::make_shared<handshake_watch>(handshake_watch::clock::now() + timeout, s_,
+                                               &io_op::expire);
+    s_->handshake_deadlines().add(*watch_);
+  }
+
+  // Runs under the deadlines' lock, on whatever thread swept them: only posts.
+  static void expire(handshake_watch& w) {
+    auto* s = static_cast<Stream*>(w.owner());
+    asio::post(s->get_executor(), [w = w.shared_from_this()] {
+      // The operation may have completed after the sweep took it off the list.
+      if (!w->active) return;
       w->fired = true;
-      s->cancel_next_layer(); // the pending read/write completes with operation_aborted
+      // The pending read/write completes with operation_aborted, then handshake_timeout.
+      static_cast<Stream*>(w->owner())->cancel_next_layer();
     });
   }
 
@@ -255,7 +340,7 @@ private:
   void finish(Self& self, std::error_code ec) {
     if (watch_) {
       watch_->active = false;
-      s_->timer_.cancel();
+      s_->handshake_deadlines().remove(*watch_);
     }
     if constexpr (Kind != op_kind::read) s_->writing_ = false;
     // The handshake's buffers (16.5 KiB in, about 1 KiB of certificates out) are not needed by
@@ -281,6 +366,11 @@ private:
   std::size_t n_ = 0;
   state state_ = state::start;
   bool did_io_ = false;
+  // Reads and writes done at once in a row (each continues the operation in this call frame):
+  // bounded so that a peer feeding a handshake byte by byte cannot grow the stack; then the
+  // operation goes through the loop as any other.
+  static constexpr int inline_io_budget = 16;
+  int inline_io_left_ = inline_io_budget;
 };
 
 // async_wait_readable: completes once the engine holds input it has not processed or the
@@ -319,7 +409,7 @@ public:
   /// and a TLS connection using `ctx` (kept alive by the stream).
   template <class Arg>
   stream(Arg&& arg, context ctx)
-      : next_layer_(std::forward<Arg>(arg)), engine_(ctx), timer_(next_layer_.get_executor()),
+      : next_layer_(std::forward<Arg>(arg)), engine_(ctx),
         handshake_timeout_(ctx.options().handshake_timeout) {}
 
   executor_type get_executor() noexcept { return next_layer_.get_executor(); }
@@ -503,9 +593,13 @@ private:
   template <class S>
   friend class detail::readable_op;
 
-  using timer_type =
-      asio::basic_waitable_timer<std::chrono::steady_clock,
-                                 asio::wait_traits<std::chrono::steady_clock>, executor_type>;
+  // The context's handshake timeouts (looked up once: a lookup locks the service registry).
+  detail::handshake_deadlines& handshake_deadlines() {
+    if (deadlines_ == nullptr)
+      deadlines_ = &asio::use_service<detail::handshake_deadlines>(
+          asio::query(get_executor(), asio::execution::context));
+    return *deadlines_;
+  }
 
   void cancel_next_layer() {
     std::error_code ignored;
@@ -518,7 +612,7 @@ private:
 
   next_layer_type next_layer_;
   engine engine_;
-  timer_type timer_;
+  detail::handshake_deadlines* deadlines_ = nullptr;
   std::chrono::milliseconds handshake_timeout_;
   bool writing_ = false; // a handshake, write or shutdown is flushing write_output_
   std::vector<std::uint8_t> write_output_;
