@@ -100,7 +100,8 @@ public:
   /// path; the log line says why) and the channel waits. The app keeps feeding `dir` from its
   /// browser on this channel's executor and hands the resulting events to directory_changed().
   ///
-  /// The channel watches the local interfaces itself (rtnetlink, debounced): when the active
+  /// The channel watches the local interfaces itself (rtnetlink, debounced; every channel on
+  /// one io_context shares one monitor, link::shared_path_monitor): when the active
   /// path's interface or address goes, the session moves at once to the best other path; when
   /// a more preferred path (handover mode) or a clearly faster one (interactive mode) has been
   /// viable for paths.move_back_hold, it moves there make-before-break. set_path_handler()
