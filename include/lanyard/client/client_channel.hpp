@@ -114,9 +114,10 @@ public:
   void start(std::string_view device_id, std::shared_ptr<const discovery::directory> dir);
 
   /// Tells a channel started by device id what changed in its directory (the events
-  /// directory::apply(), report_unreachable() or report_reachable() returned). A new or newly
-  /// reachable path of this accessory (events added, path_added, path_reachable) makes a
-  /// waiting channel attempt at once instead of waiting out its backoff, and restarts an
+  /// directory::apply(), or the app's report_unreachable() or report_reachable(), returned; the
+  /// channel itself never writes the directory). A new or newly reachable path of this
+  /// accessory (events added, path_added, path_reachable) makes a waiting channel attempt at
+  /// once instead of waiting out its backoff, and restarts an
   /// attempt still in its TCP connect (it may be stuck on a path that just died) with the
   /// current paths; a ready channel keeps its connection. Other events, events of other
   /// accessories and calls on a channel started with an endpoint are ignored.
