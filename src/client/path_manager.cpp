@@ -17,7 +17,7 @@ void path_manager::set_directory(std::shared_ptr<const discovery::directory> dir
 }
 
 link::link_error path_manager::start() {
-  monitor_ = std::make_unique<link::path_monitor>(ex_);
+  monitor_ = std::make_unique<link::shared_path_monitor>(ex_);
   link::link_error e = monitor_->start();
   if (e) {
     monitor_.reset();

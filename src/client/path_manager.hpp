@@ -1,8 +1,9 @@
 // Private: the client channel's view of its paths to the accessory, kept current.
 //
 // It combines the discovery directory's paths for the device (or none, for an explicit
-// endpoint), the static paths, and the local interfaces from a link::path_monitor (debounced:
-// a link that just came back is not used before its hold-down), and ranks them under the
+// endpoint), the static paths, and the local interfaces from the io_context's one path monitor
+// (link::shared_path_monitor: one rtnetlink socket however many channels watch; debounced: a
+// link that just came back is not used before its hold-down), and ranks them under the
 // policy (candidates()). While the channel runs on a path it watches for two things:
 //   - the active path dying under it — its interface unavailable or removed, or its source
 //     address gone — reported at once (active_path_lost), so the session moves on without
@@ -20,7 +21,7 @@
 #include <lanyard/client/path_options.hpp>
 #include <lanyard/core/path_upgrade.hpp>
 #include <lanyard/discovery/directory.hpp>
-#include <lanyard/link/path_monitor.hpp>
+#include <lanyard/link/shared_path_monitor.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/steady_timer.hpp>
@@ -52,8 +53,9 @@ public:
   /// Where the accessory's discovered paths come from (null: static paths only).
   void set_directory(std::shared_ptr<const discovery::directory> dir, std::string device_id);
 
-  /// Starts watching interfaces through a path monitor of its own. Without it (or if it fails:
-  /// the error is returned, e.g. no netlink in a sandbox) the interfaces are read once per
+  /// Starts watching interfaces through the io_context's shared path monitor (it catches up
+  /// with the snapshot if other channels started it earlier). Without it (or if it fails: the
+  /// error is returned, e.g. no netlink in a sandbox) the interfaces are read once per
   /// candidates() call and nothing is watched.
   link::link_error start();
   void stop();
@@ -98,7 +100,7 @@ private:
   callbacks cb_;
   std::shared_ptr<const discovery::directory> dir_;
   std::string device_id_;
-  std::unique_ptr<link::path_monitor> monitor_;
+  std::unique_ptr<link::shared_path_monitor> monitor_;
   bool watching_ = false;
   std::vector<link::network_interface> interfaces_;
   std::function<bool(std::uint32_t)> available_;

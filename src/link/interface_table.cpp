@@ -296,6 +296,32 @@ void interface_table::handle_deadline(time_point now, std::vector<path_event>& o
     debounce_change(e, e.debounce.handle_deadline(now), now, out);
 }
 
+void interface_table::replay(time_point now, std::vector<path_event>& out) const {
+  for (const auto& [index, e] : entries_)
+    emit(out, path_event_type::interface_added, e.iface, now);
+  for (const auto& [index, e] : entries_)
+    for (const auto& a : e.iface.addresses) {
+      path_event ev;
+      ev.type = path_event_type::address_added;
+      ev.iface = e.iface;
+      ev.address = a;
+      ev.available = e.debounce.stable_up();
+      ev.time = now;
+      out.push_back(std::move(ev));
+    }
+  for (const auto& r : routes_) {
+    path_event ev;
+    ev.type = path_event_type::default_route_added;
+    if (auto e = entries_.find(r.interface_index); e != entries_.end()) {
+      ev.iface = e->second.iface;
+      ev.available = e->second.debounce.stable_up();
+    }
+    ev.route = r;
+    ev.time = now;
+    out.push_back(std::move(ev));
+  }
+}
+
 std::vector<network_interface> interface_table::interfaces() const {
   std::vector<network_interface> v;
   v.reserve(entries_.size());

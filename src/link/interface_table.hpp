@@ -34,6 +34,12 @@ public:
   void initial_dump_complete() { initial_complete_ = true; }
   bool initial_complete() const { return initial_complete_; }
 
+  /// The events that describe the table as it is: interface_added for every interface, then
+  /// address_added for each of their addresses, then default_route_added for every route (the
+  /// order of an initial dump; each event carries the interface's current state). What a
+  /// consumer that starts listening late needs to catch up.
+  void replay(time_point now, std::vector<path_event>& out) const;
+
   time_point next_deadline() const;
   void handle_deadline(time_point now, std::vector<path_event>& out);
 

@@ -1,7 +1,8 @@
 // client_channel started by device id through a discovery::directory (fed with made-up browse
 // events, no Avahi), against a real accessory::server over loopback TLS: paths tried in the
 // directory's order, unreachable paths skipped, not_discovered while absent, an immediate
-// attempt on a directory change, the paths looked up again on every reconnect, bad arguments,
+// attempt on a directory change, the paths looked up again on every reconnect, a failed path
+// left reachable (the channel never writes the directory), bad arguments,
 // and the resolution delay (found on p2p first: wait for Wi-Fi, up to the delay).
 #include <lanyard/client/client_channel.hpp>
 
@@ -54,9 +55,10 @@ const identity& phone_id() {
   return id;
 }
 
-// An accessory server on loopback (any free port) with the phone paired; records messages.
+// An accessory server on loopback (any free port, or `port`) with the phone paired; records
+// messages.
 struct accessory {
-  accessory(asio::io_context& io, const fs::path& dir)
+  accessory(asio::io_context& io, const fs::path& dir, std::uint16_t port = 0)
       : store(std::make_shared<lanyard::trust::controller_store>(dir / "controllers")) {
     fs::create_directories(dir);
     REQUIRE(store->load().ok());
@@ -72,7 +74,7 @@ struct accessory {
     srv = std::make_unique<server>(io.get_executor(), context(accessory_id()), store);
     srv->set_message_handler([this](const server::controller_id&, std::uint64_t,
                                     std::span<const std::byte> p) { received.push_back(text(p)); });
-    REQUIRE(!srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0)));
+    REQUIRE(!srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), port)));
   }
   std::uint16_t port() const { return srv->local_endpoint().port(); }
 
@@ -269,6 +271,32 @@ TEST_CASE("channel by device id: a path reported reachable again triggers an att
   p.ch.directory_changed(
       directory->report_reachable(1001, asio::ip::make_address("127.0.0.1"), acc.port()));
   REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::ready; }));
+  p.ch.cancel();
+}
+
+// The channel does not write the directory (docs/channel.md, "Connecting by device id"): a
+// path whose attempt failed is not marked unreachable, so it is raced again on the next
+// attempt, and it works as soon as the accessory answers there.
+TEST_CASE("channel by device id: a failed path stays reachable and is tried again",
+          "[channel][directory]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  const std::uint16_t port = closed_port(io);
+  auto directory = std::make_shared<discovery::directory>();
+  directory->apply(added(instance(1, port)));
+
+  phone p(io, phone_options());
+  p.ch.start("lamp-1", directory);
+  REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::waiting; }));
+  CHECK(p.ch.last_error() != lanyard::channel::errc::not_discovered);
+  REQUIRE(directory->find("lamp-1")->paths.size() == 1);
+  CHECK(directory->find("lamp-1")->paths[0].reachable);
+  // The accessory starts listening on that port; nothing is said to the channel.
+  accessory acc(io, dir.path, port);
+  p.send("after the failure");
+  REQUIRE(run_until(io, [&] { return p.acked.size() == 1; }));
+  CHECK(acc.received == std::vector<std::string>{"after the failure"});
+  CHECK(directory->find("lamp-1")->paths[0].reachable);
   p.ch.cancel();
 }
 

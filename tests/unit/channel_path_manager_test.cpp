@@ -4,6 +4,7 @@
 #include "client/path_manager.hpp"
 
 #include "support/io_test_support.hpp"
+#include "support/netlink_sockets.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -169,4 +170,38 @@ TEST_CASE("path_manager: a suspect link is raced last and not moved back to") {
   REQUIRE(test::run_until(
       h.io, [&] { return h.advised.has_value(); }, std::chrono::seconds(10)));
   CHECK(h.advised->path.interface_name == "wlan0");
+}
+
+// With the kernel: every channel's path manager on one io_context watches through one
+// rtnetlink socket (link::shared_path_monitor), and each still sees the interfaces, including
+// one that starts after the monitor's snapshot is complete.
+TEST_CASE("path managers on one io_context share one rtnetlink socket") {
+  asio::io_context io;
+  client::path_options o;
+  o.static_paths = {{asio::ip::make_address("127.0.0.1"), 7443, "lo"}};
+  const std::size_t before = test::open_rtnetlink_sockets();
+  auto make = [&](int& told) {
+    auto pm = std::make_shared<path_manager>(io.get_executor(), o);
+    // Told only from monitor events, once the snapshot is whole and shows lo with 127.0.0.1.
+    pm->set_callbacks({[&told] { ++told; }, {}, {}});
+    return pm;
+  };
+  int told1 = 0, told2 = 0, told3 = 0;
+  auto pm1 = make(told1), pm2 = make(told2);
+  REQUIRE_FALSE(pm1->start());
+  REQUIRE_FALSE(pm2->start());
+  CHECK(test::open_rtnetlink_sockets() == before + 1);
+  REQUIRE(test::run_until(io, [&] { return told1 > 0 && told2 > 0; }));
+  auto pm3 = make(told3); // late: catches up with the snapshot
+  REQUIRE_FALSE(pm3->start());
+  REQUIRE(test::run_until(io, [&] { return told3 > 0; }));
+  CHECK(test::open_rtnetlink_sockets() == before + 1);
+  REQUIRE(pm3->candidates().targets.size() == 1);
+  CHECK(pm3->candidates().targets[0].path.interface_name == "lo");
+  pm1->stop();
+  pm2->stop();
+  CHECK(test::open_rtnetlink_sockets() == before + 1);
+  pm3.reset(); // destroyed without stop(): its subscription ends with it
+  CHECK(test::open_rtnetlink_sockets() == before);
+  io.poll();
 }

@@ -100,7 +100,8 @@ public:
   /// path; the log line says why) and the channel waits. The app keeps feeding `dir` from its
   /// browser on this channel's executor and hands the resulting events to directory_changed().
   ///
-  /// The channel watches the local interfaces itself (rtnetlink, debounced): when the active
+  /// The channel watches the local interfaces itself (rtnetlink, debounced; every channel on
+  /// one io_context shares one monitor, link::shared_path_monitor): when the active
   /// path's interface or address goes, the session moves at once to the best other path; when
   /// a more preferred path (handover mode) or a clearly faster one (interactive mode) has been
   /// viable for paths.move_back_hold, it moves there make-before-break. set_path_handler()
@@ -113,9 +114,10 @@ public:
   void start(std::string_view device_id, std::shared_ptr<const discovery::directory> dir);
 
   /// Tells a channel started by device id what changed in its directory (the events
-  /// directory::apply(), report_unreachable() or report_reachable() returned). A new or newly
-  /// reachable path of this accessory (events added, path_added, path_reachable) makes a
-  /// waiting channel attempt at once instead of waiting out its backoff, and restarts an
+  /// directory::apply(), or the app's report_unreachable() or report_reachable(), returned; the
+  /// channel itself never writes the directory). A new or newly reachable path of this
+  /// accessory (events added, path_added, path_reachable) makes a waiting channel attempt at
+  /// once instead of waiting out its backoff, and restarts an
   /// attempt still in its TCP connect (it may be stuck on a path that just died) with the
   /// current paths; a ready channel keeps its connection. Other events, events of other
   /// accessories and calls on a channel started with an endpoint are ignored.

@@ -8,9 +8,13 @@
 /// "name:<instance name>".
 ///
 /// avahi-daemon keeps a device that vanished without a goodbye for about two minutes (it does
-/// not implement RFC 6762 §10.4's reconfirmation). Connection attempts know better: feed them
-/// back with report_unreachable() / report_reachable(); a path marked unreachable says so at
-/// once (path_unreachable) and stays known until discovery drops it or it is announced again.
+/// not implement RFC 6762 §10.4's reconfirmation). An application that knows better (its own
+/// probe, a link monitor) says so with report_unreachable() / report_reachable(); a path marked
+/// unreachable says so at once (path_unreachable), is skipped by client channels, and stays
+/// known until discovery drops it, it is announced again or reported reachable. The client
+/// channel never calls them: it reads the directory (which the app may share with other
+/// channels and its UI), and one failed attempt is no proof that a path is dead (see
+/// docs/channel.md, "Connecting by device id").
 ///
 /// The directory does no I/O and holds no Avahi state: feed it browse_events (from a browser,
 /// or made up in a test) and act on the directory_events it returns.
@@ -62,7 +66,7 @@ enum class directory_event_kind {
   updated,          ///< its name or TXT record changed
   path_added,       ///< `path` is new
   path_removed,     ///< `path` is gone from discovery
-  path_unreachable, ///< `path` was reported unreachable by a connection attempt
+  path_unreachable, ///< `path` was reported unreachable (report_unreachable())
   path_reachable,   ///< `path` was reported reachable again
   removed,          ///< the accessory is gone (no instance left)
 };

@@ -17,6 +17,9 @@
 /// `max_queued_events` gets one events_lost event instead of the oldest ones and should re-read
 /// the snapshot.
 ///
+/// Each path_monitor opens a socket of its own. Many consumers on one io_context (every client
+/// channel) share one instead through shared_path_monitor.hpp.
+///
 /// Usage:
 /// @code
 ///   lanyard::link::path_monitor monitor(io.get_executor());
