@@ -77,6 +77,30 @@ struct path_event_op {
   virtual ~path_event_op() = default;
   virtual void complete(std::error_code ec, path_event ev) = 0;
 };
+
+// A waiting async_next_event: completes through the handler's executor (never inside the
+// initiating call), holding work on it meanwhile. Shared by path_monitor and
+// shared_path_monitor.
+template <class Handler>
+std::unique_ptr<path_event_op> make_path_event_op(Handler&& handler,
+                                                  const asio::any_io_executor& ex) {
+  using handler_type = std::decay_t<Handler>;
+  struct op final : path_event_op {
+    handler_type h;
+    asio::executor_work_guard<asio::associated_executor_t<handler_type, asio::any_io_executor>>
+        work;
+    op(handler_type&& hh, const asio::any_io_executor& ex)
+        : h(std::move(hh)), work(asio::get_associated_executor(h, ex)) {}
+    void complete(std::error_code ec, path_event ev) override {
+      auto ex = work.get_executor();
+      asio::post(ex, [h = std::move(h), ec, ev = std::move(ev)]() mutable {
+        std::move(h)(ec, std::move(ev));
+      });
+      work.reset();
+    }
+  };
+  return std::make_unique<op>(std::forward<Handler>(handler), ex);
+}
 } // namespace detail
 
 /// See the file comment.
@@ -114,23 +138,7 @@ public:
   auto async_next_event(CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, path_event)>(
         [this](auto handler) {
-          using handler_type = decltype(handler);
-          struct op final : detail::path_event_op {
-            handler_type h;
-            asio::executor_work_guard<asio::associated_executor_t<handler_type, executor_type>>
-                work;
-            op(handler_type&& hh, const executor_type& ex)
-                : h(std::move(hh)), work(asio::get_associated_executor(h, ex)) {}
-            void complete(std::error_code ec, path_event ev) override {
-              auto ex = work.get_executor();
-              // Never inside the initiating call: always through the handler's executor.
-              asio::post(ex, [h = std::move(h), ec, ev = std::move(ev)]() mutable {
-                std::move(h)(ec, std::move(ev));
-              });
-              work.reset();
-            }
-          };
-          start_wait(std::make_unique<op>(std::move(handler), get_executor()));
+          start_wait(detail::make_path_event_op(std::move(handler), get_executor()));
         },
         token);
   }

@@ -95,23 +95,7 @@ public:
   auto async_next_event(CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, path_event)>(
         [this](auto handler) {
-          using handler_type = decltype(handler);
-          struct op final : detail::path_event_op {
-            handler_type h;
-            asio::executor_work_guard<asio::associated_executor_t<handler_type, executor_type>>
-                work;
-            op(handler_type&& hh, const executor_type& ex)
-                : h(std::move(hh)), work(asio::get_associated_executor(h, ex)) {}
-            void complete(std::error_code ec, path_event ev) override {
-              auto ex = work.get_executor();
-              // Never inside the initiating call: always through the handler's executor.
-              asio::post(ex, [h = std::move(h), ec, ev = std::move(ev)]() mutable {
-                std::move(h)(ec, std::move(ev));
-              });
-              work.reset();
-            }
-          };
-          start_wait(std::make_unique<op>(std::move(handler), get_executor()));
+          start_wait(detail::make_path_event_op(std::move(handler), get_executor()));
         },
         token);
   }

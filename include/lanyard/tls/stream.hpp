@@ -30,6 +30,11 @@
 /// executor for the socket. Outstanding operations allowed at once: one handshake (alone), or
 /// one read and one write (full duplex), or one shutdown (no write).
 ///
+/// Timeouts: every handshake has a deadline (set_handshake_timeout). The deadlines of all
+/// streams on one execution context are kept by one watcher thread, started on the first
+/// handshake and joined when the context shuts down (handshake_deadlines.hpp: a timer per
+/// handshake cost a twentieth of a resumed handshake). An expiry runs on the stream's executor.
+///
 /// Memory: a read waits for its peer without an input buffer when the next layer can wait for
 /// readiness (a socket: async_wait, non-blocking read_some), so an idle connection holds no
 /// 16.5 KiB ciphertext buffer; such a socket is put in non-blocking mode by the first read.
