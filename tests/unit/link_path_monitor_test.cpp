@@ -1,5 +1,7 @@
 #include "lanyard/link/path_monitor.hpp"
 
+#include "support/monitor_cancel_check.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <asio/error.hpp>
@@ -78,18 +80,7 @@ TEST_CASE("cancel, a second waiter, a second start and stop", "[path_monitor]") 
   while (!complete)
     io.run_one();
 
-  std::error_code first, second;
-  bool first_called = false;
-  m.async_next_event([&](std::error_code ec, path_event) {
-    first_called = true;
-    first = ec;
-  });
-  m.async_next_event([&](std::error_code ec, path_event) { second = ec; });
-  m.cancel();
-  CHECK_FALSE(first_called); // completions go through the executor
-  io.poll();
-  CHECK(first == asio::error::operation_aborted);
-  CHECK(second == asio::error::in_progress);
+  lanyard::test::check_cancel_and_second_waiter(io, m);
 
   std::error_code after_stop;
   m.async_next_event([&](std::error_code ec, path_event) { after_stop = ec; });

@@ -1,6 +1,7 @@
 #include "lanyard/link/shared_path_monitor.hpp"
 
 #include "support/io_test_support.hpp"
+#include "support/monitor_cancel_check.hpp"
 #include "support/netlink_sockets.hpp"
 
 #include <catch2/catch.hpp>
@@ -242,18 +243,7 @@ TEST_CASE("cancel, a second waiter and a wait without a subscription", "[shared_
   };
   next();
   REQUIRE(run_until(io, [&] { return complete; }));
-  std::error_code first, second;
-  bool first_called = false;
-  m.async_next_event([&](std::error_code ec, path_event) {
-    first_called = true;
-    first = ec;
-  });
-  m.async_next_event([&](std::error_code ec, path_event) { second = ec; });
-  m.cancel();
-  CHECK_FALSE(first_called); // completions go through the executor
-  io.poll();
-  CHECK(first == asio::error::operation_aborted);
-  CHECK(second == asio::error::in_progress);
+  lanyard::test::check_cancel_and_second_waiter(io, m);
   m.stop();
 }
 
