@@ -11,7 +11,6 @@
 
 #include <lanyard/trust/error.hpp>
 
-#include <asio/connect.hpp>
 #include <asio/error.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
@@ -35,26 +34,17 @@ using tcp = asio::ip::tcp;
 struct client_channel::impl : std::enable_shared_from_this<impl> {
   impl(executor_type e, tls::context c, client_options o)
       : ex(e), ctx(std::move(c)), opts(std::move(o)), backoff(opts.backoff), retry_timer(e),
-        connect_timer(e), resolution({opts.paths.resolution_delay}), resolution_timer(e),
-        resolver(e), sends(opts.max_waiting_sends), rng(std::random_device{}()) {
+        resolution({opts.paths.resolution_delay}), resolution_timer(e), resolver(e),
+        resolve_timer(e), sends(opts.max_waiting_sends), rng(std::random_device{}()) {
     if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
     runner = std::make_shared<session_runner>(ex, core::session_role::client, opts.session);
   }
-
-  // One connection attempt: resolve, connect, handshake. Stale once `gen` moved on.
-  struct attempt {
-    explicit attempt(executor_type e) : socket(e) {}
-    tcp::socket socket;
-    std::unique_ptr<tls_stream> stream;
-    std::optional<trust::trust_decision> decision;
-  };
 
   executor_type ex;
   tls::context ctx;
   client_options opts;
   core::backoff backoff;
   asio::steady_timer retry_timer;
-  asio::steady_timer connect_timer;
   // By device id: hold the first race back for a better interface kind still being discovered
   // (path_options::resolution_delay, docs/paths.md).
   core::resolution_delay resolution;
@@ -62,7 +52,11 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   bool awaiting_better_path = false;              // resolution_timer runs for this generation
   core::kind_set awaited_kinds;                   // what it waits for (for the log)
   std::chrono::steady_clock::time_point wait_end; // the deadline announced in the log
+  // Started with an endpoint: its host is resolved before every attempt, within
+  // connect_timeout (resolving is true meanwhile); the addresses are raced like paths.
   tcp::resolver resolver;
+  asio::steady_timer resolve_timer;
+  bool resolving = false;
   channel::detail::send_queue sends;
   std::mt19937_64 rng; // jitter only: not security relevant
   std::shared_ptr<session_runner> runner;
@@ -73,7 +67,6 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   channel_state st = channel_state::setup;
   std::error_code last_error;
   std::uint64_t gen = 0; // current attempt generation
-  std::shared_ptr<attempt> current;
   bool retry_scheduled = false;
   bool paired_here = false; // this channel ran a successful pairing exchange
   state_handler on_state;
@@ -203,19 +196,14 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     ++gen;
     retry_scheduled = false;
     retry_timer.cancel();
-    connect_timer.cancel();
     resolution_timer.cancel();
     awaiting_better_path = false;
+    resolving = false;
+    resolve_timer.cancel();
     resolver.cancel();
     if (race) {
       race->cancel();
       race.reset();
-    }
-    if (current) {
-      std::error_code ignored;
-      current->socket.close(ignored);
-      if (current->stream) current->stream->next_layer().close(ignored);
-      current.reset();
     }
   }
 
@@ -238,7 +226,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   }
 
   void schedule_retry() {
-    if (terminal() || retry_scheduled || current || race) return;
+    if (terminal() || retry_scheduled || resolving || race) return;
     retry_scheduled = true;
     auto delay = backoff.next_delay(rng());
     retry_timer.expires_after(delay);
@@ -298,8 +286,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   }
 
   void attempt_failed(std::error_code ec, const std::string& what) {
-    current.reset();
-    connect_timer.cancel(); // a resolve or lookup failure comes before the connect
+    resolving = false;
+    resolve_timer.cancel();
     if (terminal()) return;
     log("channel to " + where() + ": " + what + ": " + ec.message());
     // Trust refusals, refused pairings (a wrong secret stays wrong, and every try costs the
@@ -329,46 +317,50 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     stop_attempts();
     no_resumption_before_pairing();
     set_state(channel_state::preparing);
-    auto a = std::make_shared<attempt>(ex);
-    current = a;
-    std::uint64_t g = gen;
+    if (dir) return race_paths(gen);
+    resolve_endpoint(gen);
+  }
+
+  // Started with an endpoint: every resolved address becomes one unpinned path (through the
+  // routing table), raced in the resolver's order by the same path_racer as the directory's
+  // paths, so both start() forms share one connector, one verifier and one route into admit().
+  void resolve_endpoint(std::uint64_t g) {
+    resolving = true;
     std::weak_ptr<impl> w = weak_from_this();
-    connect_timer.expires_after(opts.connect_timeout);
-    connect_timer.async_wait([w, g, a](std::error_code ec) {
+    // getaddrinfo cannot be interrupted: the attempt fails at the deadline and a late answer
+    // is dropped (`resolving` is false by then).
+    resolve_timer.expires_after(opts.connect_timeout);
+    resolve_timer.async_wait([w, g](std::error_code ec) {
       auto self = w.lock();
-      if (!self || ec || g != self->gen || a->stream) return;
-      std::error_code ignored;
-      a->socket.close(ignored); // the connect completes with operation_aborted
+      if (!self || ec || g != self->gen || !self->resolving) return;
+      self->resolver.cancel();
+      self->attempt_failed(asio::error::timed_out, "resolving the host failed");
     });
-    if (dir) {
-      current.reset();
-      connect_timer.cancel(); // each raced attempt has its own bound
-      return race_paths(g);
-    }
     resolver.async_resolve(target->host, std::to_string(target->port),
                            tcp::resolver::numeric_service,
-                           [w, g, a](std::error_code ec, tcp::resolver::results_type results) {
+                           [w, g](std::error_code ec, tcp::resolver::results_type results) {
                              auto self = w.lock();
-                             if (!self || g != self->gen) return;
+                             if (!self || g != self->gen || !self->resolving) return;
+                             self->resolving = false;
+                             self->resolve_timer.cancel();
                              if (!ec && results.empty()) ec = channel::errc::no_address;
                              if (ec) return self->attempt_failed(ec, "resolving the host failed");
-                             self->connect(a, g, results);
+                             self->start_race(g, endpoint_targets(results));
                            });
   }
 
-  // TCP connect to the first of `endpoints` that accepts, then the handshake.
-  template <class EndpointSequence>
-  void connect(const std::shared_ptr<attempt>& a, std::uint64_t g,
-               const EndpointSequence& endpoints) {
-    asio::async_connect(a->socket, endpoints,
-                        [w = weak_from_this(), g, a](std::error_code ec, const tcp::endpoint&) {
-                          auto self = w.lock();
-                          if (!self || g != self->gen) return;
-                          self->connect_timer.cancel();
-                          if (ec == asio::error::operation_aborted) ec = asio::error::timed_out;
-                          if (ec) return self->attempt_failed(ec, "TCP connect failed");
-                          self->handshake(a, g);
-                        });
+  static std::vector<detail::path_target>
+  endpoint_targets(const tcp::resolver::results_type& results) {
+    std::vector<detail::path_target> targets;
+    for (const auto& r : results) {
+      detail::path_target t;
+      t.endpoint = r.endpoint();
+      t.path.address = t.endpoint.address().to_string();
+      t.path.family =
+          t.endpoint.address().is_v6() ? core::address_family::ipv6 : core::address_family::ipv4;
+      targets.push_back(std::move(t));
+    }
+    return targets;
   }
 
   static core::kind_set kinds_of(const detail::ranked_targets& ranked) {
@@ -413,24 +405,30 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
         return attempt_failed(channel::errc::not_discovered, "no reachable path in the directory");
       return attempt_failed(core::channel_errc::no_viable_path, ranked.reason);
     }
+    start_race(g, std::move(ranked.targets));
+  }
+
+  // One connection attempt: `targets` raced (RFC 8305), the first pinned handshake wins.
+  void start_race(std::uint64_t g, std::vector<detail::path_target> targets) {
     no_resumption_before_pairing();
     race = std::make_shared<detail::path_racer>(ex, ctx, opts.trust, race_settings());
-    auto targets = ranked.targets;
-    race->start(std::move(ranked.targets),
-                [w = weak_from_this(), g, targets](detail::race_outcome o) {
-                  auto self = w.lock();
-                  if (!self || g != self->gen) return; // stale: its streams are closed with it
-                  self->race.reset();
-                  for (const auto& f : o.failures)
-                    self->log("channel to " + self->opts.trust.device_id + ": " + f.what);
-                  if (o.error) {
-                    if (o.decision && !o.decision->accepted()) self->log(o.decision->describe());
-                    return self->attempt_failed(o.error, "no path to the accessory worked");
-                  }
-                  self->established_on(targets[o.winner], std::move(o),
-                                       self->last_path ? path_change_reason::path_failed
-                                                       : path_change_reason::connected);
-                });
+    auto kept = targets;
+    race->start(std::move(targets), [w = weak_from_this(), g,
+                                     targets = std::move(kept)](detail::race_outcome o) {
+      auto self = w.lock();
+      if (!self || g != self->gen) return; // stale: its streams are closed with it
+      self->race.reset();
+      for (const auto& f : o.failures)
+        self->log("channel to " + self->opts.trust.device_id + ": " + f.what);
+      if (o.error) {
+        if (o.decision && !o.decision->accepted()) self->log(o.decision->describe());
+        return self->attempt_failed(o.error, self->dir ? "no path to the accessory worked"
+                                                       : "connecting failed");
+      }
+      self->established_on(targets[o.winner], std::move(o),
+                           self->last_path ? path_change_reason::path_failed
+                                           : path_change_reason::connected);
+    });
   }
 
   // RFC 8305 §3 style: the accessory was found over a worse kind than this host could reach
@@ -483,6 +481,13 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
 
   void attach_on(const detail::path_target& t, std::unique_ptr<tls_stream> stream,
                  path_change_reason reason) {
+    // Started with an endpoint: no path events. `lanyard connect --address` prints every path
+    // event; reporting the routing table's path would be a separate, documented change.
+    if (!paths) {
+      if (std::error_code aec = runner->attach(std::move(stream)))
+        attempt_failed(aec, "starting the session failed");
+      return;
+    }
     std::optional<path_info> from = active_path ? active_path : last_path;
     const bool mptcp = link::is_mptcp_connection(stream->next_layer());
     if (std::error_code aec = runner->attach(std::move(stream)))
@@ -567,41 +572,13 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       return connect_now();
     }
     bool connecting = st == channel_state::preparing && !runner->has_link() &&
-                      (even_mid_handshake || race || (current && !current->stream));
+                      (even_mid_handshake || race || resolving);
     // Still "ready" without a connection: the old one closed during a move that then failed.
     const bool lost_while_moving = st == channel_state::ready && !runner->has_link();
     if (st != channel_state::waiting && !connecting && !lost_while_moving) return;
     log("channel to " + where() + ": " + why + ", reconnecting now");
     stop_attempts();
     connect_now();
-  }
-
-  void handshake(const std::shared_ptr<attempt>& a, std::uint64_t g) {
-    if (std::error_code ec = channel::detail::configure_socket(a->socket, opts.tcp_user_timeout))
-      return attempt_failed(ec, "configuring the socket failed");
-    a->stream = std::make_unique<tls_stream>(std::move(a->socket), ctx);
-    no_resumption_before_pairing(); // another attempt may have finished a handshake meanwhile
-    a->stream->set_peer_id(opts.trust.device_id);
-    a->stream->set_verifier(detail::pin_verifier(opts.trust, a->decision));
-    std::weak_ptr<impl> w = weak_from_this();
-    a->stream->async_handshake(tls::role::client, [w, g, a](std::error_code ec) {
-      auto self = w.lock();
-      if (!self || g != self->gen) return;
-      if (ec) {
-        if (a->decision && !a->decision->accepted()) self->log(a->decision->describe());
-        return self->attempt_failed(ec, "TLS handshake failed");
-      }
-      self->admit(std::move(a->stream), a->decision,
-                  [w, g, a](std::unique_ptr<tls_stream> s, std::error_code pec) {
-                    auto me = w.lock();
-                    if (!me || g != me->gen) return;
-                    me->current.reset();
-                    me->connect_timer.cancel();
-                    if (pec) return me->attempt_failed(pec, "pairing failed");
-                    if (std::error_code aec = me->runner->attach(std::move(s)))
-                      me->attempt_failed(aec, "starting the session failed");
-                  });
-    });
   }
 };
 

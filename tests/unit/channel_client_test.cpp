@@ -300,6 +300,36 @@ TEST_CASE("channel: open, exchange messages both ways, server push", "[channel]"
   REQUIRE(run_until(io, [&] { return acc.srv->session_count() == 0; }));
 }
 
+// start(endpoint) is a race over the resolved addresses, with the racer's per-attempt bound:
+// connect_timeout covers TCP connect and TLS handshake, so an address that accepts TCP and
+// then stays silent cannot hold the channel for the TLS handshake timeout.
+TEST_CASE("channel: an endpoint whose TLS handshake stays silent fails the attempt at "
+          "connect_timeout, then connects once it answers",
+          "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  acc.pair(phone_id());
+  relay silent(io, acc.endpoint());
+  silent.set_blackhole(true);
+  client_options o = phone_options();
+  o.connect_timeout = 300ms;
+  o.backoff.initial = 100ms;
+  phone_fixture phone(io, o);
+
+  phone.ch.start({"127.0.0.1", silent.port()});
+  REQUIRE(run_until(io, [&] { return phone.saw(channel_state::waiting); }));
+  REQUIRE(!phone.reasons.empty());
+  CHECK(phone.reasons.front() == asio::error::timed_out);
+  CHECK(silent.accepted >= 1);
+
+  silent.set_blackhole(false);
+  REQUIRE(run_until(io, [&] { return phone.ch.state() == channel_state::ready; }));
+  phone.send("through");
+  REQUIRE(run_until(io, [&] { return phone.done.count("through") == 1; }));
+  CHECK(!phone.done["through"].first);
+}
+
 TEST_CASE("channel: a TCP connection killed mid-stream resumes, nothing lost or duplicated",
           "[channel]") {
   asio::io_context io;

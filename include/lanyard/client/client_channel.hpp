@@ -86,8 +86,12 @@ public:
   void set_session_reset_handler(session_reset_handler h);
   void set_path_handler(path_handler h);
 
-  /// Starts connecting to `ep` (setup → preparing). Calling it again is ignored unless the
-  /// channel is in setup.
+  /// Starts connecting to `ep` (setup → preparing). Every attempt resolves `ep.host` and races
+  /// its addresses (RFC 8305, client_options::paths.attempt_delay apart, over paths.transport)
+  /// through the routing table, with the same pin check as start(device_id, dir); the first
+  /// handshake to complete wins. No path events are reported (set_path_handler(),
+  /// current_path() are for channels started by device id). Calling it again is ignored unless
+  /// the channel is in setup.
   void start(endpoint ep);
 
   /// Starts connecting to the accessory whose device id (TXT `id`) is `device_id`, through

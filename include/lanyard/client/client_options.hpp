@@ -75,7 +75,9 @@ struct client_options {
   /// that swallows our data is declared dead no later than a silent one).
   std::chrono::milliseconds tcp_user_timeout{0};
 
-  /// TCP connect timeout per attempt (covers a blackholed SYN). 10 s.
+  /// Bound on one connection attempt to one address: TCP connect plus TLS handshake (a
+  /// blackholed SYN, or a peer that accepts and then stays silent). A channel started with an
+  /// endpoint also resolves its host within this bound. 10 s.
   std::chrono::milliseconds connect_timeout{10000};
 
   /// Bound on sends waiting for room in the replay buffer (send_mode::wait). 1024.
@@ -85,7 +87,9 @@ struct client_options {
   /// the RFC 8305 attempt delay, the move-back hold and TCP or MPTCP. They apply to a channel
   /// started by device id (start(device_id, directory)): its candidates are the directory's
   /// paths plus the static ones, raced under the policy, each socket pinned to its interface.
-  /// A channel started with an explicit endpoint connects through the routing table.
+  /// A channel started with an explicit endpoint connects through the routing table: its
+  /// host's addresses are raced in the resolver's order with attempt_delay and transport; the
+  /// interface policy, static paths and moves do not apply to it.
   path_options paths;
 
   /// One line per notable event (attempt failed, trust refusal, session reset). May be empty.
