@@ -53,7 +53,7 @@ core::session_id random_session_id() {
 
 struct server::impl : std::enable_shared_from_this<impl> {
   struct entry {
-    explicit entry(std::size_t max_waiting) : sends(max_waiting) {}
+    entry(asio::any_io_executor ex, std::size_t max_waiting) : sends(std::move(ex), max_waiting) {}
     controller_id controller;
     std::shared_ptr<session_runner> runner;
     send_queue sends;
@@ -497,7 +497,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   std::shared_ptr<entry> make_session(const controller_id& fp) {
-    auto e = std::make_shared<entry>(opts.max_waiting_sends);
+    auto e = std::make_shared<entry>(ex, opts.max_waiting_sends);
     e->controller = fp;
     core::session_settings s = opts.session;
     s.new_session_id = random_session_id;

@@ -3,13 +3,17 @@
 #include <lanyard/channel/error.hpp>
 #include <lanyard/core/channel_error.hpp>
 
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+
+#include <algorithm>
 #include <utility>
 
 namespace lanyard::channel::detail {
 
 // True if the payload was taken (or failed for good); false if the buffer is full.
-bool send_queue::admit(session_runner& r, std::span<const std::byte> payload, send_options o,
-                       send_completion& c) {
+bool send_queue::admit(session_runner& r, std::uint64_t id, std::span<const std::byte> payload,
+                       send_options o, send_completion& c) {
   core::session::send_result res = r.send(payload);
   if (res.error == core::channel_errc::buffer_full) return false;
   if (res.error) {
@@ -17,30 +21,58 @@ bool send_queue::admit(session_runner& r, std::span<const std::byte> payload, se
   } else if (o.completion == send_completion_mode::queued) {
     c.complete({}, res.seq);
   } else {
-    acks_.push_back({res.seq, std::move(c)});
+    lists_->acks.push_back({id, res.seq, std::move(c)});
   }
   return true;
 }
 
+void send_queue::make_wait(std::uint64_t id, std::span<const std::byte> payload, send_options o,
+                           send_completion c) {
+  if (o.mode == send_mode::fail) return c.complete(core::channel_errc::buffer_full, 0);
+  if (lists_->waiting.size() >= max_waiting_) return c.complete(errc::too_many_waiting_sends, 0);
+  lists_->waiting.push_back({id, {payload.begin(), payload.end()}, o, std::move(c)});
+}
+
 void send_queue::submit(session_runner& r, std::span<const std::byte> payload, send_options o,
                         send_completion c) {
-  if (!waiting_.empty()) {
-    // Never overtake a waiting send.
-    if (o.mode == send_mode::fail) return c.complete(core::channel_errc::buffer_full, 0);
-    if (waiting_.size() >= max_waiting_) return c.complete(errc::too_many_waiting_sends, 0);
-    waiting_.push_back({{payload.begin(), payload.end()}, o, std::move(c)});
-    return;
+  const std::uint64_t id = next_id_++;
+  // Installed before anything can complete `c` (complete() removes it again).
+  c.on_cancel([w = std::weak_ptr<lists>(lists_), ex = ex_, id](asio::cancellation_type type) {
+    asio::post(ex, [w, id, type] {
+      if (auto l = w.lock()) l->cancel(id, type);
+    });
+  });
+  // Never overtake a waiting send.
+  if (!lists_->waiting.empty()) return make_wait(id, payload, o, std::move(c));
+  if (admit(r, id, payload, o, c)) return;
+  make_wait(id, payload, o, std::move(c));
+}
+
+void send_queue::lists::cancel(std::uint64_t id, asio::cancellation_type type) {
+  auto w = std::find_if(waiting.begin(), waiting.end(),
+                        [id](const waiting_send& s) { return s.id == id; });
+  if (w != waiting.end()) {
+    send_completion c = std::move(w->c);
+    waiting.erase(w);
+    return c.complete(asio::error::operation_aborted, 0);
   }
-  if (admit(r, payload, o, c)) return;
-  if (o.mode == send_mode::fail) return c.complete(core::channel_errc::buffer_full, 0);
-  if (waiting_.size() >= max_waiting_) return c.complete(errc::too_many_waiting_sends, 0);
-  waiting_.push_back({{payload.begin(), payload.end()}, o, std::move(c)});
+  if ((type & (asio::cancellation_type::terminal | asio::cancellation_type::partial)) ==
+      asio::cancellation_type::none)
+    return;
+  auto a =
+      std::find_if(acks.begin(), acks.end(), [id](const pending_ack& p) { return p.id == id; });
+  if (a == acks.end()) return; // completed meanwhile
+  send_completion c = std::move(a->c);
+  const std::uint64_t seq = a->seq;
+  acks.erase(a);
+  c.complete(asio::error::operation_aborted, seq);
 }
 
 void send_queue::on_acked(session_runner& r, std::uint64_t next_unacked) {
-  while (!acks_.empty() && acks_.front().seq < next_unacked) {
-    acks_.front().c.complete({}, acks_.front().seq);
-    acks_.pop_front();
+  auto& acks = lists_->acks;
+  while (!acks.empty() && acks.front().seq < next_unacked) {
+    acks.front().c.complete({}, acks.front().seq);
+    acks.pop_front();
   }
   admit_waiting(r);
 }
@@ -48,25 +80,26 @@ void send_queue::on_acked(session_runner& r, std::uint64_t next_unacked) {
 void send_queue::admit_waiting(session_runner& r) {
   if (admitting_) return; // admit() -> send() -> events -> on_acked() again
   admitting_ = true;
-  while (!waiting_.empty()) {
-    waiting_send& w = waiting_.front();
-    if (!admit(r, w.payload, w.options, w.c)) break;
-    waiting_.pop_front();
+  auto& waiting = lists_->waiting;
+  while (!waiting.empty()) {
+    waiting_send& w = waiting.front();
+    if (!admit(r, w.id, w.payload, w.options, w.c)) break;
+    waiting.pop_front();
   }
   admitting_ = false;
 }
 
 void send_queue::fail_unacked(std::error_code ec) {
-  std::deque<pending_ack> acks = std::move(acks_);
-  acks_.clear();
+  std::deque<pending_ack> acks = std::move(lists_->acks);
+  lists_->acks.clear();
   for (pending_ack& a : acks)
     a.c.complete(ec, a.seq);
 }
 
 void send_queue::fail_all(std::error_code ec) {
   fail_unacked(ec);
-  std::deque<waiting_send> w = std::move(waiting_);
-  waiting_.clear();
+  std::deque<waiting_send> w = std::move(lists_->waiting);
+  lists_->waiting.clear();
   for (waiting_send& s : w)
     s.c.complete(ec, 0);
 }

@@ -35,7 +35,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   impl(executor_type e, tls::context c, client_options o)
       : ex(e), ctx(std::move(c)), opts(std::move(o)), backoff(opts.backoff), retry_timer(e),
         resolution({opts.paths.resolution_delay}), resolution_timer(e), resolver(e),
-        resolve_timer(e), sends(opts.max_waiting_sends), rng(std::random_device{}()) {
+        resolve_timer(e), sends(e, opts.max_waiting_sends), rng(std::random_device{}()) {
     if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
     runner = std::make_shared<session_runner>(ex, core::session_role::client, opts.session);
   }

@@ -12,8 +12,15 @@
 #include <lanyard/trust/controller_store.hpp>
 #include <lanyard/trust/trust_store.hpp>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
 #include <catch2/catch.hpp>
@@ -195,6 +202,14 @@ client_options phone_options() {
   o.trust.expected_fingerprint = accessory_id().fingerprint();
   o.backoff.initial = 20ms;
   o.backoff.cap = 200ms;
+  return o;
+}
+
+// A replay buffer that holds three 255-byte messages (+32 bytes accounting each).
+client_options three_message_buffer() {
+  client_options o = phone_options();
+  o.session.max_message_size = 256;
+  o.session.max_replay_bytes = 1024;
   return o;
 }
 
@@ -521,10 +536,7 @@ TEST_CASE("channel: a full replay buffer fails sends in fail mode and holds them
   temp_dir dir;
   accessory_fixture acc(io, dir.path);
   acc.pair(phone_id());
-  client_options o = phone_options();
-  o.session.max_message_size = 256;
-  o.session.max_replay_bytes = 1024; // three 256-byte messages (+32 bytes accounting each)
-  phone_fixture phone(io, o);
+  phone_fixture phone(io, three_message_buffer());
   const std::string big(255, 'x');
   // Not started: nothing can be acknowledged, so the buffer fills.
   for (int i = 0; i < 3; ++i)
@@ -547,6 +559,94 @@ TEST_CASE("channel: a full replay buffer fails sends in fail mode and holds them
     CHECK(!phone.done[big + c].first);
   const auto fp = phone_id().fingerprint();
   CHECK(acc.received[fp] == std::vector<std::string>{big + 'a', big + 'b', big + 'c', big + 'e'});
+}
+
+// Per-operation cancellation: a cancellation slot bound to the handler.
+TEST_CASE("channel: a cancelled async_send waiting for room is withdrawn; one in the session "
+          "stops waiting for its acknowledgement but is still delivered once",
+          "[channel][cancellation]") {
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  acc.pair(phone_id());
+  phone_fixture phone(io, three_message_buffer());
+  const std::string big(255, 'x');
+  std::map<char, std::pair<std::error_code, std::uint64_t>> done;
+  std::map<char, asio::cancellation_signal> signals;
+  auto send = [&](char c) {
+    auto payload = bytes(big + c);
+    phone.ch.async_send(
+        payload, asio::bind_cancellation_slot(signals[c].slot(),
+                                              [&done, c](std::error_code ec, std::uint64_t seq) {
+                                                done[c] = {ec, seq};
+                                              }));
+  };
+  // Not started: nothing is acknowledged; a, b, c fill the replay buffer, d and e wait.
+  for (char c : std::string("abcde"))
+    send(c);
+  REQUIRE(run_until(io, [&] { return phone.ch.unacked_count() == 3; }));
+
+  // Total cancellation promises no side effect: not honoured once the message is in the session.
+  signals['b'].emit(asio::cancellation_type::total);
+  // Waiting for room: nothing was sent, so even total cancellation withdraws it.
+  signals['d'].emit(asio::cancellation_type::total);
+  REQUIRE(run_until(io, [&] { return done.count('d') == 1; }));
+  CHECK(done['d'].first == asio::error::operation_aborted);
+  CHECK(done.count('b') == 0);
+  // Terminal cancellation of a message in the session: stop waiting, keep the message.
+  signals['b'].emit(asio::cancellation_type::terminal);
+  REQUIRE(run_until(io, [&] { return done.count('b') == 1; }));
+  CHECK(done['b'].first == asio::error::operation_aborted);
+  CHECK(done['b'].second == 1);
+  CHECK(phone.ch.unacked_count() == 3);
+
+  phone.ch.start({"127.0.0.1", acc.endpoint().port()});
+  REQUIRE(run_until(io, [&] { return done.count('e') == 1; }));
+  for (char c : std::string("ace"))
+    CHECK(!done[c].first);
+  const auto fp = phone_id().fingerprint();
+  CHECK(acc.received[fp] == std::vector<std::string>{big + 'a', big + 'b', big + 'c', big + 'e'});
+  // A completed send's slot is free again: emitting on it does nothing.
+  signals['a'].emit(asio::cancellation_type::terminal);
+  signals['e'].emit(asio::cancellation_type::all);
+  io.restart();
+  io.poll();
+  CHECK(!done['a'].first);
+  CHECK(!done['e'].first);
+}
+
+// The shape the issue asks for: `co_await (ch.async_send(...) || timer.async_wait(...))`.
+TEST_CASE("channel: async_send || timer: the timer wins and the waiting send is withdrawn",
+          "[channel][cancellation]") {
+  using namespace asio::experimental::awaitable_operators;
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  acc.pair(phone_id());
+  phone_fixture phone(io, three_message_buffer());
+  const std::string big(255, 'x');
+  for (char c : std::string("abc"))
+    phone.send(big + c); // fill the replay buffer (not started: nothing is acknowledged)
+  std::optional<std::size_t> winner;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer timer(io, 20ms);
+        auto payload = bytes(big + 'd');
+        auto r = co_await (phone.ch.async_send(payload, asio::use_awaitable) ||
+                           timer.async_wait(asio::use_awaitable));
+        winner = r.index();
+      },
+      asio::detached);
+  REQUIRE(run_until(io, [&] { return winner.has_value(); }));
+  CHECK(*winner == 1);
+
+  phone.ch.start({"127.0.0.1", acc.endpoint().port()});
+  REQUIRE(run_until(io, [&] { return phone.done.count(big + 'c') == 1; }));
+  phone.send("after");
+  REQUIRE(run_until(io, [&] { return phone.done.count("after") == 1; }));
+  const auto fp = phone_id().fingerprint();
+  CHECK(acc.received[fp] == std::vector<std::string>{big + 'a', big + 'b', big + 'c', "after"});
 }
 
 TEST_CASE("channel: keep-alive timeout when the link goes silent, then recovery", "[channel]") {

@@ -136,6 +136,14 @@ public:
   /// message_too_large, channel::errc::too_many_waiting_sends, channel::errc::session_expired,
   /// core::channel_errc::session_closed (the app ended the session), asio::error::operation_aborted
   /// (close()). Never completes inside this call.
+  ///
+  /// @par Per-operation cancellation
+  /// A cancellation slot bound to the handler (asio::bind_cancellation_slot, or an awaitable
+  /// operator such as `||`): a send still waiting for room (send_mode::wait) is withdrawn on
+  /// any cancellation type and completes with asio::error::operation_aborted, nothing sent. A
+  /// send already in the session cannot be taken back: it stays in the replay buffer and is
+  /// delivered exactly once; terminal or partial cancellation only stops waiting for its
+  /// acknowledgement (operation_aborted with its `seq`), total cancellation is ignored.
   template <class CompletionToken>
   auto async_send(const controller_id& controller, std::span<const std::byte> payload,
                   channel::send_options options, CompletionToken&& token) {

@@ -5,11 +5,18 @@
 /// executor, so a handler never runs inside the initiating call or inside another handler's
 /// frame.
 ///
+/// It also carries the handler's associated cancellation slot (per-operation cancellation,
+/// e.g. `co_await (ch.async_send(...) || timer.async_wait(...))`): the owner of the pending
+/// send installs what a cancellation does with on_cancel(), and complete() removes it, so the
+/// slot never outlives the operation.
+///
 /// Thread-safety: distinct objects safe, shared objects unsafe. Not part of the stable API.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
+#include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/execution.hpp>
 #include <asio/post.hpp>
 #include <asio/prefer.hpp>
@@ -29,14 +36,26 @@ public:
   /// Wraps `handler`; `fallback` is used when the handler has no associated executor.
   template <class Handler>
   send_completion(Handler&& handler, const asio::any_io_executor& fallback)
-      : impl_(std::make_unique<holder<std::decay_t<Handler>>>(std::forward<Handler>(handler),
+      : slot_(asio::get_associated_cancellation_slot(handler)),
+        impl_(std::make_unique<holder<std::decay_t<Handler>>>(std::forward<Handler>(handler),
                                                               fallback)) {}
 
   explicit operator bool() const noexcept { return impl_ != nullptr; }
 
+  /// True if the caller bound a cancellation slot to the handler.
+  bool cancellable() const noexcept { return slot_.is_connected(); }
+
+  /// Installs `f`, called as f(asio::cancellation_type) when the caller emits a cancellation.
+  /// It runs in the emitter's frame (possibly inside another handler): it should only post.
+  template <class F>
+  void on_cancel(F&& f) {
+    if (slot_.is_connected()) slot_.assign(std::forward<F>(f));
+  }
+
   /// Posts the handler with (ec, seq); afterwards this object is empty. No effect when empty.
   void complete(std::error_code ec, std::uint64_t seq) {
     if (!impl_) return;
+    if (slot_.is_connected()) slot_.clear(); // the operation is over: no more cancellation
     std::unique_ptr<base> p = std::move(impl_);
     p->post(ec, seq);
   }
@@ -63,6 +82,7 @@ private:
     asio::any_io_executor work;
   };
 
+  asio::cancellation_slot slot_;
   std::unique_ptr<base> impl_;
 };
 

@@ -1,8 +1,17 @@
 // lanyard::channel (the runtime lanyard::client and lanyard::accessory share; not an API for
 // applications): the sends of one session that have not completed yet (shared by the client channel
-// and the accessory server). `acks_` waits for the peer's cumulative acknowledgement (ordered by
-// sequence number); `waiting_` holds sends that found the replay buffer full in send_mode::wait
-// (bounded by max_waiting). Thread-safety: one executor, not thread-safe.
+// and the accessory server). Acknowledgement waits are ordered by sequence number (the peer
+// acknowledges cumulatively); sends that found the replay buffer full in send_mode::wait wait
+// for room (bounded by max_waiting).
+//
+// Per-operation cancellation (a cancellation slot bound to the async_send handler): a send still
+// waiting for room was never handed to the session, so any cancellation type removes it and it
+// completes with operation_aborted. A send in the session cannot be taken back (it is in the
+// replay buffer and is delivered exactly once); terminal or partial cancellation only stops
+// waiting for its acknowledgement (operation_aborted with its seq), total cancellation is not
+// honoured. A cancellation is carried out from a handler posted to the queue's executor.
+//
+// Thread-safety: one executor, not thread-safe.
 #pragma once
 
 #include <lanyard/channel/session_runner.hpp>
@@ -10,9 +19,13 @@
 #include <lanyard/channel/send_completion.hpp>
 #include <lanyard/channel/send_options.hpp>
 
+#include <asio/any_io_executor.hpp>
+#include <asio/cancellation_type.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <system_error>
 #include <vector>
@@ -21,7 +34,8 @@ namespace lanyard::channel::detail {
 
 class send_queue {
 public:
-  explicit send_queue(std::size_t max_waiting) : max_waiting_(max_waiting) {}
+  send_queue(asio::any_io_executor ex, std::size_t max_waiting)
+      : ex_(std::move(ex)), lists_(std::make_shared<lists>()), max_waiting_(max_waiting) {}
 
   /// Hands the payload to the session, or makes it wait, or completes `c` with the error.
   void submit(session_runner& r, std::span<const std::byte> payload, send_options o,
@@ -34,24 +48,35 @@ public:
   void fail_unacked(std::error_code ec);
   /// Completes everything with `ec`.
   void fail_all(std::error_code ec);
-  std::size_t waiting() const noexcept { return waiting_.size(); }
+  std::size_t waiting() const noexcept { return lists_->waiting.size(); }
 
 private:
   struct pending_ack {
+    std::uint64_t id;
     std::uint64_t seq;
     send_completion c;
   };
   struct waiting_send {
+    std::uint64_t id;
     std::vector<std::byte> payload;
     send_options options;
     send_completion c;
   };
-  bool admit(session_runner& r, std::span<const std::byte> payload, send_options o,
-             send_completion& c);
+  // Shared with the cancellation handlers, which may run after the queue is gone.
+  struct lists {
+    std::deque<pending_ack> acks;
+    std::deque<waiting_send> waiting;
+    void cancel(std::uint64_t id, asio::cancellation_type type);
+  };
+  bool admit(session_runner& r, std::uint64_t id, std::span<const std::byte> payload,
+             send_options o, send_completion& c);
+  void make_wait(std::uint64_t id, std::span<const std::byte> payload, send_options o,
+                 send_completion c);
 
+  asio::any_io_executor ex_;
+  std::shared_ptr<lists> lists_;
   std::size_t max_waiting_;
-  std::deque<pending_ack> acks_;
-  std::deque<waiting_send> waiting_;
+  std::uint64_t next_id_ = 0;
   bool admitting_ = false;
 };
 

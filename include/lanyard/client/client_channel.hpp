@@ -158,6 +158,14 @@ public:
   /// session before acknowledging; the message is in the session_reset event),
   /// core::channel_errc::session_closed (failed), asio::error::operation_aborted (cancelled). Never
   /// completes inside this call.
+  ///
+  /// @par Per-operation cancellation
+  /// A cancellation slot bound to the handler (asio::bind_cancellation_slot, or an awaitable
+  /// operator such as `||`): a send still waiting for room (send_mode::wait) is withdrawn on
+  /// any cancellation type and completes with asio::error::operation_aborted, nothing sent. A
+  /// send already in the session cannot be taken back: it stays in the replay buffer and is
+  /// delivered exactly once; terminal or partial cancellation only stops waiting for its
+  /// acknowledgement (operation_aborted with its `seq`), total cancellation is ignored.
   template <class CompletionToken>
   auto async_send(std::span<const std::byte> payload, channel::send_options options,
                   CompletionToken&& token) {
