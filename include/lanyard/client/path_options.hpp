@@ -7,6 +7,7 @@
 /// Thread-safety: value types.
 #pragma once
 
+#include <lanyard/core/channel_state.hpp>
 #include <lanyard/core/path_ranking.hpp>
 #include <lanyard/link/mptcp.hpp>
 
@@ -71,28 +72,10 @@ struct path_info {
   bool mptcp = false;
 };
 
-/// Why the channel changed paths.
-enum class path_change_reason : std::uint8_t {
-  connected,                ///< the first path of the session, or after a disconnection
-  path_failed,              ///< the active path failed; moved to the best other one
-  preferred_path_available, ///< handover: back to a more preferred path (make-before-break)
-  lower_rtt,                ///< interactive: to a clearly faster path (make-before-break)
-};
-
-/// "connected", "path failed", "preferred path available", "lower RTT".
-constexpr std::string_view to_string(path_change_reason r) noexcept {
-  switch (r) {
-  case path_change_reason::connected:
-    return "connected";
-  case path_change_reason::path_failed:
-    return "path failed";
-  case path_change_reason::preferred_path_available:
-    return "preferred path available";
-  case path_change_reason::lower_rtt:
-    return "lower RTT";
-  }
-  return "?";
-}
+/// Why the channel changed paths (core::path_change_reason); to_string() gives "connected",
+/// "path failed", "preferred path available", "lower RTT".
+using path_change_reason = core::path_change_reason;
+using core::to_string;
 
 /// Reported on every move.
 struct path_change {
