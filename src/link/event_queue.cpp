@@ -43,8 +43,9 @@ void event_queue::wait(std::unique_ptr<path_event_op> op) {
   deliver();
 }
 
-void event_queue::cancel() {
-  if (waiter_) std::exchange(waiter_, nullptr)->complete(asio::error::operation_aborted, {});
+void event_queue::cancel(std::uint64_t only) {
+  if (!waiter_ || (only != 0 && waiter_->id != only)) return;
+  std::exchange(waiter_, nullptr)->complete(asio::error::operation_aborted, {});
 }
 
 void event_queue::finish(std::error_code why) {

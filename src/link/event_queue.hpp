@@ -31,8 +31,9 @@ public:
   /// Becomes the waiter (a second one completes with asio::error::in_progress).
   void wait(std::unique_ptr<path_event_op> op);
 
-  /// Completes the waiter with asio::error::operation_aborted.
-  void cancel();
+  /// Completes the waiter with asio::error::operation_aborted; with `only`, only if the waiter
+  /// is that wait (path_event_op::id: a per-operation cancellation).
+  void cancel(std::uint64_t only = 0);
 
   /// The stream ends with `why` after the queued events (the first reason stays: a failure
   /// followed by stop() still reports the failure).

@@ -85,9 +85,9 @@ void monitor_engine::wait(event_queue& q, std::unique_ptr<path_event_op> op) {
   q.wait(std::move(op));
 }
 
-void monitor_engine::cancel(event_queue& q) {
+void monitor_engine::cancel(event_queue& q, std::uint64_t only) {
   std::lock_guard lock(mutex_);
-  q.cancel();
+  q.cancel(only);
 }
 
 void monitor_engine::finish(event_queue& q, std::error_code why) {

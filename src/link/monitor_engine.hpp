@@ -53,7 +53,7 @@ public:
   void detach(event_queue& q);
   /// A consumer's async_next_event, cancel() and end of stream, under the lock.
   void wait(event_queue& q, std::unique_ptr<path_event_op> op);
-  void cancel(event_queue& q);
+  void cancel(event_queue& q, std::uint64_t only = 0);
   void finish(event_queue& q, std::error_code why);
 
   bool ready() const;

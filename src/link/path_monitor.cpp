@@ -5,6 +5,7 @@
 #include "monitor_engine.hpp"
 #include "netlink.hpp"
 #include "rtnetlink_dump.hpp"
+#include "wait_cancellation.hpp"
 
 #include <cerrno>
 #include <linux/netlink.h>
@@ -26,6 +27,7 @@ struct path_monitor::impl {
   ~impl() { engine->detach(queue); }
   detail::event_queue queue;
   std::shared_ptr<detail::monitor_engine> engine;
+  std::uint64_t waits = 0; // async_next_event calls so far (path_event_op::id)
 };
 
 path_monitor::path_monitor(executor_type ex, path_monitor_settings settings)
@@ -52,6 +54,10 @@ void path_monitor::cancel() {
 }
 
 void path_monitor::start_wait(std::unique_ptr<detail::path_event_op> op) {
+  op->id = ++impl_->waits;
+  detail::arm_cancellation(*op, get_executor(), [w = std::weak_ptr<impl>(impl_), id = op->id] {
+    if (auto i = w.lock()) i->engine->cancel(i->queue, id);
+  });
   impl_->engine->wait(impl_->queue, std::move(op));
 }
 

@@ -2,6 +2,7 @@
 
 #include "event_queue.hpp"
 #include "monitor_engine.hpp"
+#include "wait_cancellation.hpp"
 
 #include <asio/error.hpp>
 #include <asio/execution/context.hpp>
@@ -70,10 +71,18 @@ struct shared_path_monitor::impl {
   executor_type ex;
   detail::event_queue queue;
   std::shared_ptr<hub> shared; // null while not subscribed
+  std::uint64_t waits = 0;     // async_next_event calls so far (path_event_op::id)
+
+  void cancel(std::uint64_t only) {
+    if (shared)
+      shared->engine->cancel(queue, only);
+    else
+      queue.cancel(only);
+  }
 };
 
 shared_path_monitor::shared_path_monitor(executor_type ex, std::size_t max_queued_events)
-    : impl_(std::make_unique<impl>(std::move(ex), max_queued_events)) {}
+    : impl_(std::make_shared<impl>(std::move(ex), max_queued_events)) {}
 
 shared_path_monitor::~shared_path_monitor() {
   stop();
@@ -107,13 +116,14 @@ void shared_path_monitor::stop() {
 }
 
 void shared_path_monitor::cancel() {
-  if (impl_->shared)
-    impl_->shared->engine->cancel(impl_->queue);
-  else
-    impl_->queue.cancel();
+  impl_->cancel(0);
 }
 
 void shared_path_monitor::start_wait(std::unique_ptr<detail::path_event_op> op) {
+  op->id = ++impl_->waits;
+  detail::arm_cancellation(*op, impl_->ex, [w = std::weak_ptr<impl>(impl_), id = op->id] {
+    if (auto i = w.lock()) i->cancel(id);
+  });
   if (impl_->shared) return impl_->shared->engine->wait(impl_->queue, std::move(op));
   // Not subscribed: the queue's stream has ended (or never began): abort, through the executor.
   impl_->queue.finish(asio::error::operation_aborted);

@@ -81,6 +81,7 @@ TEST_CASE("cancel, a second waiter, a second start and stop", "[path_monitor]") 
     io.run_one();
 
   lanyard::test::check_cancel_and_second_waiter(io, m);
+  lanyard::test::check_per_operation_cancellation(io, m);
 
   std::error_code after_stop;
   m.async_next_event([&](std::error_code ec, path_event) { after_stop = ec; });

@@ -244,6 +244,7 @@ TEST_CASE("cancel, a second waiter and a wait without a subscription", "[shared_
   next();
   REQUIRE(run_until(io, [&] { return complete; }));
   lanyard::test::check_cancel_and_second_waiter(io, m);
+  lanyard::test::check_per_operation_cancellation(io, m);
   m.stop();
 }
 

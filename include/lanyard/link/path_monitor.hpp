@@ -33,8 +33,10 @@
 ///
 /// Thread-safety: distinct objects safe, shared objects unsafe: call every member from the
 /// executor's thread (or strand). Cancellation: cancel() completes a pending async_next_event
-/// with asio::error::operation_aborted; stop() and the destructor close the socket (a pending
-/// async_next_event completes with operation_aborted).
+/// with asio::error::operation_aborted, and so does a cancellation slot bound to its handler
+/// (per-operation cancellation, any type: queued events stay for the next call); stop() and
+/// the destructor close the socket (a pending async_next_event completes with
+/// operation_aborted).
 #pragma once
 
 #include "lanyard/core/link_debounce.hpp"
@@ -42,8 +44,10 @@
 #include "lanyard/link/path_event.hpp"
 
 #include <asio/any_io_executor.hpp>
+#include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 
@@ -75,7 +79,18 @@ struct path_monitor_settings {
 namespace detail {
 struct path_event_op {
   virtual ~path_event_op() = default;
-  virtual void complete(std::error_code ec, path_event ev) = 0;
+  /// Completes the handler through its executor; its cancellation slot is freed first.
+  void complete(std::error_code ec, path_event ev) {
+    if (slot.is_connected()) slot.clear();
+    post(ec, std::move(ev));
+  }
+  /// The handler's cancellation slot (per-operation cancellation); unconnected if none.
+  asio::cancellation_slot slot;
+  /// Which wait of its monitor this is: a cancellation that arrives late cannot end the next.
+  std::uint64_t id = 0;
+
+private:
+  virtual void post(std::error_code ec, path_event ev) = 0;
 };
 
 // A waiting async_next_event: completes through the handler's executor (never inside the
@@ -90,8 +105,10 @@ std::unique_ptr<path_event_op> make_path_event_op(Handler&& handler,
     asio::executor_work_guard<asio::associated_executor_t<handler_type, asio::any_io_executor>>
         work;
     op(handler_type&& hh, const asio::any_io_executor& ex)
-        : h(std::move(hh)), work(asio::get_associated_executor(h, ex)) {}
-    void complete(std::error_code ec, path_event ev) override {
+        : h(std::move(hh)), work(asio::get_associated_executor(h, ex)) {
+      slot = asio::get_associated_cancellation_slot(h);
+    }
+    void post(std::error_code ec, path_event ev) override {
       auto ex = work.get_executor();
       asio::post(ex, [h = std::move(h), ec, ev = std::move(ev)]() mutable {
         std::move(h)(ec, std::move(ev));

@@ -115,7 +115,7 @@ public:
 private:
   struct impl;
   void start_wait(std::unique_ptr<detail::path_event_op> op);
-  std::unique_ptr<impl> impl_;
+  std::shared_ptr<impl> impl_; // shared: a per-operation cancellation holds it weakly
 };
 
 } // namespace lanyard::link
