@@ -6,9 +6,12 @@
 
 #include "lanyard/discovery/browser.hpp"
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/io_context.hpp>
 
 #include <cstdlib>
+#include <optional>
 
 using namespace lanyard::discovery;
 
@@ -132,4 +135,64 @@ TEST_CASE("browser start validates; errors reach async_next; stop cancels it") {
   io.poll();
   CHECK(calls == 2);
   CHECK(result == asio::error::operation_aborted);
+}
+
+// Per-operation cancellation: a cancellation slot bound to the handler.
+TEST_CASE("async_publish and async_next honour per-operation cancellation") {
+  no_bus guard;
+  asio::io_context io;
+  client c(io.get_executor());
+  auto poll = [&] {
+    io.restart();
+    io.poll();
+  };
+
+  // Publishing has begun (it waits for the daemon): total cancellation, which promises no
+  // side effect, is not honoured; terminal cancellation stops the wait only.
+  advertiser adv(c);
+  service_description d;
+  d.name = "Lamp";
+  d.type = "_lanyard._tcp";
+  d.port = 4433;
+  asio::cancellation_signal publish_sig;
+  std::optional<std::error_code> published;
+  adv.async_publish(
+      d, asio::bind_cancellation_slot(publish_sig.slot(),
+                                      [&](std::error_code ec, std::string) { published = ec; }));
+  publish_sig.emit(asio::cancellation_type::total);
+  poll();
+  CHECK_FALSE(published);
+  publish_sig.emit(asio::cancellation_type::terminal);
+  CHECK_FALSE(published); // through the executor, never inside emit()
+  poll();
+  REQUIRE(published);
+  CHECK(*published == asio::error::operation_aborted);
+  CHECK(adv.name() == "Lamp"); // still publishing: withdraw() is what removes it
+
+  // Waiting for a browse event has no side effect: any type ends it.
+  browser b(c);
+  REQUIRE_FALSE(b.start("_lanyard._tcp"));
+  std::optional<std::error_code> first, second, third, fourth;
+  b.async_next([&](std::error_code ec, browse_event) { first = ec; });
+  poll();
+  CHECK(first == discovery_errc::bus_unavailable); // browsing goes on
+  asio::cancellation_signal next_sig;
+  b.async_next(asio::bind_cancellation_slot(
+      next_sig.slot(), [&](std::error_code ec, browse_event) { second = ec; }));
+  next_sig.emit(asio::cancellation_type::total);
+  CHECK_FALSE(second);
+  poll();
+  CHECK(second == asio::error::operation_aborted);
+  // A new wait before a cancellation is carried out replaces the cancelled one, and the late
+  // cancellation must not end the new wait.
+  b.async_next(asio::bind_cancellation_slot(next_sig.slot(),
+                                            [&](std::error_code ec, browse_event) { third = ec; }));
+  next_sig.emit(asio::cancellation_type::terminal);
+  b.async_next([&](std::error_code ec, browse_event) { fourth = ec; });
+  poll();
+  CHECK(third == asio::error::operation_aborted);
+  CHECK_FALSE(fourth);
+  b.stop();
+  poll();
+  CHECK(fourth == asio::error::operation_aborted);
 }

@@ -5,6 +5,8 @@
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/error.hpp>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
@@ -665,4 +667,32 @@ TEST_CASE_METHOD(fixture,
   io.restart();
   server.read_some_now(buf, ec);
   CHECK(ec == asio::error::eof);
+}
+
+// Per-operation cancellation: the stream's operations are composed (asio::async_compose), so a
+// terminal cancellation bound to the handler reaches the transport operation it waits on.
+TEST_CASE_METHOD(fixture, "a terminal cancellation ends a pending read and readiness wait",
+                 "[tls][stream][cancellation]") {
+  handshaken_pair pair(*this);
+  std::array<std::uint8_t, 64> buf{};
+  asio::cancellation_signal read_sig, wait_sig;
+  std::optional<std::error_code> read_ec, wait_ec;
+  pair.server.async_read_some(
+      asio::buffer(buf),
+      asio::bind_cancellation_slot(read_sig.slot(),
+                                   [&](std::error_code e, std::size_t) { read_ec = e; }));
+  pair.client.async_wait_readable(
+      asio::bind_cancellation_slot(wait_sig.slot(), [&](std::error_code e) { wait_ec = e; }));
+  io.poll();
+  io.restart();
+  REQUIRE_FALSE(read_ec);
+  REQUIRE_FALSE(wait_ec);
+  read_sig.emit(asio::cancellation_type::terminal);
+  wait_sig.emit(asio::cancellation_type::terminal);
+  io.poll();
+  io.restart();
+  REQUIRE(read_ec);
+  CHECK(*read_ec == asio::error::operation_aborted);
+  REQUIRE(wait_ec);
+  CHECK(*wait_ec == asio::error::operation_aborted);
 }

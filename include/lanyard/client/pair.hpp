@@ -26,8 +26,10 @@
 #include <lanyard/tls/stream.hpp>
 
 #include <asio/any_io_executor.hpp>
+#include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/execution.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
@@ -72,6 +74,11 @@ void start_pairing(pairing_stream& s, pairing_request req, pairing_callback done
 /// still takes —, accessory_unverified, window_closed, too_many_attempts, controllers_full,
 /// method_not_supported, timeout, protocol_violation, accessory_failure), a frame error, a
 /// transport error. Never completes inside this call.
+///
+/// Per-operation cancellation (a cancellation slot bound to the handler): terminal only. The
+/// exchange stops where it is (its pending read or write on `s` is cancelled; the accessory
+/// may have counted the attempt), it completes with asio::error::operation_aborted, and `s`
+/// must not be used for pairing again. Partial and total cancellation are not honoured.
 template <class CompletionToken>
 auto async_pair(pairing_stream& s, pairing_request req, CompletionToken&& token) {
   return asio::async_initiate<CompletionToken, void(std::error_code, core::pairing_outcome)>(
@@ -79,11 +86,26 @@ auto async_pair(pairing_stream& s, pairing_request req, CompletionToken&& token)
         using handler_type = decltype(handler);
         auto work = asio::prefer(asio::get_associated_executor(handler, s.get_executor()),
                                  asio::execution::outstanding_work.tracked);
+        asio::cancellation_slot slot = asio::get_associated_cancellation_slot(handler);
         auto h = std::make_shared<handler_type>(std::move(handler));
-        detail::start_pairing(s, std::move(r),
-                              [h, work](std::error_code ec, core::pairing_outcome o) mutable {
-                                asio::post(work, [h, ec, o]() mutable { std::move (*h)(ec, o); });
-                              });
+        // Set when the exchange ends: a cancellation posted before it must not touch `s`, which
+        // the caller may destroy once the handler ran.
+        auto over = std::make_shared<bool>(false);
+        if (slot.is_connected())
+          slot.assign([&s, over, ex = s.get_executor()](asio::cancellation_type type) {
+            if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none) return;
+            asio::post(ex, [&s, over] {
+              std::error_code ignored;
+              if (!*over) s.next_layer().cancel(ignored);
+            });
+          });
+        detail::start_pairing(
+            s, std::move(r),
+            [h, work, slot, over](std::error_code ec, core::pairing_outcome o) mutable {
+              *over = true;
+              if (slot.is_connected()) slot.clear();
+              asio::post(work, [h, ec, o]() mutable { std::move (*h)(ec, o); });
+            });
       },
       token, std::move(req));
 }

@@ -23,6 +23,7 @@
 
 #include "lanyard/discovery/client.hpp"
 #include "lanyard/discovery/service.hpp"
+#include "lanyard/discovery/wait_cancellation.hpp"
 
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
@@ -83,15 +84,28 @@ public:
   /// `void(std::error_code, std::string name)`: the registered (possibly renamed) name; or a
   /// validation error, a `failed` event's error, or asio::error::operation_aborted after
   /// withdraw() / destruction. While the daemon is unavailable it keeps waiting.
+  ///
+  /// Per-operation cancellation (a cancellation slot bound to the handler): terminal or partial
+  /// cancellation stops waiting (operation_aborted) while the service stays published or
+  /// being published (withdraw() removes it); total cancellation, which promises no side
+  /// effect, is not honoured once publishing began.
   template <class CompletionToken>
   auto async_publish(service_description d, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, std::string)>(
         [this](auto handler, service_description desc) {
           auto ex = asio::get_associated_executor(handler, get_executor());
+          asio::cancellation_slot slot = asio::get_associated_cancellation_slot(handler);
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
           auto work = std::make_shared<asio::executor_work_guard<decltype(ex)>>(ex);
           complete_pending(asio::error::operation_aborted);
-          pending_ = [h, ex, work](std::error_code ec, std::string name) {
+          const std::uint64_t id = ++publishes_;
+          detail::arm_cancellation(
+              slot, asio::cancellation_type::terminal | asio::cancellation_type::partial,
+              get_executor(), alive_, [this, id] {
+                if (publishes_ == id) complete_pending(asio::error::operation_aborted);
+              });
+          pending_ = [h, ex, work, slot](std::error_code ec, std::string name) mutable {
+            if (slot.is_connected()) slot.clear();
             asio::post(ex, [h, ec, name = std::move(name)]() mutable {
               std::move (*h)(ec, std::move(name));
             });
@@ -149,6 +163,8 @@ private:
   asio::steady_timer watchdog_;      // a registration that never completes is tried again
   std::function<void(const advertiser_event&)> handler_;
   std::function<void(std::error_code, std::string)> pending_;
+  std::uint64_t publishes_ = 0; // async_publish calls so far: which one pending_ is
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0); // weakly held by posted work
 };
 
 } // namespace lanyard::discovery

@@ -29,6 +29,7 @@
 #include "lanyard/discovery/client.hpp"
 #include "lanyard/discovery/service.hpp"
 #include "lanyard/discovery/validation.hpp"
+#include "lanyard/discovery/wait_cancellation.hpp"
 
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
@@ -108,20 +109,29 @@ public:
   /// @par Completion Signature
   /// `void(std::error_code, browse_event)`: an empty error and the event; or
   /// daemon_unavailable / daemon_error (browsing goes on: call again), or
-  /// asio::error::operation_aborted after stop() / destruction.
+  /// asio::error::operation_aborted after stop() / destruction, or when a cancellation slot
+  /// bound to the handler is emitted (any type: events stay queued for the next call).
   template <class CompletionToken>
   auto async_next(CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, browse_event)>(
         [this](auto handler) {
           auto ex = asio::get_associated_executor(handler, get_executor());
+          asio::cancellation_slot slot = asio::get_associated_cancellation_slot(handler);
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
           auto work = std::make_shared<asio::executor_work_guard<decltype(ex)>>(ex);
           complete_waiter(asio::error::operation_aborted, {});
-          waiter_ = [h, ex, work](std::error_code ec, browse_event e) {
+          const std::uint64_t id = ++waits_;
+          waiter_ = [h, ex, work, slot](std::error_code ec, browse_event e) mutable {
+            if (slot.is_connected()) slot.clear();
             asio::post(ex,
                        [h, ec, e = std::move(e)]() mutable { std::move (*h)(ec, std::move(e)); });
             work->reset();
           };
+          detail::arm_cancellation(slot, asio::cancellation_type::all, get_executor(), alive_,
+                                   [this, id] {
+                                     if (waits_ == id)
+                                       complete_waiter(asio::error::operation_aborted, {});
+                                   });
           deliver_queued();
         },
         token);
@@ -164,6 +174,7 @@ private:
   std::function<void(std::error_code)> error_handler_;
   std::deque<std::pair<std::error_code, browse_event>> queue_;
   std::function<void(std::error_code, browse_event)> waiter_;
+  std::uint64_t waits_ = 0; // async_next calls so far: which one waiter_ is
 };
 
 } // namespace lanyard::discovery

@@ -23,8 +23,10 @@
 #include "lanyard/link/error.hpp"
 #include "lanyard/link/network_interface.hpp"
 
+#include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/bind_executor.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
@@ -82,11 +84,16 @@ auto async_connect_via(asio::ip::tcp::socket& socket, asio::ip::tcp::endpoint en
           return;
         }
         const auto target = scoped_endpoint(endpoint, iface);
-        socket.async_connect(target, asio::bind_executor(ex, [h = std::move(handler), target,
-                                                              iface](std::error_code ec) mutable {
-                               std::move(h)(ec, ec ? describe_connect_failure(target, iface, ec)
-                                                   : std::string());
-                             }));
+        // The caller's cancellation slot goes to the socket's connect (per-operation
+        // cancellation, every type as asio's connect).
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        socket.async_connect(target,
+                             asio::bind_cancellation_slot(
+                                 slot, asio::bind_executor(ex, [h = std::move(handler), target,
+                                                                iface](std::error_code ec) mutable {
+                                   std::move(h)(ec, ec ? describe_connect_failure(target, iface, ec)
+                                                       : std::string());
+                                 })));
       },
       token);
 }
