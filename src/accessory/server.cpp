@@ -558,9 +558,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (e->runner->has_link()) return; // taken over: the session has a new connection
     if (!current(e)) return;           // dropped already
     // The session's own verdicts (protocol errors, peer_dead...) were logged with its
-    // connection_failed event already.
+    // connection_failed event already. A replaced connection is the runtime's verdict, in the
+    // same category since lanyard.channel.io was folded into it: still logged here.
     if (why != asio::error::eof && why != tls::tls_errc::stream_truncated && why &&
-        why.category() != core::channel_category())
+        (why.category() != core::channel_category() ||
+         why == core::channel_errc::connection_replaced))
       log("controller " + core::to_string(e->controller) + ": connection lost: " + why.message());
     table.connection_lost(e->controller, std::chrono::steady_clock::now());
     arm_table_timer();

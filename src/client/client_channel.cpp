@@ -350,7 +350,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                            [w, g, a](std::error_code ec, tcp::resolver::results_type results) {
                              auto self = w.lock();
                              if (!self || g != self->gen) return;
-                             if (!ec && results.empty()) ec = channel::errc::no_address;
+                             if (!ec && results.empty()) ec = channel::errc::host_not_resolved;
                              if (ec) return self->attempt_failed(ec, "resolving the host failed");
                              self->connect(a, g, results);
                            });
