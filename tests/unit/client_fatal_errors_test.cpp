@@ -128,7 +128,8 @@ TEST_CASE("attempt_failed(): permanent decides as fatal() did", "[channel][error
         &tls::tls_category(), &link::link_category(), &crypto::crypto_category()},
        {
            {core::pairing_errc::needs_full_handshake,
-            "never produced: the accessory closes such a connection without a code"},
+            "only the accessory's application hears it (server::pairing_report); the app sees "
+            "the connection close, and never offers a resumed session before pairing"},
            {tls::tls_errc::peer_certificate_missing,
             "a TLS 1.2 ECDHE-ECDSA server always sends its certificate; only an accessory sees "
             "this"},

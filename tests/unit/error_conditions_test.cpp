@@ -80,11 +80,10 @@ TEST_CASE("lanyard.trust codes have the design's conditions", "[error_condition]
       {8, "store_permissions", {policy, permanent}},
       {9, "invalid_record", {permanent}},
       {10, "not_paired", {authentication_failed, permanent}},
-      {11, "pairing_window_closed", {refused_by_peer, permanent}},
-      {12, "too_many_attempts", {refused_by_peer, permanent}},
+      // 11, 12, 15 reserved: the store reports core::pairing_errc::window_closed,
+      // too_many_attempts and controllers_full.
       {13, "not_admin", {policy, permanent}},
       {14, "last_admin", {policy, permanent}},
-      {15, "controllers_full", {refused_by_peer, permanent}},
   };
   check_conditions(lanyard::trust::trust_category(), rows);
 }

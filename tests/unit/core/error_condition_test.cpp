@@ -139,7 +139,7 @@ TEST_CASE("lanyard.pairing codes have the design's conditions", "[error_conditio
       {7, "controllers_full", {refused_by_peer, permanent}},
       {8, "timeout", {transient}},
       {9, "protocol_violation", {protocol_violation, permanent}},
-      {10, "not_paired", {refused_by_peer, permanent}},
+      // 10 reserved: channel traffic before pairing is channel_errc::not_paired.
       {11, "needs_full_handshake", {refused_by_peer, transient}},
       {12, "accessory_failure", {refused_by_peer, permanent}},
       {13, "not_confirmed", {cancelled, permanent}},
