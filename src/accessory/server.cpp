@@ -5,8 +5,10 @@
 #include <lanyard/channel/session_runner.hpp>
 
 #include <lanyard/core/display_text.hpp>
+#include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/pairing_responder.hpp>
 #include <lanyard/core/pairing_throttle.hpp>
+#include <lanyard/core/pairing_window.hpp>
 #include <lanyard/core/session_table.hpp>
 #include <lanyard/crypto/pairing_crypto.hpp>
 #include <lanyard/tls/error.hpp>
@@ -370,8 +372,17 @@ struct server::impl : std::enable_shared_from_this<impl> {
   void start_pairing(const std::shared_ptr<greeting>& g) {
     const auto exporter = g->stream->exporter();
     if (g->stream->resumed() || !exporter) {
-      log("pairing from " + g->peer + " refused: it needs a full TLS handshake (" +
+      // Nothing fresh to bind the proofs to: refused before the exchange starts, so no attempt
+      // is counted. The application hears why through its pairing handler, like any refusal.
+      pairing_report r;
+      r.controller = g->fp;
+      r.peer = g->peer;
+      r.error = core::pairing_errc::needs_full_handshake;
+      r.attempts_left = core::pairing_window(store->window()).attempts_left();
+      log("pairing from " + g->peer + " refused: " + r.error.message() + " (" +
           (exporter ? "this one resumed a session" : "no keying material") + ")");
+      g->reported = true;
+      if (on_pairing) on_pairing(r);
       return end_greeting(g);
     }
     core::pairing_binding b;
@@ -558,9 +569,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (e->runner->has_link()) return; // taken over: the session has a new connection
     if (!current(e)) return;           // dropped already
     // The session's own verdicts (protocol errors, peer_dead...) were logged with its
-    // connection_failed event already.
+    // connection_failed event already. A replaced connection is the runtime's verdict, in the
+    // same category since lanyard.channel.io was folded into it: still logged here.
     if (why != asio::error::eof && why != tls::tls_errc::stream_truncated && why &&
-        why.category() != core::channel_category())
+        (why.category() != core::channel_category() ||
+         why == core::channel_errc::connection_replaced))
       log("controller " + core::to_string(e->controller) + ": connection lost: " + why.message());
     table.connection_lost(e->controller, std::chrono::steady_clock::now());
     arm_table_timer();

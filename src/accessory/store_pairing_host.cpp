@@ -2,7 +2,6 @@
 
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/pairing_window.hpp>
-#include <lanyard/trust/error.hpp>
 #include <lanyard/trust/window_clock.hpp>
 
 #include <chrono>
@@ -15,10 +14,11 @@ namespace {
 // (NTP setting an RTC-less accessory's 1970 clock) neither closes nor extends it.
 using sys = trust::window_clock;
 
+// The store refuses with the pairing codes themselves (window closed, too many attempts,
+// controllers full): they go to the app as they are. Anything else is the accessory's storage
+// failing, which the app cannot fix.
 std::error_code to_pairing(std::error_code ec) {
-  if (ec == trust::trust_errc::pairing_window_closed) return core::pairing_errc::window_closed;
-  if (ec == trust::trust_errc::too_many_attempts) return core::pairing_errc::too_many_attempts;
-  if (ec == trust::trust_errc::controllers_full) return core::pairing_errc::controllers_full;
+  if (ec.category() == core::pairing_category()) return ec;
   return core::pairing_errc::accessory_failure;
 }
 

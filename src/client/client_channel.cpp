@@ -343,7 +343,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                              if (!self || g != self->gen || !self->resolving) return;
                              self->resolving = false;
                              self->resolve_timer.cancel();
-                             if (!ec && results.empty()) ec = channel::errc::no_address;
+                             if (!ec && results.empty()) ec = channel::errc::host_not_resolved;
                              if (ec) return self->attempt_failed(ec, "resolving the host failed");
                              self->start_race(g, endpoint_targets(results));
                            });

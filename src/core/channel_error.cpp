@@ -64,15 +64,31 @@ public:
     case channel_errc::session_closed:
       return "the session has been closed and accepts no more messages; open a new one";
     case channel_errc::session_reset:
-      return "the peer lost the session (the accessory probably restarted) before "
-             "acknowledging this message; it may not have been delivered: send it again if "
-             "it still matters";
+      return "the peer lost the session (the accessory restarted or the session expired there) "
+             "before acknowledging this message; it is listed in the session_reset event, send "
+             "it again if it still matters";
     case channel_errc::no_viable_path:
       return "there is no path to try: discovery knows no address of the accessory, or the "
              "interface policy excludes every interface that has one; check both";
     case channel_errc::invalid_state:
       return "this call is not valid in the session's current state (see the session "
              "documentation for the call order)";
+    case channel_errc::session_expired:
+      return "the controller stayed disconnected longer than the session linger time; its "
+             "session and undelivered pushes were dropped";
+    case channel_errc::no_session:
+      return "the controller has no session on this accessory (not connected since the server "
+             "started, or expired); push again once it connects";
+    case channel_errc::too_many_waiting_sends:
+      return "too many sends are waiting for room in the replay buffer: the peer acknowledges "
+             "slower than messages are produced; wait for earlier sends to complete";
+    case channel_errc::connection_replaced:
+      return "the connection was replaced by a newer connection of the same controller";
+    case channel_errc::host_not_resolved:
+      return "the endpoint's host name resolved to no address; check the host name";
+    case channel_errc::not_discovered:
+      return "the discovery directory has no reachable path to the accessory (not discovered "
+             "yet, gone, or every path reported unreachable); waiting for it to appear";
     }
     return "unknown lanyard.channel error " + std::to_string(ev);
   }
@@ -98,7 +114,14 @@ public:
     case channel_errc::buffer_full:
     case channel_errc::session_reset:
     case channel_errc::no_viable_path:
+    case channel_errc::session_expired:
+    case channel_errc::no_session:
+    case channel_errc::too_many_waiting_sends:
+    case channel_errc::host_not_resolved:
+    case channel_errc::not_discovered:
       return {transient};
+    case channel_errc::connection_replaced:
+      return {cancelled}; // superseded (make-before-break): neither transient nor permanent
     case channel_errc::not_paired:
       return {refused_by_peer, permanent};
     case channel_errc::too_many_sessions:

@@ -37,9 +37,6 @@ public:
              "again";
     case pairing_errc::protocol_violation:
       return "the peer broke the pairing protocol (malformed or unexpected pairing frame)";
-    case pairing_errc::not_paired:
-      return "this controller is not paired with the accessory: pair first with its setup "
-             "payload or code (lanyard pair)";
     case pairing_errc::needs_full_handshake:
       return "pairing needs a full TLS handshake, not a resumed session";
     case pairing_errc::accessory_failure:
@@ -60,7 +57,6 @@ public:
     case pairing_errc::too_many_attempts:
     case pairing_errc::method_not_supported:
     case pairing_errc::controllers_full:
-    case pairing_errc::not_paired:
     case pairing_errc::accessory_failure:
       return {refused_by_peer, permanent};
     case pairing_errc::invalid_timeout:

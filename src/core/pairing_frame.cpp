@@ -217,7 +217,7 @@ pairing_decode_result decode_pairing_frame(std::span<const std::byte> in) {
     // A HELLO (or any channel frame) from a controller that has not paired.
     res.error = type >= static_cast<std::uint8_t>(frame_type::hello) &&
                         type <= static_cast<std::uint8_t>(frame_type::close)
-                    ? std::error_code(pairing_errc::not_paired)
+                    ? std::error_code(channel_errc::not_paired)
                     : std::error_code(channel_errc::unknown_frame_type);
     return res;
   }

@@ -1,5 +1,6 @@
 #include "lanyard/core/pairing_initiator.hpp"
 
+#include "lanyard/core/channel_error.hpp"
 #include "lanyard/core/pairing_error.hpp"
 
 #include <utility>
@@ -75,7 +76,8 @@ std::error_code pairing_initiator::receive(std::span<const std::byte> bytes, tim
   while (!done()) {
     pairing_decode_result r = io_.next();
     if (r.error) {
-      fail(r.error == pairing_errc::not_paired ? pairing_errc::protocol_violation : r.error);
+      // A channel frame where the accessory's pairing answer belongs: its protocol is broken.
+      fail(r.error == channel_errc::not_paired ? pairing_errc::protocol_violation : r.error);
       break;
     }
     if (!r.value) break;

@@ -32,7 +32,7 @@ std::error_code pairing_responder::receive(std::span<const std::byte> bytes, tim
   io_.feed(bytes);
   while (!done()) {
     pairing_decode_result r = io_.next();
-    if (r.error == pairing_errc::not_paired) {
+    if (r.error == channel_errc::not_paired) {
       // An app that skipped pairing (or an old one): tell it in the channel's own terms.
       close_frame c;
       c.code = static_cast<std::uint16_t>(channel_errc::not_paired);
@@ -40,7 +40,7 @@ std::error_code pairing_responder::receive(std::span<const std::byte> bytes, tim
       std::vector<std::byte> out;
       encode_frame(c, out);
       io_.send_raw(out);
-      fail(pairing_errc::not_paired);
+      fail(channel_errc::not_paired);
       break;
     }
     if (r.error) {

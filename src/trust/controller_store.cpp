@@ -52,12 +52,6 @@ std::chrono::system_clock::time_point floor_s(std::chrono::system_clock::time_po
   return std::chrono::floor<std::chrono::seconds>(t);
 }
 
-std::error_code translate(std::error_code ec) {
-  if (ec == core::pairing_errc::window_closed) return trust_errc::pairing_window_closed;
-  if (ec == core::pairing_errc::too_many_attempts) return trust_errc::too_many_attempts;
-  return ec;
-}
-
 // window-boot's times: signed milliseconds since the boot, 13 digits at most (317 years: the
 // file's times span 1970-2200), so that all arithmetic on them fits in 64 bits.
 constexpr std::int64_t boot_ms_limit = 9'999'999'999'999;
@@ -380,9 +374,10 @@ controller_decision controller_store::check(const core::fingerprint& fp, time_po
     d.action = controller_action::pair;
     return d;
   }
-  d.code = admit == core::pairing_errc::too_many_attempts
-               ? make_error_code(trust_errc::too_many_attempts)
-               : make_error_code(trust_errc::not_paired);
+  // Closed window: to this controller, "not paired" is the whole story. Too many attempts is
+  // the window's own code: nobody may pair until it is reopened.
+  d.code = admit == core::pairing_errc::too_many_attempts ? admit
+                                                          : make_error_code(trust_errc::not_paired);
   return d;
 }
 
@@ -390,11 +385,11 @@ store_status controller_store::pair_into(state& st, const core::fingerprint& fp,
                                          std::string_view name, controller_role role,
                                          time_point now) const {
   if (std::error_code ec = core::pairing_window(st.window).admit(now))
-    return {translate(ec), "cannot pair controller " + core::to_string(fp) + ": " +
-                               core::pairing_window(st.window).describe(now)};
+    return {ec, "cannot pair controller " + core::to_string(fp) + ": " +
+                    core::pairing_window(st.window).describe(now)};
   const bool known = st.controllers.count(fp) != 0;
   if (!known && st.controllers.size() >= max_controllers_)
-    return {make_error_code(trust_errc::controllers_full),
+    return {make_error_code(core::pairing_errc::controllers_full),
             "cannot pair controller " + core::to_string(fp) + ": " +
                 std::to_string(max_controllers_) + " controllers are paired already"};
   controller_role effective = role;
@@ -452,7 +447,7 @@ store_status controller_store::add_by_admin(const core::fingerprint& by,
     if (admin->second.role != controller_role::admin)
       return {make_error_code(trust_errc::not_admin), {}};
     if (st.controllers.count(fp) == 0 && st.controllers.size() >= max_controllers_)
-      return {make_error_code(trust_errc::controllers_full), {}};
+      return {make_error_code(core::pairing_errc::controllers_full), {}};
     controller_record& r = st.controllers[fp];
     if (r.paired_at == time_point{}) r.paired_at = floor_s(now);
     r.fingerprint = fp;
@@ -483,8 +478,7 @@ store_status controller_store::open_window(time_point now, core::pairing_window:
                                            core::window_opener opener) {
   return modify([&](state& st, bool&) -> store_status {
     core::pairing_window w(st.window);
-    if (std::error_code ec = w.open(floor_s(now), timeout, opener))
-      return {translate(ec), w.describe(now)};
+    if (std::error_code ec = w.open(floor_s(now), timeout, opener)) return {ec, w.describe(now)};
     st.window = w.state();
     return {};
   });
@@ -499,7 +493,7 @@ store_status controller_store::open_window_by(const core::fingerprint& by, time_
       return {make_error_code(trust_errc::not_admin), {}};
     core::pairing_window w(st.window);
     if (std::error_code ec = w.open(floor_s(now), timeout, core::window_opener::admin))
-      return {translate(ec), {}};
+      return {ec, {}};
     st.window = w.state();
     return {};
   });

@@ -34,19 +34,10 @@ public:
              "and the name at most 256 bytes";
     case trust_errc::not_paired:
       return "the controller is not paired with this accessory and no pairing window is open";
-    case trust_errc::pairing_window_closed:
-      return "the accessory's pairing window is closed: press its pairing button, or open it "
-             "from an admin controller";
-    case trust_errc::too_many_attempts:
-      return "too many failed pairing attempts: the pairing window stays closed until it is "
-             "reopened on the accessory (its pairing button) or by an admin controller";
     case trust_errc::not_admin:
       return "this operation needs an admin controller";
     case trust_errc::last_admin:
       return "refusing to remove the accessory's last admin controller";
-    case trust_errc::controllers_full:
-      return "the accessory holds as many paired controllers as it allows: an admin must remove "
-             "one first";
     }
     return "unknown trust error";
   }
@@ -71,10 +62,6 @@ public:
     case trust_errc::store_io:
     case trust_errc::invalid_record:
       return {permanent};
-    case trust_errc::pairing_window_closed:
-    case trust_errc::too_many_attempts:
-    case trust_errc::controllers_full:
-      return {refused_by_peer, permanent};
     }
     return {};
   }

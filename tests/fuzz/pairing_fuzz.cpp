@@ -266,7 +266,7 @@ std::vector<core::pairing_frame_type> check_output(std::span<const std::byte> ou
   std::vector<core::pairing_frame_type> types;
   while (!out.empty()) {
     const core::pairing_decode_result r = core::decode_pairing_frame(out);
-    if (r.error == core::pairing_errc::not_paired) {
+    if (r.error == core::channel_errc::not_paired) {
       PAIRING_FUZZ_CHECK(close_allowed);
       core::frame_decoder dec;
       const core::decode_result c = dec.decode(out);

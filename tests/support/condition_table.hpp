@@ -46,7 +46,7 @@ inline std::string describe(core::condition_set s) {
 /// The two codes that are neither transient nor permanent (error_condition.hpp says why).
 inline bool neither_transient_nor_permanent(const std::error_category& cat, int value) {
   const std::string_view name = cat.name();
-  return (name == "lanyard.channel.io" && value == 5) || // connection_replaced
+  return (name == "lanyard.channel" && value == 29) ||   // connection_replaced
          (name == "lanyard.provisioning" && value == 1); // not_provisioning
 }
 

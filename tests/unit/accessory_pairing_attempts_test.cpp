@@ -2,6 +2,7 @@
 
 #include <lanyard/client/pair.hpp>
 #include <lanyard/core/pairing_error.hpp>
+#include <lanyard/core/pairing_frame.hpp>
 #include <lanyard/trust/error.hpp>
 
 #include <lanyard/tls/context.hpp>
@@ -50,9 +51,12 @@ struct temp_dir : lanyard::test::temp_dir {
 };
 
 struct accessory_under_attack {
-  explicit accessory_under_attack(asio::io_context& io)
+  explicit accessory_under_attack(
+      asio::io_context& io,
+      std::size_t max_controllers = lanyard::trust::controller_store::default_max_controllers)
       : accessory(make_identity("lamp-21")),
-        store(std::make_shared<lanyard::trust::controller_store>(dir.path / "controllers")) {
+        store(std::make_shared<lanyard::trust::controller_store>(dir.path / "controllers",
+                                                                 max_controllers)) {
     REQUIRE(store->load().ok());
     REQUIRE(store->open_window(std::chrono::system_clock::now()).ok()); // setup mode
     lanyard::accessory::server_options opts;
@@ -176,7 +180,7 @@ TEST_CASE("the 21st proof finds the window closed, also after a restart; the but
   CHECK_FALSE(reloaded.window().open);
   CHECK(reloaded.window().failed_attempts == 20);
   CHECK(reloaded.open_window(std::chrono::system_clock::now()).code ==
-        lanyard::trust::trust_errc::too_many_attempts);
+        lanyard::core::pairing_errc::too_many_attempts);
 
   // The pairing button (a local, physical action) reopens it and forgives the count.
   REQUIRE(acc.store
@@ -188,4 +192,69 @@ TEST_CASE("the 21st proof finds the window closed, also after a restart; the but
   result r = attempt(io, acc, owner, true, 0x42);
   CHECK_FALSE(r.pairing);
   CHECK(acc.store->find(owner.fingerprint()).has_value());
+}
+
+TEST_CASE("a full accessory refuses a right proof with controllers_full, and the app gets that "
+          "code",
+          "[accessory][pairing]") {
+  asio::io_context io;
+  accessory_under_attack acc(io, 1);
+  std::vector<lanyard::accessory::server::pairing_report> reports;
+  acc.srv->set_pairing_handler(
+      [&](const lanyard::accessory::server::pairing_report& r) { reports.push_back(r); });
+  REQUIRE_FALSE(attempt(io, acc, make_identity("phone-owner"), true, 0x42).pairing);
+  // The store's own refusal travels unchanged: store, accessory's report, wire, app.
+  const result r = attempt(io, acc, make_identity("phone-2"), true, 0x42);
+  CHECK(r.pairing == lanyard::core::pairing_errc::controllers_full);
+  REQUIRE(reports.size() == 2);
+  CHECK(reports[1].error == lanyard::core::pairing_errc::controllers_full);
+  CHECK(acc.store->list().size() == 1);
+}
+
+TEST_CASE("pairing on a resumed TLS session is refused with needs_full_handshake, and counts "
+          "no attempt",
+          "[accessory][pairing]") {
+  asio::io_context io;
+  accessory_under_attack acc(io);
+  std::vector<lanyard::accessory::server::pairing_report> reports;
+  acc.srv->set_pairing_handler(
+      [&](const lanyard::accessory::server::pairing_report& r) { reports.push_back(r); });
+  const identity who = make_identity("phone-resumer");
+  lanyard::tls::context ctx(who); // session tickets on: the second connection resumes
+  auto connect = [&](std::optional<lanyard::client::pairing_stream>& s) {
+    tcp::socket sock(io);
+    sock.connect(acc.srv->local_endpoint());
+    s.emplace(std::move(sock), ctx);
+    s->set_peer_id("lamp-21");
+    s->set_verifier([&](const lanyard::core::fingerprint& fp, const lanyard::tls::peer_cert_info&) {
+      return fp == acc.accessory.fingerprint() ? std::error_code{}
+                                               : std::make_error_code(std::errc::permission_denied);
+    });
+    std::optional<std::error_code> hs;
+    s->async_handshake(lanyard::tls::role::client, [&](std::error_code ec) { hs = ec; });
+    REQUIRE(run_until(io, [&] { return hs.has_value(); }));
+    REQUIRE_FALSE(*hs);
+  };
+  std::optional<lanyard::client::pairing_stream> first;
+  connect(first);
+  REQUIRE_FALSE(first->resumed());
+  first.reset();
+  std::optional<lanyard::client::pairing_stream> second;
+  connect(second);
+  REQUIRE(second->resumed());
+
+  lanyard::core::pair_start_frame start;
+  start.method = lanyard::core::pairing_method::setup_secret;
+  start.name = "resumer";
+  start.proof = lanyard::core::pairing_mac{};
+  std::vector<std::byte> bytes;
+  lanyard::core::encode_pairing_frame(start, bytes);
+  asio::async_write(*second, asio::buffer(bytes), [](std::error_code, std::size_t) {});
+  REQUIRE(run_until(io, [&] { return !reports.empty(); }));
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].error == lanyard::core::pairing_errc::needs_full_handshake);
+  CHECK(reports[0].controller == who.fingerprint());
+  CHECK(reports[0].attempts_left == 20);
+  CHECK(acc.store->window().failed_attempts == 0);
+  CHECK(acc.store->list().empty());
 }

@@ -80,7 +80,7 @@ TEST_CASE("an unknown controller may pair only while the window is open") {
   controller_store store(file);
   REQUIRE(store.load().ok());
   CHECK(store.pair(fp_of(1), "phone", controller_role::user, t0).code ==
-        trust_errc::pairing_window_closed);
+        core::pairing_errc::window_closed);
   REQUIRE(store.open_window(t0).ok());
   CHECK(store.check(fp_of(1), t0 + 1min).action == controller_action::pair);
   REQUIRE(store.pair(fp_of(1), "phone", controller_role::user, t0 + 1min).ok());
@@ -92,7 +92,7 @@ TEST_CASE("an unknown controller may pair only while the window is open") {
   CHECK(d.controller->name == "phone");
   CHECK(store.check(fp_of(2), t0 + 16min).code == trust_errc::not_paired);
   CHECK(store.pair(fp_of(2), "tablet", controller_role::user, t0 + 16min).code ==
-        trust_errc::pairing_window_closed);
+        core::pairing_errc::window_closed);
   REQUIRE(store.pair(fp_of(2), "tablet", controller_role::user, t0 + 14min).ok());
   CHECK(store.find(fp_of(2))->role == controller_role::user);
 
@@ -129,16 +129,16 @@ TEST_CASE("the 21st failed attempt is refused, also after a restart") {
   REQUIRE(restarted.record_failure(t0 + 2min).ok());
   const auto d = restarted.check(fp_of(50), t0 + 3min); // 21st
   CHECK(d.action == controller_action::refuse);
-  CHECK(d.code == trust_errc::too_many_attempts);
+  CHECK(d.code == core::pairing_errc::too_many_attempts);
   CHECK(restarted.pair(fp_of(50), "", controller_role::user, t0 + 3min).code ==
-        trust_errc::too_many_attempts);
-  CHECK(restarted.open_window(t0 + 4min).code == trust_errc::too_many_attempts);
+        core::pairing_errc::too_many_attempts);
+  CHECK(restarted.open_window(t0 + 4min).code == core::pairing_errc::too_many_attempts);
 
   controller_store after(file);
   REQUIRE(after.load().ok());
   CHECK(after.window().failed_attempts == 20);
   CHECK_FALSE(after.window().open);
-  CHECK(after.check(fp_of(50), t0 + 5min).code == trust_errc::too_many_attempts);
+  CHECK(after.check(fp_of(50), t0 + 5min).code == core::pairing_errc::too_many_attempts);
 }
 
 TEST_CASE("an admin reopens the window; a user may not") {
@@ -292,7 +292,7 @@ TEST_CASE("refund_and_pair: a proven SPAKE2+ attempt is refunded and paired in o
   // Refused (the window timed out meanwhile): the refund stands all the same.
   REQUIRE(store.record_failure(t0 + 3s).ok());
   CHECK(store.refund_and_pair(fp_of(2), "late", controller_role::user, t0 + 20min).code ==
-        lanyard::trust::trust_errc::pairing_window_closed);
+        core::pairing_errc::window_closed);
   CHECK(store.window().failed_attempts == 0);
   CHECK_FALSE(store.find(fp_of(2)));
 }
@@ -305,7 +305,7 @@ TEST_CASE("the controller cap: the 17th controller is refused with controllers_f
   for (std::uint8_t i = 1; i <= 16; ++i)
     REQUIRE(store.pair(fp_of(i), "c", controller_role::user, t0).ok());
   const store_status s = store.pair(fp_of(17), "one too many", controller_role::user, t0);
-  CHECK(s.code == trust_errc::controllers_full);
+  CHECK(s.code == core::pairing_errc::controllers_full);
   CHECK(s.message().find("16 controllers are paired already") != std::string::npos);
   CHECK(store.list().size() == 16);
   // A paired controller re-pairing is no newcomer.

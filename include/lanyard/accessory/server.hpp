@@ -69,7 +69,11 @@ public:
     /// The display name the controller sent: untrusted bytes, escape before showing them.
     std::string name;
     core::pairing_method method = core::pairing_method::setup_secret;
-    /// Empty when paired; else core::pairing_errc (wrong_proof, timeout, ...) or a frame error.
+    /// Empty when paired; else core::pairing_errc (wrong_proof, timeout, window_closed,
+    /// controllers_full, ...), core::channel_errc::not_paired (channel traffic instead of
+    /// pairing) or a frame error. core::pairing_errc::needs_full_handshake: the controller
+    /// started pairing on a resumed TLS session; refused before PAIR_START was read, so `name`
+    /// is empty and `method` is not the one it asked for.
     std::error_code error;
     core::paired_role role = core::paired_role::user;
     /// Failed proofs the window still takes.

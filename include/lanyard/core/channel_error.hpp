@@ -1,9 +1,12 @@
 /// @file
-/// Errors of the persistent channel: the wire codec, the session state machine and (later) the
-/// asio channel and accessory server all report through this one category, "lanyard.channel".
+/// Errors of the persistent channel: the wire codec, the session state machine, the asio
+/// channel runtime (lanyard::channel), the client channel and the accessory server all report
+/// through this one category, "lanyard.channel". One category, so that one situation has one
+/// code: the runtime's former category "lanyard.channel.io" (lanyard::channel::errc, now an
+/// alias of channel_errc) had a second session_reset that no comparison with this one matched.
 ///
-/// The numeric values are part of the wire protocol: a CLOSE frame carries one of them as its
-/// error code (docs/PROTOCOL.md § CLOSE), so values are never renumbered or reused.
+/// Values 1-14 are part of the wire protocol: a CLOSE frame carries one of them as its error
+/// code (docs/PROTOCOL.md § 7). No value is ever renumbered or reused, local ones included.
 ///
 /// Thread-safety: the category is a stateless singleton; everything here is safe to use from any
 /// thread.
@@ -60,12 +63,37 @@ enum class channel_errc : std::uint16_t {
   session_closed = 22,
   /// The call is not valid in the session's current state (e.g. on_connected twice).
   invalid_state = 23,
-  /// The peer lost the session (e.g. the accessory restarted) before acknowledging this
-  /// message; it is listed in the session_reset event. For completing pending sends.
+  /// The peer lost the session (the accessory restarted, or the session expired there) before
+  /// it acknowledged this message. The message is listed in the session_reset event; send it
+  /// again if it still matters.
   session_reset = 24,
-  /// There was no candidate path to race (nothing known for the accessory, or the interface
-  /// policy excluded every path).
+  /// There was no candidate path to race (the interface policy excluded every known path, or a
+  /// race was given none). A client channel started by device id that knows no path at all
+  /// reports not_discovered instead.
   no_viable_path = 25,
+
+  // --- The channel runtime's errors (until the fold: lanyard.channel.io 2-6 and 8). ---
+  /// Accessory: the controller's disconnected session was kept for server_options::
+  /// session_linger and then dropped; its unacknowledged pushes were not delivered.
+  session_expired = 26,
+  /// Accessory: async_send() to a controller that has no session (it never connected since the
+  /// server started, or its session expired). Push again once it connects.
+  no_session = 27,
+  /// send_mode::wait, but server/client_options::max_waiting_sends sends are already waiting for
+  /// room in the replay buffer: the caller is producing faster than the peer acknowledges.
+  too_many_waiting_sends = 28,
+  /// The connection was taken over by a newer connection of the same controller.
+  connection_replaced = 29,
+  /// The endpoint's host name did not resolve to any address.
+  host_not_resolved = 30,
+  /// Deprecated spelling of host_not_resolved (lanyard.channel.io's name, which
+  /// link::link_errc::no_address also has with another meaning); removed in a later release.
+  no_address = host_not_resolved,
+  /// start(device_id, directory): the discovery directory has no reachable path to the
+  /// accessory (not discovered yet, gone, or every path reported unreachable). The channel
+  /// waits; a directory change (directory_changed()) or the backoff brings the next attempt.
+  not_discovered = 31,
+  // lanyard.channel.io's not_started (7) was never produced and has no value here.
 };
 
 /// The "lanyard.channel" category.

@@ -33,7 +33,7 @@ namespace lanyard::core {
 
 /// What a caller does about an error. A code may be equivalent to several conditions
 /// (conditions_of()); every Lanyard code is exactly one of `transient` and `permanent`, except
-/// channel::errc::connection_replaced (only `cancelled`) and provisioning_errc::not_provisioning
+/// channel_errc::connection_replaced (only `cancelled`) and provisioning_errc::not_provisioning
 /// (not an error: hand the message to another handler). Codes Lanyard does not classify
 /// (asio::error::eof, resolver errors, most errno values) are neither.
 enum class condition {

@@ -34,11 +34,13 @@ enum class pairing_errc {
   /// The pairing exchange did not finish in time.
   timeout,
   /// A pairing frame was malformed or arrived out of order.
-  protocol_violation,
-  /// This controller is not paired and sent channel traffic before pairing.
-  not_paired,
+  protocol_violation = 9,
+  // 10: reserved, was not_paired (channel traffic before pairing: now channel_errc::not_paired,
+  // the code the accessory sends in its CLOSE).
   /// Pairing needs a full TLS handshake (a resumed one has no fresh key exchange to bind to).
-  needs_full_handshake,
+  /// The accessory refuses such a pairing before it starts and reports this to its application
+  /// (server::pairing_report); the app's side never offers a resumed session before pairing.
+  needs_full_handshake = 11,
   /// The accessory could not complete pairing on its side (its storage failed); nothing was
   /// paired. Try again; if it persists the accessory needs attention.
   accessory_failure,

@@ -137,8 +137,8 @@ struct pairing_decode_result {
   std::size_t consumed = 0;
   /// The frame, once complete; views point into the input.
   std::optional<pairing_frame> value;
-  /// Set on a malformed frame (channel_errc), or pairing_errc::not_paired when the frame is a
-  /// channel frame (HELLO...) rather than a pairing frame.
+  /// Set on a malformed frame (channel_errc), or channel_errc::not_paired when the frame is a
+  /// channel frame (HELLO...) rather than a pairing frame: what the accessory answers it with.
   std::error_code error;
 };
 

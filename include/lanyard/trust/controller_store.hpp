@@ -63,7 +63,8 @@ enum class controller_action {
   /// Unknown, but the pairing window is open: proceed with pairing; afterwards pair() on
   /// success or record_failure() on failure.
   pair,
-  /// Refuse the handshake: `code` is not_paired, pairing_window_closed or too_many_attempts.
+  /// Refuse the handshake: `code` is trust_errc::not_paired (the window is closed) or
+  /// core::pairing_errc::too_many_attempts.
   refuse,
 };
 
@@ -134,10 +135,10 @@ public:
   controller_decision check(const core::fingerprint& fp, time_point now) const;
 
   /// Records a successful pairing. Requires the window to admit at `now` (else
-  /// pairing_window_closed / too_many_attempts); the first controller is always made admin so
-  /// the accessory is never left without one. Pairing an already paired fingerprint updates
-  /// its name and keeps its role. Errors also: controllers_full (max_controllers() reached),
-  /// invalid_record, load errors.
+  /// core::pairing_errc::window_closed / too_many_attempts); the first controller is always made
+  /// admin so the accessory is never left without one. Pairing an already paired fingerprint
+  /// updates its name and keeps its role. Errors also: core::pairing_errc::controllers_full
+  /// (max_controllers() reached), invalid_record, load errors.
   store_status pair(const core::fingerprint& fp, std::string_view name, controller_role role,
                     time_point now);
 

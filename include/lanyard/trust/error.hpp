@@ -1,5 +1,8 @@
 /// @file
-/// Errors of Lanyard's trust layer: pins, the trust store, paired controllers.
+/// Errors of Lanyard's trust layer: pins, the trust store, paired controllers. The controller
+/// store refuses a pairing with the pairing window's and the pairing exchange's own codes
+/// (core::pairing_errc::window_closed, too_many_attempts, controllers_full), the ones the
+/// accessory sends and the app receives: one code per situation, nothing to translate.
 #pragma once
 
 #include <string>
@@ -30,18 +33,16 @@ enum class trust_errc {
   store_permissions,
   /// A record to store is invalid: bad device id, name too long.
   invalid_record,
-  /// Accessory: the controller's certificate is not paired (and no pairing window is open).
-  not_paired,
-  /// Accessory: an unknown controller tried to pair while the pairing window is closed.
-  pairing_window_closed,
-  /// Accessory: 20 pairing attempts failed; the window stays closed until an admin reopens it.
-  too_many_attempts,
+  /// Accessory: the controller is not in the controller store (its certificate is not paired)
+  /// and no pairing window is open.
+  not_paired = 10,
+  // 11: reserved, was pairing_window_closed (now core::pairing_errc::window_closed).
+  // 12: reserved, was too_many_attempts (now core::pairing_errc::too_many_attempts).
   /// Accessory: the operation needs an admin controller.
-  not_admin,
+  not_admin = 13,
   /// Accessory: removing this controller would leave the accessory without an admin.
-  last_admin,
-  /// The accessory holds as many paired controllers as it allows (controller_store's cap).
-  controllers_full,
+  last_admin = 14,
+  // 15: reserved, was controllers_full (now core::pairing_errc::controllers_full).
 };
 
 /// The error category of trust_errc, named "lanyard.trust". Immutable; any thread.

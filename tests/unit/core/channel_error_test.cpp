@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <utility>
 
 using namespace lanyard::core;
 
@@ -13,18 +14,10 @@ TEST_CASE("channel errors live in category lanyard.channel with actionable messa
   CHECK(ec.message().find("max_replay_bytes") != std::string::npos);
   CHECK(std::error_code(channel_errc::frame_too_large).message().find("max_message_size") !=
         std::string::npos);
-  const channel_errc all[] = {
-      channel_errc::protocol_violation,  channel_errc::frame_too_large,
-      channel_errc::unknown_frame_type,  channel_errc::bad_version,
-      channel_errc::frame_truncated,     channel_errc::frame_trailing_bytes,
-      channel_errc::invalid_frame_field, channel_errc::sequence_out_of_window,
-      channel_errc::session_not_owned,   channel_errc::peer_dead,
-      channel_errc::handshake_timeout,   channel_errc::closed_by_peer,
-      channel_errc::buffer_full,         channel_errc::message_too_large,
-      channel_errc::session_closed,      channel_errc::invalid_state,
-      channel_errc::session_reset};
-  for (channel_errc e : all) {
-    std::error_code code = e;
+  // Every defined value: the wire codes 1-14 and the local codes 20-31.
+  for (int v = 1; v <= 31; ++v) {
+    if (v > 14 && v < 20) continue;
+    const std::error_code code(v, channel_category());
     CAPTURE(code.value());
     CHECK(code.message().size() > 30);
     CHECK(code.message().find("unknown") == std::string::npos);
@@ -38,6 +31,22 @@ TEST_CASE("wire codes are fixed: they travel in CLOSE frames") {
   CHECK(static_cast<int>(channel_errc::session_not_owned) == 9);
   CHECK(static_cast<int>(channel_errc::closed_by_peer) == 12);
   CHECK(static_cast<int>(channel_errc::buffer_full) == 20);
+}
+
+TEST_CASE("the channel runtime's codes sit above the wire range, at fixed values") {
+  // Folded in from lanyard.channel.io: local only (a CLOSE never carries them), and numbered
+  // once for good, like the wire codes.
+  const std::pair<channel_errc, int> folded[] = {
+      {channel_errc::session_reset, 24},       {channel_errc::session_expired, 26},
+      {channel_errc::no_session, 27},          {channel_errc::too_many_waiting_sends, 28},
+      {channel_errc::connection_replaced, 29}, {channel_errc::host_not_resolved, 30},
+      {channel_errc::no_address, 30},          {channel_errc::not_discovered, 31},
+  };
+  for (const auto& [code, value] : folded) {
+    CAPTURE(value);
+    CHECK(static_cast<int>(code) == value);
+    CHECK_FALSE(is_connection_error(code));
+  }
 }
 
 TEST_CASE("is_connection_error separates connection failures from local API errors") {

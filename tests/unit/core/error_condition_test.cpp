@@ -118,6 +118,12 @@ TEST_CASE("lanyard.channel codes have the design's conditions", "[error_conditio
       {23, "invalid_state", {permanent}},
       {24, "session_reset", {transient}},
       {25, "no_viable_path", {transient}},
+      {26, "session_expired", {transient}},
+      {27, "no_session", {transient}},
+      {28, "too_many_waiting_sends", {transient}},
+      {29, "connection_replaced", {cancelled}}, // superseded by a newer connection
+      {30, "host_not_resolved", {transient}},
+      {31, "not_discovered", {transient}},
   };
   check_conditions(channel_category(), rows);
 }
@@ -133,7 +139,7 @@ TEST_CASE("lanyard.pairing codes have the design's conditions", "[error_conditio
       {7, "controllers_full", {refused_by_peer, permanent}},
       {8, "timeout", {transient}},
       {9, "protocol_violation", {protocol_violation, permanent}},
-      {10, "not_paired", {refused_by_peer, permanent}},
+      // 10 reserved: channel traffic before pairing is channel_errc::not_paired.
       {11, "needs_full_handshake", {refused_by_peer, transient}},
       {12, "accessory_failure", {refused_by_peer, permanent}},
       {13, "not_confirmed", {cancelled, permanent}},

@@ -314,7 +314,7 @@ TEST_CASE("a frame followed by more bytes: only the frame is consumed", "[core][
     CHECK(encode(*r.value) == f);
     rest = rest.subspan(r.consumed);
   }
-  CHECK(decode_error(rest) == pairing_errc::not_paired);
+  CHECK(decode_error(rest) == channel_errc::not_paired);
 }
 
 TEST_CASE("nothing is decoded before the whole frame is there", "[core][pairing_frame]") {
@@ -344,13 +344,13 @@ TEST_CASE("malformed headers", "[core][pairing_frame]") {
   }
   SECTION("a channel frame (HELLO...) from a controller that has not paired") {
     for (int t = 0x01; t <= 0x07; ++t)
-      CHECK(decode_error(bytes({1, t})) == pairing_errc::not_paired);
+      CHECK(decode_error(bytes({1, t})) == channel_errc::not_paired);
     std::vector<std::byte> hello;
     encode_frame(hello_frame{}, hello);
-    CHECK(decode_error(hello) == pairing_errc::not_paired);
+    CHECK(decode_error(hello) == channel_errc::not_paired);
     std::vector<std::byte> close;
     encode_frame(close_frame{}, close);
-    CHECK(decode_error(close) == pairing_errc::not_paired);
+    CHECK(decode_error(close) == channel_errc::not_paired);
   }
   SECTION("a body longer than max_pairing_body, before the body arrives") {
     for (int t = 0x10; t <= 0x15; ++t) {
@@ -500,7 +500,7 @@ TEST_CASE("pairing_frame_buffer: frames fed in pieces, then what follows them",
     CHECK(types == std::vector{pairing_frame_type::start, pairing_frame_type::confirm});
     CHECK(name == "tab");
     // The HELLO: a channel frame, which the responder answers with CLOSE(not_paired).
-    CHECK(error == pairing_errc::not_paired);
+    CHECK(error == channel_errc::not_paired);
     CHECK(fed >= start.size() + confirm.size() + 2);
   }
 }

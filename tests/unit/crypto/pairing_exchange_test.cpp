@@ -372,7 +372,7 @@ TEST_CASE("channel traffic before pairing gets CLOSE(not_paired); garbage a prot
     core::pairing_responder r(c, host, binding(1), t0);
     std::vector<std::byte> hello;
     core::encode_frame(core::hello_frame{}, hello);
-    CHECK(r.receive(hello, t0) == pairing_errc::not_paired);
+    CHECK(r.receive(hello, t0) == core::channel_errc::not_paired);
     auto out = r.poll_output();
     REQUIRE(out.size() >= 8);
     CHECK(std::to_integer<int>(out[1]) == static_cast<int>(core::frame_type::close));
