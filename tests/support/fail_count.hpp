@@ -6,6 +6,9 @@
 // the scenario does has failed once, at its place in the sequence.
 #pragma once
 
+#include "support/io_test_support.hpp"
+
+#include <lanyard/tls/context.hpp>
 #include <lanyard/tls/stream.hpp>
 
 #include <asio/associated_executor.hpp>
@@ -17,6 +20,8 @@
 #include <asio/socket_base.hpp>
 
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -186,17 +191,39 @@ static_assert(tls::detail::readiness_waitable<fail_transport>);
 static_assert(!tls::detail::sendable_now<fail_transport>,
               "tls::stream's send(2)/recv(2) fast path would bypass the fail_count");
 
-struct loopback_pair {
-  asio::ip::tcp::socket client;
-  asio::ip::tcp::socket server;
-};
+using fail_stream = tls::stream<fail_transport>;
 
-/// Two connected TCP sockets on 127.0.0.1.
-inline loopback_pair connect_loopback(asio::io_context& io) {
-  asio::ip::tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
-  asio::ip::tcp::socket client(io);
-  client.connect(acceptor.local_endpoint());
-  return {std::move(client), acceptor.accept()};
-}
+/// A client and a server fail_stream connected over loopback TCP, not handshaken, with no
+/// counter set; each end presents an identity of its own (made once per process) and accepts
+/// any peer.
+struct fail_stream_pair {
+  std::unique_ptr<fail_stream> client;
+  std::unique_ptr<fail_stream> server;
+
+  explicit fail_stream_pair(asio::io_context& io) {
+    static const tls::identity app = make_identity("app-fail");
+    static const tls::identity accessory = make_identity("lamp-fail");
+    tls::context_options o;
+    o.verifier = [](const core::fingerprint&, const tls::peer_cert_info&) {
+      return std::error_code();
+    };
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
+    asio::ip::tcp::socket c(io);
+    c.connect(acceptor.local_endpoint());
+    client = std::make_unique<fail_stream>(fail_transport(std::move(c)), tls::context(app, o));
+    server = std::make_unique<fail_stream>(fail_transport(acceptor.accept()),
+                                           tls::context(accessory, o));
+  }
+
+  /// Runs both handshakes (with no counter set: they must succeed).
+  void handshake(asio::io_context& io) {
+    std::optional<std::error_code> c, s;
+    client->async_handshake(tls::role::client, [&](std::error_code ec) { c = ec; });
+    server->async_handshake(tls::role::server, [&](std::error_code ec) { s = ec; });
+    REQUIRE(run_until(io, [&] { return c && s; }));
+    REQUIRE_FALSE(*c);
+    REQUIRE_FALSE(*s);
+  }
+};
 
 } // namespace lanyard::test

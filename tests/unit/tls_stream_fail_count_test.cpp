@@ -4,7 +4,6 @@
 #include "support/fail_count.hpp"
 #include "support/io_test_support.hpp"
 
-#include <lanyard/tls/context.hpp>
 #include <lanyard/tls/stream.hpp>
 
 #include <asio/io_context.hpp>
@@ -17,20 +16,9 @@
 
 using namespace lanyard;
 using test::fail_count;
-using test::fail_transport;
-using stream = tls::stream<fail_transport>;
+using stream = test::fail_stream;
 
 namespace {
-
-tls::context make_context(const char* device_id) {
-  static const tls::identity accessory = test::make_identity("lamp-fail");
-  static const tls::identity app = test::make_identity("app-fail");
-  tls::context_options o;
-  o.verifier = [](const core::fingerprint&, const tls::peer_cert_info&) {
-    return std::error_code();
-  };
-  return tls::context(std::string(device_id) == "lamp-fail" ? accessory : app, o);
-}
 
 struct handshake_run {
   std::optional<std::error_code> client;
@@ -42,10 +30,10 @@ struct handshake_run {
 // One handshake whose `side` (client or server) fails its Nth transport operation.
 handshake_run handshake_failing(std::size_t n, tls::role side) {
   asio::io_context io;
-  auto [c, s] = test::connect_loopback(io);
+  test::fail_stream_pair pair(io);
   fail_count counter(n);
-  stream client(fail_transport(std::move(c)), make_context("app-fail"));
-  stream server(fail_transport(std::move(s)), make_context("lamp-fail"));
+  stream& client = *pair.client;
+  stream& server = *pair.server;
   stream& failing = side == tls::role::client ? client : server;
   failing.next_layer().set_fail_count(&counter);
 
