@@ -7,6 +7,12 @@
 // passed to the owner in order; when the session asks for the connection to be closed (state
 // closing/closed) the pending output (a CLOSE frame) is written first.
 //
+// The runner is a template over the TLS stream it drives (basic_session_runner<Stream>):
+// production has one, session_runner over tls::stream<tcp::socket>, compiled once in
+// session_runner.cpp (extern template here, so callers get no copy); the unit tests run it over
+// tests/support/fail_count.hpp's transport, which fails the Nth read/write/wait, to walk every
+// error path. The member definitions are in src/channel/session_runner_impl.hpp.
+//
 // Lifetime: owned by shared_ptr; every handler holds one, so stop() may be called any time and
 // the runner is freed once its last handler ran. Thread-safety: one executor, not thread-safe.
 #pragma once
@@ -37,8 +43,14 @@ using tls_stream = tls::stream<socket_type>;
 /// Sets TCP_NODELAY and TCP_USER_TIMEOUT (ms; 0 = leave the kernel default) on `s`.
 std::error_code configure_socket(socket_type& s, std::chrono::milliseconds user_timeout);
 
-class session_runner : public std::enable_shared_from_this<session_runner> {
+/// Drives one core::session over `Stream`: a tls::stream<Next> (async_write_some,
+/// async_wait_readable, read_some_now, async_shutdown) whose next layer can close(ec) and
+/// shutdown(socket_base::shutdown_type, ec).
+template <class Stream>
+class basic_session_runner : public std::enable_shared_from_this<basic_session_runner<Stream>> {
 public:
+  using stream_type = Stream;
+
   struct callbacks {
     /// Every session event, in order.
     std::function<void(core::session_event& ev)> on_event;
@@ -47,8 +59,8 @@ public:
     std::function<void(std::error_code why)> on_link_lost;
   };
 
-  session_runner(asio::any_io_executor ex, core::session_role role,
-                 core::session_settings settings);
+  basic_session_runner(asio::any_io_executor ex, core::session_role role,
+                       core::session_settings settings);
 
   void set_callbacks(callbacks cb) { cb_ = std::move(cb); }
 
@@ -57,8 +69,7 @@ public:
   /// before (the accessory reads the first frame to tell HELLO from pairing); the session gets
   /// them first. Errors: the session's on_connected() error (session_closed): `s` is closed
   /// then.
-  std::error_code attach(std::unique_ptr<tls_stream> s,
-                         std::span<const std::byte> already_read = {});
+  std::error_code attach(std::unique_ptr<Stream> s, std::span<const std::byte> already_read = {});
 
   /// Closes the current connection (if any) and reports it with `why`.
   void drop_link(std::error_code why);
@@ -80,8 +91,8 @@ public:
 
 private:
   struct link {
-    explicit link(std::unique_ptr<tls_stream> s) : stream(std::move(s)) {}
-    std::unique_ptr<tls_stream> stream;
+    explicit link(std::unique_ptr<Stream> s) : stream(std::move(s)) {}
+    std::unique_ptr<Stream> stream;
     std::vector<std::byte> wbuf;
     bool writing = false;
     bool closing = false;
@@ -112,5 +123,9 @@ private:
   std::optional<core::session::time_point> armed_at_;
   std::uint64_t timer_gen_ = 0;
 };
+
+/// The runner production uses (client channel, accessory server).
+using session_runner = basic_session_runner<tls_stream>;
+extern template class basic_session_runner<tls_stream>;
 
 } // namespace lanyard::channel::detail

@@ -151,7 +151,9 @@ public:
       inline_io_left_ = inline_io_budget; // a new call frame
       if (timed_out()) return finish(self, tls_errc::handshake_timeout);
       if (io_ec) return finish(self, io_ec);
-      receive_now_or_wait(self);
+      // Only receive_now_or_wait waits here: a next layer that can wait for readiness but has
+      // no descriptor to recv(2) from never gets to this state.
+      if constexpr (sendable_now<layer_type>) receive_now_or_wait(self);
       return;
     case state::writing:
       did_io_ = true;
