@@ -1,7 +1,7 @@
 #include <lanyard/client/client_channel.hpp>
 #include <lanyard/client/pair.hpp>
+#include <lanyard/core/channel_controller.hpp>
 #include <lanyard/core/error_condition.hpp>
-#include <lanyard/core/resolution_delay.hpp>
 
 #include "path_manager.hpp"
 #include "path_racer.hpp"
@@ -16,6 +16,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <map>
 #include <random>
 #include <string>
 #include <utility>
@@ -31,11 +32,12 @@ using channel::detail::session_runner;
 using channel::detail::tls_stream;
 using tcp = asio::ip::tcp;
 
+namespace act = core::controller_actions;
+
 struct client_channel::impl : std::enable_shared_from_this<impl> {
   impl(executor_type e, tls::context c, client_options o)
-      : ex(e), ctx(std::move(c)), opts(std::move(o)), backoff(opts.backoff), retry_timer(e),
-        resolution({opts.paths.resolution_delay}), resolution_timer(e), resolver(e),
-        resolve_timer(e), sends(e, opts.max_waiting_sends), rng(std::random_device{}()) {
+      : ex(e), ctx(std::move(c)), opts(std::move(o)), ctl(settings(opts, true)), timer(e),
+        resolver(e), resolve_timer(e), sends(e, opts.max_waiting_sends) {
     if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
     runner = std::make_shared<session_runner>(ex, core::session_role::client, opts.session);
   }
@@ -43,43 +45,60 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   executor_type ex;
   tls::context ctx;
   client_options opts;
-  core::backoff backoff;
-  asio::steady_timer retry_timer;
-  // By device id: hold the first race back for a better interface kind still being discovered
-  // (path_options::resolution_delay, docs/paths.md).
-  core::resolution_delay resolution;
-  asio::steady_timer resolution_timer;
-  bool awaiting_better_path = false;              // resolution_timer runs for this generation
-  core::kind_set awaited_kinds;                   // what it waits for (for the log)
-  std::chrono::steady_clock::time_point wait_end; // the deadline announced in the log
-  // Started with an endpoint: its host is resolved before every attempt, within
-  // connect_timeout (resolving is true meanwhile); the addresses are raced like paths.
+  // The connection policy (core::channel_controller): this object feeds it facts and outcomes
+  // and carries out its actions; its one deadline runs on `timer`.
+  core::channel_controller ctl;
+  asio::steady_timer timer;
+  bool draining = false;
+  // Started with an endpoint: its host is resolved for every race, within connect_timeout;
+  // the addresses are raced like paths.
   tcp::resolver resolver;
   asio::steady_timer resolve_timer;
-  bool resolving = false;
   channel::detail::send_queue sends;
-  std::mt19937_64 rng; // jitter only: not security relevant
   std::shared_ptr<session_runner> runner;
   // Where to connect: an explicit endpoint, or a device id looked up in a directory.
   std::optional<endpoint> target;
   std::shared_ptr<const discovery::directory> dir;
-  bool started = false;
-  channel_state st = channel_state::setup;
-  std::error_code last_error;
-  std::uint64_t gen = 0; // current attempt generation
-  bool retry_scheduled = false;
-  bool paired_here = false; // this channel ran a successful pairing exchange
+  bool started = false;                    // start() was called
+  channel_state st = channel_state::setup; // as last reported
+  std::error_code last_error;              // as last reported
+  bool paired_here = false;                // this channel ran a successful pairing exchange
   state_handler on_state;
   message_handler on_message;
   session_reset_handler on_reset;
   path_handler on_path;
-  // Started by device id: candidates, racing, moves (docs/paths.md).
+  // Started by device id: the facts about the paths (docs/paths.md).
   std::shared_ptr<detail::path_manager> paths;
-  std::shared_ptr<detail::path_racer> race;    // the current connection attempt
-  std::shared_ptr<detail::path_racer> upgrade; // a make-before-break move in progress
-  std::optional<path_info> active_path;        // the path of the live connection
-  std::optional<path_info> last_path;          // the path of the previous connection
-  std::string lost_detail;                     // why the previous connection ended
+  std::vector<detail::path_target> snapshot; // the targets of the controller's last snapshot
+  // Races and moves in flight, by the controller's id, with the snapshot indices they race.
+  struct attempt {
+    std::shared_ptr<detail::path_racer> racer;
+    std::vector<std::size_t> indices;
+    bool move = false;
+  };
+  std::map<std::uint64_t, attempt> attempts;
+  std::optional<detail::path_target> attaching; // the connection handed to the session last
+  bool attaching_mptcp = false;
+  std::optional<path_info> path_now; // the path of the live connection (as reported)
+  bool path_mptcp = false;           // the last reported connection's transport
+
+  static core::channel_controller_settings settings(const client_options& o, bool by_id) {
+    core::channel_controller_settings s;
+    s.backoff = o.backoff;
+    if (by_id) {
+      s.paths.policy = o.paths.policy;
+      s.paths.mode = o.paths.mode;
+      s.paths.move_back_hold = o.paths.move_back_hold;
+      s.resolution_delay = o.paths.resolution_delay;
+    } else {
+      s.resolution_delay = std::chrono::milliseconds(0); // one static path: nothing to wait for
+    }
+    s.random = [g = std::mt19937_64{std::random_device{}()}]() mutable { return g(); };
+    return s;
+  }
+
+  // The only clock read for decisions.
+  static core::channel_controller::time_point now() { return std::chrono::steady_clock::now(); }
 
   void log(const std::string& line) {
     if (opts.log) opts.log(line);
@@ -96,12 +115,143 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     return st == channel_state::failed || st == channel_state::cancelled;
   }
 
-  void set_state(channel_state s, std::error_code why = {}) {
-    if (s == st && (s != channel_state::waiting || why == last_error)) return;
-    st = s;
-    if (why) last_error = why;
-    if (on_state) on_state(s, why);
+  // --- feeding the controller -------------------------------------------------------------------
+
+  // The facts now, for the controller: every path (directory, then static), unranked.
+  core::path_snapshot facts() {
+    core::path_snapshot s;
+    if (!paths) return s;
+    snapshot = paths->targets();
+    for (const auto& t : snapshot)
+      s.paths.push_back(detail::tracked_of(t));
+    s.usable_kinds = paths->usable_kinds();
+    const discovery::discovered_accessory* acc = dir->find(opts.trust.device_id);
+    if ((!acc || !acc->reachable()) && opts.paths.static_paths.empty())
+      s.nothing_known = channel::errc::not_discovered;
+    return s;
   }
+
+  // Every input: the facts refreshed first (paths come and go while the channel lives; not
+  // while draining: the actions queued refer to the snapshot they were decided on), then the
+  // input, then its actions carried out.
+  template <class F>
+  void feed(F&& input, bool refresh = true) {
+    if (refresh && paths && !draining)
+      ctl.paths_changed(facts(), core::paths_trigger::refresh, now());
+    input();
+    drain();
+  }
+
+  // Re-entrant: runner callbacks (drop_link, attach) feed while the actions are carried out;
+  // what they add is carried out in this loop, in order.
+  void drain() {
+    if (draining) return;
+    draining = true;
+    while (auto a = ctl.poll_action())
+      std::visit(*this, *a);
+    draining = false;
+    const auto deadline = ctl.next_deadline();
+    if (deadline == core::channel_controller::time_point::max()) {
+      timer.cancel();
+      return;
+    }
+    timer.expires_at(deadline);
+    timer.async_wait([w = weak_from_this()](std::error_code ec) {
+      auto self = w.lock();
+      if (!self || ec) return;
+      self->feed([&] { self->ctl.handle_deadline(now()); });
+    });
+  }
+
+  // --- the controller's actions -----------------------------------------------------------------
+
+  void operator()(const act::report_state& a) {
+    st = a.state;
+    if (a.reason) last_error = a.reason;
+    if (on_state) on_state(a.state, a.reason);
+  }
+
+  void operator()(const act::race& a) {
+    no_resumption_before_pairing();
+    if (!paths) return resolve_endpoint(a.id);
+    std::vector<detail::path_target> targets;
+    for (std::size_t i : a.targets)
+      targets.push_back(snapshot.at(i));
+    start_racer(a.id, std::move(targets), a.targets, false);
+  }
+
+  void operator()(const act::move& a) {
+    start_racer(a.id, {snapshot.at(a.target)}, {a.target}, true);
+  }
+
+  void operator()(const act::abort& a) {
+    auto it = attempts.find(a.id);
+    if (it == attempts.end()) return;
+    if (it->second.racer) it->second.racer->cancel();
+    attempts.erase(it);
+    if (!paths) stop_resolving();
+  }
+
+  void operator()(const act::drop_connection&) { runner->drop_link(asio::error::network_down); }
+
+  void operator()(const act::give_up&) {
+    sends.fail_all(core::channel_errc::session_closed);
+    if (paths) paths->stop();
+  }
+
+  void operator()(const act::path_changed& a) {
+    // Started with an endpoint: no path events. `lanyard connect --address` prints every path
+    // event; reporting the routing table's path would be a separate, documented change.
+    if (!paths || !attaching) return;
+    path_change change{std::nullopt, info_of(a.to), a.reason, a.detail};
+    if (a.from) {
+      change.from = info_of(*a.from);
+      change.from->mptcp = path_mptcp;
+    }
+    change.to.mptcp = path_mptcp = attaching_mptcp;
+    path_now = change.to;
+    paths->set_active(std::exchange(attaching, std::nullopt));
+    log("channel to " + opts.trust.device_id + ": on " + describe(change.to) +
+        (change.to.mptcp ? ", MPTCP" : "") + " (" + std::string(to_string(a.reason)) +
+        (change.detail.empty() ? "" : ": " + change.detail) + ")");
+    if (on_path) on_path(change);
+  }
+
+  void operator()(const act::notice& n) {
+    using k = core::notice_kind;
+    const std::string to = "channel to " + opts.trust.device_id + ": ";
+    switch (n.kind) {
+    case k::reconnect_now:
+      return log("channel to " + where() + ": " + std::string(to_string(n.trigger)) +
+                 ", reconnecting now");
+    case k::attempt_failed:
+      return log("channel to " + where() + ": " + n.what + ": " + n.error.message());
+    case k::connection_lost:
+      return log(to + "connection lost: " + n.error.message());
+    case k::lost_while_moving:
+      return log(to + "old connection closed while moving: " + n.error.message());
+    case k::active_path_lost:
+      return log(to + "active path lost: " + n.what);
+    case k::resolution_wait:
+      return log(to + "found on " + label(*n.path) + " first; waiting up to " +
+                 std::to_string(n.duration.count()) + " ms for a " + n.kinds.describe("or") +
+                 " path before connecting (path_options::resolution_delay)");
+    case k::resolution_found:
+      return log(to + "found on " + label(*n.path) +
+                 " within the resolution delay; racing the paths now");
+    case k::resolution_over:
+      return log(to + "no " + n.kinds.describe("or") + " path within the resolution delay (" +
+                 std::to_string(n.duration.count()) + " ms); racing the paths now");
+    case k::moving:
+      return log(to + "moving to " + describe(info_of(*n.path)) + " (" +
+                 std::string(to_string(n.reason)) + ")");
+    case k::move_failed:
+      return log(to + "move failed, staying: " + n.what);
+    }
+  }
+
+  // --- the executor's own work: sockets, TLS, pairing, the pin
+  // ------------------------------------
 
   void wire_runner() {
     std::weak_ptr<impl> w = shared_from_this();
@@ -121,10 +271,9 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     } else if (auto* a = std::get_if<core::events::acked>(&ev)) {
       sends.on_acked(*runner, a->next_unacked);
     } else if (auto* sample = std::get_if<core::events::rtt_sample>(&ev)) {
-      if (paths) paths->rtt_sample(sample->smoothed);
+      feed([&] { ctl.rtt_sample(sample->smoothed, now()); }, false);
     } else if (std::get_if<core::events::established>(&ev)) {
-      backoff.reset();
-      if (!terminal()) set_state(channel_state::ready);
+      feed([&] { ctl.established(now()); }, false);
     } else if (auto* r = std::get_if<core::events::session_reset>(&ev)) {
       log("channel to " + opts.trust.device_id + ": the accessory lost the session; " +
           std::to_string(r->unacked.size()) + " unacknowledged message(s) reported");
@@ -138,103 +287,22 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
           self->sends.admit_waiting(*self->runner);
       });
     } else if (auto* c = std::get_if<core::events::closed>(&ev)) {
-      if (st != channel_state::cancelled) {
-        std::error_code why =
-            c->error ? c->error : make_error_code(core::channel_errc::session_closed);
-        sends.fail_all(core::channel_errc::session_closed);
-        set_state(channel_state::failed, why);
-        stop_attempts();
-        stop_paths();
-      }
+      if (st != channel_state::cancelled) feed([&] { ctl.session_closed(c->error, now()); });
     }
   }
 
   void on_link_lost(std::error_code why) {
-    if (terminal()) return;
     // A make-before-break move: the new connection took over, nothing was lost.
-    if (why == channel::errc::connection_replaced) return;
-    if (active_path) {
-      last_path = active_path;
-      active_path.reset();
-      // The interface did not go down (that is reported first, with lost_detail set): the
-      // link itself is bad — blackholed, or the peer unreachable over it. Race it last.
-      if (lost_detail.empty() && paths && paths->active())
-        paths->suspect(paths->active()->path.interface_index);
-      if (lost_detail.empty()) lost_detail = why.message();
-    }
+    if (terminal() || why == channel::errc::connection_replaced) return;
+    path_now.reset();
     if (paths) paths->set_active(std::nullopt);
-    if (upgrade) {
-      // The accessory closes the old connection as soon as the new one (the move in progress)
-      // is authenticated: the move completes the switch; only if it fails do we reconnect.
-      log("channel to " + opts.trust.device_id +
-          ": old connection closed while moving: " + why.message());
-      return;
-    }
-    log("channel to " + opts.trust.device_id + ": connection lost: " + why.message());
-    if (why == core::condition::permanent) {
-      // A permanent end: the accessory does not know this app (never paired, or removed), and
-      // reconnecting cannot change that; pairing can.
-      sends.fail_all(core::channel_errc::session_closed);
-      set_state(channel_state::failed, why);
-      return;
-    }
-    set_state(channel_state::waiting, why);
-    // The failure belongs to that path: when another one is viable, resume there at once
-    // (handover) instead of waiting out a backoff meant for an unreachable accessory.
-    if (paths && last_path && other_path_viable(*last_path))
-      return attempt_now("moving to another path", true);
-    schedule_retry();
-  }
-
-  bool other_path_viable(const path_info& failed) {
-    for (const auto& t : paths->candidates().targets)
-      if (t.path.interface_name != failed.interface_name) return true;
-    return false;
-  }
-
-  void stop_attempts() {
-    ++gen;
-    retry_scheduled = false;
-    retry_timer.cancel();
-    resolution_timer.cancel();
-    awaiting_better_path = false;
-    resolving = false;
-    resolve_timer.cancel();
-    resolver.cancel();
-    if (race) {
-      race->cancel();
-      race.reset();
-    }
-  }
-
-  void stop_paths() {
-    if (upgrade) {
-      upgrade->cancel();
-      upgrade.reset();
-    }
-    if (paths) paths->stop();
+    feed([&] { ctl.connection_lost(why, now()); });
   }
 
   // Fails the channel from a fresh frame: start() must not call handlers from inside itself.
   void fail_soon(std::error_code why) {
     asio::post(ex, [w = weak_from_this(), why] {
-      auto self = w.lock();
-      if (!self || self->terminal()) return;
-      self->sends.fail_all(core::channel_errc::session_closed);
-      self->set_state(channel_state::failed, why);
-    });
-  }
-
-  void schedule_retry() {
-    if (terminal() || retry_scheduled || resolving || race) return;
-    retry_scheduled = true;
-    auto delay = backoff.next_delay(rng());
-    retry_timer.expires_after(delay);
-    retry_timer.async_wait([w = weak_from_this(), g = gen](std::error_code ec) {
-      auto self = w.lock();
-      if (!self || ec || g != self->gen || self->terminal()) return;
-      self->retry_scheduled = false;
-      self->connect_now();
+      if (auto self = w.lock()) self->feed([&] { self->ctl.fail(why, now()); });
     });
   }
 
@@ -285,24 +353,6 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     if (s.failed()) log("could not record the pin: " + s.message());
   }
 
-  void attempt_failed(std::error_code ec, const std::string& what) {
-    resolving = false;
-    resolve_timer.cancel();
-    if (terminal()) return;
-    log("channel to " + where() + ": " + what + ": " + ec.message());
-    // Trust refusals, refused pairings (a wrong secret stays wrong, and every try costs the
-    // owner one of the accessory's attempts), a certificate the peer refuses, no ALPN, not
-    // paired: the next attempt would fail the same way. A slow pairing, a busy accessory, an
-    // unreachable path may not.
-    if (ec == core::condition::permanent) {
-      sends.fail_all(core::channel_errc::session_closed);
-      set_state(channel_state::failed, ec);
-      return;
-    }
-    set_state(channel_state::waiting, ec);
-    schedule_retry();
-  }
-
   // The accessory pairs only on a full handshake (the exporter of a resumed one would be the
   // master secret of a connection it never saw proven). An attempt that may have to pair must
   // not offer a session ticket an earlier, abandoned attempt left behind.
@@ -312,41 +362,52 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     ctx.forget_session(opts.trust.device_id);
   }
 
-  void connect_now() {
-    if (terminal() || runner->has_link()) return;
-    stop_attempts();
-    no_resumption_before_pairing();
-    set_state(channel_state::preparing);
-    if (dir) return race_paths(gen);
-    resolve_endpoint(gen);
+  void attempt_failed(std::uint64_t id, std::error_code ec, std::string what) {
+    feed([&] { ctl.attempt_failed(id, ec, std::move(what), now()); });
+  }
+
+  void stop_resolving() {
+    resolve_timer.cancel();
+    resolver.cancel();
   }
 
   // Started with an endpoint: every resolved address becomes one unpinned path (through the
   // routing table), raced in the resolver's order by the same path_racer as the directory's
   // paths, so both start() forms share one connector, one verifier and one route into admit().
-  void resolve_endpoint(std::uint64_t g) {
-    resolving = true;
+  void resolve_endpoint(std::uint64_t id) {
+    attempts[id] = {};
     std::weak_ptr<impl> w = weak_from_this();
     // getaddrinfo cannot be interrupted: the attempt fails at the deadline and a late answer
-    // is dropped (`resolving` is false by then).
+    // is dropped (the attempt is no longer pending by then).
     resolve_timer.expires_after(opts.connect_timeout);
-    resolve_timer.async_wait([w, g](std::error_code ec) {
+    resolve_timer.async_wait([w, id](std::error_code ec) {
       auto self = w.lock();
-      if (!self || ec || g != self->gen || !self->resolving) return;
+      if (!self || ec || !self->resolving(id)) return;
       self->resolver.cancel();
-      self->attempt_failed(asio::error::timed_out, "resolving the host failed");
+      self->attempts.erase(id);
+      self->attempt_failed(id, asio::error::timed_out, "resolving the host failed");
     });
     resolver.async_resolve(target->host, std::to_string(target->port),
                            tcp::resolver::numeric_service,
-                           [w, g](std::error_code ec, tcp::resolver::results_type results) {
+                           [w, id](std::error_code ec, tcp::resolver::results_type results) {
                              auto self = w.lock();
-                             if (!self || g != self->gen || !self->resolving) return;
-                             self->resolving = false;
+                             if (!self || !self->resolving(id)) return;
                              self->resolve_timer.cancel();
                              if (!ec && results.empty()) ec = channel::errc::host_not_resolved;
-                             if (ec) return self->attempt_failed(ec, "resolving the host failed");
-                             self->start_race(g, endpoint_targets(results));
+                             if (ec) {
+                               self->attempts.erase(id);
+                               return self->attempt_failed(id, ec, "resolving the host failed");
+                             }
+                             auto targets = endpoint_targets(results);
+                             std::vector<std::size_t> indices(targets.size(), 0);
+                             self->start_racer(id, std::move(targets), std::move(indices), false);
                            });
+  }
+
+  // Race `id` is resolving its host (no racer yet) and still awaited.
+  bool resolving(std::uint64_t id) const {
+    auto it = attempts.find(id);
+    return it != attempts.end() && !it->second.racer && ctl.attempt_pending(id);
   }
 
   static std::vector<detail::path_target>
@@ -363,97 +424,63 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     return targets;
   }
 
-  static core::kind_set kinds_of(const detail::ranked_targets& ranked) {
-    core::kind_set kinds;
-    for (const auto& t : ranked.targets)
-      kinds.insert(t.path.kind);
-    return kinds;
+  static std::string label(const core::tracked_path& t) {
+    return (t.facts.interface_name.empty() ? t.facts.address : t.facts.interface_name) + " (" +
+           std::string(core::to_string(t.facts.kind)) + ")";
   }
 
-  static std::string label(const detail::path_target& t) {
-    return (t.path.interface_name.empty() ? t.path.address : t.path.interface_name) + " (" +
-           std::string(core::to_string(t.path.kind)) + ")";
-  }
-
-  // Discovery changed what the accessory can be reached over: a disappearance closes the
-  // resolution delay's window even while no race is due (connected, or backing off).
-  void observe_candidates() {
-    if (paths) resolution.observe(kinds_of(paths->candidates()), std::chrono::steady_clock::now());
-  }
-
-  // Races the current candidates (looked up again for every attempt: paths come and go while
-  // the channel lives), unless a better interface kind may still be discovered.
-  void race_paths(std::uint64_t g) {
-    detail::ranked_targets ranked = paths->candidates();
-    const core::resolution_decision d =
-        resolution.decide(kinds_of(ranked), paths->usable_kinds(), opts.paths.policy,
-                          std::chrono::steady_clock::now());
-    if (d.verdict == core::resolution_verdict::wait) return await_better_path(g, ranked, d);
-    if (wait_end != std::chrono::steady_clock::time_point{}) {
-      wait_end = {};
-      if (!ranked.targets.empty())
-        log("channel to " + opts.trust.device_id + ": " +
-            (awaited_kinds.contains(d.best)
-                 ? "found on " + label(ranked.targets.front()) + " within the resolution delay"
-                 : "no " + awaited_kinds.describe("or") + " path within the resolution delay (" +
-                       std::to_string(opts.paths.resolution_delay.count()) + " ms)") +
-            "; racing the paths now");
-    }
-    if (ranked.targets.empty()) {
-      const discovery::discovered_accessory* acc = dir->find(opts.trust.device_id);
-      if ((!acc || !acc->reachable()) && opts.paths.static_paths.empty())
-        return attempt_failed(channel::errc::not_discovered, "no reachable path in the directory");
-      return attempt_failed(core::channel_errc::no_viable_path, ranked.reason);
-    }
-    start_race(g, std::move(ranked.targets));
-  }
-
-  // One connection attempt: `targets` raced (RFC 8305), the first pinned handshake wins.
-  void start_race(std::uint64_t g, std::vector<detail::path_target> targets) {
-    no_resumption_before_pairing();
-    race = std::make_shared<detail::path_racer>(ex, ctx, opts.trust, race_settings());
+  // Race or move `id`: `targets` raced (RFC 8305), the first pinned handshake wins; `indices`
+  // are their places in the controller's snapshot.
+  void start_racer(std::uint64_t id, std::vector<detail::path_target> targets,
+                   std::vector<std::size_t> indices, bool move) {
+    auto racer = std::make_shared<detail::path_racer>(ex, ctx, opts.trust, race_settings());
+    attempts[id] = {racer, std::move(indices), move};
     auto kept = targets;
-    race->start(std::move(targets), [w = weak_from_this(), g,
-                                     targets = std::move(kept)](detail::race_outcome o) {
-      auto self = w.lock();
-      if (!self || g != self->gen) return; // stale: its streams are closed with it
-      self->race.reset();
-      for (const auto& f : o.failures)
-        self->log("channel to " + self->opts.trust.device_id + ": " + f.what);
-      if (o.error) {
-        if (o.decision && !o.decision->accepted()) self->log(o.decision->describe());
-        return self->attempt_failed(o.error, self->dir ? "no path to the accessory worked"
-                                                       : "connecting failed");
-      }
-      self->established_on(targets[o.winner], std::move(o),
-                           self->last_path ? path_change_reason::path_failed
-                                           : path_change_reason::connected);
-    });
+    racer->start(std::move(targets),
+                 [w = weak_from_this(), id, targets = std::move(kept)](detail::race_outcome o) {
+                   if (auto self = w.lock()) self->race_done(id, targets, std::move(o));
+                 });
   }
 
-  // RFC 8305 §3 style: the accessory was found over a worse kind than this host could reach
-  // it by, moments ago; its better answer is probably still on the way. A directory or
-  // interface change re-decides at once (attempt_now); the timer races with what there is.
-  void await_better_path(std::uint64_t g, const detail::ranked_targets& ranked,
-                         const core::resolution_decision& d) {
-    awaiting_better_path = true;
-    awaited_kinds = d.awaited;
-    if (d.deadline != wait_end) { // once per window, not on every discovery event in it
-      wait_end = d.deadline;
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-          d.deadline - std::chrono::steady_clock::now());
-      log("channel to " + opts.trust.device_id + ": found on " + label(ranked.targets.front()) +
-          " first; waiting up to " + std::to_string(std::max<long long>(left.count(), 0)) +
-          " ms for a " + d.awaited.describe("or") +
-          " path before connecting (path_options::resolution_delay)");
+  void race_done(std::uint64_t id, const std::vector<detail::path_target>& targets,
+                 detail::race_outcome o) {
+    auto it = attempts.find(id);
+    if (it == attempts.end()) return; // aborted: its streams are closed with it
+    attempt a = std::move(it->second);
+    attempts.erase(it);
+    if (!ctl.attempt_pending(id)) return;
+    if (a.move) {
+      if (o.error)
+        return attempt_failed(id, o.error,
+                              o.failures.empty() ? o.error.message() : o.failures.back().what);
+    } else {
+      for (const auto& f : o.failures)
+        log("channel to " + opts.trust.device_id + ": " + f.what);
+      if (o.error) {
+        if (o.decision && !o.decision->accepted()) log(o.decision->describe());
+        return attempt_failed(id, o.error,
+                              dir ? "no path to the accessory worked" : "connecting failed");
+      }
     }
-    resolution_timer.expires_at(d.deadline);
-    resolution_timer.async_wait([w = weak_from_this(), g](std::error_code ec) {
-      auto self = w.lock();
-      if (!self || ec || g != self->gen || self->terminal() || !self->awaiting_better_path) return;
-      self->awaiting_better_path = false;
-      self->race_paths(g);
-    });
+    feed([&] { ctl.race_won(id, a.indices.at(o.winner), now()); });
+    const detail::path_target won = targets.at(o.winner);
+    std::optional<trust::trust_decision> decision = std::move(o.decision);
+    admit(std::move(o.stream), std::move(decision),
+          [w = weak_from_this(), id, won](std::unique_ptr<tls_stream> s, std::error_code ec) {
+            auto self = w.lock();
+            if (!self || !self->ctl.attempt_pending(id)) return;
+            if (ec) return self->attempt_failed(id, ec, "pairing failed");
+            self->attach(id, won, std::move(s));
+          });
+  }
+
+  void attach(std::uint64_t id, const detail::path_target& t, std::unique_ptr<tls_stream> s) {
+    const bool mptcp = link::is_mptcp_connection(s->next_layer());
+    if (std::error_code aec = runner->attach(std::move(s)))
+      return attempt_failed(id, aec, "starting the session failed");
+    attaching = t;
+    attaching_mptcp = mptcp;
+    feed([&] { ctl.attached(id, now()); });
   }
 
   detail::race_settings race_settings() const {
@@ -461,48 +488,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
             opts.paths.transport};
   }
 
-  static path_info info_of(const detail::path_target& t) {
-    return {t.path.interface_name, t.path.kind, t.path.address, t.endpoint.port()};
-  }
-
-  // A raced connection won (`reason` connected / path_failed) or a move completed.
-  void established_on(const detail::path_target& t, detail::race_outcome o,
-                      path_change_reason reason) {
-    std::optional<trust::trust_decision> decision = std::move(o.decision);
-    admit(std::move(o.stream), std::move(decision),
-          [w = weak_from_this(), t, reason, g = gen](std::unique_ptr<tls_stream> s,
-                                                     std::error_code ec) {
-            auto self = w.lock();
-            if (!self || g != self->gen) return;
-            if (ec) return self->attempt_failed(ec, "pairing failed");
-            self->attach_on(t, std::move(s), reason);
-          });
-  }
-
-  void attach_on(const detail::path_target& t, std::unique_ptr<tls_stream> stream,
-                 path_change_reason reason) {
-    // Started with an endpoint: no path events. `lanyard connect --address` prints every path
-    // event; reporting the routing table's path would be a separate, documented change.
-    if (!paths) {
-      if (std::error_code aec = runner->attach(std::move(stream)))
-        attempt_failed(aec, "starting the session failed");
-      return;
-    }
-    std::optional<path_info> from = active_path ? active_path : last_path;
-    const bool mptcp = link::is_mptcp_connection(stream->next_layer());
-    if (std::error_code aec = runner->attach(std::move(stream)))
-      return attempt_failed(aec, "starting the session failed");
-    active_path = info_of(t);
-    active_path->mptcp = mptcp;
-    paths->set_active(t);
-    path_change change{from, *active_path, reason,
-                       reason == path_change_reason::path_failed ? lost_detail : std::string()};
-    lost_detail.clear();
-    last_path.reset();
-    log("channel to " + opts.trust.device_id + ": on " + describe(*active_path) +
-        (mptcp ? ", MPTCP" : "") + " (" + std::string(to_string(reason)) +
-        (change.detail.empty() ? "" : ": " + change.detail) + ")");
-    if (on_path) on_path(change);
+  static path_info info_of(const core::tracked_path& t) {
+    return {t.facts.interface_name, t.facts.kind, t.facts.address, t.port};
   }
 
   static std::string describe(const path_info& p) {
@@ -512,73 +499,37 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     return s;
   }
 
-  // The path manager's reports.
+  // The path manager's facts.
   void wire_paths() {
     std::weak_ptr<impl> w = shared_from_this();
     paths->set_callbacks({
-        [w] {
-          auto self = w.lock();
-          // While holding the first race back, an interface change may end the wait (the
-          // better kind's link went down, so nothing better can come).
-          if (self && (self->st == channel_state::waiting || self->awaiting_better_path))
-            self->attempt_now("a new path may work", false);
-        },
+        {},
         [w](const std::string& why) {
-          auto self = w.lock();
-          if (!self || self->terminal() || !self->runner->has_link()) return;
-          self->log("channel to " + self->opts.trust.device_id + ": active path lost: " + why);
-          self->lost_detail = why;
-          self->runner->drop_link(asio::error::network_down);
-          self->attempt_now("moving to another path", true);
+          if (auto self = w.lock()) self->feed([&] { self->ctl.path_lost(why, now()); });
         },
-        [w](const detail::path_target& t, path_change_reason reason) {
-          if (auto self = w.lock()) self->move_to(t, reason);
+        {},
+    });
+    paths->set_fact_handlers({
+        [w](std::uint32_t index) {
+          if (auto self = w.lock())
+            self->feed([&] { self->ctl.interface_changed_state(index, now()); });
+        },
+        [w] {
+          if (auto self = w.lock())
+            self->feed([&] {
+              self->ctl.paths_changed(self->facts(), core::paths_trigger::interfaces, now());
+            });
         },
     });
   }
 
-  // Make-before-break: a connection over `t` is established and resumes the session, then
-  // the old connection is closed by the takeover.
-  void move_to(const detail::path_target& t, path_change_reason reason) {
-    if (st != channel_state::ready || upgrade || !runner->has_link()) return;
-    log("channel to " + opts.trust.device_id + ": moving to " + describe(info_of(t)) + " (" +
-        std::string(to_string(reason)) + ")");
-    upgrade = std::make_shared<detail::path_racer>(ex, ctx, opts.trust, race_settings());
-    upgrade->start({t}, [w = weak_from_this(), t, reason](detail::race_outcome o) {
-      auto self = w.lock();
-      if (!self) return;
-      self->upgrade.reset();
-      if (self->terminal()) return;
-      if (o.error) {
-        if (o.error != asio::error::operation_aborted)
-          self->log("channel to " + self->opts.trust.device_id + ": move failed, staying: " +
-                    (o.failures.empty() ? o.error.message() : o.failures.back().what));
-        // The old connection may have gone meanwhile: reconnect the usual way.
-        if (!self->runner->has_link()) self->attempt_now("the move failed", true);
-        return;
-      }
-      if (!self->runner->has_link()) self->stop_attempts(); // the move replaces any retry
-      self->established_on(t, std::move(o), reason);
-    });
-  }
-
-  // network_changed() and directory_changed(): attempt now if waiting or still connecting.
-  // `even_mid_handshake`: also abandon an attempt past its TCP connect (a network change may
-  // have killed the path it runs on; a new directory path says nothing about the current one).
-  void attempt_now(const char* why, bool even_mid_handshake) {
-    if (awaiting_better_path && !runner->has_link()) {
-      // Not connecting yet: decide again with what changed (quietly: nothing is abandoned).
-      stop_attempts();
-      return connect_now();
-    }
-    bool connecting = st == channel_state::preparing && !runner->has_link() &&
-                      (even_mid_handshake || race || resolving);
-    // Still "ready" without a connection: the old one closed during a move that then failed.
-    const bool lost_while_moving = st == channel_state::ready && !runner->has_link();
-    if (st != channel_state::waiting && !connecting && !lost_while_moving) return;
-    log("channel to " + where() + ": " + why + ", reconnecting now");
-    stop_attempts();
-    connect_now();
+  void cancel_all() {
+    for (auto& [id, a] : attempts)
+      if (a.racer) a.racer->cancel();
+    attempts.clear();
+    stop_resolving();
+    timer.cancel();
+    if (paths) paths->stop();
   }
 };
 
@@ -592,9 +543,9 @@ client_channel::~client_channel() {
   impl_->on_message = {};
   impl_->on_reset = {};
   impl_->on_path = {};
+  impl_->ctl.cancel(impl::now()); // nothing is reported any more: its actions are not run
   impl_->st = channel_state::cancelled;
-  impl_->stop_attempts();
-  impl_->stop_paths();
+  impl_->cancel_all();
   impl_->sends.fail_all(asio::error::operation_aborted);
   impl_->runner->stop();
 }
@@ -616,16 +567,25 @@ void client_channel::set_path_handler(path_handler h) {
   impl_->on_path = std::move(h);
 }
 std::optional<path_info> client_channel::current_path() const {
-  return impl_->active_path;
+  return impl_->path_now;
 }
 
 void client_channel::start(endpoint ep) {
   if (impl_->st != channel_state::setup || impl_->started) return;
-  impl_->started = true;
-  impl_->target = std::move(ep);
-  // Never connect (and report states) inside the caller's frame.
-  asio::post(impl_->ex, [w = std::weak_ptr<impl>(impl_)] {
-    if (auto self = w.lock()) self->connect_now();
+  impl& i = *impl_;
+  i.started = true;
+  i.target = std::move(ep);
+  // One static, unpinned path; its host is resolved for every race.
+  i.ctl = core::channel_controller(impl::settings(i.opts, false));
+  core::path_snapshot s;
+  core::tracked_path p;
+  p.facts.address = i.target->host;
+  p.port = i.target->port;
+  s.paths.push_back(std::move(p));
+  // The first attempt is due now, on the timer: never inside the caller's frame.
+  i.feed([&] {
+    i.ctl.paths_changed(std::move(s), core::paths_trigger::refresh, impl::now());
+    i.ctl.start(impl::now());
   });
 }
 
@@ -660,37 +620,35 @@ void client_channel::start(std::string_view device_id,
   if (link::link_error e = i.paths->start())
     i.log("channel to " + i.opts.trust.device_id +
           ": not watching interfaces (moves only on connection errors): " + e.message());
-  // Never connect (and report states) inside the caller's frame.
-  asio::post(i.ex, [w = std::weak_ptr<impl>(impl_)] {
-    if (auto self = w.lock()) self->connect_now();
-  });
+  // The first attempt is due now, on the timer: never inside the caller's frame.
+  i.feed([&] { i.ctl.start(impl::now()); });
 }
 
 void client_channel::network_changed() {
-  // A pending attempt (a SYN sent over the old path) is abandoned too: it may never complete.
-  impl_->attempt_now("network changed", true);
+  impl& i = *impl_;
+  i.feed([&] { i.ctl.network_changed(impl::now()); });
 }
 
 void client_channel::directory_changed(std::span<const discovery::directory_event> events) {
   impl& i = *impl_;
   if (!i.dir || i.terminal()) return;
+  auto trigger = core::paths_trigger::directory;
+  for (const discovery::directory_event& e : events)
+    if (e.accessory.id == i.opts.trust.device_id &&
+        (e.kind == discovery::directory_event_kind::added ||
+         e.kind == discovery::directory_event_kind::path_added ||
+         e.kind == discovery::directory_event_kind::path_reachable))
+      trigger = core::paths_trigger::new_path;
+  // The active path's check first (it may report the path lost), then the new facts.
   if (i.paths) i.paths->directory_changed();
-  i.observe_candidates();
-  for (const discovery::directory_event& e : events) {
-    if (e.accessory.id != i.opts.trust.device_id) continue;
-    if (e.kind == discovery::directory_event_kind::added ||
-        e.kind == discovery::directory_event_kind::path_added ||
-        e.kind == discovery::directory_event_kind::path_reachable)
-      return i.attempt_now("new path in the directory", false);
-  }
+  i.feed([&] { i.ctl.paths_changed(i.facts(), trigger, impl::now()); }, false);
 }
 
 void client_channel::cancel() {
   impl& i = *impl_;
   if (i.terminal()) return;
-  i.set_state(channel_state::cancelled);
-  i.stop_attempts();
-  i.stop_paths();
+  i.feed([&] { i.ctl.cancel(impl::now()); }, false);
+  if (i.paths) i.paths->stop();
   i.sends.fail_all(asio::error::operation_aborted);
   i.runner->close();
 }

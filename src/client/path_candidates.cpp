@@ -78,11 +78,12 @@ path_target discovered_target(const discovery::accessory_path& p,
 
 } // namespace
 
-ranked_targets rank_targets(std::span<const discovery::accessory_path> discovered,
-                            std::span<const static_path> statics,
-                            std::span<const link::network_interface> interfaces,
-                            const core::interface_policy& policy, core::ranking_mode mode,
-                            const interface_usable& usable, const interface_rtt& rtt) {
+namespace {
+
+std::vector<path_target> collect(std::span<const discovery::accessory_path> discovered,
+                                 std::span<const static_path> statics,
+                                 std::span<const link::network_interface> interfaces,
+                                 const interface_usable& usable, const interface_rtt& rtt) {
   std::vector<path_target> all;
   for (const auto& p : discovered)
     all.push_back(discovered_target(p, interfaces, usable, rtt));
@@ -90,6 +91,24 @@ ranked_targets rank_targets(std::span<const discovery::accessory_path> discovere
     const auto* iface = s.interface_name.empty() ? nullptr : find(interfaces, s.interface_name);
     all.push_back(make_target(s.address, s.port, true, iface, s.interface_name, usable, rtt));
   }
+  return all;
+}
+
+} // namespace
+
+std::vector<path_target> all_targets(std::span<const discovery::accessory_path> discovered,
+                                     std::span<const static_path> statics,
+                                     std::span<const link::network_interface> interfaces,
+                                     const interface_usable& usable) {
+  return collect(discovered, statics, interfaces, usable, {});
+}
+
+ranked_targets rank_targets(std::span<const discovery::accessory_path> discovered,
+                            std::span<const static_path> statics,
+                            std::span<const link::network_interface> interfaces,
+                            const core::interface_policy& policy, core::ranking_mode mode,
+                            const interface_usable& usable, const interface_rtt& rtt) {
+  std::vector<path_target> all = collect(discovered, statics, interfaces, usable, rtt);
   std::vector<core::path_candidate> candidates;
   candidates.reserve(all.size());
   for (const auto& t : all)

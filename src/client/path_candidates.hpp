@@ -13,6 +13,7 @@
 
 #include <lanyard/client/path_options.hpp>
 #include <lanyard/core/path_ranking.hpp>
+#include <lanyard/core/path_tracker.hpp>
 #include <lanyard/discovery/directory.hpp>
 #include <lanyard/link/network_interface.hpp>
 
@@ -44,6 +45,18 @@ using interface_usable = std::function<bool(const link::network_interface&)>;
 /// RTT measured on an interface, if any (interactive mode ranks by it).
 using interface_rtt =
     std::function<std::optional<std::chrono::nanoseconds>(const link::network_interface&)>;
+
+/// Every path of `discovered` and `statics`, in that order, unranked, with what `interfaces`
+/// say about it (no RTT: the caller's path_tracker keeps those). What rank_targets ranks.
+std::vector<path_target> all_targets(std::span<const discovery::accessory_path> discovered,
+                                     std::span<const static_path> statics,
+                                     std::span<const link::network_interface> interfaces,
+                                     const interface_usable& usable = {});
+
+/// The core's view of a target: its facts and port (core::path_tracker, the controller).
+inline core::tracked_path tracked_of(const path_target& t) {
+  return {t.path, t.endpoint.port()};
+}
 
 /// Ranks `discovered` and `statics` (in that order before ranking, so among equals discovered
 /// paths come first) over `interfaces` under `policy` and `mode`. A static path without an

@@ -6,9 +6,24 @@
 
 namespace lanyard::client::detail {
 
+namespace {
+
+core::path_tracker_settings tracker_settings(const path_options& o) {
+  core::path_tracker_settings s;
+  s.policy = o.policy;
+  s.mode = o.mode;
+  s.move_back_hold = o.move_back_hold;
+  return s;
+}
+
+core::path_tracker::time_point now() {
+  return std::chrono::steady_clock::now();
+}
+
+} // namespace
+
 path_manager::path_manager(asio::any_io_executor ex, path_options options)
-    : ex_(ex), opts_(std::move(options)), upgrades_({opts_.mode, opts_.move_back_hold, 0.75}),
-      upgrade_timer_(ex) {}
+    : ex_(ex), opts_(std::move(options)), tracker_(tracker_settings(opts_)), upgrade_timer_(ex) {}
 
 void path_manager::set_directory(std::shared_ptr<const discovery::directory> dir,
                                  std::string device_id) {
@@ -53,8 +68,10 @@ void path_manager::on_event(const link::path_event& ev) {
   // current_interfaces() reads the kernel meanwhile.
   if (!monitor_->ready()) return;
   // A link that went down (or came back) is no longer suspect: it changed.
-  if (ev.type == t::interface_available || ev.type == t::interface_unavailable)
-    suspect_until_.erase(ev.iface.index);
+  if (ev.type == t::interface_available || ev.type == t::interface_unavailable) {
+    tracker_.interface_changed_state(ev.iface.index, now());
+    if (facts_.interface_changed_state) facts_.interface_changed_state(ev.iface.index);
+  }
   auto* m = monitor_.get();
   interfaces_changed(m->interfaces(), [m](std::uint32_t i) { return m->available(i); });
 }
@@ -65,6 +82,7 @@ void path_manager::interfaces_changed(std::vector<link::network_interface> inter
   available_ = std::move(available);
   check_active();
   reevaluate();
+  if (facts_.interfaces_changed) facts_.interfaces_changed();
   // An interface event helps only if some path is viable now: otherwise (the monitor's first
   // snapshot, an accessory not discovered yet) every event would start a pointless attempt
   // (~20 "preparing → waiting: no reachable path" pairs at start-up).
@@ -78,7 +96,7 @@ std::vector<link::network_interface> path_manager::current_interfaces() {
   return link::query_interfaces(e);
 }
 
-ranked_targets path_manager::candidates() {
+std::vector<path_target> path_manager::targets() {
   std::vector<discovery::accessory_path> discovered;
   if (dir_)
     if (const auto* acc = dir_->find(device_id_)) discovered = acc->paths;
@@ -86,18 +104,26 @@ ranked_targets path_manager::candidates() {
   interface_usable usable;
   if (available_)
     usable = [this](const link::network_interface& i) { return i.up() && available_(i.index); };
-  interface_rtt rtt = [this](const link::network_interface& i) {
-    auto it = rtt_by_interface_.find(i.index);
-    return it == rtt_by_interface_.end() ? std::optional<std::chrono::nanoseconds>()
-                                         : std::optional(it->second);
-  };
-  ranked_targets r =
-      rank_targets(discovered, opts_.static_paths, ifs, opts_.policy, opts_.mode, usable, rtt);
-  // Suspect links last: a blackholed Wi-Fi looks perfectly up, and racing it first would cost
-  // the attempt delay on every reconnect.
-  std::stable_partition(r.targets.begin(), r.targets.end(), [this](const path_target& t) {
-    return !suspected(t.path.interface_index);
-  });
+  return all_targets(discovered, opts_.static_paths, ifs, usable);
+}
+
+void path_manager::refresh(core::path_tracker::time_point t) {
+  targets_ = targets();
+  std::vector<core::tracked_path> paths;
+  paths.reserve(targets_.size());
+  for (const auto& target : targets_)
+    paths.push_back(tracked_of(target));
+  tracker_.update(std::move(paths), t);
+}
+
+ranked_targets path_manager::candidates() {
+  refresh(now());
+  ranked_targets r;
+  r.reason = tracker_.ranked().reason;
+  for (std::size_t i : tracker_.ranked().viable) {
+    r.targets.push_back(targets_[i]);
+    r.targets.back().path.rtt = tracker_.paths()[i].facts.rtt;
+  }
   return r;
 }
 
@@ -115,27 +141,13 @@ core::kind_set path_manager::usable_kinds() {
 }
 
 void path_manager::suspect(std::uint32_t interface_index, std::chrono::milliseconds suspect_for) {
-  if (interface_index == 0) return;
-  suspect_until_[interface_index] = std::chrono::steady_clock::now() + suspect_for;
-}
-
-bool path_manager::suspected(std::uint32_t interface_index) const {
-  auto it = suspect_until_.find(interface_index);
-  return it != suspect_until_.end() && std::chrono::steady_clock::now() < it->second;
+  const auto t = now();
+  tracker_.suspect(interface_index, t + suspect_for, t);
 }
 
 void path_manager::set_active(std::optional<path_target> target) {
   active_ = std::move(target);
-  const auto now = std::chrono::steady_clock::now();
-  if (!active_) {
-    upgrades_.set_active(std::nullopt, now);
-  } else {
-    const auto& p = active_->path;
-    core::upgrade_path u{p.interface_index, opts_.policy.rank(p.kind), std::nullopt};
-    if (auto it = rtt_by_interface_.find(p.interface_index); it != rtt_by_interface_.end())
-      u.rtt = it->second;
-    upgrades_.set_active(u, now);
-  }
+  tracker_.set_active(active_ ? std::optional(tracked_of(*active_)) : std::nullopt, now());
   reevaluate();
 }
 
@@ -150,7 +162,7 @@ void path_manager::directory_changed() {
 
 void path_manager::rtt_sample(std::chrono::nanoseconds srtt) {
   if (!active_) return;
-  rtt_by_interface_[active_->path.interface_index] = srtt;
+  tracker_.rtt_sample(srtt, now());
   if (opts_.mode == core::ranking_mode::interactive) reevaluate();
 }
 
@@ -173,38 +185,21 @@ void path_manager::check_active() {
   }
   if (why.empty()) return;
   active_.reset();
-  upgrades_.set_active(std::nullopt, std::chrono::steady_clock::now());
+  tracker_.set_active(std::nullopt, now());
   if (cb_.active_path_lost) cb_.active_path_lost(why);
 }
 
+// The tracker decides; the advice names one of the targets it was given.
 void path_manager::reevaluate() {
-  const auto now = std::chrono::steady_clock::now();
-  auto ranked = candidates();
-  std::vector<core::upgrade_path> viable;
-  for (const auto& t : ranked.targets) {
-    const auto& p = t.path;
-    if (suspected(p.interface_index)) continue; // never moved back to while suspect
-    if (std::any_of(viable.begin(), viable.end(),
-                    [&](const auto& v) { return v.interface_index == p.interface_index; }))
-      continue; // one entry per interface: moves are between links
-    viable.push_back({p.interface_index, opts_.policy.rank(p.kind), p.rtt});
-  }
-  upgrades_.update(viable, now);
-  if (auto u = upgrades_.poll_upgrade()) {
-    auto it = std::find_if(ranked.targets.begin(), ranked.targets.end(), [&](const auto& t) {
-      return t.path.interface_index == u->interface_index;
-    });
-    if (it != ranked.targets.end() && cb_.upgrade_advised)
-      cb_.upgrade_advised(*it, u->reason == core::upgrade_reason::lower_rtt
-                                   ? path_change_reason::lower_rtt
-                                   : path_change_reason::preferred_path_available);
-  }
+  refresh(now());
+  if (auto u = tracker_.poll_upgrade(); u && u->index < targets_.size() && cb_.upgrade_advised)
+    cb_.upgrade_advised(targets_[u->index], u->reason);
   arm_upgrade_timer();
 }
 
 void path_manager::arm_upgrade_timer() {
-  const auto deadline = upgrades_.next_deadline();
-  if (deadline == core::path_upgrade_tracker::time_point::max()) {
+  const auto deadline = tracker_.next_deadline();
+  if (deadline == core::path_tracker::time_point::max()) {
     upgrade_timer_.cancel();
     return;
   }

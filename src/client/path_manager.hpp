@@ -1,17 +1,18 @@
 // Private: the client channel's view of its paths to the accessory, kept current.
 //
-// It combines the discovery directory's paths for the device (or none, for an explicit
-// endpoint), the static paths, and the local interfaces from the io_context's one path monitor
-// (link::shared_path_monitor: one rtnetlink socket however many channels watch; debounced: a
-// link that just came back is not used before its hold-down), and ranks them under the
-// policy (candidates()). While the channel runs on a path it watches for two things:
-//   - the active path dying under it — its interface unavailable or removed, or its source
-//     address gone — reported at once (active_path_lost), so the session moves on without
-//     waiting for a keep-alive timeout;
-//   - a better path being viable for the hold time (core::path_upgrade_tracker), reported as
-//     upgrade_advised with the target to race make-before-break.
-// Anything that might make a waiting channel succeed (a new interface, address or directory
-// path) is reported as viable_paths_changed.
+// It gathers the facts: the discovery directory's paths for the device (or none, for an
+// explicit endpoint), the static paths, and the local interfaces from the io_context's one
+// path monitor (link::shared_path_monitor: one rtnetlink socket however many channels watch;
+// debounced: a link that just came back is not used before its hold-down) — targets(), in
+// that order, unranked. While the channel runs on a path it watches for the active path dying
+// under it — its interface unavailable or removed, or its source address gone — reported at
+// once (active_path_lost), so the session moves on without waiting for a keep-alive timeout.
+//
+// The policy (ranking with RTTs, suspect links, when to move back) is core::path_tracker's:
+// candidates() ranks through it, and a better path viable for the hold time is reported as
+// upgrade_advised. The client channel feeds the facts to its core::channel_controller, which
+// owns its own tracker, and uses only the fact side (targets(), usable_kinds(), the active-path
+// check and the fact handlers).
 //
 // Lifetime: shared_ptr; handlers hold weak references. Thread-safety: one executor.
 #pragma once
@@ -19,15 +20,15 @@
 #include "path_candidates.hpp"
 
 #include <lanyard/client/path_options.hpp>
-#include <lanyard/core/path_upgrade.hpp>
+#include <lanyard/core/path_tracker.hpp>
 #include <lanyard/discovery/directory.hpp>
 #include <lanyard/link/shared_path_monitor.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,9 +47,18 @@ public:
     std::function<void(const path_target& target, path_change_reason reason)> upgrade_advised;
   };
 
+  /// Facts as they change, for an executor that decides itself (the client channel).
+  struct fact_handlers {
+    /// A debounced interface went down or came back (told before its facts are taken over).
+    std::function<void(std::uint32_t interface_index)> interface_changed_state;
+    /// The interfaces or their addresses changed (every debounced change, viable or not).
+    std::function<void()> interfaces_changed;
+  };
+
   path_manager(asio::any_io_executor ex, path_options options);
 
   void set_callbacks(callbacks cb) { cb_ = std::move(cb); }
+  void set_fact_handlers(fact_handlers h) { facts_ = std::move(h); }
 
   /// Where the accessory's discovered paths come from (null: static paths only).
   void set_directory(std::shared_ptr<const discovery::directory> dir, std::string device_id);
@@ -56,11 +66,15 @@ public:
   /// Starts watching interfaces through the io_context's shared path monitor (it catches up
   /// with the snapshot if other channels started it earlier). Without it (or if it fails: the
   /// error is returned, e.g. no netlink in a sandbox) the interfaces are read once per
-  /// candidates() call and nothing is watched.
+  /// targets() call and nothing is watched.
   link::link_error start();
   void stop();
 
-  /// The viable targets now, best first, or the reason there are none.
+  /// Every path now: the directory's, then the static ones, unranked, with what the
+  /// interfaces say about each.
+  std::vector<path_target> targets();
+
+  /// The viable targets now, best first (core::path_tracker), or the reason there are none.
   ranked_targets candidates();
 
   /// The kinds of this host's interfaces that could carry a path now: up (past their debounce
@@ -91,6 +105,7 @@ private:
   void watch();
   void on_event(const link::path_event& ev);
   void check_active();
+  void refresh(core::path_tracker::time_point now);
   void reevaluate();
   void arm_upgrade_timer();
   std::vector<link::network_interface> current_interfaces();
@@ -98,6 +113,7 @@ private:
   asio::any_io_executor ex_;
   path_options opts_;
   callbacks cb_;
+  fact_handlers facts_;
   std::shared_ptr<const discovery::directory> dir_;
   std::string device_id_;
   std::unique_ptr<link::shared_path_monitor> monitor_;
@@ -105,10 +121,8 @@ private:
   std::vector<link::network_interface> interfaces_;
   std::function<bool(std::uint32_t)> available_;
   std::optional<path_target> active_;
-  std::map<std::uint32_t, std::chrono::nanoseconds> rtt_by_interface_;
-  std::map<std::uint32_t, std::chrono::steady_clock::time_point> suspect_until_;
-  bool suspected(std::uint32_t interface_index) const;
-  core::path_upgrade_tracker upgrades_;
+  core::path_tracker tracker_;
+  std::vector<path_target> targets_; // the tracker's paths, as targets
   asio::steady_timer upgrade_timer_;
 };
 

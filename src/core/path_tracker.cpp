@@ -46,8 +46,12 @@ void path_tracker::rtt_sample(std::chrono::nanoseconds srtt, time_point now) {
 }
 
 void path_tracker::suspect_active(time_point now) {
-  if (!active_ || active_->facts.interface_index == 0) return;
-  suspect_until_[active_->facts.interface_index] = now + settings_.suspect_for;
+  if (active_) suspect(active_->facts.interface_index, now + settings_.suspect_for, now);
+}
+
+void path_tracker::suspect(std::uint32_t interface_index, time_point until, time_point now) {
+  if (interface_index == 0) return;
+  suspect_until_[interface_index] = until;
   rank(now);
 }
 

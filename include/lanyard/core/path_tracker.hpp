@@ -87,6 +87,8 @@ public:
   /// and never move back to it until `suspect_for` passed or the interface changed state.
   /// Paths not bound to a known interface (index 0) are never suspected.
   void suspect_active(time_point now);
+  /// Suspects `interface_index` until `until` (a time not after `now` ends its suspicion).
+  void suspect(std::uint32_t interface_index, time_point until, time_point now);
   /// The interface went down or came back (debounced): whatever made it suspect changed.
   void interface_changed_state(std::uint32_t interface_index, time_point now);
   /// Call at next_deadline(): a move-back hold or a suspicion ended.
