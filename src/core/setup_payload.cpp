@@ -384,4 +384,13 @@ std::error_code encode_setup_payload(const setup_payload& payload, std::string& 
   return {};
 }
 
+error_detail payload_parse_result::to_error_detail() const {
+  if (!code) return {};
+  error_detail d{code, describe()};
+  if (code == payload_errc::bad_prefix || code == payload_errc::bad_character ||
+      code == payload_errc::bad_length)
+    d.with(field_key::position, std::uint64_t{position});
+  return d;
+}
+
 } // namespace lanyard::core

@@ -95,4 +95,13 @@ std::string txt_error_detail::describe() const {
   return code.message();
 }
 
+error_detail txt_error_detail::to_error_detail() const {
+  if (!code) return {};
+  error_detail d{code, describe()};
+  if (code.category() == txt_category() && code != txt_errc::record_too_long)
+    d.with(field_key::position,
+           std::uint64_t{code == txt_errc::bad_key_byte ? bad_offset : offset});
+  return d;
+}
+
 } // namespace lanyard::core

@@ -74,10 +74,4 @@ const std::error_category& trust_category() noexcept {
   return category;
 }
 
-std::string store_status::message() const {
-  if (!code) return "ok";
-  if (!detail.empty()) return detail;
-  return code.message();
-}
-
 } // namespace lanyard::trust

@@ -11,8 +11,12 @@
 #include <cstring>
 #include <net/if.h>
 #include <sys/socket.h>
+#include <type_traits>
 
 using namespace lanyard::link;
+
+// link_error is the core's one "error plus detail" type (error-model.md §7.4 step 10).
+static_assert(std::is_same_v<link_error, lanyard::core::error_detail>);
 
 namespace {
 

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <type_traits>
 
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +19,9 @@ using namespace lanyard;
 using namespace lanyard::trust;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+
+// The store's outcome is the core's one "error plus detail" type (error-model.md §7.4 step 10).
+static_assert(std::is_same_v<store_status, core::error_detail>);
 
 namespace {
 

@@ -51,6 +51,7 @@
 /// where: see payload_errc and payload_parse_result::describe().
 #pragma once
 
+#include "lanyard/core/error_detail.hpp"
 #include "lanyard/core/fingerprint.hpp"
 
 #include <array>
@@ -161,6 +162,12 @@ struct payload_parse_result {
   /// base32 (A-Z, 2-7); did you mean 'O'?" or "setup payload: checksum mismatch: a character
   /// was mistyped; check the payload again".
   std::string describe() const;
+
+  /// As the one "error plus detail" type: `code`, describe() as `detail`, and
+  /// field_key::position for bad_prefix / bad_character / bad_length (for the other codes
+  /// `position` counts something else). `character` is no field: it is a character of the
+  /// payload, which carries the setup secret. Empty (ok) when `code` is.
+  error_detail to_error_detail() const;
 };
 
 /// Parses a setup payload of version 1 or 2 (payload.version says which; version 1 leaves

@@ -1,6 +1,8 @@
 // Errors of the DNS-SD TXT record codec (RFC 6763 section 6).
 #pragma once
 
+#include "lanyard/core/error_detail.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -78,6 +80,11 @@ struct txt_error_detail {
   /// of the record (26 bytes left)". "no error" when `code` is empty; for codes of other
   /// categories, their message().
   std::string describe() const;
+
+  /// As the one "error plus detail" type: `code`, describe() as `detail`, and field_key::position
+  /// (the offending byte: `bad_offset` for bad_key_byte, else `offset`; none for
+  /// record_too_long). Empty (ok) when `code` is.
+  error_detail to_error_detail() const;
 };
 
 } // namespace lanyard::core

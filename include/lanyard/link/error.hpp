@@ -11,6 +11,8 @@
 /// value (distinct objects safe, shared objects unsafe).
 #pragma once
 
+#include <lanyard/core/error_detail.hpp>
+
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -53,16 +55,10 @@ inline std::error_code make_error_code(link_errc e) noexcept {
   return {static_cast<int>(e), link_category()};
 }
 
-/// An error code plus the sentence that names the address, interface and kind involved.
-struct link_error {
-  std::error_code code;
-  /// Empty when there is no error; otherwise one line for a person.
-  std::string detail;
-
-  explicit operator bool() const noexcept { return static_cast<bool>(code); }
-  /// `detail`, or the code's message when there is no detail.
-  std::string message() const { return detail.empty() ? code.message() : detail; }
-};
+/// An error code plus the sentence that names the address, interface and kind involved: the
+/// core's one "error plus detail" type (`code`, `detail`, `fields`, `message()`). message() is
+/// `detail`, or the code's message when there is no detail; "ok" when there is no error.
+using link_error = core::error_detail;
 
 } // namespace lanyard::link
 

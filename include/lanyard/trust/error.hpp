@@ -5,6 +5,8 @@
 /// accessory sends and the app receives: one code per situation, nothing to translate.
 #pragma once
 
+#include <lanyard/core/error_detail.hpp>
+
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -54,17 +56,11 @@ inline std::error_code make_error_code(trust_errc e) noexcept {
 
 /// The outcome of a trust-store or controller-store operation: an error code, plus the detail an
 /// error_code cannot carry ("/home/u/.local/state/lanyard/trust-store:7: bad fingerprint ...").
+/// The core's one "error plus detail" type: `ok()`, `failed()`, and `message()` (the detail if
+/// there is one, else code.message(); "ok" on success; one line).
 ///
 /// Thread-safety: a plain value.
-struct store_status {
-  std::error_code code;
-  std::string detail;
-
-  bool ok() const noexcept { return !code; }
-  bool failed() const noexcept { return static_cast<bool>(code); }
-  /// The detail if there is one, else code.message(); "ok" on success. One line.
-  std::string message() const;
-};
+using store_status = core::error_detail;
 
 } // namespace lanyard::trust
 
