@@ -61,7 +61,8 @@ void check_per_operation_cancellation(asio::io_context& io, Monitor& m) {
   REQUIRE(b);
   CHECK(*b == asio::error::operation_aborted);
   CHECK_FALSE(c);
-  sig.emit(asio::cancellation_type::terminal); // b is over: its slot is free
+  CHECK_FALSE(sig.slot().has_handler());       // b is over: its slot is free
+  sig.emit(asio::cancellation_type::terminal); // and emitting on it reaches nobody
   io.poll();
   CHECK_FALSE(c);
   m.cancel();

@@ -606,7 +606,11 @@ TEST_CASE("channel: a cancelled async_send waiting for room is withdrawn; one in
     CHECK(!done[c].first);
   const auto fp = phone_id().fingerprint();
   CHECK(acc.received[fp] == std::vector<std::string>{big + 'a', big + 'b', big + 'c', big + 'e'});
-  // A completed send's slot is free again: emitting on it does nothing.
+  // A completed send's slot is free again (complete() removed the handler): emitting on it does
+  // nothing.
+  CHECK_FALSE(signals['a'].slot().has_handler());
+  CHECK_FALSE(signals['b'].slot().has_handler());
+  CHECK_FALSE(signals['e'].slot().has_handler());
   signals['a'].emit(asio::cancellation_type::terminal);
   signals['e'].emit(asio::cancellation_type::all);
   io.restart();
