@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -31,6 +32,16 @@ struct field {
   std::string_view key;
   value_type value;
 };
+
+/// The first field named `key` in `fields`, or nullptr (a key may repeat; the first wins).
+const field* find_field(std::span<const field> fields, std::string_view key) noexcept;
+/// The first field named `key` if it holds text; nullopt if absent or not text.
+std::optional<std::string_view> field_text(std::span<const field> fields,
+                                           std::string_view key) noexcept;
+/// The first field named `key` if it holds a non-negative number (either integer kind);
+/// nullopt if absent, negative, boolean or text.
+std::optional<std::uint64_t> field_number(std::span<const field> fields,
+                                          std::string_view key) noexcept;
 
 /// The documented vocabulary of field keys (one list for every area, so scripts learn it once).
 /// Secrets (setup secret, setup code, Wi-Fi passphrase, key material) never become fields.
