@@ -38,6 +38,32 @@ public:
     return "unknown application message error";
   }
 
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<app_message_errc>(code)) {
+    case app_message_errc::empty:
+      return "empty";
+    case app_message_errc::bad_version:
+      return "bad_version";
+    case app_message_errc::unsupported_version:
+      return "unsupported_version";
+    case app_message_errc::bad_verb:
+      return "bad_verb";
+    case app_message_errc::bad_key:
+      return "bad_key";
+    case app_message_errc::bad_value:
+      return "bad_value";
+    case app_message_errc::duplicate_key:
+      return "duplicate_key";
+    case app_message_errc::too_many_fields:
+      return "too_many_fields";
+    case app_message_errc::too_long:
+      return "too_long";
+    case app_message_errc::bad_spacing:
+      return "bad_spacing";
+    }
+    return {};
+  }
+
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
   // §2.3 argues each row.
   condition_set conditions(int code) const noexcept override {

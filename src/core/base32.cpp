@@ -3,6 +3,7 @@
 #include "lanyard/core/error_condition.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace lanyard::core {
 namespace {
@@ -22,6 +23,18 @@ public:
       return "the last base32 character is impossible for this length (probably mistyped)";
     }
     return "unknown base32 error";
+  }
+
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<base32_errc>(code)) {
+    case base32_errc::invalid_character:
+      return "invalid_character";
+    case base32_errc::invalid_length:
+      return "invalid_length";
+    case base32_errc::nonzero_trailing_bits:
+      return "nonzero_trailing_bits";
+    }
+    return {};
   }
 
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md

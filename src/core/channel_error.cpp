@@ -3,6 +3,7 @@
 #include "lanyard/core/error_condition.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace lanyard::core {
 namespace {
@@ -91,6 +92,64 @@ public:
              "yet, gone, or every path reported unreachable); waiting for it to appear";
     }
     return "unknown lanyard.channel error " + std::to_string(ev);
+  }
+
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<channel_errc>(code)) {
+    case channel_errc::protocol_violation:
+      return "protocol_violation";
+    case channel_errc::frame_too_large:
+      return "frame_too_large";
+    case channel_errc::unknown_frame_type:
+      return "unknown_frame_type";
+    case channel_errc::bad_version:
+      return "bad_version";
+    case channel_errc::frame_truncated:
+      return "frame_truncated";
+    case channel_errc::frame_trailing_bytes:
+      return "frame_trailing_bytes";
+    case channel_errc::invalid_frame_field:
+      return "invalid_frame_field";
+    case channel_errc::sequence_out_of_window:
+      return "sequence_out_of_window";
+    case channel_errc::session_not_owned:
+      return "session_not_owned";
+    case channel_errc::peer_dead:
+      return "peer_dead";
+    case channel_errc::handshake_timeout:
+      return "handshake_timeout";
+    case channel_errc::closed_by_peer:
+      return "closed_by_peer";
+    case channel_errc::not_paired:
+      return "not_paired";
+    case channel_errc::too_many_sessions:
+      return "too_many_sessions";
+    case channel_errc::buffer_full:
+      return "buffer_full";
+    case channel_errc::message_too_large:
+      return "message_too_large";
+    case channel_errc::session_closed:
+      return "session_closed";
+    case channel_errc::session_reset:
+      return "session_reset";
+    case channel_errc::no_viable_path:
+      return "no_viable_path";
+    case channel_errc::invalid_state:
+      return "invalid_state";
+    case channel_errc::session_expired:
+      return "session_expired";
+    case channel_errc::no_session:
+      return "no_session";
+    case channel_errc::too_many_waiting_sends:
+      return "too_many_waiting_sends";
+    case channel_errc::connection_replaced:
+      return "connection_replaced";
+    case channel_errc::host_not_resolved:
+      return "host_not_resolved";
+    case channel_errc::not_discovered:
+      return "not_discovered";
+    }
+    return {};
   }
 
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md

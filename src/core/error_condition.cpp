@@ -95,6 +95,21 @@ const std::error_category& condition_category() noexcept {
   return instance;
 }
 
+bool is_lanyard_code(const std::error_code& ec) noexcept {
+  return ec && ec == std::error_condition(detail::lanyard_marker, condition_category());
+}
+
+std::string code_string(const std::error_code& ec) {
+  if (!ec) return {};
+  if (is_lanyard_code(ec)) {
+    // Safe without RTTI: only a lanyard_category answers the marker.
+    const auto& cat = static_cast<const lanyard_category&>(ec.category());
+    if (const std::string_view name = cat.code_name(ec.value()); !name.empty())
+      return std::string(cat.name()) + "." + std::string(name);
+  }
+  return std::string(ec.category().name()) + ":" + std::to_string(ec.value());
+}
+
 condition_set conditions_of(const std::error_code& ec) noexcept {
   condition_set s;
   for (int i = static_cast<int>(first_condition); i <= static_cast<int>(last_condition); ++i)

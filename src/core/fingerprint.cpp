@@ -31,6 +31,20 @@ public:
     return "unknown fingerprint error";
   }
 
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<fingerprint_errc>(code)) {
+    case fingerprint_errc::empty:
+      return "empty";
+    case fingerprint_errc::invalid_character:
+      return "invalid_character";
+    case fingerprint_errc::invalid_length:
+      return "invalid_length";
+    case fingerprint_errc::invalid_last_character:
+      return "invalid_last_character";
+    }
+    return {};
+  }
+
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
   // §2.3 argues each row.
   condition_set conditions(int code) const noexcept override {

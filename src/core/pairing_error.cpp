@@ -3,6 +3,7 @@
 #include "lanyard/core/error_condition.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace lanyard::core {
 namespace {
@@ -46,6 +47,36 @@ public:
       return "the verification code was not confirmed; nothing was paired";
     }
     return "unknown pairing error";
+  }
+
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<pairing_errc>(code)) {
+    case pairing_errc::window_closed:
+      return "window_closed";
+    case pairing_errc::too_many_attempts:
+      return "too_many_attempts";
+    case pairing_errc::invalid_timeout:
+      return "invalid_timeout";
+    case pairing_errc::wrong_proof:
+      return "wrong_proof";
+    case pairing_errc::accessory_unverified:
+      return "accessory_unverified";
+    case pairing_errc::method_not_supported:
+      return "method_not_supported";
+    case pairing_errc::controllers_full:
+      return "controllers_full";
+    case pairing_errc::timeout:
+      return "timeout";
+    case pairing_errc::protocol_violation:
+      return "protocol_violation";
+    case pairing_errc::needs_full_handshake:
+      return "needs_full_handshake";
+    case pairing_errc::accessory_failure:
+      return "accessory_failure";
+    case pairing_errc::not_confirmed:
+      return "not_confirmed";
+    }
+    return {};
   }
 
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md

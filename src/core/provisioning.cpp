@@ -36,6 +36,30 @@ public:
     return "unknown provisioning error";
   }
 
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<provisioning_errc>(code)) {
+    case provisioning_errc::not_provisioning:
+      return "not_provisioning";
+    case provisioning_errc::missing_field:
+      return "missing_field";
+    case provisioning_errc::unknown_field:
+      return "unknown_field";
+    case provisioning_errc::bad_ssid:
+      return "bad_ssid";
+    case provisioning_errc::bad_passphrase:
+      return "bad_passphrase";
+    case provisioning_errc::bad_state:
+      return "bad_state";
+    case provisioning_errc::bad_reason:
+      return "bad_reason";
+    case provisioning_errc::bad_addresses:
+      return "bad_addresses";
+    case provisioning_errc::bad_re:
+      return "bad_re";
+    }
+    return {};
+  }
+
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
   // §2.3 argues each row.
   condition_set conditions(int code) const noexcept override {

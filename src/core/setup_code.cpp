@@ -69,6 +69,24 @@ public:
     return "unknown setup code error";
   }
 
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<setup_code_errc>(code)) {
+    case setup_code_errc::empty:
+      return "empty";
+    case setup_code_errc::bad_character:
+      return "bad_character";
+    case setup_code_errc::wrong_length:
+      return "wrong_length";
+    case setup_code_errc::check_digit_mismatch:
+      return "check_digit_mismatch";
+    case setup_code_errc::trivial_code:
+      return "trivial_code";
+    case setup_code_errc::not_enough_random_bytes:
+      return "not_enough_random_bytes";
+    }
+    return {};
+  }
+
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
   // §2.3 argues each row.
   condition_set conditions(int code) const noexcept override {

@@ -71,6 +71,42 @@ public:
     return "unknown setup payload error";
   }
 
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<payload_errc>(code)) {
+    case payload_errc::empty:
+      return "empty";
+    case payload_errc::bad_prefix:
+      return "bad_prefix";
+    case payload_errc::bad_character:
+      return "bad_character";
+    case payload_errc::bad_length:
+      return "bad_length";
+    case payload_errc::truncated:
+      return "truncated";
+    case payload_errc::checksum_mismatch:
+      return "checksum_mismatch";
+    case payload_errc::unsupported_version:
+      return "unsupported_version";
+    case payload_errc::bad_device_id:
+      return "bad_device_id";
+    case payload_errc::device_id_too_long:
+      return "device_id_too_long";
+    case payload_errc::bad_ssid:
+      return "bad_ssid";
+    case payload_errc::ssid_too_long:
+      return "ssid_too_long";
+    case payload_errc::trailing_data:
+      return "trailing_data";
+    case payload_errc::missing_setup_secret:
+      return "missing_setup_secret";
+    case payload_errc::unexpected_setup_secret:
+      return "unexpected_setup_secret";
+    case payload_errc::no_setup_secret:
+      return "no_setup_secret";
+    }
+    return {};
+  }
+
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
   // §2.3 argues each row.
   condition_set conditions(int code) const noexcept override {

@@ -3,6 +3,7 @@
 #include <lanyard/core/error_condition.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace lanyard::core {
 namespace {
@@ -28,6 +29,24 @@ public:
       return "TXT record too long: a record may be at most 65535 bytes";
     }
     return "unknown TXT record error " + std::to_string(value);
+  }
+
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<txt_errc>(code)) {
+    case txt_errc::truncated:
+      return "truncated";
+    case txt_errc::empty_string:
+      return "empty_string";
+    case txt_errc::empty_key:
+      return "empty_key";
+    case txt_errc::bad_key_byte:
+      return "bad_key_byte";
+    case txt_errc::string_too_long:
+      return "string_too_long";
+    case txt_errc::record_too_long:
+      return "record_too_long";
+    }
+    return {};
   }
 
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md

@@ -3,6 +3,7 @@
 #include "lanyard/core/error_condition.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace lanyard::crypto {
 namespace {
@@ -33,6 +34,24 @@ public:
              "check the entropy source, then retry";
     }
     return "unknown lanyard.crypto error " + std::to_string(value);
+  }
+
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<crypto_errc>(code)) {
+    case crypto_errc::bad_input:
+      return "bad_input";
+    case crypto_errc::bad_point:
+      return "bad_point";
+    case crypto_errc::confirmation_mismatch:
+      return "confirmation_mismatch";
+    case crypto_errc::wrong_state:
+      return "wrong_state";
+    case crypto_errc::mbedtls_failure:
+      return "mbedtls_failure";
+    case crypto_errc::random_failure:
+      return "random_failure";
+    }
+    return {};
   }
 
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md

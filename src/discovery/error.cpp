@@ -3,6 +3,7 @@
 #include "lanyard/core/error_condition.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace lanyard::discovery {
 namespace {
@@ -58,6 +59,50 @@ public:
       return "the service has not been published yet: call publish() first";
     }
     return "unknown discovery error " + std::to_string(value);
+  }
+
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<discovery_errc>(code)) {
+    case discovery_errc::daemon_unavailable:
+      return "daemon_unavailable";
+    case discovery_errc::bus_unavailable:
+      return "bus_unavailable";
+    case discovery_errc::service_type_format:
+      return "service_type_format";
+    case discovery_errc::service_type_protocol:
+      return "service_type_protocol";
+    case discovery_errc::service_name_length:
+      return "service_name_length";
+    case discovery_errc::service_name_characters:
+      return "service_name_characters";
+    case discovery_errc::service_name_no_letter:
+      return "service_name_no_letter";
+    case discovery_errc::service_name_hyphen:
+      return "service_name_hyphen";
+    case discovery_errc::subtype_invalid:
+      return "subtype_invalid";
+    case discovery_errc::instance_name_empty:
+      return "instance_name_empty";
+    case discovery_errc::instance_name_too_long:
+      return "instance_name_too_long";
+    case discovery_errc::instance_name_invalid:
+      return "instance_name_invalid";
+    case discovery_errc::txt_too_large:
+      return "txt_too_large";
+    case discovery_errc::port_zero:
+      return "port_zero";
+    case discovery_errc::unknown_interface:
+      return "unknown_interface";
+    case discovery_errc::name_conflict:
+      return "name_conflict";
+    case discovery_errc::daemon_error:
+      return "daemon_error";
+    case discovery_errc::too_many_objects:
+      return "too_many_objects";
+    case discovery_errc::not_published:
+      return "not_published";
+    }
+    return {};
   }
 
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md

@@ -39,6 +39,32 @@ public:
     return "unknown link error " + std::to_string(value);
   }
 
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<link_errc>(code)) {
+    case link_errc::no_such_interface:
+      return "no_such_interface";
+    case link_errc::interface_down:
+      return "interface_down";
+    case link_errc::no_address:
+      return "no_address";
+    case link_errc::policy_prohibits:
+      return "policy_prohibits";
+    case link_errc::netlink_failed:
+      return "netlink_failed";
+    case link_errc::netlink_malformed:
+      return "netlink_malformed";
+    case link_errc::netlink_overrun:
+      return "netlink_overrun";
+    case link_errc::family_mismatch:
+      return "family_mismatch";
+    case link_errc::bind_to_device_failed:
+      return "bind_to_device_failed";
+    case link_errc::join_failed:
+      return "join_failed";
+    }
+    return {};
+  }
+
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
   // §2.3 argues each row.
   core::condition_set conditions(int code) const noexcept override {

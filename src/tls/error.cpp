@@ -3,6 +3,7 @@
 #include <lanyard/core/error_condition.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace lanyard::tls {
 namespace {
@@ -65,6 +66,50 @@ public:
       return "a cryptographic operation failed inside mbedTLS (see the log)";
     }
     return "unknown lanyard.tls error " + std::to_string(value);
+  }
+
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<tls_errc>(code)) {
+    case tls_errc::handshake_timeout:
+      return "handshake_timeout";
+    case tls_errc::alpn_mismatch:
+      return "alpn_mismatch";
+    case tls_errc::peer_certificate_missing:
+      return "peer_certificate_missing";
+    case tls_errc::peer_rejected_certificate:
+      return "peer_rejected_certificate";
+    case tls_errc::peer_alert:
+      return "peer_alert";
+    case tls_errc::peer_closed_during_handshake:
+      return "peer_closed_during_handshake";
+    case tls_errc::handshake_failed:
+      return "handshake_failed";
+    case tls_errc::bad_peer_certificate:
+      return "bad_peer_certificate";
+    case tls_errc::no_peer_verifier:
+      return "no_peer_verifier";
+    case tls_errc::bad_record:
+      return "bad_record";
+    case tls_errc::stream_truncated:
+      return "stream_truncated";
+    case tls_errc::not_connected:
+      return "not_connected";
+    case tls_errc::already_handshaken:
+      return "already_handshaken";
+    case tls_errc::protocol_error:
+      return "protocol_error";
+    case tls_errc::bad_identity_file:
+      return "bad_identity_file";
+    case tls_errc::identity_permissions:
+      return "identity_permissions";
+    case tls_errc::identity_io:
+      return "identity_io";
+    case tls_errc::invalid_device_id:
+      return "invalid_device_id";
+    case tls_errc::crypto_failure:
+      return "crypto_failure";
+    }
+    return {};
   }
 
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md

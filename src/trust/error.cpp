@@ -42,6 +42,36 @@ public:
     return "unknown trust error";
   }
 
+  std::string_view code_name(int code) const noexcept override {
+    switch (static_cast<trust_errc>(code)) {
+    case trust_errc::key_changed:
+      return "key_changed";
+    case trust_errc::unknown_device:
+      return "unknown_device";
+    case trust_errc::payload_mismatch:
+      return "payload_mismatch";
+    case trust_errc::payload_required:
+      return "payload_required";
+    case trust_errc::store_corrupt:
+      return "store_corrupt";
+    case trust_errc::store_unsupported_version:
+      return "store_unsupported_version";
+    case trust_errc::store_io:
+      return "store_io";
+    case trust_errc::store_permissions:
+      return "store_permissions";
+    case trust_errc::invalid_record:
+      return "invalid_record";
+    case trust_errc::not_paired:
+      return "not_paired";
+    case trust_errc::not_admin:
+      return "not_admin";
+    case trust_errc::last_admin:
+      return "last_admin";
+    }
+    return {};
+  }
+
   // What callers branch on (lanyard/core/error_condition.hpp); docs/design/error-model.md
   // §2.3 argues each row.
   core::condition_set conditions(int code) const noexcept override {

@@ -58,6 +58,9 @@ inline void check_conditions(const std::error_category& cat, std::span<const exp
     CHECK(is_defined(cat, row.value));
     const std::error_code ec(row.value, cat);
     CHECK(describe(core::conditions_of(ec)) == describe(row.conditions));
+    // The stable name scripts match on is the enumerator's (the row's name is the design's).
+    CHECK(core::is_lanyard_code(ec));
+    CHECK(core::code_string(ec) == std::string(cat.name()) + "." + std::string(row.name));
     const bool transient = ec == core::condition::transient;
     const bool permanent = ec == core::condition::permanent;
     if (neither_transient_nor_permanent(cat, row.value))

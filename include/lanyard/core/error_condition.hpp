@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
@@ -91,18 +92,41 @@ private:
 inline constexpr condition first_condition = condition::transient;
 inline constexpr condition last_condition = condition::permanent;
 
+namespace detail {
+/// Not a condition: lanyard_category::equivalent() answers true for it, so is_lanyard_code()
+/// tells Lanyard's categories from others without RTTI. Outside the enum, so conditions_of()
+/// and every switch over `condition` never see it.
+inline constexpr int lanyard_marker = 31;
+} // namespace detail
+
 /// Base of every Lanyard error category: conditions() classifies the category's codes and
 /// drives equivalent(), so `ec == condition::X` works for every Lanyard code.
 class lanyard_category : public std::error_category {
 public:
   /// The conditions `code` of this category is equivalent to (empty for unknown values).
   virtual condition_set conditions(int code) const noexcept = 0;
+  /// The enumerator's name of `code` ("wrong_proof"), a switch without a default like
+  /// conditions(); "" for values outside the enum. Stable: scripts match on it (code_string()).
+  virtual std::string_view code_name(int code) const noexcept = 0;
 
+  // Inline on purpose: an out-of-line virtual would be the class's key function, emitted in
+  // lanyard::core (built without RTTI), and the adapters (built with it) would miss its typeinfo.
   bool equivalent(int code, const std::error_condition& cond) const noexcept final {
-    if (cond.category() == condition_category()) return conditions(code).contains(cond.value());
+    if (cond.category() == condition_category())
+      return cond.value() == detail::lanyard_marker || conditions(code).contains(cond.value());
     return std::error_category::equivalent(code, cond);
   }
 };
+
+/// The code's stable name for programs and JSON: "lanyard.pairing.wrong_proof" for Lanyard's
+/// categories (category name, a dot, code_name()); "CATEGORY:VALUE" for every other category
+/// ("system:111", "asio.misc:2"), and for a Lanyard value outside its enum; "" for success.
+/// Never the message text, which is for people and may change.
+std::string code_string(const std::error_code& ec);
+
+/// True if `ec` belongs to one of Lanyard's categories (so code_name() answers for it). Asked
+/// through equivalent(), no RTTI.
+bool is_lanyard_code(const std::error_code& ec) noexcept;
 
 /// Every condition `ec` is equivalent to (asks through operator==, so any category works and no
 /// RTTI is needed).

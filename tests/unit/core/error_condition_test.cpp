@@ -81,6 +81,23 @@ TEST_CASE("a category that is not Lanyard's is in no condition", "[error_conditi
   static const foreign cat;
   for (int v = 0; v < 64; ++v)
     CHECK(conditions_of(std::error_code(v, cat)).empty());
+  // ...and has no code name: it is named by category and value.
+  CHECK_FALSE(is_lanyard_code(std::error_code(3, cat)));
+  CHECK(code_string(std::error_code(3, cat)) == "foreign:3");
+}
+
+TEST_CASE("code_string: stable names for programs, never the message", "[error_condition]") {
+  CHECK(code_string(make_error_code(pairing_errc::wrong_proof)) == "lanyard.pairing.wrong_proof");
+  CHECK(code_string(make_error_code(channel_errc::not_discovered)) ==
+        "lanyard.channel.not_discovered");
+  CHECK(code_string({}).empty());
+  CHECK(code_string(std::make_error_code(std::errc::timed_out)) ==
+        "generic:" + std::to_string(static_cast<int>(std::errc::timed_out)));
+  // A value outside a Lanyard enum is named by its number, like any other category.
+  CHECK(is_lanyard_code(std::error_code(999, pairing_category())));
+  CHECK(code_string(std::error_code(999, pairing_category())) == "lanyard.pairing:999");
+  // Errno-valued codes are not Lanyard's, whatever conditions they are in.
+  CHECK_FALSE(is_lanyard_code(std::make_error_code(std::errc::operation_canceled)));
 }
 
 TEST_CASE("a Lanyard code compares equal to each of its conditions, and only those",
