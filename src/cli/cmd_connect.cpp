@@ -316,10 +316,11 @@ int run(const parsed_args& args) {
     return fail("--require/--prohibit/--prefer/--static/--resolution-delay-ms choose among the "
                 "accessory's paths; they do not apply with --address",
                 2);
-  std::optional<tls::identity> me = load_controller_identity(args, error);
-  if (!me) return fail(error, 1);
-  std::shared_ptr<trust::trust_store> store = open_trust_store(args, error);
-  if (!store) return fail(error, 1);
+  core::error_detail setup_error;
+  std::optional<tls::identity> me = load_controller_identity(args, setup_error);
+  if (!me) return fail(setup_error.message(), 1);
+  std::shared_ptr<trust::trust_store> store = open_trust_store(args, setup_error);
+  if (!store) return fail(setup_error.message(), 1);
   if (!store->find(device_id))
     return fail("\"" + device_id + "\" is not paired: pair first with `lanyard pair PAYLOAD`", 1);
   opts.trust.store = store;

@@ -96,16 +96,17 @@ int run(const parsed_args& args) {
   std::string text;
   if (std::error_code ec = core::encode_app_message(*req, text)) return fail(ec.message(), 2);
 
-  std::optional<tls::identity> me = load_controller_identity(args, error);
-  if (!me) return fail(error, 1);
-  std::shared_ptr<trust::trust_store> store = open_trust_store(args, error);
-  if (!store) return fail(error, 1);
+  core::error_detail setup_error;
+  std::optional<tls::identity> me = load_controller_identity(args, setup_error);
+  if (!me) return fail(setup_error.message(), 1);
+  std::shared_ptr<trust::trust_store> store = open_trust_store(args, setup_error);
+  if (!store) return fail(setup_error.message(), 1);
   if (!store->find(device_id))
     return fail("\"" + core::display_text(device_id) + "\" is not paired: pair first", 1);
   if (host.empty()) {
     // By its id, through DNS-SD: the first path it answers on.
-    const auto found = discover_accessory(device_id, timeout, error);
-    if (found.empty()) return fail(error, 1);
+    const auto found = discover_accessory(device_id, timeout, setup_error);
+    if (found.empty()) return fail(setup_error.message(), 1);
     host = found.front().address().to_string();
     port = std::to_string(found.front().port());
   }

@@ -4,11 +4,13 @@
 // Pairs with an accessory: a TLS handshake, then the pairing exchange that proves to the
 // accessory that this app holds its setup secret (payload) or code (SPAKE2+) — and proves the
 // accessory's key in return — and only then pins the key in the trust store.
+#include "cli_error.hpp"
 #include "command.hpp"
 #include "controller_setup.hpp"
 #include "discover.hpp"
 #include "json.hpp"
 #include "lanyard/client/pair.hpp"
+#include "lanyard/core/channel_error.hpp"
 #include "lanyard/core/device_id.hpp"
 #include "lanyard/core/display_text.hpp"
 #include "lanyard/core/fingerprint.hpp"
@@ -23,6 +25,7 @@
 #include "lanyard/tls/stream.hpp"
 #include "lanyard/trust/error.hpp"
 #include "lanyard/trust/trust_store.hpp"
+#include "report.hpp"
 
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
@@ -43,9 +46,17 @@ namespace {
 
 using asio::ip::tcp;
 
-int fail(const std::string& reason, int code) {
-  std::fprintf(stderr, "lanyard pair: %s\n", reason.c_str());
-  return code;
+// Every failure: a sentence on stderr and, with --json, an error event on stdout whose code and
+// fields (attempts left, fingerprints) a script reads instead of the sentence.
+bool json_output = false;
+
+int fail(const core::error_detail& e, int exit_status) {
+  return report_failure("pair", json_output, e, exit_status);
+}
+
+// Bad arguments, payloads and codes: exit status 2, before any file or network use.
+int fail_argument(const std::string& reason) {
+  return fail({cli_errc::bad_argument, reason}, 2);
 }
 
 struct pairing_attempt {
@@ -135,39 +146,57 @@ pairing_attempt pair_over(const tcp::endpoint& ep, tls::context ctx,
   return r;
 }
 
-// "wrong setup code: 17 attempts left before the accessory stops pairing" and friends.
-std::string refusal(const pairing_attempt& a) {
-  std::string line = a.detail.empty() ? a.ec.message() : a.detail;
+// "wrong setup code: 17 attempts left before the accessory stops pairing" and friends, with the
+// counts as fields.
+core::error_detail refusal(const pairing_attempt& a) {
+  core::error_detail e{a.ec, a.detail.empty() ? a.ec.message() : a.detail};
   if (a.ec == core::pairing_errc::wrong_proof || a.ec == core::pairing_errc::accessory_unverified) {
-    if (a.outcome.attempts_left)
-      line += "; " + std::to_string(*a.outcome.attempts_left) +
-              " attempts left before the accessory stops pairing";
-    if (a.outcome.retry_after.count() > 0)
-      line +=
+    if (a.outcome.attempts_left) {
+      e.detail += "; " + std::to_string(*a.outcome.attempts_left) +
+                  " attempts left before the accessory stops pairing";
+      e.with(core::field_key::attempts_left, std::uint64_t{*a.outcome.attempts_left});
+    }
+    if (a.outcome.retry_after.count() > 0) {
+      e.detail +=
           " (it takes the next try after " + std::to_string(a.outcome.retry_after.count()) + " ms)";
+      e.with(core::field_key::retry_after_ms,
+             static_cast<std::int64_t>(a.outcome.retry_after.count()));
+    }
   }
   if (a.ec == tls::tls_errc::peer_rejected_certificate)
-    line += "; the accessory refuses unknown apps now: its pairing window is closed (press its "
-            "pairing button, or open the window from an admin app)";
-  return line;
+    e.detail += "; the accessory refuses unknown apps now: its pairing window is closed (press its "
+                "pairing button, or open the window from an admin app)";
+  return e;
+}
+
+// A refused key, with every fingerprint involved.
+core::error_detail refusal(const trust::trust_decision& d) {
+  core::error_detail e{d.code, d.describe()};
+  e.with(core::field_key::device_id, d.device_id)
+      .with(core::field_key::fingerprint_presented, core::to_string(d.presented));
+  if (d.pinned) e.with(core::field_key::fingerprint_pinned, core::to_string(*d.pinned));
+  if (d.expected) e.with(core::field_key::fingerprint_expected, core::to_string(*d.expected));
+  return e;
 }
 
 int run(const parsed_args& args) {
   const bool json = args.has("json");
+  json_output = json;
   const bool tofu = args.has("tofu");
   const bool by_code = args.has("code");
   const bool by_payload = !tofu && !by_code;
-  if (tofu + by_code > 1) return fail("give one of PAYLOAD, --code CODE or --tofu ID@HOST:PORT", 2);
+  if (tofu + by_code > 1)
+    return fail_argument("give one of PAYLOAD, --code CODE or --tofu ID@HOST:PORT");
   if (by_payload && args.positional.empty())
-    return fail("give the setup PAYLOAD (LNY1:...), --code CODE, or --tofu ID@HOST:PORT", 2);
+    return fail_argument("give the setup PAYLOAD (LNY1:...), --code CODE, or --tofu ID@HOST:PORT");
   if (tofu && (!args.positional.empty() || args.has("address")))
-    return fail("--tofu ID@HOST:PORT names the accessory and its address; nothing else", 2);
+    return fail_argument("--tofu ID@HOST:PORT names the accessory and its address; nothing else");
 
   std::chrono::seconds timeout{10};
   if (auto t = args.value("timeout")) {
     std::string error;
     auto v = parse_integer(*t, 1, 3600, "--timeout", error);
-    if (!v) return fail(error, 2);
+    if (!v) return fail_argument(error);
     timeout = std::chrono::seconds(*v);
   }
 
@@ -178,51 +207,49 @@ int run(const parsed_args& args) {
   std::string address_text = args.value("address").value_or("");
   if (by_payload) {
     core::payload_parse_result p = core::parse_setup_payload(args.positional[0]);
-    if (!p) return fail(p.describe(), 2);
-    if (std::error_code ec = core::check_pairable(p.payload)) return fail(ec.message(), 2);
+    if (!p) return fail(p.to_error_detail(), 2);
+    if (std::error_code ec = core::check_pairable(p.payload)) return fail({ec, ec.message()}, 2);
     payload = p.payload;
     device_id = payload->device_id;
     if (args.positional.size() > 1 && args.positional[1] != device_id)
-      return fail("the payload is for \"" + device_id + "\", not \"" +
-                      core::display_text(args.positional[1]) + "\"",
-                  2);
+      return fail_argument("the payload is for \"" + device_id + "\", not \"" +
+                           core::display_text(args.positional[1]) + "\"");
     request.credentials.method = core::pairing_method::setup_secret;
     request.credentials.secret = *payload->setup_secret;
   } else if (by_code) {
     core::setup_code_parse_result c = core::parse_setup_code(*args.value("code"));
-    if (!c) return fail(c.describe(), 2);
+    if (!c) return fail({c.code, c.describe()}, 2);
     request.credentials.method = core::pairing_method::setup_code;
     request.credentials.code = std::string(c.value.view());
     if (!args.positional.empty()) device_id = args.positional[0];
     if (device_id.empty() == address_text.empty())
-      return fail("with --code, give the accessory's ID (found by browsing) or --address "
-                  "HOST:PORT",
-                  2);
+      return fail_argument("with --code, give the accessory's ID (found by browsing) or --address "
+                           "HOST:PORT");
   } else {
     const std::string t = *args.value("tofu");
     const auto at = t.find('@');
     if (at == std::string::npos || at == 0)
-      return fail("--tofu needs ID@HOST:PORT: the id you expect (from the accessory's label or "
-                  "screen; what the accessory claims is not trusted) and its address",
-                  2);
+      return fail_argument("--tofu needs ID@HOST:PORT: the id you expect (from the accessory's "
+                           "label or screen; what the accessory claims is not trusted) and its "
+                           "address");
     device_id = t.substr(0, at);
     address_text = t.substr(at + 1);
     request.credentials.method = core::pairing_method::confirmation;
   }
   if (!device_id.empty() && !core::is_valid_device_id(device_id))
-    return fail("invalid device id \"" + core::display_text(device_id) +
-                    "\": 1-64 characters from A-Z a-z 0-9 . _ : -",
-                2);
+    return fail_argument("invalid device id \"" + core::display_text(device_id) +
+                         "\": 1-64 characters from A-Z a-z 0-9 . _ : -");
   request.name = args.value("name").value_or(controller_device_id());
   std::string host, port, error;
   if (!address_text.empty() && !split_host_port(address_text, host, port, error))
-    return fail(error, 2);
+    return fail_argument(error);
 
-  std::shared_ptr<trust::trust_store> store_ptr = open_trust_store(args, error);
-  if (!store_ptr) return fail(error, 1);
+  core::error_detail setup_error;
+  std::shared_ptr<trust::trust_store> store_ptr = open_trust_store(args, setup_error);
+  if (!store_ptr) return fail(setup_error, 1);
   trust::trust_store& store = *store_ptr;
-  std::optional<tls::identity> me = load_controller_identity(args, error);
-  if (!me) return fail(error, 1);
+  std::optional<tls::identity> me = load_controller_identity(args, setup_error);
+  if (!me) return fail(setup_error, 1);
   std::error_code ec;
   std::string detail;
 
@@ -232,11 +259,14 @@ int run(const parsed_args& args) {
     asio::io_context io;
     tcp::resolver resolver(io);
     auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
-    if (ec || results.empty()) return fail("cannot resolve '" + host + "': " + ec.message(), 1);
+    if (ec || results.empty())
+      return fail({ec ? ec : core::channel_errc::host_not_resolved,
+                   "cannot resolve '" + host + "': " + ec.message()},
+                  1);
     endpoints.push_back(results.begin()->endpoint());
   } else {
-    endpoints = discover_accessory(device_id, timeout, error);
-    if (endpoints.empty()) return fail(error, 1);
+    endpoints = discover_accessory(device_id, timeout, setup_error);
+    if (endpoints.empty()) return fail(setup_error, 1);
   }
 
   // The verifier runs inside the handshake: a key that cannot be this accessory ends it before
@@ -263,7 +293,7 @@ int run(const parsed_args& args) {
     return decision->accepted() ? std::error_code{} : decision->code;
   };
   tls::context ctx = tls::context::create(*me, options, ec, &detail);
-  if (ec) return fail(detail.empty() ? ec.message() : detail, 1);
+  if (ec) return fail({ec, detail}, 1);
 
   // The first path that accepts a connection is the one paired over; a refused key is final.
   pairing_attempt attempt;
@@ -275,25 +305,32 @@ int run(const parsed_args& args) {
   }
   if (decision && !decision->accepted()) {
     if (decision->code == trust::trust_errc::payload_mismatch && !payload)
-      return fail("the accessory at " + where_of(endpoint) + " says it is \"" +
-                      core::display_text(attempt.subject) + "\", not \"" + device_id +
-                      "\"; nothing was paired",
+      return fail(core::error_detail{decision->code,
+                                     "the accessory at " + where_of(endpoint) + " says it is \"" +
+                                         core::display_text(attempt.subject) + "\", not \"" +
+                                         device_id + "\"; nothing was paired"}
+                      .with(core::field_key::device_id, device_id)
+                      .with(core::field_key::peer, where_of(endpoint)),
                   1);
-    return fail(decision->describe(), 1);
+    return fail(refusal(*decision), 1);
   }
   if (attempt.ec == core::pairing_errc::not_confirmed)
-    return fail("not confirmed; the accessory's key was not pinned. The accessory has paired "
-                "whoever asked it: if the codes differed, someone is in between; reset the "
-                "accessory's pairing (its button) before trying again",
+    return fail({attempt.ec,
+                 "not confirmed; the accessory's key was not pinned. The accessory has paired "
+                 "whoever asked it: if the codes differed, someone is in between; reset the "
+                 "accessory's pairing (its button) before trying again"},
                 1);
   if (attempt.ec) return fail(refusal(attempt), 1);
-  if (!decision) return fail("the TLS handshake finished without checking the accessory's key", 1);
+  if (!decision)
+    return fail({tls::tls_errc::handshake_failed,
+                 "the TLS handshake finished without checking the accessory's key"},
+                1);
 
   if (!payload)
     decision->method = by_code ? trust::pin_method::setup_code : trust::pin_method::tofu;
   if (trust::store_status st = store.commit(*decision, "", std::chrono::system_clock::now());
       st.failed())
-    return fail(st.message(), 1);
+    return fail(st, 1);
   const auto record = store.find(decision->device_id);
   const trust::pin_method method = record ? record->method : decision->method;
   const std::string fp = core::to_string(attempt.presented);
@@ -343,7 +380,8 @@ const command cmd{
     "  --name NAME          this app's name in the accessory's list (default: controller-HOST)\n"
     "  --yes                with --tofu: confirm the verification code without asking\n"
     "  --timeout SECONDS    browsing and connection limit (default 10)\n"
-    "  --json               one JSON object: device_id, fingerprint, pinned_by, role, address\n"
+    "  --json               one JSON object: device_id, fingerprint, pinned_by, role, address;\n"
+    "                       on failure {\"event\":\"error\",\"code\":...,\"fields\":{...}}\n"
     "\n"
     "exit status: 0 paired, 1 refused or unreachable, 2 bad arguments, payload or code\n",
     {{{"tofu", true, false},

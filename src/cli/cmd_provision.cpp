@@ -114,10 +114,11 @@ int run(const parsed_args& args) {
   if (!payload.needs_provisioning && !json)
     std::printf("note: the payload says this accessory has network credentials already\n");
 
-  std::optional<tls::identity> me = load_controller_identity(args, error);
-  if (!me) return fail(error, 1);
-  std::shared_ptr<trust::trust_store> store = open_trust_store(args, error);
-  if (!store) return fail(error, 1);
+  core::error_detail setup_error;
+  std::optional<tls::identity> me = load_controller_identity(args, setup_error);
+  if (!me) return fail(setup_error.message(), 1);
+  std::shared_ptr<trust::trust_store> store = open_trust_store(args, setup_error);
+  if (!store) return fail(setup_error.message(), 1);
 
   // 1. Join the accessory's setup network.
   if (auto j = args.value("join")) {

@@ -1,8 +1,11 @@
 #include "controller_setup.hpp"
 
+#include "cli_error.hpp"
+
 #include <unistd.h>
 
 #include <cstdlib>
+#include <utility>
 
 namespace lanyard::cli {
 
@@ -19,13 +22,13 @@ std::string controller_device_id() {
   return id;
 }
 
-std::optional<std::filesystem::path> default_identity_dir(std::string& error) {
+std::optional<std::filesystem::path> default_identity_dir(core::error_detail& error) {
   if (const char* s = std::getenv("XDG_STATE_HOME"); s != nullptr && s[0] == '/')
     return std::filesystem::path(s) / "lanyard" / "controller";
   if (const char* h = std::getenv("HOME"); h != nullptr && h[0] == '/')
     return std::filesystem::path(h) / ".local" / "state" / "lanyard" / "controller";
-  error = "neither XDG_STATE_HOME nor HOME is set; give the controller identity with "
-          "--identity-dir DIR";
+  error = {cli_errc::bad_argument, "neither XDG_STATE_HOME nor HOME is set; give the controller "
+                                   "identity with --identity-dir DIR"};
   return std::nullopt;
 }
 
@@ -52,7 +55,8 @@ bool split_host_port(const std::string& text, std::string& host, std::string& po
   return true;
 }
 
-std::optional<tls::identity> load_controller_identity(const parsed_args& args, std::string& error) {
+std::optional<tls::identity> load_controller_identity(const parsed_args& args,
+                                                      core::error_detail& error) {
   std::filesystem::path dir;
   if (auto d = args.value("identity-dir")) {
     dir = *d;
@@ -67,8 +71,8 @@ std::optional<tls::identity> load_controller_identity(const parsed_args& args, s
   if (!std::filesystem::exists(dir, exists_ec)) {
     std::filesystem::create_directories(dir.parent_path(), ec);
     if (ec) {
-      error = "cannot create " + dir.parent_path().string() + ": " + ec.message() +
-              "; give the controller identity with --identity-dir DIR";
+      error = {ec, "cannot create " + dir.parent_path().string() + ": " + ec.message() +
+                       "; give the controller identity with --identity-dir DIR"};
       return std::nullopt;
     }
   }
@@ -76,23 +80,24 @@ std::optional<tls::identity> load_controller_identity(const parsed_args& args, s
                          ? tls::identity::load(dir, ec, &detail)
                          : tls::identity::load_or_create(dir, controller_device_id(), ec, &detail);
   if (ec) {
-    error = detail.empty() ? ec.message() : detail;
+    error = {ec, detail};
     return std::nullopt;
   }
   return me;
 }
 
-std::shared_ptr<trust::trust_store> open_trust_store(const parsed_args& args, std::string& error) {
+std::shared_ptr<trust::trust_store> open_trust_store(const parsed_args& args,
+                                                     core::error_detail& error) {
   std::filesystem::path path;
   if (auto p = args.value("trust-store")) {
     path = *p;
   } else if (trust::store_status s = trust::trust_store::default_path(path); s.failed()) {
-    error = s.message();
+    error = std::move(s);
     return nullptr;
   }
   auto store = std::make_shared<trust::trust_store>(path);
   if (trust::store_status s = store->load(); s.failed()) {
-    error = s.message();
+    error = std::move(s);
     return nullptr;
   }
   return store;

@@ -5,6 +5,7 @@
 
 #include "args.hpp"
 
+#include <lanyard/core/error_detail.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/trust_store.hpp>
 
@@ -19,8 +20,8 @@ namespace lanyard::cli {
 std::string controller_device_id();
 
 /// $XDG_STATE_HOME/lanyard/controller or ~/.local/state/lanyard/controller; nullopt (and
-/// `error`) if neither variable is set.
-std::optional<std::filesystem::path> default_identity_dir(std::string& error);
+/// `error`, cli_errc::bad_argument) if neither variable is set.
+std::optional<std::filesystem::path> default_identity_dir(core::error_detail& error);
 
 /// Splits "HOST:PORT" or "[V6]:PORT" (the port 1..65535). False with `error` otherwise.
 bool split_host_port(const std::string& text, std::string& host, std::string& port,
@@ -28,10 +29,14 @@ bool split_host_port(const std::string& text, std::string& host, std::string& po
 
 /// This controller's identity from --identity-dir (or the default), created on first use. An
 /// existing identity is kept whatever its id: a renamed host must not lose the key that
-/// accessories have pinned for this controller. nullopt with `error` (one sentence) on failure.
-std::optional<tls::identity> load_controller_identity(const parsed_args& args, std::string& error);
+/// accessories have pinned for this controller. nullopt with `error` (the code and one
+/// sentence) on failure.
+std::optional<tls::identity> load_controller_identity(const parsed_args& args,
+                                                      core::error_detail& error);
 
-/// The trust store from --trust-store (or the default), loaded. nullptr with `error`.
-std::shared_ptr<trust::trust_store> open_trust_store(const parsed_args& args, std::string& error);
+/// The trust store from --trust-store (or the default), loaded. nullptr with `error` (the
+/// store's status: its code, path and line fields).
+std::shared_ptr<trust::trust_store> open_trust_store(const parsed_args& args,
+                                                     core::error_detail& error);
 
 } // namespace lanyard::cli

@@ -1,5 +1,6 @@
 #include "discover.hpp"
 
+#include "lanyard/core/channel_error.hpp"
 #include "lanyard/discovery/browser.hpp"
 #include "lanyard/discovery/client.hpp"
 #include "lanyard/discovery/directory.hpp"
@@ -12,12 +13,14 @@ namespace lanyard::cli {
 using asio::ip::tcp;
 
 std::vector<tcp::endpoint> discover_accessory(const std::string& device_id,
-                                              std::chrono::seconds timeout, std::string& error) {
+                                              std::chrono::seconds timeout,
+                                              core::error_detail& error) {
   using namespace lanyard::discovery;
   asio::io_context io;
   client avahi(io.get_executor());
   if (avahi.status()) {
-    error = avahi.status().message() + "; give the accessory's address with --address HOST:PORT";
+    error = {avahi.status(),
+             avahi.status().message() + "; give the accessory's address with --address HOST:PORT"};
     return {};
   }
   browser b(avahi);
@@ -49,7 +52,7 @@ std::vector<tcp::endpoint> discover_accessory(const std::string& device_id,
   });
   b.on_error([](std::error_code) {});
   if (auto ec = b.start("_lanyard._tcp", "")) {
-    error = ec.message();
+    error = {ec, ec.message()};
     return {};
   }
   deadline.expires_after(timeout);
@@ -58,9 +61,13 @@ std::vector<tcp::endpoint> discover_accessory(const std::string& device_id,
   });
   io.run();
   if (found.empty())
-    error = "no accessory with id \"" + device_id + "\" found on the network within " +
-            std::to_string(timeout.count()) + " s; is it powered and on this network? (or give " +
-            "its address with --address HOST:PORT)";
+    error =
+        core::error_detail{core::channel_errc::not_discovered,
+                           "no accessory with id \"" + device_id +
+                               "\" found on the network within " + std::to_string(timeout.count()) +
+                               " s; is it powered and on this network? (or give its address "
+                               "with --address HOST:PORT)"}
+            .with(core::field_key::device_id, device_id);
   return found;
 }
 

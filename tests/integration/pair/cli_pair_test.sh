@@ -41,6 +41,12 @@ expect() {
   [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want (stdout: $out stderr: $err)"
 }
 contains() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1" ;; esac; }
+# With --json a failure prints {"event":"error","code":...,"fields":{...}} on stdout: scripts
+# branch on the code and fields; the stderr sentence is for people (one golden check per kind).
+error_is() { # JQ-FILTER EXPECTED
+  local v; v=$(printf '%s' "$out" | jq -r "select(.event==\"error\") | $1" 2>/dev/null)
+  [ "$v" = "$2" ] || fail "expected $1 == $2 in the error event, got '$v' (stdout: $out)"
+}
 
 port=$((20000 + RANDOM % 20000))
 state="$dir/acc"
@@ -73,21 +79,25 @@ addr="127.0.0.1:$port"
 
 # --- 1. bad input never reaches the network -------------------------------------------------
 ts() { echo "--trust-store $dir/$1.ts --identity-dir $dir/$1.id --timeout 10"; }
-expect 2 "$LANYARD" pair "LNY1:NOT-A-PAYLOAD" --address "$addr" $(ts never)
+expect 2 "$LANYARD" pair "LNY1:NOT-A-PAYLOAD" --address "$addr" $(ts never) --json
 contains "$err" "lanyard pair: "
+error_is '.code | startswith("lanyard.payload.")' true
+error_is .exit 2
 [ ! -e "$dir/never.id" ] || fail "a malformed payload created the controller identity"
 wrong_digit=$(printf '%s' "$code" | sed 's/^\(.\)/X\1/; s/^X0/1/; s/^X[1-9]/0/')
-expect 2 "$LANYARD" pair --code "$wrong_digit" --address "$addr" $(ts never)
+expect 2 "$LANYARD" pair --code "$wrong_digit" --address "$addr" $(ts never) --json
 contains "$err" "check digit"
-expect 2 "$LANYARD" pair --tofu "$addr" $(ts never)
-contains "$err" "ID@HOST:PORT"
+error_is .code lanyard.setup_code.check_digit_mismatch
+expect 2 "$LANYARD" pair --tofu "$addr" $(ts never) --json
+error_is .code lanyard.cli.bad_argument
 [ ! -e "$dir/never.id" ] || fail "a bad code created the controller identity"
 [ "$(attempts_failed)" = 0 ] || fail "bad input cost attempts"
 pass "bad input is refused before any network use"
 
 # --- 2. the stranger -------------------------------------------------------------------------
-expect 1 "$LANYARD" pair --tofu "lamp-7@$addr" --yes $(ts stranger)
+expect 1 "$LANYARD" pair --tofu "lamp-7@$addr" --yes $(ts stranger) --json
 contains "$err" "does not offer this way of pairing"
+error_is .code lanyard.pairing.method_not_supported
 acc_fp=$(status | jq -r .fingerprint)
 if "$LANYARD" trust show lamp-7 --trust-store "$dir/stranger.ts" >/dev/null 2>&1; then
   fail "the stranger's --tofu pinned the accessory"
@@ -96,9 +106,11 @@ fi
 fp_hex=$(openssl s_client -connect "$addr" -alpn lanyard/1 </dev/null 2>/dev/null |
   openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum | cut -c1-64)
 forged=$("$HELPER" payload lamp-7 "$fp_hex") || fail "make_payload"
-expect 1 "$LANYARD" pair "$forged" --address "$addr" $(ts stranger)
+expect 1 "$LANYARD" pair "$forged" --address "$addr" $(ts stranger) --json
 contains "$err" "wrong setup code or payload"
-contains "$err" "19 attempts left"
+error_is .code lanyard.pairing.wrong_proof
+error_is '.conditions | index("authentication_failed") != null' true
+error_is .fields.attempts_left 19
 printf 'neighbour-pass\n' >"$dir/pass"
 expect 1 "$LANYARD" provision "$forged" --ssid Evil --passphrase-file "$dir/pass" \
   --address "$addr" $(ts stranger2)
@@ -164,19 +176,22 @@ guess=$("$HELPER" guess-code "$code" "$RANDOM") || fail "make_payload guess-code
 "$SIM" ctl --state-dir "$state" pairing-window open >/dev/null || fail "ctl pairing-window open"
 [ "$(attempts_failed)" = 0 ] || fail "the button did not reset the count: $(attempts_failed)"
 for i in $(seq 1 10); do
-  expect 1 "$LANYARD" pair --code "$guess" --address "$addr" $(ts "guess$i")
+  expect 1 "$LANYARD" pair --code "$guess" --address "$addr" $(ts "guess$i") --json
 done
 contains "$err" "10 attempts left"
+error_is .fields.attempts_left 10
 kill -9 "$sim_pid"; wait "$sim_pid" 2>/dev/null; sim_pid=
 start_sim 2
 [ "$(attempts_failed)" = 10 ] || fail "the count did not survive SIGKILL: $(attempts_failed)"
 for i in $(seq 11 20); do
-  expect 1 "$LANYARD" pair --code "$guess" --address "$addr" $(ts "guess$i")
+  expect 1 "$LANYARD" pair --code "$guess" --address "$addr" $(ts "guess$i") --json
 done
-contains "$err" "0 attempts left"
+error_is .fields.attempts_left 0
 [ "$(status | jq -r .pairing_window.open)" = false ] || fail "the window is still open after 20"
-expect 1 "$LANYARD" pair --code "$code" --address "$addr" $(ts late)
+expect 1 "$LANYARD" pair --code "$code" --address "$addr" $(ts late) --json
 contains "$err" "pairing window is closed"
+error_is .code lanyard.tls.peer_rejected_certificate
+error_is '.conditions | index("refused_by_peer") != null' true
 "$SIM" ctl --state-dir "$state" pairing-window open >/dev/null || fail "ctl pairing-window open"
 expect 0 "$LANYARD" pair --code "$code" --address "$addr" $(ts late) --json
 contains "$out" '"role":"user"'
