@@ -1,8 +1,11 @@
 // lanyard trust list|show ID|forget ID [--trust-store PATH] [--json]: inspects and edits the
 // app's trust store (the pinned keys of known accessories).
+#include "cli_error.hpp"
 #include "command.hpp"
 #include "json.hpp"
+#include "lanyard/trust/error.hpp"
 #include "lanyard/trust/trust_store.hpp"
+#include "report.hpp"
 
 #include <cstdio>
 #include <string>
@@ -12,8 +15,11 @@ namespace {
 
 using namespace lanyard::trust;
 
-void fail_line(const std::string& reason) {
-  std::fprintf(stderr, "lanyard trust: %s\n", reason.c_str());
+// A sentence on stderr; with --json also an error event (code, file, line, mode) on stdout.
+bool json_output = false;
+
+int fail(const core::error_detail& e, int exit_status) {
+  return report_failure("trust", json_output, e, exit_status);
 }
 
 void name_json(json_writer& w, const std::string& name) {
@@ -51,31 +57,26 @@ std::string printable(const std::string& s) {
 int run(const parsed_args& args) {
   const std::string& action = args.positional[0];
   const bool json = args.has("json");
-  if (action != "list" && action != "show" && action != "forget") {
-    fail_line("unknown action '" + action + "': expected list, show ID or forget ID");
-    return 2;
-  }
-  if (action == "list" && args.positional.size() != 1) {
-    fail_line("'list' takes no device id");
-    return 2;
-  }
-  if (action != "list" && args.positional.size() != 2) {
-    fail_line("'" + action + "' needs a device id: lanyard trust " + action + " ID");
-    return 2;
-  }
+  json_output = json;
+  if (action != "list" && action != "show" && action != "forget")
+    return fail({cli_errc::bad_argument,
+                 "unknown action '" + action + "': expected list, show ID or forget ID"},
+                2);
+  if (action == "list" && args.positional.size() != 1)
+    return fail({cli_errc::bad_argument, "'list' takes no device id"}, 2);
+  if (action != "list" && args.positional.size() != 2)
+    return fail({cli_errc::bad_argument,
+                 "'" + action + "' needs a device id: lanyard trust " + action + " ID"},
+                2);
 
   std::filesystem::path path;
   if (auto p = args.value("trust-store")) {
     path = *p;
   } else if (store_status s = trust_store::default_path(path); s.failed()) {
-    fail_line(s.message());
-    return 1;
+    return fail(s, 1);
   }
   trust_store store(path);
-  if (store_status s = store.load(); s.failed()) {
-    fail_line(s.message());
-    return 1;
-  }
+  if (store_status s = store.load(); s.failed()) return fail(s, 1);
 
   if (action == "list") {
     const auto records = store.list();
@@ -101,10 +102,13 @@ int run(const parsed_args& args) {
 
   const std::string& id = args.positional[1];
   const auto record = store.find(id);
-  if (!record) {
-    fail_line("device \"" + id + "\" is not in the trust store " + path.string());
-    return 1;
-  }
+  if (!record)
+    return fail(
+        core::error_detail{trust_errc::unknown_device,
+                           "device \"" + id + "\" is not in the trust store " + path.string()}
+            .with(core::field_key::device_id, id)
+            .with(core::field_key::file, path.string()),
+        1);
   if (action == "show") {
     if (json) {
       json_writer w;
@@ -131,10 +135,7 @@ int run(const parsed_args& args) {
   }
 
   // forget
-  if (store_status s = store.forget(id); s.failed()) {
-    fail_line(s.message());
-    return 1;
-  }
+  if (store_status s = store.forget(id); s.failed()) return fail(s, 1);
   if (json) {
     json_writer w;
     w.begin_object().key("forgotten").value(id);
@@ -162,7 +163,8 @@ const command cmd{
     "options:\n"
     "  --trust-store PATH  the trust store file (default: $XDG_STATE_HOME/lanyard/trust-store,\n"
     "                      else ~/.local/state/lanyard/trust-store)\n"
-    "  --json              print one JSON object instead of text\n"
+    "  --json              print one JSON object instead of text; on failure\n"
+    "                      {\"event\":\"error\",\"code\":...,\"fields\":{...}}\n"
     "\n"
     "exit status: 0 done, 1 failed (unknown device, damaged or unreadable store), 2 usage error\n",
     arg_spec{{{"trust-store", true, false}, {"json", false, false}}, 1, 2},

@@ -27,8 +27,10 @@ struct fd_guard {
 } // namespace
 
 store_status io_error(const std::filesystem::path& path, std::string_view what, int err) {
-  return {make_error_code(trust_errc::store_io),
-          path.string() + ": " + std::string(what) + ": " + std::strerror(err)};
+  return store_status{make_error_code(trust_errc::store_io),
+                      path.string() + ": " + std::string(what) + ": " + std::strerror(err)}
+      .with(core::field_key::file, path.string())
+      .with(core::field_key::os_error, std::int64_t{err});
 }
 
 store_status ensure_directory(const std::filesystem::path& dir) {
@@ -57,8 +59,10 @@ store_status read_private_file(const std::filesystem::path& path, std::string& o
   if (fd < 0) {
     if (errno == ENOENT) return {};
     if (errno == ELOOP)
-      return {make_error_code(trust_errc::store_permissions),
-              path.string() + ": is a symbolic link; refusing to follow it for a trust file"};
+      return store_status{make_error_code(trust_errc::store_permissions),
+                          path.string() +
+                              ": is a symbolic link; refusing to follow it for a trust file"}
+          .with(core::field_key::file, path.string());
     return io_error(path, "cannot open", errno);
   }
   fd_guard guard{fd};
@@ -67,14 +71,19 @@ store_status read_private_file(const std::filesystem::path& path, std::string& o
   if (!S_ISREG(st.st_mode))
     return {make_error_code(trust_errc::store_io), path.string() + ": is not a regular file"};
   if (st.st_uid != ::geteuid())
-    return {make_error_code(trust_errc::store_permissions),
-            path.string() + ": is owned by uid " + std::to_string(st.st_uid) +
-                ", not by this user (uid " + std::to_string(::geteuid()) +
-                "); refusing to trust it"};
+    return store_status{make_error_code(trust_errc::store_permissions),
+                        path.string() + ": is owned by uid " + std::to_string(st.st_uid) +
+                            ", not by this user (uid " + std::to_string(::geteuid()) +
+                            "); refusing to trust it"}
+        .with(core::field_key::file, path.string())
+        .with("owner_uid", std::uint64_t{st.st_uid});
   if ((st.st_mode & 022) != 0)
-    return {make_error_code(trust_errc::store_permissions),
-            path.string() + ": is writable by group or others (mode " + mode_string(st.st_mode) +
-                "), so anyone could replace a pin; run: chmod 600 '" + path.string() + "'"};
+    return store_status{
+        make_error_code(trust_errc::store_permissions),
+        path.string() + ": is writable by group or others (mode " + mode_string(st.st_mode) +
+            "), so anyone could replace a pin; run: " + "chmod 600 '" + path.string() + "'"}
+        .with(core::field_key::file, path.string())
+        .with(core::field_key::mode, mode_string(st.st_mode));
   exists = true;
   char buf[16384];
   for (;;) {

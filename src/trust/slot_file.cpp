@@ -25,7 +25,8 @@ constexpr std::size_t max_slot_size = 64u << 20;
 constexpr std::size_t max_slot_header = 64;
 
 store_status corrupt_file(const std::filesystem::path& path, const std::string& what) {
-  return {make_error_code(trust_errc::store_corrupt), path.string() + ": " + what};
+  return store_status{make_error_code(trust_errc::store_corrupt), path.string() + ": " + what}.with(
+      core::field_key::file, path.string());
 }
 
 // A canonical unsigned decimal (no sign, no leading zero unless it is "0").

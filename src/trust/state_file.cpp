@@ -47,8 +47,10 @@ std::vector<std::string_view> split(std::string_view line) {
 } // namespace
 
 store_status corrupt(std::string_view file, std::size_t line, std::string_view what) {
-  return {make_error_code(trust_errc::store_corrupt),
-          std::string(file) + ":" + std::to_string(line) + ": " + std::string(what)};
+  return store_status{make_error_code(trust_errc::store_corrupt),
+                      std::string(file) + ":" + std::to_string(line) + ": " + std::string(what)}
+      .with(core::field_key::file, std::string(file))
+      .with(core::field_key::line, std::uint64_t{line});
 }
 
 std::string excerpt(std::string_view text) {

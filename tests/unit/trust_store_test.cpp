@@ -261,9 +261,13 @@ TEST_CASE("every truncation of a trust store is an error naming the file and a l
     REQUIRE(s.failed());
     CHECK(s.code == trust_errc::store_corrupt);
     CHECK(s.detail.rfind(file.string() + ":", 0) == 0);
-    // The line number follows the file name.
-    const std::string rest = s.detail.substr(file.string().size() + 1);
-    CHECK(std::isdigit(static_cast<unsigned char>(rest[0])));
+    // The file and line are fields too (a program reads them instead of the sentence), and the
+    // sentence names the same line.
+    CHECK(s.text(lanyard::core::field_key::file) == file.string());
+    const auto line = s.number(lanyard::core::field_key::line);
+    REQUIRE(line.has_value());
+    CHECK(*line >= 1);
+    CHECK(s.detail.rfind(file.string() + ":" + std::to_string(*line) + ": ", 0) == 0);
     CHECK(store.list().empty());
     // A change must not overwrite the damaged file.
     CHECK(store.pin("new", fp_of(9), pin_method::tofu, "", t0).code == trust_errc::store_corrupt);
@@ -353,6 +357,8 @@ TEST_CASE("a trust store writable by others is refused; so is a symlink") {
   store_status s = store.load();
   CHECK(s.code == trust_errc::store_permissions);
   CHECK(s.detail.find("mode 0664") != std::string::npos);
+  CHECK(s.text(lanyard::core::field_key::mode) == "0664");
+  CHECK(s.text(lanyard::core::field_key::file) == file.string());
   CHECK(s.detail.find("chmod 600") != std::string::npos);
   REQUIRE(::chmod(file.c_str(), 0644) == 0); // readable by others is fine
   CHECK(store.load().ok());

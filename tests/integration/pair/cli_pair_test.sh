@@ -41,12 +41,10 @@ expect() {
   [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want (stdout: $out stderr: $err)"
 }
 contains() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1" ;; esac; }
-# With --json a failure prints {"event":"error","code":...,"fields":{...}} on stdout: scripts
-# branch on the code and fields; the stderr sentence is for people (one golden check per kind).
-error_is() { # JQ-FILTER EXPECTED
-  local v; v=$(printf '%s' "$out" | jq -r "select(.event==\"error\") | $1" 2>/dev/null)
-  [ "$v" = "$2" ] || fail "expected $1 == $2 in the error event, got '$v' (stdout: $out)"
-}
+# With --json a failure prints an error event on stdout: the facts are checked there (code,
+# fields); the stderr sentence is for people (one golden check per kind).
+# shellcheck source=../../lib/error_event.sh
+. "$(dirname "$0")/../../lib/error_event.sh"
 
 port=$((20000 + RANDOM % 20000))
 state="$dir/acc"

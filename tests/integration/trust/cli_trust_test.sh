@@ -6,6 +6,7 @@ LANYARD="${BUILD:?BUILD must name the build directory}/bin/lanyard"
 CORPUS="${CORPUS:?CORPUS must name tests/fuzz/corpus/trust_store}"
 # An unbuilt binary is a broken build, never a reason to skip.
 [ -x "$LANYARD" ] || { echo "FAILED: $LANYARD is not built (cmake --build build)"; exit 1; }
+command -v jq >/dev/null || { echo "FAILED: jq is not installed (scripts/bootstrap)"; exit 1; }
 
 dir=$(mktemp -d /tmp/lanyard-cli-trust.XXXXXX)
 trap 'rm -rf "$dir"' EXIT INT TERM
@@ -20,6 +21,8 @@ expect() {
   [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want (stderr: $err)"
 }
 contains() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1" ;; esac; }
+# shellcheck source=../../lib/error_event.sh
+. "$(dirname "$0")/../../lib/error_event.sh"
 
 store="$dir/state/trust-store"
 expect 0 "$LANYARD" trust list --trust-store "$store"
@@ -44,6 +47,9 @@ contains "$out" "sha256:01:02:03"
 
 expect 1 "$LANYARD" trust show nobody --trust-store "$store"
 contains "$err" "lanyard trust: device \"nobody\" is not in the trust store $store"
+expect 1 "$LANYARD" trust show nobody --trust-store "$store" --json
+error_is .code lanyard.trust.unknown_device
+error_is .fields.device_id nobody
 
 expect 0 "$LANYARD" trust forget b.dev --trust-store "$store"
 contains "$out" "forgot b.dev (AIBQ-IBIG-"
@@ -52,22 +58,28 @@ expect 0 "$LANYARD" trust list --trust-store "$store"
 [ "$(stat -c %a "$store")" = 600 ] || fail "store mode is $(stat -c %a "$store") after forget"
 expect 1 "$LANYARD" trust forget b.dev --trust-store "$store"
 
-expect 2 "$LANYARD" trust frobnicate --trust-store "$store"
+expect 2 "$LANYARD" trust frobnicate --trust-store "$store" --json
+error_is .code lanyard.cli.bad_argument
 expect 2 "$LANYARD" trust forget --trust-store "$store"
 expect 2 "$LANYARD" trust list extra --trust-store "$store"
 
 # A damaged store is an error naming file and line, and is left exactly as it was.
 head -c 120 "$store" >"$dir/damaged" && chmod 600 "$dir/damaged"
 cp "$dir/damaged" "$dir/damaged.orig"
-expect 1 "$LANYARD" trust list --trust-store "$dir/damaged"
+expect 1 "$LANYARD" trust list --trust-store "$dir/damaged" --json
 contains "$err" "$dir/damaged:2: the last line"
+error_is .code lanyard.trust.store_corrupt
+error_is .fields.file "$dir/damaged"
+error_is .fields.line 2
 expect 1 "$LANYARD" trust forget a:dev --trust-store "$dir/damaged"
 cmp -s "$dir/damaged" "$dir/damaged.orig" || fail "forget modified a damaged store"
 
 # A store others can write is refused.
 chmod 666 "$store"
-expect 1 "$LANYARD" trust list --trust-store "$store"
+expect 1 "$LANYARD" trust list --trust-store "$store" --json
 contains "$err" "is writable by group or others (mode 0666)"
+error_is .code lanyard.trust.store_permissions
+error_is .fields.mode 0666
 chmod 600 "$store"
 
 # Default location: $XDG_STATE_HOME, else ~/.local/state.
