@@ -42,8 +42,9 @@ std::string ok_reply(const std::string& message) {
   return "{\"ok\":true,\"message\":" + json_quote(message) + "}";
 }
 
-std::string error_reply(const std::string& error) {
-  return "{\"ok\":false,\"error\":" + json_quote(error) + "}";
+std::string error_reply(const std::string& error, const std::string& reason) {
+  return "{\"ok\":false,\"error\":" + json_quote(error) +
+         (reason.empty() ? "" : ",\"reason\":" + json_quote(reason)) + "}";
 }
 
 bool control_socket_alive(const std::filesystem::path& socket) {

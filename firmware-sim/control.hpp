@@ -22,6 +22,8 @@ bool control_socket_alive(const std::filesystem::path& socket);
 
 /// {"ok":true,"message":...} / {"ok":false,"error":...}
 std::string ok_reply(const std::string& message);
-std::string error_reply(const std::string& error);
+/// {"ok":false,"error":ERROR[,"reason":REASON]}: `error` for people, `reason` a stable token
+/// scripts check ("paused", "booting", "no_answer").
+std::string error_reply(const std::string& error, const std::string& reason = "");
 
 } // namespace lanyard::sim

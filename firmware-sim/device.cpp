@@ -151,7 +151,7 @@ bool device::start(std::string& error) {
   // Setup mode opens the window (a first boot too: a device nobody can pair is useless).
   if (setup_mode_ || store_->list().empty()) {
     if (auto s = store_->open_window(now, opts_.window_timeout); s.failed())
-      emit("warning", {{"value", "pairing window not opened: " + s.message()}});
+      warn("pairing window not opened: " + s.message(), s.code);
   }
 
   make_server();
@@ -292,9 +292,9 @@ core::txt_record device::txt() const {
 void device::advertise() {
   avahi_ = std::make_unique<discovery::client>(io_.get_executor());
   if (avahi_->status())
-    emit("warning", {{"value", avahi_->status().message() +
-                                   "; advertising as soon as avahi-daemon is reachable "
-                                   "(or run with --no-advertise)"}});
+    warn(avahi_->status().message() + "; advertising as soon as avahi-daemon is reachable "
+                                      "(or run with --no-advertise)",
+         avahi_->status());
   advertiser_ = std::make_unique<discovery::advertiser>(*avahi_);
   advertiser_->on_event([](const discovery::advertiser_event& e) {
     switch (e.kind) {
@@ -305,10 +305,10 @@ void device::advertise() {
       emit("advertise-renamed", {{"name", e.name}});
       break;
     case discovery::advertiser_event_kind::unavailable:
-      emit("warning", {{"value", "avahi-daemon: " + e.error.message()}});
+      warn("avahi-daemon: " + e.error.message(), e.error);
       break;
     case discovery::advertiser_event_kind::failed:
-      emit("warning", {{"value", "advertising failed: " + e.error.message()}});
+      warn("advertising failed: " + e.error.message(), e.error);
       break;
     }
   });
@@ -319,8 +319,7 @@ void device::advertise() {
   d.txt = txt();
   // In setup mode only the access point carries the service: the device is on no other network.
   if (setup_mode_) d.interface = softap_interface_;
-  if (auto ec = advertiser_->publish(d))
-    emit("warning", {{"value", "cannot advertise: " + ec.message()}});
+  if (auto ec = advertiser_->publish(d)) warn("cannot advertise: " + ec.message(), ec);
 }
 
 void device::refresh_txt(bool force) {
@@ -330,8 +329,7 @@ void device::refresh_txt(bool force) {
   ++config_number_;
   emit("pairing-window", {{"open", open}, {"c#", std::uint64_t{config_number_}}});
   if (advertiser_) {
-    if (auto ec = advertiser_->update_txt(txt()))
-      emit("warning", {{"value", "updating TXT: " + ec.message()}});
+    if (auto ec = advertiser_->update_txt(txt())) warn("updating TXT: " + ec.message(), ec);
   }
 }
 
@@ -358,7 +356,7 @@ void device::print_payload() {
     p.softap_ssid = "Lanyard-" + (id.size() > 24 ? id.substr(id.size() - 24) : id);
   }
   if (auto ec = core::encode_setup_payload(p, payload_)) {
-    emit("warning", {{"value", "cannot encode the setup payload: " + ec.message()}});
+    warn("cannot encode the setup payload: " + ec.message(), ec);
     return;
   }
   emit("payload", {{"value", payload_}});
@@ -426,7 +424,7 @@ void device::on_message(const core::fingerprint& from, std::uint64_t seq,
 void device::send(const core::fingerprint& to, const core::app_message& m) {
   std::string text;
   if (auto ec = core::encode_app_message(m, text)) {
-    emit("warning", {{"value", "not sent (" + ec.message() + "): " + m.verb}});
+    warn("not sent (" + ec.message() + "): " + m.verb, ec);
     return;
   }
   send_text(to, text);
@@ -511,7 +509,7 @@ void device::try_join(const core::fingerprint& from, network_entry net,
     }
     std::string text;
     if (std::error_code ec = responder_.joined(addresses, text)) {
-      emit("warning", {{"value", "provisioning report: " + ec.message()}});
+      warn("provisioning report: " + ec.message(), ec);
       return join_failed(from, core::provisioning_failure::timeout);
     }
     report(from, text);
@@ -548,7 +546,7 @@ void device::join_home_network() {
   // Setup mode's pairing window closes: the app that provisioned is paired, and the home LAN
   // is a bigger audience than the SoftAP (open it again with `ctl pairing-window open`).
   if (trust::store_status ws = store_->close_window(); ws.failed())
-    emit("warning", {{"value", "closing the pairing window: " + ws.message()}});
+    warn("closing the pairing window: " + ws.message(), ws.code);
   advertised_window_open_ = window_open();
   ++config_number_;
   if (opts_.advertise) {

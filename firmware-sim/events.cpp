@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <lanyard/core/display_text.hpp>
+#include <lanyard/core/error_condition.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -54,6 +55,13 @@ void emit(std::string_view event, const std::vector<field>& fields) {
 
 void emit(std::string_view event, std::initializer_list<field> fields) {
   emit(event, std::vector<field>(fields));
+}
+
+void warn(const std::string& text, std::error_code ec) {
+  if (ec)
+    emit("warning", {{"value", text}, {"code", core::code_string(ec)}});
+  else
+    emit("warning", {{"value", text}});
 }
 
 void print_block(const std::string& text) {

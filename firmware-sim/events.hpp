@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace lanyard::sim {
@@ -31,6 +32,10 @@ void set_json_events(bool on);
 /// Prints one event line (see the file comment).
 void emit(std::string_view event, std::initializer_list<field> fields = {});
 void emit(std::string_view event, const std::vector<field>& fields);
+
+/// A "warning" event: `value` is the sentence for people, `code` (when `ec` is set) the stable
+/// core::code_string() name that scripts check, e.g. "lanyard.discovery.daemon_unavailable".
+void warn(const std::string& text, std::error_code ec = {});
 
 /// Prints free text (the QR code) to stdout unless JSON mode is on (then to stderr).
 void print_block(const std::string& text);

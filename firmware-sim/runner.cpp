@@ -53,14 +53,14 @@ struct process_state {
 std::string on_device(process_state& ps, std::function<std::string(device&)> f) {
   std::unique_lock<std::mutex> lock(ps.m);
   if (ps.io == nullptr || ps.dev == nullptr)
-    return error_reply("the accessory is between boots; try again in a moment");
+    return error_reply("the accessory is between boots; try again in a moment", "booting");
   auto promise = std::make_shared<std::promise<std::string>>();
   auto future = promise->get_future();
   device* dev = ps.dev;
   asio::post(*ps.io, [promise, f, dev] { promise->set_value(f(*dev)); });
   lock.unlock();
   if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
-    return error_reply("the accessory did not answer within 5 s");
+    return error_reply("the accessory did not answer within 5 s", "no_answer");
   return future.get();
 }
 
@@ -108,8 +108,9 @@ std::string handle_command(process_state& ps, const std::vector<std::string>& w)
     const auto now = steady::now();
     if (ps.paused_locked(now) && cmd != "status" && cmd != "undrop" && cmd != "crash") {
       return error_reply(std::string("the accessory is not answering (") +
-                         (ps.drop ? "drop" : "radio-sleep") +
-                         "): run `ctl undrop` first (crash still works)");
+                             (ps.drop ? "drop" : "radio-sleep") +
+                             "): run `ctl undrop` first (crash still works)",
+                         "paused");
     }
     if (cmd == "status" && ps.paused_locked(now)) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ps.sleep_until - now);

@@ -7,6 +7,7 @@
 #include "lanyard/discovery/client.hpp"
 #include "lanyard/discovery/directory.hpp"
 #include "lanyard/link/interface_kind.hpp"
+#include "report.hpp"
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -205,7 +206,10 @@ int run(const parsed_args& args) {
       json_writer w;
       w.begin_object();
       w.key("event").value(ec ? "daemon_unavailable" : "daemon_available");
-      if (ec) w.key("message").value(ec.message());
+      if (ec) {
+        write_code(w, ec); // what a script checks; the message is for people
+        w.key("message").value(ec.message());
+      }
       w.end_object();
       print_line(w.str());
     }

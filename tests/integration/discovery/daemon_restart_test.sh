@@ -26,7 +26,7 @@ wait_for "$LAB_DIR/browse.json" '.event=="updated" and .txt["c#"]=="2"' 20
 
 # 2. The phone's daemon is stopped and restarted under the running browser.
 lab_avahi_stop phone
-wait_for "$LAB_DIR/browse.json" '.event=="daemon_unavailable" and (.message|test("avahi-daemon -D"))' 10
+wait_for "$LAB_DIR/browse.json" '.event=="daemon_unavailable" and .code=="lanyard.discovery.daemon_unavailable"' 10
 lab_avahi_start phone
 wait_for "$LAB_DIR/browse.json" '.event=="daemon_available"' 20
 # The service, still there, is not reported removed; changes keep arriving.

@@ -93,7 +93,7 @@ pass "radio-sleep: the channel waited and resumed the session, nothing lost"
 
 ctl sensor drop >/dev/null
 out=$(ctl sensor pairing-window close || true)
-jq -e '.ok==false and (.error|contains("ctl undrop"))' <<<"$out" >/dev/null ||
+jq -e '.ok==false and .reason=="paused"' <<<"$out" >/dev/null ||
   { echo "FAILED: a command other than undrop/status/crash ran during drop: $out"; exit 1; }
 waits=$(count "$dir/app.log" '.event=="state" and .state=="waiting"')
 wait_for "$dir/app.log" '.event=="state" and .state=="waiting"' 20 $((waits + 1))
@@ -127,8 +127,10 @@ pass "crash (SIGKILL) + restart: the app got a session reset"
 # rotate-key: the accessory comes back with a new identity; the app refuses it.
 ctl sensor rotate-key | jq -e '.ok' >/dev/null
 wait_for "$dir/app.log" '.event=="state" and .state=="failed"' 30
-jq -R -r 'fromjson? | select(.event=="state" and .state=="failed") | .reason' "$dir/app.log" |
-  grep -qi "key" || { echo "FAILED: the refusal does not name the key"; tail "$dir/app.log"; exit 1; }
+jq -R -e 'fromjson? | select(.event=="state" and .state=="failed") |
+  select(.code=="lanyard.trust.key_changed" and (.conditions|index("authentication_failed")))' \
+  "$dir/app.log" >/dev/null ||
+  { echo "FAILED: the refusal is not key_changed"; tail "$dir/app.log"; exit 1; }
 wait "$app_pid" 2>/dev/null && { echo "FAILED: sim_app exited 0 after a key change"; exit 1; }
 exec 3>&-
 pass "rotate-key: the app refused the new key"

@@ -2,7 +2,8 @@
 // accessory, verified against its setup payload and pinned in a trust store, that sends every
 // line of standard input as one application message and prints one JSON line per event:
 //
-//   {"event":"state","state":"ready|waiting|failed|...","reason":"..."}
+//   {"event":"state","state":"ready|waiting|failed|...","reason":"...","code":"lanyard.trust.
+//    key_changed","conditions":["authentication_failed","permanent"]}  (code: core::code_string)
 //   {"event":"message","seq":N,"text":"v1 reading n=3 temperature_c=21.59"}
 //   {"event":"acked","seq":N,"text":"..."}          a message of ours the accessory acknowledged
 //   {"event":"send_failed","text":"...","error":"..."}
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include <lanyard/client/client_channel.hpp>
+#include <lanyard/core/error_condition.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
@@ -120,8 +122,16 @@ int main(int argc, char** argv) {
     if (input_done && outstanding == 0) io.stop();
   };
   ch.set_state_handler([&](client::channel_state s, std::error_code why) {
+    std::string conditions;
+    const core::condition_set set = core::conditions_of(why);
+    for (int c = static_cast<int>(core::first_condition);
+         c <= static_cast<int>(core::last_condition); ++c)
+      if (set.contains(c))
+        conditions += (conditions.empty() ? "" : ",") +
+                      quote(core::to_string(static_cast<core::condition>(c)));
     line("{\"event\":\"state\",\"state\":" + quote(to_string(s)) +
-         ",\"reason\":" + quote(why ? why.message() : "") + "}");
+         ",\"reason\":" + quote(why ? why.message() : "") +
+         ",\"code\":" + quote(core::code_string(why)) + ",\"conditions\":[" + conditions + "]}");
     if (s == client::channel_state::failed) {
       status = 3;
       io.stop();
