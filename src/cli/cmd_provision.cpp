@@ -4,12 +4,15 @@
 // payload and pins it, sends the Wi-Fi credentials over the channel, follows the accessory's
 // progress (connecting -> connected with its new addresses, or failed with a reason), and finds
 // the accessory on the home network by its id.
+#include "cli_error.hpp"
 #include "command.hpp"
 #include "controller_setup.hpp"
 #include "json.hpp"
+#include "report.hpp"
 
 #include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/app_message.hpp>
+#include <lanyard/core/channel_error.hpp>
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/core/setup_payload.hpp>
@@ -34,9 +37,15 @@
 namespace lanyard::cli {
 namespace {
 
-int fail(const std::string& reason, int code) {
-  std::fprintf(stderr, "lanyard provision: %s\n", reason.c_str());
-  return code;
+// A sentence on stderr; with --json also an error event on stdout (src/cli/report.hpp).
+bool json_output = false;
+
+int fail(const core::error_detail& e, int exit_status) {
+  return report_failure("provision", json_output, e, exit_status);
+}
+
+int fail_argument(const std::string& reason) {
+  return fail({cli_errc::bad_argument, reason}, 2);
 }
 
 // What a person does about each failure reason.
@@ -55,14 +64,17 @@ std::string advice(core::provisioning_failure f, const std::string& ssid) {
   return "joining '" + ssid + "' failed";
 }
 
+// `interface`: where the accessory was found (the "found" step), a field scripts read.
 void progress_line(bool json, const std::string& state, const std::string& detail,
-                   const std::vector<std::string>& addresses = {}) {
+                   const std::vector<std::string>& addresses = {},
+                   const std::string& interface = "") {
   if (!json) {
     std::printf("%s%s\n", state.c_str(), detail.empty() ? "" : (": " + detail).c_str());
   } else {
     json_writer w;
     w.begin_object().key("event").value("progress").key("state").value(state);
     if (!detail.empty()) w.key("detail").value(detail);
+    if (!interface.empty()) w.key("interface").value(interface);
     if (!addresses.empty()) {
       w.key("addresses").begin_array();
       for (const auto& a : addresses)
@@ -77,38 +89,41 @@ void progress_line(bool json, const std::string& state, const std::string& detai
 
 int run(const parsed_args& args) {
   const bool json = args.has("json");
+  json_output = json;
   std::string error;
   core::payload_parse_result p = core::parse_setup_payload(args.positional[0]);
-  if (!p) return fail(p.describe(), 2);
+  if (!p) return fail(p.to_error_detail(), 2);
   const core::setup_payload payload = p.payload;
   // Provisioning pairs first (it needs an admin): the payload must carry the setup secret.
-  if (std::error_code ec = core::check_pairable(payload)) return fail(ec.message(), 2);
+  if (std::error_code ec = core::check_pairable(payload)) return fail({ec, ec.message()}, 2);
 
   core::wifi_credentials creds;
   creds.ssid = args.value("ssid").value_or("");
   const auto pass_file = args.value("passphrase-file");
   if (creds.ssid.empty() || !pass_file)
-    return fail("give the home network with --ssid SSID --passphrase-file FILE", 2);
+    return fail_argument("give the home network with --ssid SSID --passphrase-file FILE");
   {
     std::ifstream in(*pass_file, std::ios::binary);
-    if (!in) return fail("cannot read the passphrase file '" + *pass_file + "'", 2);
+    if (!in)
+      return fail(
+          {cli_errc::unreadable_input, "cannot read the passphrase file '" + *pass_file + "'"}, 2);
     creds.passphrase.assign(std::istreambuf_iterator<char>(in), {});
     while (!creds.passphrase.empty() &&
            (creds.passphrase.back() == '\n' || creds.passphrase.back() == '\r'))
       creds.passphrase.pop_back();
   }
-  if (std::error_code ec = core::validate(creds)) return fail(ec.message(), 2);
+  if (std::error_code ec = core::validate(creds)) return fail({ec, ec.message()}, 2);
 
   std::string host = "198.18.4.1", port = "5577";
   if (auto a = args.value("address"))
-    if (!split_host_port(*a, host, port, error)) return fail(error, 2);
+    if (!split_host_port(*a, host, port, error)) return fail_argument(error);
   std::error_code aec;
   const auto softap_address = asio::ip::make_address(host, aec);
-  if (aec) return fail("--address: '" + host + "' is not an IP address", 2);
+  if (aec) return fail_argument("--address: '" + host + "' is not an IP address");
   std::chrono::seconds timeout{60};
   if (auto t = args.value("timeout")) {
     auto v = parse_integer(*t, 1, 3600, "--timeout", error);
-    if (!v) return fail(error, 2);
+    if (!v) return fail_argument(error);
     timeout = std::chrono::seconds(*v);
   }
   if (!payload.needs_provisioning && !json)
@@ -116,16 +131,16 @@ int run(const parsed_args& args) {
 
   core::error_detail setup_error;
   std::optional<tls::identity> me = load_controller_identity(args, setup_error);
-  if (!me) return fail(setup_error.message(), 1);
+  if (!me) return fail(setup_error, 1);
   std::shared_ptr<trust::trust_store> store = open_trust_store(args, setup_error);
-  if (!store) return fail(setup_error.message(), 1);
+  if (!store) return fail(setup_error, 1);
 
   // 1. Join the accessory's setup network.
   if (auto j = args.value("join")) {
     const std::string ssid = payload.softap_ssid.value_or("");
     progress_line(json, "joining", ssid.empty() ? *j : ssid);
     link::command_link_joiner joiner(*j);
-    if (link::link_error e = joiner.join(ssid); e) return fail(e.message(), 1);
+    if (link::link_error e = joiner.join(ssid); e) return fail(e, 1);
   }
 
   // 2. The channel over the SoftAP, verified against the payload (and pinned).
@@ -147,10 +162,11 @@ int run(const parsed_args& args) {
   client::client_channel ch(io.get_executor(), tls::context(*me), opts);
 
   int exit_code = 1;
-  std::string outcome = "no verified answer from the accessory within " +
-                        std::to_string(timeout.count()) +
-                        " s; is it in setup mode (it refuses unknown apps otherwise) and is its "
-                        "access point joined?";
+  core::error_detail outcome{std::make_error_code(std::errc::timed_out),
+                             "no verified answer from the accessory within " +
+                                 std::to_string(timeout.count()) +
+                                 " s; is it in setup mode (it refuses unknown apps otherwise) and "
+                                 "is its access point joined?"};
   std::vector<std::string> new_addresses;
   bool sent = false;
   std::optional<discovery::client> avahi;
@@ -158,7 +174,7 @@ int run(const parsed_args& args) {
   discovery::directory dir;
   asio::steady_timer deadline(io);
 
-  auto finish = [&](int code, std::string why) {
+  auto finish = [&](int code, core::error_detail why) {
     exit_code = code;
     outcome = std::move(why);
     ch.cancel();
@@ -175,7 +191,7 @@ int run(const parsed_args& args) {
       std::fprintf(stderr,
                    "lanyard provision: provisioned; not looking for it on the home network: %s\n",
                    daemon.message().c_str());
-      return finish(0, "");
+      return finish(0, {});
     }
     browser.emplace(*avahi);
     browser->on_event([&](const discovery::browse_event& e) {
@@ -191,13 +207,13 @@ int run(const parsed_args& args) {
           continue;
         const std::string where = path.address.to_string() + " port " + std::to_string(path.port) +
                                   " via " + path.interface.name;
-        progress_line(json, "found", where);
-        return finish(0, "");
+        progress_line(json, "found", where, {}, path.interface.name);
+        return finish(0, {});
       }
     });
     browser->on_error([](std::error_code) {});
     if (auto ec = browser->start("_lanyard._tcp", ""))
-      finish(1, "provisioned, but cannot browse for it: " + ec.message());
+      finish(1, {ec, "provisioned, but cannot browse for it: " + ec.message()});
   };
 
   ch.set_state_handler([&](client::channel_state s, std::error_code why) {
@@ -217,7 +233,7 @@ int run(const parsed_args& args) {
       for (const auto& l : log_lines)
         if (l.find("refus") != std::string::npos || l.find("key") != std::string::npos)
           reason += "\n  " + l;
-      finish(1, reason);
+      finish(1, {why, reason});
     }
   });
   ch.set_message_handler([&](std::uint64_t, std::span<const std::byte> m) {
@@ -226,11 +242,17 @@ int run(const parsed_args& args) {
     if (parsed.message.verb == "error") {
       // A refusal of the credentials (app_message.hpp): say why, in the user's terms.
       const std::string reason(parsed.message.get("reason").value_or(""));
+      // The accessory's token stays a field: a script sees what it said, whatever it was.
       if (reason == "not_admin")
-        return finish(1, "the accessory refused: only its admin (the first app paired with it) "
-                         "may provision it");
+        return finish(1, core::error_detail{core::provisioning_errc::not_admin,
+                                            "the accessory refused: only its admin (the first "
+                                            "app paired with it) may provision it"}
+                             .with("refusal", reason));
       if (!reason.empty())
-        return finish(1, "the accessory refused the credentials: " + core::display_text(reason));
+        return finish(1, core::error_detail{core::provisioning_errc::credentials_refused,
+                                            "the accessory refused the credentials: " +
+                                                core::display_text(reason)}
+                             .with("refusal", reason));
       return;
     }
     core::provisioning_progress pr;
@@ -247,7 +269,10 @@ int run(const parsed_args& args) {
       break;
     case core::provisioning_state::failed:
       progress_line(json, "failed", std::string(core::to_string(pr.reason)));
-      finish(1, advice(pr.reason, creds.ssid) + "; the accessory stays in setup mode");
+      finish(1, core::error_detail{core::to_error_code(pr.reason),
+                                   advice(pr.reason, creds.ssid) +
+                                       "; the accessory stays in setup mode"}
+                    .with("provisioning_failure", std::string(core::to_string(pr.reason))));
       break;
     }
   });
@@ -256,10 +281,11 @@ int run(const parsed_args& args) {
   deadline.async_wait([&](std::error_code ec) {
     if (ec) return;
     if (!new_addresses.empty())
-      return finish(1, "provisioned (the accessory reported its addresses), but it was not seen "
-                       "on the home network within the timeout");
+      return finish(1, {core::channel_errc::not_discovered,
+                        "provisioned (the accessory reported its addresses), but it was not seen "
+                        "on the home network within the timeout"});
     if (!sent && !log_lines.empty()) // why the channel never came up
-      outcome += "\n  last: " + log_lines.back();
+      outcome.detail += "\n  last: " + log_lines.back();
     finish(1, outcome);
   });
   io.run();

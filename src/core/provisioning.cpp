@@ -32,6 +32,20 @@ public:
       return "a connected report needs 1 to 8 comma-separated IP addresses";
     case provisioning_errc::bad_re:
       return "re must be a decimal sequence number";
+    case provisioning_errc::wrong_passphrase:
+      return "the accessory could not join the network: the passphrase was refused; check it and "
+             "provision again";
+    case provisioning_errc::network_not_found:
+      return "the accessory sees no network with this name: check the SSID and that the "
+             "accessory is in range";
+    case provisioning_errc::join_timeout:
+      return "the accessory did not get onto the network in time: check that the network is up "
+             "and in range, then provision again";
+    case provisioning_errc::not_admin:
+      return "the accessory refused: only its admin (the first app paired with it) may "
+             "provision it";
+    case provisioning_errc::credentials_refused:
+      return "the accessory refused the network credentials";
     }
     return "unknown provisioning error";
   }
@@ -56,6 +70,16 @@ public:
       return "bad_addresses";
     case provisioning_errc::bad_re:
       return "bad_re";
+    case provisioning_errc::wrong_passphrase:
+      return "wrong_passphrase";
+    case provisioning_errc::network_not_found:
+      return "network_not_found";
+    case provisioning_errc::join_timeout:
+      return "join_timeout";
+    case provisioning_errc::not_admin:
+      return "not_admin";
+    case provisioning_errc::credentials_refused:
+      return "credentials_refused";
     }
     return {};
   }
@@ -76,6 +100,17 @@ public:
     case provisioning_errc::bad_addresses:
     case provisioning_errc::bad_re:
       return {protocol_violation, permanent};
+    // A wrong passphrase or name stays wrong until a person fixes it; a slow network may not.
+    case provisioning_errc::wrong_passphrase:
+      return {authentication_failed, permanent};
+    case provisioning_errc::network_not_found:
+      return {permanent};
+    case provisioning_errc::join_timeout:
+      return {transient};
+    case provisioning_errc::not_admin:
+      return {refused_by_peer, policy, permanent};
+    case provisioning_errc::credentials_refused:
+      return {refused_by_peer, permanent};
     }
     return {};
   }
@@ -168,6 +203,18 @@ std::string_view to_string(provisioning_failure f) noexcept {
     return "timeout";
   }
   return "unknown";
+}
+
+std::error_code to_error_code(provisioning_failure f) noexcept {
+  switch (f) {
+  case provisioning_failure::auth_error:
+    return provisioning_errc::wrong_passphrase;
+  case provisioning_failure::network_not_found:
+    return provisioning_errc::network_not_found;
+  case provisioning_failure::timeout:
+    return provisioning_errc::join_timeout;
+  }
+  return provisioning_errc::join_timeout;
 }
 
 std::error_code validate(const wifi_credentials& c) noexcept {

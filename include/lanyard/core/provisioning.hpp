@@ -53,6 +53,17 @@ enum class provisioning_errc {
   bad_addresses,
   /// re is not a decimal number.
   bad_re,
+  // Outcomes an app reports to its caller (not faults of a message): the accessory's answer.
+  /// The accessory could not join: it refused the passphrase (provisioning_failure::auth_error).
+  wrong_passphrase,
+  /// The accessory sees no network with this SSID (provisioning_failure::network_not_found).
+  network_not_found,
+  /// The accessory did not get onto the network in time (provisioning_failure::timeout).
+  join_timeout,
+  /// The accessory refused: only its admin controller may provision it (`error reason=not_admin`).
+  not_admin,
+  /// The accessory refused the credentials for another reason it named (`error reason=R`).
+  credentials_refused,
 };
 
 /// The error category of provisioning_errc, named "lanyard.provisioning". Any thread.
@@ -78,6 +89,10 @@ enum class provisioning_failure : std::uint8_t {
   network_not_found, ///< no network with this SSID in range
   timeout,           ///< associated but no address in time, or no answer at all
 };
+
+/// The error a caller reports for a failed join: wrong_passphrase, network_not_found or
+/// join_timeout.
+std::error_code to_error_code(provisioning_failure f) noexcept;
 
 /// "connecting", "connected", "failed".
 std::string_view to_string(provisioning_state s) noexcept;

@@ -34,7 +34,8 @@ if provision "$LAB_DIR/bad.json" "$bad_payload" --ssid HomeLAN --passphrase-file
   --join 'ip link set sap0 up'; then
   echo "FAILED: a payload with another key was accepted"; exit 1
 fi
-grep -qi "key" "$LAB_DIR/bad.json.err" || { cat "$LAB_DIR/bad.json.err"; echo "FAILED: message"; exit 1; }
+jq -e 'select(.event=="error") | .code=="lanyard.trust.payload_mismatch"' "$LAB_DIR/bad.json" \
+  >/dev/null || { cat "$LAB_DIR/bad.json" "$LAB_DIR/bad.json.err"; echo "FAILED: not payload_mismatch"; exit 1; }
 # Refused in the handshake: no credential ever reached the accessory. The simulator reports
 # every message it receives as {"event":"message","text":...} (its log lines never carry a
 # message's text); wifi_sets_received is checked below to see the wifi_set requests that do
@@ -47,6 +48,8 @@ echo "ok: payload mismatch refused: $(head -n1 "$LAB_DIR/bad.json.err")"
 if provision "$LAB_DIR/auth.json" "$payload" --ssid HomeLAN --passphrase-file "$LAB_DIR/wrong"; then
   echo "FAILED: a wrong passphrase was accepted"; exit 1
 fi
+jq -e 'select(.event=="error") | .code=="lanyard.provisioning.wrong_passphrase" and .fields.provisioning_failure=="auth_error"' "$LAB_DIR/auth.json" \
+  >/dev/null || { cat "$LAB_DIR/auth.json" "$LAB_DIR/auth.json.err"; echo "FAILED: auth_error event"; exit 1; }
 grep -q "passphrase was refused (auth_error)" "$LAB_DIR/auth.json.err" ||
   { cat "$LAB_DIR/auth.json" "$LAB_DIR/auth.json.err"; echo "FAILED: auth_error message"; exit 1; }
 # The wrong passphrase did reach the accessory: the query above sees a wifi_set when there is one.
@@ -55,14 +58,15 @@ grep -q "passphrase was refused (auth_error)" "$LAB_DIR/auth.json.err" ||
 if provision "$LAB_DIR/nf.json" "$payload" --ssid Elsewhere --passphrase-file "$LAB_DIR/right"; then
   echo "FAILED: an unknown network was accepted"; exit 1
 fi
-grep -q "network_not_found" "$LAB_DIR/nf.json.err" ||
+jq -e 'select(.event=="error") | .code=="lanyard.provisioning.network_not_found"' \
+  "$LAB_DIR/nf.json" >/dev/null ||
   { cat "$LAB_DIR/nf.json" "$LAB_DIR/nf.json.err"; echo "FAILED: network_not_found message"; exit 1; }
 echo "ok: auth_error and network_not_found reported; the accessory stays in setup mode"
 
 provision "$LAB_DIR/ok.json" "$payload" --ssid HomeLAN --passphrase-file "$LAB_DIR/right" ||
   { cat "$LAB_DIR/ok.json" "$LAB_DIR/ok.json.err"; echo "FAILED: provisioning"; exit 1; }
 jq -e -s '[.[]|.state]==["verified","connecting","connected","found"] and
-  (.[2].addresses|index("198.18.1.3")) and (.[3].detail|test("via wlan0$"))' "$LAB_DIR/ok.json" \
+  (.[2].addresses|index("198.18.1.3")) and .[3].interface=="wlan0"' "$LAB_DIR/ok.json" \
   >/dev/null || { cat "$LAB_DIR/ok.json"; echo "FAILED: progress"; exit 1; }
 wait_for "$log" '.event=="ready" and .mode=="operational"' 20
 echo "ok: provisioned: $(jq -c -s '[.[]|.state]' "$LAB_DIR/ok.json")"
@@ -70,9 +74,12 @@ echo "ok: provisioned: $(jq -c -s '[.[]|.state]' "$LAB_DIR/ok.json")"
 # Out of setup mode: a controller it does not know is refused with a clear reason.
 if lab_exec phone "$LANYARD" provision "$payload" --ssid HomeLAN --passphrase-file "$LAB_DIR/right" \
   --address 198.18.1.3:5577 --trust-store "$LAB_DIR/ts2" --identity-dir "$LAB_DIR/stranger" \
-  --timeout 20 >/dev/null 2>"$LAB_DIR/stranger.err"; then
+  --timeout 20 --json >"$LAB_DIR/stranger.json" 2>"$LAB_DIR/stranger.err"; then
   echo "FAILED: a stranger provisioned a paired accessory"; exit 1
 fi
+jq -e 'select(.event=="error") | .code=="lanyard.tls.peer_rejected_certificate" and
+  (.conditions|index("refused_by_peer"))' "$LAB_DIR/stranger.json" >/dev/null ||
+  { cat "$LAB_DIR/stranger.json"; echo "FAILED: stranger not refused_by_peer"; exit 1; }
 grep -q "pairing window is closed" "$LAB_DIR/stranger.err" ||
   { cat "$LAB_DIR/stranger.err"; echo "FAILED: stranger message"; exit 1; }
 echo "PASSED: lanyard provision: verified, failures explained and recoverable, found on the home LAN"

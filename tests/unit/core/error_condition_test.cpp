@@ -175,6 +175,11 @@ TEST_CASE("lanyard.provisioning codes have the design's conditions", "[error_con
       {7, "bad_reason", {protocol_violation, permanent}},
       {8, "bad_addresses", {protocol_violation, permanent}},
       {9, "bad_re", {protocol_violation, permanent}},
+      {10, "wrong_passphrase", {authentication_failed, permanent}},
+      {11, "network_not_found", {permanent}},
+      {12, "join_timeout", {transient}},
+      {13, "not_admin", {refused_by_peer, policy, permanent}},
+      {14, "credentials_refused", {refused_by_peer, permanent}},
   };
   check_conditions(provisioning_category(), rows);
 }

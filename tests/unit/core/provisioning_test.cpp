@@ -1,5 +1,7 @@
 #include "lanyard/core/provisioning.hpp"
 
+#include "lanyard/core/error_condition.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -99,4 +101,15 @@ TEST_CASE("provisioning: decoding wifi_status refuses bad input") {
   std::string out;
   CHECK(encode_provisioning_progress({0, provisioning_state::connected, {}, {}}, out) ==
         provisioning_errc::bad_addresses);
+}
+
+TEST_CASE("provisioning: a failed join reports a code a caller can branch on") {
+  using namespace lanyard::core;
+  CHECK(to_error_code(provisioning_failure::auth_error) == provisioning_errc::wrong_passphrase);
+  CHECK(to_error_code(provisioning_failure::network_not_found) ==
+        provisioning_errc::network_not_found);
+  CHECK(to_error_code(provisioning_failure::timeout) == provisioning_errc::join_timeout);
+  // A wrong passphrase is not retried by itself; a slow network may be.
+  CHECK(to_error_code(provisioning_failure::auth_error) == condition::permanent);
+  CHECK(to_error_code(provisioning_failure::timeout) == condition::transient);
 }
