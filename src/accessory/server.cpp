@@ -528,6 +528,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     r.error = o.error;
     r.role = o.role;
     r.attempts_left = g->host->attempts_left();
+    r.detail = g->host->detail();
     return r;
   }
 
@@ -548,7 +549,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       fields.push_back({fk::attempts_left, std::uint64_t{r.attempts_left}});
       emit(level::warning, diag::pairing_failed, r.error,
            "pairing with " + who + " failed: " + r.error.message() +
-               (g->host->detail().empty() ? "" : " (" + g->host->detail() + ")") + "; " +
+               (r.detail.empty() ? "" : " (" + r.detail + ")") + "; " +
                std::to_string(r.attempts_left) + " attempts left",
            std::move(fields));
     }

@@ -82,6 +82,12 @@ public:
     std::uint32_t attempts_left = 0;
     /// "ADDRESS:PORT" of the controller.
     std::string peer;
+    /// Why the accessory itself failed, when it did (core::pairing_errc::accessory_failure and
+    /// refusals decided while writing the controller store): the store's sentence, e.g. which
+    /// file could not be written and the OS's reason. Empty otherwise. It names files and
+    /// errors, never the setup secret or code; it is for the accessory's logs, not to send to
+    /// the controller.
+    std::string detail;
   };
   using pairing_handler = std::function<void(const pairing_report& report)>;
 
