@@ -1,9 +1,11 @@
 #include <lanyard/accessory/server.hpp>
 
 #include "store_pairing_host.hpp"
+#include <lanyard/accessory/diagnostics.hpp>
 #include <lanyard/channel/send_queue.hpp>
 #include <lanyard/channel/session_runner.hpp>
 
+#include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/pairing_responder.hpp>
@@ -33,8 +35,35 @@ using channel::detail::send_queue;
 using channel::detail::session_runner;
 using channel::detail::tls_stream;
 using tcp = asio::ip::tcp;
+using level = core::diagnostic_level;
+namespace fk = core::field_key;
 
 namespace {
+
+core::field controller_field(const core::fingerprint& fp) {
+  return {fk::controller, core::to_string(fp)};
+}
+core::field peer_field(const std::string& peer) {
+  return {fk::peer, peer};
+}
+// A listener's address as fields (listen, stop_listening, end_connections_through).
+std::vector<core::field> endpoint_fields(const tcp::endpoint& ep) {
+  return {{fk::address, ep.address().to_string()}, {fk::port, std::uint64_t{ep.port()}}};
+}
+std::uint64_t ms(std::chrono::milliseconds d) {
+  return static_cast<std::uint64_t>(d.count());
+}
+std::string_view method_name(core::pairing_method m) {
+  switch (m) {
+  case core::pairing_method::setup_secret:
+    return "setup_secret";
+  case core::pairing_method::setup_code:
+    return "setup_code";
+  case core::pairing_method::confirmation:
+    return "confirmation";
+  }
+  return "unknown";
+}
 
 // Session ids must be unpredictable and never repeat: std::random_device is getrandom(2) on
 // Linux (the kernel CSPRNG).
@@ -61,6 +90,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
     send_queue sends;
     // The local endpoint of the current connection: end_connections_through() matches it.
     tcp::endpoint via;
+    // The current connection's "ADDRESS:PORT", for the session's diagnostics.
+    std::string peer;
   };
   // One listening socket; a server may have several (a SoftAP address and the home LAN's).
   struct listener {
@@ -143,8 +174,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
   event_handler on_event;
   pairing_handler on_pairing;
 
-  void log(const std::string& line) {
-    if (opts.log) opts.log(line);
+  // Reports to server_options::diagnostics, else `text` to server_options::log: the line it
+  // always received, unchanged (lab scripts grep some of them).
+  void emit(level lvl, std::string_view id, std::error_code code, const std::string& text,
+            std::vector<core::field> fields = {}) {
+    if (!opts.diagnostics && !opts.log) return;
+    core::emit_diagnostic(opts.diagnostics, opts.log,
+                          core::diagnostic{lvl, id, code, text, fields});
   }
 
   void accept(const std::shared_ptr<listener>& l) {
@@ -159,7 +195,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
       }
       // A failed accept (EMFILE, ENFILE, ENOBUFS...) does not stop the server, but retrying at
       // once would spin: the pending connection keeps the listening socket readable.
-      self->log("accept failed: " + ec.message() + "; retrying in 100 ms");
+      self->emit(level::warning, diag::accept_failed, ec,
+                 "accept failed: " + ec.message() + "; retrying in 100 ms",
+                 endpoint_fields(l->local));
       l->retry.expires_after(std::chrono::milliseconds(100));
       l->retry.async_wait([w, l](std::error_code tec) {
         auto me = w.lock();
@@ -186,11 +224,15 @@ struct server::impl : std::enable_shared_from_this<impl> {
     ++evicted_unlogged;
     const auto now = std::chrono::steady_clock::now();
     if (now - eviction_logged >= std::chrono::seconds(1)) {
-      log(std::to_string(opts.max_pending_handshakes) +
-          " TLS handshakes in progress (server_options::max_pending_handshakes): closed the "
-          "oldest " +
-          std::to_string(evicted_unlogged) + " to admit new connections (latest from " +
-          victim->peer + ")");
+      emit(level::warning, diag::handshakes_evicted, {},
+           std::to_string(opts.max_pending_handshakes) +
+               " TLS handshakes in progress (server_options::max_pending_handshakes): closed the "
+               "oldest " +
+               std::to_string(evicted_unlogged) + " to admit new connections (latest from " +
+               victim->peer + ")",
+           {{diag::key::max_pending_handshakes, std::uint64_t{opts.max_pending_handshakes}},
+            {diag::key::count, evicted_unlogged},
+            peer_field(victim->peer)});
       eviction_logged = now;
       evicted_unlogged = 0;
     }
@@ -202,7 +244,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::string peer =
         ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
     if (std::error_code cec = channel::detail::configure_socket(s, opts.tcp_user_timeout)) {
-      log("connection from " + peer + ": configuring the socket failed: " + cec.message());
+      emit(level::warning, diag::socket_setup_failed, cec,
+           "connection from " + peer + ": configuring the socket failed: " + cec.message(),
+           {peer_field(peer)});
       return;
     }
     while (handshaking.size() >= opts.max_pending_handshakes)
@@ -236,15 +280,27 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (!ec && p->aborted != reason::none) ec = asio::error::operation_aborted; // raced the close
     if (ec) {
       // Not a pairing attempt, whoever it was: only a failed proof counts against the window.
-      if (p->decision && p->decision->action == trust::controller_action::refuse)
-        log("connection from " + peer + " refused: " + p->decision->describe());
-      else if (ec == tls::tls_errc::handshake_timeout)
+      if (p->decision && p->decision->action == trust::controller_action::refuse) {
+        emit(level::warning, diag::connection_refused, p->decision->code,
+             "connection from " + peer + " refused: " + p->decision->describe(),
+             {peer_field(peer), controller_field(p->decision->presented)});
+      } else if (ec == tls::tls_errc::handshake_timeout) {
         // Absolute, not idle: a slow-loris client trickling bytes ends here too.
-        log("TLS handshake with " + peer + " timed out after " +
-            std::to_string(ctx.options().handshake_timeout.count()) +
-            " ms (tls::context_options::handshake_timeout); connection closed");
-      else if (p->aborted == reason::none)
-        log("TLS handshake with " + peer + " failed: " + ec.message());
+        emit(level::warning, diag::handshake_timeout, ec,
+             "TLS handshake with " + peer + " timed out after " +
+                 std::to_string(ctx.options().handshake_timeout.count()) +
+                 " ms (tls::context_options::handshake_timeout); connection closed",
+             {peer_field(peer), {diag::key::timeout_ms, ms(ctx.options().handshake_timeout)}});
+      } else if (p->aborted == reason::none) {
+        // The engine's own account (mbedTLS's reason, the alert), next to the address it does
+        // not know: one diagnostic says who and why.
+        std::vector<core::field> fields{peer_field(peer)};
+        const core::error_detail& engine_error = p->stream->last_error();
+        if (engine_error.code == ec)
+          fields.insert(fields.end(), engine_error.fields.begin(), engine_error.fields.end());
+        emit(level::warning, diag::handshake_failed, ec,
+             "TLS handshake with " + peer + " failed: " + ec.message(), std::move(fields));
+      }
       return;
     }
     auto g = std::make_shared<greeting>(ex);
@@ -275,10 +331,15 @@ struct server::impl : std::enable_shared_from_this<impl> {
       ++pairing_evicted_unlogged;
       const auto now = std::chrono::steady_clock::now();
       if (now - pairing_eviction_logged >= std::chrono::seconds(1)) {
-        log(std::to_string(opts.pairing.max_pending) +
-            " pairing exchanges in progress (pairing_options::max_pending): closed the oldest " +
-            std::to_string(pairing_evicted_unlogged) + " to admit new ones (latest from " +
-            victim->peer + ")");
+        emit(level::warning, diag::pairings_evicted, {},
+             std::to_string(opts.pairing.max_pending) +
+                 " pairing exchanges in progress (pairing_options::max_pending): closed the "
+                 "oldest " +
+                 std::to_string(pairing_evicted_unlogged) + " to admit new ones (latest from " +
+                 victim->peer + ")",
+             {{diag::key::max_pending_pairings, std::uint64_t{opts.pairing.max_pending}},
+              {diag::key::count, pairing_evicted_unlogged},
+              peer_field(victim->peer)});
         pairing_eviction_logged = now;
         pairing_evicted_unlogged = 0;
       }
@@ -314,9 +375,15 @@ struct server::impl : std::enable_shared_from_this<impl> {
         if (!g->finished) self->arm(g);
         return;
       }
-      self->log("connection from " + g->peer + " closed: no " +
-                std::string(g->responder ? "HELLO after pairing" : "HELLO or pairing frame") +
-                " within " + std::to_string(self->opts.pairing.exchange.timeout.count()) + " ms");
+      self->emit(level::warning, diag::greeting_timeout, core::channel_errc::handshake_timeout,
+                 "connection from " + g->peer + " closed: no " +
+                     std::string(g->responder ? "HELLO after pairing" : "HELLO or pairing frame") +
+                     " within " + std::to_string(self->opts.pairing.exchange.timeout.count()) +
+                     " ms",
+                 {peer_field(g->peer),
+                  controller_field(g->fp),
+                  {diag::key::timeout_ms, ms(self->opts.pairing.exchange.timeout)},
+                  {diag::key::after_pairing, g->responder != nullptr}});
       self->end_greeting(g);
     });
   }
@@ -358,8 +425,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (core::is_pairing_frame_type(type)) return start_pairing(g);
     if (g->known) return to_session(g, g->first);
     // An unknown controller that skipped pairing: CLOSE(not_paired) says what to do.
-    log("connection from " + g->peer + " (controller " + core::to_string(g->fp) +
-        "): not paired; it sent channel traffic without pairing first");
+    emit(level::warning, diag::not_paired_traffic, core::channel_errc::not_paired,
+         "connection from " + g->peer + " (controller " + core::to_string(g->fp) +
+             "): not paired; it sent channel traffic without pairing first",
+         {peer_field(g->peer), controller_field(g->fp)});
     core::close_frame c;
     c.code = static_cast<std::uint16_t>(core::channel_errc::not_paired);
     c.reason = "not paired: prove the setup secret or code first";
@@ -379,8 +448,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
       r.peer = g->peer;
       r.error = core::pairing_errc::needs_full_handshake;
       r.attempts_left = core::pairing_window(store->window()).attempts_left();
-      log("pairing from " + g->peer + " refused: " + r.error.message() + " (" +
-          (exporter ? "this one resumed a session" : "no keying material") + ")");
+      emit(level::warning, diag::pairing_refused, r.error,
+           "pairing from " + g->peer + " refused: " + r.error.message() + " (" +
+               (exporter ? "this one resumed a session" : "no keying material") + ")",
+           {peer_field(g->peer),
+            controller_field(g->fp),
+            {fk::attempts_left, std::uint64_t{r.attempts_left}},
+            {diag::key::resumed, g->stream->resumed()}});
       g->reported = true;
       if (on_pairing) on_pairing(r);
       return end_greeting(g);
@@ -454,6 +528,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     r.error = o.error;
     r.role = o.role;
     r.attempts_left = g->host->attempts_left();
+    r.detail = g->host->detail();
     return r;
   }
 
@@ -462,12 +537,22 @@ struct server::impl : std::enable_shared_from_this<impl> {
     pairing_report r = make_report(g);
     const std::string who = "controller " + core::to_string(g->fp) + " (\"" +
                             core::display_text(r.name) + "\", " + g->peer + ")";
-    if (!r.error)
-      log("paired " + who + " as " + (r.role == core::paired_role::admin ? "admin" : "user"));
-    else
-      log("pairing with " + who + " failed: " + r.error.message() +
-          (g->host->detail().empty() ? "" : " (" + g->host->detail() + ")") + "; " +
-          std::to_string(r.attempts_left) + " attempts left");
+    std::vector<core::field> fields{controller_field(g->fp),
+                                    peer_field(g->peer),
+                                    {diag::key::name, core::display_text(r.name)},
+                                    {diag::key::method, std::string(method_name(r.method))}};
+    if (!r.error) {
+      const std::string role = r.role == core::paired_role::admin ? "admin" : "user";
+      fields.push_back({diag::key::paired_role, role});
+      emit(level::notice, diag::paired, {}, "paired " + who + " as " + role, std::move(fields));
+    } else {
+      fields.push_back({fk::attempts_left, std::uint64_t{r.attempts_left}});
+      emit(level::warning, diag::pairing_failed, r.error,
+           "pairing with " + who + " failed: " + r.error.message() +
+               (r.detail.empty() ? "" : " (" + r.detail + ")") + "; " +
+               std::to_string(r.attempts_left) + " attempts left",
+           std::move(fields));
+    }
     if (on_pairing) on_pairing(r);
   }
 
@@ -475,9 +560,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
     const controller_id fp = g->fp;
     const core::session_admission verdict = table.admit(fp, std::chrono::steady_clock::now());
     if (verdict == core::session_admission::refuse) {
-      log("controller " + core::to_string(fp) + " from " + g->peer + ": refused, " +
-          std::to_string(opts.max_sessions) +
-          " sessions with live connections (server_options::max_sessions)");
+      emit(level::warning, diag::session_cap_refused, core::channel_errc::too_many_sessions,
+           "controller " + core::to_string(fp) + " from " + g->peer + ": refused, " +
+               std::to_string(opts.max_sessions) +
+               " sessions with live connections (server_options::max_sessions)",
+           {controller_field(fp),
+            peer_field(g->peer),
+            {diag::key::max_sessions, std::uint64_t{opts.max_sessions}}});
       core::close_frame c;
       c.code = static_cast<std::uint16_t>(core::channel_errc::too_many_sessions);
       c.reason = "too many sessions";
@@ -493,11 +582,16 @@ struct server::impl : std::enable_shared_from_this<impl> {
     auto it = sessions.find(fp);
     std::shared_ptr<entry> e = it != sessions.end() ? it->second : make_session(fp);
     if (verdict == core::session_admission::take_over)
-      log("controller " + core::to_string(fp) + ": new connection from " + g->peer +
-          " takes over the session");
+      emit(level::notice, diag::connection_takeover, {},
+           "controller " + core::to_string(fp) + ": new connection from " + g->peer +
+               " takes over the session",
+           {controller_field(fp), peer_field(g->peer)});
     e->via = g->local;
+    e->peer = g->peer;
     if (std::error_code aec = e->runner->attach(std::move(g->stream), already)) {
-      log("controller " + core::to_string(fp) + ": could not attach: " + aec.message());
+      emit(level::warning, diag::attach_failed, aec,
+           "controller " + core::to_string(fp) + ": could not attach: " + aec.message(),
+           {controller_field(fp), peer_field(g->peer)});
       if (!e->runner->has_link()) {
         table.connection_lost(fp, std::chrono::steady_clock::now());
         arm_table_timer();
@@ -549,8 +643,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
     } else if (auto* a = std::get_if<core::events::acked>(&ev)) {
       e->sends.on_acked(*e->runner, a->next_unacked);
     } else if (auto* f = std::get_if<core::events::connection_failed>(&ev)) {
-      log("controller " + core::to_string(e->controller) + ": connection closed: " +
-          f->error.message() + (f->by_peer ? " (reported by the app)" : ""));
+      emit(
+          level::warning, diag::connection_closed, f->error,
+          "controller " + core::to_string(e->controller) + ": connection closed: " +
+              f->error.message() + (f->by_peer ? " (reported by the app)" : ""),
+          {controller_field(e->controller), peer_field(e->peer), {diag::key::by_peer, f->by_peer}});
     } else if (std::get_if<core::events::session_reset>(&ev)) {
       e->sends.fail_unacked(channel::errc::session_reset);
     }
@@ -574,7 +671,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (why != asio::error::eof && why != tls::tls_errc::stream_truncated && why &&
         (why.category() != core::channel_category() ||
          why == core::channel_errc::connection_replaced))
-      log("controller " + core::to_string(e->controller) + ": connection lost: " + why.message());
+      emit(level::notice, diag::link_lost, why,
+           "controller " + core::to_string(e->controller) + ": connection lost: " + why.message(),
+           {controller_field(e->controller), peer_field(e->peer)});
     table.connection_lost(e->controller, std::chrono::steady_clock::now());
     arm_table_timer();
   }
@@ -611,12 +710,17 @@ struct server::impl : std::enable_shared_from_this<impl> {
       std::error_code why = channel::errc::session_expired;
       switch (d->reason) {
       case core::session_drop_reason::linger_expired:
-        log("controller " + core::to_string(d->controller) + ": session expired after " +
-            std::to_string(opts.session_linger.count()) + " ms without a connection");
+        emit(level::notice, diag::session_expired, why,
+             "controller " + core::to_string(d->controller) + ": session expired after " +
+                 std::to_string(opts.session_linger.count()) + " ms without a connection",
+             {controller_field(d->controller), {diag::key::linger_ms, ms(opts.session_linger)}});
         break;
       case core::session_drop_reason::made_room:
-        log("controller " + core::to_string(d->controller) +
-            ": lingering session dropped to make room (server_options::max_sessions)");
+        emit(level::notice, diag::lingering_session_dropped, why,
+             "controller " + core::to_string(d->controller) +
+                 ": lingering session dropped to make room (server_options::max_sessions)",
+             {controller_field(d->controller),
+              {diag::key::max_sessions, std::uint64_t{opts.max_sessions}}});
         break;
       case core::session_drop_reason::ended:
         why = core::channel_errc::session_closed;
@@ -706,7 +810,9 @@ std::error_code server::listen(const tcp::endpoint& ep) {
   bool mptcp = false;
   ec = link::open_acceptor(l->acceptor, ep.protocol(), i.opts.transport, &mptcp);
   if (!ec && i.opts.transport == link::transport_protocol::mptcp && !mptcp)
-    i.log("MPTCP is not available in this kernel/namespace; listening with TCP");
+    i.emit(level::notice, diag::mptcp_unavailable, {},
+           "MPTCP is not available in this kernel/namespace; listening with TCP",
+           endpoint_fields(ep));
   if (!ec) l->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) l->acceptor.bind(ep, ec);
   if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
@@ -714,8 +820,10 @@ std::error_code server::listen(const tcp::endpoint& ep) {
   if (ec) {
     std::error_code ignored;
     l->acceptor.close(ignored);
-    i.log("listening on " + ep.address().to_string() + ":" + std::to_string(ep.port()) +
-          " failed: " + ec.message());
+    i.emit(level::error, diag::listen_failed, ec,
+           "listening on " + ep.address().to_string() + ":" + std::to_string(ep.port()) +
+               " failed: " + ec.message(),
+           endpoint_fields(ep));
     return ec;
   }
   i.closed = false;
@@ -731,7 +839,9 @@ std::error_code server::stop_listening(const tcp::endpoint& ep) {
   if (it == i.listeners.end()) return std::make_error_code(std::errc::no_such_device_or_address);
   impl::close_listener(**it);
   i.listeners.erase(it);
-  i.log("stopped listening on " + ep.address().to_string() + ":" + std::to_string(ep.port()));
+  i.emit(level::info, diag::stopped_listening, {},
+         "stopped listening on " + ep.address().to_string() + ":" + std::to_string(ep.port()),
+         endpoint_fields(ep));
   return {};
 }
 
@@ -741,9 +851,14 @@ std::size_t server::end_connections_through(const tcp::endpoint& ep) {
   std::vector<std::shared_ptr<impl::entry>> through;
   for (const auto& [fp, e] : i.sessions)
     if (e->runner->has_link() && impl::came_through(e->via, ep)) through.push_back(e);
-  if (!through.empty())
-    i.log("ending " + std::to_string(through.size()) + " connection(s) that came in through " +
-          ep.address().to_string() + ":" + std::to_string(ep.port()) + "; their sessions stay");
+  if (!through.empty()) {
+    std::vector<core::field> fields = endpoint_fields(ep);
+    fields.push_back({diag::key::count, std::uint64_t{through.size()}});
+    i.emit(level::info, diag::connections_ended, {},
+           "ending " + std::to_string(through.size()) + " connection(s) that came in through " +
+               ep.address().to_string() + ":" + std::to_string(ep.port()) + "; their sessions stay",
+           std::move(fields));
+  }
   for (const auto& e : through)
     e->runner->drop_link(asio::error::shut_down);
   return through.size();

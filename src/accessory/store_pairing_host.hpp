@@ -39,7 +39,7 @@ public:
     if (opts_.on_verification_code) opts_.on_verification_code(code);
   }
 
-  /// The last store failure's detail, for the server's log.
+  /// The last store failure's sentence: server::pairing_report::detail (and the log line).
   const std::string& detail() const noexcept { return detail_; }
 
 private:

@@ -2,6 +2,7 @@
 // client's session cache.
 #pragma once
 
+#include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/tls/context.hpp>
 
@@ -60,8 +61,10 @@ struct context::impl {
 
   mbedtls_ssl_config* conf(role r) noexcept { return r == role::client ? &client_ : &server_; }
 
-  void log(std::string_view line) const {
-    if (options.log) options.log(line);
+  /// Reports a diagnostic of one of this context's engines: to options.diagnostics, else its
+  /// text to options.log (core::emit_diagnostic).
+  void emit(const core::diagnostic& d) const {
+    core::emit_diagnostic(options.diagnostics, options.log, d);
   }
 
   /// Client session cache, one session per peer id.

@@ -1,6 +1,8 @@
 #include <lanyard/tls/engine.hpp>
 
+#include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/display_text.hpp>
+#include <lanyard/tls/diagnostics.hpp>
 #include <lanyard/tls/error.hpp>
 
 #include "context_impl.hpp"
@@ -16,10 +18,20 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace lanyard::tls {
 namespace {
+
+using level = core::diagnostic_level;
+namespace fk = core::field_key;
+
+// An mbedTLS return code as a field: negative, as mbedTLS returns it, so a program compares it
+// with MBEDTLS_ERR_* directly.
+core::field mbedtls_field(int ret) {
+  return {fk::mbedtls_error, std::int64_t{ret}};
+}
 
 constexpr unsigned char alert_record_type = 21; // TLS ContentType alert
 
@@ -148,13 +160,25 @@ struct engine::impl {
   mutable bool has_exporter = false;
   std::string alpn;
   std::string_view suite;
-  std::string detail;
+  // The last failure or refusal noted: what last_error() returns (and last_error_detail() its
+  // sentence).
+  core::error_detail last;
 
   bool has_output() const noexcept { return out_pos < out.size(); }
 
-  void note(std::string line) {
-    detail = std::move(line);
-    conf->log(detail);
+  // Records a failure as last_error() and reports it (context_options::diagnostics, else the
+  // `log` line, unchanged). `fields` are the site's own; who the peer is is added here, so that
+  // every site says it the same way.
+  void note(std::string_view id, level lvl, std::error_code code, std::string line,
+            std::vector<core::field> fields = {}) {
+    fields.insert(fields.begin(), core::field{diag::key::role, std::string(to_string(local_role))});
+    if (!peer_id.empty()) fields.push_back({fk::device_id, peer_id});
+    if (peer_fp != core::fingerprint{})
+      fields.push_back({fk::fingerprint_presented, core::to_string(peer_fp)});
+    // The peer wrote its CN: escaped, as in the sentence.
+    if (!peer_cn.empty()) fields.push_back({diag::key::peer_name, core::display_text(peer_cn, 64)});
+    last = core::error_detail{code, std::move(line), std::move(fields)};
+    conf->emit(core::diagnostic{lvl, id, last.code, last.detail, last.fields});
   }
 
   // --- mbedTLS callbacks (static trampolines to this object). ---
@@ -216,11 +240,13 @@ struct engine::impl {
       return v(peer_fp, info);
     } catch (const std::exception& e) {
       // Never let an exception unwind through mbedTLS's C frames; refuse instead.
-      note(std::string("pin verifier threw: ") + e.what());
-      return std::make_error_code(std::errc::state_not_recoverable);
+      const auto ec = std::make_error_code(std::errc::state_not_recoverable);
+      note(diag::verifier_threw, level::error, ec, std::string("pin verifier threw: ") + e.what());
+      return ec;
     } catch (...) {
-      note("pin verifier threw a non-std exception");
-      return std::make_error_code(std::errc::state_not_recoverable);
+      const auto ec = std::make_error_code(std::errc::state_not_recoverable);
+      note(diag::verifier_threw, level::error, ec, "pin verifier threw a non-std exception");
+      return ec;
     }
   }
 
@@ -235,25 +261,36 @@ struct engine::impl {
   want fail_handshake(int ret, std::error_code& ec) {
     state = phase::failed;
     std::string line = std::string("TLS handshake as ") + to_string(local_role) + " failed: ";
+    std::vector<core::field> fields{mbedtls_field(ret)};
+    // What this end answered with (mbedTLS sends an alert before it returns the failure).
+    if (last_sent_alert >= 0)
+      fields.push_back({diag::key::alert_sent, static_cast<std::uint64_t>(last_sent_alert)});
+    std::string_view cause = diag::cause::mbedtls;
     if (verify_error) {
       ec = verify_error;
+      cause = diag::cause::pin_verifier;
       line += peer_description() + " refused by the pin verifier: " + ec.message();
     } else if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
       int alert = ssl.in_msg != nullptr ? ssl.in_msg[1] : -1;
       ec = classify_alert(alert);
+      cause = diag::cause::peer_alert;
+      if (alert >= 0) fields.push_back({fk::tls_alert, static_cast<std::uint64_t>(alert)});
       line += std::string("the peer sent fatal alert ") + alert_name(alert) + " (" +
               std::to_string(alert) + "): " + ec.message();
     } else if (last_sent_alert == MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL) {
       ec = tls_errc::alpn_mismatch;
+      cause = diag::cause::alpn;
       line += "the peer offered no ALPN \"" + conf->options.alpn + "\"; " +
               detail::mbedtls_error_text(ret);
     } else if (ret == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) {
       ec = tls_errc::peer_certificate_missing;
+      cause = diag::cause::no_certificate;
       line += "the client sent no certificate";
     } else if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
                ret == MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE ||
                (ret <= -0x2000 && ret > -0x3000)) { // the X.509 module's error range
       ec = tls_errc::bad_peer_certificate;
+      cause = diag::cause::bad_certificate;
       char info[512] = "";
       uint32_t flags = mbedtls_ssl_get_verify_result(&ssl);
       if (flags != 0 && flags != static_cast<uint32_t>(-1))
@@ -265,21 +302,25 @@ struct engine::impl {
       ec = tls_errc::handshake_failed;
       line += detail::mbedtls_error_text(ret);
     }
+    fields.push_back({diag::key::cause, std::string(cause)});
     if (local_role == role::client && !peer_id.empty()) conf->erase_session(peer_id);
-    note(std::move(line));
+    note(diag::handshake_failed, level::warning, ec, std::move(line), std::move(fields));
     return has_output() ? want::output : want::nothing;
   }
 
   // Refuses after mbedTLS finished the handshake (ALPN, resumed-session pin): a fatal alert,
   // never an application byte.
   want refuse_after_handshake(int alert, std::error_code err, std::error_code& ec,
-                              std::string line) {
+                              std::string_view cause, std::string line) {
     mbedtls_ssl_send_alert_message(&ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
                                    static_cast<unsigned char>(alert));
     state = phase::failed;
     ec = err;
     if (local_role == role::client && !peer_id.empty()) conf->erase_session(peer_id);
-    note(std::string("TLS handshake as ") + to_string(local_role) + " failed: " + line);
+    note(diag::handshake_failed, level::warning, err,
+         std::string("TLS handshake as ") + to_string(local_role) + " failed: " + line,
+         {{diag::key::alert_sent, static_cast<std::uint64_t>(alert)},
+          {diag::key::cause, std::string(cause)}});
     return has_output() ? want::output : want::nothing;
   }
 
@@ -289,12 +330,12 @@ struct engine::impl {
     if (negotiated == nullptr || conf->options.alpn != negotiated)
       return refuse_after_handshake(
           MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL, tls_errc::alpn_mismatch, ec,
-          "the peer did not negotiate ALPN \"" + conf->options.alpn + "\"");
+          diag::cause::alpn, "the peer did not negotiate ALPN \"" + conf->options.alpn + "\"");
     const mbedtls_x509_crt* cert = mbedtls_ssl_get_peer_cert(&ssl);
     if (cert == nullptr)
-      return refuse_after_handshake(MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE,
-                                    tls_errc::peer_certificate_missing, ec,
-                                    "the session carries no peer certificate");
+      return refuse_after_handshake(
+          MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE, tls_errc::peer_certificate_missing, ec,
+          diag::cause::no_certificate, "the session carries no peer certificate");
     if (resumed && !resumption_checked) {
       // No certificate crossed the wire; the pin is checked on the one the session was
       // established with. (Normally done earlier, before offering / accepting the session.)
@@ -302,7 +343,7 @@ struct engine::impl {
       peer_cn = detail::subject_cn(*cert);
       if (std::error_code v = run_verifier(*cert, /*resumed=*/true))
         return refuse_after_handshake(
-            MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED, v, ec,
+            MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED, v, ec, diag::cause::pin_verifier,
             peer_description() + " (resumed session) refused by the pin verifier: " + v.message());
     }
     alpn = negotiated;
@@ -342,8 +383,9 @@ struct engine::impl {
   // ticket), peer_fp and peer_cn being its key's. Refusal only costs the abbreviated handshake.
   bool verifier_accepts_session(const mbedtls_x509_crt& cert) {
     if (std::error_code v = run_verifier(cert, /*resumed=*/true)) {
-      note(peer_description() + ": session not resumed, the pin verifier refused its key (" +
-           v.message() + "); doing a full handshake");
+      note(diag::session_not_resumed, level::notice, v,
+           peer_description() + ": session not resumed, the pin verifier refused its key (" +
+               v.message() + "); doing a full handshake");
       return false;
     }
     return true;
@@ -369,7 +411,8 @@ struct engine::impl {
       if (ret != 0) {
         state = phase::failed;
         ec = tls_errc::crypto_failure;
-        note("TLS setup failed: " + detail::mbedtls_error_text(ret));
+        note(diag::setup_failed, level::error, ec,
+             "TLS setup failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
         return want::nothing;
       }
       mbedtls_ssl_set_bio(&ssl, this, &impl::bio_send, &impl::bio_recv, nullptr);
@@ -381,7 +424,8 @@ struct engine::impl {
         if (ret != 0) {
           state = phase::failed;
           ec = tls_errc::crypto_failure;
-          note("TLS setup failed: " + detail::mbedtls_error_text(ret));
+          note(diag::setup_failed, level::error, ec,
+               "TLS setup failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
           return want::nothing;
         }
         offer_cached_session();
@@ -434,13 +478,18 @@ struct engine::impl {
     if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
       int alert = ssl.in_msg != nullptr ? ssl.in_msg[1] : -1;
       ec = tls_errc::peer_alert;
-      note(std::string("TLS read failed: the peer sent fatal alert ") + alert_name(alert) + " (" +
-           std::to_string(alert) + ")");
+      std::vector<core::field> fields{mbedtls_field(ret)};
+      if (alert >= 0) fields.push_back({fk::tls_alert, static_cast<std::uint64_t>(alert)});
+      note(diag::read_failed, level::warning, ec,
+           std::string("TLS read failed: the peer sent fatal alert ") + alert_name(alert) + " (" +
+               std::to_string(alert) + ")",
+           std::move(fields));
     } else {
       ec = (ret == MBEDTLS_ERR_SSL_INVALID_MAC || ret == MBEDTLS_ERR_SSL_INVALID_RECORD)
                ? tls_errc::bad_record
                : tls_errc::protocol_error;
-      note("TLS read failed: " + detail::mbedtls_error_text(ret));
+      note(diag::read_failed, level::warning, ec,
+           "TLS read failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
     }
     return has_output() ? want::output : want::nothing;
   }
@@ -465,7 +514,8 @@ struct engine::impl {
       if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) break;
       state = phase::failed;
       ec = tls_errc::protocol_error;
-      note("TLS write failed: " + detail::mbedtls_error_text(ret));
+      note(diag::write_failed, level::warning, ec,
+           "TLS write failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
       break;
     }
     return has_output() ? want::output : want::nothing;
@@ -482,7 +532,8 @@ struct engine::impl {
       int ret = mbedtls_ssl_close_notify(&ssl);
       if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
         ec = tls_errc::protocol_error;
-        note("TLS close_notify failed: " + detail::mbedtls_error_text(ret));
+        note(diag::close_notify_failed, level::warning, ec,
+             "TLS close_notify failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
       }
     }
     return has_output() ? want::output : want::nothing;
@@ -493,11 +544,14 @@ struct engine::impl {
     if (peer_closed) return asio::error::eof;
     if (state == phase::handshaking || state == phase::idle) {
       ec = tls_errc::peer_closed_during_handshake;
-      note(std::string("TLS handshake as ") + to_string(local_role) +
-           " failed: the peer closed the connection without an alert");
+      note(diag::handshake_failed, level::warning, ec,
+           std::string("TLS handshake as ") + to_string(local_role) +
+               " failed: the peer closed the connection without an alert",
+           {{diag::key::cause, std::string(diag::cause::peer_closed)}});
     } else if (state == phase::connected) {
       ec = tls_errc::stream_truncated;
-      note("TLS read: the peer closed the connection without close_notify");
+      note(diag::stream_truncated, level::notice, ec,
+           "TLS read: the peer closed the connection without close_notify");
     } else {
       ec = tls_errc::not_connected;
     }
@@ -679,8 +733,11 @@ std::string_view engine::alpn_protocol() const noexcept {
 std::string_view engine::ciphersuite() const noexcept {
   return impl_->suite;
 }
+const core::error_detail& engine::last_error() const noexcept {
+  return impl_->last;
+}
 const std::string& engine::last_error_detail() const noexcept {
-  return impl_->detail;
+  return impl_->last.detail;
 }
 std::error_code engine::transport_closed() {
   return impl_->transport_closed();

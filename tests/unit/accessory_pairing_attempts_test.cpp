@@ -209,6 +209,12 @@ TEST_CASE("a full accessory refuses a right proof with controllers_full, and the
   REQUIRE(reports.size() == 2);
   CHECK(reports[1].error == lanyard::core::pairing_errc::controllers_full);
   CHECK(acc.store->list().size() == 1);
+  // The store's own sentence reaches the accessory's application (only there: the wire carries
+  // the code), and is the one its log line shows; a pairing that worked has none.
+  CHECK(reports[0].detail.empty());
+  REQUIRE_FALSE(reports[1].detail.empty());
+  REQUIRE_FALSE(acc.log.empty());
+  CHECK(acc.log.back().find(" (" + reports[1].detail + ")") != std::string::npos);
 }
 
 TEST_CASE("pairing on a resumed TLS session is refused with needs_full_handshake, and counts "

@@ -2,9 +2,11 @@
 
 #include <lanyard/core/pairing_error.hpp>
 
+#include <lanyard/accessory/diagnostics.hpp>
 #include <lanyard/accessory/server.hpp>
 #include <lanyard/channel/error.hpp>
 #include <lanyard/core/frame.hpp>
+#include <lanyard/core/pairing_window.hpp>
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/error.hpp>
 #include <lanyard/tls/identity.hpp>
@@ -25,6 +27,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/diagnostics_recorder.hpp"
 #include "support/io_test_support.hpp"
 
 #include <array>
@@ -36,6 +39,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 using asio::ip::tcp;
@@ -48,6 +52,8 @@ using lanyard::client::channel_state;
 using lanyard::client::client_channel;
 using lanyard::client::client_options;
 using lanyard::core::channel_errc;
+namespace diag = lanyard::accessory::diag;
+namespace fk = lanyard::core::field_key;
 using lanyard::tls::context;
 using lanyard::tls::identity;
 namespace fs = std::filesystem;
@@ -159,7 +165,7 @@ struct accessory_fixture {
                              server_options opts = {}, const identity& me = accessory_id())
       : store(std::make_shared<lanyard::trust::controller_store>(dir / "controllers")) {
     REQUIRE(store->load().ok());
-    opts.log = [this](std::string_view line) { log.emplace_back(line); };
+    opts.diagnostics = diags.handler();
     srv = std::make_unique<server>(io.get_executor(), context(me), store, opts);
     srv->set_message_handler(
         [this](const server::controller_id& c, std::uint64_t seq, std::span<const std::byte> p) {
@@ -181,16 +187,12 @@ struct accessory_fixture {
             .ok());
     REQUIRE(store->close_window().ok());
   }
-  bool logged(const std::string& needle) const {
-    for (const auto& l : log)
-      if (l.find(needle) != std::string::npos) return true;
-    return false;
-  }
   tcp::endpoint endpoint() const { return srv->local_endpoint(); }
 
+  // Declared before the server, whose handler refers to it.
+  lanyard::test::diagnostics_recorder diags;
   std::shared_ptr<lanyard::trust::controller_store> store;
   std::unique_ptr<server> srv;
-  std::vector<std::string> log;
   std::map<server::controller_id, std::vector<std::string>> received;
   std::map<server::controller_id, std::vector<std::uint64_t>> seqs;
   std::map<server::controller_id, lanyard::core::session_id> session_ids;
@@ -450,7 +452,13 @@ TEST_CASE("channel: an unpaired controller is refused outside the pairing window
     phone_fixture stranger(io, phone_options(), stranger_id());
     stranger.ch.start({"127.0.0.1", acc.endpoint().port()});
     stranger.send("let me in");
-    REQUIRE(run_until(io, [&] { return acc.logged("refused"); }));
+    REQUIRE(run_until(io, [&] { return acc.diags.has(diag::connection_refused); }));
+    // The store's verdict, on the stranger's key, from its connection.
+    const auto* refused = acc.diags.find(diag::connection_refused);
+    CHECK(refused->level == lanyard::core::diagnostic_level::warning);
+    CHECK(refused->code == lanyard::trust::trust_errc::not_paired);
+    CHECK(refused->text_field(fk::controller) == to_string(stranger_id().fingerprint()));
+    CHECK(refused->text_field(fk::peer).value_or("").starts_with("127.0.0.1:"));
     REQUIRE(run_until(io, [&] { return stranger.ch.state() != channel_state::preparing; }));
     // Fatal: retrying cannot help until the accessory opens its pairing window.
     CHECK(stranger.ch.state() == channel_state::failed);
@@ -508,6 +516,15 @@ TEST_CASE("channel: pairing on first use with the setup secret, then the session
     CHECK(stranger.ch.last_error() == lanyard::core::pairing_errc::wrong_proof);
     CHECK(acc.store->window().failed_attempts == 1);
     CHECK(!acc.store->find(stranger_id().fingerprint()));
+    // The failed proof is reported with what the window still takes.
+    const auto* failed = acc.diags.find(diag::pairing_failed);
+    REQUIRE(failed);
+    CHECK(failed->code == lanyard::core::pairing_errc::wrong_proof);
+    CHECK(failed->text_field(fk::controller) == to_string(stranger_id().fingerprint()));
+    CHECK(failed->text_field(diag::key::method) == "setup_secret");
+    CHECK(failed->number(fk::attempts_left) ==
+          lanyard::core::pairing_window(acc.store->window()).attempts_left());
+    CHECK_FALSE(acc.diags.has(diag::paired));
     REQUIRE(run_until(io, [&] { return stranger.done.count("guess") == 1; }));
     CHECK(stranger.done["guess"].first == channel_errc::session_closed);
   }
@@ -527,7 +544,14 @@ TEST_CASE("channel: pairing on first use with the setup secret, then the session
   CHECK(record->name == "tablet");
   CHECK(record->role == lanyard::trust::controller_role::user); // the phone is the admin
   CHECK(acc.received[stranger_id().fingerprint()] == std::vector<std::string>{"pair me"});
-  CHECK(acc.logged("paired controller"));
+  const auto* paired = acc.diags.find(diag::paired);
+  REQUIRE(paired);
+  CHECK(paired->level == lanyard::core::diagnostic_level::notice);
+  CHECK(!paired->code);
+  CHECK(paired->text_field(fk::controller) == to_string(stranger_id().fingerprint()));
+  CHECK(paired->text_field(diag::key::paired_role) == "user");
+  CHECK(paired->text_field(diag::key::name) == "tablet");
+  CHECK(acc.diags.count(diag::pairing_failed) == 1); // the wrong guess only
 }
 
 TEST_CASE("channel: a full replay buffer fails sends in fail mode and holds them in wait mode",
@@ -724,7 +748,16 @@ TEST_CASE("channel: a HELLO for another controller's session closes only that co
   };
   read_all();
   REQUIRE(run_until(io, [&] { return read_end.has_value(); }));
-  CHECK(acc.logged(std::error_code(channel_errc::session_not_owned).message()));
+  // Reported against the controller that sent the HELLO, not the session's owner.
+  const auto* closed = acc.diags.find(diag::connection_closed, channel_errc::session_not_owned);
+  REQUIRE(closed);
+  CHECK(closed->text_field(fk::controller) == to_string(stranger_id().fingerprint()));
+  const auto* by_peer = closed->find(diag::key::by_peer);
+  REQUIRE(by_peer);
+  CHECK(std::get<bool>(by_peer->value) == false); // the accessory's verdict, not the app's
+  CHECK(acc.diags.find_if(diag::connection_closed, [&](const auto& r) {
+    return r.text_field(fk::controller) == to_string(fp);
+  }) == nullptr);
 
   // phone-a's session is unharmed.
   phone.send("two");
@@ -831,7 +864,10 @@ TEST_CASE("channel: at the session cap a newcomer takes a lingering session's pl
                        std::error_code(channel_errc::too_many_sessions)) != tablet.reasons.end();
     }));
     CHECK(tablet.ch.state() != channel_state::failed); // it retries
-    CHECK(acc.logged("server_options::max_sessions"));
+    const auto* capped = acc.diags.find(diag::session_cap_refused, channel_errc::too_many_sessions);
+    REQUIRE(capped);
+    CHECK(capped->number(diag::key::max_sessions) == 1);
+    CHECK(capped->text_field(fk::controller) == to_string(stranger_id().fingerprint()));
     CHECK(acc.srv->session_count() == 1);
   }
   // The phone goes away; its session lingers. The tablet's connection takes its place.
@@ -842,5 +878,10 @@ TEST_CASE("channel: at the session cap a newcomer takes a lingering session's pl
   REQUIRE(run_until(io, [&] { return tablet.done.count("second") == 1; }));
   CHECK(!tablet.done["second"].first);
   CHECK(acc.srv->session_count() == 1);
-  CHECK(acc.logged("dropped to make room"));
+  // The phone's lingering session made room, at the cap of one.
+  const auto* dropped = acc.diags.find(diag::lingering_session_dropped);
+  REQUIRE(dropped);
+  CHECK(dropped->code == lanyard::channel::errc::session_expired);
+  CHECK(dropped->text_field(fk::controller) == to_string(phone_id().fingerprint()));
+  CHECK(dropped->number(diag::key::max_sessions) == 1);
 }

@@ -1,5 +1,6 @@
 #include <lanyard/accessory/server.hpp>
 
+#include <lanyard/accessory/diagnostics.hpp>
 #include <lanyard/channel/error.hpp>
 #include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/frame.hpp>
@@ -18,6 +19,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/diagnostics_recorder.hpp"
 #include "support/io_test_support.hpp"
 
 #include <array>
@@ -43,6 +45,8 @@ using lanyard::client::client_channel;
 using lanyard::client::client_options;
 using lanyard::tls::context;
 using lanyard::tls::identity;
+namespace diag = lanyard::accessory::diag;
+namespace fk = lanyard::core::field_key;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
@@ -76,7 +80,7 @@ struct fixture {
         store->pair(phone_id().fingerprint(), "phone", lanyard::trust::controller_role::user, now)
             .ok());
     REQUIRE(store->close_window().ok());
-    opts.log = [this](std::string_view line) { log.emplace_back(line); };
+    opts.diagnostics = diags.handler();
     srv = std::make_unique<server>(io.get_executor(), context(accessory_id()), store, opts);
     srv->set_message_handler([this](const server::controller_id&, std::uint64_t,
                                     std::span<const std::byte> p) { received.push_back(text(p)); });
@@ -89,11 +93,6 @@ struct fixture {
         });
     REQUIRE(!srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0)));
   }
-  bool logged(const std::string& needle) const {
-    for (const auto& l : log)
-      if (l.find(needle) != std::string::npos) return true;
-    return false;
-  }
   client_options phone_options() {
     client_options o;
     o.trust.device_id = "lamp-2";
@@ -105,9 +104,10 @@ struct fixture {
 
   asio::io_context io;
   temp_dir dir;
+  // Declared before the server, whose handler refers to it.
+  lanyard::test::diagnostics_recorder diags;
   std::shared_ptr<lanyard::trust::controller_store> store;
   std::unique_ptr<server> srv;
-  std::vector<std::string> log;
   std::vector<std::string> received;
   lanyard::core::session_id session_id;
   int established = 0;
@@ -160,8 +160,16 @@ TEST_CASE("server: a new connection of the same controller takes the session ove
     });
   };
   read();
-  REQUIRE(run_until(f.io, [&] { return resumed.has_value() && f.logged("takes over"); }));
+  REQUIRE(run_until(f.io,
+                    [&] { return resumed.has_value() && f.diags.has(diag::connection_takeover); }));
   CHECK(*resumed);
+  // Reported for this controller, from the new connection's address.
+  const auto* takeover = f.diags.find(diag::connection_takeover);
+  CHECK(takeover->level == lanyard::core::diagnostic_level::notice);
+  CHECK(takeover->text_field(fk::controller) == to_string(fp));
+  const tcp::endpoint second = s.next_layer().local_endpoint();
+  CHECK(takeover->text_field(fk::peer) ==
+        second.address().to_string() + ":" + std::to_string(second.port()));
   CHECK(f.srv->session_count() == 1);
 
   // The app notices, reconnects and takes the session back; nothing was lost.
@@ -197,7 +205,12 @@ TEST_CASE("server: a disconnected session is kept for the linger time, then drop
   REQUIRE(run_until(f.io, [&] { return pushed.has_value(); }));
   CHECK(*pushed == lanyard::channel::errc::session_expired);
   CHECK(f.srv->session_count() == 0);
-  CHECK(f.logged("expired"));
+  const auto* expired = f.diags.find(diag::session_expired);
+  REQUIRE(expired);
+  CHECK(expired->code == lanyard::channel::errc::session_expired);
+  CHECK(expired->text_field(fk::controller) == to_string(fp));
+  CHECK(expired->number(diag::key::linger_ms) == 300);
+  CHECK_FALSE(f.diags.has(diag::lingering_session_dropped));
 }
 
 TEST_CASE("server and channel sends work with asio::use_awaitable", "[channel][server]") {

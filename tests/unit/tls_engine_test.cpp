@@ -1,6 +1,7 @@
 #include <lanyard/tls/engine.hpp>
 
 #include <lanyard/tls/context.hpp>
+#include <lanyard/tls/diagnostics.hpp>
 #include <lanyard/tls/error.hpp>
 #include <lanyard/tls/identity.hpp>
 
@@ -8,9 +9,12 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
 #include <catch2/catch.hpp>
+
+#include "support/diagnostics_recorder.hpp"
 
 #include <algorithm>
 #include <array>
@@ -20,6 +24,8 @@
 #include <string>
 #include <string_view>
 #include <unistd.h>
+#include <variant>
+#include <vector>
 
 using lanyard::core::fingerprint;
 using lanyard::tls::context;
@@ -30,6 +36,8 @@ using lanyard::tls::peer_cert_info;
 using lanyard::tls::role;
 using lanyard::tls::tls_errc;
 using want = engine::want;
+namespace diag = lanyard::tls::diag;
+namespace fk = lanyard::core::field_key;
 
 namespace {
 
@@ -40,13 +48,27 @@ identity make_identity(const char* device_id) {
   return id;
 }
 
-context make_context(const identity& self, const identity& peer) {
+context_options pin_options(const identity& peer) {
   context_options o;
   o.verifier = [expected = peer.fingerprint()](const fingerprint& fp,
                                                const peer_cert_info&) -> std::error_code {
     return fp == expected ? std::error_code{} : std::make_error_code(std::errc::permission_denied);
   };
+  return o;
+}
+
+context make_context(const identity& self, const identity& peer,
+                     lanyard::core::diagnostics_handler diagnostics = {}) {
+  context_options o = pin_options(peer);
+  o.diagnostics = std::move(diagnostics);
   return context(self, o);
+}
+
+// The mbedTLS return code a failure recorded (negative, as mbedTLS returns it), or 0.
+std::int64_t mbedtls_error(const lanyard::core::error_detail& d) {
+  const auto* f = d.find(fk::mbedtls_error);
+  const auto* v = f != nullptr ? std::get_if<std::int64_t>(&f->value) : nullptr;
+  return v != nullptr ? *v : 0;
 }
 
 // Moves all ciphertext `from` has produced into `to`'s input: the network, in memory.
@@ -61,28 +83,35 @@ std::size_t transfer(engine& from, engine& to) {
   return n;
 }
 
+// Runs both handshakes until each completed or failed.
+void drive_handshake(engine& client, engine& server, std::error_code& cec, std::error_code& sec) {
+  bool c_done = false, s_done = false;
+  for (int round = 0; round < 50 && !(c_done && s_done); ++round) {
+    if (!c_done) {
+      want w = client.handshake(role::client, cec);
+      c_done = cec || w == want::output || w == want::nothing;
+    }
+    transfer(client, server);
+    if (!s_done) {
+      want w = server.handshake(role::server, sec);
+      s_done = sec || w == want::output || w == want::nothing;
+    }
+    transfer(server, client);
+  }
+  REQUIRE(c_done);
+  REQUIRE(s_done);
+}
+
 struct pair_fixture {
   identity accessory = make_identity("lamp-1");
   identity controller = make_identity("phone-a");
+  // What the server's context reports (declared before the engine, which refers to it).
+  lanyard::test::diagnostics_recorder server_diags;
   engine client{make_context(controller, accessory)};
-  engine server{make_context(accessory, controller)};
+  engine server{make_context(accessory, controller, server_diags.handler())};
 
   void handshake(std::error_code& cec, std::error_code& sec) {
-    bool c_done = false, s_done = false;
-    for (int round = 0; round < 50 && !(c_done && s_done); ++round) {
-      if (!c_done) {
-        want w = client.handshake(role::client, cec);
-        c_done = cec || w == want::output || w == want::nothing;
-      }
-      transfer(client, server);
-      if (!s_done) {
-        want w = server.handshake(role::server, sec);
-        s_done = sec || w == want::output || w == want::nothing;
-      }
-      transfer(server, client);
-    }
-    REQUIRE(c_done);
-    REQUIRE(s_done);
+    drive_handshake(client, server, cec, sec);
   }
 };
 
@@ -171,10 +200,71 @@ TEST_CASE_METHOD(pair_fixture, "a tampered record is detected and fails the conn
   server.read(buf, n, ec);
   CHECK(ec == tls_errc::bad_record);
   CHECK(n == 0);
-  CHECK_FALSE(server.last_error_detail().empty());
+  // The failure as data: the code, mbedTLS's own error, which side and whose key.
+  const lanyard::core::error_detail& last = server.last_error();
+  CHECK(last.code == tls_errc::bad_record);
+  CHECK(mbedtls_error(last) == MBEDTLS_ERR_SSL_INVALID_MAC);
+  CHECK(last.text(diag::key::role) == "server");
+  CHECK(last.text(fk::fingerprint_presented) == to_string(controller.fingerprint()));
+  CHECK_FALSE(last.detail.empty());
+  CHECK(server.last_error_detail() == last.detail);
+  // Reported once, with the same sentence and fields.
+  REQUIRE(server_diags.seen.size() == 1);
+  const auto& reported = server_diags.seen.front();
+  CHECK(reported.id == diag::read_failed);
+  CHECK(reported.level == lanyard::core::diagnostic_level::warning);
+  CHECK(reported.code == tls_errc::bad_record);
+  CHECK(reported.text == last.detail);
+  CHECK(reported.fields.size() == last.fields.size());
   // The connection stays failed.
   server.read(buf, n, ec);
   CHECK(ec == tls_errc::not_connected);
+}
+
+TEST_CASE("a refused handshake is recorded as data on both sides; without a diagnostics handler "
+          "the log receives the same sentence",
+          "[tls][engine]") {
+  const identity accessory = make_identity("lamp-1");
+  const identity controller = make_identity("phone-a");
+  const identity stranger = make_identity("phone-x");
+  // The server pins the controller and only logs; the stranger's client records diagnostics.
+  std::vector<std::string> server_log;
+  context_options so = pin_options(controller);
+  so.log = [&](std::string_view line) { server_log.emplace_back(line); };
+  lanyard::test::diagnostics_recorder client_diags;
+  engine client{make_context(stranger, accessory, client_diags.handler())};
+  engine server{context(accessory, so)};
+  client.set_peer_id("lamp-1");
+
+  std::error_code cec, sec;
+  drive_handshake(client, server, cec, sec);
+  REQUIRE(sec == std::errc::permission_denied);
+
+  // The server: its verifier refused the stranger's key, and it answered with an alert.
+  const lanyard::core::error_detail& refused = server.last_error();
+  CHECK(refused.code == std::errc::permission_denied);
+  CHECK(refused.text(diag::key::cause) == diag::cause::pin_verifier);
+  CHECK(refused.text(diag::key::role) == "server");
+  CHECK(refused.text(fk::fingerprint_presented) == to_string(stranger.fingerprint()));
+  CHECK(refused.text(diag::key::peer_name) == "phone-x");
+  CHECK(mbedtls_error(refused) < 0);
+  const auto sent = refused.number(diag::key::alert_sent);
+  REQUIRE(sent);
+  // The log fallback: exactly the sentence, once.
+  CHECK(server_log == std::vector<std::string>{server.last_error_detail()});
+
+  // The client: the peer's alert, by number, for the peer id it asked for.
+  REQUIRE(cec == tls_errc::peer_rejected_certificate);
+  const lanyard::core::error_detail& rejected = client.last_error();
+  CHECK(rejected.code == tls_errc::peer_rejected_certificate);
+  CHECK(rejected.text(diag::key::cause) == diag::cause::peer_alert);
+  CHECK(rejected.number(fk::tls_alert) == *sent);
+  CHECK(mbedtls_error(rejected) == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE);
+  CHECK(rejected.text(fk::device_id) == "lamp-1");
+  REQUIRE(client_diags.seen.size() == 1);
+  CHECK(client_diags.seen.front().id == diag::handshake_failed);
+  CHECK(client_diags.seen.front().code == tls_errc::peer_rejected_certificate);
+  CHECK(client_diags.seen.front().text == client.last_error_detail());
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #include <lanyard/tls/stream.hpp>
 
 #include <lanyard/tls/context.hpp>
+#include <lanyard/tls/diagnostics.hpp>
 #include <lanyard/tls/error.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/error.hpp>
@@ -17,6 +18,8 @@
 #include <asio/write.hpp>
 
 #include <catch2/catch.hpp>
+
+#include "support/diagnostics_recorder.hpp"
 
 #include <chrono>
 #include <memory>
@@ -41,6 +44,8 @@ using lanyard::tls::role;
 using lanyard::tls::tls_errc;
 using lanyard::trust::trust_errc;
 using tls_stream = lanyard::tls::stream<tcp::socket>;
+namespace diag = lanyard::tls::diag;
+namespace fk = lanyard::core::field_key;
 using namespace std::chrono_literals;
 
 namespace {
@@ -146,12 +151,15 @@ struct fixture {
   asio::io_context io;
   std::shared_ptr<pin> client_pin = pin_to(accessory());
   std::shared_ptr<pin> server_pin = pin_to(controller());
+  // What the client context reports (declared before the context, whose handler refers to it).
+  lanyard::test::diagnostics_recorder client_diags;
   context client_ctx{controller(), client_options()};
   context server_ctx{accessory(), server_options()};
 
   context_options client_options() {
     context_options o;
     o.verifier = verifier_for(client_pin);
+    o.diagnostics = client_diags.handler();
     return o;
   }
   context_options server_options() {
@@ -269,7 +277,22 @@ TEST_CASE_METHOD(fixture,
   // Exactly the verifier's error, not a generic TLS failure.
   CHECK(c.ec == trust_errc::key_changed);
   CHECK(client.peer_fingerprint() == impostor().fingerprint());
-  CHECK(client.last_error_detail().find("refused by the pin verifier") != std::string::npos);
+  // The refusal as data: the pin verifier's, on the impostor's key, for the id asked for.
+  const lanyard::core::error_detail& refusal = client.last_error();
+  CHECK(refusal.code == trust_errc::key_changed);
+  CHECK(refusal.text(diag::key::cause) == diag::cause::pin_verifier);
+  CHECK(refusal.text(diag::key::role) == "client");
+  CHECK(refusal.text(fk::device_id) == "lamp-1");
+  CHECK(refusal.text(fk::fingerprint_presented) == to_string(impostor().fingerprint()));
+  CHECK(refusal.text(diag::key::peer_name) == "lamp-1");
+  CHECK(client.last_error_detail() == refusal.detail);
+  // Reported once to the context's handler, with the same sentence and fields.
+  REQUIRE(client_diags.count(diag::handshake_failed) == 1);
+  const auto* reported = client_diags.find(diag::handshake_failed, trust_errc::key_changed);
+  REQUIRE(reported);
+  CHECK(reported->level == lanyard::core::diagnostic_level::warning);
+  CHECK(reported->text == refusal.detail);
+  CHECK(reported->text_field(fk::fingerprint_presented) == to_string(impostor().fingerprint()));
   CHECK(s.ec == tls_errc::peer_rejected_certificate);
   CHECK(server_pin->calls == 0); // the handshake stopped before the client's certificate
 

@@ -12,10 +12,12 @@
 ///  - a new connection of a controller takes its session over (the old connection is closed);
 ///  - a disconnected session is kept for server_options::session_linger, then dropped;
 ///  - a HELLO naming a session of another controller closes that connection with
-///    core::channel_errc::session_not_owned and a log line; both sessions are unharmed.
+///    core::channel_errc::session_not_owned and a diagnostic (server.connection_closed); both
+///    sessions are unharmed.
 ///
-/// Errors: listen() returns the bind/listen error; refusals and protocol errors are logged and
-/// reported through the event handler, never thrown.
+/// Errors: listen() returns the bind/listen error; refusals and protocol errors are reported as
+/// diagnostics (server_options::diagnostics, ids in lanyard/accessory/diagnostics.hpp) and
+/// through the event and pairing handlers, never thrown.
 ///
 /// Thread-safety: distinct objects safe, shared objects unsafe: call members and run handlers
 /// on the server's executor only. Cancellation: close() stops accepting, closes every
@@ -80,6 +82,12 @@ public:
     std::uint32_t attempts_left = 0;
     /// "ADDRESS:PORT" of the controller.
     std::string peer;
+    /// Why the accessory itself failed, when it did (core::pairing_errc::accessory_failure and
+    /// refusals decided while writing the controller store): the store's sentence, e.g. which
+    /// file could not be written and the OS's reason. Empty otherwise. It names files and
+    /// errors, never the setup secret or code; it is for the accessory's logs, not to send to
+    /// the controller.
+    std::string detail;
   };
   using pairing_handler = std::function<void(const pairing_report& report)>;
 

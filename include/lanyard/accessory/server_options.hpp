@@ -4,6 +4,7 @@
 /// Thread-safety: value types.
 #pragma once
 
+#include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/pairing_initiator.hpp>
 #include <lanyard/core/session_settings.hpp>
 #include <lanyard/link/mptcp.hpp>
@@ -41,9 +42,10 @@ struct pairing_options {
   /// shorten them; products keep them.
   std::chrono::milliseconds failure_delay_first{250};
   std::chrono::milliseconds failure_delay_max{8000};
-  /// Pairing exchanges at once. A new one beyond it closes the oldest (logged at most once per
-  /// second), so connections that never finish cannot keep the owner out. 8: more than one
-  /// household pairs at once, few enough to bound what strangers make the accessory hold.
+  /// Pairing exchanges at once. A new one beyond it closes the oldest (reported at most once per
+  /// second, server.pairings_evicted), so connections that never finish cannot keep the owner out.
+  /// 8: more than one household pairs at once, few enough to bound what strangers make the
+  /// accessory hold.
   std::size_t max_pending = 8;
 };
 
@@ -75,10 +77,10 @@ struct server_options {
   std::size_t max_waiting_sends = 1024;
 
   /// At most this many TLS handshakes run at once. A connection beyond it evicts the oldest
-  /// handshake in progress (closed, logged at most once per second), so that a flood of
-  /// clients that never finish cannot lock out a controller that does: to keep it out, an
-  /// attacker must open connections faster than its handshake completes. Paired controllers'
-  /// established connections never count. 32: far above what one home's controllers
+  /// handshake in progress (closed, reported at most once per second: server.handshakes_evicted),
+  /// so that a flood of clients that never finish cannot lock out a controller that does: to keep
+  /// it out, an attacker must open connections faster than its handshake completes. Paired
+  /// controllers' established connections never count. 32: far above what one home's controllers
   /// reconnecting at once need, and it bounds the sockets and TLS contexts (tens of KiB each) an
   /// unauthenticated peer can make the accessory hold. Zero is treated as one.
   ///
@@ -92,7 +94,17 @@ struct server_options {
   /// app out. Falls back to a TCP listener where the kernel has no MPTCP.
   link::transport_protocol transport = link::transport_protocol::tcp;
 
-  /// One line per notable event (refused controller, protocol error, takeover, expiry).
+  /// Each notable event (refused controller, failed handshake, pairing, protocol error,
+  /// takeover, expiry) as a core::diagnostic: an id from lanyard/accessory/diagnostics.hpp
+  /// (server.connection_refused, server.session_cap_refused, ...), its level, the error code
+  /// and fields (peer, controller, the limit that decided); docs/diagnostics.md § Accessory
+  /// server lists them. Called on the server's executor; must not call back into the server.
+  /// May be empty. The TLS engine's own reports go to the context's
+  /// tls::context_options::diagnostics.
+  core::diagnostics_handler diagnostics;
+
+  /// One line per notable event: the `text` of each diagnostic above, when `diagnostics` is
+  /// empty (the lines are unchanged since before diagnostics existed).
   std::function<void(std::string_view line)> log;
 };
 

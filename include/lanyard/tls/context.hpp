@@ -9,6 +9,7 @@
 /// if the peer_verifier accepts its fingerprint.
 #pragma once
 
+#include <lanyard/core/diagnostic.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/tls/peer_verifier.hpp>
 
@@ -37,8 +38,17 @@ struct context_options {
   bool session_tickets = true;
   /// Server: how long a ticket (and its encryption key) is valid. Keys rotate at this period.
   std::chrono::seconds ticket_lifetime{std::chrono::hours(24)};
-  /// Receives one line per failure or notable event ("handshake with 127.0.0.1 failed:
-  /// mbedTLS: SSL - ... (-0x7780)"). Called on the stream's thread; may be empty.
+  /// Receives each failure or notable event of the streams and engines made from this context
+  /// as a core::diagnostic: ids in lanyard/tls/diagnostics.hpp (tls.handshake_failed,
+  /// tls.read_failed, ...), the code the operation completed with, and fields (role, the
+  /// mbedTLS error, the alert, the peer's fingerprint); docs/diagnostics.md § TLS lists them.
+  /// The same error_detail is kept as engine::last_error(). Called on the stream's thread,
+  /// during the operation (possibly inside mbedTLS): it must not call back into the stream.
+  /// May be empty.
+  core::diagnostics_handler diagnostics;
+  /// Receives one line per failure or notable event ("TLS handshake as client failed: ...
+  /// mbedTLS: SSL - ... (-0x7780)"): the `text` of each diagnostic, when `diagnostics` is
+  /// empty. Called on the stream's thread; may be empty.
   std::function<void(std::string_view line)> log;
 };
 

@@ -18,6 +18,7 @@
 /// read and a write may alternate).
 #pragma once
 
+#include <lanyard/core/error_detail.hpp>
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/peer_verifier.hpp>
@@ -124,8 +125,17 @@ public:
   std::string_view alpn_protocol() const noexcept;
   /// The negotiated cipher suite's IANA-like name, e.g. "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256".
   std::string_view ciphersuite() const noexcept;
-  /// One line explaining the last failure (mbedTLS's reason, the alert received, ...), also
-  /// sent to context_options::log.
+  /// The last failure (or refusal) this engine noted, as data: `code` is the error the
+  /// operation reported (the verifier's own code for a refusal by the pin verifier), `detail`
+  /// the sentence, `fields` what a program reads instead of parsing it (role, cause,
+  /// mbedtls_error, tls_alert, alert_sent, fingerprint_presented, device_id, peer_name:
+  /// lanyard/tls/diagnostics.hpp). The same values went to context_options::diagnostics (or
+  /// the sentence to context_options::log). Empty (no code) until something was noted; it is
+  /// not cleared by a later success, and a session the verifier refused to resume is noted
+  /// even though the full handshake that follows may succeed.
+  const core::error_detail& last_error() const noexcept;
+  /// last_error().detail: one line explaining the last failure (mbedTLS's reason, the alert
+  /// received, ...).
   const std::string& last_error_detail() const noexcept;
 
   /// The error a stream reports when the transport ends (EOF) during an operation: depends on

@@ -453,8 +453,12 @@ public:
   }
   std::string_view alpn_protocol() const noexcept { return engine_.alpn_protocol(); }
   std::string_view ciphersuite() const noexcept { return engine_.ciphersuite(); }
-  /// One line on the last failure (mbedTLS's reason, the alert received, the verifier's
-  /// refusal); also sent to context_options::log.
+  /// The last failure as code, sentence and fields (engine::last_error()); also reported to
+  /// context_options::diagnostics. A handshake timeout is the stream's, not the engine's: it
+  /// is not recorded here.
+  const core::error_detail& last_error() const noexcept { return engine_.last_error(); }
+  /// last_error().detail: one line on the last failure (mbedTLS's reason, the alert received,
+  /// the verifier's refusal).
   const std::string& last_error_detail() const noexcept { return engine_.last_error_detail(); }
 
   /// The engine, for inspection. Do not drive it while an operation is pending.
