@@ -180,7 +180,7 @@ void device::emit_ready() {
 
 void device::make_server() {
   accessory::server_options so;
-  so.log = [](std::string_view line) { emit("log", {{"value", std::string(line)}}); };
+  so.diagnostics = [](const core::diagnostic& d) { emit_diagnostic(d); };
   if (confirmation_pairing()) {
     // No credentials: the library then pairs by confirmation only (allow_confirmation is
     // ignored next to credentials, and proofs of a payload or code are refused as

@@ -8,11 +8,20 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <variant>
 
 namespace lanyard::sim {
 namespace {
 std::mutex out_mutex;
 bool json_mode = false;
+
+// A field whose value is already JSON; dumped with replacement of bytes that are not UTF-8, so
+// what a peer sent cannot break the line.
+field raw_field(std::string key, const nlohmann::json& value) {
+  field f(std::move(key), value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  f.raw = true;
+  return f;
+}
 } // namespace
 
 void set_json_events(bool on) {
@@ -55,6 +64,27 @@ void emit(std::string_view event, const std::vector<field>& fields) {
 
 void emit(std::string_view event, std::initializer_list<field> fields) {
   emit(event, std::vector<field>(fields));
+}
+
+void emit_diagnostic(const core::diagnostic& d) {
+  if (!json_mode) return emit("log", {{"value", std::string(d.text)}});
+  std::vector<field> fields{{"level", std::string(core::to_string(d.level))},
+                            {"id", std::string(d.id)}};
+  if (d.code) {
+    nlohmann::json conditions = nlohmann::json::array();
+    const core::condition_set set = core::conditions_of(d.code);
+    for (int c = static_cast<int>(core::first_condition);
+         c <= static_cast<int>(core::last_condition); ++c)
+      if (set.contains(c)) conditions.push_back(core::to_string(static_cast<core::condition>(c)));
+    fields.emplace_back("code", core::code_string(d.code));
+    fields.push_back(raw_field("conditions", conditions));
+  }
+  fields.emplace_back("text", std::string(d.text));
+  nlohmann::json values = nlohmann::json::object();
+  for (const core::field& f : d.fields)
+    std::visit([&](const auto& v) { values[std::string(f.key)] = v; }, f.value);
+  fields.push_back(raw_field("fields", values));
+  emit("diagnostic", fields);
 }
 
 void warn(const std::string& text, std::error_code ec) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+
+#include <lanyard/core/diagnostic.hpp>
 #include <vector>
 
 namespace lanyard::sim {
@@ -32,6 +34,13 @@ void set_json_events(bool on);
 /// Prints one event line (see the file comment).
 void emit(std::string_view event, std::initializer_list<field> fields = {});
 void emit(std::string_view event, const std::vector<field>& fields);
+
+/// What the accessory's server and TLS report (core::diagnostic). JSON mode: one event
+///   {"event":"diagnostic","level":...,"id":...,"code":...,"conditions":[...],"text":...,
+///    "fields":{...}}
+/// the shape `lanyard --json` prints too (src/cli/report.hpp), so scripts check ids, codes and
+/// fields; text mode: "log: TEXT", the line the server's `log` hook printed before.
+void emit_diagnostic(const core::diagnostic& d);
 
 /// A "warning" event: `value` is the sentence for people, `code` (when `ec` is set) the stable
 /// core::code_string() name that scripts check, e.g. "lanyard.discovery.daemon_unavailable".

@@ -153,7 +153,8 @@ if out=$(timeout 20 "$SIM_APP" --payload "$payload" --connect "127.0.0.1:$port" 
   echo "FAILED: an unpaired app was admitted with the window closed: $out"; exit 1
 fi
 grep -q '"state":"failed"' <<<"$out" || { echo "FAILED: $out"; exit 1; }
-grep -q 'refused.*pairing window' "$dir/lamp.log" || { echo "FAILED: no refusal logged"; exit 1; }
+(($(count "$dir/lamp.log" '.event=="diagnostic" and .id=="server.connection_refused" and .code=="lanyard.trust.not_paired"') >= 1)) ||
+  { echo "FAILED: no refusal reported"; exit 1; }
 pass "pairing window closed: an unpaired app is refused"
 
 kill -TERM "$sim_pid"

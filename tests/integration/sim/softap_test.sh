@@ -98,7 +98,7 @@ if out=$(lab_exec phone "$LANYARD" pair "$payload" --address 198.18.1.3:5577 \
   echo "FAILED: an unpaired controller paired with the window closed: $out"; exit 1
 fi
 [[ $out == *"lanyard pair: "* ]] || { echo "FAILED: message: $out"; exit 1; }
-wait_for "$log" '.event=="log" and (.value|test("refused.*pairing window"))' 10
+wait_for "$log" '.event=="diagnostic" and .id=="server.connection_refused" and .code=="lanyard.trust.not_paired"' 10
 pass "window closed: sf=0 advertised, unpaired controller refused ($out)"
 
 # rotate-key: the accessory comes back with a new key; the app that pinned the old one refuses.
