@@ -1,192 +1,30 @@
 #include "path_racer.hpp"
 
-#include "pin_verifier.hpp"
+#include "path_racer_impl.hpp"
 
-#include <lanyard/core/error_condition.hpp>
 #include <lanyard/link/socket_binding.hpp>
-#include <lanyard/trust/error.hpp>
-
-#include <asio/error.hpp>
-#include <asio/post.hpp>
 
 namespace lanyard::client::detail {
 
-struct path_racer::attempt {
-  explicit attempt(asio::any_io_executor ex) : socket(ex), timer(ex) {}
-  asio::ip::tcp::socket socket;
-  asio::steady_timer timer;
-  std::unique_ptr<tls_stream> stream;
-  std::optional<trust::trust_decision> decision;
-  bool finished = false;
-};
-
-namespace {
-
-std::string describe(const path_target& t) {
-  std::string s = t.path.address + " port " + std::to_string(t.endpoint.port());
-  if (!t.path.interface_name.empty())
-    s += " via " + t.path.interface_name + " (" + std::string(core::to_string(t.path.kind)) + ")";
-  return s;
+socket_connector::next_layer_type socket_connector::make(asio::any_io_executor ex, std::size_t) {
+  return next_layer_type(ex);
 }
 
-} // namespace
-
-path_racer::path_racer(asio::any_io_executor ex, tls::context ctx, trust_options trust,
-                       race_settings settings)
-    : ex_(ex), ctx_(std::move(ctx)), trust_(std::move(trust)), settings_(settings), timer_(ex) {}
-
-bool path_racer::is_refusal(std::error_code ec) noexcept {
-  return ec == core::condition::permanent;
+std::error_code socket_connector::open(next_layer_type& s, asio::ip::tcp family,
+                                       link::transport_protocol transport) {
+  return link::open_socket(s, family, transport);
 }
 
-void path_racer::start(std::vector<path_target> targets, handler h) {
-  targets_ = std::move(targets);
-  handler_ = std::move(h);
-  attempts_.assign(targets_.size(), nullptr);
-  race_.emplace(targets_.size(), core::connection_race_settings{settings_.attempt_delay});
-  // Nothing completes inside the caller's frame.
-  asio::post(ex_, [self = shared_from_this()] {
-    if (self->done_) return;
-    self->race_->start(std::chrono::steady_clock::now());
-    self->drive();
-  });
+std::error_code socket_connector::bind(next_layer_type& s, const link::network_interface& iface,
+                                       const asio::ip::address& destination) {
+  return link::bind_to_interface(s, iface, destination).code;
 }
 
-void path_racer::cancel() {
-  if (done_ || !race_) return;
-  race_->cancel();
-  drive();
-  race_outcome o;
-  o.error = asio::error::operation_aborted;
-  finish(std::move(o));
+std::error_code socket_connector::configure(next_layer_type& s,
+                                            std::chrono::milliseconds user_timeout) {
+  return channel::detail::configure_socket(s, user_timeout);
 }
 
-void path_racer::drive() {
-  while (auto a = race_->poll_action()) {
-    if (a->what == core::connection_race::action::kind::start)
-      launch(a->index);
-    else
-      abort(a->index);
-  }
-  if (done_) return;
-  using state = core::connection_race::state;
-  if (race_->current_state() == state::won) {
-    auto& w = attempts_[*race_->winner()];
-    race_outcome o;
-    o.stream = std::move(w->stream);
-    o.decision = std::move(w->decision);
-    o.winner = *race_->winner();
-    o.failures = std::move(failures_);
-    w->timer.cancel();
-    return finish(std::move(o));
-  }
-  if (race_->current_state() == state::lost) {
-    race_outcome o;
-    o.error = transport_failure_ ? *transport_failure_ : refusal_ ? *refusal_ : race_->error();
-    o.failures = std::move(failures_);
-    return finish(std::move(o));
-  }
-  const auto deadline = race_->next_deadline();
-  if (deadline == core::connection_race::time_point::max()) return;
-  timer_.expires_at(deadline);
-  timer_.async_wait([w = weak_from_this()](std::error_code ec) {
-    auto self = w.lock();
-    if (!self || ec || self->done_) return;
-    self->race_->handle_deadline(std::chrono::steady_clock::now());
-    self->drive();
-  });
-}
-
-void path_racer::launch(std::size_t i) {
-  auto a = std::make_shared<attempt>(ex_);
-  attempts_[i] = a;
-  const path_target& t = targets_[i];
-  const auto family = t.endpoint.address().is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4();
-  // Failures inside this call are reported from a fresh frame: drive() is on the stack.
-  auto fail_later = [this, i](std::error_code ec, std::string step) {
-    asio::post(ex_, [w = weak_from_this(), i, ec, step = std::move(step)] {
-      if (auto self = w.lock()) self->failed(i, ec, step);
-    });
-  };
-  if (std::error_code ec = link::open_socket(a->socket, family, settings_.transport))
-    return fail_later(ec, "opening a socket for");
-  if (t.bind_to) {
-    if (link::link_error le = link::bind_to_interface(a->socket, *t.bind_to, t.endpoint.address()))
-      return fail_later(le.code, "binding to the interface for");
-  }
-  a->timer.expires_after(settings_.attempt_timeout);
-  a->timer.async_wait([w = weak_from_this(), i, a](std::error_code ec) {
-    auto self = w.lock();
-    if (!self || ec || a->finished) return;
-    self->failed(i, asio::error::timed_out, "connecting to");
-  });
-  a->socket.async_connect(t.endpoint, [w = weak_from_this(), i, a](std::error_code ec) {
-    auto self = w.lock();
-    if (!self || a->finished) return;
-    if (ec) return self->failed(i, ec, "TCP connect to");
-    self->connected(i);
-  });
-}
-
-void path_racer::connected(std::size_t i) {
-  auto a = attempts_[i];
-  if (std::error_code ec = channel::detail::configure_socket(a->socket, settings_.tcp_user_timeout))
-    return failed(i, ec, "configuring the socket to");
-  a->stream = std::make_unique<tls_stream>(std::move(a->socket), ctx_);
-  a->stream->set_peer_id(trust_.device_id);
-  a->stream->set_verifier(detail::pin_verifier(trust_, a->decision));
-  a->stream->async_handshake(tls::role::client, [w = weak_from_this(), i, a](std::error_code ec) {
-    auto self = w.lock();
-    if (!self || a->finished) return;
-    if (ec) {
-      std::string step = "TLS handshake with";
-      if (a->decision && !a->decision->accepted()) step = a->decision->describe() + "; " + step;
-      return self->failed(i, ec, step);
-    }
-    self->succeeded(i);
-  });
-}
-
-void path_racer::succeeded(std::size_t i) {
-  attempts_[i]->finished = true;
-  race_->on_attempt_succeeded(i, std::chrono::steady_clock::now());
-  drive();
-}
-
-void path_racer::failed(std::size_t i, std::error_code ec, const std::string& step) {
-  auto& a = attempts_[i];
-  if (!a || a->finished || done_) return;
-  abort(i); // ends the attempt: its timer and socket
-  failures_.push_back({i, ec, step + " " + describe(targets_[i]) + " failed: " + ec.message()});
-  if (!is_refusal(ec))
-    transport_failure_ = ec;
-  else if (!refusal_)
-    refusal_ = ec;
-  race_->on_attempt_failed(i, ec, std::chrono::steady_clock::now());
-  drive();
-}
-
-void path_racer::abort(std::size_t i) {
-  auto& a = attempts_[i];
-  if (!a || a->finished) return;
-  a->finished = true;
-  a->timer.cancel();
-  std::error_code ignored;
-  if (a->stream)
-    a->stream->next_layer().close(ignored);
-  else
-    a->socket.close(ignored);
-}
-
-void path_racer::finish(race_outcome o) {
-  if (done_) return;
-  done_ = true;
-  timer_.cancel();
-  auto h = std::move(handler_);
-  // Never inside a caller's frame (cancel() may be called from anywhere).
-  asio::post(ex_, [h = std::move(h), o = std::make_shared<race_outcome>(std::move(o))]() mutable {
-    if (h) h(std::move(*o));
-  });
-}
+template class basic_path_racer<socket_connector>;
 
 } // namespace lanyard::client::detail

@@ -15,6 +15,15 @@
 // such an impostor must not be able to end the channel while the real accessory is merely
 // unreachable for a moment (the channel keeps retrying and logs every refusal).
 //
+// The racer is a template over a connector (basic_path_racer<Connector>), the one seam between
+// the race and the sockets: it makes each attempt's transport (the TLS stream's next layer) and
+// does its synchronous steps (open, pin to the interface, configure); the connect and the
+// handshake are the transport's own asynchronous operations. Production has one,
+// path_racer = basic_path_racer<socket_connector> over a tcp::socket, compiled once in
+// path_racer.cpp (extern template here); the unit tests race over
+// tests/support/fail_count.hpp's transport, which fails the Nth step, to walk every error path
+// (channel_path_racer_fail_test). The member definitions are in path_racer_impl.hpp.
+//
 // Lifetime: owned by shared_ptr; handlers hold it. Thread-safety: one executor.
 #pragma once
 
@@ -26,6 +35,7 @@
 #include <lanyard/link/mptcp.hpp>
 #include <lanyard/link/network_interface.hpp>
 #include <lanyard/tls/context.hpp>
+#include <lanyard/tls/stream.hpp>
 #include <lanyard/trust/trust_store.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -72,10 +82,11 @@ struct attempt_failure {
   std::string what;
 };
 
-struct race_outcome {
+template <class Stream>
+struct basic_race_outcome {
   /// Empty when a path won.
   std::error_code error;
-  std::unique_ptr<tls_stream> stream;
+  std::unique_ptr<Stream> stream;
   /// Index of the winning target.
   std::size_t winner = 0;
   /// The trust store's verdict on the winner (with a store), to commit the pin.
@@ -83,12 +94,40 @@ struct race_outcome {
   std::vector<attempt_failure> failures;
 };
 
-class path_racer : public std::enable_shared_from_this<path_racer> {
-public:
-  using handler = std::function<void(race_outcome)>;
+using race_outcome = basic_race_outcome<tls_stream>;
 
-  path_racer(asio::any_io_executor ex, tls::context ctx, trust_options trust,
-             race_settings settings);
+/// The production connector: each attempt's transport is a tcp::socket (TCP or MPTCP).
+///
+/// A connector is what basic_path_racer asks for the steps of an attempt that are not the
+/// transport's own asynchronous operations (async_connect, then the TLS handshake over it):
+/// `next_layer_type make(asio::any_io_executor, std::size_t attempt)`, and open(), bind() and
+/// configure() below with the same meaning on its next_layer_type, each returning the step's
+/// error. The next layer must be a tls::stream next layer with async_connect(endpoint, token)
+/// and close(ec).
+struct socket_connector {
+  using next_layer_type = asio::ip::tcp::socket;
+
+  next_layer_type make(asio::any_io_executor ex, std::size_t attempt);
+  /// Opens `s` for `family` (link::open_socket: MPTCP falls back to TCP).
+  std::error_code open(next_layer_type& s, asio::ip::tcp family,
+                       link::transport_protocol transport);
+  /// Pins `s` to `iface` with its source address for `destination` (link::bind_to_interface).
+  std::error_code bind(next_layer_type& s, const link::network_interface& iface,
+                       const asio::ip::address& destination);
+  /// TCP_NODELAY and TCP_USER_TIMEOUT on the connected socket.
+  std::error_code configure(next_layer_type& s, std::chrono::milliseconds user_timeout);
+};
+
+template <class Connector>
+class basic_path_racer : public std::enable_shared_from_this<basic_path_racer<Connector>> {
+public:
+  using connector_type = Connector;
+  using stream_type = tls::stream<typename Connector::next_layer_type>;
+  using outcome_type = basic_race_outcome<stream_type>;
+  using handler = std::function<void(outcome_type)>;
+
+  basic_path_racer(asio::any_io_executor ex, tls::context ctx, trust_options trust,
+                   race_settings settings, Connector connector = {});
 
   /// Races `targets` (best first). `h` is called exactly once, never inside this call:
   /// with the winner, with the race's error, or operation_aborted after cancel().
@@ -110,12 +149,13 @@ private:
   void succeeded(std::size_t i);
   void failed(std::size_t i, std::error_code ec, const std::string& step);
   void abort(std::size_t i);
-  void finish(race_outcome o);
+  void finish(outcome_type o);
 
   asio::any_io_executor ex_;
   tls::context ctx_;
   trust_options trust_;
   race_settings settings_;
+  Connector connector_;
   std::vector<path_target> targets_;
   std::vector<std::shared_ptr<attempt>> attempts_;
   std::optional<core::connection_race> race_;
@@ -126,5 +166,8 @@ private:
   std::optional<std::error_code> transport_failure_;
   bool done_ = false;
 };
+
+using path_racer = basic_path_racer<socket_connector>;
+extern template class basic_path_racer<socket_connector>;
 
 } // namespace lanyard::client::detail

@@ -54,14 +54,21 @@ namespace lanyard::test {
 
 /// Fails the `n`th operation (1-based) and every later one with `error`: a transport that
 /// broke stays broken, as a real one does (a close_notify after the failure fails as well).
+/// With fail_count::once only the Nth fails: one counter shared by several transports (the
+/// attempts of a path race) then breaks one operation of one of them, and the others go on.
 class fail_count {
 public:
-  explicit fail_count(std::size_t n, std::error_code error = fail_count_errc::injected)
-      : n_(n), error_(error) {}
+  enum mode { from_nth, once };
 
-  /// Counts one operation; from the Nth on sets `ec` to the error and returns true.
+  explicit fail_count(std::size_t n, std::error_code error = fail_count_errc::injected,
+                      mode m = from_nth)
+      : n_(n), error_(error), mode_(m) {}
+
+  /// Counts one operation; from the Nth on (only the Nth: once) sets `ec` to the error and
+  /// returns true.
   bool fail(std::error_code& ec) noexcept {
     if (++operations_ < n_) return false;
+    if (mode_ == once && operations_ > n_) return false;
     fired_ = true;
     ec = error_;
     return true;
@@ -76,6 +83,7 @@ public:
 private:
   std::size_t n_;
   std::error_code error_;
+  mode mode_;
   std::size_t operations_ = 0;
   bool fired_ = false;
 };
@@ -111,6 +119,10 @@ public:
 
   /// The socket itself, for a test's setup; operations on it are not counted.
   socket_type& socket() noexcept { return socket_; }
+
+  /// Counts a step a user of the transport takes on socket() itself (open, bind, a socket
+  /// option): true, with `ec` set, if the counter fails it; the caller then skips the step.
+  bool fail_step(std::error_code& ec) { return failed(ec); }
 
   executor_type get_executor() noexcept { return socket_.get_executor(); }
 
