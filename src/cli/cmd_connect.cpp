@@ -7,6 +7,7 @@
 #include "controller_setup.hpp"
 #include "json.hpp"
 #include "lanyard/core/display_text.hpp"
+#include "report.hpp"
 #include "send_report.hpp"
 
 #include <lanyard/client/client_channel.hpp>
@@ -52,7 +53,10 @@ struct printer {
     if (json) {
       json_writer w;
       begin_event(w, "state").key("state").value(client::to_string(s));
-      if (why) w.key("reason").value(why.message());
+      if (why) {
+        write_code(w, why); // what scripts check; the reason is for people
+        w.key("reason").value(why.message());
+      }
       w.end_object();
       line(w.str());
     } else {
