@@ -1,6 +1,8 @@
 #include <lanyard/client/client_channel.hpp>
+#include <lanyard/client/diagnostics.hpp>
 #include <lanyard/client/pair.hpp>
 #include <lanyard/core/channel_controller.hpp>
+#include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/error_condition.hpp>
 
 #include "path_manager.hpp"
@@ -33,6 +35,100 @@ using channel::detail::tls_stream;
 using tcp = asio::ip::tcp;
 
 namespace act = core::controller_actions;
+namespace key = core::field_key;
+using level = core::diagnostic_level;
+using fields = std::vector<core::field>;
+
+namespace {
+
+// Enumerator names, not the log's phrases: field values are for programs and stay stable when
+// a sentence is reworded.
+std::string_view token(core::attempt_trigger t) {
+  switch (t) {
+  case core::attempt_trigger::network_changed:
+    return "network_changed";
+  case core::attempt_trigger::new_path:
+    return "new_path";
+  case core::attempt_trigger::new_viable_path:
+    return "new_viable_path";
+  case core::attempt_trigger::path_failed:
+    return "path_failed";
+  case core::attempt_trigger::move_failed:
+    return "move_failed";
+  }
+  return "unknown";
+}
+
+std::string_view token(core::path_change_reason r) {
+  switch (r) {
+  case core::path_change_reason::connected:
+    return "connected";
+  case core::path_change_reason::path_failed:
+    return "path_failed";
+  case core::path_change_reason::preferred_path_available:
+    return "preferred_path_available";
+  case core::path_change_reason::lower_rtt:
+    return "lower_rtt";
+  }
+  return "unknown";
+}
+
+std::string_view token(core::path_rejection_reason r) {
+  switch (r) {
+  case core::path_rejection_reason::prohibited_kind:
+    return "prohibited_kind";
+  case core::path_rejection_reason::not_required_kind:
+    return "not_required_kind";
+  case core::path_rejection_reason::interface_down:
+    return "interface_down";
+  case core::path_rejection_reason::no_source_address:
+    return "no_source_address";
+  case core::path_rejection_reason::unreachable:
+    return "unreachable";
+  case core::path_rejection_reason::link_local_no_scope:
+    return "link_local_no_scope";
+  }
+  return "unknown";
+}
+
+// "wifi", "wired,wifi": the kinds' names in the default preference order.
+std::string kind_list(core::kind_set kinds) {
+  std::string s;
+  for (core::interface_kind k : core::default_preference)
+    if (kinds.contains(k)) s += (s.empty() ? "" : ",") + std::string(core::to_string(k));
+  return s;
+}
+
+// The path fields of the diagnostics: a path through the routing table has no interface.
+void add_path(fields& f, const std::string& interface_name, core::interface_kind kind,
+              const std::string& address, std::uint16_t port) {
+  if (!interface_name.empty()) {
+    f.push_back({key::interface, interface_name});
+    f.push_back({key::interface_kind, std::string(core::to_string(kind))});
+  }
+  f.push_back({key::address, address});
+  f.push_back({key::port, std::uint64_t{port}});
+}
+void add_path(fields& f, const core::tracked_path& t) {
+  add_path(f, t.facts.interface_name, t.facts.kind, t.facts.address, t.port);
+}
+void add_path(fields& f, const path_info& p) {
+  add_path(f, p.interface_name, p.kind, p.address, p.port);
+}
+
+// The trust decision's facts (never a secret: fingerprints are public key hashes).
+void add_decision(fields& f, const trust::trust_decision& d) {
+  f.push_back({key::fingerprint_presented, core::to_string(d.presented)});
+  if (d.pinned) f.push_back({key::fingerprint_pinned, core::to_string(*d.pinned)});
+  if (d.expected) f.push_back({key::fingerprint_expected, core::to_string(*d.expected)});
+  if (d.pinned_since)
+    f.push_back(
+        {diag::pinned_since_s, std::int64_t{std::chrono::duration_cast<std::chrono::seconds>(
+                                                d.pinned_since->time_since_epoch())
+                                                .count()}});
+}
+
+} // namespace
 
 struct client_channel::impl : std::enable_shared_from_this<impl> {
   impl(executor_type e, tls::context c, client_options o)
@@ -62,7 +158,17 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   bool started = false;                    // start() was called
   channel_state st = channel_state::setup; // as last reported
   std::error_code last_error;              // as last reported
-  bool paired_here = false;                // this channel ran a successful pairing exchange
+  core::error_detail last_detail;          // last_error with its text and fields
+  // The detail of the failure the controller is about to report with a state: filled when the
+  // failure is reported (its notice, or start()'s bad arguments), taken by report_state if the
+  // codes agree (the controller reports a state after its notice, in the same drain).
+  core::error_detail pending_detail;
+  // What the executor knows about the attempt failure it is feeding the controller: which part
+  // failed, and fields only it has (the trust decision, pairing's attempts left).
+  std::string_view failing_step;
+  fields failing_fields;
+  std::optional<path_info> lost_on; // the path of the connection whose loss is being reported
+  bool paired_here = false;         // this channel ran a successful pairing exchange
   state_handler on_state;
   message_handler on_message;
   session_reset_handler on_reset;
@@ -100,8 +206,22 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   // The only clock read for decisions.
   static core::channel_controller::time_point now() { return std::chrono::steady_clock::now(); }
 
-  void log(const std::string& line) {
-    if (opts.log) opts.log(line);
+  // Every diagnostic carries the device id first (the channel's, unless `f` names one).
+  // `text` is the line `log` received before diagnostics existed, unchanged: lab scripts and
+  // people still read it.
+  void emit(level lv, std::string_view id, std::error_code code, const std::string& text,
+            fields f = {}) {
+    if (!opts.diagnostics && !opts.log) return;
+    if (!core::find_field(f, key::device_id))
+      f.insert(f.begin(), core::field{key::device_id, opts.trust.device_id});
+    core::emit_diagnostic(opts.diagnostics, opts.log, core::diagnostic{lv, id, code, text, f});
+  }
+
+  // An error a state report may carry next: emitted, and kept for last_error_detail().
+  void emit_failure(level lv, std::string_view id, std::error_code code, const std::string& text,
+                    fields f = {}) {
+    pending_detail = {code, text, f};
+    emit(lv, id, code, text, std::move(f));
   }
 
   // For log lines: "lamp-1 (198.18.1.3:7443)" or "lamp-1 (via the discovery directory)".
@@ -167,7 +287,12 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
 
   void operator()(const act::report_state& a) {
     st = a.state;
-    if (a.reason) last_error = a.reason;
+    if (a.reason) {
+      last_error = a.reason;
+      last_detail = pending_detail.code == a.reason ? std::move(pending_detail)
+                                                    : core::error_detail{a.reason};
+      pending_detail = {};
+    }
     if (on_state) on_state(a.state, a.reason);
   }
 
@@ -211,43 +336,109 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     change.to.mptcp = path_mptcp = attaching_mptcp;
     path_now = change.to;
     paths->set_active(std::exchange(attaching, std::nullopt));
-    log("channel to " + opts.trust.device_id + ": on " + describe(change.to) +
-        (change.to.mptcp ? ", MPTCP" : "") + " (" + std::string(to_string(a.reason)) +
-        (change.detail.empty() ? "" : ": " + change.detail) + ")");
+    fields f;
+    add_path(f, change.to);
+    f.push_back({diag::reason, std::string(token(a.reason))});
+    f.push_back({diag::mptcp, change.to.mptcp});
+    emit(level::info, diag::path_changed, {},
+         "channel to " + opts.trust.device_id + ": on " + describe(change.to) +
+             (change.to.mptcp ? ", MPTCP" : "") + " (" + std::string(to_string(a.reason)) +
+             (change.detail.empty() ? "" : ": " + change.detail) + ")",
+         std::move(f));
     if (on_path) on_path(change);
   }
 
   void operator()(const act::notice& n) {
     using k = core::notice_kind;
     const std::string to = "channel to " + opts.trust.device_id + ": ";
+    fields f;
     switch (n.kind) {
     case k::reconnect_now:
-      return log("channel to " + where() + ": " + std::string(to_string(n.trigger)) +
-                 ", reconnecting now");
+      f.push_back({diag::trigger, std::string(token(n.trigger))});
+      return emit(level::notice, diag::reconnecting_now, {},
+                  "channel to " + where() + ": " + std::string(to_string(n.trigger)) +
+                      ", reconnecting now",
+                  std::move(f));
     case k::attempt_failed:
-      return log("channel to " + where() + ": " + n.what + ": " + n.error.message());
+      return emit_failure(level::warning, diag::attempt_failed, n.error,
+                          "channel to " + where() + ": " + n.what + ": " + n.error.message(),
+                          attempt_fields(n.error));
     case k::connection_lost:
-      return log(to + "connection lost: " + n.error.message());
+      if (lost_on) add_path(f, *lost_on);
+      return emit_failure(level::warning, diag::connection_lost, n.error,
+                          to + "connection lost: " + n.error.message(), std::move(f));
     case k::lost_while_moving:
-      return log(to + "old connection closed while moving: " + n.error.message());
+      if (lost_on) add_path(f, *lost_on);
+      return emit(level::notice, diag::lost_while_moving, n.error,
+                  to + "old connection closed while moving: " + n.error.message(), std::move(f));
     case k::active_path_lost:
-      return log(to + "active path lost: " + n.what);
+      if (path_now) add_path(f, *path_now);
+      f.push_back({diag::cause, n.what});
+      return emit(level::warning, diag::active_path_lost, {}, to + "active path lost: " + n.what,
+                  std::move(f));
     case k::resolution_wait:
-      return log(to + "found on " + label(*n.path) + " first; waiting up to " +
-                 std::to_string(n.duration.count()) + " ms for a " + n.kinds.describe("or") +
-                 " path before connecting (path_options::resolution_delay)");
+      add_path(f, *n.path);
+      f.push_back({diag::awaited, kind_list(n.kinds)});
+      f.push_back({diag::wait_ms, std::uint64_t(n.duration.count())});
+      return emit(level::info, diag::resolution_wait_started, {},
+                  to + "found on " + label(*n.path) + " first; waiting up to " +
+                      std::to_string(n.duration.count()) + " ms for a " + n.kinds.describe("or") +
+                      " path before connecting (path_options::resolution_delay)",
+                  std::move(f));
     case k::resolution_found:
-      return log(to + "found on " + label(*n.path) +
-                 " within the resolution delay; racing the paths now");
+      f.push_back({diag::outcome, std::string("found")});
+      add_path(f, *n.path);
+      return emit(level::info, diag::resolution_wait_ended, {},
+                  to + "found on " + label(*n.path) +
+                      " within the resolution delay; racing the paths now",
+                  std::move(f));
     case k::resolution_over:
-      return log(to + "no " + n.kinds.describe("or") + " path within the resolution delay (" +
-                 std::to_string(n.duration.count()) + " ms); racing the paths now");
+      f.push_back({diag::outcome, std::string("expired")});
+      f.push_back({diag::awaited, kind_list(n.kinds)});
+      f.push_back({diag::delay_ms, std::uint64_t(n.duration.count())});
+      return emit(level::info, diag::resolution_wait_ended, {},
+                  to + "no " + n.kinds.describe("or") + " path within the resolution delay (" +
+                      std::to_string(n.duration.count()) + " ms); racing the paths now",
+                  std::move(f));
     case k::moving:
-      return log(to + "moving to " + describe(info_of(*n.path)) + " (" +
-                 std::string(to_string(n.reason)) + ")");
+      add_path(f, *n.path);
+      f.push_back({diag::reason, std::string(token(n.reason))});
+      return emit(level::info, diag::move_started, {},
+                  to + "moving to " + describe(info_of(*n.path)) + " (" +
+                      std::string(to_string(n.reason)) + ")",
+                  std::move(f));
     case k::move_failed:
-      return log(to + "move failed, staying: " + n.what);
+      f.push_back({diag::cause, n.what});
+      return emit(level::warning, diag::move_failed, n.error,
+                  to + "move failed, staying: " + n.what, std::move(f));
     }
+  }
+
+  // The fields of an attempt failure: which part failed, what the executor learnt about it
+  // (taken: they belong to this failure only), and for no_viable_path why each path was
+  // rejected, so the app can say "Wi-Fi is off" without parsing the sentence.
+  fields attempt_fields(std::error_code ec) {
+    fields f;
+    std::string_view step = failing_step;
+    if (ec == channel::errc::not_discovered)
+      step = "directory";
+    else if (ec == core::channel_errc::no_viable_path)
+      step = "policy";
+    if (!step.empty()) f.push_back({key::step, std::string(step)});
+    for (auto& x : std::exchange(failing_fields, {}))
+      f.push_back(std::move(x));
+    if (ec == core::channel_errc::no_viable_path) {
+      const auto known = ctl.paths();
+      for (const core::path_rejection& r : ctl.ranking().rejected) {
+        if (r.candidate >= known.size()) continue;
+        const core::path_candidate& c = known[r.candidate].facts;
+        f.push_back({diag::rejected_interface, c.interface_name});
+        f.push_back({diag::rejected_kind, std::string(core::to_string(c.kind))});
+        f.push_back({diag::rejected_address, c.address});
+        f.push_back({diag::rejection, std::string(token(r.reason))});
+      }
+    }
+    return f;
   }
 
   // --- the executor's own work: sockets, TLS, pairing, the pin
@@ -275,8 +466,10 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     } else if (std::get_if<core::events::established>(&ev)) {
       feed([&] { ctl.established(now()); }, false);
     } else if (auto* r = std::get_if<core::events::session_reset>(&ev)) {
-      log("channel to " + opts.trust.device_id + ": the accessory lost the session; " +
-          std::to_string(r->unacked.size()) + " unacknowledged message(s) reported");
+      emit(level::warning, diag::session_reset, channel::errc::session_reset,
+           "channel to " + opts.trust.device_id + ": the accessory lost the session; " +
+               std::to_string(r->unacked.size()) + " unacknowledged message(s) reported",
+           {{diag::unacked, std::uint64_t{r->unacked.size()}}});
       sends.fail_unacked(channel::errc::session_reset);
       if (on_reset) on_reset(*r);
       // The new session's replay buffer is empty: sends that were waiting for room go in now
@@ -294,9 +487,10 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   void on_link_lost(std::error_code why) {
     // A make-before-break move: the new connection took over, nothing was lost.
     if (terminal() || why == channel::errc::connection_replaced) return;
-    path_now.reset();
+    lost_on = std::exchange(path_now, std::nullopt);
     if (paths) paths->set_active(std::nullopt);
     feed([&] { ctl.connection_lost(why, now()); });
+    lost_on.reset();
   }
 
   // Fails the channel from a fresh frame: start() must not call handlers from inside itself.
@@ -330,14 +524,23 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                  if (ec) {
                    std::string line =
                        "pairing with " + self->opts.trust.device_id + " failed: " + ec.message();
-                   if (o.attempts_left)
+                   fields f;
+                   if (o.attempts_left) {
                      line += " (" + std::to_string(*o.attempts_left) + " attempts left)";
-                   self->log(line);
+                     f.push_back({key::attempts_left, std::uint64_t{*o.attempts_left}});
+                   }
+                   if (o.retry_after.count() > 0)
+                     f.push_back({key::retry_after_ms, std::uint64_t(o.retry_after.count())});
+                   self->emit(level::warning, diag::pairing_failed, ec, line, f);
+                   // The attempt fails with this error next: its detail carries the same.
+                   self->failing_fields = std::move(f);
                    return then(nullptr, ec);
                  }
                  self->paired_here = true;
-                 self->log("paired with " + self->opts.trust.device_id + " as " +
-                           (o.role == core::paired_role::admin ? "admin" : "user"));
+                 const std::string role = o.role == core::paired_role::admin ? "admin" : "user";
+                 self->emit(level::info, diag::paired, {},
+                            "paired with " + self->opts.trust.device_id + " as " + role,
+                            {{diag::role, role}});
                  if (decision &&
                      self->opts.trust.pairing->method == core::pairing_method::setup_code)
                    decision->method = trust::pin_method::setup_code;
@@ -350,7 +553,27 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     if (!decision || !opts.trust.store) return;
     trust::store_status s =
         opts.trust.store->commit(*decision, opts.trust.name, std::chrono::system_clock::now());
-    if (s.failed()) log("could not record the pin: " + s.message());
+    // Error, not warning: the connection goes on, but the next one is a first use again
+    // (pairing, or a TOFU prompt) until a person fixes the store.
+    if (s.failed())
+      emit(level::error, diag::pin_not_recorded, s.code, "could not record the pin: " + s.message(),
+           s.fields);
+  }
+
+  // A trust refusal's fingerprints known without the refused handshake: the pin and the setup
+  // payload's. The presented one is only in the racer's failure text (attempt_failure carries
+  // no decision), which is not parsed.
+  void add_known_trust(fields& f) const {
+    if (opts.trust.store)
+      if (auto pin = opts.trust.store->find(opts.trust.device_id)) {
+        f.push_back({key::fingerprint_pinned, core::to_string(pin->fingerprint)});
+        f.push_back(
+            {diag::pinned_since_s, std::int64_t{std::chrono::duration_cast<std::chrono::seconds>(
+                                                    pin->first_seen.time_since_epoch())
+                                                    .count()}});
+      }
+    if (opts.trust.expected_fingerprint)
+      f.push_back({key::fingerprint_expected, core::to_string(*opts.trust.expected_fingerprint)});
   }
 
   // The accessory pairs only on a full handshake (the exporter of a resumed one would be the
@@ -362,8 +585,13 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     ctx.forget_session(opts.trust.device_id);
   }
 
-  void attempt_failed(std::uint64_t id, std::error_code ec, std::string what) {
+  // `step` names the part that failed for the diagnostic (diag::attempt_failed).
+  void attempt_failed(std::uint64_t id, std::error_code ec, std::string what,
+                      std::string_view step) {
+    failing_step = step;
     feed([&] { ctl.attempt_failed(id, ec, std::move(what), now()); });
+    failing_step = {};
+    failing_fields.clear();
   }
 
   void stop_resolving() {
@@ -385,23 +613,23 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       if (!self || ec || !self->resolving(id)) return;
       self->resolver.cancel();
       self->attempts.erase(id);
-      self->attempt_failed(id, asio::error::timed_out, "resolving the host failed");
+      self->attempt_failed(id, asio::error::timed_out, "resolving the host failed", "resolve");
     });
-    resolver.async_resolve(target->host, std::to_string(target->port),
-                           tcp::resolver::numeric_service,
-                           [w, id](std::error_code ec, tcp::resolver::results_type results) {
-                             auto self = w.lock();
-                             if (!self || !self->resolving(id)) return;
-                             self->resolve_timer.cancel();
-                             if (!ec && results.empty()) ec = channel::errc::host_not_resolved;
-                             if (ec) {
-                               self->attempts.erase(id);
-                               return self->attempt_failed(id, ec, "resolving the host failed");
-                             }
-                             auto targets = endpoint_targets(results);
-                             std::vector<std::size_t> indices(targets.size(), 0);
-                             self->start_racer(id, std::move(targets), std::move(indices), false);
-                           });
+    resolver.async_resolve(
+        target->host, std::to_string(target->port), tcp::resolver::numeric_service,
+        [w, id](std::error_code ec, tcp::resolver::results_type results) {
+          auto self = w.lock();
+          if (!self || !self->resolving(id)) return;
+          self->resolve_timer.cancel();
+          if (!ec && results.empty()) ec = channel::errc::host_not_resolved;
+          if (ec) {
+            self->attempts.erase(id);
+            return self->attempt_failed(id, ec, "resolving the host failed", "resolve");
+          }
+          auto targets = endpoint_targets(results);
+          std::vector<std::size_t> indices(targets.size(), 0);
+          self->start_racer(id, std::move(targets), std::move(indices), false);
+        });
   }
 
   // Race `id` is resolving its host (no racer yet) and still awaited.
@@ -433,6 +661,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   // are their places in the controller's snapshot.
   void start_racer(std::uint64_t id, std::vector<detail::path_target> targets,
                    std::vector<std::size_t> indices, bool move) {
+    failing_fields.clear(); // a pairing failure of an abandoned attempt is not this one's
     auto racer = std::make_shared<detail::path_racer>(ex, ctx, opts.trust, race_settings());
     attempts[id] = {racer, std::move(indices), move};
     auto kept = targets;
@@ -451,15 +680,30 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     if (!ctl.attempt_pending(id)) return;
     if (a.move) {
       if (o.error)
-        return attempt_failed(id, o.error,
-                              o.failures.empty() ? o.error.message() : o.failures.back().what);
+        return attempt_failed(
+            id, o.error, o.failures.empty() ? o.error.message() : o.failures.back().what, "race");
     } else {
-      for (const auto& f : o.failures)
-        log("channel to " + opts.trust.device_id + ": " + f.what);
+      for (const auto& f : o.failures) {
+        fields pf;
+        if (f.index < targets.size())
+          add_path(pf, targets[f.index].path.interface_name, targets[f.index].path.kind,
+                   targets[f.index].path.address, targets[f.index].endpoint.port());
+        if (f.error.category() == trust::trust_category()) add_known_trust(pf);
+        emit(level::warning, diag::path_attempt_failed, f.error,
+             "channel to " + opts.trust.device_id + ": " + f.what, std::move(pf));
+      }
       if (o.error) {
-        if (o.decision && !o.decision->accepted()) log(o.decision->describe());
-        return attempt_failed(id, o.error,
-                              dir ? "no path to the accessory worked" : "connecting failed");
+        fields tf;
+        if (o.decision && !o.decision->accepted()) {
+          add_decision(tf, *o.decision);
+          emit(level::warning, diag::trust_refused, o.decision->code, o.decision->describe(), tf);
+        } else if (o.error.category() == trust::trust_category()) {
+          add_known_trust(tf);
+        }
+        // The fingerprints reach the app with the attempt's error (last_error_detail()).
+        failing_fields = std::move(tf);
+        return attempt_failed(
+            id, o.error, dir ? "no path to the accessory worked" : "connecting failed", "race");
       }
     }
     feed([&] { ctl.race_won(id, a.indices.at(o.winner), now()); });
@@ -469,7 +713,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
           [w = weak_from_this(), id, won](std::unique_ptr<tls_stream> s, std::error_code ec) {
             auto self = w.lock();
             if (!self || !self->ctl.attempt_pending(id)) return;
-            if (ec) return self->attempt_failed(id, ec, "pairing failed");
+            if (ec) return self->attempt_failed(id, ec, "pairing failed", "pairing");
             self->attach(id, won, std::move(s));
           });
   }
@@ -477,7 +721,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   void attach(std::uint64_t id, const detail::path_target& t, std::unique_ptr<tls_stream> s) {
     const bool mptcp = link::is_mptcp_connection(s->next_layer());
     if (std::error_code aec = runner->attach(std::move(s)))
-      return attempt_failed(id, aec, "starting the session failed");
+      return attempt_failed(id, aec, "starting the session failed", "attach");
     attaching = t;
     attaching_mptcp = mptcp;
     feed([&] { ctl.attached(id, now()); });
@@ -595,31 +839,49 @@ void client_channel::start(std::string_view device_id,
   if (i.st != channel_state::setup || i.started) return;
   i.started = true;
   std::string problem;
-  if (!dir)
+  std::string_view problem_id; // diag::problem
+  fields f;
+  if (!dir) {
     problem = "no discovery directory given";
-  else if (device_id.empty())
+    problem_id = "no_directory";
+  } else if (device_id.empty()) {
     problem = "empty device id";
-  else if (!i.opts.trust.device_id.empty() && i.opts.trust.device_id != device_id)
+    problem_id = "empty_device_id";
+  } else if (!i.opts.trust.device_id.empty() && i.opts.trust.device_id != device_id) {
     problem = "client_options::trust.device_id is \"" + i.opts.trust.device_id +
               "\"; leave it empty or equal to the device id";
+    problem_id = "device_id_mismatch";
+    f.push_back({diag::trust_device_id, i.opts.trust.device_id});
+  }
+  const auto invalid = std::make_error_code(std::errc::invalid_argument);
   if (!problem.empty()) {
-    i.log("channel to \"" + std::string(device_id) + "\": cannot start by device id: " + problem);
-    i.fail_soon(std::make_error_code(std::errc::invalid_argument));
+    f.insert(f.begin(), core::field{diag::problem, std::string(problem_id)});
+    // The device id asked for, not trust.device_id (which emit() would add).
+    f.insert(f.begin(), core::field{key::device_id, std::string(device_id)});
+    i.emit_failure(level::error, diag::start_failed, invalid,
+                   "channel to \"" + std::string(device_id) +
+                       "\": cannot start by device id: " + problem,
+                   std::move(f));
+    i.fail_soon(invalid);
     return;
   }
   i.opts.trust.device_id = std::string(device_id);
   i.dir = std::move(dir);
   if (std::string bad = i.opts.paths.policy.check(); !bad.empty()) {
-    i.log("channel to \"" + std::string(device_id) + "\": " + bad);
-    i.fail_soon(std::make_error_code(std::errc::invalid_argument));
+    i.emit_failure(level::error, diag::start_failed, invalid,
+                   "channel to \"" + std::string(device_id) + "\": " + bad,
+                   {{diag::problem, std::string("invalid_policy")}});
+    i.fail_soon(invalid);
     return;
   }
   i.paths = std::make_shared<detail::path_manager>(i.ex, i.opts.paths);
   i.paths->set_directory(i.dir, i.opts.trust.device_id);
   i.wire_paths();
   if (link::link_error e = i.paths->start())
-    i.log("channel to " + i.opts.trust.device_id +
-          ": not watching interfaces (moves only on connection errors): " + e.message());
+    i.emit(level::warning, diag::path_monitor_unavailable, e.code,
+           "channel to " + i.opts.trust.device_id +
+               ": not watching interfaces (moves only on connection errors): " + e.message(),
+           e.fields);
   // The first attempt is due now, on the timer: never inside the caller's frame.
   i.feed([&] { i.ctl.start(impl::now()); });
 }
@@ -658,6 +920,9 @@ channel_state client_channel::state() const noexcept {
 }
 std::error_code client_channel::last_error() const noexcept {
   return impl_->last_error;
+}
+core::error_detail client_channel::last_error_detail() const {
+  return impl_->last_detail;
 }
 std::optional<std::chrono::nanoseconds> client_channel::rtt() const noexcept {
   auto r = impl_->runner->session().smoothed_rtt();

@@ -3,29 +3,43 @@
 // directory's order, unreachable paths skipped, not_discovered while absent, an immediate
 // attempt on a directory change, the paths looked up again on every reconnect, a failed path
 // left reachable (the channel never writes the directory), bad arguments,
-// and the resolution delay (found on p2p first: wait for Wi-Fi, up to the delay).
+// and the resolution delay (found on p2p first: wait for Wi-Fi, up to the delay). What the
+// channel reports is asserted on its diagnostics (ids, codes, fields), never on log text, plus
+// the detail of its last error (last_error_detail()): a trust refusal's fingerprints, the
+// rejected paths of no_viable_path, a refused pairing's attempts left.
 #include <lanyard/client/client_channel.hpp>
 
 #include <lanyard/accessory/server.hpp>
+#include <lanyard/accessory/server_options.hpp>
 #include <lanyard/channel/error.hpp>
+#include <lanyard/client/diagnostics.hpp>
+#include <lanyard/core/fingerprint.hpp>
+#include <lanyard/core/pairing_error.hpp>
 #include <lanyard/discovery/directory.hpp>
 #include <lanyard/tls/context.hpp>
+#include <lanyard/tls/error.hpp>
 #include <lanyard/trust/controller_store.hpp>
+#include <lanyard/trust/error.hpp>
+#include <lanyard/trust/setup_credentials.hpp>
+#include <lanyard/trust/trust_store.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 
 #include <catch2/catch.hpp>
 
+#include "support/diagnostics_recorder.hpp"
 #include "support/io_test_support.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using asio::ip::tcp;
@@ -36,6 +50,8 @@ using lanyard::client::client_options;
 using lanyard::tls::context;
 using lanyard::tls::identity;
 namespace discovery = lanyard::discovery;
+namespace diag = lanyard::client::diag;
+namespace key = lanyard::core::field_key;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
@@ -54,11 +70,16 @@ const identity& phone_id() {
   static const identity id = make_identity("phone-a");
   return id;
 }
+const identity& impostor_id() { // claims to be lamp-1 with another key
+  static const identity id = make_identity("lamp-1");
+  return id;
+}
 
 // An accessory server on loopback (any free port, or `port`) with the phone paired; records
 // messages.
 struct accessory {
-  accessory(asio::io_context& io, const fs::path& dir, std::uint16_t port = 0)
+  accessory(asio::io_context& io, const fs::path& dir, std::uint16_t port = 0,
+            const identity& me = accessory_id())
       : store(std::make_shared<lanyard::trust::controller_store>(dir / "controllers")) {
     fs::create_directories(dir);
     REQUIRE(store->load().ok());
@@ -71,7 +92,7 @@ struct accessory {
                   .ok());
       REQUIRE(store->close_window().ok());
     }
-    srv = std::make_unique<server>(io.get_executor(), context(accessory_id()), store);
+    srv = std::make_unique<server>(io.get_executor(), context(me), store);
     srv->set_message_handler([this](const server::controller_id&, std::uint64_t,
                                     std::span<const std::byte> p) { received.push_back(text(p)); });
     REQUIRE(!srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), port)));
@@ -150,7 +171,7 @@ struct interface_kinds {
 
 struct phone {
   phone(asio::io_context& io, client_options o)
-      : ch(io.get_executor(), context(phone_id()), with_log(o)) {
+      : ch(io.get_executor(), context(phone_id()), with_diagnostics(o)) {
     ch.set_state_handler([this](channel_state s, std::error_code why) {
       states.push_back(s);
       if (why) reasons.push_back(why);
@@ -161,8 +182,8 @@ struct phone {
         reset_unacked.push_back(text(m.payload));
     });
   }
-  client_options with_log(client_options o) {
-    o.log = [this](std::string_view line) { log.emplace_back(line); };
+  client_options with_diagnostics(client_options o) {
+    o.diagnostics = diags.handler();
     return o;
   }
   void send(const std::string& s) {
@@ -170,18 +191,20 @@ struct phone {
       if (!ec) acked.push_back(s);
     });
   }
-  bool logged(const std::string& needle) const {
-    return std::any_of(log.begin(), log.end(),
-                       [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+  // The first diagnostic `id` whose text field `k` is `v`, or nullptr.
+  const lanyard::core::diagnostic_record* with_field(std::string_view id, std::string_view k,
+                                                     std::string_view v) const {
+    return diags.find_if(id, [&](const auto& r) { return r.text_field(k) == v; });
   }
   bool saw_reason(std::error_code ec) const {
     return std::find(reasons.begin(), reasons.end(), ec) != reasons.end();
   }
 
+  // Before `ch`: the channel holds a handler into it.
+  lanyard::test::diagnostics_recorder diags;
   client_channel ch;
   std::vector<channel_state> states;
   std::vector<std::error_code> reasons;
-  std::vector<std::string> log;
   std::vector<std::string> acked;
   int resets = 0;
   std::vector<std::string> reset_unacked;
@@ -235,7 +258,11 @@ TEST_CASE("channel by device id: waits while not discovered, attempts at once wh
   p.send("queued while undiscovered");
   REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::waiting; }));
   CHECK(p.ch.last_error() == lanyard::channel::errc::not_discovered);
-  CHECK(p.logged("lamp-1 (via the discovery directory): no reachable path"));
+  const auto* failed = p.diags.find(diag::attempt_failed, lanyard::channel::errc::not_discovered);
+  REQUIRE(failed != nullptr);
+  CHECK(failed->level == lanyard::core::diagnostic_level::warning);
+  CHECK(failed->text_field(key::device_id) == "lamp-1");
+  CHECK(failed->text_field(key::step) == "directory");
 
   // Events of another accessory change nothing.
   p.ch.directory_changed(directory->apply(added(instance(2, 4434, "another-device"))));
@@ -249,7 +276,10 @@ TEST_CASE("channel by device id: waits while not discovered, attempts at once wh
   // "a new path may work" or "new path in the directory": the first of the two triggers may
   // leave the channel in its resolution delay (a host whose eth0 is "wired" may still find the
   // accessory there), and the second then re-decides without a line of its own.
-  CHECK(p.logged("reconnecting now"));
+  const auto* now = p.diags.find(diag::reconnecting_now);
+  REQUIRE(now != nullptr);
+  CHECK((now->text_field(diag::trigger) == "new_path" ||
+         now->text_field(diag::trigger) == "new_viable_path"));
   REQUIRE(run_until(io, [&] { return p.acked.size() == 1; }));
   CHECK(acc.received == std::vector<std::string>{"queued while undiscovered"});
   p.ch.cancel();
@@ -344,13 +374,26 @@ TEST_CASE("channel by device id: bad arguments fail the channel", "[channel][dir
     p.ch.start("lamp-1", nullptr);
     REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::failed; }));
     CHECK(p.ch.last_error() == std::errc::invalid_argument);
-    CHECK(p.logged("no discovery directory given"));
+    const auto* d =
+        p.diags.find(diag::start_failed, std::make_error_code(std::errc::invalid_argument));
+    REQUIRE(d != nullptr);
+    CHECK(d->level == lanyard::core::diagnostic_level::error);
+    CHECK(d->text_field(diag::problem) == "no_directory");
+    CHECK(d->text_field(key::device_id) == "lamp-1");
+    // The state's reason comes with the same detail.
+    const lanyard::core::error_detail e = p.ch.last_error_detail();
+    CHECK(e.code == std::errc::invalid_argument);
+    CHECK(e.text(diag::problem) == "no_directory");
+    CHECK(e.detail == d->text);
   }
   SECTION("empty device id") {
     phone p(io, phone_options());
     p.ch.start("", directory);
     REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::failed; }));
-    CHECK(p.logged("empty device id"));
+    const auto* d =
+        p.diags.find(diag::start_failed, std::make_error_code(std::errc::invalid_argument));
+    REQUIRE(d != nullptr);
+    CHECK(d->text_field(diag::problem) == "empty_device_id");
   }
   SECTION("trust.device_id names another device") {
     client_options o = phone_options();
@@ -359,7 +402,12 @@ TEST_CASE("channel by device id: bad arguments fail the channel", "[channel][dir
     p.ch.start("lamp-1", directory);
     p.send("never");
     REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::failed; }));
-    CHECK(p.logged("trust.device_id is \"lamp-2\""));
+    const auto* d =
+        p.diags.find(diag::start_failed, std::make_error_code(std::errc::invalid_argument));
+    REQUIRE(d != nullptr);
+    CHECK(d->text_field(diag::problem) == "device_id_mismatch");
+    CHECK(d->text_field(diag::trust_device_id) == "lamp-2");
+    CHECK(d->text_field(key::device_id) == "lamp-1");
     CHECK(p.acked.empty());
   }
 }
@@ -395,7 +443,7 @@ TEST_CASE("channel by device id: a new path restarts an attempt stuck in its TCP
   p.ch.directory_changed(directory->apply(added(instance(1, acc.port()))));
   REQUIRE(run_until(io, [&] { return p.acked.size() == 1; }));
   CHECK(acc.received == std::vector<std::string>{"hello"});
-  CHECK(p.logged("new path in the directory, reconnecting now"));
+  CHECK(p.with_field(diag::reconnecting_now, diag::trigger, "new_path") != nullptr);
   p.ch.cancel();
 }
 
@@ -441,7 +489,10 @@ TEST_CASE("channel by device id: an accessory that stops listening on one addres
   CHECK(p.ch.current_path()->port == home.port());
   // A planned end, said with a TLS close_notify: the app has no "data may have been cut off"
   // to report.
-  CHECK_FALSE(p.logged("close_notify"));
+  CHECK_FALSE(p.diags.has(diag::connection_lost, lanyard::tls::tls_errc::stream_truncated));
+  CHECK(std::none_of(p.diags.seen.begin(), p.diags.seen.end(), [](const auto& r) {
+    return r.code == lanyard::tls::tls_errc::stream_truncated;
+  }));
   p.ch.cancel();
 }
 
@@ -493,9 +544,12 @@ TEST_CASE("channel by device id: found on p2p first, the channel waits for Wi-Fi
   p.ch.start("lamp-1", directory);
   p.send("hello");
   REQUIRE(run_until(
-      io, [&] { return p.logged("waiting up to"); }, 30s));
-  CHECK(p.logged("found on if1 (p2p) first; waiting up to"));
-  CHECK(p.logged("ms for a wifi path before connecting"));
+      io, [&] { return p.diags.has(diag::resolution_wait_started); }, 30s));
+  const auto* wait = p.diags.find(diag::resolution_wait_started);
+  CHECK(wait->text_field(key::interface) == "if1");
+  CHECK(wait->text_field(key::interface_kind) == "p2p");
+  CHECK(wait->text_field(diag::awaited) == "wifi");
+  CHECK(wait->number(diag::wait_ms) > 3'000'000u); // about the hour of the delay
   run_until(
       io, [] { return false; }, 1s); // nothing may happen meanwhile
   CHECK(p.ch.state() == channel_state::preparing);
@@ -516,7 +570,10 @@ TEST_CASE("channel by device id: found on p2p first, the channel waits for Wi-Fi
   REQUIRE(moves.size() == 1);
   CHECK(moves[0].reason == lanyard::client::path_change_reason::connected);
   CHECK(moves[0].to.kind == lanyard::core::interface_kind::wifi);
-  CHECK(p.logged("found on if2 (wifi) within the resolution delay; racing the paths now"));
+  const auto* found = p.with_field(diag::resolution_wait_ended, diag::outcome, "found");
+  REQUIRE(found != nullptr);
+  CHECK(found->text_field(key::interface) == "if2");
+  CHECK(found->text_field(key::interface_kind) == "wifi");
   p.ch.cancel();
 }
 
@@ -546,7 +603,11 @@ TEST_CASE("channel by device id: found on p2p only, the channel starts on it whe
       io, [&] { return !moves.empty(); }, 30s));
   CHECK(std::chrono::steady_clock::now() - found >= 300ms); // timers never fire early
   CHECK(moves[0].to.kind == lanyard::core::interface_kind::p2p);
-  CHECK(p.logged("no wifi path within the resolution delay (300 ms); racing the paths now"));
+  const auto* over = p.diags.find(diag::resolution_wait_ended);
+  REQUIRE(over != nullptr);
+  CHECK(over->text_field(diag::outcome) == "expired");
+  CHECK(over->text_field(diag::awaited) == "wifi");
+  CHECK(over->number(diag::delay_ms) == 300u);
   REQUIRE(run_until(
       io, [&] { return p.acked.size() == 1; }, 30s));
   CHECK(acc.received == std::vector<std::string>{"hello"});
@@ -557,9 +618,7 @@ TEST_CASE("channel by device id: found on p2p only, the channel starts on it whe
   REQUIRE(run_until(
       io, [&] { return std::count(p.states.begin(), p.states.end(), channel_state::ready) >= 2; },
       30s));
-  CHECK(std::count_if(p.log.begin(), p.log.end(), [](const std::string& l) {
-          return l.find("waiting up to") != std::string::npos;
-        }) == 1);
+  CHECK(p.diags.count(diag::resolution_wait_started) == 1);
   p.ch.cancel();
 }
 
@@ -603,6 +662,187 @@ TEST_CASE("channel by device id: no wait when the best kind is found first, when
   REQUIRE(run_until(
       io, [&] { return p.acked.size() == 1; }, 30s));
   CHECK(acc.received == std::vector<std::string>{"hello"});
-  CHECK_FALSE(p.logged("waiting up to"));
+  CHECK_FALSE(p.diags.has(diag::resolution_wait_started));
   p.ch.cancel();
+}
+
+// Diagnostics (docs/diagnostics.md): the log fallback keeps the old lines, and the state's reason
+// reaches the app with its fields (last_error_detail()).
+TEST_CASE("channel diagnostics: without a diagnostics handler, log receives the same lines",
+          "[channel][diagnostics]") {
+  asio::io_context io;
+  auto directory = std::make_shared<discovery::directory>();
+  std::vector<std::string> lines;
+  lanyard::test::diagnostics_recorder diags;
+  client_options o = phone_options();
+  o.log = [&](std::string_view l) { lines.emplace_back(l); };
+
+  SECTION("log only: the line as it always was") {
+    client_channel ch(io.get_executor(), context(phone_id()), o);
+    ch.start("", directory);
+    REQUIRE(run_until(io, [&] { return ch.state() == channel_state::failed; }));
+    CHECK(lines ==
+          std::vector<std::string>{"channel to \"\": cannot start by device id: empty device id"});
+  }
+  SECTION("both: diagnostics only, with that line as its text") {
+    o.diagnostics = diags.handler();
+    client_channel ch(io.get_executor(), context(phone_id()), o);
+    ch.start("", directory);
+    REQUIRE(run_until(io, [&] { return ch.state() == channel_state::failed; }));
+    CHECK(lines.empty());
+    REQUIRE(diags.seen.size() == 1);
+    CHECK(diags.seen[0].id == diag::start_failed);
+    CHECK(diags.seen[0].text == "channel to \"\": cannot start by device id: empty device id");
+  }
+}
+
+TEST_CASE("channel by device id: another key under the pinned id: the refusal's fingerprints "
+          "reach the app",
+          "[channel][directory][diagnostics]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  auto store = std::make_shared<lanyard::trust::trust_store>(dir.path / "trust-store");
+  REQUIRE(store->load().ok());
+  REQUIRE(store
+              ->pin("lamp-1", accessory_id().fingerprint(), lanyard::trust::pin_method::tofu,
+                    "Lamp", std::chrono::system_clock::now())
+              .ok());
+  accessory impostor(io, dir.path / "impostor", 0, impostor_id());
+  auto directory = std::make_shared<discovery::directory>();
+  directory->apply(added(instance(1, impostor.port())));
+
+  client_options o = phone_options(1h);
+  o.trust.expected_fingerprint.reset();
+  o.trust.store = store;
+  phone p(io, o);
+  p.ch.start("lamp-1", directory);
+  p.send("secret");
+  REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::failed; }));
+  REQUIRE(p.ch.last_error() == lanyard::trust::trust_errc::key_changed);
+  CHECK(impostor.received.empty());
+
+  const std::string pinned = lanyard::core::to_string(accessory_id().fingerprint());
+  const std::string presented = lanyard::core::to_string(impostor_id().fingerprint());
+  REQUIRE(pinned != presented);
+  const lanyard::core::error_detail e = p.ch.last_error_detail();
+  CHECK(e.code == lanyard::trust::trust_errc::key_changed);
+  CHECK(e.text(key::fingerprint_pinned) == pinned);
+  CHECK(e.text(key::step) == "race");
+  CHECK(e.number(diag::pinned_since_s).has_value());
+  // No setup payload given: no expected fingerprint to report.
+  CHECK(e.find(key::fingerprint_expected) == nullptr);
+
+  const auto* path = p.diags.find(diag::path_attempt_failed);
+  REQUIRE(path != nullptr);
+  CHECK(path->code == lanyard::trust::trust_errc::key_changed);
+  CHECK(path->text_field(key::address) == "127.0.0.1");
+  CHECK(path->number(key::port) == impostor.port());
+  CHECK(path->text_field(key::fingerprint_pinned) == pinned);
+  // The presented key is in the line a person reads (the racer keeps no decision for a refused
+  // attempt, so it is not a field yet).
+  CHECK(path->text.find("presented a different key") != std::string::npos);
+  CHECK(path->text.find(presented) != std::string::npos);
+  CHECK(p.diags.has(diag::attempt_failed, lanyard::trust::trust_errc::key_changed));
+  // The pin stays.
+  CHECK(store->find("lamp-1")->fingerprint == accessory_id().fingerprint());
+}
+
+TEST_CASE("channel by device id: a policy that rejects every path: the rejected paths reach the "
+          "app",
+          "[channel][directory][diagnostics]") {
+  asio::io_context io;
+  auto directory = std::make_shared<discovery::directory>();
+  directory->apply(added(instance(1, 4433))); // kind "other"
+  client_options o = phone_options(1h);
+  o.paths.policy.required.insert(lanyard::core::interface_kind::cellular);
+  phone p(io, o);
+  p.ch.start("lamp-1", directory);
+  REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::waiting; }));
+  REQUIRE(p.ch.last_error() == lanyard::core::channel_errc::no_viable_path);
+
+  const lanyard::core::error_detail e = p.ch.last_error_detail();
+  CHECK(e.code == lanyard::core::channel_errc::no_viable_path);
+  CHECK(e.text(key::step) == "policy");
+  CHECK(e.text(diag::rejected_interface) == "if1");
+  CHECK(e.text(diag::rejected_kind) == "other");
+  CHECK(e.text(diag::rejected_address) == "127.0.0.1");
+  CHECK(e.text(diag::rejection) == "not_required_kind");
+  CHECK(e.detail.find("policy requires cellular") != std::string::npos);
+
+  const auto* d = p.diags.find(diag::attempt_failed, lanyard::core::channel_errc::no_viable_path);
+  REQUIRE(d != nullptr);
+  CHECK(d->text_field(diag::rejection) == "not_required_kind");
+  CHECK(d->text == e.detail);
+  p.ch.cancel();
+}
+
+TEST_CASE("channel by device id: a pin that cannot be written is reported at level error",
+          "[channel][directory][diagnostics]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  accessory acc(io, dir.path / "acc");
+  // A store whose directory turns into a file after loading: every write fails (ENOTDIR), even
+  // for root, which file modes would not stop.
+  fs::create_directories(dir.path / "sub");
+  auto store = std::make_shared<lanyard::trust::trust_store>(dir.path / "sub" / "trust-store");
+  REQUIRE(store->load().ok());
+  fs::remove_all(dir.path / "sub");
+  { std::ofstream(dir.path / "sub") << "not a directory"; }
+  auto directory = std::make_shared<discovery::directory>();
+  directory->apply(added(instance(1, acc.port())));
+
+  client_options o = phone_options();
+  o.trust.store = store; // verified first use against expected_fingerprint: pin_new
+  phone p(io, o);
+  p.ch.start("lamp-1", directory);
+  p.send("hello");
+  // The connection goes on: only the pin is lost.
+  REQUIRE(run_until(io, [&] { return p.acked.size() == 1; }));
+  const auto* d = p.diags.find(diag::pin_not_recorded);
+  REQUIRE(d != nullptr);
+  CHECK(d->level == lanyard::core::diagnostic_level::error);
+  CHECK(d->code);
+  CHECK(d->text_field(key::device_id) == "lamp-1");
+  CHECK(d->text.rfind("could not record the pin: ", 0) == 0);
+  p.ch.cancel();
+}
+
+TEST_CASE("channel by device id: a refused pairing reports the attempts left",
+          "[channel][directory][diagnostics]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-channel-dir");
+  // An accessory that knows no controller yet, its window open, its setup secret 0x5a...
+  auto controllers = std::make_shared<lanyard::trust::controller_store>(dir.path / "controllers");
+  REQUIRE(controllers->load().ok());
+  REQUIRE(controllers->open_window(std::chrono::system_clock::now()).ok());
+  lanyard::accessory::server_options so;
+  lanyard::trust::setup_credentials creds;
+  creds.secret.fill(0x5a);
+  so.pairing.credentials = creds;
+  server srv(io.get_executor(), context(accessory_id()), controllers, so);
+  REQUIRE(!srv.listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0)));
+  auto directory = std::make_shared<discovery::directory>();
+  directory->apply(added(instance(1, srv.local_endpoint().port())));
+
+  // ...and a phone that proves another one.
+  client_options o = phone_options(1h);
+  lanyard::core::pairing_credentials wrong;
+  wrong.method = lanyard::core::pairing_method::setup_secret;
+  wrong.secret.fill(0x5b);
+  o.trust.pairing = wrong;
+  phone p(io, o);
+  p.ch.start("lamp-1", directory);
+  REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::failed; }));
+  REQUIRE(p.ch.last_error() == lanyard::core::pairing_errc::wrong_proof);
+
+  const auto* d = p.diags.find(diag::pairing_failed, lanyard::core::pairing_errc::wrong_proof);
+  REQUIRE(d != nullptr);
+  const std::optional<std::uint64_t> left = d->number(key::attempts_left);
+  REQUIRE(left.has_value());
+  CHECK(d->text.find("(" + std::to_string(*left) + " attempts left)") != std::string::npos);
+  const lanyard::core::error_detail e = p.ch.last_error_detail();
+  CHECK(e.code == lanyard::core::pairing_errc::wrong_proof);
+  CHECK(e.text(key::step) == "pairing");
+  CHECK(e.number(key::attempts_left) == left);
+  CHECK_FALSE(p.diags.has(diag::paired));
 }

@@ -20,6 +20,11 @@
 /// such as trust::key_changed, tls_errc::peer_rejected_certificate (the accessory does not know
 /// us), alpn_mismatch, or core::channel_errc::session_closed when the accessory ended the session).
 ///
+/// Diagnostics: every notable event (an attempt or a path failed, a trust refusal, a reconnect, a
+/// move) goes to client_options::diagnostics as data (ids in lanyard/client/diagnostics.hpp), or
+/// as a line to client_options::log when no diagnostics handler is set.
+/// last_error_detail() keeps the fields of the error the state handler reported last.
+///
 /// Thread-safety: distinct objects safe, shared objects unsafe: call members and run handlers
 /// on the channel's executor only (use a strand with a multi-threaded io_context).
 ///
@@ -34,6 +39,7 @@
 #include <lanyard/client/channel_state.hpp>
 #include <lanyard/client/client_options.hpp>
 #include <lanyard/core/channel_error.hpp>
+#include <lanyard/core/error_detail.hpp>
 #include <lanyard/core/session_event.hpp>
 #include <lanyard/discovery/directory.hpp>
 #include <lanyard/tls/context.hpp>
@@ -101,8 +107,9 @@ public:
   /// them RFC 8305 style: the first pinned TLS handshake to complete wins, each socket bound to
   /// its interface. With no candidate the attempt fails with channel::errc::not_discovered (nothing
   /// known) or core::channel_errc::no_viable_path (the policy or the interfaces exclude every
-  /// path; the log line says why) and the channel waits. The app keeps feeding `dir` from its
-  /// browser on this channel's executor and hands the resulting events to directory_changed().
+  /// path; the diagnostic channel.attempt_failed and last_error_detail() say why) and the channel
+  /// waits. The app keeps feeding `dir` from its browser on this channel's executor and hands the
+  /// resulting events to directory_changed().
   ///
   /// The channel watches the local interfaces itself (rtnetlink, debounced; every channel on
   /// one io_context shares one monitor, link::shared_path_monitor): when the active
@@ -112,9 +119,9 @@ public:
   /// reports every move.
   ///
   /// `device_id` is also the trust id: it fills client_options::trust.device_id when that is
-  /// empty. Errors (state failed, std::errc::invalid_argument, a log line): a null `dir`, an
-  /// empty `device_id`, a trust.device_id that names another device, or an inconsistent
-  /// interface policy. Calling it again is ignored unless the channel is in setup.
+  /// empty. Errors (state failed, std::errc::invalid_argument, diagnostic channel.start_failed): a
+  /// null `dir`, an empty `device_id`, a trust.device_id that names another device, or an
+  /// inconsistent interface policy. Calling it again is ignored unless the channel is in setup.
   void start(std::string_view device_id, std::shared_ptr<const discovery::directory> dir);
 
   /// Tells a channel started by device id what changed in its directory (the events
@@ -140,6 +147,15 @@ public:
   channel_state state() const noexcept;
   /// The reason of the last waiting or failed state.
   std::error_code last_error() const noexcept;
+  /// The last waiting or failed state's reason with what the channel knows about it: `code`
+  /// is last_error(), `detail` the line that was logged for it, `fields` as in the diagnostic
+  /// (lanyard/client/diagnostics.hpp, docs/diagnostics.md): for a trust refusal the
+  /// fingerprints (fingerprint_presented, fingerprint_pinned, fingerprint_expected), for
+  /// core::channel_errc::no_viable_path one group per rejected path (rejected_interface,
+  /// rejected_kind, rejected_address, rejection), for a failed pairing attempts_left and
+  /// retry_after_ms, for bad start() arguments `problem`. Fields are only those the channel
+  /// learnt for this very error; empty when there was none.
+  core::error_detail last_error_detail() const;
   /// The smoothed round-trip time, once measured.
   std::optional<std::chrono::nanoseconds> rtt() const noexcept;
   /// The path the session runs on now (started by device id, state ready).

@@ -7,6 +7,7 @@
 
 #include <lanyard/client/path_options.hpp>
 #include <lanyard/core/backoff.hpp>
+#include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/core/pairing_initiator.hpp>
 #include <lanyard/core/session_settings.hpp>
@@ -92,7 +93,16 @@ struct client_options {
   /// interface policy, static paths and moves do not apply to it.
   path_options paths;
 
-  /// One line per notable event (attempt failed, trust refusal, session reset). May be empty.
+  /// Receives every diagnostic the channel emits (an attempt or path failed, a trust refusal,
+  /// a reconnect, a move, a session reset, pairing), as data: an id from
+  /// lanyard/client/diagnostics.hpp, a level, the error code and named fields
+  /// (docs/diagnostics.md). Called on the channel's executor; must not call back into the
+  /// channel. May be empty.
+  core::diagnostics_handler diagnostics;
+
+  /// One line per notable event: the `text` of each diagnostic, called only when `diagnostics`
+  /// is empty (so a program that prints lines keeps printing the same lines). Prefer
+  /// `diagnostics`: branch on its ids and fields, never on this text. May be empty.
   std::function<void(std::string_view line)> log;
 };
 

@@ -147,6 +147,9 @@ public:
   bool attempt_pending(std::uint64_t id) const noexcept;
   /// The paths of the last snapshot (race and move targets index them).
   std::span<const tracked_path> paths() const noexcept { return tracker_.paths(); }
+  /// The ranking of paths(): why each rejected path is not viable (what a no_viable_path
+  /// attempt failure reports to the application as fields).
+  const path_ranking& ranking() const noexcept { return tracker_.ranked(); }
   /// The path of the live connection.
   const std::optional<tracked_path>& active_path() const noexcept { return active_path_; }
 
