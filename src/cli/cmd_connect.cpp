@@ -328,8 +328,11 @@ int run(const parsed_args& args) {
   if (!store->find(device_id))
     return fail("\"" + device_id + "\" is not paired: pair first with `lanyard pair PAYLOAD`", 1);
   opts.trust.store = store;
-  opts.log = [](std::string_view l) {
-    std::fprintf(stderr, "lanyard connect: %.*s\n", static_cast<int>(l.size()), l.data());
+  // People read the line on stderr, as always; with --json a program gets the diagnostic (id,
+  // code, fields) in the event stream on stdout.
+  opts.diagnostics = [json = s.out.json](const core::diagnostic& d) {
+    std::fprintf(stderr, "lanyard connect: %.*s\n", static_cast<int>(d.text.size()), d.text.data());
+    if (json) printer::line(diagnostic_event(d));
   };
   s.ch = std::make_unique<client::client_channel>(s.io.get_executor(), tls::context(*me), opts);
   s.ch->set_state_handler([&s](client::channel_state st, std::error_code why) {

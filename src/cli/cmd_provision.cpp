@@ -157,8 +157,13 @@ int run(const parsed_args& args) {
   opts.trust.controller_name = args.value("name").value_or(controller_device_id());
   opts.paths.static_paths = {{softap_address, static_cast<std::uint16_t>(std::stoi(port)),
                               args.value("softap-interface").value_or("")}};
-  std::vector<std::string> log_lines;
-  opts.log = [&](std::string_view l) { log_lines.emplace_back(l); };
+  // The channel's last report, shown when it never came up; with --json every report is an
+  // event on stdout too.
+  std::string last_report;
+  opts.diagnostics = [&](const core::diagnostic& d) {
+    last_report = std::string(d.text);
+    if (json) std::printf("%s\n", diagnostic_event(d).c_str());
+  };
   client::client_channel ch(io.get_executor(), tls::context(*me), opts);
 
   int exit_code = 1;
@@ -225,15 +230,18 @@ int run(const parsed_args& args) {
       ch.async_send(std::as_bytes(std::span(text.data(), text.size())),
                     [](std::error_code, std::uint64_t) {});
     } else if (s == client::channel_state::failed) {
+      // The channel's own account of the failure (a refused key names both fingerprints) with
+      // its fields, under a sentence in the user's terms.
+      core::error_detail failure = ch.last_error_detail();
+      failure.code = why;
       std::string reason = why.message();
       if (why == tls::tls_errc::peer_rejected_certificate)
         reason = "the accessory refused this app: its pairing window is closed (it was paired "
                  "with others, or locked after 20 wrong codes); press its pairing button and "
                  "retry";
-      for (const auto& l : log_lines)
-        if (l.find("refus") != std::string::npos || l.find("key") != std::string::npos)
-          reason += "\n  " + l;
-      finish(1, {why, reason});
+      if (!failure.detail.empty() && failure.detail != reason) reason += "\n  " + failure.detail;
+      failure.detail = reason;
+      finish(1, std::move(failure));
     }
   });
   ch.set_message_handler([&](std::uint64_t, std::span<const std::byte> m) {
@@ -284,8 +292,8 @@ int run(const parsed_args& args) {
       return finish(1, {core::channel_errc::not_discovered,
                         "provisioned (the accessory reported its addresses), but it was not seen "
                         "on the home network within the timeout"});
-    if (!sent && !log_lines.empty()) // why the channel never came up
-      outcome.detail += "\n  last: " + log_lines.back();
+    if (!sent && !last_report.empty()) // why the channel never came up
+      outcome.detail += "\n  last: " + last_report;
     finish(1, outcome);
   });
   io.run();

@@ -20,10 +20,27 @@ json_writer& write_code(json_writer& w, const std::error_code& ec) {
 }
 
 json_writer& write_fields(json_writer& w, std::span<const core::field> fields) {
-  w.key("fields").begin_object();
-  for (const core::field& f : fields) {
-    w.key(f.key);
+  auto value = [&w](const core::field& f) {
     std::visit([&w](const auto& v) { w.value(v); }, f.value);
+  };
+  w.key("fields").begin_object();
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const std::string_view key = fields[i].key;
+    bool seen_before = false, repeated = false;
+    for (std::size_t j = 0; j < fields.size(); ++j)
+      if (j != i && fields[j].key == key) (j < i ? seen_before : repeated) = true;
+    if (seen_before) continue; // written with its first occurrence
+    w.key(key);
+    if (!repeated) {
+      value(fields[i]);
+      continue;
+    }
+    // A key that repeats (one per rejected path, say) becomes one array, in order: JSON objects
+    // must not repeat a key, and jq would keep only the last.
+    w.begin_array();
+    for (std::size_t j = i; j < fields.size(); ++j)
+      if (fields[j].key == key) value(fields[j]);
+    w.end_array();
   }
   return w.end_object();
 }

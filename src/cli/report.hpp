@@ -25,7 +25,8 @@ namespace lanyard::cli {
 json_writer& write_code(json_writer& w, const std::error_code& ec);
 
 /// Writes "fields": {...}; text values escaped by JSON's rules (bytes that are not UTF-8
-/// replaced), so what a peer sent cannot break the line.
+/// replaced), so what a peer sent cannot break the line. A key that occurs several times (one
+/// per rejected path) becomes one array of its values, in order.
 json_writer& write_fields(json_writer& w, std::span<const core::field> fields);
 
 /// One "diagnostic" event line (no newline).

@@ -25,7 +25,11 @@ wait_path "$LAB_DIR/c.json" $((start + 2)) '.to.interface=="wlan0" and .reason==
 # (2) the blackhole
 sleep 1
 lab_blackhole phone wlan0
-wait_path "$LAB_DIR/c.json" $((start + 3)) '.to.interface=="p2p0" and (.detail|test("nothing was received"))' 30 || exit 1
+wait_path "$LAB_DIR/c.json" $((start + 3)) '.to.interface=="p2p0" and .reason=="path failed"' 30 || exit 1
+# Why: the keep-alive saw nothing on wlan0 (peer_dead), reported as data before the move.
+jq -e -s 'any(.[]; .event=="diagnostic" and .code=="lanyard.channel.peer_dead" and
+  .fields.interface=="wlan0")' "$LAB_DIR/c.json" >/dev/null ||
+  { cat "$LAB_DIR/c.json"; echo "FAILED: no peer_dead on wlan0 reported"; exit 1; }
 wait "$app" || { cat "$LAB_DIR/c.json" "$LAB_DIR/c.json.err"; echo "FAILED: lanyard connect failed"; exit 1; }
 lab_unblackhole phone wlan0
 

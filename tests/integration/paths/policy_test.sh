@@ -55,7 +55,9 @@ fi
 jq -e -s 'any(.[]; .event=="state" and .state=="waiting") and
   ([.[]|select(.event=="path")]|length)==0' "$LAB_DIR/down.json" >/dev/null ||
   { cat "$LAB_DIR/down.json"; echo "FAILED: expected waiting"; exit 1; }
-grep -q 'policy requires cellular.*cell0 (cellular) is down' "$LAB_DIR/down.json.err" ||
-  { cat "$LAB_DIR/down.json.err"; echo "FAILED: the reason does not name the policy and cell0"; exit 1; }
+# The channel says why, as data: no viable path, and cell0 among the paths it rejected.
+jq -e -s 'any(.[]; .event=="diagnostic" and .code=="lanyard.channel.no_viable_path" and
+  ([.fields.rejected_interface]|flatten|index("cell0")) != null)' "$LAB_DIR/down.json" >/dev/null ||
+  { cat "$LAB_DIR/down.json" "$LAB_DIR/down.json.err"; echo "FAILED: no no_viable_path naming cell0"; exit 1; }
 [[ $(packets wlan0_out) == 0 ]] || { echo "FAILED: $(packets wlan0_out) packets on wlan0"; exit 1; }
 echo "PASSED: policies enforced on the wire; waiting names the policy and cell0"

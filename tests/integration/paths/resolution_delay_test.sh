@@ -70,7 +70,8 @@ d=$(first "$LAB_DIR/c2.json" '.event=="discovery" and .change=="path_added"')
 # The race starts at the deadline; the TLS handshake on p2p0 comes on top.
 ((waited >= delay - 5 && waited < delay + 3000)) ||
   fail 2 "$LAB_DIR/c2.json" "connected ${waited} ms after p2p0 was found (delay ${delay} ms)"
-grep -q "waiting up to .* ms for a wifi path" "$LAB_DIR/c2.json.err" ||
+jq -e -s 'any(.[]; .event=="diagnostic" and .id=="channel.resolution_wait_started" and
+  .fields.awaited=="wifi")' "$LAB_DIR/c2.json" >/dev/null ||
   fail 2 "$LAB_DIR/c2.json" "the wait was not logged"
 echo "ok: 2. no Wi-Fi: on p2p0 ${waited} ms after p2p0 was found (resolution delay ${delay} ms)"
 
@@ -97,7 +98,8 @@ p=$(first "$LAB_DIR/c3.json" '.event=="path"')
 ((gap = $(ms "$w") - $(ms "$d"), started = $(ms "$p") - $(ms "$w"))) || true
 ((started < 1000)) ||
   fail 3 "$LAB_DIR/c3.json" "started ${started} ms after wlan0 was found, not at once"
-grep -q "found on wlan0 (wifi) within the resolution delay" "$LAB_DIR/c3.json.err" ||
+jq -e -s 'any(.[]; .event=="diagnostic" and .id=="channel.resolution_wait_ended" and
+  .fields.outcome=="found" and .fields.interface=="wlan0")' "$LAB_DIR/c3.json" >/dev/null ||
   fail 3 "$LAB_DIR/c3.json" "the end of the wait was not logged"
 echo "ok: 3. p2p0 found ${gap} ms before wlan0, on wlan0 ${started} ms after it was found, no move"
 echo "PASSED: the channel starts on the best kind: waits for Wi-Fi after p2p, up to the delay"

@@ -65,11 +65,11 @@ echo "ok: auth_error and network_not_found reported; the accessory stays in setu
 
 provision "$LAB_DIR/ok.json" "$payload" --ssid HomeLAN --passphrase-file "$LAB_DIR/right" ||
   { cat "$LAB_DIR/ok.json" "$LAB_DIR/ok.json.err"; echo "FAILED: provisioning"; exit 1; }
-jq -e -s '[.[]|.state]==["verified","connecting","connected","found"] and
+jq -e -s '[.[]|select(.event=="progress")] | [.[]|.state]==["verified","connecting","connected","found"] and
   (.[2].addresses|index("198.18.1.3")) and .[3].interface=="wlan0"' "$LAB_DIR/ok.json" \
   >/dev/null || { cat "$LAB_DIR/ok.json"; echo "FAILED: progress"; exit 1; }
 wait_for "$log" '.event=="ready" and .mode=="operational"' 20
-echo "ok: provisioned: $(jq -c -s '[.[]|.state]' "$LAB_DIR/ok.json")"
+echo "ok: provisioned: $(jq -c -s '[.[]|select(.event=="progress")|.state]' "$LAB_DIR/ok.json")"
 
 # Out of setup mode: a controller it does not know is refused with a clear reason.
 if lab_exec phone "$LANYARD" provision "$payload" --ssid HomeLAN --passphrase-file "$LAB_DIR/right" \

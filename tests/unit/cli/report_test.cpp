@@ -67,6 +67,21 @@ TEST_CASE("a diagnostic event carries level, id, code and fields; none when not 
   CHECK_FALSE(k.contains("conditions"));
 }
 
+TEST_CASE("a repeated field key becomes one array, in order", "[cli][report]") {
+  const std::vector<core::field> fields{{"rejected_interface", std::string("cell0")},
+                                        {"rejection", std::string("interface_down")},
+                                        {"rejected_interface", std::string("wlan0")},
+                                        {"rejection", std::string("prohibited")},
+                                        {core::field_key::device_id, std::string("lamp-1")}};
+  const core::diagnostic d{core::diagnostic_level::warning, "channel.attempt_failed",
+                           core::channel_errc::no_viable_path, "no path", fields};
+  const json j = json::parse(cli::diagnostic_event(d));
+  CHECK(j["fields"]["rejected_interface"] == json::array({"cell0", "wlan0"}));
+  CHECK(j["fields"]["rejection"] == json::array({"interface_down", "prohibited"}));
+  CHECK(j["fields"]["device_id"] == "lamp-1");
+  CHECK(j["fields"].size() == 3);
+}
+
 TEST_CASE("what a peer sent stays inside its string", "[cli][report]") {
   // A controller name or TXT value with a quote, a newline and bytes that are not UTF-8.
   const std::vector<core::field> fields{
