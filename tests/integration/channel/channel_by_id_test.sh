@@ -23,7 +23,8 @@ echo "--- app (directory and states)"; grep -E 'directory |state |connected|reco
 echo "--- accessory after the move (tail)"; tail -n 3 "$D/acc2.log"
 no_violations "$D/app.log" "$D/acc1.log" "$D/acc2.log"
 [[ $status -eq 0 ]] || { echo "FAILED: app exited with $status"; exit 1; }
-grep -q 'new path in the directory, reconnecting now' "$D/app.log" || { echo "FAILED: no attempt triggered by the directory"; exit 1; }
+grep -Eq ' diag channel\.reconnecting_now( .*)? trigger=new_path( |$)' "$D/app.log" ||
+  { echo "FAILED: no attempt triggered by the directory"; exit 1; }
 grep -q ' connected 2$' "$D/app.log" || { echo "FAILED: the channel did not reconnect"; exit 1; }
 boundary=$(grep -Eo 'boundary m[0-9]+' "$D/app.log" | grep -Eo '[0-9]+')
 seq "$boundary" $((COUNT - 1)) | sed 's/^/m/' >"$D/expected_after"

@@ -59,6 +59,9 @@
 //   k-th ready → waiting.
 #include <lanyard/accessory/server.hpp>
 #include <lanyard/client/client_channel.hpp>
+#include <lanyard/core/diagnostic.hpp>
+#include <lanyard/core/display_text.hpp>
+#include <lanyard/core/error_condition.hpp>
 #include <lanyard/discovery/advertiser.hpp>
 #include <lanyard/discovery/browser.hpp>
 #include <lanyard/discovery/client.hpp>
@@ -87,6 +90,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <unistd.h>
@@ -110,6 +114,40 @@ void say(const std::string& line) {
   std::printf("%.3f %s\n", now_s(), line.c_str());
   std::fflush(stdout);
 }
+// A diagnostic as two lines: "log TEXT" for a person reading the output, and
+// "diag ID code=CODE conditions=C,... KEY=VALUE ..." (values escaped, no spaces) that the lab
+// scripts match on, instead of the text.
+void say_diagnostic(const core::diagnostic& d) {
+  say("log " + std::string(d.text));
+  std::string line = "diag " + std::string(d.id);
+  if (d.code) {
+    line += " code=" + core::code_string(d.code) + " conditions=";
+    const core::condition_set set = core::conditions_of(d.code);
+    bool first = true;
+    for (int c = static_cast<int>(core::first_condition);
+         c <= static_cast<int>(core::last_condition); ++c)
+      if (set.contains(c)) {
+        line += (first ? "" : ",") + std::string(core::to_string(static_cast<core::condition>(c)));
+        first = false;
+      }
+  }
+  for (const core::field& f : d.fields) {
+    std::string v;
+    if (const auto* s = std::get_if<std::string>(&f.value))
+      v = core::display_text(*s);
+    else if (const auto* u = std::get_if<std::uint64_t>(&f.value))
+      v = std::to_string(*u);
+    else if (const auto* i = std::get_if<std::int64_t>(&f.value))
+      v = std::to_string(*i);
+    else if (const auto* b = std::get_if<bool>(&f.value))
+      v = *b ? "true" : "false";
+    for (char& c : v)
+      if (c == ' ') c = '_';
+    line += " " + std::string(f.key) + "=" + v;
+  }
+  say(line);
+}
+
 // "<prefix><number>" → number, or -1.
 long long index_of(std::string_view s, std::string_view prefix) {
   if (s.substr(0, prefix.size()) != prefix || s.size() == prefix.size()) return -1;
@@ -193,7 +231,7 @@ int run_accessory(const args& a) {
   asio::io_context io;
   accessory::server_options opts;
   opts.pairing.credentials = lab_setup_credentials();
-  opts.log = [](std::string_view line) { say("log " + std::string(line)); };
+  opts.diagnostics = say_diagnostic;
   if (a.has("ack-delay-ms"))
     opts.session.ack_delay = std::chrono::milliseconds(a.num("ack-delay-ms", 20));
   accessory::server srv(io.get_executor(), tls::context(id), store, opts);
@@ -349,7 +387,7 @@ int run_app(const args& a) {
   opts.connect_timeout = std::chrono::milliseconds(a.num("connect-timeout-ms", 2000));
   opts.backoff.initial = std::chrono::milliseconds(a.num("backoff-initial-ms", 100));
   opts.backoff.cap = std::chrono::milliseconds(a.num("backoff-cap-ms", 1000));
-  opts.log = [](std::string_view line) { say("log " + std::string(line)); };
+  opts.diagnostics = say_diagnostic;
   client::client_channel ch(io.get_executor(), tls::context(me), opts);
 
   // Per message: 0 pending, 1 acknowledged, 2 session_reset, 3 other error.
