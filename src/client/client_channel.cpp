@@ -688,15 +688,24 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
         if (f.index < targets.size())
           add_path(pf, targets[f.index].path.interface_name, targets[f.index].path.kind,
                    targets[f.index].path.address, targets[f.index].endpoint.port());
-        if (f.error.category() == trust::trust_category()) add_known_trust(pf);
+        if (f.refused)
+          add_decision(pf, *f.refused);
+        else if (f.error.category() == trust::trust_category())
+          add_known_trust(pf);
         emit(level::warning, diag::path_attempt_failed, f.error,
              "channel to " + opts.trust.device_id + ": " + f.what, std::move(pf));
       }
       if (o.error) {
         fields tf;
-        if (o.decision && !o.decision->accepted()) {
-          add_decision(tf, *o.decision);
-          emit(level::warning, diag::trust_refused, o.decision->code, o.decision->describe(), tf);
+        // The verdict behind the race's error: every path refused the key (else the error is a
+        // transport failure), so the first refused path's verdict names the fingerprints.
+        const trust::trust_decision* verdict =
+            o.decision && !o.decision->accepted() ? &*o.decision : nullptr;
+        for (const auto& f : o.failures)
+          if (!verdict && f.refused && f.error == o.error) verdict = &*f.refused;
+        if (verdict) {
+          add_decision(tf, *verdict);
+          emit(level::warning, diag::trust_refused, verdict->code, verdict->describe(), tf);
         } else if (o.error.category() == trust::trust_category()) {
           add_known_trust(tf);
         }

@@ -80,6 +80,9 @@ struct attempt_failure {
   std::error_code error;
   /// "TLS handshake with 198.18.1.3 port 7443 via wlan0 (wifi) failed: <reason>".
   std::string what;
+  /// The trust store's verdict when it refused this path's key (every fingerprint involved),
+  /// so the channel can report who presented what; nullopt for other failures.
+  std::optional<trust::trust_decision> refused = std::nullopt;
 };
 
 template <class Stream>

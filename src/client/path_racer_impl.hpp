@@ -175,8 +175,11 @@ void basic_path_racer<Connector>::failed(std::size_t i, std::error_code ec,
   auto& a = attempts_[i];
   if (!a || a->finished || done_) return;
   abort(i); // ends the attempt: its timer and socket
-  failures_.push_back(
-      {i, ec, step + " " + describe_target(targets_[i]) + " failed: " + ec.message()});
+  std::optional<trust::trust_decision> refused;
+  if (a->decision && !a->decision->accepted()) refused = a->decision;
+  failures_.push_back({i, ec,
+                       step + " " + describe_target(targets_[i]) + " failed: " + ec.message(),
+                       std::move(refused)});
   if (!is_refusal(ec))
     transport_failure_ = ec;
   else if (!refusal_)

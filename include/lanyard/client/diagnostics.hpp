@@ -20,15 +20,13 @@ namespace lanyard::client::diag {
 /// per path (rejected_interface, rejected_kind, rejected_address, rejection). An attempt (a race,
 /// its pairing or its attach) failed; the channel waits or, on a permanent error, fails.
 inline constexpr std::string_view attempt_failed = "channel.attempt_failed";
-/// warning · that path's error · path fields; for a trust code also fingerprint_pinned,
-/// pinned_since_s, fingerprint_expected (those known). One path of a race failed (TCP, socket,
+/// warning · that path's error · path fields; for a refused key also fingerprint_presented,
+/// fingerprint_pinned, pinned_since_s, fingerprint_expected (those known). One path of a race failed (TCP, socket,
 /// TLS or pin); the race goes on with the others.
 inline constexpr std::string_view path_attempt_failed = "channel.path_attempt_failed";
 /// warning · the trust decision's code · fingerprint_presented, fingerprint_pinned,
-/// fingerprint_expected (those known), pinned_since_s. A race failed and it handed over the
-/// refused trust decision. Today the racer keeps no decision for a refused attempt, so a refusal
-/// is reported by path_attempt_failed and attempt_failed (trust codes) with the fingerprints
-/// known without the handshake: fingerprint_pinned, pinned_since_s, fingerprint_expected.
+/// fingerprint_expected (those known), pinned_since_s. A race failed because every path
+/// presented a key the trust store refused; the verdict of the first refused path.
 inline constexpr std::string_view trust_refused = "channel.trust_refused";
 /// notice · none · trigger. An attempt starts at once instead of waiting out the backoff.
 inline constexpr std::string_view reconnecting_now = "channel.reconnecting_now";
