@@ -21,8 +21,8 @@ namespace lanyard::client::diag {
 /// its pairing or its attach) failed; the channel waits or, on a permanent error, fails.
 inline constexpr std::string_view attempt_failed = "channel.attempt_failed";
 /// warning · that path's error · path fields; for a refused key also fingerprint_presented,
-/// fingerprint_pinned, pinned_since_s, fingerprint_expected (those known). One path of a race failed (TCP, socket,
-/// TLS or pin); the race goes on with the others.
+/// fingerprint_pinned, pinned_since_s, fingerprint_expected (those known). One path of a race
+/// failed (TCP, socket, TLS or pin); the race goes on with the others.
 inline constexpr std::string_view path_attempt_failed = "channel.path_attempt_failed";
 /// warning · the trust decision's code · fingerprint_presented, fingerprint_pinned,
 /// fingerprint_expected (those known), pinned_since_s. A race failed because every path
