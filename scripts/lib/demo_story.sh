@@ -104,8 +104,9 @@ while read -r p; do
     found) say "found on the home network by its id: $(jq -r .detail <<<"$p")" ;;
     *) say "$(jq -c . <<<"$p")" ;;
   esac
-done < <(matching "$LAB_DIR/provision.json" 'true')
-jq -e -s '[.[]|.state]==["joining","verified","connecting","connected","found"]' "$LAB_DIR/provision.json" \
+done < <(matching "$LAB_DIR/provision.json" '.event=="progress"')
+jq -e -s '[.[]|select(.event=="progress")|.state]==["joining","verified","connecting","connected","found"]' \
+  "$LAB_DIR/provision.json" \
   >/dev/null || die "provisioning steps: $(cat "$LAB_DIR/provision.json")"
 wait_for "$SIMLOG" '.event=="softap-closed"' 20 >/dev/null || die "the SoftAP did not close"
 say "accessory: operational on HomeLAN in the same boot; SoftAP closed after its grace period"
