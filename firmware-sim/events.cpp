@@ -72,10 +72,8 @@ void emit_diagnostic(const core::diagnostic& d) {
                             {"id", std::string(d.id)}};
   if (d.code) {
     nlohmann::json conditions = nlohmann::json::array();
-    const core::condition_set set = core::conditions_of(d.code);
-    for (int c = static_cast<int>(core::first_condition);
-         c <= static_cast<int>(core::last_condition); ++c)
-      if (set.contains(c)) conditions.push_back(core::to_string(static_cast<core::condition>(c)));
+    for (std::string_view name : core::condition_names(d.code))
+      conditions.push_back(name);
     fields.emplace_back("code", core::code_string(d.code));
     fields.push_back(raw_field("conditions", conditions));
   }

@@ -12,10 +12,8 @@ json_writer& write_code(json_writer& w, const std::error_code& ec) {
   if (!ec) return w;
   w.key("code").value(core::code_string(ec));
   w.key("conditions").begin_array();
-  const core::condition_set set = core::conditions_of(ec);
-  for (int c = static_cast<int>(core::first_condition); c <= static_cast<int>(core::last_condition);
-       ++c)
-    if (set.contains(c)) w.value(core::to_string(static_cast<core::condition>(c)));
+  for (std::string_view name : core::condition_names(ec))
+    w.value(name);
   return w.end_array();
 }
 

@@ -117,15 +117,18 @@ void add_path(fields& f, const path_info& p) {
 }
 
 // The trust decision's facts (never a secret: fingerprints are public key hashes).
+// diag::pinned_since_s: the pin's time in seconds since the Unix epoch.
+core::field pinned_since(std::chrono::system_clock::time_point t) {
+  return {
+      diag::pinned_since_s,
+      std::int64_t{std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count()}};
+}
+
 void add_decision(fields& f, const trust::trust_decision& d) {
   f.push_back({key::fingerprint_presented, core::to_string(d.presented)});
   if (d.pinned) f.push_back({key::fingerprint_pinned, core::to_string(*d.pinned)});
   if (d.expected) f.push_back({key::fingerprint_expected, core::to_string(*d.expected)});
-  if (d.pinned_since)
-    f.push_back(
-        {diag::pinned_since_s, std::int64_t{std::chrono::duration_cast<std::chrono::seconds>(
-                                                d.pinned_since->time_since_epoch())
-                                                .count()}});
+  if (d.pinned_since) f.push_back(pinned_since(*d.pinned_since));
 }
 
 } // namespace
@@ -567,10 +570,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     if (opts.trust.store)
       if (auto pin = opts.trust.store->find(opts.trust.device_id)) {
         f.push_back({key::fingerprint_pinned, core::to_string(pin->fingerprint)});
-        f.push_back(
-            {diag::pinned_since_s, std::int64_t{std::chrono::duration_cast<std::chrono::seconds>(
-                                                    pin->first_seen.time_since_epoch())
-                                                    .count()}});
+        f.push_back(pinned_since(pin->first_seen));
       }
     if (opts.trust.expected_fingerprint)
       f.push_back({key::fingerprint_expected, core::to_string(*opts.trust.expected_fingerprint)});

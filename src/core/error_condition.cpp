@@ -110,6 +110,14 @@ std::string code_string(const std::error_code& ec) {
   return std::string(ec.category().name()) + ":" + std::to_string(ec.value());
 }
 
+std::vector<std::string_view> condition_names(const std::error_code& ec) {
+  std::vector<std::string_view> names;
+  const condition_set set = conditions_of(ec);
+  for (int i = static_cast<int>(first_condition); i <= static_cast<int>(last_condition); ++i)
+    if (set.contains(i)) names.push_back(to_string(static_cast<condition>(i)));
+  return names;
+}
+
 condition_set conditions_of(const std::error_code& ec) noexcept {
   condition_set s;
   for (int i = static_cast<int>(first_condition); i <= static_cast<int>(last_condition); ++i)

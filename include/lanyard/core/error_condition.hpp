@@ -29,6 +29,7 @@
 #include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <vector>
 
 namespace lanyard::core {
 
@@ -134,6 +135,10 @@ condition_set conditions_of(const std::error_code& ec) noexcept;
 
 /// "transient", "refused_by_peer", ... (for logs and JSON); "" for values outside the enum.
 std::string_view to_string(condition c) noexcept;
+
+/// The names of every condition `ec` is equivalent to, in enum order (what the tools print as
+/// "conditions"); empty for success and for unclassified codes.
+std::vector<std::string_view> condition_names(const std::error_code& ec);
 
 } // namespace lanyard::core
 

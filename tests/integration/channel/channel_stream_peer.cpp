@@ -122,14 +122,11 @@ void say_diagnostic(const core::diagnostic& d) {
   std::string line = "diag " + std::string(d.id);
   if (d.code) {
     line += " code=" + core::code_string(d.code) + " conditions=";
-    const core::condition_set set = core::conditions_of(d.code);
     bool first = true;
-    for (int c = static_cast<int>(core::first_condition);
-         c <= static_cast<int>(core::last_condition); ++c)
-      if (set.contains(c)) {
-        line += (first ? "" : ",") + std::string(core::to_string(static_cast<core::condition>(c)));
-        first = false;
-      }
+    for (std::string_view name : core::condition_names(d.code)) {
+      line += (first ? "" : ",") + std::string(name);
+      first = false;
+    }
   }
   for (const core::field& f : d.fields) {
     std::string v;

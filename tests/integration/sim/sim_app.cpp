@@ -123,12 +123,8 @@ int main(int argc, char** argv) {
   };
   ch.set_state_handler([&](client::channel_state s, std::error_code why) {
     std::string conditions;
-    const core::condition_set set = core::conditions_of(why);
-    for (int c = static_cast<int>(core::first_condition);
-         c <= static_cast<int>(core::last_condition); ++c)
-      if (set.contains(c))
-        conditions += (conditions.empty() ? "" : ",") +
-                      quote(core::to_string(static_cast<core::condition>(c)));
+    for (std::string_view name : core::condition_names(why))
+      conditions += (conditions.empty() ? "" : ",") + quote(name);
     line("{\"event\":\"state\",\"state\":" + quote(to_string(s)) +
          ",\"reason\":" + quote(why ? why.message() : "") +
          ",\"code\":" + quote(core::code_string(why)) + ",\"conditions\":[" + conditions + "]}");
