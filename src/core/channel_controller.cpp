@@ -65,6 +65,8 @@ void channel_controller::race_won(std::uint64_t id, std::size_t target, time_poi
   if (!racing_ || id != attempt_id_ || target >= attempt_paths_.size()) return;
   racing_ = false;
   won_ = attempt_paths_[target];
+  attempt_paths_ =
+      std::vector<tracked_path>(); // only a race's indices need it: an idle channel holds no copy
 }
 
 void channel_controller::attached(std::uint64_t id, time_point now) {
@@ -90,6 +92,7 @@ void channel_controller::attempt_failed(std::uint64_t id, std::error_code ec, st
   }
   if (id == 0 || id != attempt_id_) return; // stale: aborted, or superseded by a restart
   racing_ = false;
+  attempt_paths_ = std::vector<tracked_path>();
   attempt_id_ = 0;
   won_.reset();
   failed_attempt(ec, std::move(what), now);
@@ -181,9 +184,15 @@ void channel_controller::handle_deadline(time_point now) {
 // --- outputs and queries ------------------------------------------------------------------------
 
 std::optional<controller_action> channel_controller::poll_action() {
-  if (actions_.empty()) return std::nullopt;
-  controller_action a = std::move(actions_.front());
-  actions_.pop_front();
+  if (actions_read_ == actions_.size()) return std::nullopt;
+  controller_action a = std::move(actions_[actions_read_++]);
+  if (actions_read_ == actions_.size()) {
+    // Drained: give the storage back. Actions come in short bursts on state changes, and an
+    // idle channel should hold none (a std::deque kept a 280-byte node and its map, ~0.35 KB
+    // per channel, forever).
+    actions_ = std::vector<controller_action>(); // not `= {}`: that keeps the capacity
+    actions_read_ = 0;
+  }
   return a;
 }
 
@@ -229,6 +238,7 @@ void channel_controller::stop_attempts() {
   awaiting_better_ = false;
   if (racing_) emit(act::abort{attempt_id_});
   racing_ = false;
+  attempt_paths_ = std::vector<tracked_path>();
   attempt_id_ = 0; // an admission in progress is stale now
   won_.reset();
 }

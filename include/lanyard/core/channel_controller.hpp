@@ -40,7 +40,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <span>
@@ -175,7 +174,8 @@ private:
   path_tracker tracker_;
   kind_set usable_kinds_;
   std::error_code nothing_known_;
-  std::deque<controller_action> actions_;
+  std::vector<controller_action> actions_; // FIFO from actions_read_, freed when drained
+  std::size_t actions_read_ = 0;
 
   bool started_ = false;
   channel_state state_ = channel_state::setup;
