@@ -88,8 +88,12 @@ public:
     case pairing_errc::too_many_attempts:
     case pairing_errc::method_not_supported:
     case pairing_errc::controllers_full:
-    case pairing_errc::accessory_failure:
       return {refused_by_peer, permanent};
+    case pairing_errc::accessory_failure:
+      // "Try again": the accessory's storage failed, nothing was paired. Transient, so a channel
+      // pairing on first use retries with backoff instead of ending — also when a neighbour
+      // posing as the accessory sends it, which as permanent would end the owner's channel.
+      return {refused_by_peer, transient};
     case pairing_errc::invalid_timeout:
       return {permanent};
     case pairing_errc::wrong_proof:

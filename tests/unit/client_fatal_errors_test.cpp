@@ -127,6 +127,10 @@ TEST_CASE("attempt_failed(): permanent decides as fatal() did", "[channel][error
        {&core::channel_category(), &core::pairing_category(), &trust::trust_category(),
         &tls::tls_category(), &link::link_category(), &crypto::crypto_category()},
        {
+           {core::pairing_errc::accessory_failure,
+            "deliberate (error-model.md step 17): the accessory's storage failed and it says "
+            "\"try again\"; the channel now retries with backoff instead of ending, which also "
+            "stops a neighbour posing as the accessory from ending the owner's channel with it"},
            {core::pairing_errc::needs_full_handshake,
             "only the accessory's application hears it (server::pairing_report); the app sees "
             "the connection close, and never offers a resumed session before pairing"},

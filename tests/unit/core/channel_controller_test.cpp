@@ -169,6 +169,14 @@ TEST_CASE("controller: a permanent failure gives up, a transient one retries (T1
                             "give up: " + wrong_proof.message(),
                             state(channel_state::failed, wrong_proof)});
   }
+  SECTION("the accessory's storage failed while pairing: waiting, retry (error-model step 17)") {
+    const std::error_code failed = pairing_errc::accessory_failure;
+    c.race_won(1, 0, t0 + 1s);
+    c.attempt_failed(1, failed, "pairing failed", t0 + 2s);
+    CHECK(drain(c) ==
+          lines{notice_failed("pairing failed", failed), state(channel_state::waiting, failed)});
+    CHECK(c.next_deadline() == t0 + 2s + 100ms);
+  }
   SECTION("pairing timed out while admitting: waiting, retry (T37)") {
     c.race_won(1, 0, t0 + 1s);
     c.attempt_failed(1, pairing_timeout, "pairing failed", t0 + 2s);

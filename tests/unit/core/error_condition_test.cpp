@@ -158,7 +158,7 @@ TEST_CASE("lanyard.pairing codes have the design's conditions", "[error_conditio
       {9, "protocol_violation", {protocol_violation, permanent}},
       // 10 reserved: channel traffic before pairing is channel_errc::not_paired.
       {11, "needs_full_handshake", {refused_by_peer, transient}},
-      {12, "accessory_failure", {refused_by_peer, permanent}},
+      {12, "accessory_failure", {refused_by_peer, transient}},
       {13, "not_confirmed", {cancelled, permanent}},
   };
   check_conditions(pairing_category(), rows);
