@@ -1,15 +1,18 @@
 // lanyard controllers list|remove|role|window ID ... [--address HOST:PORT]: manages an
 // accessory's paired controllers from an admin app, over the channel (the accessory answers
 // the requests of accessory/controller_admin.hpp; other apps get "not_admin").
+#include "cli_error.hpp"
 #include "command.hpp"
 #include "controller_setup.hpp"
 #include "discover.hpp"
 #include "json.hpp"
+#include "report.hpp"
 
 #include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/app_message.hpp>
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/fingerprint.hpp>
+#include <lanyard/trust/error.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
@@ -22,18 +25,36 @@
 namespace lanyard::cli {
 namespace {
 
-int fail(const std::string& reason, int code) {
-  std::fprintf(stderr, "lanyard controllers: %s\n", reason.c_str());
-  return code;
+bool json_output = false;
+
+int fail(const core::error_detail& e, int exit_status) {
+  return report_failure("controllers", json_output, e, exit_status);
 }
 
-std::string advice(std::string_view reason) {
-  if (reason == "not_admin") return "this app is not an admin of the accessory";
-  if (reason == "not_paired") return "no such controller";
-  if (reason == "last_admin")
-    return "that is the accessory's only admin: make another controller admin first";
-  if (reason == "bad_field") return "the accessory did not understand the request";
-  return "the accessory could not record the change";
+int bad_argument(std::string sentence) {
+  return fail({cli_errc::bad_argument, std::move(sentence)}, 2);
+}
+
+// The accessory's refusal (accessory/controller_admin.hpp's reason tokens) as a code a script
+// can branch on, with a sentence for a person; the token itself is the `reason` field.
+core::error_detail refusal(std::string_view reason) {
+  core::error_detail e;
+  if (reason == "not_admin") {
+    e = {trust::trust_errc::not_admin, "this app is not an admin of the accessory"};
+  } else if (reason == "not_paired") {
+    e = {trust::trust_errc::not_paired, "no such controller"};
+  } else if (reason == "last_admin") {
+    e = {trust::trust_errc::last_admin,
+         "that is the accessory's only admin: make another controller admin first"};
+  } else if (reason == "bad_field") {
+    e = {core::app_message_errc::bad_value, "the accessory did not understand the request"};
+  } else {
+    // "storage", or a token a newer accessory added.
+    e = {trust::trust_errc::store_io, "the accessory could not record the change"};
+  }
+  e.detail += " (" + core::display_text(reason) + ")";
+  e.with(core::field_key::reason, std::string(reason));
+  return e;
 }
 
 // The request for `args`, or an error (exit 2).
@@ -79,34 +100,39 @@ std::optional<core::app_message> request_of(const parsed_args& args, std::string
 }
 
 int run(const parsed_args& args) {
+  json_output = args.has("json");
   std::string error;
   const std::optional<core::app_message> req = request_of(args, error);
-  if (!req) return fail(error, 2);
+  if (!req) return bad_argument(error);
   const std::string device_id = args.positional[1];
   std::chrono::seconds timeout{10};
   if (auto t = args.value("timeout")) {
     auto v = parse_integer(*t, 1, 3600, "--timeout", error);
-    if (!v) return fail(error, 2);
+    if (!v) return bad_argument(error);
     timeout = std::chrono::seconds(*v);
   }
   std::string host, port;
   if (const auto address = args.value("address")) {
-    if (!split_host_port(*address, host, port, error)) return fail(error, 2);
+    if (!split_host_port(*address, host, port, error)) return bad_argument(error);
   }
   std::string text;
-  if (std::error_code ec = core::encode_app_message(*req, text)) return fail(ec.message(), 2);
+  if (std::error_code ec = core::encode_app_message(*req, text))
+    return fail({ec, "the request cannot be encoded: " + ec.message()}, 2);
 
   core::error_detail setup_error;
   std::optional<tls::identity> me = load_controller_identity(args, setup_error);
-  if (!me) return fail(setup_error.message(), 1);
+  if (!me) return fail(setup_error, 1);
   std::shared_ptr<trust::trust_store> store = open_trust_store(args, setup_error);
-  if (!store) return fail(setup_error.message(), 1);
-  if (!store->find(device_id))
-    return fail("\"" + core::display_text(device_id) + "\" is not paired: pair first", 1);
+  if (!store) return fail(setup_error, 1);
+  if (!store->find(device_id)) {
+    core::error_detail e{trust::trust_errc::unknown_device,
+                         "\"" + core::display_text(device_id) + "\" is not paired: pair first"};
+    return fail(e.with(core::field_key::device_id, device_id), 1);
+  }
   if (host.empty()) {
     // By its id, through DNS-SD: the first path it answers on.
     const auto found = discover_accessory(device_id, timeout, setup_error);
-    if (found.empty()) return fail(setup_error.message(), 1);
+    if (found.empty()) return fail(setup_error, 1);
     host = found.front().address().to_string();
     port = std::to_string(found.front().port());
   }
@@ -116,9 +142,10 @@ int run(const parsed_args& args) {
   opts.trust.device_id = device_id;
   opts.trust.store = store;
   client::client_channel ch(io.get_executor(), tls::context(*me), opts);
-  const bool json = args.has("json");
+  const bool json = json_output;
   int exit_code = 1;
-  std::string outcome = "no answer from the accessory";
+  core::error_detail outcome{std::make_error_code(std::errc::timed_out),
+                             "no answer from the accessory"};
   std::optional<std::uint64_t> seq;
   std::vector<core::app_message> early; // replies that came before our seq was known
   std::vector<std::string> listed;
@@ -126,7 +153,7 @@ int run(const parsed_args& args) {
   list_json.begin_array();
   asio::steady_timer deadline(io);
 
-  auto finish = [&](int code, std::string why) {
+  auto finish = [&](int code, core::error_detail why) {
     exit_code = code;
     outcome = std::move(why);
     ch.cancel();
@@ -138,9 +165,9 @@ int run(const parsed_args& args) {
     if (!re || *re != *seq) return;
     if (m.verb == "error") {
       const std::string reason(m.get("reason").value_or(""));
-      return finish(1, advice(reason) + " (" + core::display_text(reason) + ")");
+      return finish(1, refusal(reason));
     }
-    if (m.verb == "ok") return finish(0, "");
+    if (m.verb == "ok") return finish(0, {});
     if (m.verb == "controller") {
       const std::string name = core::percent_decode(m.get("name").value_or("")).value_or("?");
       const std::string fp(m.get("fp").value_or(""));
@@ -158,10 +185,13 @@ int run(const parsed_args& args) {
           .end_object();
       return;
     }
-    if (m.verb == "controllers") return finish(0, "");
+    if (m.verb == "controllers") return finish(0, {});
   };
   ch.set_state_handler([&](client::channel_state s, std::error_code why) {
-    if (s == client::channel_state::failed) finish(1, why.message());
+    if (s != client::channel_state::failed) return;
+    core::error_detail e = ch.last_error_detail();
+    if (!e.code) e.code = why;
+    finish(1, std::move(e));
   });
   ch.set_message_handler([&](std::uint64_t, std::span<const std::byte> payload) {
     auto parsed = core::parse_app_message(payload);
@@ -174,7 +204,7 @@ int run(const parsed_args& args) {
   so.completion = channel::send_completion_mode::queued;
   ch.async_send(std::as_bytes(std::span(text.data(), text.size())), so,
                 [&](std::error_code ec, std::uint64_t s) {
-                  if (ec) return finish(1, "sending the request failed: " + ec.message());
+                  if (ec) return finish(1, {ec, "sending the request failed: " + ec.message()});
                   seq = s;
                   for (const auto& m : early)
                     handle(m);
@@ -182,7 +212,8 @@ int run(const parsed_args& args) {
   deadline.expires_after(timeout);
   deadline.async_wait([&](std::error_code ec) {
     if (!ec)
-      finish(1, "no answer from the accessory within " + std::to_string(timeout.count()) + " s");
+      finish(1, {std::make_error_code(std::errc::timed_out),
+                 "no answer from the accessory within " + std::to_string(timeout.count()) + " s"});
   });
   io.run();
   if (exit_code != 0) return fail(outcome, exit_code);
@@ -214,7 +245,8 @@ const command cmd{
     "\n"
     "options:\n"
     "  --address HOST:PORT  connect there instead of browsing for ID (DNS-SD)\n"
-    "  --json               list: one JSON array of {fingerprint, role, name}\n"
+    "  --json               list: one JSON array of {fingerprint, role, name}; a failure:\n"
+    "                       one error event {\"event\":\"error\",\"code\",...} on stdout\n"
     "  --timeout SECONDS    give up after this long (default 10)\n"
     "  --trust-store PATH   the trust store (default: $XDG_STATE_HOME/lanyard/trust-store)\n"
     "  --identity-dir DIR   this controller's key and certificate\n"

@@ -74,6 +74,9 @@ inline constexpr std::string_view retry_after_ms = "retry_after_ms";
 inline constexpr std::string_view position = "position";
 inline constexpr std::string_view mbedtls_error = "mbedtls_error";
 inline constexpr std::string_view tls_alert = "tls_alert";
+/// A peer's refusal token as it sent it ("not_admin", "last_admin"): an application-level
+/// reply mapped to `code` where this side knows the token.
+inline constexpr std::string_view reason = "reason";
 } // namespace field_key
 
 /// The one "error plus its detail" type. An aggregate whose first members are link_error's and

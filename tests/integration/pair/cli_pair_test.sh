@@ -156,8 +156,15 @@ tablet_fp=$(printf '%s' "$out" | jq -r '.[]|select(.name=="tablet")|.fingerprint
 owner_fp=$(printf '%s' "$out" | jq -r '.[]|select(.role=="admin")|.fingerprint')
 expect 1 "$LANYARD" controllers list lamp-7 --address "$addr" $(ts second)
 contains "$err" "not an admin"
-expect 1 "$LANYARD" controllers remove lamp-7 "$owner_fp" --address "$addr" $(ts owner)
-contains "$err" "only admin"
+expect 1 "$LANYARD" controllers list lamp-7 --address "$addr" $(ts second) --json
+error_is .code lanyard.trust.not_admin
+error_is .fields.reason not_admin
+error_is '.conditions | index("policy") != null' true
+expect 1 "$LANYARD" controllers remove lamp-7 "$owner_fp" --address "$addr" $(ts owner) --json
+error_is .code lanyard.trust.last_admin
+error_is .exit 1
+expect 2 "$LANYARD" controllers role lamp-7 "$tablet_fp" boss --address "$addr" $(ts owner) --json
+error_is .code lanyard.cli.bad_argument
 expect 0 "$LANYARD" controllers role lamp-7 "$tablet_fp" admin --address "$addr" $(ts owner)
 expect 0 "$LANYARD" controllers role lamp-7 "$tablet_fp" user --address "$addr" $(ts owner)
 expect 0 "$LANYARD" controllers remove lamp-7 "$tablet_fp" --address "$addr" $(ts owner)
