@@ -66,10 +66,10 @@ inline constexpr std::string_view write_certificate = "write_certificate";
 ///    pinned the old key will refuse the new one).
 ///  - tls_errc::identity_io: the directory or a file cannot be created/read/written, or does not
 ///    exist for load() (`file`, `os_error`: the errno).
-///  - tls_errc::invalid_device_id (`device_id`: the id given), tls_errc::crypto_failure
+///  - tls_errc::invalid_device_id (`device_id`: the invalid id), tls_errc::crypto_failure
 ///    (`mbedtls_error`).
 ///
-/// Fields (core::field_key): `step` (one of identity_step below: where it failed), `file` (the
+/// Fields (core::field_key): `step` (one of identity_step above: where it failed), `file` (the
 /// file or directory concerned), `os_error` (errno, signed), `mode` ("0644"), `mbedtls_error`
 /// (mbedTLS's negative return code, signed: compare with MBEDTLS_ERR_*), `device_id`. Never key
 /// material.
