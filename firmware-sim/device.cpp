@@ -122,11 +122,10 @@ device::~device() {
 }
 
 bool device::start(std::string& error) {
-  std::error_code ec;
-  std::string detail;
-  identity_ = tls::identity::load_or_create(paths_.identity(), config_.id, ec, &detail);
-  if (ec) {
-    error = "identity: " + (detail.empty() ? ec.message() : detail);
+  core::error_detail identity_error;
+  identity_ = tls::identity::load_or_create(paths_.identity(), config_.id, identity_error);
+  if (identity_error) {
+    error = "identity: " + identity_error.message();
     return false;
   }
   // An accessory that pairs by confirmation has no setup secret: nothing is made or loaded

@@ -145,10 +145,9 @@ int main(int argc, char** argv) {
 
   // The app's own identity (the accessory pins it as a controller) and its trust store (the
   // accessories it pinned). Both persist: the next run picks up where this one left off.
-  std::error_code ec;
-  std::string detail;
-  const auto me = tls::identity::load_or_create(o->identity_dir, "companion-app", ec, &detail);
-  if (ec) return say("identity: " + detail), 1;
+  core::error_detail identity_error;
+  const auto me = tls::identity::load_or_create(o->identity_dir, "companion-app", identity_error);
+  if (identity_error) return say("identity: " + identity_error.message()), 1;
   auto store = std::make_shared<trust::trust_store>(o->trust_store);
   if (auto s = store->load(); s.failed()) return say(s.message()), 1;
 

@@ -42,9 +42,10 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(state, ec);
   if (ec) return std::fprintf(stderr, "%s: %s\n", state.c_str(), ec.message().c_str()), 1;
-  std::string detail;
-  tls::identity me = tls::identity::load_or_create(state / "identity", device_id, ec, &detail);
-  if (ec) return std::fprintf(stderr, "identity: %s\n", detail.c_str()), 1;
+  core::error_detail identity_error; // code, sentence and fields (file, os_error, mbedtls_error)
+  tls::identity me = tls::identity::load_or_create(state / "identity", device_id, identity_error);
+  if (identity_error)
+    return std::fprintf(stderr, "identity: %s\n", identity_error.message().c_str()), 1;
 
   // 2. The pairing secrets, made once like the identity: the setup secret (in the QR payload)
   // and the 8-digit setup code, of which only a SPAKE2+ verifier is kept. A real product makes

@@ -251,7 +251,6 @@ int run(const parsed_args& args) {
   std::optional<tls::identity> me = load_controller_identity(args, setup_error);
   if (!me) return fail(setup_error, 1);
   std::error_code ec;
-  std::string detail;
 
   // Where the accessory is.
   std::vector<tcp::endpoint> endpoints;
@@ -292,8 +291,9 @@ int run(const parsed_args& args) {
     }
     return decision->accepted() ? std::error_code{} : decision->code;
   };
-  tls::context ctx = tls::context::create(*me, options, ec, &detail);
-  if (ec) return fail({ec, detail}, 1);
+  core::error_detail context_error;
+  tls::context ctx = tls::context::create(*me, options, context_error);
+  if (context_error) return fail(std::move(context_error), 1);
 
   // The first path that accepts a connection is the one paired over; a refused key is final.
   pairing_attempt attempt;

@@ -66,7 +66,6 @@ std::optional<tls::identity> load_controller_identity(const parsed_args& args,
     return std::nullopt;
   }
   std::error_code ec, exists_ec;
-  std::string detail;
   // First use: the state directory itself may not exist yet (a fresh $HOME).
   if (!std::filesystem::exists(dir, exists_ec)) {
     std::filesystem::create_directories(dir.parent_path(), ec);
@@ -77,12 +76,9 @@ std::optional<tls::identity> load_controller_identity(const parsed_args& args,
     }
   }
   tls::identity me = std::filesystem::exists(dir / tls::identity::key_file_name, exists_ec)
-                         ? tls::identity::load(dir, ec, &detail)
-                         : tls::identity::load_or_create(dir, controller_device_id(), ec, &detail);
-  if (ec) {
-    error = {ec, detail};
-    return std::nullopt;
-  }
+                         ? tls::identity::load(dir, error)
+                         : tls::identity::load_or_create(dir, controller_device_id(), error);
+  if (error) return std::nullopt;
   return me;
 }
 

@@ -24,11 +24,12 @@ context::impl::~impl() {
   mbedtls_ssl_config_free(&client_);
 }
 
-int context::impl::setup(std::string& what) {
+int context::impl::setup(std::string& what, std::string_view& step) {
   const identity::impl* id = identity_access::get(local);
   int ret = rng.seed("lanyard tls context " + local.device_id());
   if (ret != 0) {
     what = "seeding the random generator";
+    step = context_step::seed_random;
     return ret;
   }
 
@@ -53,6 +54,7 @@ int context::impl::setup(std::string& what) {
         MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
     if (ret != 0) {
       what = "configuring mbedTLS";
+      step = context_step::configure;
       return ret;
     }
     mbedtls_ssl_conf_rng(c, mbedtls_ctr_drbg_random, rng.ctr());
@@ -71,11 +73,13 @@ int context::impl::setup(std::string& what) {
     ret = mbedtls_ssl_conf_own_cert(c, &id->cert, &id->key);
     if (ret != 0) {
       what = "installing the identity's certificate";
+      step = context_step::own_certificate;
       return ret;
     }
     ret = mbedtls_ssl_conf_alpn_protocols(c, alpn_list_.data());
     if (ret != 0) {
       what = "setting ALPN \"" + options.alpn + "\"";
+      step = context_step::alpn;
       return ret;
     }
     mbedtls_ssl_conf_renegotiation(c, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
@@ -91,6 +95,7 @@ int context::impl::setup(std::string& what) {
                                    static_cast<uint32_t>(options.ticket_lifetime.count()));
     if (ret != 0) {
       what = "generating the session-ticket key";
+      step = context_step::ticket_key;
       return ret;
     }
     mbedtls_ssl_conf_session_tickets_cb(&server_, mbedtls_ssl_ticket_write, detail::ticket_parse,
@@ -122,32 +127,41 @@ void context::impl::erase_session(std::string_view peer_id) {
   if (it != sessions_.end()) sessions_.erase(it);
 }
 
-context context::create(identity local, context_options options, std::error_code& ec,
-                        std::string* detail) {
-  ec.clear();
+context context::create(identity local, context_options options, core::error_detail& error) {
+  error = {};
   context out;
   if (!local) {
-    ec = tls_errc::bad_identity_file;
-    if (detail != nullptr) *detail = "tls::context needs an identity (it is empty)";
+    error = {tls_errc::bad_identity_file, "tls::context needs an identity (it is empty)"};
     return out;
   }
   auto p = std::make_shared<impl>(std::move(local), std::move(options));
   std::string what;
-  int ret = p->setup(what);
+  std::string_view step;
+  int ret = p->setup(what, step);
   if (ret != 0) {
-    ec = tls_errc::crypto_failure;
-    if (detail != nullptr) *detail = what + ": " + detail::mbedtls_error_text(ret);
+    error =
+        core::error_detail{tls_errc::crypto_failure, what + ": " + detail::mbedtls_error_text(ret)}
+            .with(core::field_key::step, std::string(step))
+            .with(core::field_key::mbedtls_error, std::int64_t{ret});
     return out;
   }
   out.impl_ = std::move(p);
   return out;
 }
 
+context context::create(identity local, context_options options, std::error_code& ec,
+                        std::string* detail) {
+  core::error_detail error;
+  context out = create(std::move(local), std::move(options), error);
+  ec = error.code;
+  if (detail != nullptr) *detail = std::move(error.detail);
+  return out;
+}
+
 context::context(identity local, context_options options) {
-  std::error_code ec;
-  std::string detail;
-  *this = create(std::move(local), std::move(options), ec, &detail);
-  if (ec) throw std::system_error(ec, detail);
+  core::error_detail error;
+  *this = create(std::move(local), std::move(options), error);
+  if (error) throw std::system_error(error.code, error.detail);
 }
 
 const identity& context::local_identity() const noexcept {

@@ -56,8 +56,9 @@ struct context::impl {
   impl(const impl&) = delete;
   impl& operator=(const impl&) = delete;
 
-  /// Builds everything; returns 0 or an mbedTLS error (what failed goes to `what`).
-  int setup(std::string& what);
+  /// Builds everything; returns 0 or an mbedTLS error (what failed goes to `what`, as a phrase,
+  /// and to `step`, a context_step).
+  int setup(std::string& what, std::string_view& step);
 
   mbedtls_ssl_config* conf(role r) noexcept { return r == role::client ? &client_ : &server_; }
 

@@ -25,17 +25,35 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Collects the error and the sentence for the caller.
-struct failure {
-  std::error_code& ec;
-  std::string* detail;
+namespace fk = core::field_key;
+namespace step = identity_step;
 
-  identity operator()(tls_errc e, std::string why) const {
-    ec = e;
-    if (detail != nullptr) *detail = std::move(why);
+// Collects the error, the sentence and the fields for the caller.
+struct failure {
+  core::error_detail& out;
+
+  // `step` is an identity_step; `fields` follow it.
+  identity operator()(tls_errc e, std::string why, std::string_view step,
+                      std::vector<core::field> fields = {}) const {
+    out.code = e;
+    out.detail = std::move(why);
+    out.fields.clear();
+    out.fields.push_back({fk::step, std::string(step)});
+    for (core::field& f : fields)
+      out.fields.push_back(std::move(f));
     return identity{};
   }
 };
+
+core::field file_field(const fs::path& p) {
+  return {fk::file, p.string()};
+}
+core::field os_field(int err) {
+  return {fk::os_error, std::int64_t{err}};
+}
+core::field mbedtls_field(int ret) {
+  return {fk::mbedtls_error, std::int64_t{ret}};
+}
 
 std::string os_error(int err) {
   return std::generic_category().message(err);
@@ -170,42 +188,59 @@ int seed(detail::drbg& rng, std::string_view device_id) {
   return rng.seed(pers);
 }
 
-// Loads the key file after checking its mode.
-identity load_key(const fs::path& path, mbedtls_pk_context& key, const failure& fail) {
+// Loads the key file after checking its mode; on failure fills fail.out and returns false.
+bool load_key(const fs::path& path, mbedtls_pk_context& key, const failure& fail) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    return fail(tls_errc::identity_io, "cannot read " + path.string() + ": " + os_error(errno));
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    fail(tls_errc::identity_io, "cannot read " + path.string() + ": " + os_error(err),
+         step::read_key, {file_field(path), os_field(err)});
+    return false;
+  }
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return fail(tls_errc::identity_permissions,
-                path.string() + " is accessible by group/others (mode " + mode +
-                    "); a private key must be mode 0600. Run: chmod 600 " + path.string());
+    fail(tls_errc::identity_permissions,
+         path.string() + " is accessible by group/others (mode " + mode +
+             "); a private key must be mode 0600. Run: chmod 600 " + path.string(),
+         step::read_key, {file_field(path), {fk::mode, std::string(mode)}});
+    return false;
   }
-  if (::access(path.c_str(), R_OK) != 0)
-    return fail(tls_errc::identity_io, "cannot read " + path.string() + ": " + os_error(errno));
+  if (::access(path.c_str(), R_OK) != 0) {
+    const int err = errno;
+    fail(tls_errc::identity_io, "cannot read " + path.string() + ": " + os_error(err),
+         step::read_key, {file_field(path), os_field(err)});
+    return false;
+  }
   int ret = mbedtls_pk_parse_keyfile(&key, path.c_str(), nullptr);
-  if (ret != 0)
-    return fail(tls_errc::bad_identity_file, path.string() + " is not a readable private key (" +
-                                                 detail::mbedtls_error_text(ret) +
-                                                 "); restore it from a backup");
-  if (!is_p256_ec_key(key))
-    return fail(tls_errc::bad_identity_file,
-                path.string() + " is not an ECDSA P-256 key; Lanyard identities use P-256");
-  return identity{};
+  if (ret != 0) {
+    fail(tls_errc::bad_identity_file,
+         path.string() + " is not a readable private key (" + detail::mbedtls_error_text(ret) +
+             "); restore it from a backup",
+         step::read_key, {file_field(path), mbedtls_field(ret)});
+    return false;
+  }
+  if (!is_p256_ec_key(key)) {
+    fail(tls_errc::bad_identity_file,
+         path.string() + " is not an ECDSA P-256 key; Lanyard identities use P-256", step::read_key,
+         {file_field(path)});
+    return false;
+  }
+  return true;
 }
 
 // The common path of load / load_or_create / reissue.
 //   create_if_missing: make dir and both files when neither exists.
 //   reissue: always issue a new certificate for the existing key.
 identity load_impl(const fs::path& dir, std::string_view device_id, bool create_if_missing,
-                   bool reissue, std::error_code& ec, std::string* detail) {
-  ec.clear();
-  if (detail != nullptr) detail->clear();
-  const failure fail{ec, detail};
+                   bool reissue, core::error_detail& error) {
+  error = {};
+  const failure fail{error};
   if (create_if_missing && !core::is_valid_device_id(device_id))
-    return fail(tls_errc::invalid_device_id, "invalid device id \"" + std::string(device_id) +
-                                                 "\": use 1-64 characters of A-Z a-z 0-9 . _ : -");
+    return fail(tls_errc::invalid_device_id,
+                "invalid device id \"" + std::string(device_id) +
+                    "\": use 1-64 characters of A-Z a-z 0-9 . _ : -",
+                step::issue_certificate, {{fk::device_id, std::string(device_id)}});
 
   const fs::path key_path = dir / identity::key_file_name;
   const fs::path cert_path = dir / identity::cert_file_name;
@@ -213,11 +248,19 @@ identity load_impl(const fs::path& dir, std::string_view device_id, bool create_
   std::error_code fec;
   bool dir_exists = fs::is_directory(dir, fec);
   if (!dir_exists) {
-    if (!create_if_missing)
-      return fail(tls_errc::identity_io, "identity directory " + dir.string() + " does not exist");
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    if (!create_if_missing) {
+      // Not found is no error for is_directory(); something else than a directory is ENOTDIR.
+      std::error_code xec;
+      const int err = fec ? fec.value() : fs::exists(dir, xec) ? ENOTDIR : ENOENT;
+      return fail(tls_errc::identity_io, "identity directory " + dir.string() + " does not exist",
+                  step::directory, {file_field(dir), os_field(err)});
+    }
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      const int err = errno;
       return fail(tls_errc::identity_io,
-                  "cannot create identity directory " + dir.string() + ": " + os_error(errno));
+                  "cannot create identity directory " + dir.string() + ": " + os_error(err),
+                  step::directory, {file_field(dir), os_field(err)});
+    }
   }
   // Certificate first: the key is always written before its certificate, so a certificate
   // seen here implies its key is already visible (no false "key lost" during a concurrent
@@ -235,38 +278,42 @@ identity load_impl(const fs::path& dir, std::string_view device_id, bool create_
                     " exists: the private key of this identity is lost. Restore it from a "
                     "backup, or remove " +
                     cert_path.string() +
-                    " to create a new identity (peers that pinned the old key will refuse it)");
+                    " to create a new identity (peers that pinned the old key will refuse it)",
+                step::read_key, {file_field(key_path), os_field(ENOENT)});
   if (!key_exists) {
     if (!create_if_missing)
-      return fail(tls_errc::identity_io, key_path.string() + " does not exist");
+      return fail(tls_errc::identity_io, key_path.string() + " does not exist", step::read_key,
+                  {file_field(key_path), os_field(ENOENT)});
     int ret = seed(rng, device_id);
     if (ret == 0) ret = generate_key(out->key, rng);
     if (ret != 0)
       return fail(tls_errc::crypto_failure,
-                  "cannot generate an ECDSA P-256 key: " + detail::mbedtls_error_text(ret));
+                  "cannot generate an ECDSA P-256 key: " + detail::mbedtls_error_text(ret),
+                  step::generate_key, {mbedtls_field(ret)});
     std::array<unsigned char, 1024> pem{};
     ret = mbedtls_pk_write_key_pem(&out->key, pem.data(), pem.size());
     if (ret != 0)
       return fail(tls_errc::crypto_failure,
-                  "cannot encode the new key: " + detail::mbedtls_error_text(ret));
+                  "cannot encode the new key: " + detail::mbedtls_error_text(ret),
+                  step::generate_key, {mbedtls_field(ret)});
     int err = write_file_atomically(key_path, reinterpret_cast<const char*>(pem.data()), 0600,
                                     /*exclusive=*/true);
     if (err == EEXIST) {
       // Another process created the identity at the same moment: use theirs.
       // Their key exists now, so this cannot recurse again; if their certificate is not
       // written yet, we issue one for their key (same fingerprint).
-      return load_impl(dir, device_id, true, false, ec, detail);
+      return load_impl(dir, device_id, true, false, error);
     }
     if (err != 0)
-      return fail(tls_errc::identity_io,
-                  "cannot write " + key_path.string() + ": " + os_error(err));
+      return fail(tls_errc::identity_io, "cannot write " + key_path.string() + ": " + os_error(err),
+                  step::write_key, {file_field(key_path), os_field(err)});
     cert_exists = false; // a certificate must match the new key
     reissue = true;
   } else {
-    identity r = load_key(key_path, out->key, fail);
-    if (ec) return r;
+    if (!load_key(key_path, out->key, fail)) return identity{};
     if (!cert_exists && !create_if_missing && !reissue)
-      return fail(tls_errc::identity_io, cert_path.string() + " does not exist");
+      return fail(tls_errc::identity_io, cert_path.string() + " does not exist",
+                  step::read_certificate, {file_field(cert_path), os_field(ENOENT)});
     if (!cert_exists) reissue = true;
   }
 
@@ -276,43 +323,51 @@ identity load_impl(const fs::path& dir, std::string_view device_id, bool create_
       return fail(tls_errc::bad_identity_file,
                   cert_path.string() + " is not a readable certificate (" +
                       detail::mbedtls_error_text(ret) + "); remove it to re-issue it from " +
-                      key_path.string() + " (the fingerprint stays the same)");
+                      key_path.string() + " (the fingerprint stays the same)",
+                  step::read_certificate, {file_field(cert_path), mbedtls_field(ret)});
     if (mbedtls_pk_check_pair(&out->cert.pk, &out->key) != 0)
       return fail(tls_errc::bad_identity_file,
                   cert_path.string() + " does not belong to " + key_path.string() +
-                      " (different public key); remove it to re-issue it from the key");
+                      " (different public key); remove it to re-issue it from the key",
+                  step::check_certificate, {file_field(cert_path)});
     std::string cn = detail::subject_cn(out->cert);
     if (want_id.empty()) want_id = cn;
     if (!want_id.empty() && cn != want_id)
       return fail(tls_errc::bad_identity_file,
                   cert_path.string() + " is the identity of device \"" + cn + "\", not \"" +
-                      want_id + "\"; use another directory for another device id");
+                      want_id + "\"; use another directory for another device id",
+                  step::check_certificate, {file_field(cert_path), {fk::device_id, cn}});
   }
 
   if (reissue) {
     if (want_id.empty()) {
       return fail(tls_errc::bad_identity_file,
                   "cannot re-issue " + cert_path.string() +
-                      ": the device id is unknown (no readable certificate and none given)");
+                      ": the device id is unknown (no readable certificate and none given)",
+                  step::issue_certificate, {file_field(cert_path)});
     }
     if (!core::is_valid_device_id(want_id))
-      return fail(tls_errc::invalid_device_id, "invalid device id \"" + want_id + "\"");
+      return fail(tls_errc::invalid_device_id, "invalid device id \"" + want_id + "\"",
+                  step::issue_certificate, {{fk::device_id, want_id}});
     int ret = seed(rng, want_id);
     std::string pem;
     if (ret == 0) ret = issue_certificate(out->key, want_id, rng, pem);
     if (ret != 0)
       return fail(tls_errc::crypto_failure,
-                  "cannot issue a certificate: " + detail::mbedtls_error_text(ret));
+                  "cannot issue a certificate: " + detail::mbedtls_error_text(ret),
+                  step::issue_certificate, {mbedtls_field(ret)});
     int err = write_file_atomically(cert_path, pem, 0644, /*exclusive=*/false);
     if (err != 0)
       return fail(tls_errc::identity_io,
-                  "cannot write " + cert_path.string() + ": " + os_error(err));
+                  "cannot write " + cert_path.string() + ": " + os_error(err),
+                  step::write_certificate, {file_field(cert_path), os_field(err)});
     mbedtls_x509_crt_free(&out->cert);
     mbedtls_x509_crt_init(&out->cert);
     ret = parse_pem_cert(out->cert, pem);
     if (ret != 0)
       return fail(tls_errc::crypto_failure,
-                  "cannot parse the issued certificate: " + detail::mbedtls_error_text(ret));
+                  "cannot parse the issued certificate: " + detail::mbedtls_error_text(ret),
+                  step::issue_certificate, {mbedtls_field(ret)});
   }
 
   finish(*out);
@@ -322,26 +377,56 @@ identity load_impl(const fs::path& dir, std::string_view device_id, bool create_
 } // namespace
 
 identity identity::load_or_create(const std::filesystem::path& dir, std::string_view device_id,
-                                  std::error_code& ec, std::string* detail) {
-  return load_impl(dir, device_id, true, false, ec, detail);
+                                  core::error_detail& error) {
+  return load_impl(dir, device_id, true, false, error);
 }
 
 identity identity::load_or_create(const std::filesystem::path& dir, std::string_view device_id) {
-  std::error_code ec;
-  std::string detail;
-  identity id = load_impl(dir, device_id, true, false, ec, &detail);
-  if (ec) throw std::system_error(ec, detail);
+  core::error_detail error;
+  identity id = load_impl(dir, device_id, true, false, error);
+  if (error) throw std::system_error(error.code, error.detail);
   return id;
+}
+
+identity identity::load(const std::filesystem::path& dir, core::error_detail& error) {
+  return load_impl(dir, {}, false, false, error);
+}
+
+identity identity::reissue_certificate(const std::filesystem::path& dir,
+                                       core::error_detail& error) {
+  return load_impl(dir, {}, false, true, error);
+}
+
+namespace {
+
+// The compatibility forms: the code and the sentence of an error_detail.
+identity split(identity id, core::error_detail&& error, std::error_code& ec, std::string* detail) {
+  ec = error.code;
+  if (detail != nullptr) *detail = std::move(error.detail);
+  return id;
+}
+
+} // namespace
+
+identity identity::load_or_create(const std::filesystem::path& dir, std::string_view device_id,
+                                  std::error_code& ec, std::string* detail) {
+  core::error_detail error;
+  identity id = load_or_create(dir, device_id, error);
+  return split(std::move(id), std::move(error), ec, detail);
 }
 
 identity identity::load(const std::filesystem::path& dir, std::error_code& ec,
                         std::string* detail) {
-  return load_impl(dir, {}, false, false, ec, detail);
+  core::error_detail error;
+  identity id = load(dir, error);
+  return split(std::move(id), std::move(error), ec, detail);
 }
 
 identity identity::reissue_certificate(const std::filesystem::path& dir, std::error_code& ec,
                                        std::string* detail) {
-  return load_impl(dir, {}, false, true, ec, detail);
+  core::error_detail error;
+  identity id = reissue_certificate(dir, error);
+  return split(std::move(id), std::move(error), ec, detail);
 }
 
 identity identity::generate(std::string_view device_id, std::error_code& ec) {
@@ -405,16 +490,17 @@ int parse_any_cert(mbedtls_x509_crt& crt, std::span<const std::uint8_t> cert) {
 
 } // namespace
 
-core::fingerprint certificate_fingerprint(std::span<const std::uint8_t> cert, std::error_code& ec,
-                                          std::string* detail) {
-  ec.clear();
+core::fingerprint certificate_fingerprint(std::span<const std::uint8_t> cert,
+                                          core::error_detail& error) {
+  error = {};
   mbedtls_x509_crt crt;
   mbedtls_x509_crt_init(&crt);
   core::fingerprint fp{};
   int ret = parse_any_cert(crt, cert);
   if (ret != 0) {
-    ec = tls_errc::bad_identity_file;
-    if (detail != nullptr) *detail = "not an X.509 certificate: " + detail::mbedtls_error_text(ret);
+    error = core::error_detail{tls_errc::bad_identity_file,
+                               "not an X.509 certificate: " + detail::mbedtls_error_text(ret)}
+                .with(fk::mbedtls_error, std::int64_t{ret});
   } else {
     fp = detail::spki_fingerprint(crt);
   }
@@ -422,16 +508,35 @@ core::fingerprint certificate_fingerprint(std::span<const std::uint8_t> cert, st
   return fp;
 }
 
-std::string certificate_subject_cn(std::span<const std::uint8_t> cert, std::error_code& ec) {
-  ec.clear();
+core::fingerprint certificate_fingerprint(std::span<const std::uint8_t> cert, std::error_code& ec,
+                                          std::string* detail) {
+  core::error_detail error;
+  core::fingerprint fp = certificate_fingerprint(cert, error);
+  ec = error.code;
+  if (detail != nullptr) *detail = std::move(error.detail);
+  return fp;
+}
+
+std::string certificate_subject_cn(std::span<const std::uint8_t> cert, core::error_detail& error) {
+  error = {};
   mbedtls_x509_crt crt;
   mbedtls_x509_crt_init(&crt);
   std::string cn;
-  if (parse_any_cert(crt, cert) != 0)
-    ec = tls_errc::bad_identity_file;
+  int ret = parse_any_cert(crt, cert);
+  if (ret != 0)
+    error = core::error_detail{tls_errc::bad_identity_file,
+                               "not an X.509 certificate: " + detail::mbedtls_error_text(ret)}
+                .with(fk::mbedtls_error, std::int64_t{ret});
   else
     cn = detail::subject_cn(crt);
   mbedtls_x509_crt_free(&crt);
+  return cn;
+}
+
+std::string certificate_subject_cn(std::span<const std::uint8_t> cert, std::error_code& ec) {
+  core::error_detail error;
+  std::string cn = certificate_subject_cn(cert, error);
+  ec = error.code;
   return cn;
 }
 

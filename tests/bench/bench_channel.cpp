@@ -285,14 +285,13 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
   {
     temp_dir dir;
     if (dir.path.empty()) return fail("cannot create a temporary directory");
-    std::error_code ec;
-    std::string detail;
+    core::error_detail id_error;
     tls::identity accessory_id =
-        tls::identity::load_or_create(dir.path / "accessory", "bench-accessory", ec, &detail);
+        tls::identity::load_or_create(dir.path / "accessory", "bench-accessory", id_error);
     tls::identity phone_id;
-    if (!ec)
-      phone_id = tls::identity::load_or_create(dir.path / "phone", "bench-phone", ec, &detail);
-    if (ec) return fail(detail);
+    if (!id_error)
+      phone_id = tls::identity::load_or_create(dir.path / "phone", "bench-phone", id_error);
+    if (id_error) return fail(id_error.message());
     lanyard_link lanyard;
     if (!lanyard.open(dir.path, accessory_id, phone_id, error)) return fail(error);
     auto plain = plain_tls_stream::open(dir.path / "accessory", dir.path / "phone", error);

@@ -207,14 +207,12 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
 
   temp_dir dir;
   if (dir.path.empty()) return fail("cannot create a temporary directory");
-  std::error_code ec;
-  std::string detail;
-  tls::identity server_id =
-      tls::identity::load_or_create(dir.path / "server", peer_id, ec, &detail);
+  core::error_detail id_error;
+  tls::identity server_id = tls::identity::load_or_create(dir.path / "server", peer_id, id_error);
   tls::identity client_id;
-  if (!ec)
-    client_id = tls::identity::load_or_create(dir.path / "client", "bench-controller", ec, &detail);
-  if (ec) return fail(detail);
+  if (!id_error)
+    client_id = tls::identity::load_or_create(dir.path / "client", "bench-controller", id_error);
+  if (id_error) return fail(id_error.message());
   auto pin = [](core::fingerprint expected) {
     return [expected](const core::fingerprint& fp, const tls::peer_cert_info&) {
       return fp == expected ? std::error_code{}

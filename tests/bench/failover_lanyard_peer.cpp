@@ -32,11 +32,10 @@ int fail(const std::string& what) {
 }
 
 std::optional<tls::identity> load(const std::filesystem::path& dir, std::string& error) {
-  std::error_code ec;
-  std::string detail;
-  tls::identity id = tls::identity::load(dir, ec, &detail);
-  if (ec) {
-    error = detail.empty() ? ec.message() : detail;
+  core::error_detail id_error;
+  tls::identity id = tls::identity::load(dir, id_error);
+  if (id_error) {
+    error = id_error.message();
     return std::nullopt;
   }
   return id;
@@ -57,15 +56,13 @@ core::session_settings session_from(const cli::parsed_args& args) {
 bool prepare_lanyard_peers(const std::string& dir, std::string& error) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  std::string detail;
   fs::create_directories(dir, ec);
   if (ec) return error = dir + ": " + ec.message(), false;
-  tls::identity acc =
-      tls::identity::load_or_create(fs::path(dir) / "acc", "bench-acc", ec, &detail);
-  if (ec) return error = "accessory identity: " + detail, false;
-  tls::identity app =
-      tls::identity::load_or_create(fs::path(dir) / "app", "bench-app", ec, &detail);
-  if (ec) return error = "app identity: " + detail, false;
+  core::error_detail id_error;
+  tls::identity acc = tls::identity::load_or_create(fs::path(dir) / "acc", "bench-acc", id_error);
+  if (id_error) return error = "accessory identity: " + id_error.message(), false;
+  tls::identity app = tls::identity::load_or_create(fs::path(dir) / "app", "bench-app", id_error);
+  if (id_error) return error = "app identity: " + id_error.message(), false;
   trust::controller_store store(fs::path(dir) / "controllers");
   if (auto s = store.load(); s.failed()) return error = s.message(), false;
   if (!store.find(app.fingerprint())) {

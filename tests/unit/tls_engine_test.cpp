@@ -366,3 +366,48 @@ TEST_CASE_METHOD(pair_fixture, "each connection has its own pairing exporter, no
   REQUIRE(other.client.exporter());
   CHECK_FALSE(std::equal(first.begin(), first.end(), other.client.exporter()->begin()));
 }
+
+TEST_CASE("context::create reports a setup failure as code, sentence and fields", "[tls][engine]") {
+  const identity self = make_identity("lamp-1");
+
+  SECTION("an ALPN mbedTLS refuses") {
+    context_options o;
+    o.alpn = ""; // ALPN protocol names are 1-255 bytes
+    lanyard::core::error_detail error;
+    context ctx = context::create(self, o, error);
+    CHECK_FALSE(ctx);
+    INFO(error.message());
+    CHECK(error.code == tls_errc::crypto_failure);
+    CHECK(error.text(fk::step) == lanyard::tls::context_step::alpn);
+    CHECK(mbedtls_error(error) == MBEDTLS_ERR_SSL_BAD_INPUT_DATA);
+    // The golden sentence of a context that cannot be set up (mbedTLS's reason follows).
+    CHECK(error.detail.rfind("setting ALPN \"\": mbedTLS: ", 0) == 0);
+    // The compatibility form and the throwing constructor carry the same code and sentence.
+    std::error_code ec;
+    std::string detail;
+    CHECK_FALSE(context::create(self, o, ec, &detail));
+    CHECK(ec == tls_errc::crypto_failure);
+    CHECK(detail == error.detail);
+    std::string what;
+    try {
+      context thrown(self, o);
+    } catch (const std::system_error& e) {
+      CHECK(e.code() == tls_errc::crypto_failure);
+      what = e.what();
+    }
+    CHECK(what.find(error.detail) != std::string::npos);
+  }
+  SECTION("an empty identity") {
+    lanyard::core::error_detail error;
+    CHECK_FALSE(context::create(identity{}, context_options{}, error));
+    CHECK(error.code == tls_errc::bad_identity_file);
+  }
+  SECTION("success clears the error") {
+    lanyard::core::error_detail error{make_error_code(tls_errc::crypto_failure), "stale"};
+    error.with(fk::step, std::string("stale"));
+    CHECK(context::create(self, context_options{}, error));
+    CHECK(error.ok());
+    CHECK(error.detail.empty());
+    CHECK(error.fields.empty());
+  }
+}

@@ -23,6 +23,21 @@
 
 namespace lanyard::tls {
 
+/// Values of core::field_key::step in the errors of context::create(): which part of the setup
+/// failed.
+namespace context_step {
+/// Seeding the context's random generator from the system entropy source.
+inline constexpr std::string_view seed_random = "seed_random";
+/// mbedtls_ssl_config_defaults for the client or the server configuration.
+inline constexpr std::string_view configure = "configure";
+/// Installing the identity's key and certificate.
+inline constexpr std::string_view own_certificate = "own_certificate";
+/// Setting the ALPN protocol (context_options::alpn must be 1-255 bytes).
+inline constexpr std::string_view alpn = "alpn";
+/// Generating the session-ticket key.
+inline constexpr std::string_view ticket_key = "ticket_key";
+} // namespace context_step
+
 /// Settings of a context. All have working defaults except `verifier`, which has none on
 /// purpose: without one every handshake fails with tls_errc::no_peer_verifier.
 struct context_options {
@@ -60,7 +75,11 @@ struct context_options {
 /// client and a server mbedTLS configuration and, for servers, a ticket key.
 ///
 /// Errors: the constructor throws std::system_error (tls_errc::crypto_failure, with mbedTLS's
-/// reason in what()) if seeding or ticket-key generation fails; use create() for error codes.
+/// reason in what()) if seeding, configuration or ticket-key generation fails; use create() for
+/// a core::error_detail: `code` tls_errc::crypto_failure, one sentence ("setting ALPN \"\":
+/// mbedTLS: ..."), and the fields core::field_key::step (one of context_step below) and
+/// core::field_key::mbedtls_error (mbedTLS's negative return code); tls_errc::bad_identity_file
+/// without fields for an empty identity.
 ///
 /// Thread-safety: after construction a context may be shared by streams running on different
 /// threads: the configuration is read-only, the DRBG and ticket key are protected by mbedTLS
@@ -71,7 +90,11 @@ public:
   /// Throws std::system_error on failure (see above). Precondition: `local` is not empty.
   explicit context(identity local, context_options options = {});
 
-  /// Non-throwing construction; returns an empty handle (`!ctx`) on failure.
+  /// Non-throwing construction; returns an empty handle (`!ctx`) and fills `error` on failure
+  /// (see Errors above); clears `error` on success.
+  static context create(identity local, context_options options, core::error_detail& error);
+  /// Kept for compatibility: as above with only the code in `ec` and the sentence in `*detail`
+  /// if not null.
   static context create(identity local, context_options options, std::error_code& ec,
                         std::string* detail = nullptr);
 

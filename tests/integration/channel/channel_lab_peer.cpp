@@ -56,11 +56,10 @@ lanyard::trust::setup_credentials lab_setup_credentials() {
 }
 
 int run_accessory(const std::filesystem::path& dir, std::uint16_t port) {
-  std::error_code ec;
-  std::string detail;
-  tls::identity id = tls::identity::load_or_create(dir / "accessory", "lab-lamp", ec, &detail);
-  if (ec) {
-    std::fprintf(stderr, "identity: %s\n", detail.c_str());
+  core::error_detail error;
+  tls::identity id = tls::identity::load_or_create(dir / "accessory", "lab-lamp", error);
+  if (error) {
+    std::fprintf(stderr, "identity: %s\n", error.message().c_str());
     return 1;
   }
   auto store = std::make_shared<trust::controller_store>(dir / "controllers");
@@ -96,16 +95,15 @@ int run_accessory(const std::filesystem::path& dir, std::uint16_t port) {
 
 int run_app(const std::filesystem::path& dir, const std::string& host, std::uint16_t port,
             int count, bool expect_waiting) {
-  std::error_code ec;
-  std::string detail;
-  tls::identity acc = tls::identity::load(dir / "accessory", ec, &detail);
-  if (ec) {
-    std::fprintf(stderr, "accessory identity: %s\n", detail.c_str());
+  core::error_detail error;
+  tls::identity acc = tls::identity::load(dir / "accessory", error);
+  if (error) {
+    std::fprintf(stderr, "accessory identity: %s\n", error.message().c_str());
     return 1;
   }
-  tls::identity me = tls::identity::load_or_create(dir / "app", "lab-phone", ec, &detail);
-  if (ec) {
-    std::fprintf(stderr, "identity: %s\n", detail.c_str());
+  tls::identity me = tls::identity::load_or_create(dir / "app", "lab-phone", error);
+  if (error) {
+    std::fprintf(stderr, "identity: %s\n", error.message().c_str());
     return 1;
   }
   asio::io_context io;

@@ -212,11 +212,10 @@ int run_accessory(const args& a) {
   const long long tick_ms = a.num("tick-ms", 0);
   const bool echo = !a.has("no-echo");
   const bool log_echo_acks = a.has("log-echo-acks");
-  std::error_code ec;
-  std::string detail;
-  tls::identity id = tls::identity::load_or_create(dir / "accessory", "lab-lamp", ec, &detail);
-  if (ec) {
-    std::fprintf(stderr, "identity: %s\n", detail.c_str());
+  core::error_detail error;
+  tls::identity id = tls::identity::load_or_create(dir / "accessory", "lab-lamp", error);
+  if (error) {
+    std::fprintf(stderr, "identity: %s\n", error.message().c_str());
     return 1;
   }
   auto store = std::make_shared<trust::controller_store>(dir / "controllers");
@@ -351,16 +350,15 @@ int run_app(const args& a) {
   const long long min_recoveries = a.num("min-recoveries", 0);
   const bool expect_echoes = !a.has("no-echo");
 
-  std::error_code ec;
-  std::string detail;
-  tls::identity acc = tls::identity::load(dir / "accessory", ec, &detail);
-  if (ec) {
-    std::fprintf(stderr, "accessory identity: %s\n", detail.c_str());
+  core::error_detail error;
+  tls::identity acc = tls::identity::load(dir / "accessory", error);
+  if (error) {
+    std::fprintf(stderr, "accessory identity: %s\n", error.message().c_str());
     return 1;
   }
-  tls::identity me = tls::identity::load_or_create(dir / "app", "lab-phone", ec, &detail);
-  if (ec) {
-    std::fprintf(stderr, "identity: %s\n", detail.c_str());
+  tls::identity me = tls::identity::load_or_create(dir / "app", "lab-phone", error);
+  if (error) {
+    std::fprintf(stderr, "identity: %s\n", error.message().c_str());
     return 1;
   }
   say("app pid " + std::to_string(::getpid()));

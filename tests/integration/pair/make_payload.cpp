@@ -60,11 +60,10 @@ int main(int argc, char** argv) {
     }
   }
   if (what == "identity") {
-    std::error_code ec;
-    std::string detail;
-    auto id = lanyard::tls::identity::load_or_create(argv[2], argv[3], ec, &detail);
-    if (ec) {
-      std::fprintf(stderr, "make_payload: %s\n", detail.c_str());
+    core::error_detail error;
+    auto id = lanyard::tls::identity::load_or_create(argv[2], argv[3], error);
+    if (error) {
+      std::fprintf(stderr, "make_payload: %s\n", error.message().c_str());
       return 1;
     }
     std::printf("%s\n", core::to_string(id.fingerprint(), core::fingerprint_format::hex).c_str());

@@ -80,14 +80,13 @@ int main(int argc, char** argv) {
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
   const auto port = static_cast<std::uint16_t>(std::stoi(hp.substr(colon + 1)));
 
-  std::error_code ec;
-  std::string detail;
+  core::error_detail id_error;
   const std::filesystem::path id_dir = a["--identity-dir"];
   tls::identity me = std::filesystem::exists(id_dir / tls::identity::key_file_name)
-                         ? tls::identity::load(id_dir, ec, &detail)
-                         : tls::identity::load_or_create(id_dir, "sim-app", ec, &detail);
-  if (ec) {
-    std::fprintf(stderr, "sim_app: identity: %s\n", detail.c_str());
+                         ? tls::identity::load(id_dir, id_error)
+                         : tls::identity::load_or_create(id_dir, "sim-app", id_error);
+  if (id_error) {
+    std::fprintf(stderr, "sim_app: identity: %s\n", id_error.message().c_str());
     return 1;
   }
   auto store = std::make_shared<trust::trust_store>(a["--trust-store"]);

@@ -133,11 +133,10 @@ int main(int argc, char** argv) {
     std::cerr << "tls_echo_server: --pin: " << pin.describe() << "\n";
     return 2;
   }
-  std::error_code ec;
-  std::string detail;
-  tls::identity id = tls::identity::load_or_create(dir, device_id, ec, &detail);
-  if (ec) {
-    std::cerr << "tls_echo_server: " << detail << "\n";
+  lanyard::core::error_detail id_error;
+  tls::identity id = tls::identity::load_or_create(dir, device_id, id_error);
+  if (id_error) {
+    std::cerr << "tls_echo_server: " << id_error.message() << "\n";
     return 1;
   }
 
