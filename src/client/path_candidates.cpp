@@ -116,6 +116,8 @@ ranked_targets rank_targets(std::span<const discovery::accessory_path> discovere
   core::path_ranking ranking = core::rank_paths(candidates, policy, mode);
   ranked_targets out;
   out.reason = std::move(ranking.reason);
+  for (const core::path_rejection& r : ranking.rejected)
+    out.rejected.push_back({all[r.candidate].path, r.reason});
   for (std::size_t i : ranking.viable)
     out.targets.push_back(std::move(all[i]));
   return out;

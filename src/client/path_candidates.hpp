@@ -31,10 +31,18 @@ namespace lanyard::client::detail {
 
 using client::static_path; // public: client/path_options.hpp
 
+/// A path that is not viable and the first reason that excluded it.
+struct rejected_target {
+  core::path_candidate path;
+  core::path_rejection_reason reason;
+};
+
 struct ranked_targets {
   /// Viable targets, best first.
   std::vector<path_target> targets;
-  /// Why nothing is viable (empty when targets is not).
+  /// Every path that is not viable, in the ranking's order: what `reason` says, as data.
+  std::vector<rejected_target> rejected;
+  /// Why nothing is viable (empty when targets is not): one sentence for a person.
   std::string reason;
 };
 

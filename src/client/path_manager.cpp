@@ -120,6 +120,8 @@ ranked_targets path_manager::candidates() {
   refresh(now());
   ranked_targets r;
   r.reason = tracker_.ranked().reason;
+  for (const core::path_rejection& rj : tracker_.ranked().rejected)
+    r.rejected.push_back({targets_[rj.candidate].path, rj.reason});
   for (std::size_t i : tracker_.ranked().viable) {
     r.targets.push_back(targets_[i]);
     r.targets.back().path.rtt = tracker_.paths()[i].facts.rtt;

@@ -47,6 +47,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -80,6 +81,9 @@ struct attempt_failure {
   std::error_code error;
   /// "TLS handshake with 198.18.1.3 port 7443 via wlan0 (wifi) failed: <reason>".
   std::string what;
+  /// The step that failed, as the field_key::step value: "socket_open", "bind_to_interface",
+  /// "tcp_connect", "attempt_timeout", "socket_configure" or "tls_handshake".
+  std::string_view step;
   /// The trust store's verdict when it refused this path's key (every fingerprint involved),
   /// so the channel can report who presented what; nullopt for other failures.
   std::optional<trust::trust_decision> refused = std::nullopt;
@@ -150,7 +154,8 @@ private:
   void launch(std::size_t i);
   void connected(std::size_t i);
   void succeeded(std::size_t i);
-  void failed(std::size_t i, std::error_code ec, const std::string& step);
+  /// `step`: attempt_failure::step; `phrase`: how `what` names it ("TCP connect to").
+  void failed(std::size_t i, std::error_code ec, std::string_view step, const std::string& phrase);
   void abort(std::size_t i);
   void finish(outcome_type o);
 

@@ -115,27 +115,27 @@ void basic_path_racer<Connector>::launch(std::size_t i) {
   const path_target& t = targets_[i];
   const auto family = t.endpoint.address().is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4();
   // Failures inside this call are reported from a fresh frame: drive() is on the stack.
-  auto fail_later = [this, i](std::error_code ec, std::string step) {
-    asio::post(ex_, [w = this->weak_from_this(), i, ec, step = std::move(step)] {
-      if (auto self = w.lock()) self->failed(i, ec, step);
+  auto fail_later = [this, i](std::error_code ec, std::string_view step, std::string phrase) {
+    asio::post(ex_, [w = this->weak_from_this(), i, ec, step, phrase = std::move(phrase)] {
+      if (auto self = w.lock()) self->failed(i, ec, step, phrase);
     });
   };
   if (std::error_code ec = connector_.open(a->socket, family, settings_.transport))
-    return fail_later(ec, "opening a socket for");
+    return fail_later(ec, "socket_open", "opening a socket for");
   if (t.bind_to) {
     if (std::error_code ec = connector_.bind(a->socket, *t.bind_to, t.endpoint.address()))
-      return fail_later(ec, "binding to the interface for");
+      return fail_later(ec, "bind_to_interface", "binding to the interface for");
   }
   a->timer.expires_after(settings_.attempt_timeout);
   a->timer.async_wait([w = this->weak_from_this(), i, a](std::error_code ec) {
     auto self = w.lock();
     if (!self || ec || a->finished) return;
-    self->failed(i, asio::error::timed_out, "connecting to");
+    self->failed(i, asio::error::timed_out, "attempt_timeout", "connecting to");
   });
   a->socket.async_connect(t.endpoint, [w = this->weak_from_this(), i, a](std::error_code ec) {
     auto self = w.lock();
     if (!self || a->finished) return;
-    if (ec) return self->failed(i, ec, "TCP connect to");
+    if (ec) return self->failed(i, ec, "tcp_connect", "TCP connect to");
     self->connected(i);
   });
 }
@@ -144,7 +144,7 @@ template <class Connector>
 void basic_path_racer<Connector>::connected(std::size_t i) {
   auto a = attempts_[i];
   if (std::error_code ec = connector_.configure(a->socket, settings_.tcp_user_timeout))
-    return failed(i, ec, "configuring the socket to");
+    return failed(i, ec, "socket_configure", "configuring the socket to");
   a->stream = std::make_unique<stream_type>(std::move(a->socket), ctx_);
   a->stream->set_peer_id(trust_.device_id);
   a->stream->set_verifier(detail::pin_verifier(trust_, a->decision));
@@ -156,7 +156,7 @@ void basic_path_racer<Connector>::connected(std::size_t i) {
                                  std::string step = "TLS handshake with";
                                  if (a->decision && !a->decision->accepted())
                                    step = a->decision->describe() + "; " + step;
-                                 return self->failed(i, ec, step);
+                                 return self->failed(i, ec, "tls_handshake", step);
                                }
                                self->succeeded(i);
                              });
@@ -170,16 +170,16 @@ void basic_path_racer<Connector>::succeeded(std::size_t i) {
 }
 
 template <class Connector>
-void basic_path_racer<Connector>::failed(std::size_t i, std::error_code ec,
-                                         const std::string& step) {
+void basic_path_racer<Connector>::failed(std::size_t i, std::error_code ec, std::string_view step,
+                                         const std::string& phrase) {
   auto& a = attempts_[i];
   if (!a || a->finished || done_) return;
   abort(i); // ends the attempt: its timer and socket
   std::optional<trust::trust_decision> refused;
   if (a->decision && !a->decision->accepted()) refused = a->decision;
   failures_.push_back({i, ec,
-                       step + " " + describe_target(targets_[i]) + " failed: " + ec.message(),
-                       std::move(refused)});
+                       phrase + " " + describe_target(targets_[i]) + " failed: " + ec.message(),
+                       step, std::move(refused)});
   if (!is_refusal(ec))
     transport_failure_ = ec;
   else if (!refusal_)

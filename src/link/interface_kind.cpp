@@ -73,6 +73,14 @@ std::optional<interface_kind> kind_from_name(std::string_view name) {
 
 bool parse_interface_kind_overrides(std::string_view text,
                                     std::vector<interface_kind_override>& out, std::string& error) {
+  link_error e = parse_interface_kind_overrides(text, out);
+  if (e.ok()) return true;
+  error = std::move(e.detail);
+  return false;
+}
+
+link_error parse_interface_kind_overrides(std::string_view text,
+                                          std::vector<interface_kind_override>& out) {
   out.clear();
   while (!text.empty()) {
     auto comma = text.find(',');
@@ -81,19 +89,27 @@ bool parse_interface_kind_overrides(std::string_view text,
     if (entry.empty()) continue;
     auto eq = entry.find('=');
     if (eq == std::string_view::npos || eq == 0) {
-      error = "LANYARD_INTERFACE_KINDS entry '" + std::string(entry) +
-              "': expected INTERFACE=KIND (e.g. wlan0=wifi)";
-      return false;
+      link_error e{std::make_error_code(std::errc::invalid_argument),
+                   "LANYARD_INTERFACE_KINDS entry '" + std::string(entry) +
+                       "': expected INTERFACE=KIND (e.g. wlan0=wifi)"};
+      if (eq == std::string_view::npos) e.with(core::field_key::interface, std::string(entry));
+      e.with(core::field_key::problem, std::string("not_interface_equals_kind"));
+      out.clear();
+      return e;
     }
     auto kind = core::parse_interface_kind(trim(entry.substr(eq + 1)));
     if (!kind) {
-      error = "LANYARD_INTERFACE_KINDS entry '" + std::string(entry) +
-              "': unknown kind (expected wired, wifi, softap, p2p, cellular, loopback or other)";
-      return false;
+      out.clear();
+      return link_error{std::make_error_code(std::errc::invalid_argument),
+                        "LANYARD_INTERFACE_KINDS entry '" + std::string(entry) +
+                            "': unknown kind (expected wired, wifi, softap, p2p, cellular, "
+                            "loopback or other)"}
+          .with(core::field_key::interface, std::string(trim(entry.substr(0, eq))))
+          .with(core::field_key::problem, std::string("unknown_kind"));
     }
     out.emplace_back(std::string(trim(entry.substr(0, eq))), *kind);
   }
-  return true;
+  return {};
 }
 
 interface_kind interface_kind_of(std::string_view name, std::string_view overrides,

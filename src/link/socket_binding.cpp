@@ -26,8 +26,10 @@ link_error fail(link_errc code, std::string detail) {
   return {make_error_code(code), std::move(detail)};
 }
 
-/// Why `iface` has no source address for `destination`, as precisely as the snapshot allows.
-std::string missing_address(const network_interface& iface, const asio::ip::address& destination) {
+/// Why `iface` has no source address for `destination`, as precisely as the snapshot allows;
+/// `problem` names the case (the field problem, docs/diagnostics.md).
+std::string missing_address(const network_interface& iface, const asio::ip::address& destination,
+                            std::string_view& problem) {
   const bool v6 = destination.is_v6();
   const char* family = v6 ? "IPv6" : "IPv4";
   bool any = false, tentative = false, failed = false, link_local_only = true;
@@ -38,19 +40,36 @@ std::string missing_address(const network_interface& iface, const asio::ip::addr
     failed = failed || a.dad_failed;
     if (!(v6 && a.address.to_v6().is_link_local())) link_local_only = false;
   }
-  if (!any) return std::string("the interface has no ") + family + " address";
-  if (v6 && link_local_only && !destination.to_v6().is_link_local())
+  if (!any) {
+    problem = "no_address_of_family";
+    return std::string("the interface has no ") + family + " address";
+  }
+  if (v6 && link_local_only && !destination.to_v6().is_link_local()) {
+    problem = "link_local_only";
     return "the interface has only a link-local IPv6 address, which cannot reach a routable one";
-  if (tentative)
+  }
+  if (tentative) {
+    problem = "address_tentative";
     return std::string("the interface's ") + family +
            " address is still tentative (duplicate address detection has not finished)";
-  if (failed)
+  }
+  if (failed) {
+    problem = "address_dad_failed";
     return std::string("the interface's ") + family +
            " address failed duplicate address detection (another host uses it)";
-  if (v6 && destination.to_v6().is_link_local())
+  }
+  if (v6 && destination.to_v6().is_link_local()) {
+    problem = "no_link_local_address";
     return "the interface has no link-local IPv6 address";
+  }
+  problem = "no_usable_address";
   return std::string("the interface has no usable ") + family + " address";
 }
+
+/// bind_to_interface without the fields every failure shares (added by the caller).
+link_error bind_unlabelled(asio::ip::tcp::socket& socket, const network_interface& iface,
+                           const asio::ip::address& destination,
+                           const core::interface_policy* policy);
 
 } // namespace
 
@@ -74,6 +93,19 @@ std::string describe_connect_failure(const asio::ip::tcp::endpoint& endpoint,
 link_error bind_to_interface(asio::ip::tcp::socket& socket, const network_interface& iface,
                              const asio::ip::address& destination,
                              const core::interface_policy* policy) {
+  link_error e = bind_unlabelled(socket, iface, destination, policy);
+  if (e.failed())
+    e.with(core::field_key::address, plain(destination))
+        .with(core::field_key::interface, iface.name)
+        .with(core::field_key::interface_kind, std::string(core::to_string(iface.kind)));
+  return e;
+}
+
+namespace {
+
+link_error bind_unlabelled(asio::ip::tcp::socket& socket, const network_interface& iface,
+                           const asio::ip::address& destination,
+                           const core::interface_policy* policy) {
   if (policy && !allows(*policy, iface))
     return fail(link_errc::policy_prohibits, "not connecting to " + plain(destination) +
                                                  " via interface " + describe(iface) +
@@ -84,11 +116,16 @@ link_error bind_to_interface(asio::ip::tcp::socket& socket, const network_interf
                     (iface.admin_up
                          ? "no carrier, state " + std::string(to_string(iface.operational))
                          : std::string("administratively down")) +
-                    ")");
+                    ")")
+        .with(core::field_key::problem,
+              std::string(iface.admin_up ? "no_carrier" : "administratively_down"));
   const interface_address* source = iface.source_for(destination);
-  if (!source)
-    return fail(link_errc::no_address,
-                no_route(destination, iface) + missing_address(iface, destination));
+  if (!source) {
+    std::string_view problem;
+    std::string why = missing_address(iface, destination, problem);
+    return fail(link_errc::no_address, no_route(destination, iface) + why)
+        .with(core::field_key::problem, std::string(problem));
+  }
 
   const auto protocol = destination.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4();
   std::error_code ec;
@@ -145,6 +182,8 @@ link_error bind_to_interface(asio::ip::tcp::socket& socket, const network_interf
   return {};
 }
 
+} // namespace
+
 link_error bind_to_interface(asio::ip::tcp::socket& socket, std::string_view interface_name,
                              const asio::ip::address& destination,
                              const core::interface_policy* policy) {
@@ -155,7 +194,9 @@ link_error bind_to_interface(asio::ip::tcp::socket& socket, std::string_view int
     if (iface.name == interface_name) return bind_to_interface(socket, iface, destination, policy);
   return fail(link_errc::no_such_interface, "no route to " + plain(destination) +
                                                 " via interface " + std::string(interface_name) +
-                                                ": there is no such interface on this host");
+                                                ": there is no such interface on this host")
+      .with(core::field_key::address, plain(destination))
+      .with(core::field_key::interface, std::string(interface_name));
 }
 
 } // namespace lanyard::link

@@ -148,50 +148,58 @@ store_status controller_store::parse(std::string_view text, std::string_view fil
       text, file, magic,
       [&](std::size_t line, const std::vector<std::string_view>& f) -> store_status {
         if (f[0] == "window") {
-          if (have_window) return detail::corrupt(file, line, "a second \"window\" line");
+          if (have_window)
+            return detail::corrupt(file, line, "duplicate_window", "a second \"window\" line");
           if (f.size() != 6)
-            return detail::corrupt(file, line,
+            return detail::corrupt(file, line, "field_count",
                                    "expected 6 fields (window open|closed OPENED-AT DEADLINE "
                                    "FAILED-ATTEMPTS REASON), found " +
                                        std::to_string(f.size()));
           if (f[1] == "open")
             window.open = true;
           else if (f[1] != "closed")
-            return detail::corrupt(file, line,
+            return detail::corrupt(file, line, "invalid_window_state",
                                    "invalid window state " + detail::excerpt(f[1]) +
                                        " (expected \"open\" or \"closed\")");
           if (!detail::parse_time(f[2], window.opened_at))
-            return detail::corrupt(file, line, "invalid opened-at time " + detail::excerpt(f[2]));
+            return detail::corrupt(file, line, "invalid_opened_at",
+                                   "invalid opened-at time " + detail::excerpt(f[2]));
           if (!detail::parse_time(f[3], window.deadline))
-            return detail::corrupt(file, line, "invalid deadline " + detail::excerpt(f[3]));
+            return detail::corrupt(file, line, "invalid_deadline",
+                                   "invalid deadline " + detail::excerpt(f[3]));
           unsigned long v = 0;
           bool ok = !f[4].empty() && f[4].size() <= 3 && (f[4].size() == 1 || f[4][0] != '0');
           for (char c : f[4])
             ok =
                 ok && c >= '0' && c <= '9' && ((v = v * 10 + static_cast<unsigned>(c - '0')), true);
           if (!ok || v > core::pairing_window::max_failed_attempts)
-            return detail::corrupt(file, line,
+            return detail::corrupt(file, line, "invalid_failed_attempts",
                                    "invalid failed-attempt count " + detail::excerpt(f[4]) +
                                        " (expected 0-20)");
           window.failed_attempts = static_cast<std::uint32_t>(v);
           if (!parse_reason(f[5], window.close_reason))
-            return detail::corrupt(file, line, "invalid close reason " + detail::excerpt(f[5]));
+            return detail::corrupt(file, line, "invalid_close_reason",
+                                   "invalid close reason " + detail::excerpt(f[5]));
           have_window = true;
           return {};
         }
         if (f[0] == "window-boot") {
           if (!have_window)
-            return detail::corrupt(file, line, "\"window-boot\" before the \"window\" line");
-          if (have_boot) return detail::corrupt(file, line, "a second \"window-boot\" line");
+            return detail::corrupt(file, line, "window_boot_before_window",
+                                   "\"window-boot\" before the \"window\" line");
+          if (have_boot)
+            return detail::corrupt(file, line, "duplicate_window_boot",
+                                   "a second \"window-boot\" line");
           if (f.size() != 4)
-            return detail::corrupt(file, line,
+            return detail::corrupt(file, line, "field_count",
                                    "expected 4 fields (window-boot BOOT-ID OPENED-AT-MS "
                                    "DEADLINE-MS), found " +
                                        std::to_string(f.size()));
           if (!valid_boot_id(f[1]))
-            return detail::corrupt(file, line, "invalid boot id " + detail::excerpt(f[1]));
+            return detail::corrupt(file, line, "invalid_boot_id",
+                                   "invalid boot id " + detail::excerpt(f[1]));
           if (!parse_boot_ms(f[2], opened_ms) || !parse_boot_ms(f[3], deadline_ms))
-            return detail::corrupt(file, line,
+            return detail::corrupt(file, line, "invalid_boot_times",
                                    "invalid boot-clock times " + detail::excerpt(f[2]) + " " +
                                        detail::excerpt(f[3]) + " (expected signed milliseconds)");
           boot_id = f[1];
@@ -199,23 +207,24 @@ store_status controller_store::parse(std::string_view text, std::string_view fil
           return {};
         }
         if (f[0] != "controller")
-          return detail::corrupt(file, line,
+          return detail::corrupt(file, line, "unknown_record",
                                  "unknown record " + detail::excerpt(f[0]) +
                                      " (expected \"window\", \"window-boot\" or \"controller\")");
         if (!have_window)
-          return detail::corrupt(file, line, "a controller before the \"window\" line");
+          return detail::corrupt(file, line, "controller_before_window",
+                                 "a controller before the \"window\" line");
         if (f.size() != 5)
-          return detail::corrupt(file, line,
+          return detail::corrupt(file, line, "field_count",
                                  "expected 5 fields (controller FINGERPRINT ROLE PAIRED-AT "
                                  "NAME), found " +
                                      std::to_string(f.size()));
         controller_record r;
         if (!parse_hex_fingerprint(f[1], r.fingerprint))
-          return detail::corrupt(file, line,
+          return detail::corrupt(file, line, "invalid_fingerprint",
                                  "invalid fingerprint " + detail::excerpt(f[1]) +
                                      " (expected 64 lowercase hex digits)");
         if (auto it = seen.find(r.fingerprint); it != seen.end())
-          return detail::corrupt(file, line,
+          return detail::corrupt(file, line, "duplicate_controller",
                                  "controller paired twice (first on line " +
                                      std::to_string(it->second) + ")");
         seen.emplace(r.fingerprint, line);
@@ -224,18 +233,21 @@ store_status controller_store::parse(std::string_view text, std::string_view fil
         else if (f[2] == "user")
           r.role = controller_role::user;
         else
-          return detail::corrupt(file, line,
+          return detail::corrupt(file, line, "invalid_role",
                                  "invalid role " + detail::excerpt(f[2]) +
                                      " (expected \"admin\" or \"user\")");
         if (!detail::parse_time(f[3], r.paired_at))
-          return detail::corrupt(file, line, "invalid paired-at time " + detail::excerpt(f[3]));
+          return detail::corrupt(file, line, "invalid_paired_at",
+                                 "invalid paired-at time " + detail::excerpt(f[3]));
         if (!detail::decode_text(f[4], r.name) || r.name.size() > max_name_length)
-          return detail::corrupt(file, line, "invalid name " + detail::excerpt(f[4]));
+          return detail::corrupt(file, line, "invalid_name",
+                                 "invalid name " + detail::excerpt(f[4]));
         controllers.push_back(std::move(r));
         return {};
       });
   if (s.failed()) return s;
-  if (!have_window) return detail::corrupt(file, 2, "missing the \"window\" line");
+  if (!have_window)
+    return detail::corrupt(file, 2, "missing_window", "missing the \"window\" line");
   // Written in this boot: its monotonic clock says how old the window is, whatever the wall
   // clock did between two runs of the accessory.
   // The correction is how far this process's window clock is from the writer's, in whole
@@ -385,13 +397,15 @@ store_status controller_store::pair_into(state& st, const core::fingerprint& fp,
                                          std::string_view name, controller_role role,
                                          time_point now) const {
   if (std::error_code ec = core::pairing_window(st.window).admit(now))
-    return {ec, "cannot pair controller " + core::to_string(fp) + ": " +
-                    core::pairing_window(st.window).describe(now)};
+    return store_status{ec, "cannot pair controller " + core::to_string(fp) + ": " +
+                                core::pairing_window(st.window).describe(now)}
+        .with(core::field_key::controller, core::to_string(fp));
   const bool known = st.controllers.count(fp) != 0;
   if (!known && st.controllers.size() >= max_controllers_)
-    return {make_error_code(core::pairing_errc::controllers_full),
-            "cannot pair controller " + core::to_string(fp) + ": " +
-                std::to_string(max_controllers_) + " controllers are paired already"};
+    return store_status{make_error_code(core::pairing_errc::controllers_full),
+                        "cannot pair controller " + core::to_string(fp) + ": " +
+                            std::to_string(max_controllers_) + " controllers are paired already"}
+        .with(core::field_key::controller, core::to_string(fp));
   controller_role effective = role;
   bool has_admin = false;
   for (const auto& [k, c] : st.controllers)

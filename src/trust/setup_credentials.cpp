@@ -61,33 +61,37 @@ store_status parse_setup_credentials(std::string_view text, std::string_view fil
       [&](std::size_t line, const std::vector<std::string_view>& f) -> store_status {
         if (f[0] == "secret") {
           if (has_secret || f.size() != 2 || !from_hex(f[1], c.secret))
-            return detail::corrupt(file, line, "bad secret line");
+            return detail::corrupt(file, line, "bad_secret_line", "bad secret line");
           has_secret = true;
           return {};
         }
         if (f[0] == "verifier") {
           if (has_verifier || f.size() != 5)
-            return detail::corrupt(file, line, "bad verifier line");
+            return detail::corrupt(file, line, "bad_verifier_line", "bad verifier line");
           std::uint32_t iterations = 0;
           auto [p, ec] = std::from_chars(f[1].data(), f[1].data() + f[1].size(), iterations);
           if (ec != std::errc{} || p != f[1].data() + f[1].size() || iterations == 0)
-            return detail::corrupt(file, line, "bad iteration count " + detail::excerpt(f[1]));
+            return detail::corrupt(file, line, "invalid_iterations",
+                                   "bad iteration count " + detail::excerpt(f[1]));
           const std::size_t salt_len = f[2].size() / 2;
           if (salt_len < core::min_pairing_salt || salt_len > core::max_pairing_salt)
-            return detail::corrupt(file, line, "the salt must be 16 to 32 bytes");
+            return detail::corrupt(file, line, "invalid_salt_length",
+                                   "the salt must be 16 to 32 bytes");
           c.verifier.salt.resize(salt_len);
           if (!from_hex(f[2], c.verifier.salt) || !from_hex(f[3], c.verifier.w0) ||
               !from_hex(f[4], c.verifier.L))
-            return detail::corrupt(file, line, "bad hex in the verifier");
+            return detail::corrupt(file, line, "invalid_hex", "bad hex in the verifier");
           c.verifier.iterations = iterations;
           has_verifier = true;
           return {};
         }
-        return detail::corrupt(file, line, "unknown record " + detail::excerpt(f[0]));
+        return detail::corrupt(file, line, "unknown_record",
+                               "unknown record " + detail::excerpt(f[0]));
       });
   if (s.failed()) return s;
   if (!has_secret || !has_verifier)
-    return detail::corrupt(file, 0, has_secret ? "no verifier line" : "no secret line");
+    return detail::corrupt(file, 0, has_secret ? "missing_verifier_line" : "missing_secret_line",
+                           has_secret ? "no verifier line" : "no secret line");
   out = std::move(c);
   return {};
 }

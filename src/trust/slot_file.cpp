@@ -24,9 +24,12 @@ constexpr std::size_t max_slot_size = 64u << 20;
 // "slot " + 20 + " " + 20 + " " + 8 + "\n" is 56: a header line is found within this.
 constexpr std::size_t max_slot_header = 64;
 
-store_status corrupt_file(const std::filesystem::path& path, const std::string& what) {
-  return store_status{make_error_code(trust_errc::store_corrupt), path.string() + ": " + what}.with(
-      core::field_key::file, path.string());
+/// "PATH: what" as store_corrupt, with the fields file and problem (docs/diagnostics.md).
+store_status corrupt_file(const std::filesystem::path& path, std::string_view problem,
+                          const std::string& what) {
+  return store_status{make_error_code(trust_errc::store_corrupt), path.string() + ": " + what}
+      .with(core::field_key::file, path.string())
+      .with(core::field_key::problem, std::string(problem));
 }
 
 // A canonical unsigned decimal (no sign, no leading zero unless it is "0").
@@ -120,11 +123,13 @@ store_status read_slot_file(const std::filesystem::path& path, std::string& cont
   if (nl == std::string_view::npos ||
       !parse_decimal(std::string_view(file).substr(magic.size(), nl - magic.size()), size) ||
       size < slot_granule || size > max_slot_size || size % slot_granule != 0)
-    return corrupt_file(path, "damaged slot-file header (expected \"lanyard-slots 1 SIZE\")");
+    return corrupt_file(path, "damaged_header",
+                        "damaged slot-file header (expected \"lanyard-slots 1 SIZE\")");
   if (file.size() != file_header_size + 2 * size)
-    return corrupt_file(path, "is " + std::to_string(file.size()) + " bytes, its header says " +
-                                  std::to_string(file_header_size + 2 * size) +
-                                  ": the file was truncated or extended");
+    return corrupt_file(path, "wrong_size",
+                        "is " + std::to_string(file.size()) + " bytes, its header says " +
+                            std::to_string(file_header_size + 2 * size) +
+                            ": the file was truncated or extended");
   std::uint64_t best_generation = 0;
   std::string_view best;
   int best_index = -1;
@@ -140,8 +145,9 @@ store_status read_slot_file(const std::filesystem::path& path, std::string& cont
     }
   }
   if (best_index < 0)
-    return corrupt_file(path, "neither of its two copies is intact; restore it from a backup or "
-                              "remove it (which forgets every controller)");
+    return corrupt_file(path, "no_intact_copy",
+                        "neither of its two copies is intact; restore it from a backup or "
+                        "remove it (which forgets every controller)");
   contents.assign(best);
   state = {true, static_cast<std::size_t>(size), best_index, best_generation};
   return {};
@@ -165,7 +171,7 @@ store_status write_slot_file(const std::filesystem::path& path, slot_file_state&
   if (::fstat(fd, &st) != 0) return io_error(path, "cannot stat", errno);
   if (!S_ISREG(st.st_mode) ||
       static_cast<std::size_t>(st.st_size) != file_header_size + 2 * state.slot_size)
-    return corrupt_file(path, "changed size while locked; not writing into it");
+    return corrupt_file(path, "size_changed", "changed size while locked; not writing into it");
   const off_t at =
       static_cast<off_t>(file_header_size + static_cast<std::size_t>(target) * state.slot_size);
   std::size_t done = 0;

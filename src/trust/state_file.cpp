@@ -46,11 +46,13 @@ std::vector<std::string_view> split(std::string_view line) {
 
 } // namespace
 
-store_status corrupt(std::string_view file, std::size_t line, std::string_view what) {
+store_status corrupt(std::string_view file, std::size_t line, std::string_view problem,
+                     std::string_view what) {
   return store_status{make_error_code(trust_errc::store_corrupt),
                       std::string(file) + ":" + std::to_string(line) + ": " + std::string(what)}
       .with(core::field_key::file, std::string(file))
-      .with(core::field_key::line, std::uint64_t{line});
+      .with(core::field_key::line, std::uint64_t{line})
+      .with(core::field_key::problem, std::string(problem));
 }
 
 std::string excerpt(std::string_view text) {
@@ -79,7 +81,8 @@ store_status parse_state_file(
         on_record) {
   const std::string expected_header = std::string(magic) + " 1";
   if (text.empty())
-    return corrupt(file, 1, "the file is empty (expected \"" + expected_header + "\")");
+    return corrupt(file, 1, "empty_file",
+                   "the file is empty (expected \"" + expected_header + "\")");
 
   std::size_t pos = 0;
   std::size_t line_no = 0;
@@ -89,29 +92,35 @@ store_status parse_state_file(
     ++line_no;
     const std::size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos)
-      return corrupt(file, line_no,
+      return corrupt(file, line_no, "incomplete_line",
                      "the last line " + excerpt(text.substr(pos)) +
                          " is incomplete: the file was truncated");
     const std::string_view line = text.substr(pos, nl - pos);
     const std::size_t line_start = pos;
     pos = nl + 1;
 
-    if (ended) return corrupt(file, line_no, "unexpected text after the \"end\" line");
+    if (ended)
+      return corrupt(file, line_no, "text_after_end", "unexpected text after the \"end\" line");
     for (std::size_t i = 0; i < line.size(); ++i) {
       const auto u = static_cast<unsigned char>(line[i]);
       if (u < 0x20 || u >= 0x7F)
-        return corrupt(file, line_no,
+        return corrupt(file, line_no, "unexpected_byte",
                        "unexpected byte 0x" + std::string{hex_digits[u >> 4], hex_digits[u & 0xF]} +
-                           " at column " + std::to_string(i + 1));
+                           " at column " + std::to_string(i + 1))
+            .with(core::field_key::position, std::uint64_t{i + 1});
     }
 
     if (line_no == 1) {
       if (line == expected_header) continue;
       if (line.substr(0, magic.size() + 1) == std::string(magic) + " ")
-        return {make_error_code(trust_errc::store_unsupported_version),
-                std::string(file) + ":1: format version " + excerpt(line.substr(magic.size() + 1)) +
-                    " is newer than this Lanyard understands (1); upgrade Lanyard"};
-      return corrupt(file, 1,
+        return store_status{make_error_code(trust_errc::store_unsupported_version),
+                            std::string(file) + ":1: format version " +
+                                excerpt(line.substr(magic.size() + 1)) +
+                                " is newer than this Lanyard understands (1); upgrade Lanyard"}
+            .with(core::field_key::file, std::string(file))
+            .with(core::field_key::line, std::uint64_t{1})
+            .with(core::field_key::problem, std::string("newer_version"));
+      return corrupt(file, 1, "wrong_header",
                      "expected \"" + expected_header + "\", found " + excerpt(line) +
                          ": this is not a Lanyard " + std::string(magic).substr(8) + " file");
     }
@@ -120,21 +129,22 @@ store_status parse_state_file(
     if (fields[0] == "end") {
       unsigned long long count = 0;
       if (fields.size() != 3 || !parse_uint(fields[1], ~0ULL, count) || fields[2].size() != 8)
-        return corrupt(file, line_no,
+        return corrupt(file, line_no, "malformed_end_line",
                        "malformed end line " + excerpt(line) + " (expected \"end COUNT CRC32C\")");
       if (count != records)
-        return corrupt(file, line_no,
+        return corrupt(file, line_no, "record_count_mismatch",
                        "the end line counts " + std::to_string(count) + " records but " +
                            std::to_string(records) + " precede it: lines were lost or added");
       std::uint32_t crc = 0;
       for (char c : fields[2]) {
         const int v = hex_value(c);
         if (v < 0 || (c >= 'A' && c <= 'F')) // lowercase only: one spelling per file
-          return corrupt(file, line_no, "malformed checksum " + excerpt(fields[2]));
+          return corrupt(file, line_no, "malformed_checksum",
+                         "malformed checksum " + excerpt(fields[2]));
         crc = (crc << 4) | static_cast<std::uint32_t>(v);
       }
       if (crc != core::crc32c(text.substr(0, line_start)))
-        return corrupt(file, line_no,
+        return corrupt(file, line_no, "checksum_mismatch",
                        "checksum mismatch: lines 1-" + std::to_string(line_no - 1) +
                            " were changed or damaged after they were written");
       ended = true;
@@ -144,9 +154,11 @@ store_status parse_state_file(
     if (store_status s = on_record(line_no, fields); s.failed()) return s;
   }
   if (line_no == 1 && !ended)
-    return corrupt(file, 2, "missing the final \"end\" line: the file was truncated");
+    return corrupt(file, 2, "missing_end_line",
+                   "missing the final \"end\" line: the file was truncated");
   if (!ended)
-    return corrupt(file, line_no + 1, "missing the final \"end\" line: the file was truncated");
+    return corrupt(file, line_no + 1, "missing_end_line",
+                   "missing the final \"end\" line: the file was truncated");
   return {};
 }
 

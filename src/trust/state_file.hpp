@@ -21,8 +21,10 @@
 
 namespace lanyard::trust::detail {
 
-/// "FILE:LINE: what" as a store_corrupt status.
-store_status corrupt(std::string_view file, std::size_t line, std::string_view what);
+/// "FILE:LINE: what" as a store_corrupt status, with the fields file, line and problem (a
+/// stable snake_case name of what is wrong, e.g. "checksum_mismatch"; docs/diagnostics.md).
+store_status corrupt(std::string_view file, std::size_t line, std::string_view problem,
+                     std::string_view what);
 
 /// Splits `text` into its record lines and checks the version line and the end line.
 /// `on_record(line_number, fields)` is called for each record line in order and may fail; the

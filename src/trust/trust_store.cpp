@@ -135,6 +135,21 @@ trust_decision check_trust(const std::optional<device_record>& known, std::strin
   return d;
 }
 
+namespace {
+
+/// A refused decision as a store_status: its sentence, and the device and fingerprints as
+/// fields (docs/diagnostics.md), so a program need not parse the sentence.
+store_status refusal(const trust_decision& d) {
+  store_status s{d.code, d.describe()};
+  s.with(core::field_key::device_id, d.device_id)
+      .with(core::field_key::fingerprint_presented, core::to_string(d.presented));
+  if (d.pinned) s.with(core::field_key::fingerprint_pinned, core::to_string(*d.pinned));
+  if (d.expected) s.with(core::field_key::fingerprint_expected, core::to_string(*d.expected));
+  return s;
+}
+
+} // namespace
+
 trust_store::trust_store(std::filesystem::path path) : path_(std::move(path)) {}
 
 store_status trust_store::default_path(std::filesystem::path& out) {
@@ -148,9 +163,10 @@ store_status trust_store::default_path(std::filesystem::path& out) {
     out = std::filesystem::path(home) / ".local" / "state" / "lanyard" / "trust-store";
     return {};
   }
-  return {make_error_code(trust_errc::store_io),
-          "no trust store location: neither XDG_STATE_HOME nor HOME is set to an absolute "
-          "path; pass --trust-store PATH"};
+  return store_status{make_error_code(trust_errc::store_io),
+                      "no trust store location: neither XDG_STATE_HOME nor HOME is set to an "
+                      "absolute path; pass --trust-store PATH"}
+      .with(core::field_key::problem, std::string("no_location"));
 }
 
 store_status trust_store::parse(std::string_view text, std::string_view file,
@@ -161,25 +177,27 @@ store_status trust_store::parse(std::string_view text, std::string_view file,
       text, file, magic,
       [&](std::size_t line, const std::vector<std::string_view>& f) -> store_status {
         if (f[0] != "device")
-          return detail::corrupt(
-              file, line, "unknown record " + detail::excerpt(f[0]) + " (expected \"device\")");
+          return detail::corrupt(file, line, "unknown_record",
+                                 "unknown record " + detail::excerpt(f[0]) +
+                                     " (expected \"device\")");
         if (f.size() != 7)
-          return detail::corrupt(file, line,
+          return detail::corrupt(file, line, "field_count",
                                  "expected 7 fields (device ID FINGERPRINT METHOD FIRST-SEEN "
                                  "LAST-SEEN NAME), found " +
                                      std::to_string(f.size()));
         device_record r;
         if (!core::is_valid_device_id(f[1]))
-          return detail::corrupt(file, line, "invalid device id " + detail::excerpt(f[1]));
+          return detail::corrupt(file, line, "invalid_device_id",
+                                 "invalid device id " + detail::excerpt(f[1]));
         r.device_id = std::string(f[1]);
         if (auto it = seen.find(r.device_id); it != seen.end())
-          return detail::corrupt(file, line,
+          return detail::corrupt(file, line, "duplicate_device",
                                  "device " + detail::excerpt(f[1]) +
                                      " is pinned twice (first on line " +
                                      std::to_string(it->second) + ")");
         seen.emplace(r.device_id, line);
         if (!parse_hex_fingerprint(f[2], r.fingerprint))
-          return detail::corrupt(file, line,
+          return detail::corrupt(file, line, "invalid_fingerprint",
                                  "invalid fingerprint " + detail::excerpt(f[2]) +
                                      " (expected 64 lowercase hex digits)");
         if (f[3] == "verified")
@@ -189,19 +207,20 @@ store_status trust_store::parse(std::string_view text, std::string_view file,
         else if (f[3] == "code")
           r.method = pin_method::setup_code;
         else
-          return detail::corrupt(file, line,
+          return detail::corrupt(file, line, "invalid_pin_method",
                                  "invalid pin method " + detail::excerpt(f[3]) +
                                      " (expected \"verified\", \"tofu\" or \"code\")");
         if (!detail::parse_time(f[4], r.first_seen))
-          return detail::corrupt(file, line,
+          return detail::corrupt(file, line, "invalid_first_seen",
                                  "invalid first-seen time " + detail::excerpt(f[4]) +
                                      " (expected YYYY-MM-DDTHH:MM:SSZ)");
         if (!detail::parse_time(f[5], r.last_seen))
-          return detail::corrupt(file, line,
+          return detail::corrupt(file, line, "invalid_last_seen",
                                  "invalid last-seen time " + detail::excerpt(f[5]) +
                                      " (expected YYYY-MM-DDTHH:MM:SSZ)");
         if (!detail::decode_text(f[6], r.name) || r.name.size() > max_name_length)
-          return detail::corrupt(file, line, "invalid name " + detail::excerpt(f[6]));
+          return detail::corrupt(file, line, "invalid_name",
+                                 "invalid name " + detail::excerpt(f[6]));
         out.push_back(std::move(r));
         return {};
       });
@@ -309,8 +328,7 @@ store_status trust_store::pin(std::string_view device_id, const core::fingerprin
     if (it != records.end()) {
       device_record& r = it->second;
       if (r.fingerprint != fp) {
-        trust_decision d = check_trust(r, device_id, fp, trust_mode::strict);
-        return {make_error_code(trust_errc::key_changed), d.describe()};
+        return refusal(check_trust(r, device_id, fp, trust_mode::strict));
       }
       if (!name.empty()) r.name = std::string(name);
       r.last_seen = t;
@@ -337,7 +355,7 @@ store_status trust_store::commit(const trust_decision& decision, std::string_vie
   case trust_action::refuse:
     break;
   }
-  return {decision.code, decision.describe()};
+  return refusal(decision);
 }
 
 store_status trust_store::forget(std::string_view device_id) {

@@ -99,11 +99,16 @@ TEST_CASE("rank_targets: nothing viable comes with a reason naming policy and in
   cellular_only.required.insert(core::interface_kind::cellular);
   auto r = rank_targets(paths, {}, ifs, cellular_only);
   CHECK(r.targets.empty());
-  CHECK(r.reason.find("requires cellular") != std::string::npos);
+  REQUIRE(r.rejected.size() == 1);
+  CHECK(r.rejected[0].path.interface_name == "wlan0");
+  CHECK(r.rejected[0].path.address == "198.18.1.3");
+  CHECK(r.rejected[0].reason == core::path_rejection_reason::not_required_kind);
+  CHECK_FALSE(r.reason.empty()); // the sentence: core/path_ranking_test.cpp has its goldens
 
   r = rank_targets({}, {}, ifs, {});
   CHECK(r.targets.empty());
-  CHECK(r.reason.find("no candidate path is known") != std::string::npos);
+  CHECK(r.rejected.empty());
+  CHECK_FALSE(r.reason.empty());
 }
 
 TEST_CASE("rank_targets: unreachable paths and down interfaces are skipped") {
@@ -113,6 +118,11 @@ TEST_CASE("rank_targets: unreachable paths and down interfaces are skipped") {
   std::vector<link::network_interface> ifs{wlan_down, p2p0};
   auto r = rank_targets(paths, {}, ifs, {});
   CHECK(r.targets.empty());
+  REQUIRE(r.rejected.size() == 2);
+  CHECK(r.rejected[0].path.interface_name == "wlan0");
+  CHECK(r.rejected[0].reason == core::path_rejection_reason::interface_down);
+  CHECK(r.rejected[1].path.interface_name == "p2p0");
+  CHECK(r.rejected[1].reason == core::path_rejection_reason::unreachable);
   CHECK_FALSE(r.reason.empty());
 }
 
@@ -131,5 +141,7 @@ TEST_CASE("rank_targets: static endpoints, pinned by name or left to routing") {
   std::vector<link::network_interface> no_sap{wlan0};
   r = rank_targets({}, absent, no_sap, {});
   CHECK(r.targets.empty());
-  CHECK(r.reason.find("sap0") != std::string::npos);
+  REQUIRE(r.rejected.size() == 1);
+  CHECK(r.rejected[0].path.interface_name == "sap0");
+  CHECK(r.rejected[0].reason == core::path_rejection_reason::interface_down);
 }

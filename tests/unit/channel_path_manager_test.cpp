@@ -150,7 +150,10 @@ TEST_CASE("path_manager: the policy is applied to candidates") {
                          [](std::uint32_t) { return true; });
   auto c = pm->candidates();
   CHECK(c.targets.empty());
-  CHECK(c.reason.find("wifi") != std::string::npos);
+  REQUIRE(c.rejected.size() == 1);
+  CHECK(c.rejected[0].path.interface_name == "wlan0");
+  CHECK(c.rejected[0].reason == core::path_rejection_reason::prohibited_kind);
+  CHECK_FALSE(c.reason.empty());
 }
 
 TEST_CASE("path_manager: a suspect link is raced last and not moved back to") {

@@ -162,8 +162,8 @@ void check_outcome(const outcome& o, std::size_t paths, std::error_code error,
     CHECK(named.insert(f.index).second); // each attempt fails at most once
     REQUIRE(f.index < paths);
     CHECK(f.error == error);
-    CHECK(f.what.find(" 127.0.0.1 port " + std::to_string(ports[f.index]) +
-                      " via lo (loopback) failed: " + error.message()) != std::string::npos);
+    CHECK(f.index < ports.size());
+    CHECK_FALSE(f.step.empty()); // which step failed (channel_path_racer_test has the sentence)
   }
   if (o.error) {
     CHECK_FALSE(o.stream);

@@ -136,8 +136,11 @@ TEST_CASE("path_racer: a refused path moves on at once and is reported", "[chann
   REQUIRE(out->failures.size() == 1);
   CHECK(out->failures[0].index == 0);
   CHECK(out->failures[0].error == asio::error::connection_refused);
-  CHECK(out->failures[0].what.find("TCP connect to 127.0.0.1 port " + std::to_string(closed) +
-                                   " via lo (loopback) failed") == 0);
+  CHECK(out->failures[0].step == "tcp_connect");
+  // The one golden sentence of a failed attempt (a person reads it in the channel's log).
+  CHECK(out->failures[0].what ==
+        "TCP connect to 127.0.0.1 port " + std::to_string(closed) +
+            " via lo (loopback) failed: " + out->failures[0].error.message());
 }
 
 TEST_CASE("path_racer: every path failing loses with the last error", "[channel]") {
@@ -180,6 +183,7 @@ TEST_CASE("path_racer: the real accessory wins over an impostor on another path"
   CHECK(out->winner == 1);
   REQUIRE(out->failures.size() == 1);
   CHECK(out->failures[0].error == trust::trust_errc::payload_mismatch);
+  CHECK(out->failures[0].step == "tls_handshake");
 }
 
 TEST_CASE("path_racer: no targets, and cancel", "[channel]") {

@@ -16,6 +16,7 @@ using namespace lanyard;
 using namespace lanyard::trust;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+namespace field_key = lanyard::core::field_key;
 
 namespace {
 
@@ -233,7 +234,9 @@ TEST_CASE("every truncation and single-byte corruption of a controller store is 
     controller_store store(file);
     const store_status s = store.load();
     REQUIRE(s.code == trust_errc::store_corrupt);
-    CHECK(s.detail.rfind(file.string() + ":", 0) == 0);
+    CHECK(s.text(field_key::file) == file.string());
+    CHECK(s.number(field_key::line).value_or(0) >= 1);
+    CHECK(s.find(field_key::problem) != nullptr);
     CHECK(store.record_failure(t0).code == trust_errc::store_corrupt);
     CHECK(lanyard::test::read_file(file) == full.substr(0, cut)); // never overwritten
   }
@@ -250,33 +253,45 @@ TEST_CASE("controller store parse errors name the line") {
   std::vector<controller_record> list;
   auto parse = [&](const std::string& body) {
     return controller_store::parse("lanyard-controller-store 1\n" + body + "end 9 00000000\n", "C",
-                                   w, list)
-        .detail;
+                                   w, list);
   };
-  CHECK(parse("").rfind("C:2: the end line counts 9", 0) == 0);
-  CHECK(parse("window ajar 2026-11-24T04:53:49Z 2026-11-24T04:53:49Z 0 closed\n") ==
-        "C:2: invalid window state \"ajar\" (expected \"open\" or \"closed\")");
-  CHECK(parse("window open 2026-11-24T04:53:49Z 2026-11-24T04:53:49Z 21 closed\n") ==
-        "C:2: invalid failed-attempt count \"21\" (expected 0-20)");
-  CHECK(parse("controller 00 admin x y\n") == "C:2: a controller before the \"window\" line");
-  CHECK(parse("window open 2026-11-24T04:53:49Z 2026-11-24T04:53:49Z 3 closed\n"
-              "controller 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f root "
-              "2026-11-24T04:53:49Z -\n") ==
-        "C:3: invalid role \"root\" (expected \"admin\" or \"user\")");
+  // store_corrupt with the fields file, line and problem; a program reads those.
+  auto corrupt_at = [](const store_status& s, std::uint64_t line, std::string_view problem) {
+    INFO(s.message());
+    CHECK(s.code == trust_errc::store_corrupt);
+    CHECK(s.text(field_key::file) == "C");
+    CHECK(s.number(field_key::line) == line);
+    CHECK(s.text(field_key::problem) == problem);
+  };
+  corrupt_at(parse(""), 2, "record_count_mismatch");
+  corrupt_at(parse("window ajar 2026-11-24T04:53:49Z 2026-11-24T04:53:49Z 0 closed\n"), 2,
+             "invalid_window_state");
+  corrupt_at(parse("window open 2026-11-24T04:53:49Z 2026-11-24T04:53:49Z 21 closed\n"), 2,
+             "invalid_failed_attempts");
+  corrupt_at(parse("controller 00 admin x y\n"), 2, "controller_before_window");
+  const std::string role_line =
+      "controller 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f root "
+      "2026-11-24T04:53:49Z -\n";
   const std::string window = "window open 2026-11-24T04:53:49Z 2026-11-24T04:53:49Z 3 closed\n";
-  CHECK(parse("window-boot " + std::string(boot_a) + " 1 2\n") ==
-        "C:2: \"window-boot\" before the \"window\" line");
-  CHECK(parse(window + "window-boot " + std::string(boot_a) + " 1\n") ==
-        "C:3: expected 4 fields (window-boot BOOT-ID OPENED-AT-MS DEADLINE-MS), found 3");
-  CHECK(parse(window + "window-boot not-a-boot-id 1 2\n") ==
-        "C:3: invalid boot id \"not-a-boot-id\"");
-  CHECK(parse(window + "window-boot " + std::string(boot_a) + " 1 -0\n") ==
-        "C:3: invalid boot-clock times \"1\" \"-0\" (expected signed milliseconds)");
-  CHECK(parse(window + "window-boot " + std::string(boot_a) + " 1 2\nwindow-boot " +
-              std::string(boot_a) + " 1 2\n") == "C:4: a second \"window-boot\" line");
-  CHECK(controller_store::parse("lanyard-trust-store 1\nend 0 00000000\n", "C", w, list).detail ==
-        "C:1: expected \"lanyard-controller-store 1\", found \"lanyard-trust-store 1\": this is "
-        "not a Lanyard controller-store file");
+  corrupt_at(parse(window + role_line), 3, "invalid_role");
+  // The one golden sentence of a controller store's store_corrupt (a person reads it).
+  CHECK(parse(window + role_line).detail ==
+        "C:3: invalid role \"root\" (expected \"admin\" or \"user\")");
+  corrupt_at(parse("window-boot " + std::string(boot_a) + " 1 2\n"), 2,
+             "window_boot_before_window");
+  corrupt_at(parse(window + "window-boot " + std::string(boot_a) + " 1\n"), 3, "field_count");
+  corrupt_at(parse(window + "window-boot not-a-boot-id 1 2\n"), 3, "invalid_boot_id");
+  corrupt_at(parse(window + "window-boot " + std::string(boot_a) + " 1 -0\n"), 3,
+             "invalid_boot_times");
+  corrupt_at(parse(window + "window-boot " + std::string(boot_a) + " 1 2\nwindow-boot " +
+                   std::string(boot_a) + " 1 2\n"),
+             4, "duplicate_window_boot");
+  corrupt_at(parse(window + window), 3, "duplicate_window");
+  corrupt_at(parse("gadget 1\n"), 2, "unknown_record");
+  corrupt_at(controller_store::parse("lanyard-trust-store 1\nend 0 00000000\n", "C", w, list), 1,
+             "wrong_header");
+  corrupt_at(controller_store::parse("lanyard-controller-store 1\nend 0 1a0ffb12\n", "C", w, list),
+             2, "checksum_mismatch");
 }
 
 TEST_CASE("refund_and_pair: a proven SPAKE2+ attempt is refunded and paired in one write") {
@@ -306,7 +321,10 @@ TEST_CASE("the controller cap: the 17th controller is refused with controllers_f
     REQUIRE(store.pair(fp_of(i), "c", controller_role::user, t0).ok());
   const store_status s = store.pair(fp_of(17), "one too many", controller_role::user, t0);
   CHECK(s.code == core::pairing_errc::controllers_full);
-  CHECK(s.message().find("16 controllers are paired already") != std::string::npos);
+  CHECK(s.text(field_key::controller) == core::to_string(fp_of(17)));
+  // The one golden sentence of controllers_full (a person reads it).
+  CHECK(s.message() == "cannot pair controller " + core::to_string(fp_of(17)) +
+                           ": 16 controllers are paired already");
   CHECK(store.list().size() == 16);
   // A paired controller re-pairing is no newcomer.
   CHECK(store.pair(fp_of(3), "renamed", controller_role::user, t0).ok());

@@ -39,12 +39,24 @@ TEST_CASE("override lists parse, and name the bad entry when they do not") {
   REQUIRE(list.size() == 3);
   CHECK(list[1] == interface_kind_override{"p2p0", interface_kind::p2p});
   CHECK_FALSE(parse_interface_kind_overrides("wlan0=wifi,p2p0=bluetooth", list, error));
-  CHECK(error.find("'p2p0=bluetooth'") != std::string::npos);
-  CHECK(error.find("unknown kind") != std::string::npos);
+  // The one golden sentence of a bad override (a person reads it, e.g. `lanyard` refusing it).
+  CHECK(error == "LANYARD_INTERFACE_KINDS entry 'p2p0=bluetooth': unknown kind (expected wired, "
+                 "wifi, softap, p2p, cellular, loopback or other)");
+  auto e = parse_interface_kind_overrides("wlan0=wifi,p2p0=bluetooth", list);
+  CHECK(e.code == std::errc::invalid_argument);
+  CHECK(e.text(lanyard::core::field_key::interface) == "p2p0");
+  CHECK(e.text(lanyard::core::field_key::problem) == "unknown_kind");
+  CHECK(list.empty());
   CHECK_FALSE(parse_interface_kind_overrides("wlan0", list, error));
-  CHECK(error.find("INTERFACE=KIND") != std::string::npos);
+  CHECK_FALSE(error.empty());
+  e = parse_interface_kind_overrides("wlan0", list);
+  CHECK(e.code == std::errc::invalid_argument);
+  CHECK(e.text(lanyard::core::field_key::interface) == "wlan0");
+  CHECK(e.text(lanyard::core::field_key::problem) == "not_interface_equals_kind");
   CHECK(parse_interface_kind_overrides("", list, error));
   CHECK(list.empty());
+  CHECK(parse_interface_kind_overrides("wlan0=wifi", list).ok());
+  CHECK(list.size() == 1);
 }
 
 TEST_CASE("overrides beat the kernel, the kernel beats the name") {

@@ -14,6 +14,7 @@
 #include <type_traits>
 
 using namespace lanyard::link;
+namespace field_key = lanyard::core::field_key;
 
 // link_error is the core's one "error plus detail" type (error-model.md §7.4 step 10).
 static_assert(std::is_same_v<link_error, lanyard::core::error_detail>);
@@ -74,6 +75,11 @@ TEST_CASE("an interface without an address of the family fails with the precise 
   asio::ip::tcp::socket s(io);
   auto e = bind_to_interface(s, wlan, asio::ip::make_address("198.18.1.3"));
   CHECK(e.code == link_errc::no_address);
+  CHECK(e.text(field_key::address) == "198.18.1.3");
+  CHECK(e.text(field_key::interface) == "wlan0");
+  CHECK(e.text(field_key::interface_kind) == "wifi");
+  CHECK(e.text(field_key::problem) == "no_address_of_family");
+  // The one golden sentence of a binding's "no route" (a person reads it).
   CHECK(e.detail ==
         "no route to 198.18.1.3 via interface wlan0 (wifi): the interface has no IPv4 address");
   CHECK_FALSE(s.is_open()); // nothing was touched
@@ -83,17 +89,16 @@ TEST_CASE("an interface without an address of the family fails with the precise 
                               true, false, false, false});
     e = bind_to_interface(s, wlan, asio::ip::make_address("2001:2:0:1::3"));
     CHECK(e.code == link_errc::no_address);
-    CHECK(e.detail == "no route to 2001:2:0:1::3 via interface wlan0 (wifi): the interface's "
-                      "IPv6 address is still tentative (duplicate address detection has not "
-                      "finished)");
+    CHECK(e.text(field_key::address) == "2001:2:0:1::3");
+    CHECK(e.text(field_key::problem) == "address_tentative");
   }
   SECTION("a link-local address cannot reach a routable one") {
     wlan.addresses.push_back(
         {asio::ip::make_address("fe80::1"), 64, address_scope::link, false, false, false, false});
     e = bind_to_interface(s, wlan, asio::ip::make_address("2001:2:0:1::3"));
     CHECK(e.code == link_errc::no_address);
-    CHECK(e.detail == "no route to 2001:2:0:1::3 via interface wlan0 (wifi): the interface has "
-                      "only a link-local IPv6 address, which cannot reach a routable one");
+    CHECK(e.text(field_key::address) == "2001:2:0:1::3");
+    CHECK(e.text(field_key::problem) == "link_local_only");
   }
 }
 
@@ -108,8 +113,14 @@ TEST_CASE("a down interface is refused with its state", "[socket_binding]") {
   asio::ip::tcp::socket s(io);
   auto e = bind_to_interface(s, cell, asio::ip::make_address("198.18.1.3"));
   CHECK(e.code == link_errc::interface_down);
-  CHECK(e.detail == "no route to 198.18.1.3 via interface cell0 (cellular): the interface is "
-                    "down (no carrier, state lowerlayerdown)");
+  CHECK(e.text(field_key::address) == "198.18.1.3");
+  CHECK(e.text(field_key::interface) == "cell0");
+  CHECK(e.text(field_key::interface_kind) == "cellular");
+  CHECK(e.text(field_key::problem) == "no_carrier");
+  cell.admin_up = false;
+  e = bind_to_interface(s, cell, asio::ip::make_address("198.18.1.3"));
+  CHECK(e.code == link_errc::interface_down);
+  CHECK(e.text(field_key::problem) == "administratively_down");
 }
 
 TEST_CASE("the policy is checked before the socket is touched", "[socket_binding]") {
@@ -120,6 +131,10 @@ TEST_CASE("the policy is checked before the socket is touched", "[socket_binding
   asio::ip::tcp::socket s(io);
   auto e = bind_to_interface(s, lo, asio::ip::make_address("127.0.0.1"), &p);
   CHECK(e.code == link_errc::policy_prohibits);
+  CHECK(e.text(field_key::address) == "127.0.0.1");
+  CHECK(e.text(field_key::interface) == "lo");
+  CHECK(e.text(field_key::interface_kind) == "loopback");
+  // The one golden sentence of a policy refusal (a person reads it).
   CHECK(e.detail == "not connecting to 127.0.0.1 via interface lo (loopback): the interface "
                     "policy requires cellular");
   CHECK_FALSE(s.is_open());
@@ -130,7 +145,7 @@ TEST_CASE("the policy is checked before the socket is touched", "[socket_binding
       [&](std::error_code ec, std::string d) {
         called = true;
         CHECK(ec == link_errc::policy_prohibits);
-        CHECK(d.find("policy requires cellular") != std::string::npos);
+        CHECK(d == e.detail); // bind_to_interface's sentence, whose fields are checked above
       },
       &p);
   CHECK_FALSE(called);
@@ -143,6 +158,8 @@ TEST_CASE("a socket of the other family is refused", "[socket_binding]") {
   asio::ip::tcp::socket s(io, asio::ip::tcp::v6());
   auto e = bind_to_interface(s, loopback(), asio::ip::make_address("127.0.0.1"));
   CHECK(e.code == link_errc::family_mismatch);
+  CHECK(e.text(field_key::address) == "127.0.0.1");
+  CHECK(e.text(field_key::interface) == "lo");
 }
 
 TEST_CASE("binding by name finds the interface, or says there is none", "[socket_binding]") {
@@ -154,8 +171,9 @@ TEST_CASE("binding by name finds the interface, or says there is none", "[socket
   asio::ip::tcp::socket t(io);
   auto e = bind_to_interface(t, "nosuch0", asio::ip::make_address("198.18.1.3"));
   CHECK(e.code == link_errc::no_such_interface);
-  CHECK(e.detail == "no route to 198.18.1.3 via interface nosuch0: there is no such interface "
-                    "on this host");
+  CHECK(e.text(field_key::address) == "198.18.1.3");
+  CHECK(e.text(field_key::interface) == "nosuch0");
+  CHECK(e.find(field_key::interface_kind) == nullptr); // unknown: there is no such interface
 }
 
 TEST_CASE("a connection refused names the endpoint and the interface", "[socket_binding]") {

@@ -141,25 +141,28 @@ TEST_CASE("a file whose copies are both damaged, or whose size or header is wron
     write_all(file, bad);
     const reading r = read(file);
     CHECK(r.status.code == trust_errc::store_corrupt);
-    CHECK(r.status.detail.find("neither of its two copies is intact") != std::string::npos);
+    CHECK(r.status.text(lanyard::core::field_key::file) == file.string());
+    CHECK(r.status.text(lanyard::core::field_key::problem) == "no_intact_copy");
   }
   SECTION("truncated") {
     write_all(file, intact.substr(0, intact.size() - 1));
     const reading r = read(file);
     CHECK(r.status.code == trust_errc::store_corrupt);
-    CHECK(r.status.detail.find("truncated") != std::string::npos);
+    CHECK(r.status.text(lanyard::core::field_key::problem) == "wrong_size");
   }
   SECTION("a damaged header") {
     std::string bad = intact;
     bad[16] = 'x'; // the size
     write_all(file, bad);
     CHECK(read(file).status.code == trust_errc::store_corrupt);
+    CHECK(read(file).status.text(lanyard::core::field_key::problem) == "damaged_header");
   }
   SECTION("a size that is not a multiple of 4096") {
     std::string bad = "lanyard-slots 1 4097\n";
     bad.resize(4096 + 2 * 4097, '\0');
     write_all(file, bad);
     CHECK(read(file).status.code == trust_errc::store_corrupt);
+    CHECK(read(file).status.text(lanyard::core::field_key::problem) == "damaged_header");
   }
 }
 

@@ -19,6 +19,7 @@ using namespace lanyard;
 using namespace lanyard::trust;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+namespace field_key = lanyard::core::field_key;
 
 // The store's outcome is the core's one "error plus detail" type (error-model.md §7.4 step 10).
 static_assert(std::is_same_v<store_status, core::error_detail>);
@@ -208,7 +209,9 @@ TEST_CASE("pin refuses a different key for a known id; forget then pin works") {
   const std::string before = read_all(file);
   const store_status s = store.pin("lamp", fp_of(2), pin_method::tofu, "Lamp", t0 + 1s);
   CHECK(s.code == trust_errc::key_changed);
-  CHECK(s.detail.find("presented a different key") != std::string::npos);
+  CHECK(s.text(field_key::device_id) == "lamp");
+  CHECK(s.text(field_key::fingerprint_pinned) == lanyard::core::to_string(fp_of(1)));
+  CHECK(s.text(field_key::fingerprint_presented) == lanyard::core::to_string(fp_of(2)));
   CHECK(read_all(file) == before);
 
   // Same key again: name and last_seen updated, first_seen and method kept.
@@ -260,14 +263,15 @@ TEST_CASE("every truncation of a trust store is an error naming the file and a l
     const store_status s = store.load();
     REQUIRE(s.failed());
     CHECK(s.code == trust_errc::store_corrupt);
-    CHECK(s.detail.rfind(file.string() + ":", 0) == 0);
-    // The file and line are fields too (a program reads them instead of the sentence), and the
-    // sentence names the same line.
-    CHECK(s.text(lanyard::core::field_key::file) == file.string());
-    const auto line = s.number(lanyard::core::field_key::line);
+    // The file, line and problem are fields (a program reads them, not the sentence).
+    CHECK(s.text(field_key::file) == file.string());
+    const auto line = s.number(field_key::line);
     REQUIRE(line.has_value());
     CHECK(*line >= 1);
-    CHECK(s.detail.rfind(file.string() + ":" + std::to_string(*line) + ": ", 0) == 0);
+    const auto problem = s.text(field_key::problem);
+    REQUIRE(problem.has_value());
+    CHECK((*problem == "empty_file" || *problem == "incomplete_line" ||
+           *problem == "missing_end_line"));
     CHECK(store.list().empty());
     // A change must not overwrite the damaged file.
     CHECK(store.pin("new", fp_of(9), pin_method::tofu, "", t0).code == trust_errc::store_corrupt);
@@ -298,20 +302,26 @@ TEST_CASE("every single-byte corruption of a trust store is detected") {
 
 TEST_CASE("trust store load errors are specific") {
   std::vector<device_record> r;
-  auto parse = [&](std::string text) {
-    // Give well-formed test texts a valid end line so the record itself is what fails.
-    return trust_store::parse(text, "F", r);
+  auto parse = [&](std::string text) { return trust_store::parse(text, "F", r); };
+  // store_corrupt with the fields file, line and problem; a program reads those.
+  auto corrupt_at = [](const store_status& s, std::uint64_t line, std::string_view problem) {
+    INFO(s.message());
+    CHECK(s.code == trust_errc::store_corrupt);
+    CHECK(s.text(field_key::file) == "F");
+    CHECK(s.number(field_key::line) == line);
+    CHECK(s.text(field_key::problem) == problem);
   };
-  CHECK(parse("").detail == "F:1: the file is empty (expected \"lanyard-trust-store 1\")");
-  CHECK(parse("hello\n").detail ==
-        "F:1: expected \"lanyard-trust-store 1\", found \"hello\": this is not a Lanyard "
-        "trust-store file");
+  corrupt_at(parse(""), 1, "empty_file");
+  corrupt_at(parse("hello\n"), 1, "wrong_header");
   auto s = parse("lanyard-trust-store 2\nwhatever\n");
   CHECK(s.code == trust_errc::store_unsupported_version);
+  CHECK(s.text(field_key::file) == "F");
+  CHECK(s.number(field_key::line) == 1u);
+  CHECK(s.text(field_key::problem) == "newer_version");
+  // The one golden sentence of a store_unsupported_version (a person reads it).
   CHECK(s.detail == "F:1: format version \"2\" is newer than this Lanyard understands (1); "
                     "upgrade Lanyard");
-  CHECK(parse("lanyard-trust-store 1\n").detail ==
-        "F:2: missing the final \"end\" line: the file was truncated");
+  corrupt_at(parse("lanyard-trust-store 1\n"), 2, "missing_end_line");
 
   const std::string good_line =
       "device lamp-01 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f verified "
@@ -319,33 +329,42 @@ TEST_CASE("trust store load errors are specific") {
   auto with = [&](std::string line) {
     return parse("lanyard-trust-store 1\n" + good_line + "\n" + line + "\nend 2 00000000\n");
   };
-  CHECK(with("device x").detail ==
-        "F:3: expected 7 fields (device ID FINGERPRINT METHOD FIRST-SEEN LAST-SEEN NAME), found 2");
-  CHECK(with("pin a b").detail == "F:3: unknown record \"pin\" (expected \"device\")");
+  corrupt_at(with("device x"), 3, "field_count");
+  corrupt_at(with("pin a b"), 3, "unknown_record");
   std::string dup = good_line;
+  corrupt_at(with(dup), 3, "duplicate_device");
+  // The one golden sentence of a store_corrupt (a person reads it): file, line, what and where.
   CHECK(with(dup).detail == "F:3: device \"lamp-01\" is pinned twice (first on line 2)");
   std::string other_line = good_line;
   other_line.replace(7, 7, "lamp-02");
   std::string bad_fp = other_line;
   bad_fp.replace(15, 2, "0A");
-  CHECK(with(bad_fp).detail.rfind("F:3: invalid fingerprint \"0A0102", 0) == 0);
+  corrupt_at(with(bad_fp), 3, "invalid_fingerprint");
   std::string bad_method = other_line;
   bad_method.replace(bad_method.find("verified"), 8, "trusted!");
-  CHECK(with(bad_method).detail ==
-        "F:3: invalid pin method \"trusted!\" (expected \"verified\", \"tofu\" or \"code\")");
+  corrupt_at(with(bad_method), 3, "invalid_pin_method");
+  std::string bad_first = other_line;
+  bad_first.replace(bad_first.find("2026-11-24T04"), 10, "2026-13-01");
+  corrupt_at(with(bad_first), 3, "invalid_first_seen");
   std::string bad_time = other_line;
   bad_time.replace(bad_time.find("2026-11-24T05"), 10, "2026-02-30");
-  CHECK(with(bad_time).detail ==
-        "F:3: invalid last-seen time \"2026-02-30T05:00:00Z\" (expected YYYY-MM-DDTHH:MM:SSZ)");
-  CHECK(with("device bad/id 00 tofu a b c").detail == "F:3: invalid device id \"bad/id\"");
-  CHECK(with("device\tx").detail == "F:3: unexpected byte 0x09 at column 7");
-  CHECK(parse("lanyard-trust-store 1\n" + good_line + "\nend 2 00000000\n").detail ==
-        "F:3: the end line counts 2 records but 1 precede it: lines were lost or added");
-  CHECK(parse("lanyard-trust-store 1\n" + good_line + "\nend 1 00000000\n").detail ==
-        "F:3: checksum mismatch: lines 1-2 were changed or damaged after they were written");
-  CHECK(parse(golden + "extra\n").detail == "F:4: unexpected text after the \"end\" line");
-  CHECK(parse(golden.substr(0, golden.size() - 1)).detail ==
-        "F:3: the last line \"end 1 02a60ec9\" is incomplete: the file was truncated");
+  corrupt_at(with(bad_time), 3, "invalid_last_seen");
+  std::string bad_name = other_line;
+  bad_name.replace(bad_name.find("Living%20"), 9, "Living%2");
+  corrupt_at(with(bad_name), 3, "invalid_name");
+  corrupt_at(with("device bad/id 00 tofu a b c"), 3, "invalid_device_id");
+  s = with("device\tx");
+  corrupt_at(s, 3, "unexpected_byte");
+  CHECK(s.number(field_key::position) == 7u);
+  corrupt_at(with("end 2"), 3, "malformed_end_line");
+  corrupt_at(parse("lanyard-trust-store 1\n" + good_line + "\nend 1 0000000G\n"), 3,
+             "malformed_checksum");
+  corrupt_at(parse("lanyard-trust-store 1\n" + good_line + "\nend 2 00000000\n"), 3,
+             "record_count_mismatch");
+  corrupt_at(parse("lanyard-trust-store 1\n" + good_line + "\nend 1 00000000\n"), 3,
+             "checksum_mismatch");
+  corrupt_at(parse(golden + "extra\n"), 4, "text_after_end");
+  corrupt_at(parse(golden.substr(0, golden.size() - 1)), 3, "incomplete_line");
   CHECK(parse(golden).ok());
 }
 
@@ -356,10 +375,13 @@ TEST_CASE("a trust store writable by others is refused; so is a symlink") {
   trust_store store(file);
   store_status s = store.load();
   CHECK(s.code == trust_errc::store_permissions);
-  CHECK(s.detail.find("mode 0664") != std::string::npos);
-  CHECK(s.text(lanyard::core::field_key::mode) == "0664");
-  CHECK(s.text(lanyard::core::field_key::file) == file.string());
-  CHECK(s.detail.find("chmod 600") != std::string::npos);
+  CHECK(s.text(field_key::mode) == "0664");
+  CHECK(s.text(field_key::file) == file.string());
+  // The one golden sentence of a store_permissions (a person reads it and runs the fix).
+  CHECK(s.detail == file.string() +
+                        ": is writable by group or others (mode 0664), so anyone could replace "
+                        "a pin; run: chmod 600 '" +
+                        file.string() + "'");
   REQUIRE(::chmod(file.c_str(), 0644) == 0); // readable by others is fine
   CHECK(store.load().ok());
   CHECK(store.find("lamp-01"));
@@ -367,7 +389,9 @@ TEST_CASE("a trust store writable by others is refused; so is a symlink") {
   const fs::path link = dir.path / "link";
   fs::create_symlink(file, link);
   trust_store via_link(link);
-  CHECK(via_link.load().code == trust_errc::store_permissions);
+  s = via_link.load();
+  CHECK(s.code == trust_errc::store_permissions);
+  CHECK(s.text(field_key::file) == link.string());
 }
 
 TEST_CASE("writes replace the file atomically and ignore a stale temp file") {
@@ -448,7 +472,7 @@ TEST_CASE("default trust store path follows XDG_STATE_HOME, then HOME") {
   ::unsetenv("HOME");
   const store_status s = trust_store::default_path(p);
   CHECK(s.code == trust_errc::store_io);
-  CHECK(s.detail.find("--trust-store") != std::string::npos);
+  CHECK(s.text(field_key::problem) == "no_location");
 
   if (old_state) ::setenv("XDG_STATE_HOME", saved_state.c_str(), 1);
   if (old_home) ::setenv("HOME", saved_home.c_str(), 1);
@@ -467,6 +491,7 @@ TEST_CASE("times outside 1970-2200 are clamped so the file always reads back") {
   CHECK(again.find("new")->first_seen < future);
 }
 
+// One golden sentence per kind of decision (a person reads them); programs read the members.
 TEST_CASE("every refusal is described with the fingerprints involved") {
   const std::optional<device_record> none;
   auto d = check_trust(none, "cam", fp_of(0), trust_mode::verified_first_use, fp_of(1));
@@ -480,11 +505,19 @@ TEST_CASE("every refusal is described with the fingerprints involved") {
                         "AAAQ-EAYE-AUDA-OCAJ-BIFQ-YDIO-B4IB-CEQT-CQKR-MFYY-DENB-WHA5-DYPQ. Pair "
                         "with it first.");
   d = check_trust(none, "cam", fp_of(0), trust_mode::verified_first_use);
-  CHECK(d.describe().find("needs its setup payload") != std::string::npos);
+  CHECK(d.code == trust_errc::payload_required);
+  CHECK(d.describe() ==
+        "device \"cam\" is not paired yet and verified pairing needs its setup "
+        "payload; scan its code, or pair with --tofu after checking its "
+        "fingerprint AAAQ-EAYE-AUDA-OCAJ-BIFQ-YDIO-B4IB-CEQT-CQKR-MFYY-DENB-WHA5-DYPQ.");
   d = check_trust(none, "bad id\n", fp_of(0), trust_mode::tofu);
   CHECK(d.code == trust_errc::invalid_record);
   CHECK(d.describe() == "device id \"bad id\\x0a\" is not valid (1-64 characters from A-Z a-z 0-9 "
                         ". _ : -); refusing to connect.");
   d = check_trust(none, "cam", fp_of(0), trust_mode::tofu);
-  CHECK(d.describe().find("trust on first use: compare this fingerprint") != std::string::npos);
+  CHECK(d.action == trust_action::pin_new);
+  CHECK(d.describe() == "device \"cam\" is new; its key "
+                        "AAAQ-EAYE-AUDA-OCAJ-BIFQ-YDIO-B4IB-CEQT-CQKR-MFYY-DENB-WHA5-DYPQ will be "
+                        "pinned (trust on first "
+                        "use: compare this fingerprint with the device's)");
 }

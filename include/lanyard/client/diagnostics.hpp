@@ -10,6 +10,8 @@
 /// Thread-safety: constants.
 #pragma once
 
+#include "lanyard/core/error_detail.hpp"
+
 #include <string_view>
 
 namespace lanyard::client::diag {
@@ -91,7 +93,7 @@ inline constexpr std::string_view unacked = "unacked";
 /// paired: "admin" or "user".
 inline constexpr std::string_view role = "role";
 /// start_failed: "no_directory", "empty_device_id", "device_id_mismatch", "invalid_policy".
-inline constexpr std::string_view problem = "problem";
+inline constexpr std::string_view problem = core::field_key::problem;
 /// start_failed (device_id_mismatch): client_options::trust.device_id.
 inline constexpr std::string_view trust_device_id = "trust_device_id";
 /// trust_refused: when the pin was made, seconds since the Unix epoch.

@@ -72,6 +72,9 @@ inline constexpr std::string_view attempts_left = "attempts_left";
 inline constexpr std::string_view retry_after_ms = "retry_after_ms";
 /// Where in the input a parse failed (what it counts is the parse result's `position`).
 inline constexpr std::string_view position = "position";
+/// What is wrong, as a stable snake_case name where one code covers several problems: a store
+/// file's "checksum_mismatch", a bad start() argument's "empty_device_id" (docs/diagnostics.md).
+inline constexpr std::string_view problem = "problem";
 inline constexpr std::string_view mbedtls_error = "mbedtls_error";
 inline constexpr std::string_view tls_alert = "tls_alert";
 /// A peer's refusal token as it sent it ("not_admin", "last_admin"): an application-level

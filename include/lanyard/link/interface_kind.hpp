@@ -18,6 +18,7 @@
 #pragma once
 
 #include <lanyard/core/interface_kind.hpp>
+#include <lanyard/link/error.hpp>
 
 #include <optional>
 #include <string>
@@ -41,6 +42,12 @@ using interface_kind_override = std::pair<std::string, interface_kind>;
 /// softap, p2p, cellular, loopback or other)").
 bool parse_interface_kind_overrides(std::string_view text,
                                     std::vector<interface_kind_override>& out, std::string& error);
+
+/// As above, the failure as data: std::errc::invalid_argument, `detail` the same line, and the
+/// fields interface (the bad entry's name part, when it has one) and problem
+/// ("not_interface_equals_kind", "unknown_kind"). Success: an empty link_error.
+link_error parse_interface_kind_overrides(std::string_view text,
+                                          std::vector<interface_kind_override>& out);
 
 /// The kind of interface `name`, using LANYARD_INTERFACE_KINDS and /sys/class/net. A malformed
 /// LANYARD_INTERFACE_KINDS is ignored here (see check_interface_kind_overrides()).

@@ -43,13 +43,16 @@ namespace lanyard::link {
 ///
 /// Errors: link_errc::policy_prohibits, interface_down, no_address, family_mismatch (the
 /// socket is open with the other family), bind_to_device_failed, or the system's error from
-/// bind(); `detail` always names address, interface and kind.
+/// bind(); `detail` always names address, interface and kind, and so do the fields address,
+/// interface and interface_kind; no_address and interface_down add problem
+/// (docs/diagnostics.md lists its values).
 link_error bind_to_interface(asio::ip::tcp::socket& socket, const network_interface& iface,
                              const asio::ip::address& destination,
                              const core::interface_policy* policy = nullptr);
 
 /// As above, looking the interface up by name first (query_interfaces()).
-/// Errors: additionally link_errc::no_such_interface, netlink_failed.
+/// Errors: additionally link_errc::no_such_interface (fields address, interface),
+/// netlink_failed.
 link_error bind_to_interface(asio::ip::tcp::socket& socket, std::string_view interface_name,
                              const asio::ip::address& destination,
                              const core::interface_policy* policy = nullptr);
