@@ -11,6 +11,8 @@
 #include <lanyard/tls/stream.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/write.hpp>
@@ -53,7 +55,8 @@ struct temp_dir : lanyard::test::temp_dir {
 struct accessory_under_attack {
   explicit accessory_under_attack(
       asio::io_context& io,
-      std::size_t max_controllers = lanyard::trust::controller_store::default_max_controllers)
+      std::size_t max_controllers = lanyard::trust::controller_store::default_max_controllers,
+      std::chrono::milliseconds failure_delay = 1ms)
       : accessory(make_identity("lamp-21")),
         store(std::make_shared<lanyard::trust::controller_store>(dir.path / "controllers",
                                                                  max_controllers)) {
@@ -64,8 +67,9 @@ struct accessory_under_attack {
     lanyard::trust::setup_credentials creds;
     creds.secret.fill(0x42);
     opts.pairing.credentials = creds;
-    opts.pairing.failure_delay_first = 1ms; // the delays have their own test; keep this fast
-    opts.pairing.failure_delay_max = 2ms;
+    // The delays have their own test; keep this fast unless a test needs the accessory to hold.
+    opts.pairing.failure_delay_first = failure_delay;
+    opts.pairing.failure_delay_max = 2 * failure_delay;
     srv = std::make_unique<lanyard::accessory::server>(
         io.get_executor(), lanyard::tls::context(accessory), store, opts);
     REQUIRE(!srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0)));
@@ -263,4 +267,54 @@ TEST_CASE("pairing on a resumed TLS session is refused with needs_full_handshake
   CHECK(reports[0].attempts_left == 20);
   CHECK(acc.store->window().failed_attempts == 0);
   CHECK(acc.store->list().empty());
+}
+
+// Per-operation cancellation of async_pair (client/pair.hpp): terminal only. The accessory is
+// made to hold the second proof (its failure delay after a wrong one is 60 s), so the exchange
+// is certainly in flight when the cancellation comes, whatever the machine's speed.
+TEST_CASE("async_pair: a terminal cancellation ends the exchange with operation_aborted; a "
+          "partial one is not honoured",
+          "[accessory][pairing][cancellation]") {
+  asio::io_context io;
+  accessory_under_attack acc(io, lanyard::trust::controller_store::default_max_controllers, 60s);
+  const identity phone = make_identity("phone-cancel");
+  REQUIRE(attempt(io, acc, phone, true, 0x13).pairing == lanyard::core::pairing_errc::wrong_proof);
+
+  lanyard::tls::context_options options;
+  options.session_tickets = false;
+  lanyard::tls::context ctx(phone, options);
+  tcp::socket sock(io);
+  sock.connect(acc.srv->local_endpoint());
+  lanyard::client::pairing_stream s(std::move(sock), ctx);
+  s.set_verifier([](const lanyard::core::fingerprint&, const lanyard::tls::peer_cert_info&) {
+    return std::error_code{};
+  });
+  std::optional<std::error_code> hs;
+  s.async_handshake(lanyard::tls::role::client, [&](std::error_code ec) { hs = ec; });
+  REQUIRE(run_until(io, [&] { return hs.has_value(); }));
+  REQUIRE_FALSE(*hs);
+
+  lanyard::client::pairing_request req;
+  req.credentials.method = lanyard::core::pairing_method::setup_secret;
+  req.credentials.secret.fill(0x42); // right, but held behind the failure delay
+  req.name = "phone";
+  asio::cancellation_signal signal;
+  std::optional<std::error_code> done;
+  lanyard::client::async_pair(
+      s, req,
+      asio::bind_cancellation_slot(
+          signal.slot(), [&](std::error_code ec, lanyard::core::pairing_outcome) { done = ec; }));
+  // The exchange runs until the accessory holds the proof; a partial cancellation changes
+  // nothing.
+  io.restart();
+  io.run_for(300ms);
+  CHECK_FALSE(done);
+  signal.emit(asio::cancellation_type::partial);
+  io.restart();
+  io.run_for(100ms);
+  CHECK_FALSE(done);
+  signal.emit(asio::cancellation_type::terminal);
+  REQUIRE(run_until(io, [&] { return done.has_value(); }));
+  CHECK(*done == asio::error::operation_aborted);
+  CHECK_FALSE(acc.store->find(phone.fingerprint()).has_value());
 }
