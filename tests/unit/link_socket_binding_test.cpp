@@ -5,8 +5,17 @@
 
 #include <catch2/catch.hpp>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/error.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
 
 #include <cstring>
 #include <net/if.h>
@@ -204,4 +213,54 @@ TEST_CASE("link-local destinations get the interface as scope id", "[socket_bind
   CHECK(e.address().to_v6().scope_id() == 5);
   auto g = scoped_endpoint({asio::ip::make_address("2001:2::3"), 4711}, p2p);
   CHECK(g.address().to_v6().scope_id() == 0);
+}
+
+// Per-operation cancellation: the caller's slot reaches the socket's connect. A listener with
+// a full accept queue (backlog 0, nothing accepts) drops further SYNs, so a connect to it stays
+// pending on loopback until it is cancelled.
+TEST_CASE("async_connect_via: a cancellation bound to the handler cancels the pending connect",
+          "[socket_binding][cancellation]") {
+  using namespace std::chrono_literals;
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io);
+  const asio::ip::tcp::endpoint local{asio::ip::make_address("127.0.0.1"), 0};
+  acceptor.open(local.protocol());
+  acceptor.bind(local);
+  acceptor.listen(0);
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> fillers;
+  std::deque<bool> connected; // the fillers' handlers may run after the loop: stable addresses
+  for (int i = 0; i < 8 && (connected.empty() || connected.back()); ++i) {
+    fillers.push_back(std::make_unique<asio::ip::tcp::socket>(io));
+    bool& c = connected.emplace_back(false);
+    fillers.back()->async_connect(acceptor.local_endpoint(), [&c](std::error_code ec) {
+      if (!ec) c = true;
+    });
+    io.restart();
+    io.run_for(200ms);
+  }
+  REQUIRE_FALSE(connected.back()); // the queue is full: the last filler's SYN goes unanswered
+
+  asio::ip::tcp::socket s(io);
+  asio::cancellation_signal signal;
+  std::optional<std::error_code> result;
+  std::string detail;
+  async_connect_via(
+      s, acceptor.local_endpoint(), loopback(),
+      asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, std::string d) {
+        result = ec;
+        detail = std::move(d);
+      }));
+  io.restart();
+  io.run_for(200ms);
+  REQUIRE_FALSE(result); // still connecting
+  signal.emit(asio::cancellation_type::terminal);
+  for (int i = 0; i < 100 && !result; ++i) {
+    io.restart();
+    io.run_for(50ms);
+  }
+  REQUIRE(result);
+  CHECK(*result == asio::error::operation_aborted);
+  CHECK_FALSE(detail.empty()); // names the destination and the interface
+  for (auto& f : fillers)
+    f->close();
 }
