@@ -87,26 +87,46 @@ struct result {
   lanyard::core::pairing_outcome outcome;
 };
 
-// One connection by `who`: a TLS handshake (aborted by the app if `accept_key` is false), then
-// pairing with secret byte `secret` unless `pair` is false (the connection just closes).
+// A TLS connection by `who` to the accessory, handshaken (aborted by the app if `accept_key`
+// is false: then `handshake` says how it ended).
+struct connection {
+  connection(asio::io_context& io, const identity& who)
+      : ctx(who, no_tickets()), s(tcp::socket(io), ctx) {}
+  static lanyard::tls::context_options no_tickets() {
+    lanyard::tls::context_options options;
+    options.session_tickets = false;
+    return options;
+  }
+  lanyard::tls::context ctx;
+  lanyard::client::pairing_stream s;
+  std::error_code handshake;
+};
+
+std::unique_ptr<connection> handshaken(asio::io_context& io, const accessory_under_attack& acc,
+                                       const identity& who, bool accept_key) {
+  auto c = std::make_unique<connection>(io, who);
+  c->s.next_layer().connect(acc.srv->local_endpoint());
+  const lanyard::core::fingerprint expected = acc.accessory.fingerprint();
+  c->s.set_verifier([accept_key, expected](const lanyard::core::fingerprint& fp,
+                                           const lanyard::tls::peer_cert_info&) {
+    return accept_key && fp == expected ? std::error_code{}
+                                        : std::make_error_code(std::errc::permission_denied);
+  });
+  std::optional<std::error_code> hs;
+  c->s.async_handshake(lanyard::tls::role::client, [&](std::error_code ec) { hs = ec; });
+  REQUIRE(run_until(io, [&] { return hs.has_value(); }));
+  c->handshake = *hs;
+  return c;
+}
+
+// One connection by `who` (see handshaken), then pairing with secret byte `secret` unless
+// `pair` is false (the connection just closes).
 result attempt(asio::io_context& io, const accessory_under_attack& acc, const identity& who,
                bool accept_key, std::uint8_t secret, bool pair = true) {
-  lanyard::tls::context_options options;
-  options.session_tickets = false;
-  lanyard::tls::context ctx(who, options);
-  tcp::socket sock(io);
-  sock.connect(acc.srv->local_endpoint());
-  lanyard::client::pairing_stream s(std::move(sock), ctx);
-  s.set_verifier([&](const lanyard::core::fingerprint& fp, const lanyard::tls::peer_cert_info&) {
-    return accept_key && fp == acc.accessory.fingerprint()
-               ? std::error_code{}
-               : std::make_error_code(std::errc::permission_denied);
-  });
+  std::unique_ptr<connection> c = handshaken(io, acc, who, accept_key);
+  lanyard::client::pairing_stream& s = c->s;
   result r;
-  std::optional<std::error_code> hs;
-  s.async_handshake(lanyard::tls::role::client, [&](std::error_code ec) { hs = ec; });
-  REQUIRE(run_until(io, [&] { return hs.has_value(); }));
-  r.handshake = *hs;
+  r.handshake = c->handshake;
   if (r.handshake || !pair) return r;
   lanyard::client::pairing_request req;
   req.credentials.method = lanyard::core::pairing_method::setup_secret;
@@ -280,19 +300,9 @@ TEST_CASE("async_pair: a terminal cancellation ends the exchange with operation_
   const identity phone = make_identity("phone-cancel");
   REQUIRE(attempt(io, acc, phone, true, 0x13).pairing == lanyard::core::pairing_errc::wrong_proof);
 
-  lanyard::tls::context_options options;
-  options.session_tickets = false;
-  lanyard::tls::context ctx(phone, options);
-  tcp::socket sock(io);
-  sock.connect(acc.srv->local_endpoint());
-  lanyard::client::pairing_stream s(std::move(sock), ctx);
-  s.set_verifier([](const lanyard::core::fingerprint&, const lanyard::tls::peer_cert_info&) {
-    return std::error_code{};
-  });
-  std::optional<std::error_code> hs;
-  s.async_handshake(lanyard::tls::role::client, [&](std::error_code ec) { hs = ec; });
-  REQUIRE(run_until(io, [&] { return hs.has_value(); }));
-  REQUIRE_FALSE(*hs);
+  std::unique_ptr<connection> c = handshaken(io, acc, phone, true);
+  REQUIRE_FALSE(c->handshake);
+  lanyard::client::pairing_stream& s = c->s;
 
   lanyard::client::pairing_request req;
   req.credentials.method = lanyard::core::pairing_method::setup_secret;
