@@ -190,13 +190,13 @@ int seed(detail::drbg& rng, std::string_view device_id) {
 
 // Loads the key file after checking its mode; on failure fills fail.out and returns false.
 bool load_key(const fs::path& path, mbedtls_pk_context& key, const failure& fail) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    const int err = errno;
+  auto unreadable = [&](int err) {
     fail(tls_errc::identity_io, "cannot read " + path.string() + ": " + os_error(err),
          step::read_key, {file_field(path), os_field(err)});
     return false;
-  }
+  };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return unreadable(errno);
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
@@ -206,12 +206,7 @@ bool load_key(const fs::path& path, mbedtls_pk_context& key, const failure& fail
          step::read_key, {file_field(path), {fk::mode, std::string(mode)}});
     return false;
   }
-  if (::access(path.c_str(), R_OK) != 0) {
-    const int err = errno;
-    fail(tls_errc::identity_io, "cannot read " + path.string() + ": " + os_error(err),
-         step::read_key, {file_field(path), os_field(err)});
-    return false;
-  }
+  if (::access(path.c_str(), R_OK) != 0) return unreadable(errno);
   int ret = mbedtls_pk_parse_keyfile(&key, path.c_str(), nullptr);
   if (ret != 0) {
     fail(tls_errc::bad_identity_file,
