@@ -169,16 +169,6 @@ core::error_detail refusal(const pairing_attempt& a) {
   return e;
 }
 
-// A refused key, with every fingerprint involved.
-core::error_detail refusal(const trust::trust_decision& d) {
-  core::error_detail e{d.code, d.describe()};
-  e.with(core::field_key::device_id, d.device_id)
-      .with(core::field_key::fingerprint_presented, core::to_string(d.presented));
-  if (d.pinned) e.with(core::field_key::fingerprint_pinned, core::to_string(*d.pinned));
-  if (d.expected) e.with(core::field_key::fingerprint_expected, core::to_string(*d.expected));
-  return e;
-}
-
 int run(const parsed_args& args) {
   const bool json = args.has("json");
   json_output = json;
@@ -312,7 +302,7 @@ int run(const parsed_args& args) {
                       .with(core::field_key::device_id, device_id)
                       .with(core::field_key::peer, where_of(endpoint)),
                   1);
-    return fail(refusal(*decision), 1);
+    return fail(decision->to_error_detail(), 1);
   }
   if (attempt.ec == core::pairing_errc::not_confirmed)
     return fail({attempt.ec,

@@ -135,20 +135,14 @@ trust_decision check_trust(const std::optional<device_record>& known, std::strin
   return d;
 }
 
-namespace {
-
-/// A refused decision as a store_status: its sentence, and the device and fingerprints as
-/// fields (docs/diagnostics.md), so a program need not parse the sentence.
-store_status refusal(const trust_decision& d) {
-  store_status s{d.code, d.describe()};
-  s.with(core::field_key::device_id, d.device_id)
-      .with(core::field_key::fingerprint_presented, core::to_string(d.presented));
-  if (d.pinned) s.with(core::field_key::fingerprint_pinned, core::to_string(*d.pinned));
-  if (d.expected) s.with(core::field_key::fingerprint_expected, core::to_string(*d.expected));
+store_status trust_decision::to_error_detail() const {
+  store_status s{code, describe()};
+  s.with(core::field_key::device_id, device_id)
+      .with(core::field_key::fingerprint_presented, core::to_string(presented));
+  if (pinned) s.with(core::field_key::fingerprint_pinned, core::to_string(*pinned));
+  if (expected) s.with(core::field_key::fingerprint_expected, core::to_string(*expected));
   return s;
 }
-
-} // namespace
 
 trust_store::trust_store(std::filesystem::path path) : path_(std::move(path)) {}
 
@@ -328,7 +322,7 @@ store_status trust_store::pin(std::string_view device_id, const core::fingerprin
     if (it != records.end()) {
       device_record& r = it->second;
       if (r.fingerprint != fp) {
-        return refusal(check_trust(r, device_id, fp, trust_mode::strict));
+        return check_trust(r, device_id, fp, trust_mode::strict).to_error_detail();
       }
       if (!name.empty()) r.name = std::string(name);
       r.last_seen = t;
@@ -355,7 +349,7 @@ store_status trust_store::commit(const trust_decision& decision, std::string_vie
   case trust_action::refuse:
     break;
   }
-  return refusal(decision);
+  return decision.to_error_detail();
 }
 
 store_status trust_store::forget(std::string_view device_id) {

@@ -101,6 +101,9 @@ struct trust_decision {
   ///
   /// (on one line; fingerprints in grouped base32).
   std::string describe() const;
+  /// A refused decision as an error: code, describe(), and the device and fingerprints as
+  /// fields (docs/diagnostics.md), so a program need not parse the sentence.
+  store_status to_error_detail() const;
 };
 
 /// The trust rules, as a pure function of the existing pin (if any) and the presented key.
