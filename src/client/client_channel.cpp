@@ -124,10 +124,12 @@ core::field pinned_since(std::chrono::system_clock::time_point t) {
       std::int64_t{std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count()}};
 }
 
+// The fingerprints are the decision's own fields (trust_decision::to_error_detail(), one
+// place); the channel adds when the pin was made. Its device_id is the channel's, which emit()
+// puts first.
 void add_decision(fields& f, const trust::trust_decision& d) {
-  f.push_back({key::fingerprint_presented, core::to_string(d.presented)});
-  if (d.pinned) f.push_back({key::fingerprint_pinned, core::to_string(*d.pinned)});
-  if (d.expected) f.push_back({key::fingerprint_expected, core::to_string(*d.expected)});
+  for (auto& field : d.to_error_detail().fields)
+    if (field.key != key::device_id) f.push_back(std::move(field));
   if (d.pinned_since) f.push_back(pinned_since(*d.pinned_since));
 }
 
@@ -693,6 +695,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
         if (f.index < targets.size())
           add_path(pf, targets[f.index].path.interface_name, targets[f.index].path.kind,
                    targets[f.index].path.address, targets[f.index].endpoint.port());
+        if (!f.step.empty()) pf.push_back({key::step, std::string(f.step)});
         if (f.refused)
           add_decision(pf, *f.refused);
         else if (f.error.category() == trust::trust_category())

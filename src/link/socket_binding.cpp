@@ -84,10 +84,17 @@ asio::ip::tcp::endpoint scoped_endpoint(asio::ip::tcp::endpoint endpoint,
   return endpoint;
 }
 
-std::string describe_connect_failure(const asio::ip::tcp::endpoint& endpoint,
-                                     const network_interface& iface, const std::error_code& ec) {
-  return "connecting to " + plain(endpoint.address()) + " port " + std::to_string(endpoint.port()) +
-         " via interface " + describe(iface) + " failed: " + ec.message();
+link_error connect_failure(const asio::ip::tcp::endpoint& endpoint, const network_interface& iface,
+                           const std::error_code& ec) {
+  link_error e{ec, "connecting to " + plain(endpoint.address()) + " port " +
+                       std::to_string(endpoint.port()) + " via interface " + describe(iface) +
+                       " failed: " + ec.message()};
+  e.with(core::field_key::address, plain(endpoint.address()))
+      .with(core::field_key::port, std::uint64_t{endpoint.port()})
+      .with(core::field_key::interface, iface.name)
+      .with(core::field_key::interface_kind, std::string(core::to_string(iface.kind)))
+      .with(core::field_key::step, std::string("tcp_connect"));
+  return e;
 }
 
 link_error bind_to_interface(asio::ip::tcp::socket& socket, const network_interface& iface,

@@ -737,6 +737,8 @@ TEST_CASE("channel by device id: another key under the pinned id: the refusal's 
   CHECK(path->code == lanyard::trust::trust_errc::key_changed);
   CHECK(path->text_field(key::address) == "127.0.0.1");
   CHECK(path->number(key::port) == impostor.port());
+  CHECK(path->text_field(key::step) == "tls_handshake"); // the racer's step that failed
+  CHECK(path->text_field(key::device_id) == "lamp-1");
   CHECK(path->text_field(key::fingerprint_pinned) == pinned);
   // Who presented what, as fields: the racer hands over the refused path's verdict.
   CHECK(path->text_field(key::fingerprint_presented) == presented);

@@ -55,8 +55,8 @@ TEST_CASE("a socket bound to loopback connects through it", "[socket_binding]") 
   asio::ip::tcp::socket s(io);
   bool called = false;
   std::error_code result;
-  std::string detail = "unset";
-  async_connect_via(s, acceptor.local_endpoint(), lo, [&](std::error_code ec, std::string d) {
+  link_error detail{make_error_code(link_errc::interface_down), "unset"};
+  async_connect_via(s, acceptor.local_endpoint(), lo, [&](std::error_code ec, link_error d) {
     called = true;
     result = ec;
     detail = std::move(d);
@@ -65,7 +65,9 @@ TEST_CASE("a socket bound to loopback connects through it", "[socket_binding]") 
   io.run();
   REQUIRE(called);
   CHECK_FALSE(result);
-  CHECK(detail.empty());
+  CHECK(detail.ok());
+  CHECK(detail.detail.empty());
+  CHECK(detail.fields.empty());
   CHECK(s.local_endpoint().address() == asio::ip::make_address("127.0.0.1"));
   // With CAP_NET_RAW the socket is pinned by SO_BINDTODEVICE; otherwise by IP_UNICAST_IF.
   auto dev = bound_device(s);
@@ -151,10 +153,14 @@ TEST_CASE("the policy is checked before the socket is touched", "[socket_binding
   bool called = false;
   async_connect_via(
       s, {asio::ip::make_address("127.0.0.1"), 9}, lo,
-      [&](std::error_code ec, std::string d) {
+      [&](std::error_code ec, link_error d) {
         called = true;
         CHECK(ec == link_errc::policy_prohibits);
-        CHECK(d == e.detail); // bind_to_interface's sentence, whose fields are checked above
+        CHECK(d.code == ec);
+        CHECK(d.detail == e.detail); // bind_to_interface's error, fields and all
+        CHECK(d.text(field_key::interface) == "lo");
+        CHECK(d.text(field_key::interface_kind) == "loopback");
+        CHECK(d.text(field_key::address) == "127.0.0.1");
       },
       &p);
   CHECK_FALSE(called);
@@ -195,15 +201,22 @@ TEST_CASE("a connection refused names the endpoint and the interface", "[socket_
   }
   asio::ip::tcp::socket s(io);
   std::error_code result;
-  std::string detail;
-  async_connect_via(s, target, loopback(), [&](std::error_code ec, std::string d) {
+  link_error detail;
+  async_connect_via(s, target, loopback(), [&](std::error_code ec, link_error d) {
     result = ec;
     detail = std::move(d);
   });
   io.run();
   CHECK(result == asio::error::connection_refused);
-  CHECK(detail == "connecting to 127.0.0.1 port " + std::to_string(target.port()) +
-                      " via interface lo (loopback) failed: " + result.message());
+  CHECK(detail.code == result);
+  CHECK(detail.text(field_key::address) == "127.0.0.1");
+  CHECK(detail.number(field_key::port) == target.port());
+  CHECK(detail.text(field_key::interface) == "lo");
+  CHECK(detail.text(field_key::interface_kind) == "loopback");
+  CHECK(detail.text(field_key::step) == "tcp_connect");
+  // The one golden sentence of a failed connect (a person reads it).
+  CHECK(detail.detail == "connecting to 127.0.0.1 port " + std::to_string(target.port()) +
+                             " via interface lo (loopback) failed: " + result.message());
 }
 
 TEST_CASE("link-local destinations get the interface as scope id", "[socket_binding]") {
@@ -243,10 +256,10 @@ TEST_CASE("async_connect_via: a cancellation bound to the handler cancels the pe
   asio::ip::tcp::socket s(io);
   asio::cancellation_signal signal;
   std::optional<std::error_code> result;
-  std::string detail;
+  link_error detail;
   async_connect_via(
       s, acceptor.local_endpoint(), loopback(),
-      asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, std::string d) {
+      asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, link_error d) {
         result = ec;
         detail = std::move(d);
       }));
@@ -260,7 +273,9 @@ TEST_CASE("async_connect_via: a cancellation bound to the handler cancels the pe
   }
   REQUIRE(result);
   CHECK(*result == asio::error::operation_aborted);
-  CHECK_FALSE(detail.empty()); // names the destination and the interface
+  CHECK(detail.code == asio::error::operation_aborted);
+  CHECK(detail.text(field_key::interface) == "lo"); // names the destination and the interface
+  CHECK(detail.number(field_key::port) == acceptor.local_endpoint().port());
   for (auto& f : fillers)
     f->close();
 }

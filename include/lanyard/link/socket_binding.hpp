@@ -62,27 +62,32 @@ link_error bind_to_interface(asio::ip::tcp::socket& socket, std::string_view int
 asio::ip::tcp::endpoint scoped_endpoint(asio::ip::tcp::endpoint endpoint,
                                         const network_interface& iface);
 
-/// "connecting to 198.18.1.3 port 4711 via interface cell0 (cellular) failed: " + reason.
-std::string describe_connect_failure(const asio::ip::tcp::endpoint& endpoint,
-                                     const network_interface& iface, const std::error_code& ec);
+/// A connect through `iface` that failed with `ec`, as an error: the sentence "connecting to
+/// 198.18.1.3 port 4711 via interface cell0 (cellular) failed: " + ec.message(), and the fields
+/// address, port, interface, interface_kind and step ("tcp_connect").
+link_error connect_failure(const asio::ip::tcp::endpoint& endpoint, const network_interface& iface,
+                           const std::error_code& ec);
 
 /// Binds `socket` to `iface` (as bind_to_interface) and connects it to `endpoint` through it.
 ///
 /// @par Completion Signature
-/// @code void(std::error_code ec, std::string detail) @endcode
-/// `detail` is empty on success, else one sentence naming endpoint, interface and kind. The
-/// handler is never invoked from inside this call (a binding error is posted).
+/// @code void(std::error_code ec, link_error detail) @endcode
+/// `detail` is empty on success; else `detail.code == ec`, its sentence names endpoint,
+/// interface and kind, and its fields say the same for a program (a binding error: those of
+/// bind_to_interface; a failed connect: those of connect_failure). The handler is never
+/// invoked from inside this call (a binding error is posted).
 template <class CompletionToken>
 auto async_connect_via(asio::ip::tcp::socket& socket, asio::ip::tcp::endpoint endpoint,
                        const network_interface& iface, CompletionToken&& token,
                        const core::interface_policy* policy = nullptr) {
-  return asio::async_initiate<CompletionToken, void(std::error_code, std::string)>(
+  return asio::async_initiate<CompletionToken, void(std::error_code, link_error)>(
       [&socket, endpoint, iface, policy](auto handler) {
         auto ex = asio::get_associated_executor(handler, socket.get_executor());
         auto error = bind_to_interface(socket, iface, endpoint.address(), policy);
         if (error) {
-          asio::post(ex, [h = std::move(handler), error]() mutable {
-            std::move(h)(error.code, error.detail);
+          asio::post(ex, [h = std::move(handler), error = std::move(error)]() mutable {
+            const std::error_code ec = error.code;
+            std::move(h)(ec, std::move(error));
           });
           return;
         }
@@ -90,13 +95,12 @@ auto async_connect_via(asio::ip::tcp::socket& socket, asio::ip::tcp::endpoint en
         // The caller's cancellation slot goes to the socket's connect (per-operation
         // cancellation, every type as asio's connect).
         auto slot = asio::get_associated_cancellation_slot(handler);
-        socket.async_connect(target,
-                             asio::bind_cancellation_slot(
-                                 slot, asio::bind_executor(ex, [h = std::move(handler), target,
-                                                                iface](std::error_code ec) mutable {
-                                   std::move(h)(ec, ec ? describe_connect_failure(target, iface, ec)
-                                                       : std::string());
-                                 })));
+        socket.async_connect(
+            target, asio::bind_cancellation_slot(
+                        slot, asio::bind_executor(ex, [h = std::move(handler), target,
+                                                       iface](std::error_code ec) mutable {
+                          std::move(h)(ec, ec ? connect_failure(target, iface, ec) : link_error{});
+                        })));
       },
       token);
 }

@@ -64,13 +64,13 @@ int main(int argc, char** argv) {
   }
 
   std::error_code result;
-  std::string detail;
-  async_connect_via(socket, target, *iface, [&](std::error_code e, std::string d) {
+  link_error detail;
+  async_connect_via(socket, target, *iface, [&](std::error_code e, link_error d) {
     result = e;
     detail = std::move(d);
   });
   io.run();
-  if (result) return report(result, detail);
+  if (result) return report(result, detail.detail);
 
   asio::write(socket, asio::buffer(message + "\n"), ec);
   asio::streambuf buf;
