@@ -156,7 +156,8 @@ void session::start_new_session(const session_id& new_id) {
     replay_.clear();
     replay_bytes_ = 0;
     send_next_ = acked_ = transmit_next_ = 0;
-    recv_next_ = ack_sent_ = 0;
+    recv_next_ = ack_sent_ = consumed_next_ = skip_next_ = 0;
+    unconsumed_bytes_ = 0;
     events_.emplace_back(std::move(reset));
   }
   // Without traffic nothing was numbered on the wire: queued messages keep seq 0.. as is.
@@ -167,8 +168,8 @@ void session::start_new_session(const session_id& new_id) {
 void session::establish(bool resumed, time_point now) {
   handshake_deadline_ = time_point::max();
   next_ping_ = now + settings_.keepalive_interval;
-  ack_sent_ = recv_next_;
-  recv_unacked_bytes_ = 0;
+  // on_consume: the application took more since the HELLO was sent (client).
+  if (ack_point() != ack_sent_) ack_deadline_ = now + settings_.ack_delay;
   set_state(session_state::established);
   events_.emplace_back(events::established{id_, resumed});
 }
@@ -216,23 +217,70 @@ void session::handle_welcome(const welcome_frame& w, time_point now) {
 }
 
 void session::handle_data(const data_frame& d, time_point now) {
+  // on_consume: after a resume the peer first resends what we hold unread, in order.
+  if (skip_next_ < recv_next_) {
+    if (d.seq != skip_next_)
+      return fail_connection(channel_errc::sequence_out_of_window, false, true);
+    ++skip_next_;
+    // What the application took meanwhile may be acknowledged now (ack_point()).
+    if (ack_point() != ack_sent_ && ack_deadline_ == time_point::max())
+      ack_deadline_ = now + settings_.ack_delay;
+    return;
+  }
   // TCP neither loses nor reorders, and a resume restarts exactly at recv_next_: anything
   // else is a broken or malicious peer.
   if (d.seq != recv_next_)
     return fail_connection(channel_errc::sequence_out_of_window, false, true);
+  if (settings_.acknowledge == ack_policy::on_consume) {
+    // A peer keeping the same replay bound cannot exceed it (it holds all we hold unread);
+    // one that does would make us hold more than the window promised.
+    const std::size_t cost = charge(d.payload.size());
+    if (unconsumed_bytes_ + cost > settings_.max_replay_bytes)
+      return fail_connection(channel_errc::sequence_out_of_window, false, true);
+    unconsumed_bytes_ += cost;
+  }
   ++recv_next_;
+  skip_next_ = recv_next_;
   had_traffic_ = true;
   events_.emplace_back(
       events::message_received{d.seq, std::vector<std::byte>(d.payload.begin(), d.payload.end())});
+  if (settings_.acknowledge == ack_policy::on_receipt) count_for_ack(d.payload.size(), now);
+}
+
+// One more message is acknowledgeable (received, or consumed under on_consume).
+void session::count_for_ack(std::size_t payload_size, time_point now) {
   // Also by volume: with large messages the peer's replay buffer (same max_replay_bytes on
   // both ends) fills before ack_every messages arrive, and the sender would stall for
   // ack_delay. A quarter of it keeps the sender's window open.
-  recv_unacked_bytes_ += d.payload.size() + replay_overhead_per_message;
-  if (recv_next_ - ack_sent_ >= settings_.ack_every ||
+  recv_unacked_bytes_ += charge(payload_size);
+  // Not connected yet (on_consume: the application reads while the link is down): the next
+  // HELLO or WELCOME announces it, or establish() schedules the ACK. A timer armed now would
+  // be long overdue by then.
+  if (state_ != session_state::established) return;
+  if (ack_point() - ack_sent_ >= settings_.ack_every ||
       recv_unacked_bytes_ >= settings_.max_replay_bytes / 4)
     ack_now_ = true;
   else if (ack_deadline_ == time_point::max())
     ack_deadline_ = now + settings_.ack_delay;
+}
+
+// HELLO or WELCOME tells the peer where to resume: that acknowledges everything below, and
+// under on_consume the peer resends from there what we hold unread (skipped on arrival).
+void session::announce_next_expected() {
+  ack_sent_ = next_unconsumed_seq();
+  skip_next_ = ack_sent_;
+  recv_unacked_bytes_ = 0;
+}
+
+std::error_code session::consume(std::uint64_t seq, std::size_t payload_size, time_point now) {
+  if (state_ == session_state::closed) return channel_errc::session_closed;
+  if (settings_.acknowledge != ack_policy::on_consume || seq != consumed_next_ || seq >= recv_next_)
+    return channel_errc::invalid_state;
+  ++consumed_next_;
+  unconsumed_bytes_ -= std::min(unconsumed_bytes_, charge(payload_size));
+  if (consumed_next_ == recv_next_) unconsumed_bytes_ = 0; // whatever sizes the caller gave
+  count_for_ack(payload_size, now);
+  return {};
 }
 
 void session::handle_ack(const ack_frame& a) {
@@ -377,24 +425,24 @@ std::span<const std::byte> session::poll_output(time_point now) {
     if (hello_pending_) {
       hello_pending_ = false;
       hello_sent_ = now;
-      ack_sent_ = recv_next_;
-      recv_unacked_bytes_ = 0;
-      encode_frame(hello_frame{id_, recv_next_}, out_);
+      announce_next_expected();
+      encode_frame(hello_frame{id_, ack_sent_}, out_);
     }
     return out_;
   }
   if (state_ != session_state::established) return out_;
   if (welcome_pending_) {
     welcome_pending_ = false;
-    encode_frame(welcome_frame{id_, welcome_resumed_, recv_next_}, out_);
+    announce_next_expected();
+    encode_frame(welcome_frame{id_, welcome_resumed_, ack_sent_}, out_);
   }
   if (now >= ack_deadline_) ack_now_ = true;
   const bool data_waiting = transmit_next_ < send_next_;
   // Piggyback a due-soon ACK on any other output: it costs 14 bytes and frees the peer's
   // replay buffer earlier.
-  if (recv_next_ != ack_sent_ && (ack_now_ || data_waiting || ping_pending_ || pong_pending_)) {
-    encode_frame(ack_frame{recv_next_}, out_);
-    ack_sent_ = recv_next_;
+  if (ack_point() != ack_sent_ && (ack_now_ || data_waiting || ping_pending_ || pong_pending_)) {
+    encode_frame(ack_frame{ack_point()}, out_);
+    ack_sent_ = ack_point();
     recv_unacked_bytes_ = 0;
     ack_now_ = false;
     ack_deadline_ = time_point::max();

@@ -112,6 +112,15 @@ public:
   /// state but closed: while disconnected the message waits for the next connection.
   send_result send(std::span<const std::byte> payload, time_point now);
 
+  /// ack_policy::on_consume only: the application took received message `seq` (payload of
+  /// `payload_size` bytes, as received). Messages are consumed in order, one at a time, and
+  /// only those of the current session: after events::session_reset the messages received
+  /// before it are no longer this session's (do not consume them). Acknowledgements then
+  /// follow as they follow receipt under on_receipt (ack_every, a quarter of
+  /// max_replay_bytes, ack_delay). Errors: invalid_state (policy on_receipt, `seq` not the
+  /// next unconsumed message, or not received yet), session_closed.
+  std::error_code consume(std::uint64_t seq, std::size_t payload_size, time_point now);
+
   /// Ends the session: queues CLOSE(0) if connected, reports events::closed with the
   /// unacknowledged messages and enters state closed. session_closed if already closed.
   std::error_code close(time_point now);
@@ -127,6 +136,14 @@ public:
   std::uint64_t next_unacked_seq() const noexcept { return acked_; }
   /// Sequence number of the next message expected from the peer.
   std::uint64_t next_expected_seq() const noexcept { return recv_next_; }
+  /// Sequence number of the next message the application has not consumed (on_consume;
+  /// == next_expected_seq() under on_receipt).
+  std::uint64_t next_unconsumed_seq() const noexcept {
+    return settings_.acknowledge == ack_policy::on_consume ? consumed_next_ : recv_next_;
+  }
+  /// Bytes received but not consumed yet, charged as the replay buffer charges them (0 under
+  /// on_receipt).
+  std::size_t unconsumed_bytes() const noexcept { return unconsumed_bytes_; }
   /// Bytes the replay buffer is charged for (see session_settings::max_replay_bytes).
   std::size_t replay_bytes() const noexcept { return replay_bytes_; }
   /// Number of messages in the replay buffer.
@@ -149,6 +166,16 @@ private:
   void handle_pong(const pong_frame& p, time_point now);
   void handle_close(const close_frame& c);
   bool peer_next_expected(std::uint64_t next);
+  // What this end acknowledges: received (on_receipt) or consumed (on_consume), but never a
+  // message the peer has not (re)sent on this connection yet: a sender may only see
+  // acknowledged what it wrote on the connection (its check against broken peers), and after
+  // a resume it resends what we hold unread before anything new.
+  std::uint64_t ack_point() const noexcept {
+    if (settings_.acknowledge == ack_policy::on_receipt) return recv_next_;
+    return consumed_next_ < skip_next_ ? consumed_next_ : skip_next_;
+  }
+  void count_for_ack(std::size_t payload_size, time_point now);
+  void announce_next_expected();
   void drop_acked(std::uint64_t next);
   void start_new_session(const session_id& new_id);
   void establish(bool resumed, time_point now);
@@ -176,7 +203,14 @@ private:
   // Receive direction.
   std::uint64_t recv_next_ = 0;
   std::uint64_t ack_sent_ = 0;         // last next_expected announced (ACK, HELLO or WELCOME)
-  std::size_t recv_unacked_bytes_ = 0; // payload + overhead received since ack_sent_
+  std::size_t recv_unacked_bytes_ = 0; // payload + overhead acknowledgeable since ack_sent_
+  // on_consume: the application took every message below consumed_next_; those from there to
+  // recv_next_ are held unread (unconsumed_bytes_, charged as the replay buffer charges). The
+  // peer resumes from what was announced, so on a new connection the DATA from there up to
+  // recv_next_ are retransmissions of held messages: skip_next_ is the next one to skip.
+  std::uint64_t consumed_next_ = 0;
+  std::size_t unconsumed_bytes_ = 0;
+  std::uint64_t skip_next_ = 0;
   bool ack_now_ = false;
   time_point ack_deadline_ = time_point::max();
 

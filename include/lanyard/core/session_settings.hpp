@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 
 namespace lanyard::core {
@@ -21,7 +22,20 @@ namespace lanyard::core {
 /// header, bookkeeping), so that even empty messages cannot fill memory without bound.
 inline constexpr std::size_t replay_overhead_per_message = 32;
 
-/// Settings of one session. Both ends should use the same max_message_size.
+/// When a receiving session acknowledges a message (session_settings::acknowledge).
+enum class ack_policy : std::uint8_t {
+  /// As soon as the session received it (the default). The application's handler cannot
+  /// refuse a message, so a slow application queues or drops what arrives faster than it
+  /// reads.
+  on_receipt,
+  /// Once the application took it (session::consume()). The sender's replay buffer then bounds
+  /// what is in flight or waiting unread at the receiver: a slow reader slows the sender down
+  /// (its sends wait for room) instead of losing or piling up messages. docs/PROTOCOL.md § 3.1.
+  on_consume,
+};
+
+/// Settings of one session. Both ends should use the same max_message_size and
+/// max_replay_bytes.
 struct session_settings {
   /// Largest application message (DATA payload) sent or accepted, in bytes. A larger incoming
   /// frame closes the connection with frame_too_large. 64 KiB: large enough for any control
@@ -33,6 +47,12 @@ struct session_settings {
   /// a few seconds of a Wi-Fi link's worth of data resumable while bounding memory per
   /// session; raised to at least one maximum message if configured lower.
   std::size_t max_replay_bytes = 1024 * 1024;
+
+  /// When received messages are acknowledged: on receipt, or once the application consumed
+  /// them (flow control; the receiver then also refuses, with sequence_out_of_window, a peer
+  /// that sends more unread bytes than max_replay_bytes). Each end chooses for what it
+  /// receives; the sender's rules are the same either way.
+  ack_policy acknowledge = ack_policy::on_receipt;
 
   /// Send a cumulative ACK at once after this many unacknowledged messages... (16: one ACK
   /// per 16 messages keeps ACK traffic under ~2% for small messages while freeing the

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 // Randomized property test of the channel session (docs/PROTOCOL.md § 3–6), in the spirit of
@@ -50,6 +51,10 @@
 //     source never repeats an id, across reboots too (session_settings::new_session_id).
 //   - Payloads of 0 up to and including max_message_size bytes (the default 64 KiB in some
 //     schedules); one byte more must be refused.
+//   - Acknowledgement (§ 3.1): in some schedules both sides acknowledge only what their
+//     application consumed (ack_policy::on_consume). Their applications then take messages
+//     now and then, a few at a time, in order, only those of the current session; in the final
+//     phase they take everything.
 //
 // What the protocol promises, asserted at every event and after a final phase on a healthy
 // link (a "stream" is what one incarnation of a side numbered from 0 in one session; a
@@ -75,7 +80,8 @@
 //      sequence_out_of_window for a stale HELLO (§ 4 rule 1) — and never on the healthy link.
 //   8. send(): the next sequence number; buffer_full exactly when the replay buffer cannot take
 //      the message's charge; message_too_large above max_message_size, changing nothing.
-//   9. The session's replay buffer (count, bytes, oldest and next seq) equals the test's books.
+//   9. The session's replay buffer (count, bytes, oldest and next seq) equals the test's books;
+//      under on_consume what a side holds unread never exceeds max_replay_bytes.
 //  10. In the end, on a healthy link, everything the live sides sent is acknowledged and
 //      delivered, and both sides hold the same session.
 //
@@ -193,6 +199,8 @@ struct endpoint {
   bool writing = false;   // a write is in flight: the next poll_output() waits for it
   bool gave_up = false;   // the session failed or closed its connection (state closing)
   bool peer_dead = false; // ... because of peer_dead: session_runner closes at once
+  // on_consume: messages of the current session its application has not taken (seq, size).
+  std::deque<std::pair<std::uint64_t, std::size_t>> unread;
   std::uint32_t inc() const { return static_cast<std::uint32_t>(incs.size() - 1); }
   stream& current() { return incs.back().streams.back(); }
   stream_ref current_ref() const {
@@ -218,7 +226,8 @@ struct coverage {
                 stale_accepts = 0, stale_replacements = 0, stale_refusals = 0, late_deliveries = 0,
                 late_after_reset = 0, clean_closes = 0, rsts = 0, blackholes = 0, half_opens = 0,
                 timeouts = 0, server_reboots = 0, client_restarts = 0, client_resets = 0,
-                server_resets = 0, reported_but_delivered = 0, big_schedules = 0, timer_spins = 0;
+                server_resets = 0, reported_but_delivered = 0, big_schedules = 0, timer_spins = 0,
+                consume_schedules = 0, consumed = 0, resumed_holding_unread = 0;
 
   void add(const coverage& o);
   std::string describe() const {
@@ -235,7 +244,9 @@ struct coverage {
       << client_restarts << "; resets client " << client_resets << " / server " << server_resets
       << " (listing messages the lost peer had received: " << reported_but_delivered
       << "); 64 KiB schedules " << big_schedules << "; timers due again at once while a write "
-      << "was in flight (session_runner spins) " << timer_spins;
+      << "was in flight (session_runner spins) " << timer_spins << "; on_consume schedules "
+      << consume_schedules << ", messages consumed " << consumed << ", resumed holding unread "
+      << resumed_holding_unread;
     return o.str();
   }
 };
@@ -249,7 +260,8 @@ void coverage::add(const coverage& o) {
       &c::stale_accepts, &c::stale_replacements, &c::stale_refusals, &c::late_deliveries,
       &c::late_after_reset, &c::clean_closes, &c::rsts, &c::blackholes, &c::half_opens,
       &c::timeouts, &c::server_reboots, &c::client_restarts, &c::client_resets,
-      &c::server_resets, &c::reported_but_delivered, &c::big_schedules, &c::timer_spins};
+      &c::server_resets, &c::reported_but_delivered, &c::big_schedules, &c::timer_spins,
+      &c::consume_schedules, &c::consumed, &c::resumed_holding_unread};
   // clang-format on
   static_assert(sizeof(counters) / sizeof(counters[0]) * sizeof(std::uint64_t) == sizeof(c),
                 "every counter is summed");
@@ -319,6 +331,11 @@ private:
     s.handshake_timeout = std::chrono::milliseconds(1000 + rand(3000));
     s.output_batch_bytes = 1 + rand(2 * one + 600);
     async_writes_ = chance(50);
+    if (chance(35)) {
+      s.acknowledge = ack_policy::on_consume;
+      consume_percent_ = 2 + static_cast<unsigned>(rand(20)); // slow readers and fast ones
+      ++cov_.consume_schedules;
+    }
     return s;
   }
 
@@ -372,6 +389,9 @@ private:
     // Writes in flight usually complete before the next thing happens; not always.
     for (int side : {client, server})
       if (chance(70)) write_done(side);
+    if (consuming())
+      for (int side : {client, server})
+        if (chance(consume_percent_)) consume(side, 1 + rand(6)); // resumes find messages held
     switch (rand(20)) {
     case 0:
     case 1:
@@ -460,6 +480,23 @@ private:
     st.messages.push_back(std::move(payload));
     cov_.empty_sent += size == 0;
     cov_.max_sent += size == set.max_message_size;
+    after(side);
+  }
+
+  bool consuming() const { return settings_.acknowledge == ack_policy::on_consume; }
+
+  // The application takes up to `n` messages, oldest first (on_consume).
+  void consume(int side, std::size_t n) {
+    endpoint& ep = ep_[side];
+    for (; n > 0 && !ep.unread.empty() && failure_.empty(); --n) {
+      const auto [seq, size] = ep.unread.front();
+      ep.unread.pop_front();
+      trace(side == client ? "client consumes" : "server consumes", static_cast<std::int64_t>(seq));
+      if (auto ec = ep.s->consume(seq, size, now_))
+        return fail(std::string(name_of(side)) + ": consume(" + std::to_string(seq) +
+                    ") failed: " + ec.message());
+      ++cov_.consumed;
+    }
     after(side);
   }
 
@@ -782,6 +819,7 @@ private:
     ep.conn = -1;
     ep.state = session_state::disconnected;
     ep.writing = ep.gave_up = ep.peer_dead = false; // a new process has nothing in flight
+    ep.unread.clear();
   }
 
   // --- Events and the checks on them -----------------------------------------------------------
@@ -795,8 +833,13 @@ private:
       ep_[side].state = sc->to;
     } else if (auto* es = std::get_if<events::established>(&e)) {
       on_established(side, *es);
+      // A new session: what the application still holds is the old one's (kept, not consumed).
+      if (!es->resumed) ep_[side].unread.clear();
+      // Resumed with messages held unread: the peer resends them, and they must be skipped.
+      if (es->resumed && !ep_[side].unread.empty()) ++cov_.resumed_holding_unread;
     } else if (auto* m = std::get_if<events::message_received>(&e)) {
       on_message(side, *m);
+      if (consuming()) ep_[side].unread.emplace_back(m->seq, m->payload.size());
       if (sabotage_ == sabotage::duplicate_delivery && cov_.delivered == 7) on_message(side, *m);
     } else if (auto* a = std::get_if<events::acked>(&e)) {
       on_acked(side, *a);
@@ -913,6 +956,7 @@ private:
   // a loss.
   void on_reset(int side, const events::session_reset& r) {
     endpoint& ep = ep_[side];
+    ep.unread.clear(); // the old session's messages: the application keeps them
     stream& st = ep.current();
     const std::string who = std::string(name_of(side)) + " reset";
     trace(side == client ? "client reset, unacked" : "server reset, unacked",
@@ -975,6 +1019,8 @@ private:
            std::to_string(st.messages.size()) + " (" + std::to_string(st.unacked_bytes) + ")");
     if (s.replay_bytes() > s.settings().max_replay_bytes)
       fail(std::string(name_of(side)) + ": replay buffer over max_replay_bytes");
+    if (s.unconsumed_bytes() > s.settings().max_replay_bytes)
+      fail(std::string(name_of(side)) + ": holds more unread than max_replay_bytes");
   }
 
   // --- The final phase -------------------------------------------------------------------------
@@ -994,6 +1040,8 @@ private:
     healthy_ = ep_[client].conn;
     if (sabotage_ == sabotage::lazy_settle) return;
     for (; step_ < 600 && failure_.empty(); ++step_) {
+      for (int side : {client, server})
+        consume(side, SIZE_MAX);
       pump();
       if (quiet()) return;
       advance_time(50ms); // delayed ACKs and keep-alives fire; far below any timeout
@@ -1064,8 +1112,9 @@ private:
   session_settings settings_;
   std::array<endpoint, 2> ep_;
   std::deque<connection> conns_;
-  int latest_ = -1;  // the live client incarnation's newest connection
-  int healthy_ = -1; // the final phase's connection
+  int latest_ = -1;              // the live client incarnation's newest connection
+  int healthy_ = -1;             // the final phase's connection
+  unsigned consume_percent_ = 0; // on_consume: the chance per step that an application reads
   tp now_ = tp{} + 1h;
   int step_ = -1;
   bool settling_ = false;
@@ -1142,6 +1191,9 @@ void check_coverage(const coverage& c, std::uint64_t schedules) {
   CHECK(c.reported_but_delivered >= at_least(50));
   CHECK(c.big_schedules >= at_least(40));
   CHECK(c.timer_spins == 0); // a deadline handled is never due again at once
+  CHECK(c.consume_schedules >= at_least(250));
+  CHECK(c.consumed >= at_least(5000));
+  CHECK(c.resumed_holding_unread >= at_least(20));
 }
 
 // Per range. Debug + ASan: about 2.5 s per 1000; RelWithDebInfo: about 0.3 s.

@@ -3,6 +3,8 @@
 #include "lanyard/core/channel_error.hpp"
 #include "lanyard/core/frame.hpp"
 
+#include "support/session_pair.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <optional>
@@ -10,116 +12,8 @@
 #include <vector>
 
 using namespace lanyard::core;
+using namespace lanyard::test::session_support;
 using namespace std::chrono_literals;
-using tp = session::time_point;
-
-namespace {
-
-// Literal timestamps: t(5) is 5 ms after an arbitrary origin.
-tp t(std::int64_t ms) {
-  return tp{} + std::chrono::milliseconds(ms);
-}
-
-std::vector<std::byte> msg(const std::string& s) {
-  std::vector<std::byte> v;
-  for (char c : s)
-    v.push_back(std::byte(static_cast<unsigned char>(c)));
-  return v;
-}
-
-std::string str(const std::vector<std::byte>& v) {
-  return std::string(reinterpret_cast<const char*>(v.data()), v.size());
-}
-
-session_id id_of(int n) {
-  session_id id;
-  id.bytes[0] = std::byte{0xee};
-  id.bytes[15] = std::byte(static_cast<unsigned char>(n));
-  return id;
-}
-
-session_settings server_settings(int* counter) {
-  session_settings s;
-  s.new_session_id = [counter] { return id_of(++*counter); };
-  return s;
-}
-
-std::vector<session_event> drain(session& s) {
-  std::vector<session_event> out;
-  while (auto e = s.poll_event())
-    out.push_back(std::move(*e));
-  return out;
-}
-
-template <class T>
-std::vector<T> only(const std::vector<session_event>& evs) {
-  std::vector<T> out;
-  for (auto& e : evs)
-    if (auto* p = std::get_if<T>(&e)) out.push_back(*p);
-  return out;
-}
-
-std::vector<std::string> received(const std::vector<session_event>& evs) {
-  std::vector<std::string> out;
-  for (auto& m : only<events::message_received>(evs))
-    out.push_back(str(m.payload));
-  return out;
-}
-
-std::vector<frame_type> frame_types(std::span<const std::byte> bytes) {
-  std::vector<frame_type> out;
-  frame_decoder dec;
-  while (!bytes.empty()) {
-    auto r = dec.decode(bytes);
-    REQUIRE_FALSE(r.error);
-    bytes = bytes.subspan(r.consumed);
-    if (r.value) out.push_back(type_of(*r.value));
-  }
-  return out;
-}
-
-std::vector<std::byte> copy(std::span<const std::byte> b) {
-  return {b.begin(), b.end()};
-}
-
-std::vector<std::byte> encode(const frame& f) {
-  std::vector<std::byte> out;
-  encode_frame(f, out);
-  return out;
-}
-
-// Moves bytes between two sessions until neither has output. Returns the events of each.
-struct pair_events {
-  std::vector<session_event> client, server;
-};
-
-pair_events pump(session& c, session& s, tp now) {
-  pair_events ev;
-  for (int i = 0; i < 100; ++i) {
-    auto a = copy(c.poll_output(now));
-    if (!a.empty()) s.receive(a, now);
-    auto b = copy(s.poll_output(now));
-    if (!b.empty()) c.receive(b, now);
-    if (a.empty() && b.empty()) break;
-  }
-  for (auto& e : drain(c))
-    ev.client.push_back(std::move(e));
-  for (auto& e : drain(s))
-    ev.server.push_back(std::move(e));
-  return ev;
-}
-
-void connect(session& c, session& s, tp now) {
-  REQUIRE_FALSE(c.on_connected(now));
-  REQUIRE_FALSE(s.on_connected(now));
-}
-
-void disconnect(session& c, session& s, tp now) {
-  c.on_disconnected(now);
-  s.on_disconnected(now);
-}
-
-} // namespace
 
 TEST_CASE("a new session: HELLO(zero id) then WELCOME(new id, not resumed)") {
   int ids = 0;
