@@ -5,8 +5,8 @@
 #include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/error_condition.hpp>
 
-#include "path_manager.hpp"
 #include "path_racer.hpp"
+#include "path_watcher.hpp"
 #include "pin_verifier.hpp"
 #include <lanyard/channel/send_queue.hpp>
 #include <lanyard/channel/session_runner.hpp>
@@ -179,7 +179,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   session_reset_handler on_reset;
   path_handler on_path;
   // Started by device id: the facts about the paths (docs/paths.md).
-  std::shared_ptr<detail::path_manager> paths;
+  std::shared_ptr<detail::path_watcher> paths;
   std::vector<detail::path_target> snapshot; // the targets of the controller's last snapshot
   // Races and moves in flight, by the controller's id, with the snapshot indices they race.
   struct attempt {
@@ -760,17 +760,13 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     return s;
   }
 
-  // The path manager's facts.
+  // The path watcher's facts.
   void wire_paths() {
     std::weak_ptr<impl> w = shared_from_this();
-    paths->set_callbacks({
-        {},
+    paths->set_fact_handlers({
         [w](const std::string& why) {
           if (auto self = w.lock()) self->feed([&] { self->ctl.path_lost(why, now()); });
         },
-        {},
-    });
-    paths->set_fact_handlers({
         [w](std::uint32_t index) {
           if (auto self = w.lock())
             self->feed([&] { self->ctl.interface_changed_state(index, now()); });
@@ -891,7 +887,7 @@ void client_channel::start(std::string_view device_id,
     i.fail_soon(invalid);
     return;
   }
-  i.paths = std::make_shared<detail::path_manager>(i.ex, i.opts.paths);
+  i.paths = std::make_shared<detail::path_watcher>(i.ex, i.opts.paths.static_paths);
   i.paths->set_directory(i.dir, i.opts.trust.device_id);
   i.wire_paths();
   if (link::link_error e = i.paths->start())
@@ -919,7 +915,7 @@ void client_channel::directory_changed(std::span<const discovery::directory_even
          e.kind == discovery::directory_event_kind::path_reachable))
       trigger = core::paths_trigger::new_path;
   // The active path's check first (it may report the path lost), then the new facts.
-  if (i.paths) i.paths->directory_changed();
+  if (i.paths) i.paths->check_active();
   i.feed([&] { i.ctl.paths_changed(i.facts(), trigger, impl::now()); }, false);
 }
 

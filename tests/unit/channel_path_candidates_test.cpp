@@ -3,37 +3,17 @@
 // is viable.
 #include "client/path_candidates.hpp"
 
+#include "support/network_interfaces.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace lanyard;
 using client::static_path;
 using client::detail::rank_targets;
 using link::interface_kind;
+using test::make_iface;
 
 namespace {
-
-link::network_interface make_iface(std::uint32_t index, std::string name, interface_kind kind,
-                                   bool up, std::vector<std::string> addresses) {
-  link::network_interface i;
-  i.index = index;
-  i.name = std::move(name);
-  i.kind = kind;
-  i.admin_up = i.running = up;
-  i.operational = up ? link::oper_state::up : link::oper_state::down;
-  for (auto& a : addresses) {
-    link::interface_address ia;
-    ia.address = asio::ip::make_address(a);
-    if (ia.address.is_v6() && ia.address.to_v6().is_link_local()) {
-      auto v6 = ia.address.to_v6();
-      v6.scope_id(index);
-      ia.address = v6;
-      ia.scope = link::address_scope::link;
-    }
-    ia.prefix_length = ia.address.is_v4() ? 24 : 64;
-    i.addresses.push_back(ia);
-  }
-  return i;
-}
 
 discovery::accessory_path path(const link::network_interface& i, std::string address,
                                bool reachable = true) {

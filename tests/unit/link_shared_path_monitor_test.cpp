@@ -154,7 +154,7 @@ TEST_CASE("a late subscriber catches up with the snapshot", "[shared_path_monito
 
   listener late(io);
   REQUIRE_FALSE(late.m.start());
-  // ready() and the snapshot at once: path_manager reads them on its first event.
+  // ready() and the snapshot at once: path_watcher reads them on its first event.
   CHECK(late.m.ready());
   CHECK(late.m.interfaces().size() == early.m.interfaces().size());
   REQUIRE(late.m.find("lo"));

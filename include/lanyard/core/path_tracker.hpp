@@ -11,9 +11,10 @@
 ///   - advises make-before-break moves (core::path_upgrade_tracker): one entry per interface,
 ///     never to a suspect link.
 ///
-/// This is the policy half of the client's path manager; the clock reads are the caller's.
-/// One difference from the path manager it replaces: the end of a suspicion is a deadline
-/// (next_deadline()), so a move back can start when the suspicion ends, not at the next event.
+/// This was the policy half of the client's former path manager (the facts are its
+/// path_watcher's); the clock reads are the caller's. One difference from that path manager:
+/// the end of a suspicion is a deadline (next_deadline()), so a move back can start when the
+/// suspicion ends, not at the next event.
 ///
 /// Sans-IO: time only from the arguments; the caller arms a timer for next_deadline().
 /// Errors: none. Thread-safety: distinct objects are safe, shared objects are unsafe.
@@ -34,7 +35,7 @@
 
 namespace lanyard::core {
 
-/// Parameters; the defaults are the client's (path_options and its path manager).
+/// Parameters; the defaults are the client's (path_options; suspect_for is no option).
 struct path_tracker_settings {
   interface_policy policy;
   ranking_mode mode = ranking_mode::handover;

@@ -157,7 +157,7 @@ TEST_CASE("controller: interactive mode moves to a clearly faster path (T25)") {
   SECTION("twice as fast: after the hold") {
     // The first sample on p2p0 only tells the tracker the active RTT (path_upgrade_tracker
     // reads it while it walks the paths fastest first, after wlan0): the hold starts with
-    // the second, as the path manager's does today.
+    // the second, as the client's former path manager's did.
     c.rtt_sample(40ms, t0 + 3s);
     CHECK(c.next_deadline() == time_point::max());
     c.rtt_sample(40ms, t0 + 4s);
