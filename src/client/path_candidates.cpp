@@ -35,7 +35,7 @@ std::string plain(const asio::ip::address& a) {
 
 path_target make_target(const asio::ip::address& address, std::uint16_t port, bool reachable,
                         const link::network_interface* iface, const std::string& wanted_name,
-                        const interface_usable& usable, const interface_rtt& rtt) {
+                        const interface_usable& usable) {
   path_target t;
   core::path_candidate& c = t.path;
   c.family = address.is_v6() ? core::address_family::ipv6 : core::address_family::ipv4;
@@ -48,7 +48,6 @@ path_target make_target(const asio::ip::address& address, std::uint16_t port, bo
     c.interface_name = iface->name;
     c.kind = iface->kind;
     c.interface_up = usable ? usable(*iface) : iface->up();
-    if (rtt) c.rtt = rtt(*iface);
     c.has_source_address = iface->source_for(address) != nullptr;
     t.bind_to = *iface;
     t.endpoint = link::scoped_endpoint(t.endpoint, *iface);
@@ -66,10 +65,10 @@ path_target make_target(const asio::ip::address& address, std::uint16_t port, bo
 // idea of the interface for ranking and messages.
 path_target discovered_target(const discovery::accessory_path& p,
                               std::span<const link::network_interface> interfaces,
-                              const interface_usable& usable, const interface_rtt& rtt) {
+                              const interface_usable& usable) {
   const auto* iface = find(interfaces, p.interface.index);
-  if (iface) return make_target(p.address, p.port, p.reachable, iface, {}, usable, rtt);
-  path_target t = make_target(p.address, p.port, p.reachable, nullptr, {}, usable, rtt);
+  if (iface) return make_target(p.address, p.port, p.reachable, iface, {}, usable);
+  path_target t = make_target(p.address, p.port, p.reachable, nullptr, {}, usable);
   t.path.interface_index = p.interface.index;
   t.path.interface_name = p.interface.name;
   t.path.kind = p.interface.kind;
@@ -78,49 +77,18 @@ path_target discovered_target(const discovery::accessory_path& p,
 
 } // namespace
 
-namespace {
-
-std::vector<path_target> collect(std::span<const discovery::accessory_path> discovered,
-                                 std::span<const static_path> statics,
-                                 std::span<const link::network_interface> interfaces,
-                                 const interface_usable& usable, const interface_rtt& rtt) {
-  std::vector<path_target> all;
-  for (const auto& p : discovered)
-    all.push_back(discovered_target(p, interfaces, usable, rtt));
-  for (const auto& s : statics) {
-    const auto* iface = s.interface_name.empty() ? nullptr : find(interfaces, s.interface_name);
-    all.push_back(make_target(s.address, s.port, true, iface, s.interface_name, usable, rtt));
-  }
-  return all;
-}
-
-} // namespace
-
 std::vector<path_target> all_targets(std::span<const discovery::accessory_path> discovered,
                                      std::span<const static_path> statics,
                                      std::span<const link::network_interface> interfaces,
                                      const interface_usable& usable) {
-  return collect(discovered, statics, interfaces, usable, {});
-}
-
-ranked_targets rank_targets(std::span<const discovery::accessory_path> discovered,
-                            std::span<const static_path> statics,
-                            std::span<const link::network_interface> interfaces,
-                            const core::interface_policy& policy, core::ranking_mode mode,
-                            const interface_usable& usable, const interface_rtt& rtt) {
-  std::vector<path_target> all = collect(discovered, statics, interfaces, usable, rtt);
-  std::vector<core::path_candidate> candidates;
-  candidates.reserve(all.size());
-  for (const auto& t : all)
-    candidates.push_back(t.path);
-  core::path_ranking ranking = core::rank_paths(candidates, policy, mode);
-  ranked_targets out;
-  out.reason = std::move(ranking.reason);
-  for (const core::path_rejection& r : ranking.rejected)
-    out.rejected.push_back({all[r.candidate].path, r.reason});
-  for (std::size_t i : ranking.viable)
-    out.targets.push_back(std::move(all[i]));
-  return out;
+  std::vector<path_target> all;
+  for (const auto& p : discovered)
+    all.push_back(discovered_target(p, interfaces, usable));
+  for (const auto& s : statics) {
+    const auto* iface = s.interface_name.empty() ? nullptr : find(interfaces, s.interface_name);
+    all.push_back(make_target(s.address, s.port, true, iface, s.interface_name, usable));
+  }
+  return all;
 }
 
 } // namespace lanyard::client::detail

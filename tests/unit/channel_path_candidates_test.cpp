@@ -1,15 +1,23 @@
 // The channel's candidate paths: directory paths and static endpoints over the interfaces the
-// kernel reports, ranked under a policy, pinned to their interface, with reasons when nothing
-// is viable.
+// kernel reports, pinned to their interface, as facts (all_targets); ranked here as the core
+// ranks them (core::rank_paths, whose own tests pin the order and the sentences), so that the
+// facts are checked for what the ranking makes of them.
 #include "client/path_candidates.hpp"
 
 #include "support/network_interfaces.hpp"
 
+#include <lanyard/core/path_ranking.hpp>
+
 #include <catch2/catch.hpp>
+
+#include <span>
+#include <string>
+#include <vector>
 
 using namespace lanyard;
 using client::static_path;
-using client::detail::rank_targets;
+using client::detail::all_targets;
+using client::detail::path_target;
 using link::interface_kind;
 using test::make_iface;
 
@@ -34,6 +42,36 @@ const auto wlan0 =
     make_iface(2, "wlan0", interface_kind::wifi, true, {"198.18.1.2", "2001:2:0:1::2", "fe80::a"});
 const auto p2p0 = make_iface(3, "p2p0", interface_kind::p2p, true, {"198.18.2.2", "fe80::b"});
 const auto cell0 = make_iface(4, "cell0", interface_kind::cellular, false, {"198.18.3.2"});
+
+// all_targets' facts ranked by the core: the viable targets best first, the rejected ones with
+// their reason, and the sentence when nothing is viable.
+struct ranked {
+  std::vector<path_target> targets;
+  struct rejection {
+    core::path_candidate path;
+    core::path_rejection_reason reason;
+  };
+  std::vector<rejection> rejected;
+  std::string reason;
+};
+
+ranked rank_targets(std::span<const discovery::accessory_path> discovered,
+                    std::span<const static_path> statics,
+                    std::span<const link::network_interface> interfaces,
+                    const core::interface_policy& policy) {
+  std::vector<path_target> all = all_targets(discovered, statics, interfaces);
+  std::vector<core::path_candidate> candidates;
+  for (const auto& t : all)
+    candidates.push_back(t.path);
+  core::path_ranking ranking = core::rank_paths(candidates, policy, core::ranking_mode::handover);
+  ranked out;
+  out.reason = std::move(ranking.reason);
+  for (const core::path_rejection& r : ranking.rejected)
+    out.rejected.push_back({all[r.candidate].path, r.reason});
+  for (std::size_t i : ranking.viable)
+    out.targets.push_back(all[i]);
+  return out;
+}
 
 } // namespace
 
