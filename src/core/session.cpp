@@ -169,7 +169,7 @@ void session::establish(bool resumed, time_point now) {
   handshake_deadline_ = time_point::max();
   next_ping_ = now + settings_.keepalive_interval;
   // on_consume: the application took more since the HELLO was sent (client).
-  if (ack_point() != ack_sent_) ack_deadline_ = now + settings_.ack_delay;
+  schedule_ack(now);
   set_state(session_state::established);
   events_.emplace_back(events::established{id_, resumed});
 }
@@ -223,8 +223,7 @@ void session::handle_data(const data_frame& d, time_point now) {
       return fail_connection(channel_errc::sequence_out_of_window, false, true);
     ++skip_next_;
     // What the application took meanwhile may be acknowledged now (ack_point()).
-    if (ack_point() != ack_sent_ && ack_deadline_ == time_point::max())
-      ack_deadline_ = now + settings_.ack_delay;
+    schedule_ack(now);
     return;
   }
   // TCP neither loses nor reorders, and a resume restarts exactly at recv_next_: anything
@@ -260,7 +259,13 @@ void session::count_for_ack(std::size_t payload_size, time_point now) {
   if (ack_point() - ack_sent_ >= settings_.ack_every ||
       recv_unacked_bytes_ >= settings_.max_replay_bytes / 4)
     ack_now_ = true;
-  else if (ack_deadline_ == time_point::max())
+  else
+    schedule_ack(now);
+}
+
+// An ACK is owed: it goes out after ack_delay at the latest (or earlier with other output).
+void session::schedule_ack(time_point now) {
+  if (ack_point() != ack_sent_ && ack_deadline_ == time_point::max())
     ack_deadline_ = now + settings_.ack_delay;
 }
 

@@ -122,6 +122,12 @@ inline void connect(session& c, session& s, tp now) {
   REQUIRE_FALSE(s.on_connected(now));
 }
 
+// Connects both and runs HELLO → WELCOME to the end.
+inline void handshake(session& c, session& s, tp now) {
+  connect(c, s, now);
+  pump(c, s, now);
+}
+
 inline void disconnect(session& c, session& s, tp now) {
   c.on_disconnected(now);
   s.on_disconnected(now);

@@ -40,6 +40,7 @@
 #include "lanyard/core/session_id.hpp"
 #include "lanyard/core/session_settings.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -172,9 +173,10 @@ private:
   // a resume it resends what we hold unread before anything new.
   std::uint64_t ack_point() const noexcept {
     if (settings_.acknowledge == ack_policy::on_receipt) return recv_next_;
-    return consumed_next_ < skip_next_ ? consumed_next_ : skip_next_;
+    return std::min(consumed_next_, skip_next_);
   }
   void count_for_ack(std::size_t payload_size, time_point now);
+  void schedule_ack(time_point now);
   void announce_next_expected();
   void drop_acked(std::uint64_t next);
   void start_new_session(const session_id& new_id);

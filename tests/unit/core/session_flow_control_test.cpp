@@ -55,8 +55,7 @@ void consume_all(session& s, const std::vector<session_event>& evs, tp now) {
 TEST_CASE("on_consume: nothing is acknowledged until the application takes it") {
   int ids = 0;
   session c(session_role::client), s(session_role::server, consuming_server(&ids, 1 << 20));
-  connect(c, s, t(0));
-  pump(c, s, t(0));
+  handshake(c, s, t(0));
 
   c.send(msg("a"), t(10));
   c.send(msg("b"), t(10));
@@ -90,8 +89,7 @@ TEST_CASE("on_consume: acknowledgements follow consumption by count and by volum
   ss.ack_every = 4;
   session c(session_role::client, client_with_replay(4 * cost(max_message))),
       s(session_role::server, ss);
-  connect(c, s, t(0));
-  pump(c, s, t(0));
+  handshake(c, s, t(0));
 
   for (int i = 0; i < 4; ++i)
     c.send(msg("m"), t(1));
@@ -117,8 +115,7 @@ TEST_CASE("on_consume: a reader that stops holds the sender to its replay bound"
   const std::size_t window = 4 * cost(max_message);
   session c(session_role::client, client_with_replay(window)),
       s(session_role::server, consuming_server(&ids, window));
-  connect(c, s, t(0));
-  pump(c, s, t(0));
+  handshake(c, s, t(0));
 
   const std::vector<std::byte> m(max_message);
   int sent = 0;
@@ -148,8 +145,7 @@ TEST_CASE("on_consume: a reader that stops holds the sender to its replay bound"
 TEST_CASE("on_consume: a resume resends what is held unread, and it is not delivered twice") {
   int ids = 0;
   session c(session_role::client), s(session_role::server, consuming_server(&ids, 1 << 20));
-  connect(c, s, t(0));
-  pump(c, s, t(0));
+  handshake(c, s, t(0));
 
   c.send(msg("taken"), t(1));
   c.send(msg("held-1"), t(1));
@@ -189,8 +185,7 @@ TEST_CASE("on_consume: the client's HELLO announces what it consumed, the server
   session_settings cs;
   cs.acknowledge = ack_policy::on_consume;
   session c(session_role::client, cs), s(session_role::server, server_settings(&ids));
-  connect(c, s, t(0));
-  pump(c, s, t(0));
+  handshake(c, s, t(0));
 
   s.send(msg("p0"), t(1));
   s.send(msg("p1"), t(1));
@@ -216,8 +211,7 @@ TEST_CASE("on_consume: a peer that sends beyond the window is refused") {
   // The client's replay bound is larger than the server's receive window.
   session c(session_role::client, client_with_replay(1 << 20)),
       s(session_role::server, consuming_server(&ids, 2 * cost(max_message)));
-  connect(c, s, t(0));
-  pump(c, s, t(0));
+  handshake(c, s, t(0));
   const std::vector<std::byte> m(max_message);
   for (int i = 0; i < 3; ++i)
     REQUIRE_FALSE(c.send(m, t(1)).error);
@@ -235,8 +229,7 @@ TEST_CASE("on_consume: consume() errors") {
   CHECK(plain.consume(0, 0, t(0)) == channel_errc::invalid_state); // policy on_receipt
 
   session c(session_role::client), s(session_role::server, consuming_server(&ids, 1 << 20));
-  connect(c, s, t(0));
-  pump(c, s, t(0));
+  handshake(c, s, t(0));
   CHECK(s.consume(0, 0, t(1)) == channel_errc::invalid_state); // nothing received
   c.send(msg("x"), t(1));
   pump(c, s, t(1));
@@ -280,8 +273,7 @@ TEST_CASE("on_consume: a held message taken before the peer resent it is acknowl
           "resent") {
   int ids = 0;
   session c(session_role::client), s(session_role::server, consuming_server(&ids, 1 << 20));
-  connect(c, s, t(0));
-  pump(c, s, t(0));
+  handshake(c, s, t(0));
   c.send(msg("held"), t(1));
   auto ev = pump(c, s, t(1));
   REQUIRE(received(ev.server) == std::vector<std::string>{"held"});
