@@ -37,9 +37,11 @@ public:
   unsigned brightness() const noexcept { return brightness_; }
   std::uint64_t readings() const noexcept { return reading_n_; }
 
+  /// "v1 error re=SEQ reason=REASON detail=…" (the detail percent-encoded and shortened).
+  static core::app_message error(std::uint64_t seq, const char* reason, const std::string& detail);
+
 private:
   core::app_message reading_message() const;
-  static core::app_message error(std::uint64_t seq, const char* reason, const std::string& detail);
 
   device_kind kind_;
   std::string id_;

@@ -221,6 +221,10 @@ void device::make_server() {
       [this, alive](const core::fingerprint& c, std::uint64_t seq, std::span<const std::byte> p) {
         if (!alive.expired()) on_message(c, seq, p);
       });
+  server_->set_control_handler([this, alive](const core::fingerprint& c, core::message_kind k,
+                                             std::uint64_t seq, std::span<const std::byte> p) {
+    if (!alive.expired()) on_control(c, k, seq, p);
+  });
   server_->set_event_handler([](const core::fingerprint& c, const core::session_event& e) {
     if (const auto* est = std::get_if<core::events::established>(&e)) {
       emit("session",
@@ -392,17 +396,8 @@ void device::on_message(const core::fingerprint& from, std::uint64_t seq,
                         std::span<const std::byte> payload) {
   ++messages_in_;
   emit("message", {{"controller", short_fp(from)}, {"seq", seq}, {"text", text_of(payload)}});
-  if (auto r = core::parse_app_message(payload); r) {
-    if (r.message.verb == "wifi_set") return provision(from, seq, r.message);
-    // Controller management (list, remove, roles, the window): admins only.
-    std::vector<std::string> replies;
-    if (accessory::handle_admin_message(*store_, from, seq, r.message, clock::now(), replies)) {
-      for (const auto& reply : replies)
-        send_text(from, reply);
-      refresh_txt();
-      return;
-    }
-  }
+  // Application messages only: provisioning and administration arrive as CONTROL messages
+  // (on_control), so an app's "v1 wifi_set …" as data is just an unknown verb to the lamp.
   behaviour::outcome o = behaviour_.handle(payload, seq);
   auto deliver = [this, from, o] {
     send(from, o.reply);
@@ -420,6 +415,41 @@ void device::on_message(const core::fingerprint& from, std::uint64_t seq,
   });
 }
 
+// The library's services: provisioning (setup mode) and controller management (admins only).
+void device::on_control(const core::fingerprint& from, core::message_kind service,
+                        std::uint64_t seq, std::span<const std::byte> payload) {
+  ++messages_in_;
+  emit("control", {{"controller", short_fp(from)},
+                   {"service", std::string(core::to_string(service))},
+                   {"seq", seq},
+                   {"text", text_of(payload)}});
+  const core::app_message_parse_result r = core::parse_app_message(payload);
+  if (!r)
+    return send_control(from, service, behaviour::error(seq, "bad_message", r.code.message()));
+  if (service == core::message_kind::provisioning) {
+    if (r.message.verb == "wifi_set") return provision(from, seq, r.message);
+  } else {
+    std::vector<std::string> replies;
+    if (accessory::handle_admin_message(*store_, from, seq, r.message, clock::now(), replies)) {
+      for (const auto& reply : replies)
+        send_text(from, reply, service);
+      refresh_txt();
+      return;
+    }
+  }
+  send_control(from, service, behaviour::error(seq, "unknown_verb", r.message.verb));
+}
+
+void device::send_control(const core::fingerprint& to, core::message_kind service,
+                          const core::app_message& m) {
+  std::string text;
+  if (auto ec = core::encode_app_message(m, text)) {
+    warn("not sent (" + ec.message() + "): " + m.verb, ec);
+    return;
+  }
+  send_text(to, text, service);
+}
+
 void device::send(const core::fingerprint& to, const core::app_message& m) {
   std::string text;
   if (auto ec = core::encode_app_message(m, text)) {
@@ -429,19 +459,24 @@ void device::send(const core::fingerprint& to, const core::app_message& m) {
   send_text(to, text);
 }
 
-void device::send_text(const core::fingerprint& to, const std::string& text) {
+void device::send_text(const core::fingerprint& to, const std::string& text,
+                       core::message_kind kind) {
   channel::send_options o;
   o.mode = channel::send_mode::fail;
   o.completion = channel::send_completion_mode::queued;
   std::weak_ptr<bool> alive = alive_;
-  server_->async_send(to, std::as_bytes(std::span(text.data(), text.size())), o,
-                      [this, alive](std::error_code ec, std::uint64_t) {
-                        if (alive.expired()) return;
-                        if (ec)
-                          ++sends_failed_;
-                        else
-                          ++messages_out_;
-                      });
+  auto done = [this, alive](std::error_code ec, std::uint64_t) {
+    if (alive.expired()) return;
+    if (ec)
+      ++sends_failed_;
+    else
+      ++messages_out_;
+  };
+  const auto bytes = std::as_bytes(std::span(text.data(), text.size()));
+  if (kind == core::message_kind::application)
+    server_->async_send(to, bytes, o, std::move(done));
+  else
+    server_->async_send_control(to, kind, bytes, o, std::move(done));
 }
 
 void device::push_to_others(const core::fingerprint& except, const core::app_message& m) {
@@ -459,7 +494,7 @@ void device::report(const core::fingerprint& to, const std::string& text) {
                           {"reason", p.state == core::provisioning_state::failed
                                          ? std::string(core::to_string(p.reason))
                                          : std::string()}});
-  send_text(to, text); // encoded by the responder already
+  send_text(to, text, core::message_kind::provisioning); // encoded by the responder already
 }
 
 // The accessory library's responder decides what to answer (core/provisioning_responder.hpp);

@@ -64,13 +64,18 @@ public:
 private:
   void on_message(const core::fingerprint& from, std::uint64_t seq,
                   std::span<const std::byte> payload);
+  void on_control(const core::fingerprint& from, core::message_kind service, std::uint64_t seq,
+                  std::span<const std::byte> payload);
   void provision(const core::fingerprint& from, std::uint64_t seq, const core::app_message& m);
   void try_join(const core::fingerprint& from, network_entry net,
                 std::chrono::steady_clock::time_point deadline);
   void join_failed(const core::fingerprint& to, core::provisioning_failure why);
   void report(const core::fingerprint& to, const std::string& text);
   void send(const core::fingerprint& to, const core::app_message& m);
-  void send_text(const core::fingerprint& to, const std::string& text);
+  void send_text(const core::fingerprint& to, const std::string& text,
+                 core::message_kind kind = core::message_kind::application);
+  void send_control(const core::fingerprint& to, core::message_kind service,
+                    const core::app_message& m);
   void push_to_others(const core::fingerprint& except, const core::app_message& m);
   void schedule_housekeeping();
   void schedule_reading();

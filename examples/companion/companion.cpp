@@ -81,7 +81,10 @@ asio::awaitable<int> talk(const companion::options& o, const std::string& wifi_s
   if (!wifi_set.empty()) {
     // 3. A send made before the channel is ready waits in the session; it completes once the
     // accessory acknowledged it, so by then the accessory is verified and paired.
-    auto [ec, seq] = co_await ch.async_send(std::as_bytes(std::span(wifi_set)), awaitable);
+    // Provisioning is its own message kind: it reaches the accessory's provisioning service,
+    // never its application, and the reports come back the same way (the control handler).
+    auto [ec, seq] = co_await ch.async_send_control(
+        core::message_kind::provisioning, std::as_bytes(std::span(wifi_set)), {}, awaitable);
     if (ec) co_return ch.state() == channel_state::cancelled ? 0 : 1;
     say("credentials for " + o.ssid + " sent and acknowledged (message " + std::to_string(seq) +
         ")");
@@ -98,21 +101,7 @@ asio::awaitable<int> talk(const companion::options& o, const std::string& wifi_s
     if (ec) // the inbox was closed: interrupted (cancelled) or the channel failed
       co_return (ch.state() == channel_state::cancelled && t.gaps == 0) ? 0 : 1;
     const auto parsed = core::parse_app_message(std::string_view(text));
-    core::provisioning_progress p;
-    if (parsed && !core::decode_provisioning_progress(parsed.message, p)) {
-      if (p.state == core::provisioning_state::failed) { // it stays in setup mode: retry
-        say("provisioning failed: " + std::string(to_string(p.reason)));
-        co_return 1;
-      }
-      std::string addresses;
-      for (const auto& a : p.addresses)
-        addresses += (addresses.empty() ? " as " : ", ") + a;
-      // 4. Connected: the accessory moves to the home network. The channel follows by itself
-      // (discovery finds it there, the session resumes): nothing for the app to do.
-      say(p.state == core::provisioning_state::connecting
-              ? "provisioning: the accessory is joining " + o.ssid
-              : "provisioning: the accessory joined " + o.ssid + addresses);
-    } else if (parsed && parsed.message.verb == "reading") {
+    if (parsed && parsed.message.verb == "reading") {
       // 5. The accessory numbers its readings: each must be the previous one plus one.
       const std::uint64_t n = parsed.message.get_uint("n", 1, UINT64_MAX).value_or(0);
       const bool in_order = t.next_n == 0 || n == t.next_n;
@@ -184,6 +173,26 @@ int main(int argc, char** argv) {
   ch.set_message_handler([&](std::uint64_t, std::span<const std::byte> m) {
     // Never blocks; should the story fall 4096 messages behind, the loss shows as a GAP.
     in.try_send(std::error_code(), std::string(reinterpret_cast<const char*>(m.data()), m.size()));
+  });
+  // The accessory's provisioning reports (CONTROL messages, never in the app's stream).
+  ch.set_control_handler([&](core::message_kind k, std::uint64_t, std::span<const std::byte> m) {
+    const auto report = core::parse_app_message(m);
+    core::provisioning_progress p;
+    if (k != core::message_kind::provisioning || !report ||
+        core::decode_provisioning_progress(report.message, p))
+      return;
+    if (p.state == core::provisioning_state::failed) { // it stays in setup mode: retry
+      say("provisioning failed: " + std::string(to_string(p.reason)));
+      return in.close(); // ends the story, status 1
+    }
+    std::string addresses;
+    for (const auto& a : p.addresses)
+      addresses += (addresses.empty() ? " as " : ", ") + a;
+    // 4. Connected: the accessory moves to the home network. The channel follows by itself
+    // (discovery finds it there, the session resumes): nothing for the app to do.
+    say(p.state == core::provisioning_state::connecting
+            ? "provisioning: the accessory is joining " + o->ssid
+            : "provisioning: the accessory joined " + o->ssid + addresses);
   });
   ch.set_state_handler([&, paired = false](channel_state s, std::error_code why) mutable {
     say("channel " + std::string(to_string(s)) + (why ? ": " + why.message() : ""));

@@ -7,9 +7,11 @@
 // lamp; after every change the lamp answers "state on|off N". Anything else is answered with
 // "error: unknown command '<text>'" — bad input never changes the lamp.
 //
-// Provisioning (setup mode): the app sends "v1 wifi_set ..." (core/provisioning.hpp);
-// core::provisioning_responder decides the answers, the firmware's Wi-Fi driver joins and
-// reports back through wifi_joined() / wifi_failed().
+// Provisioning (setup mode): the app sends "v1 wifi_set ..." (core/provisioning.hpp) as a
+// provisioning message (a CONTROL frame, never application data: a command that happens to
+// read "v1 wifi_set" is just an unknown command); core::provisioning_responder decides the
+// answers, sent back the same way, the firmware's Wi-Fi driver joins and reports back through
+// wifi_joined() / wifi_failed().
 #pragma once
 
 #include <lanyard/core/app_message.hpp>
@@ -63,12 +65,12 @@ public:
   // The Wi-Fi driver's verdict on the network the app sent.
   void wifi_joined(const std::vector<std::string>& addresses, session::time_point now) {
     std::string report;
-    if (!provisioning_.joined(addresses, report)) reply(report, now);
+    if (!provisioning_.joined(addresses, report)) report_provisioning(report, now);
     pump(now);
   }
   void wifi_failed(lanyard::core::provisioning_failure why, session::time_point now) {
     std::string report;
-    if (!provisioning_.failed(why, report)) reply(report, now);
+    if (!provisioning_.failed(why, report)) report_provisioning(report, now);
     pump(now);
   }
   bool provisioned() const {
@@ -86,10 +88,13 @@ private:
   void pump(session::time_point now) {
     while (auto ev = session_.poll_event()) {
       if (auto* m = std::get_if<lanyard::core::events::message_received>(&*ev)) {
-        if (!provision(m->payload, m->seq, now))
-          handle(
-              std::string_view(reinterpret_cast<const char*>(m->payload.data()), m->payload.size()),
-              now);
+        handle(
+            std::string_view(reinterpret_cast<const char*>(m->payload.data()), m->payload.size()),
+            now);
+      } else if (auto* c = std::get_if<lanyard::core::events::control_received>(&*ev)) {
+        // This lamp offers provisioning only; administration is not its business.
+        if (c->kind == lanyard::core::message_kind::provisioning)
+          provision(c->payload, c->seq, now);
       } else if (std::get_if<lanyard::core::events::connection_failed>(&*ev)) {
         ++failed_;
       }
@@ -100,18 +105,22 @@ private:
       if (radio_.write) radio_.write(out);
   }
 
-  // True if the message was a provisioning request (answered here).
-  bool provision(std::span<const std::byte> payload, std::uint64_t seq, session::time_point now) {
+  // A provisioning message: answered (as one) here; anything but a wifi_set is ignored.
+  void provision(std::span<const std::byte> payload, std::uint64_t seq, session::time_point now) {
     const auto parsed = lanyard::core::parse_app_message(payload);
-    if (!parsed) return false;
+    if (!parsed) return;
     lanyard::core::provisioning_responder::outcome o;
     // The lamp's one controller is the one that paired first: the admin, who may provision.
     if (provisioning_.on_message(parsed.message, seq,
                                  lanyard::core::provisioning_responder::sender::admin, o))
-      return false; // another verb
-    reply(o.reply, now);
+      return; // another verb
+    report_provisioning(o.reply, now);
     if (o.join && radio_.join_wifi) radio_.join_wifi(*o.join);
-    return true;
+  }
+
+  void report_provisioning(const std::string& text, session::time_point now) {
+    session_.send(std::as_bytes(std::span(text.data(), text.size())), now,
+                  lanyard::core::message_kind::provisioning);
   }
 
   void handle(std::string_view cmd, session::time_point now) {

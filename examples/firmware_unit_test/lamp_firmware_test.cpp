@@ -29,6 +29,7 @@ struct bench {
           [this](const lanyard::core::wifi_credentials& c) { joins.push_back(c); }},
       settings(), /*setup_mode=*/true};
   std::vector<std::string> app_received;
+  std::vector<std::string> app_provisioning; // the provisioning reports (CONTROL)
   bool link_up = false;
 
   static lanyard::core::session_settings settings() {
@@ -57,8 +58,9 @@ struct bench {
     fw.disconnected(now);
     settle();
   }
-  void app_send(const std::string& text) {
-    app.send(std::as_bytes(std::span(text.data(), text.size())), now);
+  void app_send(const std::string& text,
+                lanyard::core::message_kind kind = lanyard::core::message_kind::application) {
+    app.send(std::as_bytes(std::span(text.data(), text.size())), now, kind);
     settle();
   }
   // Moves bytes both ways until nothing is left to say.
@@ -70,6 +72,9 @@ struct bench {
         if (auto* m = std::get_if<lanyard::core::events::message_received>(&*ev))
           app_received.emplace_back(reinterpret_cast<const char*>(m->payload.data()),
                                     m->payload.size());
+        else if (auto* c = std::get_if<lanyard::core::events::control_received>(&*ev))
+          app_provisioning.emplace_back(reinterpret_cast<const char*>(c->payload.data()),
+                                        c->payload.size());
       if (to_lamp.empty() && to_app.empty()) return;
       auto a = std::move(to_lamp);
       to_lamp.clear();
@@ -147,22 +152,31 @@ TEST_CASE("setup mode: the app's Wi-Fi credentials reach the driver, its verdict
   b.connect();
   std::string wifi_set;
   REQUIRE(!lanyard::core::encode_wifi_credentials({"HomeLAN", "wrong-horse"}, wifi_set));
-  b.app_send(wifi_set); // the app's first message: session sequence number 0
+  // As application data it is just an unknown command: nothing is joined.
+  b.app_send(wifi_set);
+  CHECK(b.joins.empty());
+  REQUIRE(b.app_received.size() == 1);
+  CHECK(b.app_received[0].starts_with("error: unknown command"));
+  b.app_received.clear();
+  // As a provisioning message (CONTROL), the app's second message: sequence number 1.
+  b.app_send(wifi_set, lanyard::core::message_kind::provisioning);
   REQUIRE(b.joins.size() == 1);
   CHECK(b.joins[0].ssid == "HomeLAN");
   b.fw.wifi_failed(lanyard::core::provisioning_failure::auth_error, b.now);
   b.settle();
   REQUIRE(!lanyard::core::encode_wifi_credentials({"HomeLAN", "correct-horse"}, wifi_set));
-  b.app_send(wifi_set); // the app may try again: setup mode goes on
+  b.app_send(wifi_set, lanyard::core::message_kind::provisioning); // again: setup mode goes on
   REQUIRE(b.joins.size() == 2);
   b.fw.wifi_joined({"198.18.1.3"}, b.now);
   b.settle();
   CHECK(b.fw.provisioned());
-  REQUIRE(b.app_received.size() == 4);
-  CHECK(b.app_received[0] == "v1 wifi_status re=0 state=connecting");
-  CHECK(b.app_received[1] == "v1 wifi_status re=0 state=failed reason=auth_error");
-  CHECK(b.app_received[2] == "v1 wifi_status re=1 state=connecting");
-  CHECK(b.app_received[3] == "v1 wifi_status re=1 state=connected addresses=198.18.1.3");
+  // The reports come back as provisioning messages, none in the app's own stream.
+  CHECK(b.app_received.empty());
+  REQUIRE(b.app_provisioning.size() == 4);
+  CHECK(b.app_provisioning[0] == "v1 wifi_status re=1 state=connecting");
+  CHECK(b.app_provisioning[1] == "v1 wifi_status re=1 state=failed reason=auth_error");
+  CHECK(b.app_provisioning[2] == "v1 wifi_status re=2 state=connecting");
+  CHECK(b.app_provisioning[3] == "v1 wifi_status re=2 state=connected addresses=198.18.1.3");
   b.app_send("on"); // ordinary commands are unaffected
   CHECK(b.fw.on());
 }

@@ -171,6 +171,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::chrono::steady_clock::time_point eviction_logged{};
   bool closed = false;
   message_handler on_message;
+  control_handler on_control;
   event_handler on_event;
   pairing_handler on_pairing;
 
@@ -640,6 +641,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (current(e)) table.established(e->controller, est->id);
     } else if (auto* m = std::get_if<core::events::message_received>(&ev)) {
       if (on_message) on_message(e->controller, m->seq, m->payload);
+    } else if (auto* cm = std::get_if<core::events::control_received>(&ev)) {
+      if (on_control) on_control(e->controller, cm->kind, cm->seq, cm->payload);
     } else if (auto* a = std::get_if<core::events::acked>(&ev)) {
       e->sends.on_acked(*e->runner, a->next_unacked);
     } else if (auto* f = std::get_if<core::events::connection_failed>(&ev)) {
@@ -785,6 +788,7 @@ server::server(executor_type ex, tls::context ctx, std::shared_ptr<trust::contro
 
 server::~server() {
   impl_->on_message = {};
+  impl_->on_control = {};
   impl_->on_event = {};
   impl_->on_pairing = {};
   impl_->shut();
@@ -795,6 +799,9 @@ server::executor_type server::get_executor() const noexcept {
 }
 void server::set_message_handler(message_handler h) {
   impl_->on_message = std::move(h);
+}
+void server::set_control_handler(control_handler h) {
+  impl_->on_control = std::move(h);
 }
 void server::set_event_handler(event_handler h) {
   impl_->on_event = std::move(h);
@@ -889,13 +896,18 @@ bool server::connected(const controller_id& controller) const noexcept {
 }
 
 void server::send_impl(const controller_id& controller, std::span<const std::byte> payload,
-                       channel::send_options options, channel::send_completion c) {
+                       channel::send_options options, channel::send_completion c,
+                       std::optional<core::message_kind> service) {
   impl& i = *impl_;
   if (i.closed) return c.complete(asio::error::operation_aborted, 0);
+  // A service's message must name a service: as application data it would reach the app.
+  if (service == core::message_kind::application)
+    return c.complete(core::channel_errc::invalid_frame_field, 0);
   auto it = i.sessions.find(controller);
   if (it == i.sessions.end()) return c.complete(channel::errc::no_session, 0);
   std::shared_ptr<impl::entry> e = it->second;
-  e->sends.submit(*e->runner, payload, options, std::move(c));
+  e->sends.submit(*e->runner, payload, options, std::move(c),
+                  service.value_or(core::message_kind::application));
 }
 
 } // namespace lanyard::accessory

@@ -33,8 +33,8 @@ void send_queue::release_if_empty() noexcept {
 
 // True if the payload was taken (or failed for good); false if the buffer is full.
 bool send_queue::admit(session_runner& r, std::uint64_t id, std::span<const std::byte> payload,
-                       send_options o, send_completion& c) {
-  core::session::send_result res = r.send(payload);
+                       send_options o, send_completion& c, core::message_kind kind) {
+  core::session::send_result res = r.send(payload, kind);
   if (res.error == core::channel_errc::buffer_full) return false;
   if (res.error) {
     c.complete(res.error, 0);
@@ -47,20 +47,20 @@ bool send_queue::admit(session_runner& r, std::uint64_t id, std::span<const std:
 }
 
 void send_queue::make_wait(std::uint64_t id, std::span<const std::byte> payload, send_options o,
-                           send_completion c) {
+                           send_completion c, core::message_kind kind) {
   if (o.mode == send_mode::fail) return c.complete(core::channel_errc::buffer_full, 0);
   if (waiting() >= max_waiting_) return c.complete(errc::too_many_waiting_sends, 0);
-  hold(id, c).waiting.push_back({id, {payload.begin(), payload.end()}, o, std::move(c)});
+  hold(id, c).waiting.push_back({id, {payload.begin(), payload.end()}, o, std::move(c), kind});
 }
 
 void send_queue::submit(session_runner& r, std::span<const std::byte> payload, send_options o,
-                        send_completion c) {
+                        send_completion c, core::message_kind kind) {
   const std::uint64_t id = next_id_++;
   // Never overtake a waiting send.
   if (waiting() != 0) {
-    make_wait(id, payload, o, std::move(c));
-  } else if (!admit(r, id, payload, o, c)) {
-    make_wait(id, payload, o, std::move(c));
+    make_wait(id, payload, o, std::move(c), kind);
+  } else if (!admit(r, id, payload, o, c, kind)) {
+    make_wait(id, payload, o, std::move(c), kind);
   }
 }
 
@@ -103,7 +103,7 @@ void send_queue::admit_waiting(session_runner& r) {
   auto& waiting = l->waiting;
   while (!waiting.empty()) {
     waiting_send& w = waiting.front();
-    if (!admit(r, w.id, w.payload, w.options, w.c)) break;
+    if (!admit(r, w.id, w.payload, w.options, w.c, w.kind)) break;
     waiting.pop_front();
   }
   admitting_ = false;

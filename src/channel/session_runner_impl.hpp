@@ -50,9 +50,10 @@ void basic_session_runner<Stream>::drop_link(std::error_code why) {
 }
 
 template <class Stream>
-core::session::send_result basic_session_runner<Stream>::send(std::span<const std::byte> payload) {
+core::session::send_result basic_session_runner<Stream>::send(std::span<const std::byte> payload,
+                                                              core::message_kind kind) {
   auto self = this->shared_from_this();
-  core::session::send_result r = session_.send(payload, now());
+  core::session::send_result r = session_.send(payload, now(), kind);
   after();
   return r;
 }

@@ -193,22 +193,28 @@ int run(const parsed_args& args) {
     if (!e.code) e.code = why;
     finish(1, std::move(e));
   });
-  ch.set_message_handler([&](std::uint64_t, std::span<const std::byte> payload) {
-    auto parsed = core::parse_app_message(payload);
-    if (!parsed) return;
-    if (!seq) return early.push_back(parsed.message);
-    handle(parsed.message);
-  });
+  // Administration travels as CONTROL messages both ways; the accessory's application
+  // messages (readings, state) are not looked at.
+  ch.set_control_handler(
+      [&](core::message_kind service, std::uint64_t, std::span<const std::byte> payload) {
+        if (service != core::message_kind::administration) return;
+        auto parsed = core::parse_app_message(payload);
+        if (!parsed) return;
+        if (!seq) return early.push_back(parsed.message);
+        handle(parsed.message);
+      });
   ch.start({host, static_cast<std::uint16_t>(std::stoi(port))});
   channel::send_options so;
   so.completion = channel::send_completion_mode::queued;
-  ch.async_send(std::as_bytes(std::span(text.data(), text.size())), so,
-                [&](std::error_code ec, std::uint64_t s) {
-                  if (ec) return finish(1, {ec, "sending the request failed: " + ec.message()});
-                  seq = s;
-                  for (const auto& m : early)
-                    handle(m);
-                });
+  ch.async_send_control(core::message_kind::administration,
+                        std::as_bytes(std::span(text.data(), text.size())), so,
+                        [&](std::error_code ec, std::uint64_t s) {
+                          if (ec)
+                            return finish(1, {ec, "sending the request failed: " + ec.message()});
+                          seq = s;
+                          for (const auto& m : early)
+                            handle(m);
+                        });
   deadline.expires_after(timeout);
   deadline.async_wait([&](std::error_code ec) {
     if (!ec)

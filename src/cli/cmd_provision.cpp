@@ -227,8 +227,10 @@ int run(const parsed_args& args) {
       progress_line(json, "verified", payload.device_id + " presented the key in its payload");
       std::string text;
       core::encode_wifi_credentials(creds, text);
-      ch.async_send(std::as_bytes(std::span(text.data(), text.size())),
-                    [](std::error_code, std::uint64_t) {});
+      // A provisioning message (CONTROL), never application data.
+      ch.async_send_control(core::message_kind::provisioning,
+                            std::as_bytes(std::span(text.data(), text.size())), {},
+                            [](std::error_code, std::uint64_t) {});
     } else if (s == client::channel_state::failed) {
       // The channel's own account of the failure (a refused key names both fingerprints) with
       // its fields, under a sentence in the user's terms.
@@ -244,46 +246,50 @@ int run(const parsed_args& args) {
       finish(1, std::move(failure));
     }
   });
-  ch.set_message_handler([&](std::uint64_t, std::span<const std::byte> m) {
-    auto parsed = core::parse_app_message(m);
-    if (!parsed) return;
-    if (parsed.message.verb == "error") {
-      // A refusal of the credentials (app_message.hpp): say why, in the user's terms.
-      const std::string reason(parsed.message.get("reason").value_or(""));
-      // The accessory's token stays a field: a script sees what it said, whatever it was.
-      if (reason == "not_admin")
-        return finish(1, core::error_detail{core::provisioning_errc::not_admin,
-                                            "the accessory refused: only its admin (the first "
-                                            "app paired with it) may provision it"}
-                             .with("refusal", reason));
-      if (!reason.empty())
-        return finish(1, core::error_detail{core::provisioning_errc::credentials_refused,
-                                            "the accessory refused the credentials: " +
-                                                core::display_text(reason)}
-                             .with("refusal", reason));
-      return;
-    }
-    core::provisioning_progress pr;
-    if (core::decode_provisioning_progress(parsed.message, pr)) return; // not provisioning
-    switch (pr.state) {
-    case core::provisioning_state::connecting:
-      progress_line(json, "connecting", creds.ssid);
-      break;
-    case core::provisioning_state::connected:
-      new_addresses = pr.addresses;
-      progress_line(json, "connected", creds.ssid, pr.addresses);
-      ch.cancel(); // the accessory leaves its SoftAP; the session is done here
-      look_on_home_network();
-      break;
-    case core::provisioning_state::failed:
-      progress_line(json, "failed", std::string(core::to_string(pr.reason)));
-      finish(1, core::error_detail{core::to_error_code(pr.reason),
-                                   advice(pr.reason, creds.ssid) +
-                                       "; the accessory stays in setup mode"}
-                    .with("provisioning_failure", std::string(core::to_string(pr.reason))));
-      break;
-    }
-  });
+  // The accessory's provisioning service answers as CONTROL messages; its application's
+  // messages (readings, state) are not looked at.
+  ch.set_control_handler(
+      [&](core::message_kind service, std::uint64_t, std::span<const std::byte> m) {
+        if (service != core::message_kind::provisioning) return;
+        auto parsed = core::parse_app_message(m);
+        if (!parsed) return;
+        if (parsed.message.verb == "error") {
+          // A refusal of the credentials (app_message.hpp): say why, in the user's terms.
+          const std::string reason(parsed.message.get("reason").value_or(""));
+          // The accessory's token stays a field: a script sees what it said, whatever it was.
+          if (reason == "not_admin")
+            return finish(1, core::error_detail{core::provisioning_errc::not_admin,
+                                                "the accessory refused: only its admin (the first "
+                                                "app paired with it) may provision it"}
+                                 .with("refusal", reason));
+          if (!reason.empty())
+            return finish(1, core::error_detail{core::provisioning_errc::credentials_refused,
+                                                "the accessory refused the credentials: " +
+                                                    core::display_text(reason)}
+                                 .with("refusal", reason));
+          return;
+        }
+        core::provisioning_progress pr;
+        if (core::decode_provisioning_progress(parsed.message, pr)) return; // not provisioning
+        switch (pr.state) {
+        case core::provisioning_state::connecting:
+          progress_line(json, "connecting", creds.ssid);
+          break;
+        case core::provisioning_state::connected:
+          new_addresses = pr.addresses;
+          progress_line(json, "connected", creds.ssid, pr.addresses);
+          ch.cancel(); // the accessory leaves its SoftAP; the session is done here
+          look_on_home_network();
+          break;
+        case core::provisioning_state::failed:
+          progress_line(json, "failed", std::string(core::to_string(pr.reason)));
+          finish(1, core::error_detail{core::to_error_code(pr.reason),
+                                       advice(pr.reason, creds.ssid) +
+                                           "; the accessory stays in setup mode"}
+                        .with("provisioning_failure", std::string(core::to_string(pr.reason))));
+          break;
+        }
+      });
   ch.start(payload.device_id, std::make_shared<discovery::directory>());
   deadline.expires_after(timeout);
   deadline.async_wait([&](std::error_code ec) {

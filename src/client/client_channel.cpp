@@ -176,6 +176,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   bool paired_here = false;         // this channel ran a successful pairing exchange
   state_handler on_state;
   message_handler on_message;
+  control_handler on_control;
   session_reset_handler on_reset;
   path_handler on_path;
   // Started by device id: the facts about the paths (docs/paths.md).
@@ -469,6 +470,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   void on_event(core::session_event& ev) {
     if (auto* m = std::get_if<core::events::message_received>(&ev)) {
       if (on_message) on_message(m->seq, m->payload);
+    } else if (auto* cm = std::get_if<core::events::control_received>(&ev)) {
+      if (on_control) on_control(cm->kind, cm->seq, cm->payload);
     } else if (auto* a = std::get_if<core::events::acked>(&ev)) {
       sends.on_acked(*runner, a->next_unacked);
     } else if (auto* sample = std::get_if<core::events::rtt_sample>(&ev)) {
@@ -481,6 +484,11 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                std::to_string(r->unacked.size()) + " unacknowledged message(s) reported",
            {{diag::unacked, std::uint64_t{r->unacked.size()}}});
       sends.fail_unacked(channel::errc::session_reset);
+      // The application's own messages only: a service's is its sender's to redo (its send
+      // completed with session_reset above), not the app's to resend as data.
+      std::erase_if(r->unacked, [](const core::message& u) {
+        return u.kind != core::message_kind::application;
+      });
       if (on_reset) on_reset(*r);
       // The new session's replay buffer is empty: sends that were waiting for room go in now
       // (no acknowledgement will come to trigger it). Resends made by the reset handler queue
@@ -798,6 +806,7 @@ client_channel::client_channel(executor_type ex, tls::context ctx, client_option
 client_channel::~client_channel() {
   impl_->on_state = {};
   impl_->on_message = {};
+  impl_->on_control = {};
   impl_->on_reset = {};
   impl_->on_path = {};
   impl_->ctl.cancel(impl::now()); // nothing is reported any more: its actions are not run
@@ -816,6 +825,9 @@ void client_channel::set_state_handler(state_handler h) {
 }
 void client_channel::set_message_handler(message_handler h) {
   impl_->on_message = std::move(h);
+}
+void client_channel::set_control_handler(control_handler h) {
+  impl_->on_control = std::move(h);
 }
 void client_channel::set_session_reset_handler(session_reset_handler h) {
   impl_->on_reset = std::move(h);
@@ -947,11 +959,15 @@ std::size_t client_channel::unacked_count() const noexcept {
 }
 
 void client_channel::send_impl(std::span<const std::byte> payload, send_options options,
-                               send_completion c) {
+                               send_completion c, std::optional<core::message_kind> service) {
   impl& i = *impl_;
   if (i.st == channel_state::cancelled) return c.complete(asio::error::operation_aborted, 0);
   if (i.st == channel_state::failed) return c.complete(core::channel_errc::session_closed, 0);
-  i.sends.submit(*i.runner, payload, options, std::move(c));
+  // A service's message must name a service: as application data it would reach the app.
+  if (service == core::message_kind::application)
+    return c.complete(core::channel_errc::invalid_frame_field, 0);
+  i.sends.submit(*i.runner, payload, options, std::move(c),
+                 service.value_or(core::message_kind::application));
 }
 
 } // namespace lanyard::client

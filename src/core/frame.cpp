@@ -31,19 +31,33 @@ std::size_t reason_size(const close_frame& c) {
 }
 
 std::size_t body_size(const frame& f) noexcept {
-  return std::visit(overloaded{
-                        [](const hello_frame&) { return hello_body_size; },
-                        [](const welcome_frame&) { return welcome_body_size; },
-                        [](const data_frame& d) { return data_body_min_size + d.payload.size(); },
-                        [](const ack_frame&) { return ack_body_size; },
-                        [](const ping_frame&) { return ping_body_size; },
-                        [](const pong_frame&) { return ping_body_size; },
-                        [](const close_frame& c) { return close_body_min_size + reason_size(c); },
-                    },
-                    f);
+  return std::visit(
+      overloaded{
+          [](const hello_frame&) { return hello_body_size; },
+          [](const welcome_frame&) { return welcome_body_size; },
+          [](const data_frame& d) { return data_body_min_size + d.payload.size(); },
+          [](const ack_frame&) { return ack_body_size; },
+          [](const ping_frame&) { return ping_body_size; },
+          [](const pong_frame&) { return ping_body_size; },
+          [](const close_frame& c) { return close_body_min_size + reason_size(c); },
+          [](const control_frame& c) { return control_body_min_size + c.payload.size(); },
+      },
+      f);
 }
 
 } // namespace
+
+std::string_view to_string(message_kind k) noexcept {
+  switch (k) {
+  case message_kind::application:
+    return "application";
+  case message_kind::provisioning:
+    return "provisioning";
+  case message_kind::administration:
+    return "administration";
+  }
+  return "unknown";
+}
 
 frame_type type_of(const frame& f) noexcept {
   // The variant's alternatives are declared in wire order, starting at type 1.
@@ -81,6 +95,11 @@ void encode_frame(const frame& f, std::vector<std::byte>& out) {
                    put_u16(out, c.code);
                    const auto* r = reinterpret_cast<const std::byte*>(c.reason.data());
                    out.insert(out.end(), r, r + reason_size(c));
+                 },
+                 [&](const control_frame& c) {
+                   put_u64(out, c.seq);
+                   put_u8(out, static_cast<std::uint8_t>(c.service));
+                   out.insert(out.end(), c.payload.begin(), c.payload.end());
                  },
              },
              f);

@@ -26,7 +26,7 @@ std::error_code check_header(const std::byte* h, std::size_t max_body, std::size
   if (std::to_integer<std::uint8_t>(h[0]) != protocol_version) return channel_errc::bad_version;
   const auto type = std::to_integer<std::uint8_t>(h[1]);
   if (type < static_cast<std::uint8_t>(frame_type::hello) ||
-      type > static_cast<std::uint8_t>(frame_type::close))
+      type > static_cast<std::uint8_t>(frame_type::control))
     return channel_errc::unknown_frame_type;
   const std::uint64_t len = get_be(h + 2, 4);
   // Fixed-size bodies are checked against the header already, so a bad length is reported
@@ -48,6 +48,11 @@ std::error_code check_header(const std::byte* h, std::size_t max_body, std::size
     break;
   case frame_type::data:
     minimum = data_body_min_size;
+    break;
+  case frame_type::control:
+    // The limit is the message's, as for DATA: a CONTROL body has one byte more.
+    minimum = control_body_min_size;
+    maximum = max_body + (control_body_min_size - data_body_min_size);
     break;
   case frame_type::close:
     minimum = close_body_min_size;
@@ -90,6 +95,15 @@ std::error_code parse_body(frame_type type, std::span<const std::byte> b, frame&
   case frame_type::pong:
     out = pong_frame{get_be(p, 8)};
     break;
+  case frame_type::control: {
+    const auto service = static_cast<message_kind>(std::to_integer<std::uint8_t>(p[8]));
+    // Only the services of this version: an unknown one could be nobody's to handle, and
+    // taking it for application data would hand a service's message to the app.
+    if (service != message_kind::provisioning && service != message_kind::administration)
+      return channel_errc::invalid_frame_field;
+    out = control_frame{get_be(p, 8), service, b.subspan(control_body_min_size)};
+    break;
+  }
   case frame_type::close:
     out = close_frame{static_cast<std::uint16_t>(get_be(p, 2)),
                       std::string_view(reinterpret_cast<const char*>(p + 2), b.size() - 2)};

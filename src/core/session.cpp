@@ -114,8 +114,14 @@ void session::handle_frame(const frame& f, time_point now) {
     return fail_connection(channel_errc::protocol_violation, false, true);
   }
   switch (type_of(f)) {
-  case frame_type::data:
-    return handle_data(std::get<data_frame>(f), now);
+  case frame_type::data: {
+    const auto& d = std::get<data_frame>(f);
+    return handle_message(d.seq, message_kind::application, d.payload, now);
+  }
+  case frame_type::control: {
+    const auto& c = std::get<control_frame>(f);
+    return handle_message(c.seq, c.service, c.payload, now);
+  }
   case frame_type::ack:
     return handle_ack(std::get<ack_frame>(f));
   case frame_type::ping:
@@ -158,6 +164,7 @@ void session::start_new_session(const session_id& new_id) {
     send_next_ = acked_ = transmit_next_ = 0;
     recv_next_ = ack_sent_ = consumed_next_ = skip_next_ = 0;
     unconsumed_bytes_ = 0;
+    held_control_.clear();
     events_.emplace_back(std::move(reset));
   }
   // Without traffic nothing was numbered on the wire: queued messages keep seq 0.. as is.
@@ -216,10 +223,12 @@ void session::handle_welcome(const welcome_frame& w, time_point now) {
   establish(w.resumed, now);
 }
 
-void session::handle_data(const data_frame& d, time_point now) {
+// DATA and CONTROL alike: one sequence space, one window.
+void session::handle_message(std::uint64_t seq, message_kind kind,
+                             std::span<const std::byte> payload, time_point now) {
   // on_consume: after a resume the peer first resends what we hold unread, in order.
   if (skip_next_ < recv_next_) {
-    if (d.seq != skip_next_)
+    if (seq != skip_next_)
       return fail_connection(channel_errc::sequence_out_of_window, false, true);
     ++skip_next_;
     // What the application took meanwhile may be acknowledged now (ack_point()).
@@ -228,12 +237,12 @@ void session::handle_data(const data_frame& d, time_point now) {
   }
   // TCP neither loses nor reorders, and a resume restarts exactly at recv_next_: anything
   // else is a broken or malicious peer.
-  if (d.seq != recv_next_)
-    return fail_connection(channel_errc::sequence_out_of_window, false, true);
-  if (settings_.acknowledge == ack_policy::on_consume) {
+  if (seq != recv_next_) return fail_connection(channel_errc::sequence_out_of_window, false, true);
+  const bool on_consume = settings_.acknowledge == ack_policy::on_consume;
+  if (on_consume) {
     // A peer keeping the same replay bound cannot exceed it (it holds all we hold unread);
     // one that does would make us hold more than the window promised.
-    const std::size_t cost = charge(d.payload.size());
+    const std::size_t cost = charge(payload.size());
     if (unconsumed_bytes_ + cost > settings_.max_replay_bytes)
       return fail_connection(channel_errc::sequence_out_of_window, false, true);
     unconsumed_bytes_ += cost;
@@ -241,9 +250,22 @@ void session::handle_data(const data_frame& d, time_point now) {
   ++recv_next_;
   skip_next_ = recv_next_;
   had_traffic_ = true;
-  events_.emplace_back(
-      events::message_received{d.seq, std::vector<std::byte>(d.payload.begin(), d.payload.end())});
-  if (settings_.acknowledge == ack_policy::on_receipt) count_for_ack(d.payload.size(), now);
+  std::vector<std::byte> bytes(payload.begin(), payload.end());
+  if (kind == message_kind::application) {
+    events_.emplace_back(events::message_received{seq, std::move(bytes)});
+  } else {
+    events_.emplace_back(events::control_received{seq, kind, std::move(bytes)});
+    // The application never takes a service's message: it is taken here, once the
+    // application took everything before it.
+    if (on_consume) {
+      if (consumed_next_ == seq)
+        take_consumed(payload.size(), now);
+      else
+        held_control_.emplace_back(seq, payload.size());
+      return;
+    }
+  }
+  if (!on_consume) count_for_ack(payload.size(), now);
 }
 
 // One more message is acknowledgeable (received, or consumed under on_consume).
@@ -281,11 +303,22 @@ std::error_code session::consume(std::uint64_t seq, std::size_t payload_size, ti
   if (state_ == session_state::closed) return channel_errc::session_closed;
   if (settings_.acknowledge != ack_policy::on_consume || seq != consumed_next_ || seq >= recv_next_)
     return channel_errc::invalid_state;
+  take_consumed(payload_size, now);
+  // Service messages right behind it are taken with it.
+  std::size_t taken = 0;
+  while (taken < held_control_.size() && held_control_[taken].first == consumed_next_)
+    take_consumed(held_control_[taken++].second, now);
+  held_control_.erase(held_control_.begin(),
+                      held_control_.begin() + static_cast<std::ptrdiff_t>(taken));
+  return {};
+}
+
+// Message consumed_next_ (of `payload_size` bytes) is taken: it leaves the window.
+void session::take_consumed(std::size_t payload_size, time_point now) {
   ++consumed_next_;
   unconsumed_bytes_ -= std::min(unconsumed_bytes_, charge(payload_size));
   if (consumed_next_ == recv_next_) unconsumed_bytes_ = 0; // whatever sizes the caller gave
   count_for_ack(payload_size, now);
-  return {};
 }
 
 void session::handle_ack(const ack_frame& a) {
@@ -333,13 +366,18 @@ void session::add_rtt_sample(duration sample) {
   events_.emplace_back(events::rtt_sample{sample, *srtt_, rttvar_});
 }
 
-session::send_result session::send(std::span<const std::byte> payload, time_point) {
+session::send_result session::send(std::span<const std::byte> payload, time_point,
+                                   message_kind kind) {
   if (state_ == session_state::closed) return {channel_errc::session_closed, 0};
   if (payload.size() > settings_.max_message_size) return {channel_errc::message_too_large, 0};
+  // A kind no peer accepts would fail every connection it is resent on, for ever.
+  if (kind != message_kind::application && kind != message_kind::provisioning &&
+      kind != message_kind::administration)
+    return {channel_errc::invalid_frame_field, 0};
   const std::size_t cost = charge(payload.size());
   if (replay_bytes_ + cost > settings_.max_replay_bytes) return {channel_errc::buffer_full, 0};
   const std::uint64_t seq = send_next_++;
-  replay_.push_back(message{seq, std::vector<std::byte>(payload.begin(), payload.end())});
+  replay_.push_back(message{seq, std::vector<std::byte>(payload.begin(), payload.end()), kind});
   replay_bytes_ += cost;
   return {{}, seq};
 }
@@ -464,7 +502,10 @@ std::span<const std::byte> session::poll_output(time_point now) {
   }
   while (transmit_next_ < send_next_ && out_.size() < settings_.output_batch_bytes) {
     const message& m = replay_[static_cast<std::size_t>(transmit_next_ - acked_)];
-    encode_frame(data_frame{m.seq, m.payload}, out_);
+    if (m.kind == message_kind::application)
+      encode_frame(data_frame{m.seq, m.payload}, out_);
+    else
+      encode_frame(control_frame{m.seq, m.kind, m.payload}, out_);
     ++transmit_next_;
     had_traffic_ = true;
   }

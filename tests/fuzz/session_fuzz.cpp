@@ -1,6 +1,7 @@
 // libFuzzer target for the channel session: arbitrary bytes from a (malicious) peer go into a
 // session's receive(), never a crash, and these properties hold (a violated property aborts):
-//   - messages are delivered in order, each sequence number once (per session id);
+//   - messages, the application's and the services' (CONTROL), are delivered in order, each
+//     sequence number once (per session id);
 //   - acknowledgements only move forward and never beyond what was sent;
 //   - a failed connection reports a connection error and nothing more is accepted on it, but
 //     the session survives: the target reconnects and keeps feeding the rest of the input;
@@ -78,6 +79,13 @@ struct checker {
       if (auto* m = std::get_if<events::message_received>(&*e)) {
         SESSION_FUZZ_CHECK(m->seq == expect_seq);
         SESSION_FUZZ_CHECK(m->payload.size() <= s.settings().max_message_size);
+        ++expect_seq;
+      } else if (auto* c = std::get_if<events::control_received>(&*e)) {
+        // A service's message takes its place in the one sequence, never the application's.
+        SESSION_FUZZ_CHECK(c->seq == expect_seq);
+        SESSION_FUZZ_CHECK(c->payload.size() <= s.settings().max_message_size);
+        SESSION_FUZZ_CHECK(c->kind == message_kind::provisioning ||
+                           c->kind == message_kind::administration);
         ++expect_seq;
       } else if (auto* a = std::get_if<events::acked>(&*e)) {
         SESSION_FUZZ_CHECK(a->next_unacked > acked);

@@ -172,6 +172,11 @@ struct accessory_fixture {
           received[c].push_back(text(p));
           seqs[c].push_back(seq);
         });
+    srv->set_control_handler([this](const server::controller_id& c, lanyard::core::message_kind k,
+                                    std::uint64_t seq, std::span<const std::byte> p) {
+      controls[c].push_back(std::string(lanyard::core::to_string(k)) + ":" + text(p) + "@" +
+                            std::to_string(seq));
+    });
     srv->set_event_handler(
         [this](const server::controller_id& c, const lanyard::core::session_event& ev) {
           if (auto* e = std::get_if<lanyard::core::events::established>(&ev))
@@ -195,6 +200,8 @@ struct accessory_fixture {
   std::unique_ptr<server> srv;
   std::map<server::controller_id, std::vector<std::string>> received;
   std::map<server::controller_id, std::vector<std::uint64_t>> seqs;
+  // Service messages as "service:text@seq".
+  std::map<server::controller_id, std::vector<std::string>> controls;
   std::map<server::controller_id, lanyard::core::session_id> session_ids;
 };
 
@@ -228,6 +235,11 @@ struct phone_fixture {
       received.push_back(text(p));
       seqs.push_back(seq);
     });
+    ch.set_control_handler(
+        [this](lanyard::core::message_kind k, std::uint64_t seq, std::span<const std::byte> p) {
+          controls.push_back(std::string(lanyard::core::to_string(k)) + ":" + text(p) + "@" +
+                             std::to_string(seq));
+        });
     ch.set_session_reset_handler(
         [this](const lanyard::core::events::session_reset& r) { resets.push_back(r); });
   }
@@ -248,6 +260,13 @@ struct phone_fixture {
       done[s] = {ec, seq};
     });
   }
+  // Sends `s` as a message of `service` (CONTROL); recorded in `done[s]` too.
+  void send_control(lanyard::core::message_kind service, const std::string& s) {
+    auto payload = bytes(s);
+    ch.async_send_control(service, payload, {}, [this, s](std::error_code ec, std::uint64_t seq) {
+      done[s] = {ec, seq};
+    });
+  }
 
   client_channel ch;
   std::vector<channel_state> states;
@@ -255,6 +274,7 @@ struct phone_fixture {
   std::vector<std::string> received;
   std::vector<std::uint64_t> seqs;
   std::vector<lanyard::core::events::session_reset> resets;
+  std::vector<std::string> controls; // "service:text@seq"
   std::vector<std::string> log;
   std::map<std::string, std::pair<std::error_code, std::uint64_t>> done;
 };
@@ -439,6 +459,89 @@ TEST_CASE("channel: a restarted accessory causes a session_reset listing the una
   CHECK(!phone.done["m4"].first);
   CHECK(phone.done["m4"].second == 0);
   CHECK(acc->received[fp] == std::vector<std::string>{"m4"});
+}
+
+TEST_CASE("channel: service messages (CONTROL) reach the control handlers both ways, in order "
+          "with the application's, never its message handlers",
+          "[channel]") {
+  using lanyard::core::message_kind;
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  acc.pair(phone_id());
+  phone_fixture phone(io);
+  const auto fp = phone_id().fingerprint();
+  phone.ch.start({"127.0.0.1", acc.endpoint().port()});
+
+  phone.send("a");
+  phone.send_control(message_kind::provisioning, "v1 wifi_set");
+  phone.send("b");
+  phone.send_control(message_kind::administration, "v1 controllers");
+  REQUIRE(run_until(io, [&] { return phone.done.size() == 4; }));
+  CHECK(phone.done["v1 wifi_set"] == std::pair<std::error_code, std::uint64_t>{{}, 1});
+  CHECK(phone.done["v1 controllers"] == std::pair<std::error_code, std::uint64_t>{{}, 3});
+  CHECK(acc.received[fp] == std::vector<std::string>{"a", "b"});
+  CHECK(acc.controls[fp] ==
+        std::vector<std::string>{"provisioning:v1 wifi_set@1", "administration:v1 controllers@3"});
+
+  // The accessory answers the same way; the app's message handler never sees it.
+  std::optional<std::error_code> answered;
+  auto report = bytes("v1 wifi_status re=1 state=connecting");
+  acc.srv->async_send_control(fp, message_kind::provisioning, report, {},
+                              [&](std::error_code ec, std::uint64_t) { answered = ec; });
+  auto push = bytes("v1 state on=1");
+  acc.srv->async_send(fp, push, {}, [](std::error_code, std::uint64_t) {});
+  REQUIRE(run_until(io, [&] { return answered.has_value() && phone.received.size() == 1; }));
+  CHECK(!*answered);
+  CHECK(phone.controls ==
+        std::vector<std::string>{"provisioning:v1 wifi_status re=1 state=connecting@0"});
+  CHECK(phone.received == std::vector<std::string>{"v1 state on=1"});
+
+  // "application" is not a service: refused, nothing sent, on both ends.
+  phone.send_control(message_kind::application, "not a service");
+  std::optional<std::error_code> refused;
+  acc.srv->async_send_control(fp, message_kind::application, report, {},
+                              [&](std::error_code ec, std::uint64_t) { refused = ec; });
+  REQUIRE(
+      run_until(io, [&] { return phone.done.count("not a service") == 1 && refused.has_value(); }));
+  CHECK(phone.done["not a service"].first == lanyard::core::channel_errc::invalid_frame_field);
+  CHECK(*refused == lanyard::core::channel_errc::invalid_frame_field);
+  CHECK(phone.ch.unacked_count() == 0);
+  phone.ch.cancel();
+}
+
+TEST_CASE("channel: a session reset hands the app its own unacknowledged messages only; a "
+          "service's send fails with session_reset",
+          "[channel]") {
+  using lanyard::core::message_kind;
+  asio::io_context io;
+  temp_dir dir;
+  auto acc = std::make_unique<accessory_fixture>(io, dir.path);
+  acc->pair(phone_id());
+  const std::uint16_t port = acc->endpoint().port();
+  phone_fixture phone(io);
+  phone.ch.start({"127.0.0.1", port});
+  phone.send("m0");
+  REQUIRE(run_until(io, [&] { return phone.done.size() == 1; }));
+
+  acc.reset();
+  REQUIRE(run_until(io, [&] { return phone.ch.state() == channel_state::waiting; }));
+  phone.send("m1");
+  phone.send_control(message_kind::provisioning, "v1 wifi_set");
+  phone.send("m2");
+  acc = std::make_unique<accessory_fixture>(io, dir.path, port);
+  phone.ch.network_changed();
+  REQUIRE(run_until(io, [&] { return phone.done.size() == 4; }));
+  REQUIRE(phone.resets.size() == 1);
+  std::vector<std::string> unacked;
+  for (const auto& m : phone.resets[0].unacked) {
+    CHECK(m.kind == message_kind::application);
+    unacked.push_back(text(m.payload));
+  }
+  CHECK(unacked == std::vector<std::string>{"m1", "m2"});
+  CHECK(phone.done["v1 wifi_set"].first == lanyard::channel::errc::session_reset);
+  CHECK(phone.done["m1"].first == lanyard::channel::errc::session_reset);
+  phone.ch.cancel();
 }
 
 TEST_CASE("channel: an unpaired controller is refused outside the pairing window, paired "

@@ -1,8 +1,11 @@
 /// @file
-/// Controller management from the app: the application messages an admin controller sends to
-/// list and remove controllers, change their roles and open or close the pairing window, and
-/// the accessory's answers (docs/trust.md § Managing controllers). `lanyard controllers` is the
-/// app side; an accessory passes every received message to handle_admin_message() first.
+/// Controller management from the app: the messages an admin controller sends to list and
+/// remove controllers, change their roles and open or close the pairing window, and the
+/// accessory's answers (docs/trust.md § Managing controllers). Both travel as administration
+/// messages (CONTROL frames, service 2, docs/PROTOCOL.md § 2.7), never as application data:
+/// `lanyard controllers` is the app side; an accessory passes every administration message
+/// (accessory::server's control handler) to handle_admin_message() and sends the replies back
+/// the same way (server::async_send_control).
 ///
 /// Requests (app_message.hpp syntax) and replies (`re` = the request's sequence number):
 ///

@@ -44,6 +44,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -61,6 +62,14 @@ public:
   /// A message from a controller, exactly once and in order per session.
   using message_handler = std::function<void(const controller_id& controller, std::uint64_t seq,
                                              std::span<const std::byte> payload)>;
+  /// A library service's message from a controller (a CONTROL frame: provisioning or
+  /// controller administration, docs/PROTOCOL.md § 2.7), exactly once and in order with its
+  /// application messages, which never include it. Who may do what is the handler's decision
+  /// (the controller store's role of `controller`; accessory/controller_admin.hpp,
+  /// core/provisioning_responder.hpp): the server only says who sent it.
+  using control_handler =
+      std::function<void(const controller_id& controller, core::message_kind service,
+                         std::uint64_t seq, std::span<const std::byte> payload)>;
   /// Every event of every session (state changes, established, connection_failed, closed...).
   using event_handler =
       std::function<void(const controller_id& controller, const core::session_event& event)>;
@@ -103,6 +112,7 @@ public:
   executor_type get_executor() const noexcept;
 
   void set_message_handler(message_handler h);
+  void set_control_handler(control_handler h);
   void set_event_handler(event_handler h);
   /// Called once per pairing exchange, when it ends.
   void set_pairing_handler(pairing_handler h);
@@ -175,11 +185,29 @@ public:
                       std::forward<CompletionToken>(token));
   }
 
+  /// Sends one message of library service `service` (core::message_kind::provisioning or
+  /// administration: a provisioning report, an administration answer) to `controller` as a
+  /// CONTROL frame, in order with the application's messages but never delivered as one.
+  /// Completion, errors and cancellation as async_send(), plus
+  /// core::channel_errc::invalid_frame_field for a `service` that is not a service.
+  template <class CompletionToken>
+  auto async_send_control(const controller_id& controller, core::message_kind service,
+                          std::span<const std::byte> payload, channel::send_options options,
+                          CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, std::uint64_t)>(
+        [this](auto handler, const controller_id& c, core::message_kind k,
+               std::span<const std::byte> p, channel::send_options o) {
+          send_impl(c, p, o, channel::send_completion(std::move(handler), get_executor()), k);
+        },
+        token, controller, service, payload, options);
+  }
+
   struct impl; ///< private
 
 private:
   void send_impl(const controller_id& controller, std::span<const std::byte> payload,
-                 channel::send_options options, channel::send_completion c);
+                 channel::send_options options, channel::send_completion c,
+                 std::optional<core::message_kind> service = std::nullopt);
   std::shared_ptr<impl> impl_;
 };
 

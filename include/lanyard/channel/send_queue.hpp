@@ -38,8 +38,10 @@ public:
       : ex_(std::move(ex)), max_waiting_(max_waiting) {}
 
   /// Hands the payload to the session, or makes it wait, or completes `c` with the error.
+  /// `kind`: the application's message, or a library service's (a CONTROL frame); both wait
+  /// in one queue, in order.
   void submit(session_runner& r, std::span<const std::byte> payload, send_options o,
-              send_completion c);
+              send_completion c, core::message_kind kind = core::message_kind::application);
   /// events::acked: completes every send below `next_unacked`, then admits waiting sends.
   void on_acked(session_runner& r, std::uint64_t next_unacked);
   /// Admits waiting sends while the replay buffer has room (after a session reset emptied it).
@@ -63,6 +65,7 @@ private:
     std::vector<std::byte> payload;
     send_options options;
     send_completion c;
+    core::message_kind kind;
   };
   // Shared with the cancellation handlers, which may run after the queue is gone. Allocated
   // while something is in it and freed when both lists are empty: two std::deques hold about
@@ -73,9 +76,9 @@ private:
     void cancel(std::uint64_t id, asio::cancellation_type type);
   };
   bool admit(session_runner& r, std::uint64_t id, std::span<const std::byte> payload,
-             send_options o, send_completion& c);
+             send_options o, send_completion& c, core::message_kind kind);
   void make_wait(std::uint64_t id, std::span<const std::byte> payload, send_options o,
-                 send_completion c);
+                 send_completion c, core::message_kind kind);
   lists& hold(std::uint64_t id, send_completion& c);
   void release_if_empty() noexcept;
 

@@ -74,7 +74,8 @@ public:
   /// Closes the current connection (if any) and reports it with `why`.
   void drop_link(std::error_code why);
 
-  core::session::send_result send(std::span<const std::byte> payload);
+  core::session::send_result send(std::span<const std::byte> payload,
+                                  core::message_kind kind = core::message_kind::application);
 
   /// Ends the session (CLOSE(0) written if connected, then the connection closed).
   std::error_code close();

@@ -70,8 +70,16 @@ public:
   /// Called for every message from the accessory, exactly once, in order.
   using message_handler =
       std::function<void(std::uint64_t seq, std::span<const std::byte> payload)>;
-  /// Called when the accessory lost the session; `event.unacked` lists every message it never
-  /// acknowledged (their async_send()s complete with channel::errc::session_reset).
+  /// A library service's message from the accessory (a CONTROL frame: provisioning or
+  /// controller administration, docs/PROTOCOL.md § 2.7), exactly once and in order with the
+  /// application's messages, which never include it. For the services' own code
+  /// (`lanyard provision`, `lanyard controllers`); an app provisions through the layer above.
+  using control_handler = std::function<void(core::message_kind service, std::uint64_t seq,
+                                             std::span<const std::byte> payload)>;
+  /// Called when the accessory lost the session; `event.unacked` lists every application
+  /// message it never acknowledged (their async_send()s complete with
+  /// channel::errc::session_reset; service messages are not listed, their
+  /// async_send_control()s complete with the same error).
   using session_reset_handler = std::function<void(const core::events::session_reset& event)>;
   /// Called whenever a connection of the session is established on a path (started by device
   /// id): the first one (reason connected), a move after the active path failed (path_failed,
@@ -89,6 +97,7 @@ public:
 
   void set_state_handler(state_handler h);
   void set_message_handler(message_handler h);
+  void set_control_handler(control_handler h);
   void set_session_reset_handler(session_reset_handler h);
   void set_path_handler(path_handler h);
 
@@ -199,11 +208,29 @@ public:
     return async_send(payload, channel::send_options{}, std::forward<CompletionToken>(token));
   }
 
+  /// Sends one message of library service `service` (core::message_kind::provisioning or
+  /// administration) as a CONTROL frame: numbered, buffered and acknowledged with the
+  /// application's messages, in order with them, but delivered to the accessory's service,
+  /// never to its application. Completion, errors and cancellation as async_send(), plus
+  /// core::channel_errc::invalid_frame_field for a `service` that is not a service
+  /// (application, or no message_kind value).
+  template <class CompletionToken>
+  auto async_send_control(core::message_kind service, std::span<const std::byte> payload,
+                          channel::send_options options, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, std::uint64_t)>(
+        [this](auto handler, core::message_kind k, std::span<const std::byte> p,
+               channel::send_options o) {
+          send_impl(p, o, channel::send_completion(std::move(handler), get_executor()), k);
+        },
+        token, service, payload, options);
+  }
+
   struct impl; ///< private
 
 private:
   void send_impl(std::span<const std::byte> payload, channel::send_options options,
-                 channel::send_completion c);
+                 channel::send_completion c,
+                 std::optional<core::message_kind> service = std::nullopt);
   std::shared_ptr<impl> impl_;
 };
 

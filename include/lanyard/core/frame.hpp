@@ -40,12 +40,26 @@ enum class frame_type : std::uint8_t {
   ping = 0x05,    ///< keep-alive / RTT probe
   pong = 0x06,    ///< answer to PING
   close = 0x07,   ///< the sender is closing this connection (or the session)
+  control = 0x08, ///< one message of a library service (provisioning, administration)
 };
+
+/// What a message of the session carries. Application messages travel in DATA frames; the
+/// others in CONTROL frames, whose service byte is this value. All share one sequence space,
+/// so a service's message is delivered exactly once and in order with the application's.
+enum class message_kind : std::uint8_t {
+  application = 0,    ///< the application's own bytes (DATA)
+  provisioning = 1,   ///< Wi-Fi provisioning (core/provisioning.hpp's texts)
+  administration = 2, ///< controller administration (accessory/controller_admin.hpp's texts)
+};
+
+/// "application", "provisioning", "administration" ("unknown" otherwise).
+std::string_view to_string(message_kind k) noexcept;
 
 /// Fixed body sizes of the frames that have one.
 inline constexpr std::size_t hello_body_size = 16 + 8;
 inline constexpr std::size_t welcome_body_size = 16 + 1 + 8;
 inline constexpr std::size_t data_body_min_size = 8;
+inline constexpr std::size_t control_body_min_size = 8 + 1;
 inline constexpr std::size_t ack_body_size = 8;
 inline constexpr std::size_t ping_body_size = 8;
 inline constexpr std::size_t close_body_min_size = 2;
@@ -99,9 +113,18 @@ struct close_frame {
   std::string_view reason;
 };
 
+/// CONTROL: message number `seq` (numbered with DATA) for library service `service`
+/// (provisioning or administration; never application). `payload` is a view like
+/// data_frame::payload.
+struct control_frame {
+  std::uint64_t seq = 0;
+  message_kind service = message_kind::provisioning;
+  std::span<const std::byte> payload;
+};
+
 /// Any frame.
 using frame = std::variant<hello_frame, welcome_frame, data_frame, ack_frame, ping_frame,
-                           pong_frame, close_frame>;
+                           pong_frame, close_frame, control_frame>;
 
 /// The type code of `f`.
 frame_type type_of(const frame& f) noexcept;

@@ -5,7 +5,8 @@
 /// may arrive in one chunk — and it hands back one complete frame at a time. Complete frames
 /// that lie entirely in the input chunk are returned as views into that chunk (no copy); a
 /// frame split across chunks is reassembled in an internal buffer that never grows beyond
-/// frame_header_size + max_body_size.
+/// frame_header_size + max_body_size + 1 (a CONTROL frame's service byte: the limit is on
+/// the message, which DATA and CONTROL carry alike).
 ///
 /// Errors (std::error_code in channel_category()): bad_version, unknown_frame_type,
 /// frame_too_large (reported as soon as the header is read, before any body byte is buffered),

@@ -49,6 +49,7 @@
 #include <span>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace lanyard::core {
@@ -108,14 +109,21 @@ public:
 
   // --- Application ---------------------------------------------------------------------------
 
-  /// Queues a message. Errors: message_too_large (> max_message_size), buffer_full (the replay
-  /// buffer cannot take it: wait for events::acked or fail), session_closed. Works in every
-  /// state but closed: while disconnected the message waits for the next connection.
-  send_result send(std::span<const std::byte> payload, time_point now);
+  /// Queues a message: the application's (a DATA frame), or with another `kind` a library
+  /// service's (a CONTROL frame; the peer reports it as events::control_received). Both are
+  /// numbered, buffered, acknowledged and retransmitted alike. Errors: message_too_large
+  /// (> max_message_size), buffer_full (the replay buffer cannot take it: wait for
+  /// events::acked or fail), invalid_frame_field (`kind` is none of message_kind's values),
+  /// session_closed. Works in every state but closed: while
+  /// disconnected the message waits for the next connection.
+  send_result send(std::span<const std::byte> payload, time_point now,
+                   message_kind kind = message_kind::application);
 
   /// ack_policy::on_consume only: the application took received message `seq` (payload of
-  /// `payload_size` bytes, as received). Messages are consumed in order, one at a time, and
-  /// only those of the current session: after events::session_reset the messages received
+  /// `payload_size` bytes, as received). Service messages (events::control_received) are not
+  /// the application's to take: the session consumes them itself, so the application
+  /// consumes the message_received ones only, in order. Messages are consumed in order, one at a
+  /// time, and only those of the current session: after events::session_reset the messages received
   /// before it are no longer this session's (do not consume them). Acknowledgements then
   /// follow as they follow receipt under on_receipt (ack_every, a quarter of
   /// max_replay_bytes, ack_delay). Errors: invalid_state (policy on_receipt, `seq` not the
@@ -162,7 +170,9 @@ private:
   void handle_frame(const frame& f, time_point now);
   void handle_hello(const hello_frame& h, time_point now);
   void handle_welcome(const welcome_frame& w, time_point now);
-  void handle_data(const data_frame& d, time_point now);
+  void handle_message(std::uint64_t seq, message_kind kind, std::span<const std::byte> payload,
+                      time_point now);
+  void take_consumed(std::size_t payload_size, time_point now);
   void handle_ack(const ack_frame& a);
   void handle_pong(const pong_frame& p, time_point now);
   void handle_close(const close_frame& c);
@@ -213,6 +223,10 @@ private:
   std::uint64_t consumed_next_ = 0;
   std::size_t unconsumed_bytes_ = 0;
   std::uint64_t skip_next_ = 0;
+  // on_consume: service messages held behind unread application messages, (seq, payload
+  // size) in order; consumed by the session once everything before them is (a vector, not a
+  // deque: an empty deque allocates, and most sessions never hold one).
+  std::vector<std::pair<std::uint64_t, std::size_t>> held_control_;
   bool ack_now_ = false;
   time_point ack_deadline_ = time_point::max();
 

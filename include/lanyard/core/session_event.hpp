@@ -4,6 +4,7 @@
 /// Thread-safety: value types; distinct objects are safe.
 #pragma once
 
+#include "lanyard/core/frame.hpp"
 #include "lanyard/core/session_id.hpp"
 
 #include <chrono>
@@ -35,10 +36,12 @@ enum class session_state {
 /// A short name for logs: "disconnected", "handshaking", ...
 std::string_view to_string(session_state s) noexcept;
 
-/// An application message with its sequence number.
+/// A message of the session with its sequence number: the application's, or a library
+/// service's (`kind`, sent in a CONTROL frame).
 struct message {
   std::uint64_t seq = 0;
   std::vector<std::byte> payload;
+  message_kind kind = message_kind::application;
 };
 
 namespace events {
@@ -59,6 +62,16 @@ struct established {
 /// A message from the peer, delivered exactly once and in order.
 struct message_received {
   std::uint64_t seq = 0;
+  std::vector<std::byte> payload;
+};
+
+/// A library service's message from the peer (a CONTROL frame), exactly once and in order
+/// with the application's messages. Never an application message: hand it to the service
+/// `kind` names. Under ack_policy::on_consume the session consumes it itself, as soon as every
+/// message before it is consumed: the application never sees it, so never takes it.
+struct control_received {
+  std::uint64_t seq = 0;
+  message_kind kind = message_kind::provisioning;
   std::vector<std::byte> payload;
 };
 
@@ -104,8 +117,9 @@ struct closed {
 } // namespace events
 
 /// Any session event.
-using session_event = std::variant<events::state_changed, events::established,
-                                   events::message_received, events::acked, events::session_reset,
-                                   events::connection_failed, events::rtt_sample, events::closed>;
+using session_event =
+    std::variant<events::state_changed, events::established, events::message_received,
+                 events::control_received, events::acked, events::session_reset,
+                 events::connection_failed, events::rtt_sample, events::closed>;
 
 } // namespace lanyard::core

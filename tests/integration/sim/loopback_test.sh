@@ -171,17 +171,27 @@ jq -e -R 'fromjson? | select(.event=="ready") | .mode=="setup" and .address=="12
   "$dir/prov.log" >/dev/null || { echo "FAILED: not in setup mode"; exit 1; }
 [[ ! -e $dir/prov/wifi.conf ]] || { echo "FAILED: wifi.conf before provisioning"; exit 1; }
 start_app provapp
-echo "v1 wifi_set ssid_hex=$(hex Elsewhere) passphrase_hex=$(hex correct-horse)" >&3
-wait_for "$dir/provapp.log" '.event=="message" and .text=="v1 wifi_status re=0 state=failed reason=network_not_found"' 20
-echo "v1 wifi_set ssid_hex=$(hex HomeLAN) passphrase_hex=$(hex wrong-horse)" >&3
-wait_for "$dir/provapp.log" '.event=="message" and .text=="v1 wifi_status re=1 state=failed reason=auth_error"' 20
-echo "v1 wifi_set ssid_hex=$(hex HomeLAN) passphrase_hex=$(hex short)" >&3
-wait_for "$dir/provapp.log" '.event=="message" and (.text|startswith("v1 error re=2 reason=bad_field"))' 20
-[[ ! -e $dir/prov/wifi.conf ]] || { echo "FAILED: a failed attempt wrote wifi.conf"; exit 1; }
-pass "provisioning: unknown network, wrong passphrase and a bad request are reported"
+# Credentials sent as application data are the app's business, not provisioning: the lamp
+# answers with an unknown verb and nothing is joined (provisioning is a CONTROL message).
 echo "v1 wifi_set ssid_hex=$(hex HomeLAN) passphrase_hex=$(hex correct-horse)" >&3
-wait_for "$dir/provapp.log" '.event=="message" and .text=="v1 wifi_status re=3 state=connecting"' 20
-wait_for "$dir/provapp.log" '.event=="message" and .text=="v1 wifi_status re=3 state=connected addresses=127.0.0.1"' 20
+wait_for "$dir/provapp.log" '.event=="message" and (.text|startswith("v1 error re=0 reason=unknown_verb"))' 20
+(($(count "$dir/prov.log" '.event=="provisioning"') == 0)) ||
+  { echo "FAILED: application data was taken for provisioning"; exit 1; }
+pass "provisioning: credentials sent as application data are not provisioning"
+echo "@provisioning v1 wifi_set ssid_hex=$(hex Elsewhere) passphrase_hex=$(hex correct-horse)" >&3
+wait_for "$dir/provapp.log" '.event=="control" and .service=="provisioning" and .text=="v1 wifi_status re=1 state=failed reason=network_not_found"' 20
+echo "@provisioning v1 wifi_set ssid_hex=$(hex HomeLAN) passphrase_hex=$(hex wrong-horse)" >&3
+wait_for "$dir/provapp.log" '.event=="control" and .text=="v1 wifi_status re=2 state=failed reason=auth_error"' 20
+echo "@provisioning v1 wifi_set ssid_hex=$(hex HomeLAN) passphrase_hex=$(hex short)" >&3
+wait_for "$dir/provapp.log" '.event=="control" and (.text|startswith("v1 error re=3 reason=bad_field"))' 20
+[[ ! -e $dir/prov/wifi.conf ]] || { echo "FAILED: a failed attempt wrote wifi.conf"; exit 1; }
+# Provisioning never reaches the app as one of its messages.
+(($(count "$dir/provapp.log" '.event=="message" and (.text|startswith("v1 wifi_status"))') == 0)) ||
+  { echo "FAILED: a provisioning report arrived as application data"; exit 1; }
+pass "provisioning: unknown network, wrong passphrase and a bad request are reported"
+echo "@provisioning v1 wifi_set ssid_hex=$(hex HomeLAN) passphrase_hex=$(hex correct-horse)" >&3
+wait_for "$dir/provapp.log" '.event=="control" and .text=="v1 wifi_status re=4 state=connecting"' 20
+wait_for "$dir/provapp.log" '.event=="control" and .text=="v1 wifi_status re=4 state=connected addresses=127.0.0.1"' 20
 wait_for "$dir/prov.log" '.event=="ready" and .mode=="operational"' 20
 grep -q '^ssid HomeLAN$' "$dir/prov/wifi.conf" || { echo "FAILED: wifi.conf"; exit 1; }
 # No reboot: the same server now listens on --listen (here the same port), the SoftAP's

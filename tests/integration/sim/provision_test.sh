@@ -37,10 +37,11 @@ fi
 jq -e 'select(.event=="error") | .code=="lanyard.trust.payload_mismatch"' "$LAB_DIR/bad.json" \
   >/dev/null || { cat "$LAB_DIR/bad.json" "$LAB_DIR/bad.json.err"; echo "FAILED: not payload_mismatch"; exit 1; }
 # Refused in the handshake: no credential ever reached the accessory. The simulator reports
-# every message it receives as {"event":"message","text":...} (its log lines never carry a
-# message's text); wifi_sets_received is checked below to see the wifi_set requests that do
-# reach it, so this check cannot pass by looking in the wrong place.
-wifi_sets_received() { count "$log" '.event=="message" and (.text|startswith("v1 wifi_set "))'; }
+# every provisioning message it receives as {"event":"control","service":"provisioning",
+# "text":...} (its log lines never carry a message's text); wifi_sets_received is checked below
+# to see the wifi_set requests that do reach it, so this check cannot pass by looking in the
+# wrong place.
+wifi_sets_received() { count "$log" '.event=="control" and .service=="provisioning" and (.text|startswith("v1 wifi_set "))'; }
 [[ $(wifi_sets_received) == 0 ]] ||
   { grep wifi_set "$log"; echo "FAILED: the accessory saw wifi_set from a mismatched payload"; exit 1; }
 echo "ok: payload mismatch refused: $(head -n1 "$LAB_DIR/bad.json.err")"

@@ -1,10 +1,13 @@
 // A small app (controller) for the simulated accessory's tests: a client_channel to the
 // accessory, verified against its setup payload and pinned in a trust store, that sends every
-// line of standard input as one application message and prints one JSON line per event:
+// line of standard input as one application message and prints one JSON line per event. A
+// line "@provisioning TEXT" or "@administration TEXT" sends TEXT as that service's message (a
+// CONTROL frame) instead:
 //
 //   {"event":"state","state":"ready|waiting|failed|...","reason":"...","code":"lanyard.trust.
 //    key_changed","conditions":["authentication_failed","permanent"]}  (code: core::code_string)
 //   {"event":"message","seq":N,"text":"v1 reading n=3 temperature_c=21.59"}
+//   {"event":"control","service":"provisioning","seq":N,"text":"v1 wifi_status re=0 ..."}
 //   {"event":"acked","seq":N,"text":"..."}          a message of ours the accessory acknowledged
 //   {"event":"send_failed","text":"...","error":"..."}
 //   {"event":"reset","unacked":N}                    the accessory lost the session
@@ -33,6 +36,7 @@
 #include <filesystem>
 #include <istream>
 #include <map>
+#include <optional>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -136,6 +140,12 @@ int main(int argc, char** argv) {
     line("{\"event\":\"message\",\"seq\":" + std::to_string(seq) + ",\"text\":" +
          quote(std::string_view(reinterpret_cast<const char*>(m.data()), m.size())) + "}");
   });
+  ch.set_control_handler(
+      [&](core::message_kind k, std::uint64_t seq, std::span<const std::byte> m) {
+        line("{\"event\":\"control\",\"service\":" + quote(core::to_string(k)) +
+             ",\"seq\":" + std::to_string(seq) + ",\"text\":" +
+             quote(std::string_view(reinterpret_cast<const char*>(m.data()), m.size())) + "}");
+      });
   ch.set_session_reset_handler([&](const core::events::session_reset& r) {
     line("{\"event\":\"reset\",\"unacked\":" + std::to_string(r.unacked.size()) + "}");
   });
@@ -155,18 +165,31 @@ int main(int argc, char** argv) {
       std::getline(in, text);
       if (!text.empty()) {
         ++outstanding;
+        std::optional<core::message_kind> service;
+        for (core::message_kind k :
+             {core::message_kind::provisioning, core::message_kind::administration}) {
+          const std::string prefix = "@" + std::string(core::to_string(k)) + " ";
+          if (text.starts_with(prefix)) {
+            service = k;
+            text.erase(0, prefix.size());
+          }
+        }
         auto copy = std::make_shared<std::string>(text);
-        ch.async_send(std::as_bytes(std::span(copy->data(), copy->size())), {},
-                      [&, copy](std::error_code sec, std::uint64_t seq) {
-                        --outstanding;
-                        if (sec)
-                          line("{\"event\":\"send_failed\",\"text\":" + quote(*copy) +
-                               ",\"error\":" + quote(sec.message()) + "}");
-                        else
-                          line("{\"event\":\"acked\",\"seq\":" + std::to_string(seq) +
-                               ",\"text\":" + quote(*copy) + "}");
-                        maybe_exit();
-                      });
+        auto done = [&, copy](std::error_code sec, std::uint64_t seq) {
+          --outstanding;
+          if (sec)
+            line("{\"event\":\"send_failed\",\"text\":" + quote(*copy) +
+                 ",\"error\":" + quote(sec.message()) + "}");
+          else
+            line("{\"event\":\"acked\",\"seq\":" + std::to_string(seq) +
+                 ",\"text\":" + quote(*copy) + "}");
+          maybe_exit();
+        };
+        const auto bytes = std::as_bytes(std::span(copy->data(), copy->size()));
+        if (service)
+          ch.async_send_control(*service, bytes, {}, std::move(done));
+        else
+          ch.async_send(bytes, {}, std::move(done));
       }
       read_next();
     });

@@ -66,15 +66,15 @@ lab_exec phone "$SIM_APP" --payload "$payload" --connect 198.18.4.1:5577 \
   --identity-dir "$LAB_DIR/ctl" --trust-store "$LAB_DIR/ts" <"$LAB_DIR/app.in" \
   >"$LAB_DIR/app.log" 2>&1 &
 exec 3>"$LAB_DIR/app.in"
-echo "v1 wifi_set ssid_hex=$(hex HomeLAN) passphrase_hex=$(hex wrong-horse)" >&3
-wait_for "$LAB_DIR/app.log" '.event=="message" and .text=="v1 wifi_status re=0 state=failed reason=auth_error"' 20
-echo "v1 wifi_set ssid_hex=$(hex Attic) passphrase_hex=$(hex correct-horse)" >&3
-wait_for "$LAB_DIR/app.log" '.event=="message" and .text=="v1 wifi_status re=1 state=connecting"' 20
-wait_for "$LAB_DIR/app.log" '.event=="message" and .text=="v1 wifi_status re=1 state=failed reason=timeout"' 20
+echo "@provisioning v1 wifi_set ssid_hex=$(hex HomeLAN) passphrase_hex=$(hex wrong-horse)" >&3
+wait_for "$LAB_DIR/app.log" '.event=="control" and .text=="v1 wifi_status re=0 state=failed reason=auth_error"' 20
+echo "@provisioning v1 wifi_set ssid_hex=$(hex Attic) passphrase_hex=$(hex correct-horse)" >&3
+wait_for "$LAB_DIR/app.log" '.event=="control" and .text=="v1 wifi_status re=1 state=connecting"' 20
+wait_for "$LAB_DIR/app.log" '.event=="control" and .text=="v1 wifi_status re=1 state=failed reason=timeout"' 20
 ctl status | jq -e '.mode=="setup"' >/dev/null || { echo "FAILED: left setup mode"; exit 1; }
 pass "provisioning failures reported (auth_error, timeout); still in setup mode"
-echo "v1 wifi_set ssid_hex=$(hex HomeLAN) passphrase_hex=$(hex correct-horse)" >&3
-wait_for "$LAB_DIR/app.log" '.event=="message" and (.text|test("^v1 wifi_status re=2 state=connected addresses=.*198[.]18[.]1[.]3"))' 20
+echo "@provisioning v1 wifi_set ssid_hex=$(hex HomeLAN) passphrase_hex=$(hex correct-horse)" >&3
+wait_for "$LAB_DIR/app.log" '.event=="control" and (.text|test("^v1 wifi_status re=2 state=connected addresses=.*198[.]18[.]1[.]3"))' 20
 wait_for "$log" '.event=="ready" and .mode=="operational"' 20
 exec 3>&-
 wait_for "$LAB_DIR/browse.json" '.event=="added" and .txt.id=="lamp-lab" and .interface=="wlan0"

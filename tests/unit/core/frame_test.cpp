@@ -59,6 +59,8 @@ decoded decode_all(std::span<const std::byte> in, std::size_t chunk,
         std::vector<std::byte> copy;
         if (auto* d = std::get_if<data_frame>(&*r.value))
           copy.assign(d->payload.begin(), d->payload.end());
+        if (auto* c = std::get_if<control_frame>(&*r.value))
+          copy.assign(c->payload.begin(), c->payload.end());
         if (auto* c = std::get_if<close_frame>(&*r.value)) {
           auto* p = reinterpret_cast<const std::byte*>(c->reason.data());
           copy.assign(p, p + c->reason.size());
@@ -99,6 +101,10 @@ TEST_CASE("frames encode byte by byte as docs/PROTOCOL.md says") {
   CHECK(encode(close_frame{0x0108, "ab"}) == bytes({1, 7, 0, 0, 0, 4, 1, 8, 'a', 'b'}));
   CHECK(encoded_size(close_frame{0, "ab"}) == 10);
   CHECK(type_of(pong_frame{}) == frame_type::pong);
+  CHECK(encode(control_frame{0x0102, message_kind::administration, payload}) ==
+        bytes({1, 8, 0, 0, 0, 11, 0, 0, 0, 0, 0, 0, 1, 2, 2, 0xde, 0xad}));
+  CHECK(type_of(control_frame{}) == frame_type::control);
+  CHECK(encoded_size(control_frame{1, message_kind::provisioning, payload}) == 6 + 9 + 2);
 }
 
 TEST_CASE("CLOSE reasons are truncated to max_close_reason") {
@@ -123,12 +129,14 @@ TEST_CASE("every frame type round-trips, whatever the chunking") {
   encode_frame(pong_frame{48}, stream);
   encode_frame(close_frame{0, ""}, stream);
   encode_frame(close_frame{8, "out of window"}, stream);
+  encode_frame(control_frame{49, message_kind::provisioning, payload}, stream);
+  encode_frame(control_frame{50, message_kind::administration, empty}, stream);
 
   for (std::size_t chunk = 1; chunk <= stream.size(); ++chunk) {
     CAPTURE(chunk);
     auto d = decode_all(stream, chunk);
     REQUIRE_FALSE(d.error);
-    REQUIRE(d.frames.size() == 9);
+    REQUIRE(d.frames.size() == 11);
     CHECK(std::get<hello_frame>(d.frames[0]) == hello_frame{make_id(1), 42});
     CHECK(std::get<welcome_frame>(d.frames[1]) == welcome_frame{make_id(2), false, 43});
     CHECK(std::get<data_frame>(d.frames[2]).seq == 44);
@@ -143,7 +151,41 @@ TEST_CASE("every frame type round-trips, whatever the chunking") {
     CHECK(std::get<close_frame>(d.frames[8]).code == 8);
     CHECK(std::string(reinterpret_cast<const char*>(d.payloads[8].data()), d.payloads[8].size()) ==
           "out of window");
+    const auto& pc = std::get<control_frame>(d.frames[9]);
+    CHECK(pc.seq == 49);
+    CHECK(pc.service == message_kind::provisioning);
+    CHECK(d.payloads[9] == payload);
+    const auto& ac = std::get<control_frame>(d.frames[10]);
+    CHECK(ac.seq == 50);
+    CHECK(ac.service == message_kind::administration);
+    CHECK(d.payloads[10].empty());
   }
+}
+
+TEST_CASE("a CONTROL frame carries a message as large as DATA does, and no larger") {
+  // The limit is the message's: max body 108 allows a 100-byte DATA payload, so a 100-byte
+  // CONTROL payload too (body 109), but not 101.
+  std::vector<std::byte> payload(100, std::byte{0x5a});
+  auto enc = encode(control_frame{1, message_kind::provisioning, payload});
+  auto d = decode_all(enc, 7, 108);
+  REQUIRE_FALSE(d.error);
+  CHECK(d.payloads.at(0) == payload);
+  payload.push_back(std::byte{0});
+  CHECK(decode_error(encode(control_frame{1, message_kind::provisioning, payload}), 108) ==
+        channel_errc::frame_too_large);
+}
+
+TEST_CASE("a CONTROL frame names a service of this version, never the application") {
+  auto enc = encode(control_frame{3, message_kind::provisioning, bytes({'x'})});
+  for (int service : {0, 3, 0x80, 0xff}) {
+    CAPTURE(service);
+    enc[frame_header_size + 8] = std::byte(static_cast<unsigned char>(service));
+    CHECK(decode_error(enc) == channel_errc::invalid_frame_field);
+  }
+  CHECK(to_string(message_kind::application) == "application");
+  CHECK(to_string(message_kind::provisioning) == "provisioning");
+  CHECK(to_string(message_kind::administration) == "administration");
+  CHECK(to_string(static_cast<message_kind>(9)) == "unknown");
 }
 
 TEST_CASE("a DATA frame of exactly the maximum body size is accepted") {
@@ -163,7 +205,7 @@ TEST_CASE("decoder errors") {
   }
   SECTION("unknown frame type") {
     CHECK(decode_error(bytes({1, 0, 0, 0, 0, 0})) == channel_errc::unknown_frame_type);
-    CHECK(decode_error(bytes({1, 8, 0, 0, 0, 0})) == channel_errc::unknown_frame_type);
+    CHECK(decode_error(bytes({1, 9, 0, 0, 0, 0})) == channel_errc::unknown_frame_type);
     CHECK(decode_error(bytes({1, 0xff, 0, 0, 0, 0})) == channel_errc::unknown_frame_type);
   }
   SECTION("oversized frame is refused from its header alone, before any body byte") {
@@ -183,6 +225,8 @@ TEST_CASE("decoder errors") {
     CHECK(decode_error(bytes({1, 5, 0, 0, 0, 4})) == channel_errc::frame_truncated);
     CHECK(decode_error(bytes({1, 6, 0, 0, 0, 7})) == channel_errc::frame_truncated);
     CHECK(decode_error(bytes({1, 7, 0, 0, 0, 1})) == channel_errc::frame_truncated);
+    // CONTROL: the sequence number and the service byte.
+    CHECK(decode_error(bytes({1, 8, 0, 0, 0, 8})) == channel_errc::frame_truncated);
   }
   SECTION("trailing bytes after the last field") {
     CHECK(decode_error(bytes({1, 1, 0, 0, 0, 25})) == channel_errc::frame_trailing_bytes);
