@@ -74,6 +74,10 @@ const identity& phone_b() {
   static const identity id = make_identity("phone-b");
   return id;
 }
+const identity& neighbour() {
+  static const identity id = make_identity("neighbour");
+  return id;
+}
 
 // An accessory with phones A and B paired, the window closed, listening on loopback.
 struct fixture {
@@ -99,6 +103,9 @@ struct fixture {
           received[c].push_back(text(p));
           if (echo) srv->async_send(c, p, [](std::error_code, std::uint64_t) {});
         });
+    srv->set_control_handler(
+        [this](const server::controller_id& c, lanyard::core::message_kind, std::uint64_t,
+               std::span<const std::byte> p) { controls[c].push_back(text(p)); });
     srv->set_event_handler(
         [this](const server::controller_id& c, const lanyard::core::session_event& ev) {
           if (auto* e = std::get_if<lanyard::core::events::established>(&ev)) session[c] = e->id;
@@ -123,6 +130,7 @@ struct fixture {
   std::shared_ptr<lanyard::trust::controller_store> store;
   std::unique_ptr<server> srv;
   std::map<server::controller_id, std::vector<std::string>> received;
+  std::map<server::controller_id, std::vector<std::string>> controls; // service messages
   std::map<server::controller_id, lanyard::core::session_id> session;
   std::map<server::controller_id, std::vector<std::error_code>> failures;
   bool echo = false;
@@ -379,6 +387,11 @@ TEST_CASE("garbage and oversized frames after the handshake close that connectio
                             {std::byte{1}, std::byte{0x7f}, std::byte{0}, std::byte{0},
                              std::byte{0}, std::byte{0}},
                             channel_errc::unknown_frame_type},
+               garbage_case{"CONTROL naming no service of this version",
+                            {std::byte{1}, std::byte{8}, std::byte{0}, std::byte{0}, std::byte{0},
+                             std::byte{9}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},
+                             std::byte{0}, std::byte{0}, std::byte{0}, std::byte{1}, std::byte{9}},
+                            channel_errc::invalid_frame_field},
                garbage_case{"second HELLO", {}, channel_errc::protocol_violation});
   INFO(kind.name);
   fixture f;
@@ -429,6 +442,25 @@ TEST_CASE("garbage and oversized frames after the handshake close that connectio
   pa.send(f, "a2");
   CHECK(f.received[a] == std::vector<std::string>{"a1", "a2"});
   CHECK(f.failures[a].empty());
+}
+
+TEST_CASE("a neighbour in the open pairing window who sends provisioning instead of pairing is "
+          "told not_paired, and no service sees it",
+          "[accessory][hostile]") {
+  fixture f;
+  REQUIRE(f.store->open_window(std::chrono::system_clock::now()).ok());
+  const auto n = neighbour().fingerprint();
+  raw_controller raw(f, neighbour()); // admitted to the TLS handshake: the window is open
+  const auto wifi_set = bytes("v1 wifi_set ssid_hex=45766c passphrase_hex=");
+  raw.write_frame(
+      f, lanyard::core::control_frame{0, lanyard::core::message_kind::provisioning, wifi_set});
+  REQUIRE(run_until(f.io, [&] { return raw.ended.has_value(); }));
+  REQUIRE(raw.close_code.has_value());
+  CHECK(*raw.close_code == static_cast<std::uint16_t>(channel_errc::not_paired));
+  CHECK(f.controls.count(n) == 0);
+  CHECK(f.received.count(n) == 0);
+  CHECK(f.srv->session_count() == 0);
+  CHECK(f.store->find(n) == std::nullopt);
 }
 
 TEST_CASE("a controller naming another controller's session is refused; both sessions are "
