@@ -1,8 +1,10 @@
 /// @file
 /// SoftAP provisioning messages: the app sends Wi-Fi credentials over the secure channel, the
 /// accessory reports its progress the way ESP-IDF's provisioning does (connecting → connected
-/// with its new addresses, or failed with a reason). They travel as application messages
-/// (app_message.hpp, format v1), so an accessory tells them apart by their verb:
+/// with its new addresses, or failed with a reason). They are texts in the application
+/// message format (app_message.hpp, format v1) but travel as provisioning messages of the
+/// session (CONTROL frames, message_kind::provisioning, docs/PROTOCOL.md § 2.7), never as
+/// application data:
 ///
 ///     app → accessory:  v1 wifi_set ssid_hex=HEX passphrase_hex=HEX
 ///     accessory → app:  v1 wifi_status re=SEQ state=connecting
@@ -15,7 +17,8 @@
 /// Passphrase: empty (open network), 8..63 bytes (WPA2/WPA3 passphrase) or exactly 64 hex
 /// characters (a raw PSK). `re` is the channel sequence number of the wifi_set being answered
 /// (0 when unsolicited). Addresses: 1..8 IPv4/IPv6 literals, comma-separated, checked for
-/// their characters only (the adapter layer parses them).
+/// their characters only (the adapter layer parses them). The `re` sequence number is the
+/// CONTROL frame's, which DATA and CONTROL share.
 ///
 /// Thread-safety: value types and pure functions. No exceptions.
 #pragma once

@@ -44,7 +44,7 @@ public:
 
   /// What to do about one app message.
   struct outcome {
-    /// The application message to send to the app that asked (empty if none).
+    /// The message to send to the app that asked, as a provisioning message (empty if none).
     std::string reply;
     /// Set when the driver must start joining this network; report with joined()/failed().
     std::optional<wifi_credentials> join;
@@ -57,7 +57,8 @@ public:
   /// Who sent a message: provisioning needs an admin controller (the first one paired).
   enum class sender { admin, user };
 
-  /// Handles an application message received with channel sequence number `seq` from a
+  /// Handles a provisioning message (events::control_received with message_kind::
+  /// provisioning, parsed) received with channel sequence number `seq` from a
   /// controller with role `from`. Errors: provisioning_errc::not_provisioning (another verb;
   /// `out` untouched). Every wifi_set gets a reply in `out`, refusals included.
   std::error_code on_message(const app_message& m, std::uint64_t seq, sender from, outcome& out);
