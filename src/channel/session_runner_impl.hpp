@@ -59,6 +59,14 @@ core::session::send_result basic_session_runner<Stream>::send(std::span<const st
 }
 
 template <class Stream>
+std::error_code basic_session_runner<Stream>::consume(std::uint64_t seq, std::size_t payload_size) {
+  auto self = this->shared_from_this();
+  std::error_code ec = session_.consume(seq, payload_size, now());
+  after();
+  return ec;
+}
+
+template <class Stream>
 std::error_code basic_session_runner<Stream>::close() {
   auto self = this->shared_from_this();
   std::error_code ec = session_.close(now());

@@ -8,6 +8,7 @@
 #include "path_racer.hpp"
 #include "path_watcher.hpp"
 #include "pin_verifier.hpp"
+#include <lanyard/channel/receive_queue.hpp>
 #include <lanyard/channel/send_queue.hpp>
 #include <lanyard/channel/session_runner.hpp>
 
@@ -138,8 +139,9 @@ void add_decision(fields& f, const trust::trust_decision& d) {
 struct client_channel::impl : std::enable_shared_from_this<impl> {
   impl(executor_type e, tls::context c, client_options o)
       : ex(e), ctx(std::move(c)), opts(std::move(o)), ctl(settings(opts, true)), timer(e),
-        resolver(e), resolve_timer(e), sends(e, opts.max_waiting_sends) {
+        resolver(e), resolve_timer(e), sends(e, opts.max_waiting_sends), inbox(e) {
     if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
+    if (opts.receive == receive_mode::pull) opts.session.acknowledge = core::ack_policy::on_consume;
     runner = std::make_shared<session_runner>(ex, core::session_role::client, opts.session);
   }
 
@@ -156,6 +158,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   tcp::resolver resolver;
   asio::steady_timer resolve_timer;
   channel::detail::send_queue sends;
+  channel::detail::receive_queue inbox; // receive_mode::pull
   std::shared_ptr<session_runner> runner;
   // Where to connect: an explicit endpoint, or a device id looked up in a directory.
   std::optional<endpoint> target;
@@ -332,6 +335,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
 
   void operator()(const act::give_up&) {
     sends.fail_all(core::channel_errc::session_closed);
+    inbox.close(core::channel_errc::session_closed); // after what was received
     if (paths) paths->stop();
   }
 
@@ -469,7 +473,10 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
 
   void on_event(core::session_event& ev) {
     if (auto* m = std::get_if<core::events::message_received>(&ev)) {
-      if (on_message) on_message(m->seq, m->payload);
+      if (opts.receive == receive_mode::pull)
+        inbox.push(*runner, core::message{m->seq, std::move(m->payload)});
+      else if (on_message)
+        on_message(m->seq, m->payload);
     } else if (auto* cm = std::get_if<core::events::control_received>(&ev)) {
       if (on_control) on_control(cm->kind, cm->seq, cm->payload);
     } else if (auto* a = std::get_if<core::events::acked>(&ev)) {
@@ -484,6 +491,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                std::to_string(r->unacked.size()) + " unacknowledged message(s) reported",
            {{diag::unacked, std::uint64_t{r->unacked.size()}}});
       sends.fail_unacked(channel::errc::session_reset);
+      inbox.new_session();
       // The application's own messages only: a service's is its sender's to redo (its send
       // completed with session_reset above), not the app's to resend as data.
       std::erase_if(r->unacked, [](const core::message& u) {
@@ -813,6 +821,8 @@ client_channel::~client_channel() {
   impl_->st = channel_state::cancelled;
   impl_->cancel_all();
   impl_->sends.fail_all(asio::error::operation_aborted);
+  impl_->inbox.close(asio::error::operation_aborted);
+  impl_->inbox.fail_waiting(asio::error::operation_aborted);
   impl_->runner->stop();
 }
 
@@ -937,7 +947,16 @@ void client_channel::cancel() {
   i.feed([&] { i.ctl.cancel(impl::now()); }, false);
   if (i.paths) i.paths->stop();
   i.sends.fail_all(asio::error::operation_aborted);
+  // What was received stays the app's to take; then receives complete with operation_aborted.
+  i.inbox.close(asio::error::operation_aborted);
   i.runner->close();
+}
+
+void client_channel::receive_impl(channel::receive_completion c) {
+  impl& i = *impl_;
+  if (i.opts.receive != receive_mode::pull)
+    return c.complete(core::channel_errc::invalid_state, {});
+  i.inbox.receive(*i.runner, std::move(c));
 }
 
 channel_state client_channel::state() const noexcept {

@@ -544,6 +544,120 @@ TEST_CASE("channel: a session reset hands the app its own unacknowledged message
   phone.ch.cancel();
 }
 
+TEST_CASE("channel: receive_mode::pull: an app that does not take its messages holds the "
+          "accessory to the window; nothing is lost, and the sends complete once it reads",
+          "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  // Both ends: messages up to 256 bytes, a window of three 255-byte messages.
+  server_options so;
+  so.session.max_message_size = 256;
+  so.session.max_replay_bytes = 1024;
+  accessory_fixture acc(io, dir.path, 0, so);
+  acc.pair(phone_id());
+  client_options o = three_message_buffer();
+  o.receive = lanyard::client::receive_mode::pull;
+  phone_fixture phone(io, o);
+  const auto fp = phone_id().fingerprint();
+  phone.ch.start({"127.0.0.1", acc.endpoint().port()});
+  REQUIRE(run_until(io, [&] { return phone.ch.state() == channel_state::ready; }));
+
+  // The accessory pushes 10 messages as fast as it can; each completes when acknowledged.
+  constexpr int n = 10;
+  std::vector<std::optional<std::error_code>> pushed(n);
+  for (int i = 0; i < n; ++i) {
+    const std::string text = "r" + std::to_string(i) + std::string(250, '.');
+    acc.srv->async_send(fp, bytes(text), {},
+                        [&pushed, i](std::error_code ec, std::uint64_t) { pushed[i] = ec; });
+  }
+  // The app reads nothing for a while: at most the window went through, none acknowledged.
+  asio::steady_timer pause(io, 300ms);
+  bool paused = false;
+  pause.async_wait([&](std::error_code) { paused = true; });
+  REQUIRE(run_until(io, [&] { return paused; }));
+  int completed = 0;
+  for (const auto& p : pushed)
+    completed += p.has_value();
+  CHECK(completed == 0);
+  CHECK(phone.received.empty()); // the push handler is not called in pull mode
+  CHECK(phone.ch.state() == channel_state::ready);
+
+  // The app reads: every message in order, once; the accessory's sends complete.
+  std::vector<std::string> got;
+  std::function<void()> next = [&] {
+    phone.ch.async_receive([&](std::error_code ec, lanyard::core::message m) {
+      REQUIRE_FALSE(ec);
+      CHECK(m.seq == got.size());
+      got.push_back(text(m.payload).substr(0, 3));
+      if (got.size() < n) next();
+    });
+  };
+  next();
+  REQUIRE(run_until(io, [&] {
+    return got.size() == n &&
+           std::all_of(pushed.begin(), pushed.end(), [](const auto& p) { return p.has_value(); });
+  }));
+  for (int i = 0; i < n; ++i) {
+    CHECK(got[static_cast<std::size_t>(i)].substr(0, 2) == "r" + std::to_string(i).substr(0, 1));
+    CHECK_FALSE(*pushed[static_cast<std::size_t>(i)]);
+  }
+  phone.ch.cancel();
+}
+
+TEST_CASE("channel: a cancelled async_receive takes no message; the next one gets it",
+          "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  acc.pair(phone_id());
+  client_options o = phone_options();
+  o.receive = lanyard::client::receive_mode::pull;
+  phone_fixture phone(io, o);
+  const auto fp = phone_id().fingerprint();
+  phone.ch.start({"127.0.0.1", acc.endpoint().port()});
+  REQUIRE(run_until(io, [&] { return phone.ch.state() == channel_state::ready; }));
+
+  asio::cancellation_signal stop;
+  std::optional<std::error_code> first;
+  phone.ch.async_receive(asio::bind_cancellation_slot(
+      stop.slot(), [&](std::error_code ec, lanyard::core::message) { first = ec; }));
+  // A second receive while one waits is refused.
+  std::optional<std::error_code> second;
+  phone.ch.async_receive([&](std::error_code ec, lanyard::core::message) { second = ec; });
+  REQUIRE(run_until(io, [&] { return second.has_value(); }));
+  CHECK(*second == asio::error::in_progress);
+  stop.emit(asio::cancellation_type::terminal);
+  REQUIRE(run_until(io, [&] { return first.has_value(); }));
+  CHECK(*first == asio::error::operation_aborted);
+
+  acc.srv->async_send(fp, bytes("hello"), {}, [](std::error_code, std::uint64_t) {});
+  std::optional<lanyard::core::message> got;
+  phone.ch.async_receive([&](std::error_code ec, lanyard::core::message m) {
+    REQUIRE_FALSE(ec);
+    got = std::move(m);
+  });
+  REQUIRE(run_until(io, [&] { return got.has_value(); }));
+  CHECK(got->seq == 0);
+  CHECK(text(got->payload) == "hello");
+
+  // cancel(): what was received stays to be taken, then receives end with operation_aborted.
+  std::optional<std::error_code> after_cancel;
+  phone.ch.cancel();
+  phone.ch.async_receive([&](std::error_code ec, lanyard::core::message) { after_cancel = ec; });
+  REQUIRE(run_until(io, [&] { return after_cancel.has_value(); }));
+  CHECK(*after_cancel == asio::error::operation_aborted);
+}
+
+TEST_CASE("channel: async_receive in push mode is invalid_state", "[channel]") {
+  asio::io_context io;
+  phone_fixture phone(io);
+  std::optional<std::error_code> ec;
+  phone.ch.async_receive([&](std::error_code e, lanyard::core::message) { ec = e; });
+  CHECK_FALSE(ec); // never inside the call
+  REQUIRE(run_until(io, [&] { return ec.has_value(); }));
+  CHECK(*ec == lanyard::core::channel_errc::invalid_state);
+}
+
 TEST_CASE("channel: an unpaired controller is refused outside the pairing window, paired "
           "inside it",
           "[channel]") {

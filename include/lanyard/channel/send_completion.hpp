@@ -1,89 +1,18 @@
 /// @file
-/// A type-erased, move-only, one-shot completion handler for async_send() (asio 1.22 has no
-/// any_completion_handler). It keeps the handler's executor busy (outstanding work) while the
-/// send is pending and always completes through asio::post on the handler's associated
-/// executor, so a handler never runs inside the initiating call or inside another handler's
-/// frame.
-///
-/// It also carries the handler's associated cancellation slot (per-operation cancellation,
-/// e.g. `co_await (ch.async_send(...) || timer.async_wait(...))`): the owner of the pending
-/// send installs what a cancellation does with on_cancel(), and complete() removes it, so the
-/// slot never outlives the operation.
+/// The completion of async_send(): void(std::error_code, std::uint64_t seq), a
+/// channel::completion (completion.hpp: type-erased, one-shot, posted, with the handler's
+/// cancellation slot).
 ///
 /// Thread-safety: distinct objects safe, shared objects unsafe. Not part of the stable API.
 #pragma once
 
-#include <asio/any_io_executor.hpp>
-#include <asio/associated_cancellation_slot.hpp>
-#include <asio/associated_executor.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/execution.hpp>
-#include <asio/post.hpp>
-#include <asio/prefer.hpp>
+#include <lanyard/channel/completion.hpp>
 
 #include <cstdint>
-#include <memory>
-#include <system_error>
-#include <utility>
 
 namespace lanyard::channel {
 
-/// See the file comment. Completion signature: void(std::error_code, std::uint64_t seq).
-class send_completion {
-public:
-  send_completion() noexcept = default;
-
-  /// Wraps `handler`; `fallback` is used when the handler has no associated executor.
-  template <class Handler>
-  send_completion(Handler&& handler, const asio::any_io_executor& fallback)
-      : slot_(asio::get_associated_cancellation_slot(handler)),
-        impl_(std::make_unique<holder<std::decay_t<Handler>>>(std::forward<Handler>(handler),
-                                                              fallback)) {}
-
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
-
-  /// True if the caller bound a cancellation slot to the handler.
-  bool cancellable() const noexcept { return slot_.is_connected(); }
-
-  /// Installs `f`, called as f(asio::cancellation_type) when the caller emits a cancellation.
-  /// It runs in the emitter's frame (possibly inside another handler): it should only post.
-  template <class F>
-  void on_cancel(F&& f) {
-    if (slot_.is_connected()) slot_.assign(std::forward<F>(f));
-  }
-
-  /// Posts the handler with (ec, seq); afterwards this object is empty. No effect when empty.
-  void complete(std::error_code ec, std::uint64_t seq) {
-    if (!impl_) return;
-    if (slot_.is_connected()) slot_.clear(); // the operation is over: no more cancellation
-    std::unique_ptr<base> p = std::move(impl_);
-    p->post(ec, seq);
-  }
-
-private:
-  struct base {
-    virtual ~base() = default;
-    virtual void post(std::error_code ec, std::uint64_t seq) = 0;
-  };
-
-  template <class Handler>
-  struct holder final : base {
-    holder(Handler&& h, const asio::any_io_executor& fallback)
-        : handler(std::move(h)), work(asio::prefer(asio::get_associated_executor(handler, fallback),
-                                                   asio::execution::outstanding_work.tracked)) {}
-    holder(const Handler& h, const asio::any_io_executor& fallback)
-        : handler(h), work(asio::prefer(asio::get_associated_executor(handler, fallback),
-                                        asio::execution::outstanding_work.tracked)) {}
-    void post(std::error_code ec, std::uint64_t seq) override {
-      asio::any_io_executor ex = std::move(work);
-      asio::post(ex, [h = std::move(handler), ec, seq]() mutable { std::move(h)(ec, seq); });
-    }
-    Handler handler;
-    asio::any_io_executor work;
-  };
-
-  asio::cancellation_slot slot_;
-  std::unique_ptr<base> impl_;
-};
+/// See the file comment.
+using send_completion = completion<std::uint64_t>;
 
 } // namespace lanyard::channel

@@ -77,6 +77,10 @@ public:
   core::session::send_result send(std::span<const std::byte> payload,
                                   core::message_kind kind = core::message_kind::application);
 
+  /// The application took received message `seq` (core::session::consume(), on_consume
+  /// sessions): the acknowledgement it allows goes out in time.
+  std::error_code consume(std::uint64_t seq, std::size_t payload_size);
+
   /// Ends the session (CLOSE(0) written if connected, then the connection closed).
   std::error_code close();
 

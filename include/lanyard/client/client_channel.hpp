@@ -34,6 +34,7 @@
 #pragma once
 
 #include <lanyard/channel/error.hpp>
+#include <lanyard/channel/receive_completion.hpp>
 #include <lanyard/channel/send_completion.hpp>
 #include <lanyard/channel/send_options.hpp>
 #include <lanyard/client/channel_state.hpp>
@@ -225,9 +226,35 @@ public:
         token, service, payload, options);
   }
 
+  /// receive_mode::pull: takes the accessory's next message, in order, exactly once. The
+  /// session acknowledges a message only once it was handed over here, so while the app does
+  /// not call this the accessory's sends wait for room (at most session.max_replay_bytes wait
+  /// in the channel): a slow app slows the accessory down and loses nothing.
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec, core::message m) @endcode
+  /// `m.seq` is the message's sequence number in the session (it restarts at 0 after a
+  /// session reset). Errors: core::channel_errc::invalid_state (receive_mode::push),
+  /// asio::error::in_progress (another async_receive is waiting), and, once every message
+  /// received before was taken: asio::error::operation_aborted (cancel(), the destructor),
+  /// core::channel_errc::session_closed (failed). Never completes inside this call.
+  ///
+  /// @par Per-operation cancellation
+  /// A cancellation slot bound to the handler (any type): a receive still waiting completes
+  /// with asio::error::operation_aborted and takes no message; the next receive gets it.
+  template <class CompletionToken>
+  auto async_receive(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, core::message)>(
+        [this](auto handler) {
+          receive_impl(channel::receive_completion(std::move(handler), get_executor()));
+        },
+        token);
+  }
+
   struct impl; ///< private
 
 private:
+  void receive_impl(channel::receive_completion c);
   void send_impl(std::span<const std::byte> payload, channel::send_options options,
                  channel::send_completion c,
                  std::optional<core::message_kind> service = std::nullopt);

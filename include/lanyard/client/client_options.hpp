@@ -57,9 +57,25 @@ struct trust_options {
   std::string controller_name;
 };
 
+/// How the app takes the accessory's messages.
+enum class receive_mode {
+  /// The message handler is called for each message as it arrives; the session
+  /// acknowledges on receipt, so a slow app must queue (and bound) them itself.
+  push,
+  /// The app pulls each message with client_channel::async_receive(); the session
+  /// acknowledges a message only once it was handed over (core::ack_policy::on_consume), so
+  /// a slow app slows the accessory down: at most session.max_replay_bytes (the window) wait
+  /// in the channel, the accessory's sends wait for room. The message handler is not called.
+  pull,
+};
+
 /// Everything a client_channel needs besides its executor and TLS context.
 struct client_options {
   trust_options trust;
+
+  /// push (the default) or pull; see receive_mode. pull sets session.acknowledge to
+  /// on_consume.
+  receive_mode receive = receive_mode::push;
 
   /// The session: message size, replay buffer bound, acks and keep-alive. The keep-alive
   /// defaults (PING every 5 s, peer dead after 15 s of silence) are documented with their

@@ -1,0 +1,96 @@
+/// @file
+/// A type-erased, move-only, one-shot completion handler for the channel's asynchronous
+/// operations, over its signature void(std::error_code, Args...) (asio 1.22 has no
+/// any_completion_handler): async_send() completes a completion<std::uint64_t>
+/// (send_completion.hpp), async_receive() a completion<core::message>. It keeps the handler's
+/// executor busy (outstanding work) while the operation is pending and always completes
+/// through asio::post on the handler's associated executor, so a handler never runs inside
+/// the initiating call or inside another handler's frame.
+///
+/// It also carries the handler's associated cancellation slot (per-operation cancellation,
+/// e.g. `co_await (ch.async_send(...) || timer.async_wait(...))`): the owner of the pending
+/// operation installs what a cancellation does with on_cancel(), and complete() removes it, so
+/// the slot never outlives the operation.
+///
+/// Thread-safety: distinct objects safe, shared objects unsafe. Not part of the stable API.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/execution.hpp>
+#include <asio/post.hpp>
+#include <asio/prefer.hpp>
+
+#include <memory>
+#include <system_error>
+#include <tuple>
+#include <utility>
+
+namespace lanyard::channel {
+
+/// See the file comment. Completion signature: void(std::error_code, Args...).
+template <class... Args>
+class completion {
+public:
+  completion() noexcept = default;
+
+  /// Wraps `handler`; `fallback` is used when the handler has no associated executor.
+  template <class Handler>
+  completion(Handler&& handler, const asio::any_io_executor& fallback)
+      : slot_(asio::get_associated_cancellation_slot(handler)),
+        impl_(std::make_unique<holder<std::decay_t<Handler>>>(std::forward<Handler>(handler),
+                                                              fallback)) {}
+
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+  /// True if the caller bound a cancellation slot to the handler.
+  bool cancellable() const noexcept { return slot_.is_connected(); }
+
+  /// Installs `f`, called as f(asio::cancellation_type) when the caller emits a cancellation.
+  /// It runs in the emitter's frame (possibly inside another handler): it should only post.
+  template <class F>
+  void on_cancel(F&& f) {
+    if (slot_.is_connected()) slot_.assign(std::forward<F>(f));
+  }
+
+  /// Posts the handler with (ec, args...); afterwards this object is empty. No effect when
+  /// empty.
+  void complete(std::error_code ec, Args... args) {
+    if (!impl_) return;
+    if (slot_.is_connected()) slot_.clear(); // the operation is over: no more cancellation
+    std::unique_ptr<base> p = std::move(impl_);
+    p->post(ec, std::move(args)...);
+  }
+
+private:
+  struct base {
+    virtual ~base() = default;
+    virtual void post(std::error_code ec, Args... args) = 0;
+  };
+
+  template <class Handler>
+  struct holder final : base {
+    holder(Handler&& h, const asio::any_io_executor& fallback)
+        : handler(std::move(h)), work(asio::prefer(asio::get_associated_executor(handler, fallback),
+                                                   asio::execution::outstanding_work.tracked)) {}
+    holder(const Handler& h, const asio::any_io_executor& fallback)
+        : handler(h), work(asio::prefer(asio::get_associated_executor(handler, fallback),
+                                        asio::execution::outstanding_work.tracked)) {}
+    void post(std::error_code ec, Args... args) override {
+      asio::any_io_executor ex = std::move(work);
+      asio::post(
+          ex, [h = std::move(handler), ec, a = std::make_tuple(std::move(args)...)]() mutable {
+            std::apply([&](auto&&... v) { std::move(h)(ec, std::move(v)...); }, std::move(a));
+          });
+    }
+    Handler handler;
+    asio::any_io_executor work;
+  };
+
+  asio::cancellation_slot slot_;
+  std::unique_ptr<base> impl_;
+};
+
+} // namespace lanyard::channel
