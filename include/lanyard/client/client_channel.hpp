@@ -251,13 +251,17 @@ public:
         token);
   }
 
-  struct impl; ///< private
-
-private:
+  /// The initiations behind async_receive() and async_send()/async_send_control(), with the
+  /// handler already wrapped: for the layer above (app::device), which forwards its own
+  /// operations here without a second hop. Same semantics as those.
   void receive_impl(channel::receive_completion c);
   void send_impl(std::span<const std::byte> payload, channel::send_options options,
                  channel::send_completion c,
                  std::optional<core::message_kind> service = std::nullopt);
+
+  struct impl; ///< private
+
+private:
   std::shared_ptr<impl> impl_;
 };
 

@@ -1,0 +1,156 @@
+/// @file
+/// controller: the app as a whole. It owns the app's identity and trust store, discovery
+/// (avahi-daemon, browsed on the controller's executor and merged by device id), and one
+/// app::device per accessory, which it feeds with what discovery finds. The app never touches
+/// Avahi, the directory or netlink unless it wants to (the layers below stay public).
+///
+/// @code
+///   std::unique_ptr<app::controller> ctl;
+///   if (auto e = app::controller::open(io.get_executor(), {.state_dir = dir}, ctl)) ...;
+///   auto [ec, paired] = co_await ctl->async_pair(payload, as_tuple(use_awaitable));
+///   auto lamp = ctl->get(paired.device_id);            // already connected by the pairing
+///   auto [pec, where] = co_await lamp->async_provision({"HomeLAN", pass}, ...);
+/// @endcode
+///
+/// Thread-safety: distinct objects safe, shared objects unsafe: call members on the executor
+/// given to open() only; the controller's devices run on it too.
+///
+/// Cancellation: each async operation honours a cancellation slot bound to its handler (see
+/// each); cancel() completes every pending operation of the controller and of its devices
+/// with asio::error::operation_aborted. The destructor stops discovery and releases the
+/// controller's references to its devices: a device the app still holds keeps its session but
+/// learns of no new paths.
+#pragma once
+
+#include <lanyard/app/accessory_info.hpp>
+#include <lanyard/app/controller_options.hpp>
+#include <lanyard/app/device.hpp>
+#include <lanyard/channel/completion.hpp>
+#include <lanyard/core/error_detail.hpp>
+#include <lanyard/core/setup_payload.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/async_result.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace lanyard::app {
+
+/// See the file comment.
+class controller {
+public:
+  using executor_type = asio::any_io_executor;
+
+  /// Loads the identity and the trust store in options.state_dir, creating them on first use,
+  /// and starts discovery (unless options.discovery is off; a missing avahi-daemon is no
+  /// error: browsing starts when it appears). On success sets `out` and returns an empty
+  /// error_detail. Errors: std::errc::invalid_argument (no state_dir), the tls codes of
+  /// tls::identity::load_or_create() and the trust codes of trust::trust_store::load(), with
+  /// the file in their fields; discovery's codes for a bad service_type.
+  static core::error_detail open(executor_type ex, controller_options options,
+                                 std::unique_ptr<controller>& out);
+
+  ~controller();
+  controller(const controller&) = delete;
+  controller& operator=(const controller&) = delete;
+
+  executor_type get_executor() const noexcept;
+  /// This app's key fingerprint (what accessories record for it).
+  const core::fingerprint& fingerprint() const noexcept;
+
+  /// Every accessory discovered now or paired with this app (paired ones that are away are
+  /// listed with reachable false), ordered by id.
+  std::vector<accessory_info> accessories() const;
+
+  /// The next discovery change (accessory_info.hpp), in order. Changes queue until taken
+  /// (at most 1024; beyond that the oldest are dropped: accessories() has the current view).
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec, discovery_event e) @endcode
+  /// Errors: asio::error::in_progress (another call is waiting), asio::error::operation_aborted
+  /// (cancel(), destruction), lanyard::discovery codes while avahi-daemon is away (browsing
+  /// resumes by itself: call again).
+  ///
+  /// @par Per-operation cancellation
+  /// Any type: completes with asio::error::operation_aborted; changes stay queued.
+  template <class CompletionToken>
+  auto async_next_discovery_event(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, discovery_event)>(
+        [this](auto handler) {
+          next_discovery_impl(
+              channel::completion<discovery_event>(std::move(handler), get_executor()));
+        },
+        token);
+  }
+
+  /// Pairs with the accessory of a setup payload (its QR code): connects to it (by its id,
+  /// through discovery and the static paths, e.g. its SoftAP), accepts exactly the key in the
+  /// payload, proves the payload's secret and has the accessory prove it in return, and pins
+  /// the key. The device (get(payload.device_id)) stays connected afterwards, in the session
+  /// the pairing opened. An accessory already paired and connected completes at once.
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec, pairing_result r) @endcode
+  /// Errors: core::pairing_errc (wrong_proof, window_closed, too_many_attempts — the device's
+  /// last_error() has attempts_left and retry_after_ms —, controllers_full,
+  /// method_not_supported, accessory_unverified, protocol_violation), trust::trust_errc
+  /// (key_changed: this app pinned another key for this id), tls codes
+  /// (peer_rejected_certificate), core::payload_errc::unsupported_version (a payload without a
+  /// secret: pair with the code), asio::error::operation_aborted. While the accessory cannot
+  /// be reached the operation keeps trying: bind a timeout (`||` a timer) to give up.
+  ///
+  /// @par Per-operation cancellation
+  /// Terminal or partial: completes with asio::error::operation_aborted and cancels the
+  /// device (it stops trying; the accessory may have counted an attempt).
+  template <class CompletionToken>
+  auto async_pair(const core::setup_payload& payload, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, pairing_result)>(
+        [this](auto handler, const core::setup_payload& p) {
+          pair_payload_impl(
+              p, channel::completion<pairing_result>(std::move(handler), get_executor()));
+        },
+        token, payload);
+  }
+
+  /// Pairs with accessory `device_id` by its 8-digit setup code (SPAKE2+: a neighbour who
+  /// does not know the code learns nothing it could try offline). As above otherwise; the
+  /// code's format is checked first (core::parse_setup_code()'s errors).
+  template <class CompletionToken>
+  auto async_pair(std::string device_id, std::string code, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, pairing_result)>(
+        [this](auto handler, std::string id, std::string c) {
+          pair_code_impl(std::move(id), std::move(c),
+                         channel::completion<pairing_result>(std::move(handler), get_executor()));
+        },
+        token, std::move(device_id), std::move(code));
+  }
+
+  /// Unpins `device_id` in the trust store (the accessory keeps this app in its list until
+  /// an admin removes it). A device of it is cancelled. Errors: trust::trust_errc codes.
+  core::error_detail forget(std::string_view device_id);
+
+  /// The device for `device_id`, made on first call: the same object until forget() (the
+  /// controller keeps it). Not started (device::start(), or async_pair()).
+  std::shared_ptr<device> get(std::string_view device_id);
+
+  /// Every pending operation of the controller and its devices completes with
+  /// asio::error::operation_aborted; the devices' sessions end (device::cancel()).
+  void cancel();
+
+  struct impl; ///< private
+
+private:
+  explicit controller(std::shared_ptr<impl> i);
+  void next_discovery_impl(channel::completion<discovery_event> c);
+  void pair_payload_impl(const core::setup_payload& p, channel::completion<pairing_result> c);
+  void pair_code_impl(std::string id, std::string code, channel::completion<pairing_result> c);
+
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace lanyard::app

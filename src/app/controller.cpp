@@ -1,0 +1,220 @@
+#include <lanyard/app/controller.hpp>
+
+#include "accessory_list.hpp"
+#include "controller_context.hpp"
+
+#include <lanyard/core/setup_code.hpp>
+#include <lanyard/discovery/browser.hpp>
+#include <lanyard/discovery/client.hpp>
+#include <lanyard/tls/identity.hpp>
+
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <utility>
+
+namespace lanyard::app {
+
+namespace {
+
+// Changes nobody has taken yet; beyond this the oldest go (accessories() has the present).
+constexpr std::size_t max_queued_discovery_events = 1024;
+
+// The device id in the app's certificate on first use: the name in the characters a device
+// id allows.
+std::string identity_id(std::string_view name) {
+  std::string id = "app-";
+  for (char c : name) {
+    if (id.size() >= 48) break;
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    id += ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') ? c : '-';
+  }
+  return id;
+}
+
+} // namespace
+
+struct controller::impl : std::enable_shared_from_this<impl> {
+  std::shared_ptr<detail::controller_context> ctx;
+  std::unique_ptr<discovery::client> avahi;
+  std::unique_ptr<discovery::browser> browser;
+  // The controller keeps every device it made (a pairing it started must outlive the
+  // caller's temporaries) until forget() or its own end.
+  std::map<std::string, std::shared_ptr<device>, std::less<>> devices;
+
+  std::deque<discovery_event> discovery_events;
+  channel::completion<discovery_event> discovery_waiter;
+  std::uint64_t discovery_waiter_id = 0;
+  bool cancelled = false;
+
+  ~impl() {
+    browser.reset(); // before its client
+    avahi.reset();
+  }
+
+  std::vector<std::shared_ptr<device>> live_devices() const {
+    std::vector<std::shared_ptr<device>> out;
+    for (const auto& [id, d] : devices)
+      out.push_back(d);
+    return out;
+  }
+
+  void on_browse(const discovery::browse_event& e) {
+    const std::vector<discovery::directory_event> changes = ctx->directory->apply(e);
+    if (changes.empty()) return;
+    for (const auto& d : live_devices())
+      d->directory_changed(changes);
+    for (discovery_event& ev : detail::to_discovery_events(changes, *ctx->store))
+      push(std::move(ev));
+  }
+
+  void push(discovery_event e) {
+    if (discovery_waiter) return discovery_waiter.complete({}, std::move(e));
+    if (discovery_events.size() >= max_queued_discovery_events) discovery_events.pop_front();
+    discovery_events.push_back(std::move(e));
+  }
+
+  void next(channel::completion<discovery_event> c) {
+    if (discovery_waiter) return c.complete(asio::error::in_progress, {});
+    if (!discovery_events.empty()) {
+      discovery_event e = std::move(discovery_events.front());
+      discovery_events.pop_front();
+      return c.complete({}, std::move(e));
+    }
+    if (cancelled) return c.complete(asio::error::operation_aborted, {});
+    discovery_waiter = std::move(c);
+    const std::uint64_t op = ++discovery_waiter_id;
+    discovery_waiter.on_cancel([w = weak_from_this(), ex = ctx->executor,
+                                op](asio::cancellation_type) {
+      asio::post(ex, [w, op] {
+        if (auto self = w.lock(); self && self->discovery_waiter && self->discovery_waiter_id == op)
+          self->discovery_waiter.complete(asio::error::operation_aborted, {});
+      });
+    });
+  }
+
+  std::shared_ptr<device> get(std::string_view id) {
+    if (auto it = devices.find(id); it != devices.end()) return it->second;
+    auto d = std::make_shared<device>(device::passkey{}, std::string(id), ctx);
+    devices.emplace(std::string(id), d);
+    cancelled = false;
+    return d;
+  }
+};
+
+core::error_detail controller::open(executor_type ex, controller_options options,
+                                    std::unique_ptr<controller>& out) {
+  if (options.state_dir.empty())
+    return {std::make_error_code(std::errc::invalid_argument),
+            "controller_options::state_dir is empty: give the directory where the app keeps its "
+            "identity and trust store"};
+  // First use: the state directory is made private (it will hold the app's key).
+  std::error_code dir_ec;
+  if (!std::filesystem::exists(options.state_dir, dir_ec)) {
+    std::filesystem::create_directories(options.state_dir, dir_ec);
+    if (!dir_ec)
+      std::filesystem::permissions(options.state_dir, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, dir_ec);
+    if (dir_ec)
+      return core::error_detail{dir_ec, "cannot create the app's state directory " +
+                                            options.state_dir.string() + ": " + dir_ec.message()}
+          .with("path", options.state_dir.string());
+  }
+  core::error_detail error;
+  tls::identity me = tls::identity::load_or_create(options.state_dir / "identity",
+                                                   identity_id(options.name), error);
+  if (error) return error;
+  tls::context tls = tls::context::create(std::move(me), {}, error);
+  if (error) return error;
+  auto store = std::make_shared<trust::trust_store>(options.state_dir / "trust-store.json");
+  if (trust::store_status s = store->load(); s.failed()) return s;
+
+  auto i = std::make_shared<impl>();
+  i->ctx = std::make_shared<detail::controller_context>(
+      detail::controller_context{ex, std::move(tls), std::move(store),
+                                 std::make_shared<discovery::directory>(), std::move(options)});
+  if (i->ctx->options.discovery) {
+    i->avahi = std::make_unique<discovery::client>(ex);
+    i->browser = std::make_unique<discovery::browser>(*i->avahi);
+    std::weak_ptr<impl> w = i;
+    i->browser->on_event([w](const discovery::browse_event& e) {
+      if (auto self = w.lock()) self->on_browse(e);
+    });
+    // The daemon going away is worth telling a waiting caller; browsing resumes by itself.
+    i->browser->on_error([w](std::error_code ec) {
+      auto self = w.lock();
+      if (self && ec && self->discovery_waiter) self->discovery_waiter.complete(ec, {});
+    });
+    if (auto ec = i->browser->start(i->ctx->options.service_type))
+      return {ec, "cannot browse for '" + i->ctx->options.service_type + "': " + ec.message()};
+  }
+  out.reset(new controller(std::move(i)));
+  return {};
+}
+
+controller::controller(std::shared_ptr<impl> i) : impl_(std::move(i)) {}
+
+controller::~controller() {
+  if (impl_->discovery_waiter) impl_->discovery_waiter.complete(asio::error::operation_aborted, {});
+}
+
+controller::executor_type controller::get_executor() const noexcept {
+  return impl_->ctx->executor;
+}
+
+const core::fingerprint& controller::fingerprint() const noexcept {
+  return impl_->ctx->tls.local_identity().fingerprint();
+}
+
+std::vector<accessory_info> controller::accessories() const {
+  return detail::list_accessories(*impl_->ctx->directory, *impl_->ctx->store);
+}
+
+std::shared_ptr<device> controller::get(std::string_view device_id) {
+  return impl_->get(device_id);
+}
+
+core::error_detail controller::forget(std::string_view device_id) {
+  if (trust::store_status s = impl_->ctx->store->forget(device_id); s.failed()) return s;
+  impl_->ctx->tls.forget_session(device_id);
+  if (auto it = impl_->devices.find(device_id); it != impl_->devices.end()) {
+    it->second->cancel();
+    impl_->devices.erase(it); // a holder keeps its object; get() makes a new one
+  }
+  accessory_info info = detail::describe(device_id, *impl_->ctx->directory, *impl_->ctx->store);
+  impl_->push(
+      discovery_event{discovery_event::kind::changed, std::move(info), accessory_change::pairing});
+  return {};
+}
+
+void controller::cancel() {
+  impl_->cancelled = true;
+  if (impl_->discovery_waiter) impl_->discovery_waiter.complete(asio::error::operation_aborted, {});
+  for (const auto& d : impl_->live_devices())
+    d->cancel();
+}
+
+void controller::next_discovery_impl(channel::completion<discovery_event> c) {
+  impl_->next(std::move(c));
+}
+
+void controller::pair_payload_impl(const core::setup_payload& p,
+                                   channel::completion<pairing_result> c) {
+  if (!p.setup_secret) return c.complete(core::payload_errc::no_setup_secret, {});
+  core::pairing_credentials creds{core::pairing_method::setup_secret, *p.setup_secret, {}};
+  impl_->get(p.device_id)->pair_impl(std::move(creds), p.device_fingerprint, std::move(c));
+}
+
+void controller::pair_code_impl(std::string id, std::string code,
+                                channel::completion<pairing_result> c) {
+  const core::setup_code_parse_result parsed = core::parse_setup_code(code);
+  if (parsed.code) return c.complete(parsed.code, {});
+  core::pairing_credentials creds{
+      core::pairing_method::setup_code, {}, std::string(parsed.value.view())};
+  impl_->get(id)->pair_impl(std::move(creds), std::nullopt, std::move(c));
+}
+
+} // namespace lanyard::app

@@ -1,0 +1,453 @@
+// app::controller and app::device over the real adapters on loopback: a real accessory::server
+// (mbedTLS, controller store, pairing window), the controller's real identity and trust store
+// on disk. Discovery is off (no avahi-daemon in unit tests): the device reaches the accessory
+// by a static path, as an app on an accessory's SoftAP does.
+#include <lanyard/app/controller.hpp>
+
+#include <lanyard/accessory/server.hpp>
+#include <lanyard/channel/error.hpp>
+#include <lanyard/core/app_message.hpp>
+#include <lanyard/core/channel_error.hpp>
+#include <lanyard/core/pairing_error.hpp>
+#include <lanyard/core/provisioning.hpp>
+#include <lanyard/core/setup_payload.hpp>
+#include <lanyard/tls/context.hpp>
+#include <lanyard/trust/controller_store.hpp>
+#include <lanyard/trust/setup_credentials.hpp>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "support/io_test_support.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+using asio::ip::tcp;
+using lanyard::app::controller;
+using lanyard::app::device;
+using lanyard::app::device_event;
+using lanyard::client::channel_state;
+using lanyard::core::message_kind;
+using lanyard::test::bytes;
+using lanyard::test::run_until;
+using lanyard::test::text;
+namespace app = lanyard::app;
+namespace core = lanyard::core;
+using namespace std::chrono_literals;
+
+namespace {
+
+const lanyard::tls::identity& accessory_id() {
+  static const lanyard::tls::identity id = lanyard::test::make_identity("lamp-1");
+  return id;
+}
+
+constexpr std::uint8_t secret_byte = 0x5a;
+
+// An accessory in setup mode: pairing window open, the payload's secret, and a provisioning
+// service whose answers the test scripts (`answer`: the texts to send for a wifi_set, "{re}"
+// replaced by its seq).
+struct accessory {
+  accessory(asio::io_context& io, const std::filesystem::path& dir,
+            lanyard::accessory::server_options so = {})
+      : store(std::make_shared<lanyard::trust::controller_store>(dir / "controllers")) {
+    REQUIRE(store->load().ok());
+    REQUIRE(store->open_window(std::chrono::system_clock::now()).ok());
+    lanyard::trust::setup_credentials creds;
+    creds.secret.fill(secret_byte);
+    so.pairing.credentials = creds;
+    srv = std::make_unique<lanyard::accessory::server>(
+        io.get_executor(), lanyard::tls::context(accessory_id()), store, so);
+    srv->set_message_handler([this](const auto& c, std::uint64_t, std::span<const std::byte> p) {
+      received[c].push_back(text(p));
+    });
+    srv->set_control_handler(
+        [this](const auto& c, message_kind k, std::uint64_t seq, std::span<const std::byte>) {
+          if (k != message_kind::provisioning) return;
+          for (std::string a : answer) {
+            if (auto at = a.find("{re}"); at != std::string::npos)
+              a.replace(at, 4, std::to_string(seq));
+            srv->async_send_control(c, message_kind::provisioning, bytes(a), {},
+                                    [](std::error_code, std::uint64_t) {});
+          }
+        });
+    REQUIRE(!srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0)));
+  }
+  core::setup_payload payload(std::uint8_t secret = secret_byte) const {
+    core::setup_payload p;
+    p.device_id = "lamp-1";
+    p.device_fingerprint = accessory_id().fingerprint();
+    p.setup_secret.emplace();
+    p.setup_secret->fill(secret);
+    p.needs_provisioning = true;
+    return p;
+  }
+  std::uint16_t port() const { return srv->local_endpoint().port(); }
+
+  std::shared_ptr<lanyard::trust::controller_store> store;
+  std::unique_ptr<lanyard::accessory::server> srv;
+  std::map<lanyard::accessory::server::controller_id, std::vector<std::string>> received;
+  std::vector<std::string> answer;
+};
+
+app::controller_options options(const std::filesystem::path& state, std::uint16_t port) {
+  app::controller_options o;
+  o.state_dir = state;
+  o.name = "Anna's phone";
+  o.discovery = false;
+  o.paths.static_paths = {{asio::ip::make_address("127.0.0.1"), port, ""}};
+  o.backoff.initial = 20ms;
+  o.backoff.cap = 200ms;
+  return o;
+}
+
+std::unique_ptr<controller> open(asio::io_context& io, app::controller_options o) {
+  std::unique_ptr<controller> c;
+  const core::error_detail e = controller::open(io.get_executor(), std::move(o), c);
+  INFO(e.message());
+  REQUIRE_FALSE(e);
+  REQUIRE(c);
+  return c;
+}
+
+// Pairs through the controller and returns the connected device.
+std::shared_ptr<device> pair(asio::io_context& io, controller& ctl, const accessory& acc) {
+  std::optional<std::error_code> done;
+  app::pairing_result result;
+  ctl.async_pair(acc.payload(), [&](std::error_code ec, app::pairing_result r) {
+    done = ec;
+    result = std::move(r);
+  });
+  REQUIRE(run_until(io, [&] { return done.has_value(); }));
+  INFO(done->message());
+  REQUIRE_FALSE(*done);
+  CHECK(result.device_id == "lamp-1");
+  CHECK(result.fingerprint == accessory_id().fingerprint());
+  auto d = ctl.get("lamp-1");
+  CHECK(d->state() == channel_state::ready);
+  return d;
+}
+
+// Every event queued now, in order.
+std::vector<device_event> drain_events(asio::io_context& io, device& d) {
+  std::vector<device_event> out;
+  for (;;) {
+    std::optional<std::error_code> ec;
+    asio::cancellation_signal stop;
+    d.async_next_event(
+        asio::bind_cancellation_slot(stop.slot(), [&](std::error_code e, device_event ev) {
+          ec = e;
+          if (!e) out.push_back(std::move(ev));
+        }));
+    stop.emit(asio::cancellation_type::terminal); // only what is queued already
+    REQUIRE(run_until(io, [&] { return ec.has_value(); }));
+    if (*ec) return out;
+  }
+}
+
+} // namespace
+
+TEST_CASE("app: pair with the setup payload, talk both ways with pull receive, one device per id",
+          "[app]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app");
+  accessory acc(io, dir.path / "accessory");
+  auto ctl = open(io, options(dir.path / "app", acc.port()));
+  auto lamp = pair(io, *ctl, acc);
+  CHECK(ctl->get("lamp-1") == lamp); // the same object while someone holds it
+
+  // The accessory recorded this app under its name, as its admin (the first one paired).
+  const auto rec = acc.store->find(ctl->fingerprint());
+  REQUIRE(rec);
+  CHECK(rec->name == "Anna's phone");
+  CHECK(rec->role == lanyard::trust::controller_role::admin);
+
+  std::optional<std::error_code> sent;
+  lamp->async_send(bytes("v1 set on=1"), [&](std::error_code ec, std::uint64_t) { sent = ec; });
+  REQUIRE(run_until(io, [&] { return sent.has_value(); }));
+  CHECK_FALSE(*sent);
+  CHECK(acc.received[ctl->fingerprint()] == std::vector<std::string>{"v1 set on=1"});
+
+  acc.srv->async_send(ctl->fingerprint(), bytes("v1 state on=1"), {},
+                      [](std::error_code, std::uint64_t) {});
+  std::optional<core::message> got;
+  lamp->async_receive([&](std::error_code ec, core::message m) {
+    REQUIRE_FALSE(ec);
+    got = std::move(m);
+  });
+  REQUIRE(run_until(io, [&] { return got.has_value(); }));
+  CHECK(text(got->payload) == "v1 state on=1");
+
+  // The state events so far: preparing, then ready (path events come in between).
+  const auto events = drain_events(io, *lamp);
+  std::vector<channel_state> states;
+  for (const auto& e : events)
+    if (auto* s = std::get_if<app::state_event>(&e)) states.push_back(s->to);
+  CHECK(states == std::vector<channel_state>{channel_state::preparing, channel_state::ready});
+
+  // The paired accessory is listed (not discovered: discovery is off here).
+  const auto list = ctl->accessories();
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].id == "lamp-1");
+  CHECK(list[0].paired);
+  CHECK_FALSE(list[0].reachable);
+
+  // The same app, opened again from its state directory, knows the accessory and reconnects.
+  lamp.reset();
+  ctl.reset();
+  auto again = open(io, options(dir.path / "app", acc.port()));
+  auto lamp2 = again->get("lamp-1");
+  lamp2->start();
+  REQUIRE(run_until(io, [&] { return lamp2->state() == channel_state::ready; }));
+}
+
+TEST_CASE("app: a wrong setup secret fails the pairing with wrong_proof and pins nothing",
+          "[app]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app");
+  accessory acc(io, dir.path / "accessory");
+  auto ctl = open(io, options(dir.path / "app", acc.port()));
+  std::optional<std::error_code> done;
+  ctl->async_pair(acc.payload(0x11), [&](std::error_code ec, app::pairing_result) { done = ec; });
+  REQUIRE(run_until(io, [&] { return done.has_value(); }));
+  CHECK(*done == core::pairing_errc::wrong_proof);
+  CHECK(ctl->get("lamp-1")->state() == channel_state::failed);
+  CHECK(ctl->accessories().empty());
+  // A payload without a secret is refused before anything is sent.
+  auto no_secret = acc.payload();
+  no_secret.setup_secret.reset();
+  std::optional<std::error_code> refused;
+  ctl->async_pair(no_secret, [&](std::error_code ec, app::pairing_result) { refused = ec; });
+  REQUIRE(run_until(io, [&] { return refused.has_value(); }));
+  CHECK(*refused == core::payload_errc::no_setup_secret);
+}
+
+TEST_CASE("app: a cancelled pairing completes with operation_aborted and stops trying", "[app]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app");
+  // Nobody listens on this port: the pairing keeps trying until it is cancelled.
+  tcp::acceptor closed(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  const std::uint16_t port = closed.local_endpoint().port();
+  closed.close();
+  auto ctl = open(io, options(dir.path / "app", port));
+  accessory acc(io, dir.path / "accessory");
+  asio::cancellation_signal stop;
+  std::optional<std::error_code> done;
+  ctl->async_pair(acc.payload(),
+                  asio::bind_cancellation_slot(
+                      stop.slot(), [&](std::error_code ec, app::pairing_result) { done = ec; }));
+  auto lamp = ctl->get("lamp-1");
+  REQUIRE(run_until(io, [&] { return lamp->state() == channel_state::waiting; }));
+  CHECK_FALSE(done.has_value());
+  stop.emit(asio::cancellation_type::terminal);
+  REQUIRE(run_until(io, [&] { return done.has_value(); }));
+  CHECK(*done == asio::error::operation_aborted);
+  CHECK(lamp->state() == channel_state::cancelled);
+}
+
+TEST_CASE("app: provisioning completes with the accessory's addresses; progress comes as events",
+          "[app]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app");
+  accessory acc(io, dir.path / "accessory");
+  auto ctl = open(io, options(dir.path / "app", acc.port()));
+  auto lamp = pair(io, *ctl, acc);
+  drain_events(io, *lamp);
+
+  struct outcome {
+    std::error_code ec;
+    app::provisioning_outcome result;
+  };
+  auto provision = [&](core::wifi_credentials c) {
+    std::optional<outcome> o;
+    lamp->async_provision(std::move(c), [&](std::error_code ec, app::provisioning_outcome r) {
+      o = outcome{ec, std::move(r)};
+    });
+    REQUIRE(run_until(io, [&] { return o.has_value(); }));
+    return *o;
+  };
+
+  // An unsolicited report (re=0) and one for another request are news, not the answer.
+  acc.answer = {"v1 wifi_status re=0 state=connecting", "v1 wifi_status re={re} state=connecting",
+                "v1 wifi_status re=999 state=failed reason=timeout",
+                "v1 wifi_status re={re} state=connected addresses=198.18.1.3,2001:2:0:1::3"};
+  const outcome ok = provision({"HomeLAN", "correct horse"});
+  CHECK_FALSE(ok.ec);
+  CHECK(ok.result.addresses == std::vector<std::string>{"198.18.1.3", "2001:2:0:1::3"});
+  std::vector<core::provisioning_state> reported;
+  for (const auto& e : drain_events(io, *lamp))
+    if (auto* p = std::get_if<app::provisioning_event>(&e)) reported.push_back(p->progress.state);
+  CHECK(reported == std::vector<core::provisioning_state>{
+                        core::provisioning_state::connecting, core::provisioning_state::connecting,
+                        core::provisioning_state::failed, core::provisioning_state::connected});
+
+  // Every failure reason is its own code; the accessory stays reachable, the device can retry.
+  const std::vector<std::pair<std::string, std::error_code>> failures = {
+      {"v1 wifi_status re={re} state=failed reason=auth_error",
+       core::provisioning_errc::wrong_passphrase},
+      {"v1 wifi_status re={re} state=failed reason=network_not_found",
+       core::provisioning_errc::network_not_found},
+      {"v1 wifi_status re={re} state=failed reason=timeout", core::provisioning_errc::join_timeout},
+      {"v1 error re={re} reason=not_admin", core::provisioning_errc::not_admin},
+      {"v1 error re={re} reason=disk_full", core::provisioning_errc::credentials_refused},
+  };
+  for (const auto& [answer, code] : failures) {
+    INFO(answer);
+    acc.answer = {answer};
+    const outcome o = provision({"HomeLAN", "wrong horse"});
+    CHECK(o.ec == code);
+    CHECK(lamp->last_error().code == code);
+  }
+  // The refusal's word is kept as sent.
+  CHECK(lamp->last_error().text("refusal") == std::string_view("disk_full"));
+  CHECK(lamp->state() == channel_state::ready);
+
+  // Bad credentials are refused before anything is sent.
+  acc.answer.clear();
+  CHECK(provision({"", "12345678"}).ec == core::provisioning_errc::bad_ssid);
+  CHECK(provision({"HomeLAN", "short"}).ec == core::provisioning_errc::bad_passphrase);
+}
+
+TEST_CASE("app: a cancelled provisioning completes with operation_aborted; a second one while "
+          "one runs is in_progress",
+          "[app]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app");
+  accessory acc(io, dir.path / "accessory");
+  auto ctl = open(io, options(dir.path / "app", acc.port()));
+  auto lamp = pair(io, *ctl, acc);
+  acc.answer = {"v1 wifi_status re={re} state=connecting"}; // and then nothing
+  asio::cancellation_signal stop;
+  std::optional<std::error_code> first, second;
+  lamp->async_provision(
+      {"HomeLAN", "correct horse"},
+      asio::bind_cancellation_slot(
+          stop.slot(), [&](std::error_code ec, app::provisioning_outcome) { first = ec; }));
+  lamp->async_provision({"HomeLAN", "correct horse"},
+                        [&](std::error_code ec, app::provisioning_outcome) { second = ec; });
+  REQUIRE(run_until(io, [&] { return second.has_value(); }));
+  CHECK(*second == asio::error::in_progress);
+  // Wait for the accessory's `connecting`, then give up.
+  bool connecting = false;
+  while (!connecting)
+    for (const auto& e : drain_events(io, *lamp))
+      connecting = connecting || std::holds_alternative<app::provisioning_event>(e);
+  CHECK_FALSE(first.has_value());
+  stop.emit(asio::cancellation_type::terminal);
+  REQUIRE(run_until(io, [&] { return first.has_value(); }));
+  CHECK(*first == asio::error::operation_aborted);
+  CHECK(lamp->state() == channel_state::ready); // the session goes on
+}
+
+TEST_CASE("app: a device that is not taking messages holds the accessory to the window; the "
+          "accessory's pushes complete once it reads, nothing lost",
+          "[app]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app");
+  lanyard::accessory::server_options so;
+  so.session.max_message_size = 256;
+  so.session.max_replay_bytes = 1024;
+  accessory acc(io, dir.path / "accessory", so);
+  auto o = options(dir.path / "app", acc.port());
+  o.session.max_message_size = 256;
+  o.session.max_replay_bytes = 1024; // the receive window: three 255-byte messages
+  auto ctl = open(io, o);
+  auto lamp = pair(io, *ctl, acc);
+
+  constexpr std::size_t n = 12;
+  std::vector<std::optional<std::error_code>> pushed(n);
+  for (std::size_t i = 0; i < n; ++i)
+    acc.srv->async_send(ctl->fingerprint(), bytes("r" + std::to_string(i) + std::string(250, '.')),
+                        {}, [&pushed, i](std::error_code ec, std::uint64_t) { pushed[i] = ec; });
+  asio::steady_timer pause(io, 300ms);
+  bool paused = false;
+  pause.async_wait([&](std::error_code) { paused = true; });
+  REQUIRE(run_until(io, [&] { return paused; }));
+  CHECK(std::none_of(pushed.begin(), pushed.end(), [](const auto& p) { return p.has_value(); }));
+
+  std::vector<std::string> got;
+  std::function<void()> next = [&] {
+    lamp->async_receive([&](std::error_code ec, core::message m) {
+      REQUIRE_FALSE(ec);
+      got.push_back(text(m.payload).substr(0, text(m.payload).find('.')));
+      if (got.size() < n) next();
+    });
+  };
+  next();
+  REQUIRE(run_until(io, [&] {
+    return got.size() == n &&
+           std::all_of(pushed.begin(), pushed.end(), [](const auto& p) { return p.has_value(); });
+  }));
+  for (std::size_t i = 0; i < n; ++i) {
+    CHECK(got[i] == "r" + std::to_string(i));
+    CHECK_FALSE(*pushed[i]);
+  }
+}
+
+TEST_CASE("app: events past the bound merge state changes and keep what must not be lost",
+          "[app]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app");
+  tcp::acceptor closed(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  const std::uint16_t port = closed.local_endpoint().port();
+  closed.close();
+  auto o = options(dir.path / "app", port);
+  o.max_queued_events = 2;
+  auto ctl = open(io, o);
+  // Not paired, nobody listening: the channel goes preparing → waiting → preparing → ...
+  auto lamp = ctl->get("lamp-1");
+  lamp->start();
+  int waits = 0;
+  REQUIRE(run_until(io, [&] {
+    waits += lamp->state() == channel_state::waiting;
+    return waits > 20;
+  }));
+  lamp->cancel();
+  const auto events = drain_events(io, *lamp);
+  REQUIRE(events.size() == 2);
+  const auto* first = std::get_if<app::state_event>(&events[0]);
+  const auto* last = std::get_if<app::state_event>(&events[1]);
+  REQUIRE(first);
+  REQUIRE(last);
+  CHECK(first->from == channel_state::setup);
+  CHECK(first->to == channel_state::preparing);
+  CHECK(first->missed == 0);
+  CHECK(last->to == channel_state::cancelled); // the latest state, whatever was merged
+  CHECK(last->missed > 0);
+  // After cancel() and an empty queue, event waits end.
+  std::optional<std::error_code> ended;
+  lamp->async_next_event([&](std::error_code ec, device_event) { ended = ec; });
+  REQUIRE(run_until(io, [&] { return ended.has_value(); }));
+  CHECK(*ended == asio::error::operation_aborted);
+}
+
+TEST_CASE("app: open() names what is wrong with the state directory", "[app]") {
+  asio::io_context io;
+  std::unique_ptr<controller> c;
+  app::controller_options o;
+  o.discovery = false;
+  CHECK(controller::open(io.get_executor(), o, c).code == std::errc::invalid_argument);
+  CHECK_FALSE(c);
+  lanyard::test::temp_dir dir("lanyard-app");
+  std::filesystem::create_directories(dir.path / "app");
+  { std::ofstream(dir.path / "app" / "trust-store.json") << "{ not json"; }
+  o.state_dir = dir.path / "app";
+  const core::error_detail e = controller::open(io.get_executor(), o, c);
+  CHECK(e);
+  CHECK(e.message().find("trust-store.json") != std::string::npos);
+  CHECK_FALSE(c);
+}
