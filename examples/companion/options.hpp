@@ -14,27 +14,24 @@ struct options {
   std::string ssid, passphrase; // the home network, for provisioning
   std::string join;             // the command that joins the SoftAP (lab: ip link set sap0 up)
   std::string softap_interface; // pin the SoftAP path to this interface (lab: sap0)
-  std::string identity_dir = "companion-identity";   // this app's key and certificate
-  std::string trust_store = "companion-trust-store"; // the accessories it pinned
-  unsigned long readings = 0; // exit after this many readings; 0: run until SIGINT
+  std::string state_dir = "companion-state"; // this app's key and the accessories it pinned
+  unsigned long readings = 0;                // exit after this many readings; 0: run until SIGINT
 };
 
 inline std::optional<options> parse(int argc, char** argv) {
   options o;
   std::string passphrase_file, readings = "0";
-  const std::map<std::string, std::string*> flags = {{"--ssid", &o.ssid},
-                                                     {"--passphrase-file", &passphrase_file},
-                                                     {"--join", &o.join},
-                                                     {"--softap-interface", &o.softap_interface},
-                                                     {"--readings", &readings},
-                                                     {"--identity-dir", &o.identity_dir},
-                                                     {"--trust-store", &o.trust_store}};
+  const std::map<std::string, std::string*> flags = {
+      {"--ssid", &o.ssid},       {"--passphrase-file", &passphrase_file},
+      {"--join", &o.join},       {"--softap-interface", &o.softap_interface},
+      {"--readings", &readings}, {"--state-dir", &o.state_dir}};
   auto bad = [](const std::string& what) {
-    std::fprintf(stderr,
-                 "example_companion: %s\nusage: example_companion PAYLOAD [--ssid SSID "
-                 "--passphrase-file FILE] [--join CMD]\n  [--softap-interface IF] [--identity-dir "
-                 "DIR] [--trust-store FILE] [--readings N]\n",
-                 what.c_str());
+    std::fprintf(
+        stderr,
+        "example_companion: %s\nusage: example_companion PAYLOAD [--ssid SSID "
+        "--passphrase-file FILE] [--join CMD]\n  [--softap-interface IF] [--state-dir DIR] "
+        "[--readings N]\n",
+        what.c_str());
     return std::nullopt;
   };
   for (int i = 1; i < argc; ++i) {

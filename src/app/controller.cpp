@@ -203,8 +203,13 @@ void controller::next_discovery_impl(channel::completion<discovery_event> c) {
 
 void controller::pair_payload_impl(const core::setup_payload& p,
                                    channel::completion<pairing_result> c) {
-  if (!p.setup_secret) return c.complete(core::payload_errc::no_setup_secret, {});
-  core::pairing_credentials creds{core::pairing_method::setup_secret, *p.setup_secret, {}};
+  // Paired before (the payload of an operational accessory has no secret): connecting with
+  // the pin is all there is to do; a pin of another key fails the channel with key_changed.
+  std::optional<core::pairing_credentials> creds;
+  if (p.setup_secret)
+    creds = core::pairing_credentials{core::pairing_method::setup_secret, *p.setup_secret, {}};
+  else if (!impl_->ctx->store->find(p.device_id))
+    return c.complete(core::payload_errc::no_setup_secret, {});
   impl_->get(p.device_id)->pair_impl(std::move(creds), p.device_fingerprint, std::move(c));
 }
 

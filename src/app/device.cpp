@@ -142,8 +142,8 @@ struct device::impl : std::enable_shared_from_this<impl> {
 
   // --- pairing ----------------------------------------------------------------------------
 
-  void pair(core::pairing_credentials creds, std::optional<core::fingerprint> expected,
-            channel::completion<pairing_result> c) {
+  void pair(std::optional<core::pairing_credentials> creds,
+            std::optional<core::fingerprint> expected, channel::completion<pairing_result> c) {
     if (pair_waiter) return c.complete(asio::error::in_progress, {});
     const auto pinned = ctx->store->find(id);
     if (ch && state == channel_state::ready && pinned)
@@ -331,7 +331,7 @@ void device::provision_impl(core::wifi_credentials credentials,
   impl_->provision(credentials, std::move(c));
 }
 
-void device::pair_impl(core::pairing_credentials credentials,
+void device::pair_impl(std::optional<core::pairing_credentials> credentials,
                        std::optional<core::fingerprint> expected,
                        channel::completion<pairing_result> done) {
   impl_->pair(std::move(credentials), expected, std::move(done));

@@ -92,7 +92,9 @@ public:
   /// through discovery and the static paths, e.g. its SoftAP), accepts exactly the key in the
   /// payload, proves the payload's secret and has the accessory prove it in return, and pins
   /// the key. The device (get(payload.device_id)) stays connected afterwards, in the session
-  /// the pairing opened. An accessory already paired and connected completes at once.
+  /// the pairing opened. An accessory this app paired before (pinned in its trust store) is
+  /// only connected to: the operation completes once the device is ready, with or without a
+  /// secret in the payload (an operational accessory's payload has none).
   ///
   /// @par Completion Signature
   /// @code void(std::error_code ec, pairing_result r) @endcode
@@ -100,9 +102,10 @@ public:
   /// last_error() has attempts_left and retry_after_ms —, controllers_full,
   /// method_not_supported, accessory_unverified, protocol_violation), trust::trust_errc
   /// (key_changed: this app pinned another key for this id), tls codes
-  /// (peer_rejected_certificate), core::payload_errc::unsupported_version (a payload without a
-  /// secret: pair with the code), asio::error::operation_aborted. While the accessory cannot
-  /// be reached the operation keeps trying: bind a timeout (`||` a timer) to give up.
+  /// (peer_rejected_certificate), core::payload_errc::no_setup_secret (a payload without a
+  /// secret for an accessory not paired yet: pair with the code), asio::error::operation_aborted.
+  /// While the accessory cannot be reached the operation keeps trying: bind a timeout (`||` a
+  /// timer) to give up.
   ///
   /// @par Per-operation cancellation
   /// Terminal or partial: completes with asio::error::operation_aborted and cancels the
@@ -119,15 +122,16 @@ public:
 
   /// Pairs with accessory `device_id` by its 8-digit setup code (SPAKE2+: a neighbour who
   /// does not know the code learns nothing it could try offline). As above otherwise; the
-  /// code's format is checked first (core::parse_setup_code()'s errors).
+  /// code's format is checked first (core::parse_setup_code()'s errors). Both strings are
+  /// read before the initiation returns.
   template <class CompletionToken>
-  auto async_pair(std::string device_id, std::string code, CompletionToken&& token) {
+  auto async_pair(std::string_view device_id, std::string_view code, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, pairing_result)>(
-        [this](auto handler, std::string id, std::string c) {
-          pair_code_impl(std::move(id), std::move(c),
+        [this](auto handler, std::string_view id, std::string_view c) {
+          pair_code_impl(std::string(id), std::string(c),
                          channel::completion<pairing_result>(std::move(handler), get_executor()));
         },
-        token, std::move(device_id), std::move(code));
+        token, device_id, code);
   }
 
   /// Unpins `device_id` in the trust store (the accessory keeps this app in its list until

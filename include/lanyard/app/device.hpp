@@ -200,14 +200,18 @@ public:
   /// Terminal or partial: completes with asio::error::operation_aborted and tells the
   /// accessory nothing: credentials it already received may still be applied (ESP-IDF's
   /// provisioning behaves the same).
+  ///
+  /// `credentials` is copied before the initiation returns. (It is taken by reference because
+  /// GCC 12 destroys a temporary argument in a co_await expression twice: from a coroutine,
+  /// pass a named object.)
   template <class CompletionToken>
-  auto async_provision(core::wifi_credentials credentials, CompletionToken&& token) {
+  auto async_provision(const core::wifi_credentials& credentials, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, provisioning_outcome)>(
         [this](auto handler, core::wifi_credentials c) {
           provision_impl(std::move(c), channel::completion<provisioning_outcome>(std::move(handler),
                                                                                  get_executor()));
         },
-        token, std::move(credentials));
+        token, credentials);
   }
 
   /// Ends the session: CLOSE sent if connected, state cancelled, every pending operation
@@ -221,7 +225,8 @@ private:
   friend class controller;
   // controller::async_pair(): (re)start with these pairing credentials; `done` completes when
   // the channel is ready (paired and pinned) or failed.
-  void pair_impl(core::pairing_credentials credentials, std::optional<core::fingerprint> expected,
+  void pair_impl(std::optional<core::pairing_credentials> credentials,
+                 std::optional<core::fingerprint> expected,
                  channel::completion<pairing_result> done);
   // The controller's directory changed.
   void directory_changed(std::span<const discovery::directory_event> events);
