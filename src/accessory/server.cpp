@@ -2,6 +2,7 @@
 
 #include "store_pairing_host.hpp"
 #include <lanyard/accessory/diagnostics.hpp>
+#include <lanyard/channel/receive_queue.hpp>
 #include <lanyard/channel/send_queue.hpp>
 #include <lanyard/channel/session_runner.hpp>
 
@@ -84,10 +85,12 @@ core::session_id random_session_id() {
 
 struct server::impl : std::enable_shared_from_this<impl> {
   struct entry {
-    entry(asio::any_io_executor ex, std::size_t max_waiting) : sends(std::move(ex), max_waiting) {}
+    entry(asio::any_io_executor ex, std::size_t max_waiting)
+        : sends(ex, max_waiting), inbox(std::move(ex)) {}
     controller_id controller;
     std::shared_ptr<session_runner> runner;
     send_queue sends;
+    channel::detail::receive_queue inbox; // receive_mode::pull
     // The local endpoint of the current connection: end_connections_through() matches it.
     tcp::endpoint via;
     // The current connection's "ADDRESS:PORT", for the session's diagnostics.
@@ -606,6 +609,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     auto e = std::make_shared<entry>(ex, opts.max_waiting_sends);
     e->controller = fp;
     core::session_settings s = opts.session;
+    if (opts.receive == channel::receive_mode::pull) s.acknowledge = core::ack_policy::on_consume;
     s.new_session_id = random_session_id;
     std::weak_ptr<impl> w = weak_from_this();
     s.is_foreign_session = [w, fp](const core::session_id& id) {
@@ -640,7 +644,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (auto* est = std::get_if<core::events::established>(&ev)) {
       if (current(e)) table.established(e->controller, est->id);
     } else if (auto* m = std::get_if<core::events::message_received>(&ev)) {
-      if (on_message) on_message(e->controller, m->seq, m->payload);
+      if (opts.receive == channel::receive_mode::pull)
+        e->inbox.push(*e->runner, core::message{m->seq, std::move(m->payload)});
+      else if (on_message)
+        on_message(e->controller, m->seq, m->payload);
     } else if (auto* cm = std::get_if<core::events::control_received>(&ev)) {
       if (on_control) on_control(e->controller, cm->kind, cm->seq, cm->payload);
     } else if (auto* a = std::get_if<core::events::acked>(&ev)) {
@@ -653,6 +660,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
           {controller_field(e->controller), peer_field(e->peer), {diag::key::by_peer, f->by_peer}});
     } else if (std::get_if<core::events::session_reset>(&ev)) {
       e->sends.fail_unacked(channel::errc::session_reset);
+      e->inbox.new_session();
     }
     if (on_event) on_event(e->controller, ev);
     if (std::get_if<core::events::closed>(&ev) && current(e)) {
@@ -739,6 +747,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (it != sessions.end() && it->second == e) sessions.erase(it);
     e->runner->stop();
     e->sends.fail_all(why);
+    // A waiting receive ends with `why`. Messages nobody took go with the entry: under
+    // on_consume they were never acknowledged, so the app's side fails them too.
+    e->inbox.close(why);
   }
 
   static void close_listener(listener& l) {
@@ -778,6 +789,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     for (auto& [fp, e] : all) {
       e->runner->stop();
       e->sends.fail_all(asio::error::operation_aborted);
+      e->inbox.close(asio::error::operation_aborted);
     }
   }
 };
@@ -893,6 +905,18 @@ std::size_t server::session_count() const noexcept {
 bool server::connected(const controller_id& controller) const noexcept {
   auto it = impl_->sessions.find(controller);
   return it != impl_->sessions.end() && it->second->runner->has_link();
+}
+
+void server::receive_impl(const controller_id& controller, channel::receive_completion c) {
+  impl& i = *impl_;
+  if (i.opts.receive != channel::receive_mode::pull)
+    return c.complete(core::channel_errc::invalid_state, {});
+  if (i.closed) return c.complete(asio::error::operation_aborted, {});
+  auto it = i.sessions.find(controller);
+  if (it == i.sessions.end()) return c.complete(channel::errc::no_session, {});
+  // The entry stays alive while its receive waits: the queue's state is shared with the
+  // cancellation handler, and drop() closes it, completing the receive.
+  it->second->inbox.receive(*it->second->runner, std::move(c));
 }
 
 void server::send_impl(const controller_id& controller, std::span<const std::byte> payload,

@@ -648,6 +648,72 @@ TEST_CASE("channel: a cancelled async_receive takes no message; the next one get
   CHECK(*after_cancel == asio::error::operation_aborted);
 }
 
+TEST_CASE("server: receive_mode::pull: an accessory that does not take a controller's messages "
+          "holds that app to the window; nothing is lost, its sends complete once it reads",
+          "[channel][server]") {
+  asio::io_context io;
+  temp_dir dir;
+  server_options so;
+  so.session.max_message_size = 256;
+  so.session.max_replay_bytes = 1024; // the window: three 255-byte messages
+  so.receive = lanyard::channel::receive_mode::pull;
+  accessory_fixture acc(io, dir.path, 0, so);
+  acc.pair(phone_id());
+  const auto fp = phone_id().fingerprint();
+  // No session yet: nothing to receive from.
+  std::optional<std::error_code> early;
+  acc.srv->async_receive(fp, [&](std::error_code ec, lanyard::core::message) { early = ec; });
+  REQUIRE(run_until(io, [&] { return early.has_value(); }));
+  CHECK(*early == lanyard::channel::errc::no_session);
+
+  phone_fixture phone(io, three_message_buffer());
+  phone.ch.start({"127.0.0.1", acc.endpoint().port()});
+  REQUIRE(run_until(io, [&] { return phone.ch.state() == channel_state::ready; }));
+  constexpr int n = 10;
+  for (int i = 0; i < n; ++i)
+    phone.send("p" + std::to_string(i) + std::string(250, '.'));
+  asio::steady_timer pause(io, 300ms);
+  bool paused = false;
+  pause.async_wait([&](std::error_code) { paused = true; });
+  REQUIRE(run_until(io, [&] { return paused; }));
+  CHECK(phone.done.empty());       // none acknowledged: the accessory took nothing
+  CHECK(acc.received[fp].empty()); // the push handler is not called in pull mode
+
+  std::vector<std::string> got;
+  std::function<void()> next = [&] {
+    acc.srv->async_receive(fp, [&](std::error_code ec, lanyard::core::message m) {
+      REQUIRE_FALSE(ec);
+      CHECK(m.seq == got.size());
+      got.push_back(text(m.payload).substr(0, text(m.payload).find('.')));
+      if (got.size() < n) next();
+    });
+  };
+  next();
+  REQUIRE(run_until(io, [&] { return got.size() == n && phone.done.size() == n; }));
+  for (int i = 0; i < n; ++i)
+    CHECK(got[static_cast<std::size_t>(i)] == "p" + std::to_string(i));
+  for (const auto& [payload, result] : phone.done)
+    CHECK_FALSE(result.first);
+
+  // The app closes the session: a waiting receive ends with session_closed.
+  std::optional<std::error_code> last;
+  acc.srv->async_receive(fp, [&](std::error_code ec, lanyard::core::message) { last = ec; });
+  phone.ch.cancel();
+  REQUIRE(run_until(io, [&] { return last.has_value(); }));
+  CHECK(*last == channel_errc::session_closed);
+}
+
+TEST_CASE("server: async_receive in push mode is invalid_state", "[channel][server]") {
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  std::optional<std::error_code> ec;
+  acc.srv->async_receive(phone_id().fingerprint(),
+                         [&](std::error_code e, lanyard::core::message) { ec = e; });
+  REQUIRE(run_until(io, [&] { return ec.has_value(); }));
+  CHECK(*ec == channel_errc::invalid_state);
+}
+
 TEST_CASE("channel: async_receive in push mode is invalid_state", "[channel]") {
   asio::io_context io;
   phone_fixture phone(io);

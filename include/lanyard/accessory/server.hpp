@@ -27,6 +27,7 @@
 
 #include <lanyard/accessory/server_options.hpp>
 #include <lanyard/channel/error.hpp>
+#include <lanyard/channel/receive_completion.hpp>
 #include <lanyard/channel/send_completion.hpp>
 #include <lanyard/channel/send_options.hpp>
 #include <lanyard/core/channel_error.hpp>
@@ -201,6 +202,35 @@ public:
         },
         token, controller, service, payload, options);
   }
+
+  /// server_options::receive == pull: takes `controller`'s next message, in order, exactly
+  /// once. Its session acknowledges a message only once it was handed over here, so while the
+  /// accessory does not call this the controller's sends wait for room (at most
+  /// session.max_replay_bytes wait here): one busy controller's traffic never piles up.
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec, core::message m) @endcode
+  /// `m.seq` restarts at 0 after a session reset. Errors: core::channel_errc::invalid_state
+  /// (receive_mode::push), channel::errc::no_session (no session with `controller`: wait for
+  /// its events::established), asio::error::in_progress (another receive for `controller` is
+  /// waiting), and when the session ends: core::channel_errc::session_closed (the app closed
+  /// it), channel::errc::session_expired (dropped after its linger or to make room),
+  /// asio::error::operation_aborted (close()). Never completes inside this call.
+  ///
+  /// @par Per-operation cancellation
+  /// A cancellation slot bound to the handler (any type): a waiting receive completes with
+  /// asio::error::operation_aborted and takes no message; the next receive gets it.
+  template <class CompletionToken>
+  auto async_receive(const controller_id& controller, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, core::message)>(
+        [this](auto handler, const controller_id& c) {
+          receive_impl(c, channel::receive_completion(std::move(handler), get_executor()));
+        },
+        token, controller);
+  }
+
+  /// The initiation behind async_receive(), the handler already wrapped (for the layer above).
+  void receive_impl(const controller_id& controller, channel::receive_completion c);
 
   struct impl; ///< private
 

@@ -4,6 +4,7 @@
 /// Thread-safety: value types.
 #pragma once
 
+#include <lanyard/channel/receive_mode.hpp>
 #include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/pairing_initiator.hpp>
 #include <lanyard/core/session_settings.hpp>
@@ -55,6 +56,13 @@ struct server_options {
   /// supplied by the server (random ids from the system's CSPRNG; a HELLO naming another
   /// controller's session is refused with core::channel_errc::session_not_owned).
   core::session_settings session;
+
+  /// push (the default): the message handler gets every controller's messages as they
+  /// arrive, acknowledged on receipt. pull: the accessory takes each controller's messages
+  /// with server::async_receive(controller), and its session acknowledges a message only once
+  /// it was taken (session.acknowledge becomes on_consume): a busy accessory holds that
+  /// controller to the window and loses nothing (lanyard/channel/receive_mode.hpp).
+  channel::receive_mode receive = channel::receive_mode::push;
 
   /// How long a controller's session is kept after its connection is lost, so that the app
   /// resumes it (nothing lost) when it comes back. 10 min: covers a phone's Wi-Fi sleep and an

@@ -5,6 +5,7 @@
 /// Thread-safety: value types.
 #pragma once
 
+#include <lanyard/channel/receive_mode.hpp>
 #include <lanyard/client/path_options.hpp>
 #include <lanyard/core/backoff.hpp>
 #include <lanyard/core/diagnostic.hpp>
@@ -57,17 +58,10 @@ struct trust_options {
   std::string controller_name;
 };
 
-/// How the app takes the accessory's messages.
-enum class receive_mode {
-  /// The message handler is called for each message as it arrives; the session
-  /// acknowledges on receipt, so a slow app must queue (and bound) them itself.
-  push,
-  /// The app pulls each message with client_channel::async_receive(); the session
-  /// acknowledges a message only once it was handed over (core::ack_policy::on_consume), so
-  /// a slow app slows the accessory down: at most session.max_replay_bytes (the window) wait
-  /// in the channel, the accessory's sends wait for room. The message handler is not called.
-  pull,
-};
+/// How the app takes the accessory's messages: push (a handler, acknowledged on receipt) or
+/// pull (client_channel::async_receive(), acknowledged once taken: flow control). See
+/// lanyard/channel/receive_mode.hpp.
+using receive_mode = channel::receive_mode;
 
 /// Everything a client_channel needs besides its executor and TLS context.
 struct client_options {
