@@ -1,0 +1,36 @@
+/// @file
+/// The TXT record an accessory advertises, computed from its state: one function, so that
+/// every event that can change the state (the pairing window opened, closed or expired, a
+/// controller paired or removed) recomputes it and an advertiser publishes only a record that
+/// changed (docs/design/product-api.md § 5). No timer, no polling.
+///
+///     id=<device id>   the stable device id apps key on (docs/discovery.md)
+///     pv=1             the protocol version
+///     sf=1 | sf=0      "setup flag": the pairing window is open and there is room for a
+///                      controller, so an app may offer "pair" (an app never trusts it: pairing
+///                      still needs the payload's secret or the code)
+///
+/// Thread-safety: value types and pure functions. No exceptions.
+#pragma once
+
+#include <lanyard/core/txt_record.hpp>
+
+#include <cstddef>
+#include <string_view>
+#include <system_error>
+
+namespace lanyard::core {
+
+/// What the TXT record depends on.
+struct accessory_txt_state {
+  std::string_view device_id;
+  bool pairing_window_open = false;
+  std::size_t controllers = 0;
+  std::size_t max_controllers = 0;
+};
+
+/// Sets id, pv and sf in `txt`, keeping its other entries (the product's own keys). Errors:
+/// txt_record::set()'s (a device id that does not fit a TXT string).
+std::error_code set_accessory_txt(const accessory_txt_state& state, txt_record& txt);
+
+} // namespace lanyard::core

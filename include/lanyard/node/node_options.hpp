@@ -1,0 +1,56 @@
+/// @file
+/// Configuration of an accessory node: where it keeps its state, who it is, where it listens,
+/// how it advertises, and the server settings below it.
+///
+/// Thread-safety: value types.
+#pragma once
+
+#include <lanyard/accessory/server_options.hpp>
+#include <lanyard/core/diagnostic.hpp>
+#include <lanyard/core/pairing_window.hpp>
+#include <lanyard/core/txt_record.hpp>
+
+#include <asio/ip/tcp.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace lanyard::node {
+
+/// See the file comment; defaults are the recommended settings.
+struct node_options {
+  /// The accessory's state: `identity/` (its key, made on first boot, the same forever after),
+  /// `setup-credentials` (the payload's secret and the setup code's verifier, made on first
+  /// boot) and `controllers` (paired controllers and the pairing window). Created 0700.
+  /// Required.
+  std::filesystem::path state_dir;
+  /// The stable device id (TXT `id`, the certificate's name, the payload's id). Required.
+  std::string device_id;
+  /// The DNS-SD instance name people see ("Kitchen Lamp"). Empty: the device id.
+  std::string name;
+  std::string service_type = "_lanyard._tcp";
+  /// Where the node listens: several at once (a SoftAP address and the home network's); every
+  /// listener feeds the same sessions. Port 0 picks a free port.
+  std::vector<asio::ip::tcp::endpoint> listen = {{asio::ip::tcp::v6(), 7443}};
+  /// Advertise with avahi-daemon (the port of the first listener). Off: apps reach the node by
+  /// address only (tests, a SoftAP-only setup).
+  bool advertise = true;
+  /// The product's own TXT keys, advertised next to id, pv and sf (core/accessory_txt.hpp).
+  core::txt_record txt;
+  /// Open the pairing window at start when no controller is paired (first boot, or after the
+  /// last one was removed), for this long.
+  bool open_window_when_unpaired = true;
+  core::pairing_window::duration pairing_window = core::pairing_window::default_timeout;
+  /// Close the window once a controller paired (one pairing per button press, as HomeKit
+  /// does): a neighbour cannot use the rest of the window the owner opened.
+  bool close_window_after_pairing = true;
+  /// The server below: sessions, caps, linger, transport. Its `receive` is set to pull (every
+  /// controller's messages are taken with node::async_receive()) and `pairing.credentials`
+  /// to the node's setup credentials.
+  accessory::server_options server;
+  /// Every diagnostic of the node and its server, as data. Called on the node's executor.
+  core::diagnostics_handler diagnostics;
+};
+
+} // namespace lanyard::node

@@ -1,0 +1,372 @@
+#include <lanyard/node/node.hpp>
+
+#include <lanyard/accessory/controller_admin.hpp>
+#include <lanyard/channel/error.hpp>
+#include <lanyard/core/accessory_txt.hpp>
+#include <lanyard/core/app_message.hpp>
+#include <lanyard/core/session_event.hpp>
+#include <lanyard/discovery/advertiser.hpp>
+#include <lanyard/discovery/client.hpp>
+#include <lanyard/tls/context.hpp>
+#include <lanyard/tls/identity.hpp>
+#include <lanyard/trust/setup_credentials.hpp>
+
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <asio/system_timer.hpp>
+
+#include <deque>
+#include <set>
+#include <utility>
+
+namespace lanyard::node {
+
+namespace {
+
+// Events nobody has taken yet; past this the oldest go (a neighbour's failed pairings must
+// not grow the node's memory).
+constexpr std::size_t max_queued_events = 256;
+
+trust::controller_role role_of(core::paired_role r) {
+  return r == core::paired_role::admin ? trust::controller_role::admin
+                                       : trust::controller_role::user;
+}
+
+core::error_detail make_private_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) return {};
+  std::filesystem::create_directories(dir, ec);
+  if (!ec)
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  if (!ec) return {};
+  return core::error_detail{ec, "cannot create the accessory's state directory " + dir.string() +
+                                    ": " + ec.message()}
+      .with("path", dir.string());
+}
+
+} // namespace
+
+struct node::impl : std::enable_shared_from_this<impl> {
+  impl(asio::any_io_executor e, node_options o)
+      : ex(std::move(e)), opts(std::move(o)), window_timer(ex) {}
+
+  asio::any_io_executor ex;
+  node_options opts;
+  tls::identity me;
+  std::optional<core::setup_code> new_code;
+  std::shared_ptr<trust::controller_store> store;
+  std::unique_ptr<accessory::server> srv;
+  std::unique_ptr<discovery::client> avahi;
+  std::unique_ptr<discovery::advertiser> adv;
+  core::setup_payload payload;
+  core::txt_record txt;
+  bool window_open = false;
+  asio::system_timer window_timer;
+  std::set<controller_id> live;
+
+  std::deque<node_event> events;
+  channel::completion<node_event> waiter;
+  std::uint64_t waiter_id = 0;
+  std::size_t dropped = 0;
+  bool closed = false;
+
+  void emit(core::diagnostic_level level, std::string_view id, std::error_code code,
+            const std::string& text) {
+    if (opts.diagnostics) opts.diagnostics(core::diagnostic{level, id, code, text, {}});
+  }
+
+  // --- events -----------------------------------------------------------------------------
+
+  void push(node_event e) {
+    if (waiter) return waiter.complete({}, std::move(e));
+    if (events.size() >= max_queued_events) {
+      events.pop_front();
+      ++dropped;
+    }
+    events.push_back(std::move(e));
+  }
+
+  void next(channel::completion<node_event> c) {
+    if (waiter) return c.complete(asio::error::in_progress, {});
+    if (!events.empty()) {
+      node_event e = std::move(events.front());
+      events.pop_front();
+      return c.complete({}, std::move(e));
+    }
+    if (closed) return c.complete(asio::error::operation_aborted, {});
+    waiter = std::move(c);
+    const std::uint64_t op = ++waiter_id;
+    waiter.on_cancel([w = weak_from_this(), ex = ex, op](asio::cancellation_type) {
+      asio::post(ex, [w, op] {
+        if (auto self = w.lock(); self && self->waiter && self->waiter_id == op)
+          self->waiter.complete(asio::error::operation_aborted, {});
+      });
+    });
+  }
+
+  // --- the state the TXT record follows ----------------------------------------------------
+
+  // Runs after everything that can change the window or the controllers: reports a window
+  // change, re-arms the expiry timer and publishes a changed TXT record. Nothing polls.
+  void refresh() {
+    if (closed) return;
+    const core::pairing_window_state w = store->window();
+    const auto now = std::chrono::system_clock::now();
+    const bool open_now = w.open && now < w.deadline;
+    if (open_now != window_open) {
+      window_open = open_now;
+      push(window_event{open_now, w.deadline, w.close_reason});
+    }
+    window_timer.cancel();
+    if (open_now) {
+      window_timer.expires_at(w.deadline);
+      window_timer.async_wait([wk = weak_from_this()](std::error_code ec) {
+        auto self = wk.lock();
+        if (ec || !self) return;
+        (void)self->store->expire_window(std::chrono::system_clock::now());
+        self->refresh();
+      });
+    }
+    core::txt_record next = opts.txt;
+    const core::accessory_txt_state state{opts.device_id, open_now, store->list().size(),
+                                          store->max_controllers()};
+    if (auto ec = core::set_accessory_txt(state, next)) {
+      emit(core::diagnostic_level::error, "node.txt_failed", ec,
+           "cannot build the TXT record: " + ec.message());
+      return;
+    }
+    if (next == txt) return;
+    txt = std::move(next);
+    if (adv) {
+      if (auto ec = adv->update_txt(txt)) push(advertising_event{txt, ec});
+    }
+    push(advertising_event{txt, {}});
+  }
+
+  // --- the server's reports ---------------------------------------------------------------
+
+  void on_pairing(const accessory::server::pairing_report& r) {
+    push(pairing_event{r.controller, r.name, r.error, role_of(r.role), r.attempts_left});
+    if (!r.error && opts.close_window_after_pairing) {
+      if (auto s = store->close_window(); s.failed())
+        emit(core::diagnostic_level::error, "node.window_close_failed", s.code, s.message());
+    }
+    refresh();
+  }
+
+  void on_session(const controller_id& c, const core::session_event& ev) {
+    if (std::get_if<core::events::established>(&ev)) {
+      if (live.insert(c).second) push(session_event{c, true, {}});
+    } else if (auto* cl = std::get_if<core::events::closed>(&ev)) {
+      if (live.erase(c) != 0) push(session_event{c, false, cl->error});
+    }
+  }
+
+  void on_control(const controller_id& from, core::message_kind service, std::uint64_t seq,
+                  std::span<const std::byte> message) {
+    const auto parsed = core::parse_app_message(message);
+    std::vector<std::string> replies;
+    if (service == core::message_kind::administration && parsed) {
+      if (!accessory::handle_admin_message(*store, from, seq, parsed.message,
+                                           std::chrono::system_clock::now(), replies))
+        return;
+    } else if (service == core::message_kind::provisioning) {
+      // No Wi-Fi driver: say so, so the app does not wait for a report that never comes.
+      core::app_message m("error");
+      m.set("re", seq).set("reason", "not_supported");
+      if (std::string text; !core::encode_app_message(m, text)) replies.push_back(text);
+    }
+    for (const std::string& text : replies)
+      srv->async_send_control(from, service, std::as_bytes(std::span(text.data(), text.size())), {},
+                              [](std::error_code, std::uint64_t) {});
+    refresh(); // an admin may have removed a controller or opened the window
+  }
+
+  void shut() {
+    if (closed) return;
+    closed = true;
+    window_timer.cancel();
+    if (adv) adv->withdraw(); // goodbye packets: browsers see it leave at once
+    if (srv) srv->close();
+    if (waiter && events.empty()) waiter.complete(asio::error::operation_aborted, {});
+  }
+
+  ~impl() {
+    adv.reset(); // before its client
+    avahi.reset();
+  }
+};
+
+core::error_detail node::open(executor_type ex, node_options options, std::unique_ptr<node>& out) {
+  if (options.state_dir.empty() || options.device_id.empty())
+    return {std::make_error_code(std::errc::invalid_argument),
+            "node_options: state_dir and device_id are required"};
+  if (auto e = make_private_dir(options.state_dir)) return e;
+  auto i = std::make_shared<impl>(ex, std::move(options));
+  const node_options& o = i->opts;
+
+  core::error_detail error;
+  i->me = tls::identity::load_or_create(o.state_dir / "identity", o.device_id, error);
+  if (error) return error;
+  trust::setup_credentials creds;
+  if (trust::store_status s = trust::load_or_create_setup_credentials(
+          o.state_dir / "setup-credentials", creds, i->new_code);
+      s.failed())
+    return s;
+  i->store = std::make_shared<trust::controller_store>(o.state_dir / "controllers");
+  if (trust::store_status s = i->store->load(); s.failed()) return s;
+  if (o.open_window_when_unpaired && i->store->list().empty() && !i->store->window().open)
+    if (trust::store_status s =
+            i->store->open_window(std::chrono::system_clock::now(), o.pairing_window);
+        s.failed())
+      return s;
+
+  i->payload.device_id = o.device_id;
+  i->payload.device_fingerprint = i->me.fingerprint();
+  i->payload.setup_secret = creds.secret;
+
+  accessory::server_options so = o.server;
+  so.receive = channel::receive_mode::pull;
+  so.pairing.credentials = creds;
+  if (!so.diagnostics) so.diagnostics = o.diagnostics;
+  tls::context ctx = tls::context::create(i->me, {}, error);
+  if (error) return error;
+  i->srv = std::make_unique<accessory::server>(ex, std::move(ctx), i->store, std::move(so));
+  std::weak_ptr<impl> w = i;
+  i->srv->set_pairing_handler([w](const accessory::server::pairing_report& r) {
+    if (auto self = w.lock()) self->on_pairing(r);
+  });
+  i->srv->set_event_handler([w](const controller_id& c, const core::session_event& ev) {
+    if (auto self = w.lock()) self->on_session(c, ev);
+  });
+  i->srv->set_control_handler([w](const controller_id& c, core::message_kind k, std::uint64_t seq,
+                                  std::span<const std::byte> p) {
+    if (auto self = w.lock()) self->on_control(c, k, seq, p);
+  });
+  for (const auto& ep : o.listen)
+    if (auto ec = i->srv->listen(ep)) {
+      i->srv->close();
+      return core::error_detail{ec, "cannot listen on " + ep.address().to_string() + " port " +
+                                        std::to_string(ep.port()) + ": " + ec.message()}
+          .with("port", std::uint64_t{ep.port()});
+    }
+
+  i->refresh(); // the first TXT record and the window's timer
+  if (o.advertise) {
+    i->avahi = std::make_unique<discovery::client>(ex);
+    i->adv = std::make_unique<discovery::advertiser>(*i->avahi);
+    i->adv->on_event([w](const discovery::advertiser_event& e) {
+      auto self = w.lock();
+      if (self && e.kind == discovery::advertiser_event_kind::failed)
+        self->push(advertising_event{self->txt, e.error});
+    });
+    discovery::service_description d;
+    d.name = o.name.empty() ? o.device_id : o.name;
+    d.type = o.service_type;
+    d.port = i->srv->local_endpoints().front().port();
+    d.txt = i->txt;
+    if (auto ec = i->adv->publish(std::move(d))) {
+      i->shut();
+      return {ec, "cannot advertise '" + o.service_type + "': " + ec.message()};
+    }
+  }
+  out.reset(new node(std::move(i)));
+  return {};
+}
+
+node::node(std::shared_ptr<impl> i) : impl_(std::move(i)) {}
+
+node::~node() {
+  impl_->shut();
+}
+
+node::executor_type node::get_executor() const noexcept {
+  return impl_->ex;
+}
+
+const std::string& node::device_id() const noexcept {
+  return impl_->opts.device_id;
+}
+
+const core::fingerprint& node::fingerprint() const noexcept {
+  return impl_->me.fingerprint();
+}
+
+const core::setup_payload& node::setup_payload() const noexcept {
+  return impl_->payload;
+}
+
+std::string node::setup_payload_text() const {
+  std::string text;
+  (void)core::encode_setup_payload(impl_->payload, text); // valid by construction
+  return text;
+}
+
+const std::optional<core::setup_code>& node::new_setup_code() const noexcept {
+  return impl_->new_code;
+}
+
+const core::txt_record& node::txt() const noexcept {
+  return impl_->txt;
+}
+
+std::vector<std::uint16_t> node::ports() const {
+  std::vector<std::uint16_t> out;
+  for (const auto& ep : impl_->srv->local_endpoints())
+    out.push_back(ep.port());
+  return out;
+}
+
+core::error_detail node::open_pairing_window() {
+  trust::store_status s = impl_->store->open_window(
+      std::chrono::system_clock::now(), impl_->opts.pairing_window, core::window_opener::local);
+  impl_->refresh();
+  if (s.failed()) return s;
+  return {};
+}
+
+core::error_detail node::close_pairing_window() {
+  trust::store_status s = impl_->store->close_window();
+  impl_->refresh();
+  if (s.failed()) return s;
+  return {};
+}
+
+std::vector<controller_id> node::sessions() const {
+  return {impl_->live.begin(), impl_->live.end()};
+}
+
+std::size_t node::dropped_events() const noexcept {
+  return impl_->dropped;
+}
+
+std::size_t node::broadcast(std::span<const std::byte> payload) {
+  std::size_t n = 0;
+  for (const controller_id& c : impl_->live) {
+    impl_->srv->async_send(
+        c, payload,
+        channel::send_options{channel::send_mode::wait, channel::send_completion_mode::queued},
+        [](std::error_code, std::uint64_t) {});
+    ++n;
+  }
+  return n;
+}
+
+void node::close() {
+  impl_->shut();
+}
+
+accessory::server& node::server() noexcept {
+  return *impl_->srv;
+}
+
+trust::controller_store& node::controllers() noexcept {
+  return *impl_->store;
+}
+
+void node::next_event_impl(channel::completion<node_event> c) {
+  impl_->next(std::move(c));
+}
+
+} // namespace lanyard::node

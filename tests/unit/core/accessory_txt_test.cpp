@@ -1,0 +1,50 @@
+#include <lanyard/core/accessory_txt.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace lanyard::core;
+
+namespace {
+
+std::string value(const txt_record& t, const char* key) {
+  const txt_entry* e = t.find(key);
+  return e != nullptr && e->value ? *e->value : "<none>";
+}
+
+} // namespace
+
+TEST_CASE("accessory TXT: sf follows the window and the room for controllers", "[txt]") {
+  txt_record t;
+  REQUIRE_FALSE(t.set("md", "lamp"));
+  accessory_txt_state s{"lamp-1", true, 0, 16};
+  REQUIRE_FALSE(set_accessory_txt(s, t));
+  CHECK(value(t, "id") == "lamp-1");
+  CHECK(value(t, "pv") == "1");
+  CHECK(value(t, "sf") == "1");
+  CHECK(value(t, "md") == "lamp"); // the product's own keys stay
+  const txt_record open = t;
+
+  s.pairing_window_open = false;
+  REQUIRE_FALSE(set_accessory_txt(s, t));
+  CHECK(value(t, "sf") == "0");
+  CHECK(t != open); // a changed record: the advertiser publishes it
+
+  s.pairing_window_open = true;
+  s.controllers = 16; // full: an app could not pair, so it is not offered
+  REQUIRE_FALSE(set_accessory_txt(s, t));
+  CHECK(value(t, "sf") == "0");
+
+  s.controllers = 3;
+  REQUIRE_FALSE(set_accessory_txt(s, t));
+  CHECK(t == open); // the same state gives the same record: nothing to publish
+}
+
+TEST_CASE("accessory TXT: a device id that does not fit is an error, the record unchanged",
+          "[txt]") {
+  txt_record t;
+  const std::string huge(300, 'x');
+  CHECK(set_accessory_txt({huge, true, 0, 16}, t));
+  CHECK(t.find("id") == nullptr);
+}

@@ -1,0 +1,223 @@
+// node::node over the real adapters on loopback (its state on disk, mbedTLS, the server),
+// with the app side on app::controller: the first boot's window and TXT, pairing closing the
+// window (sf follows without polling), pull receive and broadcast, the pairing button, a
+// restart. Advertising is off (no avahi-daemon in unit tests; the lab test
+// integration.examples.minimal_accessory watches sf with a real avahi-browse).
+#include <lanyard/node/node.hpp>
+
+#include <lanyard/app/controller.hpp>
+#include <lanyard/core/provisioning.hpp>
+#include <lanyard/core/setup_payload.hpp>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/error.hpp>
+#include <asio/io_context.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "support/io_test_support.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+using lanyard::client::channel_state;
+using lanyard::node::node;
+using lanyard::node::node_event;
+using lanyard::test::bytes;
+using lanyard::test::run_until;
+using lanyard::test::text;
+namespace app = lanyard::app;
+namespace core = lanyard::core;
+namespace nd = lanyard::node;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::unique_ptr<node> open_node(asio::io_context& io, const std::filesystem::path& dir) {
+  nd::node_options o;
+  o.state_dir = dir;
+  o.device_id = "lamp-1";
+  o.name = "Kitchen Lamp";
+  o.listen = {{asio::ip::make_address("127.0.0.1"), 0}};
+  o.advertise = false;
+  REQUIRE_FALSE(o.txt.set("md", "lamp"));
+  std::unique_ptr<node> n;
+  const core::error_detail e = node::open(io.get_executor(), std::move(o), n);
+  INFO(e.message());
+  REQUIRE_FALSE(e);
+  REQUIRE(n);
+  return n;
+}
+
+std::unique_ptr<app::controller> open_app(asio::io_context& io, const std::filesystem::path& dir,
+                                          std::uint16_t port) {
+  app::controller_options o;
+  o.state_dir = dir;
+  o.name = "phone";
+  o.discovery = false;
+  o.paths.static_paths = {{asio::ip::make_address("127.0.0.1"), port, ""}};
+  o.backoff.initial = 20ms;
+  o.backoff.cap = 200ms;
+  std::unique_ptr<app::controller> c;
+  REQUIRE_FALSE(app::controller::open(io.get_executor(), std::move(o), c));
+  return c;
+}
+
+std::string sf(const core::txt_record& t) {
+  const core::txt_entry* e = t.find("sf");
+  return e != nullptr && e->value ? *e->value : "<none>";
+}
+
+// Every event queued now, in order.
+std::vector<node_event> drain(asio::io_context& io, node& n) {
+  std::vector<node_event> out;
+  for (;;) {
+    std::optional<std::error_code> ec;
+    asio::cancellation_signal stop;
+    n.async_next_event(
+        asio::bind_cancellation_slot(stop.slot(), [&](std::error_code e, node_event ev) {
+          ec = e;
+          if (!e) out.push_back(std::move(ev));
+        }));
+    stop.emit(asio::cancellation_type::terminal);
+    REQUIRE(run_until(io, [&] { return ec.has_value(); }));
+    if (*ec) return out;
+  }
+}
+
+template <class Event>
+std::vector<Event> only(const std::vector<node_event>& events) {
+  std::vector<Event> out;
+  for (const auto& e : events)
+    if (auto* x = std::get_if<Event>(&e)) out.push_back(*x);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("node: first boot opens the window (sf=1); pairing closes it (sf=0) by events",
+          "[node]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-node");
+  auto n = open_node(io, dir.path / "acc");
+  CHECK(n->new_setup_code().has_value()); // made now: for the label
+  CHECK(n->setup_payload().setup_secret.has_value());
+  CHECK(n->setup_payload().device_fingerprint == n->fingerprint());
+  CHECK(sf(n->txt()) == "1");
+  CHECK(n->txt().find("md") != nullptr); // the product's own key
+  auto first = drain(io, *n);
+  REQUIRE(only<nd::window_event>(first).size() == 1);
+  CHECK(only<nd::window_event>(first)[0].open);
+
+  auto ctl = open_app(io, dir.path / "app", n->ports().at(0));
+  std::optional<std::error_code> paired;
+  ctl->async_pair(n->setup_payload(),
+                  [&](std::error_code ec, app::pairing_result) { paired = ec; });
+  REQUIRE(run_until(io, [&] { return paired.has_value(); }));
+  REQUIRE_FALSE(*paired);
+  // No timer and no polling: the pairing report closed the window and rebuilt the TXT.
+  CHECK(sf(n->txt()) == "0");
+  const auto events = drain(io, *n);
+  const auto pairings = only<nd::pairing_event>(events);
+  REQUIRE(pairings.size() == 1);
+  CHECK_FALSE(pairings[0].error);
+  CHECK(pairings[0].controller == ctl->fingerprint());
+  CHECK(pairings[0].role == lanyard::trust::controller_role::admin);
+  CHECK(pairings[0].name == "phone");
+  const auto windows = only<nd::window_event>(events);
+  REQUIRE(windows.size() == 1);
+  CHECK_FALSE(windows[0].open);
+  const auto adverts = only<nd::advertising_event>(events);
+  REQUIRE_FALSE(adverts.empty());
+  CHECK(sf(adverts.back().txt) == "0");
+  const auto sessions = only<nd::session_event>(events);
+  REQUIRE(sessions.size() == 1);
+  CHECK(sessions[0].open);
+  CHECK(n->sessions() == std::vector<nd::controller_id>{ctl->fingerprint()});
+
+  // The pairing button opens it again, and closing it closes it: each a new record.
+  REQUIRE_FALSE(n->open_pairing_window());
+  CHECK(sf(n->txt()) == "1");
+  REQUIRE_FALSE(n->close_pairing_window());
+  CHECK(sf(n->txt()) == "0");
+  const auto button = only<nd::advertising_event>(drain(io, *n));
+  REQUIRE(button.size() == 2);
+  CHECK(sf(button[0].txt) == "1");
+  CHECK(sf(button[1].txt) == "0");
+
+  // A restart: the same key, no new setup code, the window stays closed (someone is paired).
+  const core::fingerprint key = n->fingerprint();
+  ctl.reset();
+  n.reset();
+  auto again = open_node(io, dir.path / "acc");
+  CHECK_FALSE(again->new_setup_code().has_value());
+  CHECK(again->fingerprint() == key);
+  CHECK(sf(again->txt()) == "0");
+}
+
+TEST_CASE("node: each controller's messages are pulled; broadcast reaches every session; "
+          "provisioning without a Wi-Fi driver is refused, not left unanswered",
+          "[node]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-node");
+  auto n = open_node(io, dir.path / "acc");
+  auto ctl = open_app(io, dir.path / "app", n->ports().at(0));
+  std::optional<std::error_code> paired;
+  ctl->async_pair(n->setup_payload(),
+                  [&](std::error_code ec, app::pairing_result) { paired = ec; });
+  REQUIRE(run_until(io, [&] { return paired.has_value(); }));
+  REQUIRE_FALSE(*paired);
+  auto lamp = ctl->get("lamp-1");
+  REQUIRE(run_until(io, [&] { return !n->sessions().empty(); }));
+
+  std::optional<std::error_code> sent;
+  lamp->async_send(bytes("v1 set on=1"), [&](std::error_code ec, std::uint64_t) { sent = ec; });
+  std::optional<core::message> got;
+  n->async_receive(ctl->fingerprint(), [&](std::error_code ec, core::message m) {
+    REQUIRE_FALSE(ec);
+    got = std::move(m);
+  });
+  REQUIRE(run_until(io, [&] { return got.has_value() && sent.has_value(); }));
+  CHECK(text(got->payload) == "v1 set on=1");
+  CHECK_FALSE(*sent);
+
+  CHECK(n->broadcast(bytes("v1 state on=1")) == 1);
+  std::optional<core::message> pushed;
+  lamp->async_receive([&](std::error_code ec, core::message m) {
+    REQUIRE_FALSE(ec);
+    pushed = std::move(m);
+  });
+  REQUIRE(run_until(io, [&] { return pushed.has_value(); }));
+  CHECK(text(pushed->payload) == "v1 state on=1");
+
+  const core::wifi_credentials home{"HomeLAN", "correct horse"};
+  std::optional<std::error_code> provisioned;
+  lamp->async_provision(home,
+                        [&](std::error_code ec, app::provisioning_outcome) { provisioned = ec; });
+  REQUIRE(run_until(io, [&] { return provisioned.has_value(); }));
+  CHECK(*provisioned == core::provisioning_errc::credentials_refused);
+  CHECK(lamp->last_error().text("refusal") == std::string_view("not_supported"));
+}
+
+TEST_CASE("node: open() names what is missing", "[node]") {
+  asio::io_context io;
+  std::unique_ptr<node> n;
+  nd::node_options o;
+  o.advertise = false;
+  CHECK(node::open(io.get_executor(), o, n).code == std::errc::invalid_argument);
+  lanyard::test::temp_dir dir("lanyard-node");
+  o.state_dir = dir.path / "acc";
+  o.device_id = "lamp-1";
+  o.listen = {{asio::ip::make_address("127.0.0.1"), 0}};
+  auto first = open_node(io, dir.path / "taken");
+  o.listen = {{asio::ip::make_address("127.0.0.1"), first->ports().at(0)}};
+  const core::error_detail e = node::open(io.get_executor(), o, n);
+  CHECK(e.code == asio::error::address_in_use);
+  CHECK(e.message().find(std::to_string(first->ports().at(0))) != std::string::npos);
+  CHECK_FALSE(n);
+}
