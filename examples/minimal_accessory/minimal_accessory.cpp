@@ -1,111 +1,88 @@
-// The smallest accessory on Lanyard's accessory API: a persistent identity, the paired
-// controllers, the channel server, and a DNS-SD advertisement. It echoes every message back
-// to the controller that sent it. On first boot it opens the pairing window and prints its
-// setup payload, so `lanyard pair PAYLOAD` can pair with it.
+// The smallest accessory on Lanyard's accessory API, node::node: a persistent identity, the
+// paired controllers and the pairing window, the channel server and a DNS-SD advertisement
+// whose TXT record follows the window by itself (sf=1 while an app may pair). It echoes every
+// message back to the controller that sent it. On first boot it opens the pairing window and
+// prints its setup payload, so `lanyard pair PAYLOAD` can pair with it; pairing closes the
+// window again (sf=0).
 //
 //   build/examples/example_minimal_accessory STATE_DIR [PORT] [--mptcp]
 //   (needs avahi-daemon; stop with ^C; --mptcp: Multipath TCP, plain TCP clients still served)
-#include <lanyard/accessory/server.hpp>
-#include <lanyard/core/setup_payload.hpp>
-#include <lanyard/discovery/advertiser.hpp>
-#include <lanyard/discovery/client.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/identity.hpp>
-#include <lanyard/trust/controller_store.hpp>
-#include <lanyard/trust/setup_credentials.hpp>
+#include <lanyard/node/node.hpp>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/use_awaitable.hpp>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <memory>
 #include <string>
 #include <vector>
 
 using namespace lanyard;
+
+constexpr auto awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+
+// One controller's session: every message it sends comes back. Taking the next message only
+// after the echo was queued is the flow control: a flood from one app waits in its own
+// session, not in this process.
+asio::awaitable<void> echo(node::node& n, node::controller_id from) {
+  for (;;) {
+    auto [ec, m] = co_await n.async_receive(from, awaitable);
+    if (ec) co_return; // the session ended (a new one gets its own loop)
+    co_await n.async_send(from, m.payload, awaitable);
+  }
+}
+
+// What the node reports: the window and the TXT record it derives, pairings, sessions.
+asio::awaitable<void> watch(node::node& n) {
+  for (;;) {
+    auto [ec, event] = co_await n.async_next_event(awaitable);
+    if (ec) co_return; // closed
+    if (auto* s = std::get_if<node::session_event>(&event); s && s->open)
+      asio::co_spawn(n.get_executor(), echo(n, s->controller), asio::detached);
+    else if (auto* a = std::get_if<node::advertising_event>(&event))
+      std::printf("advertising: sf=%s\n", a->txt.find("sf")->value->c_str());
+    else if (auto* p = std::get_if<node::pairing_event>(&event))
+      std::printf("pairing %s: %s\n", core::to_short_string(p->controller).c_str(),
+                  p->error ? p->error.message().c_str() : "paired");
+  }
+}
 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: example_minimal_accessory STATE_DIR [PORT] [--mptcp]\n");
     return 2;
   }
-  const std::filesystem::path state = argv[1];
-  const auto port = static_cast<std::uint16_t>(argc > 2 ? std::atoi(argv[2]) : 7443);
-  const bool mptcp = argc > 3 && std::string(argv[3]) == "--mptcp";
-  const std::string device_id = "minimal-1";
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  node::node_options o;
+  o.state_dir = argv[1];
+  o.device_id = "minimal-1";
+  o.name = "Minimal Accessory";
+  const auto port = static_cast<std::uint16_t>(argc > 2 ? std::atoi(argv[2]) : 7443);
+  o.listen = {{asio::ip::tcp::v6(), port}};
+  if (argc > 3 && std::string(argv[3]) == "--mptcp")
+    o.server.transport = link::transport_protocol::mptcp;
 
-  // 1. Identity: created on first boot, the same key forever after (apps pin it).
-  std::error_code ec;
-  std::filesystem::create_directories(state, ec);
-  if (ec) return std::fprintf(stderr, "%s: %s\n", state.c_str(), ec.message().c_str()), 1;
-  core::error_detail identity_error; // code, sentence and fields (file, os_error, mbedtls_error)
-  tls::identity me = tls::identity::load_or_create(state / "identity", device_id, identity_error);
-  if (identity_error)
-    return std::fprintf(stderr, "identity: %s\n", identity_error.message().c_str()), 1;
-
-  // 2. The pairing secrets, made once like the identity: the setup secret (in the QR payload)
-  // and the 8-digit setup code, of which only a SPAKE2+ verifier is kept. A real product makes
-  // them at the factory and prints the code and payload on its label.
-  trust::setup_credentials secrets;
-  std::optional<core::setup_code> new_code;
-  if (auto s =
-          trust::load_or_create_setup_credentials(state / "setup-credentials", secrets, new_code);
-      s.failed())
-    return std::fprintf(stderr, "setup credentials: %s\n", s.message().c_str()), 1;
-  if (new_code) std::printf("setup code (for the label): %s\n", core::to_string(*new_code).c_str());
-
-  // 3. Paired controllers; an accessory nobody paired with opens its pairing window. An app
-  // pairs only by proving the payload's secret or the code (server_options::pairing).
-  auto controllers = std::make_shared<trust::controller_store>(state / "controllers");
-  if (auto s = controllers->load(); s.failed())
-    return std::fprintf(stderr, "controllers: %s\n", s.message().c_str()), 1;
-  if (controllers->list().empty()) {
-    controllers->open_window(std::chrono::system_clock::now());
-    core::setup_payload payload;
-    payload.device_id = device_id;
-    payload.device_fingerprint = me.fingerprint();
-    payload.setup_secret = secrets.secret;
-    std::string text;
-    if (!core::encode_setup_payload(payload, text))
-      std::printf("pairing window open; setup payload: %s\n", text.c_str());
-  }
-
-  // 4. The channel server: pinned mutual TLS, one resumable session per controller.
+  // Identity, setup secrets and controllers are made on first boot and kept in STATE_DIR; a
+  // node nobody paired with opens its pairing window. A real product makes the secrets at the
+  // factory and prints the code and the payload on its label.
   asio::io_context io;
-  accessory::server_options options;
-  options.pairing.credentials = secrets;
-  if (mptcp) options.transport = link::transport_protocol::mptcp;
-  accessory::server server(io.get_executor(), tls::context(me), controllers, options);
-  server.set_message_handler([&](const accessory::server::controller_id& from, std::uint64_t,
-                                 std::span<const std::byte> payload) {
-    std::vector<std::byte> copy(payload.begin(), payload.end()); // the echo
-    server.async_send(from, copy, [](std::error_code, std::uint64_t) {});
-  });
-  if (auto lec = server.listen({asio::ip::tcp::v6(), port}))
-    return std::fprintf(stderr, "listen on port %u: %s\n", port, lec.message().c_str()), 1;
+  std::unique_ptr<node::node> n;
+  if (auto e = node::node::open(io.get_executor(), o, n))
+    return std::fprintf(stderr, "%s\n", e.message().c_str()), 1;
+  if (const auto& code = n->new_setup_code())
+    std::printf("setup code (for the label): %s\n", core::to_string(*code).c_str());
+  if (n->txt().find("sf")->value == "1")
+    std::printf("pairing window open; setup payload: %s\n", n->setup_payload_text().c_str());
+  std::printf("listening on port %u as %s\n", n->ports().front(), n->device_id().c_str());
 
-  // 5. Advertise _lanyard._tcp with the TXT keys apps look for (docs/discovery.md).
-  discovery::client avahi(io.get_executor());
-  discovery::advertiser adv(avahi);
-  discovery::service_description service;
-  service.name = "Minimal Accessory";
-  service.type = "_lanyard._tcp";
-  service.port = port;
-  service.txt.set("id", device_id);
-  service.txt.set("pv", "1");
-  service.txt.set("sf", controllers->list().empty() ? "1" : "0");
-  if (auto aec = adv.publish(service))
-    return std::fprintf(stderr, "advertise: %s\n", aec.message().c_str()), 1;
-  std::printf("listening on port %u as %s\n", port, device_id.c_str());
-
+  asio::co_spawn(io, watch(*n), asio::detached);
   asio::signal_set stop(io, SIGINT, SIGTERM);
   stop.async_wait([&](std::error_code, int) {
-    adv.withdraw(); // goodbye packets: browsers see it leave at once
-    server.close();
+    n->close(); // goodbye packets: browsers see it leave at once
     io.stop();
   });
   io.run();
