@@ -124,12 +124,19 @@ core::error_detail controller::open(executor_type ex, controller_options options
           .with("path", options.state_dir.string());
   }
   core::error_detail error;
-  tls::identity me = tls::identity::load_or_create(options.state_dir / "identity",
-                                                   identity_id(options.name), error);
+  const std::filesystem::path identity_dir =
+      options.identity_dir.empty() ? options.state_dir / "identity" : options.identity_dir;
+  // An existing identity is the app's, whatever it is called now: renaming the app must not
+  // make it a stranger to every accessory it paired with.
+  tls::identity me =
+      std::filesystem::exists(identity_dir / tls::identity::key_file_name, dir_ec)
+          ? tls::identity::load(identity_dir, error)
+          : tls::identity::load_or_create(identity_dir, identity_id(options.name), error);
   if (error) return error;
   tls::context tls = tls::context::create(std::move(me), {}, error);
   if (error) return error;
-  auto store = std::make_shared<trust::trust_store>(options.state_dir / "trust-store.json");
+  auto store = std::make_shared<trust::trust_store>(
+      options.trust_store.empty() ? options.state_dir / "trust-store.json" : options.trust_store);
   if (trust::store_status s = store->load(); s.failed()) return s;
 
   auto i = std::make_shared<impl>();

@@ -451,3 +451,21 @@ TEST_CASE("app: open() names what is wrong with the state directory", "[app]") {
   CHECK(e.message().find("trust-store.json") != std::string::npos);
   CHECK_FALSE(c);
 }
+
+TEST_CASE("app: a renamed app keeps its identity; identity and trust store may live elsewhere",
+          "[app]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app");
+  auto o = options(dir.path / "app", 1);
+  auto first = open(io, o);
+  const core::fingerprint fp = first->fingerprint();
+  first.reset();
+  o.name = "Anna's new phone";
+  CHECK(open(io, o)->fingerprint() == fp);
+
+  auto elsewhere = options(dir.path / "other", 1);
+  elsewhere.identity_dir = dir.path / "app" / "identity";
+  elsewhere.trust_store = dir.path / "pins.json";
+  CHECK(open(io, elsewhere)->fingerprint() == fp);
+  CHECK_FALSE(std::filesystem::exists(dir.path / "other" / "identity"));
+}

@@ -22,6 +22,11 @@ struct controller_options {
   /// The app's state: `identity/` (its key and certificate, created on first use, mode 0700)
   /// and `trust-store.json` (the accessories it pinned). Required.
   std::filesystem::path state_dir;
+  /// Where the identity is, if not in `state_dir`/identity (an app that already has one, the
+  /// CLI's --identity-dir). An existing identity is loaded as it is, whatever `name` says.
+  std::filesystem::path identity_dir;
+  /// The trust store file, if not `state_dir`/trust-store.json (the CLI's --trust-store).
+  std::filesystem::path trust_store;
   /// The name accessories record for this app (their controller list; at most 64 bytes are
   /// sent) and the device id in its certificate on first use.
   std::string name = "app";
