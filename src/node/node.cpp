@@ -4,6 +4,7 @@
 #include <lanyard/channel/error.hpp>
 #include <lanyard/core/accessory_txt.hpp>
 #include <lanyard/core/app_message.hpp>
+#include <lanyard/core/provisioning_responder.hpp>
 #include <lanyard/core/session_event.hpp>
 #include <lanyard/discovery/advertiser.hpp>
 #include <lanyard/discovery/client.hpp>
@@ -49,7 +50,7 @@ core::error_detail make_private_dir(const std::filesystem::path& dir) {
 
 struct node::impl : std::enable_shared_from_this<impl> {
   impl(asio::any_io_executor e, node_options o)
-      : ex(std::move(e)), opts(std::move(o)), window_timer(ex) {}
+      : ex(std::move(e)), opts(std::move(o)), window_timer(ex), responder(opts.setup_mode) {}
 
   asio::any_io_executor ex;
   node_options opts;
@@ -64,6 +65,8 @@ struct node::impl : std::enable_shared_from_this<impl> {
   bool window_open = false;
   asio::system_timer window_timer;
   std::set<controller_id> live;
+  core::provisioning_responder responder;
+  controller_id joining_for{}; // the admin whose credentials the driver is trying
 
   std::deque<node_event> events;
   channel::completion<node_event> waiter;
@@ -171,6 +174,9 @@ struct node::impl : std::enable_shared_from_this<impl> {
       if (!accessory::handle_admin_message(*store, from, seq, parsed.message,
                                            std::chrono::system_clock::now(), replies))
         return;
+    } else if (service == core::message_kind::provisioning && opts.wifi && parsed) {
+      provision(from, seq, parsed.message);
+      return;
     } else if (service == core::message_kind::provisioning) {
       // No Wi-Fi driver: say so, so the app does not wait for a report that never comes.
       core::app_message m("error");
@@ -178,9 +184,54 @@ struct node::impl : std::enable_shared_from_this<impl> {
       if (std::string text; !core::encode_app_message(m, text)) replies.push_back(text);
     }
     for (const std::string& text : replies)
-      srv->async_send_control(from, service, std::as_bytes(std::span(text.data(), text.size())), {},
-                              [](std::error_code, std::uint64_t) {});
+      send_control(from, service, text);
     refresh(); // an admin may have removed a controller or opened the window
+  }
+
+  void send_control(const controller_id& to, core::message_kind service, const std::string& text) {
+    srv->async_send_control(to, service, std::as_bytes(std::span(text.data(), text.size())), {},
+                            [](std::error_code, std::uint64_t) {});
+  }
+
+  // The responder decides (only an admin, only in setup mode, one join at a time); the driver
+  // joins; every step is answered to the admin that asked and reported as an event.
+  void provision(const controller_id& from, std::uint64_t seq, const core::app_message& m) {
+    const auto rec = store->find(from);
+    const auto role = rec && rec->role == trust::controller_role::admin
+                          ? core::provisioning_responder::sender::admin
+                          : core::provisioning_responder::sender::user;
+    core::provisioning_responder::outcome out;
+    if (responder.on_message(m, seq, role, out)) return; // not a provisioning verb
+    if (!out.reply.empty()) send_control(from, core::message_kind::provisioning, out.reply);
+    if (!out.join) return;
+    joining_for = from;
+    push(provisioning_event{from, core::provisioning_state::connecting, {}, {}});
+    opts.wifi->join(*out.join, [w = weak_from_this()](join_result r) {
+      if (auto self = w.lock()) self->joined(std::move(r));
+    });
+  }
+
+  void joined(join_result r) {
+    if (closed) return;
+    std::string reply;
+    provisioning_event ev{joining_for, core::provisioning_state::connected, r.addresses, {}};
+    std::error_code ec;
+    if (r.failure) {
+      ev.state = core::provisioning_state::failed;
+      ev.reason = *r.failure;
+      ec = responder.failed(*r.failure, reply);
+    } else {
+      ec = responder.joined(r.addresses, reply);
+    }
+    if (ec) { // a driver bug (no addresses, a second verdict): the app is told it timed out
+      emit(core::diagnostic_level::error, "node.wifi_driver_verdict_invalid", ec,
+           "the Wi-Fi driver's verdict is invalid: " + ec.message());
+      if (responder.current() != core::provisioning_responder::phase::joining) return;
+      ev = {joining_for, core::provisioning_state::failed, {}, core::provisioning_failure::timeout};
+      (void)responder.failed(core::provisioning_failure::timeout, reply);
+    }
+    send_control(joining_for, core::message_kind::provisioning, reply);
+    push(std::move(ev));
   }
 
   void shut() {
@@ -225,6 +276,8 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
   i->payload.device_id = o.device_id;
   i->payload.device_fingerprint = i->me.fingerprint();
   i->payload.setup_secret = creds.secret;
+  i->payload.needs_provisioning = o.setup_mode;
+  if (o.setup_mode && !o.softap_ssid.empty()) i->payload.softap_ssid = o.softap_ssid;
 
   accessory::server_options so = o.server;
   so.receive = channel::receive_mode::pull;

@@ -13,6 +13,7 @@
 #include <asio/cancellation_signal.hpp>
 #include <asio/error.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -38,8 +39,24 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::unique_ptr<node> open_node(asio::io_context& io, const std::filesystem::path& dir) {
+// The radio seam with a scripted verdict: what a test of firmware logic wants from a driver.
+struct scripted_driver final : nd::wifi_driver {
+  explicit scripted_driver(asio::io_context& context) : io(context) {}
+  void join(const core::wifi_credentials& network, join_handler done) override {
+    joins.push_back(network.ssid);
+    asio::post(io, [this, done = std::move(done)] { done(verdict); });
+  }
+  asio::io_context& io;
+  nd::join_result verdict;
+  std::vector<std::string> joins;
+};
+
+std::unique_ptr<node> open_node(asio::io_context& io, const std::filesystem::path& dir,
+                                std::shared_ptr<nd::wifi_driver> wifi = nullptr) {
   nd::node_options o;
+  o.setup_mode = wifi != nullptr;
+  o.softap_ssid = "Lanyard-lamp-1";
+  o.wifi = std::move(wifi);
   o.state_dir = dir;
   o.device_id = "lamp-1";
   o.name = "Kitchen Lamp";
@@ -220,4 +237,86 @@ TEST_CASE("node: open() names what is missing", "[node]") {
   CHECK(e.code == asio::error::address_in_use);
   CHECK(e.message().find(std::to_string(first->ports().at(0))) != std::string::npos);
   CHECK_FALSE(n);
+}
+
+TEST_CASE("node: provisioning through the Wi-Fi driver seam: typed outcomes for the app, events "
+          "for the accessory, admins only, retry after a failure",
+          "[node]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-node");
+  auto radio = std::make_shared<scripted_driver>(io);
+  auto n = open_node(io, dir.path / "acc", radio);
+  CHECK(n->setup_payload().needs_provisioning);
+  CHECK(n->setup_payload().softap_ssid == "Lanyard-lamp-1");
+  auto ctl = open_app(io, dir.path / "app", n->ports().at(0));
+  std::optional<std::error_code> paired;
+  ctl->async_pair(n->setup_payload(),
+                  [&](std::error_code ec, app::pairing_result) { paired = ec; });
+  REQUIRE(run_until(io, [&] { return paired.has_value(); }));
+  REQUIRE_FALSE(*paired);
+  auto lamp = ctl->get("lamp-1");
+  drain(io, *n);
+
+  auto provision = [&](const core::wifi_credentials& c) {
+    std::optional<std::pair<std::error_code, app::provisioning_outcome>> r;
+    lamp->async_provision(
+        c, [&](std::error_code ec, app::provisioning_outcome o) { r.emplace(ec, std::move(o)); });
+    REQUIRE(run_until(io, [&] { return r.has_value(); }));
+    return *r;
+  };
+
+  // The network is not there: the app gets the typed reason, the node stays in setup mode.
+  radio->verdict = {{}, core::provisioning_failure::network_not_found};
+  const core::wifi_credentials wrong{"NoSuchLAN", "correct horse"};
+  CHECK(provision(wrong).first == core::provisioning_errc::network_not_found);
+  auto events = only<nd::provisioning_event>(drain(io, *n));
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].state == core::provisioning_state::connecting);
+  CHECK(events[0].controller == ctl->fingerprint());
+  CHECK(events[1].state == core::provisioning_state::failed);
+  CHECK(events[1].reason == core::provisioning_failure::network_not_found);
+
+  // The retry joins: the app learns the addresses.
+  radio->verdict = {{"198.18.1.3", "2001:2:0:1::3"}, std::nullopt};
+  const core::wifi_credentials home{"HomeLAN", "correct horse"};
+  const auto ok = provision(home);
+  CHECK_FALSE(ok.first);
+  CHECK(ok.second.addresses == std::vector<std::string>{"198.18.1.3", "2001:2:0:1::3"});
+  events = only<nd::provisioning_event>(drain(io, *n));
+  REQUIRE(events.size() == 2);
+  CHECK(events[1].state == core::provisioning_state::connected);
+  CHECK(events[1].addresses == ok.second.addresses);
+  CHECK(radio->joins == std::vector<std::string>{"NoSuchLAN", "HomeLAN"});
+
+  // Provisioned: a second request is refused, and the driver is not asked again.
+  CHECK(provision(home).first == core::provisioning_errc::credentials_refused);
+  CHECK(lamp->last_error().text("refusal") == std::string_view("not_in_setup_mode"));
+  CHECK(radio->joins.size() == 2);
+}
+
+TEST_CASE("node: a controller that is not an admin cannot provision", "[node]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-node");
+  auto radio = std::make_shared<scripted_driver>(io);
+  radio->verdict = {{"198.18.1.3"}, std::nullopt};
+  auto n = open_node(io, dir.path / "acc", radio);
+  auto pair_app = [&](const char* where) {
+    auto c = open_app(io, dir.path / where, n->ports().at(0));
+    std::optional<std::error_code> paired;
+    c->async_pair(n->setup_payload(),
+                  [&](std::error_code ec, app::pairing_result) { paired = ec; });
+    REQUIRE(run_until(io, [&] { return paired.has_value(); }));
+    REQUIRE_FALSE(*paired);
+    return c;
+  };
+  auto owner = pair_app("owner"); // the first one paired: the admin
+  REQUIRE_FALSE(n->open_pairing_window());
+  auto guest = pair_app("guest");
+  const core::wifi_credentials home{"HomeLAN", "correct horse"};
+  std::optional<std::error_code> refused;
+  guest->get("lamp-1")->async_provision(
+      home, [&](std::error_code ec, app::provisioning_outcome) { refused = ec; });
+  REQUIRE(run_until(io, [&] { return refused.has_value(); }));
+  CHECK(*refused == core::provisioning_errc::not_admin);
+  CHECK(radio->joins.empty());
 }

@@ -7,6 +7,7 @@
 
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/core/pairing_window.hpp>
+#include <lanyard/core/provisioning.hpp>
 #include <lanyard/core/txt_record.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
@@ -14,6 +15,7 @@
 #include <string>
 #include <system_error>
 #include <variant>
+#include <vector>
 
 namespace lanyard::node {
 
@@ -49,6 +51,18 @@ struct advertising_event {
   std::error_code error;
 };
 
-using node_event = std::variant<window_event, pairing_event, session_event, advertising_event>;
+/// Provisioning (setup mode with a wifi_driver): `controller` (an admin) sent credentials and
+/// the node is joining (connecting), joined (connected, `addresses`) or failed (`reason`; the
+/// node stays in setup mode and the app may retry). The credentials are not in the event:
+/// they went to the driver, which keeps them if the product must.
+struct provisioning_event {
+  core::fingerprint controller;
+  core::provisioning_state state = core::provisioning_state::connecting;
+  std::vector<std::string> addresses;
+  core::provisioning_failure reason = core::provisioning_failure::timeout;
+};
+
+using node_event =
+    std::variant<window_event, pairing_event, session_event, advertising_event, provisioning_event>;
 
 } // namespace lanyard::node

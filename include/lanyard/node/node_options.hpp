@@ -9,10 +9,12 @@
 #include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/pairing_window.hpp>
 #include <lanyard/core/txt_record.hpp>
+#include <lanyard/node/wifi_driver.hpp>
 
 #include <asio/ip/tcp.hpp>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,16 @@ struct node_options {
   /// Close the window once a controller paired (one pairing per button press, as HomeKit
   /// does): a neighbour cannot use the rest of the window the owner opened.
   bool close_window_after_pairing = true;
+  /// Setup mode: the accessory has no network configuration yet. Its setup payload says so
+  /// (needs_provisioning, `softap_ssid`), and with a `wifi` driver it answers an admin app's
+  /// provisioning (node_event provisioning_event reports each step; the application stores
+  /// the new network and moves its listeners: the node does not know how the product keeps
+  /// it). After a successful join, provisioning requests are refused (not_in_setup_mode).
+  bool setup_mode = false;
+  /// The SoftAP's SSID in the setup payload (setup mode).
+  std::string softap_ssid;
+  /// The radio; null: provisioning is refused with `not_supported`.
+  std::shared_ptr<wifi_driver> wifi;
   /// The server below: sessions, caps, linger, transport. Its `receive` is set to pull (every
   /// controller's messages are taken with node::async_receive()) and `pairing.credentials`
   /// to the node's setup credentials.
