@@ -59,6 +59,7 @@ std::vector<discovery_event> to_discovery_events(std::span<const discovery::dire
       break;
     case dk::removed:
       ev.what_happened = discovery_event::kind::disappeared;
+      ev.info.reachable = false; // its paths stay as they were last seen
       break;
     case dk::updated:
       ev.what_happened = discovery_event::kind::changed;

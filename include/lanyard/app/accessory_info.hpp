@@ -55,7 +55,8 @@ struct discovery_event {
     disappeared, ///< no instance of it left on the network (a paired one stays listed)
   };
   kind what_happened = kind::appeared;
-  /// The accessory after the change (for disappeared: as it was last seen).
+  /// The accessory after the change (for disappeared: reachable false, its paths as they
+  /// were last seen).
   accessory_info info;
   /// For changed: which parts changed.
   accessory_change what = accessory_change::txt;
