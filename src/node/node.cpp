@@ -4,6 +4,7 @@
 #include <lanyard/channel/error.hpp>
 #include <lanyard/core/accessory_txt.hpp>
 #include <lanyard/core/app_message.hpp>
+#include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/provisioning_responder.hpp>
 #include <lanyard/core/session_event.hpp>
 #include <lanyard/discovery/advertiser.hpp>
@@ -267,11 +268,19 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
     return s;
   i->store = std::make_shared<trust::controller_store>(o.state_dir / "controllers");
   if (trust::store_status s = i->store->load(); s.failed()) return s;
-  if (o.open_window_when_unpaired && i->store->list().empty() && !i->store->window().open)
+  if (o.open_window_when_unpaired && i->store->list().empty() && !i->store->window().open) {
+    // Locked after 20 wrong proofs (a neighbour guessing): a reboot must not reopen it, and
+    // must not keep the accessory from starting either. It runs with the window closed; the
+    // pairing button (open_pairing_window()) reopens it.
     if (trust::store_status s =
             i->store->open_window(std::chrono::system_clock::now(), o.pairing_window);
-        s.failed())
+        s.code == core::pairing_errc::too_many_attempts)
+      i->emit(core::diagnostic_level::warning, "node.window_locked", s.code,
+              "the pairing window stays closed after too many wrong attempts: press the "
+              "pairing button (node::open_pairing_window()) to open it");
+    else if (s.failed())
       return s;
+  }
 
   i->payload.device_id = o.device_id;
   i->payload.device_fingerprint = i->me.fingerprint();

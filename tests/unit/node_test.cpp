@@ -8,6 +8,7 @@
 #include <lanyard/app/controller.hpp>
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/core/setup_payload.hpp>
+#include <lanyard/trust/controller_store.hpp>
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
@@ -319,4 +320,25 @@ TEST_CASE("node: a controller that is not an admin cannot provision", "[node]") 
   REQUIRE(run_until(io, [&] { return refused.has_value(); }));
   CHECK(*refused == core::provisioning_errc::not_admin);
   CHECK(radio->joins.empty());
+}
+
+TEST_CASE("node: after 20 wrong proofs a reboot neither reopens the window nor fails to start; "
+          "the button reopens it",
+          "[node]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-node");
+  std::filesystem::create_directories(dir.path / "acc");
+  {
+    lanyard::trust::controller_store store(dir.path / "acc" / "controllers");
+    REQUIRE(store.load().ok());
+    const auto now = std::chrono::system_clock::now();
+    REQUIRE(store.open_window(now).ok());
+    for (std::uint32_t i = 0; i < core::pairing_window::max_failed_attempts; ++i)
+      (void)store.record_failure(now);
+    REQUIRE_FALSE(store.window().open);
+  }
+  auto n = open_node(io, dir.path / "acc");
+  CHECK(sf(n->txt()) == "0");
+  REQUIRE_FALSE(n->open_pairing_window()); // the physical action resets the count
+  CHECK(sf(n->txt()) == "1");
 }
