@@ -6,6 +6,7 @@
 #include <lanyard/channel/send_queue.hpp>
 #include <lanyard/channel/session_runner.hpp>
 
+#include <lanyard/core/app_message.hpp>
 #include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/pairing_error.hpp>
@@ -649,7 +650,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
       else if (on_message)
         on_message(e->controller, m->seq, m->payload);
     } else if (auto* cm = std::get_if<core::events::control_received>(&ev)) {
-      if (on_control) on_control(e->controller, cm->kind, cm->seq, cm->payload);
+      if (on_control)
+        on_control(e->controller, cm->kind, cm->seq, cm->payload);
+      else
+        refuse_service(e, cm->kind, cm->seq);
     } else if (auto* a = std::get_if<core::events::acked>(&ev)) {
       e->sends.on_acked(*e->runner, a->next_unacked);
     } else if (auto* f = std::get_if<core::events::connection_failed>(&ev)) {
@@ -671,6 +675,19 @@ struct server::impl : std::enable_shared_from_this<impl> {
         if (auto self = w.lock()) self->carry_out_drops();
       });
     }
+  }
+
+  // Nobody serves provisioning or administration here: the app is told so (both services
+  // answer requests with `error re=SEQ reason=WORD`, lanyard/core/provisioning.hpp and
+  // lanyard/accessory/controller_admin.hpp) instead of waiting for an answer that never comes.
+  void refuse_service(const std::shared_ptr<entry>& e, core::message_kind service,
+                      std::uint64_t seq) {
+    core::app_message m("error");
+    m.set("re", seq).set("reason", "not_supported");
+    std::string text;
+    if (core::encode_app_message(m, text)) return;
+    e->sends.submit(*e->runner, std::as_bytes(std::span(text.data(), text.size())), {},
+                    channel::send_completion([](std::error_code, std::uint64_t) {}, ex), service);
   }
 
   void link_lost(const std::shared_ptr<entry>& e, std::error_code why) {

@@ -703,6 +703,24 @@ TEST_CASE("server: receive_mode::pull: an accessory that does not take a control
   CHECK(*last == channel_errc::session_closed);
 }
 
+TEST_CASE("server: without a control handler, service messages are refused (not_supported), "
+          "not swallowed",
+          "[channel][server]") {
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  acc.srv->set_control_handler({}); // an accessory that serves neither service
+  acc.pair(phone_id());
+  phone_fixture phone(io);
+  phone.ch.start({"127.0.0.1", acc.endpoint().port()});
+  phone.send_control(lanyard::core::message_kind::provisioning, "v1 wifi_set ssid_hex=41");
+  phone.send_control(lanyard::core::message_kind::administration, "v1 controllers");
+  REQUIRE(run_until(io, [&] { return phone.controls.size() == 2; }));
+  CHECK(phone.controls[0] == "provisioning:v1 error re=0 reason=not_supported@0");
+  CHECK(phone.controls[1] == "administration:v1 error re=1 reason=not_supported@1");
+  phone.ch.cancel();
+}
+
 TEST_CASE("server: async_receive in push mode is invalid_state", "[channel][server]") {
   asio::io_context io;
   temp_dir dir;

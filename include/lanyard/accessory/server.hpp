@@ -67,7 +67,10 @@ public:
   /// controller administration, docs/PROTOCOL.md § 2.7), exactly once and in order with its
   /// application messages, which never include it. Who may do what is the handler's decision
   /// (the controller store's role of `controller`; accessory/controller_admin.hpp,
-  /// core/provisioning_responder.hpp): the server only says who sent it.
+  /// core/provisioning_responder.hpp): the server only says who sent it. Without a handler,
+  /// the server answers every service message `v1 error re=SEQ reason=not_supported` on the
+  /// same service, so an app's provisioning or administration fails at once instead of
+  /// waiting for an answer that never comes.
   using control_handler =
       std::function<void(const controller_id& controller, core::message_kind service,
                          std::uint64_t seq, std::span<const std::byte> payload)>;
