@@ -6,6 +6,7 @@
 
 #include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/channel_error.hpp>
+#include <lanyard/trust/error.hpp>
 
 #include <asio/error.hpp>
 #include <asio/post.hpp>
@@ -146,6 +147,10 @@ struct device::impl : std::enable_shared_from_this<impl> {
             std::optional<core::fingerprint> expected, channel::completion<pairing_result> c) {
     if (pair_waiter) return c.complete(asio::error::in_progress, {});
     const auto pinned = ctx->store->find(id);
+    // A payload naming another key than the one pinned is no pairing to report as done: the
+    // accessory was replaced or someone forged the label (trust.md § key changes).
+    if (pinned && expected && pinned->fingerprint != *expected)
+      return c.complete(trust::trust_errc::key_changed, {});
     if (ch && state == channel_state::ready && pinned)
       return c.complete({}, pairing_result{id, pinned->fingerprint});
     pair_waiter = std::move(c);

@@ -13,6 +13,7 @@
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/tls/context.hpp>
 #include <lanyard/trust/controller_store.hpp>
+#include <lanyard/trust/error.hpp>
 #include <lanyard/trust/setup_credentials.hpp>
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -169,6 +170,17 @@ TEST_CASE("app: pair with the setup payload, talk both ways with pull receive, o
   auto ctl = open(io, options(dir.path / "app", acc.port()));
   auto lamp = pair(io, *ctl, acc);
   CHECK(ctl->get("lamp-1") == lamp); // the same object while someone holds it
+  // Pairing again with the same payload is done already; with a payload naming another key
+  // for this id (a forged label, a replaced accessory) it is key_changed, not success.
+  std::optional<std::error_code> repeated, forged;
+  ctl->async_pair(acc.payload(), [&](std::error_code ec, app::pairing_result) { repeated = ec; });
+  auto other = acc.payload();
+  other.device_fingerprint = ctl->fingerprint(); // any key but the accessory's
+  ctl->async_pair(other, [&](std::error_code ec, app::pairing_result) { forged = ec; });
+  REQUIRE(run_until(io, [&] { return repeated.has_value() && forged.has_value(); }));
+  CHECK_FALSE(*repeated);
+  CHECK(*forged == lanyard::trust::trust_errc::key_changed);
+  CHECK(lamp->state() == channel_state::ready); // the session goes on
 
   // The accessory recorded this app under its name, as its admin (the first one paired).
   const auto rec = acc.store->find(ctl->fingerprint());
