@@ -131,7 +131,10 @@ core::error_detail controller::open(executor_type ex, controller_options options
   tls::identity me =
       std::filesystem::exists(identity_dir / tls::identity::key_file_name, dir_ec)
           ? tls::identity::load(identity_dir, error)
-          : tls::identity::load_or_create(identity_dir, identity_id(options.name), error);
+          : tls::identity::load_or_create(identity_dir,
+                                          options.identity_id.empty() ? identity_id(options.name)
+                                                                      : options.identity_id,
+                                          error);
   if (error) return error;
   tls::context tls = tls::context::create(std::move(me), {}, error);
   if (error) return error;
@@ -174,6 +177,11 @@ controller::executor_type controller::get_executor() const noexcept {
 
 const core::fingerprint& controller::fingerprint() const noexcept {
   return impl_->ctx->tls.local_identity().fingerprint();
+}
+
+std::error_code controller::discovery_status() const noexcept {
+  if (!impl_->avahi) return std::make_error_code(std::errc::operation_not_supported);
+  return impl_->avahi->status();
 }
 
 std::vector<accessory_info> controller::accessories() const {

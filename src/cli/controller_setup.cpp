@@ -99,4 +99,28 @@ std::shared_ptr<trust::trust_store> open_trust_store(const parsed_args& args,
   return store;
 }
 
+std::optional<app::controller_options> controller_options_from(const parsed_args& args,
+                                                               core::error_detail& error) {
+  app::controller_options o;
+  if (auto d = args.value("identity-dir")) {
+    o.identity_dir = *d;
+  } else if (auto d2 = default_identity_dir(error)) {
+    o.identity_dir = *d2;
+  } else {
+    return std::nullopt;
+  }
+  if (auto p = args.value("trust-store")) {
+    o.trust_store = *p;
+  } else if (trust::store_status s = trust::trust_store::default_path(o.trust_store); s.failed()) {
+    error = std::move(s);
+    return std::nullopt;
+  }
+  // What load_controller_identity() creates first (the parent of an identity in ./ is ./).
+  o.state_dir = o.identity_dir.parent_path();
+  if (o.state_dir.empty()) o.state_dir = ".";
+  o.identity_id = controller_device_id();
+  o.name = args.value("name").value_or(controller_device_id());
+  return o;
+}
+
 } // namespace lanyard::cli

@@ -1,10 +1,12 @@
 // What every CLI command that talks to an accessory as a controller needs: this controller's
 // identity (key + certificate, created on first use), the app's trust store, and the parsing
-// of HOST:PORT. Shared by `lanyard pair` and `lanyard connect`.
+// of HOST:PORT. Shared by `lanyard pair` and `lanyard connect`; `lanyard provision` (on
+// app::controller) takes the same identity and trust store through controller_options_from().
 #pragma once
 
 #include "args.hpp"
 
+#include <lanyard/app/controller_options.hpp>
 #include <lanyard/core/error_detail.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/trust_store.hpp>
@@ -38,5 +40,16 @@ std::optional<tls::identity> load_controller_identity(const parsed_args& args,
 /// store's status: its code, path and line fields).
 std::shared_ptr<trust::trust_store> open_trust_store(const parsed_args& args,
                                                      core::error_detail& error);
+
+/// The app::controller_options of a command acting as this controller, with the identity and
+/// trust store the other commands use: identity_dir from --identity-dir (or the default; an
+/// identity created on first use is named controller_device_id(), as
+/// load_controller_identity() names it), trust_store from --trust-store (or the default), name
+/// from --name (or controller_device_id()), state_dir the identity directory's parent (made,
+/// 0700, if missing; nothing else is kept there). The rest is app::controller_options' defaults.
+/// nullopt with `error` (cli_errc::bad_argument, or trust_store::default_path()'s status) if
+/// there is no default location.
+std::optional<app::controller_options> controller_options_from(const parsed_args& args,
+                                                               core::error_detail& error);
 
 } // namespace lanyard::cli

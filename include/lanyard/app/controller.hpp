@@ -63,6 +63,14 @@ public:
   /// This app's key fingerprint (what accessories record for it).
   const core::fingerprint& fingerprint() const noexcept;
 
+  /// Whether discovery is browsing now: empty while avahi-daemon is running (accessories() and
+  /// the discovery events follow the network); discovery::discovery_errc::daemon_unavailable or
+  /// bus_unavailable while it is not (the controller keeps trying and browses as soon as it
+  /// comes: wait, or tell the user); std::errc::operation_not_supported with
+  /// controller_options::discovery off. Right after open() it already says whether the daemon
+  /// answered.
+  std::error_code discovery_status() const noexcept;
+
   /// Every accessory discovered now or paired with this app (paired ones that are away are
   /// listed with reachable false), ordered by id.
   std::vector<accessory_info> accessories() const;

@@ -28,8 +28,13 @@ struct controller_options {
   /// The trust store file, if not `state_dir`/trust-store.json (the CLI's --trust-store).
   std::filesystem::path trust_store;
   /// The name accessories record for this app (their controller list; at most 64 bytes are
-  /// sent) and the device id in its certificate on first use.
+  /// sent) and, unless identity_id is given, the device id in its certificate on first use.
   std::string name = "app";
+  /// The device id in the certificate of an identity created on first use (it must be valid:
+  /// core::is_valid_device_id(), else open() fails with tls::tls_errc::invalid_device_id).
+  /// Empty: "app-" and `name` in the characters a device id allows. An existing identity keeps
+  /// the id it has (the CLI passes "controller-<hostname>", as its other commands create it).
+  std::string identity_id;
   /// The DNS-SD service type browsed for accessories.
   std::string service_type = "_lanyard._tcp";
   /// Browse with avahi-daemon. Off: devices reach accessories by paths.static_paths only (a
