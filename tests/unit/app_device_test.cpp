@@ -24,6 +24,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/app_fixture.hpp"
 #include "support/io_test_support.hpp"
 
 #include <algorithm>
@@ -57,107 +58,27 @@ const lanyard::tls::identity& accessory_id() {
   return id;
 }
 
-constexpr std::uint8_t secret_byte = 0x5a;
-
-// An accessory in setup mode: pairing window open, the payload's secret, and a provisioning
-// service whose answers the test scripts (`answer`: the texts to send for a wifi_set, "{re}"
-// replaced by its seq).
-struct accessory {
+// An accessory in setup mode whose provisioning service the test scripts (`answer`).
+struct accessory : lanyard::test::setup_mode_accessory {
   accessory(asio::io_context& io, const std::filesystem::path& dir,
             lanyard::accessory::server_options so = {})
-      : store(std::make_shared<lanyard::trust::controller_store>(dir / "controllers")) {
-    REQUIRE(store->load().ok());
-    REQUIRE(store->open_window(std::chrono::system_clock::now()).ok());
-    lanyard::trust::setup_credentials creds;
-    creds.secret.fill(secret_byte);
-    so.pairing.credentials = creds;
-    srv = std::make_unique<lanyard::accessory::server>(
-        io.get_executor(), lanyard::tls::context(accessory_id()), store, so);
-    srv->set_message_handler([this](const auto& c, std::uint64_t, std::span<const std::byte> p) {
-      received[c].push_back(text(p));
-    });
-    srv->set_control_handler(
-        [this](const auto& c, message_kind k, std::uint64_t seq, std::span<const std::byte>) {
-          if (k != message_kind::provisioning) return;
-          for (std::string a : answer) {
-            if (auto at = a.find("{re}"); at != std::string::npos)
-              a.replace(at, 4, std::to_string(seq));
-            srv->async_send_control(c, message_kind::provisioning, bytes(a), {},
-                                    [](std::error_code, std::uint64_t) {});
-          }
-        });
-    REQUIRE(!srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0)));
-  }
-  core::setup_payload payload(std::uint8_t secret = secret_byte) const {
-    core::setup_payload p;
-    p.device_id = "lamp-1";
-    p.device_fingerprint = accessory_id().fingerprint();
-    p.setup_secret.emplace();
-    p.setup_secret->fill(secret);
-    p.needs_provisioning = true;
-    return p;
-  }
-  std::uint16_t port() const { return srv->local_endpoint().port(); }
-
-  std::shared_ptr<lanyard::trust::controller_store> store;
-  std::unique_ptr<lanyard::accessory::server> srv;
-  std::map<lanyard::accessory::server::controller_id, std::vector<std::string>> received;
-  std::vector<std::string> answer;
+      : setup_mode_accessory(io, dir, accessory_id(), std::move(so)) {}
 };
 
 app::controller_options options(const std::filesystem::path& state, std::uint16_t port) {
-  app::controller_options o;
-  o.state_dir = state;
-  o.name = "Anna's phone";
-  o.discovery = false;
-  o.paths.static_paths = {{asio::ip::make_address("127.0.0.1"), port, ""}};
-  o.backoff.initial = 20ms;
-  o.backoff.cap = 200ms;
-  return o;
+  return lanyard::test::loopback_app(state, port);
 }
 
 std::unique_ptr<controller> open(asio::io_context& io, app::controller_options o) {
-  std::unique_ptr<controller> c;
-  const core::error_detail e = controller::open(io.get_executor(), std::move(o), c);
-  INFO(e.message());
-  REQUIRE_FALSE(e);
-  REQUIRE(c);
-  return c;
+  return lanyard::test::open_controller(io, std::move(o));
 }
 
-// Pairs through the controller and returns the connected device.
 std::shared_ptr<device> pair(asio::io_context& io, controller& ctl, const accessory& acc) {
-  std::optional<std::error_code> done;
-  app::pairing_result result;
-  ctl.async_pair(acc.payload(), [&](std::error_code ec, app::pairing_result r) {
-    done = ec;
-    result = std::move(r);
-  });
-  REQUIRE(run_until(io, [&] { return done.has_value(); }));
-  INFO(done->message());
-  REQUIRE_FALSE(*done);
-  CHECK(result.device_id == "lamp-1");
-  CHECK(result.fingerprint == accessory_id().fingerprint());
-  auto d = ctl.get("lamp-1");
-  CHECK(d->state() == channel_state::ready);
-  return d;
+  return lanyard::test::pair_device(io, ctl, acc.payload());
 }
 
-// Every event queued now, in order.
 std::vector<device_event> drain_events(asio::io_context& io, device& d) {
-  std::vector<device_event> out;
-  for (;;) {
-    std::optional<std::error_code> ec;
-    asio::cancellation_signal stop;
-    d.async_next_event(
-        asio::bind_cancellation_slot(stop.slot(), [&](std::error_code e, device_event ev) {
-          ec = e;
-          if (!e) out.push_back(std::move(ev));
-        }));
-    stop.emit(asio::cancellation_type::terminal); // only what is queued already
-    REQUIRE(run_until(io, [&] { return ec.has_value(); }));
-    if (*ec) return out;
-  }
+  return lanyard::test::drain_events<device_event>(io, d);
 }
 
 } // namespace

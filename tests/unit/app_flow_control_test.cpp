@@ -28,6 +28,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/app_fixture.hpp"
 #include "support/io_test_support.hpp"
 
 #include <malloc.h>
@@ -43,7 +44,6 @@
 #include <system_error>
 #include <utility>
 
-using asio::ip::tcp;
 using lanyard::app::controller;
 using lanyard::app::device;
 using lanyard::client::channel_state;
@@ -133,14 +133,12 @@ bool heap_is_measurable() {
   return heap_in_use() >= before + probe_size;
 }
 
-// --- Fixture (as app_device_test.cpp) ---------------------------------------------------------
+// --- Fixture (tests/support/app_fixture.hpp) ---------------------------------------------------
 
 const lanyard::tls::identity& accessory_id() {
   static const lanyard::tls::identity id = lanyard::test::make_identity("lamp-1");
   return id;
 }
-
-constexpr std::uint8_t secret_byte = 0x5a;
 
 core::session_settings session_settings() {
   core::session_settings s;
@@ -150,66 +148,29 @@ core::session_settings session_settings() {
 }
 
 // An accessory in setup mode (pairing window open) with the payload's secret.
-struct accessory {
+struct accessory : lanyard::test::setup_mode_accessory {
   accessory(asio::io_context& io, const std::filesystem::path& dir)
-      : store(std::make_shared<lanyard::trust::controller_store>(dir / "controllers")) {
-    REQUIRE(store->load().ok());
-    REQUIRE(store->open_window(std::chrono::system_clock::now()).ok());
+      : setup_mode_accessory(io, dir, accessory_id(), server_options()) {}
+  static lanyard::accessory::server_options server_options() {
     lanyard::accessory::server_options so;
     so.session = session_settings();
-    lanyard::trust::setup_credentials creds;
-    creds.secret.fill(secret_byte);
-    so.pairing.credentials = creds;
-    srv = std::make_unique<lanyard::accessory::server>(
-        io.get_executor(), lanyard::tls::context(accessory_id()), store, so);
-    REQUIRE(!srv->listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0)));
+    return so;
   }
-  core::setup_payload payload() const {
-    core::setup_payload p;
-    p.device_id = "lamp-1";
-    p.device_fingerprint = accessory_id().fingerprint();
-    p.setup_secret.emplace();
-    p.setup_secret->fill(secret_byte);
-    p.needs_provisioning = true;
-    return p;
-  }
-  std::uint16_t port() const { return srv->local_endpoint().port(); }
-
-  std::shared_ptr<lanyard::trust::controller_store> store;
-  std::unique_ptr<lanyard::accessory::server> srv;
 };
 
 app::controller_options options(const std::filesystem::path& state, std::uint16_t port) {
-  app::controller_options o;
-  o.state_dir = state;
-  o.name = "Anna's phone";
-  o.discovery = false;
-  o.paths.static_paths = {{asio::ip::make_address("127.0.0.1"), port, ""}};
-  o.backoff.initial = 20ms;
-  o.backoff.cap = 200ms;
+  app::controller_options o = lanyard::test::loopback_app(state, port);
   o.session = session_settings();
   return o;
 }
 
 std::unique_ptr<controller> open(asio::io_context& io, app::controller_options o) {
-  std::unique_ptr<controller> c;
-  const core::error_detail e = controller::open(io.get_executor(), std::move(o), c);
-  INFO(e.message());
-  REQUIRE_FALSE(e);
-  REQUIRE(c);
-  return c;
+  return lanyard::test::open_controller(io, std::move(o));
 }
 
 // Pairs through the controller and returns the connected device.
 std::shared_ptr<device> pair(asio::io_context& io, controller& ctl, const accessory& acc) {
-  std::optional<std::error_code> done;
-  ctl.async_pair(acc.payload(), [&](std::error_code ec, app::pairing_result) { done = ec; });
-  REQUIRE(run_until(io, [&] { return done.has_value(); }));
-  INFO(done->message());
-  REQUIRE_FALSE(*done);
-  auto d = ctl.get("lamp-1");
-  REQUIRE(d->state() == channel_state::ready);
-  return d;
+  return lanyard::test::pair_device(io, ctl, acc.payload());
 }
 
 // The error's message, empty for none (Catch prints strings, not optionals).

@@ -18,6 +18,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/app_fixture.hpp"
 #include "support/io_test_support.hpp"
 
 #include <chrono>
@@ -74,16 +75,9 @@ std::unique_ptr<node> open_node(asio::io_context& io, const std::filesystem::pat
 
 std::unique_ptr<app::controller> open_app(asio::io_context& io, const std::filesystem::path& dir,
                                           std::uint16_t port) {
-  app::controller_options o;
-  o.state_dir = dir;
+  auto o = lanyard::test::loopback_app(dir, port);
   o.name = "phone";
-  o.discovery = false;
-  o.paths.static_paths = {{asio::ip::make_address("127.0.0.1"), port, ""}};
-  o.backoff.initial = 20ms;
-  o.backoff.cap = 200ms;
-  std::unique_ptr<app::controller> c;
-  REQUIRE_FALSE(app::controller::open(io.get_executor(), std::move(o), c));
-  return c;
+  return lanyard::test::open_controller(io, std::move(o));
 }
 
 std::string sf(const core::txt_record& t) {
@@ -91,21 +85,8 @@ std::string sf(const core::txt_record& t) {
   return e != nullptr && e->value ? *e->value : "<none>";
 }
 
-// Every event queued now, in order.
 std::vector<node_event> drain(asio::io_context& io, node& n) {
-  std::vector<node_event> out;
-  for (;;) {
-    std::optional<std::error_code> ec;
-    asio::cancellation_signal stop;
-    n.async_next_event(
-        asio::bind_cancellation_slot(stop.slot(), [&](std::error_code e, node_event ev) {
-          ec = e;
-          if (!e) out.push_back(std::move(ev));
-        }));
-    stop.emit(asio::cancellation_type::terminal);
-    REQUIRE(run_until(io, [&] { return ec.has_value(); }));
-    if (*ec) return out;
-  }
+  return lanyard::test::drain_events<node_event>(io, n);
 }
 
 template <class Event>
@@ -185,12 +166,7 @@ TEST_CASE("node: each controller's messages are pulled; broadcast reaches every 
   lanyard::test::temp_dir dir("lanyard-node");
   auto n = open_node(io, dir.path / "acc");
   auto ctl = open_app(io, dir.path / "app", n->ports().at(0));
-  std::optional<std::error_code> paired;
-  ctl->async_pair(n->setup_payload(),
-                  [&](std::error_code ec, app::pairing_result) { paired = ec; });
-  REQUIRE(run_until(io, [&] { return paired.has_value(); }));
-  REQUIRE_FALSE(*paired);
-  auto lamp = ctl->get("lamp-1");
+  auto lamp = lanyard::test::pair_device(io, *ctl, n->setup_payload());
   REQUIRE(run_until(io, [&] { return !n->sessions().empty(); }));
 
   std::optional<std::error_code> sent;
@@ -250,12 +226,7 @@ TEST_CASE("node: provisioning through the Wi-Fi driver seam: typed outcomes for 
   CHECK(n->setup_payload().needs_provisioning);
   CHECK(n->setup_payload().softap_ssid == "Lanyard-lamp-1");
   auto ctl = open_app(io, dir.path / "app", n->ports().at(0));
-  std::optional<std::error_code> paired;
-  ctl->async_pair(n->setup_payload(),
-                  [&](std::error_code ec, app::pairing_result) { paired = ec; });
-  REQUIRE(run_until(io, [&] { return paired.has_value(); }));
-  REQUIRE_FALSE(*paired);
-  auto lamp = ctl->get("lamp-1");
+  auto lamp = lanyard::test::pair_device(io, *ctl, n->setup_payload());
   drain(io, *n);
 
   auto provision = [&](const core::wifi_credentials& c) {
@@ -303,11 +274,7 @@ TEST_CASE("node: a controller that is not an admin cannot provision", "[node]") 
   auto n = open_node(io, dir.path / "acc", radio);
   auto pair_app = [&](const char* where) {
     auto c = open_app(io, dir.path / where, n->ports().at(0));
-    std::optional<std::error_code> paired;
-    c->async_pair(n->setup_payload(),
-                  [&](std::error_code ec, app::pairing_result) { paired = ec; });
-    REQUIRE(run_until(io, [&] { return paired.has_value(); }));
-    REQUIRE_FALSE(*paired);
+    lanyard::test::pair_device(io, *c, n->setup_payload());
     return c;
   };
   auto owner = pair_app("owner"); // the first one paired: the admin
