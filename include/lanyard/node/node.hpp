@@ -139,7 +139,14 @@ public:
   }
 
   /// Sends one message to `controller`: accessory::server::async_send() (completion,
-  /// errors, cancellation).
+  /// errors, cancellation); `options` as there (send_mode, and completion once acknowledged
+  /// or once queued), the same as app::device::async_send() takes.
+  template <class CompletionToken>
+  auto async_send(const controller_id& controller, std::span<const std::byte> payload,
+                  channel::send_options options, CompletionToken&& token) {
+    return server().async_send(controller, payload, options, std::forward<CompletionToken>(token));
+  }
+  /// async_send(controller, payload, channel::send_options{}, token).
   template <class CompletionToken>
   auto async_send(const controller_id& controller, std::span<const std::byte> payload,
                   CompletionToken&& token) {
