@@ -7,6 +7,9 @@
 //    receiver splitting them out again: the baseline of the ratio — and unbuffered, one
 //    mbedtls_ssl_write (one TLS record, one send) per message;
 //  - request/response round-trip time (the app sends, the accessory echoes with a push);
+//  - the same three through the product API (app::device -> node::node, pull receive on both
+//    ends: bench_channel_product.cpp) next to the lower-level path, and the receive side under
+//    flow control: bulk accessory -> app taken with device::async_receive();
 //  - heap per idle established channel on either side, and how many idle channels one
 //    accessory-server process holds, with its memory and CPU (bench_channel_scale.cpp).
 // Throughput and RTT run both ends of each contender in this one thread over loopback TCP, so
@@ -15,11 +18,14 @@
 #include "bench_channel.hpp"
 #include "bench.hpp"
 #include "bench_channel_plain.hpp"
+#include "bench_channel_product.hpp"
 
 #include "support/scratch_dir.hpp"
 
 #include <lanyard/accessory/server.hpp>
+#include <lanyard/app/controller_options.hpp>
 #include <lanyard/client/client_channel.hpp>
+#include <lanyard/node/node_options.hpp>
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
@@ -29,6 +35,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -59,12 +66,15 @@ struct lanyard_link {
   std::size_t server_bytes = 0;
   std::size_t server_messages = 0;
   std::size_t client_messages = 0;
+  std::size_t client_bytes = 0;
+  accessory::server::controller_id phone; // the app, as the accessory knows it
   bool echo = false;
   std::error_code send_error;
   std::vector<std::string> log;
 
   bool open(const fs::path& dir, const tls::identity& accessory_id, const tls::identity& phone_id,
             std::string& error) {
+    phone = phone_id.fingerprint();
     store = std::make_shared<trust::controller_store>(dir / "controllers");
     auto now = std::chrono::system_clock::now();
     trust::store_status s = store->load();
@@ -98,8 +108,10 @@ struct lanyard_link {
     copt.trust.expected_fingerprint = accessory_id.fingerprint();
     copt.log = [this](std::string_view l) { log.emplace_back(l); };
     ch = std::make_unique<client::client_channel>(io.get_executor(), tls::context(phone_id), copt);
-    ch->set_message_handler(
-        [this](std::uint64_t, std::span<const std::byte>) { ++client_messages; });
+    ch->set_message_handler([this](std::uint64_t, std::span<const std::byte> p) {
+      ++client_messages;
+      client_bytes += p.size();
+    });
     ch->start({"127.0.0.1", srv->local_endpoint().port()});
     if (!run_until([&] { return ch->state() == client::channel_state::ready; })) {
       error = "the channel did not become ready (state " + std::string(to_string(ch->state())) +
@@ -153,6 +165,46 @@ struct lanyard_link {
     }
     if (!run_until([&] { return completed == issued; }) || !settle()) {
       error = "lanyard transfer: sends did not complete";
+      return -1;
+    }
+    return s;
+  }
+
+  // The same accessory -> app (srv->async_send, the app's message handler counts), then
+  // untimed until the accessory's last message was acknowledged.
+  double transfer_to_app(std::size_t count, std::size_t size, std::size_t window,
+                         std::string& error) {
+    std::vector<std::byte> payload(size, std::byte{0x5a});
+    const std::size_t target = client_bytes + count * size;
+    std::size_t issued = 0, completed = 0;
+    std::function<void()> issue = [&] {
+      while (issued < count && issued - completed < window) {
+        ++issued;
+        srv->async_send(phone, payload,
+                        {channel::send_mode::wait, channel::send_completion_mode::queued},
+                        [&](std::error_code ec, std::uint64_t) {
+                          ++completed;
+                          if (ec) send_error = ec;
+                          issue();
+                        });
+      }
+    };
+    auto t0 = clock_type::now();
+    issue();
+    bool ok = run_until([&] { return client_bytes >= target || send_error; });
+    double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    if (!ok || send_error) {
+      error = "lanyard transfer to the app: " +
+              (send_error ? send_error.message() : std::string("timed out"));
+      return -1;
+    }
+    // Acknowledgements are cumulative: once one more message is acknowledged, all were.
+    const std::byte one{0x01};
+    std::optional<std::error_code> acked;
+    srv->async_send(phone, std::span(&one, 1),
+                    [&](std::error_code ec, std::uint64_t) { acked = ec; });
+    if (!run_until([&] { return completed == issued && acked.has_value(); }) || *acked) {
+      error = "lanyard transfer to the app: sends did not complete";
       return -1;
     }
     return s;
@@ -225,17 +277,28 @@ bool parse_params(const cli::parsed_args& args, params& p, std::string& error) {
   return true;
 }
 
+// {"lanyard": …, "mbedtls": …, "device_node": …, "mbedtls_unbuffered": …}: the last two
+// when given.
 void write_pair(cli::json_writer& out, const char* key, const summary& l, const summary& m,
-                const summary* unbuffered = nullptr) {
+                const summary* device_node = nullptr, const summary* unbuffered = nullptr) {
   out.key(key).begin_object().key("lanyard");
   write_summary(out, l);
   out.key("mbedtls");
   write_summary(out, m);
+  if (device_node) {
+    out.key("device_node");
+    write_summary(out, *device_node);
+  }
   if (unbuffered) {
     out.key("mbedtls_unbuffered");
     write_summary(out, *unbuffered);
   }
   out.end_object();
+}
+
+// a / b, or 0 without b.
+double ratio(double a, double b) {
+  return b > 0 ? a / b : 0;
 }
 
 void write_sample(cli::json_writer& out, const char* key, const process_sample& s) {
@@ -270,17 +333,23 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
   }
   const std::size_t bulk_count = std::max<std::size_t>(1, p.bulk_bytes / p.bulk_message);
   const std::size_t bulk_total = bulk_count * p.bulk_message;
+  // Sends outstanding at once, every Lanyard contender alike (send_mode::wait,
+  // send_completion_mode::queued: the sender refills as soon as the replay buffer took one).
+  constexpr std::size_t bulk_window = 64, small_window = 1024;
 
   // Small messages: m_small is the plain stream writing in batches as Lanyard does (the
-  // baseline), u_small the same stream with one mbedtls_ssl_write per message.
-  std::vector<double> l_bulk, m_bulk, l_small, m_small, u_small, l_rtt, m_rtt;
+  // baseline), u_small the same stream with one mbedtls_ssl_write per message. d_*: the
+  // product API (app::device -> node::node); *_recv: bulk accessory -> app.
+  std::vector<double> l_bulk, m_bulk, d_bulk, l_small, m_small, u_small, d_small, l_rtt, m_rtt,
+      d_rtt, l_recv, d_recv;
   // Lanyard's batch: the app's session adds frames to one write until it holds this many
   // bytes (lanyard_link opens the channel with the default client_options).
   const std::size_t batch_bytes =
       p.plain_batch ? p.plain_batch : client::client_options{}.session.output_batch_bytes;
   // CPU time / wall time during each bulk round (%): below 100 the contender waited (timers,
   // the scheduler on a busy machine) rather than computed.
-  std::vector<double> l_bulk_cpu, m_bulk_cpu, l_small_cpu, m_small_cpu, u_small_cpu;
+  std::vector<double> l_bulk_cpu, m_bulk_cpu, d_bulk_cpu, l_small_cpu, m_small_cpu, u_small_cpu,
+      d_small_cpu, l_recv_cpu, d_recv_cpu;
   std::string suite;
   {
     temp_dir dir;
@@ -297,44 +366,95 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
     auto plain = plain_tls_stream::open(dir.path / "accessory", dir.path / "phone", error);
     if (!plain) return fail(error);
     suite = plain->ciphersuite();
+    // Paired here, before anything is measured.
+    auto product = product_link::open(dir.path / "product", error);
+    if (!product) return fail(error);
 
     // Warm-up (caches, page faults, the loopback socket buffers' autotuning).
-    if (lanyard.transfer(std::min<std::size_t>(bulk_count, 64), p.bulk_message, 64, error) < 0 ||
+    const std::size_t warm = std::min<std::size_t>(bulk_count, 64);
+    if (lanyard.transfer(warm, p.bulk_message, bulk_window, error) < 0 ||
         plain->transfer(std::min<std::size_t>(bulk_total, 64 * p.bulk_message), p.bulk_message,
-                        error) < 0)
+                        error) < 0 ||
+        product->transfer(warm, p.bulk_message, bulk_window, error) < 0 ||
+        lanyard.transfer_to_app(warm, p.bulk_message, bulk_window, error) < 0 ||
+        product->transfer_to_app(warm, p.bulk_message, bulk_window, error) < 0)
       return fail(error);
 
+    // One timed run: `per_s` gets amount / seconds, `cpu` the CPU use in %.
+    auto timed = [&](auto&& run_once, double amount, std::vector<double>& per_s,
+                     std::vector<double>& cpu) {
+      const double c0 = process_cpu_seconds();
+      const double s = run_once();
+      if (s <= 0) return false;
+      per_s.push_back(amount / s);
+      cpu.push_back(100.0 * (process_cpu_seconds() - c0) / s);
+      return true;
+    };
+    const double bulk_mb = static_cast<double>(bulk_total) / 1e6;
+    const double small_n = static_cast<double>(p.small_messages);
     const std::size_t rtt_per_round = std::max<std::size_t>(1, p.rtt_iterations / p.rounds);
     for (std::size_t round = 0; round < p.rounds; ++round) {
-      double c0 = process_cpu_seconds();
-      double s = lanyard.transfer(bulk_count, p.bulk_message, 64, error);
-      if (s <= 0) return fail(error);
-      l_bulk.push_back(static_cast<double>(bulk_total) / 1e6 / s);
-      l_bulk_cpu.push_back(100.0 * (process_cpu_seconds() - c0) / s);
-      c0 = process_cpu_seconds();
-      s = plain->transfer(bulk_total, p.bulk_message, error);
-      if (s <= 0) return fail(error);
-      m_bulk.push_back(static_cast<double>(bulk_total) / 1e6 / s);
-      m_bulk_cpu.push_back(100.0 * (process_cpu_seconds() - c0) / s);
+      // The product API goes last in even rounds and first in odd ones, so that it and the
+      // lower-level path each follow the other equally often; the plain connection follows
+      // the lower-level path, as it always did.
+      const bool product_first = round % 2 == 1;
+      auto product_bulk = [&] {
+        return timed(
+            [&] { return product->transfer(bulk_count, p.bulk_message, bulk_window, error); },
+            bulk_mb, d_bulk, d_bulk_cpu);
+      };
+      if (product_first && !product_bulk()) return fail(error);
+      if (!timed([&] { return lanyard.transfer(bulk_count, p.bulk_message, bulk_window, error); },
+                 bulk_mb, l_bulk, l_bulk_cpu) ||
+          !timed([&] { return plain->transfer(bulk_total, p.bulk_message, error); }, bulk_mb,
+                 m_bulk, m_bulk_cpu))
+        return fail(error);
+      if (!product_first && !product_bulk()) return fail(error);
 
-      c0 = process_cpu_seconds();
-      s = lanyard.transfer(p.small_messages, p.small_size, 1024, error);
-      if (s <= 0) return fail(error);
-      l_small.push_back(static_cast<double>(p.small_messages) / s);
-      l_small_cpu.push_back(100.0 * (process_cpu_seconds() - c0) / s);
-      c0 = process_cpu_seconds();
-      s = plain->transfer_buffered(p.small_messages, p.small_size, batch_bytes, error);
-      if (s <= 0) return fail(error);
-      m_small.push_back(static_cast<double>(p.small_messages) / s);
-      m_small_cpu.push_back(100.0 * (process_cpu_seconds() - c0) / s);
-      c0 = process_cpu_seconds();
-      s = plain->transfer(p.small_messages * p.small_size, p.small_size, error);
-      if (s <= 0) return fail(error);
-      u_small.push_back(static_cast<double>(p.small_messages) / s);
-      u_small_cpu.push_back(100.0 * (process_cpu_seconds() - c0) / s);
+      // The receive side: accessory -> app, the product API's app pulling under flow control
+      // (the goal's figure) and the lower-level app's push handler (for comparison).
+      auto product_recv = [&] {
+        return timed(
+            [&] {
+              return product->transfer_to_app(bulk_count, p.bulk_message, bulk_window, error);
+            },
+            bulk_mb, d_recv, d_recv_cpu);
+      };
+      if (product_first && !product_recv()) return fail(error);
+      if (!timed(
+              [&] {
+                return lanyard.transfer_to_app(bulk_count, p.bulk_message, bulk_window, error);
+              },
+              bulk_mb, l_recv, l_recv_cpu))
+        return fail(error);
+      if (!product_first && !product_recv()) return fail(error);
 
+      auto product_small = [&] {
+        return timed(
+            [&] { return product->transfer(p.small_messages, p.small_size, small_window, error); },
+            small_n, d_small, d_small_cpu);
+      };
+      if (product_first && !product_small()) return fail(error);
+      if (!timed(
+              [&] { return lanyard.transfer(p.small_messages, p.small_size, small_window, error); },
+              small_n, l_small, l_small_cpu) ||
+          !timed(
+              [&] {
+                return plain->transfer_buffered(p.small_messages, p.small_size, batch_bytes, error);
+              },
+              small_n, m_small, m_small_cpu) ||
+          !timed(
+              [&] { return plain->transfer(p.small_messages * p.small_size, p.small_size, error); },
+              small_n, u_small, u_small_cpu))
+        return fail(error);
+      if (!product_first && !product_small()) return fail(error);
+
+      if (product_first && !product->round_trips(rtt_per_round, p.small_size, d_rtt, error))
+        return fail(error);
       if (!lanyard.round_trips(rtt_per_round, p.small_size, l_rtt, error) ||
           !plain->round_trips(rtt_per_round, p.small_size, m_rtt, error))
+        return fail(error);
+      if (!product_first && !product->round_trips(rtt_per_round, p.small_size, d_rtt, error))
         return fail(error);
     }
   } // the throughput io_context (and asio's resolver thread) is gone before the fork
@@ -344,7 +464,8 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
 
   summary lb = summarize(l_bulk), mb = summarize(m_bulk), ls = summarize(l_small),
           ms = summarize(m_small), us = summarize(u_small), lr = summarize(l_rtt),
-          mr = summarize(m_rtt);
+          mr = summarize(m_rtt), db = summarize(d_bulk), ds = summarize(d_small),
+          dr = summarize(d_rtt), lv = summarize(l_recv), dv = summarize(d_recv);
   const double bulk_ratio = mb.median > 0 ? lb.median / mb.median : 0;
   // The goals: bulk >= 0.9x plain mbedTLS with messages up to 16 KiB (one TLS record each),
   // >= 0.85x with larger ones (up to 64 KiB, several records per message); heap per idle
@@ -360,6 +481,20 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
   const double small_ratio = ms.median > 0 ? ls.median / ms.median : 0;
   const double small_ratio_unbuffered = us.median > 0 ? ls.median / us.median : 0;
   const double rtt_ratio = mr.median > 0 ? lr.median / mr.median : 0;
+  // The product API against the lower-level path (medians of the rounds): not more than 5%
+  // apart either way, for each figure.
+  constexpr double apart_goal = 0.05;
+  const double d_bulk_ratio = ratio(db.median, lb.median);
+  const double d_small_ratio = ratio(ds.median, ls.median);
+  const double d_rtt_ratio = ratio(dr.median, lr.median);
+  auto within = [&](double r) { return r > 0 && std::abs(r - 1) <= apart_goal + 1e-12; };
+  const bool d_bulk_met = within(d_bulk_ratio), d_small_met = within(d_small_ratio),
+             d_rtt_met = within(d_rtt_ratio);
+  // The receive side under flow control (accessory -> app, the app pulling with
+  // device::async_receive) against the plain connection's bulk.
+  constexpr double receive_goal = 0.85;
+  const double receive_ratio = ratio(dv.median, mb.median);
+  const bool receive_met = receive_ratio >= receive_goal;
 
   out.begin_object();
   out.key("cipher_suite").value(suite);
@@ -379,17 +514,62 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
       .value(static_cast<std::uint64_t>(batch_bytes))
       .key("rtt_iterations")
       .value(static_cast<std::uint64_t>(l_rtt.size()))
+      .key("bulk_send_window")
+      .value(static_cast<std::uint64_t>(bulk_window))
+      .key("small_send_window")
+      .value(static_cast<std::uint64_t>(small_window))
+      .key("send_options")
+      .value("send_mode::wait, send_completion_mode::queued (lanyard and device_node)")
+      .key("max_replay_bytes")
+      .begin_object()
+      .key("lanyard_app")
+      .value(static_cast<std::uint64_t>(client::client_options{}.session.max_replay_bytes))
+      .key("lanyard_accessory")
+      .value(static_cast<std::uint64_t>(accessory::server_options{}.session.max_replay_bytes))
+      .key("device")
+      .value(static_cast<std::uint64_t>(app::controller_options{}.session.max_replay_bytes))
+      .key("node")
+      .value(static_cast<std::uint64_t>(node::node_options{}.server.session.max_replay_bytes))
+      .end_object()
+      .key("receive")
+      .begin_object()
+      .key("lanyard")
+      .value("push: message handlers, acknowledged on receipt")
+      .key("device_node")
+      .value("pull: device::async_receive / node::async_receive loops, acknowledged once taken")
+      .end_object()
       .end_object();
-  write_pair(out, "bulk_mb_per_s", lb, mb);
-  write_pair(out, "bulk_cpu_percent", summarize(l_bulk_cpu), summarize(m_bulk_cpu));
-  write_pair(out, "small_messages_per_s", ls, ms, &us);
+  const summary d_bulk_cpu_s = summarize(d_bulk_cpu), d_small_cpu_s = summarize(d_small_cpu);
+  write_pair(out, "bulk_mb_per_s", lb, mb, &db);
+  write_pair(out, "bulk_cpu_percent", summarize(l_bulk_cpu), summarize(m_bulk_cpu), &d_bulk_cpu_s);
+  write_pair(out, "small_messages_per_s", ls, ms, &ds, &us);
   const summary u_cpu = summarize(u_small_cpu);
-  write_pair(out, "small_cpu_percent", summarize(l_small_cpu), summarize(m_small_cpu), &u_cpu);
-  write_pair(out, "rtt_us", lr, mr);
+  write_pair(out, "small_cpu_percent", summarize(l_small_cpu), summarize(m_small_cpu),
+             &d_small_cpu_s, &u_cpu);
+  write_pair(out, "rtt_us", lr, mr, &dr);
   out.key("bulk_ratio_vs_mbedtls").value(bulk_ratio);
   out.key("small_ratio_vs_mbedtls").value(small_ratio);
   out.key("small_ratio_vs_mbedtls_unbuffered").value(small_ratio_unbuffered);
   out.key("rtt_median_ratio_vs_mbedtls").value(rtt_ratio);
+  // The product API: device_node / lanyard per figure (rtt: time, the others: rate).
+  out.key("device_node_bulk_ratio_vs_lanyard").value(d_bulk_ratio);
+  out.key("device_node_small_ratio_vs_lanyard").value(d_small_ratio);
+  out.key("device_node_rtt_median_ratio_vs_lanyard").value(d_rtt_ratio);
+  out.key("device_node_bulk_ratio_vs_mbedtls").value(ratio(db.median, mb.median));
+  // Accessory -> app; the baseline is the plain connection's bulk above (client -> server:
+  // both of its ends run in this thread, so its direction costs the same work).
+  out.key("receive_bulk_mb_per_s").begin_object().key("device_node");
+  write_summary(out, dv);
+  out.key("lanyard");
+  write_summary(out, lv);
+  out.end_object();
+  out.key("receive_bulk_cpu_percent").begin_object().key("device_node");
+  write_summary(out, summarize(d_recv_cpu));
+  out.key("lanyard");
+  write_summary(out, summarize(l_recv_cpu));
+  out.end_object();
+  out.key("receive_bulk_ratio_vs_mbedtls").value(receive_ratio);
+  out.key("receive_bulk_lanyard_ratio_vs_mbedtls").value(ratio(lv.median, mb.median));
   out.key("heap_bytes_per_idle_channel")
       .begin_object()
       .key("app")
@@ -435,6 +615,18 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
       .value(heap_met)
       .key("concurrent_channels_min")
       .value(10000)
+      .key("device_node_vs_lanyard_apart_max")
+      .value(apart_goal)
+      .key("device_node_bulk_vs_lanyard_met")
+      .value(d_bulk_met)
+      .key("device_node_small_vs_lanyard_met")
+      .value(d_small_met)
+      .key("device_node_rtt_vs_lanyard_met")
+      .value(d_rtt_met)
+      .key("receive_bulk_ratio_vs_mbedtls_min")
+      .value(receive_goal)
+      .key("receive_bulk_ratio_vs_mbedtls_met")
+      .value(receive_met)
       .end_object();
   out.key("failed_runs").value(static_cast<std::uint64_t>(failed_runs));
   out.end_object();
@@ -477,6 +669,27 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
                 "p99 %.1f us",
                 p.small_size, lr.median, lr.p99, mr.median, mr.p99);
   lines.emplace_back(line);
+  auto apart = [](bool met) { return met ? "met" : "NOT met"; };
+  std::snprintf(line, sizeof line,
+                "device/node (app::device -> node::node, pull receive) bulk median %.1f MB/s, "
+                "%.0f-byte messages median %.0f msg/s, round trip p50 %.1f us p99 %.1f us",
+                db.median, static_cast<double>(p.small_size), ds.median, dr.median, dr.p99);
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line,
+                "device/node vs lanyard (goal: within %.0f%%): bulk %.3f %s, messages %.3f %s, "
+                "round trip %.3f %s",
+                apart_goal * 100, d_bulk_ratio, apart(d_bulk_met), d_small_ratio,
+                apart(d_small_met), d_rtt_ratio, apart(d_rtt_met));
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line,
+                "receive side (accessory -> app, %zu B messages): device/node (app pulls, "
+                "acknowledged once taken) median %.1f MB/s | lanyard (push) median %.1f MB/s",
+                p.bulk_message, dv.median, lv.median);
+  lines.emplace_back(line);
+  std::snprintf(line, sizeof line,
+                "receive_bulk_ratio_vs_mbedtls %.3f (device/node / plain bulk, goal >= %.2f) %s",
+                receive_ratio, receive_goal, receive_met ? "met" : "NOT met");
+  lines.emplace_back(line);
   std::snprintf(
       line, sizeof line,
       "heap per idle channel (mallinfo2): app %.0f B, accessory %.0f B (goal <= %.0f B) %s",
@@ -513,12 +726,15 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
 
 const benchmark bench_channel{
     "channel",
-    "channel throughput, 64-byte message rate, RTT vs plain mbedTLS; idle channels at scale",
+    "channel throughput, 64-byte message rate, RTT vs plain mbedTLS, also through "
+    "device/node; idle channels at scale",
     "usage: lanyard-bench channel [options] [--json]\n"
-    "  Lanyard's channel (client_channel -> accessory::server, pinned mutual TLS) and one\n"
-    "  plain mbedTLS TLS connection with the same cipher suite, both ends in one thread over\n"
-    "  loopback, alternating round by round; then N idle channels held by one accessory-server\n"
-    "  process (forked), with heap per channel on both sides, RSS and CPU.\n"
+    "  Lanyard's channel (client_channel -> accessory::server, pinned mutual TLS), the same\n"
+    "  through the product API (app::device -> node::node, paired once before measuring,\n"
+    "  pull receive on both ends) and one plain mbedTLS TLS connection with the same cipher\n"
+    "  suite, both ends in one thread over loopback, alternating round by round; bulk also\n"
+    "  accessory -> app (the receive side under flow control); then N idle channels held by\n"
+    "  one accessory-server process (forked), with heap per channel on both sides, RSS, CPU.\n"
     "  --rounds N             rounds of bulk / small / RTT per contender (default 5)\n"
     "  --bulk-bytes N         bytes per bulk round (default 67108864)\n"
     "  --bulk-message-size N  bytes per bulk message / write (default 16384, max 65536)\n"
