@@ -189,6 +189,21 @@ TEST_CASE("node: each controller's messages are pulled; broadcast reaches every 
   REQUIRE(run_until(io, [&] { return pushed.has_value(); }));
   CHECK(text(pushed->payload) == "v1 state on=1");
 
+  // With send options: completes once queued, before the app took it; it arrives all the same.
+  std::optional<std::error_code> queued;
+  n->async_send(ctl->fingerprint(), bytes("v1 state on=0"),
+                {lanyard::channel::send_mode::wait, lanyard::channel::send_completion_mode::queued},
+                [&](std::error_code ec, std::uint64_t) { queued = ec; });
+  REQUIRE(run_until(io, [&] { return queued.has_value(); }));
+  CHECK_FALSE(*queued);
+  std::optional<core::message> later;
+  lamp->async_receive([&](std::error_code ec, core::message m) {
+    REQUIRE_FALSE(ec);
+    later = std::move(m);
+  });
+  REQUIRE(run_until(io, [&] { return later.has_value(); }));
+  CHECK(text(later->payload) == "v1 state on=0");
+
   const core::wifi_credentials home{"HomeLAN", "correct horse"};
   std::optional<std::error_code> provisioned;
   lamp->async_provision(home,
