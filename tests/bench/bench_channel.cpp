@@ -132,6 +132,28 @@ struct lanyard_link {
     return true;
   }
 
+  // Issues `count` sends through `send(handler)`, keeping `window` outstanding: each
+  // completion records an error in send_error and issues the next. `issued` and `completed`
+  // must outlive the sends (the caller runs the loop until they are equal).
+  template <class Send>
+  void keep_sending(std::size_t count, std::size_t window, std::size_t& issued,
+                    std::size_t& completed, Send send) {
+    auto issue = std::make_shared<std::function<void()>>();
+    *issue = [this, count, window, &issued, &completed, send, issue_w = std::weak_ptr(issue)] {
+      while (issued < count && issued - completed < window) {
+        ++issued;
+        send([this, &completed, issue_w](std::error_code ec, std::uint64_t) {
+          ++completed;
+          if (ec) send_error = ec;
+          if (auto next = issue_w.lock()) (*next)();
+        });
+      }
+    };
+    issue_keeper = issue;
+    (*issue)();
+  }
+  std::shared_ptr<std::function<void()>> issue_keeper; // the current keep_sending() loop
+
   // Until every message the app sent is acknowledged (the next phase starts clean).
   bool settle() {
     return run_until([&] { return ch->unacked_count() == 0; });
@@ -144,19 +166,11 @@ struct lanyard_link {
     std::vector<std::byte> payload(size, std::byte{0x5a});
     const std::size_t target = server_bytes + count * size;
     std::size_t issued = 0, completed = 0;
-    std::function<void()> issue = [&] {
-      while (issued < count && issued - completed < window) {
-        ++issued;
-        ch->async_send(payload, {channel::send_mode::wait, channel::send_completion_mode::queued},
-                       [&](std::error_code ec, std::uint64_t) {
-                         ++completed;
-                         if (ec) send_error = ec;
-                         issue();
-                       });
-      }
-    };
     auto t0 = clock_type::now();
-    issue();
+    keep_sending(count, window, issued, completed, [&](auto done) {
+      ch->async_send(payload, {channel::send_mode::wait, channel::send_completion_mode::queued},
+                     std::move(done));
+    });
     bool ok = run_until([&] { return server_bytes >= target || send_error; });
     double s = std::chrono::duration<double>(clock_type::now() - t0).count();
     if (!ok || send_error) {
@@ -177,20 +191,12 @@ struct lanyard_link {
     std::vector<std::byte> payload(size, std::byte{0x5a});
     const std::size_t target = client_bytes + count * size;
     std::size_t issued = 0, completed = 0;
-    std::function<void()> issue = [&] {
-      while (issued < count && issued - completed < window) {
-        ++issued;
-        srv->async_send(phone, payload,
-                        {channel::send_mode::wait, channel::send_completion_mode::queued},
-                        [&](std::error_code ec, std::uint64_t) {
-                          ++completed;
-                          if (ec) send_error = ec;
-                          issue();
-                        });
-      }
-    };
     auto t0 = clock_type::now();
-    issue();
+    keep_sending(count, window, issued, completed, [&](auto done) {
+      srv->async_send(phone, payload,
+                      {channel::send_mode::wait, channel::send_completion_mode::queued},
+                      std::move(done));
+    });
     bool ok = run_until([&] { return client_bytes >= target || send_error; });
     double s = std::chrono::duration<double>(clock_type::now() - t0).count();
     if (!ok || send_error) {
