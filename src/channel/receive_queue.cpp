@@ -14,7 +14,7 @@ receive_queue::state& receive_queue::get() {
 
 void receive_queue::push(session_runner& r, core::message m) {
   get().messages.push_back({std::move(m), generation_});
-  deliver(r);
+  deliver(r, true);
 }
 
 void receive_queue::receive(session_runner& r, receive_completion c) {
@@ -30,12 +30,16 @@ void receive_queue::receive(session_runner& r, receive_completion c) {
   });
   s.waiting = std::move(c);
   s.waiting_id = id;
-  deliver(r);
+  deliver(r, false);
 }
 
 // Hands the oldest message to the waiting receive. It leaves the queue here, with its
-// completion posted: from now on it is the application's.
-void receive_queue::deliver(session_runner& r) {
+// completion posted or dispatched: from now on it is the application's. A message that
+// arrives while the receive waits completes it from the read that brought it (dispatch: the
+// handler runs inline, as push mode's handler does, so a burst read at once is taken without
+// an event-loop turn per message, and an echo leaves with the same flush); a receive that finds
+// a message waiting completes by post (never inside the initiating call).
+void receive_queue::deliver(session_runner& r, bool arrived) {
   state& s = get();
   if (!s.waiting) return;
   if (s.messages.empty()) {
@@ -47,7 +51,10 @@ void receive_queue::deliver(session_runner& r) {
   receive_completion done = s.take_waiting();
   // Only the current session's messages are its to acknowledge.
   if (q.generation == generation_) r.consume(q.m.seq, q.m.payload.size());
-  done.complete({}, std::move(q.m));
+  if (arrived)
+    done.dispatch({}, std::move(q.m));
+  else
+    done.complete({}, std::move(q.m));
 }
 
 void receive_queue::close(std::error_code ec) {

@@ -604,6 +604,73 @@ TEST_CASE("channel: receive_mode::pull: an app that does not take its messages h
   phone.ch.cancel();
 }
 
+TEST_CASE("channel: messages arriving while a receive waits complete it from the read, without "
+          "a turn of the event loop each; a receive that finds one waiting completes later",
+          "[channel]") {
+  asio::io_context io;
+  temp_dir dir;
+  accessory_fixture acc(io, dir.path);
+  acc.pair(phone_id());
+  client_options o = phone_options();
+  o.receive = lanyard::client::receive_mode::pull;
+  phone_fixture phone(io, o);
+  const auto fp = phone_id().fingerprint();
+  phone.ch.start({"127.0.0.1", acc.endpoint().port()});
+  REQUIRE(run_until(io, [&] { return phone.ch.state() == channel_state::ready; }));
+
+  // A receive loop that re-arms in its handler, as a coroutine's does.
+  constexpr std::size_t n = 200;
+  std::vector<std::uint64_t> got;
+  std::function<void()> next = [&] {
+    phone.ch.async_receive([&](std::error_code ec, lanyard::core::message m) {
+      REQUIRE_FALSE(ec);
+      got.push_back(m.seq);
+      if (got.size() < n) next();
+    });
+  };
+  next();
+  io.poll(); // the receive waits
+  // A burst: the accessory writes it in a few batches; the app reads each batch at once.
+  for (std::size_t i = 0; i < n; ++i)
+    acc.srv->async_send(fp, bytes("m" + std::to_string(i)), {},
+                        [](std::error_code, std::uint64_t) {});
+  std::size_t handlers = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (got.size() < n && std::chrono::steady_clock::now() < deadline)
+    handlers += io.run_one_for(100ms);
+  REQUIRE(got.size() == n);
+  for (std::size_t i = 0; i < n; ++i)
+    CHECK(got[i] == i);
+  // Posted completions would need one handler per message, plus the reads and writes.
+  CHECK(handlers < n / 4);
+
+  // Messages already waiting: the receive never completes inside its own call.
+  acc.srv->async_send(fp, bytes("late"), {}, [](std::error_code, std::uint64_t) {});
+  asio::steady_timer settle(io, 200ms);
+  bool settled = false;
+  settle.async_wait([&](std::error_code) { settled = true; });
+  REQUIRE(run_until(io, [&] { return settled; }));
+  std::optional<lanyard::core::message> late;
+  phone.ch.async_receive([&](std::error_code ec, lanyard::core::message m) {
+    REQUIRE_FALSE(ec);
+    late = std::move(m);
+  });
+  CHECK_FALSE(late.has_value());
+  REQUIRE(run_until(io, [&] { return late.has_value(); }));
+  CHECK(text(late->payload) == "late");
+
+  // A handler completed from the read may end the channel there and then.
+  acc.srv->async_send(fp, bytes("last"), {}, [](std::error_code, std::uint64_t) {});
+  bool ended = false;
+  phone.ch.async_receive([&](std::error_code ec, lanyard::core::message) {
+    REQUIRE_FALSE(ec);
+    phone.ch.cancel();
+    ended = true;
+  });
+  REQUIRE(run_until(io, [&] { return ended; }));
+  CHECK(phone.ch.state() == channel_state::cancelled);
+}
+
 TEST_CASE("channel: a cancelled async_receive takes no message; the next one gets it",
           "[channel]") {
   asio::io_context io;

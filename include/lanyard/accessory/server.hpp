@@ -219,6 +219,8 @@ public:
   /// waiting), and when the session ends: core::channel_errc::session_closed (the app closed
   /// it), channel::errc::session_expired (dropped after its linger or to make room),
   /// asio::error::operation_aborted (close()). Never completes inside this call.
+  /// A receive waiting when a message is read completes from that read (asio::dispatch: inline
+  /// on the handler's executor), so a burst is taken without an event-loop turn per message.
   ///
   /// @par Per-operation cancellation
   /// A cancellation slot bound to the handler (any type): a waiting receive completes with

@@ -147,6 +147,11 @@ public:
   /// was taken: asio::error::operation_aborted (cancel()), core::channel_errc::session_closed
   /// and the other reasons of a failed channel.
   ///
+  /// A receive waiting when a message is read completes from that read (asio::dispatch: inline
+  /// when the read runs on the handler's executor, as asio's own socket reads complete), so a
+  /// burst is taken without an event-loop turn per message and a reply leaves with the same
+  /// write; a receive that finds a message waiting completes by post, never inside this call.
+  ///
   /// @par Per-operation cancellation
   /// Any type: a waiting receive completes with asio::error::operation_aborted and takes no
   /// message; the next receive gets it.

@@ -3,9 +3,11 @@
 /// operations, over its signature void(std::error_code, Args...) (asio 1.22 has no
 /// any_completion_handler): async_send() completes a completion<std::uint64_t>
 /// (send_completion.hpp), async_receive() a completion<core::message>. It keeps the handler's
-/// executor busy (outstanding work) while the operation is pending and always completes
-/// through asio::post on the handler's associated executor, so a handler never runs inside
-/// the initiating call or inside another handler's frame.
+/// executor busy (outstanding work) while the operation is pending. complete() goes through
+/// asio::post on the handler's associated executor, so the handler never runs inside the
+/// initiating call; dispatch() goes through asio::dispatch, for an operation that completes
+/// from the I/O that finished it (a message read while its receive was waiting), as asio's own
+/// socket operations complete: inline when that I/O runs on the handler's executor.
 ///
 /// It also carries the handler's associated cancellation slot (per-operation cancellation,
 /// e.g. `co_await (ch.async_send(...) || timer.async_wait(...))`): the owner of the pending
@@ -19,6 +21,7 @@
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
 #include <asio/cancellation_signal.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/execution.hpp>
 #include <asio/post.hpp>
 #include <asio/prefer.hpp>
@@ -64,10 +67,21 @@ public:
     p->post(ec, std::move(args)...);
   }
 
+  /// Invokes the handler with (ec, args...) through asio::dispatch: inline when the caller
+  /// runs on the handler's executor. Never from the initiating call (use complete() there).
+  /// Afterwards this object is empty. No effect when empty.
+  void dispatch(std::error_code ec, Args... args) {
+    if (!impl_) return;
+    if (slot_.is_connected()) slot_.clear();
+    std::unique_ptr<base> p = std::move(impl_);
+    p->dispatch(ec, std::move(args)...);
+  }
+
 private:
   struct base {
     virtual ~base() = default;
     virtual void post(std::error_code ec, Args... args) = 0;
+    virtual void dispatch(std::error_code ec, Args... args) = 0;
   };
 
   template <class Handler>
@@ -81,6 +95,13 @@ private:
     void post(std::error_code ec, Args... args) override {
       asio::any_io_executor ex = std::move(work);
       asio::post(
+          ex, [h = std::move(handler), ec, a = std::make_tuple(std::move(args)...)]() mutable {
+            std::apply([&](auto&&... v) { std::move(h)(ec, std::move(v)...); }, std::move(a));
+          });
+    }
+    void dispatch(std::error_code ec, Args... args) override {
+      asio::any_io_executor ex = std::move(work);
+      asio::dispatch(
           ex, [h = std::move(handler), ec, a = std::make_tuple(std::move(args)...)]() mutable {
             std::apply([&](auto&&... v) { std::move(h)(ec, std::move(v)...); }, std::move(a));
           });

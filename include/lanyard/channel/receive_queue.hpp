@@ -69,7 +69,7 @@ private:
     }
   };
   state& get();
-  void deliver(session_runner& r);
+  void deliver(session_runner& r, bool arrived);
 
   asio::any_io_executor ex_;
   std::shared_ptr<state> state_;

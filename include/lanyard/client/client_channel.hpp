@@ -238,6 +238,8 @@ public:
   /// asio::error::in_progress (another async_receive is waiting), and, once every message
   /// received before was taken: asio::error::operation_aborted (cancel(), the destructor),
   /// core::channel_errc::session_closed (failed). Never completes inside this call.
+  /// A receive waiting when a message is read completes from that read (asio::dispatch: inline
+  /// on the handler's executor), so a burst is taken without an event-loop turn per message.
   ///
   /// @par Per-operation cancellation
   /// A cancellation slot bound to the handler (any type): a receive still waiting completes
