@@ -117,6 +117,8 @@ struct device::impl : std::enable_shared_from_this<impl> {
     if (s == channel_state::cancelled) {
       if (pair_waiter) pair_waiter.complete(asio::error::operation_aborted, {});
       if (provision_waiter) provision_waiter.complete(asio::error::operation_aborted, {});
+      // cancel() or async_close(): event waits end once the queue is empty.
+      events_closed = true;
     }
   }
 
@@ -320,6 +322,11 @@ void device::send_impl(std::span<const std::byte> payload, channel::send_options
                        channel::send_completion c) {
   if (!impl_->ch) return c.complete(core::channel_errc::invalid_state, 0);
   impl_->ch->send_impl(payload, options, std::move(c));
+}
+
+void device::close_impl(channel::completion<> c) {
+  if (!impl_->ch) return c.complete({});
+  impl_->ch->close_impl(std::move(c));
 }
 
 void device::receive_impl(channel::receive_completion c) {

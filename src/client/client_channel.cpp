@@ -196,6 +196,9 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   bool attaching_mptcp = false;
   std::optional<path_info> path_now; // the path of the live connection (as reported)
   bool path_mptcp = false;           // the last reported connection's transport
+  // async_close(): waits until nothing sent is unacknowledged, then cancels.
+  channel::completion<> closer;
+  bool close_requested = false;
 
   static core::channel_controller_settings settings(const client_options& o, bool by_id) {
     core::channel_controller_settings s;
@@ -307,6 +310,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                                                     : core::error_detail{a.reason};
       pending_detail = {};
     }
+    if (a.state == channel_state::failed && closer)
+      closer.complete(a.reason ? a.reason : make_error_code(core::channel_errc::session_closed));
     if (on_state) on_state(a.state, a.reason);
   }
 
@@ -481,6 +486,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       if (on_control) on_control(cm->kind, cm->seq, cm->payload);
     } else if (auto* a = std::get_if<core::events::acked>(&ev)) {
       sends.on_acked(*runner, a->next_unacked);
+      if (closer) post_close_check();
     } else if (auto* sample = std::get_if<core::events::rtt_sample>(&ev)) {
       feed([&] { ctl.rtt_sample(sample->smoothed, now()); }, false);
     } else if (std::get_if<core::events::established>(&ev)) {
@@ -502,8 +508,10 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       // (no acknowledgement will come to trigger it). Resends made by the reset handler queue
       // behind them.
       asio::post(ex, [w = weak_from_this()] {
-        if (auto self = w.lock(); self && !self->terminal())
+        if (auto self = w.lock(); self && !self->terminal()) {
           self->sends.admit_waiting(*self->runner);
+          self->close_if_drained();
+        }
       });
     } else if (auto* c = std::get_if<core::events::closed>(&ev)) {
       if (st != channel_state::cancelled) feed([&] { ctl.session_closed(c->error, now()); });
@@ -796,6 +804,36 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     });
   }
 
+  // --- ending ----------------------------------------------------------------------------
+
+  // cancel(): CLOSE if connected, state cancelled; received messages stay to be taken.
+  void cancel_now() {
+    if (terminal()) return;
+    feed([&] { ctl.cancel(now()); }, false);
+    if (paths) paths->stop();
+    sends.fail_all(asio::error::operation_aborted);
+    inbox.close(asio::error::operation_aborted);
+    runner->close();
+  }
+
+  // async_close() waits for this: no send waiting for room, none unacknowledged.
+  bool drained() const { return sends.waiting() == 0 && runner->session().replay_count() == 0; }
+
+  // Checked after the event that may have drained it, outside the session's event loop (the
+  // CLOSE then goes out through the runner's own flush).
+  void post_close_check() {
+    asio::post(ex, [w = weak_from_this()] {
+      if (auto self = w.lock()) self->close_if_drained();
+    });
+  }
+
+  void close_if_drained() {
+    if (!closer || terminal() || !drained()) return;
+    channel::completion<> done = std::move(closer);
+    cancel_now();
+    done.complete({});
+  }
+
   void cancel_all() {
     for (auto& [id, a] : attempts)
       if (a.racer) a.racer->cancel();
@@ -823,6 +861,7 @@ client_channel::~client_channel() {
   impl_->sends.fail_all(asio::error::operation_aborted);
   impl_->inbox.close(asio::error::operation_aborted);
   impl_->inbox.fail_waiting(asio::error::operation_aborted);
+  impl_->closer.complete(asio::error::operation_aborted);
   impl_->runner->stop();
 }
 
@@ -943,13 +982,30 @@ void client_channel::directory_changed(std::span<const discovery::directory_even
 
 void client_channel::cancel() {
   impl& i = *impl_;
-  if (i.terminal()) return;
-  i.feed([&] { i.ctl.cancel(impl::now()); }, false);
-  if (i.paths) i.paths->stop();
-  i.sends.fail_all(asio::error::operation_aborted);
   // What was received stays the app's to take; then receives complete with operation_aborted.
-  i.inbox.close(asio::error::operation_aborted);
-  i.runner->close();
+  i.cancel_now();
+  i.closer.complete(asio::error::operation_aborted);
+}
+
+void client_channel::close_impl(channel::completion<> c) {
+  impl& i = *impl_;
+  if (i.st == channel_state::cancelled) return c.complete({});
+  if (i.st == channel_state::failed)
+    return c.complete(i.last_error ? i.last_error
+                                   : make_error_code(core::channel_errc::session_closed));
+  if (i.closer) return c.complete(asio::error::in_progress);
+  i.close_requested = true;
+  c.on_cancel([w = std::weak_ptr<impl>(impl_), ex = i.ex](asio::cancellation_type) {
+    asio::post(ex, [w] {
+      auto self = w.lock();
+      if (!self || !self->closer) return;
+      channel::completion<> done = std::move(self->closer);
+      self->cancel_now();
+      done.complete(asio::error::operation_aborted);
+    });
+  });
+  i.closer = std::move(c);
+  i.post_close_check();
 }
 
 void client_channel::receive_impl(channel::receive_completion c) {
@@ -981,7 +1037,8 @@ void client_channel::send_impl(std::span<const std::byte> payload, send_options 
                                send_completion c, std::optional<core::message_kind> service) {
   impl& i = *impl_;
   if (i.st == channel_state::cancelled) return c.complete(asio::error::operation_aborted, 0);
-  if (i.st == channel_state::failed) return c.complete(core::channel_errc::session_closed, 0);
+  if (i.st == channel_state::failed || i.close_requested)
+    return c.complete(core::channel_errc::session_closed, 0);
   // A service's message must name a service: as application data it would reach the app.
   if (service == core::message_kind::application)
     return c.complete(core::channel_errc::invalid_frame_field, 0);

@@ -402,3 +402,98 @@ TEST_CASE("app: a renamed app keeps its identity; identity and trust store may l
   CHECK(open(io, elsewhere)->fingerprint() == fp);
   CHECK_FALSE(std::filesystem::exists(dir.path / "other" / "identity"));
 }
+
+TEST_CASE("app: async_close waits until the accessory acknowledged every message, then closes; "
+          "sends after it are refused",
+          "[app]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app");
+  lanyard::accessory::server_options so;
+  so.receive = lanyard::channel::receive_mode::pull; // acknowledges only what it took
+  accessory acc(io, dir.path / "accessory", so);
+  auto ctl = open(io, options(dir.path / "app", acc.port()));
+  auto lamp = pair(io, *ctl, acc);
+  const auto me = ctl->fingerprint();
+
+  std::vector<std::optional<std::error_code>> sent(3);
+  for (std::size_t i = 0; i < sent.size(); ++i)
+    lamp->async_send(bytes("m" + std::to_string(i)),
+                     [&sent, i](std::error_code ec, std::uint64_t) { sent[i] = ec; });
+  std::optional<std::error_code> closed;
+  lamp->async_close([&](std::error_code ec) { closed = ec; });
+  std::optional<std::error_code> late;
+  lamp->async_send(bytes("late"), [&](std::error_code ec, std::uint64_t) { late = ec; });
+
+  // The accessory takes nothing for a while: the close waits, the device stays ready.
+  asio::steady_timer pause(io, 300ms);
+  bool paused = false;
+  pause.async_wait([&](std::error_code) { paused = true; });
+  REQUIRE(run_until(io, [&] { return paused; }));
+  CHECK_FALSE(closed.has_value());
+  CHECK(lamp->state() == channel_state::ready);
+  REQUIRE(late.has_value());
+  CHECK(*late == core::channel_errc::session_closed);
+
+  // It takes them: every send completes, then the close, then the session ends on both sides.
+  std::vector<std::string> got;
+  std::optional<std::error_code> after_close;
+  std::function<void()> next = [&] {
+    acc.srv->async_receive(me, [&](std::error_code ec, core::message m) {
+      if (ec) {
+        after_close = ec;
+        return;
+      }
+      got.push_back(text(m.payload));
+      next();
+    });
+  };
+  next();
+  REQUIRE(run_until(io, [&] { return closed.has_value() && after_close.has_value(); }));
+  CHECK_FALSE(*closed);
+  CHECK(got == std::vector<std::string>{"m0", "m1", "m2"});
+  for (const auto& s : sent) {
+    REQUIRE(s.has_value());
+    CHECK_FALSE(*s);
+  }
+  CHECK(*after_close == core::channel_errc::session_closed);
+  CHECK(lamp->state() == channel_state::cancelled);
+
+  // Closing a closed device succeeds at once; the event stream ends after the last events.
+  std::optional<std::error_code> again;
+  lamp->async_close([&](std::error_code ec) { again = ec; });
+  CHECK_FALSE(again.has_value()); // never inside the call
+  REQUIRE(run_until(io, [&] { return again.has_value(); }));
+  CHECK_FALSE(*again);
+  auto events = drain_events(io, *lamp);
+  REQUIRE_FALSE(events.empty());
+  auto* last = std::get_if<app::state_event>(&events.back());
+  REQUIRE(last);
+  CHECK(last->to == channel_state::cancelled);
+}
+
+TEST_CASE("app: a cancelled async_close cancels the device at once", "[app]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app");
+  lanyard::accessory::server_options so;
+  so.receive = lanyard::channel::receive_mode::pull;
+  accessory acc(io, dir.path / "accessory", so);
+  auto ctl = open(io, options(dir.path / "app", acc.port()));
+  auto lamp = pair(io, *ctl, acc);
+
+  std::optional<std::error_code> sent;
+  lamp->async_send(bytes("never taken"), [&](std::error_code ec, std::uint64_t) { sent = ec; });
+  asio::cancellation_signal give_up;
+  std::optional<std::error_code> closed;
+  lamp->async_close(
+      asio::bind_cancellation_slot(give_up.slot(), [&](std::error_code ec) { closed = ec; }));
+  std::optional<std::error_code> second;
+  lamp->async_close([&](std::error_code ec) { second = ec; });
+  REQUIRE(run_until(io, [&] { return second.has_value(); }));
+  CHECK(*second == asio::error::in_progress);
+  CHECK_FALSE(closed.has_value());
+  give_up.emit(asio::cancellation_type::terminal);
+  REQUIRE(run_until(io, [&] { return closed.has_value() && sent.has_value(); }));
+  CHECK(*closed == asio::error::operation_aborted);
+  CHECK(*sent == asio::error::operation_aborted);
+  CHECK(lamp->state() == channel_state::cancelled);
+}

@@ -224,6 +224,33 @@ public:
   /// is empty). start() begins anew. Idempotent.
   void cancel();
 
+  /// Ends the session gracefully: once the accessory has acknowledged every message sent
+  /// before this call (the device keeps reconnecting and delivering them meanwhile), CLOSE,
+  /// state cancelled, as cancel(). Sends after this call complete with
+  /// core::channel_errc::session_closed; receiving goes on until the end. start() begins anew.
+  /// What Network.framework's `cancel()` is to its `forceCancel()`, this is to cancel().
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec) @endcode
+  /// Success: all acknowledged, the session closed (also at once on a device not started or
+  /// already cancelled). Errors: the reason the channel failed first (unacknowledged sends
+  /// complete with it too), asio::error::operation_aborted (cancel(), the destructor, or this
+  /// operation cancelled), asio::error::in_progress (another close is waiting). Never
+  /// completes inside this call.
+  ///
+  /// @par Per-operation cancellation
+  /// Any type: the device is cancelled at once (cancel()); completes with
+  /// asio::error::operation_aborted. `co_await (dev.async_close(use_awaitable) ||
+  /// timer.async_wait(use_awaitable))` bounds a graceful close.
+  template <class CompletionToken>
+  auto async_close(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code)>(
+        [this](auto handler) {
+          close_impl(channel::completion<>(std::move(handler), get_executor()));
+        },
+        token);
+  }
+
   struct impl; ///< private
 
 private:
@@ -238,6 +265,7 @@ private:
 
   void send_impl(std::span<const std::byte> payload, channel::send_options options,
                  channel::send_completion c);
+  void close_impl(channel::completion<> c);
   void receive_impl(channel::receive_completion c);
   void next_event_impl(channel::completion<device_event> c);
   void provision_impl(core::wifi_credentials credentials,

@@ -33,6 +33,7 @@
 /// waiting for anything to be written. Per-operation cancellation slots are not supported.
 #pragma once
 
+#include <lanyard/channel/completion.hpp>
 #include <lanyard/channel/error.hpp>
 #include <lanyard/channel/receive_completion.hpp>
 #include <lanyard/channel/send_completion.hpp>
@@ -153,6 +154,33 @@ public:
   /// Ends the session: sends CLOSE if connected, state cancelled, pending sends complete with
   /// asio::error::operation_aborted. Idempotent.
   void cancel();
+
+  /// Ends the session once the accessory has acknowledged every message sent before this call
+  /// (across reconnects, as the channel keeps delivering them): then CLOSE, state cancelled,
+  /// as cancel(). Sends after this call complete with core::channel_errc::session_closed;
+  /// receiving goes on until the end (what was received stays to be taken).
+  ///
+  /// @par Completion Signature
+  /// @code void(std::error_code ec) @endcode
+  /// Success: everything was acknowledged and the session closed. Errors: the reason the
+  /// channel failed first (the sends still unacknowledged complete with it too),
+  /// asio::error::operation_aborted (cancel(), the destructor, or cancellation of this
+  /// operation), asio::error::in_progress (another close is waiting). On a cancelled channel
+  /// it succeeds at once; never completes inside this call.
+  ///
+  /// @par Per-operation cancellation
+  /// Any type: the channel is cancelled at once (cancel()), this operation completes with
+  /// asio::error::operation_aborted. Bound a graceful close with a timer this way.
+  template <class CompletionToken>
+  auto async_close(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code)>(
+        [this](auto handler) {
+          close_impl(channel::completion<>(std::move(handler), get_executor()));
+        },
+        token);
+  }
+  /// The initiation behind async_close(), for the layer above.
+  void close_impl(channel::completion<> c);
 
   channel_state state() const noexcept;
   /// The reason of the last waiting or failed state.
