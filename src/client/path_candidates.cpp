@@ -67,8 +67,9 @@ path_target discovered_target(const discovery::accessory_path& p,
                               std::span<const link::network_interface> interfaces,
                               const interface_usable& usable) {
   const auto* iface = find(interfaces, p.interface.index);
-  if (iface) return make_target(p.address, p.port, p.reachable, iface, {}, usable);
-  path_target t = make_target(p.address, p.port, p.reachable, nullptr, {}, usable);
+  path_target t = make_target(p.address, p.port, p.reachable, iface, {}, usable);
+  t.path.discovered = true;
+  if (iface) return t;
   t.path.interface_index = p.interface.index;
   t.path.interface_name = p.interface.name;
   t.path.kind = p.interface.kind;

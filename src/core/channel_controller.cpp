@@ -91,7 +91,10 @@ void channel_controller::attempt_failed(std::uint64_t id, std::error_code ec, st
     return move_failed(ec, std::move(what), now);
   }
   if (id == 0 || id != attempt_id_) return; // stale: aborted, or superseded by a restart
-  racing_ = false;
+  // Lost in the race (no path proved the accessory's key) over paths discovery announced only.
+  unproven_discovered_ = std::exchange(racing_, false) && !attempt_paths_.empty() &&
+                         std::all_of(attempt_paths_.begin(), attempt_paths_.end(),
+                                     [](const tracked_path& p) { return p.facts.discovered; });
   attempt_paths_ = std::vector<tracked_path>();
   attempt_id_ = 0;
   won_.reset();
@@ -331,7 +334,17 @@ void channel_controller::failed_attempt(std::error_code ec, std::string what, ti
   // Trust refusals, refused pairings, a certificate the peer refuses, not paired: the next
   // attempt would fail the same way. A slow pairing, a busy accessory, an unreachable path may
   // not.
-  if (ec == condition::permanent) return give_up(ec);
+  //
+  // Except when no path proved the accessory's key and every path came from discovery:
+  // anyone on the network can advertise the accessory's id at their own address and answer
+  // there with another key, no certificate, a wrong ALPN or a refusal alert. Giving up then
+  // would let a neighbour end the owner's channel whenever the real accessory is away (its
+  // record gone, the impostor's the only path). The channel waits with the refusal as its
+  // reason (the app sees who presented which key) and keeps retrying; the real accessory's
+  // path wins when it is back. A refusal on one of the app's own paths (static, or an
+  // endpoint), or after a path proved the key (pairing, HELLO), stays final.
+  const bool unproven = std::exchange(unproven_discovered_, false);
+  if (ec == condition::permanent && !unproven) return give_up(ec);
   set_state(channel_state::waiting, ec);
   schedule_retry(now);
 }

@@ -697,8 +697,9 @@ TEST_CASE("channel diagnostics: without a diagnostics handler, log receives the 
 }
 
 TEST_CASE("channel by device id: another key under the pinned id: the refusal's fingerprints "
-          "reach the app",
-          "[channel][directory][diagnostics]") {
+          "reach the app; the channel waits instead of failing, and the real accessory wins once "
+          "it is announced",
+          "[channel][directory][diagnostics][security]") {
   asio::io_context io;
   lanyard::test::temp_dir dir("lanyard-channel-dir");
   auto store = std::make_shared<lanyard::trust::trust_store>(dir.path / "trust-store");
@@ -717,8 +718,12 @@ TEST_CASE("channel by device id: another key under the pinned id: the refusal's 
   phone p(io, o);
   p.ch.start("lamp-1", directory);
   p.send("secret");
-  REQUIRE(run_until(io, [&] { return p.ch.state() == channel_state::failed; }));
-  REQUIRE(p.ch.last_error() == lanyard::trust::trust_errc::key_changed);
+  // The impostor's is the only path (the real lamp is away): discovery is no proof, so the
+  // channel waits with the refusal as its reason rather than letting a neighbour end it.
+  REQUIRE(run_until(io, [&] {
+    return p.ch.state() == channel_state::waiting &&
+           p.ch.last_error() == lanyard::trust::trust_errc::key_changed;
+  }));
   CHECK(impostor.received.empty());
 
   const std::string pinned = lanyard::core::to_string(accessory_id().fingerprint());
@@ -751,6 +756,17 @@ TEST_CASE("channel by device id: another key under the pinned id: the refusal's 
   CHECK(p.diags.has(diag::attempt_failed, lanyard::trust::trust_errc::key_changed));
   // The pin stays.
   CHECK(store->find("lamp-1")->fingerprint == accessory_id().fingerprint());
+
+  // The real lamp comes back, announced next to the impostor: the channel connects to it and
+  // the message that waited is delivered there, never to the impostor.
+  accessory real(io, dir.path / "real");
+  p.ch.directory_changed(directory->apply(added(instance(2, real.port()))));
+  REQUIRE(run_until(
+      io, [&] { return p.ch.state() == channel_state::ready; }, 20s));
+  REQUIRE(run_until(io, [&] { return real.received.size() == 1; }));
+  CHECK(real.received[0] == "secret");
+  CHECK(impostor.received.empty());
+  CHECK(p.ch.state() != channel_state::failed);
 }
 
 TEST_CASE("channel by device id: a policy that rejects every path: the rejected paths reach the "

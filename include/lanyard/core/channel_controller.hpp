@@ -20,7 +20,10 @@
 /// connection (D6-D10) and of its interface (D28: one race, not two as before).
 ///
 /// "Is this fatal?" is core::condition::permanent, the one check of the error model
-/// (error_condition.hpp): a permanent error gives up, anything else retries.
+/// (error_condition.hpp): a permanent error gives up, anything else retries. One exception: a
+/// race lost over discovered paths only (path_candidate::discovered), where no path proved the
+/// accessory's key, retries whatever the error (anyone can announce the accessory's id: an
+/// impostor must not be able to end the channel); the state is waiting with that error.
 ///
 /// Outputs queue up in decision order; an input fed while the executor drains them (a dropped
 /// connection reported back at once) appends to the queue. Outcomes of an aborted or superseded
@@ -188,7 +191,9 @@ private:
   std::uint64_t attempt_id_ = 0;
   bool racing_ = false;
   std::vector<tracked_path> attempt_paths_; // the snapshot the race's indices refer to
-  std::optional<tracked_path> won_;         // the admitting attempt's path
+  // The failing attempt lost its race over discovered paths only (failed_attempt()).
+  bool unproven_discovered_ = false;
+  std::optional<tracked_path> won_;                               // the admitting attempt's path
   path_change_reason won_reason_ = path_change_reason::connected; // reported when attached
   // A make-before-break move in flight (until won: then it is the admitting attempt).
   std::uint64_t move_id_ = 0;

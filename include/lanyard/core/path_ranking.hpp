@@ -123,6 +123,11 @@ struct path_candidate {
   bool reachable = true;
   /// Smoothed round-trip time measured on this path, if any.
   std::optional<std::chrono::nanoseconds> rtt;
+  /// The address came from discovery (DNS-SD), which anyone on the link can answer for any
+  /// device id: a trust refusal there says "this address is not the accessory", not "the
+  /// accessory changed" (channel_controller does not give up on it). False for the app's own
+  /// static paths and a channel started with an endpoint.
+  bool discovered = false;
 };
 
 /// How candidates are ordered.

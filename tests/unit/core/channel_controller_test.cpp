@@ -186,6 +186,42 @@ TEST_CASE("controller: a permanent failure gives up, a transient one retries (T1
   }
 }
 
+TEST_CASE("controller: a race lost over discovered paths only never gives up: an impostor "
+          "announcing the accessory's id cannot end the channel") {
+  // Any permanent code (trust's refused is above the core): the path proved nothing.
+  const std::error_code refused = not_paired;
+  REQUIRE(refused == condition::permanent);
+  channel_controller c(defaults());
+  tracked_path announced = wifi();
+  announced.facts.discovered = true;
+  SECTION("every raced path was discovered: waiting with the refusal, then a retry") {
+    start_racing(c, {announced});
+    drain(c);
+    c.attempt_failed(1, refused, no_path_worked, t0 + 1s);
+    CHECK(drain(c) ==
+          lines{notice_failed(no_path_worked, refused), state(channel_state::waiting, refused)});
+    CHECK(c.next_deadline() == t0 + 1s + 100ms);
+    c.handle_deadline(t0 + 1s + 100ms);
+    CHECK(c.attempt_pending(2));
+  }
+  SECTION("one of the app's own (static) paths refused too: give up") {
+    start_racing(c, {announced, wifi("198.18.1.9")});
+    drain(c);
+    c.attempt_failed(1, refused, no_path_worked, t0 + 1s);
+    CHECK(drain(c) == lines{notice_failed(no_path_worked, refused), "give up: " + refused.message(),
+                            state(channel_state::failed, refused)});
+  }
+  SECTION("the path proved the key (race won), then a final refusal: give up") {
+    start_racing(c, {announced});
+    drain(c);
+    c.race_won(1, 0, t0 + 1s);
+    c.attempt_failed(1, wrong_proof, "pairing failed", t0 + 2s);
+    CHECK(drain(c) == lines{notice_failed("pairing failed", wrong_proof),
+                            "give up: " + wrong_proof.message(),
+                            state(channel_state::failed, wrong_proof)});
+  }
+}
+
 TEST_CASE("controller: a loss the accessory calls permanent ends the channel (T15)") {
   channel_controller c(defaults());
   ready_on(c, {wifi()}, 0, t0);
