@@ -21,6 +21,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/posix/stream_descriptor.hpp>
+#include <asio/post.hpp>
 #include <asio/read_until.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -217,8 +218,14 @@ struct connect_session {
       if (!ec) {
         out.acked(seq);
       } else if (report_as_undelivered(ec)) {
-        std::fprintf(stderr, "lanyard connect: message %llu not delivered: %s\n",
-                     static_cast<unsigned long long>(seq), ec.message().c_str());
+        // Checked a turn later: a failed channel fails its sends before it reports the state,
+        // and its state line says why nothing more gets through (the command ends on it, as
+        // it always did, without a line per message).
+        asio::post(io, [this, seq, ec] {
+          if (dev->state() == client::channel_state::failed) return;
+          std::fprintf(stderr, "lanyard connect: message %llu not delivered: %s\n",
+                       static_cast<unsigned long long>(seq), ec.message().c_str());
+        });
       }
       maybe_finish();
     });
