@@ -1,5 +1,11 @@
 // lanyard browse TYPE [--interface IF] [--timeout SECONDS] [--json] [--directory]: prints
 // DNS-SD service instances (or, with --directory, accessories) as they come and go.
+//
+// Not on app::controller (issue 14): its discovery reports accessories merged by id, where
+// this command prints each DNS-SD instance (interface x protocol, host, addresses) of any TYPE
+// and on one --interface only; --directory prints the number of instances merged and
+// daemon_available, which accessory_info and the discovery events do not carry; and opening a
+// controller loads or creates an identity and a trust store, which browsing never needs.
 #include "command.hpp"
 #include "json.hpp"
 #include "lanyard/core/display_text.hpp"

@@ -3,27 +3,32 @@
 // --address), prints its state changes and every message it receives, and sends each line of
 // stdin as one message. At the end of stdin it waits until the accessory acknowledged every
 // line, then closes the session (or, with --stay, keeps receiving until SIGINT/SIGTERM).
+// On the product API: an app::controller (this CLI's identity and trust store, its discovery)
+// and its app::device for ID; messages are pulled (async_receive), state, path and reset
+// lines come from async_next_event().
 #include "command.hpp"
 #include "controller_setup.hpp"
+#include "discovery_changes.hpp"
 #include "json.hpp"
 #include "lanyard/core/display_text.hpp"
 #include "report.hpp"
 #include "send_report.hpp"
 
-#include <lanyard/client/client_channel.hpp>
-#include <lanyard/discovery/browser.hpp>
-#include <lanyard/discovery/client.hpp>
-#include <lanyard/discovery/directory.hpp>
+#include <lanyard/app/controller.hpp>
 #include <lanyard/link/interface_policy.hpp>
 
+#include <asio/error.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/posix/stream_descriptor.hpp>
+#include <asio/post.hpp>
 #include <asio/read_until.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -31,6 +36,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace lanyard::cli {
@@ -143,18 +149,18 @@ struct printer {
     begin_event(w, "acked").key("seq").value(seq).end_object();
     line(w.str());
   }
-  void reset(const core::events::session_reset& r) const {
+  void reset(const std::vector<core::message>& unacked) const {
     if (!json) {
-      line("session reset: the accessory lost the session; " + std::to_string(r.unacked.size()) +
+      line("session reset: the accessory lost the session; " + std::to_string(unacked.size()) +
            " message(s) not delivered:");
-      for (const auto& m : r.unacked)
+      for (const auto& m : unacked)
         line("  unsent " + std::to_string(m.seq) + " " +
              std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size()));
       return;
     }
     json_writer w;
     begin_event(w, "session_reset").key("unacked").begin_array();
-    for (const auto& m : r.unacked) {
+    for (const auto& m : unacked) {
       w.begin_object().key("seq").value(m.seq);
       payload_value(
           w, std::string_view(reinterpret_cast<const char*>(m.payload.data()), m.payload.size()));
@@ -179,32 +185,47 @@ struct printer {
   }
 };
 
-// The whole session: channel, discovery, stdin, signals.
+// The whole session: the device's messages and events, discovery, stdin, signals.
 struct connect_session {
   asio::io_context io;
   printer out;
-  std::unique_ptr<client::client_channel> ch;
-  std::shared_ptr<discovery::directory> dir;
-  std::optional<discovery::client> avahi;
-  std::optional<discovery::browser> browser;
+  std::unique_ptr<app::controller> ctl;
+  std::shared_ptr<app::device> dev;
+  std::optional<discovery_changes> discovered; // --json with discovery
+  // --address: the old fixed-endpoint channel never reported paths; its one static path is no
+  // news either, and scripts compare the output.
+  bool show_paths = true;
   std::optional<asio::posix::stream_descriptor> input;
   std::string input_buf;
   bool input_done = false;
   bool stay = false;
   std::size_t in_flight = 0;
   int exit_code = 0;
+  // The session is over (closed, failed, signal, timeout): the process ends once the device's
+  // messages and events taken before its end are printed (both pulls then complete with an
+  // error).
+  bool ending = false;
+  bool receiving = true;
+  bool taking_events = true;
+  std::optional<app::state_event> final_state; // failed or cancelled, held until then
 
   void send_line(std::string text) {
     std::vector<std::byte> bytes(text.size());
     std::memcpy(bytes.data(), text.data(), text.size());
     ++in_flight;
-    ch->async_send(bytes, [this](std::error_code ec, std::uint64_t seq) {
+    dev->async_send(bytes, [this](std::error_code ec, std::uint64_t seq) {
       --in_flight;
       if (!ec) {
         out.acked(seq);
       } else if (report_as_undelivered(ec)) {
-        std::fprintf(stderr, "lanyard connect: message %llu not delivered: %s\n",
-                     static_cast<unsigned long long>(seq), ec.message().c_str());
+        // Checked a turn later: a failed channel fails its sends before it reports the state,
+        // and its state line says why nothing more gets through (the command ends on it, as
+        // it always did, without a line per message).
+        asio::post(io, [this, seq, ec] {
+          if (dev->state() == client::channel_state::failed) return;
+          std::fprintf(stderr, "lanyard connect: message %llu not delivered: %s\n",
+                       static_cast<unsigned long long>(seq), ec.message().c_str());
+        });
       }
       maybe_finish();
     });
@@ -236,23 +257,105 @@ struct connect_session {
     input_done = true;
   }
 
+  // Exactly once and in order: one pull at a time, printed before the next is asked for.
+  void receive() {
+    dev->async_receive([this](std::error_code ec, core::message m) {
+      if (ec) {
+        // Every message received before the end was taken: now the line that says how it
+        // ended, last, as when the channel pushed its messages.
+        receiving = false;
+        if (final_state) out.state(final_state->to, final_state->why);
+        return maybe_stop();
+      }
+      out.message(m.seq, m.payload);
+      receive();
+    });
+  }
+
+  void next_event() {
+    dev->async_next_event([this](std::error_code ec, app::device_event e) {
+      if (ec) {
+        taking_events = false; // queue empty after the device's cancel()
+        return maybe_stop();
+      }
+      if (const auto* s = std::get_if<app::state_event>(&e)) {
+        const bool over =
+            s->to == client::channel_state::failed || s->to == client::channel_state::cancelled;
+        if (over && receiving)
+          final_state = *s; // messages still queued come first (receive())
+        else
+          out.state(s->to, s->why);
+        if (s->to == client::channel_state::failed) {
+          exit_code = 1;
+          end();
+        }
+      } else if (const auto* p = std::get_if<app::path_event>(&e)) {
+        if (show_paths) out.path(p->change);
+      } else if (const auto* r = std::get_if<app::session_reset_event>(&e)) {
+        out.reset(r->unacked);
+      }
+      next_event();
+    });
+  }
+
+  void next_discovery() {
+    ctl->async_next_discovery_event([this](std::error_code ec, app::discovery_event e) {
+      if (ec == asio::error::operation_aborted) return;
+      if (ec) {
+        // avahi-daemon went away; the controller browses again when it is back.
+        std::fprintf(stderr, "lanyard connect: browsing: %s\n", ec.message().c_str());
+      } else {
+        for (const auto& de : discovered->apply(e))
+          out.discovered(de);
+      }
+      next_discovery();
+    });
+  }
+
+  // Closes the session (CLOSE sent if connected; "state cancelled" follows as an event).
+  void end() {
+    if (ending) return;
+    ending = true;
+    dev->cancel();
+    ctl->cancel(); // discovery's wait too
+  }
+
+  void maybe_stop() {
+    if (ending && !receiving && !taking_events) io.stop(); // discovery alone keeps io running
+  }
+
   void maybe_finish() {
-    if (!input_done || stay || in_flight != 0 || !ch) return;
-    if (ch->state() == client::channel_state::cancelled) return;
-    ch->cancel();
-    io.stop();
+    if (!input_done || stay || in_flight != 0 || ending) return;
+    end();
   }
 };
+
+// --address HOST:PORT as static paths: every address of HOST (an IP literal is taken as it is).
+bool address_paths(const std::string& text, std::vector<client::static_path>& out,
+                   std::string& error) {
+  std::string host, port;
+  if (!split_host_port(text, host, port, error)) return false;
+  const auto port_number = static_cast<std::uint16_t>(std::stoi(port));
+  std::error_code ec;
+  if (auto a = asio::ip::make_address(host, ec); !ec) {
+    out.push_back({a, port_number, ""});
+    return true;
+  }
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  auto results = resolver.resolve(host, port, asio::ip::tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    error = "cannot resolve '" + host + "': " + (ec ? ec.message() : std::string("no address"));
+    return false;
+  }
+  for (const auto& r : results)
+    out.push_back({r.endpoint().address(), port_number, ""});
+  return true;
+}
 
 int run(const parsed_args& args) {
   const std::string device_id = args.positional[0];
   std::string error;
-  std::optional<client::endpoint> endpoint;
-  if (auto a = args.value("address")) {
-    std::string host, port;
-    if (!split_host_port(*a, host, port, error)) return fail(error, 2);
-    endpoint = client::endpoint{host, static_cast<std::uint16_t>(std::stoi(port))};
-  }
   std::optional<std::chrono::seconds> timeout;
   if (auto t = args.value("timeout")) {
     auto v = parse_integer(*t, 1, 86400, "--timeout", error);
@@ -263,41 +366,47 @@ int run(const parsed_args& args) {
   connect_session s;
   s.out.json = args.has("json");
   s.stay = args.has("stay");
-  client::client_options opts;
-  opts.trust.device_id = device_id;
-  opts.trust.mode = trust::trust_mode::verified_first_use;
+  // Checked before any file or network use (exit status 2), into the settings the
+  // controller's device gets.
+  client::path_options paths;
+  core::session_settings session;
+  const bool by_address = args.has("address");
+  if (by_address) {
+    std::string host, port;
+    if (!split_host_port(*args.value("address"), host, port, error)) return fail(error, 2);
+  }
   if (!link::parse_interface_policy(args.value("require").value_or(""),
                                     args.value("prohibit").value_or(""),
-                                    args.value("prefer").value_or(""), opts.paths.policy, error))
+                                    args.value("prefer").value_or(""), paths.policy, error))
     return fail(error, 2);
   if (auto m = args.value("mode")) {
     if (*m == "interactive")
-      opts.paths.mode = core::ranking_mode::interactive;
+      paths.mode = core::ranking_mode::interactive;
     else if (*m != "handover")
       return fail("--mode must be handover or interactive (got '" + *m + "')", 2);
   }
-  if (args.has("mptcp")) opts.paths.transport = link::transport_protocol::mptcp;
+  if (args.has("mptcp")) paths.transport = link::transport_protocol::mptcp;
   if (auto k = args.value("keepalive-ms")) {
     auto v = parse_integer(*k, 100, 3600000, "--keepalive-ms", error);
     if (!v) return fail(error, 2);
-    opts.session.keepalive_interval = std::chrono::milliseconds(*v);
+    session.keepalive_interval = std::chrono::milliseconds(*v);
   }
   if (auto k = args.value("peer-timeout-ms")) {
     auto v = parse_integer(*k, 200, 3600000, "--peer-timeout-ms", error);
     if (!v) return fail(error, 2);
-    opts.session.peer_timeout = std::chrono::milliseconds(*v);
+    session.peer_timeout = std::chrono::milliseconds(*v);
   }
-  if (opts.session.peer_timeout <= opts.session.keepalive_interval)
+  if (session.peer_timeout <= session.keepalive_interval)
     return fail("--peer-timeout-ms must be longer than --keepalive-ms (the peer answers PINGs)", 2);
   if (auto h = args.value("move-back-hold-ms")) {
     auto v = parse_integer(*h, 0, 3600000, "--move-back-hold-ms", error);
     if (!v) return fail(error, 2);
-    opts.paths.move_back_hold = std::chrono::milliseconds(*v);
+    paths.move_back_hold = std::chrono::milliseconds(*v);
   }
   if (auto h = args.value("resolution-delay-ms")) {
     auto v = parse_integer(*h, 0, 3600000, "--resolution-delay-ms", error);
     if (!v) return fail(error, 2);
-    opts.paths.resolution_delay = std::chrono::milliseconds(*v);
+    paths.resolution_delay = std::chrono::milliseconds(*v);
   }
   for (const std::string& v : args.values("static")) {
     // ADDR:PORT[@IFACE]
@@ -312,78 +421,65 @@ int run(const parsed_args& args) {
     auto address = asio::ip::make_address(host, aec);
     if (aec)
       return fail("--static: '" + host + "' is not an IP address (static paths need one)", 2);
-    opts.paths.static_paths.push_back(
+    paths.static_paths.push_back(
         {address, static_cast<std::uint16_t>(std::stoi(port)), std::move(iface)});
   }
-  if (endpoint && (args.has("require") || args.has("prohibit") || args.has("prefer") ||
-                   args.has("static") || args.has("resolution-delay-ms")))
+  if (by_address && (args.has("require") || args.has("prohibit") || args.has("prefer") ||
+                     args.has("static") || args.has("resolution-delay-ms")))
     return fail("--require/--prohibit/--prefer/--static/--resolution-delay-ms choose among the "
                 "accessory's paths; they do not apply with --address",
                 2);
   core::error_detail setup_error;
-  std::optional<tls::identity> me = load_controller_identity(args, setup_error);
-  if (!me) return fail(setup_error.message(), 1);
-  std::shared_ptr<trust::trust_store> store = open_trust_store(args, setup_error);
-  if (!store) return fail(setup_error.message(), 1);
-  if (!store->find(device_id))
-    return fail("\"" + device_id + "\" is not paired: pair first with `lanyard pair PAYLOAD`", 1);
-  opts.trust.store = store;
+  std::optional<app::controller_options> co = controller_options_from(args, setup_error);
+  if (!co) return fail(setup_error.message(), 1);
+  // --address: that endpoint only, as before: no browsing. Resolved once, here (a failure is
+  // reported before anything else happens).
+  if (by_address && !address_paths(*args.value("address"), paths.static_paths, error))
+    return fail(error, 1);
+  co->discovery = !by_address;
+  // One endpoint: no better kind of path will turn up to wait for.
+  if (by_address) paths.resolution_delay = std::chrono::milliseconds(0);
+  co->paths = std::move(paths);
+  co->session = session;
   // People read the line on stderr, as always; with --json a program gets the diagnostic (id,
   // code, fields) in the event stream on stdout.
-  opts.diagnostics = [json = s.out.json](const core::diagnostic& d) {
+  co->diagnostics = [json = s.out.json](const core::diagnostic& d) {
     std::fprintf(stderr, "lanyard connect: %.*s\n", static_cast<int>(d.text.size()), d.text.data());
     if (json) printer::line(diagnostic_event(d));
   };
-  s.ch = std::make_unique<client::client_channel>(s.io.get_executor(), tls::context(*me), opts);
-  s.ch->set_state_handler([&s](client::channel_state st, std::error_code why) {
-    s.out.state(st, why);
-    if (st == client::channel_state::failed) {
-      s.exit_code = 1;
-      s.io.stop();
+  if (core::error_detail e = app::controller::open(s.io.get_executor(), std::move(*co), s.ctl))
+    return fail(e.message(), 1);
+  const auto known = s.ctl->accessories();
+  if (std::none_of(known.begin(), known.end(),
+                   [&](const app::accessory_info& a) { return a.id == device_id && a.paired; }))
+    return fail("\"" + device_id + "\" is not paired: pair first with `lanyard pair PAYLOAD`", 1);
+  if (!by_address) {
+    if (std::error_code daemon = s.ctl->discovery_status())
+      return fail(daemon.message() + "; give the accessory's address with --address", 1);
+    if (s.out.json) {
+      s.discovered.emplace(device_id);
+      s.next_discovery();
     }
-  });
-  s.ch->set_message_handler(
-      [&s](std::uint64_t seq, std::span<const std::byte> m) { s.out.message(seq, m); });
-  s.ch->set_session_reset_handler([&s](const core::events::session_reset& r) { s.out.reset(r); });
-  s.ch->set_path_handler([&s](const client::path_change& c) { s.out.path(c); });
-
-  if (endpoint) {
-    s.ch->start(*endpoint);
-  } else {
-    s.avahi.emplace(s.io.get_executor());
-    if (s.avahi->status())
-      return fail(s.avahi->status().message() + "; give the accessory's address with --address", 1);
-    s.dir = std::make_shared<discovery::directory>();
-    s.browser.emplace(*s.avahi);
-    s.browser->on_event([&s, &device_id](const discovery::browse_event& e) {
-      auto events = s.dir->apply(e);
-      for (const auto& de : events)
-        if (de.accessory.id == device_id) s.out.discovered(de);
-      s.ch->directory_changed(events);
-    });
-    s.browser->on_error([](std::error_code ec) {
-      std::fprintf(stderr, "lanyard connect: browsing: %s\n", ec.message().c_str());
-    });
-    if (auto ec = s.browser->start("_lanyard._tcp", "")) return fail(ec.message(), 1);
-    s.ch->start(device_id, s.dir);
   }
+  s.show_paths = !by_address;
+  s.dev = s.ctl->get(device_id);
+  s.dev->start();
+  s.next_event();
+  s.receive();
   s.start_input();
 
   asio::signal_set signals(s.io, SIGINT, SIGTERM);
   signals.async_wait([&s](std::error_code ec, int) {
-    if (ec) return;
-    s.ch->cancel();
-    s.io.stop();
+    if (!ec) s.end();
   });
   asio::steady_timer deadline(s.io);
   if (timeout) {
     deadline.expires_after(*timeout);
     deadline.async_wait([&s](std::error_code ec) {
-      if (ec) return;
+      if (ec || s.ending) return;
       std::fprintf(stderr, "lanyard connect: --timeout reached\n");
       if (s.in_flight != 0) s.exit_code = 1;
-      s.ch->cancel();
-      s.io.stop();
+      s.end();
     });
   }
   s.maybe_finish();

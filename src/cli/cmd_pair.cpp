@@ -4,6 +4,17 @@
 // Pairs with an accessory: a TLS handshake, then the pairing exchange that proves to the
 // accessory that this app holds its setup secret (payload) or code (SPAKE2+) — and proves the
 // accessory's key in return — and only then pins the key in the trust store.
+//
+// Still on the lower-level API (client::pairing_stream, its own TLS verifier and trust-store
+// commit), not app::controller::async_pair(), for every mode (issue 14;
+// docs/design/product-api.md § 8): --tofu asks the user to compare a verification code in the
+// middle of the exchange and pins only on a yes (the app API has no confirmation step);
+// --code --address learns the device id from the certificate (an app::device is named by its
+// id first); the result line's `role` (admin or user) is not in app::pairing_result; and
+// async_pair() of an accessory already pinned only connects, where `lanyard pair PAYLOAD`
+// proves the secret again and reports the role the accessory gives (cli_pair_test step 4).
+// The payload and --code ID modes move once pairing_result says the role and a pinned
+// accessory can be paired again through it.
 #include "cli_error.hpp"
 #include "command.hpp"
 #include "controller_setup.hpp"

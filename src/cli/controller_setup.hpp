@@ -1,7 +1,8 @@
 // What every CLI command that talks to an accessory as a controller needs: this controller's
 // identity (key + certificate, created on first use), the app's trust store, and the parsing
-// of HOST:PORT. Shared by `lanyard pair` and `lanyard connect`; `lanyard provision` (on
-// app::controller) takes the same identity and trust store through controller_options_from().
+// of HOST:PORT. Shared by `lanyard pair` and `lanyard controllers`; `lanyard provision` and
+// `lanyard connect` (on app::controller) take the same identity and trust store through
+// controller_options_from().
 #pragma once
 
 #include "args.hpp"
