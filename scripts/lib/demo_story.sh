@@ -219,22 +219,33 @@ while (($(accounted) != sent && SECONDS < end)); do sleep 0.2; done
 say "new session up; readings start again at n=${first_new:-?} (the counter lives in RAM; one pushed before the app was back had no session to go to)"
 
 # ---------------------------------------------------------------------------------------------
-step "8. An impostor takes the accessory's id (and address): the pinned key refuses it"
+step "8. An impostor takes the accessory's id (and address): refused by the pinned key, it cannot end the channel"
 kill -TERM "$sim_pid"
 wait_for "$SIMLOG" '.event=="stopped"' 20 >/dev/null || die "the accessory did not stop"
 say "the real accessory is switched off"
 IMP=$LAB_DIR/impostor-state
 lab_exec accessory "$SIM" set-wifi --state-dir "$IMP" --ssid HomeLAN >/dev/null
-lab_spawn accessory "$LAB_DIR/impostor.log" "$SIM" --state-dir "$IMP" --kind sensor --id "$ID" \
-  --name "Demo Sensor" --sensor-interval-ms 200 --json-events >/dev/null
+imp_pid=$(lab_spawn accessory "$LAB_DIR/impostor.log" "$SIM" --state-dir "$IMP" --kind sensor \
+  --id "$ID" --name "Demo Sensor" --sensor-interval-ms 200 --json-events)
 wait_for "$LAB_DIR/impostor.log" '.event=="advertised"' 20 >/dev/null || die "impostor not up"
 say "impostor advertises id=$ID on the same address with key $(first "$LAB_DIR/impostor.log" '.event=="ready"' | jq -r .fingerprint)"
-wait_for "$CHAN" '.event=="state" and .state=="failed"' 40 >/dev/null || die "the impostor was not refused"
-refusal=$(last "$CHAN" '.event=="state" and .state=="failed"' | jq -r .reason)
-say "channel refused it and stopped: $refusal"
+REFUSED='.event=="state" and .state=="waiting" and .code=="lanyard.trust.key_changed"'
+wait_for "$CHAN" "$REFUSED" 40 >/dev/null || die "the impostor was not refused"
+refusal=$(last "$CHAN" "$REFUSED" | jq -r .reason)
+say "channel refused it: $refusal"
 grep -qiE 'key|fingerprint|pinned' <<<"$refusal" || die "the refusal does not name the key: $refusal"
 (($(count "$LAB_DIR/impostor.log" '.event=="message"') == 0)) || die "the impostor received a message"
-say "the impostor received nothing"
+say "the impostor received nothing; the channel waits (discovery is no proof: a neighbour cannot end it)"
+kill -TERM "$imp_pid"
+wait_for "$LAB_DIR/impostor.log" '.event=="stopped"' 20 >/dev/null || die "the impostor did not stop"
+readies=$(count "$CHAN" '.event=="state" and .state=="ready"')
+lab_spawn accessory "$LAB_DIR/sim-back.log" "$SIM" --state-dir "$ACC" --kind sensor --id "$ID" \
+  --name "Demo Sensor" --sensor-interval-ms 200 --json-events >/dev/null
+say "the real accessory is switched on again"
+wait_for "$CHAN" '.event=="state" and .state=="ready"' 60 $((readies + 1)) >/dev/null ||
+  die "the channel did not come back to the real accessory: $(tail -n 5 "$CHAN")"
+(($(count "$CHAN" '.event=="state" and .state=="failed"') == 0)) || die "the channel failed"
+say "the channel is ready again with the real accessory, never having failed"
 exec 8>&-
 
 # ---------------------------------------------------------------------------------------------
