@@ -12,10 +12,11 @@
 #include <lanyard/tls/context.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/setup_credentials.hpp>
+#include <lanyard/trust/window_clock.hpp>
 
 #include <asio/error.hpp>
 #include <asio/post.hpp>
-#include <asio/system_timer.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <deque>
 #include <set>
@@ -24,6 +25,10 @@
 namespace lanyard::node {
 
 namespace {
+
+// The pairing window's clock: monotonic while the node runs, so a wall clock set by NTP after
+// boot neither closes nor extends the window (trust/window_clock.hpp).
+using window_clock = trust::window_clock;
 
 // Events nobody has taken yet; past this the oldest go (a neighbour's failed pairings must
 // not grow the node's memory).
@@ -51,7 +56,8 @@ core::error_detail make_private_dir(const std::filesystem::path& dir) {
 
 struct node::impl : std::enable_shared_from_this<impl> {
   impl(asio::any_io_executor e, node_options o)
-      : ex(std::move(e)), opts(std::move(o)), window_timer(ex), responder(opts.setup_mode) {}
+      : ex(std::move(e)), opts(std::move(o)), window_timer(ex), setup_grace_timer(ex),
+        responder(opts.setup_mode) {}
 
   asio::any_io_executor ex;
   node_options opts;
@@ -64,7 +70,8 @@ struct node::impl : std::enable_shared_from_this<impl> {
   core::setup_payload payload;
   core::txt_record txt;
   bool window_open = false;
-  asio::system_timer window_timer;
+  asio::steady_timer window_timer;
+  asio::steady_timer setup_grace_timer; // leave_setup_mode(): the old listeners' last moments
   std::set<controller_id> live;
   core::provisioning_responder responder;
   controller_id joining_for{}; // the admin whose credentials the driver is trying
@@ -116,7 +123,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
   void refresh() {
     if (closed) return;
     const core::pairing_window_state w = store->window();
-    const auto now = std::chrono::system_clock::now();
+    const auto now = window_clock::now();
     const bool open_now = w.open && now < w.deadline;
     if (open_now != window_open) {
       window_open = open_now;
@@ -124,11 +131,11 @@ struct node::impl : std::enable_shared_from_this<impl> {
     }
     window_timer.cancel();
     if (open_now) {
-      window_timer.expires_at(w.deadline);
+      window_timer.expires_after(w.deadline - now);
       window_timer.async_wait([wk = weak_from_this()](std::error_code ec) {
         auto self = wk.lock();
         if (ec || !self) return;
-        (void)self->store->expire_window(std::chrono::system_clock::now());
+        (void)self->store->expire_window(window_clock::now());
         self->refresh();
       });
     }
@@ -143,15 +150,15 @@ struct node::impl : std::enable_shared_from_this<impl> {
     if (next == txt) return;
     txt = std::move(next);
     if (adv) {
-      if (auto ec = adv->update_txt(txt)) push(advertising_event{txt, ec});
+      if (auto ec = adv->update_txt(txt)) push(advertising_event{txt, ec, {}, false});
     }
-    push(advertising_event{txt, {}});
+    push(advertising_event{txt, {}, {}, false});
   }
 
   // --- the server's reports ---------------------------------------------------------------
 
   void on_pairing(const accessory::server::pairing_report& r) {
-    push(pairing_event{r.controller, r.name, r.error, role_of(r.role), r.attempts_left});
+    push(pairing_event{r.controller, r.name, r.error, role_of(r.role), r.attempts_left, r.method});
     if (!r.error && opts.close_window_after_pairing) {
       if (auto s = store->close_window(); s.failed())
         emit(core::diagnostic_level::error, "node.window_close_failed", s.code, s.message());
@@ -160,8 +167,11 @@ struct node::impl : std::enable_shared_from_this<impl> {
   }
 
   void on_session(const controller_id& c, const core::session_event& ev) {
-    if (std::get_if<core::events::established>(&ev)) {
-      if (live.insert(c).second) push(session_event{c, true, {}});
+    if (auto* est = std::get_if<core::events::established>(&ev)) {
+      if (live.insert(c).second)
+        push(session_event{c, true, {}});
+      else
+        push(reconnect_event{c, est->resumed});
     } else if (auto* cl = std::get_if<core::events::closed>(&ev)) {
       if (live.erase(c) != 0) push(session_event{c, false, cl->error});
     }
@@ -169,15 +179,19 @@ struct node::impl : std::enable_shared_from_this<impl> {
 
   void on_control(const controller_id& from, core::message_kind service, std::uint64_t seq,
                   std::span<const std::byte> message) {
+    if (opts.on_control) opts.on_control(from, service, seq, message);
     const auto parsed = core::parse_app_message(message);
     std::vector<std::string> replies;
-    if (service == core::message_kind::administration && parsed) {
-      if (!accessory::handle_admin_message(*store, from, seq, parsed.message,
-                                           std::chrono::system_clock::now(), replies))
-        return;
-    } else if (service == core::message_kind::provisioning && opts.wifi && parsed) {
-      provision(from, seq, parsed.message);
-      return;
+    if (!parsed) {
+      // Answered, so the app does not wait for a report that never comes.
+      replies.push_back(error_text(seq, "bad_message", parsed.code.message()));
+    } else if (service == core::message_kind::administration) {
+      if (!accessory::handle_admin_message(*store, from, seq, parsed.message, window_clock::now(),
+                                           replies))
+        replies.push_back(error_text(seq, "unknown_verb", parsed.message.verb));
+    } else if (service == core::message_kind::provisioning && opts.wifi) {
+      if (!provision(from, seq, parsed.message))
+        replies.push_back(error_text(seq, "unknown_verb", parsed.message.verb));
     } else if (service == core::message_kind::provisioning) {
       // No Wi-Fi driver: say so, so the app does not wait for a report that never comes.
       core::app_message m("error");
@@ -189,6 +203,17 @@ struct node::impl : std::enable_shared_from_this<impl> {
     refresh(); // an admin may have removed a controller or opened the window
   }
 
+  // "v1 error re=SEQ reason=REASON detail=..." (detail percent-encoded, at most 40 bytes).
+  static std::string error_text(std::uint64_t seq, const char* reason, const std::string& detail) {
+    core::app_message m("error");
+    m.set("re", seq)
+        .set("reason", reason)
+        .set("detail", core::percent_encode(detail.substr(0, 40)));
+    std::string text;
+    (void)core::encode_app_message(m, text); // fits by construction
+    return text;
+  }
+
   void send_control(const controller_id& to, core::message_kind service, const std::string& text) {
     srv->async_send_control(to, service, std::as_bytes(std::span(text.data(), text.size())), {},
                             [](std::error_code, std::uint64_t) {});
@@ -196,20 +221,22 @@ struct node::impl : std::enable_shared_from_this<impl> {
 
   // The responder decides (only an admin, only in setup mode, one join at a time); the driver
   // joins; every step is answered to the admin that asked and reported as an event.
-  void provision(const controller_id& from, std::uint64_t seq, const core::app_message& m) {
+  // False: not a provisioning verb.
+  bool provision(const controller_id& from, std::uint64_t seq, const core::app_message& m) {
     const auto rec = store->find(from);
     const auto role = rec && rec->role == trust::controller_role::admin
                           ? core::provisioning_responder::sender::admin
                           : core::provisioning_responder::sender::user;
     core::provisioning_responder::outcome out;
-    if (responder.on_message(m, seq, role, out)) return; // not a provisioning verb
+    if (responder.on_message(m, seq, role, out)) return false;
     if (!out.reply.empty()) send_control(from, core::message_kind::provisioning, out.reply);
-    if (!out.join) return;
+    if (!out.join) return true;
     joining_for = from;
     push(provisioning_event{from, core::provisioning_state::connecting, {}, {}});
     opts.wifi->join(*out.join, [w = weak_from_this()](join_result r) {
       if (auto self = w.lock()) self->joined(std::move(r));
     });
+    return true;
   }
 
   void joined(join_result r) {
@@ -239,9 +266,21 @@ struct node::impl : std::enable_shared_from_this<impl> {
     if (closed) return;
     closed = true;
     window_timer.cancel();
+    setup_grace_timer.cancel();
     if (adv) adv->withdraw(); // goodbye packets: browsers see it leave at once
     if (srv) srv->close();
     if (waiter && events.empty()) waiter.complete(asio::error::operation_aborted, {});
+  }
+
+  // (Re)publishes the service: the first listener's port, on opts.advertise_interface.
+  std::error_code publish() {
+    discovery::service_description d;
+    d.name = opts.name.empty() ? opts.device_id : opts.name;
+    d.type = opts.service_type;
+    d.port = srv->local_endpoints().front().port();
+    d.txt = txt;
+    d.interface = opts.advertise_interface;
+    return adv->publish(std::move(d));
   }
 
   ~impl() {
@@ -261,19 +300,24 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
   core::error_detail error;
   i->me = tls::identity::load_or_create(o.state_dir / "identity", o.device_id, error);
   if (error) return error;
-  trust::setup_credentials creds;
-  if (trust::store_status s = trust::load_or_create_setup_credentials(
-          o.state_dir / "setup-credentials", creds, i->new_code);
-      s.failed())
-    return s;
+  // Confirmation pairing: no setup secret exists, so none is made or loaded.
+  std::optional<trust::setup_credentials> creds;
+  if (o.pairing == pairing_mode::setup_secret) {
+    creds.emplace();
+    if (trust::store_status s = trust::load_or_create_setup_credentials(
+            o.state_dir / "setup-credentials", *creds, i->new_code);
+        s.failed())
+      return s;
+  }
   i->store = std::make_shared<trust::controller_store>(o.state_dir / "controllers");
   if (trust::store_status s = i->store->load(); s.failed()) return s;
-  if (o.open_window_when_unpaired && i->store->list().empty() && !i->store->window().open) {
+  (void)i->store->expire_window(window_clock::now()); // one that ran out while it was off
+  if (o.open_window_when_unpaired && (i->store->list().empty() || o.setup_mode) &&
+      !i->store->window().open) {
     // Locked after 20 wrong proofs (a neighbour guessing): a reboot must not reopen it, and
     // must not keep the accessory from starting either. It runs with the window closed; the
     // pairing button (open_pairing_window()) reopens it.
-    if (trust::store_status s =
-            i->store->open_window(std::chrono::system_clock::now(), o.pairing_window);
+    if (trust::store_status s = i->store->open_window(window_clock::now(), o.pairing_window);
         s.code == core::pairing_errc::too_many_attempts)
       i->emit(core::diagnostic_level::warning, "node.window_locked", s.code,
               "the pairing window stays closed after too many wrong attempts: press the "
@@ -284,13 +328,14 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
 
   i->payload.device_id = o.device_id;
   i->payload.device_fingerprint = i->me.fingerprint();
-  i->payload.setup_secret = creds.secret;
+  if (creds) i->payload.setup_secret = creds->secret;
   i->payload.needs_provisioning = o.setup_mode;
   if (o.setup_mode && !o.softap_ssid.empty()) i->payload.softap_ssid = o.softap_ssid;
 
   accessory::server_options so = o.server;
   so.receive = channel::receive_mode::pull;
   so.pairing.credentials = creds;
+  so.pairing.allow_confirmation = o.pairing == pairing_mode::confirmation;
   if (!so.diagnostics) so.diagnostics = o.diagnostics;
   tls::context ctx = tls::context::create(i->me, {}, error);
   if (error) return error;
@@ -320,15 +365,14 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
     i->adv = std::make_unique<discovery::advertiser>(*i->avahi);
     i->adv->on_event([w](const discovery::advertiser_event& e) {
       auto self = w.lock();
-      if (self && e.kind == discovery::advertiser_event_kind::failed)
-        self->push(advertising_event{self->txt, e.error});
+      if (!self) return;
+      using kind = discovery::advertiser_event_kind;
+      if (e.kind == kind::registered || e.kind == kind::renamed)
+        self->push(advertising_event{self->txt, {}, e.name, e.kind == kind::renamed});
+      else
+        self->push(advertising_event{self->txt, e.error, {}, false});
     });
-    discovery::service_description d;
-    d.name = o.name.empty() ? o.device_id : o.name;
-    d.type = o.service_type;
-    d.port = i->srv->local_endpoints().front().port();
-    d.txt = i->txt;
-    if (auto ec = i->adv->publish(std::move(d))) {
+    if (auto ec = i->publish()) {
       i->shut();
       return {ec, "cannot advertise '" + o.service_type + "': " + ec.message()};
     }
@@ -381,8 +425,8 @@ std::vector<std::uint16_t> node::ports() const {
 }
 
 core::error_detail node::open_pairing_window() {
-  trust::store_status s = impl_->store->open_window(
-      std::chrono::system_clock::now(), impl_->opts.pairing_window, core::window_opener::local);
+  trust::store_status s = impl_->store->open_window(window_clock::now(), impl_->opts.pairing_window,
+                                                    core::window_opener::local);
   impl_->refresh();
   if (s.failed()) return s;
   return {};
@@ -413,6 +457,71 @@ std::size_t node::broadcast(std::span<const std::byte> payload) {
     ++n;
   }
   return n;
+}
+
+core::error_detail node::set_txt(core::txt_record product_keys) {
+  // Checked on a copy first: a record that cannot be built leaves the advertised one as it is.
+  core::txt_record probe = product_keys;
+  const core::accessory_txt_state state{impl_->opts.device_id, false, 0, 0};
+  if (auto ec = core::set_accessory_txt(state, probe))
+    return {ec, "the TXT record does not fit with these keys: " + ec.message()};
+  impl_->opts.txt = std::move(product_keys);
+  impl_->refresh(); // publishes only if the record changed
+  return {};
+}
+
+bool node::setup_mode() const noexcept {
+  return impl_->payload.needs_provisioning;
+}
+
+core::error_detail node::leave_setup_mode(std::vector<asio::ip::tcp::endpoint> listen,
+                                          std::chrono::milliseconds grace) {
+  impl& i = *impl_;
+  if (i.closed) return {asio::error::operation_aborted, "the node is closed"};
+  if (listen.empty())
+    return {std::make_error_code(std::errc::invalid_argument), "leave_setup_mode: no listener"};
+  const std::vector<asio::ip::tcp::endpoint> old = i.srv->local_endpoints();
+  // The old listeners stop accepting first: Linux refuses a wildcard listener on a port that a
+  // specific address already listens on. Their connections stay up through the grace period.
+  for (const auto& ep : old)
+    (void)i.srv->stop_listening(ep);
+  for (const auto& ep : listen)
+    if (auto ec = i.srv->listen(ep)) {
+      // Back to how it was (best effort): still in setup mode, reachable where it was.
+      for (const auto& now : i.srv->local_endpoints())
+        (void)i.srv->stop_listening(now);
+      for (const auto& ep_old : old)
+        (void)i.srv->listen(ep_old);
+      return core::error_detail{ec, "cannot listen on " + ep.address().to_string() + " port " +
+                                        std::to_string(ep.port()) + ": " + ec.message()}
+          .with("port", std::uint64_t{ep.port()});
+    }
+  i.opts.setup_mode = false;
+  i.payload.needs_provisioning = false;
+  i.payload.softap_ssid.reset();
+  i.responder = core::provisioning_responder(false); // provisioning refused from now on
+  i.opts.advertise_interface.clear();
+  if (i.adv) {
+    if (auto ec = i.publish()) i.push(advertising_event{i.txt, ec, {}, false});
+  }
+  i.setup_grace_timer.expires_after(grace);
+  i.setup_grace_timer.async_wait([w = i.weak_from_this(), old](std::error_code ec) {
+    auto self = w.lock();
+    if (ec || !self || self->closed) return;
+    std::size_t ended = 0;
+    for (const auto& ep : old)
+      ended += self->srv->end_connections_through(ep);
+    self->push(setup_listeners_closed_event{old, ended});
+  });
+  return {};
+}
+
+std::vector<asio::ip::tcp::endpoint> node::local_endpoints() const {
+  return impl_->srv->local_endpoints();
+}
+
+bool node::advertised() const noexcept {
+  return impl_->adv && impl_->adv->registered();
 }
 
 void node::close() {

@@ -19,9 +19,10 @@
 /// @endcode
 ///
 /// Administration messages of admin controllers (list, remove, roles, the window) are
-/// answered by the node (accessory/controller_admin.hpp); provisioning messages are answered
-/// `error reason=not_supported` (a node without a Wi-Fi driver; the seam comes with the
-/// firmware kit).
+/// answered by the node (accessory/controller_admin.hpp); provisioning messages go to the
+/// node_options::wifi driver, or are answered `error reason=not_supported` without one. Other
+/// verbs on those services are answered `error reason=unknown_verb`, unreadable messages
+/// `reason=bad_message` (node_options::on_control sees each first).
 ///
 /// Thread-safety: call members on the node's executor only.
 ///
@@ -48,6 +49,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -95,8 +97,36 @@ public:
 
   /// The TXT record advertised now.
   const core::txt_record& txt() const noexcept;
+  /// Replaces the product's own TXT keys (node_options::txt: a model `md`, a configuration
+  /// number `c#` that changes with the product's configuration...). The record is rebuilt
+  /// with id, pv and sf and published (advertising_event) only if it changed. Errors
+  /// (nothing changes then): core::txt_errc (string_too_long, record_too_long, a bad key).
+  core::error_detail set_txt(core::txt_record product_keys);
+
   /// The ports the node listens on, in the order of node_options::listen.
   std::vector<std::uint16_t> ports() const;
+  /// The endpoints the node listens on now (ports resolved).
+  std::vector<asio::ip::tcp::endpoint> local_endpoints() const;
+  /// Whether avahi-daemon has registered the advertisement (false with advertising off).
+  bool advertised() const noexcept;
+
+  /// In setup mode (node_options::setup_mode, until leave_setup_mode()).
+  bool setup_mode() const noexcept;
+  /// After a successful join (provisioning_event connected, the product having stored the
+  /// network): serves the home network in the same boot, so every session carries on. The
+  /// current listeners (the SoftAP's) stop accepting, the node listens on `listen`, advertises
+  /// on every interface with the first new listener's port, and refuses provisioning
+  /// (not_in_setup_mode); the setup payload loses needs_provisioning and the SoftAP's SSID.
+  /// Connections that came in through the old listeners stay up for `grace` (so the app reads
+  /// the connected report), then end: setup_listeners_closed_event, and the apps resume their
+  /// sessions on the home network. The pairing window is left as it is (close it if the home
+  /// network is a bigger audience than the SoftAP). Call it once the join is reported, not
+  /// while one runs.
+  /// Errors: invalid_argument (no endpoint), operation_aborted (closed), the listen error of
+  /// the first endpoint that fails (address_in_use...): the node then listens where it did
+  /// and stays in setup mode (best effort; a product may restart instead).
+  core::error_detail leave_setup_mode(std::vector<asio::ip::tcp::endpoint> listen,
+                                      std::chrono::milliseconds grace);
 
   /// The pairing button: opens the window for node_options::pairing_window (a physical
   /// action: resets the count of failed attempts). The TXT record says sf=1. Errors: the

@@ -6,11 +6,15 @@
 #pragma once
 
 #include <lanyard/core/fingerprint.hpp>
+#include <lanyard/core/pairing_frame.hpp>
 #include <lanyard/core/pairing_window.hpp>
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/core/txt_record.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
+#include <asio/ip/tcp.hpp>
+
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <system_error>
@@ -28,13 +32,15 @@ struct window_event {
 
 /// A controller paired (`error` empty, `role`) or a pairing attempt failed (`error`:
 /// core::pairing_errc; `attempts_left` in this window). `name` is what the app sent:
-/// untrusted bytes, escape before showing them (core::display_text).
+/// untrusted bytes, escape before showing them (core::display_text). `method`: how it
+/// proved itself (the payload's secret, the setup code, or a compared verification code).
 struct pairing_event {
   core::fingerprint controller;
   std::string name;
   std::error_code error;
   trust::controller_role role = trust::controller_role::user;
   std::uint32_t attempts_left = 0;
+  core::pairing_method method = core::pairing_method::setup_secret;
 };
 
 /// A controller's session started (`open`) or ended (`why`).
@@ -44,11 +50,32 @@ struct session_event {
   std::error_code why;
 };
 
-/// The advertised TXT record changed (`txt`), or advertising failed (`error`, e.g. the daemon
-/// refused the service; it is retried when the daemon comes back).
+/// A controller whose session is live connected again (after a lost connection, a sleeping
+/// radio, a move between networks): its session resumed (`resumed`, nothing lost), or the app
+/// started a new one in its place (`resumed` false: a session reset). No session_event comes
+/// with it: an async_receive() loop started for this controller carries on.
+struct reconnect_event {
+  core::fingerprint controller;
+  bool resumed = true;
+};
+
+/// The advertised TXT record changed (`txt`); avahi-daemon registered the instance
+/// (`registered_name`, `renamed` when a conflict made it pick another name); or advertising
+/// failed (`error`: the daemon went away, discovery::errc::daemon_unavailable, and the node
+/// re-publishes when it is back; or the daemon refused the service).
 struct advertising_event {
   core::txt_record txt;
   std::error_code error;
+  std::string registered_name;
+  bool renamed = false;
+};
+
+/// The listeners node::leave_setup_mode() left behind (`closed`: the SoftAP's) were closed
+/// after the grace period, and the connections that came in through them ended
+/// (`connections_ended`); their sessions stay, so the apps resume on the new listeners.
+struct setup_listeners_closed_event {
+  std::vector<asio::ip::tcp::endpoint> closed;
+  std::size_t connections_ended = 0;
 };
 
 /// Provisioning (setup mode with a wifi_driver): `controller` (an admin) sent credentials and
@@ -62,7 +89,7 @@ struct provisioning_event {
   core::provisioning_failure reason = core::provisioning_failure::timeout;
 };
 
-using node_event =
-    std::variant<window_event, pairing_event, session_event, advertising_event, provisioning_event>;
+using node_event = std::variant<window_event, pairing_event, session_event, advertising_event,
+                                provisioning_event, reconnect_event, setup_listeners_closed_event>;
 
 } // namespace lanyard::node

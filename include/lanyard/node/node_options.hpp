@@ -7,18 +7,42 @@
 
 #include <lanyard/accessory/server_options.hpp>
 #include <lanyard/core/diagnostic.hpp>
+#include <lanyard/core/fingerprint.hpp>
+#include <lanyard/core/frame.hpp>
 #include <lanyard/core/pairing_window.hpp>
 #include <lanyard/core/txt_record.hpp>
 #include <lanyard/node/wifi_driver.hpp>
 
 #include <asio/ip/tcp.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace lanyard::node {
+
+/// How an unknown app proves it may pair (docs/trust.md § Pairing).
+enum class pairing_mode : std::uint8_t {
+  /// The setup secret (the payload on the label, or its 8-digit code): made on first boot and
+  /// kept in `setup-credentials`.
+  setup_secret,
+  /// No setup secret at all (a bulb with neither a label nor a display for a code): the node
+  /// never makes, loads or prints setup credentials; an app pairs by comparing a six-digit
+  /// verification code while the window is open (server.pairing.on_verification_code is the
+  /// accessory's display), and payloads or codes are refused (method_not_supported).
+  confirmation,
+};
+
+/// Called for each CONTROL message (provisioning, administration) a controller sent, before
+/// the node answers it: for the product's log. `message` is untrusted text.
+using control_observer =
+    std::function<void(const core::fingerprint& from, core::message_kind service, std::uint64_t seq,
+                       std::span<const std::byte> message)>;
 
 /// See the file comment; defaults are the recommended settings.
 struct node_options {
@@ -38,10 +62,18 @@ struct node_options {
   /// Advertise with avahi-daemon (the port of the first listener). Off: apps reach the node by
   /// address only (tests, a SoftAP-only setup).
   bool advertise = true;
-  /// The product's own TXT keys, advertised next to id, pv and sf (core/accessory_txt.hpp).
+  /// Advertise on this interface only (a SoftAP's in setup mode: the accessory is on no other
+  /// network); empty: on every interface. node::leave_setup_mode() advertises everywhere.
+  std::string advertise_interface;
+  /// The product's own TXT keys, advertised next to id, pv and sf (core/accessory_txt.hpp);
+  /// node::set_txt() changes them at run time. Keys id, pv and sf are the node's (their
+  /// place in the record is kept if listed here).
   core::txt_record txt;
+  /// How unknown apps pair.
+  node::pairing_mode pairing = node::pairing_mode::setup_secret;
   /// Open the pairing window at start when no controller is paired (first boot, or after the
-  /// last one was removed), for this long.
+  /// last one was removed), or in setup mode (an accessory being set up, again), for this
+  /// long. A window locked by too many wrong proofs stays closed (the button reopens it).
   bool open_window_when_unpaired = true;
   core::pairing_window::duration pairing_window = core::pairing_window::default_timeout;
   /// Close the window once a controller paired (one pairing per button press, as HomeKit
@@ -63,6 +95,8 @@ struct node_options {
   accessory::server_options server;
   /// Every diagnostic of the node and its server, as data. Called on the node's executor.
   core::diagnostics_handler diagnostics;
+  /// See control_observer; called on the node's executor. Null: none.
+  control_observer on_control;
 };
 
 } // namespace lanyard::node
