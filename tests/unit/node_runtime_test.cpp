@@ -16,6 +16,7 @@
 
 #include "support/app_fixture.hpp"
 #include "support/io_test_support.hpp"
+#include "support/node_fixture.hpp"
 
 #include <chrono>
 #include <memory>
@@ -26,39 +27,16 @@
 
 using lanyard::node::node;
 using lanyard::node::node_event;
+using lanyard::test::loopback_node_options;
+using lanyard::test::open_node;
 using lanyard::test::run_until;
+using lanyard::test::scripted_driver;
 namespace app = lanyard::app;
 namespace core = lanyard::core;
 namespace nd = lanyard::node;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct scripted_driver final : nd::wifi_driver {
-  explicit scripted_driver(asio::io_context& context) : io(context) {}
-  void join(const core::wifi_credentials&, join_handler done) override {
-    asio::post(io, [this, done = std::move(done)] { done(verdict); });
-  }
-  asio::io_context& io;
-  nd::join_result verdict{{"127.0.0.1"}, std::nullopt};
-};
-
-nd::node_options loopback_options(const std::filesystem::path& dir) {
-  nd::node_options o;
-  o.state_dir = dir;
-  o.device_id = "lamp-1";
-  o.listen = {{asio::ip::make_address("127.0.0.1"), 0}};
-  o.advertise = false;
-  return o;
-}
-
-std::unique_ptr<node> open_node(asio::io_context& io, nd::node_options o) {
-  std::unique_ptr<node> n;
-  const core::error_detail e = node::open(io.get_executor(), std::move(o), n);
-  INFO(e.message());
-  REQUIRE_FALSE(e);
-  return n;
-}
 
 std::vector<node_event> drain(asio::io_context& io, node& n) {
   return lanyard::test::drain_events<node_event>(io, n);
@@ -90,7 +68,7 @@ TEST_CASE("node: set_txt changes the product's keys at run time, published only 
           "[node]") {
   asio::io_context io;
   lanyard::test::temp_dir dir("lanyard-node");
-  auto o = loopback_options(dir.path / "acc");
+  auto o = loopback_node_options(dir.path / "acc");
   REQUIRE_FALSE(o.txt.set("md", "lamp"));
   REQUIRE_FALSE(o.txt.set("c#", "1"));
   auto n = open_node(io, std::move(o));
@@ -127,7 +105,7 @@ TEST_CASE("node: leave_setup_mode moves the listeners; the SoftAP's connections 
   asio::io_context io;
   lanyard::test::temp_dir dir("lanyard-node");
   auto radio = std::make_shared<scripted_driver>(io);
-  auto o = loopback_options(dir.path / "acc");
+  auto o = loopback_node_options(dir.path / "acc");
   o.setup_mode = true;
   o.softap_ssid = "Lanyard-lamp-1";
   o.wifi = radio;
@@ -192,7 +170,7 @@ TEST_CASE("node: pairing by confirmation only has no setup secret; a payload's p
           "[node]") {
   asio::io_context io;
   lanyard::test::temp_dir dir("lanyard-node");
-  auto o = loopback_options(dir.path / "acc");
+  auto o = loopback_node_options(dir.path / "acc");
   o.pairing = nd::pairing_mode::confirmation;
   auto n = open_node(io, std::move(o));
   CHECK_FALSE(std::filesystem::exists(dir.path / "acc" / "setup-credentials"));
@@ -224,7 +202,7 @@ TEST_CASE("node: every CONTROL message is shown to on_control; a verb the node d
           "[node]") {
   asio::io_context io;
   lanyard::test::temp_dir dir("lanyard-node");
-  auto o = loopback_options(dir.path / "acc");
+  auto o = loopback_node_options(dir.path / "acc");
   std::vector<std::string> seen;
   o.on_control = [&](const core::fingerprint&, core::message_kind service, std::uint64_t,
                      std::span<const std::byte> m) {

@@ -20,6 +20,7 @@
 
 #include "support/app_fixture.hpp"
 #include "support/io_test_support.hpp"
+#include "support/node_fixture.hpp"
 
 #include <chrono>
 #include <memory>
@@ -33,6 +34,7 @@ using lanyard::node::node;
 using lanyard::node::node_event;
 using lanyard::test::bytes;
 using lanyard::test::run_until;
+using lanyard::test::scripted_driver;
 using lanyard::test::text;
 namespace app = lanyard::app;
 namespace core = lanyard::core;
@@ -41,36 +43,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The radio seam with a scripted verdict: what a test of firmware logic wants from a driver.
-struct scripted_driver final : nd::wifi_driver {
-  explicit scripted_driver(asio::io_context& context) : io(context) {}
-  void join(const core::wifi_credentials& network, join_handler done) override {
-    joins.push_back(network.ssid);
-    asio::post(io, [this, done = std::move(done)] { done(verdict); });
-  }
-  asio::io_context& io;
-  nd::join_result verdict;
-  std::vector<std::string> joins;
-};
-
 std::unique_ptr<node> open_node(asio::io_context& io, const std::filesystem::path& dir,
                                 std::shared_ptr<nd::wifi_driver> wifi = nullptr) {
-  nd::node_options o;
+  nd::node_options o = lanyard::test::loopback_node_options(dir);
   o.setup_mode = wifi != nullptr;
   o.softap_ssid = "Lanyard-lamp-1";
   o.wifi = std::move(wifi);
-  o.state_dir = dir;
-  o.device_id = "lamp-1";
   o.name = "Kitchen Lamp";
-  o.listen = {{asio::ip::make_address("127.0.0.1"), 0}};
-  o.advertise = false;
   REQUIRE_FALSE(o.txt.set("md", "lamp"));
-  std::unique_ptr<node> n;
-  const core::error_detail e = node::open(io.get_executor(), std::move(o), n);
-  INFO(e.message());
-  REQUIRE_FALSE(e);
-  REQUIRE(n);
-  return n;
+  return lanyard::test::open_node(io, std::move(o));
 }
 
 std::unique_ptr<app::controller> open_app(asio::io_context& io, const std::filesystem::path& dir,
