@@ -106,7 +106,7 @@ struct device::impl : std::enable_shared_from_this<impl> {
     const channel_state from = std::exchange(state, s);
     push_event(state_event{from, s, why, 0});
     if (s == channel_state::ready && pair_waiter) {
-      pairing_result r{id, {}};
+      pairing_result r{id, {}, ch ? ch->paired_role() : std::nullopt};
       if (auto rec = ctx->store->find(id)) r.fingerprint = rec->fingerprint;
       pair_waiter.complete({}, std::move(r));
     }
@@ -154,7 +154,7 @@ struct device::impl : std::enable_shared_from_this<impl> {
     if (pinned && expected && pinned->fingerprint != *expected)
       return c.complete(trust::trust_errc::key_changed, {});
     if (ch && state == channel_state::ready && pinned)
-      return c.complete({}, pairing_result{id, pinned->fingerprint});
+      return c.complete({}, pairing_result{id, pinned->fingerprint, std::nullopt});
     pair_waiter = std::move(c);
     const std::uint64_t op = pair_waiter_id = ++next_op_id;
     pair_waiter.on_cancel(

@@ -177,6 +177,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   fields failing_fields;
   std::optional<path_info> lost_on; // the path of the connection whose loss is being reported
   bool paired_here = false;         // this channel ran a successful pairing exchange
+  std::optional<core::paired_role> role_here; // the role that exchange gave this app
   state_handler on_state;
   message_handler on_message;
   control_handler on_control;
@@ -571,6 +572,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                    return then(nullptr, ec);
                  }
                  self->paired_here = true;
+                 self->role_here = o.role;
                  const std::string role = o.role == core::paired_role::admin ? "admin" : "user";
                  self->emit(level::info, diag::paired, {},
                             "paired with " + self->opts.trust.device_id + " as " + role,
@@ -1023,6 +1025,9 @@ std::error_code client_channel::last_error() const noexcept {
 }
 core::error_detail client_channel::last_error_detail() const {
   return impl_->last_detail;
+}
+std::optional<core::paired_role> client_channel::paired_role() const noexcept {
+  return impl_->role_here;
 }
 std::optional<std::chrono::nanoseconds> client_channel::rtt() const noexcept {
   auto r = impl_->runner->session().smoothed_rtt();

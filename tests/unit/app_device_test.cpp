@@ -497,3 +497,35 @@ TEST_CASE("app: a cancelled async_close cancels the device at once", "[app]") {
   CHECK(*sent == asio::error::operation_aborted);
   CHECK(lamp->state() == channel_state::cancelled);
 }
+
+TEST_CASE("app: the pairing result says the role the accessory gave; a call that only connects "
+          "has none",
+          "[app]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app");
+  accessory acc(io, dir.path / "accessory");
+  auto pair_with = [&](controller& ctl) {
+    std::optional<std::error_code> done;
+    app::pairing_result result;
+    ctl.async_pair(acc.payload(), [&](std::error_code ec, app::pairing_result r) {
+      done = ec;
+      result = std::move(r);
+    });
+    REQUIRE(run_until(io, [&] { return done.has_value(); }));
+    REQUIRE_FALSE(*done);
+    CHECK(result.device_id == "lamp-1");
+    CHECK(result.fingerprint == accessory_id().fingerprint());
+    return result;
+  };
+  auto first = open(io, options(dir.path / "first", acc.port()));
+  const auto admin = pair_with(*first);
+  REQUIRE(admin.role);
+  CHECK(*admin.role == core::paired_role::admin);
+  // Pinned and connected already: the call only confirms it, no exchange, no role.
+  CHECK_FALSE(pair_with(*first).role.has_value());
+
+  auto second = open(io, options(dir.path / "second", acc.port()));
+  const auto user = pair_with(*second);
+  REQUIRE(user.role);
+  CHECK(*user.role == core::paired_role::user);
+}

@@ -41,6 +41,7 @@
 #include <lanyard/client/path_options.hpp>
 #include <lanyard/core/error_detail.hpp>
 #include <lanyard/core/fingerprint.hpp>
+#include <lanyard/core/pairing_frame.hpp>
 #include <lanyard/core/pairing_initiator.hpp>
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/core/session_event.hpp>
@@ -71,6 +72,10 @@ struct pairing_result {
   std::string device_id;
   /// The accessory's key, now pinned in the trust store.
   core::fingerprint fingerprint;
+  /// The role the accessory gave this app (the first app paired is its admin), when this
+  /// call ran a pairing exchange; empty when the accessory was pinned already and the call
+  /// only connected.
+  std::optional<core::paired_role> role;
 };
 
 namespace detail {

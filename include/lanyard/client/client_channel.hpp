@@ -42,6 +42,7 @@
 #include <lanyard/client/client_options.hpp>
 #include <lanyard/core/channel_error.hpp>
 #include <lanyard/core/error_detail.hpp>
+#include <lanyard/core/pairing_frame.hpp>
 #include <lanyard/core/session_event.hpp>
 #include <lanyard/discovery/directory.hpp>
 #include <lanyard/tls/context.hpp>
@@ -194,6 +195,9 @@ public:
   /// retry_after_ms, for bad start() arguments `problem`. Fields are only those the channel
   /// learnt for this very error; empty when there was none.
   core::error_detail last_error_detail() const;
+  /// The role the accessory gave this app in the pairing exchange this channel ran (pairing
+  /// on first use); empty when it ran none.
+  std::optional<core::paired_role> paired_role() const noexcept;
   /// The smoothed round-trip time, once measured.
   std::optional<std::chrono::nanoseconds> rtt() const noexcept;
   /// The path the session runs on now (started by device id, state ready).
