@@ -242,11 +242,12 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     emit(lv, id, code, text, std::move(f));
   }
 
-  // For log lines: "lamp-1 (198.18.1.3:7443)" or "lamp-1 (via the discovery directory)".
+  // For log lines: "lamp-1 (198.18.1.3:7443)" or "lamp-1 (by device id)" (its paths are the
+  // directory's and the static ones: discovery may be off).
   std::string where() const {
     if (target)
       return opts.trust.device_id + " (" + target->host + ":" + std::to_string(target->port) + ")";
-    return opts.trust.device_id + " (via the discovery directory)";
+    return opts.trust.device_id + " (by device id)";
   }
 
   bool terminal() const noexcept {
