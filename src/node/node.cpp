@@ -312,7 +312,11 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
   i->store = std::make_shared<trust::controller_store>(o.state_dir / "controllers");
   if (trust::store_status s = i->store->load(); s.failed()) return s;
   (void)i->store->expire_window(window_clock::now()); // one that ran out while it was off
-  if (o.open_window_when_unpaired && (i->store->list().empty() || o.setup_mode) &&
+  // In setup mode an accessory that has controllers opens it again only when pairing needs
+  // the setup secret: by confirmation alone (no secret), a window at every boot of an
+  // unprovisioned accessory would be an invitation to whoever is near; the button opens it.
+  const bool reopen_for_setup = o.setup_mode && o.pairing == pairing_mode::setup_secret;
+  if (o.open_window_when_unpaired && (i->store->list().empty() || reopen_for_setup) &&
       !i->store->window().open) {
     // Locked after 20 wrong proofs (a neighbour guessing): a reboot must not reopen it, and
     // must not keep the accessory from starting either. It runs with the window closed; the

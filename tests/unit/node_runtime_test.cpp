@@ -7,6 +7,7 @@
 #include <lanyard/app/controller.hpp>
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/provisioning.hpp>
+#include <lanyard/trust/controller_store.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -220,4 +221,35 @@ TEST_CASE("node: every CONTROL message is shown to on_control; a verb the node d
   CHECK(*provisioned == core::provisioning_errc::credentials_refused);
   REQUIRE(seen.size() == 1);
   CHECK(seen[0].rfind("provisioning: v1 wifi_set ", 0) == 0);
+}
+
+TEST_CASE("node: in setup mode with a controller paired, the window reopens at boot only when "
+          "pairing needs the setup secret",
+          "[node][security]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-node");
+  auto boot = [&](const std::filesystem::path& state, nd::pairing_mode mode) {
+    {
+      // A controller paired on an earlier boot.
+      lanyard::trust::controller_store store(state / "controllers");
+      std::filesystem::create_directories(state);
+      REQUIRE(store.load().ok());
+      const auto now = lanyard::trust::window_clock::now();
+      REQUIRE(store.open_window(now).ok());
+      core::fingerprint owner{};
+      owner.bytes.fill(0x42);
+      REQUIRE(store.pair(owner, "owner", lanyard::trust::controller_role::admin, now).ok());
+      REQUIRE(store.close_window().ok());
+    }
+    auto o = loopback_node_options(state);
+    o.pairing = mode;
+    o.setup_mode = true;
+    return open_node(io, std::move(o));
+  };
+  CHECK(value(boot(dir.path / "secret", nd::pairing_mode::setup_secret)->txt(), "sf") == "1");
+  // By confirmation alone anyone near could pair at every boot: the button opens it.
+  auto n = boot(dir.path / "confirm", nd::pairing_mode::confirmation);
+  CHECK(value(n->txt(), "sf") == "0");
+  REQUIRE_FALSE(n->open_pairing_window());
+  CHECK(value(n->txt(), "sf") == "1");
 }

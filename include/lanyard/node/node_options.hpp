@@ -72,8 +72,10 @@ struct node_options {
   /// How unknown apps pair.
   node::pairing_mode pairing = node::pairing_mode::setup_secret;
   /// Open the pairing window at start when no controller is paired (first boot, or after the
-  /// last one was removed), or in setup mode (an accessory being set up, again), for this
-  /// long. A window locked by too many wrong proofs stays closed (the button reopens it).
+  /// last one was removed), or in setup mode (an accessory being set up, again; with
+  /// pairing_mode::setup_secret only: by confirmation alone that would invite anyone near at
+  /// every boot), for this long. A window locked by too many wrong proofs stays closed (the
+  /// button reopens it).
   bool open_window_when_unpaired = true;
   core::pairing_window::duration pairing_window = core::pairing_window::default_timeout;
   /// Close the window once a controller paired (one pairing per button press, as HomeKit
