@@ -197,9 +197,9 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   bool attaching_mptcp = false;
   std::optional<path_info> path_now; // the path of the live connection (as reported)
   bool path_mptcp = false;           // the last reported connection's transport
-  // async_close(): waits until nothing sent is unacknowledged, then cancels.
+  // async_close(): waits until nothing sent is unacknowledged, then cancels. Set while a
+  // close waits: sends are refused then.
   channel::completion<> closer;
-  bool close_requested = false;
 
   static core::channel_controller_settings settings(const client_options& o, bool by_id) {
     core::channel_controller_settings s;
@@ -997,7 +997,6 @@ void client_channel::close_impl(channel::completion<> c) {
     return c.complete(i.last_error ? i.last_error
                                    : make_error_code(core::channel_errc::session_closed));
   if (i.closer) return c.complete(asio::error::in_progress);
-  i.close_requested = true;
   c.on_cancel([w = std::weak_ptr<impl>(impl_), ex = i.ex](asio::cancellation_type) {
     asio::post(ex, [w] {
       auto self = w.lock();
@@ -1043,7 +1042,7 @@ void client_channel::send_impl(std::span<const std::byte> payload, send_options 
                                send_completion c, std::optional<core::message_kind> service) {
   impl& i = *impl_;
   if (i.st == channel_state::cancelled) return c.complete(asio::error::operation_aborted, 0);
-  if (i.st == channel_state::failed || i.close_requested)
+  if (i.st == channel_state::failed || i.closer)
     return c.complete(core::channel_errc::session_closed, 0);
   // A service's message must name a service: as application data it would reach the app.
   if (service == core::message_kind::application)

@@ -64,7 +64,7 @@ public:
     if (!impl_) return;
     if (slot_.is_connected()) slot_.clear(); // the operation is over: no more cancellation
     std::unique_ptr<base> p = std::move(impl_);
-    p->post(ec, std::move(args)...);
+    p->finish(false, ec, std::move(args)...);
   }
 
   /// Invokes the handler with (ec, args...) through asio::dispatch: inline when the caller
@@ -74,14 +74,14 @@ public:
     if (!impl_) return;
     if (slot_.is_connected()) slot_.clear();
     std::unique_ptr<base> p = std::move(impl_);
-    p->dispatch(ec, std::move(args)...);
+    p->finish(true, ec, std::move(args)...);
   }
 
 private:
   struct base {
     virtual ~base() = default;
-    virtual void post(std::error_code ec, Args... args) = 0;
-    virtual void dispatch(std::error_code ec, Args... args) = 0;
+    // Runs the handler through asio::dispatch (`inline_ok`) or asio::post.
+    virtual void finish(bool inline_ok, std::error_code ec, Args... args) = 0;
   };
 
   template <class Handler>
@@ -92,19 +92,15 @@ private:
     holder(const Handler& h, const asio::any_io_executor& fallback)
         : handler(h), work(asio::prefer(asio::get_associated_executor(handler, fallback),
                                         asio::execution::outstanding_work.tracked)) {}
-    void post(std::error_code ec, Args... args) override {
+    void finish(bool inline_ok, std::error_code ec, Args... args) override {
       asio::any_io_executor ex = std::move(work);
-      asio::post(
-          ex, [h = std::move(handler), ec, a = std::make_tuple(std::move(args)...)]() mutable {
-            std::apply([&](auto&&... v) { std::move(h)(ec, std::move(v)...); }, std::move(a));
-          });
-    }
-    void dispatch(std::error_code ec, Args... args) override {
-      asio::any_io_executor ex = std::move(work);
-      asio::dispatch(
-          ex, [h = std::move(handler), ec, a = std::make_tuple(std::move(args)...)]() mutable {
-            std::apply([&](auto&&... v) { std::move(h)(ec, std::move(v)...); }, std::move(a));
-          });
+      auto run = [h = std::move(handler), ec, a = std::make_tuple(std::move(args)...)]() mutable {
+        std::apply([&](auto&&... v) { std::move(h)(ec, std::move(v)...); }, std::move(a));
+      };
+      if (inline_ok)
+        asio::dispatch(ex, std::move(run));
+      else
+        asio::post(ex, std::move(run));
     }
     Handler handler;
     asio::any_io_executor work;
