@@ -2,11 +2,14 @@
 
 #include "accessory_list.hpp"
 #include "controller_context.hpp"
+#include "pair_request.hpp"
 
+#include <lanyard/core/device_id.hpp>
 #include <lanyard/core/setup_code.hpp>
 #include <lanyard/discovery/browser.hpp>
 #include <lanyard/discovery/client.hpp>
 #include <lanyard/tls/identity.hpp>
+#include <lanyard/trust/error.hpp>
 
 #include <asio/error.hpp>
 #include <asio/post.hpp>
@@ -216,25 +219,45 @@ void controller::next_discovery_impl(channel::completion<discovery_event> c) {
   impl_->next(std::move(c));
 }
 
-void controller::pair_payload_impl(const core::setup_payload& p,
+void controller::pair_payload_impl(const core::setup_payload& p, const pair_options& o,
                                    channel::completion<pairing_result> c) {
   // Paired before (the payload of an operational accessory has no secret): connecting with
-  // the pin is all there is to do; a pin of another key fails the channel with key_changed.
-  std::optional<core::pairing_credentials> creds;
+  // the pin is all there is to do unless asked to prove the secret again; a pin of another
+  // key fails the channel with key_changed.
+  detail::pair_request r;
+  r.expected = p.device_fingerprint;
+  r.prove_again = o.prove_again;
+  const bool pinned = impl_->ctx->store->find(p.device_id).has_value();
   if (p.setup_secret)
-    creds = core::pairing_credentials{core::pairing_method::setup_secret, *p.setup_secret, {}};
-  else if (!impl_->ctx->store->find(p.device_id))
+    r.credentials =
+        core::pairing_credentials{core::pairing_method::setup_secret, *p.setup_secret, {}};
+  else if (!pinned || o.prove_again)
     return c.complete(core::payload_errc::no_setup_secret, {});
-  impl_->get(p.device_id)->pair_impl(std::move(creds), p.device_fingerprint, std::move(c));
+  impl_->get(p.device_id)->pair_impl(std::move(r), std::move(c));
 }
 
-void controller::pair_code_impl(std::string id, std::string code,
+void controller::pair_code_impl(std::string id, std::string code, const pair_options& o,
                                 channel::completion<pairing_result> c) {
   const core::setup_code_parse_result parsed = core::parse_setup_code(code);
   if (parsed.code) return c.complete(parsed.code, {});
-  core::pairing_credentials creds{
+  if (!core::is_valid_device_id(id)) return c.complete(trust::trust_errc::invalid_record, {});
+  detail::pair_request r;
+  r.credentials = core::pairing_credentials{
       core::pairing_method::setup_code, {}, std::string(parsed.value.view())};
-  impl_->get(id)->pair_impl(std::move(creds), std::nullopt, std::move(c));
+  r.prove_again = o.prove_again;
+  impl_->get(id)->pair_impl(std::move(r), std::move(c));
+}
+
+void controller::pair_confirmation_impl(std::string id, client::confirm_handler confirm,
+                                        const pair_options& o,
+                                        channel::completion<pairing_result> c) {
+  if (!core::is_valid_device_id(id)) return c.complete(trust::trust_errc::invalid_record, {});
+  if (!confirm) return c.complete(std::make_error_code(std::errc::invalid_argument), {});
+  detail::pair_request r;
+  r.credentials = core::pairing_credentials{core::pairing_method::confirmation, {}, {}};
+  r.prove_again = o.prove_again;
+  r.confirm = std::move(confirm);
+  impl_->get(id)->pair_impl(std::move(r), std::move(c));
 }
 
 } // namespace lanyard::app

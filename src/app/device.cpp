@@ -2,6 +2,7 @@
 
 #include "controller_context.hpp"
 #include "event_queue.hpp"
+#include "pair_request.hpp"
 #include "provisioning_reply.hpp"
 
 #include <lanyard/client/client_channel.hpp>
@@ -56,15 +57,20 @@ struct device::impl : std::enable_shared_from_this<impl> {
 
   // --- the channel ------------------------------------------------------------------------
 
-  void make_channel(std::optional<core::pairing_credentials> pairing,
-                    std::optional<core::fingerprint> expected) {
+  void make_channel(detail::pair_request pairing) {
     const controller_options& co = ctx->options;
     client::client_options o;
     o.trust.device_id = id;
     o.trust.store = ctx->store;
-    o.trust.mode = trust::trust_mode::verified_first_use;
-    o.trust.expected_fingerprint = expected;
-    o.trust.pairing = std::move(pairing);
+    // A key no payload names is pinned only after a pairing exchange proved it (the code's
+    // SPAKE2+, or the person's confirmation): the channel pairs before it commits any pin.
+    // Without credentials nothing new is ever pinned.
+    o.trust.mode = pairing.credentials && !pairing.expected ? trust::trust_mode::tofu
+                                                            : trust::trust_mode::verified_first_use;
+    o.trust.expected_fingerprint = pairing.expected;
+    o.trust.pairing = std::move(pairing.credentials);
+    o.trust.pair_when_pinned = pairing.prove_again;
+    o.trust.confirm = std::move(pairing.confirm);
     o.trust.controller_name = co.name;
     o.receive = client::receive_mode::pull;
     o.session = co.session;
@@ -145,15 +151,14 @@ struct device::impl : std::enable_shared_from_this<impl> {
 
   // --- pairing ----------------------------------------------------------------------------
 
-  void pair(std::optional<core::pairing_credentials> creds,
-            std::optional<core::fingerprint> expected, channel::completion<pairing_result> c) {
+  void pair(detail::pair_request r, channel::completion<pairing_result> c) {
     if (pair_waiter) return c.complete(asio::error::in_progress, {});
     const auto pinned = ctx->store->find(id);
     // A payload naming another key than the one pinned is no pairing to report as done: the
     // accessory was replaced or someone forged the label (trust.md § key changes).
-    if (pinned && expected && pinned->fingerprint != *expected)
+    if (pinned && r.expected && pinned->fingerprint != *r.expected)
       return c.complete(trust::trust_errc::key_changed, {});
-    if (ch && state == channel_state::ready && pinned)
+    if (ch && state == channel_state::ready && pinned && !r.prove_again)
       return c.complete({}, pairing_result{id, pinned->fingerprint, std::nullopt});
     pair_waiter = std::move(c);
     const std::uint64_t op = pair_waiter_id = ++next_op_id;
@@ -171,7 +176,7 @@ struct device::impl : std::enable_shared_from_this<impl> {
         });
     // A channel that is connecting without credentials would be refused (not_paired): a new
     // one pairs on its first connection.
-    make_channel(std::move(creds), expected);
+    make_channel(std::move(r));
   }
 
   // --- provisioning -----------------------------------------------------------------------
@@ -180,7 +185,7 @@ struct device::impl : std::enable_shared_from_this<impl> {
     std::string text;
     if (auto ec = core::encode_wifi_credentials(creds, text)) return c.complete(ec, {});
     if (provision_waiter) return c.complete(asio::error::in_progress, {});
-    if (!ch || over(state)) make_channel(std::nullopt, std::nullopt);
+    if (!ch || over(state)) make_channel({});
     provision_waiter = std::move(c);
     provision_seq.reset();
     early_reports.clear();
@@ -311,7 +316,7 @@ std::optional<client::path_info> device::current_path() const {
 
 void device::start() {
   if (impl_->ch && !over(impl_->state)) return;
-  impl_->make_channel(std::nullopt, std::nullopt);
+  impl_->make_channel({});
 }
 
 void device::cancel() {
@@ -343,10 +348,8 @@ void device::provision_impl(core::wifi_credentials credentials,
   impl_->provision(credentials, std::move(c));
 }
 
-void device::pair_impl(std::optional<core::pairing_credentials> credentials,
-                       std::optional<core::fingerprint> expected,
-                       channel::completion<pairing_result> done) {
-  impl_->pair(std::move(credentials), expected, std::move(done));
+void device::pair_impl(detail::pair_request request, channel::completion<pairing_result> done) {
+  impl_->pair(std::move(request), std::move(done));
 }
 
 void device::directory_changed(std::span<const discovery::directory_event> events) {

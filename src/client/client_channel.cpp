@@ -4,6 +4,7 @@
 #include <lanyard/core/channel_controller.hpp>
 #include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/error_condition.hpp>
+#include <lanyard/core/pairing_error.hpp>
 
 #include "path_racer.hpp"
 #include "path_watcher.hpp"
@@ -540,10 +541,11 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   // credentials, then commit the pin and hand the connection to the session.
   void admit(std::unique_ptr<tls_stream> stream, std::optional<trust::trust_decision> decision,
              std::function<void(std::unique_ptr<tls_stream>, std::error_code)> then) {
-    // First use: no pin yet (with a store), or not yet paired by this channel (without one).
+    // First use: no pin yet (with a store), or not yet paired by this channel (without one,
+    // or when asked to prove the secret again).
     const bool first_use =
-        !paired_here &&
-        (!opts.trust.store || (decision && decision->action == trust::trust_action::pin_new));
+        !paired_here && (opts.trust.pair_when_pinned || !opts.trust.store ||
+                         (decision && decision->action == trust::trust_action::pin_new));
     if (!opts.trust.pairing || !first_use) {
       commit(decision);
       return then(std::move(stream), {});
@@ -572,18 +574,72 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                    self->failing_fields = std::move(f);
                    return then(nullptr, ec);
                  }
-                 self->paired_here = true;
-                 self->role_here = o.role;
-                 const std::string role = o.role == core::paired_role::admin ? "admin" : "user";
-                 self->emit(level::info, diag::paired, {},
-                            "paired with " + self->opts.trust.device_id + " as " + role,
-                            {{diag::role, role}});
-                 if (decision &&
-                     self->opts.trust.pairing->method == core::pairing_method::setup_code)
-                   decision->method = trust::pin_method::setup_code;
-                 self->commit(decision);
+                 if (self->opts.trust.pairing->method == core::pairing_method::confirmation)
+                   return self->confirm_then_admit(std::move(*held), o, std::move(decision),
+                                                   std::move(then));
+                 self->paired(o, std::move(decision));
                  then(std::move(*held), {});
                });
+  }
+
+  // Confirmation pairing: the accessory paired this app and shows its code; the key is pinned
+  // only if the person says the codes are the same.
+  void confirm_then_admit(std::unique_ptr<tls_stream> stream, core::pairing_outcome o,
+                          std::optional<trust::trust_decision> decision,
+                          std::function<void(std::unique_ptr<tls_stream>, std::error_code)> then) {
+    pairing_confirmation c{opts.trust.device_id, stream->peer_fingerprint(), stream->peer_subject(),
+                           0};
+    if (std::error_code vec = verification_code(*stream, c.code)) return then(nullptr, vec);
+    if (!opts.trust.confirm) {
+      emit(level::warning, diag::pairing_failed, core::pairing_errc::not_confirmed,
+           "pairing with " + opts.trust.device_id +
+               ": confirmation pairing needs a confirm handler (trust_options::confirm)");
+      return then(nullptr, core::pairing_errc::not_confirmed);
+    }
+    struct pending {
+      std::unique_ptr<tls_stream> stream;
+      core::pairing_outcome outcome;
+      std::optional<trust::trust_decision> decision;
+      std::function<void(std::unique_ptr<tls_stream>, std::error_code)> then;
+      bool answered = false;
+    };
+    auto p = std::make_shared<pending>(
+        pending{std::move(stream), o, std::move(decision), std::move(then), false});
+    // The answer may come from a UI thread: it is taken on the channel's executor. An answer
+    // after the channel ended finds no channel and is ignored; the wait itself holds only the
+    // stream, which ends with it.
+    opts.trust.confirm(c, [w = weak_from_this(), p, ex = ex](bool same) {
+      asio::post(ex, [w, p, same] {
+        if (p->answered) return;
+        p->answered = true;
+        auto self = w.lock();
+        if (!self) return;
+        if (!same) {
+          self->emit(level::warning, diag::pairing_failed, core::pairing_errc::not_confirmed,
+                     "pairing with " + self->opts.trust.device_id +
+                         ": the verification code was not confirmed; the key was not pinned");
+          return p->then(nullptr, core::pairing_errc::not_confirmed);
+        }
+        self->paired(p->outcome, std::move(p->decision));
+        p->then(std::move(p->stream), {});
+      });
+    });
+  }
+
+  void paired(const core::pairing_outcome& o, std::optional<trust::trust_decision> decision) {
+    paired_here = true;
+    role_here = o.role;
+    const std::string role = o.role == core::paired_role::admin ? "admin" : "user";
+    emit(level::info, diag::paired, {}, "paired with " + opts.trust.device_id + " as " + role,
+         {{diag::role, role}});
+    // A pin made now records how the key was proven (a key pinned before keeps its method).
+    if (decision && decision->action == trust::trust_action::pin_new) {
+      if (opts.trust.pairing->method == core::pairing_method::setup_code)
+        decision->method = trust::pin_method::setup_code;
+      else if (opts.trust.pairing->method == core::pairing_method::confirmation)
+        decision->method = trust::pin_method::tofu;
+    }
+    commit(decision);
   }
 
   void commit(const std::optional<trust::trust_decision>& decision) {
@@ -615,7 +671,9 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   // not offer a session ticket an earlier, abandoned attempt left behind.
   void no_resumption_before_pairing() {
     if (!opts.trust.pairing || paired_here) return;
-    if (opts.trust.store && opts.trust.store->find(opts.trust.device_id)) return;
+    if (!opts.trust.pair_when_pinned && opts.trust.store &&
+        opts.trust.store->find(opts.trust.device_id))
+      return;
     ctx.forget_session(opts.trust.device_id);
   }
 

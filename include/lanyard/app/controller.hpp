@@ -26,6 +26,7 @@
 #include <lanyard/app/controller_options.hpp>
 #include <lanyard/app/device.hpp>
 #include <lanyard/channel/completion.hpp>
+#include <lanyard/client/pairing_confirmation.hpp>
 #include <lanyard/core/error_detail.hpp>
 #include <lanyard/core/setup_payload.hpp>
 
@@ -40,6 +41,16 @@
 #include <vector>
 
 namespace lanyard::app {
+
+/// How one controller::async_pair() runs.
+struct pair_options {
+  /// Run the pairing exchange even when this app has pinned the accessory already (by default
+  /// a pinned accessory is only connected to): proves the secret again, so an app an admin
+  /// removed from the accessory's list is added back, and pairing_result::role says what the
+  /// accessory gives now. The device's connection is replaced by the pairing one. The
+  /// accessory must still present the pinned key, and its window must be open for the proof.
+  bool prove_again = false;
+};
 
 /// See the file comment.
 class controller {
@@ -120,26 +131,67 @@ public:
   /// device (it stops trying; the accessory may have counted an attempt).
   template <class CompletionToken>
   auto async_pair(const core::setup_payload& payload, CompletionToken&& token) {
+    return async_pair(payload, pair_options{}, std::forward<CompletionToken>(token));
+  }
+  /// As above, with options (pair_options::prove_again).
+  template <class CompletionToken>
+  auto async_pair(const core::setup_payload& payload, const pair_options& options,
+                  CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, pairing_result)>(
-        [this](auto handler, const core::setup_payload& p) {
+        [this](auto handler, const core::setup_payload& p, const pair_options& o) {
           pair_payload_impl(
-              p, channel::completion<pairing_result>(std::move(handler), get_executor()));
+              p, o, channel::completion<pairing_result>(std::move(handler), get_executor()));
         },
-        token, payload);
+        token, payload, options);
   }
 
   /// Pairs with accessory `device_id` by its 8-digit setup code (SPAKE2+: a neighbour who
   /// does not know the code learns nothing it could try offline). As above otherwise; the
   /// code's format is checked first (core::parse_setup_code()'s errors). Both strings are
   /// read before the initiation returns.
+  ///
+  /// The key is new to this app and no payload names it: the accessory's certificate must
+  /// name `device_id` (else trust::trust_errc::payload_mismatch before any pairing frame), and
+  /// the key is pinned only once the exchange proved that the accessory knows the code
+  /// (pin method setup_code).
   template <class CompletionToken>
   auto async_pair(std::string_view device_id, std::string_view code, CompletionToken&& token) {
+    return async_pair(device_id, code, pair_options{}, std::forward<CompletionToken>(token));
+  }
+  /// As above, with options (pair_options::prove_again).
+  template <class CompletionToken>
+  auto async_pair(std::string_view device_id, std::string_view code, const pair_options& options,
+                  CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, pairing_result)>(
-        [this](auto handler, std::string_view id, std::string_view c) {
-          pair_code_impl(std::string(id), std::string(c),
+        [this](auto handler, std::string_view id, std::string_view c, const pair_options& o) {
+          pair_code_impl(std::string(id), std::string(c), o,
                          channel::completion<pairing_result>(std::move(handler), get_executor()));
         },
-        token, device_id, code);
+        token, device_id, code, options);
+  }
+
+  /// Pairs with accessory `device_id` by confirmation, for an accessory without a setup
+  /// payload or code (one that has either refuses: core::pairing_errc::method_not_supported).
+  /// Once the accessory accepted the request it shows a six-digit code; `confirm` is called
+  /// with the code this side computed and the key presented (client/pairing_confirmation.hpp):
+  /// show both, and answer true only if the person says the codes are the same. The key is
+  /// pinned (pin method tofu) only on a yes; on a no the operation completes with
+  /// core::pairing_errc::not_confirmed and nothing is pinned (the accessory recorded this app
+  /// meanwhile: if the codes differed, someone is in between; reset the accessory's pairing).
+  /// The certificate must name `device_id` (trust::trust_errc::payload_mismatch otherwise).
+  /// Otherwise as the payload overload: the same errors, cancellation, and the device stays
+  /// connected. A confirmation not answered keeps the operation waiting: bind a timeout.
+  template <class CompletionToken>
+  auto async_pair_by_confirmation(std::string_view device_id, client::confirm_handler confirm,
+                                  const pair_options& options, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, pairing_result)>(
+        [this](auto handler, std::string_view id, client::confirm_handler f,
+               const pair_options& o) {
+          pair_confirmation_impl(
+              std::string(id), std::move(f), o,
+              channel::completion<pairing_result>(std::move(handler), get_executor()));
+        },
+        token, device_id, std::move(confirm), options);
   }
 
   /// Unpins `device_id` in the trust store (the accessory keeps this app in its list until
@@ -159,8 +211,12 @@ public:
 private:
   explicit controller(std::shared_ptr<impl> i);
   void next_discovery_impl(channel::completion<discovery_event> c);
-  void pair_payload_impl(const core::setup_payload& p, channel::completion<pairing_result> c);
-  void pair_code_impl(std::string id, std::string code, channel::completion<pairing_result> c);
+  void pair_payload_impl(const core::setup_payload& p, const pair_options& o,
+                         channel::completion<pairing_result> c);
+  void pair_code_impl(std::string id, std::string code, const pair_options& o,
+                      channel::completion<pairing_result> c);
+  void pair_confirmation_impl(std::string id, client::confirm_handler confirm,
+                              const pair_options& o, channel::completion<pairing_result> c);
 
   std::shared_ptr<impl> impl_;
 };

@@ -80,6 +80,7 @@ struct pairing_result {
 
 namespace detail {
 struct controller_context;
+struct pair_request;
 } // namespace detail
 
 /// See the file comment.
@@ -262,9 +263,7 @@ private:
   friend class controller;
   // controller::async_pair(): (re)start with these pairing credentials; `done` completes when
   // the channel is ready (paired and pinned) or failed.
-  void pair_impl(std::optional<core::pairing_credentials> credentials,
-                 std::optional<core::fingerprint> expected,
-                 channel::completion<pairing_result> done);
+  void pair_impl(detail::pair_request request, channel::completion<pairing_result> done);
   // The controller's directory changed.
   void directory_changed(std::span<const discovery::directory_event> events);
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <lanyard/channel/receive_mode.hpp>
+#include <lanyard/client/pairing_confirmation.hpp>
 #include <lanyard/client/path_options.hpp>
 #include <lanyard/core/backoff.hpp>
 #include <lanyard/core/diagnostic.hpp>
@@ -54,6 +55,18 @@ struct trust_options {
   /// has paired this app. Without it, an accessory that does not know this app answers
   /// CLOSE(not_paired) and the channel fails with core::channel_errc::not_paired.
   std::optional<core::pairing_credentials> pairing;
+  /// With `pairing`: run the exchange on this channel's first connection even when the
+  /// accessory is pinned already. It proves the secret again (an app an admin removed from
+  /// the accessory's list is added back) and learns the role the accessory gives
+  /// (client_channel::paired_role()). The pin must still match: a pinned accessory presenting
+  /// another key is refused before any pairing frame.
+  bool pair_when_pinned = false;
+  /// Confirmation pairing (pairing->method == core::pairing_method::confirmation): asked once
+  /// the accessory has accepted the request (pairing_confirmation.hpp); the pin is committed
+  /// only on a yes. Without it, or on a no, the channel fails with
+  /// core::pairing_errc::not_confirmed (the accessory has recorded this app meanwhile: an
+  /// admin removes it, or its pairing is reset).
+  confirm_handler confirm;
   /// This app's name in the accessory's controller list (pairing; at most 64 bytes sent).
   std::string controller_name;
 };
