@@ -51,6 +51,9 @@ inline constexpr std::string_view move_failed = "channel.move_failed";
 inline constexpr std::string_view path_changed = "channel.path_changed";
 /// warning · channel::errc::session_reset · unacked. The accessory lost the session.
 inline constexpr std::string_view session_reset = "channel.session_reset";
+/// info · none · method. The accessory presented an acceptable key and the pairing exchange
+/// starts on this connection (it ends with paired or pairing_failed; pairing::settings bound it).
+inline constexpr std::string_view pairing_started = "channel.pairing_started";
 /// warning · the pairing error · attempts_left, retry_after_ms (when the accessory said).
 inline constexpr std::string_view pairing_failed = "channel.pairing_failed";
 /// info · none · role. The pairing exchange on first use succeeded.
@@ -92,6 +95,8 @@ inline constexpr std::string_view cause = "cause";
 inline constexpr std::string_view unacked = "unacked";
 /// paired: "admin" or "user".
 inline constexpr std::string_view role = "role";
+/// The pairing method: "setup_secret", "setup_code" or "confirmation".
+inline constexpr std::string_view method = "method";
 /// start_failed: "no_directory", "empty_device_id", "device_id_mismatch", "invalid_policy".
 inline constexpr std::string_view problem = core::field_key::problem;
 /// start_failed (device_id_mismatch): client_options::trust.device_id.
