@@ -645,6 +645,9 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       else if (opts.trust.pairing->method == core::pairing_method::confirmation)
         decision->method = trust::pin_method::tofu;
     }
+    // From now on this channel accepts only the key the exchange proved: should the pin not
+    // be recorded (commit() fails), a later connection must not pin whichever key answers.
+    if (decision) opts.trust.expected_fingerprint = decision->presented;
     commit(decision);
   }
 

@@ -325,3 +325,44 @@ TEST_CASE("app: a confirmation nobody answers waits until the pairing is cancell
   CHECK(*r.ec == asio::error::operation_aborted);
   CHECK(ctl->accessories().empty());
 }
+
+TEST_CASE("app: once paired, the channel accepts only the key the exchange proved, even when the "
+          "pin could not be written",
+          "[app][pairing]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app-pair");
+  auto acc = make_coded(io, dir.path / "accessory");
+  const std::uint16_t port = acc->port();
+  auto ctl =
+      lanyard::test::open_controller(io, lanyard::test::loopback_app(dir.path / "app", port));
+  // The trust store cannot be written (its lock file is a directory): the pin is not recorded.
+  std::filesystem::create_directories(dir.path / "app" / "trust-store.json.lock");
+  pair_result ok;
+  ctl->async_pair("lamp-1", test_code(), [&](std::error_code ec, app::pairing_result r) {
+    ok = {ec, std::move(r)};
+  });
+  REQUIRE(run_until(io, [&] { return ok.ec.has_value(); }));
+  INFO(ok.ec->message());
+  REQUIRE_FALSE(*ok.ec);
+  CHECK(ctl->accessories().empty()); // not pinned
+  auto lamp = ctl->get("lamp-1");
+
+  // The accessory goes; another one claiming its id answers at its address. The app must not
+  // take it for the accessory it paired (it would send it the session's messages).
+  acc.reset();
+  static const lanyard::tls::identity impostor_id = lanyard::test::make_identity("lamp-1");
+  auto store = std::make_shared<trust::controller_store>(dir.path / "impostor");
+  REQUIRE(store->load().ok());
+  REQUIRE(store->open_window(std::chrono::system_clock::now()).ok());
+  lanyard::accessory::server_options so;
+  so.pairing.allow_confirmation = true;
+  lanyard::accessory::server impostor(io.get_executor(), lanyard::tls::context(impostor_id), store,
+                                      so);
+  REQUIRE(!impostor.listen(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port)));
+  REQUIRE(run_until(io, [&] { return lamp->state() != channel_state::ready; })); // the link went
+  REQUIRE(run_until(io, [&] {
+    return lamp->state() == channel_state::failed || lamp->state() == channel_state::ready;
+  }));
+  CHECK(lamp->state() == channel_state::failed);
+  CHECK(lamp->last_error().code == trust::trust_errc::payload_mismatch);
+}
