@@ -348,8 +348,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   }
 
   void operator()(const act::path_changed& a) {
-    // Started with an endpoint: no path events. `lanyard connect --address` prints every path
-    // event; reporting the routing table's path would be a separate, documented change.
+    // Started with an endpoint: no path events (the routing table chose the path, and
+    // client_channel.hpp documents path events for channels started by device id only).
     if (!paths || !attaching) return;
     path_change change{std::nullopt, info_of(a.to), a.reason, a.detail};
     if (a.from) {
