@@ -339,6 +339,10 @@ void device::receive_impl(channel::receive_completion c) {
   impl_->ch->receive_impl(std::move(c));
 }
 
+std::optional<core::message> device::try_receive() {
+  return impl_->ch ? impl_->ch->try_receive() : std::nullopt;
+}
+
 void device::next_event_impl(channel::completion<device_event> c) {
   impl_->next_event(std::move(c));
 }

@@ -33,6 +33,14 @@ void receive_queue::receive(session_runner& r, receive_completion c) {
   deliver(r, false);
 }
 
+std::optional<core::message> receive_queue::try_take(session_runner& r) {
+  if (!state_ || state_->waiting || state_->messages.empty()) return std::nullopt;
+  queued q = std::move(state_->messages.front());
+  state_->messages.pop_front();
+  if (q.generation == generation_) r.consume(q.m.seq, q.m.payload.size());
+  return std::move(q.m);
+}
+
 // Hands the oldest message to the waiting receive. It leaves the queue here, with its
 // completion posted or dispatched: from now on it is the application's. A message that
 // arrives while the receive waits completes it from the read that brought it (dispatch: the

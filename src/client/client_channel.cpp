@@ -1084,6 +1084,12 @@ void client_channel::receive_impl(channel::receive_completion c) {
   i.inbox.receive(*i.runner, std::move(c));
 }
 
+std::optional<core::message> client_channel::try_receive() {
+  impl& i = *impl_;
+  if (i.opts.receive != receive_mode::pull) return std::nullopt;
+  return i.inbox.try_take(*i.runner);
+}
+
 channel_state client_channel::state() const noexcept {
   return impl_->st;
 }

@@ -331,6 +331,65 @@ TEST_CASE("app: a device that is not taking messages holds the accessory to the 
   }
 }
 
+TEST_CASE("app: try_receive takes what piled up without waiting, acknowledged as async_receive "
+          "does; a waiting async_receive has precedence",
+          "[app]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-app");
+  lanyard::accessory::server_options so;
+  so.session.max_message_size = 256;
+  so.session.max_replay_bytes = 1024;
+  accessory acc(io, dir.path / "accessory", so);
+  auto o = options(dir.path / "app", acc.port());
+  o.session.max_message_size = 256;
+  o.session.max_replay_bytes = 1024; // three 255-byte messages wait at most
+  auto ctl = open(io, o);
+  auto lamp = pair(io, *ctl, acc);
+  CHECK_FALSE(lamp->try_receive()); // nothing yet
+
+  constexpr std::size_t n = 12;
+  std::vector<std::optional<std::error_code>> pushed(n);
+  for (std::size_t i = 0; i < n; ++i)
+    acc.srv->async_send(ctl->fingerprint(), bytes("r" + std::to_string(i) + std::string(250, '.')),
+                        {}, [&pushed, i](std::error_code ec, std::uint64_t) { pushed[i] = ec; });
+  // The window fills while the app takes nothing.
+  asio::steady_timer pause(io, 300ms);
+  bool paused = false;
+  pause.async_wait([&](std::error_code) { paused = true; });
+  REQUIRE(run_until(io, [&] { return paused; }));
+  // Whatever is queued is taken in one go; taking it acknowledges it, so more comes.
+  std::vector<std::string> got;
+  std::size_t most_at_once = 0;
+  REQUIRE(run_until(io, [&] {
+    std::size_t now = 0;
+    while (auto m = lamp->try_receive()) {
+      got.push_back(text(m->payload).substr(0, text(m->payload).find('.')));
+      ++now;
+    }
+    most_at_once = std::max(most_at_once, now);
+    return got.size() == n &&
+           std::all_of(pushed.begin(), pushed.end(), [](const auto& p) { return p.has_value(); });
+  }));
+  CHECK(most_at_once > 1); // a pile, not one message per turn
+  for (std::size_t i = 0; i < n; ++i) {
+    CHECK(got[i] == "r" + std::to_string(i));
+    CHECK_FALSE(*pushed[i]);
+  }
+
+  // A waiting async_receive gets the next message; try_receive does not take it from under it.
+  std::optional<std::string> waited;
+  lamp->async_receive([&](std::error_code ec, core::message m) {
+    REQUIRE_FALSE(ec);
+    waited = text(m.payload);
+  });
+  acc.srv->async_send(ctl->fingerprint(), bytes("last"), {}, [](std::error_code, std::uint64_t) {});
+  REQUIRE(run_until(io, [&] {
+    CHECK_FALSE(lamp->try_receive());
+    return waited.has_value();
+  }));
+  CHECK(*waited == "last");
+}
+
 TEST_CASE("app: events past the bound merge state changes and keep what must not be lost",
           "[app]") {
   asio::io_context io;

@@ -170,6 +170,11 @@ public:
         token);
   }
 
+  /// The next message already received, taken now (acknowledged as async_receive() does), or
+  /// nullopt when none is waiting or an async_receive() waits (it gets them, in order). For an
+  /// app that fell behind: take what piled up in one go, then wait with async_receive().
+  std::optional<core::message> try_receive();
+
   /// The next event (device_event.hpp), in order.
   ///
   /// @par Completion Signature

@@ -42,6 +42,9 @@ public:
   /// asio::error::in_progress (another receive is waiting), the error of close() once every
   /// queued message was taken.
   void receive(session_runner& r, receive_completion c);
+  /// The next queued message, taken (and consumed) now; nullopt if none is queued or a
+  /// receive is waiting (it gets them, in order).
+  std::optional<core::message> try_take(session_runner& r);
   /// No more messages will come (the session ended): the waiting receive, and every later one
   /// once the queue is empty, completes with `ec`.
   void close(std::error_code ec);

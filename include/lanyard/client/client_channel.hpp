@@ -285,6 +285,12 @@ public:
         token);
   }
 
+  /// receive_mode::pull: the next message already received, taken now, or nullopt when none
+  /// is waiting (or an async_receive() waits: it gets them). For an app that fell behind and
+  /// takes what has piled up without an operation per message; the same acknowledgement as
+  /// async_receive(). nullopt in push mode.
+  std::optional<core::message> try_receive();
+
   /// The initiations behind async_receive() and async_send()/async_send_control(), with the
   /// handler already wrapped: for the layer above (app::device), which forwards its own
   /// operations here without a second hop. Same semantics as those.
