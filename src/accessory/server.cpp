@@ -470,10 +470,16 @@ struct server::impl : std::enable_shared_from_this<impl> {
     b.accessory = ctx.local_identity().fingerprint();
     g->crypto = std::make_unique<crypto::mbedtls_pairing_crypto>();
     g->host = std::make_unique<detail::store_pairing_host>(store, opts.pairing, throttle, g->known);
-    g->responder = std::make_unique<core::pairing_responder>(
-        *g->crypto, *g->host, b, std::chrono::steady_clock::now(), opts.pairing.exchange);
+    const auto now = std::chrono::steady_clock::now();
+    g->responder = std::make_unique<core::pairing_responder>(*g->crypto, *g->host, b, now,
+                                                             opts.pairing.exchange);
+    // The exchange's own timeout runs from here; the greeting's deadline moves with it. Left
+    // at the earlier one, the timer would fire before the responder's deadline and be re-armed
+    // at a time already past, again and again until then: a client that waited before its
+    // PAIR_START made the accessory spin for as long as it had waited.
+    g->deadline = now + opts.pairing.exchange.timeout;
     std::vector<std::byte> first = std::move(g->first);
-    g->responder->receive(first, std::chrono::steady_clock::now());
+    g->responder->receive(first, now);
     after_pairing_input(g);
     if (!g->finished) {
       arm(g);
