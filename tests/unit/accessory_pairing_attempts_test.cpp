@@ -352,6 +352,64 @@ TEST_CASE("async_pair: a terminal cancellation ends the exchange with operation_
   CHECK_FALSE(acc.store->find(phone.fingerprint()).has_value());
 }
 
+// What an accessory's TXT `sf` follows (node::node): an exchange is "in progress" from its
+// start's report to its end's, and every start has exactly one end, however the exchange ends;
+// otherwise one that ended unreported would hold sf at 0 for good.
+TEST_CASE("each pairing exchange under way is reported when it starts and once when it ends, "
+          "also when left or evicted; one decided at once only when it ends",
+          "[accessory][pairing]") {
+  asio::io_context io;
+  lanyard::accessory::server_options opts;
+  opts.pairing.max_pending = 1;
+  accessory_under_attack acc(io, lanyard::trust::controller_store::default_max_controllers, 1ms,
+                             opts);
+  std::vector<lanyard::accessory::server::pairing_start> starts;
+  std::vector<lanyard::accessory::server::pairing_report> reports;
+  std::vector<std::size_t> running_at_report;
+  acc.srv->set_pairing_start_handler([&](const lanyard::accessory::server::pairing_start& s) {
+    starts.push_back(s);
+    CHECK(acc.srv->pairings_in_progress() == 1); // already counted
+  });
+  acc.srv->set_pairing_handler([&](const lanyard::accessory::server::pairing_report& r) {
+    reports.push_back(r);
+    running_at_report.push_back(acc.srv->pairings_in_progress()); // already not counted
+  });
+  const identity stranger = make_identity("phone-21");
+
+  // The stranger leaves in the middle.
+  auto c = handshaken(io, acc, stranger, true);
+  start_and_hold(io, *c);
+  REQUIRE(starts.size() == 1);
+  CHECK(starts[0].controller == stranger.fingerprint());
+  CHECK(starts[0].method == lanyard::core::pairing_method::setup_code);
+  CHECK(starts[0].name == "stranger");
+  CHECK(reports.empty());
+  c.reset();
+  REQUIRE(run_until(
+      io, [&] { return reports.size() == 1; }, 10s));
+  CHECK(reports[0].error == lanyard::core::pairing_errc::protocol_violation);
+
+  // Evicted by a newer unknown controller's connection (max_pending 1): reported all the same.
+  c = handshaken(io, acc, stranger, true);
+  start_and_hold(io, *c);
+  REQUIRE(starts.size() == 2);
+  auto newer = handshaken(io, acc, make_identity("phone-22"), true);
+  REQUIRE(run_until(
+      io, [&] { return reports.size() == 2; }, 10s));
+  CHECK(reports[1].controller == stranger.fingerprint());
+  CHECK(acc.srv->pairings_in_progress() == 0);
+  newer.reset();
+  c.reset();
+
+  // A proof of the secret is decided by its first frame: an end, no start.
+  CHECK_FALSE(attempt(io, acc, make_identity("phone-owner"), true, 0x42).pairing);
+  REQUIRE(run_until(
+      io, [&] { return reports.size() == 3; }, 10s));
+  CHECK_FALSE(reports[2].error);
+  CHECK(starts.size() == 2);
+  CHECK(running_at_report == std::vector<std::size_t>{0, 0, 0});
+}
+
 // The exchange's timeout runs from its start. It used to run from the TLS handshake for the
 // greeting's timer while the responder counted from PAIR_START, so a client that waited before
 // PAIR_START left the timer re-armed at a time already past, again and again, until the
