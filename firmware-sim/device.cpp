@@ -407,44 +407,35 @@ void device::print_payload() {
   if (setup_mode_ && opts_.qr) show_qr(payload_);
 }
 
-std::string device::status_json() const {
-  const auto endpoint = [this] { return node_->local_endpoints().front(); };
-  const auto now = clock::now();
-  const core::pairing_window w(node_->controllers().window());
-  std::string controllers = "[";
-  for (const auto& c : node_->controllers().list()) {
-    if (controllers.size() > 1) controllers += ",";
-    controllers += "{\"fingerprint\":" + json_quote(core::to_string(c.fingerprint)) +
-                   ",\"name\":" + json_quote(core::display_text(c.name)) +
-                   ",\"role\":" + json_quote(trust::to_string(c.role)) + ",\"connected\":" +
-                   (node_->server().connected(c.fingerprint) ? "true" : "false") + "}";
-  }
-  controllers += "]";
-  std::string s =
-      "{\"id\":" + json_quote(config_.id) + ",\"kind\":" + json_quote(to_string(config_.kind)) +
-      ",\"name\":" + json_quote(config_.name) +
-      ",\"mode\":" + json_quote(setup_mode_ ? "setup" : "operational") +
-      ",\"address\":" + json_quote(endpoint().address().to_string()) +
-      ",\"port\":" + std::to_string(endpoint().port()) +
-      ",\"fingerprint\":" + json_quote(core::to_string(node_->fingerprint())) +
-      ",\"pairing_method\":" + json_quote(to_string(config_.pairing)) +
-      ",\"payload\":" + (payload_.empty() ? std::string("null") : json_quote(payload_)) +
-      ",\"setup_code\":" +
-      (secrets_.code ? json_quote(core::to_string(*secrets_.code)) : std::string("null")) +
-      ",\"pairing_window\":{\"open\":" + (window_open() ? "true" : "false") +
-      ",\"describe\":" + json_quote(w.describe(now)) + "}" + ",\"controllers\":" + controllers +
-      ",\"sessions\":" + std::to_string(node_->server().session_count()) +
-      ",\"messages_in\":" + std::to_string(messages_in_) +
-      ",\"messages_out\":" + std::to_string(messages_out_) +
-      ",\"sends_failed\":" + std::to_string(sends_failed_) +
-      ",\"advertised\":" + (node_->advertised() ? "true" : "false") +
-      ",\"slow_ms\":" + std::to_string(faults_.slow_ms.load());
-  if (config_.kind == device_kind::lamp)
-    s += ",\"lamp\":{\"on\":" + std::string(behaviour_.on() ? "true" : "false") +
-         ",\"brightness\":" + std::to_string(behaviour_.brightness()) + "}";
-  else
-    s += ",\"sensor\":{\"readings\":" + std::to_string(behaviour_.readings()) + "}";
-  return s + "}";
+device_status device::status() const {
+  device_status s;
+  s.id = config_.id;
+  s.kind = config_.kind;
+  s.name = config_.name;
+  s.setup_mode = setup_mode_;
+  const asio::ip::tcp::endpoint ep = node_->local_endpoints().front();
+  s.address = ep.address().to_string();
+  s.port = ep.port();
+  s.fingerprint = core::to_string(node_->fingerprint());
+  s.pairing = config_.pairing;
+  s.payload = payload_;
+  if (secrets_.code) s.setup_code = core::to_string(*secrets_.code);
+  s.window_open = window_open();
+  s.window_describe = core::pairing_window(node_->controllers().window()).describe(clock::now());
+  for (const auto& c : node_->controllers().list())
+    s.controllers.push_back({core::to_string(c.fingerprint), c.name,
+                             std::string(trust::to_string(c.role)),
+                             node_->server().connected(c.fingerprint)});
+  s.sessions = node_->server().session_count();
+  s.messages_in = messages_in_;
+  s.messages_out = messages_out_;
+  s.sends_failed = sends_failed_;
+  s.advertised = node_->advertised();
+  s.slow_ms = faults_.slow_ms.load();
+  s.lamp_on = behaviour_.on();
+  s.brightness = behaviour_.brightness();
+  s.readings = behaviour_.readings();
+  return s;
 }
 
 void device::stop() {
