@@ -71,6 +71,16 @@ bool device::start(std::string& error) {
   // In setup mode only the access point carries the service: the device is on no other network.
   if (setup_mode_) o.advertise_interface = softap_interface_;
   o.txt = product_txt();
+  // c# follows sf inside the node's own update, so a change (the window opened, closed or timed
+  // out, a pairing exchange started or ended) is published once, with both keys. Bumped in
+  // answer to the node's window_event instead, it went out in a second publication: the event
+  // is taken after the node has published sf.
+  o.derive_txt = [this](const core::txt_record& advertised, core::txt_record& next) {
+    const core::txt_entry* was = advertised.find("sf");
+    const core::txt_entry* now = next.find("sf");
+    if (was != nullptr && now != nullptr && was->value != now->value) ++config_number_;
+    (void)next.set("c#", std::to_string(config_number_)); // a few digits: always fits
+  };
   o.pairing =
       confirmation_pairing() ? node::pairing_mode::confirmation : node::pairing_mode::setup_secret;
   // Setup mode opens the window (a first boot too: a device nobody can pair is useless); it
@@ -186,8 +196,8 @@ core::txt_record device::product_txt() const {
   return t;
 }
 
-// The node's events, one at a time, in order: the TXT record (sf from the node, c# from here)
-// follows the window by them; nothing polls.
+// The node's events, one at a time, in order. The TXT record needs none of them: the node
+// derives sf, and c# with it (derive_txt above); nothing polls.
 void device::next_event() {
   node_->async_next_event(
       [this, alive = std::weak_ptr<bool>(alive_)](std::error_code ec, node::node_event e) {
@@ -203,10 +213,7 @@ void device::on_event(const node::node_event& event) {
           [this](const node::window_event& w) {
             if (w.open == shown_window_open_) return;
             shown_window_open_ = w.open;
-            ++config_number_;
             emit("pairing-window", {{"open", w.open}, {"c#", std::uint64_t{config_number_}}});
-            if (auto e = node_->set_txt(product_txt()))
-              warn("updating TXT: " + e.message(), e.code);
           },
           [](const node::pairing_event& p) {
             static constexpr const char* methods[] = {"", "payload", "code", "confirmation"};
@@ -238,8 +245,12 @@ void device::on_event(const node::node_event& event) {
                              {"state", "established"},
                              {"resumed", r.resumed}});
           },
-          [](const node::advertising_event& a) {
-            if (!a.registered_name.empty())
+          [this](const node::advertising_event& a) {
+            // A new record, published (without avahi-daemon too: --no-advertise). Counted for
+            // ctl status, not printed: scripts expect `ready` to end what a start prints.
+            if (a.registered_name.empty() && !a.error)
+              ++txt_published_;
+            else if (!a.registered_name.empty())
               emit(a.renamed ? "advertise-renamed" : "advertised", {{"name", a.registered_name}});
             else if (a.error == discovery::discovery_errc::daemon_unavailable)
               warn("avahi-daemon: " + a.error.message(), a.error);
@@ -435,6 +446,8 @@ device_status device::status() const {
   s.lamp_on = behaviour_.on();
   s.brightness = behaviour_.brightness();
   s.readings = behaviour_.readings();
+  s.txt = node_->txt();
+  s.txt_published = txt_published_;
   return s;
 }
 

@@ -97,6 +97,7 @@ private:
   std::set<core::fingerprint> receiving_; // controllers with a receive loop
   bool shown_window_open_ = false;        // what the last pairing-window line said
   unsigned config_number_ = 1;            // TXT c#: bumped whenever sf changes
+  std::uint64_t txt_published_ = 0;       // records the node published (advertising_event)
   std::string payload_;
   asio::steady_timer reading_timer_;
   std::uint64_t messages_in_ = 0;

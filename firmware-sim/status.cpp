@@ -22,6 +22,16 @@ std::string controllers_json(const std::vector<controller_status>& list) {
   return out + "]";
 }
 
+// {"key":"value",...}; a boolean attribute (no `=`) is true.
+std::string txt_json(const core::txt_record& txt) {
+  std::string out = "{";
+  for (const core::txt_entry& e : txt) {
+    if (out.size() > 1) out += ",";
+    out += json_quote(e.key) + ":" + (e.value ? json_quote(*e.value) : std::string("true"));
+  }
+  return out + "}";
+}
+
 } // namespace
 
 std::string to_json(const device_status& s) {
@@ -41,7 +51,9 @@ std::string to_json(const device_status& s) {
       ",\"messages_in\":" + std::to_string(s.messages_in) +
       ",\"messages_out\":" + std::to_string(s.messages_out) +
       ",\"sends_failed\":" + std::to_string(s.sends_failed) +
-      ",\"advertised\":" + boolean(s.advertised) + ",\"slow_ms\":" + std::to_string(s.slow_ms);
+      ",\"advertised\":" + boolean(s.advertised) + ",\"txt\":" + txt_json(s.txt) +
+      ",\"txt_published\":" + std::to_string(s.txt_published) +
+      ",\"slow_ms\":" + std::to_string(s.slow_ms);
   if (s.kind == device_kind::lamp)
     out += ",\"lamp\":{\"on\":" + std::string(boolean(s.lamp_on)) +
            ",\"brightness\":" + std::to_string(s.brightness) + "}";

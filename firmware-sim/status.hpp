@@ -5,6 +5,8 @@
 
 #include "options.hpp"
 
+#include <lanyard/core/txt_record.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -45,6 +47,10 @@ struct device_status {
   std::uint64_t messages_out = 0;
   std::uint64_t sends_failed = 0;
   bool advertised = false;
+  /// The TXT record advertised now, and how many records the node has published in this boot
+  /// (one per change of state: sf and c# change together).
+  core::txt_record txt;
+  std::uint64_t txt_published = 0;
   unsigned slow_ms = 0;
   /// The lamp's state (kind lamp).
   bool lamp_on = false;

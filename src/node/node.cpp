@@ -145,7 +145,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
     const core::accessory_txt_state state{opts.device_id, open_now, store->list().size(),
                                           store->max_controllers(),
                                           srv->pairings_in_progress() != 0};
-    if (auto ec = core::set_accessory_txt(state, next)) {
+    if (auto ec = build_txt(state, next)) {
       emit(core::diagnostic_level::error, "node.txt_failed", ec,
            "cannot build the TXT record: " + ec.message());
       return;
@@ -156,6 +156,15 @@ struct node::impl : std::enable_shared_from_this<impl> {
       if (auto ec = adv->update_txt(txt)) push(advertising_event{txt, ec, {}, false});
     }
     push(advertising_event{txt, {}, {}, false});
+  }
+
+  // The record for `state`: the node's keys, then the product's derived ones (derive_txt) in
+  // the same update, then the node's keys again (the product's hook may not change them).
+  std::error_code build_txt(const core::accessory_txt_state& state, core::txt_record& next) {
+    if (auto ec = core::set_accessory_txt(state, next)) return ec;
+    if (!opts.derive_txt) return {};
+    opts.derive_txt(txt, next);
+    return core::set_accessory_txt(state, next);
   }
 
   // --- the server's reports ---------------------------------------------------------------

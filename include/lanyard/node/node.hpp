@@ -100,8 +100,10 @@ public:
   const core::txt_record& txt() const noexcept;
   /// Replaces the product's own TXT keys (node_options::txt: a model `md`, a configuration
   /// number `c#` that changes with the product's configuration...). The record is rebuilt
-  /// with id, pv and sf and published (advertising_event) only if it changed. Errors
-  /// (nothing changes then): core::txt_errc (string_too_long, record_too_long, a bad key).
+  /// with id, pv and sf and published (advertising_event) only if it changed. Keys that follow
+  /// the node's state belong in node_options::derive_txt instead: set in answer to an event,
+  /// they would be published after the node published the change itself. Errors (nothing
+  /// changes then): core::txt_errc (string_too_long, record_too_long, a bad key).
   core::error_detail set_txt(core::txt_record product_keys);
 
   /// The ports the node listens on, in the order of node_options::listen.
