@@ -71,6 +71,16 @@ bool device::start(std::string& error) {
   // In setup mode only the access point carries the service: the device is on no other network.
   if (setup_mode_) o.advertise_interface = softap_interface_;
   o.txt = product_txt();
+  // c# follows sf inside the node's own update, so a change (the window opened, closed or timed
+  // out, a pairing exchange started or ended) is published once, with both keys. Bumped in
+  // answer to the node's window_event instead, it went out in a second publication: the event
+  // is taken after the node has published sf.
+  o.derive_txt = [this](const core::txt_record& advertised, core::txt_record& next) {
+    const core::txt_entry* was = advertised.find("sf");
+    const core::txt_entry* now = next.find("sf");
+    if (was != nullptr && now != nullptr && was->value != now->value) ++config_number_;
+    (void)next.set("c#", std::to_string(config_number_)); // a few digits: always fits
+  };
   o.pairing =
       confirmation_pairing() ? node::pairing_mode::confirmation : node::pairing_mode::setup_secret;
   // Setup mode opens the window (a first boot too: a device nobody can pair is useless); it
@@ -186,8 +196,8 @@ core::txt_record device::product_txt() const {
   return t;
 }
 
-// The node's events, one at a time, in order: the TXT record (sf from the node, c# from here)
-// follows the window by them; nothing polls.
+// The node's events, one at a time, in order. The TXT record needs none of them: the node
+// derives sf, and c# with it (derive_txt above); nothing polls.
 void device::next_event() {
   node_->async_next_event(
       [this, alive = std::weak_ptr<bool>(alive_)](std::error_code ec, node::node_event e) {
@@ -203,10 +213,7 @@ void device::on_event(const node::node_event& event) {
           [this](const node::window_event& w) {
             if (w.open == shown_window_open_) return;
             shown_window_open_ = w.open;
-            ++config_number_;
             emit("pairing-window", {{"open", w.open}, {"c#", std::uint64_t{config_number_}}});
-            if (auto e = node_->set_txt(product_txt()))
-              warn("updating TXT: " + e.message(), e.code);
           },
           [](const node::pairing_event& p) {
             static constexpr const char* methods[] = {"", "payload", "code", "confirmation"};
@@ -238,8 +245,12 @@ void device::on_event(const node::node_event& event) {
                              {"state", "established"},
                              {"resumed", r.resumed}});
           },
-          [](const node::advertising_event& a) {
-            if (!a.registered_name.empty())
+          [this](const node::advertising_event& a) {
+            // A new record, published (without avahi-daemon too: --no-advertise). Counted for
+            // ctl status, not printed: scripts expect `ready` to end what a start prints.
+            if (a.registered_name.empty() && !a.error)
+              ++txt_published_;
+            else if (!a.registered_name.empty())
               emit(a.renamed ? "advertise-renamed" : "advertised", {{"name", a.registered_name}});
             else if (a.error == discovery::discovery_errc::daemon_unavailable)
               warn("avahi-daemon: " + a.error.message(), a.error);
@@ -407,44 +418,37 @@ void device::print_payload() {
   if (setup_mode_ && opts_.qr) show_qr(payload_);
 }
 
-std::string device::status_json() const {
-  const auto endpoint = [this] { return node_->local_endpoints().front(); };
-  const auto now = clock::now();
-  const core::pairing_window w(node_->controllers().window());
-  std::string controllers = "[";
-  for (const auto& c : node_->controllers().list()) {
-    if (controllers.size() > 1) controllers += ",";
-    controllers += "{\"fingerprint\":" + json_quote(core::to_string(c.fingerprint)) +
-                   ",\"name\":" + json_quote(core::display_text(c.name)) +
-                   ",\"role\":" + json_quote(trust::to_string(c.role)) + ",\"connected\":" +
-                   (node_->server().connected(c.fingerprint) ? "true" : "false") + "}";
-  }
-  controllers += "]";
-  std::string s =
-      "{\"id\":" + json_quote(config_.id) + ",\"kind\":" + json_quote(to_string(config_.kind)) +
-      ",\"name\":" + json_quote(config_.name) +
-      ",\"mode\":" + json_quote(setup_mode_ ? "setup" : "operational") +
-      ",\"address\":" + json_quote(endpoint().address().to_string()) +
-      ",\"port\":" + std::to_string(endpoint().port()) +
-      ",\"fingerprint\":" + json_quote(core::to_string(node_->fingerprint())) +
-      ",\"pairing_method\":" + json_quote(to_string(config_.pairing)) +
-      ",\"payload\":" + (payload_.empty() ? std::string("null") : json_quote(payload_)) +
-      ",\"setup_code\":" +
-      (secrets_.code ? json_quote(core::to_string(*secrets_.code)) : std::string("null")) +
-      ",\"pairing_window\":{\"open\":" + (window_open() ? "true" : "false") +
-      ",\"describe\":" + json_quote(w.describe(now)) + "}" + ",\"controllers\":" + controllers +
-      ",\"sessions\":" + std::to_string(node_->server().session_count()) +
-      ",\"messages_in\":" + std::to_string(messages_in_) +
-      ",\"messages_out\":" + std::to_string(messages_out_) +
-      ",\"sends_failed\":" + std::to_string(sends_failed_) +
-      ",\"advertised\":" + (node_->advertised() ? "true" : "false") +
-      ",\"slow_ms\":" + std::to_string(faults_.slow_ms.load());
-  if (config_.kind == device_kind::lamp)
-    s += ",\"lamp\":{\"on\":" + std::string(behaviour_.on() ? "true" : "false") +
-         ",\"brightness\":" + std::to_string(behaviour_.brightness()) + "}";
-  else
-    s += ",\"sensor\":{\"readings\":" + std::to_string(behaviour_.readings()) + "}";
-  return s + "}";
+device_status device::status() const {
+  device_status s;
+  s.id = config_.id;
+  s.kind = config_.kind;
+  s.name = config_.name;
+  s.setup_mode = setup_mode_;
+  const asio::ip::tcp::endpoint ep = node_->local_endpoints().front();
+  s.address = ep.address().to_string();
+  s.port = ep.port();
+  s.fingerprint = core::to_string(node_->fingerprint());
+  s.pairing = config_.pairing;
+  s.payload = payload_;
+  if (secrets_.code) s.setup_code = core::to_string(*secrets_.code);
+  s.window_open = window_open();
+  s.window_describe = core::pairing_window(node_->controllers().window()).describe(clock::now());
+  for (const auto& c : node_->controllers().list())
+    s.controllers.push_back({core::to_string(c.fingerprint), c.name,
+                             std::string(trust::to_string(c.role)),
+                             node_->server().connected(c.fingerprint)});
+  s.sessions = node_->server().session_count();
+  s.messages_in = messages_in_;
+  s.messages_out = messages_out_;
+  s.sends_failed = sends_failed_;
+  s.advertised = node_->advertised();
+  s.slow_ms = faults_.slow_ms.load();
+  s.lamp_on = behaviour_.on();
+  s.brightness = behaviour_.brightness();
+  s.readings = behaviour_.readings();
+  s.txt = node_->txt();
+  s.txt_published = txt_published_;
+  return s;
 }
 
 void device::stop() {

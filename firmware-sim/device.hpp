@@ -10,6 +10,7 @@
 #include "options.hpp"
 #include "setup_secrets.hpp"
 #include "state_dir.hpp"
+#include "status.hpp"
 
 #include <lanyard/node/node.hpp>
 
@@ -51,8 +52,8 @@ public:
   /// Withdraws the advertisement and closes the node (every connection ends). Idempotent.
   void stop();
 
-  /// ctl status: one JSON object.
-  std::string status_json() const;
+  /// ctl status (status.hpp: to_json() writes it).
+  device_status status() const;
 
   /// ctl pairing-window open|close. Empty on success, else the error sentence.
   std::string set_pairing_window(bool open);
@@ -96,6 +97,7 @@ private:
   std::set<core::fingerprint> receiving_; // controllers with a receive loop
   bool shown_window_open_ = false;        // what the last pairing-window line said
   unsigned config_number_ = 1;            // TXT c#: bumped whenever sf changes
+  std::uint64_t txt_published_ = 0;       // records the node published (advertising_event)
   std::string payload_;
   asio::steady_timer reading_timer_;
   std::uint64_t messages_in_ = 0;

@@ -4,6 +4,7 @@
 #include "device.hpp"
 #include "events.hpp"
 #include "state_dir.hpp"
+#include "status.hpp"
 
 #include <lanyard/core/device_id.hpp>
 
@@ -122,7 +123,7 @@ std::string handle_command(process_state& ps, const std::vector<std::string>& w)
   }
   if (cmd == "status" && args == 0) {
     return on_device(ps, [](device& d) {
-      std::string s = d.status_json();
+      std::string s = to_json(d.status());
       return "{\"ok\":true,\"paused\":false," + s.substr(1);
     });
   }

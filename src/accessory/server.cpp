@@ -134,7 +134,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::vector<std::byte> wbuf;
     bool writing = false;
     bool finished = false;
-    bool reported = false;
+    bool started = false;  // the start of its exchange was reported (pairing_start)
+    bool reported = false; // its end was (pairing_report)
   };
 
   impl(executor_type e, tls::context c, std::shared_ptr<trust::controller_store> s,
@@ -178,6 +179,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   control_handler on_control;
   event_handler on_event;
   pairing_handler on_pairing;
+  pairing_start_handler on_pairing_start;
 
   // Reports to server_options::diagnostics, else `text` to server_options::log: the line it
   // always received, unchanged (lab scripts grep some of them).
@@ -362,6 +364,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
       g->stream->next_layer().shutdown(tcp::socket::shutdown_both, ignored);
       g->stream->next_layer().close(ignored);
     }
+    // Whoever ended it (the controller leaving, a failed write, an eviction), an exchange that
+    // was running is reported as over: the application's view of what is in progress (TXT sf)
+    // must never keep one that is gone. Not on close(): the application is closing it all.
+    if (!closed && g->responder && !g->responder->done()) pairing_abandoned(g);
   }
 
   // One timer per greeting: the responder's next deadline (a proof waiting out the delay after
@@ -398,11 +404,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
         asio::buffer(g->rbuf), [w = weak_from_this(), g](std::error_code ec, std::size_t n) {
           auto self = w.lock();
           if (!self || g->finished) return;
-          if (ec) {
-            // A pairing that ended with the controller closing (lanyard pair) ends here too.
-            if (g->responder && !g->responder->done()) self->pairing_abandoned(g, ec);
-            return self->end_greeting(g);
-          }
+          // A pairing that ended with the controller closing (lanyard pair) ends here too;
+          // end_greeting() reports it.
+          if (ec) return self->end_greeting(g);
           self->greet_bytes(g, std::span<const std::byte>(g->rbuf.data(), n));
         });
   }
@@ -470,10 +474,16 @@ struct server::impl : std::enable_shared_from_this<impl> {
     b.accessory = ctx.local_identity().fingerprint();
     g->crypto = std::make_unique<crypto::mbedtls_pairing_crypto>();
     g->host = std::make_unique<detail::store_pairing_host>(store, opts.pairing, throttle, g->known);
-    g->responder = std::make_unique<core::pairing_responder>(
-        *g->crypto, *g->host, b, std::chrono::steady_clock::now(), opts.pairing.exchange);
+    const auto now = std::chrono::steady_clock::now();
+    g->responder = std::make_unique<core::pairing_responder>(*g->crypto, *g->host, b, now,
+                                                             opts.pairing.exchange);
+    // The exchange's own timeout runs from here; the greeting's deadline moves with it. Left
+    // at the earlier one, the timer would fire before the responder's deadline and be re-armed
+    // at a time already past, again and again until then: a client that waited before its
+    // PAIR_START made the accessory spin for as long as it had waited.
+    g->deadline = now + opts.pairing.exchange.timeout;
     std::vector<std::byte> first = std::move(g->first);
-    g->responder->receive(first, std::chrono::steady_clock::now());
+    g->responder->receive(first, now);
     after_pairing_input(g);
     if (!g->finished) {
       arm(g);
@@ -481,10 +491,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  // Writes what the responder has to say; reports the exchange once it is over.
+  // Writes what the responder has to say; reports the exchange once it is under way, and once
+  // it is over.
   void after_pairing_input(const std::shared_ptr<greeting>& g) {
     std::span<const std::byte> out = g->responder->poll_output();
     g->wbuf.insert(g->wbuf.end(), out.begin(), out.end());
+    if (g->responder->in_progress() && !g->started) report_start(g);
     if (g->responder->done() && !g->reported) report_pairing(g);
     if (g->responder->done() && g->responder->outcome().error) return write_then_end(g);
     flush_greeting(g);
@@ -517,10 +529,28 @@ struct server::impl : std::enable_shared_from_this<impl> {
                       });
   }
 
-  void pairing_abandoned(const std::shared_ptr<greeting>& g, std::error_code) {
+  void pairing_abandoned(const std::shared_ptr<greeting>& g) {
     // Whatever was counted stays counted (a SPAKE2+ attempt whose confirmation went out).
     g->responder->abandon();
     report_pairing(g);
+  }
+
+  // Exchanges whose start was reported and whose end was not: what pairings_in_progress() says.
+  std::size_t exchanges_running() const {
+    std::size_t n = 0;
+    for (const auto& [number, g] : greetings)
+      n += g->started && !g->reported ? 1 : 0;
+    return n;
+  }
+
+  void report_start(const std::shared_ptr<greeting>& g) {
+    g->started = true;
+    pairing_start st;
+    st.controller = g->fp;
+    st.name = g->responder->outcome().name; // PAIR_START's, read already
+    st.method = g->responder->outcome().method;
+    st.peer = g->peer;
+    if (on_pairing_start) on_pairing_start(st);
   }
 
   pairing_report make_report(const std::shared_ptr<greeting>& g) {
@@ -820,6 +850,7 @@ server::~server() {
   impl_->on_control = {};
   impl_->on_event = {};
   impl_->on_pairing = {};
+  impl_->on_pairing_start = {};
   impl_->shut();
 }
 
@@ -837,6 +868,12 @@ void server::set_event_handler(event_handler h) {
 }
 void server::set_pairing_handler(pairing_handler h) {
   impl_->on_pairing = std::move(h);
+}
+void server::set_pairing_start_handler(pairing_start_handler h) {
+  impl_->on_pairing_start = std::move(h);
+}
+std::size_t server::pairings_in_progress() const noexcept {
+  return impl_->exchanges_running();
 }
 
 std::error_code server::listen(const tcp::endpoint& ep) {

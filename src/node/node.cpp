@@ -140,9 +140,12 @@ struct node::impl : std::enable_shared_from_this<impl> {
       });
     }
     core::txt_record next = opts.txt;
+    // sf drops while a pairing exchange runs: the server reports its start and its end (at
+    // the latest at its timeout, or when its connection ends), and both come through here.
     const core::accessory_txt_state state{opts.device_id, open_now, store->list().size(),
-                                          store->max_controllers()};
-    if (auto ec = core::set_accessory_txt(state, next)) {
+                                          store->max_controllers(),
+                                          srv->pairings_in_progress() != 0};
+    if (auto ec = build_txt(state, next)) {
       emit(core::diagnostic_level::error, "node.txt_failed", ec,
            "cannot build the TXT record: " + ec.message());
       return;
@@ -153,6 +156,15 @@ struct node::impl : std::enable_shared_from_this<impl> {
       if (auto ec = adv->update_txt(txt)) push(advertising_event{txt, ec, {}, false});
     }
     push(advertising_event{txt, {}, {}, false});
+  }
+
+  // The record for `state`: the node's keys, then the product's derived ones (derive_txt) in
+  // the same update, then the node's keys again (the product's hook may not change them).
+  std::error_code build_txt(const core::accessory_txt_state& state, core::txt_record& next) {
+    if (auto ec = core::set_accessory_txt(state, next)) return ec;
+    if (!opts.derive_txt) return {};
+    opts.derive_txt(txt, next);
+    return core::set_accessory_txt(state, next);
   }
 
   // --- the server's reports ---------------------------------------------------------------
@@ -347,6 +359,10 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
   std::weak_ptr<impl> w = i;
   i->srv->set_pairing_handler([w](const accessory::server::pairing_report& r) {
     if (auto self = w.lock()) self->on_pairing(r);
+  });
+  // An exchange under way takes sf down (refresh() asks the server how many run).
+  i->srv->set_pairing_start_handler([w](const accessory::server::pairing_start&) {
+    if (auto self = w.lock()) self->refresh();
   });
   i->srv->set_event_handler([w](const controller_id& c, const core::session_event& ev) {
     if (auto self = w.lock()) self->on_session(c, ev);

@@ -3,6 +3,7 @@
 #include <lanyard/client/pair.hpp>
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/pairing_frame.hpp>
+#include <lanyard/crypto/pairing_crypto.hpp>
 #include <lanyard/trust/error.hpp>
 
 #include <lanyard/tls/context.hpp>
@@ -21,6 +22,7 @@
 
 #include "support/io_test_support.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -56,16 +58,18 @@ struct accessory_under_attack {
   explicit accessory_under_attack(
       asio::io_context& io,
       std::size_t max_controllers = lanyard::trust::controller_store::default_max_controllers,
-      std::chrono::milliseconds failure_delay = 1ms)
+      std::chrono::milliseconds failure_delay = 1ms, lanyard::accessory::server_options opts = {})
       : accessory(make_identity("lamp-21")),
         store(std::make_shared<lanyard::trust::controller_store>(dir.path / "controllers",
                                                                  max_controllers)) {
     REQUIRE(store->load().ok());
     REQUIRE(store->open_window(std::chrono::system_clock::now()).ok()); // setup mode
-    lanyard::accessory::server_options opts;
     opts.log = [this](std::string_view line) { log.emplace_back(line); };
     lanyard::trust::setup_credentials creds;
     creds.secret.fill(0x42);
+    // The setup code 1234-5679 (the verifier only: SPAKE2+ exchanges run over a few frames).
+    REQUIRE_FALSE(lanyard::crypto::make_setup_code_verifier(
+        "12345679", lanyard::crypto::system_random(), 1000, creds.verifier));
     opts.pairing.credentials = creds;
     // The delays have their own test; keep this fast unless a test needs the accessory to hold.
     opts.pairing.failure_delay_first = failure_delay;
@@ -140,6 +144,25 @@ result attempt(asio::io_context& io, const accessory_under_attack& acc, const id
   });
   REQUIRE(run_until(io, [&] { return done; }));
   return r;
+}
+
+// Sends PAIR_START for SPAKE2+ on `c` and reads the accessory's PARAMS: the exchange is under
+// way, waiting for a share that does not come.
+void start_and_hold(asio::io_context& io, connection& c) {
+  lanyard::core::pair_start_frame start;
+  start.method = lanyard::core::pairing_method::setup_code;
+  start.name = "stranger";
+  std::vector<std::byte> out;
+  lanyard::core::encode_pairing_frame(start, out);
+  std::optional<std::error_code> wrote;
+  asio::async_write(c.s, asio::buffer(out), [&](std::error_code ec, std::size_t) { wrote = ec; });
+  REQUIRE(run_until(io, [&] { return wrote.has_value(); }));
+  REQUIRE_FALSE(*wrote);
+  std::array<std::byte, 256> params{};
+  std::optional<std::error_code> read;
+  c.s.async_read_some(asio::buffer(params), [&](std::error_code ec, std::size_t) { read = ec; });
+  REQUIRE(run_until(io, [&] { return read.has_value(); }));
+  REQUIRE_FALSE(*read);
 }
 
 } // namespace
@@ -327,4 +350,92 @@ TEST_CASE("async_pair: a terminal cancellation ends the exchange with operation_
   REQUIRE(run_until(io, [&] { return done.has_value(); }));
   CHECK(*done == asio::error::operation_aborted);
   CHECK_FALSE(acc.store->find(phone.fingerprint()).has_value());
+}
+
+// What an accessory's TXT `sf` follows (node::node): an exchange is "in progress" from its
+// start's report to its end's, and every start has exactly one end, however the exchange ends;
+// otherwise one that ended unreported would hold sf at 0 for good.
+TEST_CASE("each pairing exchange under way is reported when it starts and once when it ends, "
+          "also when left or evicted; one decided at once only when it ends",
+          "[accessory][pairing]") {
+  asio::io_context io;
+  lanyard::accessory::server_options opts;
+  opts.pairing.max_pending = 1;
+  accessory_under_attack acc(io, lanyard::trust::controller_store::default_max_controllers, 1ms,
+                             opts);
+  std::vector<lanyard::accessory::server::pairing_start> starts;
+  std::vector<lanyard::accessory::server::pairing_report> reports;
+  std::vector<std::size_t> running_at_report;
+  acc.srv->set_pairing_start_handler([&](const lanyard::accessory::server::pairing_start& s) {
+    starts.push_back(s);
+    CHECK(acc.srv->pairings_in_progress() == 1); // already counted
+  });
+  acc.srv->set_pairing_handler([&](const lanyard::accessory::server::pairing_report& r) {
+    reports.push_back(r);
+    running_at_report.push_back(acc.srv->pairings_in_progress()); // already not counted
+  });
+  const identity stranger = make_identity("phone-21");
+
+  // The stranger leaves in the middle.
+  auto c = handshaken(io, acc, stranger, true);
+  start_and_hold(io, *c);
+  REQUIRE(starts.size() == 1);
+  CHECK(starts[0].controller == stranger.fingerprint());
+  CHECK(starts[0].method == lanyard::core::pairing_method::setup_code);
+  CHECK(starts[0].name == "stranger");
+  CHECK(reports.empty());
+  c.reset();
+  REQUIRE(run_until(
+      io, [&] { return reports.size() == 1; }, 10s));
+  CHECK(reports[0].error == lanyard::core::pairing_errc::protocol_violation);
+
+  // Evicted by a newer unknown controller's connection (max_pending 1): reported all the same.
+  c = handshaken(io, acc, stranger, true);
+  start_and_hold(io, *c);
+  REQUIRE(starts.size() == 2);
+  auto newer = handshaken(io, acc, make_identity("phone-22"), true);
+  REQUIRE(run_until(
+      io, [&] { return reports.size() == 2; }, 10s));
+  CHECK(reports[1].controller == stranger.fingerprint());
+  CHECK(acc.srv->pairings_in_progress() == 0);
+  newer.reset();
+  c.reset();
+
+  // A proof of the secret is decided by its first frame: an end, no start.
+  CHECK_FALSE(attempt(io, acc, make_identity("phone-owner"), true, 0x42).pairing);
+  REQUIRE(run_until(
+      io, [&] { return reports.size() == 3; }, 10s));
+  CHECK_FALSE(reports[2].error);
+  CHECK(starts.size() == 2);
+  CHECK(running_at_report == std::vector<std::size_t>{0, 0, 0});
+}
+
+// The exchange's timeout runs from its start. It used to run from the TLS handshake for the
+// greeting's timer while the responder counted from PAIR_START, so a client that waited before
+// PAIR_START left the timer re-armed at a time already past, again and again, until the
+// responder's deadline: the accessory spun its event loop for as long as the client had waited.
+TEST_CASE("a pairing exchange started late times out without spinning the accessory's loop",
+          "[accessory][pairing][security]") {
+  asio::io_context io;
+  lanyard::accessory::server_options opts;
+  opts.pairing.exchange.timeout = 600ms;
+  accessory_under_attack acc(io, lanyard::trust::controller_store::default_max_controllers, 1ms,
+                             opts);
+  std::vector<lanyard::accessory::server::pairing_report> reports;
+  acc.srv->set_pairing_handler(
+      [&](const lanyard::accessory::server::pairing_report& r) { reports.push_back(r); });
+  auto c = handshaken(io, acc, make_identity("phone-slow"), true);
+  io.restart();
+  io.run_for(400ms); // two thirds of the greeting's time, before PAIR_START
+  start_and_hold(io, *c);
+  std::size_t handlers = 0;
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (reports.empty() && std::chrono::steady_clock::now() < give_up) {
+    io.restart();
+    handlers += io.run_one_for(50ms);
+  }
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].error == lanyard::core::pairing_errc::timeout);
+  INFO("handlers run while the exchange waited for its timeout: " << handlers);
+  CHECK(handlers < 100); // a timer, a write, a close: not a loop
 }

@@ -100,6 +100,51 @@ TEST_CASE("node: set_txt changes the product's keys at run time, published only 
   CHECK(only<nd::advertising_event>(drain(io, *n)).empty());
 }
 
+// The simulator's c#: a configuration number bumped whenever sf changes. Set by set_txt() in
+// answer to the node's window_event, it went out in a second publication after the node's own;
+// derive_txt sets it inside the node's update, so each change is published once.
+TEST_CASE("node: derive_txt sets keys that follow the state in the same update: one "
+          "publication per change",
+          "[node]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-node");
+  auto o = loopback_node_options(dir.path / "acc");
+  REQUIRE_FALSE(o.txt.set("md", "lamp"));
+  unsigned config = 1;
+  std::vector<std::string> advertised_sf; // what the hook was shown as published
+  o.derive_txt = [&](const core::txt_record& advertised, core::txt_record& next) {
+    advertised_sf.push_back(value(advertised, "sf"));
+    if (advertised.find("sf") != nullptr && value(advertised, "sf") != value(next, "sf")) ++config;
+    CHECK_FALSE(next.set("c#", std::to_string(config)));
+    CHECK_FALSE(next.set("sf", "7")); // the node's key: undone
+  };
+  auto n = open_node(io, std::move(o));
+  CHECK(advertised_sf.at(0) == "<none>"); // the first record: nothing published before it
+  CHECK(value(n->txt(), "c#") == "1");
+  CHECK(value(n->txt(), "sf") == "1");
+  REQUIRE(only<nd::advertising_event>(drain(io, *n)).size() == 1);
+
+  REQUIRE_FALSE(n->close_pairing_window());
+  auto adverts = only<nd::advertising_event>(drain(io, *n));
+  REQUIRE(adverts.size() == 1); // sf and c# together
+  CHECK(value(adverts[0].txt, "sf") == "0");
+  CHECK(value(adverts[0].txt, "c#") == "2");
+  CHECK(value(adverts[0].txt, "md") == "lamp");
+
+  REQUIRE_FALSE(n->open_pairing_window());
+  adverts = only<nd::advertising_event>(drain(io, *n));
+  REQUIRE(adverts.size() == 1);
+  CHECK(value(adverts[0].txt, "sf") == "1");
+  CHECK(value(adverts[0].txt, "c#") == "3");
+
+  // The same state: rebuilt, shown to the hook, nothing published.
+  const std::size_t calls = advertised_sf.size();
+  REQUIRE_FALSE(n->set_txt(core::txt_record(n->txt())));
+  CHECK(advertised_sf.size() == calls + 1);
+  CHECK(only<nd::advertising_event>(drain(io, *n)).empty());
+  CHECK(value(n->txt(), "c#") == "3");
+}
+
 TEST_CASE("node: leave_setup_mode moves the listeners; the SoftAP's connections end after the "
           "grace period, the sessions stay",
           "[node]") {

@@ -1,12 +1,17 @@
 // node::node over the real adapters on loopback (its state on disk, mbedTLS, the server),
 // with the app side on app::controller: the first boot's window and TXT, pairing closing the
-// window (sf follows without polling), pull receive and broadcast, the pairing button, a
-// restart. Advertising is off (no avahi-daemon in unit tests; the lab test
-// integration.examples.minimal_accessory watches sf with a real avahi-browse).
+// window (sf follows without polling), sf down while a pairing exchange runs (held open with
+// client/pair.hpp's stream), pull receive and broadcast, the pairing button, a restart. Advertising
+// is off (no avahi-daemon in unit tests; the lab test integration.examples.minimal_accessory
+// watches sf with a real avahi-browse).
 #include <lanyard/node/node.hpp>
 
 #include <lanyard/app/controller.hpp>
+#include <lanyard/client/pair.hpp>
+#include <lanyard/core/pairing_error.hpp>
+#include <lanyard/core/pairing_frame.hpp>
 #include <lanyard/core/provisioning.hpp>
+#include <lanyard/core/setup_code.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
@@ -15,6 +20,7 @@
 #include <asio/error.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <asio/write.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -22,6 +28,7 @@
 #include "support/io_test_support.hpp"
 #include "support/node_fixture.hpp"
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -76,6 +83,88 @@ std::vector<Event> only(const std::vector<node_event>& events) {
   for (const auto& e : events)
     if (auto* x = std::get_if<Event>(&e)) out.push_back(*x);
   return out;
+}
+
+// sf of every record the node published, in order.
+std::vector<std::string> published_sf(const std::vector<node_event>& events) {
+  std::vector<std::string> out;
+  for (const auto& a : only<nd::advertising_event>(events))
+    out.push_back(sf(a.txt));
+  return out;
+}
+
+// An app's own pairing connection to `n` (client/pair.hpp): TLS with a key of its own, then the
+// pairing frames written here or by client::async_pair. What app::controller does too quickly
+// to watch, this holds: a neighbour who starts an exchange and never finishes it.
+struct pairing_connection {
+  pairing_connection(asio::io_context& io, const node& n, const char* name)
+      : me(lanyard::test::make_identity(name)), ctx(me, no_tickets()),
+        s(asio::ip::tcp::socket(io), ctx) {
+    s.next_layer().connect({asio::ip::make_address("127.0.0.1"), n.ports().at(0)});
+    const core::fingerprint accessory = n.fingerprint();
+    s.set_verifier([accessory](const core::fingerprint& fp, const lanyard::tls::peer_cert_info&) {
+      return fp == accessory ? std::error_code{}
+                             : std::make_error_code(std::errc::permission_denied);
+    });
+    std::optional<std::error_code> hs;
+    s.async_handshake(lanyard::tls::role::client, [&](std::error_code ec) { hs = ec; });
+    REQUIRE(run_until(io, [&] { return hs.has_value(); }));
+    REQUIRE_FALSE(*hs);
+  }
+  static lanyard::tls::context_options no_tickets() {
+    lanyard::tls::context_options o;
+    o.session_tickets = false; // pairing needs a full handshake
+    return o;
+  }
+
+  // PAIR_START for SPAKE2+, then the accessory's PARAMS: the exchange is under way on the node,
+  // waiting for a share that does not come.
+  void start_and_hold(asio::io_context& io) {
+    core::pair_start_frame start;
+    start.method = core::pairing_method::setup_code;
+    start.name = "neighbour";
+    std::vector<std::byte> out;
+    core::encode_pairing_frame(start, out);
+    std::optional<std::error_code> wrote;
+    asio::async_write(s, asio::buffer(out), [&](std::error_code ec, std::size_t) { wrote = ec; });
+    REQUIRE(run_until(io, [&] { return wrote.has_value(); }));
+    REQUIRE_FALSE(*wrote);
+    std::array<std::byte, 256> params{};
+    std::optional<std::error_code> read;
+    s.async_read_some(asio::buffer(params), [&](std::error_code ec, std::size_t) { read = ec; });
+    REQUIRE(run_until(io, [&] { return read.has_value(); }));
+    REQUIRE_FALSE(*read);
+  }
+
+  // The whole exchange with the setup code `digits`.
+  std::error_code pair_by_code(asio::io_context& io, std::string digits) {
+    lanyard::client::pairing_request req;
+    req.credentials.method = core::pairing_method::setup_code;
+    req.credentials.code = std::move(digits);
+    req.name = "phone";
+    std::optional<std::error_code> done;
+    lanyard::client::async_pair(s, req,
+                                [&](std::error_code ec, core::pairing_outcome) { done = ec; });
+    REQUIRE(run_until(io, [&] { return done.has_value(); }));
+    return *done;
+  }
+
+  void drop() {
+    std::error_code ignored;
+    s.next_layer().close(ignored);
+  }
+
+  lanyard::tls::identity me;
+  lanyard::tls::context ctx;
+  lanyard::client::pairing_stream s;
+};
+
+// A valid setup code that is not `code` (the first digit changed, the check digit recomputed).
+std::string other_code(const core::setup_code& code) {
+  std::string digits(code.view());
+  digits[0] = digits[0] == '9' ? '1' : static_cast<char>(digits[0] + 1);
+  digits[7] = core::verhoeff_check_digit(std::string_view(digits).substr(0, 7));
+  return digits;
 }
 
 } // namespace
@@ -304,4 +393,120 @@ TEST_CASE("node: after 20 wrong proofs a reboot neither reopens the window nor f
   CHECK(sf(n->txt()) == "0");
   REQUIRE_FALSE(n->open_pairing_window()); // the physical action resets the count
   CHECK(sf(n->txt()) == "1");
+}
+
+// docs/design/product-api.md § 5: sf = the window is open *and* no pairing is in progress *and*
+// there is room. Apps around stop offering "pair" while someone pairs; a neighbour who starts
+// an exchange and walks away must not hold sf at 0: the exchange ends when its connection
+// does, when a newer one evicts it, or at its timeout, and sf comes back with it.
+TEST_CASE("node: sf drops while a pairing exchange is in progress and comes back when it ends "
+          "without pairing",
+          "[node][pairing]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-node");
+
+  SECTION("the neighbour's connection ends") {
+    auto n = open_node(io, dir.path / "acc");
+    drain(io, *n);
+    pairing_connection neighbour(io, *n, "neighbour");
+    neighbour.start_and_hold(io);
+    CHECK(n->server().pairings_in_progress() == 1);
+    CHECK(sf(n->txt()) == "0"); // the start's report changed it: no timer, no polling
+    CHECK(published_sf(drain(io, *n)) == std::vector<std::string>{"0"});
+
+    neighbour.drop();
+    REQUIRE(run_until(
+        io, [&] { return sf(n->txt()) == "1"; }, 10s));
+    CHECK(n->server().pairings_in_progress() == 0);
+    const auto events = drain(io, *n);
+    CHECK(published_sf(events) == std::vector<std::string>{"1"});
+    const auto pairings = only<nd::pairing_event>(events);
+    REQUIRE(pairings.size() == 1);
+    CHECK(pairings[0].error == core::pairing_errc::protocol_violation);
+    CHECK(pairings[0].method == core::pairing_method::setup_code);
+  }
+
+  SECTION("the exchange times out") {
+    auto o = lanyard::test::loopback_node_options(dir.path / "acc");
+    o.server.pairing.exchange.timeout = 1s;
+    auto n = lanyard::test::open_node(io, std::move(o));
+    drain(io, *n);
+    pairing_connection neighbour(io, *n, "neighbour");
+    neighbour.start_and_hold(io);
+    CHECK(sf(n->txt()) == "0");
+    REQUIRE(run_until(
+        io, [&] { return sf(n->txt()) == "1"; }, 10s));
+    const auto events = drain(io, *n);
+    CHECK(published_sf(events) == std::vector<std::string>{"0", "1"});
+    const auto pairings = only<nd::pairing_event>(events);
+    REQUIRE(pairings.size() == 1);
+    CHECK(pairings[0].error == core::pairing_errc::timeout);
+  }
+
+  SECTION("a newer exchange evicts it (pairing_options::max_pending), and then ends too") {
+    auto o = lanyard::test::loopback_node_options(dir.path / "acc");
+    o.server.pairing.max_pending = 1;
+    auto n = lanyard::test::open_node(io, std::move(o));
+    drain(io, *n);
+    pairing_connection first(io, *n, "neighbour");
+    first.start_and_hold(io);
+    CHECK(sf(n->txt()) == "0");
+    // A second unknown controller's handshake takes the only place: the first exchange ends
+    // (the server reports it), though nobody has started another yet.
+    pairing_connection second(io, *n, "neighbour-2");
+    REQUIRE(run_until(
+        io, [&] { return sf(n->txt()) == "1"; }, 10s));
+    CHECK(only<nd::pairing_event>(drain(io, *n)).size() == 1);
+    second.start_and_hold(io);
+    CHECK(sf(n->txt()) == "0");
+    second.drop();
+    REQUIRE(run_until(
+        io, [&] { return sf(n->txt()) == "1"; }, 10s));
+  }
+
+  SECTION("a wrong setup code") {
+    auto n = open_node(io, dir.path / "acc");
+    REQUIRE(n->new_setup_code());
+    drain(io, *n);
+    pairing_connection app(io, *n, "phone");
+    CHECK(app.pair_by_code(io, other_code(*n->new_setup_code())) ==
+          core::pairing_errc::accessory_unverified);
+    app.drop(); // the app leaves after the accessory's confirmation: its attempt counted
+    REQUIRE(run_until(
+        io, [&] { return n->server().pairings_in_progress() == 0; }, 10s));
+    CHECK(sf(n->txt()) == "1");
+    const auto events = drain(io, *n);
+    CHECK(published_sf(events) == std::vector<std::string>{"0", "1"});
+    const auto pairings = only<nd::pairing_event>(events);
+    REQUIRE(pairings.size() == 1);
+    CHECK(pairings[0].error == core::pairing_errc::wrong_proof);
+  }
+}
+
+TEST_CASE("node: after a pairing by the setup code sf stays 0 if the window closed, and comes "
+          "back if it stayed open",
+          "[node][pairing]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-node");
+  const bool close_after = GENERATE(true, false);
+  auto o = lanyard::test::loopback_node_options(dir.path / "acc");
+  o.close_window_after_pairing = close_after;
+  auto n = lanyard::test::open_node(io, std::move(o));
+  REQUIRE(n->new_setup_code());
+  drain(io, *n);
+  pairing_connection app(io, *n, "phone");
+  REQUIRE_FALSE(app.pair_by_code(io, std::string(n->new_setup_code()->view())));
+  CHECK(n->server().pairings_in_progress() == 0);
+  const auto events = drain(io, *n);
+  REQUIRE(only<nd::pairing_event>(events).size() == 1);
+  CHECK_FALSE(only<nd::pairing_event>(events)[0].error);
+  if (close_after) {
+    // Down at the start, and the window closed at the end: one publication for the pairing.
+    CHECK(sf(n->txt()) == "0");
+    CHECK(published_sf(events) == std::vector<std::string>{"0"});
+  } else {
+    // Another app may still pair (there is room): offered again.
+    CHECK(sf(n->txt()) == "1");
+    CHECK(published_sf(events) == std::vector<std::string>{"0", "1"});
+  }
 }

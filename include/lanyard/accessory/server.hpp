@@ -78,6 +78,20 @@ public:
   using event_handler =
       std::function<void(const controller_id& controller, const core::session_event& event)>;
 
+  /// A pairing exchange that is under way: the controller's PAIR_START was accepted and did
+  /// not decide the exchange at once (the controller runs SPAKE2+ with the setup code, or its
+  /// proof waits out the delay after failed ones). An accessory's TXT `sf` drops for as long
+  /// as one runs (core/accessory_txt.hpp).
+  struct pairing_start {
+    controller_id controller;
+    /// The display name the controller sent: untrusted bytes, escape before showing them.
+    std::string name;
+    core::pairing_method method = core::pairing_method::setup_secret;
+    /// "ADDRESS:PORT" of the controller.
+    std::string peer;
+  };
+  using pairing_start_handler = std::function<void(const pairing_start& start)>;
+
   /// How one pairing exchange ended.
   struct pairing_report {
     controller_id controller;
@@ -88,7 +102,10 @@ public:
     /// controllers_full, ...), core::channel_errc::not_paired (channel traffic instead of
     /// pairing) or a frame error. core::pairing_errc::needs_full_handshake: the controller
     /// started pairing on a resumed TLS session; refused before PAIR_START was read, so `name`
-    /// is empty and `method` is not the one it asked for.
+    /// is empty and `method` is not the one it asked for. An exchange whose connection ended
+    /// before it did (the controller left, a write failed, or the server closed it to admit a
+    /// newer exchange: pairing_options::max_pending) reports protocol_violation, or
+    /// wrong_proof when the controller left after the accessory's SPAKE2+ confirmation.
     std::error_code error;
     core::paired_role role = core::paired_role::user;
     /// Failed proofs the window still takes.
@@ -118,8 +135,17 @@ public:
   void set_message_handler(message_handler h);
   void set_control_handler(control_handler h);
   void set_event_handler(event_handler h);
-  /// Called once per pairing exchange, when it ends.
+  /// Called once per pairing exchange, when it ends (on success, failure, timeout, or when its
+  /// connection ends first), except for exchanges close() ends.
   void set_pairing_handler(pairing_handler h);
+  /// Called when a pairing exchange is under way (see pairing_start). Every start is followed
+  /// by exactly one call of the pairing handler, at most pairing_options::exchange.timeout
+  /// later (sooner if the connection ends or the exchange is evicted), except when close()
+  /// ends it; not every end has a start (an exchange its first frame decided, a refusal).
+  void set_pairing_start_handler(pairing_start_handler h);
+  /// Pairing exchanges started and not yet ended (see set_pairing_start_handler()). The start
+  /// handler sees its exchange counted already; the pairing handler sees it no longer counted.
+  std::size_t pairings_in_progress() const noexcept;
 
   /// Binds (SO_REUSEADDR), listens and starts accepting. Port 0 picks a free port. May be
   /// called again for more addresses (a SoftAP address and the home LAN's): every listener

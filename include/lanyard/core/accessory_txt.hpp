@@ -6,9 +6,14 @@
 ///
 ///     id=<device id>   the stable device id apps key on (docs/discovery.md)
 ///     pv=1             the protocol version
-///     sf=1 | sf=0      "setup flag": the pairing window is open and there is room for a
-///                      controller, so an app may offer "pair" (an app never trusts it: pairing
-///                      still needs the payload's secret or the code)
+///     sf=1 | sf=0      "setup flag": the pairing window is open, no pairing exchange is in
+///                      progress and there is room for a controller, so an app may offer
+///                      "pair" (an app never trusts it: pairing still needs the payload's secret
+///                      or the code). It drops while an exchange runs, as Matter's `CM` does
+///                      once a commissioning session starts: other apps around stop offering
+///                      to pair an accessory someone is pairing; it comes back if that
+///                      exchange fails (or times out, or its connection ends) while the window
+///                      is still open.
 ///
 /// Thread-safety: value types and pure functions. No exceptions.
 #pragma once
@@ -27,6 +32,8 @@ struct accessory_txt_state {
   bool pairing_window_open = false;
   std::size_t controllers = 0;
   std::size_t max_controllers = 0;
+  /// A pairing exchange has started and not ended (accessory::server::pairings_in_progress()).
+  bool pairing_in_progress = false;
 };
 
 /// Sets id, pv and sf in `txt`, keeping its other entries (the product's own keys). Errors:

@@ -104,6 +104,13 @@ public:
   void abandon() noexcept;
 
   bool done() const noexcept { return state_ == state::done; }
+  /// PAIR_START was accepted and the exchange has not ended: the responder waits for the
+  /// controller's next frame (SPAKE2+) or holds its proof through the delay after failures.
+  /// False before PAIR_START has been read in full, and for an exchange its PAIR_START
+  /// decided at once (a proof of the setup secret evaluated on arrival, a refusal).
+  bool in_progress() const noexcept {
+    return state_ != state::awaiting_start && state_ != state::done;
+  }
   const pairing_responder_outcome& outcome() const noexcept { return outcome_; }
 
   /// Bytes that arrived after the last pairing frame: after a success, the channel's first

@@ -2,10 +2,11 @@
 /// node: the accessory as firmware developers reach for it. It owns the accessory's identity,
 /// setup credentials, paired controllers and pairing window, the channel server with one
 /// resumable session per controller, and its DNS-SD advertisement, whose TXT record follows
-/// the state by events (the window opened, closed or expired, a controller paired or was
-/// removed) and never by polling. The application takes each controller's messages with
-/// async_receive() (flow control: what it has not taken holds that controller to the window),
-/// sends with async_send() and broadcast().
+/// the state by events (the window opened, closed or expired, a pairing exchange started or
+/// ended, a controller paired or was removed) and never by polling: `sf=1` while the window is
+/// open, no exchange is in progress and there is room for a controller. The application takes each
+/// controller's messages with async_receive() (flow control: what it has not taken holds that
+/// controller to the window), sends with async_send() and broadcast().
 ///
 /// @code
 ///   std::unique_ptr<node::node> n;
@@ -99,8 +100,10 @@ public:
   const core::txt_record& txt() const noexcept;
   /// Replaces the product's own TXT keys (node_options::txt: a model `md`, a configuration
   /// number `c#` that changes with the product's configuration...). The record is rebuilt
-  /// with id, pv and sf and published (advertising_event) only if it changed. Errors
-  /// (nothing changes then): core::txt_errc (string_too_long, record_too_long, a bad key).
+  /// with id, pv and sf and published (advertising_event) only if it changed. Keys that follow
+  /// the node's state belong in node_options::derive_txt instead: set in answer to an event,
+  /// they would be published after the node published the change itself. Errors (nothing
+  /// changes then): core::txt_errc (string_too_long, record_too_long, a bad key).
   core::error_detail set_txt(core::txt_record product_keys);
 
   /// The ports the node listens on, in the order of node_options::listen.
@@ -129,8 +132,8 @@ public:
                                       std::chrono::milliseconds grace);
 
   /// The pairing button: opens the window for node_options::pairing_window (a physical
-  /// action: resets the count of failed attempts). The TXT record says sf=1. Errors: the
-  /// controller store's.
+  /// action: resets the count of failed attempts). The TXT record says sf=1 (unless a pairing
+  /// exchange is in progress or the controllers are full). Errors: the controller store's.
   core::error_detail open_pairing_window();
   /// Closes the window (sf=0).
   core::error_detail close_pairing_window();

@@ -44,6 +44,12 @@ using control_observer =
     std::function<void(const core::fingerprint& from, core::message_kind service, std::uint64_t seq,
                        std::span<const std::byte> message)>;
 
+/// The product's TXT keys that follow the node's state, set in the node's own update: see
+/// node_options::derive_txt. `advertised` is the record published now (empty on the first
+/// call, inside node::open()); `next` the record about to be published: id, pv and sf set for
+/// the new state, the product's keys as node_options::txt or node::set_txt() left them.
+using txt_deriver = std::function<void(const core::txt_record& advertised, core::txt_record& next)>;
+
 /// See the file comment; defaults are the recommended settings.
 struct node_options {
   /// The accessory's state: `identity/` (its key, made on first boot, the same forever after),
@@ -69,6 +75,16 @@ struct node_options {
   /// node::set_txt() changes them at run time. Keys id, pv and sf are the node's (their
   /// place in the record is kept if listed here).
   core::txt_record txt;
+  /// Keys that follow the node's state (a configuration number `c#` bumped whenever `sf`
+  /// changes): called each time the node rebuilds its record (every window, pairing and
+  /// controller change), before it compares it with the advertised one, so they are published
+  /// with the change that caused them: one change of state, one publication (one
+  /// advertising_event, one announcement on the network). node::set_txt() in answer to a
+  /// window_event cannot do that: events are taken later (async_next_event), after the node
+  /// published, so every change would be announced twice. Changes to id, pv and sf are undone
+  /// (they are the node's). Called on the node's executor; must not call the node (set_txt()
+  /// from here would rebuild the record from inside its own rebuild). Null: none.
+  txt_deriver derive_txt;
   /// How unknown apps pair.
   node::pairing_mode pairing = node::pairing_mode::setup_secret;
   /// Open the pairing window at start when no controller is paired (first boot, or after the

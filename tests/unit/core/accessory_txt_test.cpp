@@ -41,6 +41,17 @@ TEST_CASE("accessory TXT: sf follows the window and the room for controllers", "
   CHECK(t == open); // the same state gives the same record: nothing to publish
 }
 
+TEST_CASE("accessory TXT: sf drops while a pairing exchange is in progress", "[txt]") {
+  txt_record t;
+  accessory_txt_state s{"lamp-1", true, 0, 16};
+  s.pairing_in_progress = true; // someone is pairing: other apps should not offer it
+  REQUIRE_FALSE(set_accessory_txt(s, t));
+  CHECK(value(t, "sf") == "0");
+  s.pairing_in_progress = false; // it failed, the window still open: offered again
+  REQUIRE_FALSE(set_accessory_txt(s, t));
+  CHECK(value(t, "sf") == "1");
+}
+
 TEST_CASE("accessory TXT: a device id that does not fit is an error, the record unchanged",
           "[txt]") {
   txt_record t;

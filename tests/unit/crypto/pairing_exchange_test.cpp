@@ -224,7 +224,9 @@ TEST_CASE("the accessory prepares its SPAKE2+ answer after PARAMS is out, or not
     to.receive(bytes, at);
   };
   initiator.start(t0);
+  CHECK_FALSE(responder.in_progress()); // nothing read yet
   deliver(initiator, responder, t0);
+  CHECK(responder.in_progress()); // waits for the share: the accessory's TXT says sf=0
   // PARAMS is queued, and the responder asks to be called back at once, for the part of its
   // answer that needs no share (while the app runs PBKDF2), not before PARAMS leaves.
   CHECK(responder.next_deadline() == t0);
@@ -241,6 +243,7 @@ TEST_CASE("the accessory prepares its SPAKE2+ answer after PARAMS is out, or not
   deliver(responder, initiator, t0 + 5ms);
   REQUIRE(initiator.done());
   REQUIRE(responder.done());
+  CHECK_FALSE(responder.in_progress());
   CHECK_FALSE(initiator.outcome().error);
   CHECK_FALSE(responder.outcome().error);
   CHECK(host.paired.size() == 1);
@@ -331,11 +334,13 @@ TEST_CASE("each failure delays the next evaluation") {
   std::vector<std::byte> start(o.begin(), o.end());
   REQUIRE_FALSE(r.receive(start, failed_at + 10ms));
   CHECK(r.poll_output().empty()); // held
+  CHECK(r.in_progress());
   CHECK(r.next_deadline() <= failed_at + 250ms);
   r.handle_deadline(failed_at + 100ms);
   CHECK(r.poll_output().empty());
   r.handle_deadline(r.next_deadline());
   CHECK(r.done());
+  CHECK_FALSE(r.in_progress());
   CHECK_FALSE(r.outcome().error);
   const core::pairing_throttle defaults;
   CHECK(defaults.delay_after(0) == 0ms);
