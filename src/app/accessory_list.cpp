@@ -7,6 +7,10 @@ namespace lanyard::app::detail {
 
 namespace {
 
+bool pinned(const trust::trust_store* store, std::string_view id) {
+  return store != nullptr && store->find(id).has_value();
+}
+
 accessory_info from(const discovery::discovered_accessory& a, bool paired) {
   accessory_info info;
   info.id = a.id;
@@ -17,14 +21,15 @@ accessory_info from(const discovery::discovered_accessory& a, bool paired) {
   info.paired = paired;
   info.reachable = a.reachable();
   info.paths = a.paths;
+  info.instances = a.instances;
   return info;
 }
 
 } // namespace
 
 accessory_info describe(std::string_view id, const discovery::directory& dir,
-                        const trust::trust_store& store) {
-  const bool paired = store.find(id).has_value();
+                        const trust::trust_store* store) {
+  const bool paired = pinned(store, id);
   if (const auto* a = dir.find(id)) return from(*a, paired);
   accessory_info info;
   info.id = std::string(id);
@@ -33,12 +38,14 @@ accessory_info describe(std::string_view id, const discovery::directory& dir,
 }
 
 std::vector<accessory_info> list_accessories(const discovery::directory& dir,
-                                             const trust::trust_store& store) {
+                                             const trust::trust_store* store) {
   std::map<std::string, accessory_info, std::less<>> by_id;
   for (const auto& a : dir.accessories())
-    by_id.emplace(a.id, from(a, store.find(a.id).has_value()));
-  for (const auto& r : store.list())
-    if (!by_id.contains(r.device_id)) by_id.emplace(r.device_id, describe(r.device_id, dir, store));
+    by_id.emplace(a.id, from(a, pinned(store, a.id)));
+  if (store != nullptr)
+    for (const auto& r : store->list())
+      if (!by_id.contains(r.device_id))
+        by_id.emplace(r.device_id, describe(r.device_id, dir, store));
   std::vector<accessory_info> out;
   out.reserve(by_id.size());
   for (auto& [id, info] : by_id)
@@ -47,12 +54,12 @@ std::vector<accessory_info> list_accessories(const discovery::directory& dir,
 }
 
 std::vector<discovery_event> to_discovery_events(std::span<const discovery::directory_event> events,
-                                                 const trust::trust_store& store) {
+                                                 const trust::trust_store* store) {
   using dk = discovery::directory_event_kind;
   std::vector<discovery_event> out;
   for (const auto& e : events) {
     discovery_event ev;
-    ev.info = from(e.accessory, store.find(e.accessory.id).has_value());
+    ev.info = from(e.accessory, pinned(store, e.accessory.id));
     switch (e.kind) {
     case dk::added:
       ev.what_happened = discovery_event::kind::appeared;
@@ -60,6 +67,7 @@ std::vector<discovery_event> to_discovery_events(std::span<const discovery::dire
     case dk::removed:
       ev.what_happened = discovery_event::kind::disappeared;
       ev.info.reachable = false; // its paths stay as they were last seen
+      ev.info.instances = 0;     // the directory's `removed` carries the one that just left
       break;
     case dk::updated:
       ev.what_happened = discovery_event::kind::changed;

@@ -70,7 +70,7 @@ struct controller::impl : std::enable_shared_from_this<impl> {
     if (changes.empty()) return;
     for (const auto& d : live_devices())
       d->directory_changed(changes);
-    for (discovery_event& ev : detail::to_discovery_events(changes, *ctx->store))
+    for (discovery_event& ev : detail::to_discovery_events(changes, ctx->store.get()))
       push(std::move(ev));
   }
 
@@ -188,7 +188,7 @@ std::error_code controller::discovery_status() const noexcept {
 }
 
 std::vector<accessory_info> controller::accessories() const {
-  return detail::list_accessories(*impl_->ctx->directory, *impl_->ctx->store);
+  return detail::list_accessories(*impl_->ctx->directory, impl_->ctx->store.get());
 }
 
 std::shared_ptr<device> controller::get(std::string_view device_id) {
@@ -202,7 +202,8 @@ core::error_detail controller::forget(std::string_view device_id) {
     it->second->cancel();
     impl_->devices.erase(it); // a holder keeps its object; get() makes a new one
   }
-  accessory_info info = detail::describe(device_id, *impl_->ctx->directory, *impl_->ctx->store);
+  accessory_info info =
+      detail::describe(device_id, *impl_->ctx->directory, impl_->ctx->store.get());
   impl_->push(
       discovery_event{discovery_event::kind::changed, std::move(info), accessory_change::pairing});
   return {};

@@ -8,6 +8,7 @@
 #include <lanyard/core/txt_record.hpp>
 #include <lanyard/discovery/directory.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ struct accessory_info {
   bool reachable = false;
   /// Every path discovery knows to it (interface, address, port), sorted.
   std::vector<discovery::accessory_path> paths;
+  /// How many DNS-SD instances (one per interface and mDNS protocol, and one per instance name
+  /// announcing the same id) are merged into it now; 0 when none is (not discovered, or it
+  /// disappeared). Several paths may come from one instance, and instances may share paths.
+  std::size_t instances = 0;
 };
 
 /// What changed in a discovery_event::changed, as bits.
@@ -55,8 +60,8 @@ struct discovery_event {
     disappeared, ///< no instance of it left on the network (a paired one stays listed)
   };
   kind what_happened = kind::appeared;
-  /// The accessory after the change (for disappeared: reachable false, its paths as they
-  /// were last seen).
+  /// The accessory after the change (for disappeared: reachable false, instances 0, its paths
+  /// as they were last seen).
   accessory_info info;
   /// For changed: which parts changed.
   accessory_change what = accessory_change::txt;
