@@ -1,30 +1,25 @@
 #include <lanyard/app/controller.hpp>
 
-#include "accessory_list.hpp"
 #include "controller_context.hpp"
+#include "discovery_feed.hpp"
 #include "pair_request.hpp"
 
+#include <lanyard/app/accessory_browser.hpp>
 #include <lanyard/core/device_id.hpp>
 #include <lanyard/core/setup_code.hpp>
-#include <lanyard/discovery/browser.hpp>
-#include <lanyard/discovery/client.hpp>
 #include <lanyard/tls/identity.hpp>
 #include <lanyard/trust/error.hpp>
 
 #include <asio/error.hpp>
-#include <asio/post.hpp>
 
-#include <deque>
 #include <filesystem>
 #include <map>
+#include <span>
 #include <utility>
 
 namespace lanyard::app {
 
 namespace {
-
-// Changes nobody has taken yet; beyond this the oldest go (accessories() has the present).
-constexpr std::size_t max_queued_discovery_events = 1024;
 
 // The device id in the app's certificate on first use: the name in the characters a device
 // id allows.
@@ -42,21 +37,13 @@ std::string identity_id(std::string_view name) {
 
 struct controller::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<detail::controller_context> ctx;
-  std::unique_ptr<discovery::client> avahi;
-  std::unique_ptr<discovery::browser> browser;
+  // Discovery: the browser's feed (its directory is ctx->directory), or with discovery off a
+  // bare feed, which still reports forget() to async_next_discovery_event().
+  std::unique_ptr<accessory_browser> browser;
+  std::shared_ptr<detail::discovery_feed> feed;
   // The controller keeps every device it made (a pairing it started must outlive the
   // caller's temporaries) until forget() or its own end.
   std::map<std::string, std::shared_ptr<device>, std::less<>> devices;
-
-  std::deque<discovery_event> discovery_events;
-  channel::completion<discovery_event> discovery_waiter;
-  std::uint64_t discovery_waiter_id = 0;
-  bool cancelled = false;
-
-  ~impl() {
-    browser.reset(); // before its client
-    avahi.reset();
-  }
 
   std::vector<std::shared_ptr<device>> live_devices() const {
     std::vector<std::shared_ptr<device>> out;
@@ -65,45 +52,18 @@ struct controller::impl : std::enable_shared_from_this<impl> {
     return out;
   }
 
-  void on_browse(const discovery::browse_event& e) {
-    const std::vector<discovery::directory_event> changes = ctx->directory->apply(e);
-    if (changes.empty()) return;
+  // Every browse result's directory changes reach every device, whose channel follows the
+  // accessory's paths with them.
+  void directory_changed(std::span<const discovery::directory_event> changes) {
     for (const auto& d : live_devices())
       d->directory_changed(changes);
-    for (discovery_event& ev : detail::to_discovery_events(changes, ctx->store.get()))
-      push(std::move(ev));
-  }
-
-  void push(discovery_event e) {
-    if (discovery_waiter) return discovery_waiter.complete({}, std::move(e));
-    if (discovery_events.size() >= max_queued_discovery_events) discovery_events.pop_front();
-    discovery_events.push_back(std::move(e));
-  }
-
-  void next(channel::completion<discovery_event> c) {
-    if (discovery_waiter) return c.complete(asio::error::in_progress, {});
-    if (!discovery_events.empty()) {
-      discovery_event e = std::move(discovery_events.front());
-      discovery_events.pop_front();
-      return c.complete({}, std::move(e));
-    }
-    if (cancelled) return c.complete(asio::error::operation_aborted, {});
-    discovery_waiter = std::move(c);
-    const std::uint64_t op = ++discovery_waiter_id;
-    discovery_waiter.on_cancel([w = weak_from_this(), ex = ctx->executor,
-                                op](asio::cancellation_type) {
-      asio::post(ex, [w, op] {
-        if (auto self = w.lock(); self && self->discovery_waiter && self->discovery_waiter_id == op)
-          self->discovery_waiter.complete(asio::error::operation_aborted, {});
-      });
-    });
   }
 
   std::shared_ptr<device> get(std::string_view id) {
     if (auto it = devices.find(id); it != devices.end()) return it->second;
     auto d = std::make_shared<device>(device::passkey{}, std::string(id), ctx);
     devices.emplace(std::string(id), d);
-    cancelled = false;
+    feed->resume(); // the app uses the controller again after cancel()
     return d;
   }
 };
@@ -146,24 +106,22 @@ core::error_detail controller::open(executor_type ex, controller_options options
   if (trust::store_status s = store->load(); s.failed()) return s;
 
   auto i = std::make_shared<impl>();
-  i->ctx = std::make_shared<detail::controller_context>(
-      detail::controller_context{ex, std::move(tls), std::move(store),
-                                 std::make_shared<discovery::directory>(), std::move(options)});
-  if (i->ctx->options.discovery) {
-    i->avahi = std::make_unique<discovery::client>(ex);
-    i->browser = std::make_unique<discovery::browser>(*i->avahi);
-    std::weak_ptr<impl> w = i;
-    i->browser->on_event([w](const discovery::browse_event& e) {
-      if (auto self = w.lock()) self->on_browse(e);
-    });
-    // The daemon going away is worth telling a waiting caller; browsing resumes by itself.
-    i->browser->on_error([w](std::error_code ec) {
-      auto self = w.lock();
-      if (self && ec && self->discovery_waiter) self->discovery_waiter.complete(ec, {});
-    });
-    if (auto ec = i->browser->start(i->ctx->options.service_type))
-      return {ec, "cannot browse for '" + i->ctx->options.service_type + "': " + ec.message()};
+  if (options.discovery) {
+    accessory_browser_options bo;
+    bo.service_type = options.service_type;
+    bo.trust_store = store;
+    if (auto e = accessory_browser::open(ex, std::move(bo), i->browser)) return e;
+    i->feed = i->browser->feed();
+  } else {
+    i->feed =
+        std::make_shared<detail::discovery_feed>(ex, store, accessory_browser::max_queued_events);
   }
+  std::weak_ptr<impl> w = i;
+  i->feed->on_directory_changes([w](std::span<const discovery::directory_event> changes) {
+    if (auto self = w.lock()) self->directory_changed(changes);
+  });
+  i->ctx = std::make_shared<detail::controller_context>(detail::controller_context{
+      ex, std::move(tls), std::move(store), i->feed->directory(), std::move(options)});
   out.reset(new controller(std::move(i)));
   return {};
 }
@@ -171,7 +129,8 @@ core::error_detail controller::open(executor_type ex, controller_options options
 controller::controller(std::shared_ptr<impl> i) : impl_(std::move(i)) {}
 
 controller::~controller() {
-  if (impl_->discovery_waiter) impl_->discovery_waiter.complete(asio::error::operation_aborted, {});
+  impl_->browser.reset(); // stops browsing
+  impl_->feed->abort();   // a pending async_next_discovery_event(): operation_aborted
 }
 
 controller::executor_type controller::get_executor() const noexcept {
@@ -183,12 +142,12 @@ const core::fingerprint& controller::fingerprint() const noexcept {
 }
 
 std::error_code controller::discovery_status() const noexcept {
-  if (!impl_->avahi) return std::make_error_code(std::errc::operation_not_supported);
-  return impl_->avahi->status();
+  if (!impl_->browser) return std::make_error_code(std::errc::operation_not_supported);
+  return impl_->browser->discovery_status();
 }
 
 std::vector<accessory_info> controller::accessories() const {
-  return detail::list_accessories(*impl_->ctx->directory, impl_->ctx->store.get());
+  return impl_->feed->accessories();
 }
 
 std::shared_ptr<device> controller::get(std::string_view device_id) {
@@ -202,22 +161,21 @@ core::error_detail controller::forget(std::string_view device_id) {
     it->second->cancel();
     impl_->devices.erase(it); // a holder keeps its object; get() makes a new one
   }
-  accessory_info info =
-      detail::describe(device_id, *impl_->ctx->directory, impl_->ctx->store.get());
-  impl_->push(
-      discovery_event{discovery_event::kind::changed, std::move(info), accessory_change::pairing});
+  impl_->feed->push(discovery_event{discovery_event::kind::changed,
+                                    impl_->feed->describe(device_id), accessory_change::pairing});
   return {};
 }
 
 void controller::cancel() {
-  impl_->cancelled = true;
-  if (impl_->discovery_waiter) impl_->discovery_waiter.complete(asio::error::operation_aborted, {});
+  // Not the browser's cancel(): the controller keeps browsing for its devices, and get()
+  // makes it usable again.
+  impl_->feed->abort();
   for (const auto& d : impl_->live_devices())
     d->cancel();
 }
 
 void controller::next_discovery_impl(channel::completion<discovery_event> c) {
-  impl_->next(std::move(c));
+  impl_->feed->next(std::move(c));
 }
 
 void controller::pair_payload_impl(const core::setup_payload& p, const pair_options& o,

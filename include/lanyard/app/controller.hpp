@@ -1,8 +1,10 @@
 /// @file
-/// controller: the app as a whole. It owns the app's identity and trust store, discovery
-/// (avahi-daemon, browsed on the controller's executor and merged by device id), and one
-/// app::device per accessory, which it feeds with what discovery finds. The app never touches
-/// Avahi, the directory or netlink unless it wants to (the layers below stay public).
+/// controller: the app as a whole. It owns the app's identity and trust store, discovery (an
+/// app::accessory_browser: avahi-daemon, browsed on the controller's executor and merged by
+/// device id), and one app::device per accessory, which it feeds with what discovery finds.
+/// The app never touches Avahi, the directory or netlink unless it wants to (the layers below
+/// stay public). An app that lists accessories before it has an identity (an onboarding
+/// screen) opens an app::accessory_browser instead: open() loads or creates the identity.
 ///
 /// @code
 ///   std::unique_ptr<app::controller> ctl;
