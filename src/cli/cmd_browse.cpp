@@ -1,20 +1,35 @@
-// lanyard browse TYPE [--interface IF] [--timeout SECONDS] [--json] [--directory]: prints
-// DNS-SD service instances (or, with --directory, accessories) as they come and go.
+// lanyard browse TYPE [--interface IF] [--timeout SECONDS] [--json] [--directory] [--wait]:
+// prints DNS-SD service instances (or, with --directory, accessories) as they come and go.
 //
-// Not on app::controller (issue 14): its discovery reports accessories merged by id, where
-// this command prints each DNS-SD instance (interface x protocol, host, addresses) of any TYPE
-// and on one --interface only; --directory prints the number of instances merged and
-// daemon_available, which accessory_info and the discovery events do not carry; and opening a
-// controller loads or creates an identity and a trust store, which browsing never needs.
+// Two views, on two layers:
+// - --directory, the accessory view, runs on app::accessory_browser, the product API an app
+//   lists accessories with: instances merged by TXT id across interfaces, address families
+//   and instance names, with their TXT record. It needs no identity and no trust store, so
+//   nothing is read or created. Its lines are the discovery directory's event kinds, rebuilt
+//   per accessory from the app's events (accessory_lines.hpp): scripts and the lab tests read
+//   them, as when this command fed a directory itself.
+// - Without it, each DNS-SD instance (interface x mDNS protocol, host, port, addresses, TXT) of
+//   any TYPE, on discovery::browser: the lower-level diagnostic, like avahi-browse, that shows
+//   what the accessory view merges, and works for types whose instances carry no device id.
+//   It stays the default for _lanyard._tcp too: the same command line must not change its
+//   output under the scripts and tests that parse instance lines (interface, protocol, host).
+// The daemon's status (daemon_unavailable / daemon_available): discovery::browser reports it
+// both ways (on_error). app::accessory_browser reports the daemon leaving as an error
+// completion and its return only through discovery_status(), which the accessory view reads at
+// start, after an error, and every 250 ms while the daemon is away.
+#include "accessory_lines.hpp"
 #include "command.hpp"
+#include "discovery_output.hpp"
 #include "json.hpp"
+#include "lanyard/app/accessory_browser.hpp"
 #include "lanyard/core/display_text.hpp"
 #include "lanyard/discovery/browser.hpp"
 #include "lanyard/discovery/client.hpp"
-#include "lanyard/discovery/directory.hpp"
+#include "lanyard/discovery/error.hpp"
 #include "lanyard/link/interface_kind.hpp"
 #include "report.hpp"
 
+#include <asio/error.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -22,55 +37,15 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <pthread.h>
 
 namespace lanyard::cli {
 namespace {
 
 using namespace lanyard::discovery;
-
-// TXT as a JSON object: boolean attributes true, UTF-8 values as strings, anything else as
-// {"base64": "..."} (the marker documented in docs/discovery.md).
-void write_txt(json_writer& w, const core::txt_record& txt) {
-  w.begin_object();
-  for (const auto& e : txt) {
-    w.key(e.key);
-    if (!e.value) {
-      w.value(true);
-    } else if (is_utf8(*e.value)) {
-      w.value(std::string_view(*e.value));
-    } else {
-      w.begin_object();
-      w.key("base64");
-      w.value(base64({reinterpret_cast<const std::uint8_t*>(e.value->data()), e.value->size()}));
-      w.end_object();
-    }
-  }
-  w.end_object();
-}
-
-std::string txt_text(const core::txt_record& txt) {
-  std::string out;
-  for (const auto& e : txt) {
-    if (!out.empty()) out += ' ';
-    out += e.key;
-    if (!e.value) continue;
-    out += '=';
-    if (is_utf8(*e.value)) {
-      out += core::display_text(*e.value); // valid UTF-8 may still carry ESC and bidi controls
-    } else {
-      out += "base64:" +
-             base64({reinterpret_cast<const std::uint8_t*>(e.value->data()), e.value->size()});
-    }
-  }
-  return out;
-}
-
-void write_interface(json_writer& w, const interface_info& i) {
-  w.key("interface").value(std::string_view(i.name));
-  w.key("interface_index").value(i.index);
-  w.key("interface_kind").value(core::to_string(i.kind));
-}
 
 std::string browse_json(const browse_event& e) {
   const service_instance& s = e.service;
@@ -115,69 +90,132 @@ std::string browse_text(const browse_event& e) {
          std::to_string(s.port) + " [" + addrs + "] " + txt_text(s.txt);
 }
 
-void write_path(json_writer& w, const accessory_path& p) {
-  w.begin_object();
-  write_interface(w, p.interface);
-  w.key("address").value(p.address.to_string());
-  w.key("port").value(static_cast<unsigned>(p.port));
-  w.key("reachable").value(p.reachable);
-  w.end_object();
-}
-
-std::string directory_json(const directory_event& e) {
-  json_writer w;
-  w.begin_object();
-  w.key("event").value(to_string(e.kind));
-  write_time_ms(w);
-  w.key("id").value(std::string_view(e.accessory.id));
-  w.key("name").value(std::string_view(e.accessory.name));
-  w.key("instances").value(static_cast<std::uint64_t>(e.accessory.instances));
-  w.key("reachable").value(e.accessory.reachable());
-  w.key("txt");
-  write_txt(w, e.accessory.txt);
-  w.key("paths").begin_array();
-  for (const auto& p : e.accessory.paths)
-    write_path(w, p);
-  w.end_array();
-  if (e.kind != directory_event_kind::added && e.kind != directory_event_kind::updated &&
-      e.kind != directory_event_kind::removed) {
-    w.key("path");
-    write_path(w, e.path);
-  }
-  w.end_object();
-  return w.str();
-}
-
-std::string directory_text(const directory_event& e) {
-  std::string out =
-      std::string(to_string(e.kind)) + " " + e.accessory.id + " '" + e.accessory.name + "'";
-  if (e.kind == directory_event_kind::added || e.kind == directory_event_kind::updated ||
-      e.kind == directory_event_kind::removed) {
-    out += " paths:";
-    for (const auto& p : e.accessory.paths)
-      out += " " + p.interface.name + "/" + p.address.to_string() + ":" + std::to_string(p.port) +
-             (p.reachable ? "" : "(unreachable)");
-  } else {
-    out += " " + e.path.interface.name + "/" + e.path.address.to_string() + ":" +
-           std::to_string(e.path.port);
-  }
-  return out;
-}
-
 void print_line(const std::string& line) {
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout); // one event per line, visible at once to a pipe
 }
 
-int run(const parsed_args& args) {
-  auto fail = [](const std::string& reason, int code) {
-    std::fprintf(stderr, "lanyard browse: %s\n", reason.c_str());
-    return code;
+int fail(const std::string& reason, int code) {
+  std::fprintf(stderr, "lanyard browse: %s\n", reason.c_str());
+  return code;
+}
+
+// avahi-daemon went away (ec) or is back (empty): a JSON line for scripts, a line on stderr
+// for people.
+void print_status(bool json, std::error_code ec) {
+  if (json) {
+    json_writer w;
+    w.begin_object();
+    w.key("event").value(ec ? "daemon_unavailable" : "daemon_available");
+    if (ec) {
+      write_code(w, ec); // what a script checks; the message is for people
+      w.key("message").value(ec.message());
+    }
+    w.end_object();
+    print_line(w.str());
+  }
+  if (ec)
+    std::fprintf(stderr, "lanyard browse: %s; browsing resumes when it is back\n",
+                 ec.message().c_str());
+  else
+    std::fprintf(stderr, "lanyard browse: avahi-daemon is back, browsing again\n");
+}
+
+// Runs `io` until SIGINT, SIGTERM or `timeout` seconds; `stop` ends what keeps it busy.
+void run_until_stopped(asio::io_context& io, std::optional<long long> timeout,
+                       const std::function<void()>& stop) {
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::steady_timer deadline(io);
+  auto end = [&] {
+    signals.cancel();
+    deadline.cancel();
+    stop();
+    io.stop();
   };
+  signals.async_wait([&](const std::error_code& ec, int) {
+    if (!ec) end();
+  });
+  if (timeout) {
+    deadline.expires_after(std::chrono::seconds(*timeout));
+    deadline.async_wait([&](const std::error_code& ec) {
+      if (!ec) end();
+    });
+  }
+  io.run();
+}
+
+// Each DNS-SD instance, on discovery::browser.
+int browse_instances(const parsed_args& args, bool json, std::optional<long long> timeout) {
+  asio::io_context io;
+  client avahi(io.get_executor());
+  if (avahi.status() && !args.has("wait")) return fail(avahi.status().message(), 1);
+  browser b(avahi);
+  b.on_event([&](const browse_event& e) { print_line(json ? browse_json(e) : browse_text(e)); });
+  b.on_error([&](std::error_code ec) { print_status(json, ec); });
+  if (auto ec = b.start(args.positional[0], args.value("interface").value_or("")))
+    return fail(ec.message(), 2);
+  run_until_stopped(io, timeout, [&] { b.stop(); });
+  return 0;
+}
+
+// Accessories merged by id, on app::accessory_browser.
+int browse_accessories(const parsed_args& args, bool json, std::optional<long long> timeout) {
+  asio::io_context io;
+  app::accessory_browser_options o;
+  o.service_type = args.positional[0];
+  o.interface = args.value("interface").value_or("");
+  std::unique_ptr<app::accessory_browser> b;
+  if (auto e = app::accessory_browser::open(io.get_executor(), o, b)) return fail(e.message(), 2);
+  std::error_code shown = b->discovery_status(); // the daemon's status as last printed
+  if (shown && !args.has("wait")) return fail(shown.message(), 1);
+
+  asio::steady_timer poll(io);
+  std::function<void()> watch_status = [&] {
+    poll.expires_after(std::chrono::milliseconds(250)); // cancels a wait already running
+    poll.async_wait([&](const std::error_code& ec) {
+      if (ec) return;
+      if (const std::error_code now = b->discovery_status(); now != shown) {
+        shown = now;
+        print_status(json, now);
+      }
+      if (shown) watch_status();
+    });
+  };
+  if (shown) {
+    print_status(json, shown);
+    watch_status();
+  }
+
+  accessory_lines lines(json);
+  std::function<void()> next = [&] {
+    b->async_next_discovery_event([&](std::error_code ec, app::discovery_event e) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        for (const auto& line : lines.apply(e))
+          print_line(line);
+      } else if (ec != shown) {
+        print_status(json, ec);
+        // The daemon left: watched until it is back (it may be back already: a quick
+        // restart). Another error (the daemon refused the browse) is only told.
+        if (ec == discovery_errc::daemon_unavailable || ec == discovery_errc::bus_unavailable) {
+          shown = ec;
+          watch_status();
+        }
+      }
+      next(); // browsing resumes by itself after an error
+    });
+  };
+  next();
+  run_until_stopped(io, timeout, [&] {
+    poll.cancel();
+    b->cancel();
+  });
+  return 0;
+}
+
+int run(const parsed_args& args) {
   if (auto bad = link::check_interface_kind_overrides(); !bad.empty()) return fail(bad, 2);
-  const bool json = args.has("json");
-  const bool as_directory = args.has("directory");
   std::optional<long long> timeout;
   if (auto t = args.value("timeout")) {
     std::string error;
@@ -192,61 +230,9 @@ int run(const parsed_args& args) {
   sigaddset(&stops, SIGTERM);
   ::pthread_sigmask(SIG_UNBLOCK, &stops, nullptr);
 
-  asio::io_context io;
-  client avahi(io.get_executor());
-  if (avahi.status() && !args.has("wait")) return fail(avahi.status().message(), 1);
-  browser b(avahi);
-  directory dir;
-  int status = 0;
-
-  b.on_event([&](const browse_event& e) {
-    if (!as_directory) {
-      print_line(json ? browse_json(e) : browse_text(e));
-      return;
-    }
-    for (const auto& de : dir.apply(e))
-      print_line(json ? directory_json(de) : directory_text(de));
-  });
-  b.on_error([&](std::error_code ec) {
-    if (json) {
-      json_writer w;
-      w.begin_object();
-      w.key("event").value(ec ? "daemon_unavailable" : "daemon_available");
-      if (ec) {
-        write_code(w, ec); // what a script checks; the message is for people
-        w.key("message").value(ec.message());
-      }
-      w.end_object();
-      print_line(w.str());
-    }
-    if (ec)
-      std::fprintf(stderr, "lanyard browse: %s; browsing resumes when it is back\n",
-                   ec.message().c_str());
-    else
-      std::fprintf(stderr, "lanyard browse: avahi-daemon is back, browsing again\n");
-  });
-  if (auto ec = b.start(args.positional[0], args.value("interface").value_or("")))
-    return fail(ec.message(), 2);
-
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  asio::steady_timer deadline(io);
-  auto stop = [&] {
-    signals.cancel();
-    deadline.cancel();
-    b.stop();
-    io.stop();
-  };
-  signals.async_wait([&](const std::error_code& ec, int) {
-    if (!ec) stop();
-  });
-  if (timeout) {
-    deadline.expires_after(std::chrono::seconds(*timeout));
-    deadline.async_wait([&](const std::error_code& ec) {
-      if (!ec) stop();
-    });
-  }
-  io.run();
-  return status;
+  const bool json = args.has("json");
+  return args.has("directory") ? browse_accessories(args, json, timeout)
+                               : browse_instances(args, json, timeout);
 }
 
 const command cmd{
@@ -268,8 +254,11 @@ const command cmd{
     "                      txt (boolean keys true, values strings, non-UTF-8 values\n"
     "                      {\"base64\": \"...\"}), changed (updated only); daemon status as\n"
     "                      {\"event\": \"daemon_unavailable\"|\"daemon_available\"}\n"
-    "  --directory         merge instances by TXT id into accessories and print accessory\n"
-    "                      events (added, updated, path_added, path_removed, removed, ...)\n"
+    "  --directory         print accessories instead (what an app lists: instances merged by\n"
+    "                      TXT id across interfaces and address families) as events added,\n"
+    "                      updated, path_added, path_removed, removed, ... with their paths\n"
+    "                      and TXT; with --json: event, time_ms, id, name, instances,\n"
+    "                      reachable, txt, paths, path (path events only)\n"
     "  --wait              wait for avahi-daemon instead of failing when it is not running\n"
     "\n"
     "Interface kinds come from the kernel and LANYARD_INTERFACE_KINDS (wlan0=wifi,p2p0=p2p).\n",
