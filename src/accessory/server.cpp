@@ -55,17 +55,6 @@ std::vector<core::field> endpoint_fields(const tcp::endpoint& ep) {
 std::uint64_t ms(std::chrono::milliseconds d) {
   return static_cast<std::uint64_t>(d.count());
 }
-std::string_view method_name(core::pairing_method m) {
-  switch (m) {
-  case core::pairing_method::setup_secret:
-    return "setup_secret";
-  case core::pairing_method::setup_code:
-    return "setup_code";
-  case core::pairing_method::confirmation:
-    return "confirmation";
-  }
-  return "unknown";
-}
 
 // Session ids must be unpredictable and never repeat: std::random_device is getrandom(2) on
 // Linux (the kernel CSPRNG).
@@ -575,7 +564,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::vector<core::field> fields{controller_field(g->fp),
                                     peer_field(g->peer),
                                     {diag::key::name, core::display_text(r.name)},
-                                    {diag::key::method, std::string(method_name(r.method))}};
+                                    {diag::key::method, std::string(core::to_string(r.method))}};
     if (!r.error) {
       const std::string role = r.role == core::paired_role::admin ? "admin" : "user";
       fields.push_back({diag::key::paired_role, role});

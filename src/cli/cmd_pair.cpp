@@ -64,9 +64,14 @@ int fail_argument(const std::string& reason) {
   return fail({cli_errc::bad_argument, reason}, 2);
 }
 
+// "198.18.1.3:5577" or "[2001:2::3]:5577".
+std::string host_port(const std::string& address, std::uint16_t port) {
+  return address.find(':') != std::string::npos ? "[" + address + "]:" + std::to_string(port)
+                                                : address + ":" + std::to_string(port);
+}
+
 std::string where_of(const tcp::endpoint& ep) {
-  return ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
-                              : ep.address().to_string() + ":" + std::to_string(ep.port());
+  return host_port(ep.address().to_string(), ep.port());
 }
 
 // Asks the user to compare the verification code; `yes` answers for them (scripts). Called
@@ -334,10 +339,7 @@ int run(const parsed_args& args) {
     done = ec;
     result = std::move(r);
     why = dev->last_error();
-    if (auto path = dev->current_path())
-      where = path->address.find(':') != std::string::npos
-                  ? "[" + path->address + "]:" + std::to_string(path->port)
-                  : path->address + ":" + std::to_string(path->port);
+    if (auto path = dev->current_path()) where = host_port(path->address, path->port);
     deadline.cancel();
     ctl->cancel(); // the pairing is what this command is for: no session stays
     io.stop();     // discovery alone would keep io running

@@ -550,10 +550,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       commit(decision);
       return then(std::move(stream), {});
     }
-    const core::pairing_method m = opts.trust.pairing->method;
-    const std::string method = m == core::pairing_method::setup_secret ? "setup_secret"
-                               : m == core::pairing_method::setup_code ? "setup_code"
-                                                                       : "confirmation";
+    const std::string method(core::to_string(opts.trust.pairing->method));
     emit(level::info, diag::pairing_started, {},
          "pairing with " + opts.trust.device_id + " (" + method + ")", {{diag::method, method}});
     auto held = std::make_shared<std::unique_ptr<tls_stream>>(std::move(stream));

@@ -240,4 +240,16 @@ pairing_decode_result decode_pairing_frame(std::span<const std::byte> in) {
   return res;
 }
 
+std::string_view to_string(pairing_method m) noexcept {
+  switch (m) {
+  case pairing_method::setup_secret:
+    return "setup_secret";
+  case pairing_method::setup_code:
+    return "setup_code";
+  case pairing_method::confirmation:
+    return "confirmation";
+  }
+  return "unknown";
+}
+
 } // namespace lanyard::core

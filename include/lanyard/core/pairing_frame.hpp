@@ -48,6 +48,9 @@ enum class pairing_method : std::uint8_t {
   confirmation = 3,
 };
 
+/// "setup_secret", "setup_code" or "confirmation" (diagnostics and logs); "unknown" otherwise.
+std::string_view to_string(pairing_method m) noexcept;
+
 /// The PAIR_RESULT status byte.
 enum class pairing_status : std::uint8_t {
   paired = 0,
