@@ -21,6 +21,12 @@ namespace {
 // The pairing window's clock: monotonic while the accessory runs (trust/window_clock.hpp).
 using clock = trust::window_clock;
 
+// How the sim's log names a pairing method (its own words since the first release).
+const char* method_name(core::pairing_method m) {
+  static constexpr const char* methods[] = {"", "payload", "code", "confirmation"};
+  return methods[static_cast<int>(m) & 3];
+}
+
 std::string short_fp(const core::fingerprint& fp) {
   return core::to_short_string(fp);
 }
@@ -215,11 +221,16 @@ void device::on_event(const node::node_event& event) {
             shown_window_open_ = w.open;
             emit("pairing-window", {{"open", w.open}, {"c#", std::uint64_t{config_number_}}});
           },
+          [](const node::pairing_started_event& p) {
+            emit("pairing-started", {{"controller", short_fp(p.controller)},
+                                     {"name", core::display_text(p.name, 64)},
+                                     {"method", method_name(p.method)},
+                                     {"peer", p.peer}});
+          },
           [](const node::pairing_event& p) {
-            static constexpr const char* methods[] = {"", "payload", "code", "confirmation"};
             std::vector<field> f{{"controller", short_fp(p.controller)},
                                  {"name", core::display_text(p.name, 64)},
-                                 {"method", methods[static_cast<int>(p.method) & 3]},
+                                 {"method", method_name(p.method)},
                                  {"result", p.error ? "failed" : "paired"},
                                  {"attempts_left", std::uint64_t{p.attempts_left}}};
             if (p.error)

@@ -962,6 +962,14 @@ void server::receive_impl(const controller_id& controller, channel::receive_comp
   it->second->inbox.receive(*it->second->runner, std::move(c));
 }
 
+std::optional<core::message> server::try_receive(const controller_id& controller) {
+  impl& i = *impl_;
+  if (i.opts.receive != channel::receive_mode::pull || i.closed) return std::nullopt;
+  auto it = i.sessions.find(controller);
+  if (it == i.sessions.end()) return std::nullopt;
+  return it->second->inbox.try_take(*it->second->runner);
+}
+
 void server::send_impl(const controller_id& controller, std::span<const std::byte> payload,
                        channel::send_options options, channel::send_completion c,
                        std::optional<core::message_kind> service) {

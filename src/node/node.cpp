@@ -360,9 +360,13 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
   i->srv->set_pairing_handler([w](const accessory::server::pairing_report& r) {
     if (auto self = w.lock()) self->on_pairing(r);
   });
-  // An exchange under way takes sf down (refresh() asks the server how many run).
-  i->srv->set_pairing_start_handler([w](const accessory::server::pairing_start&) {
-    if (auto self = w.lock()) self->refresh();
+  // An exchange under way is reported, and takes sf down (refresh() asks the server how many
+  // run).
+  i->srv->set_pairing_start_handler([w](const accessory::server::pairing_start& s) {
+    auto self = w.lock();
+    if (!self) return;
+    self->push(pairing_started_event{s.controller, s.name, s.method, s.peer});
+    self->refresh();
   });
   i->srv->set_event_handler([w](const controller_id& c, const core::session_event& ev) {
     if (auto self = w.lock()) self->on_session(c, ev);

@@ -250,6 +250,24 @@ TEST_CASE("node: each controller's messages are pulled; broadcast reaches every 
   CHECK(text(got->payload) == "v1 set on=1");
   CHECK_FALSE(*sent);
 
+  // try_receive(): what is queued, taken in order without an operation each, and acknowledged
+  // as async_receive() does: the app's sends complete (once acknowledged) only once taken.
+  int acked = 0;
+  for (const char* m : {"v1 a", "v1 b", "v1 c"})
+    lamp->async_send(bytes(m), [&](std::error_code ec, std::uint64_t) {
+      CHECK_FALSE(ec);
+      ++acked;
+    });
+  std::vector<std::string> taken;
+  REQUIRE(run_until(io, [&] {
+    while (auto m = n->try_receive(ctl->fingerprint()))
+      taken.push_back(text(m->payload));
+    return taken.size() >= 3;
+  }));
+  CHECK(taken == std::vector<std::string>{"v1 a", "v1 b", "v1 c"});
+  REQUIRE(run_until(io, [&] { return acked == 3; }));
+  CHECK_FALSE(n->try_receive(lanyard::test::make_identity("stranger").fingerprint()));
+
   CHECK(n->broadcast(bytes("v1 state on=1")) == 1);
   std::optional<core::message> pushed;
   lamp->async_receive([&](std::error_code ec, core::message m) {
@@ -412,7 +430,17 @@ TEST_CASE("node: sf drops while a pairing exchange is in progress and comes back
     neighbour.start_and_hold(io);
     CHECK(n->server().pairings_in_progress() == 1);
     CHECK(sf(n->txt()) == "0"); // the start's report changed it: no timer, no polling
-    CHECK(published_sf(drain(io, *n)) == std::vector<std::string>{"0"});
+    const auto started = drain(io, *n);
+    CHECK(published_sf(started) == std::vector<std::string>{"0"});
+    // The product hears of the start first (its "pairing…"), then of the record without sf.
+    REQUIRE(started.size() >= 2);
+    const auto* start = std::get_if<nd::pairing_started_event>(&started[0]);
+    REQUIRE(start);
+    CHECK(start->controller == neighbour.me.fingerprint());
+    CHECK(start->name == "neighbour");
+    CHECK(start->method == core::pairing_method::setup_code);
+    CHECK(start->peer.rfind("127.0.0.1:", 0) == 0);
+    CHECK(std::holds_alternative<nd::advertising_event>(started[1]));
 
     neighbour.drop();
     REQUIRE(run_until(

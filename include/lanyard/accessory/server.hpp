@@ -263,6 +263,13 @@ public:
   /// The initiation behind async_receive(), the handler already wrapped (for the layer above).
   void receive_impl(const controller_id& controller, channel::receive_completion c);
 
+  /// server_options::receive == pull: `controller`'s next message already received, taken now
+  /// and acknowledged as async_receive() does; nullopt when none is waiting, when an
+  /// async_receive() for `controller` waits (it gets them, in order), without a session with
+  /// `controller`, in push mode or after close(). For an accessory that fell behind and takes
+  /// what piled up without an operation per message.
+  std::optional<core::message> try_receive(const controller_id& controller);
+
   struct impl; ///< private
 
 private:

@@ -171,6 +171,12 @@ public:
     return server().async_receive(controller, std::forward<CompletionToken>(token));
   }
 
+  /// `controller`'s next message already received, taken now (and acknowledged), or nullopt
+  /// when none is waiting or an async_receive() for it waits: accessory::server::try_receive().
+  std::optional<core::message> try_receive(const controller_id& controller) {
+    return server().try_receive(controller);
+  }
+
   /// Sends one message to `controller`: accessory::server::async_send() (completion,
   /// errors, cancellation); `options` as there (send_mode, and completion once acknowledged
   /// or once queued), the same as app::device::async_send() takes.

@@ -43,6 +43,19 @@ struct pairing_event {
   core::pairing_method method = core::pairing_method::setup_secret;
 };
 
+/// A pairing exchange is under way: `controller` sent PAIR_START for the setup code or for a
+/// compared code (a product shows "pairing…", or the code to compare once the app shows its
+/// own). Exactly one pairing_event follows for it, at most the exchange's timeout
+/// (accessory::pairing_options::exchange) later. A proof of the payload's secret is decided by
+/// its first frame and has no start. `name` is untrusted bytes (core::display_text before
+/// showing it); `peer` is "ADDRESS:PORT".
+struct pairing_started_event {
+  core::fingerprint controller;
+  std::string name;
+  core::pairing_method method = core::pairing_method::setup_code;
+  std::string peer;
+};
+
 /// A controller's session started (`open`) or ended (`why`).
 struct session_event {
   core::fingerprint controller;
@@ -89,7 +102,8 @@ struct provisioning_event {
   core::provisioning_failure reason = core::provisioning_failure::timeout;
 };
 
-using node_event = std::variant<window_event, pairing_event, session_event, advertising_event,
-                                provisioning_event, reconnect_event, setup_listeners_closed_event>;
+using node_event = std::variant<window_event, pairing_started_event, pairing_event, session_event,
+                                advertising_event, provisioning_event, reconnect_event,
+                                setup_listeners_closed_event>;
 
 } // namespace lanyard::node
