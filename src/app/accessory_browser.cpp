@@ -39,14 +39,18 @@ core::error_detail accessory_browser::open(executor_type ex, accessory_browser_o
   i->browser->on_event([w](const discovery::browse_event& e) {
     if (auto feed = w.lock()) feed->apply(e);
   });
-  // The daemon going away is worth telling a waiting caller; browsing resumes by itself.
+  // The daemon going and coming back is an event of its own, queued like the others: an app
+  // that was not waiting when it went still hears of it. Browsing resumes by itself.
   i->browser->on_error([w](std::error_code ec) {
-    if (auto feed = w.lock()) feed->fail(ec);
+    if (auto feed = w.lock()) feed->report_status(ec);
   });
   if (auto ec = i->browser->start(options.service_type, options.interface))
     return {ec, "cannot browse for '" + options.service_type + "'" +
                     (options.interface.empty() ? "" : " on '" + options.interface + "'") + ": " +
                     ec.message()};
+  // What discovery_status() says now is no event; a change from it is. (The browser's
+  // handlers run on the executor, never inside start(): none came before this.)
+  i->feed->set_status(i->avahi->status());
   out.reset(new accessory_browser(std::move(i)));
   return {};
 }

@@ -162,7 +162,9 @@ core::error_detail controller::forget(std::string_view device_id) {
     impl_->devices.erase(it); // a holder keeps its object; get() makes a new one
   }
   impl_->feed->push(discovery_event{discovery_event::kind::changed,
-                                    impl_->feed->describe(device_id), accessory_change::pairing});
+                                    impl_->feed->describe(device_id),
+                                    accessory_change::pairing,
+                                    {}});
   return {};
 }
 

@@ -52,8 +52,13 @@ void discovery_feed::next(channel::completion<discovery_event> c) {
   });
 }
 
-void discovery_feed::fail(std::error_code ec) {
-  if (ec) waiter_.complete(ec, {});
+void discovery_feed::report_status(std::error_code ec) {
+  if (ec == status_) return;
+  status_ = ec;
+  discovery_event e;
+  e.what_happened = discovery_event::kind::discovery_status;
+  e.status = ec;
+  push(std::move(e));
 }
 
 void discovery_feed::abort() {

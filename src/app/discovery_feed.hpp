@@ -58,10 +58,14 @@ public:
 
   /// The next change: at once if one is queued, else when one comes. Errors: in_progress
   /// (another taker waits), operation_aborted (abort(), a per-operation cancellation, the
-  /// end of the feed), what fail() is given.
+  /// end of the feed).
   void next(channel::completion<discovery_event> c);
-  /// A waiting taker completes with `ec` (the daemon went away); nothing else changes.
-  void fail(std::error_code ec);
+  /// Browsing's status as it is when the feed starts (the daemon answered or not): later
+  /// reports that do not change it are not events.
+  void set_status(std::error_code ec) noexcept { status_ = ec; }
+  /// Browsing stopped (`ec`: the daemon went away) or runs again (empty): queued as a
+  /// discovery_status event when it differs from the last one.
+  void report_status(std::error_code ec);
   /// A waiting taker completes with operation_aborted, and so does every later one that
   /// finds the queue empty, until resume().
   void abort();
@@ -82,6 +86,7 @@ private:
   channel::completion<discovery_event> waiter_;
   std::uint64_t waiter_id_ = 0; // which next() the waiter is (a late cancellation is dropped)
   bool aborted_ = false;
+  std::error_code status_; // the last status reported (or set)
 };
 
 } // namespace lanyard::app::detail

@@ -53,6 +53,7 @@ std::string text_line(const discovery::directory_event& d, const app::accessory_
 } // namespace
 
 std::vector<std::string> accessory_lines::apply(const app::discovery_event& e) {
+  if (e.what_happened == app::discovery_event::kind::discovery_status) return {}; // no accessory
   auto it = accessories_.find(e.info.id);
   if (it == accessories_.end())
     it = accessories_.emplace(e.info.id, discovery_changes(e.info.id)).first;

@@ -14,9 +14,8 @@
 //   It stays the default for _lanyard._tcp too: the same command line must not change its
 //   output under the scripts and tests that parse instance lines (interface, protocol, host).
 // The daemon's status (daemon_unavailable / daemon_available): discovery::browser reports it
-// both ways (on_error). app::accessory_browser reports the daemon leaving as an error
-// completion and its return only through discovery_status(), which the accessory view reads at
-// start, after an error, and every 250 ms while the daemon is away.
+// both ways (on_error); app::accessory_browser as discovery_status events, after what
+// discovery_status() said at start.
 #include "accessory_lines.hpp"
 #include "command.hpp"
 #include "discovery_output.hpp"
@@ -167,50 +166,26 @@ int browse_accessories(const parsed_args& args, bool json, std::optional<long lo
   o.interface = args.value("interface").value_or("");
   std::unique_ptr<app::accessory_browser> b;
   if (auto e = app::accessory_browser::open(io.get_executor(), o, b)) return fail(e.message(), 2);
-  std::error_code shown = b->discovery_status(); // the daemon's status as last printed
-  if (shown && !args.has("wait")) return fail(shown.message(), 1);
-
-  asio::steady_timer poll(io);
-  std::function<void()> watch_status = [&] {
-    poll.expires_after(std::chrono::milliseconds(250)); // cancels a wait already running
-    poll.async_wait([&](const std::error_code& ec) {
-      if (ec) return;
-      if (const std::error_code now = b->discovery_status(); now != shown) {
-        shown = now;
-        print_status(json, now);
-      }
-      if (shown) watch_status();
-    });
-  };
-  if (shown) {
-    print_status(json, shown);
-    watch_status();
-  }
+  const std::error_code at_start = b->discovery_status();
+  if (at_start && !args.has("wait")) return fail(at_start.message(), 1);
+  if (at_start) print_status(json, at_start);
 
   accessory_lines lines(json);
   std::function<void()> next = [&] {
     b->async_next_discovery_event([&](std::error_code ec, app::discovery_event e) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
+      if (ec)
+        std::fprintf(stderr, "lanyard browse: %s\n", ec.message().c_str());
+      else if (e.what_happened == app::discovery_event::kind::discovery_status)
+        print_status(json, e.status); // the daemon went, or is back
+      else
         for (const auto& line : lines.apply(e))
           print_line(line);
-      } else if (ec != shown) {
-        print_status(json, ec);
-        // The daemon left: watched until it is back (it may be back already: a quick
-        // restart). Another error (the daemon refused the browse) is only told.
-        if (ec == discovery_errc::daemon_unavailable || ec == discovery_errc::bus_unavailable) {
-          shown = ec;
-          watch_status();
-        }
-      }
-      next(); // browsing resumes by itself after an error
+      next();
     });
   };
   next();
-  run_until_stopped(io, timeout, [&] {
-    poll.cancel();
-    b->cancel();
-  });
+  run_until_stopped(io, timeout, [&] { b->cancel(); });
   return 0;
 }
 

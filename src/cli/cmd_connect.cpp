@@ -302,8 +302,11 @@ struct connect_session {
     ctl->async_next_discovery_event([this](std::error_code ec, app::discovery_event e) {
       if (ec == asio::error::operation_aborted) return;
       if (ec) {
-        // avahi-daemon went away; the controller browses again when it is back.
         std::fprintf(stderr, "lanyard connect: browsing: %s\n", ec.message().c_str());
+      } else if (e.what_happened == app::discovery_event::kind::discovery_status) {
+        // avahi-daemon went away (the controller browses again when it is back), or is back.
+        std::fprintf(stderr, "lanyard connect: browsing: %s\n",
+                     e.status ? e.status.message().c_str() : "running again");
       } else {
         for (const auto& de : discovered->apply(e))
           out.discovered(de);

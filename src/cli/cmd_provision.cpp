@@ -204,8 +204,8 @@ asio::awaitable<core::error_detail> story(plan& p, app::controller& ctl) {
         co_return core::error_detail{};
       }
     }
-    // Woken by every change. Another error than the deadline's: avahi-daemon went away (it
-    // browses again by itself when it is back).
+    // Woken by every change, avahi-daemon going and coming back too (the controller browses
+    // again by itself).
     auto [ec, change] = co_await ctl.async_next_discovery_event(awaitable);
     if (ec == asio::error::operation_aborted) break;
   }

@@ -272,20 +272,45 @@ TEST_CASE("app discovery: one taker; it waits, is never completed inline, and ca
   CHECK(take_now(*feed, io).e.info.id == "lamp-2");
 }
 
-TEST_CASE("app discovery: fail() tells a waiting taker; abort() ends takers until resume()",
+TEST_CASE("app discovery: the daemon going and coming back are events, queued like the others; "
+          "abort() ends takers until resume()",
           "[app]") {
   asio::io_context io;
   auto feed = make_feed(io);
 
-  // The daemon went away: the waiting taker hears it; the next one waits again.
+  // The daemon went away: the waiting taker hears it as an event, not an error.
   taken t;
   take(*feed, io, t);
-  feed->fail(daemon_unavailable_code());
+  feed->report_status(daemon_unavailable_code());
   io.restart();
   io.poll();
   REQUIRE(t.done);
-  CHECK(t.ec == discovery_errc::daemon_unavailable);
-  feed->fail(daemon_unavailable_code()); // nobody waits: nothing is kept
+  CHECK_FALSE(t.ec);
+  CHECK(t.e.what_happened == discovery_event::kind::discovery_status);
+  CHECK(t.e.status == discovery_errc::daemon_unavailable);
+  CHECK(t.e.info.id.empty());
+  feed->report_status(daemon_unavailable_code()); // no change: no event
+
+  // Back while nobody waits, gone and back again: kept in order for the next takers.
+  feed->report_status({});
+  feed->apply(added(instance(wlan0, "198.18.1.3", "lamp-1")));
+  feed->report_status(daemon_unavailable_code());
+  feed->report_status({});
+  CHECK(feed->queued() == 4);
+  taken back = take_now(*feed, io);
+  CHECK(back.e.what_happened == discovery_event::kind::discovery_status);
+  CHECK_FALSE(back.e.status);
+  CHECK(take_now(*feed, io).e.info.id == "lamp-1");
+  CHECK(take_now(*feed, io).e.status == discovery_errc::daemon_unavailable);
+  CHECK_FALSE(take_now(*feed, io).e.status);
+
+  // set_status(): what the app was told at the start is no event.
+  feed->set_status(daemon_unavailable_code());
+  feed->report_status(daemon_unavailable_code());
+  CHECK(feed->queued() == 0);
+  feed->report_status({});
+  CHECK(take_now(*feed, io).e.what_happened == discovery_event::kind::discovery_status);
+
   t = {};
   take(*feed, io, t);
   io.restart();
@@ -300,7 +325,7 @@ TEST_CASE("app discovery: fail() tells a waiting taker; abort() ends takers unti
   REQUIRE(t.done);
   CHECK(t.ec == asio::error::operation_aborted);
   CHECK(take_now(*feed, io).ec == asio::error::operation_aborted);
-  feed->apply(added(instance(wlan0, "198.18.1.3", "lamp-1")));
+  feed->apply(added(instance(wlan0, "198.18.1.5", "lamp-3")));
   CHECK_FALSE(take_now(*feed, io).ec);
   CHECK(take_now(*feed, io).ec == asio::error::operation_aborted);
 

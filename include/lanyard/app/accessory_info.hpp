@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace lanyard::app {
@@ -58,6 +59,10 @@ struct discovery_event {
     appeared,    ///< first seen on the network
     changed,     ///< see `what`
     disappeared, ///< no instance of it left on the network (a paired one stays listed)
+    /// Browsing stopped (avahi-daemon or the system bus went away: `status` says which; what
+    /// was discovered stays listed, unchanged, until it is back) or runs again (`status`
+    /// empty: the changes since come as events). Not about one accessory: `info` is empty.
+    discovery_status,
   };
   kind what_happened = kind::appeared;
   /// The accessory after the change (for disappeared: reachable false, instances 0, its paths
@@ -65,6 +70,9 @@ struct discovery_event {
   accessory_info info;
   /// For changed: which parts changed.
   accessory_change what = accessory_change::txt;
+  /// For discovery_status: empty when browsing runs again, else why it stopped
+  /// (discovery::discovery_errc::daemon_unavailable, bus_unavailable or daemon_error).
+  std::error_code status;
 };
 
 } // namespace lanyard::app

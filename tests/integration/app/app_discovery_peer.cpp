@@ -43,6 +43,8 @@ std::string describe(const app::discovery_event& e) {
   case app::discovery_event::kind::disappeared:
     line = "disappeared";
     break;
+  case app::discovery_event::kind::discovery_status:
+    return std::string("browsing ") + (e.status ? "stopped: " + e.status.message() : "again");
   }
   // Peers' words are escaped before they reach a terminal or a log.
   line += " " + core::display_text(e.info.id);
