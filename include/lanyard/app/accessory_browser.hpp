@@ -20,8 +20,8 @@
 ///
 /// Errors: open() fails only on options it can check at once (the service type, the
 /// interface). A missing avahi-daemon is no error: discovery_status() says so, browsing starts
-/// when the daemon appears, and async_next_discovery_event() completes with the daemon's code
-/// when it goes away. What peers announce (names, TXT values) is unauthenticated and may hold
+/// when the daemon appears, and a discovery_event of kind discovery_status reports each change
+/// (the daemon went away, or browsing runs again), queued like the accessories' changes. What peers announce (names, TXT values) is unauthenticated and may hold
 /// terminal escapes: escape it before showing it (core::display_text) and trust only a pin.
 ///
 /// Thread-safety: distinct objects safe, shared objects unsafe: call members on the executor
@@ -111,9 +111,8 @@ public:
   /// @par Completion Signature
   /// @code void(std::error_code ec, discovery_event e) @endcode
   /// Errors: asio::error::in_progress (another call is waiting), asio::error::operation_aborted
-  /// (cancel(), destruction), lanyard::discovery codes when avahi-daemon goes away while the
-  /// call waits (browsing resumes by itself: call again; discovery_status() says when it is
-  /// back).
+  /// (cancel(), destruction). avahi-daemon going away and browsing running again are events
+  /// (kind discovery_status, with the status), not errors: browsing resumes by itself.
   ///
   /// @par Per-operation cancellation
   /// Any type: completes with asio::error::operation_aborted; changes stay queued.

@@ -94,8 +94,8 @@ public:
   /// @par Completion Signature
   /// @code void(std::error_code ec, discovery_event e) @endcode
   /// Errors: asio::error::in_progress (another call is waiting), asio::error::operation_aborted
-  /// (cancel(), destruction), lanyard::discovery codes while avahi-daemon is away (browsing
-  /// resumes by itself: call again).
+  /// (cancel(), destruction). avahi-daemon going away and browsing running again are events
+  /// (kind discovery_status, with the status), not errors: browsing resumes by itself.
   ///
   /// @par Per-operation cancellation
   /// Any type: completes with asio::error::operation_aborted; changes stay queued.
