@@ -21,8 +21,9 @@
 /// Errors: open() fails only on options it can check at once (the service type, the
 /// interface). A missing avahi-daemon is no error: discovery_status() says so, browsing starts
 /// when the daemon appears, and a discovery_event of kind discovery_status reports each change
-/// (the daemon went away, or browsing runs again), queued like the accessories' changes. What peers announce (names, TXT values) is unauthenticated and may hold
-/// terminal escapes: escape it before showing it (core::display_text) and trust only a pin.
+/// (the daemon went away, or browsing runs again), queued like the accessories' changes. What peers
+/// announce (names, TXT values) is unauthenticated and may hold terminal escapes: escape it before
+/// showing it (core::display_text) and trust only a pin.
 ///
 /// Thread-safety: distinct objects safe, shared objects unsafe: call members on the executor
 /// given to open() only (a strand with a multi-threaded io_context). Completions run on the
