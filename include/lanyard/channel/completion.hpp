@@ -23,6 +23,7 @@
 #include <asio/cancellation_signal.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/execution.hpp>
+#include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/prefer.hpp>
 
@@ -94,6 +95,13 @@ private:
                                         asio::execution::outstanding_work.tracked)) {}
     void finish(bool inline_ok, std::error_code ec, Args... args) override {
       asio::any_io_executor ex = std::move(work);
+      // What asio::dispatch comes to when the executor is an io_context's and this thread runs
+      // it: the handler, called here. Through the type-erased executor it would also wrap the
+      // call in a type-erased function and a fence, per message taken (issue 14's 64-byte
+      // message figure). The tracked work ends after the handler, as it would there.
+      if (inline_ok)
+        if (const auto* io = ex.target<tracked_io_executor>(); io && io->running_in_this_thread())
+          return std::move(handler)(ec, std::move(args)...);
       auto run = [h = std::move(handler), ec, a = std::make_tuple(std::move(args)...)]() mutable {
         std::apply([&](auto&&... v) { std::move(h)(ec, std::move(v)...); }, std::move(a));
       };
@@ -105,6 +113,10 @@ private:
     Handler handler;
     asio::any_io_executor work;
   };
+
+  // The type `work` holds when the handler runs on an io_context (holder's constructor).
+  using tracked_io_executor = decltype(asio::prefer(std::declval<asio::io_context::executor_type>(),
+                                                    asio::execution::outstanding_work.tracked));
 
   asio::cancellation_slot slot_;
   std::unique_ptr<base> impl_;
