@@ -117,7 +117,7 @@ void append_escaped(std::string& out, std::string_view label) {
     if (c == '.' || c == '\\') {
       out += '\\';
       out += c;
-    } else if (b >= 0x21 && b <= 0x7E) {
+    } else if (b >= 0x20 && b <= 0x7E) {
       out += c;
     } else {
       out += '\\';

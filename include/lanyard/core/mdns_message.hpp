@@ -139,9 +139,10 @@ public:
   bool equals(std::span<const std::uint8_t> wire) const noexcept;
   bool equals(const dns_wire_name& wire) const noexcept { return equals(wire.wire()); }
 
-  /// The dotted form for logs and tests: "Lamp (2)._lanyard._tcp.local." ('.' and '\\' inside a
-  /// label escaped with '\\', bytes outside 0x21-0x7E as "\\DDD", RFC 1035 master-file style).
-  /// Allocates.
+  /// The dotted form for logs and tests: "Lamp (2)._lanyard._tcp.local.". As in RFC 1035 master
+  /// files, a dot or backslash inside a label gets a backslash before it and bytes outside
+  /// 0x20-0x7E are written as a backslash and three decimal digits; spaces stay (DNS-SD instance
+  /// names have them). Allocates.
   std::string to_string() const;
 
   /// Where the name starts in the message.
