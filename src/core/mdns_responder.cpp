@@ -486,6 +486,8 @@ std::error_code mdns_responder::set_addresses(time_point now, std::uint32_t inte
       slot->retired[slot->retired_count++] = a;
   }
   std::copy(addresses.begin(), addresses.end(), slot->addresses.begin());
+  std::fill(slot->addresses.begin() + static_cast<std::ptrdiff_t>(addresses.size()),
+            slot->addresses.end(), mdns_address{});
   slot->address_count = addresses.size();
   // Address bits now name other addresses: forget what was pending or sent for them.
   std::uint32_t address_bits = 0;
@@ -967,7 +969,10 @@ std::optional<mdns_outgoing> mdns_responder::write_probe(time_point now, interfa
 std::optional<mdns_outgoing>
 mdns_responder::write_announcement(time_point now, interface_slot& slot,
                                    std::span<std::byte> buffer) noexcept {
+  // Masks name addresses by their index: never write one that is gone.
+  slot.announce_mask &= valid_mask(slot);
   if (slot.announce_unsent == 0) slot.announce_unsent = slot.announce_mask;
+  slot.announce_unsent &= valid_mask(slot);
   dns_writer w(buffer, 0, dns_flag::response | dns_flag::authoritative);
   for (std::size_t rec = 0; rec < record_count; ++rec) {
     if (!(slot.announce_unsent & bit(rec))) continue;
@@ -995,6 +1000,8 @@ std::optional<mdns_outgoing> mdns_responder::write_multicast(time_point now, int
                                                              std::uint32_t& answers,
                                                              std::uint32_t& additional,
                                                              std::span<std::byte> buffer) noexcept {
+  answers &= valid_mask(slot);
+  additional &= valid_mask(slot);
   if (answers == 0) {
     // Every answer was suppressed after it was scheduled: additional records alone say
     // nothing anyone asked for.
@@ -1056,6 +1063,8 @@ std::optional<mdns_outgoing> mdns_responder::write_unicast(time_point, unicast_r
     reply.used = false;
     return std::nullopt;
   }
+  reply.answers &= valid_mask(*slot);
+  reply.additional &= valid_mask(*slot);
   dns_writer w(buffer, reply.legacy ? reply.id : 0, dns_flag::response | dns_flag::authoritative);
   if (reply.legacy) {
     // Section 6.7: the question repeated, short TTLs, no cache-flush bits (a plain resolver

@@ -819,6 +819,23 @@ TEST_CASE("mdns_responder: goodbyes on stop, and for a removed address", "[mdns]
     CHECK(drain(r, t + 1s).size() == 1);
     CHECK(drain(r, t + 3s).empty());
   }
+  SECTION("an address removed between two announcements is not announced again") {
+    // (Found by mdns_responder_fuzz: the announcement kept the removed address's slot.)
+    const mdns_address three[] = {our_v4, our_v6, mdns_address::ipv4(198, 18, 1, 7)};
+    REQUIRE_FALSE(r.set_addresses(t, iface, three));
+    REQUIRE(drain(r, t).size() == 1);
+    const mdns_address only_v4[] = {our_v4};
+    REQUIRE_FALSE(r.set_addresses(t + 500ms, iface, only_v4));
+    const auto goodbye = drain(r, t + 500ms);
+    REQUIRE(goodbye.size() == 1);
+    CHECK(goodbye[0].records.size() == 2);
+    const auto second = drain(r, t + 1s);
+    REQUIRE(second.size() == 1);
+    for (const record& x : second[0].records) {
+      CHECK(x.type == dns_type::a);
+      CHECK(x.value == "198.18.0.7");
+    }
+  }
   SECTION("an interface that never announced sends no goodbye") {
     const mdns_address addresses[] = {our_v4};
     REQUIRE_FALSE(r.interface_up(t, 3, addresses));
