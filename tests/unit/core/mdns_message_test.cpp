@@ -1,5 +1,6 @@
 #include <lanyard/core/mdns_message.hpp>
 
+#include "mdns_avahi_captures.hpp"
 #include "mdns_test_support.hpp"
 
 #include <lanyard/core/error_condition.hpp>
@@ -279,6 +280,72 @@ TEST_CASE("dns_name::to_string escapes dots, backslashes and unprintable bytes, 
   std::array<std::uint8_t, 255> out{};
   CHECK(q.name.copy_to(out) == 10);
   CHECK(q.name.copy_to(std::span<std::uint8_t>(out.data(), 9)) == 0);
+}
+
+TEST_CASE("dns_reader reads what avahi-daemon sends", "[mdns][avahi]") {
+  const auto bytes = [](const auto& a) {
+    return std::span<const std::byte>(reinterpret_cast<const std::byte*>(a), sizeof a);
+  };
+  SECTION("its announcement") {
+    dns_reader reader(bytes(mdns_test::avahi_announcement));
+    CHECK(reader.header().flags == (dns_flag::response | dns_flag::authoritative));
+    dns_record r;
+    REQUIRE(reader.next(r));
+    CHECK(r.name.to_string() == "Avahi Lamp._lanyard._tcp.local.");
+    CHECK(r.type == dns_type::txt);
+    CHECK(r.cache_flush);
+    CHECK(r.ttl == 4500);
+    std::span<const std::uint8_t> txt;
+    REQUIRE_FALSE(r.as_txt(txt));
+    const txt_decoded decoded = txt_record::decode(txt);
+    REQUIRE(decoded);
+    CHECK(decoded.record.find("sf")->value == "1");
+    REQUIRE(reader.next(r));
+    dns_name target;
+    REQUIRE_FALSE(r.as_ptr(target));
+    CHECK(r.name.to_string() == "_lanyard._tcp.local.");
+    CHECK_FALSE(r.cache_flush);
+    CHECK(target.to_string() == "Avahi Lamp._lanyard._tcp.local.");
+    REQUIRE(reader.next(r));
+    dns_srv srv;
+    REQUIRE_FALSE(r.as_srv(srv));
+    CHECK(srv.port == 8443);
+    CHECK(srv.target.to_string() == "avahilamp.local."); // Avahi compresses SRV targets
+    CHECK(compare_rdata(r, [] {
+            std::vector<std::uint8_t> v{0, 0, 0, 0, 0x20, 0xFB};
+            const auto host = mdns_test::wire("avahilamp.local");
+            v.insert(v.end(), host.begin(), host.end());
+            return v;
+          }()) == 0);
+    REQUIRE(reader.next(r));
+    CHECK(r.type == dns_type::aaaa);
+    REQUIRE(reader.next(r));
+    std::array<std::uint8_t, 4> a{};
+    REQUIRE_FALSE(r.as_a(a));
+    CHECK(a == std::array<std::uint8_t, 4>{198, 18, 0, 1});
+    REQUIRE(reader.next(r));
+    REQUIRE_FALSE(r.as_ptr(target));
+    CHECK(r.name.to_string() == "_services._dns-sd._udp.local.");
+    CHECK(target.to_string() == "_lanyard._tcp.local.");
+    CHECK_FALSE(reader.next(r));
+    CHECK_FALSE(reader.error());
+  }
+  SECTION("its probe") {
+    dns_reader reader(bytes(mdns_test::avahi_service_probe));
+    dns_question q;
+    REQUIRE(reader.next(q));
+    CHECK(q.name.to_string() == "Avahi Lamp._lanyard._tcp.local.");
+    CHECK(q.type == dns_type::any);
+    CHECK_FALSE(q.unicast_response);
+    dns_record r;
+    REQUIRE(reader.next(r));
+    CHECK(r.section == dns_section::authority);
+    CHECK(r.type == dns_type::srv);
+    REQUIRE(reader.next(r));
+    CHECK(r.type == dns_type::txt);
+    CHECK_FALSE(reader.next(r));
+    CHECK_FALSE(reader.error());
+  }
 }
 
 // --- malformed messages -----------------------------------------------------------------------

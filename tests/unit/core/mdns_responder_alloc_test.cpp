@@ -86,7 +86,7 @@ TEST_CASE("mdns_responder allocates nothing", "[mdns][responder]") {
     if (t == 4s) responder.on_packet(now, resolver, query.bytes());
     if (t == 5s) ok = ok && !responder.set_txt(now, txt_b);
     if (t == 7s) ok = ok && !responder.set_addresses(now, 1, only_v4);
-    if (t == 9s) responder.on_packet(now, querier, conflict.bytes());  // conflict: re-probe
+    if (t == 9s) responder.on_packet(now, querier, conflict.bytes());     // conflict: re-probe
     if (t == 9100ms) responder.on_packet(now, querier, conflict.bytes()); // probing: rename
     if (t == 15s) responder.stop(now);
     responder.on_timer(now);

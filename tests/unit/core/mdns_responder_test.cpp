@@ -1,5 +1,6 @@
 #include <lanyard/core/mdns_responder.hpp>
 
+#include "mdns_avahi_captures.hpp"
 #include "mdns_test_support.hpp"
 
 #include <lanyard/core/mdns_message.hpp>
@@ -911,4 +912,49 @@ TEST_CASE("mdns_responder: nothing is answered while probing, malformed packets 
   CHECK(r.state() == mdns_state::idle);
   CHECK(drain(r, h.first_probe + 1s).empty());
   CHECK(r.next_deadline() == tp::max());
+}
+
+TEST_CASE("mdns_responder against avahi-daemon's own packets", "[mdns][responder][avahi]") {
+  // Our names are the ones the captured avahi-daemon holds.
+  mdns_responder_config c = config();
+  c.instance_name = "Avahi Lamp";
+  c.host_name = "avahilamp";
+  harness h(c);
+  mdns_responder& r = h.responder;
+  REQUIRE(drain(r, h.first_probe).size() == 1);
+  const mdns_source avahi{iface, mdns_address::ipv4(198, 18, 0, 1), 5353};
+  const auto bytes = [](const auto& a) {
+    return std::span<const std::byte>(reinterpret_cast<const std::byte*>(a), sizeof a);
+  };
+  SECTION("its announcement while we probe: both names are taken") {
+    // Its SRV is the same as ours here, its TXT ("sf=1") and A (198.18.0.1) are not.
+    mdns_responder_config c2 = c;
+    c2.txt = txt_v2;
+    harness h2(c2);
+    REQUIRE(drain(h2.responder, h2.first_probe).size() == 1);
+    h2.feed(h2.first_probe + 50ms, avahi, bytes(mdns_test::avahi_announcement));
+    CHECK(h2.responder.instance_name() == "Avahi Lamp (2)");
+    CHECK(h2.responder.host_name() == "avahilamp-2");
+  }
+  SECTION("its announcement with our very SRV and TXT: only the host name is taken") {
+    h.feed(h.first_probe + 50ms, avahi, bytes(mdns_test::avahi_announcement));
+    CHECK(r.instance_name() == "Avahi Lamp");
+    CHECK(r.host_name() == "avahilamp-2");
+  }
+  SECTION("its simultaneous probe wins: its SRV target sorts after ours") {
+    // Same TXT and port; its SRV target "avahilamp.local" (a 9-byte first label) sorts after
+    // ours, "lamp.local" (4 bytes): we lose and probe again later.
+    mdns_responder_config c2 = config();
+    c2.instance_name = "Avahi Lamp";
+    harness h2(c2);
+    REQUIRE(drain(h2.responder, h2.first_probe).size() == 1);
+    h2.feed(h2.first_probe + 50ms, avahi, bytes(mdns_test::avahi_service_probe));
+    const auto e = events(h2.responder);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].kind == mdns_event_kind::probe_deferred);
+  }
+  SECTION("its probe with records identical to ours is no tie-break") {
+    h.feed(h.first_probe + 50ms, avahi, bytes(mdns_test::avahi_service_probe));
+    CHECK(events(r).empty());
+  }
 }
