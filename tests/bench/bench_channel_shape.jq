@@ -38,6 +38,7 @@ length == 1 and (.[0] |
        and ([.device_node_bulk_vs_lanyard_met, .device_node_small_vs_lanyard_met,
              .device_node_rtt_vs_lanyard_met, .lanyard_twin_bulk_vs_lanyard_met,
              .lanyard_twin_small_vs_lanyard_met, .lanyard_twin_rtt_vs_lanyard_met,
+             .device_node_verdicts_resolvable,
              .receive_bulk_ratio_vs_mbedtls_met]
             | all(type == "boolean"))
        and .receive_bulk_ratio_vs_mbedtls_min == 0.85)
