@@ -14,6 +14,7 @@
 #include <lanyard/core/setup_code.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/trust/controller_store.hpp>
+#include <lanyard/trust/window_clock.hpp>
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
@@ -227,6 +228,35 @@ TEST_CASE("node: first boot opens the window (sf=1); pairing closes it (sf=0) by
   CHECK_FALSE(again->new_setup_code().has_value());
   CHECK(again->fingerprint() == key);
   CHECK(sf(again->txt()) == "0");
+}
+
+TEST_CASE("node: the window closes at its deadline by itself: sf=0 published, nothing called",
+          "[node]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-node");
+  // A window opened (before this boot of the node) almost its shortest timeout ago: about a
+  // second left. The node resumes it from the store and arms its timer for the deadline.
+  {
+    lanyard::trust::controller_store store(dir.path / "acc" / "controllers");
+    REQUIRE(store.load().ok());
+    REQUIRE(store
+                .open_window(lanyard::trust::window_clock::now() -
+                                 core::pairing_window::min_timeout + std::chrono::seconds(2),
+                             core::pairing_window::min_timeout)
+                .ok());
+  }
+  auto n = open_node(io, dir.path / "acc");
+  CHECK(sf(n->txt()) == "1");
+  drain(io, *n);
+  // Only the event loop runs: the node's own timer closes the window and publishes the record.
+  REQUIRE(run_until(
+      io, [&] { return sf(n->txt()) == "0"; }, 10s));
+  const auto events = drain(io, *n);
+  const auto windows = only<nd::window_event>(events);
+  REQUIRE(windows.size() == 1);
+  CHECK_FALSE(windows[0].open);
+  CHECK(windows[0].reason == core::window_close_reason::timed_out);
+  CHECK(published_sf(events) == std::vector<std::string>{"0"});
 }
 
 TEST_CASE("node: each controller's messages are pulled; broadcast reaches every session; "
