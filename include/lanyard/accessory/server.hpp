@@ -1,5 +1,7 @@
 /// @file
-/// accessory::server: the accessory's side of the persistent channel (asio). It accepts TCP
+/// accessory::server: the accessory's side of the persistent channel (asio). The lower layer:
+/// an accessory normally runs a node::node (node/node.hpp), which owns one of these with its
+/// identity, store, window and advertisement; node::server() gives access to it. It accepts TCP
 /// connections (TCP_NODELAY, TCP_USER_TIMEOUT), runs the TLS server handshake with the
 /// accessory's identity, and admits a client certificate only if the controller store says so:
 /// a paired controller always, an unknown one only while the pairing window is open — and then

@@ -3,7 +3,7 @@
 /// state changes, the path its session moved to, a session the accessory lost, and the
 /// progress of a provisioning.
 ///
-/// Events queue without loss up to device_options::max_queued_events (64). Past that bound a
+/// Events queue without loss up to controller_options::max_queued_events (64). Past that bound a
 /// state or path event is merged into the newest one of its kind already queued (a state is a
 /// level, not a message: the merged event keeps the older `from`, takes the newer `to` and
 /// `why`, and `missed` counts the changes merged away); session resets and provisioning

@@ -1,7 +1,9 @@
 /// @file
-/// client_channel: the app's persistent channel to one accessory (asio). It connects to an
-/// explicit endpoint, or to a device id through the discovery directory, over pinned, mutually
-/// authenticated TLS, drives a core::session (client role) over it, and keeps that session
+/// client_channel: the app's persistent channel to one accessory (asio). The lower layer: an
+/// app normally holds an app::device (app/device.hpp), which owns one of these; use it
+/// directly for what the product API does not wrap (push receive, your own discovery). It connects
+/// to an explicit endpoint, or to a device id through the discovery directory, over pinned,
+/// mutually authenticated TLS, drives a core::session (client role) over it, and keeps that session
 /// alive across connections: when the connection dies it reconnects with backoff and the
 /// session resumes, so every message is delivered exactly once and in order. If the accessory lost
 /// the session, the session_reset handler receives every message it never acknowledged.

@@ -31,7 +31,9 @@ public:
   virtual ~wifi_driver() = default;
   /// Starts joining `network` (already checked: SSID 1..32 bytes, a valid passphrase); calls
   /// `done` exactly once, on the node's executor, never inside this call. A node never has
-  /// two joins running.
+  /// two joins running. There is no cancellation: a join still running when the node closes
+  /// (or is destroyed) runs to its end, and its verdict is dropped (the handler holds the node
+  /// weakly); a driver that must stop the radio does so itself.
   virtual void join(const core::wifi_credentials& network, join_handler done) = 0;
 };
 
