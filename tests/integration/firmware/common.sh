@@ -72,7 +72,8 @@ no_json() {
   fi
 }
 
-# stop_publisher NAME PID: SIGTERM, then until it has exited (it prints "stopped" last).
+# stop_publisher NAME PID: SIGTERM, then until it has exited (it prints "stopped" last) with
+# nothing on stderr from a sanitizer.
 stop_publisher() {
   local end=$((SECONDS + 10))
   kill -TERM "$2"
@@ -81,6 +82,12 @@ stop_publisher() {
     sleep 0.1
   done
   wait_json "$1" '.event=="stopped" and .goodbye_packets > 0' 1
+  # Under ASan/UBSan (scripts/test's asan stage) a report, leaks at exit included, fails here.
+  if grep -qE 'Sanitizer|runtime error' "$LAB_DIR/$1.err" 2>/dev/null; then
+    echo "FAILED: publisher $1 has a sanitizer report:"
+    cat "$LAB_DIR/$1.err"
+    exit 1
+  fi
 }
 
 # avahi_escape NAME: how `avahi-browse -p` prints a service name (avahi_escape_label: letters,
