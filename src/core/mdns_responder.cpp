@@ -65,6 +65,19 @@ std::size_t fit_base(std::string_view base, std::size_t suffix_size) noexcept {
   return size;
 }
 
+// `base` + `prefix` + `n` + `closing` ("Lamp (2)", "lamp-2") into `label`, the base cut short
+// (at a UTF-8 boundary) so that the whole fits one label. Returns its size.
+std::size_t suffixed_label(std::string_view base, std::string_view prefix, std::uint32_t n,
+                           std::string_view closing,
+                           std::array<char, dns_max_label_size>& label) noexcept {
+  char suffix[16];
+  const std::size_t suffix_size = format_suffix(suffix, prefix, n, closing);
+  const std::size_t kept = fit_base(base, suffix_size);
+  std::memcpy(label.data(), base.data(), kept);
+  std::memcpy(label.data() + kept, suffix, suffix_size);
+  return kept + suffix_size;
+}
+
 // Splits "Lamp (7)" into "Lamp" and 7, "lamp-7" into "lamp" and 7; names without such a
 // suffix (or with a suffix below 2) keep it as part of the base.
 std::uint32_t split_suffix(std::string_view name, std::string_view opening,
@@ -572,29 +585,19 @@ void mdns_responder::note_conflict(time_point now) noexcept {
 }
 
 void mdns_responder::rename(bool host, time_point) noexcept {
+  std::uint32_t& suffix = host ? host_suffix_ : instance_suffix_;
+  suffix = suffix >= 999999 ? 2 : suffix + 1;
   std::array<char, dns_max_label_size> label{};
-  std::size_t size = 0;
+  const std::size_t size =
+      host ? suffixed_label({host_base_.data(), host_base_size_}, "-", suffix, "", label)
+           : suffixed_label({instance_base_.data(), instance_base_size_}, " (", suffix, ")", label);
+  dns_wire_name name;
+  const bool labelled = name.push_label({label.data(), size});
   if (host) {
-    host_suffix_ = host_suffix_ >= 999999 ? 2 : host_suffix_ + 1;
-    char suffix[16];
-    const std::size_t n = format_suffix(suffix, "-", host_suffix_, "");
-    const std::size_t base = fit_base({host_base_.data(), host_base_size_}, n);
-    std::memcpy(label.data(), host_base_.data(), base);
-    std::memcpy(label.data() + base, suffix, n);
-    size = base + n;
-    dns_wire_name name;
-    if (name.push_label({label.data(), size}) && name.push_label("local")) host_ = name;
+    if (labelled && name.push_label("local")) host_ = name;
     push_event(mdns_event_kind::host_renamed, 0);
   } else {
-    instance_suffix_ = instance_suffix_ >= 999999 ? 2 : instance_suffix_ + 1;
-    char suffix[16];
-    const std::size_t n = format_suffix(suffix, " (", instance_suffix_, ")");
-    const std::size_t base = fit_base({instance_base_.data(), instance_base_size_}, n);
-    std::memcpy(label.data(), instance_base_.data(), base);
-    std::memcpy(label.data() + base, suffix, n);
-    size = base + n;
-    dns_wire_name name;
-    if (name.push_label({label.data(), size}) && name.push_name(service_)) instance_ = name;
+    if (labelled && name.push_name(service_)) instance_ = name;
     push_event(mdns_event_kind::instance_renamed, 0);
   }
 }
