@@ -60,6 +60,28 @@ bool is_link_local_ipv6(const mdns_address& a) noexcept {
   return a.v6 && a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80;
 }
 
+// Sends `packet` to `destination` on `fd` with one pktinfo control message (`level`, `type`,
+// `info`) naming the interface for this packet alone. True if the kernel took it.
+template <class SocketAddress, class PacketInfo>
+bool send_with_pktinfo(int fd, SocketAddress& destination, int level, int type,
+                       const PacketInfo& info, std::span<const std::byte> packet) noexcept {
+  iovec data{const_cast<std::byte*>(packet.data()), packet.size()};
+  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(PacketInfo))] = {};
+  msghdr message{};
+  message.msg_name = &destination;
+  message.msg_namelen = sizeof destination;
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&message);
+  c->cmsg_level = level;
+  c->cmsg_type = type;
+  c->cmsg_len = CMSG_LEN(sizeof(PacketInfo));
+  std::memcpy(CMSG_DATA(c), &info, sizeof info);
+  return ::sendmsg(fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0;
+}
+
 } // namespace
 
 const network_interface* mdns_sockets::find(std::uint32_t index) const noexcept {
@@ -302,25 +324,11 @@ std::error_code mdns_sockets::send_ipv4(const network_interface& via, const mdns
   destination.sin_family = AF_INET;
   destination.sin_port = htons(port);
   std::memcpy(&destination.sin_addr, to.bytes.data(), 4);
-  iovec data{const_cast<std::byte*>(packet.data()), packet.size()};
   // IP_PKTINFO names the interface for this one packet (multicast too: Linux takes the
   // outgoing interface from it before IP_MULTICAST_IF); the kernel picks the source address.
-  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
-  msghdr message{};
-  message.msg_name = &destination;
-  message.msg_namelen = sizeof destination;
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&message);
-  c->cmsg_level = IPPROTO_IP;
-  c->cmsg_type = IP_PKTINFO;
-  c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
   in_pktinfo info{};
   info.ipi_ifindex = static_cast<int>(via.index);
-  std::memcpy(CMSG_DATA(c), &info, sizeof info);
-  if (::sendmsg(ipv4_, &message, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return {};
+  if (send_with_pktinfo(ipv4_, destination, IPPROTO_IP, IP_PKTINFO, info, packet)) return {};
   const int e = errno;
   char text[INET_ADDRSTRLEN] = "?";
   inet_ntop(AF_INET, to.bytes.data(), text, sizeof text);
@@ -339,23 +347,9 @@ std::error_code mdns_sockets::send_ipv6(const network_interface& via, const mdns
   const bool link_scope =
       is_link_local_ipv6(to) || (to.bytes[0] == 0xff && (to.bytes[1] & 0x0f) == 2);
   destination.sin6_scope_id = link_scope ? via.index : 0;
-  iovec data{const_cast<std::byte*>(packet.data()), packet.size()};
-  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
-  msghdr message{};
-  message.msg_name = &destination;
-  message.msg_namelen = sizeof destination;
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&message);
-  c->cmsg_level = IPPROTO_IPV6;
-  c->cmsg_type = IPV6_PKTINFO;
-  c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
   in6_pktinfo info{};
   info.ipi6_ifindex = via.index;
-  std::memcpy(CMSG_DATA(c), &info, sizeof info);
-  if (::sendmsg(ipv6_, &message, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return {};
+  if (send_with_pktinfo(ipv6_, destination, IPPROTO_IPV6, IPV6_PKTINFO, info, packet)) return {};
   const int e = errno;
   char text[INET6_ADDRSTRLEN] = "?";
   inet_ntop(AF_INET6, to.bytes.data(), text, sizeof text);
