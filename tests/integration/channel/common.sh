@@ -1,7 +1,16 @@
 # shellcheck shell=bash
 # Shared helpers for the channel lab tests (sourced by each test after lab.sh). Needs BUILD
 # (the build directory) in the environment.
-STREAM_PEER="$BUILD/tests/channel_stream_peer"
+# Which API the stream peer runs on: STREAM_API=product (default; channel_product_peer:
+# node::node and app::device, what apps and firmware use) or lower (channel_stream_peer:
+# accessory::server and client::client_channel, push delivery). ACC_IDENTITY: where the
+# accessory keeps its identity files, under $D.
+case ${STREAM_API:-product} in
+  product) STREAM_PEER="$BUILD/tests/channel_product_peer" ACC_IDENTITY=node/identity ;;
+  lower) STREAM_PEER="$BUILD/tests/channel_stream_peer" ACC_IDENTITY=accessory ;;
+  *) echo "FAILED: STREAM_API=$STREAM_API (want product or lower)"; exit 1 ;;
+esac
+echo "stream peer: ${STREAM_PEER##*/}"
 [[ -x $STREAM_PEER ]] || { echo "FAILED: $STREAM_PEER not built"; exit 1; }
 D="$LAB_DIR/channel"
 mkdir -p "$D"

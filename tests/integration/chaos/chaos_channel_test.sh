@@ -84,7 +84,7 @@ app=$(grep -Eo 'app pid [0-9]+' "$D/app.log" | awk '{print $3}')
 
 # The trust state, identity files byte for byte and the pin without its last-seen time.
 trust_state() {
-  (cd "$D" && sha256sum accessory/* app/*)
+  (cd "$D" && sha256sum "$ACC_IDENTITY"/* app/*)
   awk '$1 == "device" { $6 = ""; print }' "$D/trust-store"
   awk '$1 == "device" { n++; m = $4 } END { print n + 0, m }' "$D/trust-store"
 }
