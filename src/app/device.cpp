@@ -48,6 +48,7 @@ struct device::impl : std::enable_shared_from_this<impl> {
 
   channel::completion<provisioning_outcome> provision_waiter;
   std::uint64_t provision_waiter_id = 0;
+  provisioning_progress_handler provision_progress;       // of the running provisioning
   std::optional<std::uint64_t> provision_seq;             // the credentials' CONTROL seq
   std::vector<core::provisioning_progress> early_reports; // before their seq was known
   std::vector<detail::provisioning_reply> early_refusals;
@@ -181,12 +182,14 @@ struct device::impl : std::enable_shared_from_this<impl> {
 
   // --- provisioning -----------------------------------------------------------------------
 
-  void provision(const core::wifi_credentials& creds, channel::completion<provisioning_outcome> c) {
+  void provision(const core::wifi_credentials& creds, provisioning_progress_handler progress,
+                 channel::completion<provisioning_outcome> c) {
     std::string text;
     if (auto ec = core::encode_wifi_credentials(creds, text)) return c.complete(ec, {});
     if (provision_waiter) return c.complete(asio::error::in_progress, {});
     if (!ch || over(state)) make_channel({});
     provision_waiter = std::move(c);
+    provision_progress = std::move(progress);
     provision_seq.reset();
     early_reports.clear();
     early_refusals.clear();
@@ -258,6 +261,8 @@ struct device::impl : std::enable_shared_from_this<impl> {
     }
     push_event(provisioning_event{reply.progress});
     if (!ours) return;
+    if (provision_progress) provision_progress(reply.progress);
+    if (!provision_waiter) return; // the progress handler cancelled the device
     switch (reply.progress.state) {
     case core::provisioning_state::connecting:
       return;
@@ -348,8 +353,9 @@ void device::next_event_impl(channel::completion<device_event> c) {
 }
 
 void device::provision_impl(core::wifi_credentials credentials,
+                            provisioning_progress_handler progress,
                             channel::completion<provisioning_outcome> c) {
-  impl_->provision(credentials, std::move(c));
+  impl_->provision(credentials, std::move(progress), std::move(c));
 }
 
 void device::pair_impl(detail::pair_request request, channel::completion<pairing_result> done) {

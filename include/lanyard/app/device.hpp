@@ -52,6 +52,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -66,6 +67,9 @@ struct provisioning_outcome {
   /// Its addresses on the new network (IP literals as it reported them).
   std::vector<std::string> addresses;
 };
+
+/// What device::async_provision() calls with each report answering it (see there).
+using provisioning_progress_handler = std::function<void(const core::provisioning_progress&)>;
 
 /// A completed pairing (controller::async_pair()).
 struct pairing_result {
@@ -222,12 +226,25 @@ public:
   /// pass a named object.)
   template <class CompletionToken>
   auto async_provision(const core::wifi_credentials& credentials, CompletionToken&& token) {
+    return async_provision(credentials, provisioning_progress_handler{},
+                           std::forward<CompletionToken>(token));
+  }
+  /// As above, and `progress` is called with each report the accessory sends in answer to this
+  /// request, in order, the final one (connected or failed) included, right before the
+  /// operation completes: a setup screen shows "joining HomeLAN…" on `connecting` without
+  /// taking device events (which report the same, later). Called on the controller's executor,
+  /// from the device's own handler: it should only record or post. Not called for reports
+  /// answering another request, nor after the operation completed (cancelled, failed).
+  template <class CompletionToken>
+  auto async_provision(const core::wifi_credentials& credentials,
+                       provisioning_progress_handler progress, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, provisioning_outcome)>(
-        [this](auto handler, core::wifi_credentials c) {
-          provision_impl(std::move(c), channel::completion<provisioning_outcome>(std::move(handler),
-                                                                                 get_executor()));
+        [this](auto handler, core::wifi_credentials c, provisioning_progress_handler p) {
+          provision_impl(
+              std::move(c), std::move(p),
+              channel::completion<provisioning_outcome>(std::move(handler), get_executor()));
         },
-        token, credentials);
+        token, credentials, std::move(progress));
   }
 
   /// Ends the session: CLOSE sent if connected, state cancelled, every pending operation
@@ -277,7 +294,7 @@ private:
   void close_impl(channel::completion<> c);
   void receive_impl(channel::receive_completion c);
   void next_event_impl(channel::completion<device_event> c);
-  void provision_impl(core::wifi_credentials credentials,
+  void provision_impl(core::wifi_credentials credentials, provisioning_progress_handler progress,
                       channel::completion<provisioning_outcome> c);
 
   std::shared_ptr<impl> impl_;
