@@ -1,6 +1,7 @@
 // lanyard controllers list|remove|role|window ID ... [--address HOST:PORT]: manages an
 // accessory's paired controllers from an admin app, over the channel (the accessory answers
 // the requests of accessory/controller_admin.hpp; other apps get "not_admin").
+#include "admin_refusal.hpp"
 #include "cli_error.hpp"
 #include "command.hpp"
 #include "controller_setup.hpp"
@@ -33,28 +34,6 @@ int fail(const core::error_detail& e, int exit_status) {
 
 int bad_argument(std::string sentence) {
   return fail({cli_errc::bad_argument, std::move(sentence)}, 2);
-}
-
-// The accessory's refusal (accessory/controller_admin.hpp's reason tokens) as a code a script
-// can branch on, with a sentence for a person; the token itself is the `reason` field.
-core::error_detail refusal(std::string_view reason) {
-  core::error_detail e;
-  if (reason == "not_admin") {
-    e = {trust::trust_errc::not_admin, "this app is not an admin of the accessory"};
-  } else if (reason == "not_paired") {
-    e = {trust::trust_errc::not_paired, "no such controller"};
-  } else if (reason == "last_admin") {
-    e = {trust::trust_errc::last_admin,
-         "that is the accessory's only admin: make another controller admin first"};
-  } else if (reason == "bad_field") {
-    e = {core::app_message_errc::bad_value, "the accessory did not understand the request"};
-  } else {
-    // "storage", or a token a newer accessory added.
-    e = {trust::trust_errc::store_io, "the accessory could not record the change"};
-  }
-  e.detail += " (" + core::display_text(reason) + ")";
-  e.with(core::field_key::reason, std::string(reason));
-  return e;
 }
 
 // The request for `args`, or an error (exit 2).
@@ -165,7 +144,7 @@ int run(const parsed_args& args) {
     if (!re || *re != *seq) return;
     if (m.verb == "error") {
       const std::string reason(m.get("reason").value_or(""));
-      return finish(1, refusal(reason));
+      return finish(1, admin_refusal(reason));
     }
     if (m.verb == "ok") return finish(0, {});
     if (m.verb == "controller") {

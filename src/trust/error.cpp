@@ -38,6 +38,11 @@ public:
       return "this operation needs an admin controller";
     case trust_errc::last_admin:
       return "refusing to remove the accessory's last admin controller";
+    case trust_errc::request_not_supported:
+      return "the accessory does not offer this request (another product, or an older "
+             "version)";
+    case trust_errc::request_refused:
+      return "the accessory refused the request for a reason this version does not know";
     }
     return "unknown trust error";
   }
@@ -68,6 +73,10 @@ public:
       return "not_admin";
     case trust_errc::last_admin:
       return "last_admin";
+    case trust_errc::request_not_supported:
+      return "request_not_supported";
+    case trust_errc::request_refused:
+      return "request_refused";
     }
     return {};
   }
@@ -92,6 +101,9 @@ public:
     case trust_errc::store_io:
     case trust_errc::invalid_record:
       return {permanent};
+    case trust_errc::request_not_supported:
+    case trust_errc::request_refused:
+      return {refused_by_peer, permanent};
     }
     return {};
   }

@@ -84,6 +84,8 @@ TEST_CASE("lanyard.trust codes have the design's conditions", "[error_condition]
       // too_many_attempts and controllers_full.
       {13, "not_admin", {policy, permanent}},
       {14, "last_admin", {policy, permanent}},
+      {16, "request_not_supported", {refused_by_peer, permanent}},
+      {17, "request_refused", {refused_by_peer, permanent}},
   };
   check_conditions(lanyard::trust::trust_category(), rows);
 }

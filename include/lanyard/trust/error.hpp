@@ -45,6 +45,12 @@ enum class trust_errc {
   /// Accessory: removing this controller would leave the accessory without an admin.
   last_admin = 14,
   // 15: reserved, was controllers_full (now core::pairing_errc::controllers_full).
+  /// Accessory: it does not offer this request (it answered `not_supported` or
+  /// `unknown_verb`: another product, or an older version without that service).
+  request_not_supported = 16,
+  /// Accessory: it refused the request for a reason this version does not know (its token is
+  /// in the error's `reason` field).
+  request_refused = 17,
 };
 
 /// The error category of trust_errc, named "lanyard.trust". Immutable; any thread.
