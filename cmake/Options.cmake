@@ -6,10 +6,13 @@ option(LANYARD_BUILD_TOOLS "Build the lanyard CLI and lanyard-bench" ON)
 option(LANYARD_BUILD_FUZZERS "Build libFuzzer targets (needs clang)" OFF)
 option(LANYARD_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer" OFF)
 option(LANYARD_WERROR "Treat warnings as errors" ON)
-# core-freestanding: only lanyard::core and its unit tests, all compiled with
-# -fno-exceptions -fno-rtti (proves the core needs neither).
-option(LANYARD_CORE_ONLY "Build only lanyard::core and its unit tests" OFF)
-option(LANYARD_FREESTANDING "Compile core unit tests with -fno-exceptions -fno-rtti" OFF)
+# core-freestanding: only what firmware links (lanyard::core, lanyard::tls_engine) and their
+# unit tests, all compiled with -fno-exceptions -fno-rtti (proves they need neither) and without
+# asio or Avahi.
+option(LANYARD_CORE_ONLY "Build only lanyard::core, lanyard::tls_engine and their unit tests" OFF)
+option(LANYARD_FREESTANDING
+       "Compile lanyard::tls_engine and the core's and engine's unit tests with -fno-exceptions -fno-rtti"
+       OFF)
 
 set(LANYARD_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
 if(LANYARD_WERROR)

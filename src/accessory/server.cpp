@@ -15,7 +15,7 @@
 #include <lanyard/core/pairing_window.hpp>
 #include <lanyard/core/session_table.hpp>
 #include <lanyard/crypto/pairing_crypto.hpp>
-#include <lanyard/tls/error.hpp>
+#include <lanyard/tls_engine/error.hpp>
 #include <lanyard/trust/error.hpp>
 #include <lanyard/trust/window_clock.hpp>
 

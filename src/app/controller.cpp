@@ -7,7 +7,7 @@
 #include <lanyard/app/accessory_browser.hpp>
 #include <lanyard/core/device_id.hpp>
 #include <lanyard/core/setup_code.hpp>
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/error.hpp>
 
 #include <asio/error.hpp>

@@ -6,7 +6,7 @@
 
 #include <lanyard/app/controller_options.hpp>
 #include <lanyard/discovery/directory.hpp>
-#include <lanyard/tls/context.hpp>
+#include <lanyard/tls_engine/context.hpp>
 #include <lanyard/trust/trust_store.hpp>
 
 #include <asio/any_io_executor.hpp>

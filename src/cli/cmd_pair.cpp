@@ -28,10 +28,10 @@
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/setup_code.hpp>
 #include <lanyard/core/setup_payload.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/error.hpp>
-#include <lanyard/tls/identity.hpp>
 #include <lanyard/tls/stream.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/error.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/error.hpp>
 #include <lanyard/trust/trust_store.hpp>
 

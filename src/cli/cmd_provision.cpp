@@ -16,7 +16,7 @@
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/link/link_joiner.hpp>
-#include <lanyard/tls/error.hpp>
+#include <lanyard/tls_engine/error.hpp>
 
 #include <asio/co_spawn.hpp>
 #include <asio/error.hpp>

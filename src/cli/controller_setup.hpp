@@ -9,7 +9,7 @@
 
 #include <lanyard/app/controller_options.hpp>
 #include <lanyard/core/error_detail.hpp>
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/trust_store.hpp>
 
 #include <filesystem>

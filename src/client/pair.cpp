@@ -2,7 +2,7 @@
 
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/crypto/pairing_crypto.hpp>
-#include <lanyard/tls/error.hpp>
+#include <lanyard/tls_engine/error.hpp>
 
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>

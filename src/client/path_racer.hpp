@@ -34,8 +34,8 @@
 #include <lanyard/core/path_ranking.hpp>
 #include <lanyard/link/mptcp.hpp>
 #include <lanyard/link/network_interface.hpp>
-#include <lanyard/tls/context.hpp>
 #include <lanyard/tls/stream.hpp>
+#include <lanyard/tls_engine/context.hpp>
 #include <lanyard/trust/trust_store.hpp>
 
 #include <asio/any_io_executor.hpp>

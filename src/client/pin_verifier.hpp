@@ -5,7 +5,7 @@
 #pragma once
 
 #include <lanyard/client/client_options.hpp>
-#include <lanyard/tls/peer_verifier.hpp>
+#include <lanyard/tls_engine/peer_verifier.hpp>
 #include <lanyard/trust/trust_store.hpp>
 
 #include <optional>

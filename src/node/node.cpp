@@ -9,8 +9,8 @@
 #include <lanyard/core/session_event.hpp>
 #include <lanyard/discovery/advertiser.hpp>
 #include <lanyard/discovery/client.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/setup_credentials.hpp>
 #include <lanyard/trust/window_clock.hpp>
 

@@ -28,8 +28,8 @@
 #include <lanyard/app/controller_options.hpp>
 #include <lanyard/client/client_channel.hpp>
 #include <lanyard/node/node_options.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
 #include <asio/io_context.hpp>

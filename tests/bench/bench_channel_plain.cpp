@@ -1,6 +1,6 @@
 #include "bench_channel_plain.hpp"
 
-#include "tls/mbedtls_util.hpp"
+#include "tls_engine/mbedtls_util.hpp"
 
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/pk.h>

@@ -16,8 +16,8 @@
 
 #include <lanyard/accessory/server.hpp>
 #include <lanyard/client/client_channel.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
 #include <asio/io_context.hpp>

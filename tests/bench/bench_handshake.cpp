@@ -13,9 +13,9 @@
 
 #include "support/scratch_dir.hpp"
 
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/identity.hpp>
 #include <lanyard/tls/stream.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 
 #include <asio/error.hpp>
 #include <asio/io_context.hpp>

@@ -20,9 +20,9 @@
 #include <lanyard/core/setup_code.hpp>
 #include <lanyard/crypto/pairing_crypto.hpp>
 #include <lanyard/crypto/primitives.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/identity.hpp>
 #include <lanyard/tls/stream.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
 #include <lanyard/trust/setup_credentials.hpp>
 

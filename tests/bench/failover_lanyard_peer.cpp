@@ -7,7 +7,7 @@
 
 #include <lanyard/accessory/server.hpp>
 #include <lanyard/client/client_channel.hpp>
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
 #include <asio/io_context.hpp>

@@ -7,7 +7,7 @@
 #include <lanyard/app/controller.hpp>
 #include <lanyard/core/app_message.hpp>
 #include <lanyard/core/setup_payload.hpp>
-#include <lanyard/tls/context.hpp>
+#include <lanyard/tls_engine/context.hpp>
 #include <lanyard/trust/controller_store.hpp>
 #include <lanyard/trust/setup_credentials.hpp>
 

@@ -14,8 +14,8 @@
 
 #include "support/io_test_support.hpp"
 
-#include <lanyard/tls/context.hpp>
 #include <lanyard/tls/stream.hpp>
+#include <lanyard/tls_engine/context.hpp>
 
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>

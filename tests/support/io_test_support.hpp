@@ -4,7 +4,7 @@
 
 #include "support/scratch_dir.hpp"
 
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 
 #include <asio/io_context.hpp>
 

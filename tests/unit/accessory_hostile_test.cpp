@@ -14,10 +14,10 @@
 #include <lanyard/core/channel_error.hpp>
 #include <lanyard/core/frame.hpp>
 #include <lanyard/core/frame_decoder.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/error.hpp>
-#include <lanyard/tls/identity.hpp>
 #include <lanyard/tls/stream.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/error.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
 #include <asio/io_context.hpp>

@@ -6,10 +6,10 @@
 #include <lanyard/crypto/pairing_crypto.hpp>
 #include <lanyard/trust/error.hpp>
 
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/error.hpp>
-#include <lanyard/tls/identity.hpp>
 #include <lanyard/tls/stream.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/error.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
 #include <asio/bind_cancellation_slot.hpp>

@@ -6,8 +6,8 @@
 
 #include <lanyard/discovery/client.hpp>
 #include <lanyard/discovery/error.hpp>
-#include <lanyard/tls/error.hpp>
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/error.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 
 #include <asio/io_context.hpp>
 

@@ -18,7 +18,7 @@
 #include <lanyard/core/session_event.hpp>
 #include <lanyard/core/session_settings.hpp>
 #include <lanyard/core/setup_payload.hpp>
-#include <lanyard/tls/context.hpp>
+#include <lanyard/tls_engine/context.hpp>
 #include <lanyard/trust/controller_store.hpp>
 #include <lanyard/trust/setup_credentials.hpp>
 

@@ -9,7 +9,7 @@
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/setup_code.hpp>
 #include <lanyard/crypto/pairing_crypto.hpp>
-#include <lanyard/tls/context.hpp>
+#include <lanyard/tls_engine/context.hpp>
 #include <lanyard/trust/controller_store.hpp>
 #include <lanyard/trust/error.hpp>
 #include <lanyard/trust/setup_credentials.hpp>

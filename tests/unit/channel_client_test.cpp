@@ -7,10 +7,10 @@
 #include <lanyard/channel/error.hpp>
 #include <lanyard/core/frame.hpp>
 #include <lanyard/core/pairing_window.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/error.hpp>
-#include <lanyard/tls/identity.hpp>
 #include <lanyard/tls/stream.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/error.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
 #include <lanyard/trust/trust_store.hpp>
 

@@ -16,8 +16,8 @@
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/discovery/directory.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/error.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/error.hpp>
 #include <lanyard/trust/controller_store.hpp>
 #include <lanyard/trust/error.hpp>
 #include <lanyard/trust/setup_credentials.hpp>

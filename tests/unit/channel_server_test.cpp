@@ -4,9 +4,9 @@
 #include <lanyard/channel/error.hpp>
 #include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/frame.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/identity.hpp>
 #include <lanyard/tls/stream.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
 #include <asio/co_spawn.hpp>

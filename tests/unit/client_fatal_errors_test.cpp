@@ -13,7 +13,7 @@
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/crypto/error.hpp>
 #include <lanyard/link/error.hpp>
-#include <lanyard/tls/error.hpp>
+#include <lanyard/tls_engine/error.hpp>
 #include <lanyard/trust/error.hpp>
 
 #include <asio/error.hpp>

@@ -5,7 +5,7 @@
 #include <lanyard/crypto/error.hpp>
 #include <lanyard/discovery/error.hpp>
 #include <lanyard/link/error.hpp>
-#include <lanyard/tls/error.hpp>
+#include <lanyard/tls_engine/error.hpp>
 #include <lanyard/trust/error.hpp>
 
 #include "support/condition_table.hpp"
@@ -108,6 +108,7 @@ TEST_CASE("lanyard.tls codes have the design's conditions", "[error_condition]")
       {22, "not_connected", {permanent}},
       {23, "already_handshaken", {permanent}},
       {24, "protocol_error", {protocol_violation, transient}},
+      {25, "closed_by_peer", {transient}},
       {40, "bad_identity_file", {permanent}},
       {41, "identity_permissions", {policy, permanent}},
       {42, "identity_io", {permanent}},

@@ -1,4 +1,4 @@
-#include <lanyard/tls/error.hpp>
+#include <lanyard/tls_engine/error.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -30,6 +30,7 @@ TEST_CASE("every tls_errc has its own actionable message", "[tls][error]") {
       tls_errc::not_connected,
       tls_errc::already_handshaken,
       tls_errc::protocol_error,
+      tls_errc::closed_by_peer,
       tls_errc::bad_identity_file,
       tls_errc::identity_permissions,
       tls_errc::identity_io,

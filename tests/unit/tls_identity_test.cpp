@@ -1,9 +1,9 @@
 #include "support/io_test_support.hpp"
 
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 
-#include <lanyard/tls/certificate.hpp>
-#include <lanyard/tls/error.hpp>
+#include <lanyard/tls_engine/certificate.hpp>
+#include <lanyard/tls_engine/error.hpp>
 
 #include <catch2/catch.hpp>
 

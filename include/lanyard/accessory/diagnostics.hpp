@@ -13,7 +13,7 @@
 /// not change. Never parse it.
 ///
 /// The TLS engine's own diagnostics (mbedTLS's reason, alerts) go to the server context's
-/// tls::context_options::diagnostics (lanyard/tls/diagnostics.hpp); server.handshake_failed
+/// tls::context_options::diagnostics (lanyard/tls_engine/diagnostics.hpp); server.handshake_failed
 /// repeats the connection's TLS fields next to the peer's address.
 ///
 /// Thread-safety: constants only.

@@ -36,7 +36,7 @@
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/core/pairing_frame.hpp>
 #include <lanyard/core/session_event.hpp>
-#include <lanyard/tls/context.hpp>
+#include <lanyard/tls_engine/context.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
 #include <asio/any_io_executor.hpp>

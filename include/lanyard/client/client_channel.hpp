@@ -47,7 +47,7 @@
 #include <lanyard/core/pairing_frame.hpp>
 #include <lanyard/core/session_event.hpp>
 #include <lanyard/discovery/directory.hpp>
-#include <lanyard/tls/context.hpp>
+#include <lanyard/tls_engine/context.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>

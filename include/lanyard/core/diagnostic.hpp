@@ -11,9 +11,9 @@
 ///
 /// Ids are stable, "area.what" ("channel.reconnecting_now"); each area lists its ids as
 /// constants in one header (lanyard/client/diagnostics.hpp, lanyard/accessory/diagnostics.hpp,
-/// lanyard/tls/diagnostics.hpp) and docs/diagnostics.md lists them all with their fields. Field
-/// keys come from core::field_key. Secrets never appear in `text` or in a field, and text a peer
-/// sent (names, TXT) is escaped before it is put in `text`.
+/// lanyard/tls_engine/diagnostics.hpp) and docs/diagnostics.md lists them all with their fields.
+/// Field keys come from core::field_key. Secrets never appear in `text` or in a field, and text a
+/// peer sent (names, TXT) is escaped before it is put in `text`.
 ///
 /// Standard library only; no exceptions, no RTTI.
 /// Thread-safety: the types are values; a handler is called on the emitting object's executor

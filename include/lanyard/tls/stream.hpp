@@ -45,12 +45,12 @@
 #pragma once
 
 #include <lanyard/core/fingerprint.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/engine.hpp>
-#include <lanyard/tls/error.hpp>
 #include <lanyard/tls/handshake_deadlines.hpp>
-#include <lanyard/tls/peer_verifier.hpp>
-#include <lanyard/tls/role.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/engine.hpp>
+#include <lanyard/tls_engine/error.hpp>
+#include <lanyard/tls_engine/peer_verifier.hpp>
+#include <lanyard/tls_engine/role.hpp>
 
 #include <asio/async_result.hpp>
 #include <asio/buffer.hpp>
@@ -99,6 +99,14 @@ template <class Layer>
 concept sendable_now = readiness_waitable<Layer> && requires(Layer& l) {
   { l.native_handle() } -> std::same_as<int>;
 };
+
+// The engine reports the peer's close_notify as tls_errc::closed_by_peer (it knows no asio);
+// an asio stream ends with asio::error::eof, which asio::async_read and every reader of a
+// tls::stream (the channel, pairing, the server) test for, so the stream reports that.
+inline std::error_code end_of_stream_as_eof(std::error_code ec) noexcept {
+  if (ec == tls_errc::closed_by_peer) return asio::error::eof;
+  return ec;
+}
 
 template <class Buffers>
 std::span<std::uint8_t> first_buffer(const Buffers& buffers) {
@@ -181,7 +189,9 @@ private:
     if constexpr (Kind == op_kind::handshake) {
       return e.handshake(role_, ec);
     } else if constexpr (Kind == op_kind::read) {
-      return e.read(read_buf_, n_, ec);
+      const engine::want w = e.read(read_buf_, n_, ec);
+      ec = end_of_stream_as_eof(ec);
+      return w;
     } else if constexpr (Kind == op_kind::write) {
       // The engine consumes a prefix at a time; repeated calls (after each flush) would also
       // work, but one engine call + one socket write per operation is write_some semantics.
@@ -246,7 +256,8 @@ private:
   // What follows a read of ciphertext (asynchronous, or done at once by receive_now).
   template <class Self>
   void after_read(Self& self, std::error_code io_ec, std::size_t n) {
-    if (io_ec == asio::error::eof) return complete_with(self, s_->engine_.transport_closed());
+    if (io_ec == asio::error::eof)
+      return complete_with(self, end_of_stream_as_eof(s_->engine_.transport_closed()));
     if (io_ec) return complete_with(self, io_ec);
     s_->engine_.commit_input(n);
     step(self);
@@ -531,6 +542,7 @@ public:
     for (;;) {
       std::size_t n = 0;
       const engine::want w = engine_.read(out, n, ec);
+      ec = detail::end_of_stream_as_eof(ec);
       if (w == engine::want::input_and_retry) {
         std::span<std::uint8_t> in = engine_.prepare_input();
         const std::size_t got = next_layer_.read_some(asio::buffer(in.data(), in.size()), ec);
@@ -539,7 +551,7 @@ public:
           ec = asio::error::would_block;
           return 0;
         }
-        if (ec == asio::error::eof) ec = engine_.transport_closed();
+        if (ec == asio::error::eof) ec = detail::end_of_stream_as_eof(engine_.transport_closed());
         if (ec) return 0;
         engine_.commit_input(got);
         continue;

@@ -12,8 +12,8 @@
 //       unless the channel went waiting and back to ready at least once.
 #include <lanyard/accessory/server.hpp>
 #include <lanyard/client/client_channel.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
 #include <lanyard/trust/setup_credentials.hpp>
 

@@ -70,8 +70,8 @@
 #include <lanyard/discovery/browser.hpp>
 #include <lanyard/discovery/client.hpp>
 #include <lanyard/discovery/directory.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/controller_store.hpp>
 #include <lanyard/trust/setup_credentials.hpp>
 #include <lanyard/trust/trust_store.hpp>

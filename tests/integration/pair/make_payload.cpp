@@ -10,7 +10,7 @@
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/core/setup_code.hpp>
 #include <lanyard/core/setup_payload.hpp>
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 
 #include <cstdio>
 #include <random>

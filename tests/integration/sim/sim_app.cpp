@@ -22,8 +22,8 @@
 #include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/error_condition.hpp>
 #include <lanyard/core/setup_payload.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/trust_store.hpp>
 
 #include <asio/io_context.hpp>

@@ -9,10 +9,10 @@
 // handshake result is one line on stderr ("handshake ok ..." / "handshake failed: ...").
 // Exits after N connections (default: runs until killed).
 #include <lanyard/core/fingerprint.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/error.hpp>
-#include <lanyard/tls/identity.hpp>
 #include <lanyard/tls/stream.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/error.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>

@@ -7,10 +7,10 @@
 
 #include <lanyard/tls/stream.hpp>
 
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/diagnostics.hpp>
-#include <lanyard/tls/error.hpp>
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/diagnostics.hpp>
+#include <lanyard/tls_engine/error.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/trust/error.hpp>
 #include <lanyard/trust/trust_store.hpp>
 

@@ -1,12 +1,15 @@
 // The inside of lanyard::tls::identity: mbedTLS key and certificate objects.
 #pragma once
 
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/identity.hpp>
+
+#include "mbedtls_util.hpp"
 
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lanyard::tls {
@@ -33,7 +36,24 @@ struct identity::impl {
   std::vector<std::uint8_t> cert_der;
 };
 
-/// Access for the rest of src/tls.
+namespace detail {
+// Making an identity's parts, shared by identity.cpp (in memory) and identity_files.cpp. Each
+// returns 0 or an mbedTLS error.
+
+/// Fills impl's derived fields (fingerprint, device id, DER) from its parsed certificate.
+void finish(identity::impl& id);
+/// Seeds `rng` for work on `device_id`'s identity.
+int seed_for_identity(drbg& rng, std::string_view device_id);
+/// A new ECDSA P-256 key.
+int generate_key(mbedtls_pk_context& key, drbg& rng);
+/// A self-signed certificate for `key` naming `device_id`, PEM into `pem`.
+int issue_certificate(mbedtls_pk_context& key, std::string_view device_id, drbg& rng,
+                      std::string& pem);
+/// Parses a PEM certificate (NUL-terminated, as mbedTLS wants it).
+int parse_pem_cert(mbedtls_x509_crt& crt, const std::string& pem);
+} // namespace detail
+
+/// Access for the rest of src/tls_engine.
 struct identity_access {
   static const identity::impl* get(const identity& id) noexcept { return id.impl_.get(); }
   static identity make(std::shared_ptr<const identity::impl> p) noexcept {

@@ -27,6 +27,7 @@ namespace lanyard::tls::diag {
 inline constexpr std::string_view handshake_failed = "tls.handshake_failed";
 /// The pin verifier threw (error: a bug in the application's verifier, which must not throw).
 /// The peer is refused with std::errc::state_not_recoverable; tls.handshake_failed follows.
+/// Only where lanyard::tls_engine is built with exceptions (the app build; not firmware).
 inline constexpr std::string_view verifier_threw = "tls.verifier_threw";
 /// A cached session (client) or a ticket (server) was not resumed because the pin verifier
 /// refused its key (notice): only the abbreviated handshake is lost; a full handshake follows

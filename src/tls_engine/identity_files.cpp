@@ -1,24 +1,29 @@
-#include <lanyard/tls/identity.hpp>
+#include <lanyard/tls_engine/identity.hpp>
 
 #include <lanyard/core/device_id.hpp>
-#include <lanyard/tls/certificate.hpp>
-#include <lanyard/tls/error.hpp>
+#include <lanyard/tls_engine/error.hpp>
 
 #include "identity_impl.hpp"
 #include "mbedtls_util.hpp"
 
 #include <mbedtls/ecp.h>
-#include <mbedtls/oid.h>
-#include <mbedtls/pem.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
+#include <string>
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
+
+// An identity's files (identity.key, identity.crt): load, create on first use, re-issue. Its
+// own object file, apart from identity.cpp, so that firmware, which keeps its identity in its
+// own storage, links none of this (std::filesystem, POSIX files).
 
 namespace lanyard::tls {
 namespace {
@@ -115,77 +120,9 @@ int write_file_atomically(const fs::path& target, std::string_view text, mode_t 
   return err;
 }
 
-// Fills impl's derived fields from its parsed certificate.
-void finish(identity::impl& id) {
-  id.fp = detail::spki_fingerprint(id.cert);
-  id.device_id = detail::subject_cn(id.cert);
-  id.cert_der.assign(id.cert.raw.p, id.cert.raw.p + id.cert.raw.len);
-}
-
 bool is_p256_ec_key(const mbedtls_pk_context& pk) {
   if (mbedtls_pk_get_type(&pk) != MBEDTLS_PK_ECKEY) return false;
   return mbedtls_pk_ec(pk)->grp.id == MBEDTLS_ECP_DP_SECP256R1;
-}
-
-// Issues a self-signed certificate for `key` naming `device_id`; PEM into `pem`.
-int issue_certificate(mbedtls_pk_context& key, std::string_view device_id, detail::drbg& rng,
-                      std::string& pem) {
-  mbedtls_x509write_cert crt;
-  mbedtls_x509write_crt_init(&crt);
-  mbedtls_mpi serial;
-  mbedtls_mpi_init(&serial);
-
-  int ret = 0;
-  std::string subject = "CN=" + std::string(device_id);
-  std::array<unsigned char, 16> serial_bytes{};
-  std::array<unsigned char, 4096> buf{};
-  do {
-    // A random positive serial: RFC 5280 wants serials unique per issuer; each identity is its
-    // own issuer, and re-issues must differ, so 127 random bits.
-    if ((ret = mbedtls_ctr_drbg_random(rng.ctr(), serial_bytes.data(), serial_bytes.size())) != 0)
-      break;
-    serial_bytes[0] = static_cast<unsigned char>((serial_bytes[0] & 0x7f) | 0x40);
-    if ((ret = mbedtls_mpi_read_binary(&serial, serial_bytes.data(), serial_bytes.size())) != 0)
-      break;
-    mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
-    mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-    mbedtls_x509write_crt_set_subject_key(&crt, &key);
-    mbedtls_x509write_crt_set_issuer_key(&crt, &key);
-    if ((ret = mbedtls_x509write_crt_set_serial(&crt, &serial)) != 0) break;
-    if ((ret = mbedtls_x509write_crt_set_subject_name(&crt, subject.c_str())) != 0) break;
-    if ((ret = mbedtls_x509write_crt_set_issuer_name(&crt, subject.c_str())) != 0) break;
-    if ((ret = mbedtls_x509write_crt_set_validity(&crt, "20000101000000", "99991231235959")) != 0)
-      break;
-    if ((ret = mbedtls_x509write_crt_set_basic_constraints(&crt, 0, -1)) != 0) break;
-    if ((ret = mbedtls_x509write_crt_set_key_usage(&crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE)) != 0)
-      break;
-    if ((ret = mbedtls_x509write_crt_set_subject_key_identifier(&crt)) != 0) break;
-    if ((ret = mbedtls_x509write_crt_pem(&crt, buf.data(), buf.size(), mbedtls_ctr_drbg_random,
-                                         rng.ctr())) != 0)
-      break;
-    pem.assign(reinterpret_cast<const char*>(buf.data()));
-  } while (false);
-
-  mbedtls_mpi_free(&serial);
-  mbedtls_x509write_crt_free(&crt);
-  return ret;
-}
-
-int generate_key(mbedtls_pk_context& key, detail::drbg& rng) {
-  int ret = mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
-  if (ret != 0) return ret;
-  return mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key), mbedtls_ctr_drbg_random,
-                             rng.ctr());
-}
-
-int parse_pem_cert(mbedtls_x509_crt& crt, const std::string& pem) {
-  return mbedtls_x509_crt_parse(&crt, reinterpret_cast<const unsigned char*>(pem.c_str()),
-                                pem.size() + 1);
-}
-
-int seed(detail::drbg& rng, std::string_view device_id) {
-  std::string pers = "lanyard identity " + std::string(device_id);
-  return rng.seed(pers);
 }
 
 // Loads the key file after checking its mode; on failure fills fail.out and returns false.
@@ -279,8 +216,8 @@ identity load_impl(const fs::path& dir, std::string_view device_id, bool create_
     if (!create_if_missing)
       return fail(tls_errc::identity_io, key_path.string() + " does not exist", step::read_key,
                   {file_field(key_path), os_field(ENOENT)});
-    int ret = seed(rng, device_id);
-    if (ret == 0) ret = generate_key(out->key, rng);
+    int ret = detail::seed_for_identity(rng, device_id);
+    if (ret == 0) ret = detail::generate_key(out->key, rng);
     if (ret != 0)
       return fail(tls_errc::crypto_failure,
                   "cannot generate an ECDSA P-256 key: " + detail::mbedtls_error_text(ret),
@@ -344,9 +281,9 @@ identity load_impl(const fs::path& dir, std::string_view device_id, bool create_
     if (!core::is_valid_device_id(want_id))
       return fail(tls_errc::invalid_device_id, "invalid device id \"" + want_id + "\"",
                   step::issue_certificate, {{fk::device_id, want_id}});
-    int ret = seed(rng, want_id);
+    int ret = detail::seed_for_identity(rng, want_id);
     std::string pem;
-    if (ret == 0) ret = issue_certificate(out->key, want_id, rng, pem);
+    if (ret == 0) ret = detail::issue_certificate(out->key, want_id, rng, pem);
     if (ret != 0)
       return fail(tls_errc::crypto_failure,
                   "cannot issue a certificate: " + detail::mbedtls_error_text(ret),
@@ -358,14 +295,14 @@ identity load_impl(const fs::path& dir, std::string_view device_id, bool create_
                   step::write_certificate, {file_field(cert_path), os_field(err)});
     mbedtls_x509_crt_free(&out->cert);
     mbedtls_x509_crt_init(&out->cert);
-    ret = parse_pem_cert(out->cert, pem);
+    ret = detail::parse_pem_cert(out->cert, pem);
     if (ret != 0)
       return fail(tls_errc::crypto_failure,
                   "cannot parse the issued certificate: " + detail::mbedtls_error_text(ret),
                   step::issue_certificate, {mbedtls_field(ret)});
   }
 
-  finish(*out);
+  detail::finish(*out);
   return identity_access::make(std::move(out));
 }
 
@@ -376,12 +313,15 @@ identity identity::load_or_create(const std::filesystem::path& dir, std::string_
   return load_impl(dir, device_id, true, false, error);
 }
 
+#if defined(__cpp_exceptions)
+// Only where exceptions exist: firmware (built without them) uses the error_detail form.
 identity identity::load_or_create(const std::filesystem::path& dir, std::string_view device_id) {
   core::error_detail error;
   identity id = load_impl(dir, device_id, true, false, error);
   if (error) throw std::system_error(error.code, error.detail);
   return id;
 }
+#endif
 
 identity identity::load(const std::filesystem::path& dir, core::error_detail& error) {
   return load_impl(dir, {}, false, false, error);
@@ -422,117 +362,6 @@ identity identity::reissue_certificate(const std::filesystem::path& dir, std::er
   core::error_detail error;
   identity id = reissue_certificate(dir, error);
   return split(std::move(id), std::move(error), ec, detail);
-}
-
-identity identity::generate(std::string_view device_id, std::error_code& ec) {
-  ec.clear();
-  if (!core::is_valid_device_id(device_id)) {
-    ec = tls_errc::invalid_device_id;
-    return {};
-  }
-  auto out = std::make_shared<identity::impl>();
-  detail::drbg rng;
-  std::string pem;
-  int ret = seed(rng, device_id);
-  if (ret == 0) ret = generate_key(out->key, rng);
-  if (ret == 0) ret = issue_certificate(out->key, device_id, rng, pem);
-  if (ret == 0) ret = parse_pem_cert(out->cert, pem);
-  if (ret != 0) {
-    ec = tls_errc::crypto_failure;
-    return {};
-  }
-  finish(*out);
-  return identity_access::make(std::move(out));
-}
-
-const std::string& identity::device_id() const noexcept {
-  return impl_->device_id;
-}
-
-const core::fingerprint& identity::fingerprint() const noexcept {
-  return impl_->fp;
-}
-
-std::span<const std::uint8_t> identity::certificate_der() const noexcept {
-  return impl_->cert_der;
-}
-
-std::string identity::certificate_pem() const {
-  std::array<unsigned char, 4096> buf{};
-  size_t olen = 0;
-  if (mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n",
-                               impl_->cert_der.data(), impl_->cert_der.size(), buf.data(),
-                               buf.size(), &olen) != 0)
-    return {};
-  return std::string(reinterpret_cast<const char*>(buf.data()));
-}
-
-namespace {
-
-int parse_any_cert(mbedtls_x509_crt& crt, std::span<const std::uint8_t> cert) {
-  // mbedtls_x509_crt_parse wants PEM NUL-terminated (length includes the NUL); accept PEM with
-  // or without it.
-  static constexpr std::string_view pem_begin = "-----BEGIN";
-  std::string_view text(reinterpret_cast<const char*>(cert.data()), cert.size());
-  if (text.find(pem_begin) != std::string_view::npos) {
-    std::string copy(text);
-    if (!copy.empty() && copy.back() == '\0') copy.pop_back();
-    return mbedtls_x509_crt_parse(&crt, reinterpret_cast<const unsigned char*>(copy.c_str()),
-                                  copy.size() + 1);
-  }
-  return mbedtls_x509_crt_parse_der(&crt, cert.data(), cert.size());
-}
-
-} // namespace
-
-core::fingerprint certificate_fingerprint(std::span<const std::uint8_t> cert,
-                                          core::error_detail& error) {
-  error = {};
-  mbedtls_x509_crt crt;
-  mbedtls_x509_crt_init(&crt);
-  core::fingerprint fp{};
-  int ret = parse_any_cert(crt, cert);
-  if (ret != 0) {
-    error = core::error_detail{tls_errc::bad_identity_file,
-                               "not an X.509 certificate: " + detail::mbedtls_error_text(ret)}
-                .with(fk::mbedtls_error, std::int64_t{ret});
-  } else {
-    fp = detail::spki_fingerprint(crt);
-  }
-  mbedtls_x509_crt_free(&crt);
-  return fp;
-}
-
-core::fingerprint certificate_fingerprint(std::span<const std::uint8_t> cert, std::error_code& ec,
-                                          std::string* detail) {
-  core::error_detail error;
-  core::fingerprint fp = certificate_fingerprint(cert, error);
-  ec = error.code;
-  if (detail != nullptr) *detail = std::move(error.detail);
-  return fp;
-}
-
-std::string certificate_subject_cn(std::span<const std::uint8_t> cert, core::error_detail& error) {
-  error = {};
-  mbedtls_x509_crt crt;
-  mbedtls_x509_crt_init(&crt);
-  std::string cn;
-  int ret = parse_any_cert(crt, cert);
-  if (ret != 0)
-    error = core::error_detail{tls_errc::bad_identity_file,
-                               "not an X.509 certificate: " + detail::mbedtls_error_text(ret)}
-                .with(fk::mbedtls_error, std::int64_t{ret});
-  else
-    cn = detail::subject_cn(crt);
-  mbedtls_x509_crt_free(&crt);
-  return cn;
-}
-
-std::string certificate_subject_cn(std::span<const std::uint8_t> cert, std::error_code& ec) {
-  core::error_detail error;
-  std::string cn = certificate_subject_cn(cert, error);
-  ec = error.code;
-  return cn;
 }
 
 } // namespace lanyard::tls

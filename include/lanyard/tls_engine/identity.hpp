@@ -89,7 +89,8 @@ public:
   static identity load_or_create(const std::filesystem::path& dir, std::string_view device_id,
                                  core::error_detail& error);
 
-  /// As above; throws std::system_error whose what() carries the detail sentence.
+  /// As above; throws std::system_error whose what() carries the detail sentence. Defined only
+  /// when lanyard::tls_engine is built with exceptions (not in the core-freestanding build).
   static identity load_or_create(const std::filesystem::path& dir, std::string_view device_id);
 
   /// Loads an existing identity from `dir`, never creating anything. Errors as above.

@@ -1,14 +1,13 @@
-#include <lanyard/tls/engine.hpp>
+#include <lanyard/tls_engine/engine.hpp>
 
 #include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/display_text.hpp>
-#include <lanyard/tls/diagnostics.hpp>
-#include <lanyard/tls/error.hpp>
+#include <lanyard/tls_engine/diagnostics.hpp>
+#include <lanyard/tls_engine/error.hpp>
 
 #include "context_impl.hpp"
 #include "mbedtls_util.hpp"
 
-#include <asio/error.hpp>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509.h>
 
@@ -236,6 +235,7 @@ struct engine::impl {
     info.expected_peer_id = peer_id;
     info.der = std::span<const std::uint8_t>(crt.raw.p, crt.raw.len);
     info.resumed = is_resumed;
+#if defined(__cpp_exceptions)
     try {
       return v(peer_fp, info);
     } catch (const std::exception& e) {
@@ -248,6 +248,10 @@ struct engine::impl {
       note(diag::verifier_threw, level::error, ec, "pin verifier threw a non-std exception");
       return ec;
     }
+#else
+    // Built without exceptions (firmware): the verifier, compiled likewise, cannot throw.
+    return v(peer_fp, info);
+#endif
   }
 
   // --- Handshake. ---
@@ -453,7 +457,7 @@ struct engine::impl {
     ec.clear();
     n = 0;
     if (peer_closed) {
-      ec = asio::error::eof;
+      ec = tls_errc::closed_by_peer;
       return want::nothing;
     }
     if (state != phase::connected) {
@@ -471,7 +475,7 @@ struct engine::impl {
     if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return want::output_and_retry;
     if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
       peer_closed = true;
-      ec = asio::error::eof;
+      ec = tls_errc::closed_by_peer;
       return has_output() ? want::output : want::nothing;
     }
     state = phase::failed;
@@ -541,7 +545,7 @@ struct engine::impl {
 
   std::error_code transport_closed() {
     std::error_code ec;
-    if (peer_closed) return asio::error::eof;
+    if (peer_closed) return tls_errc::closed_by_peer;
     if (state == phase::handshaking || state == phase::idle) {
       ec = tls_errc::peer_closed_during_handshake;
       note(diag::handshake_failed, level::warning, ec,

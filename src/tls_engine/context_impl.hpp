@@ -4,7 +4,7 @@
 
 #include <lanyard/core/diagnostic.hpp>
 #include <lanyard/core/fingerprint.hpp>
-#include <lanyard/tls/context.hpp>
+#include <lanyard/tls_engine/context.hpp>
 
 #include "mbedtls_util.hpp"
 

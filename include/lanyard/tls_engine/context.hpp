@@ -10,8 +10,8 @@
 #pragma once
 
 #include <lanyard/core/diagnostic.hpp>
-#include <lanyard/tls/identity.hpp>
-#include <lanyard/tls/peer_verifier.hpp>
+#include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/peer_verifier.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -54,7 +54,7 @@ struct context_options {
   /// Server: how long a ticket (and its encryption key) is valid. Keys rotate at this period.
   std::chrono::seconds ticket_lifetime{std::chrono::hours(24)};
   /// Receives each failure or notable event of the streams and engines made from this context
-  /// as a core::diagnostic: ids in lanyard/tls/diagnostics.hpp (tls.handshake_failed,
+  /// as a core::diagnostic: ids in lanyard/tls_engine/diagnostics.hpp (tls.handshake_failed,
   /// tls.read_failed, ...), the code the operation completed with, and fields (role, the
   /// mbedTLS error, the alert, the peer's fingerprint); docs/diagnostics.md § TLS lists them.
   /// The same error_detail is kept as engine::last_error(). Called on the stream's thread,
@@ -88,6 +88,8 @@ struct context_options {
 class context {
 public:
   /// Throws std::system_error on failure (see above). Precondition: `local` is not empty.
+  /// Defined only when lanyard::tls_engine is built with exceptions (not in the
+  /// core-freestanding build, nor in firmware): use create() there.
   explicit context(identity local, context_options options = {});
 
   /// Non-throwing construction; returns an empty handle (`!ctx`) and fills `error` on failure

@@ -1,5 +1,5 @@
-// Private helpers shared by src/tls: every mbedTLS-specific detail that more than one file needs.
-// Kept here (not in include/) so a port to mbedTLS 3.x touches only src/tls.
+// Private helpers shared by src/tls_engine: every mbedTLS-specific detail that more than one file
+// needs. Kept here (not in include/) so a port to mbedTLS 3.x touches only src/tls_engine.
 #pragma once
 
 #include <lanyard/core/fingerprint.hpp>

@@ -6,7 +6,7 @@
 #pragma once
 
 #include <lanyard/core/fingerprint.hpp>
-#include <lanyard/tls/role.hpp>
+#include <lanyard/tls_engine/role.hpp>
 
 #include <cstdint>
 #include <functional>

@@ -1,6 +1,6 @@
 /// @file
 /// Errors of the TLS layer (identities, the sans-IO engine and tls::stream), category
-/// "lanyard.tls".
+/// "lanyard.tls". Part of lanyard::tls_engine: standard library only.
 ///
 /// What is *not* here: a refusal by the pin verifier. When the verifier refuses a peer (for
 /// example with trust::key_changed) the handshake fails with the verifier's own error_code,
@@ -59,6 +59,10 @@ enum class tls_errc {
   already_handshaken = 23,
   /// Any other TLS protocol failure; the log line carries mbedTLS's reason.
   protocol_error = 24,
+  /// The peer sent its close_notify: it ends the connection in order and sends no more data.
+  /// engine::read() reports it; tls::stream reports asio::error::eof instead, as asio's own
+  /// streams do at the end of a stream.
+  closed_by_peer = 25,
 
   // --- Identity files. ---
   /// identity.key or identity.crt cannot be parsed, they do not belong together, or the

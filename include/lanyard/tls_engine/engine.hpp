@@ -11,18 +11,34 @@
 ///  - want::nothing:          the operation is complete.
 ///
 /// An operation that fails sets `ec` and returns want::output when there is an alert to send
-/// (send it, best effort, then report `ec`) or want::nothing. tls::stream drives an engine over
-/// an asio stream; a benchmark or a test may drive it over anything.
+/// (send it, best effort, then report `ec`) or want::nothing. tls::stream (lanyard::tls) drives
+/// an engine over an asio stream; firmware, a benchmark or a test may drive it over anything.
+///
+/// Module: lanyard::tls_engine, which depends on lanyard::core and mbedTLS only (no asio, no
+/// threads of its own) and builds with -fno-exceptions -fno-rtti, so firmware links it.
+///
+/// Errors: std::error_code, never an exception. tls_errc (lanyard/tls_engine/error.hpp) for the
+/// TLS layer's failures, or the pin verifier's own code when it refused the peer. The end of
+/// the peer's data (its close_notify) is tls_errc::closed_by_peer: the engine knows nothing of
+/// asio, and tls::stream turns it into asio::error::eof for asio's readers. A verifier that
+/// throws (a bug) refuses the peer with std::errc::state_not_recoverable when the engine is
+/// built with exceptions; built without them, the verifier cannot throw.
+///
+/// Memory: the engine allocates its ciphertext buffers itself (prepare_input(), output()) and
+/// frees them when idle (release_input(), release_output()); mbedTLS keeps its own record
+/// buffers besides (MBEDTLS_SSL_IN_CONTENT_LEN / OUT_CONTENT_LEN, 16 KiB each).
 ///
 /// Thread-safety: distinct objects safe, shared objects unsafe (one operation at a time; a
-/// read and a write may alternate).
+/// read and a write may alternate). Engines made from one context may run on different
+/// threads (tls::context is safe to share); the verifier and the context's diagnostics
+/// handler are called on the thread running the operation, inside it.
 #pragma once
 
 #include <lanyard/core/error_detail.hpp>
 #include <lanyard/core/fingerprint.hpp>
-#include <lanyard/tls/context.hpp>
-#include <lanyard/tls/peer_verifier.hpp>
-#include <lanyard/tls/role.hpp>
+#include <lanyard/tls_engine/context.hpp>
+#include <lanyard/tls_engine/peer_verifier.hpp>
+#include <lanyard/tls_engine/role.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -67,7 +83,10 @@ public:
   /// peer_rejected_certificate, handshake_failed, ...), or tls_errc::already_handshaken.
   want handshake(role r, std::error_code& ec);
   /// Decrypts up to out.size() bytes into `out`; `n` receives the count. Errors:
-  /// asio::error::eof after the peer's close_notify, tls_errc::bad_record, not_connected.
+  /// tls_errc::closed_by_peer after the peer's close_notify (and on every read after it; there
+  /// may be a want::output with it: the alert mbedTLS answers with), tls_errc::bad_record,
+  /// peer_alert, protocol_error, not_connected. (tls::stream reports closed_by_peer as
+  /// asio::error::eof.)
   want read(std::span<std::uint8_t> out, std::size_t& n, std::error_code& ec);
   /// Encrypts up to in.size() bytes (at most 64 KiB per call) into output(); `n` receives how
   /// many were consumed. Errors: tls_errc::not_connected.
@@ -129,7 +148,7 @@ public:
   /// operation reported (the verifier's own code for a refusal by the pin verifier), `detail`
   /// the sentence, `fields` what a program reads instead of parsing it (role, cause,
   /// mbedtls_error, tls_alert, alert_sent, fingerprint_presented, device_id, peer_name:
-  /// lanyard/tls/diagnostics.hpp). The same values went to context_options::diagnostics (or
+  /// lanyard/tls_engine/diagnostics.hpp). The same values went to context_options::diagnostics (or
   /// the sentence to context_options::log). Empty (no code) until something was noted; it is
   /// not cleared by a later success, and a session the verifier refused to resume is noted
   /// even though the full handshake that follows may succeed.
@@ -138,9 +157,9 @@ public:
   /// received, ...).
   const std::string& last_error_detail() const noexcept;
 
-  /// The error a stream reports when the transport ends (EOF) during an operation: depends on
-  /// the engine state (peer_closed_during_handshake, stream_truncated, or eof after a
-  /// close_notify). Records the detail line.
+  /// The error a driver reports when the transport ends (EOF) during an operation: depends on
+  /// the engine state (tls_errc::peer_closed_during_handshake, stream_truncated, or
+  /// closed_by_peer after a close_notify). Records the detail line.
   std::error_code transport_closed();
 
   struct impl; ///< Defined in src/tls.

@@ -1,6 +1,6 @@
-#include <lanyard/tls/context.hpp>
+#include <lanyard/tls_engine/context.hpp>
 
-#include <lanyard/tls/error.hpp>
+#include <lanyard/tls_engine/error.hpp>
 
 #include "context_impl.hpp"
 #include "identity_impl.hpp"
@@ -158,11 +158,14 @@ context context::create(identity local, context_options options, std::error_code
   return out;
 }
 
+#if defined(__cpp_exceptions)
+// Only where exceptions exist: firmware (built without them) calls create().
 context::context(identity local, context_options options) {
   core::error_detail error;
   *this = create(std::move(local), std::move(options), error);
   if (error) throw std::system_error(error.code, error.detail);
 }
+#endif
 
 const identity& context::local_identity() const noexcept {
   return impl_->local;

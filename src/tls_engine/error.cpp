@@ -1,4 +1,4 @@
-#include <lanyard/tls/error.hpp>
+#include <lanyard/tls_engine/error.hpp>
 
 #include <lanyard/core/error_condition.hpp>
 
@@ -53,6 +53,8 @@ public:
              "connection";
     case tls_errc::protocol_error:
       return "TLS protocol error (see the log for mbedTLS's reason)";
+    case tls_errc::closed_by_peer:
+      return "the peer closed the TLS connection (close_notify): it sends no more data";
     case tls_errc::bad_identity_file:
       return "the identity key or certificate file is damaged or inconsistent";
     case tls_errc::identity_permissions:
@@ -98,6 +100,8 @@ public:
       return "already_handshaken";
     case tls_errc::protocol_error:
       return "protocol_error";
+    case tls_errc::closed_by_peer:
+      return "closed_by_peer";
     case tls_errc::bad_identity_file:
       return "bad_identity_file";
     case tls_errc::identity_permissions:
@@ -121,6 +125,7 @@ public:
     case tls_errc::peer_alert:
     case tls_errc::peer_closed_during_handshake:
     case tls_errc::stream_truncated:
+    case tls_errc::closed_by_peer:
     case tls_errc::crypto_failure:
       return {transient};
     case tls_errc::alpn_mismatch:
