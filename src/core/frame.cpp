@@ -78,11 +78,15 @@ void encode_frame(const frame& f, std::vector<std::byte>& out) {
                  [&](const hello_frame& h) {
                    put_id(out, h.id);
                    put_u64(out, h.next_expected);
+                   put_u32(out, h.limits.max_message);
+                   put_u32(out, h.limits.window);
                  },
                  [&](const welcome_frame& w) {
                    put_id(out, w.id);
                    put_u8(out, w.resumed ? 1 : 0);
                    put_u64(out, w.next_expected);
+                   put_u32(out, w.limits.max_message);
+                   put_u32(out, w.limits.window);
                  },
                  [&](const data_frame& d) {
                    put_u64(out, d.seq);

@@ -70,17 +70,22 @@ std::error_code check_header(const std::byte* h, std::size_t max_body, std::size
   return {};
 }
 
+// max_message and window, u32 each.
+receive_limits get_limits(const std::byte* p) {
+  return {static_cast<std::uint32_t>(get_be(p, 4)), static_cast<std::uint32_t>(get_be(p + 4, 4))};
+}
+
 // Parses a body whose length check_header() already validated.
 std::error_code parse_body(frame_type type, std::span<const std::byte> b, frame& out) {
   const std::byte* p = b.data();
   switch (type) {
   case frame_type::hello:
-    out = hello_frame{get_id(p), get_be(p + 16, 8)};
+    out = hello_frame{get_id(p), get_be(p + 16, 8), get_limits(p + 24)};
     break;
   case frame_type::welcome: {
     const auto flags = std::to_integer<std::uint8_t>(p[16]);
     if ((flags & ~1u) != 0) return channel_errc::invalid_frame_field; // reserved bits
-    out = welcome_frame{get_id(p), (flags & 1u) != 0, get_be(p + 17, 8)};
+    out = welcome_frame{get_id(p), (flags & 1u) != 0, get_be(p + 17, 8), get_limits(p + 25)};
     break;
   }
   case frame_type::data:

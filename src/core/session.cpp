@@ -34,6 +34,35 @@ session::session(session_role role, session_settings settings)
   settings_.max_replay_bytes =
       std::max(settings_.max_replay_bytes, charge(settings_.max_message_size));
   settings_.ack_every = std::max<std::size_t>(settings_.ack_every, 1);
+  // Until a handshake says otherwise, the peer is taken to be configured alike.
+  peer_ = own_limits();
+}
+
+receive_limits session::own_limits() const noexcept {
+  constexpr std::size_t max32 = UINT32_MAX;
+  return {static_cast<std::uint32_t>(std::min(settings_.max_message_size, max32)),
+          static_cast<std::uint32_t>(std::min(settings_.max_replay_bytes, max32))};
+}
+
+// The peer's HELLO or WELCOME said what it accepts; checked before the frame changes anything
+// else. False (the connection failed) for limits no sender could keep, invalid_frame_field: a
+// window smaller than one message of the peer's own maximum would stall every send. And
+// message_too_large for a message queued before the peer was known and larger than its
+// maximum: it could never be delivered (the caller learns it from the connection's failure;
+// the message stays in the session, or in its reset's list).
+bool session::adopt_peer_limits(const receive_limits& l) {
+  if (std::uint64_t{l.window} < std::uint64_t{l.max_message} + replay_overhead_per_message) {
+    fail_connection(channel_errc::invalid_frame_field, false, true);
+    return false;
+  }
+  peer_ = l;
+  for (const message& m : replay_) {
+    if (m.payload.size() > l.max_message) {
+      fail_connection(channel_errc::message_too_large, false, true);
+      return false;
+    }
+  }
+  return true;
 }
 
 void session::set_state(session_state s) {
@@ -56,7 +85,7 @@ void session::reset_connection(time_point now) {
   ping_pending_ = false;
   ping_outstanding_.reset();
   pong_pending_.reset();
-  transmit_next_ = acked_;
+  rewind_transmission();
 }
 
 std::error_code session::on_connected(time_point now) {
@@ -139,13 +168,15 @@ void session::handle_frame(const frame& f, time_point now) {
 bool session::peer_next_expected(std::uint64_t next) {
   if (next < acked_ || next > send_next_) return false;
   drop_acked(next);
-  transmit_next_ = acked_;
+  rewind_transmission();
   return true;
 }
 
 void session::drop_acked(std::uint64_t next) {
   while (!replay_.empty() && replay_.front().seq < next) {
-    replay_bytes_ -= charge(replay_.front().payload.size());
+    const std::size_t cost = charge(replay_.front().payload.size());
+    replay_bytes_ -= cost;
+    if (replay_.front().seq < transmit_next_) in_flight_bytes_ -= std::min(in_flight_bytes_, cost);
     replay_.pop_front();
   }
   if (next != acked_) {
@@ -162,6 +193,7 @@ void session::start_new_session(const session_id& new_id) {
     replay_.clear();
     replay_bytes_ = 0;
     send_next_ = acked_ = transmit_next_ = 0;
+    in_flight_bytes_ = 0;
     recv_next_ = ack_sent_ = consumed_next_ = skip_next_ = 0;
     unconsumed_bytes_ = 0;
     held_control_.clear();
@@ -182,6 +214,7 @@ void session::establish(bool resumed, time_point now) {
 }
 
 void session::handle_hello(const hello_frame& h, time_point now) {
+  if (!adopt_peer_limits(h.limits)) return;
   bool resumed = false;
   if (!id_.is_zero() && h.id == id_) {
     if (!peer_next_expected(h.next_expected))
@@ -195,7 +228,7 @@ void session::handle_hello(const hello_frame& h, time_point now) {
     if (fresh.is_zero() || fresh == id_) // a broken generator must not resume by accident
       return fail_connection(channel_errc::invalid_state, false, true);
     start_new_session(fresh);
-    transmit_next_ = acked_;
+    rewind_transmission();
   }
   welcome_pending_ = true;
   welcome_resumed_ = resumed;
@@ -204,6 +237,7 @@ void session::handle_hello(const hello_frame& h, time_point now) {
 
 void session::handle_welcome(const welcome_frame& w, time_point now) {
   if (w.id.is_zero()) return fail_connection(channel_errc::invalid_frame_field, false, true);
+  if (!adopt_peer_limits(w.limits)) return;
   if (w.resumed) {
     // The server can only resume what we asked for.
     if (id_.is_zero() || w.id != id_)
@@ -217,7 +251,7 @@ void session::handle_welcome(const welcome_frame& w, time_point now) {
     if (w.next_expected != 0)
       return fail_connection(channel_errc::sequence_out_of_window, false, true);
     start_new_session(w.id);
-    transmit_next_ = acked_;
+    rewind_transmission();
   }
   if (hello_sent_) add_rtt_sample(now - *hello_sent_);
   establish(w.resumed, now);
@@ -270,16 +304,16 @@ void session::handle_message(std::uint64_t seq, message_kind kind,
 
 // One more message is acknowledgeable (received, or consumed under on_consume).
 void session::count_for_ack(std::size_t payload_size, time_point now) {
-  // Also by volume: with large messages the peer's replay buffer (same max_replay_bytes on
-  // both ends) fills before ack_every messages arrive, and the sender would stall for
-  // ack_delay. A quarter of it keeps the sender's window open.
+  // Also by volume: with large messages the sender's window (the smaller of the two ends'
+  // max_replay_bytes: each announced its own) fills before ack_every messages arrive, and the
+  // sender would stall for ack_delay. A quarter of it keeps the window open.
   recv_unacked_bytes_ += charge(payload_size);
   // Not connected yet (on_consume: the application reads while the link is down): the next
   // HELLO or WELCOME announces it, or establish() schedules the ACK. A timer armed now would
   // be long overdue by then.
   if (state_ != session_state::established) return;
   if (ack_point() - ack_sent_ >= settings_.ack_every ||
-      recv_unacked_bytes_ >= settings_.max_replay_bytes / 4)
+      recv_unacked_bytes_ >= std::min<std::size_t>(settings_.max_replay_bytes, peer_.window) / 4)
     ack_now_ = true;
   else
     schedule_ack(now);
@@ -369,7 +403,8 @@ void session::add_rtt_sample(duration sample) {
 session::send_result session::send(std::span<const std::byte> payload, time_point,
                                    message_kind kind) {
   if (state_ == session_state::closed) return {channel_errc::session_closed, 0};
-  if (payload.size() > settings_.max_message_size) return {channel_errc::message_too_large, 0};
+  if (payload.size() > std::min<std::size_t>(settings_.max_message_size, peer_.max_message))
+    return {channel_errc::message_too_large, 0};
   // A kind no peer accepts would fail every connection it is resent on, for ever.
   if (kind != message_kind::application && kind != message_kind::provisioning &&
       kind != message_kind::administration)
@@ -469,7 +504,7 @@ std::span<const std::byte> session::poll_output(time_point now) {
       hello_pending_ = false;
       hello_sent_ = now;
       announce_next_expected();
-      encode_frame(hello_frame{id_, ack_sent_}, out_);
+      encode_frame(hello_frame{id_, ack_sent_, own_limits()}, out_);
     }
     return out_;
   }
@@ -477,7 +512,7 @@ std::span<const std::byte> session::poll_output(time_point now) {
   if (welcome_pending_) {
     welcome_pending_ = false;
     announce_next_expected();
-    encode_frame(welcome_frame{id_, welcome_resumed_, ack_sent_}, out_);
+    encode_frame(welcome_frame{id_, welcome_resumed_, ack_sent_, own_limits()}, out_);
   }
   if (now >= ack_deadline_) ack_now_ = true;
   const bool data_waiting = transmit_next_ < send_next_;
@@ -502,6 +537,11 @@ std::span<const std::byte> session::poll_output(time_point now) {
   }
   while (transmit_next_ < send_next_ && out_.size() < settings_.output_batch_bytes) {
     const message& m = replay_[static_cast<std::size_t>(transmit_next_ - acked_)];
+    // The peer's window: it holds no more than it announced beyond its acknowledgement (under
+    // on_consume, unread), whatever this end's own replay buffer holds. The next ACK opens it.
+    const std::size_t cost = charge(m.payload.size());
+    if (in_flight_bytes_ + cost > peer_.window) break;
+    in_flight_bytes_ += cost;
     if (m.kind == message_kind::application)
       encode_frame(data_frame{m.seq, m.payload}, out_);
     else

@@ -404,7 +404,7 @@ TEST_CASE("garbage and oversized frames after the handshake close that connectio
   lanyard::core::session_id b_id;
   {
     raw_controller raw(f, phone_b());
-    raw.write_frame(f, lanyard::core::hello_frame{{}, 0});
+    raw.write_frame(f, lanyard::core::hello_frame{{}, 0, {}});
     REQUIRE(run_until(f.io, [&] { return raw.welcome.has_value(); }));
     b_id = raw.welcome->id;
     CHECK_FALSE(raw.welcome->resumed);
@@ -414,7 +414,7 @@ TEST_CASE("garbage and oversized frames after the handshake close that connectio
 
     // ...then garbage: that connection is closed with the protocol error, said in a CLOSE.
     if (kind.bytes.empty())
-      raw.write_frame(f, lanyard::core::hello_frame{b_id, 1});
+      raw.write_frame(f, lanyard::core::hello_frame{b_id, 1, {}});
     else
       raw.write(f, kind.bytes);
     REQUIRE(run_until(f.io, [&] { return raw.ended.has_value(); }));
@@ -430,7 +430,7 @@ TEST_CASE("garbage and oversized frames after the handshake close that connectio
   // B comes back and resumes its session: the message it sent before is not delivered again.
   {
     raw_controller raw(f, phone_b());
-    raw.write_frame(f, lanyard::core::hello_frame{b_id, 0}); // the accessory sent B nothing
+    raw.write_frame(f, lanyard::core::hello_frame{b_id, 0, {}}); // the accessory sent B nothing
     REQUIRE(run_until(f.io, [&] { return raw.welcome.has_value(); }));
     CHECK(raw.welcome->id == b_id);
     CHECK(raw.welcome->resumed);
@@ -477,7 +477,7 @@ TEST_CASE("a controller naming another controller's session is refused; both ses
   lanyard::core::session_id b_id;
   {
     raw_controller raw(f, phone_b());
-    raw.write_frame(f, lanyard::core::hello_frame{{}, 0});
+    raw.write_frame(f, lanyard::core::hello_frame{{}, 0, {}});
     REQUIRE(run_until(f.io, [&] { return raw.welcome.has_value(); }));
     b_id = raw.welcome->id;
   }
@@ -486,7 +486,7 @@ TEST_CASE("a controller naming another controller's session is refused; both ses
   {
     // B (paired, authenticated) replays A's session id.
     raw_controller raw(f, phone_b());
-    raw.write_frame(f, lanyard::core::hello_frame{a_id, 0});
+    raw.write_frame(f, lanyard::core::hello_frame{a_id, 0, {}});
     REQUIRE(run_until(f.io, [&] { return raw.ended.has_value(); }));
     INFO("connection ended: " << raw.ended->message());
     CHECK_FALSE(raw.welcome.has_value()); // never admitted to A's session
@@ -510,7 +510,7 @@ TEST_CASE("a controller naming another controller's session is refused; both ses
   CHECK(f.received[a] == std::vector<std::string>{"a1", "a2"});
   {
     raw_controller raw(f, phone_b());
-    raw.write_frame(f, lanyard::core::hello_frame{b_id, 0});
+    raw.write_frame(f, lanyard::core::hello_frame{b_id, 0, {}});
     REQUIRE(run_until(f.io, [&] { return raw.welcome.has_value(); }));
     CHECK(raw.welcome->id == b_id);
     CHECK(raw.welcome->resumed);

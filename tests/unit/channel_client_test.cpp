@@ -1101,7 +1101,7 @@ TEST_CASE("channel: a HELLO for another controller's session closes only that co
   REQUIRE(run_until(io, [&] { return hs.has_value(); }));
   REQUIRE(!*hs);
   std::vector<std::byte> hello;
-  lanyard::core::encode_frame(lanyard::core::hello_frame{acc.session_ids[fp], 0}, hello);
+  lanyard::core::encode_frame(lanyard::core::hello_frame{acc.session_ids[fp], 0, {}}, hello);
   std::optional<std::error_code> wrote;
   asio::async_write(s, asio::buffer(hello), [&](std::error_code ec, std::size_t) { wrote = ec; });
   std::array<char, 512> buf{};

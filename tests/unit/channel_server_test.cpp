@@ -144,7 +144,7 @@ TEST_CASE("server: a new connection of the same controller takes the session ove
   REQUIRE(run_until(f.io, [&] { return hs.has_value(); }));
   REQUIRE(!*hs);
   std::vector<std::byte> hello;
-  lanyard::core::encode_frame(lanyard::core::hello_frame{f.session_id, 0}, hello);
+  lanyard::core::encode_frame(lanyard::core::hello_frame{f.session_id, 0, {}}, hello);
   asio::async_write(s, asio::buffer(hello), [](std::error_code, std::size_t) {});
   // Read the WELCOME: it says "resumed".
   std::array<std::byte, 1024> buf{};

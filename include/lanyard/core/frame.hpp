@@ -56,27 +56,41 @@ enum class message_kind : std::uint8_t {
 std::string_view to_string(message_kind k) noexcept;
 
 /// Fixed body sizes of the frames that have one.
-inline constexpr std::size_t hello_body_size = 16 + 8;
-inline constexpr std::size_t welcome_body_size = 16 + 1 + 8;
+inline constexpr std::size_t hello_body_size = 16 + 8 + 4 + 4;
+inline constexpr std::size_t welcome_body_size = 16 + 1 + 8 + 4 + 4;
 inline constexpr std::size_t data_body_min_size = 8;
 inline constexpr std::size_t control_body_min_size = 8 + 1;
 inline constexpr std::size_t ack_body_size = 8;
 inline constexpr std::size_t ping_body_size = 8;
 inline constexpr std::size_t close_body_min_size = 2;
 
-/// HELLO: "resume session `id` (zero: I have none); I expect your message `next_expected`".
+/// What the sender of a HELLO or WELCOME accepts from its peer (docs/PROTOCOL.md § 3.3), so
+/// that two ends configured differently (a phone, a firmware accessory with kilobytes of RAM)
+/// still agree: each sends at most `max_message` bytes per message and keeps at most `window`
+/// bytes beyond the other's acknowledgement (charged as a replay buffer charges: payload plus
+/// replay_overhead_per_message each). The defaults are session_settings' defaults.
+struct receive_limits {
+  std::uint32_t max_message = 64 * 1024;
+  std::uint32_t window = 1024 * 1024;
+  friend bool operator==(const receive_limits&, const receive_limits&) = default;
+};
+
+/// HELLO: "resume session `id` (zero: I have none); I expect your message `next_expected`;
+/// send me within `limits`".
 struct hello_frame {
   session_id id;
   std::uint64_t next_expected = 0;
+  receive_limits limits;
   friend bool operator==(const hello_frame&, const hello_frame&) = default;
 };
 
 /// WELCOME: "this is session `id`; `resumed` says whether it is the one you asked for; I
-/// expect your message `next_expected`".
+/// expect your message `next_expected`; send me within `limits`".
 struct welcome_frame {
   session_id id;
   bool resumed = false;
   std::uint64_t next_expected = 0;
+  receive_limits limits;
   friend bool operator==(const welcome_frame&, const welcome_frame&) = default;
 };
 

@@ -112,7 +112,8 @@ public:
   /// Queues a message: the application's (a DATA frame), or with another `kind` a library
   /// service's (a CONTROL frame; the peer reports it as events::control_received). Both are
   /// numbered, buffered, acknowledged and retransmitted alike. Errors: message_too_large
-  /// (> max_message_size), buffer_full (the replay buffer cannot take it: wait for
+  /// (> max_message_size, or > the peer's max_message once a handshake announced it:
+  /// peer_limits()), buffer_full (the replay buffer cannot take it: wait for
   /// events::acked or fail), invalid_frame_field (`kind` is none of message_kind's values),
   /// session_closed. Works in every state but closed: while
   /// disconnected the message waits for the next connection.
@@ -159,6 +160,16 @@ public:
   std::size_t replay_count() const noexcept { return replay_.size(); }
   /// The smoothed RTT, once measured.
   std::optional<duration> smoothed_rtt() const noexcept { return srtt_; }
+  /// What the peer accepts, as its last HELLO or WELCOME announced (docs/PROTOCOL.md § 3.3);
+  /// this end's own limits until a handshake said otherwise. The session sends messages of at
+  /// most the smaller max_message and writes no more than the peer's window beyond its
+  /// acknowledgement.
+  const receive_limits& peer_limits() const noexcept { return peer_; }
+  /// What this end announces: max_message_size and max_replay_bytes (at most 2^32 - 1 each).
+  receive_limits own_limits() const noexcept;
+  /// Bytes written on this connection and not acknowledged yet (charged as the replay buffer
+  /// charges): at most peer_limits().window.
+  std::size_t in_flight_bytes() const noexcept { return in_flight_bytes_; }
 
 private:
   bool connected() const noexcept {
@@ -189,6 +200,11 @@ private:
   void schedule_ack(time_point now);
   void announce_next_expected();
   void drop_acked(std::uint64_t next);
+  void rewind_transmission() noexcept {
+    transmit_next_ = acked_;
+    in_flight_bytes_ = 0;
+  }
+  bool adopt_peer_limits(const receive_limits& l);
   void start_new_session(const session_id& new_id);
   void establish(bool resumed, time_point now);
   void add_rtt_sample(duration sample);
@@ -211,6 +227,8 @@ private:
   std::uint64_t send_next_ = 0;
   std::uint64_t acked_ = 0;
   std::uint64_t transmit_next_ = 0; // next seq to write on this connection
+  std::size_t in_flight_bytes_ = 0; // charge of seq acked_ .. transmit_next_-1
+  receive_limits peer_;             // what the peer accepts (HELLO / WELCOME)
 
   // Receive direction.
   std::uint64_t recv_next_ = 0;

@@ -34,8 +34,9 @@ enum class ack_policy : std::uint8_t {
   on_consume,
 };
 
-/// Settings of one session. Both ends should use the same max_message_size and
-/// max_replay_bytes.
+/// Settings of one session. max_message_size and max_replay_bytes need not match the peer's:
+/// each end announces its own in HELLO / WELCOME (docs/PROTOCOL.md § 3.3) and sends within the
+/// other's.
 struct session_settings {
   /// Largest application message (DATA payload) sent or accepted, in bytes. A larger incoming
   /// frame closes the connection with frame_too_large. 64 KiB: large enough for any control

@@ -83,14 +83,16 @@ std::error_code decode_error(const std::vector<std::byte>& in,
 } // namespace
 
 TEST_CASE("frames encode byte by byte as docs/PROTOCOL.md says") {
-  CHECK(encode(hello_frame{make_id(0x10), 0x0102030405060708}) ==
-        bytes({1,    1,    0,    0,    0,    24,   0x10, 0x11, 0x12, 0x13,
-               0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d,
-               0x1e, 0x1f, 1,    2,    3,    4,    5,    6,    7,    8}));
-  CHECK(encode(welcome_frame{make_id(0xa0), true, 9}) ==
-        bytes({1,    2,    0,    0,    0,    25,   0xa0, 0xa1, 0xa2, 0xa3, 0xa4,
-               0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
-               1,    0,    0,    0,    0,    0,    0,    0,    9}));
+  // The limits: max_message 0x1000 (4 KiB), window 0x4000 (16 KiB), a firmware profile.
+  CHECK(encode(hello_frame{make_id(0x10), 0x0102030405060708, {0x1000, 0x4000}}) ==
+        bytes({1,    1,    0,    0,    0,    32,   0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
+               0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 1,    2,    3,    4,
+               5,    6,    7,    8,    0,    0,    0x10, 0,    0,    0,    0x40, 0}));
+  // The defaults: 64 KiB and 1 MiB.
+  CHECK(encode(welcome_frame{make_id(0xa0), true, 9, {}}) ==
+        bytes({1,    2,    0,    0,    0,    33,   0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6,
+               0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 1,    0,    0,    0,
+               0,    0,    0,    0,    9,    0,    1,    0,    0,    0,    0x10, 0,    0}));
   const auto payload = bytes({0xde, 0xad});
   CHECK(encode(data_frame{0x0100, payload}) ==
         bytes({1, 3, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 1, 0, 0xde, 0xad}));
@@ -120,8 +122,8 @@ TEST_CASE("every frame type round-trips, whatever the chunking") {
   const auto payload = bytes({1, 2, 3, 4, 5, 6, 7, 8, 9});
   const std::vector<std::byte> empty;
   std::vector<std::byte> stream;
-  encode_frame(hello_frame{make_id(1), 42}, stream);
-  encode_frame(welcome_frame{make_id(2), false, 43}, stream);
+  encode_frame(hello_frame{make_id(1), 42, {100, 0xfedcba98}}, stream);
+  encode_frame(welcome_frame{make_id(2), false, 43, {0xffffffff, 7}}, stream);
   encode_frame(data_frame{44, payload}, stream);
   encode_frame(data_frame{45, empty}, stream);
   encode_frame(ack_frame{46}, stream);
@@ -137,8 +139,9 @@ TEST_CASE("every frame type round-trips, whatever the chunking") {
     auto d = decode_all(stream, chunk);
     REQUIRE_FALSE(d.error);
     REQUIRE(d.frames.size() == 11);
-    CHECK(std::get<hello_frame>(d.frames[0]) == hello_frame{make_id(1), 42});
-    CHECK(std::get<welcome_frame>(d.frames[1]) == welcome_frame{make_id(2), false, 43});
+    CHECK(std::get<hello_frame>(d.frames[0]) == hello_frame{make_id(1), 42, {100, 0xfedcba98}});
+    CHECK(std::get<welcome_frame>(d.frames[1]) ==
+          welcome_frame{make_id(2), false, 43, {0xffffffff, 7}});
     CHECK(std::get<data_frame>(d.frames[2]).seq == 44);
     CHECK(d.payloads[2] == payload);
     CHECK(std::get<data_frame>(d.frames[3]).seq == 45);
@@ -218,8 +221,8 @@ TEST_CASE("decoder errors") {
     CHECK(decode_error(bytes({1, 7, 0, 0, 0x01, 0x03})) == channel_errc::frame_too_large);
   }
   SECTION("truncated fixed fields") {
-    CHECK(decode_error(bytes({1, 1, 0, 0, 0, 23})) == channel_errc::frame_truncated);
-    CHECK(decode_error(bytes({1, 2, 0, 0, 0, 24})) == channel_errc::frame_truncated);
+    CHECK(decode_error(bytes({1, 1, 0, 0, 0, 31})) == channel_errc::frame_truncated);
+    CHECK(decode_error(bytes({1, 2, 0, 0, 0, 32})) == channel_errc::frame_truncated);
     CHECK(decode_error(bytes({1, 3, 0, 0, 0, 7})) == channel_errc::frame_truncated);
     CHECK(decode_error(bytes({1, 4, 0, 0, 0, 0})) == channel_errc::frame_truncated);
     CHECK(decode_error(bytes({1, 5, 0, 0, 0, 4})) == channel_errc::frame_truncated);
@@ -229,14 +232,14 @@ TEST_CASE("decoder errors") {
     CHECK(decode_error(bytes({1, 8, 0, 0, 0, 8})) == channel_errc::frame_truncated);
   }
   SECTION("trailing bytes after the last field") {
-    CHECK(decode_error(bytes({1, 1, 0, 0, 0, 25})) == channel_errc::frame_trailing_bytes);
-    CHECK(decode_error(bytes({1, 2, 0, 0, 0, 26})) == channel_errc::frame_trailing_bytes);
+    CHECK(decode_error(bytes({1, 1, 0, 0, 0, 33})) == channel_errc::frame_trailing_bytes);
+    CHECK(decode_error(bytes({1, 2, 0, 0, 0, 34})) == channel_errc::frame_trailing_bytes);
     CHECK(decode_error(bytes({1, 4, 0, 0, 0, 9})) == channel_errc::frame_trailing_bytes);
     CHECK(decode_error(bytes({1, 5, 0, 0, 0, 16})) == channel_errc::frame_trailing_bytes);
     CHECK(decode_error(bytes({1, 6, 0, 1, 0, 8})) == channel_errc::frame_trailing_bytes);
   }
   SECTION("reserved WELCOME flag bits") {
-    auto enc = encode(welcome_frame{make_id(1), true, 0});
+    auto enc = encode(welcome_frame{make_id(1), true, 0, {}});
     enc[frame_header_size + 16] = std::byte{0x03};
     CHECK(decode_error(enc) == channel_errc::invalid_frame_field);
   }

@@ -162,7 +162,7 @@ TEST_CASE("on_consume: a resume resends what is held unread, and it is not deliv
   connect(c, s, t(10));
   s.receive(copy(c.poll_output(t(10))), t(10));
   auto welcome = copy(s.poll_output(t(10)));
-  CHECK(welcome == encode(welcome_frame{id_of(1), true, 2}));
+  CHECK(welcome == encode(welcome_frame{id_of(1), true, 2, s.own_limits()}));
   c.receive(welcome, t(11));
   // The client resends from 2: "held-2" (skipped, it is held) then "lost" (delivered).
   ev = pump(c, s, t(11));
@@ -195,7 +195,7 @@ TEST_CASE("on_consume: the client's HELLO announces what it consumed, the server
   disconnect(c, s, t(3));
   connect(c, s, t(4));
   auto hello = copy(c.poll_output(t(4)));
-  CHECK(hello == encode(hello_frame{id_of(1), 1}));
+  CHECK(hello == encode(hello_frame{id_of(1), 1, {}}));
   s.receive(hello, t(4));
   ev = pump(c, s, t(4));
   CHECK(received(ev.client).empty()); // p1 came again and was skipped: it is held
@@ -206,18 +206,51 @@ TEST_CASE("on_consume: the client's HELLO announces what it consumed, the server
   CHECK(s.replay_count() == 0);
 }
 
+TEST_CASE("on_consume: a sender with a larger replay bound keeps to the receiver's window") {
+  int ids = 0;
+  // The client's replay bound is larger than the server's receive window: the server's
+  // WELCOME announced its window, and the client writes no more than that unread.
+  const std::size_t window = 2 * cost(max_message);
+  session c(session_role::client, client_with_replay(1 << 20)),
+      s(session_role::server, consuming_server(&ids, window));
+  handshake(c, s, t(0));
+  CHECK(c.peer_limits() == receive_limits{max_message, static_cast<std::uint32_t>(window)});
+  const std::vector<std::byte> m(max_message);
+  for (int i = 0; i < 5; ++i)
+    REQUIRE_FALSE(c.send(m, t(1)).error); // its own buffer takes them all
+  auto ev = pump(c, s, t(1));
+  CHECK(only<events::message_received>(ev.server).size() == 2);
+  CHECK(only<events::connection_failed>(ev.server).empty());
+  CHECK(c.in_flight_bytes() == window);
+  CHECK(s.unconsumed_bytes() == window);
+  // Each message taken opens the window for the next one; all five arrive, in order, once.
+  std::uint64_t taken = 0;
+  for (int round = 0; round < 10 && taken < 5; ++round) {
+    for (; taken < s.next_expected_seq(); ++taken)
+      REQUIRE_FALSE(s.consume(taken, max_message, t(2 + round)));
+    s.handle_deadline(t(100 + 100 * round)); // the delayed ACK
+    ev = pump(c, s, t(100 + 100 * round));
+    CHECK(only<events::connection_failed>(ev.server).empty());
+    CHECK(s.unconsumed_bytes() <= window);
+  }
+  CHECK(taken == 5);
+  CHECK(s.next_expected_seq() == 5);
+}
+
 TEST_CASE("on_consume: a peer that sends beyond the window is refused") {
   int ids = 0;
-  // The client's replay bound is larger than the server's receive window.
   session c(session_role::client, client_with_replay(1 << 20)),
       s(session_role::server, consuming_server(&ids, 2 * cost(max_message)));
   handshake(c, s, t(0));
+  // A broken or hostile peer ignores the window the WELCOME announced: raw DATA frames.
   const std::vector<std::byte> m(max_message);
-  for (int i = 0; i < 3; ++i)
-    REQUIRE_FALSE(c.send(m, t(1)).error);
-  auto ev = pump(c, s, t(1));
-  CHECK(only<events::message_received>(ev.server).size() == 2);
-  auto failed = only<events::connection_failed>(ev.server);
+  std::vector<std::byte> wire;
+  for (std::uint64_t i = 0; i < 3; ++i)
+    encode_frame(data_frame{i, m}, wire);
+  s.receive(wire, t(1));
+  auto ev = drain(s);
+  CHECK(only<events::message_received>(ev).size() == 2);
+  auto failed = only<events::connection_failed>(ev);
   REQUIRE(failed.size() == 1);
   CHECK(failed[0].error == channel_errc::sequence_out_of_window);
   CHECK(s.unconsumed_bytes() == 2 * cost(max_message)); // held, not lost: the session survives
@@ -282,7 +315,7 @@ TEST_CASE("on_consume: a held message taken before the peer resent it is acknowl
   connect(c, s, t(10));
   s.receive(copy(c.poll_output(t(10))), t(10));
   auto welcome = copy(s.poll_output(t(10)));
-  CHECK(welcome == encode(welcome_frame{id_of(1), true, 0})); // "held" is unread
+  CHECK(welcome == encode(welcome_frame{id_of(1), true, 0, s.own_limits()})); // "held" is unread
   c.receive(welcome, t(11));
   // The application takes "held" before the client's resend of it arrives. The client has
   // written nothing on this connection yet: an ACK(1) now would acknowledge a message it

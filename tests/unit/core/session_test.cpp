@@ -23,10 +23,10 @@ TEST_CASE("a new session: HELLO(zero id) then WELCOME(new id, not resumed)") {
   CHECK(c.state() == session_state::handshaking);
 
   auto hello = copy(c.poll_output(t(1)));
-  CHECK(hello == encode(hello_frame{session_id{}, 0}));
+  CHECK(hello == encode(hello_frame{session_id{}, 0, {}}));
   CHECK(s.receive(hello, t(2)) == std::error_code{});
   auto welcome = copy(s.poll_output(t(2)));
-  CHECK(welcome == encode(welcome_frame{id_of(1), false, 0}));
+  CHECK(welcome == encode(welcome_frame{id_of(1), false, 0, {}}));
   c.receive(welcome, t(5));
 
   CHECK(c.state() == session_state::established);
@@ -116,7 +116,7 @@ TEST_CASE("resume: what was lost in flight is retransmitted exactly once") {
   c.send(msg("while-offline"), t(13));
   connect(c, s, t(20));
   auto hello = copy(c.poll_output(t(20)));
-  CHECK(hello == encode(hello_frame{id_of(1), 0}));
+  CHECK(hello == encode(hello_frame{id_of(1), 0, {}}));
   s.receive(hello, t(20));
   ev = pump(c, s, t(20));
   // HELLO's... and WELCOME's next_expected acknowledged "delivered"; the rest arrives once.
@@ -430,7 +430,7 @@ TEST_CASE("protocol errors close the connection with a CLOSE frame; the session 
     connect(c, s, t(0));
     pump(c, s, t(0));
     drain(s);
-    s.receive(encode(hello_frame{id_of(1), 0}), t(1));
+    s.receive(encode(hello_frame{id_of(1), 0, {}}), t(1));
     expect_failure(s, channel_errc::protocol_violation);
   }
   SECTION("DATA with a gap or a duplicate sequence number") {
@@ -464,19 +464,19 @@ TEST_CASE("protocol errors close the connection with a CLOSE frame; the session 
     disconnect(c, s, t(1));
     drain(s);
     s.on_connected(t(2));
-    s.receive(encode(hello_frame{id_of(1), 5}), t(2));
+    s.receive(encode(hello_frame{id_of(1), 5, {}}), t(2));
     expect_failure(s, channel_errc::sequence_out_of_window);
   }
   SECTION("a WELCOME resuming a session the client did not ask for") {
     c.on_connected(t(0));
     c.poll_output(t(0));
-    c.receive(encode(welcome_frame{id_of(7), true, 0}), t(1));
+    c.receive(encode(welcome_frame{id_of(7), true, 0, {}}), t(1));
     expect_failure(c, channel_errc::protocol_violation);
   }
   SECTION("a WELCOME with a zero session id") {
     c.on_connected(t(0));
     c.poll_output(t(0));
-    c.receive(encode(welcome_frame{session_id{}, false, 0}), t(1));
+    c.receive(encode(welcome_frame{session_id{}, false, 0, {}}), t(1));
     expect_failure(c, channel_errc::invalid_frame_field);
   }
   SECTION("a server without an id source refuses new sessions") {
@@ -499,7 +499,7 @@ TEST_CASE("a HELLO for another controller's session: session_not_owned, own sess
   drain(s);
 
   s.on_connected(t(3));
-  CHECK(s.receive(encode(hello_frame{id_of(99), 0}), t(3)) == channel_errc::session_not_owned);
+  CHECK(s.receive(encode(hello_frame{id_of(99), 0, {}}), t(3)) == channel_errc::session_not_owned);
   auto failed = only<events::connection_failed>(drain(s));
   REQUIRE(failed.size() == 1);
   CHECK(failed[0].error == channel_errc::session_not_owned);
@@ -586,7 +586,7 @@ TEST_CASE("a rejected WELCOME leaves the client's session exactly as it was") {
   c.on_connected(t(3));
   c.poll_output(t(3));
   // A new session must expect message 0.
-  c.receive(encode(welcome_frame{id_of(5), false, 3}), t(4));
+  c.receive(encode(welcome_frame{id_of(5), false, 3, {}}), t(4));
   auto failed = only<events::connection_failed>(drain(c));
   REQUIRE(failed.size() == 1);
   CHECK(failed[0].error == channel_errc::sequence_out_of_window);
