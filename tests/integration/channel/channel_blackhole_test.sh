@@ -2,26 +2,26 @@
 # up, no errors) for 5 s while the app streams messages to the accessory, which echoes them.
 # The channel must go waiting (keep-alive timeout), recover when the link comes back, and every
 # message must be acknowledged and echoed exactly once, in order, without a session reset.
-# Needs BUILD (the build directory) in the environment.
-PEER="$BUILD/tests/channel_lab_peer"
-D="$LAB_DIR/channel"
-mkdir -p "$D"
-
-lab_spawn accessory "$D/accessory.log" "$PEER" accessory "$D" 7443 >/dev/null
-for _ in $(seq 100); do grep -q listening "$D/accessory.log" 2>/dev/null && break; sleep 0.1; done
-grep -q listening "$D/accessory.log" || { cat "$D/accessory.log"; echo "FAILED: accessory did not start"; exit 1; }
-
-lab_exec phone "$PEER" app "$D" 198.18.1.3 7443 150 --expect-waiting >"$D/app.log" 2>&1 &
+# The stream peer of common.sh (the product API unless STREAM_API=lower).
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+start_accessory "$D/acc.log" >/dev/null
+# 150 messages at 10/s: ~15 s of sending, through the blackhole.
+lab_exec phone "$STREAM_PEER" app --dir "$D" --host 198.18.1.3 --port 7443 --count 150 \
+  --tick-ms 100 --keepalive-ms 500 --peer-timeout-ms 2000 --backoff-cap-ms 1000 \
+  --min-recoveries 1 --timeout 90 >"$D/app.log" 2>&1 &
 app=$!
-for _ in $(seq 100); do grep -q "state ready" "$D/app.log" 2>/dev/null && break; sleep 0.1; done
+wait_line "$D/app.log" ' connected 1$' 20
 sleep 2
 lab_blackhole phone wlan0
 sleep 5
 lab_unblackhole phone wlan0
 status=0
 wait "$app" || status=$?
-echo "--- app"; cat "$D/app.log"
-echo "--- accessory"; cat "$D/accessory.log"
-if [ "$status" -ne 0 ]; then echo "FAILED: app exited with $status"; exit 1; fi
-grep -q "state waiting" "$D/app.log" || { echo "FAILED: the channel never went waiting"; exit 1; }
+echo "--- app (states)"; grep -E 'state |connected|done' "$D/app.log"
+echo "--- accessory (tail)"; tail -n 5 "$D/acc.log"
+no_violations "$D/app.log" "$D/acc.log"
+[[ $status -eq 0 ]] || { echo "FAILED: app exited with $status"; exit 1; }
+grep -q ' state waiting' "$D/app.log" || { echo "FAILED: the channel never went waiting"; exit 1; }
+grep -q 'done: sent 150, acked 150, echoes 150,' "$D/app.log" ||
+  { echo "FAILED: not every message acknowledged and echoed"; exit 1; }
 echo "PASSED"
