@@ -307,17 +307,5 @@ int run_app(const args& a) {
 } // namespace
 
 int main(int argc, char** argv) {
-  std::optional<args> a;
-  if (argc >= 2) a = parse(argc, argv, 2);
-  if (a && std::string_view(argv[1]) == "accessory" && a->has("dir") && a->has("port"))
-    return run_accessory(*a);
-  if (a && std::string_view(argv[1]) == "app" && a->has("dir") &&
-      ((a->has("host") && a->has("port")) || a->has("device-id")) && a->num("count", 0) > 0)
-    return run_app(*a);
-  std::fprintf(stderr,
-               "usage: %s accessory --dir DIR --port PORT [options]\n"
-               "       %s app --dir DIR (--host HOST --port PORT | --device-id ID) --count N "
-               "[options] (see channel_stream_peer.cpp)\n",
-               argv[0], argv[0]);
-  return 2;
+  return run_role(argc, argv, run_accessory, run_app);
 }

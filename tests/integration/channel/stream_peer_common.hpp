@@ -108,4 +108,23 @@ inline std::optional<args> parse(int argc, char** argv, int from) {
   return a;
 }
 
+// main() of both peers: "accessory --dir DIR --port PORT [options]" runs `accessory`, "app --dir
+// DIR (--host HOST --port PORT | --device-id ID) --count N [options]" runs `app`; anything else
+// prints the usage (exit status 2).
+inline int run_role(int argc, char** argv, int (*accessory)(const args&), int (*app)(const args&)) {
+  std::optional<args> a;
+  if (argc >= 2) a = parse(argc, argv, 2);
+  if (a && std::string_view(argv[1]) == "accessory" && a->has("dir") && a->has("port"))
+    return accessory(*a);
+  if (a && std::string_view(argv[1]) == "app" && a->has("dir") &&
+      ((a->has("host") && a->has("port")) || a->has("device-id")) && a->num("count", 0) > 0)
+    return app(*a);
+  std::fprintf(stderr,
+               "usage: %s accessory --dir DIR --port PORT [options]\n"
+               "       %s app --dir DIR (--host HOST --port PORT | --device-id ID) --count N "
+               "[options] (see channel_stream_peer.cpp)\n",
+               argv[0], argv[0]);
+  return 2;
+}
+
 } // namespace stream_peer
