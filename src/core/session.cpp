@@ -56,6 +56,9 @@ bool session::adopt_peer_limits(const receive_limits& l) {
     return false;
   }
   peer_ = l;
+  // send() held every queued message to this end's own maximum: only a smaller one needs the
+  // walk over the replay buffer (on every handshake otherwise, up to max_replay_bytes of it).
+  if (l.max_message >= settings_.max_message_size) return true;
   for (const message& m : replay_) {
     if (m.payload.size() > l.max_message) {
       fail_connection(channel_errc::message_too_large, false, true);
