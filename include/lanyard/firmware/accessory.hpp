@@ -1,0 +1,127 @@
+/// @file
+/// The accessory side of Lanyard for firmware: one object that is the whole accessory protocol
+/// — TLS with pinned controller keys (tls::engine over memory), pairing (setup secret or
+/// setup code), the sessions of several controllers (core::session under core::session_table:
+/// resume, take-over, linger, the cap), provisioning — driven from one poll loop, sans-IO:
+/// the firmware owns the sockets and the clock.
+///
+/// No asio, no Avahi, no threads, no exceptions or RTTI (lanyard::firmware builds with
+/// -fno-exceptions -fno-rtti and links lanyard::core, lanyard::crypto and lanyard::tls_engine
+/// only). Capacities are accessory_settings, reserved at construction and start(); the
+/// platform seam (platform.hpp) provides entropy, storage, the wall clock and the Wi-Fi
+/// driver. The mDNS responder (core::mdns_responder) runs beside it on the same loop.
+///
+/// Driving it (a poll loop, examples/firmware_lamp/):
+///
+///     accessory acc(ctx, platform, secrets, settings);
+///     if (auto ec = acc.start(now)) fail(ec);            // loads the controllers
+///     loop:
+///       new TCP connection   -> acc.accept(id, now); remember socket <-> id
+///       bytes read           -> acc.receive(id, bytes, now)
+///       EOF / error          -> acc.closed(id, now)
+///       timer                -> acc.handle_deadline(now) at acc.next_deadline()
+///       after each call      -> write acc.output(id) for every connection (consume_output()
+///                               what the socket took), drain acc.poll_event()
+///       events::close_connection{id} -> write what output(id) holds, close, acc.closed(id)
+///       events::message       -> the application; answer with acc.send(controller, ...)
+///
+/// Security (docs/SECURITY.md): a controller's key is checked during the TLS handshake — a
+/// paired one goes on to its session; an unknown one only while the pairing window admits it,
+/// and then only to a pairing exchange (channel traffic first gets CLOSE(not_paired)); a
+/// refused one fails the handshake. Failed proofs are persisted before anything reveals them
+/// and slow the next evaluation (pairing_throttle). Connections that are not a session's
+/// yet are capped (max_pending, oldest closed first), so a flood of bare connections cannot
+/// keep a paired controller out. Only an admin may provision.
+///
+/// Errors: std::error_code (firmware_errc, and the session's channel_errc for send()). Never
+/// throws. Thread-safety: one thread (the loop's); distinct objects are independent.
+#pragma once
+#include <lanyard/core/provisioning.hpp>
+#include <lanyard/core/session.hpp>
+#include <lanyard/firmware/accessory_event.hpp>
+#include <lanyard/firmware/accessory_settings.hpp>
+#include <lanyard/firmware/controller_table.hpp>
+#include <lanyard/firmware/platform.hpp>
+#include <lanyard/tls_engine/context.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace lanyard::firmware {
+
+class accessory {
+public:
+  using clock = std::chrono::steady_clock;
+  using time_point = clock::time_point;
+
+  /// `ctx`: the accessory's identity and TLS configuration (its verifier is replaced per
+  /// connection by the accessory's own check). Reserves the connection and session tables.
+  accessory(tls::context ctx, platform p, pairing_secrets secrets, accessory_settings s = {});
+  ~accessory();
+  accessory(const accessory&) = delete;
+  accessory& operator=(const accessory&) = delete;
+
+  /// Checks the settings and the platform, loads the controllers from storage and, on a first
+  /// boot (none paired), opens the pairing window for setup mode. Errors: bad_settings,
+  /// platform_incomplete, storage_failed, storage_corrupt, storage_over_capacity, and
+  /// core::pairing_errc::too_many_attempts when setup mode cannot reopen (20 failed proofs:
+  /// the accessory still starts; its pairing button reopens the window).
+  std::error_code start(time_point now);
+
+  // --- Connections (the driver's sockets). ---
+  /// A new TCP connection: its handle in `id`. When every slot is taken the oldest connection
+  /// that is not a session's is closed for it (events::close_connection). Errors: not_started,
+  /// too_many_connections (close the socket).
+  std::error_code accept(connection_id& id, time_point now);
+  /// Bytes read from the connection's socket. Errors: unknown_connection (close the socket).
+  std::error_code receive(connection_id id, std::span<const std::byte> bytes, time_point now);
+  /// Bytes to write to the connection's socket (empty if none, or unknown).
+  std::span<const std::uint8_t> output(connection_id id) const noexcept;
+  /// The socket took the first `n` bytes of output(id).
+  void consume_output(connection_id id, std::size_t n) noexcept;
+  /// The connection's socket is closed (EOF, error, or after events::close_connection). Its
+  /// session, if any, lingers for its controller to resume. Unknown handles are ignored.
+  void closed(connection_id id, time_point now);
+  /// When handle_deadline() must run next (time_point::max() if nothing is scheduled).
+  time_point next_deadline() const noexcept;
+  void handle_deadline(time_point now);
+  /// The next event; drain after every call.
+  std::optional<accessory_event> poll_event();
+
+  // --- The application. ---
+  /// Sends a message to a controller's session (queued while it has no connection). Errors:
+  /// no_session, and the session's (message_too_large, buffer_full, ...).
+  core::session::send_result send(const core::fingerprint& controller,
+                                  std::span<const std::byte> payload, time_point now);
+  /// The Wi-Fi driver joined the network platform::join_wifi named: tells the admin that sent
+  /// it, with the accessory's addresses there.
+  std::error_code wifi_joined(const std::vector<std::string>& addresses, time_point now);
+  /// The Wi-Fi driver could not join: the admin is told why; setup mode goes on.
+  std::error_code wifi_failed(core::provisioning_failure why, time_point now);
+  /// The pairing button: opens the window (window_opener::local, which resets the failure
+  /// count: someone is standing at the accessory) for accessory_settings::setup_window.
+  std::error_code open_pairing_window(time_point now);
+
+  // --- State. ---
+  const controller_table& controllers() const noexcept;
+  /// True while an unknown controller may pair (for TXT sf and the setup LED).
+  bool pairing_window_open() const;
+  std::size_t session_count() const noexcept;
+  /// Connections held (every stage, closing ones included).
+  std::size_t connection_count() const noexcept;
+  bool connected(const core::fingerprint& controller) const noexcept;
+  /// The session with `controller`, if any (read-only: counters, limits, state).
+  const core::session* session_of(const core::fingerprint& controller) const noexcept;
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace lanyard::firmware

@@ -1,0 +1,59 @@
+/// @file
+/// Capacities and timings of a firmware accessory (lanyard::firmware::accessory). Every
+/// capacity is fixed at start-up: the accessory reserves its tables once and never grows them.
+#pragma once
+#include <lanyard/core/pairing_crypto.hpp>
+#include <lanyard/core/pairing_initiator.hpp>
+#include <lanyard/core/session_settings.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+namespace lanyard::firmware {
+
+/// The session settings a firmware accessory uses by default: a 16 KiB replay buffer (which is
+/// also the receive window it announces) and messages of at most 4 KiB, instead of the 1 MiB
+/// and 64 KiB a phone or a Linux accessory keeps. The app side keeps to them whatever its own
+/// settings are: each end announces its limits in HELLO / WELCOME (docs/PROTOCOL.md § 3.3).
+core::session_settings firmware_session_profile();
+
+struct accessory_settings {
+  /// Controllers' sessions kept at once (core::session_table's cap).
+  std::size_t max_sessions = 4;
+  /// Connections that are not a session's yet (TLS handshake, first frame, pairing). A new
+  /// connection beyond max_sessions + max_pending closes the oldest of these: bare TCP
+  /// connections that never finish cannot keep the owner out, they only make the owner's
+  /// attempt race theirs.
+  std::size_t max_pending = 2;
+  /// Paired controllers kept (controller_table's capacity, at most 255).
+  std::size_t max_controllers = 8;
+  core::session_settings session = firmware_session_profile();
+  /// How long a session without a connection is kept for its controller to resume.
+  std::chrono::nanoseconds session_linger = std::chrono::minutes(10);
+  /// From accept() to the end of the TLS handshake: an absolute limit (a client trickling bytes
+  /// is cut off too).
+  std::chrono::milliseconds handshake_timeout{10'000};
+  /// From the handshake to the first channel frame, or the whole pairing exchange.
+  core::pairing_settings pairing;
+  /// The wait before the next proof is evaluated after a failed one, doubling
+  /// (core::pairing_throttle).
+  std::chrono::milliseconds failure_delay_first{250};
+  std::chrono::milliseconds failure_delay_max{8000};
+  /// The pairing window a first boot (no controllers) opens: setup mode.
+  std::chrono::minutes setup_window{15};
+  /// True while the accessory is not on its home network yet: an admin may send it Wi-Fi
+  /// credentials (needs platform::join_wifi).
+  bool provisioning = false;
+};
+
+/// What unknown controllers prove to pair: the setup payload's secret (QR code) and/or the
+/// setup code's SPAKE2+ verifier. With neither, nobody can pair.
+struct pairing_secrets {
+  std::optional<std::array<std::uint8_t, 16>> setup_secret;
+  std::optional<core::setup_code_verifier> code_verifier;
+};
+
+} // namespace lanyard::firmware

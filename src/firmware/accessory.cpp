@@ -1,0 +1,773 @@
+#include <lanyard/firmware/accessory.hpp>
+
+#include "table_pairing_host.hpp"
+#include <lanyard/core/app_message.hpp>
+#include <lanyard/core/channel_error.hpp>
+#include <lanyard/core/frame.hpp>
+#include <lanyard/core/pairing_error.hpp>
+#include <lanyard/core/pairing_responder.hpp>
+#include <lanyard/core/pairing_throttle.hpp>
+#include <lanyard/core/provisioning_responder.hpp>
+#include <lanyard/core/session_table.hpp>
+#include <lanyard/crypto/pairing_crypto.hpp>
+#include <lanyard/firmware/error.hpp>
+#include <lanyard/tls_engine/engine.hpp>
+#include <lanyard/tls_engine/error.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <limits>
+
+namespace lanyard::firmware {
+
+core::session_settings firmware_session_profile() {
+  core::session_settings s;
+  s.max_replay_bytes = 16 * 1024;
+  s.max_message_size = 4 * 1024;
+  // One batch of output is one TLS write: a record's worth keeps the engine's buffer small.
+  s.output_batch_bytes = 4 * 1024;
+  return s;
+}
+
+namespace {
+
+using level_time = accessory::time_point;
+
+// Connection handles: slot index in the low 16 bits, the slot's generation above.
+connection_id make_id(std::size_t slot, std::uint16_t generation) {
+  return {static_cast<std::uint32_t>(slot) | (std::uint32_t{generation} << 16)};
+}
+
+} // namespace
+
+struct accessory::impl {
+  // One connection slot. Slots never move (an array allocated once): the pairing responder and
+  // its host keep references into them.
+  struct connection {
+    enum class stage : std::uint8_t { free, tls, greeting, pairing, session, closing };
+    stage st = stage::free;
+    std::uint16_t generation = 0;
+    std::uint64_t arrival = 0;
+    std::optional<tls::engine> tls;
+    core::fingerprint fp;
+    bool known = false;    // the key is a paired controller's
+    bool pairable = false; // an unknown key the window admitted at the handshake
+    time_point deadline = time_point::max();
+    // Greeting: the first plaintext byte, while the second (the frame type) has not come.
+    std::optional<std::byte> first;
+    std::optional<crypto::mbedtls_pairing_crypto> crypto;
+    std::optional<detail::table_pairing_host> host;
+    std::optional<core::pairing_responder> responder;
+    bool reported = false; // the pairing's end went out as an event
+    std::size_t session = no_session;
+    static constexpr std::size_t no_session = std::numeric_limits<std::size_t>::max();
+  };
+  struct session_slot {
+    bool used = false;
+    core::fingerprint key;
+    std::optional<core::session> s;
+    std::size_t conn = connection::no_session;
+  };
+
+  impl(tls::context c, platform p, pairing_secrets sec, accessory_settings st)
+      : ctx(std::move(c)), plat(p), secrets(std::move(sec)), settings(std::move(st)),
+        controllers(settings.max_controllers),
+        table({std::max<std::size_t>(settings.max_sessions, 1), settings.session_linger}),
+        throttle(settings.failure_delay_first, settings.failure_delay_max),
+        provisioning(settings.provisioning) {
+    slot_count = std::max<std::size_t>(settings.max_sessions, 1) +
+                 std::max<std::size_t>(settings.max_pending, 1);
+    conns = std::make_unique<connection[]>(slot_count);
+    sessions = std::make_unique<session_slot[]>(std::max<std::size_t>(settings.max_sessions, 1));
+    blob.resize(controller_table::blob_size(controllers.capacity()));
+  }
+
+  tls::context ctx;
+  platform plat;
+  pairing_secrets secrets;
+  accessory_settings settings;
+  controller_table controllers;
+  core::session_table table;
+  core::pairing_throttle throttle;
+  core::provisioning_responder provisioning;
+  std::unique_ptr<connection[]> conns;
+  std::size_t slot_count = 0;
+  std::unique_ptr<session_slot[]> sessions;
+  std::vector<std::byte> blob; // the controller table's blob, reserved for its capacity
+  std::deque<accessory_event> events;
+  std::uint64_t next_arrival = 0;
+  bool started = false;
+  bool random_failed = false;
+  // The admin whose wifi_set is being joined: the driver's verdict goes to it.
+  std::optional<core::fingerprint> provisioning_by;
+  std::array<std::uint8_t, 1024> plain{}; // one read's plaintext
+
+  // --- helpers -------------------------------------------------------------------------------
+  std::size_t session_capacity() const { return std::max<std::size_t>(settings.max_sessions, 1); }
+
+  connection* lookup(connection_id id) const noexcept {
+    const std::size_t slot = id.value & 0xffff;
+    if (slot >= slot_count) return nullptr;
+    connection& c = conns[slot];
+    if (c.st == connection::stage::free || c.generation != (id.value >> 16)) return nullptr;
+    return &c;
+  }
+  connection_id id_of(const connection& c) const noexcept {
+    return make_id(static_cast<std::size_t>(&c - conns.get()), c.generation);
+  }
+  std::size_t index_of(const connection& c) const noexcept {
+    return static_cast<std::size_t>(&c - conns.get());
+  }
+
+  session_slot* find_session(const core::fingerprint& key) const noexcept {
+    for (std::size_t i = 0; i < session_capacity(); ++i)
+      if (sessions[i].used && sessions[i].key == key) return &sessions[i];
+    return nullptr;
+  }
+
+  std::chrono::system_clock::time_point wall() const { return plat.wall_clock(plat.user); }
+
+  std::error_code save_controllers() {
+    const std::size_t n = controllers.serialize(blob);
+    if (plat.save(plat.user, storage_key::controllers, blob.data(), n) != 0)
+      return firmware_errc::storage_failed;
+    return {};
+  }
+
+  core::session_id random_session_id() {
+    core::session_id id;
+    for (int attempt = 0; attempt < 3 && id.is_zero(); ++attempt)
+      if (plat.random.fill(plat.random.ctx, reinterpret_cast<unsigned char*>(id.bytes.data()),
+                           id.bytes.size()) != 0)
+        random_failed = true;
+    if (id.is_zero()) {
+      // No unpredictable id to give: the connection is closed before the WELCOME leaves
+      // (pump_session checks random_failed); the id only has to be non-zero until then.
+      random_failed = true;
+      id.bytes[0] = std::byte{1};
+    }
+    return id;
+  }
+
+  // --- writing plaintext through TLS ------------------------------------------------------------
+  void write_plain(connection& c, std::span<const std::byte> data, time_point now) {
+    auto in = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data.data()),
+                                            data.size());
+    while (!in.empty() && c.tls) {
+      std::size_t n = 0;
+      std::error_code ec;
+      c.tls->write(in, n, ec);
+      if (ec) return begin_close(c, ec, now);
+      in = in.subspan(n);
+      if (n == 0) break; // no room: cannot happen with the engine's own buffers
+    }
+  }
+
+  void write_close_frame(connection& c, core::channel_errc code, std::string_view reason,
+                         time_point now) {
+    core::close_frame f;
+    f.code = static_cast<std::uint16_t>(code);
+    f.reason = std::string(reason);
+    std::vector<std::byte> out;
+    core::encode_frame(f, out);
+    write_plain(c, out, now);
+  }
+
+  // --- ending connections ------------------------------------------------------------------
+  // Detaches a connection from whatever it served: its session lingers, a pairing in progress
+  // is over (abandoned, reported).
+  void detach(connection& c, time_point now) {
+    if (c.st == connection::stage::session && c.session != connection::no_session) {
+      session_slot& s = sessions[c.session];
+      if (s.used && s.conn == index_of(c)) {
+        s.conn = connection::no_session;
+        s.s->on_disconnected(now);
+        drain_session_events(s, now);
+        table.connection_lost(s.key, now);
+      }
+    }
+    c.session = connection::no_session;
+    if (c.responder && !c.responder->done()) c.responder->abandon();
+    if (c.responder && c.responder->done() && !c.reported) report_pairing(c);
+  }
+
+  // The accessory ends the connection: the driver writes what is left and closes the socket.
+  void begin_close(connection& c, std::error_code why, time_point now) {
+    if (c.st == connection::stage::closing || c.st == connection::stage::free) return;
+    detach(c, now);
+    c.st = connection::stage::closing;
+    c.deadline = time_point::max();
+    events.push_back(events::close_connection{id_of(c), why});
+  }
+
+  void free_slot(connection& c) {
+    c.tls.reset();
+    c.responder.reset();
+    c.host.reset();
+    c.crypto.reset();
+    c.first.reset();
+    c.known = c.pairable = c.reported = false;
+    c.session = connection::no_session;
+    c.deadline = time_point::max();
+    c.st = connection::stage::free;
+    ++c.generation;
+  }
+
+  // --- the TLS handshake -----------------------------------------------------------------------
+  std::error_code verify(connection& c, const core::fingerprint& fp) {
+    c.fp = fp;
+    c.known = controllers.find(fp) != nullptr;
+    if (c.known) return {};
+    // An unknown key: only to pair, only while the window admits.
+    if (controllers.window().expire(wall())) save_controllers();
+    if (std::error_code ec = controllers.window().admit(wall())) return ec;
+    c.pairable = true;
+    return {};
+  }
+
+  void advance(connection& c, time_point now) {
+    if (c.st == connection::stage::tls) {
+      std::error_code ec;
+      c.tls->handshake(tls::role::server, ec);
+      if (ec) return begin_close(c, ec, now);
+      if (!c.tls->handshake_done()) return;
+      c.st = connection::stage::greeting;
+      c.deadline = now + settings.pairing.timeout;
+    }
+    while (c.st == connection::stage::greeting || c.st == connection::stage::pairing ||
+           c.st == connection::stage::session) {
+      std::size_t n = 0;
+      std::error_code ec;
+      c.tls->read(plain, n, ec);
+      if (n > 0) plaintext(c, std::as_bytes(std::span(plain.data(), n)), now);
+      if (ec)
+        return begin_close(c, ec == tls::tls_errc::closed_by_peer ? std::error_code{} : ec, now);
+      // Nothing decrypted: it waits for ciphertext (its own output, if any, is the driver's).
+      if (n == 0) return;
+    }
+  }
+
+  // --- plaintext by stage ------------------------------------------------------------------
+  void plaintext(connection& c, std::span<const std::byte> bytes, time_point now) {
+    if (bytes.empty()) return;
+    switch (c.st) {
+    case connection::stage::greeting:
+      return greet(c, bytes, now);
+    case connection::stage::pairing:
+      if (c.responder->done()) return to_session(c, {}, bytes, now); // paired: the HELLO
+      c.responder->receive(bytes, now);
+      return after_pairing_input(c, now);
+    case connection::stage::session: {
+      session_slot& s = sessions[c.session];
+      s.s->receive(bytes, now);
+      return pump_session(s, now);
+    }
+    default:
+      return;
+    }
+  }
+
+  void greet(connection& c, std::span<const std::byte> bytes, time_point now) {
+    if (!c.first) {
+      c.first = bytes[0];
+      bytes = bytes.subspan(1);
+      if (bytes.empty()) return;
+    }
+    const std::byte head[1] = {*c.first};
+    const auto type = std::to_integer<std::uint8_t>(bytes[0]);
+    if (core::is_pairing_frame_type(type)) return start_pairing(c, head, bytes, now);
+    if (c.known) return to_session(c, head, bytes, now);
+    // An unknown controller that skipped pairing: CLOSE(not_paired) says what to do.
+    write_close_frame(c, core::channel_errc::not_paired,
+                      "not paired: prove the setup secret or code first", now);
+    begin_close(c, core::channel_errc::not_paired, now);
+  }
+
+  void start_pairing(connection& c, std::span<const std::byte> head,
+                     std::span<const std::byte> rest, time_point now) {
+    const auto exporter = c.tls->exporter();
+    if (c.tls->resumed() || !exporter) {
+      // Nothing fresh to bind the proofs to: refused before any attempt counts.
+      events.push_back(events::pairing_failed{c.fp, core::pairing_errc::needs_full_handshake,
+                                              controllers.window().attempts_left()});
+      return begin_close(c, core::pairing_errc::needs_full_handshake, now);
+    }
+    core::pairing_binding b;
+    std::copy(exporter->begin(), exporter->end(), b.exporter.begin());
+    b.controller = c.fp;
+    b.accessory = ctx.local_identity().fingerprint();
+    c.crypto.emplace(plat.random);
+    const controller_entry* known = controllers.find(c.fp);
+    c.host.emplace(*this, known != nullptr);
+    c.responder.emplace(*c.crypto, *c.host, b, now, settings.pairing);
+    c.st = connection::stage::pairing;
+    c.deadline = now + settings.pairing.timeout;
+    c.responder->receive(head, now);
+    if (!c.responder->done()) c.responder->receive(rest, now);
+    after_pairing_input(c, now);
+  }
+
+  void after_pairing_input(connection& c, time_point now) {
+    write_plain(c, c.responder->poll_output(), now);
+    if (!c.responder->done()) return;
+    if (!c.reported) report_pairing(c);
+    if (c.responder->outcome().error) return begin_close(c, c.responder->outcome().error, now);
+    // Paired: the channel follows on this connection, perhaps in the same read.
+    std::span<const std::byte> unread = c.responder->unread();
+    if (!unread.empty()) {
+      std::vector<std::byte> copy(unread.begin(), unread.end());
+      to_session(c, {}, copy, now);
+    }
+  }
+
+  void report_pairing(connection& c) {
+    c.reported = true;
+    const core::pairing_responder_outcome& o = c.responder->outcome();
+    if (!o.error)
+      events.push_back(events::paired{c.fp, o.role, o.method});
+    else
+      events.push_back(events::pairing_failed{c.fp, o.error, controllers.window().attempts_left()});
+  }
+
+  // --- sessions ----------------------------------------------------------------------------
+  void to_session(connection& c, std::span<const std::byte> head, std::span<const std::byte> rest,
+                  time_point now) {
+    const core::session_admission verdict = table.admit(c.fp, now);
+    if (verdict == core::session_admission::refuse) {
+      write_close_frame(c, core::channel_errc::too_many_sessions, "too many sessions", now);
+      return begin_close(c, core::channel_errc::too_many_sessions, now);
+    }
+    carry_out_drops(now);
+    session_slot* s = find_session(c.fp);
+    if (!s) s = make_session(c.fp);
+    if (s->conn != connection::no_session) {
+      // Taken over: the old connection goes; the session continues on this one.
+      connection& old = conns[s->conn];
+      s->conn = connection::no_session;
+      s->s->on_disconnected(now);
+      drain_session_events(*s, now);
+      old.session = connection::no_session;
+      begin_close(old, core::channel_errc::connection_replaced, now);
+    }
+    c.responder.reset();
+    c.host.reset();
+    c.crypto.reset();
+    c.first.reset();
+    c.st = connection::stage::session;
+    c.deadline = time_point::max();
+    c.session = static_cast<std::size_t>(s - sessions.get());
+    s->conn = index_of(c);
+    s->s->on_connected(now);
+    if (!head.empty()) s->s->receive(head, now);
+    if (!rest.empty() && c.st == connection::stage::session) s->s->receive(rest, now);
+    pump_session(*s, now);
+  }
+
+  session_slot* make_session(const core::fingerprint& key) {
+    for (std::size_t i = 0; i < session_capacity(); ++i) {
+      session_slot& s = sessions[i];
+      if (s.used) continue;
+      s.used = true;
+      s.key = key;
+      s.conn = connection::no_session;
+      core::session_settings st = settings.session;
+      st.new_session_id = [this] { return random_session_id(); };
+      st.is_foreign_session = [this, i](const core::session_id& id) {
+        return table.foreign(sessions[i].key, id);
+      };
+      s.s.emplace(core::session_role::server, std::move(st));
+      return &s;
+    }
+    // The table admitted it, so a slot is free (its drops were carried out first).
+    return nullptr;
+  }
+
+  void pump_session(session_slot& s, time_point now) {
+    for (int round = 0; round < 64; ++round) {
+      drain_session_events(s, now);
+      if (!s.used) return;
+      if (random_failed && s.conn != connection::no_session) {
+        random_failed = false;
+        connection& c = conns[s.conn];
+        return begin_close(c, firmware_errc::random_failed, now);
+      }
+      std::span<const std::byte> out = s.s->poll_output(now);
+      if (out.empty()) break;
+      if (s.conn != connection::no_session) write_plain(conns[s.conn], out, now);
+    }
+    drain_session_events(s, now);
+  }
+
+  void drain_session_events(session_slot& s, time_point now) {
+    while (s.used) {
+      auto ev = s.s->poll_event();
+      if (!ev) return;
+      if (auto* est = std::get_if<core::events::established>(&*ev)) {
+        table.established(s.key, est->id);
+      } else if (auto* m = std::get_if<core::events::message_received>(&*ev)) {
+        events.push_back(events::message{s.key, m->seq, std::move(m->payload)});
+      } else if (auto* cm = std::get_if<core::events::control_received>(&*ev)) {
+        serve(s, *cm, now);
+      } else if (std::get_if<core::events::connection_failed>(&*ev)) {
+        // The session's verdict on this connection (its CLOSE frame is in its output): write
+        // it, then end the connection; the session stays.
+        if (s.conn != connection::no_session) {
+          connection& c = conns[s.conn];
+          std::span<const std::byte> out = s.s->poll_output(now);
+          write_plain(c, out, now);
+          const auto why = std::get<core::events::connection_failed>(*ev).error;
+          begin_close(c, why, now);
+        }
+      } else if (auto* r = std::get_if<core::events::session_reset>(&*ev)) {
+        events.push_back(events::session_reset{s.key, r->unacked.size()});
+      } else if (std::get_if<core::events::closed>(&*ev)) {
+        table.ended(s.key);
+        carry_out_drops(now);
+      }
+    }
+  }
+
+  // A service message: provisioning (admins only, when offered) or anything else refused.
+  void serve(session_slot& s, const core::events::control_received& cm, time_point now) {
+    if (cm.kind == core::message_kind::provisioning && plat.join_wifi) {
+      const auto parsed = core::parse_app_message(cm.payload);
+      if (parsed) {
+        const controller_entry* who = controllers.find(s.key);
+        const auto from = who && who->role == core::paired_role::admin
+                              ? core::provisioning_responder::sender::admin
+                              : core::provisioning_responder::sender::user;
+        core::provisioning_responder::outcome o;
+        if (!provisioning.on_message(parsed.message, cm.seq, from, o)) {
+          if (!o.reply.empty()) send_text(s, o.reply, cm.kind, now);
+          if (o.join) {
+            provisioning_by = s.key;
+            plat.join_wifi(plat.user, *o.join);
+          }
+          return;
+        }
+      }
+    }
+    // Nobody serves it here: the app is told so instead of waiting for an answer that never
+    // comes (the same refusal accessory::server sends).
+    core::app_message m("error");
+    m.set("re", cm.seq).set("reason", "not_supported");
+    std::string text;
+    if (core::encode_app_message(m, text)) return;
+    send_text(s, text, cm.kind, now);
+  }
+
+  void send_text(session_slot& s, const std::string& text, core::message_kind kind,
+                 time_point now) {
+    s.s->send(std::as_bytes(std::span(text.data(), text.size())), now, kind);
+  }
+
+  void carry_out_drops(time_point now) {
+    while (auto d = table.poll_drop()) {
+      session_slot* s = find_session(d->controller);
+      if (!s) continue;
+      std::error_code why = d->reason == core::session_drop_reason::ended
+                                ? std::error_code(core::channel_errc::session_closed)
+                                : std::error_code(core::channel_errc::session_expired);
+      if (s->conn != connection::no_session) {
+        connection& c = conns[s->conn];
+        s->conn = connection::no_session;
+        c.session = connection::no_session;
+        begin_close(c, why, now);
+      }
+      s->used = false;
+      s->s.reset();
+      events.push_back(events::session_ended{d->controller, why});
+    }
+  }
+};
+
+// --- the pairing host ------------------------------------------------------------------------
+namespace detail {
+
+std::error_code table_pairing_host::admit(time_point) {
+  if (known_) return {};
+  auto& a = *acc_;
+  if (a.controllers.window().expire(a.wall())) a.save_controllers();
+  return a.controllers.window().admit(a.wall());
+}
+std::uint32_t table_pairing_host::attempts_left() {
+  return acc_->controllers.window().attempts_left();
+}
+table_pairing_host::time_point table_pairing_host::evaluate_not_before() {
+  return acc_->throttle.not_before();
+}
+std::error_code table_pairing_host::record_failure(time_point now) {
+  auto& a = *acc_;
+  // Persisted before anything reveals the proof's verdict: a power cut right after still
+  // counts it.
+  a.controllers.window().record_failure();
+  if (std::error_code ec = a.save_controllers()) return ec;
+  throttle_before_ = a.throttle.not_before();
+  a.throttle.record_failure(now, a.controllers.window().state().failed_attempts);
+  return {};
+}
+std::error_code table_pairing_host::refund_failure(time_point) {
+  auto& a = *acc_;
+  if (throttle_before_) a.throttle.restore(*throttle_before_);
+  a.controllers.window().refund_failure(a.wall());
+  return {}; // persisted with the pairing (add_controller follows at once)
+}
+std::error_code table_pairing_host::add_controller(const core::fingerprint& fp,
+                                                   std::string_view name, core::paired_role& role) {
+  auto& a = *acc_;
+  if (std::error_code ec = a.controllers.add(fp, name, role)) return ec;
+  if (std::error_code ec = a.save_controllers()) {
+    a.controllers.remove(fp); // not persisted: not paired
+    (void)ec;
+    return core::pairing_errc::accessory_failure;
+  }
+  return {};
+}
+std::optional<std::span<const std::uint8_t>> table_pairing_host::setup_secret() {
+  if (!acc_->secrets.setup_secret) return std::nullopt;
+  return std::span<const std::uint8_t>(*acc_->secrets.setup_secret);
+}
+const core::setup_code_verifier* table_pairing_host::code_verifier() {
+  return acc_->secrets.code_verifier ? &*acc_->secrets.code_verifier : nullptr;
+}
+bool table_pairing_host::allows_confirmation() {
+  return false; // a firmware accessory always has a setup secret or code to prove
+}
+void table_pairing_host::show_verification_code(std::uint32_t code) {
+  if (acc_->plat.show_verification_code) acc_->plat.show_verification_code(acc_->plat.user, code);
+}
+
+} // namespace detail
+
+// --- the public face ------------------------------------------------------------------------
+accessory::accessory(tls::context ctx, platform p, pairing_secrets secrets, accessory_settings s)
+    : impl_(std::make_unique<impl>(std::move(ctx), p, std::move(secrets), std::move(s))) {}
+
+accessory::~accessory() = default;
+
+std::error_code accessory::start(time_point) {
+  impl& i = *impl_;
+  const accessory_settings& st = i.settings;
+  if (st.max_sessions == 0 || st.max_pending == 0 || st.max_controllers == 0 ||
+      st.max_controllers > 255 || st.session.max_message_size == 0 ||
+      st.session.max_replay_bytes < st.session.max_message_size + 32 || !i.ctx)
+    return firmware_errc::bad_settings;
+  if (!i.plat.random.fill || !i.plat.load || !i.plat.save || !i.plat.wall_clock)
+    return firmware_errc::platform_incomplete;
+  std::size_t size = 0;
+  const int r =
+      i.plat.load(i.plat.user, storage_key::controllers, i.blob.data(), i.blob.size(), &size);
+  if (r == 0) {
+    if (size > i.blob.size()) return firmware_errc::storage_failed;
+    if (std::error_code ec = i.controllers.parse(std::span(i.blob.data(), size))) return ec;
+  } else if (r != 1) {
+    return firmware_errc::storage_failed;
+  }
+  i.started = true;
+  const auto wall = i.wall();
+  if (i.controllers.window().expire(wall))
+    if (std::error_code ec = i.save_controllers()) return ec;
+  if (i.controllers.empty() && !i.controllers.window().is_open(wall)) {
+    // Setup mode: nobody paired yet. Reopening does not reset the failure count, so
+    // power-cycling buys an attacker no guesses.
+    if (std::error_code ec =
+            i.controllers.window().open(wall, st.setup_window, core::window_opener::setup_mode))
+      return ec;
+    if (std::error_code ec = i.save_controllers()) return ec;
+  }
+  return {};
+}
+
+std::error_code accessory::accept(connection_id& id, time_point now) {
+  impl& i = *impl_;
+  if (!i.started) return firmware_errc::not_started;
+  using stage = impl::connection::stage;
+  impl::connection* slot = nullptr;
+  for (std::size_t k = 0; k < i.slot_count && !slot; ++k)
+    if (i.conns[k].st == stage::free) slot = &i.conns[k];
+  if (!slot) {
+    // Every slot taken: the oldest connection that is not a session's makes room (closing
+    // ones first: they are done already).
+    impl::connection* victim = nullptr;
+    for (std::size_t k = 0; k < i.slot_count; ++k) {
+      impl::connection& c = i.conns[k];
+      if (c.st == stage::session) continue;
+      const bool better = !victim || (c.st == stage::closing && victim->st != stage::closing) ||
+                          ((c.st == stage::closing) == (victim->st == stage::closing) &&
+                           c.arrival < victim->arrival);
+      if (better) victim = &c;
+    }
+    if (!victim) return firmware_errc::too_many_connections;
+    if (victim->st != stage::closing)
+      i.begin_close(*victim, firmware_errc::too_many_connections, now);
+    i.free_slot(*victim);
+    slot = victim;
+  }
+  slot->st = stage::tls;
+  slot->arrival = i.next_arrival++;
+  slot->deadline = now + i.settings.handshake_timeout;
+  slot->tls.emplace(i.ctx);
+  impl::connection* raw = slot;
+  impl* self = &i;
+  slot->tls->set_verifier(
+      [self, raw](const core::fingerprint& fp, const tls::peer_cert_info&) -> std::error_code {
+        return self->verify(*raw, fp);
+      });
+  id = i.id_of(*slot);
+  return {};
+}
+
+std::error_code accessory::receive(connection_id id, std::span<const std::byte> bytes,
+                                   time_point now) {
+  impl& i = *impl_;
+  impl::connection* c = i.lookup(id);
+  if (!c) return firmware_errc::unknown_connection;
+  if (c->st == impl::connection::stage::closing) return {};
+  while (!bytes.empty() && c->tls) {
+    const std::size_t n = std::min<std::size_t>(bytes.size(), 16 * 1024);
+    auto room = c->tls->prepare_input(n);
+    std::memcpy(room.data(), bytes.data(), n);
+    c->tls->commit_input(n);
+    bytes = bytes.subspan(n);
+    i.advance(*c, now);
+    if (c->st == impl::connection::stage::closing) break;
+  }
+  return {};
+}
+
+std::span<const std::uint8_t> accessory::output(connection_id id) const noexcept {
+  impl::connection* c = impl_->lookup(id);
+  if (!c || !c->tls) return {};
+  return c->tls->output();
+}
+
+void accessory::consume_output(connection_id id, std::size_t n) noexcept {
+  impl::connection* c = impl_->lookup(id);
+  if (c && c->tls) c->tls->consume_output(n);
+}
+
+void accessory::closed(connection_id id, time_point now) {
+  impl& i = *impl_;
+  impl::connection* c = i.lookup(id);
+  if (!c) return;
+  i.detach(*c, now);
+  i.free_slot(*c);
+}
+
+accessory::time_point accessory::next_deadline() const noexcept {
+  const impl& i = *impl_;
+  time_point at = i.table.next_deadline();
+  for (std::size_t k = 0; k < i.slot_count; ++k) {
+    const impl::connection& c = i.conns[k];
+    at = std::min(at, c.deadline);
+    if (c.responder && !c.responder->done()) at = std::min(at, c.responder->next_deadline());
+  }
+  for (std::size_t k = 0; k < i.session_capacity(); ++k)
+    if (i.sessions[k].used) at = std::min(at, i.sessions[k].s->next_deadline());
+  return at;
+}
+
+void accessory::handle_deadline(time_point now) {
+  impl& i = *impl_;
+  using stage = impl::connection::stage;
+  for (std::size_t k = 0; k < i.slot_count; ++k) {
+    impl::connection& c = i.conns[k];
+    if (c.responder && !c.responder->done() && c.responder->next_deadline() <= now) {
+      c.responder->handle_deadline(now);
+      i.after_pairing_input(c, now);
+    }
+    if ((c.st == stage::tls || c.st == stage::greeting || c.st == stage::pairing) &&
+        c.deadline <= now) {
+      const std::error_code why = c.st == stage::tls
+                                      ? std::error_code(tls::tls_errc::handshake_timeout)
+                                      : std::error_code(core::channel_errc::handshake_timeout);
+      i.begin_close(c, why, now);
+    }
+  }
+  for (std::size_t k = 0; k < i.session_capacity(); ++k) {
+    impl::session_slot& s = i.sessions[k];
+    if (!s.used || s.s->next_deadline() > now) continue;
+    s.s->handle_deadline(now);
+    i.pump_session(s, now);
+  }
+  i.table.handle_deadline(now);
+  i.carry_out_drops(now);
+}
+
+std::optional<accessory_event> accessory::poll_event() {
+  impl& i = *impl_;
+  if (i.events.empty()) return std::nullopt;
+  accessory_event ev = std::move(i.events.front());
+  i.events.pop_front();
+  return ev;
+}
+
+core::session::send_result accessory::send(const core::fingerprint& controller,
+                                           std::span<const std::byte> payload, time_point now) {
+  impl& i = *impl_;
+  impl::session_slot* s = i.find_session(controller);
+  if (!s) return {firmware_errc::no_session, 0};
+  auto r = s->s->send(payload, now);
+  i.pump_session(*s, now);
+  return r;
+}
+
+std::error_code accessory::wifi_joined(const std::vector<std::string>& addresses, time_point now) {
+  impl& i = *impl_;
+  std::string report;
+  if (std::error_code ec = i.provisioning.joined(addresses, report)) return ec;
+  if (i.provisioning_by)
+    if (impl::session_slot* s = i.find_session(*i.provisioning_by)) {
+      i.send_text(*s, report, core::message_kind::provisioning, now);
+      i.pump_session(*s, now);
+    }
+  return {};
+}
+
+std::error_code accessory::wifi_failed(core::provisioning_failure why, time_point now) {
+  impl& i = *impl_;
+  std::string report;
+  if (std::error_code ec = i.provisioning.failed(why, report)) return ec;
+  if (i.provisioning_by)
+    if (impl::session_slot* s = i.find_session(*i.provisioning_by)) {
+      i.send_text(*s, report, core::message_kind::provisioning, now);
+      i.pump_session(*s, now);
+    }
+  return {};
+}
+
+std::error_code accessory::open_pairing_window(time_point) {
+  impl& i = *impl_;
+  if (!i.started) return firmware_errc::not_started;
+  if (std::error_code ec = i.controllers.window().open(i.wall(), i.settings.setup_window,
+                                                       core::window_opener::local))
+    return ec;
+  return i.save_controllers();
+}
+
+const controller_table& accessory::controllers() const noexcept {
+  return impl_->controllers;
+}
+bool accessory::pairing_window_open() const {
+  return impl_->controllers.window().is_open(impl_->wall());
+}
+std::size_t accessory::session_count() const noexcept {
+  return impl_->table.size();
+}
+std::size_t accessory::connection_count() const noexcept {
+  std::size_t n = 0;
+  for (std::size_t k = 0; k < impl_->slot_count; ++k)
+    n += impl_->conns[k].st != impl::connection::stage::free ? 1 : 0;
+  return n;
+}
+bool accessory::connected(const core::fingerprint& controller) const noexcept {
+  const impl::session_slot* s = impl_->find_session(controller);
+  return s && s->conn != impl::connection::no_session;
+}
+const core::session* accessory::session_of(const core::fingerprint& controller) const noexcept {
+  const impl::session_slot* s = impl_->find_session(controller);
+  return s ? &*s->s : nullptr;
+}
+
+} // namespace lanyard::firmware

@@ -1,0 +1,287 @@
+// lanyard::firmware::accessory with several controllers, over memory: pairing with the setup
+// secret, sessions per controller, resume after a lost connection and after a reboot, the
+// window's refusals, a flood of bare connections, provisioning by the admin only, storage
+// failures. Real TLS (mbedTLS), real pairing crypto, real sessions; literal timestamps.
+#include "firmware_harness.hpp"
+
+#include <lanyard/core/channel_error.hpp>
+#include <lanyard/core/provisioning.hpp>
+#include <lanyard/firmware/error.hpp>
+
+using namespace fw_test;
+
+#if defined(ASIO_STANDALONE)
+#error "a module that uses asio is linked into the firmware test: link lanyard::firmware only"
+#endif
+
+namespace {
+
+// Pairs `c` with the setup secret and leaves its session established.
+void pair(bench& b, controller& c, time_point now) {
+  c.connect(b, now, secret_of(b));
+  run(b, {&c}, now);
+  REQUIRE(c.pairing);
+  REQUIRE(c.pairing->done());
+  REQUIRE(!c.pairing->outcome().error);
+  REQUIRE(c.session.state() == core::session_state::established);
+}
+
+} // namespace
+
+TEST_CASE("firmware accessory: two controllers pair, the first is admin, each has its session") {
+  bench b;
+  REQUIRE(!b.boot());
+  CHECK(b.acc->pairing_window_open()); // first boot: setup mode
+
+  controller phone("phone", b.id.fingerprint());
+  controller tablet("tablet", b.id.fingerprint());
+  pair(b, phone, t0);
+  pair(b, tablet, t0 + 1s);
+
+  REQUIRE(b.paired.size() == 2);
+  CHECK(b.paired[0].controller == phone.key());
+  CHECK(b.paired[0].role == core::paired_role::admin);
+  CHECK(b.paired[1].role == core::paired_role::user);
+  REQUIRE(b.acc->controllers().list().size() == 2);
+  CHECK(b.acc->controllers().find(tablet.key())->name() == "tablet");
+  CHECK(b.acc->session_count() == 2);
+
+  phone.session.send(text("on"), t0 + 2s);
+  phone.flush_session(t0 + 2s);
+  tablet.session.send(text("brightness 40"), t0 + 2s);
+  tablet.flush_session(t0 + 2s);
+  run(b, {&phone, &tablet}, t0 + 2s);
+  REQUIRE(b.messages.size() == 2);
+  CHECK(b.messages[0].controller == phone.key());
+  CHECK(as_string(b.messages[0].payload) == "on");
+  CHECK(b.messages[1].controller == tablet.key());
+  CHECK(as_string(b.messages[1].payload) == "brightness 40");
+
+  // Each controller hears only what was sent to it.
+  REQUIRE(!b.acc->send(tablet.key(), text("state on 40"), t0 + 3s).error);
+  run(b, {&phone, &tablet}, t0 + 3s);
+  CHECK(tablet.received == std::vector<std::string>{"state on 40"});
+  CHECK(phone.received.empty());
+
+  // The controllers were persisted: a fresh table reads the same two.
+  fw::controller_table stored(8);
+  REQUIRE(!stored.parse(b.plat.storage.at(fw::storage_key::controllers)));
+  CHECK(stored.list().size() == 2);
+  CHECK(stored.find(phone.key())->role == core::paired_role::admin);
+}
+
+TEST_CASE("firmware accessory: a session resumes on a new connection with nothing lost") {
+  bench b;
+  REQUIRE(!b.boot());
+  controller phone("phone", b.id.fingerprint());
+  pair(b, phone, t0);
+
+  phone.disconnect(b, t0 + 1s);
+  CHECK(!b.acc->connected(phone.key()));
+  CHECK(b.acc->session_count() == 1); // lingering
+  // Sent while the phone is away: waits in the replay buffer.
+  REQUIRE(!b.acc->send(phone.key(), text("reading 1"), t0 + 2s).error);
+  REQUIRE(!b.acc->send(phone.key(), text("reading 2"), t0 + 2s).error);
+
+  phone.connect(b, t0 + 3s);
+  run(b, {&phone}, t0 + 3s);
+  CHECK(b.acc->connected(phone.key()));
+  CHECK(phone.received == std::vector<std::string>{"reading 1", "reading 2"});
+  CHECK(!phone.reset_seen);
+  CHECK(b.resets.empty());
+}
+
+TEST_CASE("firmware accessory: a new connection takes over; the old one is closed") {
+  bench b;
+  REQUIRE(!b.boot());
+  controller phone("phone", b.id.fingerprint());
+  pair(b, phone, t0);
+  const fw::connection_id old = phone.conn;
+  // The phone moved networks: its old connection is not dead yet to the accessory.
+  phone.connected = false;
+  phone.tls.reset();
+  phone.session.on_disconnected(t0 + 1s);
+  phone.connect(b, t0 + 1s);
+  run(b, {&phone}, t0 + 1s);
+  CHECK(b.acc->connected(phone.key()));
+  REQUIRE(!b.closes.empty());
+  CHECK(b.closes.back().id == old);
+  CHECK(b.closes.back().why == core::channel_errc::connection_replaced);
+  b.acc->closed(old, t0 + 1s); // the driver closed it; its session stays with the new one
+  CHECK(b.acc->connected(phone.key()));
+}
+
+TEST_CASE("firmware accessory: after a reboot paired controllers come back; strangers cannot") {
+  bench b;
+  REQUIRE(!b.boot());
+  controller phone("phone", b.id.fingerprint());
+  pair(b, phone, t0);
+  phone.session.send(text("before reboot"), t0);
+  phone.flush_session(t0);
+  run(b, {&phone}, t0);
+  REQUIRE(b.messages.size() == 1);
+  phone.disconnect(b, t0 + 1s);
+
+  // Reboot: the window a first boot opened has run out meanwhile.
+  b.plat.wall += std::chrono::minutes(16);
+  REQUIRE(!b.boot(t0 + 2s));
+  CHECK(!b.acc->pairing_window_open()); // controllers exist: no setup mode
+  CHECK(b.acc->controllers().list().size() == 1);
+
+  // The phone reconnects: the accessory lost its session, so the phone's is reset.
+  phone.session.send(text("after reboot"), t0 + 3s);
+  phone.connect(b, t0 + 3s);
+  run(b, {&phone}, t0 + 3s);
+  CHECK(phone.session.state() == core::session_state::established);
+  CHECK(phone.reset_seen);
+
+  // A stranger with the right secret: the window is closed, the handshake refuses its key.
+  controller stranger("stranger", b.id.fingerprint());
+  stranger.connect(b, t0 + 4s, secret_of(b));
+  run(b, {&stranger}, t0 + 4s);
+  CHECK(!stranger.connected);
+  CHECK(b.paired.size() == 1); // the phone's, before the reboot
+  CHECK(b.acc->controllers().list().size() == 1);
+  REQUIRE(!b.closes.empty());
+  CHECK(b.closes.back().why == core::pairing_errc::window_closed);
+
+  // The pairing button opens it again.
+  REQUIRE(!b.acc->open_pairing_window(t0 + 5s));
+  pair(b, stranger, t0 + 5s);
+  CHECK(b.acc->controllers().list().size() == 2);
+}
+
+TEST_CASE("firmware accessory: a wrong secret fails, is counted and persisted; channel traffic "
+          "from an unpaired key is refused") {
+  bench b;
+  REQUIRE(!b.boot());
+  controller guesser("guesser", b.id.fingerprint());
+  core::pairing_credentials wrong = secret_of(b);
+  wrong.secret[0] ^= 0xff;
+  guesser.connect(b, t0, wrong);
+  run(b, {&guesser}, t0);
+  REQUIRE(b.pairing_failures.size() == 1);
+  CHECK(b.pairing_failures[0].error == core::pairing_errc::wrong_proof);
+  CHECK(b.pairing_failures[0].attempts_left == 19);
+  CHECK(b.acc->controllers().empty());
+  fw::controller_table stored(8);
+  REQUIRE(!stored.parse(b.plat.storage.at(fw::storage_key::controllers)));
+  CHECK(stored.window().state().failed_attempts == 1);
+
+  // Straight to HELLO without pairing: CLOSE(not_paired), no session.
+  controller rude("rude", b.id.fingerprint());
+  rude.connect(b, t0 + 1s);
+  run(b, {&rude}, t0 + 1s);
+  CHECK(!rude.connected);
+  CHECK(b.acc->session_count() == 0);
+  CHECK(b.closes.back().why == core::channel_errc::not_paired);
+}
+
+TEST_CASE("firmware accessory: a flood of bare connections cannot keep a paired controller out") {
+  bench b;
+  b.settings.max_sessions = 2;
+  b.settings.max_pending = 2;
+  REQUIRE(!b.boot());
+  controller phone("phone", b.id.fingerprint());
+  pair(b, phone, t0);
+  phone.disconnect(b, t0 + 1s);
+
+  // 21 connections that never say a word (the reviewer's lock-out).
+  std::vector<fw::connection_id> bare(21);
+  for (auto& id : bare)
+    REQUIRE(!b.acc->accept(id, t0 + 2s));
+  b.drain();
+  CHECK(b.acc->connection_count() <= 4);
+
+  phone.connect(b, t0 + 3s);
+  run(b, {&phone}, t0 + 3s);
+  CHECK(b.acc->connected(phone.key()));
+  CHECK(phone.session.state() == core::session_state::established);
+
+  // The silent ones time out on their own.
+  b.acc->handle_deadline(t0 + 2s + b.settings.handshake_timeout);
+  b.drain();
+  CHECK(b.acc->connected(phone.key()));
+  for (const auto& id : bare)
+    b.acc->closed(id, t0 + 20s); // stale handles are ignored
+  CHECK(b.acc->connected(phone.key()));
+}
+
+TEST_CASE("firmware accessory: only the admin provisions; the driver's verdict reaches it") {
+  bench b;
+  b.settings.provisioning = true;
+  REQUIRE(!b.boot());
+  controller admin("admin", b.id.fingerprint());
+  controller user("user", b.id.fingerprint());
+  pair(b, admin, t0);
+  pair(b, user, t0);
+
+  core::wifi_credentials home;
+  home.ssid = "home";
+  home.passphrase = "correct-horse";
+  std::string wifi;
+  REQUIRE(!core::encode_wifi_credentials(home, wifi));
+  user.session.send(text(wifi), t0 + 1s, core::message_kind::provisioning);
+  user.flush_session(t0 + 1s);
+  run(b, {&admin, &user}, t0 + 1s);
+  CHECK(b.plat.joins.empty());
+  REQUIRE(user.control_received.size() == 1);
+  CHECK(user.control_received[0].find("not_admin") != std::string::npos);
+
+  admin.session.send(text(wifi), t0 + 2s, core::message_kind::provisioning);
+  admin.flush_session(t0 + 2s);
+  run(b, {&admin, &user}, t0 + 2s);
+  REQUIRE(b.plat.joins.size() == 1);
+  CHECK(b.plat.joins[0].ssid == "home");
+  REQUIRE(!b.acc->wifi_joined({"198.18.1.20"}, t0 + 3s));
+  run(b, {&admin, &user}, t0 + 3s);
+  REQUIRE(!admin.control_received.empty());
+  CHECK(admin.control_received.back().find("connected") != std::string::npos);
+  CHECK(admin.control_received.back().find("198.18.1.20") != std::string::npos);
+  CHECK(b.messages.empty()); // service messages never reach the application
+}
+
+TEST_CASE("firmware accessory: storage failures and damaged state are reported, never reset") {
+  bench b;
+  REQUIRE(!b.boot());
+  controller phone("phone", b.id.fingerprint());
+  pair(b, phone, t0);
+
+  SECTION("a damaged blob stops start-up and stays as it was") {
+    auto& blob = b.plat.storage.at(fw::storage_key::controllers);
+    blob[10] ^= std::byte{0x40};
+    const auto kept = blob;
+    CHECK(b.boot(t0 + 1s) == fw::firmware_errc::storage_corrupt);
+    CHECK(b.plat.storage.at(fw::storage_key::controllers) == kept);
+  }
+  SECTION("unreadable storage stops start-up") {
+    b.plat.storage_fails = true;
+    CHECK(b.boot(t0 + 1s) == fw::firmware_errc::storage_failed);
+  }
+  SECTION("a pairing that cannot be persisted does not pair") {
+    b.plat.storage_fails = true;
+    controller tablet("tablet", b.id.fingerprint());
+    tablet.connect(b, t0 + 1s, secret_of(b));
+    run(b, {&tablet}, t0 + 1s);
+    CHECK(b.acc->controllers().list().size() == 1);
+    REQUIRE(!b.pairing_failures.empty());
+  }
+}
+
+TEST_CASE("firmware accessory: settings and platform are checked at start") {
+  bench b;
+  SECTION("no sessions") {
+    b.settings.max_sessions = 0;
+    CHECK(b.boot() == fw::firmware_errc::bad_settings);
+  }
+  SECTION("a window too small for one message") {
+    b.settings.session.max_replay_bytes = b.settings.session.max_message_size;
+    CHECK(b.boot() == fw::firmware_errc::bad_settings);
+  }
+  SECTION("no storage") {
+    b.acc.emplace(b.context(), fw::platform{}, fw::pairing_secrets{}, b.settings);
+    CHECK(b.acc->start(t0) == fw::firmware_errc::platform_incomplete);
+    fw::connection_id id;
+    CHECK(b.acc->accept(id, t0) == fw::firmware_errc::not_started);
+  }
+}
