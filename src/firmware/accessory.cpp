@@ -516,10 +516,15 @@ std::error_code table_pairing_host::refund_failure(time_point) {
 std::error_code table_pairing_host::add_controller(const core::fingerprint& fp,
                                                    std::string_view name, core::paired_role& role) {
   auto& a = *acc_;
+  const core::pairing_window_state window_before = a.controllers.window().state();
+  const bool was_paired = a.controllers.find(fp) != nullptr;
   if (std::error_code ec = a.controllers.add(fp, name, role)) return ec;
-  if (std::error_code ec = a.save_controllers()) {
-    a.controllers.remove(fp); // not persisted: not paired
-    (void)ec;
+  if (a.settings.close_window_after_pairing && !known_) a.controllers.window().close();
+  // One write: the pairing, the refund of a SPAKE2+ attempt and the closed window together.
+  if (a.save_controllers()) {
+    // Not persisted: not paired (and the window as it was).
+    if (!was_paired) a.controllers.remove(fp);
+    a.controllers.window() = core::pairing_window(window_before);
     return core::pairing_errc::accessory_failure;
   }
   return {};

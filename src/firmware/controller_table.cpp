@@ -18,6 +18,10 @@ using sys = std::chrono::system_clock;
 std::int64_t to_seconds(sys::time_point t) noexcept {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
+constexpr std::int64_t max_seconds = 9'000'000'000; // year 2255; fits nanoseconds in 64 bits
+bool representable(std::int64_t s) noexcept {
+  return s >= -max_seconds && s <= max_seconds;
+}
 sys::time_point from_seconds(std::int64_t s) noexcept {
   return sys::time_point(std::chrono::duration_cast<sys::duration>(std::chrono::seconds(s)));
 }
@@ -155,10 +159,15 @@ std::error_code controller_table::parse(std::span<const std::byte> blob) {
   const std::uint8_t open = r.u8();
   const std::uint8_t reason = r.u8();
   s.failed_attempts = r.u32();
-  s.opened_at = from_seconds(r.i64());
-  s.deadline = from_seconds(r.i64());
+  const std::int64_t opened_s = r.i64();
+  const std::int64_t deadline_s = r.i64();
   if (open > 1 || reason > static_cast<std::uint8_t>(core::window_close_reason::closed))
     return firmware_errc::storage_corrupt;
+  // Times the clock cannot hold (system_clock counts nanoseconds in 64 bits: about ±292 years)
+  // were not written by this code; converting them would overflow.
+  if (!representable(opened_s) || !representable(deadline_s)) return firmware_errc::storage_corrupt;
+  s.opened_at = from_seconds(opened_s);
+  s.deadline = from_seconds(deadline_s);
   s.open = open == 1;
   s.close_reason = static_cast<core::window_close_reason>(reason);
   const std::size_t count = r.u8();

@@ -44,6 +44,10 @@ struct accessory_settings {
   std::chrono::milliseconds failure_delay_max{8000};
   /// The pairing window a first boot (no controllers) opens: setup mode.
   std::chrono::minutes setup_window{15};
+  /// Close the window once a controller paired (one pairing per button press, as HomeKit and
+  /// node::node do): a neighbour who photographed the label cannot use the rest of the window
+  /// the owner opened. An admin's app or the button opens it again.
+  bool close_window_after_pairing = true;
   /// True while the accessory is not on its home network yet: an admin may send it Wi-Fi
   /// credentials (needs platform::join_wifi).
   bool provisioning = false;

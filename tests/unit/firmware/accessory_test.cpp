@@ -36,6 +36,16 @@ TEST_CASE("firmware accessory: two controllers pair, the first is admin, each ha
   controller phone("phone", b.id.fingerprint());
   controller tablet("tablet", b.id.fingerprint());
   pair(b, phone, t0);
+  // One pairing per opening: the window closed behind the phone; the button opens it again.
+  CHECK(!b.acc->pairing_window_open());
+  // A neighbour who photographed the label: the right secret, but the window is closed.
+  controller neighbour("neighbour", b.id.fingerprint());
+  neighbour.connect(b, t0 + 1s, secret_of(b));
+  run(b, {&neighbour}, t0 + 1s);
+  CHECK(!neighbour.connected);
+  CHECK(b.closes.back().why == core::pairing_errc::window_closed);
+  CHECK(b.paired.size() == 1);
+  REQUIRE(!b.acc->open_pairing_window(t0 + 1s));
   pair(b, tablet, t0 + 1s);
 
   REQUIRE(b.paired.size() == 2);
@@ -214,6 +224,7 @@ TEST_CASE("firmware accessory: only the admin provisions; the driver's verdict r
   controller admin("admin", b.id.fingerprint());
   controller user("user", b.id.fingerprint());
   pair(b, admin, t0);
+  REQUIRE(!b.acc->open_pairing_window(t0));
   pair(b, user, t0);
 
   core::wifi_credentials home;
@@ -259,12 +270,15 @@ TEST_CASE("firmware accessory: storage failures and damaged state are reported, 
     CHECK(b.boot(t0 + 1s) == fw::firmware_errc::storage_failed);
   }
   SECTION("a pairing that cannot be persisted does not pair") {
+    REQUIRE(!b.acc->open_pairing_window(t0 + 1s));
     b.plat.storage_fails = true;
     controller tablet("tablet", b.id.fingerprint());
     tablet.connect(b, t0 + 1s, secret_of(b));
     run(b, {&tablet}, t0 + 1s);
     CHECK(b.acc->controllers().list().size() == 1);
     REQUIRE(!b.pairing_failures.empty());
+    CHECK(b.pairing_failures.back().error == core::pairing_errc::accessory_failure);
+    CHECK(b.acc->pairing_window_open()); // as it was: the failed write closed nothing
   }
 }
 

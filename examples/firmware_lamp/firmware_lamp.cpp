@@ -1,0 +1,552 @@
+// firmware_lamp: a complete lamp accessory the way firmware runs Lanyard — lanyard::firmware
+// (TLS, pairing, the sessions of several controllers) and the embedded mDNS responder, on plain
+// POSIX sockets in one poll loop: no asio, no Avahi (none may run on its host), no threads, no
+// exceptions, no RTTI. What a board's main loop does, with poll() for the RTOS's event wait.
+//
+//   firmware_lamp --interface IF [--interface IF2 ...] --state-dir DIR [--port N]
+//                 [--device-id ID] [--host NAME] [--instance NAME]
+//
+// First boot (no controllers in DIR): a new identity and setup secret are made and kept in
+// DIR, the pairing window opens (TXT sf=1), and the setup payload — the QR code's text — goes
+// to DIR/setup-payload and into the "started" line. Apps find the lamp by DNS-SD (_lanyard._tcp,
+// TXT id/pv/sf), pair with the payload, and send "on", "off" or "brightness N"; the lamp
+// answers "state on|off N" (anything else: "error: ..."). sf follows the window.
+//
+// stdout: one JSON line per event (started, announced, paired, pairing_failed, message,
+// session_reset, session_ended, connection_closed, host_renamed, instance_renamed, txt_set,
+// stopped); peers' text is escaped (json_line). SIGTERM / SIGINT: mDNS goodbyes, "stopped",
+// exit 0. Start-up errors: a sentence on stderr, exit 1 (2 for bad arguments).
+#include "json_line.hpp"
+#include "mdns_sockets.hpp"
+#include "network_interface.hpp"
+#include "posix_storage.hpp"
+
+#include <lanyard/core/accessory_txt.hpp>
+#include <lanyard/core/device_id.hpp>
+#include <lanyard/core/mdns_responder.hpp>
+#include <lanyard/core/setup_payload.hpp>
+#include <lanyard/core/txt_record.hpp>
+#include <lanyard/firmware/accessory.hpp>
+#include <lanyard/firmware/error.hpp>
+#include <lanyard/tls_engine/identity.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace {
+
+using namespace lanyard;
+using lamp::json_line;
+using time_point = std::chrono::steady_clock::time_point;
+namespace fw = lanyard::firmware;
+
+constexpr int stdout_fd = 1;
+constexpr int max_reads_per_wakeup = 32;
+// The accessory's capacities (accessory_settings): sessions + pending connections.
+constexpr std::size_t max_sessions = 4;
+constexpr std::size_t max_pending = 2;
+constexpr std::size_t max_sockets = max_sessions + max_pending;
+
+// --- the program's state, sized at compile time -------------------------------------------
+core::mdns_responder responder;
+lamp::mdns_sockets sockets;
+std::array<lamp::network_interface, core::mdns_limits::max_interfaces> interfaces;
+std::size_t interface_count = 0;
+std::array<std::byte, 9000> receive_buffer;
+std::array<std::byte, 1452> send_buffer;
+std::array<std::byte, 4096> tcp_buffer;
+lamp::posix_storage storage;
+int stop_pipe[2] = {-1, -1};
+int listener = -1;
+
+struct tcp_connection {
+  int fd = -1;
+  fw::connection_id id;
+};
+std::array<tcp_connection, max_sockets> connections;
+
+// The lamp itself.
+bool lamp_on = false;
+int brightness = 100;
+
+time_point now() noexcept {
+  return std::chrono::steady_clock::now();
+}
+
+extern "C" void on_stop_signal(int) {
+  const int saved = errno;
+  const char byte = 1;
+  [[maybe_unused]] const ssize_t n = ::write(stop_pipe[1], &byte, 1);
+  errno = saved;
+}
+
+int random_fill(void*, unsigned char* out, std::size_t len) {
+  while (len > 0) {
+    const ssize_t n = ::getrandom(out, len, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    out += n;
+    len -= static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+std::chrono::system_clock::time_point wall_clock(void*) {
+  return std::chrono::system_clock::now();
+}
+
+// --- mDNS -----------------------------------------------------------------------------------
+std::string_view interface_name(std::uint32_t index) noexcept {
+  const lamp::network_interface* i = sockets.find(index);
+  return i ? i->name_text() : std::string_view{};
+}
+
+void report_mdns_events() {
+  while (const auto event = responder.next_event()) {
+    const char* name = nullptr;
+    switch (event->kind) {
+    case core::mdns_event_kind::announced:
+      name = "announced";
+      break;
+    case core::mdns_event_kind::host_renamed:
+      name = "host_renamed";
+      break;
+    case core::mdns_event_kind::instance_renamed:
+      name = "instance_renamed";
+      break;
+    default:
+      continue; // conflicts and deferrals end in one of the above
+    }
+    json_line line(name);
+    if (event->interface != 0) line.text("interface", interface_name(event->interface));
+    line.text("host", responder.host_name()).text("instance", responder.instance_name());
+    line.write(stdout_fd);
+  }
+}
+
+std::size_t send_due_packets(time_point at) {
+  std::size_t count = 0;
+  lamp::error_sentence why;
+  while (const auto out = responder.next_packet(at, send_buffer)) {
+    ++count;
+    (void)sockets.send(*out, send_buffer, why); // a lost announcement is repeated by mDNS
+  }
+  return count;
+}
+
+void receive_mdns(int descriptor) {
+  lamp::mdns_datagram datagram;
+  for (int i = 0; i < max_reads_per_wakeup; ++i) {
+    const lamp::mdns_receive_result r = sockets.receive(descriptor, receive_buffer, datagram);
+    if (r == lamp::mdns_receive_result::none_waiting) return;
+    if (r == lamp::mdns_receive_result::datagram)
+      responder.on_packet(now(), datagram.from,
+                          std::span<const std::byte>(receive_buffer).first(datagram.size));
+  }
+}
+
+// The TXT record follows the accessory's state (id, pv, sf): re-announced when it changes.
+std::vector<std::uint8_t> published_txt;
+void update_txt(const fw::accessory& acc, std::string_view device_id, time_point at) {
+  core::accessory_txt_state st;
+  st.device_id = device_id;
+  st.pairing_window_open = acc.pairing_window_open();
+  st.controllers = acc.controllers().list().size();
+  st.max_controllers = acc.controllers().capacity();
+  core::txt_record txt;
+  if (core::set_accessory_txt(st, txt)) return;
+  std::vector<std::uint8_t> wire = txt.encode();
+  if (wire == published_txt) return;
+  if (responder.set_txt(at, wire)) return;
+  published_txt = std::move(wire);
+  json_line("txt_set").boolean("sf", st.pairing_window_open).write(stdout_fd);
+}
+
+// --- TCP ------------------------------------------------------------------------------------
+tcp_connection* find_connection(fw::connection_id id) {
+  for (auto& c : connections)
+    if (c.fd >= 0 && c.id == id) return &c;
+  return nullptr;
+}
+
+void close_socket(tcp_connection& c) {
+  ::close(c.fd);
+  c.fd = -1;
+}
+
+// Writes what the accessory has for this connection; what the socket does not take now waits
+// for POLLOUT.
+void flush(fw::accessory& acc, tcp_connection& c) {
+  for (;;) {
+    const auto out = acc.output(c.id);
+    if (out.empty()) return;
+    const ssize_t n = ::send(c.fd, out.data(), out.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return; // EAGAIN: later; an error: the read side reports it
+    acc.consume_output(c.id, static_cast<std::size_t>(n));
+  }
+}
+
+void accept_connections(fw::accessory& acc) {
+  for (;;) {
+    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fw::connection_id id;
+    if (acc.accept(id, now())) {
+      ::close(fd);
+      continue;
+    }
+    tcp_connection* slot = nullptr;
+    for (auto& c : connections)
+      if (c.fd < 0) {
+        slot = &c;
+        break;
+      }
+    if (!slot) { // cannot happen: the accessory evicted one for it (its event closes that one)
+      acc.closed(id, now());
+      ::close(fd);
+      continue;
+    }
+    slot->fd = fd;
+    slot->id = id;
+  }
+}
+
+void read_connection(fw::accessory& acc, tcp_connection& c) {
+  for (int i = 0; i < max_reads_per_wakeup && c.fd >= 0; ++i) {
+    const ssize_t n = ::recv(c.fd, tcp_buffer.data(), tcp_buffer.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) { // EOF or reset
+      acc.closed(c.id, now());
+      close_socket(c);
+      return;
+    }
+    acc.receive(c.id, std::span(tcp_buffer.data(), static_cast<std::size_t>(n)), now());
+  }
+}
+
+// --- the lamp ---------------------------------------------------------------------------------
+std::string lamp_answer(std::string_view cmd) {
+  if (cmd == "on") {
+    lamp_on = true;
+  } else if (cmd == "off") {
+    lamp_on = false;
+  } else if (cmd.substr(0, 11) == "brightness ") {
+    int v = -1;
+    const auto digits = cmd.substr(11);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (ec != std::errc() || end != digits.data() + digits.size() || v < 0 || v > 100)
+      return "error: brightness must be 0..100";
+    brightness = v;
+  } else {
+    return "error: unknown command (on, off, brightness N)";
+  }
+  return std::string("state ") + (lamp_on ? "on " : "off ") + std::to_string(brightness);
+}
+
+void handle_events(fw::accessory& acc, std::string_view device_id) {
+  while (auto ev = acc.poll_event()) {
+    if (auto* m = std::get_if<fw::events::message>(&*ev)) {
+      const std::string_view cmd(reinterpret_cast<const char*>(m->payload.data()),
+                                 m->payload.size());
+      json_line("message")
+          .text("controller", core::to_string(m->controller))
+          .text("text", cmd)
+          .write(stdout_fd);
+      const std::string answer = lamp_answer(cmd);
+      acc.send(m->controller, std::as_bytes(std::span(answer.data(), answer.size())), now());
+    } else if (auto* p = std::get_if<fw::events::paired>(&*ev)) {
+      const fw::controller_entry* e = acc.controllers().find(p->controller);
+      json_line("paired")
+          .text("controller", core::to_string(p->controller))
+          .text("name", e ? e->name() : std::string_view{})
+          .text("role", p->role == core::paired_role::admin ? "admin" : "user")
+          .write(stdout_fd);
+    } else if (auto* f = std::get_if<fw::events::pairing_failed>(&*ev)) {
+      json_line("pairing_failed")
+          .text("controller", core::to_string(f->controller))
+          .text("error", f->error.message())
+          .number("attempts_left", f->attempts_left)
+          .write(stdout_fd);
+    } else if (auto* r = std::get_if<fw::events::session_reset>(&*ev)) {
+      json_line("session_reset")
+          .text("controller", core::to_string(r->controller))
+          .number("unacked", r->unacked)
+          .write(stdout_fd);
+    } else if (auto* se = std::get_if<fw::events::session_ended>(&*ev)) {
+      json_line("session_ended")
+          .text("controller", core::to_string(se->controller))
+          .text("why", se->why.message())
+          .write(stdout_fd);
+    } else if (auto* cc = std::get_if<fw::events::close_connection>(&*ev)) {
+      if (tcp_connection* c = find_connection(cc->id)) {
+        flush(acc, *c); // best effort: a CLOSE frame or an alert that says why
+        close_socket(*c);
+      }
+      acc.closed(cc->id, now());
+      json_line line("connection_closed");
+      if (cc->why) line.text("why", cc->why.message());
+      line.write(stdout_fd);
+    }
+  }
+  update_txt(acc, device_id, now());
+}
+
+int poll_timeout(time_point deadline, time_point at) noexcept {
+  if (deadline == time_point::max()) return -1;
+  if (deadline <= at) return 0;
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(deadline - at).count();
+  return static_cast<int>(std::min<decltype(ms)>(ms, 60'000));
+}
+
+// --- start-up ---------------------------------------------------------------------------------
+struct options {
+  std::array<std::string_view, core::mdns_limits::max_interfaces> interfaces{};
+  std::size_t interface_count = 0;
+  const char* state_dir = nullptr;
+  std::uint16_t port = 4433;
+  std::string_view device_id = "fw-lamp-1";
+  std::string_view host;
+  std::string_view instance = "Firmware Lamp";
+};
+
+int usage(const char* problem) {
+  std::fprintf(stderr,
+               "firmware_lamp: %s\n"
+               "usage: firmware_lamp --interface IF [--interface IF2 ...] --state-dir DIR\n"
+               "                     [--port N] [--device-id ID] [--host NAME] [--instance NAME]\n",
+               problem);
+  return 2;
+}
+
+int parse(int argc, char** argv, options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--help" || arg == "-h") {
+      usage("a lamp accessory on lanyard::firmware and the embedded mDNS responder");
+      return 3;
+    } else if (arg == "--interface" && has_value) {
+      if (o.interface_count == o.interfaces.size()) return usage("too many --interface");
+      o.interfaces[o.interface_count++] = argv[++i];
+    } else if (arg == "--state-dir" && has_value) {
+      o.state_dir = argv[++i];
+    } else if (arg == "--port" && has_value) {
+      const std::string_view v = argv[++i];
+      unsigned value = 0;
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
+      if (ec != std::errc{} || end != v.data() + v.size() || value == 0 || value > 65535)
+        return usage("--port needs a number from 1 to 65535");
+      o.port = static_cast<std::uint16_t>(value);
+    } else if (arg == "--device-id" && has_value) {
+      o.device_id = argv[++i];
+    } else if (arg == "--host" && has_value) {
+      o.host = argv[++i];
+    } else if (arg == "--instance" && has_value) {
+      o.instance = argv[++i];
+    } else {
+      return usage("unknown argument, or an option without its value");
+    }
+  }
+  if (o.interface_count == 0) return usage("--interface is required");
+  if (!o.state_dir) return usage("--state-dir is required");
+  if (!core::is_valid_device_id(o.device_id)) return usage("--device-id is not a valid device id");
+  if (o.host.empty()) o.host = o.device_id;
+  return 0;
+}
+
+int fail(const char* what, std::string_view why) {
+  std::fprintf(stderr, "firmware_lamp: %s: %.*s\n", what, static_cast<int>(why.size()), why.data());
+  return 1;
+}
+
+int open_listener(std::uint16_t port) {
+  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  const int one = 1;
+  const int zero = 0;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero); // IPv4 too
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons(port);
+  a.sin6_addr = in6addr_any;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 16) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The setup secret: made at the first boot, kept beside the controllers.
+bool load_or_make_secret(std::array<std::uint8_t, 16>& secret) {
+  std::size_t size = 0;
+  const int r = lamp::storage_load(
+      &storage, "setup-secret", reinterpret_cast<std::byte*>(secret.data()), secret.size(), &size);
+  if (r == 0) return size == secret.size();
+  if (r != 1) return false;
+  if (random_fill(nullptr, secret.data(), secret.size()) != 0) return false;
+  return lamp::storage_save(&storage, "setup-secret",
+                            reinterpret_cast<const std::byte*>(secret.data()), secret.size()) == 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  if (const int status = parse(argc, argv, o)) return status == 3 ? 0 : status;
+  if (::pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0) return fail("pipe", std::strerror(errno));
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  ::mkdir(o.state_dir, 0700);
+  storage.directory = o.state_dir;
+  const std::string identity_dir = std::string(o.state_dir) + "/identity";
+  core::error_detail error;
+  tls::identity id = tls::identity::load_or_create(identity_dir, o.device_id, error);
+  if (!id) return fail("identity", error.detail);
+  tls::context ctx = tls::context::create(id, {}, error);
+  if (!ctx) return fail("TLS context", error.detail);
+  std::array<std::uint8_t, 16> secret{};
+  if (!load_or_make_secret(secret))
+    return fail("setup secret", "cannot read or write it in the state directory");
+
+  fw::platform plat;
+  plat.user = &storage;
+  plat.random = {random_fill, nullptr};
+  plat.load = lamp::storage_load;
+  plat.save = lamp::storage_save;
+  plat.wall_clock = wall_clock;
+  fw::pairing_secrets secrets;
+  secrets.setup_secret = secret;
+  fw::accessory_settings settings;
+  settings.max_sessions = max_sessions;
+  settings.max_pending = max_pending;
+  static std::optional<fw::accessory> acc; // static storage, as on a board
+  acc.emplace(ctx, plat, secrets, settings);
+  if (const std::error_code ec = acc->start(now()))
+    if (ec != core::pairing_errc::too_many_attempts) return fail("start", ec.message());
+
+  lamp::error_sentence why;
+  for (std::size_t i = 0; i < o.interface_count; ++i)
+    if (lamp::find_network_interface(o.interfaces[i], interfaces[i], why))
+      return fail("interface", why.text());
+  interface_count = o.interface_count;
+  listener = open_listener(o.port);
+  if (listener < 0) return fail("listen", std::strerror(errno));
+
+  core::accessory_txt_state st;
+  st.device_id = o.device_id;
+  st.pairing_window_open = acc->pairing_window_open();
+  st.controllers = acc->controllers().list().size();
+  st.max_controllers = acc->controllers().capacity();
+  core::txt_record txt;
+  if (core::set_accessory_txt(st, txt)) return fail("TXT", "the device id does not fit");
+  published_txt = txt.encode();
+  core::mdns_responder_config config;
+  config.host_name = o.host;
+  config.instance_name = o.instance;
+  config.service_type = "_lanyard._tcp";
+  config.port = o.port;
+  config.txt = published_txt;
+  std::uint64_t seed = 0;
+  random_fill(nullptr, reinterpret_cast<unsigned char*>(&seed), sizeof seed);
+  config.random_seed = seed;
+  if (const std::error_code ec = responder.configure(config)) return fail("mDNS", ec.message());
+  if (sockets.open({interfaces.data(), interface_count}, why)) return fail("mDNS", why.text());
+  for (std::size_t i = 0; i < interface_count; ++i)
+    if (const std::error_code ec =
+            responder.interface_up(now(), interfaces[i].index, interfaces[i].published()))
+      return fail("mDNS", ec.message());
+
+  json_line started("started");
+  started.text("device_id", o.device_id)
+      .text("fingerprint", core::to_string(id.fingerprint()))
+      .number("port", o.port)
+      .boolean("pairing_window_open", st.pairing_window_open);
+  if (acc->controllers().empty()) {
+    // The QR code's text, for the label: only while nobody is paired (setup mode).
+    core::setup_payload payload;
+    payload.device_id = std::string(o.device_id);
+    payload.device_fingerprint = id.fingerprint();
+    payload.setup_secret = secret;
+    payload.pairing_window_open = st.pairing_window_open;
+    std::string text;
+    if (!core::encode_setup_payload(payload, text)) {
+      started.text("setup_payload", text);
+      const std::string path = std::string(o.state_dir) + "/setup-payload";
+      lamp::storage_save(&storage, "setup-payload", reinterpret_cast<const std::byte*>(text.data()),
+                         text.size());
+      (void)path;
+    }
+  }
+  started.write(stdout_fd);
+
+  for (;;) {
+    const time_point at = now();
+    responder.on_timer(at);
+    send_due_packets(at);
+    report_mdns_events();
+    if (acc->next_deadline() <= at) acc->handle_deadline(at);
+    handle_events(*acc, o.device_id);
+    for (auto& c : connections)
+      if (c.fd >= 0) flush(*acc, c);
+
+    std::array<pollfd, 4 + max_sockets> fds{};
+    fds[0] = {stop_pipe[0], POLLIN, 0};
+    fds[1] = {sockets.ipv4_descriptor(), POLLIN, 0};
+    fds[2] = {sockets.ipv6_descriptor(), POLLIN, 0};
+    fds[3] = {listener, POLLIN, 0};
+    for (std::size_t k = 0; k < max_sockets; ++k) {
+      const tcp_connection& c = connections[k];
+      const bool pending = c.fd >= 0 && !acc->output(c.id).empty();
+      fds[4 + k] = {c.fd, static_cast<short>(POLLIN | (pending ? POLLOUT : 0)), 0};
+    }
+    const time_point deadline = std::min(responder.next_deadline(), acc->next_deadline());
+    const int ready = ::poll(fds.data(), fds.size(), poll_timeout(deadline, now()));
+    if (ready < 0 && errno != EINTR) return fail("poll", std::strerror(errno));
+    if (ready <= 0) continue;
+    if (fds[0].revents & POLLIN) break;
+    if (fds[1].revents & POLLIN) receive_mdns(fds[1].fd);
+    if (fds[2].revents & POLLIN) receive_mdns(fds[2].fd);
+    if (fds[3].revents & POLLIN) accept_connections(*acc);
+    for (std::size_t k = 0; k < max_sockets; ++k) {
+      tcp_connection& c = connections[k];
+      if (c.fd < 0 || c.fd != fds[4 + k].fd) continue;
+      if (fds[4 + k].revents & (POLLIN | POLLHUP | POLLERR)) read_connection(*acc, c);
+      if (c.fd >= 0 && (fds[4 + k].revents & POLLOUT)) flush(*acc, c);
+    }
+  }
+
+  const time_point end = now();
+  responder.stop(end);
+  const std::size_t goodbyes = send_due_packets(end);
+  json_line("stopped").number("goodbye_packets", goodbyes).write(stdout_fd);
+  return 0;
+}

@@ -1,0 +1,84 @@
+# The firmware lamp (examples/firmware_lamp/firmware_lamp.cpp: lanyard::firmware and the
+# embedded mDNS responder in one poll loop) with NO avahi-daemon on its host, against the real
+# app side on the phone: avahi-browse sees it with TXT id/pv/sf=1; `lanyard pair PAYLOAD`
+# finds it by DNS-SD and pairs, verified against the payload; the window closes (sf=0 seen by
+# avahi-browse); `lanyard connect` finds it by id and drives the lamp; a neighbour with the
+# payload cannot pair after the owner; a restart keeps the controller and the session resets
+# cleanly on the app side.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+LAMP=${LAMP:?LAMP must name the firmware-lamp binary}
+LANYARD=${BUILD:?BUILD}/bin/lanyard
+[[ -x $LAMP && -x $LANYARD ]] || { echo "FAILED: $LAMP or $LANYARD not built"; exit 1; }
+
+no_avahi_on_accessory
+state=$LAB_DIR/lamp-state
+# lamp NAME: the lamp on wlan0, JSON lines to $LAB_DIR/NAME.json. Prints the pid.
+lamp() {
+  # shellcheck disable=SC2016
+  lab_spawn accessory "$LAB_DIR/$1.err" bash -c 'exec "$0" "$@" >"'"$LAB_DIR/$1.json"'"' \
+    "$LAMP" --interface wlan0 --state-dir "$state" --port 4433 --device-id fw-lamp-1 \
+    --instance "Firmware Lamp"
+}
+pid=$(lamp lamp1)
+wait_json lamp1 '.event=="started" and (.setup_payload|startswith("LNY1:"))'
+wait_json lamp1 '.event=="announced" and .interface=="wlan0"'
+payload=$(jq -r 'select(.event=="started")|.setup_payload' "$LAB_DIR/lamp1.json")
+
+# sf_seen VALUE: until the phone's avahi-browse resolves fw-lamp-1 with TXT sf=VALUE.
+sf_seen() {
+  local start=$SECONDS
+  until lab_exec phone avahi-browse -rpt _lanyard._tcp >"$LAB_DIR/ab.txt" 2>/dev/null &&
+    grep '^=;wlan0;IPv4;.*"id=fw-lamp-1"' "$LAB_DIR/ab.txt" | grep -q "\"sf=$1\""; do
+    ((SECONDS - start < 30)) ||
+      { echo "FAILED: avahi-browse never saw sf=$1"; cat "$LAB_DIR/ab.txt" "$LAB_DIR/lamp1.json"; exit 1; }
+    sleep 0.2
+  done
+  echo "ok: avahi-browse sees fw-lamp-1 with sf=$1 (within $((SECONDS - start)) s)"
+}
+sf_seen 1
+
+# 1. Pair by DNS-SD with the payload (the QR code's text).
+out=$(lab_exec phone "$LANYARD" pair "$payload" --trust-store "$LAB_DIR/ts" \
+  --identity-dir "$LAB_DIR/ctl-owner" --name owner-phone --timeout 30 --json) ||
+  { echo "FAILED: pair: $out"; cat "$LAB_DIR/lamp1.json" "$LAB_DIR/lamp1.err"; exit 1; }
+jq -e '.device_id=="fw-lamp-1" and .pinned_by=="verified" and .role=="admin"' <<<"$out" >/dev/null ||
+  { echo "FAILED: unexpected pairing result $out"; exit 1; }
+wait_json lamp1 '.event=="paired" and .name=="owner-phone" and .role=="admin"' 5
+echo "ok: paired by DNS-SD: $out"
+sf_seen 0
+
+# 2. The channel, found by id: three commands, each acknowledged and answered in order.
+out=$( (printf 'on\nbrightness 40\nblink\n'; sleep 2) | lab_exec phone "$LANYARD" connect fw-lamp-1 \
+  --json --trust-store "$LAB_DIR/ts" --identity-dir "$LAB_DIR/ctl-owner" --timeout 30) ||
+  { echo "FAILED: connect: $out"; cat "$LAB_DIR/lamp1.json"; exit 1; }
+jq -se '[.[]|select(.event=="acked")|.seq]==[0,1,2] and
+        [.[]|select(.event=="message")|.text]==["state on 100","state on 40",
+          "error: unknown command (on, off, brightness N)"]' <<<"$out" >/dev/null ||
+  { echo "FAILED: connect did not get the three answers in order:"; echo "$out"; exit 1; }
+echo "ok: on / brightness 40 / blink answered in order"
+
+# 3. A neighbour with the payload, after the owner: the window is closed, nothing pairs.
+if out=$(lab_exec phone "$LANYARD" pair "$payload" --trust-store "$LAB_DIR/ts2" \
+  --identity-dir "$LAB_DIR/ctl-neighbour" --timeout 6 --json); then
+  echo "FAILED: a second controller paired with the payload after the owner: $out"; exit 1
+fi
+no_json lamp1 '.event=="paired" and .name!="owner-phone"'
+echo "ok: the neighbour was refused: $(jq -c . <<<"$out" | head -c 200)"
+
+# 4. Restart: the controller is kept, no payload, no setup mode; the app's session resets and
+# the channel goes on.
+kill -TERM "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+pid=$(lamp lamp2)
+wait_json lamp2 '.event=="started" and .pairing_window_open==false and (has("setup_payload")|not)'
+out=$( (printf 'off\n'; sleep 2) | lab_exec phone "$LANYARD" connect fw-lamp-1 \
+  --json --trust-store "$LAB_DIR/ts" --identity-dir "$LAB_DIR/ctl-owner" --timeout 30) ||
+  { echo "FAILED: connect after restart: $out"; cat "$LAB_DIR/lamp2.json"; exit 1; }
+jq -se '[.[]|select(.event=="message")|.text]==["state off 100"]' <<<"$out" >/dev/null ||
+  { echo "FAILED: after the restart: $out"; exit 1; }
+kill -TERM "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if grep -qE 'Sanitizer|runtime error' "$LAB_DIR/lamp1.err" "$LAB_DIR/lamp2.err" 2>/dev/null; then
+  echo "FAILED: a sanitizer report:"; cat "$LAB_DIR/lamp1.err" "$LAB_DIR/lamp2.err"; exit 1
+fi
+pass "firmware lamp (lanyard::firmware + embedded mDNS, no avahi-daemon): found by avahi-browse with sf=1, paired by DNS-SD with the payload, sf=0, driven by lanyard connect, neighbour refused, restart keeps the controller"
