@@ -592,16 +592,28 @@ std::error_code accessory::accept(connection_id& id, time_point now) {
   for (std::size_t k = 0; k < i.slot_count && !slot; ++k)
     if (i.conns[k].st == stage::free) slot = &i.conns[k];
   if (!slot) {
-    // Every slot taken: the oldest connection that is not a session's makes room (closing
-    // ones first: they are done already).
+    // Every slot taken: a connection that is not a session's makes room, the cheapest to
+    // lose first: one closing already, then one still in its TLS handshake (anyone can open
+    // those by the dozen), then an unknown key's greeting or pairing, last a paired
+    // controller's greeting; the oldest within a class. A flood of bare connections therefore
+    // evicts itself, not an owner's pairing that got past TLS.
+    const auto rank = [](const impl::connection& c) {
+      switch (c.st) {
+      case stage::closing:
+        return 0;
+      case stage::tls:
+        return 1;
+      default:
+        return c.known ? 3 : 2;
+      }
+    };
     impl::connection* victim = nullptr;
     for (std::size_t k = 0; k < i.slot_count; ++k) {
       impl::connection& c = i.conns[k];
       if (c.st == stage::session) continue;
-      const bool better = !victim || (c.st == stage::closing && victim->st != stage::closing) ||
-                          ((c.st == stage::closing) == (victim->st == stage::closing) &&
-                           c.arrival < victim->arrival);
-      if (better) victim = &c;
+      if (!victim || rank(c) < rank(*victim) ||
+          (rank(c) == rank(*victim) && c.arrival < victim->arrival))
+        victim = &c;
     }
     if (!victim) return firmware_errc::too_many_connections;
     if (victim->st != stage::closing)

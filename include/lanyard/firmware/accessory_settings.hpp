@@ -24,9 +24,10 @@ struct accessory_settings {
   /// Controllers' sessions kept at once (core::session_table's cap).
   std::size_t max_sessions = 4;
   /// Connections that are not a session's yet (TLS handshake, first frame, pairing). A new
-  /// connection beyond max_sessions + max_pending closes the oldest of these: bare TCP
-  /// connections that never finish cannot keep the owner out, they only make the owner's
-  /// attempt race theirs.
+  /// connection beyond max_sessions + max_pending closes one of these, the cheapest to lose
+  /// first (closing, then still in the TLS handshake, then an unknown key's pairing, last a
+  /// paired controller's; the oldest within each): bare TCP connections evict each other and
+  /// never an owner's pairing that got past TLS, so they cannot keep the owner out.
   std::size_t max_pending = 2;
   /// Paired controllers kept (controller_table's capacity, at most 255).
   std::size_t max_controllers = 8;

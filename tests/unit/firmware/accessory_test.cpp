@@ -299,3 +299,41 @@ TEST_CASE("firmware accessory: settings and platform are checked at start") {
     CHECK(b.acc->accept(id, t0) == fw::firmware_errc::not_started);
   }
 }
+
+TEST_CASE(
+    "firmware accessory: a flood evicts bare connections, not an owner's pairing in progress") {
+  bench b;
+  b.settings.max_sessions = 1;
+  b.settings.max_pending = 2;
+  b.settings.failure_delay_first = 10s; // after a failure the next proof waits 10 s
+  b.settings.failure_delay_max = 10s;
+  REQUIRE(!b.boot());
+  controller guesser("guesser", b.id.fingerprint());
+  core::pairing_credentials wrong = secret_of(b);
+  wrong.secret[3] ^= 0x01;
+  guesser.connect(b, t0, wrong);
+  run(b, {&guesser}, t0);
+  REQUIRE(b.pairing_failures.size() == 1);
+
+  // The owner's proof is held through the delay: its connection is past TLS, pairing.
+  controller owner("owner", b.id.fingerprint());
+  owner.connect(b, t0 + 1s, secret_of(b));
+  run(b, {&owner}, t0 + 1s);
+  REQUIRE(owner.connected);
+  REQUIRE(b.paired.empty());
+
+  // 21 bare connections, all newer than the owner's: they evict each other.
+  for (int k = 0; k < 21; ++k) {
+    fw::connection_id id;
+    REQUIRE(!b.acc->accept(id, t0 + 2s));
+  }
+  b.drain();
+  for (const auto& c : b.closes)
+    CHECK(c.id != owner.conn);
+
+  b.acc->handle_deadline(t0 + 11s);
+  run(b, {&owner}, t0 + 11s);
+  REQUIRE(b.paired.size() == 1);
+  CHECK(b.paired[0].controller == owner.key());
+  CHECK(owner.session.state() == core::session_state::established);
+}
