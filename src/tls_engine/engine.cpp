@@ -157,6 +157,7 @@ struct engine::impl {
   std::span<std::uint8_t> user_in;
   std::span<std::uint8_t> user_out;
   std::size_t out_end = 0;
+  bool out_partial = false; // bio_send took part of a record: the next call continues it
 
   peer_verifier verifier;
   bool has_own_verifier = false;
@@ -225,8 +226,7 @@ struct engine::impl {
     // Remember the last plaintext alert we send (before encryption starts, a record of type
     // 21 and length 2): it tells us why our side failed, e.g. no_application_protocol.
     // Only at the start of a record: with the caller's buffers a record may go out in pieces.
-    if (buf == self->ssl.out_buf && len >= 7 && buf[0] == alert_record_type && buf[3] == 0 &&
-        buf[4] == 2)
+    if (!self->out_partial && len >= 7 && buf[0] == alert_record_type && buf[3] == 0 && buf[4] == 2)
       self->last_sent_alert = buf[6];
     if (!self->caller_buffers) {
       self->out.insert(self->out.end(), buf, buf + len);
@@ -239,6 +239,7 @@ struct engine::impl {
     const std::size_t n = std::min(room, len);
     std::memcpy(self->user_out.data() + self->out_end, buf, n);
     self->out_end += n;
+    self->out_partial = n < len;
     return static_cast<int>(n);
   }
 
