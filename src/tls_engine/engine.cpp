@@ -599,7 +599,14 @@ struct engine::impl {
         n += static_cast<std::size_t>(ret);
         continue;
       }
-      if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) break;
+      if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        // Not expected (the record was sized to fit), but then the chunk is encrypted and part
+        // of its record held by mbedTLS (ssl.out_left, flushed first on the next call): it is
+        // consumed, or the caller would send it twice.
+        n += chunk;
+        break;
+      }
+      if (ret == MBEDTLS_ERR_SSL_WANT_READ) break;
       return write_failed(ret, ec);
     }
     // A full buffer is no error: the caller sends output() and writes the rest.
