@@ -341,8 +341,16 @@ TEST_CASE_METHOD(pair_fixture,
     REQUIRE(!ec);
     n += k;
   }
+  drain();
+  CHECK(received == data);
+  // Fill the output again (nothing sent): the room left is below one record's expansion, so
+  // the close_notify record cannot go in whole; mbedTLS holds (part of) it back.
+  std::size_t refill = 0;
+  CHECK(client.write(data, refill, ec) == want::output_and_retry);
+  CHECK(!ec);
   want w = client.shutdown(ec);
   CHECK(!ec);
+  CHECK(w == want::output_and_retry);
   for (int i = 0; i < 10 && w == want::output_and_retry; ++i) {
     drain();
     w = client.shutdown(ec);
@@ -350,7 +358,7 @@ TEST_CASE_METHOD(pair_fixture,
   }
   CHECK(w == want::output);
   drain();
-  CHECK(received == data);
+  CHECK(received.size() == data.size() + refill);
   std::size_t r = 0;
   server.read(buf, r, ec);
   CHECK(ec == lanyard::tls::tls_errc::closed_by_peer);
