@@ -8,6 +8,7 @@
 #include <lanyard/core/device_id.hpp>
 #include <lanyard/core/setup_code.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 #include <lanyard/trust/error.hpp>
 
 #include <asio/error.hpp>
@@ -92,12 +93,12 @@ core::error_detail controller::open(executor_type ex, controller_options options
   // An existing identity is the app's, whatever it is called now: renaming the app must not
   // make it a stranger to every accessory it paired with.
   tls::identity me =
-      std::filesystem::exists(identity_dir / tls::identity::key_file_name, dir_ec)
-          ? tls::identity::load(identity_dir, error)
-          : tls::identity::load_or_create(identity_dir,
-                                          options.identity_id.empty() ? identity_id(options.name)
-                                                                      : options.identity_id,
-                                          error);
+      std::filesystem::exists(identity_dir / tls::identity_files::key_file_name, dir_ec)
+          ? tls::identity_files::load(identity_dir, error)
+          : tls::identity_files::load_or_create(
+                identity_dir,
+                options.identity_id.empty() ? identity_id(options.name) : options.identity_id,
+                error);
   if (error) return error;
   tls::context tls = tls::context::create(std::move(me), {}, error);
   if (error) return error;

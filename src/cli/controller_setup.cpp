@@ -2,6 +2,8 @@
 
 #include "cli_error.hpp"
 
+#include <lanyard/tls_engine/identity_files.hpp>
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -75,9 +77,9 @@ std::optional<tls::identity> load_controller_identity(const parsed_args& args,
       return std::nullopt;
     }
   }
-  tls::identity me = std::filesystem::exists(dir / tls::identity::key_file_name, exists_ec)
-                         ? tls::identity::load(dir, error)
-                         : tls::identity::load_or_create(dir, controller_device_id(), error);
+  tls::identity me = std::filesystem::exists(dir / tls::identity_files::key_file_name, exists_ec)
+                         ? tls::identity_files::load(dir, error)
+                         : tls::identity_files::load_or_create(dir, controller_device_id(), error);
   if (error) return std::nullopt;
   return me;
 }

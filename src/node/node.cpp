@@ -11,6 +11,7 @@
 #include <lanyard/discovery/client.hpp>
 #include <lanyard/tls_engine/context.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 #include <lanyard/trust/setup_credentials.hpp>
 #include <lanyard/trust/window_clock.hpp>
 
@@ -310,7 +311,7 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
   const node_options& o = i->opts;
 
   core::error_detail error;
-  i->me = tls::identity::load_or_create(o.state_dir / "identity", o.device_id, error);
+  i->me = tls::identity_files::load_or_create(o.state_dir / "identity", o.device_id, error);
   if (error) return error;
   // Confirmation pairing: no setup secret exists, so none is made or loaded.
   std::optional<trust::setup_credentials> creds;

@@ -26,7 +26,7 @@ context::impl::~impl() {
 
 int context::impl::setup(std::string& what, std::string_view& step) {
   const identity::impl* id = identity_access::get(local);
-  int ret = rng.seed("lanyard tls context " + local.device_id());
+  int ret = rng.seed("lanyard tls context " + local.device_id(), options.entropy);
   if (ret != 0) {
     what = "seeding the random generator";
     step = context_step::seed_random;

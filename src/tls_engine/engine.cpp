@@ -9,6 +9,7 @@
 #include "mbedtls_util.hpp"
 
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_internal.h>
 #include <mbedtls/x509.h>
 
 #include <algorithm>
@@ -112,9 +113,22 @@ namespace detail {
 thread_local engine::impl* current_handshake = nullptr;
 } // namespace detail
 
+// The minimum sizes of engine_buffers (engine.hpp states them as numbers, without mbedTLS's
+// headers): the largest record mbedTLS may send or accept must fit, header and expansion
+// included. Debian's 2.28 build: 16,717 bytes each (13-byte header counted as DTLS's, 16,384 of
+// content, 320 of IV, MAC and CBC padding).
+static_assert(engine_buffers::min_input_bytes >= MBEDTLS_SSL_IN_BUFFER_LEN);
+static_assert(engine_buffers::min_output_bytes >= MBEDTLS_SSL_OUT_BUFFER_LEN);
+
 struct engine::impl {
   explicit impl(context c) : ctx(std::move(c)), conf(ctx.internal().get()) {
     mbedtls_ssl_init(&ssl);
+  }
+  impl(context c, engine_buffers b)
+      : ctx(std::move(c)), conf(ctx.internal().get()), caller_buffers(true), user_in(b.input),
+        user_out(b.output) {
+    mbedtls_ssl_init(&ssl);
+    in_capacity = user_in.size();
   }
   ~impl() { mbedtls_ssl_free(&ssl); }
   impl(const impl&) = delete;
@@ -137,6 +151,13 @@ struct engine::impl {
   std::size_t in_pos = 0, in_end = 0;
   std::vector<std::uint8_t> out;
   std::size_t out_pos = 0;
+  // engine_buffers: ciphertext lives in the caller's spans instead, never reallocated. Input
+  // uses in_pos/in_end over user_in; output is user_out[out_pos, out_end).
+  bool caller_buffers = false;
+  std::span<std::uint8_t> user_in;
+  std::span<std::uint8_t> user_out;
+  std::size_t out_end = 0;
+  bool out_partial = false; // bio_send took part of a record: the next call continues it
 
   peer_verifier verifier;
   bool has_own_verifier = false;
@@ -163,7 +184,25 @@ struct engine::impl {
   // sentence).
   core::error_detail last;
 
-  bool has_output() const noexcept { return out_pos < out.size(); }
+  std::size_t out_size() const noexcept { return caller_buffers ? out_end : out.size(); }
+  const std::uint8_t* out_data() const noexcept {
+    return caller_buffers ? user_out.data() : out.data();
+  }
+  std::uint8_t* in_data() noexcept { return caller_buffers ? user_in.data() : in.get(); }
+  bool has_output() const noexcept { return out_pos < out_size(); }
+
+  // Caller's output buffer: moves what is pending to the front (output() spans end here) and
+  // returns the free room after it.
+  std::size_t out_room() noexcept {
+    if (out_pos == out_end) {
+      out_pos = out_end = 0;
+    } else if (out_pos > 0) {
+      std::memmove(user_out.data(), user_out.data() + out_pos, out_end - out_pos);
+      out_end -= out_pos;
+      out_pos = 0;
+    }
+    return user_out.size() - out_end;
+  }
 
   // Records a failure as last_error() and reports it (context_options::diagnostics, else the
   // `log` line, unchanged). `fields` are the site's own; who the peer is is added here, so that
@@ -186,10 +225,22 @@ struct engine::impl {
     auto* self = static_cast<impl*>(p);
     // Remember the last plaintext alert we send (before encryption starts, a record of type
     // 21 and length 2): it tells us why our side failed, e.g. no_application_protocol.
-    if (len >= 7 && buf[0] == alert_record_type && buf[3] == 0 && buf[4] == 2)
+    // Only at the start of a record: with the caller's buffers a record may go out in pieces.
+    if (!self->out_partial && len >= 7 && buf[0] == alert_record_type && buf[3] == 0 && buf[4] == 2)
       self->last_sent_alert = buf[6];
-    self->out.insert(self->out.end(), buf, buf + len);
-    return static_cast<int>(len);
+    if (!self->caller_buffers) {
+      self->out.insert(self->out.end(), buf, buf + len);
+      return static_cast<int>(len);
+    }
+    // What fits; mbedTLS keeps the rest (ssl.out_left) and sends it on the next call, after
+    // the caller made room: its operations return want::output_and_retry meanwhile.
+    const std::size_t room = self->out_room();
+    if (room == 0) return MBEDTLS_ERR_SSL_WANT_WRITE;
+    const std::size_t n = std::min(room, len);
+    std::memcpy(self->user_out.data() + self->out_end, buf, n);
+    self->out_end += n;
+    self->out_partial = n < len;
+    return static_cast<int>(n);
   }
 
   static int bio_recv(void* p, unsigned char* buf, size_t len) {
@@ -197,7 +248,7 @@ struct engine::impl {
     std::size_t avail = self->in_end - self->in_pos;
     if (avail == 0) return MBEDTLS_ERR_SSL_WANT_READ;
     std::size_t n = std::min(avail, len);
-    std::memcpy(buf, self->in.get() + self->in_pos, n);
+    std::memcpy(buf, self->in_data() + self->in_pos, n);
     self->in_pos += n;
     return static_cast<int>(n);
   }
@@ -505,6 +556,7 @@ struct engine::impl {
       ec = tls_errc::not_connected;
       return want::nothing;
     }
+    if (caller_buffers) return write_bounded(buf, n, ec);
     // Several records per call (up to 64 KiB) so one socket write carries them all.
     constexpr std::size_t max_per_call = 64 * 1024;
     constexpr std::size_t record = 16 * 1024;
@@ -525,20 +577,71 @@ struct engine::impl {
     return has_output() ? want::output : want::nothing;
   }
 
+  // write() over the caller's output buffer: each record is sized to fit the free room whole,
+  // so mbedTLS never holds back part of one. (mbedtls_ssl_write called again after it held
+  // back output would only flush it and report the new data as written without sending it.)
+  want write_bounded(std::span<const std::uint8_t> buf, std::size_t& n, std::error_code& ec) {
+    if (ssl.out_left != 0) {
+      // Output mbedTLS could not hand over earlier (a handshake or alert record): first.
+      int ret = mbedtls_ssl_flush_output(&ssl);
+      if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) return want::output_and_retry;
+      if (ret != 0) return write_failed(ret, ec);
+    }
+    const int expansion = mbedtls_ssl_get_record_expansion(&ssl);
+    if (expansion < 0) return write_failed(expansion, ec);
+    constexpr std::size_t record = 16 * 1024;
+    while (n < buf.size()) {
+      const std::size_t room = out_room();
+      if (room <= static_cast<std::size_t>(expansion)) break;
+      const std::size_t chunk = std::min({buf.size() - n, record, room - expansion});
+      int ret = mbedtls_ssl_write(&ssl, buf.data() + n, chunk);
+      if (ret > 0) {
+        n += static_cast<std::size_t>(ret);
+        continue;
+      }
+      if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        // Not expected (the record was sized to fit), but then the chunk is encrypted and part
+        // of its record held by mbedTLS (ssl.out_left, flushed first on the next call): it is
+        // consumed, or the caller would send it twice.
+        n += chunk;
+        break;
+      }
+      if (ret == MBEDTLS_ERR_SSL_WANT_READ) break;
+      return write_failed(ret, ec);
+    }
+    // A full buffer is no error: the caller sends output() and writes the rest.
+    if (n < buf.size()) return want::output_and_retry;
+    return has_output() ? want::output : want::nothing;
+  }
+
+  want write_failed(int ret, std::error_code& ec) {
+    state = phase::failed;
+    ec = tls_errc::protocol_error;
+    note(diag::write_failed, level::warning, ec,
+         "TLS write failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
+    return has_output() ? want::output : want::nothing;
+  }
+
   want shutdown(std::error_code& ec) {
     ec.clear();
     if (state != phase::connected) {
       ec = tls_errc::not_connected;
       return want::nothing;
     }
+    int ret = 0;
     if (!local_closed) {
       local_closed = true;
-      int ret = mbedtls_ssl_close_notify(&ssl);
-      if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
-        ec = tls_errc::protocol_error;
-        note(diag::close_notify_failed, level::warning, ec,
-             "TLS close_notify failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
-      }
+      ret = mbedtls_ssl_close_notify(&ssl);
+    } else if (ssl.out_left != 0) {
+      // The caller's output buffer was full: the rest of the alert.
+      ret = mbedtls_ssl_flush_output(&ssl);
+    }
+    // Only with the caller's buffers (the engine's own never refuses bytes).
+    if (ret == MBEDTLS_ERR_SSL_WANT_WRITE && caller_buffers) return want::output_and_retry;
+    if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
+      ec = tls_errc::protocol_error;
+      note(diag::close_notify_failed, level::warning, ec,
+           "TLS close_notify failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
     }
     return has_output() ? want::output : want::nothing;
   }
@@ -600,6 +703,31 @@ int export_keys(void*, const unsigned char* master, const unsigned char*, size_t
 } // namespace detail
 
 engine::engine(context ctx) : impl_(std::make_unique<impl>(std::move(ctx))) {}
+
+engine::engine(context ctx, engine_buffers buffers)
+    : impl_(std::make_unique<impl>(std::move(ctx), buffers)) {}
+
+std::optional<engine> engine::create(context ctx, engine_buffers buffers,
+                                     core::error_detail& error) {
+  error = {};
+  if (buffers.input.size() < engine_buffers::min_input_bytes ||
+      buffers.output.size() < engine_buffers::min_output_bytes) {
+    error = core::error_detail{std::make_error_code(std::errc::invalid_argument),
+                               "TLS engine buffers too small: input " +
+                                   std::to_string(buffers.input.size()) + " bytes (minimum " +
+                                   std::to_string(engine_buffers::min_input_bytes) + "), output " +
+                                   std::to_string(buffers.output.size()) + " bytes (minimum " +
+                                   std::to_string(engine_buffers::min_output_bytes) +
+                                   "): each must hold one whole TLS record"};
+    return std::nullopt;
+  }
+  if (!ctx) {
+    error = {std::make_error_code(std::errc::invalid_argument),
+             "TLS engine needs a context (it is empty)"};
+    return std::nullopt;
+  }
+  return engine(std::move(ctx), buffers);
+}
 engine::~engine() = default;
 engine::engine(engine&&) noexcept = default;
 engine& engine::operator=(engine&&) noexcept = default;
@@ -630,19 +758,28 @@ engine::want engine::shutdown(std::error_code& ec) {
 }
 
 std::span<const std::uint8_t> engine::output() const noexcept {
-  return std::span<const std::uint8_t>(impl_->out).subspan(impl_->out_pos);
+  const impl& d = *impl_;
+  return std::span<const std::uint8_t>(d.out_data() + d.out_pos, d.out_size() - d.out_pos);
 }
 
 void engine::consume_output(std::size_t n) noexcept {
-  impl_->out_pos = std::min(impl_->out_pos + n, impl_->out.size());
-  if (impl_->out_pos == impl_->out.size()) {
-    impl_->out.clear();
-    impl_->out_pos = 0;
+  impl& d = *impl_;
+  d.out_pos = std::min(d.out_pos + n, d.out_size());
+  if (d.out_pos == d.out_size()) {
+    d.out.clear();
+    d.out_pos = d.out_end = 0;
   }
 }
 
 void engine::take_output(std::vector<std::uint8_t>& buffer) {
   buffer.clear();
+  if (impl_->caller_buffers) {
+    // A copy: the caller's buffer is the engine's to write next.
+    std::span<const std::uint8_t> pending = output();
+    buffer.assign(pending.begin(), pending.end());
+    impl_->out_pos = impl_->out_end = 0;
+    return;
+  }
   if (impl_->out_pos != 0) {
     buffer.assign(impl_->out.begin() + static_cast<std::ptrdiff_t>(impl_->out_pos),
                   impl_->out.end());
@@ -658,10 +795,12 @@ std::span<std::uint8_t> engine::prepare_input(std::size_t size) {
   if (d.in_pos == d.in_end) {
     d.in_pos = d.in_end = 0;
   } else if (d.in_pos > 0) {
-    std::memmove(d.in.get(), d.in.get() + d.in_pos, d.in_end - d.in_pos);
+    std::memmove(d.in_data(), d.in_data() + d.in_pos, d.in_end - d.in_pos);
     d.in_end -= d.in_pos;
     d.in_pos = 0;
   }
+  if (d.caller_buffers)
+    return d.user_in.subspan(d.in_end, std::min(size, d.user_in.size() - d.in_end));
   if (d.in_capacity < d.in_end + size) {
     auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(d.in_end + size);
     if (d.in_end > 0) std::memcpy(bigger.get(), d.in.get(), d.in_end);
@@ -676,10 +815,12 @@ void engine::commit_input(std::size_t n) noexcept {
 }
 
 std::size_t engine::buffer_bytes() const noexcept {
+  if (impl_->caller_buffers) return 0; // the storage is the caller's
   return impl_->in_capacity + impl_->out.capacity();
 }
 
 void engine::release_output() noexcept {
+  if (impl_->caller_buffers) return;
   if (impl_->out_pos == impl_->out.size()) {
     std::vector<std::uint8_t>().swap(impl_->out);
     impl_->out_pos = 0;
@@ -695,6 +836,10 @@ bool engine::has_pending_input() const noexcept {
 bool engine::release_input() noexcept {
   auto& d = *impl_;
   if (d.in_pos != d.in_end) return false;
+  if (d.caller_buffers) {
+    d.in_pos = d.in_end = 0;
+    return true;
+  }
   d.in.reset();
   d.in_capacity = d.in_pos = d.in_end = 0;
   return true;

@@ -1,6 +1,7 @@
 #include <lanyard/tls_engine/identity.hpp>
 
 #include <lanyard/core/device_id.hpp>
+#include <lanyard/core/display_text.hpp>
 #include <lanyard/tls_engine/certificate.hpp>
 #include <lanyard/tls_engine/error.hpp>
 
@@ -10,6 +11,8 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pem.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
 #include <mbedtls/x509_crt.h>
 
 #include <array>
@@ -90,14 +93,24 @@ int parse_pem_cert(mbedtls_x509_crt& crt, const std::string& pem) {
                                 pem.size() + 1);
 }
 
-int seed_for_identity(drbg& rng, std::string_view device_id) {
+int seed_for_identity(drbg& rng, std::string_view device_id, entropy_source entropy) {
   std::string pers = "lanyard identity " + std::string(device_id);
-  return rng.seed(pers);
+  return rng.seed(pers, entropy);
+}
+
+bool is_p256_ec_key(const mbedtls_pk_context& pk) {
+  if (mbedtls_pk_get_type(&pk) != MBEDTLS_PK_ECKEY) return false;
+  return mbedtls_pk_ec(pk)->grp.id == MBEDTLS_ECP_DP_SECP256R1;
 }
 
 } // namespace detail
 
 identity identity::generate(std::string_view device_id, std::error_code& ec) {
+  return generate(device_id, entropy_source{}, ec);
+}
+
+identity identity::generate(std::string_view device_id, entropy_source entropy,
+                            std::error_code& ec) {
   ec.clear();
   if (!core::is_valid_device_id(device_id)) {
     ec = tls_errc::invalid_device_id;
@@ -106,7 +119,7 @@ identity identity::generate(std::string_view device_id, std::error_code& ec) {
   auto out = std::make_shared<identity::impl>();
   detail::drbg rng;
   std::string pem;
-  int ret = detail::seed_for_identity(rng, device_id);
+  int ret = detail::seed_for_identity(rng, device_id, entropy);
   if (ret == 0) ret = detail::generate_key(out->key, rng);
   if (ret == 0) ret = detail::issue_certificate(out->key, device_id, rng, pem);
   if (ret == 0) ret = detail::parse_pem_cert(out->cert, pem);
@@ -116,6 +129,59 @@ identity identity::generate(std::string_view device_id, std::error_code& ec) {
   }
   detail::finish(*out);
   return identity_access::make(std::move(out));
+}
+
+identity identity::from_der(std::span<const std::uint8_t> key_der,
+                            std::span<const std::uint8_t> cert_der, core::error_detail& error) {
+  error = {};
+  auto fail = [&error](std::string why, std::string_view step, int ret = 0) {
+    error = core::error_detail{tls_errc::bad_identity_file, std::move(why)}.with(fk::step,
+                                                                                 std::string(step));
+    if (ret != 0) error.with(fk::mbedtls_error, std::int64_t{ret});
+    return identity{};
+  };
+  auto out = std::make_shared<identity::impl>();
+  // mbedtls_pk_parse_key takes DER as is (PEM would need a NUL); no password.
+  int ret = mbedtls_pk_parse_key(&out->key, key_der.data(), key_der.size(), nullptr, 0);
+  if (ret != 0)
+    return fail("the stored private key does not parse (" + detail::mbedtls_error_text(ret) +
+                    "); the identity is lost unless a copy exists",
+                identity_step::read_key, ret);
+  if (!detail::is_p256_ec_key(out->key))
+    return fail("the stored private key is not an ECDSA P-256 key; Lanyard identities use P-256",
+                identity_step::read_key);
+  ret = mbedtls_x509_crt_parse_der(&out->cert, cert_der.data(), cert_der.size());
+  if (ret != 0)
+    return fail("the stored certificate does not parse (" + detail::mbedtls_error_text(ret) +
+                    "); issue a new one for the key (the fingerprint stays the same)",
+                identity_step::read_certificate, ret);
+  // The fingerprint is the certificate's key: a certificate of another key would make this
+  // device present a key peers never pinned, while signing with the stored one.
+  if (mbedtls_pk_check_pair(&out->cert.pk, &out->key) != 0)
+    return fail("the stored certificate is not for the stored private key (different public "
+                "key)",
+                identity_step::check_certificate);
+  detail::finish(*out);
+  if (!core::is_valid_device_id(out->device_id)) {
+    error = core::error_detail{tls_errc::invalid_device_id,
+                               "the stored certificate names an invalid device id \"" +
+                                   core::display_text(out->device_id, 64) + "\""}
+                .with(fk::step, std::string(identity_step::check_certificate))
+                .with(fk::device_id, core::display_text(out->device_id, 64));
+    return identity{};
+  }
+  return identity_access::make(std::move(out));
+}
+
+std::vector<std::uint8_t> identity::private_key_der() const {
+  // mbedtls_pk_write_key_der writes at the end of the buffer and returns the length. A P-256
+  // SEC1 key is 121 bytes; the buffer is wiped either way, it held the secret.
+  std::array<unsigned char, 256> buf{};
+  std::vector<std::uint8_t> out;
+  int len = mbedtls_pk_write_key_der(&impl_->key, buf.data(), buf.size());
+  if (len > 0) out.assign(buf.end() - len, buf.end());
+  mbedtls_platform_zeroize(buf.data(), buf.size());
+  return out;
 }
 
 const std::string& identity::device_id() const noexcept {

@@ -1,4 +1,4 @@
-#include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 
 #include <lanyard/core/device_id.hpp>
 #include <lanyard/tls_engine/error.hpp>
@@ -120,11 +120,6 @@ int write_file_atomically(const fs::path& target, std::string_view text, mode_t 
   return err;
 }
 
-bool is_p256_ec_key(const mbedtls_pk_context& pk) {
-  if (mbedtls_pk_get_type(&pk) != MBEDTLS_PK_ECKEY) return false;
-  return mbedtls_pk_ec(pk)->grp.id == MBEDTLS_ECP_DP_SECP256R1;
-}
-
 // Loads the key file after checking its mode; on failure fills fail.out and returns false.
 bool load_key(const fs::path& path, mbedtls_pk_context& key, const failure& fail) {
   auto unreadable = [&](int err) {
@@ -152,7 +147,7 @@ bool load_key(const fs::path& path, mbedtls_pk_context& key, const failure& fail
          step::read_key, {file_field(path), mbedtls_field(ret)});
     return false;
   }
-  if (!is_p256_ec_key(key)) {
+  if (!detail::is_p256_ec_key(key)) {
     fail(tls_errc::bad_identity_file,
          path.string() + " is not an ECDSA P-256 key; Lanyard identities use P-256", step::read_key,
          {file_field(path)});
@@ -174,8 +169,8 @@ identity load_impl(const fs::path& dir, std::string_view device_id, bool create_
                     "\": use 1-64 characters of A-Z a-z 0-9 . _ : -",
                 step::issue_certificate, {{fk::device_id, std::string(device_id)}});
 
-  const fs::path key_path = dir / identity::key_file_name;
-  const fs::path cert_path = dir / identity::cert_file_name;
+  const fs::path key_path = dir / identity_files::key_file_name;
+  const fs::path cert_path = dir / identity_files::cert_file_name;
 
   std::error_code fec;
   bool dir_exists = fs::is_directory(dir, fec);
@@ -308,14 +303,15 @@ identity load_impl(const fs::path& dir, std::string_view device_id, bool create_
 
 } // namespace
 
-identity identity::load_or_create(const std::filesystem::path& dir, std::string_view device_id,
-                                  core::error_detail& error) {
+identity identity_files::load_or_create(const std::filesystem::path& dir,
+                                        std::string_view device_id, core::error_detail& error) {
   return load_impl(dir, device_id, true, false, error);
 }
 
 #if defined(__cpp_exceptions)
 // Only where exceptions exist: firmware (built without them) uses the error_detail form.
-identity identity::load_or_create(const std::filesystem::path& dir, std::string_view device_id) {
+identity identity_files::load_or_create(const std::filesystem::path& dir,
+                                        std::string_view device_id) {
   core::error_detail error;
   identity id = load_impl(dir, device_id, true, false, error);
   if (error) throw std::system_error(error.code, error.detail);
@@ -323,12 +319,12 @@ identity identity::load_or_create(const std::filesystem::path& dir, std::string_
 }
 #endif
 
-identity identity::load(const std::filesystem::path& dir, core::error_detail& error) {
+identity identity_files::load(const std::filesystem::path& dir, core::error_detail& error) {
   return load_impl(dir, {}, false, false, error);
 }
 
-identity identity::reissue_certificate(const std::filesystem::path& dir,
-                                       core::error_detail& error) {
+identity identity_files::reissue_certificate(const std::filesystem::path& dir,
+                                             core::error_detail& error) {
   return load_impl(dir, {}, false, true, error);
 }
 
@@ -343,22 +339,23 @@ identity split(identity id, core::error_detail&& error, std::error_code& ec, std
 
 } // namespace
 
-identity identity::load_or_create(const std::filesystem::path& dir, std::string_view device_id,
-                                  std::error_code& ec, std::string* detail) {
+identity identity_files::load_or_create(const std::filesystem::path& dir,
+                                        std::string_view device_id, std::error_code& ec,
+                                        std::string* detail) {
   core::error_detail error;
   identity id = load_or_create(dir, device_id, error);
   return split(std::move(id), std::move(error), ec, detail);
 }
 
-identity identity::load(const std::filesystem::path& dir, std::error_code& ec,
-                        std::string* detail) {
+identity identity_files::load(const std::filesystem::path& dir, std::error_code& ec,
+                              std::string* detail) {
   core::error_detail error;
   identity id = load(dir, error);
   return split(std::move(id), std::move(error), ec, detail);
 }
 
-identity identity::reissue_certificate(const std::filesystem::path& dir, std::error_code& ec,
-                                       std::string* detail) {
+identity identity_files::reissue_certificate(const std::filesystem::path& dir, std::error_code& ec,
+                                             std::string* detail) {
   core::error_detail error;
   identity id = reissue_certificate(dir, error);
   return split(std::move(id), std::move(error), ec, detail);

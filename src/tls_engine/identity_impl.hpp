@@ -43,7 +43,7 @@ namespace detail {
 /// Fills impl's derived fields (fingerprint, device id, DER) from its parsed certificate.
 void finish(identity::impl& id);
 /// Seeds `rng` for work on `device_id`'s identity.
-int seed_for_identity(drbg& rng, std::string_view device_id);
+int seed_for_identity(drbg& rng, std::string_view device_id, entropy_source entropy = {});
 /// A new ECDSA P-256 key.
 int generate_key(mbedtls_pk_context& key, drbg& rng);
 /// A self-signed certificate for `key` naming `device_id`, PEM into `pem`.
@@ -51,6 +51,8 @@ int issue_certificate(mbedtls_pk_context& key, std::string_view device_id, drbg&
                       std::string& pem);
 /// Parses a PEM certificate (NUL-terminated, as mbedTLS wants it).
 int parse_pem_cert(mbedtls_x509_crt& crt, const std::string& pem);
+/// True if `pk` is an ECDSA P-256 key, the only kind Lanyard identities use.
+bool is_p256_ec_key(const mbedtls_pk_context& pk);
 } // namespace detail
 
 /// Access for the rest of src/tls_engine.

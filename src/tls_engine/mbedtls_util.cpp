@@ -44,7 +44,13 @@ drbg::~drbg() {
   mbedtls_entropy_free(&entropy_);
 }
 
-int drbg::seed(std::string_view personalization) {
+int drbg::seed(std::string_view personalization, entropy_source source) {
+  // The platform's source replaces mbedTLS's entropy pool entirely: firmware may have none of
+  // the pool's default sources. The DRBG calls it again on reseed.
+  if (source)
+    return mbedtls_ctr_drbg_seed(&ctr_, source.callback, source.user,
+                                 reinterpret_cast<const unsigned char*>(personalization.data()),
+                                 personalization.size());
   return mbedtls_ctr_drbg_seed(&ctr_, mbedtls_entropy_func, &entropy_,
                                reinterpret_cast<const unsigned char*>(personalization.data()),
                                personalization.size());

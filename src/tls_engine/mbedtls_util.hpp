@@ -3,6 +3,7 @@
 #pragma once
 
 #include <lanyard/core/fingerprint.hpp>
+#include <lanyard/tls_engine/entropy.hpp>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -33,9 +34,10 @@ public:
   drbg(const drbg&) = delete;
   drbg& operator=(const drbg&) = delete;
 
-  /// Seeds the DRBG; returns 0 or an mbedTLS error. `personalization` makes the stream
-  /// distinct from other instances seeded at the same moment.
-  int seed(std::string_view personalization);
+  /// Seeds the DRBG from `source`, or from mbedTLS's default entropy source if it is empty;
+  /// returns 0 or an mbedTLS error. `personalization` makes the stream distinct from other
+  /// instances seeded at the same moment.
+  int seed(std::string_view personalization, entropy_source source = {});
 
   /// For mbedtls_*(f_rng, p_rng) parameters.
   static int random(void* self, unsigned char* out, size_t len) noexcept;

@@ -30,6 +30,7 @@
 #include <lanyard/node/node_options.hpp>
 #include <lanyard/tls_engine/context.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
 #include <asio/io_context.hpp>
@@ -378,10 +379,10 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
     if (dir.path.empty()) return fail("cannot create a temporary directory");
     core::error_detail id_error;
     tls::identity accessory_id =
-        tls::identity::load_or_create(dir.path / "accessory", "bench-accessory", id_error);
+        tls::identity_files::load_or_create(dir.path / "accessory", "bench-accessory", id_error);
     tls::identity phone_id;
     if (!id_error)
-      phone_id = tls::identity::load_or_create(dir.path / "phone", "bench-phone", id_error);
+      phone_id = tls::identity_files::load_or_create(dir.path / "phone", "bench-phone", id_error);
     if (id_error) return fail(id_error.message());
     lanyard_link lanyard;
     if (!lanyard.open(dir.path, accessory_id, phone_id, error)) return fail(error);

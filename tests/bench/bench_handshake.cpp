@@ -16,6 +16,7 @@
 #include <lanyard/tls/stream.hpp>
 #include <lanyard/tls_engine/context.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 
 #include <asio/error.hpp>
 #include <asio/io_context.hpp>
@@ -208,10 +209,12 @@ int run(const cli::parsed_args& args, cli::json_writer& out, std::vector<std::st
   temp_dir dir;
   if (dir.path.empty()) return fail("cannot create a temporary directory");
   core::error_detail id_error;
-  tls::identity server_id = tls::identity::load_or_create(dir.path / "server", peer_id, id_error);
+  tls::identity server_id =
+      tls::identity_files::load_or_create(dir.path / "server", peer_id, id_error);
   tls::identity client_id;
   if (!id_error)
-    client_id = tls::identity::load_or_create(dir.path / "client", "bench-controller", id_error);
+    client_id =
+        tls::identity_files::load_or_create(dir.path / "client", "bench-controller", id_error);
   if (id_error) return fail(id_error.message());
   auto pin = [](core::fingerprint expected) {
     return [expected](const core::fingerprint& fp, const tls::peer_cert_info&) {

@@ -8,6 +8,7 @@
 #include <lanyard/accessory/server.hpp>
 #include <lanyard/client/client_channel.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
 #include <asio/io_context.hpp>
@@ -33,7 +34,7 @@ int fail(const std::string& what) {
 
 std::optional<tls::identity> load(const std::filesystem::path& dir, std::string& error) {
   core::error_detail id_error;
-  tls::identity id = tls::identity::load(dir, id_error);
+  tls::identity id = tls::identity_files::load(dir, id_error);
   if (id_error) {
     error = id_error.message();
     return std::nullopt;
@@ -59,9 +60,11 @@ bool prepare_lanyard_peers(const std::string& dir, std::string& error) {
   fs::create_directories(dir, ec);
   if (ec) return error = dir + ": " + ec.message(), false;
   core::error_detail id_error;
-  tls::identity acc = tls::identity::load_or_create(fs::path(dir) / "acc", "bench-acc", id_error);
+  tls::identity acc =
+      tls::identity_files::load_or_create(fs::path(dir) / "acc", "bench-acc", id_error);
   if (id_error) return error = "accessory identity: " + id_error.message(), false;
-  tls::identity app = tls::identity::load_or_create(fs::path(dir) / "app", "bench-app", id_error);
+  tls::identity app =
+      tls::identity_files::load_or_create(fs::path(dir) / "app", "bench-app", id_error);
   if (id_error) return error = "app identity: " + id_error.message(), false;
   trust::controller_store store(fs::path(dir) / "controllers");
   if (auto s = store.load(); s.failed()) return error = s.message(), false;

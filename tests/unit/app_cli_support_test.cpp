@@ -8,6 +8,7 @@
 #include <lanyard/discovery/error.hpp>
 #include <lanyard/tls_engine/error.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 
 #include <asio/io_context.hpp>
 
@@ -35,7 +36,7 @@ app::controller_options options(const std::filesystem::path& state) {
 
 std::string identity_id_in(const std::filesystem::path& dir) {
   core::error_detail e;
-  const lanyard::tls::identity id = lanyard::tls::identity::load(dir, e);
+  const lanyard::tls::identity id = lanyard::tls::identity_files::load(dir, e);
   INFO(e.message());
   REQUIRE_FALSE(e);
   return id.device_id();

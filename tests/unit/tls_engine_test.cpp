@@ -4,6 +4,7 @@
 #include <lanyard/tls_engine/diagnostics.hpp>
 #include <lanyard/tls_engine/error.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -31,6 +32,7 @@ using lanyard::tls::context;
 using lanyard::tls::context_options;
 using lanyard::tls::engine;
 using lanyard::tls::identity;
+namespace identity_files = lanyard::tls::identity_files;
 using lanyard::tls::peer_cert_info;
 using lanyard::tls::role;
 using lanyard::tls::tls_errc;
@@ -272,7 +274,7 @@ namespace {
 // validity [from, to] ("YYYYMMDDhhmmss"), as an accessory whose clock was wrong when it made it.
 identity with_validity(const std::filesystem::path& dir, const char* id, const char* from,
                        const char* to) {
-  identity::load_or_create(dir, id);
+  identity_files::load_or_create(dir, id);
   mbedtls_pk_context key;
   mbedtls_pk_init(&key);
   mbedtls_entropy_context entropy;
@@ -305,7 +307,7 @@ identity with_validity(const std::filesystem::path& dir, const char* id, const c
   mbedtls_pk_free(&key);
   std::ofstream(dir / "identity.crt", std::ios::trunc) << reinterpret_cast<const char*>(pem);
   std::error_code ec;
-  identity loaded = identity::load(dir, ec);
+  identity loaded = identity_files::load(dir, ec);
   REQUIRE_FALSE(ec);
   return loaded;
 }

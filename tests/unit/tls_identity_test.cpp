@@ -1,6 +1,7 @@
 #include "support/io_test_support.hpp"
 
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 
 #include <lanyard/tls_engine/certificate.hpp>
 #include <lanyard/tls_engine/error.hpp>
@@ -25,6 +26,7 @@ namespace fk = lanyard::core::field_key;
 namespace step = lanyard::tls::identity_step;
 using lanyard::core::error_detail;
 using lanyard::tls::identity;
+namespace identity_files = lanyard::tls::identity_files;
 using lanyard::tls::tls_errc;
 
 namespace {
@@ -66,7 +68,7 @@ TEST_CASE("identity is created on first use and reloaded with the same fingerpri
   fs::path home = dir.path / "state";
   std::error_code ec;
   error_detail error;
-  identity created = identity::load_or_create(home, "lamp-1", error);
+  identity created = identity_files::load_or_create(home, "lamp-1", error);
   INFO(error.message());
   REQUIRE(error.ok());
   CHECK(error.fields.empty());
@@ -79,19 +81,19 @@ TEST_CASE("identity is created on first use and reloaded with the same fingerpri
   CHECK(read_file(home / "identity.key").find("-----BEGIN EC PRIVATE KEY-----") == 0);
   CHECK(read_file(home / "identity.crt").find("-----BEGIN CERTIFICATE-----") == 0);
 
-  identity again = identity::load_or_create(home, "lamp-1", error);
+  identity again = identity_files::load_or_create(home, "lamp-1", error);
   REQUIRE(error.ok());
   CHECK(again.fingerprint() == created.fingerprint());
   CHECK(std::equal(again.certificate_der().begin(), again.certificate_der().end(),
                    created.certificate_der().begin(), created.certificate_der().end()));
 
-  identity loaded = identity::load(home, error);
+  identity loaded = identity_files::load(home, error);
   REQUIRE(error.ok());
   CHECK(loaded.device_id() == "lamp-1");
   CHECK(loaded.fingerprint() == created.fingerprint());
 
   // Another directory: another key, another fingerprint.
-  identity other = identity::load_or_create(dir.path / "other", "lamp-1", ec);
+  identity other = identity_files::load_or_create(dir.path / "other", "lamp-1", ec);
   REQUIRE(!ec);
   CHECK(other.fingerprint() != created.fingerprint());
 }
@@ -99,7 +101,7 @@ TEST_CASE("identity is created on first use and reloaded with the same fingerpri
 TEST_CASE("identity refuses a key file readable by group or others", "[tls][identity]") {
   temp_dir dir;
   std::error_code ec;
-  REQUIRE(identity::load_or_create(dir.path, "lamp-1", ec));
+  REQUIRE(identity_files::load_or_create(dir.path, "lamp-1", ec));
   fs::path key = dir.path / "identity.key";
 
   for (mode_t mode : {0644, 0640, 0604, 0660}) {
@@ -107,7 +109,7 @@ TEST_CASE("identity refuses a key file readable by group or others", "[tls][iden
     char mode_text[8];
     std::snprintf(mode_text, sizeof mode_text, "%04o", static_cast<unsigned>(mode));
     error_detail error;
-    identity id = identity::load_or_create(dir.path, "lamp-1", error);
+    identity id = identity_files::load_or_create(dir.path, "lamp-1", error);
     INFO(error.message());
     CHECK(error.code == tls_errc::identity_permissions);
     CHECK_FALSE(id);
@@ -122,17 +124,17 @@ TEST_CASE("identity refuses a key file readable by group or others", "[tls][iden
                                 key.string());
     }
     error_detail load_error;
-    identity::load(dir.path, load_error);
+    identity_files::load(dir.path, load_error);
     CHECK(load_error.code == tls_errc::identity_permissions);
     CHECK(load_error.text(fk::mode) == mode_text);
     // The compatibility form: the same code and sentence.
     std::string detail;
-    identity::load(dir.path, ec, &detail);
+    identity_files::load(dir.path, ec, &detail);
     CHECK(ec == tls_errc::identity_permissions);
     CHECK(detail == load_error.detail);
   }
   REQUIRE(::chmod(key.c_str(), 0600) == 0);
-  CHECK(identity::load(dir.path, ec));
+  CHECK(identity_files::load(dir.path, ec));
   CHECK(!ec);
 }
 
@@ -140,12 +142,12 @@ TEST_CASE("a re-issued certificate for the same key keeps the fingerprint", "[tl
   temp_dir dir;
   std::error_code ec;
   error_detail error;
-  identity original = identity::load_or_create(dir.path, "lamp-1", ec);
+  identity original = identity_files::load_or_create(dir.path, "lamp-1", ec);
   REQUIRE(!ec);
   std::string original_crt = read_file(dir.path / "identity.crt");
 
   SECTION("explicit re-issue") {
-    identity reissued = identity::reissue_certificate(dir.path, error);
+    identity reissued = identity_files::reissue_certificate(dir.path, error);
     INFO(error.message());
     REQUIRE(error.ok());
     CHECK(read_file(dir.path / "identity.crt") != original_crt); // new serial, new signature
@@ -154,7 +156,7 @@ TEST_CASE("a re-issued certificate for the same key keeps the fingerprint", "[tl
   }
   SECTION("a lost certificate is re-issued from the key") {
     fs::remove(dir.path / "identity.crt");
-    identity reissued = identity::load_or_create(dir.path, "lamp-1", error);
+    identity reissued = identity_files::load_or_create(dir.path, "lamp-1", error);
     INFO(error.message());
     REQUIRE(error.ok());
     CHECK(read_file(dir.path / "identity.crt") != original_crt);
@@ -162,7 +164,7 @@ TEST_CASE("a re-issued certificate for the same key keeps the fingerprint", "[tl
   }
   SECTION("the compatibility form") {
     std::string detail = "stale";
-    identity reissued = identity::reissue_certificate(dir.path, ec, &detail);
+    identity reissued = identity_files::reissue_certificate(dir.path, ec, &detail);
     REQUIRE(!ec);
     CHECK(detail.empty());
     CHECK(reissued.fingerprint() == original.fingerprint());
@@ -173,13 +175,13 @@ TEST_CASE("identity load errors are precise", "[tls][identity]") {
   temp_dir dir;
   std::error_code ec;
   error_detail error;
-  REQUIRE(identity::load_or_create(dir.path, "lamp-1", ec));
+  REQUIRE(identity_files::load_or_create(dir.path, "lamp-1", ec));
   fs::path key = dir.path / "identity.key";
   fs::path crt = dir.path / "identity.crt";
 
   SECTION("damaged key") {
     write_file(key, "-----BEGIN EC PRIVATE KEY-----\ngarbage\n-----END EC PRIVATE KEY-----\n");
-    CHECK_FALSE(identity::load_or_create(dir.path, "lamp-1", error));
+    CHECK_FALSE(identity_files::load_or_create(dir.path, "lamp-1", error));
     INFO(error.message());
     CHECK(error.code == tls_errc::bad_identity_file);
     CHECK(error.text(fk::step) == step::read_key);
@@ -191,7 +193,7 @@ TEST_CASE("identity load errors are precise", "[tls][identity]") {
   }
   SECTION("damaged certificate") {
     write_file(crt, "not a certificate");
-    CHECK_FALSE(identity::load_or_create(dir.path, "lamp-1", error));
+    CHECK_FALSE(identity_files::load_or_create(dir.path, "lamp-1", error));
     INFO(error.message());
     CHECK(error.code == tls_errc::bad_identity_file);
     CHECK(error.text(fk::step) == step::read_certificate);
@@ -202,7 +204,7 @@ TEST_CASE("identity load errors are precise", "[tls][identity]") {
   }
   SECTION("key lost, certificate present") {
     fs::remove(key);
-    CHECK_FALSE(identity::load_or_create(dir.path, "lamp-1", error));
+    CHECK_FALSE(identity_files::load_or_create(dir.path, "lamp-1", error));
     INFO(error.message());
     CHECK(error.code == tls_errc::bad_identity_file);
     CHECK(error.text(fk::step) == step::read_key);
@@ -212,9 +214,9 @@ TEST_CASE("identity load errors are precise", "[tls][identity]") {
   }
   SECTION("certificate of another key") {
     temp_dir other;
-    REQUIRE(identity::load_or_create(other.path, "lamp-1", ec));
+    REQUIRE(identity_files::load_or_create(other.path, "lamp-1", ec));
     fs::copy_file(other.path / "identity.crt", crt, fs::copy_options::overwrite_existing);
-    CHECK_FALSE(identity::load_or_create(dir.path, "lamp-1", error));
+    CHECK_FALSE(identity_files::load_or_create(dir.path, "lamp-1", error));
     INFO(error.message());
     CHECK(error.code == tls_errc::bad_identity_file);
     CHECK(error.text(fk::step) == step::check_certificate);
@@ -222,7 +224,7 @@ TEST_CASE("identity load errors are precise", "[tls][identity]") {
     CHECK(error.find(fk::device_id) == nullptr); // the key differs, not the name
   }
   SECTION("certificate of another device id") {
-    CHECK_FALSE(identity::load_or_create(dir.path, "lamp-2", error));
+    CHECK_FALSE(identity_files::load_or_create(dir.path, "lamp-2", error));
     INFO(error.message());
     CHECK(error.code == tls_errc::bad_identity_file);
     CHECK(error.text(fk::step) == step::check_certificate);
@@ -230,7 +232,7 @@ TEST_CASE("identity load errors are precise", "[tls][identity]") {
     CHECK(error.text(fk::device_id) == "lamp-1"); // the one the certificate names
   }
   SECTION("missing directory") {
-    CHECK_FALSE(identity::load(dir.path / "nope", error));
+    CHECK_FALSE(identity_files::load(dir.path / "nope", error));
     CHECK(error.code == tls_errc::identity_io);
     CHECK(error.text(fk::step) == step::directory);
     CHECK(error.text(fk::file) == (dir.path / "nope").string());
@@ -238,7 +240,7 @@ TEST_CASE("identity load errors are precise", "[tls][identity]") {
   }
   SECTION("missing certificate, load only") {
     fs::remove(crt);
-    CHECK_FALSE(identity::load(dir.path, error));
+    CHECK_FALSE(identity_files::load(dir.path, error));
     CHECK(error.code == tls_errc::identity_io);
     CHECK(error.text(fk::step) == step::read_certificate);
     CHECK(error.text(fk::file) == crt.string());
@@ -246,26 +248,26 @@ TEST_CASE("identity load errors are precise", "[tls][identity]") {
     CHECK_FALSE(fs::exists(crt)); // load() creates nothing
   }
   SECTION("invalid device id") {
-    CHECK_FALSE(identity::load_or_create(dir.path / "new", "bad id!", error));
+    CHECK_FALSE(identity_files::load_or_create(dir.path / "new", "bad id!", error));
     CHECK(error.code == tls_errc::invalid_device_id);
     CHECK(error.text(fk::device_id) == "bad id!");
     CHECK_FALSE(fs::exists(dir.path / "new"));
   }
   SECTION("an error is cleared by the next success") {
-    CHECK_FALSE(identity::load(dir.path / "nope", error));
+    CHECK_FALSE(identity_files::load(dir.path / "nope", error));
     REQUIRE(error.failed());
-    CHECK(identity::load(dir.path, error));
+    CHECK(identity_files::load(dir.path, error));
     CHECK(error.ok());
     CHECK(error.detail.empty());
     CHECK(error.fields.empty());
   }
   SECTION("throwing overload carries the detail") {
     ::chmod(key.c_str(), 0644);
-    identity::load_or_create(dir.path, "lamp-1", error);
+    identity_files::load_or_create(dir.path, "lamp-1", error);
     REQUIRE(error.code == tls_errc::identity_permissions);
     std::string what;
     try {
-      identity::load_or_create(dir.path, "lamp-1");
+      identity_files::load_or_create(dir.path, "lamp-1");
     } catch (const std::system_error& e) {
       what = e.what();
       CHECK(e.code() == tls_errc::identity_permissions);
@@ -324,7 +326,7 @@ TEST_CASE("concurrent first use yields one identity", "[tls][identity]") {
   for (int i = 0; i < n; ++i)
     threads.emplace_back([&, i] {
       ids[static_cast<std::size_t>(i)] =
-          identity::load_or_create(home, "lamp-1", errors[static_cast<std::size_t>(i)]);
+          identity_files::load_or_create(home, "lamp-1", errors[static_cast<std::size_t>(i)]);
     });
   for (auto& t : threads)
     t.join();
@@ -335,7 +337,7 @@ TEST_CASE("concurrent first use yields one identity", "[tls][identity]") {
   }
   // Everyone agrees with what is on disk, and no temp file is left behind.
   std::error_code ec;
-  CHECK(identity::load(home, ec).fingerprint() == ids[0].fingerprint());
+  CHECK(identity_files::load(home, ec).fingerprint() == ids[0].fingerprint());
   int files = 0;
   for (const auto& e : fs::directory_iterator(home)) {
     (void)e;

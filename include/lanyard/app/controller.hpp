@@ -63,7 +63,7 @@ public:
   /// and starts discovery (unless options.discovery is off; a missing avahi-daemon is no
   /// error: browsing starts when it appears). On success sets `out` and returns an empty
   /// error_detail. Errors: std::errc::invalid_argument (no state_dir), the tls codes of
-  /// tls::identity::load_or_create() and the trust codes of trust::trust_store::load(), with
+  /// tls::identity_files::load_or_create() and the trust codes of trust::trust_store::load(), with
   /// the file in their fields; discovery's codes for a bad service_type.
   static core::error_detail open(executor_type ex, controller_options options,
                                  std::unique_ptr<controller>& out);

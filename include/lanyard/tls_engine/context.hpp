@@ -10,6 +10,7 @@
 #pragma once
 
 #include <lanyard/core/diagnostic.hpp>
+#include <lanyard/tls_engine/entropy.hpp>
 #include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/tls_engine/peer_verifier.hpp>
 
@@ -26,7 +27,8 @@ namespace lanyard::tls {
 /// Values of core::field_key::step in the errors of context::create(): which part of the setup
 /// failed.
 namespace context_step {
-/// Seeding the context's random generator from the system entropy source.
+/// Seeding the context's random generator from the entropy source (context_options::entropy,
+/// else the system's): a failing platform callback is reported here.
 inline constexpr std::string_view seed_random = "seed_random";
 /// mbedtls_ssl_config_defaults for the client or the server configuration.
 inline constexpr std::string_view configure = "configure";
@@ -65,14 +67,19 @@ struct context_options {
   /// mbedTLS: SSL - ... (-0x7780)"): the `text` of each diagnostic, when `diagnostics` is
   /// empty. Called on the stream's thread; may be empty.
   std::function<void(std::string_view line)> log;
+  /// The platform's entropy source (firmware): seeds the context's CTR-DRBG, and reseeds it,
+  /// instead of mbedTLS's default source (lanyard/tls_engine/entropy.hpp). Empty: the default.
+  /// The callback and its `user` must outlive the context and its engines.
+  entropy_source entropy;
 };
 
 /// Shared TLS configuration (like asio::ssl::context). A cheap, copyable handle: copies refer
 /// to the same configuration, ticket key and session cache, which live as long as any copy or
 /// any stream/engine made from it.
 ///
-/// Construction seeds a CTR-DRBG from the system entropy source (one per context), builds a
-/// client and a server mbedTLS configuration and, for servers, a ticket key.
+/// Construction seeds a CTR-DRBG (one per context) from options.entropy or, without one, from
+/// the system entropy source, builds a client and a server mbedTLS configuration and, for
+/// servers, a ticket key.
 ///
 /// Errors: the constructor throws std::system_error (tls_errc::crypto_failure, with mbedTLS's
 /// reason in what()) if seeding, configuration or ticket-key generation fails; use create() for

@@ -24,9 +24,17 @@
 /// throws (a bug) refuses the peer with std::errc::state_not_recoverable when the engine is
 /// built with exceptions; built without them, the verifier cannot throw.
 ///
-/// Memory: the engine allocates its ciphertext buffers itself (prepare_input(), output()) and
-/// frees them when idle (release_input(), release_output()); mbedTLS keeps its own record
-/// buffers besides (MBEDTLS_SSL_IN_CONTENT_LEN / OUT_CONTENT_LEN, 16 KiB each).
+/// Memory: two ways to hold the ciphertext.
+///  - engine(context): the engine allocates its buffers itself (prepare_input(), output()) and
+///    frees them when idle (release_input(), release_output()); a write() may grow the output
+///    to 64 KiB. What tls::stream uses.
+///  - engine(context, engine_buffers) / create(): the ciphertext lives in two spans the caller
+///    gives (firmware: static or arena memory) and the engine never allocates for it; a write()
+///    encrypts only what fits in the free output room. tests/unit/tls_engine/
+///    engine_buffers_test.cpp counts: no C++ allocation by reads and writes after the handshake.
+/// Either way mbedTLS keeps its own record buffers besides (MBEDTLS_SSL_IN_CONTENT_LEN /
+/// OUT_CONTENT_LEN, 16 KiB each, allocated by mbedtls_ssl_setup() at the first handshake()
+/// with the C library's calloc: Debian's build has no MBEDTLS_PLATFORM_MEMORY to redirect it).
 ///
 /// Thread-safety: distinct objects safe, shared objects unsafe (one operation at a time; a
 /// read and a write may alternate). Engines made from one context may run on different
@@ -52,6 +60,25 @@
 
 namespace lanyard::tls {
 
+/// Ciphertext buffers the caller owns, for engine(context, engine_buffers): they must outlive
+/// the engine (and its moves) and are not touched by anything else meanwhile.
+struct engine_buffers {
+  /// Each must hold one whole TLS record as mbedTLS 2.28 may send or accept it: a header, 16,384
+  /// bytes of content (MBEDTLS_SSL_IN_CONTENT_LEN / OUT_CONTENT_LEN) and the record expansion
+  /// (IV, MAC, CBC padding: MBEDTLS_SSL_PAYLOAD_OVERHEAD, 320 in Debian's build), which is
+  /// MBEDTLS_SSL_IN_BUFFER_LEN / OUT_BUFFER_LEN = 16,717 bytes there; rounded up to 16.5 KiB.
+  /// engine.cpp checks these against mbedTLS's values at compile time. An mbedTLS built with a
+  /// smaller content length (firmware's config) still needs these until they are made
+  /// configuration.
+  static constexpr std::size_t min_input_bytes = 16 * 1024 + 512;
+  static constexpr std::size_t min_output_bytes = 16 * 1024 + 512;
+
+  /// Ciphertext received and not yet taken by mbedTLS (prepare_input() hands out its free room).
+  std::span<std::uint8_t> input;
+  /// Ciphertext waiting to be sent (output()).
+  std::span<std::uint8_t> output;
+};
+
 class engine {
 public:
   enum class want {
@@ -64,6 +91,15 @@ public:
   /// An engine using `ctx`'s configuration (the engine keeps the context alive).
   /// Precondition: `ctx` is not empty.
   explicit engine(context ctx);
+  /// An engine whose ciphertext lives in `buffers` (see Memory above): it never allocates for
+  /// it. Preconditions: `ctx` is not empty; each buffer is at least engine_buffers::min_*_bytes
+  /// (create() checks both).
+  engine(context ctx, engine_buffers buffers);
+  /// The checked form of engine(ctx, buffers): an empty optional and `error` filled
+  /// (std::errc::invalid_argument, a sentence with the sizes given and required) if a buffer is
+  /// too small or `ctx` is empty; `error` cleared on success. Never throws.
+  static std::optional<engine> create(context ctx, engine_buffers buffers,
+                                      core::error_detail& error);
   ~engine();
   engine(engine&&) noexcept;
   engine& operator=(engine&&) noexcept;
@@ -89,33 +125,44 @@ public:
   /// asio::error::eof.)
   want read(std::span<std::uint8_t> out, std::size_t& n, std::error_code& ec);
   /// Encrypts up to in.size() bytes (at most 64 KiB per call) into output(); `n` receives how
-  /// many were consumed. Errors: tls_errc::not_connected.
+  /// many were consumed. With engine_buffers, only what fits in the free output room: if not all
+  /// of `in` was consumed (possibly none) it returns want::output_and_retry (send output(),
+  /// write the rest); a full buffer is never an error. Errors: tls_errc::not_connected.
   want write(std::span<const std::uint8_t> in, std::size_t& n, std::error_code& ec);
-  /// Queues a close_notify alert in output().
+  /// Queues a close_notify alert in output(). With engine_buffers and a full output buffer:
+  /// want::output_and_retry (send output(), call shutdown() again for the rest).
   want shutdown(std::error_code& ec);
 
   // --- Ciphertext buffers. ---
 
-  /// Ciphertext waiting to be sent.
+  /// Ciphertext waiting to be sent; valid until the next call on the engine (with
+  /// engine_buffers it is a part of the caller's output buffer, moved to its front when the
+  /// engine needs room).
   std::span<const std::uint8_t> output() const noexcept;
   /// Drops the first `n` bytes of output() (they were sent).
   void consume_output(std::size_t n) noexcept;
   /// Moves all pending output into `buffer` (replacing its contents; its old storage is reused
   /// for the next output, so a stream that keeps one buffer allocates nothing in steady
   /// state). Unlike output(), `buffer` stays valid while the engine keeps working, so an
-  /// asynchronous write can send it while another operation runs.
+  /// asynchronous write can send it while another operation runs. With engine_buffers it copies
+  /// (allocating in `buffer`, which is the caller's) and empties the engine's output: firmware
+  /// sends output() and calls consume_output() instead.
   void take_output(std::vector<std::uint8_t>& buffer);
-  /// Frees the output buffer's storage if nothing in it is waiting to be sent.
+  /// Frees the output buffer's storage if nothing in it is waiting to be sent. Nothing to do
+  /// with engine_buffers (the storage is the caller's).
   void release_output() noexcept;
   /// Bytes of ciphertext buffer storage the engine holds (input and output, not mbedTLS's own
-  /// record buffers): what an idle connection should not keep.
+  /// record buffers): what an idle connection should not keep. 0 with engine_buffers.
   std::size_t buffer_bytes() const noexcept;
   /// A buffer of `size` bytes to receive ciphertext into; valid until the next call on the
-  /// engine. Follow with commit_input(bytes_received).
+  /// engine. Follow with commit_input(bytes_received). With engine_buffers: the free room of
+  /// the caller's input buffer, at most `size` bytes and possibly fewer (empty when the
+  /// ciphertext there is not taken yet: call read() or handshake() first).
   std::span<std::uint8_t> prepare_input(std::size_t size = 16 * 1024 + 512);
   void commit_input(std::size_t n) noexcept;
   /// Frees the input buffer if it holds no ciphertext mbedTLS has not taken yet (true if so,
-  /// or if there was none): a connection waiting for its peer then holds no input buffer.
+  /// or if there was none): a connection waiting for its peer then holds no input buffer. With
+  /// engine_buffers nothing is freed; the result says the same.
   bool release_input() noexcept;
   /// True if read() may make progress without new input: ciphertext not yet taken by mbedTLS,
   /// or a record it has read but not returned in full.

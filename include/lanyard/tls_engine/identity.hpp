@@ -1,15 +1,17 @@
 /// @file
 /// A device's or controller's identity: an ECDSA P-256 key and a self-signed X.509 certificate
 /// whose subject CN is the device id, kept in a directory as `identity.key` (PEM, mode 0600) and
-/// `identity.crt` (PEM). Its fingerprint (SHA-256 of the SubjectPublicKeyInfo) is what peers pin,
+/// `identity.crt` (PEM) by the functions of identity_files.hpp, or as DER bytes in the
+/// firmware's storage (from_der(), private_key_der()). No <filesystem> here: firmware includes
+/// this header. Its fingerprint (SHA-256 of the SubjectPublicKeyInfo) is what peers pin,
 /// so re-issuing the certificate for the same key keeps the fingerprint.
 #pragma once
 
 #include <lanyard/core/error_detail.hpp>
 #include <lanyard/core/fingerprint.hpp>
+#include <lanyard/tls_engine/entropy.hpp>
 
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,31 +45,27 @@ inline constexpr std::string_view write_certificate = "write_certificate";
 } // namespace identity_step
 
 /// An identity: key + certificate. A cheap, copyable handle to immutable data (copies share the
-/// key in memory). An identity is only obtained from the factory functions below; a
-/// default-constructed one is empty (`!id`).
+/// key in memory). An identity is only obtained from the factory functions below (in memory:
+/// generate(), from_der()) or from lanyard/tls_engine/identity_files.hpp (a directory of PEM
+/// files, POSIX only); a default-constructed one is empty (`!id`).
 ///
-/// Files in `dir`:
-///  - `identity.key`: the private key, PEM (SEC1 "EC PRIVATE KEY"), mode 0600. Created with
-///    O_EXCL, so two processes starting at once never overwrite each other's key.
-///  - `identity.crt`: the certificate, PEM, mode 0644. Subject = issuer = "CN=<device id>",
-///    random 127-bit serial, valid from 2000-01-01 to 9999-12-31 (RFC 5280 "no expiry":
-///    accessories often have no real-time clock, and the pin, not the validity, is the trust),
-///    ECDSA with SHA-256, basicConstraints CA:FALSE, keyUsage digitalSignature.
+/// The certificate: subject = issuer = "CN=<device id>", random 127-bit serial, valid from
+/// 2000-01-01 to 9999-12-31 (RFC 5280 "no expiry": accessories often have no real-time clock,
+/// and the pin, not the validity, is the trust), ECDSA with SHA-256, basicConstraints CA:FALSE,
+/// keyUsage digitalSignature.
 ///
-/// Errors: the factories report a core::error_detail (`code`, one sentence naming the file and
-/// what to do, e.g. "/var/lib/x/identity.key is accessible by group/others (mode 0644); a
-/// private key must be mode 0600. Run: chmod 600 /var/lib/x/identity.key", and fields):
-///  - tls_errc::identity_permissions: identity.key is group/other readable or writable
-///    (fields: `file`, `mode`).
-///  - tls_errc::bad_identity_file: a file does not parse (`mbedtls_error`), the key is not
-///    ECDSA P-256, the certificate is not for this key, the certificate names another device id
-///    (`device_id`: the one it names), or the key is missing while the certificate exists (the
-///    identity is lost, `os_error` ENOENT; remove identity.crt to make a new one - peers that
-///    pinned the old key will refuse the new one).
-///  - tls_errc::identity_io: the directory or a file cannot be created/read/written, or does not
-///    exist for load() (`file`, `os_error`: the errno).
+/// Storage without files (firmware, step 3's storage seam): store private_key_der() and
+/// certificate_der() once, and make the identity again with from_der() at each start.
+///
+/// Errors: the factories report a core::error_detail (`code`, one sentence saying what is
+/// wrong and what to do, and fields):
+///  - tls_errc::bad_identity_file: the key or certificate does not parse (`mbedtls_error`), the
+///    key is not ECDSA P-256, the certificate is not for this key, or it names another device id
+///    (`device_id`: the one it names).
 ///  - tls_errc::invalid_device_id (`device_id`: the invalid id), tls_errc::crypto_failure
-///    (`mbedtls_error`).
+///    (`mbedtls_error`; a failing entropy callback is one).
+///  - the file functions add tls_errc::identity_permissions and identity_io
+///    (identity_files.hpp).
 ///
 /// Fields (core::field_key): `step` (one of identity_step above: where it failed), `file` (the
 /// file or directory concerned), `os_error` (errno, signed), `mode` ("0644"), `mbedtls_error`
@@ -75,46 +73,25 @@ inline constexpr std::string_view write_certificate = "write_certificate";
 /// material.
 ///
 /// Thread-safety: an identity is immutable; distinct and shared objects are safe from any
-/// thread. The factory functions are safe to call concurrently on different directories.
+/// thread. The factory functions are safe to call concurrently (the file functions on
+/// different directories).
 class identity {
 public:
-  static constexpr std::string_view key_file_name = "identity.key";
-  static constexpr std::string_view cert_file_name = "identity.crt";
-
-  /// Loads the identity in `dir`; on first use (no files) creates `dir` (mode 0700) if needed,
-  /// a new key and a certificate for `device_id`. If only the certificate is missing, a new one
-  /// is issued for the existing key (same fingerprint). An existing certificate for another
-  /// device id is an error (bad_identity_file). On failure returns an empty identity and fills
-  /// `error` (see Errors above); on success `error` is cleared.
-  static identity load_or_create(const std::filesystem::path& dir, std::string_view device_id,
-                                 core::error_detail& error);
-
-  /// As above; throws std::system_error whose what() carries the detail sentence. Defined only
-  /// when lanyard::tls_engine is built with exceptions (not in the core-freestanding build).
-  static identity load_or_create(const std::filesystem::path& dir, std::string_view device_id);
-
-  /// Loads an existing identity from `dir`, never creating anything. Errors as above.
-  static identity load(const std::filesystem::path& dir, core::error_detail& error);
-
-  /// Replaces `dir`/identity.crt with a newly issued certificate for the same key (new serial),
-  /// keeping the device id; returns the reloaded identity. The fingerprint does not change.
-  /// Errors as above.
-  static identity reissue_certificate(const std::filesystem::path& dir, core::error_detail& error);
-
-  /// Kept for compatibility: the forms above with only the code in `ec` and the sentence
-  /// (error_detail::detail) in `*detail` if not null; the fields are dropped.
-  static identity load_or_create(const std::filesystem::path& dir, std::string_view device_id,
-                                 std::error_code& ec, std::string* detail = nullptr);
-  /// Kept for compatibility (see above).
-  static identity load(const std::filesystem::path& dir, std::error_code& ec,
-                       std::string* detail = nullptr);
-  /// Kept for compatibility (see above).
-  static identity reissue_certificate(const std::filesystem::path& dir, std::error_code& ec,
-                                      std::string* detail = nullptr);
-
   /// A new identity in memory only (nothing written): for tests, benchmarks and ephemeral
   /// clients.
   static identity generate(std::string_view device_id, std::error_code& ec);
+  /// As above, the key and serial drawn from a DRBG seeded by `entropy` (the platform's source,
+  /// firmware) instead of mbedTLS's default one; an empty `entropy` means the default. A failing
+  /// callback is tls_errc::crypto_failure.
+  static identity generate(std::string_view device_id, entropy_source entropy, std::error_code& ec);
+
+  /// An identity from stored bytes: the private key (DER, SEC1 or PKCS#8, as private_key_der()
+  /// gives it) and the certificate (DER, as certificate_der() gives it). Checks that the key is
+  /// ECDSA P-256, that the certificate parses and is for this key (so the fingerprint, which is
+  /// the key's, is what peers pinned), and that its CN is a valid device id. Errors: see above
+  /// (steps read_key, read_certificate, check_certificate); on failure an empty identity.
+  static identity from_der(std::span<const std::uint8_t> key_der,
+                           std::span<const std::uint8_t> cert_der, core::error_detail& error);
 
   identity() noexcept = default;
 
@@ -129,6 +106,11 @@ public:
   std::span<const std::uint8_t> certificate_der() const noexcept;
   /// The certificate, PEM text. Precondition: not empty.
   std::string certificate_pem() const;
+  /// The private key, DER (SEC1 "EC PRIVATE KEY"), for storage: from_der() takes it back.
+  /// A SECRET: never log it, print it or send it anywhere but the device's own protected
+  /// storage; wipe the vector when stored. Empty if mbedTLS cannot encode it. Precondition:
+  /// not empty.
+  std::vector<std::uint8_t> private_key_der() const;
 
   struct impl; ///< Defined in src/tls; opaque to users.
 

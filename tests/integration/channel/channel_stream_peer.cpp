@@ -72,6 +72,7 @@
 #include <lanyard/discovery/directory.hpp>
 #include <lanyard/tls_engine/context.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 #include <lanyard/trust/controller_store.hpp>
 #include <lanyard/trust/setup_credentials.hpp>
 #include <lanyard/trust/trust_store.hpp>
@@ -112,7 +113,7 @@ int run_accessory(const args& a) {
   std::filesystem::path dir = a.get("dir");
   auto port = static_cast<std::uint16_t>(a.num("port", 0));
   core::error_detail error;
-  tls::identity id = tls::identity::load_or_create(dir / "accessory", "lab-lamp", error);
+  tls::identity id = tls::identity_files::load_or_create(dir / "accessory", "lab-lamp", error);
   if (error) {
     std::fprintf(stderr, "identity: %s\n", error.message().c_str());
     return 1;
@@ -204,12 +205,12 @@ int run_accessory(const args& a) {
 int run_app(const args& a) {
   std::filesystem::path dir = a.get("dir");
   core::error_detail error;
-  tls::identity acc = tls::identity::load(dir / "accessory", error);
+  tls::identity acc = tls::identity_files::load(dir / "accessory", error);
   if (error) {
     std::fprintf(stderr, "accessory identity: %s\n", error.message().c_str());
     return 1;
   }
-  tls::identity me = tls::identity::load_or_create(dir / "app", "lab-phone", error);
+  tls::identity me = tls::identity_files::load_or_create(dir / "app", "lab-phone", error);
   if (error) {
     std::fprintf(stderr, "identity: %s\n", error.message().c_str());
     return 1;

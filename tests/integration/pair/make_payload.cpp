@@ -11,6 +11,7 @@
 #include <lanyard/core/setup_code.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 
 #include <cstdio>
 #include <random>
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
   }
   if (what == "identity") {
     core::error_detail error;
-    auto id = lanyard::tls::identity::load_or_create(argv[2], argv[3], error);
+    auto id = lanyard::tls::identity_files::load_or_create(argv[2], argv[3], error);
     if (error) {
       std::fprintf(stderr, "make_payload: %s\n", error.message().c_str());
       return 1;

@@ -24,6 +24,7 @@
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/tls_engine/context.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 #include <lanyard/trust/trust_store.hpp>
 
 #include <asio/io_context.hpp>
@@ -86,9 +87,9 @@ int main(int argc, char** argv) {
 
   core::error_detail id_error;
   const std::filesystem::path id_dir = a["--identity-dir"];
-  tls::identity me = std::filesystem::exists(id_dir / tls::identity::key_file_name)
-                         ? tls::identity::load(id_dir, id_error)
-                         : tls::identity::load_or_create(id_dir, "sim-app", id_error);
+  tls::identity me = std::filesystem::exists(id_dir / tls::identity_files::key_file_name)
+                         ? tls::identity_files::load(id_dir, id_error)
+                         : tls::identity_files::load_or_create(id_dir, "sim-app", id_error);
   if (id_error) {
     std::fprintf(stderr, "sim_app: identity: %s\n", id_error.message().c_str());
     return 1;

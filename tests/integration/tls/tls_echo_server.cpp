@@ -13,6 +13,7 @@
 #include <lanyard/tls_engine/context.hpp>
 #include <lanyard/tls_engine/error.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   lanyard::core::error_detail id_error;
-  tls::identity id = tls::identity::load_or_create(dir, device_id, id_error);
+  tls::identity id = tls::identity_files::load_or_create(dir, device_id, id_error);
   if (id_error) {
     std::cerr << "tls_echo_server: " << id_error.message() << "\n";
     return 1;

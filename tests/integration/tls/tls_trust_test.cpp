@@ -11,6 +11,7 @@
 #include <lanyard/tls_engine/diagnostics.hpp>
 #include <lanyard/tls_engine/error.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 #include <lanyard/trust/error.hpp>
 #include <lanyard/trust/trust_store.hpp>
 
@@ -42,7 +43,7 @@ struct temp_dir : lanyard::test::temp_dir {
 
 tls::identity load(const fs::path& dir, const char* id) {
   lanyard::core::error_detail error;
-  tls::identity out = tls::identity::load_or_create(dir, id, error);
+  tls::identity out = tls::identity_files::load_or_create(dir, id, error);
   INFO(error.message());
   REQUIRE(error.ok());
   return out;
