@@ -28,6 +28,7 @@
 #include <lanyard/core/txt_record.hpp>
 #include <lanyard/firmware/accessory.hpp>
 #include <lanyard/firmware/error.hpp>
+#include <lanyard/firmware/identity_store.hpp>
 #include <lanyard/tls_engine/identity.hpp>
 
 #include <arpa/inet.h>
@@ -427,22 +428,23 @@ int main(int argc, char** argv) {
 
   ::mkdir(o.state_dir, 0700);
   storage.directory = o.state_dir;
-  const std::string identity_dir = std::string(o.state_dir) + "/identity";
-  core::error_detail error;
-  tls::identity id = tls::identity::load_or_create(identity_dir, o.device_id, error);
-  if (!id) return fail("identity", error.detail);
-  tls::context ctx = tls::context::create(id, {}, error);
-  if (!ctx) return fail("TLS context", error.detail);
-  std::array<std::uint8_t, 16> secret{};
-  if (!load_or_make_secret(secret))
-    return fail("setup secret", "cannot read or write it in the state directory");
-
   fw::platform plat;
   plat.user = &storage;
   plat.random = {random_fill, nullptr};
   plat.load = lamp::storage_load;
   plat.save = lamp::storage_save;
   plat.wall_clock = wall_clock;
+  // The identity lives in the platform's storage (two blobs), as on a board without files.
+  core::error_detail error;
+  tls::identity id = fw::load_or_create_identity(plat, o.device_id, error);
+  if (!id) return fail("identity", error.detail);
+  tls::context_options tls_options;
+  tls_options.entropy = {random_fill, nullptr};
+  tls::context ctx = tls::context::create(id, std::move(tls_options), error);
+  if (!ctx) return fail("TLS context", error.detail);
+  std::array<std::uint8_t, 16> secret{};
+  if (!load_or_make_secret(secret))
+    return fail("setup secret", "cannot read or write it in the state directory");
   fw::pairing_secrets secrets;
   secrets.setup_secret = secret;
   fw::accessory_settings settings;
