@@ -13,7 +13,7 @@
  *     cfg.platform = my_platform;                   // random, load, save, wall_clock, ...
  *     cfg.setup_secret = secret16;                  // the QR code's secret
  *     lanyard_accessory* acc;
- *     if (lanyard_accessory_create_with_identity_dir(&cfg, "/data/id", "lamp-1", &acc)) fail();
+ *     if (lanyard_accessory_create(&cfg, "lamp-1", &acc)) fail();  // identity in storage
  *     if (lanyard_accessory_start(acc, now_ms())) fail();
  *     loop:
  *       new TCP connection -> lanyard_accessory_accept(acc, now, &id)
@@ -38,7 +38,7 @@
  * anything else is LANYARD_E_OTHER. lanyard_strerror() and lanyard_error_name() describe a
  * value with static strings.
  *
- * Memory: lanyard_accessory_create_with_identity_dir() allocates the accessory on the heap
+ * Memory: lanyard_accessory_create() (and _with_identity_dir()) allocates the accessory on the heap
  * (operator new, nothrow): if that fails it returns LANYARD_E_NO_MEMORY and nothing leaks. The
  * accessory reserves its tables (connections, sessions, controllers, buffers) at creation and
  * lanyard_accessory_start(); later calls allocate little (message payloads, TLS records). The
@@ -280,16 +280,30 @@ typedef struct lanyard_accessory lanyard_accessory;
  * LANYARD_E_TLS_IDENTITY_PERMISSIONS, LANYARD_E_TLS_BAD_IDENTITY_FILE,
  * LANYARD_E_TLS_INVALID_DEVICE_ID, LANYARD_E_TLS_CRYPTO_FAILURE.
  *
- * TODO(identity-bytes): a variant taking the identity as bytes (key and certificate from the
- * firmware's own storage, for targets without a file system) will sit beside this one, with the
- * same config and out parameters, once lanyard::tls has an identity-from-bytes factory:
- *     int lanyard_accessory_create_with_identity_bytes(const lanyard_accessory_config* config,
- *         const uint8_t* key, size_t key_len, const uint8_t* cert, size_t cert_len,
- *         lanyard_accessory** out);
+ * For targets without a file system use lanyard_accessory_create(), which keeps the identity
+ * in the platform's storage.
  */
 int lanyard_accessory_create_with_identity_dir(const lanyard_accessory_config* config,
                                                const char* identity_dir, const char* device_id,
                                                lanyard_accessory** out) LANYARD_NOEXCEPT;
+
+/**
+ * Creates an accessory whose identity is kept in the platform's storage, through its load and
+ * save callbacks (firmware/identity_store.hpp): two blobs, "identity.key" (the private key,
+ * DER: a secret, never log it) and "identity.crt" (the certificate, DER). The first call makes
+ * them for `device_id` with the platform's random callback and stores them; every later one
+ * makes the same identity from them. A damaged or half-stored identity is an error, never
+ * replaced (controllers pinned its key): erase both blobs to factory-reset. TLS draws its
+ * randomness from platform.random too. Copies `config`; `device_id` is read during the call.
+ *
+ * On success `*out` is the new accessory (lanyard_accessory_destroy() it); on failure NULL.
+ * Errors: LANYARD_E_INVALID_ARGUMENT (a NULL pointer), LANYARD_E_NO_MEMORY,
+ * LANYARD_E_PLATFORM_INCOMPLETE (no load, save or random callback),
+ * LANYARD_E_STORAGE_FAILED, LANYARD_E_STORAGE_CORRUPT,
+ * LANYARD_E_TLS_INVALID_DEVICE_ID, LANYARD_E_TLS_CRYPTO_FAILURE.
+ */
+int lanyard_accessory_create(const lanyard_accessory_config* config, const char* device_id,
+                             lanyard_accessory** out) LANYARD_NOEXCEPT;
 
 /** Destroys `acc` and everything it holds (its connections end without a word: close their
  *  sockets). Every pointer it returned becomes invalid. NULL is ignored. */

@@ -9,9 +9,11 @@
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/firmware/accessory.hpp>
 #include <lanyard/firmware/error.hpp>
+#include <lanyard/firmware/identity_store.hpp>
 #include <lanyard/tls_engine/context.hpp>
 #include <lanyard/tls_engine/error.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 
 #include <chrono>
 #include <cstring>
@@ -276,12 +278,14 @@ fw::accessory_settings settings_of(const lanyard_accessory_settings& c) {
   return s;
 }
 
-// Creates the handle around an identity; shared by every identity source (the directory now;
-// TODO(identity-bytes): key and certificate as bytes once lanyard::tls can load them).
+// Creates the handle around an identity; shared by every identity source (the platform's
+// storage, a directory). TLS draws from the platform's random source when it has one.
 int create_with_identity(const lanyard_accessory_config& config, const tls::identity& id,
                          lanyard_accessory** out) noexcept {
   core::error_detail error;
-  tls::context ctx = tls::context::create(id, {}, error);
+  tls::context_options options;
+  if (config.platform.random) options.entropy = {config.platform.random, config.platform.user};
+  tls::context ctx = tls::context::create(id, std::move(options), error);
   if (error) return to_c(error.code);
   auto* h = new (std::nothrow) lanyard_accessory;
   if (!h) return LANYARD_E_NO_MEMORY;
@@ -362,13 +366,28 @@ void lanyard_accessory_config_default(lanyard_accessory_config* c) noexcept {
   lanyard_accessory_settings_default(&c->settings);
 }
 
+int lanyard_accessory_create(const lanyard_accessory_config* config, const char* device_id,
+                             lanyard_accessory** out) noexcept {
+  if (out) *out = nullptr;
+  if (!config || !device_id || !out) return LANYARD_E_INVALID_ARGUMENT;
+  // The identity is read (or made and stored) through the platform's own callbacks.
+  auto* scratch = new (std::nothrow) lanyard_accessory;
+  if (!scratch) return LANYARD_E_NO_MEMORY;
+  scratch->platform = config->platform;
+  core::error_detail error;
+  const tls::identity id = fw::load_or_create_identity(seam_of(*scratch), device_id, error);
+  delete scratch;
+  if (error || !id) return error ? to_c(error.code) : LANYARD_E_OTHER;
+  return create_with_identity(*config, id, out);
+}
+
 int lanyard_accessory_create_with_identity_dir(const lanyard_accessory_config* config,
                                                const char* identity_dir, const char* device_id,
                                                lanyard_accessory** out) noexcept {
   if (out) *out = nullptr;
   if (!config || !identity_dir || !device_id || !out) return LANYARD_E_INVALID_ARGUMENT;
   core::error_detail error;
-  const tls::identity id = tls::identity::load_or_create(identity_dir, device_id, error);
+  const tls::identity id = tls::identity_files::load_or_create(identity_dir, device_id, error);
   if (error || !id) return error ? to_c(error.code) : LANYARD_E_OTHER;
   return create_with_identity(*config, id, out);
 }

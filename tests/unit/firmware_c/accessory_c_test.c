@@ -31,11 +31,19 @@ static int failures = 0;
 
 /* --- an in-memory platform ---------------------------------------------------------------- */
 
+/* Three blobs: the controllers, and the identity's key and certificate (lanyard_accessory_create
+ * keeps the identity in storage). */
+enum { blob_controllers, blob_identity_key, blob_identity_cert, blob_count };
+
+typedef struct memory_blob {
+  uint8_t bytes[4096];
+  size_t size;
+  int present;
+} memory_blob;
+
 typedef struct memory_platform {
-  uint8_t blob[4096];
-  size_t blob_size;
-  int has_blob;
-  int saves;
+  memory_blob blobs[blob_count];
+  int saves; /* of the controllers blob */
   uint64_t rng;
   int64_t wall;
 } memory_platform;
@@ -53,22 +61,31 @@ static int test_random(void* user, uint8_t* out, size_t len) {
   return 0;
 }
 
+static int blob_index(const char* key) {
+  if (strcmp(key, LANYARD_STORAGE_KEY_CONTROLLERS) == 0) return blob_controllers;
+  if (strcmp(key, "identity.key") == 0) return blob_identity_key;
+  if (strcmp(key, "identity.crt") == 0) return blob_identity_cert;
+  return -1;
+}
+
 static int test_load(void* user, const char* key, uint8_t* out, size_t capacity, size_t* size) {
   memory_platform* p = (memory_platform*)user;
-  if (strcmp(key, LANYARD_STORAGE_KEY_CONTROLLERS) != 0 || !p->has_blob) return 1;
-  if (p->blob_size > capacity) return -1;
-  memcpy(out, p->blob, p->blob_size);
-  *size = p->blob_size;
+  const int i = blob_index(key);
+  if (i < 0 || !p->blobs[i].present) return 1;
+  if (p->blobs[i].size > capacity) return -1;
+  memcpy(out, p->blobs[i].bytes, p->blobs[i].size);
+  *size = p->blobs[i].size;
   return 0;
 }
 
 static int test_save(void* user, const char* key, const uint8_t* data, size_t size) {
   memory_platform* p = (memory_platform*)user;
-  if (strcmp(key, LANYARD_STORAGE_KEY_CONTROLLERS) != 0 || size > sizeof p->blob) return -1;
-  memcpy(p->blob, data, size);
-  p->blob_size = size;
-  p->has_blob = 1;
-  ++p->saves;
+  const int i = blob_index(key);
+  if (i < 0 || size > sizeof p->blobs[i].bytes) return -1;
+  memcpy(p->blobs[i].bytes, data, size);
+  p->blobs[i].size = size;
+  p->blobs[i].present = 1;
+  if (i == blob_controllers) ++p->saves;
   return 0;
 }
 
@@ -217,7 +234,7 @@ static void test_connections(void) {
 
   REQUIRE(lanyard_accessory_start(acc, 1000) == LANYARD_OK);
   CHECK(lanyard_accessory_pairing_window_open(acc)); /* first boot: setup mode */
-  CHECK(mem.saves >= 1 && mem.has_blob);
+  CHECK(mem.saves >= 1 && mem.blobs[blob_controllers].present);
   CHECK(lanyard_accessory_session_count(acc) == 0);
   CHECK(lanyard_accessory_controller_count(acc) == 0);
   CHECK(lanyard_accessory_next_deadline(acc) == UINT64_MAX);
@@ -297,10 +314,48 @@ static void test_connections(void) {
   lanyard_accessory_destroy(acc);
 
   /* Damaged storage is reported, never reset. */
-  mem.blob[mem.blob_size / 2] ^= 0x40;
+  mem.blobs[blob_controllers].bytes[mem.blobs[blob_controllers].size / 2] ^= 0x40;
   acc = create(&mem, &s);
   CHECK(lanyard_accessory_start(acc, 6000) == LANYARD_E_STORAGE_CORRUPT);
   lanyard_accessory_destroy(acc);
+}
+
+/* lanyard_accessory_create: the identity in the platform's storage, made once and the same at
+ * every later creation; without storage callbacks it cannot be made. */
+static void test_identity_in_storage(void) {
+  memory_platform mem;
+  lanyard_accessory_config cfg;
+  lanyard_accessory* acc = NULL;
+  uint8_t first[32];
+  uint8_t again[32];
+  memset(&mem, 0, sizeof mem);
+  mem.rng = 0x9e3779b97f4a7c15ULL;
+  mem.wall = 1800000000;
+  lanyard_accessory_config_default(&cfg);
+  cfg.platform = platform_of(&mem);
+  cfg.setup_secret = secret;
+  REQUIRE(lanyard_accessory_create(&cfg, "lamp-s", &acc) == LANYARD_OK);
+  CHECK(mem.blobs[blob_identity_key].present && mem.blobs[blob_identity_cert].present);
+  REQUIRE(lanyard_accessory_fingerprint(acc, first) == LANYARD_OK);
+  CHECK(lanyard_accessory_start(acc, 1000) == LANYARD_OK);
+  lanyard_accessory_destroy(acc);
+
+  acc = NULL;
+  REQUIRE(lanyard_accessory_create(&cfg, "lamp-s", &acc) == LANYARD_OK);
+  REQUIRE(lanyard_accessory_fingerprint(acc, again) == LANYARD_OK);
+  CHECK(memcmp(first, again, sizeof first) == 0);
+  lanyard_accessory_destroy(acc);
+
+  /* A damaged key: reported, never replaced. */
+  mem.blobs[blob_identity_key].bytes[9] ^= 0x5a;
+  acc = NULL;
+  CHECK(lanyard_accessory_create(&cfg, "lamp-s", &acc) == LANYARD_E_STORAGE_CORRUPT);
+  CHECK(acc == NULL);
+
+  /* No storage callbacks: nowhere to keep an identity. */
+  cfg.platform.load = NULL;
+  CHECK(lanyard_accessory_create(&cfg, "lamp-s", &acc) == LANYARD_E_PLATFORM_INCOMPLETE);
+  CHECK(lanyard_accessory_create(NULL, "lamp-s", &acc) == LANYARD_E_INVALID_ARGUMENT);
 }
 
 int main(void) {
@@ -308,6 +363,7 @@ int main(void) {
   REQUIRE(mkdtemp(identity_dir) != NULL);
   test_errors_and_settings();
   test_connections();
+  test_identity_in_storage();
   remove_identity_dir();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
