@@ -3,8 +3,18 @@
 // POSIX sockets in one poll loop: no asio, no Avahi (none may run on its host), no threads, no
 // exceptions, no RTTI. What a board's main loop does, with poll() for the RTOS's event wait.
 //
-//   firmware_lamp --interface IF [--interface IF2 ...] --state-dir DIR [--port N]
-//                 [--device-id ID] [--host NAME] [--instance NAME]
+//   firmware_lamp --state-dir DIR [--interface IF ...] [--port N] [--device-id ID]
+//                 [--host NAME] [--instance NAME]
+//                 [--setup-interface IF --network SSID=PASSPHRASE@IFACE ...
+//                  --join-timeout-ms N --softap-grace-ms N]
+//
+// Without --setup-interface the lamp is on its home network already (--interface). With it,
+// and until it has joined a network (DIR/wifi), it is in setup mode: it serves on the setup
+// interface (the SoftAP: ap0 in the lab), its payload says so (SoftAP SSID Lanyard-ID, needs
+// provisioning), and the admin that pairs first may send Wi-Fi credentials over the channel;
+// the lab Wi-Fi driver (lab_wifi.hpp) "joins" one of the --network entries, the lamp reports
+// its addresses, announces itself on the joined interface, and after --softap-grace-ms ends
+// the connections that came through the SoftAP (their sessions stay: apps resume at home).
 //
 // First boot (no controllers in DIR): a new identity and setup secret are made and kept in
 // DIR, the pairing window opens (TXT sf=1), and the setup payload — the QR code's text — goes
@@ -17,6 +27,7 @@
 // stopped); peers' text is escaped (json_line). SIGTERM / SIGINT: mDNS goodbyes, "stopped",
 // exit 0. Start-up errors: a sentence on stderr, exit 1 (2 for bad arguments).
 #include "json_line.hpp"
+#include "lab_wifi.hpp"
 #include "mdns_sockets.hpp"
 #include "network_interface.hpp"
 #include "posix_storage.hpp"
@@ -85,6 +96,13 @@ struct tcp_connection {
 };
 std::array<tcp_connection, max_sockets> connections;
 
+// Provisioning: the lab's Wi-Fi driver, and the SoftAP's end after a join.
+lamp::lab_wifi wifi;
+std::chrono::milliseconds join_timeout{5000};
+std::chrono::milliseconds softap_grace{2000};
+std::optional<std::size_t> setup_interface; // index into `interfaces` while the SoftAP serves
+std::optional<time_point> softap_close_at;
+
 // The lamp itself.
 bool lamp_on = false;
 int brightness = 100;
@@ -113,6 +131,11 @@ int random_fill(void*, unsigned char* out, std::size_t len) {
 
 std::chrono::system_clock::time_point wall_clock(void*) {
   return std::chrono::system_clock::now();
+}
+
+void join_wifi(void*, const core::wifi_credentials& network) {
+  wifi.join(network, std::chrono::steady_clock::now(), join_timeout);
+  json_line("provisioning").text("state", "connecting").text("ssid", network.ssid).write(1);
 }
 
 // --- mDNS -----------------------------------------------------------------------------------
@@ -315,6 +338,89 @@ void handle_events(fw::accessory& acc, std::string_view device_id) {
   update_txt(acc, device_id, now());
 }
 
+// --- provisioning ------------------------------------------------------------------------------
+// The Wi-Fi driver's verdict: the admin hears it; once joined the lamp announces itself on the
+// new interface and keeps the network (DIR/wifi) so the next start is not in setup mode.
+void provisioning_done(fw::accessory& acc, const lamp::lab_wifi::outcome& o, time_point at) {
+  if (o.failure) {
+    acc.wifi_failed(*o.failure, at);
+    json_line("provisioning")
+        .text("state", "failed")
+        .text("reason", core::to_string(*o.failure))
+        .write(stdout_fd);
+    return;
+  }
+  if (lamp::storage_save(&storage, "wifi", reinterpret_cast<const std::byte*>(o.ssid.data()),
+                         o.ssid.size()) != 0) {
+    acc.wifi_failed(core::provisioning_failure::timeout, at); // not kept: not joined
+    return;
+  }
+  std::vector<std::string> addresses;
+  for (const core::mdns_address& a : o.joined.published()) {
+    if (a.v6 && a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80) continue; // link-local
+    char text[INET6_ADDRSTRLEN] = "";
+    inet_ntop(a.v6 ? AF_INET6 : AF_INET, a.bytes.data(), text, sizeof text);
+    addresses.emplace_back(text);
+  }
+  acc.wifi_joined(addresses, at);
+  if (interface_count < interfaces.size()) {
+    interfaces[interface_count++] = o.joined;
+    lamp::error_sentence why;
+    sockets.close();
+    if (!sockets.open({interfaces.data(), interface_count}, why))
+      responder.interface_up(at, o.joined.index, o.joined.published());
+  }
+  softap_close_at = at + softap_grace;
+  json_line("provisioned")
+      .text("ssid", o.ssid)
+      .text("interface", o.joined.name_text())
+      .write(stdout_fd);
+}
+
+// True if the socket's local address is one of the SoftAP interface's.
+bool came_through(int fd, const lamp::network_interface& via) {
+  sockaddr_storage local{};
+  socklen_t len = sizeof local;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return false;
+  std::array<std::uint8_t, 16> bytes{};
+  bool v6 = false;
+  if (local.ss_family == AF_INET) {
+    std::memcpy(bytes.data(), &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, 4);
+  } else {
+    const auto& a6 = reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+      std::memcpy(bytes.data(), a6.s6_addr + 12, 4);
+    } else {
+      std::memcpy(bytes.data(), a6.s6_addr, 16);
+      v6 = true;
+    }
+  }
+  for (const core::mdns_address& a : via.published())
+    if (a.v6 == v6 && std::memcmp(a.bytes.data(), bytes.data(), v6 ? 16 : 4) == 0) return true;
+  return false;
+}
+
+// The grace is over: the SoftAP stops serving. Its connections end; their sessions stay, so
+// the apps resume on the home network.
+void close_softap(fw::accessory& acc, time_point at) {
+  softap_close_at.reset();
+  if (!setup_interface) return;
+  const lamp::network_interface& ap = interfaces[*setup_interface];
+  std::size_t ended = 0;
+  for (auto& c : connections)
+    if (c.fd >= 0 && came_through(c.fd, ap)) {
+      acc.closed(c.id, at);
+      close_socket(c);
+      ++ended;
+    }
+  responder.interface_down(at, ap.index);
+  json_line("softap_closed")
+      .text("interface", ap.name_text())
+      .number("connections_ended", ended)
+      .write(stdout_fd);
+  setup_interface.reset();
+}
+
 int poll_timeout(time_point deadline, time_point at) noexcept {
   if (deadline == time_point::max()) return -1;
   if (deadline <= at) return 0;
@@ -331,13 +437,16 @@ struct options {
   std::string_view device_id = "fw-lamp-1";
   std::string_view host;
   std::string_view instance = "Firmware Lamp";
+  std::string_view setup_interface;
 };
 
 int usage(const char* problem) {
   std::fprintf(stderr,
                "firmware_lamp: %s\n"
-               "usage: firmware_lamp --interface IF [--interface IF2 ...] --state-dir DIR\n"
-               "                     [--port N] [--device-id ID] [--host NAME] [--instance NAME]\n",
+               "usage: firmware_lamp --state-dir DIR [--interface IF ...] [--port N]\n"
+               "                     [--device-id ID] [--host NAME] [--instance NAME]\n"
+               "                     [--setup-interface IF --network SSID=PASSPHRASE@IFACE ...\n"
+               "                      --join-timeout-ms N --softap-grace-ms N]\n",
                problem);
   return 2;
 }
@@ -367,11 +476,24 @@ int parse(int argc, char** argv, options& o) {
       o.host = argv[++i];
     } else if (arg == "--instance" && has_value) {
       o.instance = argv[++i];
+    } else if (arg == "--setup-interface" && has_value) {
+      o.setup_interface = argv[++i];
+    } else if (arg == "--network" && has_value) {
+      if (!wifi.add_network(argv[++i]))
+        return usage("--network needs SSID=PASSPHRASE@IFACE (at most 4)");
+    } else if ((arg == "--join-timeout-ms" || arg == "--softap-grace-ms") && has_value) {
+      const std::string_view v = argv[++i];
+      unsigned value = 0;
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
+      if (ec != std::errc{} || end != v.data() + v.size())
+        return usage("a duration in milliseconds is a number");
+      (arg == "--join-timeout-ms" ? join_timeout : softap_grace) = std::chrono::milliseconds(value);
     } else {
       return usage("unknown argument, or an option without its value");
     }
   }
-  if (o.interface_count == 0) return usage("--interface is required");
+  if (o.interface_count == 0 && o.setup_interface.empty())
+    return usage("--interface or --setup-interface is required");
   if (!o.state_dir) return usage("--state-dir is required");
   if (!core::is_valid_device_id(o.device_id)) return usage("--device-id is not a valid device id");
   if (o.host.empty()) o.host = o.device_id;
@@ -434,6 +556,7 @@ int main(int argc, char** argv) {
   plat.load = lamp::storage_load;
   plat.save = lamp::storage_save;
   plat.wall_clock = wall_clock;
+  plat.join_wifi = join_wifi;
   // The identity lives in the platform's storage (two blobs), as on a board without files.
   core::error_detail error;
   tls::identity id = fw::load_or_create_identity(plat, o.device_id, error);
@@ -447,15 +570,36 @@ int main(int argc, char** argv) {
     return fail("setup secret", "cannot read or write it in the state directory");
   fw::pairing_secrets secrets;
   secrets.setup_secret = secret;
+  // Setup mode: a setup interface and no network joined yet (DIR/wifi holds the SSID joined).
+  std::array<char, 33> joined_ssid{};
+  std::size_t joined_size = 0;
+  const int stored_wifi =
+      lamp::storage_load(&storage, "wifi", reinterpret_cast<std::byte*>(joined_ssid.data()),
+                         joined_ssid.size() - 1, &joined_size);
+  if (stored_wifi < 0) return fail("wifi", "cannot read DIR/wifi");
+  const bool setup_mode = !o.setup_interface.empty() && stored_wifi == 1;
   fw::accessory_settings settings;
   settings.max_sessions = max_sessions;
   settings.max_pending = max_pending;
+  settings.provisioning = setup_mode;
   static std::optional<fw::accessory> acc; // static storage, as on a board
   acc.emplace(ctx, plat, secrets, settings);
   if (const std::error_code ec = acc->start(now()))
     if (ec != core::pairing_errc::too_many_attempts) return fail("start", ec.message());
 
+  // Where to announce: the SoftAP in setup mode; else the home interfaces (--interface, or the
+  // one the joined network is on).
   lamp::error_sentence why;
+  if (setup_mode) {
+    o.interfaces[0] = o.setup_interface;
+    o.interface_count = 1;
+    setup_interface = 0;
+  } else if (o.interface_count == 0) {
+    o.interfaces[0] = wifi.interface_of({joined_ssid.data(), joined_size});
+    if (o.interfaces[0].empty())
+      return fail("interface", "the network in DIR/wifi is none of --network: give --interface");
+    o.interface_count = 1;
+  }
   for (std::size_t i = 0; i < o.interface_count; ++i)
     if (lamp::find_network_interface(o.interfaces[i], interfaces[i], why))
       return fail("interface", why.text());
@@ -499,6 +643,10 @@ int main(int argc, char** argv) {
     payload.device_fingerprint = id.fingerprint();
     payload.setup_secret = secret;
     payload.pairing_window_open = st.pairing_window_open;
+    if (setup_mode) {
+      payload.softap_ssid = "Lanyard-" + std::string(o.device_id);
+      payload.needs_provisioning = true;
+    }
     std::string text;
     if (!core::encode_setup_payload(payload, text)) {
       started.text("setup_payload", text);
@@ -516,6 +664,8 @@ int main(int argc, char** argv) {
     send_due_packets(at);
     report_mdns_events();
     if (acc->next_deadline() <= at) acc->handle_deadline(at);
+    if (const auto joined = wifi.poll(at)) provisioning_done(*acc, *joined, at);
+    if (softap_close_at && *softap_close_at <= at) close_softap(*acc, at);
     handle_events(*acc, o.device_id);
     for (auto& c : connections)
       if (c.fd >= 0) flush(*acc, c);
@@ -530,7 +680,9 @@ int main(int argc, char** argv) {
       const bool pending = c.fd >= 0 && !acc->output(c.id).empty();
       fds[4 + k] = {c.fd, static_cast<short>(POLLIN | (pending ? POLLOUT : 0)), 0};
     }
-    const time_point deadline = std::min(responder.next_deadline(), acc->next_deadline());
+    const time_point deadline =
+        std::min({responder.next_deadline(), acc->next_deadline(), wifi.next_deadline(),
+                  softap_close_at.value_or(time_point::max())});
     const int ready = ::poll(fds.data(), fds.size(), poll_timeout(deadline, now()));
     if (ready < 0 && errno != EINTR) return fail("poll", std::strerror(errno));
     if (ready <= 0) continue;
