@@ -33,6 +33,7 @@
 #include "posix_storage.hpp"
 
 #include <lanyard/core/accessory_txt.hpp>
+#include <lanyard/core/app_message.hpp>
 #include <lanyard/core/device_id.hpp>
 #include <lanyard/core/mdns_responder.hpp>
 #include <lanyard/core/setup_payload.hpp>
@@ -58,6 +59,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -102,6 +104,16 @@ std::chrono::milliseconds join_timeout{5000};
 std::chrono::milliseconds softap_grace{2000};
 std::optional<std::size_t> setup_interface; // index into `interfaces` while the SoftAP serves
 std::optional<time_point> softap_close_at;
+// Setup mode: the --interface list, announced on once a network is joined (e.g. p2p0).
+std::array<std::string_view, core::mdns_limits::max_interfaces> later_interfaces{};
+std::size_t later_count = 0;
+
+// A sensor's readings (--sensor-interval-ms): "v1 reading n=N temperature_c=T" to every
+// controller with a session, numbered from 1 (the simulator's sensor, so examples/companion
+// runs against this lamp too).
+std::chrono::milliseconds sensor_interval{0};
+time_point next_reading = time_point::max();
+std::uint64_t reading_n = 0;
 
 // The lamp itself.
 bool lamp_on = false;
@@ -363,13 +375,24 @@ void provisioning_done(fw::accessory& acc, const lamp::lab_wifi::outcome& o, tim
     addresses.emplace_back(text);
   }
   acc.wifi_joined(addresses, at);
-  if (interface_count < interfaces.size()) {
-    interfaces[interface_count++] = o.joined;
+  // Announce on the joined interface and the other home ones (sockets join their groups anew).
+  const std::size_t before = interface_count;
+  const auto add = [&](const lamp::network_interface& ni) {
+    for (std::size_t i = 0; i < interface_count; ++i)
+      if (interfaces[i].index == ni.index) return;
+    if (interface_count < interfaces.size()) interfaces[interface_count++] = ni;
+  };
+  add(o.joined);
+  for (std::size_t i = 0; i < later_count; ++i) {
+    lamp::network_interface ni;
     lamp::error_sentence why;
-    sockets.close();
-    if (!sockets.open({interfaces.data(), interface_count}, why))
-      responder.interface_up(at, o.joined.index, o.joined.published());
+    if (!lamp::find_network_interface(later_interfaces[i], ni, why)) add(ni);
   }
+  lamp::error_sentence why;
+  sockets.close();
+  if (!sockets.open({interfaces.data(), interface_count}, why))
+    for (std::size_t i = before; i < interface_count; ++i)
+      responder.interface_up(at, interfaces[i].index, interfaces[i].published());
   softap_close_at = at + softap_grace;
   json_line("provisioned")
       .text("ssid", o.ssid)
@@ -419,6 +442,22 @@ void close_softap(fw::accessory& acc, time_point at) {
       .number("connections_ended", ended)
       .write(stdout_fd);
   setup_interface.reset();
+}
+
+// One reading to every paired controller's session (a controller without one gets none: its
+// app reads the sensor's state when it connects).
+void send_reading(fw::accessory& acc, time_point at) {
+  next_reading = at + sensor_interval;
+  ++reading_n;
+  char temperature[32];
+  std::snprintf(temperature, sizeof temperature, "%.2f",
+                21.0 + 2.0 * std::sin(static_cast<double>(reading_n) / 10.0));
+  core::app_message m("reading");
+  m.set("n", reading_n).set("temperature_c", temperature);
+  std::string text;
+  if (core::encode_app_message(m, text)) return;
+  for (const fw::controller_entry& c : acc.controllers().list())
+    acc.send(c.key, std::as_bytes(std::span(text.data(), text.size())), at);
 }
 
 int poll_timeout(time_point deadline, time_point at) noexcept {
@@ -481,13 +520,17 @@ int parse(int argc, char** argv, options& o) {
     } else if (arg == "--network" && has_value) {
       if (!wifi.add_network(argv[++i]))
         return usage("--network needs SSID=PASSPHRASE@IFACE (at most 4)");
-    } else if ((arg == "--join-timeout-ms" || arg == "--softap-grace-ms") && has_value) {
+    } else if ((arg == "--join-timeout-ms" || arg == "--softap-grace-ms" ||
+                arg == "--sensor-interval-ms") &&
+               has_value) {
       const std::string_view v = argv[++i];
       unsigned value = 0;
       const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
       if (ec != std::errc{} || end != v.data() + v.size())
         return usage("a duration in milliseconds is a number");
-      (arg == "--join-timeout-ms" ? join_timeout : softap_grace) = std::chrono::milliseconds(value);
+      (arg == "--join-timeout-ms"   ? join_timeout
+       : arg == "--softap-grace-ms" ? softap_grace
+                                    : sensor_interval) = std::chrono::milliseconds(value);
     } else {
       return usage("unknown argument, or an option without its value");
     }
@@ -591,6 +634,8 @@ int main(int argc, char** argv) {
   // one the joined network is on).
   lamp::error_sentence why;
   if (setup_mode) {
+    for (std::size_t i = 0; i < o.interface_count; ++i)
+      later_interfaces[later_count++] = o.interfaces[i];
     o.interfaces[0] = o.setup_interface;
     o.interface_count = 1;
     setup_interface = 0;
@@ -657,6 +702,7 @@ int main(int argc, char** argv) {
     }
   }
   started.write(stdout_fd);
+  if (sensor_interval.count() > 0) next_reading = now() + sensor_interval;
 
   for (;;) {
     const time_point at = now();
@@ -666,6 +712,7 @@ int main(int argc, char** argv) {
     if (acc->next_deadline() <= at) acc->handle_deadline(at);
     if (const auto joined = wifi.poll(at)) provisioning_done(*acc, *joined, at);
     if (softap_close_at && *softap_close_at <= at) close_softap(*acc, at);
+    if (next_reading <= at) send_reading(*acc, at);
     handle_events(*acc, o.device_id);
     for (auto& c : connections)
       if (c.fd >= 0) flush(*acc, c);
@@ -682,7 +729,7 @@ int main(int argc, char** argv) {
     }
     const time_point deadline =
         std::min({responder.next_deadline(), acc->next_deadline(), wifi.next_deadline(),
-                  softap_close_at.value_or(time_point::max())});
+                  softap_close_at.value_or(time_point::max()), next_reading});
     const int ready = ::poll(fds.data(), fds.size(), poll_timeout(deadline, now()));
     if (ready < 0 && errno != EINTR) return fail("poll", std::strerror(errno));
     if (ready <= 0) continue;
