@@ -1,0 +1,25 @@
+# Runs firmware_memory and checks its report: one JSON object that parses, with non-zero
+# figures where there must be some. The goals are reported, not asserted.
+execute_process(COMMAND ${PROGRAM} OUTPUT_VARIABLE report ERROR_VARIABLE errors
+                RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "firmware_memory failed (${status}):\n${errors}\n${report}")
+endif()
+string(JSON type ERROR_VARIABLE parse_error TYPE "${report}")
+if(parse_error OR NOT type STREQUAL "OBJECT")
+  message(FATAL_ERROR "not one JSON object (${parse_error}):\n${report}")
+endif()
+foreach(path IN ITEMS "sizeof;firmware_accessory" "sizeof;firmware_accessory_impl"
+                      "startup;accessory;cxx" "controllers_1;per_session;cxx_steady"
+                      "controllers_1;per_session;cxx_high_water"
+                      "controllers_1;per_session;mbedtls_high_water"
+                      "controllers_4;per_session;cxx_steady"
+                      "controllers_4;per_session;cxx_high_water"
+                      "controllers_4;per_session;mbedtls_high_water"
+                      "goals;ram_per_session_1" "goals;ram_per_session_4")
+  string(JSON value ERROR_VARIABLE get_error GET "${report}" ${path})
+  if(get_error OR NOT value GREATER 0)
+    message(FATAL_ERROR "${path}: '${value}' is not a positive figure ${get_error}\n${report}")
+  endif()
+endforeach()
+message(STATUS "firmware_memory: ${report}")
