@@ -104,6 +104,7 @@ std::chrono::milliseconds join_timeout{5000};
 std::chrono::milliseconds softap_grace{2000};
 std::optional<std::size_t> setup_interface; // index into `interfaces` while the SoftAP serves
 std::optional<time_point> softap_close_at;
+std::string operational_payload; // set in setup mode
 // Setup mode: the --interface list, announced on once a network is joined (e.g. p2p0).
 std::array<std::string_view, core::mdns_limits::max_interfaces> later_interfaces{};
 std::size_t later_count = 0;
@@ -394,6 +395,8 @@ void provisioning_done(fw::accessory& acc, const lamp::lab_wifi::outcome& o, tim
     for (std::size_t i = before; i < interface_count; ++i)
       responder.interface_up(at, interfaces[i].index, interfaces[i].published());
   softap_close_at = at + softap_grace;
+  if (!operational_payload.empty())
+    json_line("payload").text("setup_payload", operational_payload).write(stdout_fd);
   json_line("provisioned")
       .text("ssid", o.ssid)
       .text("interface", o.joined.name_text())
@@ -695,11 +698,15 @@ int main(int argc, char** argv) {
     std::string text;
     if (!core::encode_setup_payload(payload, text)) {
       started.text("setup_payload", text);
-      const std::string path = std::string(o.state_dir) + "/setup-payload";
       lamp::storage_save(&storage, "setup-payload", reinterpret_cast<const std::byte*>(text.data()),
                          text.size());
-      (void)path;
     }
+    // The payload once provisioned (no SoftAP any more), printed when that happens, as the
+    // simulator does: the label's QR code for a second app.
+    payload.softap_ssid.reset();
+    payload.needs_provisioning = false;
+    payload.pairing_window_open = false;
+    if (setup_mode) (void)core::encode_setup_payload(payload, operational_payload);
   }
   started.write(stdout_fd);
   if (sensor_interval.count() > 0) next_reading = now() + sensor_interval;

@@ -5,7 +5,9 @@
 # reset); the readings arrive in order, none lost; with the phone's wlan0 down the channel
 # moves to p2p0 and the readings go on with no gap, then back to wlan0 when it returns. SIGINT:
 # exit 0. A second run with the operational payload (already pinned) exits after --readings 3.
-# Run through run-in-lab. Needs BUILD and COMPANION.
+# With LAMP set, the accessory is the firmware lamp (examples/firmware_lamp: lanyard::firmware
+# and its own mDNS, no avahi-daemon on its host) as a sensor, instead of the simulator: the same
+# app, the same checks. Run through run-in-lab. Needs BUILD and COMPANION (and LAMP).
 SIM=${BUILD:?BUILD}/bin/lanyard-accessory-sim
 APP=${COMPANION:?COMPANION}
 export LANYARD_INTERFACE_KINDS=wlan0=wifi,p2p0=p2p,ap0=softap,sap0=softap,cell0=cellular
@@ -29,11 +31,25 @@ consecutive() {
        prev = n } END { exit bad }' "$app"
 }
 
-lab_spawn accessory "$log" "$SIM" --state-dir "$LAB_DIR/acc" --kind sensor --id sensor-co \
-  --network "HomeLAN=correct-horse@wlan0" --sensor-interval-ms 100 --softap-grace-ms 1000 \
-  --no-qr >/dev/null
-for _ in $(seq 200); do grep -q '^ready: .*mode=setup' "$log" && break; sleep 0.1; done
-payload=$(sed -n 's/^payload: //p' "$log" | head -n 1)
+# latest_payload: the accessory's newest setup payload (the simulator prints one per mode; the
+# lamp one at start and one once provisioned).
+if [[ -n ${LAMP:-} ]]; then
+  lab_avahi_stop accessory
+  # shellcheck disable=SC2016
+  lab_spawn accessory "$log.err" bash -c 'exec "$0" "$@" >"'"$log"'"' "$LAMP" \
+    --state-dir "$LAB_DIR/acc" --setup-interface ap0 --interface p2p0 --port 5577 \
+    --device-id sensor-co --network "HomeLAN=correct-horse@wlan0" --sensor-interval-ms 100 \
+    --softap-grace-ms 1000 >/dev/null
+  for _ in $(seq 200); do grep -q '"event":"started"' "$log" && break; sleep 0.1; done
+  latest_payload() { jq -r 'select(.setup_payload)|.setup_payload' "$log" | tail -n 1; }
+else
+  lab_spawn accessory "$log" "$SIM" --state-dir "$LAB_DIR/acc" --kind sensor --id sensor-co \
+    --network "HomeLAN=correct-horse@wlan0" --sensor-interval-ms 100 --softap-grace-ms 1000 \
+    --no-qr >/dev/null
+  for _ in $(seq 200); do grep -q '^ready: .*mode=setup' "$log" && break; sleep 0.1; done
+  latest_payload() { sed -n 's/^payload: //p' "$log" | tail -n 1; }
+fi
+payload=$(latest_payload)
 [[ $payload == LNY1:* ]] || { cat "$log"; echo "FAILED: the simulator printed no payload"; exit 1; }
 printf 'correct-horse\n' >"$LAB_DIR/pass"
 
@@ -83,7 +99,7 @@ consecutive || { echo "FAILED: a reading lost, repeated or reordered"; exit 1; }
 echo "ok: $(count '^reading ') readings in order, none lost through the move and the failover"
 
 # The next run: the pin and the identity from before, the accessory's latest payload.
-payload=$(sed -n 's/^payload: //p' "$log" | tail -n 1)
+payload=$(latest_payload)
 lab_exec phone "$APP" "$payload" --state-dir "$LAB_DIR/ctl" --readings 3 >"$app" 2>"$app.err" || { cat "$app" "$app.err"; echo "FAILED: second run"; exit 1; }
 tail -n 1 "$app"
 (($(count '^reading ') == 3)) || { cat "$app"; echo "FAILED: the second run: not 3 readings"; exit 1; }
