@@ -209,6 +209,7 @@ void update_txt(const fw::accessory& acc, std::string_view device_id, time_point
   st.pairing_window_open = acc.pairing_window_open();
   st.controllers = acc.controllers().list().size();
   st.max_controllers = acc.controllers().capacity();
+  st.pairing_in_progress = acc.pairings_in_progress() > 0;
   core::txt_record txt;
   if (core::set_accessory_txt(st, txt)) return;
   std::vector<std::uint8_t> wire = txt.encode();
@@ -463,11 +464,12 @@ void send_reading(fw::accessory& acc, time_point at) {
     acc.send(c.key, std::as_bytes(std::span(text.data(), text.size())), at);
 }
 
+// At most a second: the pairing window runs out on the wall clock, which no deadline of the
+// accessory's steady clock names, and TXT sf must drop when it does (update_txt each wake-up).
 int poll_timeout(time_point deadline, time_point at) noexcept {
-  if (deadline == time_point::max()) return -1;
   if (deadline <= at) return 0;
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(deadline - at).count();
-  return static_cast<int>(std::min<decltype(ms)>(ms, 60'000));
+  return static_cast<int>(std::min<decltype(ms)>(ms, 1'000));
 }
 
 // --- start-up ---------------------------------------------------------------------------------

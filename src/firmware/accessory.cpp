@@ -769,6 +769,14 @@ const controller_table& accessory::controllers() const noexcept {
 bool accessory::pairing_window_open() const {
   return impl_->controllers.window().is_open(impl_->wall());
 }
+std::size_t accessory::pairings_in_progress() const noexcept {
+  std::size_t n = 0;
+  for (std::size_t k = 0; k < impl_->slot_count; ++k) {
+    const impl::connection& c = impl_->conns[k];
+    n += c.responder && c.responder->in_progress() ? 1 : 0;
+  }
+  return n;
+}
 std::size_t accessory::session_count() const noexcept {
   return impl_->table.size();
 }

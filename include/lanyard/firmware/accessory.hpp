@@ -111,6 +111,9 @@ public:
   const controller_table& controllers() const noexcept;
   /// True while an unknown controller may pair (for TXT sf and the setup LED).
   bool pairing_window_open() const;
+  /// Pairing exchanges under way (PAIR_START read, no result yet): TXT sf drops while one runs
+  /// (core::accessory_txt_state::pairing_in_progress), so other apps stop offering to pair.
+  std::size_t pairings_in_progress() const noexcept;
   std::size_t session_count() const noexcept;
   /// Connections held (every stage, closing ones included).
   std::size_t connection_count() const noexcept;

@@ -316,11 +316,13 @@ TEST_CASE(
   REQUIRE(b.pairing_failures.size() == 1);
 
   // The owner's proof is held through the delay: its connection is past TLS, pairing.
+  CHECK(b.acc->pairings_in_progress() == 0);
   controller owner("owner", b.id.fingerprint());
   owner.connect(b, t0 + 1s, secret_of(b));
   run(b, {&owner}, t0 + 1s);
   REQUIRE(owner.connected);
   REQUIRE(b.paired.empty());
+  CHECK(b.acc->pairings_in_progress() == 1); // TXT sf drops meanwhile
 
   // 21 bare connections, all newer than the owner's: they evict each other.
   for (int k = 0; k < 21; ++k) {
@@ -335,5 +337,6 @@ TEST_CASE(
   run(b, {&owner}, t0 + 11s);
   REQUIRE(b.paired.size() == 1);
   CHECK(b.paired[0].controller == owner.key());
+  CHECK(b.acc->pairings_in_progress() == 0);
   CHECK(owner.session.state() == core::session_state::established);
 }
