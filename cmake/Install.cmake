@@ -3,7 +3,7 @@
 include(CMakePackageConfigHelpers)
 
 get_property(adapter_targets GLOBAL PROPERTY LANYARD_ADAPTER_TARGETS)
-install(TARGETS lanyard_core lanyard_crypto lanyard_tls_engine ${adapter_targets} lanyard_lanyard EXPORT lanyardTargets
+install(TARGETS lanyard_core lanyard_crypto lanyard_tls_engine lanyard_firmware ${adapter_targets} lanyard_lanyard EXPORT lanyardTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
