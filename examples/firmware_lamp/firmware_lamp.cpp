@@ -240,7 +240,7 @@ void flush(fw::accessory& acc, tcp_connection& c) {
     const ssize_t n = ::send(c.fd, out.data(), out.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return; // EAGAIN: later; an error: the read side reports it
-    acc.consume_output(c.id, static_cast<std::size_t>(n));
+    acc.consume_output(c.id, static_cast<std::size_t>(n), now());
   }
 }
 

@@ -105,6 +105,9 @@ enum lanyard_error {
   LANYARD_E_NO_SESSION = -109,
   /** lanyard_accessory_start() was not called, or failed. */
   LANYARD_E_NOT_STARTED = -110,
+  /** A connection's TLS output buffer could not take a frame: that connection was closed; its
+   *  session resumes on the next one. */
+  LANYARD_E_OUTPUT_FULL = -111,
 
   /* lanyard.channel (channel_errc): -(200 + code); the ones a firmware sees most. */
   LANYARD_E_CHANNEL_PROTOCOL_VIOLATION = -201,
@@ -350,9 +353,11 @@ int lanyard_accessory_receive(lanyard_accessory* acc, uint32_t id, const uint8_t
 const uint8_t* lanyard_accessory_output(const lanyard_accessory* acc, uint32_t id,
                                         size_t* len) LANYARD_NOEXCEPT;
 
-/** The socket took the first `n` bytes of output(id) (at most the length output() gave). */
-void lanyard_accessory_consume_output(lanyard_accessory* acc, uint32_t id,
-                                      size_t n) LANYARD_NOEXCEPT;
+/** The socket took the first `n` bytes of output(id) (at most the length output() gave). With
+ *  room made, what waited for it goes on (the rest of a handshake flight, a session's next
+ *  frames): call output() again. */
+void lanyard_accessory_consume_output(lanyard_accessory* acc, uint32_t id, size_t n,
+                                      uint64_t now_ms) LANYARD_NOEXCEPT;
 
 /** Connection `id`'s socket is closed (EOF, error, or after LANYARD_EVENT_CLOSE_CONNECTION).
  *  Its session, if any, lingers for its controller to resume. Unknown ids are ignored. */

@@ -50,6 +50,7 @@ struct accessory::impl {
     std::uint16_t generation = 0;
     std::uint64_t arrival = 0;
     std::optional<tls::engine> tls;
+    tls::engine_buffers buffers; // this slot's share of tls_memory
     core::fingerprint fp;
     bool known = false;    // the key is a paired controller's
     bool pairable = false; // an unknown key the window admitted at the handshake
@@ -79,6 +80,19 @@ struct accessory::impl {
     slot_count = std::max<std::size_t>(settings.max_sessions, 1) +
                  std::max<std::size_t>(settings.max_pending, 1);
     conns = std::make_unique<connection[]>(slot_count);
+    // The engines' ciphertext buffers, one block for every slot: reserved here, never grown.
+    tls_in = std::max(settings.tls_input_bytes, tls::engine_buffers::min_input_bytes);
+    tls_out = settings.tls_output_bytes;
+    if (tls_out == 0)
+      tls_out =
+          std::max(settings.session.output_batch_bytes, settings.session.max_message_size + 64) +
+          128;
+    tls_out = std::max(tls_out, tls::engine_buffers::min_output_bytes);
+    tls_memory = std::make_unique<std::uint8_t[]>(slot_count * (tls_in + tls_out));
+    for (std::size_t k = 0; k < slot_count; ++k) {
+      std::uint8_t* base = tls_memory.get() + k * (tls_in + tls_out);
+      conns[k].buffers = {std::span(base, tls_in), std::span(base + tls_in, tls_out)};
+    }
     sessions = std::make_unique<session_slot[]>(std::max<std::size_t>(settings.max_sessions, 1));
     blob.resize(controller_table::blob_size(controllers.capacity()));
   }
@@ -93,6 +107,9 @@ struct accessory::impl {
   core::provisioning_responder provisioning;
   std::unique_ptr<connection[]> conns;
   std::size_t slot_count = 0;
+  std::unique_ptr<std::uint8_t[]> tls_memory;
+  std::size_t tls_in = 0;
+  std::size_t tls_out = 0;
   std::unique_ptr<session_slot[]> sessions;
   std::vector<std::byte> blob; // the controller table's blob, reserved for its capacity
   std::deque<accessory_event> events;
@@ -151,6 +168,10 @@ struct accessory::impl {
   }
 
   // --- writing plaintext through TLS ------------------------------------------------------------
+  // Encrypts `data` into the connection's output buffer, all of it: what is written here was
+  // taken from a session or a pairing exchange, which count it as sent. Callers write only
+  // when the buffer is empty (pump_session) and it is sized for the largest frame; if it still
+  // does not fit, the connection ends (output_full): the session resends on the next one.
   void write_plain(connection& c, std::span<const std::byte> data, time_point now) {
     auto in = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data.data()),
                                             data.size());
@@ -160,8 +181,22 @@ struct accessory::impl {
       c.tls->write(in, n, ec);
       if (ec) return begin_close(c, ec, now);
       in = in.subspan(n);
-      if (n == 0) break; // no room: cannot happen with the engine's own buffers
+      if (n == 0) return begin_close(c, firmware_errc::output_full, now);
     }
+  }
+
+  // The driver made room in the connection's output buffer: what waited for it goes on (the
+  // rest of a handshake flight mbedTLS held, a session's next frames).
+  void resume_output(connection& c, time_point now) {
+    if (!c.tls || !c.tls->output().empty()) return;
+    if (c.st == connection::stage::tls) return advance(c, now);
+    if (c.st == connection::stage::closing || c.st == connection::stage::free) return;
+    std::size_t n = 0;
+    std::error_code ec;
+    c.tls->write({}, n, ec); // hands over what mbedTLS still holds, if anything
+    if (ec) return begin_close(c, ec, now);
+    if (c.st == connection::stage::session && c.session != connection::no_session)
+      pump_session(sessions[c.session], now);
   }
 
   void write_close_frame(connection& c, core::channel_errc code, std::string_view reason,
@@ -392,9 +427,14 @@ struct accessory::impl {
         connection& c = conns[s.conn];
         return begin_close(c, firmware_errc::random_failed, now);
       }
+      // Frames are taken from the session only when the connection's output buffer is empty
+      // (backpressure: the rest waits in the session until the driver made room).
+      if (s.conn == connection::no_session || !conns[s.conn].tls ||
+          !conns[s.conn].tls->output().empty())
+        break;
       std::span<const std::byte> out = s.s->poll_output(now);
       if (out.empty()) break;
-      if (s.conn != connection::no_session) write_plain(conns[s.conn], out, now);
+      write_plain(conns[s.conn], out, now);
     }
     drain_session_events(s, now);
   }
@@ -624,7 +664,7 @@ std::error_code accessory::accept(connection_id& id, time_point now) {
   slot->st = stage::tls;
   slot->arrival = i.next_arrival++;
   slot->deadline = now + i.settings.handshake_timeout;
-  slot->tls.emplace(i.ctx);
+  slot->tls.emplace(i.ctx, slot->buffers);
   impl::connection* raw = slot;
   impl* self = &i;
   slot->tls->set_verifier(
@@ -641,14 +681,16 @@ std::error_code accessory::receive(connection_id id, std::span<const std::byte> 
   impl::connection* c = i.lookup(id);
   if (!c) return firmware_errc::unknown_connection;
   if (c->st == impl::connection::stage::closing) return {};
+  // In pieces of the input buffer's room: each is handed to mbedTLS (advance) before the next.
   while (!bytes.empty() && c->tls) {
-    const std::size_t n = std::min<std::size_t>(bytes.size(), 16 * 1024);
-    auto room = c->tls->prepare_input(n);
+    auto room = c->tls->prepare_input(bytes.size());
+    const std::size_t n = std::min(room.size(), bytes.size());
+    if (n == 0) break; // mbedTLS took nothing from a full buffer: cannot happen (it reads on)
     std::memcpy(room.data(), bytes.data(), n);
     c->tls->commit_input(n);
     bytes = bytes.subspan(n);
     i.advance(*c, now);
-    if (c->st == impl::connection::stage::closing) break;
+    if (c->st == impl::connection::stage::closing || c->st == impl::connection::stage::free) break;
   }
   return {};
 }
@@ -659,9 +701,11 @@ std::span<const std::uint8_t> accessory::output(connection_id id) const noexcept
   return c->tls->output();
 }
 
-void accessory::consume_output(connection_id id, std::size_t n) noexcept {
+void accessory::consume_output(connection_id id, std::size_t n, time_point now) noexcept {
   impl::connection* c = impl_->lookup(id);
-  if (c && c->tls) c->tls->consume_output(n);
+  if (!c || !c->tls) return;
+  c->tls->consume_output(n);
+  impl_->resume_output(*c, now);
 }
 
 void accessory::closed(connection_id id, time_point now) {

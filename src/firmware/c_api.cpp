@@ -67,6 +67,9 @@ constexpr code_text firmware_codes[] = {
     {9, "firmware.no_session", "no session with this controller"},
     {10, "firmware.not_started",
      "the firmware accessory was not started (start not called, or it failed)"},
+    {11, "firmware.output_full",
+     "a connection's TLS output buffer could not take a frame (tls_output_bytes too small): "
+     "the connection was closed, its session resumes on the next one"},
 };
 
 constexpr code_text channel_codes[] = {
@@ -431,10 +434,11 @@ const uint8_t* lanyard_accessory_output(const lanyard_accessory* acc, uint32_t i
   return out.data();
 }
 
-void lanyard_accessory_consume_output(lanyard_accessory* acc, uint32_t id, size_t n) noexcept {
+void lanyard_accessory_consume_output(lanyard_accessory* acc, uint32_t id, size_t n,
+                                      uint64_t now_ms) noexcept {
   if (!acc) return;
   const std::size_t held = acc->acc->output(fw::connection_id{id}).size();
-  acc->acc->consume_output(fw::connection_id{id}, n < held ? n : held);
+  acc->acc->consume_output(fw::connection_id{id}, n < held ? n : held, at(now_ms));
 }
 
 void lanyard_accessory_closed(lanyard_accessory* acc, uint32_t id, uint64_t now_ms) noexcept {

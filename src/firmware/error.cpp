@@ -34,6 +34,9 @@ public:
       return "no session with this controller";
     case firmware_errc::not_started:
       return "the firmware accessory was not started (start() not called, or it failed)";
+    case firmware_errc::output_full:
+      return "a connection's TLS output buffer could not take a frame (tls_output_bytes too "
+             "small): the connection was closed, its session resumes on the next one";
     }
     return "unknown firmware error " + std::to_string(value);
   }
@@ -60,6 +63,8 @@ public:
       return "no_session";
     case firmware_errc::not_started:
       return "not_started";
+    case firmware_errc::output_full:
+      return "output_full";
     }
     return {};
   }
@@ -79,6 +84,8 @@ public:
     case firmware_errc::storage_over_capacity:
     case firmware_errc::not_started:
       return {permanent};
+    case firmware_errc::output_full:
+      return {transient};
     case firmware_errc::unknown_connection:
     case firmware_errc::no_session:
       return {};

@@ -113,12 +113,12 @@ namespace detail {
 thread_local engine::impl* current_handshake = nullptr;
 } // namespace detail
 
-// The minimum sizes of engine_buffers (engine.hpp states them as numbers, without mbedTLS's
-// headers): the largest record mbedTLS may send or accept must fit, header and expansion
-// included. Debian's 2.28 build: 16,717 bytes each (13-byte header counted as DTLS's, 16,384 of
-// content, 320 of IV, MAC and CBC padding).
-static_assert(engine_buffers::min_input_bytes >= MBEDTLS_SSL_IN_BUFFER_LEN);
-static_assert(engine_buffers::min_output_bytes >= MBEDTLS_SSL_OUT_BUFFER_LEN);
+// engine_buffers need not hold a record: mbedTLS assembles records in its own buffers
+// (MBEDTLS_SSL_IN_BUFFER_LEN / OUT_BUFFER_LEN), reads ciphertext through bio_recv in whatever
+// pieces the input buffer holds, and keeps what bio_send could not hand over (ssl.out_left)
+// until the caller made room. The output minimum only has to exceed one record's expansion, so
+// that write_bounded() can always put at least one byte of content in a record.
+static_assert(engine_buffers::min_output_bytes > 64);
 
 struct engine::impl {
   explicit impl(context c) : ctx(std::move(c)), conf(ctx.internal().get()) {
@@ -717,8 +717,7 @@ std::optional<engine> engine::create(context ctx, engine_buffers buffers,
                                    std::to_string(buffers.input.size()) + " bytes (minimum " +
                                    std::to_string(engine_buffers::min_input_bytes) + "), output " +
                                    std::to_string(buffers.output.size()) + " bytes (minimum " +
-                                   std::to_string(engine_buffers::min_output_bytes) +
-                                   "): each must hold one whole TLS record"};
+                                   std::to_string(engine_buffers::min_output_bytes) + ")"};
     return std::nullopt;
   }
   if (!ctx) {

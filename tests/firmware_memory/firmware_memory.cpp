@@ -356,7 +356,7 @@ void run_counted(bench& b, const std::vector<controller*>& cs, time_point now, b
         c->tls->commit_input(out.size());
         {
           counted g;
-          b.acc->consume_output(c->conn, out.size());
+          b.acc->consume_output(c->conn, out.size(), now);
         }
         if (!hold) c->advance(now);
         moved = true;

@@ -82,8 +82,9 @@ public:
   std::error_code receive(connection_id id, std::span<const std::byte> bytes, time_point now);
   /// Bytes to write to the connection's socket (empty if none, or unknown).
   std::span<const std::uint8_t> output(connection_id id) const noexcept;
-  /// The socket took the first `n` bytes of output(id).
-  void consume_output(connection_id id, std::size_t n) noexcept;
+  /// The socket took the first `n` bytes of output(id). With room made, what waited for it
+  /// goes on (a session's next frames): write output(id) again.
+  void consume_output(connection_id id, std::size_t n, time_point now) noexcept;
   /// The connection's socket is closed (EOF, error, or after events::close_connection). Its
   /// session, if any, lingers for its controller to resume. Unknown handles are ignored.
   void closed(connection_id id, time_point now);

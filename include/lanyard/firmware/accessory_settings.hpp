@@ -32,6 +32,13 @@ struct accessory_settings {
   /// Paired controllers kept (controller_table's capacity, at most 255).
   std::size_t max_controllers = 8;
   core::session_settings session = firmware_session_profile();
+  /// Each connection slot's TLS ciphertext buffers (tls::engine_buffers), reserved at
+  /// construction: input is what mbedTLS is handed at a time (any size from 256 works); output
+  /// holds what waits for the socket, and must take the largest write at once — 0 sizes it for
+  /// the session's largest frame or batch plus record overhead. mbedTLS's own record buffers
+  /// (16 KiB each way in Debian's build) are apart.
+  std::size_t tls_input_bytes = 512;
+  std::size_t tls_output_bytes = 0;
   /// How long a session without a connection is kept for its controller to resume.
   std::chrono::nanoseconds session_linger = std::chrono::minutes(10);
   /// From accept() to the end of the TLS handshake: an absolute limit (a client trickling bytes

@@ -38,6 +38,10 @@ enum class firmware_errc {
   no_session,
   /// start() was not called, or failed.
   not_started,
+  /// A connection's TLS output buffer could not take what had to be written
+  /// (accessory_settings::tls_output_bytes smaller than the session's frames): that connection
+  /// is closed; its session loses nothing and resumes on the next one.
+  output_full,
 };
 
 /// The "lanyard.firmware" category. Any thread.

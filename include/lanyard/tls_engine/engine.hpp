@@ -63,15 +63,15 @@ namespace lanyard::tls {
 /// Ciphertext buffers the caller owns, for engine(context, engine_buffers): they must outlive
 /// the engine (and its moves) and are not touched by anything else meanwhile.
 struct engine_buffers {
-  /// Each must hold one whole TLS record as mbedTLS 2.28 may send or accept it: a header, 16,384
-  /// bytes of content (MBEDTLS_SSL_IN_CONTENT_LEN / OUT_CONTENT_LEN) and the record expansion
-  /// (IV, MAC, CBC padding: MBEDTLS_SSL_PAYLOAD_OVERHEAD, 320 in Debian's build), which is
-  /// MBEDTLS_SSL_IN_BUFFER_LEN / OUT_BUFFER_LEN = 16,717 bytes there; rounded up to 16.5 KiB.
-  /// engine.cpp checks these against mbedTLS's values at compile time. An mbedTLS built with a
-  /// smaller content length (firmware's config) still needs these until they are made
-  /// configuration.
-  static constexpr std::size_t min_input_bytes = 16 * 1024 + 512;
-  static constexpr std::size_t min_output_bytes = 16 * 1024 + 512;
+  /// Neither has to hold a whole TLS record: mbedTLS assembles records in its own buffers
+  /// (MBEDTLS_SSL_IN_CONTENT_LEN / OUT_CONTENT_LEN), takes ciphertext in whatever pieces the
+  /// input buffer holds, and keeps what does not fit in the output buffer until the caller made
+  /// room (operations return want::output_and_retry meanwhile). Smaller buffers cost round
+  /// trips through the caller and, for write(), smaller records (each adds its expansion: 29
+  /// bytes with AES-GCM); a firmware sizes the output buffer for its largest frame so that one
+  /// write() fits. Minimums: 256 bytes each (the output's must exceed a record's expansion).
+  static constexpr std::size_t min_input_bytes = 256;
+  static constexpr std::size_t min_output_bytes = 256;
 
   /// Ciphertext received and not yet taken by mbedTLS (prepare_input() hands out its free room).
   std::span<std::uint8_t> input;

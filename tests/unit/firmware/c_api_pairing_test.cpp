@@ -158,7 +158,7 @@ void deliver(c_bench& b, controller& c, time_point now, bool consume) {
   auto in = c.tls->prepare_input(len);
   std::memcpy(in.data(), out, len);
   c.tls->commit_input(len);
-  if (consume) lanyard_accessory_consume_output(b.acc, c.conn.value, len);
+  if (consume) lanyard_accessory_consume_output(b.acc, c.conn.value, len, ms(now));
   c.advance(now);
 }
 

@@ -285,7 +285,7 @@ inline void run(bench& b, std::vector<controller*> cs, time_point now) {
         auto in = c->tls->prepare_input(out.size());
         std::memcpy(in.data(), out.data(), out.size());
         c->tls->commit_input(out.size());
-        b.acc->consume_output(c->conn, out.size());
+        b.acc->consume_output(c->conn, out.size(), now);
         c->advance(now);
         moved = true;
       }

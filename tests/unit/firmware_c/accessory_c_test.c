@@ -274,7 +274,7 @@ static void test_connections(void) {
     /* The driver writes what is left (a TLS alert, perhaps), then closes the socket. */
     out = lanyard_accessory_output(acc, ev.connection, &len);
     CHECK((out == NULL) == (len == 0));
-    lanyard_accessory_consume_output(acc, ev.connection, len);
+    lanyard_accessory_consume_output(acc, ev.connection, len, 2200);
     lanyard_accessory_closed(acc, ev.connection, 2200);
   }
   CHECK(tls_closes == 1);
