@@ -203,7 +203,7 @@ struct accessory::impl {
                          time_point now) {
     core::close_frame f;
     f.code = static_cast<std::uint16_t>(code);
-    f.reason = std::string(reason);
+    f.reason = reason; // a view: encode_frame() copies it out before `reason` ends
     std::vector<std::byte> out;
     core::encode_frame(f, out);
     write_plain(c, out, now);

@@ -35,11 +35,20 @@
 #error "a module that uses asio is linked into the tls_engine test: link lanyard::tls_engine only"
 #endif
 
+// Under AddressSanitizer the allocator is the sanitizer's: replacing operator new here mixes its
+// bookkeeping with ours (it reports alloc-dealloc mismatches). There the buffers' behaviour is
+// still tested and the counts are not; the default and core-freestanding builds count.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool counts_allocations = false;
+#else
+constexpr bool counts_allocations = true;
+#endif
+
 namespace {
 std::atomic<bool> counting{false};
 std::atomic<std::size_t> allocations{0};
 
-void* counted_alloc(std::size_t size, std::size_t align) {
+[[maybe_unused]] void* counted_alloc(std::size_t size, std::size_t align) {
   if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
   if (size == 0) size = 1;
   void* p = align <= alignof(std::max_align_t)
@@ -50,6 +59,7 @@ void* counted_alloc(std::size_t size, std::size_t align) {
 }
 } // namespace
 
+#if !defined(__SANITIZE_ADDRESS__)
 // The replaceable forms; the nothrow ones of libstdc++ call these.
 void* operator new(std::size_t size) {
   return counted_alloc(size, 0);
@@ -87,6 +97,7 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
   std::free(p);
 }
+#endif
 
 using lanyard::core::error_detail;
 using lanyard::core::fingerprint;
@@ -266,7 +277,7 @@ TEST_CASE_METHOD(pair_fixture,
   counting = false;
   const std::size_t counted = allocations.load();
 
-  CHECK(counted == 0);
+  CHECK(counted == 0); // 0 under ASan too, where nothing counts (see counts_allocations)
   CHECK_FALSE(t1.error);
   CHECK_FALSE(t2.error);
   CHECK_FALSE(t3.error);
@@ -296,7 +307,7 @@ TEST_CASE("the counter sees the engine's own buffers (the contrast)", "[tls_engi
   CHECK_FALSE(t.error);
   CHECK(got == data);
   // engine(context) grows a std::vector for output and a heap array for input.
-  CHECK(allocations.load() >= 2);
+  if (counts_allocations) CHECK(allocations.load() >= 2);
 }
 
 TEST_CASE_METHOD(pair_fixture,

@@ -16,7 +16,7 @@
 // firmware_errc::not_enough_memory (docs/design/firmware-target.md, step 4). The tests below
 // pin what that change starts from: how many they are, that they are the same on every boot,
 // and that none happens once start() returned while nothing is connected.
-#include "firmware_harness.hpp"
+#include "unit/firmware/firmware_harness.hpp"
 
 #include <lanyard/firmware/controller_table.hpp>
 #include <lanyard/firmware/error.hpp>
