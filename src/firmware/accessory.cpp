@@ -32,8 +32,6 @@ core::session_settings firmware_session_profile() {
 
 namespace {
 
-using level_time = accessory::time_point;
-
 // Connection handles: slot index in the low 16 bits, the slot's generation above.
 connection_id make_id(std::size_t slot, std::uint16_t generation) {
   return {static_cast<std::uint32_t>(slot) | (std::uint32_t{generation} << 16)};
@@ -52,8 +50,7 @@ struct accessory::impl {
     std::optional<tls::engine> tls;
     tls::engine_buffers buffers; // this slot's share of tls_memory
     core::fingerprint fp;
-    bool known = false;    // the key is a paired controller's
-    bool pairable = false; // an unknown key the window admitted at the handshake
+    bool known = false; // the key is a paired controller's
     time_point deadline = time_point::max();
     // Greeting: the first plaintext byte, while the second (the frame type) has not come.
     std::optional<std::byte> first;
@@ -242,7 +239,7 @@ struct accessory::impl {
     c.host.reset();
     c.crypto.reset();
     c.first.reset();
-    c.known = c.pairable = c.reported = false;
+    c.known = c.reported = false;
     c.session = connection::no_session;
     c.deadline = time_point::max();
     c.st = connection::stage::free;
@@ -256,9 +253,7 @@ struct accessory::impl {
     if (c.known) return {};
     // An unknown key: only to pair, only while the window admits.
     if (controllers.window().expire(wall())) save_controllers();
-    if (std::error_code ec = controllers.window().admit(wall())) return ec;
-    c.pairable = true;
-    return {};
+    return controllers.window().admit(wall());
   }
 
   void advance(connection& c, time_point now) {
@@ -495,6 +490,15 @@ struct accessory::impl {
     std::string text;
     if (core::encode_app_message(m, text)) return;
     send_text(s, text, cm.kind, now);
+  }
+
+  // The Wi-Fi driver's verdict goes to the admin whose wifi_set it answers.
+  void report_wifi(const std::string& report, time_point now) {
+    if (!provisioning_by) return;
+    if (session_slot* s = find_session(*provisioning_by)) {
+      send_text(*s, report, core::message_kind::provisioning, now);
+      pump_session(*s, now);
+    }
   }
 
   void send_text(session_slot& s, const std::string& text, core::message_kind kind,
@@ -775,26 +779,16 @@ core::session::send_result accessory::send(const core::fingerprint& controller,
 }
 
 std::error_code accessory::wifi_joined(const std::vector<std::string>& addresses, time_point now) {
-  impl& i = *impl_;
   std::string report;
-  if (std::error_code ec = i.provisioning.joined(addresses, report)) return ec;
-  if (i.provisioning_by)
-    if (impl::session_slot* s = i.find_session(*i.provisioning_by)) {
-      i.send_text(*s, report, core::message_kind::provisioning, now);
-      i.pump_session(*s, now);
-    }
+  if (std::error_code ec = impl_->provisioning.joined(addresses, report)) return ec;
+  impl_->report_wifi(report, now);
   return {};
 }
 
 std::error_code accessory::wifi_failed(core::provisioning_failure why, time_point now) {
-  impl& i = *impl_;
   std::string report;
-  if (std::error_code ec = i.provisioning.failed(why, report)) return ec;
-  if (i.provisioning_by)
-    if (impl::session_slot* s = i.find_session(*i.provisioning_by)) {
-      i.send_text(*s, report, core::message_kind::provisioning, now);
-      i.pump_session(*s, now);
-    }
+  if (std::error_code ec = impl_->provisioning.failed(why, report)) return ec;
+  impl_->report_wifi(report, now);
   return {};
 }
 
