@@ -38,3 +38,12 @@ if(LANYARD_SANITIZE)
                       -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# The firmware-side libraries are position independent so that shared libraries and PIE
+# executables can link them, except on bare metal (cmake/toolchains/), where a firmware image
+# is linked at fixed addresses and -fPIC would only add GOT loads.
+if(CMAKE_SYSTEM_NAME STREQUAL "Generic")
+  set(LANYARD_PIC OFF)
+else()
+  set(LANYARD_PIC ON)
+endif()

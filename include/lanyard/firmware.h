@@ -284,7 +284,7 @@ typedef struct lanyard_accessory lanyard_accessory;
  * LANYARD_E_TLS_INVALID_DEVICE_ID, LANYARD_E_TLS_CRYPTO_FAILURE.
  *
  * For targets without a file system use lanyard_accessory_create(), which keeps the identity
- * in the platform's storage.
+ * in the platform's storage: bare-metal builds (cmake/toolchains/) do not define this one.
  */
 int lanyard_accessory_create_with_identity_dir(const lanyard_accessory_config* config,
                                                const char* identity_dir, const char* device_id,

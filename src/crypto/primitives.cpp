@@ -10,7 +10,12 @@ extern "C" {
 #include <mbedtls/constant_time.h>
 }
 
+// Hosts with getrandom(2) (Linux; bare-metal toolchains such as arm-none-eabi's newlib have no
+// <sys/random.h>): there, firmware passes its platform's source and system_random() fails.
+#if __has_include(<sys/random.h>)
 #include <sys/random.h>
+#define LANYARD_HAVE_GETRANDOM 1
+#endif
 
 #include <algorithm>
 #include <array>
@@ -65,6 +70,7 @@ std::error_code fail(std::span<std::uint8_t> out, crypto_errc e) noexcept {
   return e;
 }
 
+#if defined(LANYARD_HAVE_GETRANDOM)
 int getrandom_fill(void* /*ctx*/, unsigned char* out, std::size_t len) {
   while (len > 0) {
     const ssize_t n = ::getrandom(out, len, 0);
@@ -77,6 +83,13 @@ int getrandom_fill(void* /*ctx*/, unsigned char* out, std::size_t len) {
   }
   return 0;
 }
+#else
+// No system source to fall back on: a caller that forgot to pass its platform's gets an error
+// from the first key or nonce it asks for, never predictable bytes.
+int getrandom_fill(void* /*ctx*/, unsigned char* /*out*/, std::size_t /*len*/) {
+  return MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
+}
+#endif
 
 } // namespace
 

@@ -13,7 +13,9 @@
 #include <lanyard/tls_engine/context.hpp>
 #include <lanyard/tls_engine/error.hpp>
 #include <lanyard/tls_engine/identity.hpp>
+#if !defined(LANYARD_NO_IDENTITY_FILES)
 #include <lanyard/tls_engine/identity_files.hpp>
+#endif
 
 #include <chrono>
 #include <cstring>
@@ -384,6 +386,8 @@ int lanyard_accessory_create(const lanyard_accessory_config* config, const char*
   return create_with_identity(*config, id, out);
 }
 
+// Hosts only: bare-metal builds have no identity files (src/tls_engine/CMakeLists.txt).
+#if !defined(LANYARD_NO_IDENTITY_FILES)
 int lanyard_accessory_create_with_identity_dir(const lanyard_accessory_config* config,
                                                const char* identity_dir, const char* device_id,
                                                lanyard_accessory** out) noexcept {
@@ -394,6 +398,7 @@ int lanyard_accessory_create_with_identity_dir(const lanyard_accessory_config* c
   if (error || !id) return error ? to_c(error.code) : LANYARD_E_OTHER;
   return create_with_identity(*config, id, out);
 }
+#endif
 
 void lanyard_accessory_destroy(lanyard_accessory* acc) noexcept {
   delete acc;

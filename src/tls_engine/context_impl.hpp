@@ -21,6 +21,18 @@
 
 namespace lanyard::tls {
 
+// The client session cache is shared by the threads of an app. A standard library without
+// threads (arm-none-eabi's newlib: libstdc++ without gthreads, where std::mutex does not exist)
+// runs on one thread, firmware's poll loop: there is nothing to exclude.
+#if !defined(__GLIBCXX__) || defined(_GLIBCXX_HAS_GTHREADS)
+using session_cache_mutex = std::mutex;
+#else
+struct session_cache_mutex {
+  void lock() noexcept {}
+  void unlock() noexcept {}
+};
+#endif
+
 namespace detail {
 /// The server's ticket-parse callback (engine.cpp): mbedtls_ssl_ticket_parse, then the pin
 /// check of the connection being handshaken on the session's client certificate.
@@ -88,7 +100,7 @@ struct context::impl {
   std::string alpn_storage_;
   std::array<const char*, 2> alpn_list_{};
 
-  mutable std::mutex sessions_mutex_;
+  mutable session_cache_mutex sessions_mutex_;
   std::map<std::string, std::shared_ptr<const cached_session>, std::less<>> sessions_;
 };
 

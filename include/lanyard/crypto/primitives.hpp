@@ -93,7 +93,9 @@ void wipe(std::span<std::uint8_t> secret) noexcept;
 
 /// A random_source backed by the Linux getrandom(2) system call (blocking only until the kernel
 /// pool is first initialised, retrying on EINTR and short reads). The returned object needs no
-/// context and stays valid for the life of the process.
+/// context and stays valid for the life of the process. Where the C library has no
+/// getrandom(2) (bare-metal toolchains), every call of the source fails: firmware passes its
+/// platform's random source instead (firmware::platform::random).
 ///
 /// Thread-safety: the source may be used from any number of threads at once.
 random_source system_random() noexcept;
