@@ -1,5 +1,6 @@
 #include <lanyard/firmware/accessory.hpp>
 
+#include "controller_admin.hpp"
 #include "table_pairing_host.hpp"
 #include <lanyard/core/app_message.hpp>
 #include <lanyard/core/channel_error.hpp>
@@ -463,8 +464,20 @@ struct accessory::impl {
     }
   }
 
-  // A service message: provisioning (admins only, when offered) or anything else refused.
+  // A service message: controller administration (admins only), provisioning (admins only,
+  // when offered), or anything else refused.
   void serve(session_slot& s, const core::events::control_received& cm, time_point now) {
+    if (cm.kind == core::message_kind::administration) {
+      const auto parsed = core::parse_app_message(cm.payload);
+      if (parsed && core::is_admin_verb(parsed.message.verb)) {
+        const detail::admin_outcome o = detail::handle_admin_request(
+            controllers, s.key, cm.seq, parsed.message, wall(),
+            [&](const std::string& text) { send_text(s, text, cm.kind, now); },
+            [&] { return save_controllers(); });
+        if (o.removed) end_removed(*o.removed, now);
+        return;
+      }
+    }
     if (cm.kind == core::message_kind::provisioning && plat.join_wifi) {
       const auto parsed = core::parse_app_message(cm.payload);
       if (parsed) {
@@ -490,6 +503,22 @@ struct accessory::impl {
     std::string text;
     if (core::encode_app_message(m, text)) return;
     send_text(s, text, cm.kind, now);
+  }
+
+  // A controller an admin removed: its session ends now, not at its next reconnection. Its
+  // connection gets what the session still had to say when the output is free (an admin that
+  // removed itself gets its ok), then CLOSE(not_paired).
+  void end_removed(const core::fingerprint& key, time_point now) {
+    session_slot* s = find_session(key);
+    if (!s) return;
+    if (s->conn != connection::no_session) {
+      connection& c = conns[s->conn];
+      if (c.tls && c.tls->output().empty()) write_plain(c, s->s->poll_output(now), now);
+      write_close_frame(c, core::channel_errc::not_paired, "removed by an admin", now);
+      begin_close(c, core::channel_errc::not_paired, now);
+    }
+    table.ended(key);
+    carry_out_drops(now);
   }
 
   // The Wi-Fi driver's verdict goes to the admin whose wifi_set it answers.

@@ -124,6 +124,29 @@ bool controller_table::remove(const core::fingerprint& key) noexcept {
   return true;
 }
 
+bool controller_table::restore(const controller_entry& e) noexcept {
+  if (find(e.key) || entries_.size() >= capacity_) return false;
+  entries_.push_back(e); // within the reserved capacity: no allocation
+  return true;
+}
+
+bool controller_table::set_role(const core::fingerprint& key, core::paired_role role) noexcept {
+  for (controller_entry& e : entries_)
+    if (e.key == key) {
+      e.role = role;
+      return true;
+    }
+  return false;
+}
+
+bool controller_table::last_admin(const core::fingerprint& key) const noexcept {
+  const controller_entry* me = find(key);
+  if (!me || me->role != core::paired_role::admin || entries_.size() < 2) return false;
+  for (const controller_entry& e : entries_)
+    if (!(e.key == key) && e.role == core::paired_role::admin) return false;
+  return true;
+}
+
 std::size_t controller_table::serialize(std::span<std::byte> out) const noexcept {
   if (out.size() < blob_size(capacity_)) return 0;
   writer w{out};

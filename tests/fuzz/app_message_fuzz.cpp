@@ -1,5 +1,9 @@
 // libFuzzer target for the application message parser: any bytes in, never a crash, and a
 // message that parses re-encodes to exactly the same text (the grammar has one spelling).
+// Administration requests (admin_request.hpp) are parsed from every message that names one:
+// a request that parses has well-formed fields, and every reply it could get is itself a
+// message that parses.
+#include <lanyard/core/admin_request.hpp>
 #include <lanyard/core/app_message.hpp>
 
 #include <cstddef>
@@ -34,6 +38,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& field : r.message.fields) {
     if (auto decoded = percent_decode(field.second))
       APP_FUZZ_CHECK(percent_decode(percent_encode(*decoded)) == decoded);
+  }
+  if (is_admin_verb(r.message.verb)) {
+    const admin_parse_result a = parse_admin_request(r.message);
+    APP_FUZZ_CHECK(a.ok != !a.detail.empty());
+    if (const auto* w = std::get_if<admin_requests::window>(&a.request); a.ok && w)
+      APP_FUZZ_CHECK(w->duration >= std::chrono::minutes(3) &&
+                     w->duration <= std::chrono::minutes(15));
+    const std::string name = r.message.fields.empty() ? "" : r.message.fields[0].second;
+    for (const std::string& reply :
+         {encode_admin_refusal(7, admin_refusal::bad_field, name),
+          encode_admin_controller(7, fingerprint{}, paired_role::user, name)})
+      APP_FUZZ_CHECK(static_cast<bool>(parse_app_message(reply)));
   }
   return 0;
 }

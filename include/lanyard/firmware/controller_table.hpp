@@ -68,6 +68,14 @@ public:
   std::error_code add(const core::fingerprint& key, std::string_view name, core::paired_role& role);
   /// Forgets `key`; false if it was not paired.
   bool remove(const core::fingerprint& key) noexcept;
+  /// Puts back an entry remove() took (when storing the removal failed): no allocation, as the
+  /// room is reserved. False if the table is full or `e.key` is paired again meanwhile.
+  bool restore(const controller_entry& e) noexcept;
+  /// Changes a paired controller's role; false if `key` is not paired.
+  bool set_role(const core::fingerprint& key, core::paired_role role) noexcept;
+  /// True if `key` is the only admin while other controllers are paired: removing or demoting
+  /// it would leave the accessory with nobody to manage it.
+  bool last_admin(const core::fingerprint& key) const noexcept;
 
   /// Writes the blob into `out`; returns its size (0 if `out` is smaller than
   /// blob_size(capacity())).

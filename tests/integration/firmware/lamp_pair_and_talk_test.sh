@@ -65,6 +65,39 @@ fi
 no_json lamp1 '.event=="paired" and .name!="owner-phone"'
 echo "ok: the neighbour was refused: $(jq -c . <<<"$out" | head -c 200)"
 
+# Controller administration from the owner's app (lanyard controllers ...), by DNS-SD.
+owner=(--trust-store "$LAB_DIR/ts" --identity-dir "$LAB_DIR/ctl-owner" --timeout 30)
+lab_exec phone "$LANYARD" controllers window fw-lamp-1 open 3 "${owner[@]}" >/dev/null ||
+  { echo "FAILED: controllers window open"; cat "$LAB_DIR/lamp1.json"; exit 1; }
+sf_seen 1
+out=$(lab_exec phone "$LANYARD" pair "$payload" --trust-store "$LAB_DIR/ts3" \
+  --identity-dir "$LAB_DIR/ctl-tablet" --name tablet --timeout 30 --json) ||
+  { echo "FAILED: the tablet did not pair in the window the admin opened: $out"; exit 1; }
+out=$(lab_exec phone "$LANYARD" controllers list fw-lamp-1 "${owner[@]}" --json) ||
+  { echo "FAILED: controllers list: $out"; exit 1; }
+jq -e 'length==2 and ([.[]|select(.name=="owner-phone")|.role]==["admin"]) and
+       ([.[]|select(.name=="tablet")|.role]==["user"])' <<<"$out" >/dev/null ||
+  { echo "FAILED: controllers list: $out"; exit 1; }
+tablet_fp=$(jq -r '.[]|select(.name=="tablet")|.fingerprint' <<<"$out")
+owner_fp=$(jq -r '.[]|select(.name=="owner-phone")|.fingerprint' <<<"$out")
+if out=$(lab_exec phone "$LANYARD" controllers list fw-lamp-1 --trust-store "$LAB_DIR/ts3" \
+  --identity-dir "$LAB_DIR/ctl-tablet" --timeout 30 --json 2>&1); then
+  echo "FAILED: a user listed the controllers: $out"; exit 1
+fi
+grep -q not_admin <<<"$out" || { echo "FAILED: the user's refusal: $out"; exit 1; }
+if out=$(lab_exec phone "$LANYARD" controllers remove fw-lamp-1 "$owner_fp" "${owner[@]}" --json 2>&1); then
+  echo "FAILED: the only admin was removed: $out"; exit 1
+fi
+grep -q last_admin <<<"$out" || { echo "FAILED: the last admin's refusal: $out"; exit 1; }
+lab_exec phone "$LANYARD" controllers remove fw-lamp-1 "$tablet_fp" "${owner[@]}" >/dev/null ||
+  { echo "FAILED: controllers remove"; exit 1; }
+if out=$( (printf 'on\n'; sleep 1) | lab_exec phone "$LANYARD" connect fw-lamp-1 --json \
+  --trust-store "$LAB_DIR/ts3" --identity-dir "$LAB_DIR/ctl-tablet" --timeout 8 2>&1) &&
+  grep -q '"event":"message"' <<<"$out"; then
+  echo "FAILED: the removed tablet still talks to the lamp: $out"; exit 1
+fi
+echo "ok: the admin opened the window, listed, kept the last admin, removed the tablet, which is out"
+
 # 4. Restart: the controller is kept, no payload, no setup mode; the app's session resets and
 # the channel goes on.
 kill -TERM "$pid"
@@ -81,4 +114,4 @@ for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if grep -qE 'Sanitizer|runtime error' "$LAB_DIR/lamp1.err" "$LAB_DIR/lamp2.err" 2>/dev/null; then
   echo "FAILED: a sanitizer report:"; cat "$LAB_DIR/lamp1.err" "$LAB_DIR/lamp2.err"; exit 1
 fi
-pass "firmware lamp (lanyard::firmware + embedded mDNS, no avahi-daemon): found by avahi-browse with sf=1, paired by DNS-SD with the payload, sf=0, driven by lanyard connect, neighbour refused, restart keeps the controller"
+pass "firmware lamp (lanyard::firmware + embedded mDNS, no avahi-daemon): found by avahi-browse with sf=1, paired by DNS-SD with the payload, sf=0, driven by lanyard connect, neighbour refused, an admin manages controllers, restart keeps the controller"

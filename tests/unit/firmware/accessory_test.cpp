@@ -14,20 +14,6 @@ using namespace fw_test;
 #error "a module that uses asio is linked into the firmware test: link lanyard::firmware only"
 #endif
 
-namespace {
-
-// Pairs `c` with the setup secret and leaves its session established.
-void pair(bench& b, controller& c, time_point now) {
-  c.connect(b, now, secret_of(b));
-  run(b, {&c}, now);
-  REQUIRE(c.pairing);
-  REQUIRE(c.pairing->done());
-  REQUIRE(!c.pairing->outcome().error);
-  REQUIRE(c.session.state() == core::session_state::established);
-}
-
-} // namespace
-
 TEST_CASE("firmware accessory: two controllers pair, the first is admin, each has its session") {
   bench b;
   REQUIRE(!b.boot());

@@ -326,4 +326,14 @@ inline core::pairing_credentials secret_of(const bench& b) {
   return c;
 }
 
+// Pairs `c` with the setup secret and leaves its session established.
+inline void pair(bench& b, controller& c, time_point now) {
+  c.connect(b, now, secret_of(b));
+  run(b, {&c}, now);
+  REQUIRE(c.pairing);
+  REQUIRE(c.pairing->done());
+  REQUIRE(!c.pairing->outcome().error);
+  REQUIRE(c.session.state() == core::session_state::established);
+}
+
 } // namespace fw_test
