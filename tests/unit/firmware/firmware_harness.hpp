@@ -91,6 +91,9 @@ struct bench {
   test_platform plat;
   tls::identity id = make_identity("lamp-1");
   std::array<std::uint8_t, 16> secret{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  // The setup code's SPAKE2+ verifier, when a test pairs by code (the accessory stores this,
+  // never the code).
+  std::optional<core::setup_code_verifier> code_verifier;
   fw::accessory_settings settings;
   std::optional<fw::accessory> acc;
   // What the accessory reported, by kind.
@@ -117,6 +120,7 @@ struct bench {
     acc.reset();
     fw::pairing_secrets s;
     s.setup_secret = secret;
+    s.code_verifier = code_verifier;
     acc.emplace(context(), plat.seam(), s, settings);
     return acc->start(now);
   }
