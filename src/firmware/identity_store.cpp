@@ -33,6 +33,14 @@ int load(const platform& p, const char* key, std::vector<std::uint8_t>& out) {
   return r == 1 ? 1 : -1;
 }
 
+// True unless the platform says there is no controller table at all. Asked with no room: by
+// the seam's contract a blob longer than that is a failure, so only "none" (1) means absent.
+bool controllers_stored(const platform& p) {
+  std::size_t size = 0;
+  std::byte none[1];
+  return p.load(p.user, storage_key::controllers, none, 0, &size) != 1;
+}
+
 bool save(const platform& p, const char* key, const std::vector<std::uint8_t>& bytes) {
   return p.save(p.user, key, reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()) == 0;
 }
@@ -67,7 +75,13 @@ tls::identity load_or_create_identity(const platform& p, std::string_view device
                           "); it was left as it is: controllers pinned its key");
     return id;
   }
-  if (rk != rc) {
+  // The certificate without the key, and no controller table: the first boot was cut between
+  // the two writes below (the certificate is written first). That key was never stored, so
+  // the accessory never used it and nobody can have pinned it: a new identity replaces the
+  // orphan certificate. With a controller table the accessory has run with a key, and a lost
+  // key is storage damage, reported below like any other half identity.
+  const bool interrupted_first_boot = rk == 1 && rc == 0 && !controllers_stored(p);
+  if (rk != rc && !interrupted_first_boot) {
     // Half an identity: the other half was lost. Never make a new key silently.
     error = failure(firmware_errc::storage_corrupt,
                     std::string("the stored identity is incomplete: ") +
@@ -87,7 +101,7 @@ tls::identity load_or_create_identity(const platform& p, std::string_view device
   const std::vector<std::uint8_t> cert_der(id.certificate_der().begin(),
                                            id.certificate_der().end());
   // The certificate first: a power cut between the writes leaves a certificate without a key,
-  // which the next start reports instead of pairing anyone with a key it cannot keep.
+  // which the next start recognises (interrupted_first_boot above) and replaces.
   if (!save(p, storage_key::identity_certificate, cert_der) ||
       !save(p, storage_key::identity_key, key_der)) {
     error = failure(firmware_errc::storage_failed, "storing the new identity failed");

@@ -22,7 +22,9 @@ inline constexpr const char* identity_certificate = "identity.crt";
 /// Loads the identity from storage, or makes and stores a new one for `device_id` when there
 /// is none (a first boot or a factory reset). Returns an empty identity and fills `error` on
 /// failure: firmware_errc::platform_incomplete, storage_failed (a read or write failed; one of
-/// the two blobs without the other is storage_corrupt), storage_corrupt (the stored bytes are
+/// the two blobs without the other is storage_corrupt, except a certificate without its key
+/// and no controller table: a first boot cut between the two writes, whose key was never
+/// stored nor used, so a new identity is made), storage_corrupt (the stored bytes are
 /// no P-256 key, no certificate, or not a pair: never replaced, since the accessory's key is
 /// what every controller pinned), or tls_errc from generating the key. `error.detail` says
 /// which blob and why.

@@ -1,6 +1,7 @@
 // firmware::load_or_create_identity: the accessory's key and certificate through the platform's
 // storage (no files): made once, the same identity at every later start, and damaged or half
-// stored identities reported, never replaced.
+// stored identities reported, never replaced — but for a first boot cut between its two
+// writes, whose key nobody can have seen.
 #include "firmware_harness.hpp"
 
 #include <lanyard/firmware/error.hpp>
@@ -51,6 +52,27 @@ TEST_CASE("identity store: damaged, half-stored or unreadable identities are err
     CHECK(!fw::load_or_create_identity(plat.seam(), "lamp-7", error));
     CHECK(error.code == fw::firmware_errc::storage_corrupt);
     CHECK(plat.storage.at(fw::storage_key::identity_key) == key); // nothing replaced
+  }
+  SECTION("the key lost after the accessory ran (a controller table exists): reported") {
+    plat.storage[fw::storage_key::controllers] = std::vector<std::byte>(40, std::byte{1});
+    const auto cert = plat.storage.at(fw::storage_key::identity_certificate);
+    plat.storage.erase(fw::storage_key::identity_key);
+    CHECK(!fw::load_or_create_identity(plat.seam(), "lamp-7", error));
+    CHECK(error.code == fw::firmware_errc::storage_corrupt);
+    CHECK(plat.storage.at(fw::storage_key::identity_certificate) == cert); // nothing replaced
+  }
+  SECTION("a first boot cut between the two writes (a certificate, no key, no controllers): "
+          "a new identity") {
+    const auto cert = plat.storage.at(fw::storage_key::identity_certificate);
+    plat.storage.erase(fw::storage_key::identity_key);
+    tls::identity id = fw::load_or_create_identity(plat.seam(), "lamp-7", error);
+    REQUIRE(!error);
+    REQUIRE(id);
+    CHECK(plat.storage.at(fw::storage_key::identity_certificate) != cert);
+    CHECK(plat.storage.count(fw::storage_key::identity_key) == 1);
+    tls::identity again = fw::load_or_create_identity(plat.seam(), "lamp-7", error);
+    REQUIRE(!error);
+    CHECK(again.fingerprint() == id.fingerprint());
   }
   SECTION("storage failing") {
     plat.storage_fails = true;
