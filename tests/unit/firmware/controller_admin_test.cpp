@@ -29,16 +29,23 @@ bool has(const std::string& reply, const std::string& part) {
   return reply.find(part) != std::string::npos;
 }
 
+// A booted accessory with two paired controllers: the phone (admin, paired first) and the
+// tablet (user).
+struct household {
+  bench b;
+  controller phone{"phone", b.id.fingerprint()};
+  controller tablet{"tablet", b.id.fingerprint()};
+  household() {
+    REQUIRE(!b.boot());
+    pair(b, phone, t0);
+    REQUIRE(!b.acc->open_pairing_window(t0));
+    pair(b, tablet, t0);
+  }
+};
+
 } // namespace
 
-TEST_CASE("firmware accessory: an admin manages controllers, a user cannot") {
-  bench b;
-  REQUIRE(!b.boot());
-  controller phone("phone", b.id.fingerprint());
-  controller tablet("tablet", b.id.fingerprint());
-  pair(b, phone, t0);
-  REQUIRE(!b.acc->open_pairing_window(t0));
-  pair(b, tablet, t0);
+TEST_CASE_METHOD(household, "firmware accessory: an admin manages controllers, a user cannot") {
   std::vector<controller*> both{&phone, &tablet};
 
   SECTION("the list names every controller with its role, then the count") {
@@ -113,14 +120,9 @@ TEST_CASE("firmware accessory: an admin manages controllers, a user cannot") {
   CHECK(b.messages.empty()); // service messages never reach the application
 }
 
-TEST_CASE("firmware accessory: a removed controller's session ends at once, and it stays out") {
-  bench b;
-  REQUIRE(!b.boot());
-  controller phone("phone", b.id.fingerprint());
-  controller tablet("tablet", b.id.fingerprint());
-  pair(b, phone, t0);
-  REQUIRE(!b.acc->open_pairing_window(t0));
-  pair(b, tablet, t0);
+TEST_CASE_METHOD(
+    household,
+    "firmware accessory: a removed controller's session ends at once, and it stays out") {
   REQUIRE(b.acc->session_count() == 2);
 
   // The tablet was lost: the owner removes it.
