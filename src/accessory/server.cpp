@@ -941,6 +941,16 @@ void server::close() {
   impl_->shut();
 }
 
+bool server::end_session(const controller_id& controller) {
+  impl& i = *impl_;
+  if (i.sessions.find(controller) == i.sessions.end()) return false;
+  // The table decides drops: ended() queues this one, carry_out_drops() stops its runner
+  // (connection closed at once), fails its sends and closes its inbox.
+  i.table.ended(controller);
+  i.carry_out_drops();
+  return true;
+}
+
 std::size_t server::session_count() const noexcept {
   return impl_->sessions.size();
 }

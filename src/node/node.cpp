@@ -195,13 +195,17 @@ struct node::impl : std::enable_shared_from_this<impl> {
     if (opts.on_control) opts.on_control(from, service, seq, message);
     const auto parsed = core::parse_app_message(message);
     std::vector<std::string> replies;
+    std::vector<controller_id> removed;
     if (!parsed) {
       // Answered, so the app does not wait for a report that never comes.
       replies.push_back(error_text(seq, "bad_message", parsed.code.message()));
     } else if (service == core::message_kind::administration) {
+      const auto before = store->list();
       if (!accessory::handle_admin_message(*store, from, seq, parsed.message, window_clock::now(),
                                            replies))
         replies.push_back(error_text(seq, "unknown_verb", parsed.message.verb));
+      for (const auto& c : before)
+        if (!store->find(c.fingerprint)) removed.push_back(c.fingerprint);
     } else if (service == core::message_kind::provisioning && opts.wifi) {
       if (!provision(from, seq, parsed.message))
         replies.push_back(error_text(seq, "unknown_verb", parsed.message.verb));
@@ -213,6 +217,10 @@ struct node::impl : std::enable_shared_from_this<impl> {
     }
     for (const std::string& text : replies)
       send_control(from, service, text);
+    // A removed controller loses its session now, not only its next connection (which the
+    // store refuses). An admin that removed itself may not see its ok: its connection ends.
+    for (const controller_id& c : removed)
+      srv->end_session(c);
     refresh(); // an admin may have removed a controller or opened the window
   }
 

@@ -175,6 +175,12 @@ public:
   /// Stops accepting and ends every connection (sessions are dropped). Idempotent.
   void close();
 
+  /// Ends `controller`'s session now, connected or lingering: its connection is closed, its
+  /// sends fail and a waiting receive ends (channel_errc::session_closed). For a controller an
+  /// admin removed: it loses the access it had, not only its next connection (which the store
+  /// refuses). False if it had no session.
+  bool end_session(const controller_id& controller);
+
   /// Number of sessions (connected or lingering).
   std::size_t session_count() const noexcept;
   /// True if `controller` has a session with a live connection.

@@ -25,7 +25,9 @@ command -v openssl >/dev/null || { echo "FAILED: openssl is not installed (scrip
 
 dir=$(mktemp -d /tmp/lanyard-pair.XXXXXX)
 sim_pid=
+tablet_pid=
 cleanup() {
+  [ -n "$tablet_pid" ] && kill -9 "$tablet_pid" 2>/dev/null
   [ -n "$sim_pid" ] && kill -9 "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
   if [ -n "${LANYARD_PAIR_KEEP:-}" ]; then echo "kept: $dir"; else rm -rf "$dir"; fi
 }
@@ -167,12 +169,36 @@ expect 2 "$LANYARD" controllers role lamp-7 "$tablet_fp" boss --address "$addr" 
 error_is .code lanyard.cli.bad_argument
 expect 0 "$LANYARD" controllers role lamp-7 "$tablet_fp" admin --address "$addr" $(ts owner)
 expect 0 "$LANYARD" controllers role lamp-7 "$tablet_fp" user --address "$addr" $(ts owner)
+# The tablet is connected when it is removed: it loses that session at once, not only its next
+# connection.
+mkfifo "$dir/tablet.in"
+"$LANYARD" connect lamp-7 --address "$addr" $(ts second) --json <"$dir/tablet.in" \
+  >"$dir/tablet-connect.out" 2>&1 &
+tablet_pid=$!
+exec 9>"$dir/tablet.in" # its stdin stays open (nothing to send) until closed below
+for _ in $(seq 100); do
+  [ "$(status | jq '[.controllers[]|select(.name=="tablet" and .connected)]|length')" = 1 ] && break
+  sleep 0.1
+done
+[ "$(status | jq '[.controllers[]|select(.name=="tablet" and .connected)]|length')" = 1 ] ||
+  fail "the tablet did not connect: $(cat "$dir/tablet-connect.out")"
+sessions_before=$(status | jq .sessions)
 expect 0 "$LANYARD" controllers remove lamp-7 "$tablet_fp" --address "$addr" $(ts owner)
 [ "$(status | jq '.controllers | length')" = 1 ] || fail "the tablet was not removed"
+for _ in $(seq 50); do
+  [ "$(status | jq .sessions)" -lt "$sessions_before" ] && break
+  sleep 0.1
+done
+[ "$(status | jq .sessions)" -lt "$sessions_before" ] ||
+  fail "the removed tablet kept its session ($(status | jq -c '{sessions}'))"
+exec 9>&-
+kill "$tablet_pid" 2>/dev/null
+wait "$tablet_pid" 2>/dev/null
+tablet_pid=
 expect 1 "$LANYARD" provision "$payload" --ssid HomeLAN --passphrase-file "$dir/pass" \
   --address "$addr" $(ts second)
 contains "$err" "does not know this controller"
-pass "an admin lists, promotes, demotes and removes controllers; a user may not; the last admin stays"
+pass "an admin lists, promotes, demotes and removes controllers (a connected one loses its session at once); a user may not; the last admin stays"
 
 # --- 5. 20 wrong codes, a crash in between, the button ---------------------------------------
 # Another 8 digits with a valid check digit: a typo would be caught locally, a guess is not.
