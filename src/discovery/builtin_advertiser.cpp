@@ -113,19 +113,27 @@ std::vector<published_interface> scan_interfaces(const std::string& only) {
   return out;
 }
 
-std::string system_host_label() {
-  char raw[256] = {};
+// `text` reduced to a host name label: letters, digits and hyphens (up to a dot), at most 63
+// bytes, no leading or trailing hyphen; "lanyard" if nothing is left.
+std::string host_label_of(std::string_view text) {
   std::string label;
-  if (::gethostname(raw, sizeof raw - 1) == 0) {
-    for (const char* c = raw; *c && *c != '.'; ++c) {
-      const unsigned char u = static_cast<unsigned char>(*c);
-      if (std::isalnum(u) || u == '-') label.push_back(static_cast<char>(u));
-    }
+  for (const char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (c == '.') break;
+    if (std::isalnum(u) || c == '-') label.push_back(c);
   }
   if (label.size() > 63) label.resize(63);
   while (!label.empty() && label.front() == '-')
     label.erase(label.begin());
+  while (!label.empty() && label.back() == '-')
+    label.pop_back();
   return label.empty() ? "lanyard" : label;
+}
+
+std::string system_host_name() {
+  char raw[256] = {};
+  if (::gethostname(raw, sizeof raw - 1) != 0) return {};
+  return raw;
 }
 
 // The responder's configuration errors as discovery's.
@@ -482,7 +490,7 @@ struct builtin_advertiser::impl : std::enable_shared_from_this<impl> {
     desc = std::move(d);
     txt_wire = desc.txt.encode();
     if (host_label.empty())
-      host_label = opts.host_name.empty() ? system_host_label() : opts.host_name;
+      host_label = host_label_of(opts.host_name.empty() ? system_host_name() : opts.host_name);
     auto r = std::make_unique<core::mdns_responder>();
     core::mdns_responder_config config;
     config.host_name = host_label;

@@ -380,7 +380,8 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
 
   i->refresh(); // the first TXT record and the window's timer
   if (o.advertise) {
-    i->adv = service_advertising::make(ex, o.mdns);
+    // The embedded responder's host name is the device id ("lamp-lab.local").
+    i->adv = service_advertising::make(ex, o.mdns, o.device_id);
     i->adv->on_event([w](const discovery::advertiser_event& e) {
       auto self = w.lock();
       if (!self) return;

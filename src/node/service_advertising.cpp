@@ -34,7 +34,8 @@ private:
 // The embedded responder on the node's io_context.
 class builtin_advertising final : public service_advertising {
 public:
-  explicit builtin_advertising(asio::any_io_executor ex) : adv_(std::move(ex)) {}
+  builtin_advertising(asio::any_io_executor ex, const std::string& host_name)
+      : adv_(std::move(ex), discovery::builtin_advertiser_options{host_name}) {}
 
   std::error_code publish(discovery::service_description d) override {
     return adv_.publish(std::move(d));
@@ -55,8 +56,10 @@ private:
 } // namespace
 
 std::unique_ptr<service_advertising> service_advertising::make(asio::any_io_executor ex,
-                                                               mdns_backend backend) {
-  if (backend == mdns_backend::builtin) return std::make_unique<builtin_advertising>(std::move(ex));
+                                                               mdns_backend backend,
+                                                               const std::string& host_name) {
+  if (backend == mdns_backend::builtin)
+    return std::make_unique<builtin_advertising>(std::move(ex), host_name);
   return std::make_unique<avahi_advertising>(std::move(ex));
 }
 

@@ -12,14 +12,17 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <system_error>
 
 namespace lanyard::node {
 
 class service_advertising {
 public:
-  /// The backend `backend` names, publishing nothing yet.
-  static std::unique_ptr<service_advertising> make(asio::any_io_executor ex, mdns_backend backend);
+  /// The backend `backend` names, publishing nothing yet. `host_name`: the embedded
+  /// responder's mDNS host name (avahi-daemon has its own).
+  static std::unique_ptr<service_advertising> make(asio::any_io_executor ex, mdns_backend backend,
+                                                   const std::string& host_name);
 
   virtual ~service_advertising() = default;
   /// As discovery::advertiser::publish().

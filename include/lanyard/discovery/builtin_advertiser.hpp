@@ -44,8 +44,9 @@ namespace lanyard::discovery {
 
 /// Settings of a builtin_advertiser.
 struct builtin_advertiser_options {
-  /// The mDNS host name label (without ".local"); empty: this host's name (gethostname(),
-  /// reduced to letters, digits and hyphens), "lanyard" if that leaves nothing.
+  /// The mDNS host name label (without ".local"), reduced to letters, digits and hyphens
+  /// ("lamp-lab"); empty: this host's name (gethostname()). "lanyard" if nothing is left. The
+  /// responder renames it ("lamp-lab-2") if another host holds it.
   std::string host_name;
 };
 
