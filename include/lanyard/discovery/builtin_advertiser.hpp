@@ -22,7 +22,8 @@
 ///   send goodbyes (TTL 0) and close the sockets.
 ///
 /// Errors: std::error_code: validation (validation.hpp), unknown_interface, not_published,
-/// txt_too_large, or the system's (binding port 5353 needs root or CAP_NET_BIND_SERVICE).
+/// txt_too_large, or the system's (address_in_use: port 5353 is held by a program that does not
+/// share it).
 /// Peer data is never logged: nothing here logs.
 ///
 /// Thread-safety: distinct objects safe, shared objects unsafe; use from the executor only.

@@ -55,7 +55,7 @@ enum class mdns_backend : std::uint8_t {
   /// avahi-daemon over D-Bus (discovery::advertiser): the host's daemon must run.
   avahi,
   /// Lanyard's embedded responder on the node's io_context (discovery::builtin_advertiser):
-  /// no daemon; the process binds UDP port 5353 itself (root or CAP_NET_BIND_SERVICE), as
+  /// no daemon; the process binds UDP port 5353 itself (shared with another mDNS stack), as
   /// firmware does.
   builtin,
 };
