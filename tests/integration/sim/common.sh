@@ -43,6 +43,7 @@ case $SIM_MDNS in
   avahi | builtin) ;;
   *) echo "FAILED: LANYARD_SIM_MDNS must be avahi or builtin, not '$SIM_MDNS'"; exit 1 ;;
 esac
+# shellcheck disable=SC2034 # used by the tests that source this file
 SIM_MDNS_ARGS=(--mdns "$SIM_MDNS")
 
 # sim_no_avahi_on_accessory: fails if an avahi-daemon runs in the accessory's namespace.
