@@ -74,6 +74,7 @@ bool device::start(std::string& error) {
   o.name = config_.name;
   o.listen = {ep};
   o.advertise = opts_.advertise;
+  o.mdns = opts_.mdns;
   // In setup mode only the access point carries the service: the device is on no other network.
   if (setup_mode_) o.advertise_interface = softap_interface_;
   o.txt = product_txt();
@@ -184,7 +185,8 @@ void device::emit_ready() {
                  {"port", std::uint64_t{ep.port()}},
                  {"fingerprint", core::to_string(node_->fingerprint())},
                  {"pairing_window", window_open()},
-                 {"pairing_method", to_string(config_.pairing)}});
+                 {"pairing_method", to_string(config_.pairing)},
+                 {"mdns", opts_.advertise ? node::to_string(opts_.mdns) : "none"}});
 }
 
 bool device::window_open() const {

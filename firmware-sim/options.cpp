@@ -40,6 +40,10 @@ const char* const usage_text =
     "                            machine does not have it, 127.0.0.1 is used instead)\n"
     "  --softap-port PORT        the port in setup mode (default 5577)\n"
     "  --no-advertise            do not publish _lanyard._tcp (no avahi-daemon needed)\n"
+    "  --mdns avahi|builtin      who publishes _lanyard._tcp: avahi = the host's avahi-daemon\n"
+    "                            (default); builtin = Lanyard's embedded mDNS responder in\n"
+    "                            this process, as firmware does (no avahi-daemon needed; it\n"
+    "                            shares UDP port 5353 with any other mDNS stack)\n"
     "  --sensor-interval-ms N    sensor: a reading every N ms (default 1000, 10..3600000)\n"
     "  --window-minutes N        pairing window timeout, 3..15 (default 15)\n"
     "  --pairing-delay-ms N      longest wait before the next proof after failed ones\n"
@@ -170,6 +174,18 @@ std::optional<run_options> parse_run(const std::vector<std::string>& args, std::
       o.softap_port = static_cast<std::uint16_t>(n);
     } else if (a == "--no-advertise") {
       o.advertise = false;
+    } else if (a == "--mdns") {
+      if (!w.value(a, v)) return std::nullopt;
+      if (v == "avahi") {
+        o.mdns = node::mdns_backend::avahi;
+      } else if (v == "builtin") {
+        o.mdns = node::mdns_backend::builtin;
+      } else {
+        error = "--mdns must be avahi (the host's avahi-daemon) or builtin (the embedded mDNS "
+                "responder), not '" +
+                v + "'";
+        return std::nullopt;
+      }
     } else if (a == "--sensor-interval-ms") {
       if (!w.value(a, v) || !parse_uint(v, 10, 3600000, "--sensor-interval-ms", n, error))
         return std::nullopt;

@@ -1,6 +1,8 @@
 // Command line of lanyard-accessory-sim (see README.md): `run` flags, `ctl` and `set-wifi`.
 #pragma once
 
+#include <lanyard/node/node_options.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -46,6 +48,8 @@ struct run_options {
   std::string softap_address = "198.18.4.1";
   std::uint16_t softap_port = 5577;
   bool advertise = true;
+  /// --mdns avahi|builtin: who publishes the service (node_options::mdns).
+  node::mdns_backend mdns = node::mdns_backend::avahi;
   std::chrono::milliseconds sensor_interval{1000};
   bool json_events = false;
   bool qr = true;

@@ -1,5 +1,7 @@
 #include <lanyard/node/node.hpp>
 
+#include "service_advertising.hpp"
+
 #include <lanyard/accessory/controller_admin.hpp>
 #include <lanyard/channel/error.hpp>
 #include <lanyard/core/accessory_txt.hpp>
@@ -7,8 +9,6 @@
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/provisioning_responder.hpp>
 #include <lanyard/core/session_event.hpp>
-#include <lanyard/discovery/advertiser.hpp>
-#include <lanyard/discovery/client.hpp>
 #include <lanyard/tls_engine/context.hpp>
 #include <lanyard/tls_engine/identity.hpp>
 #include <lanyard/tls_engine/identity_files.hpp>
@@ -66,8 +66,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
   std::optional<core::setup_code> new_code;
   std::shared_ptr<trust::controller_store> store;
   std::unique_ptr<accessory::server> srv;
-  std::unique_ptr<discovery::client> avahi;
-  std::unique_ptr<discovery::advertiser> adv;
+  std::unique_ptr<service_advertising> adv; // avahi-daemon or the embedded responder
   core::setup_payload payload;
   core::txt_record txt;
   bool window_open = false;
@@ -303,11 +302,6 @@ struct node::impl : std::enable_shared_from_this<impl> {
     d.interface = opts.advertise_interface;
     return adv->publish(std::move(d));
   }
-
-  ~impl() {
-    adv.reset(); // before its client
-    avahi.reset();
-  }
 };
 
 core::error_detail node::open(executor_type ex, node_options options, std::unique_ptr<node>& out) {
@@ -394,8 +388,8 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
 
   i->refresh(); // the first TXT record and the window's timer
   if (o.advertise) {
-    i->avahi = std::make_unique<discovery::client>(ex);
-    i->adv = std::make_unique<discovery::advertiser>(*i->avahi);
+    // The embedded responder's host name is the device id ("lamp-lab.local").
+    i->adv = service_advertising::make(ex, o.mdns, o.device_id);
     i->adv->on_event([w](const discovery::advertiser_event& e) {
       auto self = w.lock();
       if (!self) return;
@@ -407,7 +401,12 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
     });
     if (auto ec = i->publish()) {
       i->shut();
-      return {ec, "cannot advertise '" + o.service_type + "': " + ec.message()};
+      std::string where = o.advertise_interface.empty()
+                              ? std::string()
+                              : " on interface '" + o.advertise_interface + "'";
+      return core::error_detail{ec, "cannot advertise '" + o.service_type + "'" + where + " (" +
+                                        to_string(o.mdns) + " mDNS): " + ec.message()}
+          .with("mdns", std::string(to_string(o.mdns)));
     }
   }
   out.reset(new node(std::move(i)));

@@ -72,8 +72,9 @@ public:
   /// Errors (nothing keeps running then): std::errc::invalid_argument (no state_dir or
   /// device_id), the tls, trust and setup-credential codes with the file in their fields, the
   /// listen error of the first endpoint that fails (address_in_use...), discovery's codes for
-  /// a description avahi-daemon would refuse. A missing avahi-daemon is no error: the node
-  /// advertises when it appears.
+  /// a description the mDNS backend would refuse (unknown_interface names advertise_interface
+  /// in the text); with mdns_backend::builtin, the system's error binding UDP port 5353. A
+  /// missing avahi-daemon is no error: the node advertises when it appears.
   static core::error_detail open(executor_type ex, node_options options,
                                  std::unique_ptr<node>& out);
 
@@ -110,7 +111,8 @@ public:
   std::vector<std::uint16_t> ports() const;
   /// The endpoints the node listens on now (ports resolved).
   std::vector<asio::ip::tcp::endpoint> local_endpoints() const;
-  /// Whether avahi-daemon has registered the advertisement (false with advertising off).
+  /// Whether the mDNS backend (avahi-daemon, or the embedded responder) has registered the
+  /// advertisement (false with advertising off).
   bool advertised() const noexcept;
 
   /// In setup mode (node_options::setup_mode, until leave_setup_mode()).

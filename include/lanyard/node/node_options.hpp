@@ -50,6 +50,21 @@ using control_observer =
 /// the new state, the product's keys as node_options::txt or node::set_txt() left them.
 using txt_deriver = std::function<void(const core::txt_record& advertised, core::txt_record& next)>;
 
+/// Which mDNS stack publishes the node's service (node_options::mdns).
+enum class mdns_backend : std::uint8_t {
+  /// avahi-daemon over D-Bus (discovery::advertiser): the host's daemon must run.
+  avahi,
+  /// Lanyard's embedded responder on the node's io_context (discovery::builtin_advertiser):
+  /// no daemon; the process binds UDP port 5353 itself (shared with another mDNS stack), as
+  /// firmware does.
+  builtin,
+};
+
+/// "avahi" or "builtin".
+constexpr const char* to_string(mdns_backend b) noexcept {
+  return b == mdns_backend::builtin ? "builtin" : "avahi";
+}
+
 /// See the file comment; defaults are the recommended settings.
 struct node_options {
   /// The accessory's state: `identity/` (its key, made on first boot, the same forever after),
@@ -65,9 +80,13 @@ struct node_options {
   /// Where the node listens: several at once (a SoftAP address and the home network's); every
   /// listener feeds the same sessions. Port 0 picks a free port.
   std::vector<asio::ip::tcp::endpoint> listen = {{asio::ip::tcp::v6(), 7443}};
-  /// Advertise with avahi-daemon (the port of the first listener). Off: apps reach the node by
-  /// address only (tests, a SoftAP-only setup).
+  /// Advertise the service (the port of the first listener), with the `mdns` backend. Off:
+  /// apps reach the node by address only (tests, a SoftAP-only setup).
   bool advertise = true;
+  /// Which mDNS stack advertises: avahi-daemon (the default) or the embedded responder. Both
+  /// report the same advertising_event; advertise_interface and leave_setup_mode() work with
+  /// either.
+  mdns_backend mdns = mdns_backend::avahi;
   /// Advertise on this interface only (a SoftAP's in setup mode: the accessory is on no other
   /// network); empty: on every interface. node::leave_setup_mode() advertises everywhere.
   std::string advertise_interface;

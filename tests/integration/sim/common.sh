@@ -34,3 +34,45 @@ readings() {
 consecutive() { awk 'NR > 1 && $1 != prev + 1 { bad = 1 } { prev = $1 } END { exit bad }'; }
 
 pass() { echo "PASSED: $*"; }
+
+# The accessory's mDNS backend: LANYARD_SIM_MDNS=avahi (default: the accessory host's
+# avahi-daemon) or builtin (the embedded responder, --mdns builtin; CTest's *.builtin_mdns
+# tests). Pass "${SIM_MDNS_ARGS[@]}" to every `$SIM` run. The phone keeps its avahi-daemon.
+SIM_MDNS=${LANYARD_SIM_MDNS:-avahi}
+case $SIM_MDNS in
+  avahi | builtin) ;;
+  *) echo "FAILED: LANYARD_SIM_MDNS must be avahi or builtin, not '$SIM_MDNS'"; exit 1 ;;
+esac
+# shellcheck disable=SC2034 # used by the tests that source this file
+SIM_MDNS_ARGS=(--mdns "$SIM_MDNS")
+
+# sim_no_avahi_on_accessory: fails if an avahi-daemon runs in the accessory's namespace.
+sim_no_avahi_on_accessory() {
+  local p
+  for p in $(ip netns pids "$(lab_ns accessory)"); do
+    if [[ $(cat "/proc/$p/comm" 2>/dev/null) == avahi-daemon ]]; then
+      echo "FAILED: avahi-daemon (pid $p) runs on the accessory in builtin mDNS mode"
+      exit 1
+    fi
+  done
+}
+
+# sim_mdns_lab_setup: in builtin mode, stops the accessory's avahi-daemon (the lab starts one
+# per host) and checks that none is left: the embedded responder must be the only mDNS stack
+# there, so a simulator that silently used avahi would not be found.
+sim_mdns_lab_setup() {
+  [[ $SIM_MDNS == builtin ]] || return 0
+  lab_avahi_stop accessory || { echo "FAILED: cannot stop the accessory's avahi-daemon"; exit 1; }
+  sim_no_avahi_on_accessory
+  echo "NOTE: builtin mDNS: the accessory runs no avahi-daemon"
+}
+
+# sim_mdns_check LOG: the simulator reported the backend asked for (every "ready" line of LOG),
+# and in builtin mode still no avahi-daemon runs on the accessory.
+sim_mdns_check() {
+  local bad
+  bad=$(jq -R -c --arg m "$SIM_MDNS" 'fromjson? | select(.event=="ready" and .mdns!=$m)' "$1")
+  [[ -z $bad ]] || { echo "FAILED: the simulator did not use $SIM_MDNS mDNS: $bad"; exit 1; }
+  [[ $SIM_MDNS == builtin ]] && sim_no_avahi_on_accessory
+  pass "mDNS backend: $SIM_MDNS"
+}

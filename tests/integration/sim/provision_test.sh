@@ -8,11 +8,12 @@
 here=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=common.sh
 source "$here/common.sh"
+sim_mdns_lab_setup
 LANYARD=$BUILD/bin/lanyard
 export LANYARD_INTERFACE_KINDS=wlan0=wifi,p2p0=p2p,ap0=softap,sap0=softap,cell0=cellular
 acc=$LAB_DIR/acc
 log=$LAB_DIR/sim.log
-lab_spawn accessory "$log" "$SIM" --state-dir "$acc" --kind sensor --id lamp-prov \
+lab_spawn accessory "$log" "$SIM" "${SIM_MDNS_ARGS[@]}" --state-dir "$acc" --kind sensor --id lamp-prov \
   --network "HomeLAN=correct-horse@wlan0" --join-timeout-ms 1000 --softap-grace-ms 300 \
   --json-events >/dev/null
 wait_for "$log" '.event=="ready" and .mode=="setup"' 20
@@ -84,3 +85,4 @@ jq -e 'select(.event=="error") | .code=="lanyard.tls.peer_rejected_certificate" 
 grep -q "pairing window is closed" "$LAB_DIR/stranger.err" ||
   { cat "$LAB_DIR/stranger.err"; echo "FAILED: stranger message"; exit 1; }
 echo "PASSED: lanyard provision: verified, failures explained and recoverable, found on the home LAN"
+sim_mdns_check "$log"

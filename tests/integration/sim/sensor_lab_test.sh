@@ -6,6 +6,7 @@
 here=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=common.sh
 source "$here/common.sh"
+sim_mdns_lab_setup
 LANYARD=$BUILD/bin/lanyard
 [[ -x $LANYARD ]] || { echo "FAILED: $LANYARD not built"; exit 1; }
 export LANYARD_INTERFACE_KINDS=wlan0=wifi,p2p0=p2p,ap0=softap,sap0=softap,cell0=cellular
@@ -15,7 +16,7 @@ log=$LAB_DIR/sim.log
 app=$LAB_DIR/app.log
 ctl() { lab_exec accessory "$SIM" ctl --state-dir "$acc" "$@"; }
 start_sim() {
-  lab_spawn accessory "$log" "$SIM" --state-dir "$acc" --kind sensor --id sensor-lab \
+  lab_spawn accessory "$log" "$SIM" "${SIM_MDNS_ARGS[@]}" --state-dir "$acc" --kind sensor --id sensor-lab \
     --sensor-interval-ms 100 --json-events >/dev/null
 }
 
@@ -56,3 +57,4 @@ tail -n +"$mark" "$app" | readings /dev/stdin | consecutive ||
   { echo "FAILED: readings after the crash out of order"; exit 1; }
 exec 3>&-
 pass "crash + restart: session reset reported, readings go on in the new session"
+sim_mdns_check "$log"

@@ -7,6 +7,7 @@
 here=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=common.sh
 source "$here/common.sh"
+sim_mdns_lab_setup
 LANYARD=$BUILD/bin/lanyard
 [[ -x $LANYARD ]] || { echo "FAILED: $LANYARD not built"; exit 1; }
 export LANYARD_INTERFACE_KINDS=wlan0=wifi,p2p0=p2p,ap0=softap,sap0=softap,cell0=cellular
@@ -17,7 +18,7 @@ ctl() { lab_exec accessory "$SIM" ctl --state-dir "$acc" "$@"; }
 
 # Provisioning maps SSIDs to lab links: HomeLAN is the accessory's wlan0; "Attic" is out of
 # reach (an interface that never comes up: timeout).
-lab_spawn accessory "$log" "$SIM" --state-dir "$acc" --kind lamp --id lamp-lab --name "Lab Lamp" \
+lab_spawn accessory "$log" "$SIM" "${SIM_MDNS_ARGS[@]}" --state-dir "$acc" --kind lamp --id lamp-lab --name "Lab Lamp" \
   --network "HomeLAN=correct-horse@wlan0" --network "Attic=correct-horse@nowhere0" \
   --join-timeout-ms 1000 --softap-grace-ms 300 --json-events >/dev/null
 wait_for "$log" '.event=="ready"' 20
@@ -111,3 +112,4 @@ if out=$(lab_exec phone "$LANYARD" pair "$payload" --address 198.18.1.3:5577 \
 fi
 [[ $out == *"presented"* ]] || { echo "FAILED: message: $out"; exit 1; }
 pass "rotate-key: the paired app refuses the new key ($out)"
+sim_mdns_check "$log"
