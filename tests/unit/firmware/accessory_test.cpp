@@ -340,3 +340,31 @@ TEST_CASE(
   CHECK(b.acc->pairings_in_progress() == 0);
   CHECK(owner.session.state() == core::session_state::established);
 }
+
+TEST_CASE("firmware accessory: messages beyond max_events close their connection, not grow the "
+          "queue") {
+  bench b;
+  b.settings.max_events = 2;
+  REQUIRE(!b.boot());
+  controller phone("phone", b.id.fingerprint());
+  pair(b, phone, t0);
+  // Four messages in one read, none taken by the application before the last.
+  for (const char* m : {"one", "two", "three", "four"})
+    REQUIRE(!phone.session.send(text(m), t0 + 1s).error);
+  phone.flush_session(t0 + 1s);
+  run(b, {&phone}, t0 + 1s);
+  REQUIRE(b.messages.size() == 2);
+  CHECK(as_string(b.messages[0].payload) == "one");
+  CHECK(as_string(b.messages[1].payload) == "two");
+  REQUIRE(!b.closes.empty());
+  CHECK(b.closes.back().why == fw::firmware_errc::event_queue_full);
+  CHECK(!phone.connected);
+  // The session stays for the phone to resume; the queue takes messages again once drained.
+  CHECK(b.acc->session_count() == 1);
+  phone.connect(b, t0 + 2s);
+  run(b, {&phone}, t0 + 2s);
+  REQUIRE(!phone.session.send(text("five"), t0 + 2s).error);
+  phone.flush_session(t0 + 2s);
+  run(b, {&phone}, t0 + 2s);
+  CHECK(as_string(b.messages.back().payload) == "five");
+}
