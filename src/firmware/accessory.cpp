@@ -87,7 +87,9 @@ struct accessory::impl {
     // Room for the events one call can produce besides messages: a close and a pairing verdict
     // per connection, an end per session; messages and resets have max_events.
     control_events = 2 * slot_count + session_capacity();
-    if (!events.reserve(std::max<std::size_t>(settings.max_events, 1) + control_events))
+    constexpr std::size_t most = std::numeric_limits<std::size_t>::max() / 4;
+    if (settings.max_events > most || control_events > most ||
+        !events.reserve(std::max<std::size_t>(settings.max_events, 1) + control_events))
       return false;
     conns.reset(new (std::nothrow) connection[slot_count]);
     if (!conns) return false;
@@ -99,6 +101,8 @@ struct accessory::impl {
           std::max(settings.session.output_batch_bytes, settings.session.max_message_size + 64) +
           128;
     tls_out = std::max(tls_out, tls::engine_buffers::min_output_bytes);
+    if (tls_in > most || tls_out > most || slot_count > most / (tls_in + tls_out))
+      return false; // sizes no heap has
     tls_memory.reset(new (std::nothrow) std::uint8_t[slot_count * (tls_in + tls_out)]);
     if (!tls_memory) return false;
     for (std::size_t k = 0; k < slot_count; ++k) {

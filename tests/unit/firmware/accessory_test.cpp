@@ -8,6 +8,8 @@
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/firmware/error.hpp>
 
+#include <limits>
+
 using namespace fw_test;
 
 #if defined(ASIO_STANDALONE)
@@ -290,6 +292,17 @@ TEST_CASE("firmware accessory: settings and platform are checked at start") {
   }
   SECTION("a window too small for one message") {
     b.settings.session.max_replay_bytes = b.settings.session.max_message_size;
+    CHECK(b.boot() == fw::firmware_errc::bad_settings);
+  }
+  SECTION("capacities no heap holds: not enough memory, reported, not aborted") {
+    b.settings.tls_output_bytes = std::numeric_limits<std::size_t>::max() / 2;
+    CHECK(b.boot() == fw::firmware_errc::not_enough_memory);
+    CHECK(!*b.acc);
+    b.settings.tls_output_bytes = 0;
+    b.settings.max_events = std::numeric_limits<std::size_t>::max() / 8;
+    CHECK(b.boot() == fw::firmware_errc::not_enough_memory);
+    b.settings.max_events = 16;
+    b.settings.max_controllers = 300; // clamped to 255 by the table; start() refuses it
     CHECK(b.boot() == fw::firmware_errc::bad_settings);
   }
   SECTION("no storage") {
