@@ -38,13 +38,15 @@
  * anything else is LANYARD_E_OTHER. lanyard_strerror() and lanyard_error_name() describe a
  * value with static strings.
  *
- * Memory: lanyard_accessory_create() (and _with_identity_dir()) allocates the accessory on the heap
- * (operator new, nothrow): if that fails it returns LANYARD_E_NO_MEMORY and nothing leaks. The
- * accessory reserves its tables (connections, sessions, controllers, buffers) at creation and
- * lanyard_accessory_start(); later calls allocate little (message payloads, TLS records). The
- * library is built without exceptions: an allocation that fails *inside* the accessory (after
- * creation) terminates the program (std::terminate, i.e. abort()) — nothing ever unwinds across
- * this interface. Size the heap for the settings chosen (docs/PERFORMANCE.md).
+ * Memory: lanyard_accessory_create() (and _with_identity_dir()) allocates the accessory and
+ * every table its settings size (connections, sessions, TLS buffers, controllers, events)
+ * through the non-throwing operator new: if one allocation fails it returns
+ * LANYARD_E_NO_MEMORY and nothing leaks (the failing-allocator test walks each one).
+ * lanyard_accessory_start() allocates nothing. Later calls allocate per session and per
+ * message (a session's buffers, message payloads, TLS records); the library is built without
+ * exceptions, so such an allocation that fails terminates the program (std::terminate, i.e.
+ * abort()) — nothing ever unwinds across this interface. Size the heap for the settings
+ * chosen (docs/PERFORMANCE.md).
  *
  * Threads: one accessory is used from one thread at a time (the loop's); distinct accessories
  * are independent. The platform callbacks run on the calling thread, inside the call, and must
@@ -108,6 +110,10 @@ enum lanyard_error {
   /** A connection's TLS output buffer could not take a frame: that connection was closed; its
    *  session resumes on the next one. */
   LANYARD_E_OUTPUT_FULL = -111,
+  /** Not enough memory for the accessory's tables (sized by its settings): from create. */
+  LANYARD_E_NOT_ENOUGH_MEMORY = -112,
+  /** The event queue was full (events not drained): a connection closed, a message lost. */
+  LANYARD_E_EVENT_QUEUE_FULL = -113,
 
   /* lanyard.channel (channel_errc): -(200 + code); the ones a firmware sees most. */
   LANYARD_E_CHANNEL_PROTOCOL_VIOLATION = -201,

@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <map>
+#include <new>
 #include <random>
 #include <string>
 #include <utility>
@@ -131,6 +132,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
        server_options o)
       : ex(e), ctx(std::move(c)), store(std::move(s)), opts(std::move(o)),
         table({opts.max_sessions, opts.session_linger}), table_timer(e) {
+    if (!table.reserved()) throw std::bad_alloc(); // its drop ring (core::session_table)
     if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
     if (opts.max_pending_handshakes == 0) opts.max_pending_handshakes = 1;
     if (opts.pairing.max_pending == 0) opts.pairing.max_pending = 1;

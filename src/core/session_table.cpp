@@ -16,6 +16,7 @@ std::string_view to_string(session_drop_reason r) noexcept {
 
 session_table::session_table(session_table_settings s) noexcept : settings_(s) {
   if (settings_.max_sessions == 0) settings_.max_sessions = 1;
+  (void)drops_.reserve(settings_.max_sessions); // reserved() tells
 }
 
 session_admission session_table::admit(const fingerprint& key, time_point now) {
@@ -29,11 +30,15 @@ session_admission session_table::admit(const fingerprint& key, time_point now) {
     return session_admission::resume;
   }
   if (slots_.size() >= settings_.max_sessions) {
-    if (lingering_.empty()) return session_admission::refuse;
+    if (lingering_.empty() || drops_.full()) return session_admission::refuse;
     remove(slots_.find(lingering_.begin()->second), session_drop_reason::made_room);
   }
   slots_.emplace(key, slot{});
   return session_admission::create;
+}
+
+bool session_table::expired(time_point lost_at, time_point now) const noexcept {
+  return lost_at == time_point::min() || lost_at + settings_.linger <= now;
 }
 
 void session_table::connection_lost(const fingerprint& key, time_point now) {
@@ -60,11 +65,20 @@ void session_table::established(const fingerprint& key, const session_id& id) {
 
 void session_table::ended(const fingerprint& key) {
   auto it = slots_.find(key);
-  if (it != slots_.end()) remove(it, session_drop_reason::ended);
+  if (it == slots_.end()) return;
+  if (!drops_.full()) return remove(it, session_drop_reason::ended);
+  // No room to queue its drop: it lingers with its time already up (see Memory).
+  slot& s = it->second;
+  if (s.id) owners_.erase({*s.id, &it->first});
+  s.id.reset();
+  if (!s.connected) lingering_.erase({s.lost_at, key});
+  s.connected = false;
+  s.lost_at = time_point::min();
+  lingering_.emplace(s.lost_at, key);
 }
 
 void session_table::handle_deadline(time_point now) {
-  while (!lingering_.empty() && lingering_.begin()->first + settings_.linger <= now)
+  while (!lingering_.empty() && !drops_.full() && expired(lingering_.begin()->first, now))
     remove(slots_.find(lingering_.begin()->second), session_drop_reason::linger_expired);
 }
 
@@ -77,14 +91,17 @@ void session_table::clear() noexcept {
 
 std::optional<session_drop> session_table::poll_drop() {
   if (drops_.empty()) return std::nullopt;
-  session_drop d = drops_.front();
+  const session_drop d = drops_.front();
   drops_.pop_front();
   return d;
 }
 
 session_table::time_point session_table::next_deadline() const noexcept {
   if (lingering_.empty()) return time_point::max();
-  return lingering_.begin()->first + settings_.linger;
+  const time_point lost = lingering_.begin()->first;
+  // An ended session without room for its drop lost its connection "at min()": due now.
+  if (lost == time_point::min()) return lost;
+  return lost + settings_.linger;
 }
 
 bool session_table::foreign(const fingerprint& key, const session_id& id) const noexcept {
@@ -107,7 +124,7 @@ void session_table::remove(std::map<fingerprint, slot>::iterator it, session_dro
   if (s.id) owners_.erase({*s.id, &it->first});
   if (!s.connected) lingering_.erase({s.lost_at, key});
   slots_.erase(it);
-  drops_.push_back({key, why});
+  (void)drops_.push_back({key, why}); // callers checked the room
 }
 
 } // namespace lanyard::core

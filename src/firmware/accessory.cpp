@@ -4,6 +4,7 @@
 #include "table_pairing_host.hpp"
 #include <lanyard/core/app_message.hpp>
 #include <lanyard/core/channel_error.hpp>
+#include <lanyard/core/fixed_ring.hpp>
 #include <lanyard/core/frame.hpp>
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/pairing_responder.hpp>
@@ -17,8 +18,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
 #include <limits>
+#include <new>
 
 namespace lanyard::firmware {
 
@@ -69,15 +70,30 @@ struct accessory::impl {
     std::size_t conn = connection::no_session;
   };
 
-  impl(tls::context c, platform p, pairing_secrets sec, accessory_settings st)
+  // Never throws: the controller table and the session table reserve their room through the
+  // non-throwing operator new (reserve() checks them), reserve() allocates the rest.
+  impl(tls::context c, platform p, pairing_secrets sec, accessory_settings st) noexcept
       : ctx(std::move(c)), plat(p), secrets(std::move(sec)), settings(std::move(st)),
         controllers(settings.max_controllers),
         table({std::max<std::size_t>(settings.max_sessions, 1), settings.session_linger}),
         throttle(settings.failure_delay_first, settings.failure_delay_max),
-        provisioning(settings.provisioning) {
+        provisioning(settings.provisioning) {}
+
+  // The tables, sized from the settings, each through the non-throwing operator new: false if
+  // one allocation failed (what was reserved goes with the impl).
+  bool reserve() noexcept {
+    if (!controllers.reserved() || !table.reserved()) return false;
     slot_count = std::max<std::size_t>(settings.max_sessions, 1) +
                  std::max<std::size_t>(settings.max_pending, 1);
-    conns = std::make_unique<connection[]>(slot_count);
+    // Room for the events one call can produce besides messages: a close and a pairing verdict
+    // per connection, an end per session; messages and resets have max_events.
+    control_events = 2 * slot_count + session_capacity();
+    constexpr std::size_t most = std::numeric_limits<std::size_t>::max() / 4;
+    if (settings.max_events > most || control_events > most ||
+        !events.reserve(std::max<std::size_t>(settings.max_events, 1) + control_events))
+      return false;
+    conns.reset(new (std::nothrow) connection[slot_count]);
+    if (!conns) return false;
     // The engines' ciphertext buffers, one block for every slot: reserved here, never grown.
     tls_in = std::max(settings.tls_input_bytes, tls::engine_buffers::min_input_bytes);
     tls_out = settings.tls_output_bytes;
@@ -86,13 +102,19 @@ struct accessory::impl {
           std::max(settings.session.output_batch_bytes, settings.session.max_message_size + 64) +
           128;
     tls_out = std::max(tls_out, tls::engine_buffers::min_output_bytes);
-    tls_memory = std::make_unique<std::uint8_t[]>(slot_count * (tls_in + tls_out));
+    if (tls_in > most || tls_out > most || slot_count > most / (tls_in + tls_out))
+      return false; // sizes no heap has
+    tls_memory.reset(new (std::nothrow) std::uint8_t[slot_count * (tls_in + tls_out)]);
+    if (!tls_memory) return false;
     for (std::size_t k = 0; k < slot_count; ++k) {
       std::uint8_t* base = tls_memory.get() + k * (tls_in + tls_out);
       conns[k].buffers = {std::span(base, tls_in), std::span(base + tls_in, tls_out)};
     }
-    sessions = std::make_unique<session_slot[]>(std::max<std::size_t>(settings.max_sessions, 1));
-    blob.resize(controller_table::blob_size(controllers.capacity()));
+    sessions.reset(new (std::nothrow) session_slot[session_capacity()]);
+    if (!sessions) return false;
+    blob_size = controller_table::blob_size(controllers.capacity());
+    blob.reset(new (std::nothrow) std::byte[blob_size]);
+    return blob != nullptr;
   }
 
   tls::context ctx;
@@ -109,8 +131,12 @@ struct accessory::impl {
   std::size_t tls_in = 0;
   std::size_t tls_out = 0;
   std::unique_ptr<session_slot[]> sessions;
-  std::vector<std::byte> blob; // the controller table's blob, reserved for its capacity
-  std::deque<accessory_event> events;
+  std::unique_ptr<std::byte[]> blob; // the controller table's blob, reserved for its capacity
+  std::size_t blob_size = 0;
+  // Events until poll_event() takes them: max_events messages and resets, and control_events
+  // more for the rest (closes, pairings, ends), which are never refused for want of room.
+  core::fixed_ring<accessory_event> events;
+  std::size_t control_events = 0;
   std::uint64_t next_arrival = 0;
   bool started = false;
   bool random_failed = false;
@@ -144,8 +170,8 @@ struct accessory::impl {
   std::chrono::system_clock::time_point wall() const { return plat.wall_clock(plat.user); }
 
   std::error_code save_controllers() {
-    const std::size_t n = controllers.serialize(blob);
-    if (plat.save(plat.user, storage_key::controllers, blob.data(), n) != 0)
+    const std::size_t n = controllers.serialize(std::span(blob.get(), blob_size));
+    if (plat.save(plat.user, storage_key::controllers, blob.get(), n) != 0)
       return firmware_errc::storage_failed;
     return {};
   }
@@ -207,6 +233,22 @@ struct accessory::impl {
     write_plain(c, out, now);
   }
 
+  // --- events ------------------------------------------------------------------------------
+  // A control event: its room is reserved (control_events), so it is lost only if the
+  // application never drains poll_event() (then a close is redone by accept()'s eviction).
+  void emit(accessory_event ev) { (void)events.push_back(std::move(ev)); }
+
+  // A message or a reset, within max_events: beyond, the application is not taking them, and
+  // the session's connection is closed rather than the queue grown (the event is lost).
+  void emit_data(session_slot& s, accessory_event ev, time_point now) {
+    if (events.size() + control_events < events.capacity()) {
+      (void)events.push_back(std::move(ev));
+      return;
+    }
+    if (s.conn != connection::no_session)
+      begin_close(conns[s.conn], firmware_errc::event_queue_full, now);
+  }
+
   // --- ending connections ------------------------------------------------------------------
   // Detaches a connection from whatever it served: its session lingers, a pairing in progress
   // is over (abandoned, reported).
@@ -231,7 +273,7 @@ struct accessory::impl {
     detach(c, now);
     c.st = connection::stage::closing;
     c.deadline = time_point::max();
-    events.push_back(events::close_connection{id_of(c), why});
+    emit(events::close_connection{id_of(c), why});
   }
 
   void free_slot(connection& c) {
@@ -320,8 +362,8 @@ struct accessory::impl {
     const auto exporter = c.tls->exporter();
     if (c.tls->resumed() || !exporter) {
       // Nothing fresh to bind the proofs to: refused before any attempt counts.
-      events.push_back(events::pairing_failed{c.fp, core::pairing_errc::needs_full_handshake,
-                                              controllers.window().attempts_left()});
+      emit(events::pairing_failed{c.fp, core::pairing_errc::needs_full_handshake,
+                                  controllers.window().attempts_left()});
       return begin_close(c, core::pairing_errc::needs_full_handshake, now);
     }
     core::pairing_binding b;
@@ -356,9 +398,9 @@ struct accessory::impl {
     c.reported = true;
     const core::pairing_responder_outcome& o = c.responder->outcome();
     if (!o.error)
-      events.push_back(events::paired{c.fp, o.role, o.method});
+      emit(events::paired{c.fp, o.role, o.method});
     else
-      events.push_back(events::pairing_failed{c.fp, o.error, controllers.window().attempts_left()});
+      emit(events::pairing_failed{c.fp, o.error, controllers.window().attempts_left()});
   }
 
   // --- sessions ----------------------------------------------------------------------------
@@ -442,7 +484,7 @@ struct accessory::impl {
       if (auto* est = std::get_if<core::events::established>(&*ev)) {
         table.established(s.key, est->id);
       } else if (auto* m = std::get_if<core::events::message_received>(&*ev)) {
-        events.push_back(events::message{s.key, m->seq, std::move(m->payload)});
+        emit_data(s, events::message{s.key, m->seq, std::move(m->payload)}, now);
       } else if (auto* cm = std::get_if<core::events::control_received>(&*ev)) {
         serve(s, *cm, now);
       } else if (std::get_if<core::events::connection_failed>(&*ev)) {
@@ -456,7 +498,7 @@ struct accessory::impl {
           begin_close(c, why, now);
         }
       } else if (auto* r = std::get_if<core::events::session_reset>(&*ev)) {
-        events.push_back(events::session_reset{s.key, r->unacked.size()});
+        emit_data(s, events::session_reset{s.key, r->unacked.size()}, now);
       } else if (std::get_if<core::events::closed>(&*ev)) {
         table.ended(s.key);
         carry_out_drops(now);
@@ -550,7 +592,7 @@ struct accessory::impl {
       }
       s->used = false;
       s->s.reset();
-      events.push_back(events::session_ended{d->controller, why});
+      emit(events::session_ended{d->controller, why});
     }
   }
 };
@@ -619,12 +661,25 @@ void table_pairing_host::show_verification_code(std::uint32_t code) {
 } // namespace detail
 
 // --- the public face ------------------------------------------------------------------------
-accessory::accessory(tls::context ctx, platform p, pairing_secrets secrets, accessory_settings s)
-    : impl_(std::make_unique<impl>(std::move(ctx), p, std::move(secrets), std::move(s))) {}
+accessory::accessory(tls::context ctx, platform p, pairing_secrets secrets,
+                     accessory_settings s) noexcept
+    : impl_(new (std::nothrow) impl(std::move(ctx), p, std::move(secrets), std::move(s))) {
+  if (impl_ && !impl_->reserve()) impl_.reset();
+}
+
+accessory accessory::create(tls::context ctx, platform p, pairing_secrets secrets,
+                            accessory_settings s, std::error_code& ec) noexcept {
+  accessory a(std::move(ctx), p, std::move(secrets), std::move(s));
+  ec = a ? std::error_code() : std::error_code(firmware_errc::not_enough_memory);
+  return a;
+}
 
 accessory::~accessory() = default;
+accessory::accessory(accessory&&) noexcept = default;
+accessory& accessory::operator=(accessory&&) noexcept = default;
 
 std::error_code accessory::start(time_point) {
+  if (!impl_) return firmware_errc::not_enough_memory;
   impl& i = *impl_;
   const accessory_settings& st = i.settings;
   if (st.max_sessions == 0 || st.max_pending == 0 || st.max_controllers == 0 ||
@@ -635,10 +690,10 @@ std::error_code accessory::start(time_point) {
     return firmware_errc::platform_incomplete;
   std::size_t size = 0;
   const int r =
-      i.plat.load(i.plat.user, storage_key::controllers, i.blob.data(), i.blob.size(), &size);
+      i.plat.load(i.plat.user, storage_key::controllers, i.blob.get(), i.blob_size, &size);
   if (r == 0) {
-    if (size > i.blob.size()) return firmware_errc::storage_failed;
-    if (std::error_code ec = i.controllers.parse(std::span(i.blob.data(), size))) return ec;
+    if (size > i.blob_size) return firmware_errc::storage_failed;
+    if (std::error_code ec = i.controllers.parse(std::span(i.blob.get(), size))) return ec;
   } else if (r != 1) {
     return firmware_errc::storage_failed;
   }
@@ -658,6 +713,7 @@ std::error_code accessory::start(time_point) {
 }
 
 std::error_code accessory::accept(connection_id& id, time_point now) {
+  if (!impl_) return firmware_errc::not_started;
   impl& i = *impl_;
   if (!i.started) return firmware_errc::not_started;
   using stage = impl::connection::stage;
@@ -710,6 +766,7 @@ std::error_code accessory::accept(connection_id& id, time_point now) {
 
 std::error_code accessory::receive(connection_id id, std::span<const std::byte> bytes,
                                    time_point now) {
+  if (!impl_) return firmware_errc::unknown_connection;
   impl& i = *impl_;
   impl::connection* c = i.lookup(id);
   if (!c) return firmware_errc::unknown_connection;
@@ -729,12 +786,14 @@ std::error_code accessory::receive(connection_id id, std::span<const std::byte> 
 }
 
 std::span<const std::uint8_t> accessory::output(connection_id id) const noexcept {
+  if (!impl_) return {};
   impl::connection* c = impl_->lookup(id);
   if (!c || !c->tls) return {};
   return c->tls->output();
 }
 
 void accessory::consume_output(connection_id id, std::size_t n, time_point now) noexcept {
+  if (!impl_) return;
   impl::connection* c = impl_->lookup(id);
   if (!c || !c->tls) return;
   c->tls->consume_output(n);
@@ -742,6 +801,7 @@ void accessory::consume_output(connection_id id, std::size_t n, time_point now) 
 }
 
 void accessory::closed(connection_id id, time_point now) {
+  if (!impl_) return;
   impl& i = *impl_;
   impl::connection* c = i.lookup(id);
   if (!c) return;
@@ -750,6 +810,7 @@ void accessory::closed(connection_id id, time_point now) {
 }
 
 accessory::time_point accessory::next_deadline() const noexcept {
+  if (!impl_) return time_point::max();
   const impl& i = *impl_;
   time_point at = i.table.next_deadline();
   for (std::size_t k = 0; k < i.slot_count; ++k) {
@@ -763,6 +824,7 @@ accessory::time_point accessory::next_deadline() const noexcept {
 }
 
 void accessory::handle_deadline(time_point now) {
+  if (!impl_) return;
   impl& i = *impl_;
   using stage = impl::connection::stage;
   for (std::size_t k = 0; k < i.slot_count; ++k) {
@@ -790,15 +852,17 @@ void accessory::handle_deadline(time_point now) {
 }
 
 std::optional<accessory_event> accessory::poll_event() {
+  if (!impl_) return std::nullopt;
   impl& i = *impl_;
   if (i.events.empty()) return std::nullopt;
-  accessory_event ev = std::move(i.events.front());
+  std::optional<accessory_event> ev(std::move(i.events.front()));
   i.events.pop_front();
   return ev;
 }
 
 core::session::send_result accessory::send(const core::fingerprint& controller,
                                            std::span<const std::byte> payload, time_point now) {
+  if (!impl_) return {firmware_errc::not_started, 0};
   impl& i = *impl_;
   impl::session_slot* s = i.find_session(controller);
   if (!s) return {firmware_errc::no_session, 0};
@@ -808,6 +872,7 @@ core::session::send_result accessory::send(const core::fingerprint& controller,
 }
 
 std::error_code accessory::wifi_joined(const std::vector<std::string>& addresses, time_point now) {
+  if (!impl_) return firmware_errc::not_started;
   std::string report;
   if (std::error_code ec = impl_->provisioning.joined(addresses, report)) return ec;
   impl_->report_wifi(report, now);
@@ -815,6 +880,7 @@ std::error_code accessory::wifi_joined(const std::vector<std::string>& addresses
 }
 
 std::error_code accessory::wifi_failed(core::provisioning_failure why, time_point now) {
+  if (!impl_) return firmware_errc::not_started;
   std::string report;
   if (std::error_code ec = impl_->provisioning.failed(why, report)) return ec;
   impl_->report_wifi(report, now);
@@ -822,6 +888,7 @@ std::error_code accessory::wifi_failed(core::provisioning_failure why, time_poin
 }
 
 std::error_code accessory::open_pairing_window(time_point) {
+  if (!impl_) return firmware_errc::not_started;
   impl& i = *impl_;
   if (!i.started) return firmware_errc::not_started;
   if (std::error_code ec = i.controllers.window().open(i.wall(), i.settings.setup_window,
@@ -834,9 +901,11 @@ const controller_table& accessory::controllers() const noexcept {
   return impl_->controllers;
 }
 bool accessory::pairing_window_open() const {
+  if (!impl_) return false;
   return impl_->controllers.window().is_open(impl_->wall());
 }
 std::size_t accessory::pairings_in_progress() const noexcept {
+  if (!impl_) return 0;
   std::size_t n = 0;
   for (std::size_t k = 0; k < impl_->slot_count; ++k) {
     const impl::connection& c = impl_->conns[k];
@@ -845,19 +914,23 @@ std::size_t accessory::pairings_in_progress() const noexcept {
   return n;
 }
 std::size_t accessory::session_count() const noexcept {
+  if (!impl_) return 0;
   return impl_->table.size();
 }
 std::size_t accessory::connection_count() const noexcept {
+  if (!impl_) return 0;
   std::size_t n = 0;
   for (std::size_t k = 0; k < impl_->slot_count; ++k)
     n += impl_->conns[k].st != impl::connection::stage::free ? 1 : 0;
   return n;
 }
 bool accessory::connected(const core::fingerprint& controller) const noexcept {
+  if (!impl_) return false;
   const impl::session_slot* s = impl_->find_session(controller);
   return s && s->conn != impl::connection::no_session;
 }
 const core::session* accessory::session_of(const core::fingerprint& controller) const noexcept {
+  if (!impl_) return nullptr;
   const impl::session_slot* s = impl_->find_session(controller);
   return s ? &*s->s : nullptr;
 }

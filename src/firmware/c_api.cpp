@@ -72,6 +72,11 @@ constexpr code_text firmware_codes[] = {
     {11, "firmware.output_full",
      "a connection's TLS output buffer could not take a frame (tls_output_bytes too small): "
      "the connection was closed, its session resumes on the next one"},
+    {12, "firmware.not_enough_memory",
+     "not enough memory to start the firmware accessory (its tables, sized by its settings)"},
+    {13, "firmware.event_queue_full",
+     "the accessory's event queue is full (events not drained): the connection was closed and "
+     "a message lost"},
 };
 
 constexpr code_text channel_codes[] = {
@@ -303,6 +308,10 @@ int create_with_identity(const lanyard_accessory_config& config, const tls::iden
     secrets.setup_secret = secret;
   }
   h->acc.emplace(std::move(ctx), seam_of(*h), std::move(secrets), settings_of(config.settings));
+  if (!*h->acc) { // its tables could not be reserved: nothing is kept
+    delete h;
+    return LANYARD_E_NO_MEMORY;
+  }
   *out = h;
   return LANYARD_OK;
 }

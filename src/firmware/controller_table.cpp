@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace lanyard::firmware {
 namespace {
@@ -85,13 +86,13 @@ std::uint32_t checksum(std::span<const std::byte> b) noexcept {
 
 } // namespace
 
-controller_table::controller_table(std::size_t capacity)
-    : capacity_(std::clamp<std::size_t>(capacity, 1, 255)) {
-  entries_.reserve(capacity_);
+controller_table::controller_table(std::size_t capacity) noexcept
+    : entries_(new (std::nothrow) controller_entry[std::clamp<std::size_t>(capacity, 1, 255)]) {
+  if (entries_) capacity_ = std::clamp<std::size_t>(capacity, 1, 255);
 }
 
 const controller_entry* controller_table::find(const core::fingerprint& key) const noexcept {
-  for (const auto& e : entries_)
+  for (const auto& e : list())
     if (e.key == key) return &e;
   return nullptr;
 }
@@ -99,16 +100,17 @@ const controller_entry* controller_table::find(const core::fingerprint& key) con
 std::error_code controller_table::add(const core::fingerprint& key, std::string_view name,
                                       core::paired_role& role) {
   name = name.substr(0, controller_entry::max_name);
-  auto it = std::find_if(entries_.begin(), entries_.end(),
-                         [&](const controller_entry& e) { return e.key == key; });
-  if (it == entries_.end()) {
-    if (entries_.size() >= capacity_) return core::pairing_errc::controllers_full;
-    controller_entry e;
-    e.key = key;
+  controller_entry* it = nullptr;
+  for (std::size_t i = 0; i < size_ && it == nullptr; ++i)
+    if (entries_[i].key == key) it = &entries_[i];
+  if (it == nullptr) {
+    if (size_ >= capacity_) return core::pairing_errc::controllers_full;
+    it = &entries_[size_];
+    *it = controller_entry{};
+    it->key = key;
     // The first controller is admin: an accessory is never left without one.
-    e.role = entries_.empty() ? core::paired_role::admin : core::paired_role::user;
-    entries_.push_back(e); // within the reserved capacity: no allocation
-    it = entries_.end() - 1;
+    it->role = size_ == 0 ? core::paired_role::admin : core::paired_role::user;
+    ++size_; // within the reserved room: no allocation
   }
   it->name_length = static_cast<std::uint8_t>(name.size());
   std::memcpy(it->name_bytes.data(), name.data(), name.size());
@@ -117,10 +119,11 @@ std::error_code controller_table::add(const core::fingerprint& key, std::string_
 }
 
 bool controller_table::remove(const core::fingerprint& key) noexcept {
-  auto it = std::find_if(entries_.begin(), entries_.end(),
-                         [&](const controller_entry& e) { return e.key == key; });
-  if (it == entries_.end()) return false;
-  entries_.erase(it);
+  const controller_entry* it = find(key);
+  if (it == nullptr) return false;
+  const auto at = static_cast<std::size_t>(it - entries_.get());
+  std::copy(entries_.get() + at + 1, entries_.get() + size_, entries_.get() + at);
+  --size_;
   return true;
 }
 
@@ -158,8 +161,8 @@ std::size_t controller_table::serialize(std::span<std::byte> out) const noexcept
   w.u32(s.failed_attempts);
   w.i64(to_seconds(s.opened_at));
   w.i64(to_seconds(s.deadline));
-  w.u8(static_cast<std::uint8_t>(entries_.size()));
-  for (const auto& e : entries_) {
+  w.u8(static_cast<std::uint8_t>(size_));
+  for (const auto& e : list()) {
     w.bytes(e.key.bytes.data(), e.key.bytes.size());
     w.u8(static_cast<std::uint8_t>(e.role));
     w.u8(e.name_length);
@@ -202,7 +205,7 @@ std::error_code controller_table::parse(std::span<const std::byte> blob) {
   const std::size_t entries_at = r.at;
   for (int pass = 0; pass < 2; ++pass) {
     r.at = entries_at;
-    if (pass == 1) entries_.clear();
+    if (pass == 1) size_ = 0;
     for (std::size_t i = 0; i < count; ++i) {
       controller_entry e;
       key_at[i] = r.at;
@@ -214,7 +217,7 @@ std::error_code controller_table::parse(std::span<const std::byte> blob) {
       if (!r.bytes(e.name_bytes.data(), e.name_length)) return firmware_errc::storage_corrupt;
       e.role = static_cast<core::paired_role>(role);
       if (pass == 1) {
-        entries_.push_back(e); // count <= capacity: within the reserved room
+        entries_[size_++] = e; // count <= capacity: within the reserved room
         continue;
       }
       for (std::size_t j = 0; j < i; ++j) // a key twice: not a blob this code wrote

@@ -37,6 +37,12 @@ public:
     case firmware_errc::output_full:
       return "a connection's TLS output buffer could not take a frame (tls_output_bytes too "
              "small): the connection was closed, its session resumes on the next one";
+    case firmware_errc::not_enough_memory:
+      return "not enough memory to start the firmware accessory (its tables, sized by its "
+             "settings)";
+    case firmware_errc::event_queue_full:
+      return "the firmware accessory's event queue is full (events not drained): the "
+             "connection was closed and a message lost";
     }
     return "unknown firmware error " + std::to_string(value);
   }
@@ -65,6 +71,10 @@ public:
       return "not_started";
     case firmware_errc::output_full:
       return "output_full";
+    case firmware_errc::not_enough_memory:
+      return "not_enough_memory";
+    case firmware_errc::event_queue_full:
+      return "event_queue_full";
     }
     return {};
   }
@@ -85,7 +95,10 @@ public:
     case firmware_errc::not_started:
       return {permanent};
     case firmware_errc::output_full:
+    case firmware_errc::event_queue_full:
       return {transient};
+    case firmware_errc::not_enough_memory:
+      return {permanent};
     case firmware_errc::unknown_connection:
     case firmware_errc::no_session:
       return {};

@@ -26,17 +26,25 @@
 ///   // after each: drain poll_drop(), then arm the timer at next_deadline().
 /// @endcode
 ///
+/// Memory: the drops wait in a ring of max_sessions entries reserved at construction (the
+/// most one input can queue when they are drained after each, as above; reserved() is false if
+/// that allocation failed). The session map and sets allocate a node per session as it comes.
+/// Should the ring ever be full (drops not drained), nothing is lost: handle_deadline() leaves
+/// the rest lingering for its next run, admit() refuses instead of evicting, and ended() turns
+/// the session into one whose linger has run out (dropped, linger_expired, at the next
+/// handle_deadline(); next_deadline() is then due).
+///
 /// Errors: none (verdicts and drops). Inputs naming a key the table does not hold are
 /// ignored. Thread-safety: distinct objects are safe, shared objects are unsafe.
 #pragma once
 
 #include <lanyard/core/fingerprint.hpp>
+#include <lanyard/core/fixed_ring.hpp>
 #include <lanyard/core/session_id.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -83,7 +91,12 @@ public:
   using clock = std::chrono::steady_clock;
   using time_point = clock::time_point;
 
+  /// Reserves the drop ring (see Memory above); never throws.
   explicit session_table(session_table_settings s = {}) noexcept;
+
+  /// False if the drop ring could not be reserved: the table can then drop no session (out of
+  /// memory at start-up: do not use it).
+  bool reserved() const noexcept { return drops_.capacity() != 0; }
 
   /// A paired controller's channel traffic arrives on a new connection. Except after refuse,
   /// the key's session has a connection and no linger deadline; the drops this needs (a
@@ -126,6 +139,7 @@ private:
   };
 
   void remove(std::map<fingerprint, slot>::iterator it, session_drop_reason why);
+  bool expired(time_point lost_at, time_point now) const noexcept;
 
   session_table_settings settings_;
   std::map<fingerprint, slot> slots_;
@@ -135,7 +149,7 @@ private:
   // Sessions without a connection, by when they lost it: the front lingers longest (evicted
   // first to make room, expires first).
   std::set<std::pair<time_point, fingerprint>> lingering_;
-  std::deque<session_drop> drops_;
+  fixed_ring<session_drop> drops_;
 };
 
 } // namespace lanyard::core

@@ -7,14 +7,17 @@
 ///
 /// No asio, no Avahi, no threads, no exceptions or RTTI (lanyard::firmware builds with
 /// -fno-exceptions -fno-rtti and links lanyard::core, lanyard::crypto and lanyard::tls_engine
-/// only). Capacities are accessory_settings, reserved at construction and start(); the
+/// only). Capacities are accessory_settings, reserved at construction, every block through the
+/// non-throwing operator new: if one fails the accessory is empty (false) and start() reports
+/// firmware_errc::not_enough_memory (start() itself allocates nothing). Later calls allocate
+/// per session and per message (core::session's buffers, message payloads); the
 /// platform seam (platform.hpp) provides entropy, storage, the wall clock and the Wi-Fi
 /// driver. The mDNS responder (core::mdns_responder) runs beside it on the same loop.
 ///
 /// Driving it (a poll loop, examples/firmware_lamp/):
 ///
-///     accessory acc(ctx, platform, secrets, settings);
-///     if (auto ec = acc.start(now)) fail(ec);            // loads the controllers
+///     accessory acc(ctx, platform, secrets, settings);   // or accessory::create(..., ec)
+///     if (auto ec = acc.start(now)) fail(ec);            // not_enough_memory, or loading
 ///     loop:
 ///       new TCP connection   -> acc.accept(id, now); remember socket <-> id
 ///       bytes read           -> acc.receive(id, bytes, now)
@@ -60,14 +63,30 @@ public:
   using time_point = clock::time_point;
 
   /// `ctx`: the accessory's identity and TLS configuration (its verifier is replaced per
-  /// connection by the accessory's own check). Reserves the connection and session tables.
-  accessory(tls::context ctx, platform p, pairing_secrets secrets, accessory_settings s = {});
+  /// connection by the accessory's own check). Reserves every table the settings size
+  /// (connection and session slots, TLS buffers, controllers, events). Never throws nor
+  /// aborts: if an allocation fails, the accessory is empty (operator bool false), holds no
+  /// memory, and start() returns not_enough_memory; every other call then does nothing
+  /// (not_started, unknown_connection, nothing to report) except controllers().
+  accessory(tls::context ctx, platform p, pairing_secrets secrets,
+            accessory_settings s = {}) noexcept;
+  /// The same, the failure in `ec` (firmware_errc::not_enough_memory): an empty accessory.
+  static accessory create(tls::context ctx, platform p, pairing_secrets secrets,
+                          accessory_settings s, std::error_code& ec) noexcept;
   ~accessory();
   accessory(const accessory&) = delete;
   accessory& operator=(const accessory&) = delete;
+  /// Moves keep every connection handle valid (the state stays where it is); the moved-from
+  /// accessory is empty.
+  accessory(accessory&&) noexcept;
+  accessory& operator=(accessory&&) noexcept;
+
+  /// False if construction could not reserve its tables (or after a move from it).
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
 
   /// Checks the settings and the platform, loads the controllers from storage and, on a first
-  /// boot (none paired), opens the pairing window for setup mode. Errors: bad_settings,
+  /// boot (none paired), opens the pairing window for setup mode. Errors: not_enough_memory
+  /// (an empty accessory), bad_settings,
   /// platform_incomplete, storage_failed, storage_corrupt, storage_over_capacity, and
   /// core::pairing_errc::too_many_attempts when setup mode cannot reopen (20 failed proofs:
   /// the accessory still starts; its pairing button reopens the window).
@@ -109,6 +128,7 @@ public:
   std::error_code open_pairing_window(time_point now);
 
   // --- State. ---
+  /// Precondition: the accessory is not empty.
   const controller_table& controllers() const noexcept;
   /// True while an unknown controller may pair (for TXT sf and the setup LED).
   bool pairing_window_open() const;

@@ -39,6 +39,11 @@ struct accessory_settings {
   /// (16 KiB each way in Debian's build) are apart.
   std::size_t tls_input_bytes = 512;
   std::size_t tls_output_bytes = 0;
+  /// Messages (and session resets) waiting for the application's poll_event(), in a ring
+  /// reserved at construction beside room for the other events (closes, pairing verdicts,
+  /// session ends). Drained after every call, one call holds what one receive() decrypts; a
+  /// message beyond closes its connection (firmware_errc::event_queue_full, the message lost).
+  std::size_t max_events = 16;
   /// How long a session without a connection is kept for its controller to resume.
   std::chrono::nanoseconds session_linger = std::chrono::minutes(10);
   /// From accept() to the end of the TLS handshake: an absolute limit (a client trickling bytes

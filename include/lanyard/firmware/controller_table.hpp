@@ -28,10 +28,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <system_error>
-#include <vector>
 
 namespace lanyard::firmware {
 
@@ -52,13 +52,16 @@ public:
     return header_size + 1 + capacity * (core::fingerprint::size + 2 + controller_entry::max_name) +
            4;
   }
-  /// Reserves room for `capacity` controllers (at least 1, at most 255): the only allocation.
-  explicit controller_table(std::size_t capacity);
+  /// Reserves room for `capacity` controllers (at least 1, at most 255): the only allocation,
+  /// through the non-throwing operator new. If it fails the table has no room: reserved() is
+  /// false, capacity() 0 (add() reports controllers_full, parse() storage_over_capacity).
+  explicit controller_table(std::size_t capacity) noexcept;
 
+  bool reserved() const noexcept { return entries_ != nullptr; }
   std::size_t capacity() const noexcept { return capacity_; }
-  std::span<const controller_entry> list() const noexcept { return entries_; }
+  std::span<const controller_entry> list() const noexcept { return {entries_.get(), size_}; }
   const controller_entry* find(const core::fingerprint& key) const noexcept;
-  bool empty() const noexcept { return entries_.empty(); }
+  bool empty() const noexcept { return size_ == 0; }
 
   core::pairing_window& window() noexcept { return window_; }
   const core::pairing_window& window() const noexcept { return window_; }
@@ -86,8 +89,9 @@ public:
 
 private:
   static constexpr std::size_t header_size = 4 + 1 + 1 + 1 + 4 + 8 + 8;
-  std::size_t capacity_;
-  std::vector<controller_entry> entries_;
+  std::unique_ptr<controller_entry[]> entries_;
+  std::size_t capacity_ = 0;
+  std::size_t size_ = 0;
   core::pairing_window window_;
 };
 

@@ -42,6 +42,14 @@ enum class firmware_errc {
   /// (accessory_settings::tls_output_bytes smaller than the session's frames): that connection
   /// is closed; its session loses nothing and resumes on the next one.
   output_full,
+  /// Start-up could not allocate the accessory's tables (accessory_settings sizes them: the
+  /// connection and session slots, TLS buffers, controllers, event queue): the accessory is
+  /// empty and does nothing; give the heap more room or lower the capacities.
+  not_enough_memory,
+  /// The event queue held accessory_settings::max_events messages the application had not
+  /// taken with poll_event(): the connection that brought one more is closed and that message
+  /// is lost (the session acknowledged it on receipt). Drain poll_event() after every call.
+  event_queue_full,
 };
 
 /// The "lanyard.firmware" category. Any thread.

@@ -235,3 +235,45 @@ TEST_CASE("drop reasons have names") {
   CHECK(to_string(session_drop_reason::made_room) == "made room");
   CHECK(to_string(session_drop_reason::ended) == "ended");
 }
+
+TEST_CASE("drops not drained: the ring of max_sessions entries is full, and nothing is lost") {
+  auto t = table(1);
+  REQUIRE(t.reserved());
+  CHECK(t.admit(key(1), t0) == session_admission::create);
+  t.ended(key(1)); // its drop fills the ring (room for max_sessions = 1)
+  CHECK(!t.contains(key(1)));
+  CHECK(t.admit(key(2), t0) == session_admission::create);
+  t.established(key(2), id(2));
+  // No room for key 2's drop: it lingers with its time up, its id nobody's any more.
+  t.ended(key(2));
+  CHECK(t.contains(key(2)));
+  CHECK(!t.connected(key(2)));
+  CHECK(!t.foreign(key(3), id(2)));
+  CHECK(t.next_deadline() == time_point::min());
+  // At the cap, a new controller is refused rather than evicting without room for the drop.
+  CHECK(t.admit(key(3), t0) == session_admission::refuse);
+  CHECK(drain(t) == std::vector<session_drop>{{key(1), session_drop_reason::ended}});
+  t.handle_deadline(t0);
+  CHECK(drain(t) == std::vector<session_drop>{{key(2), session_drop_reason::linger_expired}});
+  CHECK(!t.contains(key(2)));
+  CHECK(t.next_deadline() == time_point::max());
+}
+
+TEST_CASE("drops not drained: handle_deadline leaves what does not fit for its next run") {
+  auto t = table(2, 1s);
+  CHECK(t.admit(key(1), t0) == session_admission::create);
+  CHECK(t.admit(key(2), t0) == session_admission::create);
+  CHECK(t.admit(key(3), t0) == session_admission::refuse);
+  t.connection_lost(key(1), t0);
+  t.connection_lost(key(2), t0 + 1ms);
+  CHECK(t.admit(key(3), t0 + 2ms) == session_admission::create); // key 1 made room
+  t.connection_lost(key(3), t0 + 3ms);
+  t.ended(key(2)); // the ring (2) is full now
+  t.handle_deadline(t0 + 10s);
+  CHECK(t.contains(key(3))); // no room: it waits
+  CHECK(t.next_deadline() <= t0 + 10s);
+  CHECK(drain(t) == std::vector<session_drop>{{key(1), session_drop_reason::made_room},
+                                              {key(2), session_drop_reason::ended}});
+  t.handle_deadline(t0 + 10s);
+  CHECK(drain(t) == std::vector<session_drop>{{key(3), session_drop_reason::linger_expired}});
+}

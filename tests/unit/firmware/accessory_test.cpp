@@ -8,6 +8,8 @@
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/firmware/error.hpp>
 
+#include <limits>
+
 using namespace fw_test;
 
 #if defined(ASIO_STANDALONE)
@@ -278,6 +280,17 @@ TEST_CASE("firmware accessory: settings and platform are checked at start") {
     b.settings.session.max_replay_bytes = b.settings.session.max_message_size;
     CHECK(b.boot() == fw::firmware_errc::bad_settings);
   }
+  SECTION("capacities no heap holds: not enough memory, reported, not aborted") {
+    b.settings.tls_output_bytes = std::numeric_limits<std::size_t>::max() / 2;
+    CHECK(b.boot() == fw::firmware_errc::not_enough_memory);
+    CHECK(!*b.acc);
+    b.settings.tls_output_bytes = 0;
+    b.settings.max_events = std::numeric_limits<std::size_t>::max() / 8;
+    CHECK(b.boot() == fw::firmware_errc::not_enough_memory);
+    b.settings.max_events = 16;
+    b.settings.max_controllers = 300; // clamped to 255 by the table; start() refuses it
+    CHECK(b.boot() == fw::firmware_errc::bad_settings);
+  }
   SECTION("no storage") {
     b.acc.emplace(b.context(), fw::platform{}, fw::pairing_secrets{}, b.settings);
     CHECK(b.acc->start(t0) == fw::firmware_errc::platform_incomplete);
@@ -325,4 +338,32 @@ TEST_CASE(
   CHECK(b.paired[0].controller == owner.key());
   CHECK(b.acc->pairings_in_progress() == 0);
   CHECK(owner.session.state() == core::session_state::established);
+}
+
+TEST_CASE("firmware accessory: messages beyond max_events close their connection, not grow the "
+          "queue") {
+  bench b;
+  b.settings.max_events = 2;
+  REQUIRE(!b.boot());
+  controller phone("phone", b.id.fingerprint());
+  pair(b, phone, t0);
+  // Four messages in one read, none taken by the application before the last.
+  for (const char* m : {"one", "two", "three", "four"})
+    REQUIRE(!phone.session.send(text(m), t0 + 1s).error);
+  phone.flush_session(t0 + 1s);
+  run(b, {&phone}, t0 + 1s);
+  REQUIRE(b.messages.size() == 2);
+  CHECK(as_string(b.messages[0].payload) == "one");
+  CHECK(as_string(b.messages[1].payload) == "two");
+  REQUIRE(!b.closes.empty());
+  CHECK(b.closes.back().why == fw::firmware_errc::event_queue_full);
+  CHECK(!phone.connected);
+  // The session stays for the phone to resume; the queue takes messages again once drained.
+  CHECK(b.acc->session_count() == 1);
+  phone.connect(b, t0 + 2s);
+  run(b, {&phone}, t0 + 2s);
+  REQUIRE(!phone.session.send(text("five"), t0 + 2s).error);
+  phone.flush_session(t0 + 2s);
+  run(b, {&phone}, t0 + 2s);
+  CHECK(as_string(b.messages.back().payload) == "five");
 }

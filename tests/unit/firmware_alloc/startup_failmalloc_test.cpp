@@ -1,27 +1,29 @@
 // Start-up of lanyard::firmware::accessory under a counting and failing allocator (nghttp2's
 // failmalloc style): docs/design/firmware-target.md, step 4.
 //
-// This translation unit replaces operator new/delete and interposes malloc/calloc/realloc/free
-// for the whole executable. Counting is on only around the code under test (the platform's
-// callbacks run with it off: the test's storage map is the firmware's driver, not Lanyard).
+// This translation unit replaces operator new/delete (the throwing and the nothrow forms) and
+// interposes malloc/calloc/realloc/free for the whole executable. Counting is on only around
+// the code under test (the platform's callbacks run with it off: the test's storage map is the
+// firmware's driver, not Lanyard).
 //
-// What can be walked. mbedTLS allocates with calloc and reports a failed one as an error code,
-// so every C allocation of start-up (the accessory's tls::context: its DRBG, key and
-// certificate) is made to fail once, in turn: start-up must report an error, not crash, and
-// leak nothing. Lanyard's own allocations go through the throwing operator new (std::make_unique,
-// std::vector::reserve/resize, std::deque, std::make_shared); the library is built with
-// -fno-exceptions, where a failing operator new cannot be reported (libstdc++ aborts, and a
-// replacement returning null would be dereferenced), so those are counted and listed but not
-// failed: making them fail cleanly needs start-up to allocate through a path that reports
-// firmware_errc::not_enough_memory (docs/design/firmware-target.md, step 4). The tests below
-// pin what that change starts from: how many they are, that they are the same on every boot,
-// and that none happens once start() returned while nothing is connected.
+// What is walked, one failure per run:
+//   - every C++ allocation of the accessory's construction and start(): each goes through the
+//     non-throwing operator new and must come back as firmware_errc::not_enough_memory (an
+//     empty accessory), leaking nothing. A *throwing* operator new asked to fail aborts the
+//     program with a message (under -fno-exceptions it could not be reported): so a throwing
+//     allocation added to start-up makes this test fail (CTest counts the abort as a failure);
+//   - every C allocation (mbedTLS's, for the accessory's tls::context): reported as the TLS
+//     error, then start() refuses the empty context (bad_settings), leaking nothing.
+// The 2 C++ allocations of tls::context::create (std::make_shared of its impl, and the error
+// text on failure) are counted, not failed: the TLS context is made before the accessory and
+// throws (aborts) on a failed allocation (docs/design/firmware-target.md, step 4).
 #include "unit/firmware/firmware_harness.hpp"
 
 #include <lanyard/firmware/controller_table.hpp>
 #include <lanyard/firmware/error.hpp>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <vector>
@@ -44,10 +46,16 @@ bool active = false;
 std::size_t fail_at = 0;
 std::size_t c_count = 0;
 std::size_t c_live_blocks = 0;
-// C++ allocations: counted and logged, never failed.
+// C++ allocations: counted and logged; while `cxx_failable` the `cxx_fail_at`-th one fails (the
+// nothrow forms return null, the throwing forms abort: see the top of the file).
+bool cxx_failable = false;
+std::size_t cxx_fail_at = 0;
 std::size_t cxx_count = 0;
+std::size_t cxx_failable_count = 0;
 std::size_t cxx_live_blocks = 0;
 std::size_t cxx_sizes[256];
+// Bytes of the blocks allocated while counting and not freed yet (C and C++).
+std::size_t live_bytes = 0;
 
 // The blocks allocated while counting, so that their frees are counted whenever they happen:
 // open addressing, linear probing, backward-shift deletion (no allocation of its own).
@@ -55,6 +63,7 @@ constexpr std::size_t table_size = std::size_t{1} << 16;
 constexpr std::size_t mask = table_size - 1;
 struct entry {
   void* p;
+  std::size_t size;
   bool cxx;
 };
 entry table[table_size];
@@ -66,13 +75,14 @@ std::size_t slot_of(const void* p) {
   return static_cast<std::size_t>(v >> 40) & mask;
 }
 
-void remember(void* p, bool cxx) {
+void remember(void* p, std::size_t size, bool cxx) {
   if (c_live_blocks + cxx_live_blocks + 1 >= table_size / 2) std::abort();
   std::size_t i = slot_of(p);
   while (table[i].p != nullptr)
     i = (i + 1) & mask;
-  table[i] = {p, cxx};
+  table[i] = {p, size, cxx};
   (cxx ? cxx_live_blocks : c_live_blocks)++;
+  live_bytes += size;
 }
 void forget(void* p) {
   if (p == nullptr || c_live_blocks + cxx_live_blocks == 0) return;
@@ -82,6 +92,7 @@ void forget(void* p) {
     i = (i + 1) & mask;
   }
   (table[i].cxx ? cxx_live_blocks : c_live_blocks)--;
+  live_bytes -= table[i].size;
   std::size_t hole = i;
   for (std::size_t j = (i + 1) & mask; table[j].p != nullptr; j = (j + 1) & mask) {
     const std::size_t home = slot_of(table[j].p);
@@ -94,8 +105,8 @@ void forget(void* p) {
   table[hole].p = nullptr;
 }
 
-void* c_alloc(void* p) {
-  if (p != nullptr && active) remember(p, false);
+void* c_alloc(void* p, std::size_t size) {
+  if (p != nullptr && active) remember(p, size, false);
   return p;
 }
 bool c_fails() {
@@ -104,20 +115,33 @@ bool c_fails() {
   return c_count == fail_at;
 }
 
-void* cxx_new(std::size_t n) {
-  void* p = __libc_malloc(n == 0 ? 1 : n);
-  if (p == nullptr) std::abort();
+void* cxx_new(std::size_t n, bool nothrow) {
   if (active) {
     if (cxx_count < std::size(cxx_sizes)) cxx_sizes[cxx_count] = n;
     ++cxx_count;
-    remember(p, true);
+    if (cxx_failable && ++cxx_failable_count == cxx_fail_at) {
+      if (nothrow) return nullptr;
+      std::fprintf(stderr,
+                   "failmalloc: allocation %zu of start-up (%zu bytes) went through the "
+                   "throwing operator new, which cannot report a failure without exceptions: "
+                   "use the nothrow form and report firmware_errc::not_enough_memory\n",
+                   cxx_failable_count, n);
+      std::abort();
+    }
   }
+  void* p = __libc_malloc(n == 0 ? 1 : n);
+  if (p == nullptr) {
+    if (nothrow) return nullptr;
+    std::abort();
+  }
+  if (active) remember(p, n, true);
   return p;
 }
 
-void reset(std::size_t fail = 0) {
+void reset(std::size_t fail = 0, std::size_t cxx_fail = 0) {
   fail_at = fail;
-  c_count = cxx_count = 0;
+  cxx_fail_at = cxx_fail;
+  c_count = cxx_count = cxx_failable_count = 0;
 }
 
 struct on {
@@ -134,14 +158,27 @@ struct off {
   off(const off&) = delete;
   off& operator=(const off&) = delete;
 };
+// The code whose C++ allocations the walk fails (the accessory's, not the TLS context's).
+struct failable {
+  failable() { cxx_failable = true; }
+  ~failable() { cxx_failable = false; }
+  failable(const failable&) = delete;
+  failable& operator=(const failable&) = delete;
+};
 
 } // namespace failmalloc
 
 void* operator new(std::size_t n) {
-  return failmalloc::cxx_new(n);
+  return failmalloc::cxx_new(n, false);
 }
 void* operator new[](std::size_t n) {
-  return failmalloc::cxx_new(n);
+  return failmalloc::cxx_new(n, false);
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return failmalloc::cxx_new(n, true);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  return failmalloc::cxx_new(n, true);
 }
 void operator delete(void* p) noexcept {
   failmalloc::forget(p);
@@ -159,20 +196,28 @@ void operator delete[](void* p, std::size_t) noexcept {
   failmalloc::forget(p);
   __libc_free(p);
 }
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  failmalloc::forget(p);
+  __libc_free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  failmalloc::forget(p);
+  __libc_free(p);
+}
 
 extern "C" {
 void* malloc(std::size_t n) noexcept {
   if (failmalloc::c_fails()) return nullptr;
-  return failmalloc::c_alloc(__libc_malloc(n));
+  return failmalloc::c_alloc(__libc_malloc(n), n);
 }
 void* calloc(std::size_t count, std::size_t n) noexcept {
   if (failmalloc::c_fails()) return nullptr;
-  return failmalloc::c_alloc(__libc_calloc(count, n));
+  return failmalloc::c_alloc(__libc_calloc(count, n), count * n);
 }
 void* realloc(void* old, std::size_t n) noexcept {
   if (failmalloc::c_fails()) return nullptr;
   failmalloc::forget(old);
-  return failmalloc::c_alloc(__libc_realloc(old, n));
+  return failmalloc::c_alloc(__libc_realloc(old, n), n);
 }
 void free(void* p) noexcept {
   failmalloc::forget(p);
@@ -221,6 +266,7 @@ outcome start_up(bench& b) {
   const fw::platform seam = quiet_seam(b.plat);
   failmalloc::on g;
   tls::context ctx = tls::context::create(b.id, {}, o.context_error);
+  failmalloc::failable f;
   b.acc.emplace(std::move(ctx), seam, secrets, b.settings);
   o.start_error = b.acc->start(t0);
   return o;
@@ -276,6 +322,74 @@ TEST_CASE("firmware start-up: its allocations are counted, the same on every boo
   b.acc.reset();
   CHECK(failmalloc::cxx_live_blocks == 0);
   CHECK(failmalloc::c_live_blocks == 0);
+  CHECK(failmalloc::live_bytes == 0);
+}
+
+TEST_CASE("firmware start-up: every C++ allocation of the accessory fails once; start-up reports "
+          "not_enough_memory and leaks nothing") {
+  bench b;
+  failmalloc::reset();
+  REQUIRE(!start_up(b).start_error);
+  const std::size_t count = failmalloc::cxx_failable_count;
+  b.acc.reset();
+  REQUIRE(failmalloc::live_bytes == 0);
+  // The impl, the controller table's room and the session table's drop ring, the event ring,
+  // the connection slots, their TLS buffers, the session slots, the controllers' blob.
+  CHECK(count == 8);
+  for (std::size_t k = 1; k <= count; ++k) {
+    CAPTURE(k, count);
+    b.plat.storage.clear();
+    failmalloc::reset(0, k);
+    {
+      const outcome o = start_up(b);
+      failmalloc::cxx_fail_at = 0;
+      CHECK(!o.context_error);
+      CHECK(o.start_error == fw::firmware_errc::not_enough_memory);
+      CHECK(!*b.acc);
+      // Nothing after the failed one (but the session table's ring: the two tables are members,
+      // both constructed before reserve() checks them).
+      CHECK(failmalloc::cxx_failable_count <= k + 1);
+      // An empty accessory does nothing, and says so.
+      fw::connection_id id;
+      CHECK(b.acc->accept(id, t0) == fw::firmware_errc::not_started);
+      CHECK(!b.acc->poll_event());
+      CHECK(b.acc->next_deadline() == fw::accessory::time_point::max());
+      b.acc->handle_deadline(t0);
+    }
+    b.acc.reset();
+    CHECK(failmalloc::cxx_live_blocks == 0);
+    CHECK(failmalloc::c_live_blocks == 0);
+    CHECK(failmalloc::live_bytes == 0);
+  }
+  failmalloc::reset();
+
+  // And after the walk an unfailed start-up still works.
+  b.plat.storage.clear();
+  REQUIRE(!start_up(b).start_error);
+  CHECK(*b.acc);
+  b.acc.reset();
+  CHECK(failmalloc::live_bytes == 0);
+}
+
+TEST_CASE("firmware start-up: create() reports not_enough_memory in its error code") {
+  bench b;
+  fw::pairing_secrets secrets;
+  secrets.setup_secret = b.secret;
+  tls::context ctx = b.context();
+  std::error_code ec;
+  failmalloc::reset(0, 1);
+  std::optional<fw::accessory> acc;
+  {
+    failmalloc::on g;
+    failmalloc::failable f;
+    acc.emplace(fw::accessory::create(std::move(ctx), b.plat.seam(), secrets, b.settings, ec));
+  }
+  failmalloc::reset();
+  CHECK(ec == fw::firmware_errc::not_enough_memory);
+  CHECK(!*acc);
+  CHECK(ec.message().find("not enough memory") != std::string::npos);
+  acc.reset();
+  CHECK(failmalloc::live_bytes == 0);
 }
 
 TEST_CASE("firmware start-up: every mbedTLS allocation fails once; start-up reports it and "
@@ -308,6 +422,7 @@ TEST_CASE("firmware start-up: every mbedTLS allocation fails once; start-up repo
     b.acc.reset();
     CHECK(failmalloc::cxx_live_blocks == 0);
     CHECK(failmalloc::c_live_blocks == 0);
+    CHECK(failmalloc::live_bytes == 0);
   }
   failmalloc::reset();
   CHECK(reported > 0);

@@ -149,6 +149,8 @@ static void test_errors_and_settings(void) {
   CHECK(strcmp(lanyard_error_name(LANYARD_OK), "ok") == 0);
   CHECK(strcmp(lanyard_strerror(LANYARD_OK), "success") == 0);
   CHECK(strcmp(lanyard_error_name(LANYARD_E_BAD_SETTINGS), "firmware.bad_settings") == 0);
+  CHECK(strcmp(lanyard_error_name(LANYARD_E_NOT_ENOUGH_MEMORY), "firmware.not_enough_memory") == 0);
+  CHECK(strcmp(lanyard_error_name(LANYARD_E_EVENT_QUEUE_FULL), "firmware.event_queue_full") == 0);
   CHECK(strcmp(lanyard_error_name(LANYARD_E_TLS_HANDSHAKE_FAILED), "tls.handshake_failed") == 0);
   CHECK(strcmp(lanyard_error_name(LANYARD_E_PAIRING_WRONG_PROOF), "pairing.wrong_proof") == 0);
   CHECK(strcmp(lanyard_error_name(LANYARD_E_CHANNEL_NOT_PAIRED), "channel.not_paired") == 0);
