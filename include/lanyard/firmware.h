@@ -112,7 +112,8 @@ enum lanyard_error {
   LANYARD_E_OUTPUT_FULL = -111,
   /** Not enough memory for the accessory's tables (sized by its settings): from create. */
   LANYARD_E_NOT_ENOUGH_MEMORY = -112,
-  /** The event queue was full (events not drained): a connection closed, a message lost. */
+  /** The event queue was full and could not grow (no memory): a connection closed, a message
+   *  lost. */
   LANYARD_E_EVENT_QUEUE_FULL = -113,
 
   /* lanyard.channel (channel_errc): -(200 + code); the ones a firmware sees most. */

@@ -238,15 +238,18 @@ struct accessory::impl {
   // application never drains poll_event() (then a close is redone by accept()'s eviction).
   void emit(accessory_event ev) { (void)events.push_back(std::move(ev)); }
 
-  // A message or a reset, within max_events: beyond, the application is not taking them, and
-  // the session's connection is closed rather than the queue grown (the event is lost).
+  // A message or a reset. max_events is the room reserved at start; a burst beyond it (one
+  // receive() can decode many small messages) grows the ring instead of dropping the event:
+  // the session acknowledged the message on receipt, so a dropped one would be lost for good.
+  // Only if memory runs out is the connection closed (event_queue_full) and the event lost.
   void emit_data(session_slot& s, accessory_event ev, time_point now) {
-    if (events.size() + control_events < events.capacity()) {
-      (void)events.push_back(std::move(ev));
+    if (events.size() + control_events >= events.capacity() &&
+        !events.grow(2 * events.capacity())) {
+      if (s.conn != connection::no_session)
+        begin_close(conns[s.conn], firmware_errc::event_queue_full, now);
       return;
     }
-    if (s.conn != connection::no_session)
-      begin_close(conns[s.conn], firmware_errc::event_queue_full, now);
+    (void)events.push_back(std::move(ev));
   }
 
   // --- ending connections ------------------------------------------------------------------

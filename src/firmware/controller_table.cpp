@@ -128,15 +128,15 @@ bool controller_table::remove(const core::fingerprint& key) noexcept {
 }
 
 bool controller_table::restore(const controller_entry& e) noexcept {
-  if (find(e.key) || entries_.size() >= capacity_) return false;
-  entries_.push_back(e); // within the reserved capacity: no allocation
+  if (!entries_ || find(e.key) || size_ >= capacity_) return false;
+  entries_[size_++] = e; // within the reserved room: no allocation
   return true;
 }
 
 bool controller_table::set_role(const core::fingerprint& key, core::paired_role role) noexcept {
-  for (controller_entry& e : entries_)
-    if (e.key == key) {
-      e.role = role;
+  for (std::size_t i = 0; i < size_; ++i)
+    if (entries_[i].key == key) {
+      entries_[i].role = role;
       return true;
     }
   return false;
@@ -144,8 +144,8 @@ bool controller_table::set_role(const core::fingerprint& key, core::paired_role 
 
 bool controller_table::last_admin(const core::fingerprint& key) const noexcept {
   const controller_entry* me = find(key);
-  if (!me || me->role != core::paired_role::admin || entries_.size() < 2) return false;
-  for (const controller_entry& e : entries_)
+  if (!me || me->role != core::paired_role::admin || size_ < 2) return false;
+  for (const controller_entry& e : list())
     if (!(e.key == key) && e.role == core::paired_role::admin) return false;
   return true;
 }

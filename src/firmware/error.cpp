@@ -41,8 +41,8 @@ public:
       return "not enough memory to start the firmware accessory (its tables, sized by its "
              "settings)";
     case firmware_errc::event_queue_full:
-      return "the firmware accessory's event queue is full (events not drained): the "
-             "connection was closed and a message lost";
+      return "no memory to queue a received message for the application (events not "
+             "drained?): the connection was closed and the message lost";
     }
     return "unknown firmware error " + std::to_string(value);
   }

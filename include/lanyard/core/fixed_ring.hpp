@@ -2,8 +2,8 @@
 /// fixed_ring<T>: a first-in first-out queue of at most `capacity` values in one block reserved
 /// once, for code built without exceptions (firmware): reserve() reports a failed allocation
 /// instead of throwing, push_back() reports a full ring instead of growing, and nothing else
-/// allocates. It replaces std::deque where a queue's room is configuration (nghttp2 and ngtcp2
-/// keep such queues in fixed rings too).
+/// allocates but grow(), which the caller asks for explicitly. It replaces std::deque where a
+/// queue's room is configuration (nghttp2 and ngtcp2 keep such queues in fixed rings too).
 ///
 /// @code
 ///   core::fixed_ring<event> q;
@@ -59,6 +59,22 @@ public:
     if (p == nullptr) return false;
     data_ = static_cast<T*>(p);
     capacity_ = capacity;
+    return true;
+  }
+
+  /// Moves what the ring holds, in order, into new room for `capacity` values (more than it
+  /// holds). False if the allocation failed: the ring is then as it was. For a queue whose
+  /// room is reserved at start but must not drop what it is given (a burst beyond it).
+  bool grow(std::size_t capacity) noexcept {
+    static_assert(std::is_nothrow_move_constructible_v<T>, "grow() moves the values");
+    if (capacity <= size_) return false;
+    fixed_ring bigger;
+    if (!bigger.reserve(capacity)) return false;
+    while (!empty()) {
+      (void)bigger.push_back(std::move(front()));
+      pop_front();
+    }
+    *this = std::move(bigger);
     return true;
   }
 

@@ -39,10 +39,12 @@ struct accessory_settings {
   /// (16 KiB each way in Debian's build) are apart.
   std::size_t tls_input_bytes = 512;
   std::size_t tls_output_bytes = 0;
-  /// Messages (and session resets) waiting for the application's poll_event(), in a ring
-  /// reserved at construction beside room for the other events (closes, pairing verdicts,
-  /// session ends). Drained after every call, one call holds what one receive() decrypts; a
-  /// message beyond closes its connection (firmware_errc::event_queue_full, the message lost).
+  /// Room for messages (and session resets) waiting for the application's poll_event(), in a
+  /// ring reserved at construction beside room for the other events (closes, pairing
+  /// verdicts, session ends). Drained after every call, one call holds what one receive()
+  /// decrypts. A burst beyond it grows the ring (the session acknowledged the messages on
+  /// receipt: none may be dropped); only if that allocation fails is the connection closed
+  /// with firmware_errc::event_queue_full and the message lost.
   std::size_t max_events = 16;
   /// How long a session without a connection is kept for its controller to resume.
   std::chrono::nanoseconds session_linger = std::chrono::minutes(10);

@@ -46,9 +46,9 @@ enum class firmware_errc {
   /// connection and session slots, TLS buffers, controllers, event queue): the accessory is
   /// empty and does nothing; give the heap more room or lower the capacities.
   not_enough_memory,
-  /// The event queue held accessory_settings::max_events messages the application had not
-  /// taken with poll_event(): the connection that brought one more is closed and that message
-  /// is lost (the session acknowledged it on receipt). Drain poll_event() after every call.
+  /// A received message found the event queue full (accessory_settings::max_events) and no
+  /// memory to grow it: the connection that brought it is closed and that message is lost (the
+  /// session acknowledged it on receipt). Drain poll_event() after every call.
   event_queue_full,
 };
 

@@ -83,3 +83,24 @@ TEST_CASE("fixed_ring: move-only values, moves of the ring, reserve again") {
   REQUIRE(!r.reserve(static_cast<std::size_t>(-1) / 2)); // cannot be had: reported, not thrown
   CHECK(r.capacity() == 0);
 }
+
+TEST_CASE("fixed_ring: grow() keeps the values in order, wrapped or not") {
+  lanyard::core::fixed_ring<std::string> q;
+  REQUIRE(q.reserve(3));
+  REQUIRE(q.push_back(std::string("a")));
+  REQUIRE(q.push_back(std::string("b")));
+  q.pop_front(); // the head moves: the next values wrap around the end of the block
+  REQUIRE(q.push_back(std::string("c")));
+  REQUIRE(q.push_back(std::string("d")));
+  REQUIRE(q.full());
+  CHECK_FALSE(q.grow(2)); // not more than it holds: refused, nothing changed
+  CHECK(q.capacity() == 3);
+  REQUIRE(q.grow(6));
+  CHECK(q.capacity() == 6);
+  REQUIRE(q.size() == 3);
+  CHECK(q[0] == "b");
+  CHECK(q[1] == "c");
+  CHECK(q[2] == "d");
+  REQUIRE(q.push_back(std::string("e")));
+  CHECK(q.size() == 4);
+}
