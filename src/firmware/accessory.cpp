@@ -894,10 +894,16 @@ std::error_code accessory::open_pairing_window(time_point) {
   if (!impl_) return firmware_errc::not_started;
   impl& i = *impl_;
   if (!i.started) return firmware_errc::not_started;
+  const core::pairing_window before = i.controllers.window();
   if (std::error_code ec = i.controllers.window().open(i.wall(), i.settings.setup_window,
                                                        core::window_opener::local))
     return ec;
-  return i.save_controllers();
+  // Open only if stored: a window that a reboot would forget must not admit anyone now.
+  if (std::error_code ec = i.save_controllers()) {
+    i.controllers.window() = before;
+    return ec;
+  }
+  return {};
 }
 
 const controller_table& accessory::controllers() const noexcept {

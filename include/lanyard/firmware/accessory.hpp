@@ -125,6 +125,8 @@ public:
   std::error_code wifi_failed(core::provisioning_failure why, time_point now);
   /// The pairing button: opens the window (window_opener::local, which resets the failure
   /// count: someone is standing at the accessory) for accessory_settings::setup_window.
+  /// Errors: not_started, the window's own, storage_failed (the window stays as it was: one a
+  /// reboot would forget does not open).
   std::error_code open_pairing_window(time_point now);
 
   // --- State. ---

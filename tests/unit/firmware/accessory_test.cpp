@@ -253,6 +253,11 @@ TEST_CASE("firmware accessory: storage failures and damaged state are reported, 
     CHECK(b.boot(t0 + 1s) == fw::firmware_errc::storage_corrupt);
     CHECK(b.plat.storage.at(fw::storage_key::controllers) == kept);
   }
+  SECTION("a window that cannot be stored does not open") {
+    b.plat.storage_fails = true;
+    CHECK(b.acc->open_pairing_window(t0 + 1s) == fw::firmware_errc::storage_failed);
+    CHECK(!b.acc->pairing_window_open());
+  }
   SECTION("unreadable storage stops start-up") {
     b.plat.storage_fails = true;
     CHECK(b.boot(t0 + 1s) == fw::firmware_errc::storage_failed);
