@@ -5,6 +5,7 @@
 #include <lanyard/accessory/controller_admin.hpp>
 #include <lanyard/channel/error.hpp>
 #include <lanyard/core/accessory_txt.hpp>
+#include <lanyard/core/admin_request.hpp>
 #include <lanyard/core/app_message.hpp>
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/provisioning_responder.hpp>
@@ -194,17 +195,20 @@ struct node::impl : std::enable_shared_from_this<impl> {
     if (opts.on_control) opts.on_control(from, service, seq, message);
     const auto parsed = core::parse_app_message(message);
     std::vector<std::string> replies;
-    std::vector<controller_id> removed;
+    std::optional<controller_id> removed;
     if (!parsed) {
       // Answered, so the app does not wait for a report that never comes.
       replies.push_back(error_text(seq, "bad_message", parsed.code.message()));
     } else if (service == core::message_kind::administration) {
-      const auto before = store->list();
       if (!accessory::handle_admin_message(*store, from, seq, parsed.message, window_clock::now(),
                                            replies))
         replies.push_back(error_text(seq, "unknown_verb", parsed.message.verb));
-      for (const auto& c : before)
-        if (!store->find(c.fingerprint)) removed.push_back(c.fingerprint);
+      // Only controller_remove removes: its fingerprint, if the store no longer has it.
+      if (parsed.message.verb == "controller_remove") {
+        const core::admin_parse_result r = core::parse_admin_request(parsed.message);
+        const auto* rm = std::get_if<core::admin_requests::remove>(&r.request);
+        if (r.ok && rm && !store->find(rm->controller)) removed = rm->controller;
+      }
     } else if (service == core::message_kind::provisioning && opts.wifi) {
       if (!provision(from, seq, parsed.message))
         replies.push_back(error_text(seq, "unknown_verb", parsed.message.verb));
@@ -218,8 +222,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
       send_control(from, service, text);
     // A removed controller loses its session now, not only its next connection (which the
     // store refuses). An admin that removed itself may not see its ok: its connection ends.
-    for (const controller_id& c : removed)
-      srv->end_session(c);
+    if (removed) srv->end_session(*removed);
     refresh(); // an admin may have removed a controller or opened the window
   }
 
