@@ -134,6 +134,9 @@ public:
       listed_[static_cast<std::size_t>(k - 1)] = 1;
       ++n_listed_;
     }
+    // The reset event may come after the last send completed (it is queued as an event): the
+    // run can be over now.
+    check_done();
   }
 
   /// The messages taken from now on are the new session's: seq from 0, echoes from
