@@ -35,6 +35,7 @@ core::session_settings firmware_session_profile() {
 namespace {
 
 // Connection handles: slot index in the low 16 bits, the slot's generation above.
+constexpr std::size_t max_slots = 0xFFFF;
 connection_id make_id(std::size_t slot, std::uint16_t generation) {
   return {static_cast<std::uint32_t>(slot) | (std::uint32_t{generation} << 16)};
 }
@@ -85,6 +86,12 @@ struct accessory::impl {
     if (!controllers.reserved() || !table.reserved()) return false;
     slot_count = std::max<std::size_t>(settings.max_sessions, 1) +
                  std::max<std::size_t>(settings.max_pending, 1);
+    // A connection handle keeps its slot in 16 bits (make_id): more slots would alias
+    // handles. Nothing is reserved; start() refuses the settings (bad_settings).
+    if (slot_count > max_slots) {
+      slot_count = 0;
+      return true;
+    }
     // Room for the events one call can produce besides messages: a close and a pairing verdict
     // per connection, an end per session; messages and resets have max_events.
     control_events = 2 * slot_count + session_capacity();
@@ -234,9 +241,13 @@ struct accessory::impl {
   }
 
   // --- events ------------------------------------------------------------------------------
-  // A control event: its room is reserved (control_events), so it is lost only if the
-  // application never drains poll_event() (then a close is redone by accept()'s eviction).
-  void emit(accessory_event ev) { (void)events.push_back(std::move(ev)); }
+  // A control event: its room is reserved (control_events) for what one call produces. An
+  // application that lets events pile up across calls grows the ring instead of losing a
+  // close, a pairing verdict or a session's end; only if memory runs out is one lost.
+  void emit(accessory_event ev) {
+    if (events.size() >= events.capacity() && !events.grow(2 * events.capacity())) return;
+    (void)events.push_back(std::move(ev));
+  }
 
   // A message or a reset. max_events is the room reserved at start; a burst beyond it (one
   // receive() can decode many small messages) grows the ring instead of dropping the event:
@@ -685,7 +696,7 @@ std::error_code accessory::start(time_point) {
   if (!impl_) return firmware_errc::not_enough_memory;
   impl& i = *impl_;
   const accessory_settings& st = i.settings;
-  if (st.max_sessions == 0 || st.max_pending == 0 || st.max_controllers == 0 ||
+  if (st.max_sessions == 0 || st.max_pending == 0 || i.slot_count == 0 || st.max_controllers == 0 ||
       st.max_controllers > 255 || st.session.max_message_size == 0 ||
       st.session.max_replay_bytes < st.session.max_message_size + 32 || !i.ctx)
     return firmware_errc::bad_settings;

@@ -28,6 +28,8 @@ struct accessory_settings {
   /// first (closing, then still in the TLS handshake, then an unknown key's pairing, last a
   /// paired controller's; the oldest within each): bare TCP connections evict each other and
   /// never an owner's pairing that got past TLS, so they cannot keep the owner out.
+  /// max_sessions + max_pending is at most 65,535 (a connection_id holds the slot in 16 bits);
+  /// start() refuses more with bad_settings.
   std::size_t max_pending = 2;
   /// Paired controllers kept (controller_table's capacity, at most 255).
   std::size_t max_controllers = 8;

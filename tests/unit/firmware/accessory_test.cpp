@@ -205,6 +205,24 @@ TEST_CASE("firmware accessory: a flood of bare connections cannot keep a paired 
   CHECK(b.acc->connected(phone.key()));
 }
 
+TEST_CASE("firmware accessory: control events wait for an application that drains late") {
+  bench b;
+  b.settings.max_sessions = 1;
+  b.settings.max_pending = 1;
+  b.settings.max_events = 1;
+  REQUIRE(!b.boot());
+  // 200 bare connections, each evicting the one before, and nobody calls poll_event(): every
+  // eviction's close must still be there when the application gets round to it.
+  std::vector<fw::connection_id> ids(200);
+  for (auto& id : ids)
+    REQUIRE(!b.acc->accept(id, t0 + 1s));
+  b.drain();
+  REQUIRE(b.closes.size() >= 198);
+  CHECK(b.closes.front().id == ids.front());
+  for (std::size_t k = 1; k < b.closes.size(); ++k)
+    CHECK(b.closes[k].id == ids[k]); // in order, none lost
+}
+
 TEST_CASE("firmware accessory: only the admin provisions; the driver's verdict reaches it") {
   bench b;
   b.settings.provisioning = true;
@@ -294,6 +312,11 @@ TEST_CASE("firmware accessory: settings and platform are checked at start") {
     CHECK(b.boot() == fw::firmware_errc::not_enough_memory);
     b.settings.max_events = 16;
     b.settings.max_controllers = 300; // clamped to 255 by the table; start() refuses it
+    CHECK(b.boot() == fw::firmware_errc::bad_settings);
+  }
+  SECTION("more connection slots than a connection_id can name") {
+    b.settings.max_sessions = 65'000;
+    b.settings.max_pending = 536; // 65,536 slots: one too many for 16 bits
     CHECK(b.boot() == fw::firmware_errc::bad_settings);
   }
   SECTION("no storage") {
