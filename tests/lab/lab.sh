@@ -19,7 +19,7 @@ export LAB_SH
 source "$(dirname "$LAB_SH")/../lib/skip.sh"
 
 # host name -> "what runs there"; fixed for every run (only namespace names carry LAB_ID)
-_LAB_HOSTS=(phone accessory wan lan)
+_LAB_HOSTS=(phone accessory wan lan cloud)
 
 # Wiring: "hostA ifA hostB ifB" (veth pairs). Ports in `lan` are enslaved to br0.
 _LAB_LINKS=(
@@ -29,6 +29,7 @@ _LAB_LINKS=(
   "phone p2p0 accessory p2p0"
   "accessory ap0 phone sap0"
   "phone cell0 wan cell0"
+  "wan inet0 cloud eth0"
 )
 
 _lab_log() { printf 'lab: %s\n' "$*" >&2; }
@@ -46,8 +47,8 @@ _lab_need_lab() {
 
 _lab_valid_host() {
   case "${1:-}" in
-    phone | accessory | wan | lan) return 0 ;;
-    *) _lab_err "unknown lab host '${1:-}' (expected phone, accessory, wan or lan)" ;;
+    phone | accessory | wan | lan | cloud) return 0 ;;
+    *) _lab_err "unknown lab host '${1:-}' (expected phone, accessory, wan, lan or cloud)" ;;
   esac
 }
 
@@ -103,14 +104,24 @@ _lab_if_addrs() { # HOST IF
                 echo "addr replace 2001:2:0:3::1/64 dev cell0 nodad" ;;
     wan/uplink) echo "addr replace 198.18.1.254/24 dev uplink"
                 echo "addr replace 2001:2:0:1::254/64 dev uplink nodad" ;;
+    wan/inet0)  echo "addr replace 198.18.5.1/24 dev inet0"
+                echo "addr replace 2001:2:0:5::1/64 dev inet0 nodad" ;;
+    cloud/eth0) echo "addr replace 198.18.5.2/24 dev eth0"
+                echo "addr replace 2001:2:0:5::2/64 dev eth0 nodad" ;;
   esac
 }
 _lab_if_routes() { # HOST IF
   case "$1/$2" in
     phone/cell0) echo "route replace 198.18.1.0/24 via 198.18.3.1 dev cell0 metric 500"
-                 echo "route replace 2001:2:0:1::/64 via 2001:2:0:3::1 dev cell0 metric 500" ;;
+                 echo "route replace 2001:2:0:1::/64 via 2001:2:0:3::1 dev cell0 metric 500"
+                 echo "route replace 198.18.5.0/24 via 198.18.3.1 dev cell0 metric 500"
+                 echo "route replace 2001:2:0:5::/64 via 2001:2:0:3::1 dev cell0 metric 500" ;;
     accessory/wlan0) echo "route replace 198.18.3.0/24 via 198.18.1.254 dev wlan0"
-                     echo "route replace 2001:2:0:3::/64 via 2001:2:0:1::254 dev wlan0" ;;
+                     echo "route replace 2001:2:0:3::/64 via 2001:2:0:1::254 dev wlan0"
+                     echo "route replace 198.18.5.0/24 via 198.18.1.254 dev wlan0"
+                     echo "route replace 2001:2:0:5::/64 via 2001:2:0:1::254 dev wlan0" ;;
+    cloud/eth0) echo "route replace 198.18.0.0/15 via 198.18.5.1 dev eth0"
+                echo "route replace 2001:2::/48 via 2001:2:0:5::1 dev eth0" ;;
   esac
 }
 
@@ -374,7 +385,8 @@ _lab_fail_at() { # test hook: LANYARD_LAB_FAIL_AT=netns|links|daemons
 # interfaces of each host, in configuration order (routers first so gateways exist)
 _lab_host_ifs() {
   case "$1" in
-    wan) echo "cell0 uplink" ;;
+    wan) echo "cell0 uplink inet0" ;;
+    cloud) echo "eth0" ;;
     accessory) echo "wlan0 p2p0 ap0" ;;
     phone) echo "wlan0 p2p0 cell0 sap0" ;;
   esac
@@ -408,6 +420,7 @@ _lab_build() {
     echo "link set lo up"
     echo "link add br0 type bridge mcast_snooping 0 stp_state 0 forward_delay 0"
   } | _lab_batch "$LAB_ID-lan" || return 1
+  echo "link set lo up" | _lab_batch "$LAB_ID-cloud" || return 1
   for h in phone accessory wan; do
     {
       echo "link set lo up"
@@ -427,7 +440,7 @@ _lab_build() {
   _lab_fail_at links || return 1
 
   # addresses, up, routes; sap0 stays DOWN (the SoftAP is not joined yet)
-  for h in wan accessory phone; do
+  for h in wan cloud accessory phone; do
     for i in $(_lab_host_ifs "$h"); do
       _lab_if_addrs "$h" "$i"
       [[ $h/$i == phone/sap0 ]] && continue
@@ -592,33 +605,41 @@ _lab_nft_table() { # KIND HOST IF
   echo "${n//[^A-Za-z0-9_]/_}"
 }
 
+# Install (RULE non-empty) or remove a netdev ingress filter named after KIND, HOST and IF on
+# HOST:IF only (RULE may hold several lines).
+_lab_nft_one() { # KIND HOST IF RULE [TABLE-HOST TABLE-IF]
+  local kind=$1 host=$2 ifc=$3 rule=$4 t ns
+  _lab_need_if "$host" "$ifc" || return 1
+  t=$(_lab_nft_table "$kind" "${5:-$host}" "${6:-$ifc}")
+  ns=$(lab_ns "$host") || return 1
+  if [[ -n $rule ]]; then
+    echo "$ns $t" >>"$LAB_DIR/nft"
+    ip netns exec "$ns" nft -f - <<EOF || { _lab_err "nft on $host $ifc failed"; return 1; }
+table netdev $t
+delete table netdev $t
+table netdev $t {
+  chain ingress {
+    type filter hook ingress device "$ifc" priority -500; policy accept;
+    $rule
+  }
+}
+EOF
+  else
+    ip netns exec "$ns" nft delete table netdev "$t" 2>/dev/null || true
+  fi
+}
+
 # Install (RULE non-empty) or remove a netdev ingress filter on HOST:IF and on its veth
 # peer, so both directions are affected and senders get no local error (silent).
 _lab_nft_both() { # KIND HOST IF RULE
-  local kind=$1 host=$2 ifc=$3 rule=$4 t peer h i ns l
+  local kind=$1 host=$2 ifc=$3 rule=$4 peer h i l
   _lab_need_if "$host" "$ifc" || return 1
-  t=$(_lab_nft_table "$kind" "$host" "$ifc")
   peer=$(_lab_peer "$host" "$ifc")
   local -a ends=("$host $ifc")
   [[ -n $peer ]] && ends+=("$peer")
   for l in "${ends[@]}"; do
     read -r h i <<<"$l"
-    ns=$(lab_ns "$h") || return 1
-    if [[ -n $rule ]]; then
-      echo "$ns $t" >>"$LAB_DIR/nft"
-      ip netns exec "$ns" nft -f - <<EOF || { _lab_err "nft on $h $i failed"; return 1; }
-table netdev $t
-delete table netdev $t
-table netdev $t {
-  chain ingress {
-    type filter hook ingress device "$i" priority -500; policy accept;
-    $rule
-  }
-}
-EOF
-    else
-      ip netns exec "$ns" nft delete table netdev "$t" 2>/dev/null || true
-    fi
+    _lab_nft_one "$kind" "$h" "$i" "$rule" "$host" "$ifc" || return 1
   done
 }
 
@@ -626,6 +647,24 @@ EOF
 # in and out of HOST's IF. The link stays up; sends "succeed"; nothing arrives.
 lab_blackhole() { _lab_nft_both bh "${1:-}" "${2:-}" "counter drop"; }
 lab_unblackhole() { _lab_nft_both bh "${1:-}" "${2:-}" ""; }
+
+# lab_cell_home off|on: whether the phone's cell0 reaches the home LAN (the accessory's wlan0)
+# through the wan router. Real carriers do not route into a home behind its router: "off" drops
+# what the wan router would forward between cell0 and the LAN, both ways, so cell0 reaches only
+# the cloud host (the relay's broker). "on" (the state after lab_up) is the lab's shortcut the
+# path tests use to have a third path.
+lab_cell_home() {
+  case ${1:-} in
+    off)
+      _lab_nft_one home wan cell0 "ip daddr 198.18.1.0/24 counter drop
+    ip6 daddr 2001:2:0:1::/64 counter drop" || return 1
+      _lab_nft_one home wan uplink "ip daddr 198.18.3.0/24 counter drop
+    ip6 daddr 2001:2:0:3::/64 counter drop" ;;
+    on)
+      _lab_nft_one home wan cell0 "" && _lab_nft_one home wan uplink "" ;;
+    *) _lab_err "lab_cell_home: off or on (got '${1:-}')" ;;
+  esac
+}
 
 # lab_loss HOST IF PERCENT: drop PERCENT % of frames in EACH direction on HOST's IF
 # (so a round trip survives with (1-p)^2). PERCENT 0 removes the loss.
@@ -771,7 +810,7 @@ lab_reap_stale() {
   # namespaces of a lab whose state dir is gone (state dir is created before and removed
   # after the namespaces, so such a namespace is always an orphan)
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-    [[ $ns =~ ^(ly[0-9]+x[0-9]+)-(phone|accessory|wan|lan)$ ]] || continue
+    [[ $ns =~ ^(ly[0-9]+x[0-9]+)-(phone|accessory|wan|lan|cloud)$ ]] || continue
     id=${BASH_REMATCH[1]}
     [[ -d $LAB_ROOT/$id ]] && continue
     _lab_log "reaping orphan namespace $ns"

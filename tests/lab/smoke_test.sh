@@ -52,6 +52,22 @@ lab_unblackhole wan uplink
 lab_ping phone cell0 198.18.1.3 || fail "cell0 path not back after lab_unblackhole"
 ok "cell0 traffic to the LAN goes through the wan router; blackhole/unblackhole work"
 
+# the cloud host (the relay's broker): the accessory reaches it through the home router, the
+# phone over cellular; with lab_cell_home off, cellular reaches the cloud and not the home
+lab_ping accessory wlan0 198.18.5.2 || fail "accessory wlan0 -> cloud (IPv4)"
+lab_ping accessory wlan0 2001:2:0:5::2 || fail "accessory wlan0 -> cloud (IPv6)"
+lab_ping phone cell0 198.18.5.2 || fail "phone cell0 -> cloud (IPv4)"
+lab_ping phone cell0 2001:2:0:5::2 || fail "phone cell0 -> cloud (IPv6)"
+lab_cell_home off
+if lab_ping phone cell0 198.18.1.3 1 2>/dev/null; then fail "cell0 reaches the home LAN after lab_cell_home off"; fi
+if lab_ping phone cell0 2001:2:0:1::3 1 2>/dev/null; then fail "cell0 reaches the home LAN (IPv6) after lab_cell_home off"; fi
+lab_ping phone cell0 198.18.5.2 || fail "cell0 lost the cloud with lab_cell_home off"
+lab_ping accessory wlan0 198.18.5.2 || fail "the accessory lost the cloud with lab_cell_home off"
+lab_ping phone wlan0 198.18.1.3 || fail "wlan0 broken by lab_cell_home off"
+lab_cell_home on
+lab_ping phone cell0 198.18.1.3 || fail "cell0 does not reach the home LAN again after lab_cell_home on"
+ok "cloud reachable from accessory wlan0 and phone cell0; lab_cell_home off/on cuts and restores cell0 -> home"
+
 lab_join_softap
 lab_ping phone sap0 198.18.4.1 || fail "phone sap0 -> accessory SoftAP 198.18.4.1"
 lab_leave_softap
