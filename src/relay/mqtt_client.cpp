@@ -128,6 +128,10 @@ struct mqtt_client::impl : std::enable_shared_from_this<impl> {
     if (mosquitto_tls_set(mosq, settings.ca_file.c_str(), nullptr, nullptr, nullptr, nullptr))
       return mqtt_errc::bad_settings;
     if (int rc = mosquitto_tls_opts_set(mosq, 1, "tlsv1.2", nullptr)) return from_mosquitto(rc);
+    // A tunnel's TLS records are small and interactive: Nagle's algorithm against the peer's
+    // delayed acknowledgement cost ~40 ms per direction (88 ms echoes on loopback). The broker
+    // wants the same (mosquitto: set_tcp_nodelay true; docs/design/relay.md).
+    (void)mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
     return {};
   }
 
@@ -353,6 +357,9 @@ std::error_code mqtt_client::publish(std::string_view topic,
 
 mqtt_state mqtt_client::state() const noexcept {
   return impl_->st;
+}
+asio::any_io_executor mqtt_client::get_executor() const noexcept {
+  return impl_->executor;
 }
 
 } // namespace lanyard::relay

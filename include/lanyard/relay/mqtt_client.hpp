@@ -104,6 +104,7 @@ public:
   std::error_code publish(std::string_view topic, std::span<const std::uint8_t> payload);
 
   mqtt_state state() const noexcept;
+  asio::any_io_executor get_executor() const noexcept;
 
 private:
   struct impl;

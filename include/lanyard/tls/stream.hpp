@@ -172,7 +172,9 @@ public:
     case state::waiting:
       did_io_ = true;
       if (io_ec) return finish(self, io_ec);
-      read_now_or_wait(self);
+      // Only read_now_or_wait waits here: a next layer that cannot wait for readiness (a
+      // relay tunnel) never gets to this state.
+      if constexpr (readiness_waitable<layer_type>) read_now_or_wait(self);
       return;
     case state::posted:
       finish(self, ec_);
@@ -313,7 +315,7 @@ private:
   // it): it takes what has arrived at once (read_some_now, as asio's own speculative read
   // does) and otherwise waits for readability with the engine's input buffer freed.
   template <class Self>
-  void read_now_or_wait(Self& self) {
+  void read_now_or_wait(Self& self) requires readiness_waitable<layer_type> {
     std::error_code ec;
     n_ = s_->read_some_now(read_buf_, ec);
     if (ec != asio::error::would_block) return complete_with(self, ec);

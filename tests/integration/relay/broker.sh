@@ -55,6 +55,7 @@ log_type notice
 log_type information
 connection_messages true
 user root
+set_tcp_nodelay true
 listener $BROKER_PORT $BROKER_HOST
 cafile $BROKER_DIR/ca.crt
 certfile $BROKER_DIR/broker.crt
