@@ -25,21 +25,15 @@
 #include <string>
 #include <vector>
 
+#include "relay_tool.hpp"
+
 using namespace lanyard;
 
 namespace {
 
-const auto t0 = std::chrono::steady_clock::now();
-
-void say(const std::string& line) {
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%.3f %s\n", s, line.c_str());
-  std::fflush(stdout);
-}
-
+using relay_tool::say;
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr, "relay_mqtt_probe: %s\n", why.c_str());
-  std::exit(2);
+  relay_tool::usage("relay_mqtt_probe", why);
 }
 
 } // namespace

@@ -43,23 +43,17 @@
 #include <string>
 #include <thread>
 
+#include "relay_tool.hpp"
+
 using namespace lanyard;
 using namespace std::chrono_literals;
 using tls_tunnel = tls::stream<relay::tunnel_stream>;
 
 namespace {
 
-const auto t0 = std::chrono::steady_clock::now();
-
-void say(const std::string& line) {
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%.3f %s\n", s, line.c_str());
-  std::fflush(stdout);
-}
-
+using relay_tool::say;
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr, "relay_tunnel_peer: %s\n", why.c_str());
-  std::exit(2);
+  relay_tool::usage("relay_tunnel_peer", why);
 }
 
 core::fingerprint read_fingerprint(const std::filesystem::path& file) {
