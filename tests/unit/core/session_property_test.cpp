@@ -1210,9 +1210,10 @@ void check_coverage(const coverage& c, std::uint64_t schedules) {
   CHECK(c.timer_spins == 0); // a deadline handled is never due again at once
   CHECK(c.consume_schedules >= at_least(250));
   CHECK(c.consumed >= at_least(5000));
-  // About 27 per 1000 schedules (10,000 measured) since service messages, which the session
-  // takes itself, make up a quarter of the traffic; 10 is over 3 sigma below that.
-  CHECK(c.resumed_holding_unread >= at_least(10));
+  // Rare, and spread wide: 11 to 42 per 1000 schedules over 100 random ranges (median 24),
+  // and 7 in 4 of 1,800 (the old minimum of 10 failed those: about one CI run in 400, a
+  // coverage flake, not a broken guarantee). 3 still proves the case is exercised.
+  CHECK(c.resumed_holding_unread >= at_least(3));
   CHECK(c.control_delivered >= at_least(1000));
 }
 
