@@ -19,5 +19,11 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/lanyardConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/lanyardConfigVersion.cmake
         DESTINATION ${LANYARD_CMAKE_DIR})
 
+# What the exported targets give their users, for pkg-config's: the headers must see the same
+# LANYARD_ERROR_MESSAGES as the libraries (lanyard/core/error_condition.hpp).
+set(LANYARD_PC_DEFINITIONS "")
+if(NOT LANYARD_ERROR_MESSAGES)
+  set(LANYARD_PC_DEFINITIONS " -DLANYARD_ERROR_MESSAGES=0")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/lanyard.pc.in ${CMAKE_CURRENT_BINARY_DIR}/lanyard.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/lanyard.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

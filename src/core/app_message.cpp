@@ -10,6 +10,7 @@ namespace {
 class app_message_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.app_message"; }
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int ev) const override {
     switch (static_cast<app_message_errc>(ev)) {
     case app_message_errc::empty:
@@ -37,6 +38,7 @@ public:
     }
     return "unknown application message error";
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<app_message_errc>(code)) {

@@ -13,6 +13,7 @@ constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 class base32_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.base32"; }
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int ev) const override {
     switch (static_cast<base32_errc>(ev)) {
     case base32_errc::invalid_character:
@@ -24,6 +25,7 @@ public:
     }
     return "unknown base32 error";
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<base32_errc>(code)) {

@@ -12,6 +12,7 @@ class channel_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.channel"; }
 
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int ev) const override {
     switch (static_cast<channel_errc>(ev)) {
     case channel_errc::protocol_violation:
@@ -93,6 +94,7 @@ public:
     }
     return "unknown lanyard.channel error " + std::to_string(ev);
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<channel_errc>(code)) {

@@ -49,6 +49,7 @@ public:
   const char* name() const noexcept override { return "lanyard.condition"; }
 
   std::string message(int c) const override {
+#if LANYARD_ERROR_MESSAGES
     switch (static_cast<condition>(c)) {
     case condition::transient:
       return "transient: retrying later (after a backoff, on another path or after a network "
@@ -70,6 +71,11 @@ public:
              "something";
     }
     return "unknown lanyard.condition " + std::to_string(c);
+#else
+    if (const std::string_view n = to_string(static_cast<condition>(c)); !n.empty())
+      return std::string(n);
+    return "lanyard.condition " + std::to_string(c);
+#endif
   }
 
   // Lanyard's categories answer for their own codes (lanyard_category::equivalent); this is
@@ -98,6 +104,20 @@ const std::error_category& condition_category() noexcept {
 bool is_lanyard_code(const std::error_code& ec) noexcept {
   return ec && ec == std::error_condition(detail::lanyard_marker, condition_category());
 }
+
+namespace detail {
+
+std::string terse_message(const char* category, std::string_view code_name, int code) {
+  std::string s(category);
+  if (code_name.empty()) return s + " error " + std::to_string(code);
+  s += '.';
+  s += code_name;
+  s += " (" + std::to_string(code) + ')';
+  s += terse_message_hint;
+  return s;
+}
+
+} // namespace detail
 
 std::string code_string(const std::error_code& ec) {
   if (!ec) return {};

@@ -17,6 +17,7 @@ constexpr char hex_digits[] = "0123456789abcdef";
 class fingerprint_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.fingerprint"; }
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int ev) const override {
     switch (static_cast<fingerprint_errc>(ev)) {
     case fingerprint_errc::empty:
@@ -30,6 +31,7 @@ public:
     }
     return "unknown fingerprint error";
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<fingerprint_errc>(code)) {

@@ -12,6 +12,7 @@ class mdns_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.mdns"; }
 
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int value) const override {
     switch (static_cast<mdns_errc>(value)) {
     case mdns_errc::header_truncated:
@@ -64,6 +65,7 @@ public:
     }
     return "unknown mDNS error " + std::to_string(value);
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<mdns_errc>(code)) {

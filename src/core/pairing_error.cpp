@@ -11,6 +11,7 @@ namespace {
 class pairing_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.pairing"; }
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int ev) const override {
     switch (static_cast<pairing_errc>(ev)) {
     case pairing_errc::window_closed:
@@ -48,6 +49,7 @@ public:
     }
     return "unknown pairing error";
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<pairing_errc>(code)) {

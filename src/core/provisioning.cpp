@@ -11,6 +11,7 @@ constexpr std::string_view status_verb = "wifi_status";
 class provisioning_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.provisioning"; }
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int ev) const override {
     switch (static_cast<provisioning_errc>(ev)) {
     case provisioning_errc::not_provisioning:
@@ -49,6 +50,7 @@ public:
     }
     return "unknown provisioning error";
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<provisioning_errc>(code)) {

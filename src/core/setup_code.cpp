@@ -50,6 +50,7 @@ std::uint8_t verhoeff_sum(std::string_view digits, std::size_t first) noexcept {
 class setup_code_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.setup_code"; }
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int ev) const override {
     switch (static_cast<setup_code_errc>(ev)) {
     case setup_code_errc::empty:
@@ -68,6 +69,7 @@ public:
     }
     return "unknown setup code error";
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<setup_code_errc>(code)) {

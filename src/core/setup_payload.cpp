@@ -34,6 +34,7 @@ constexpr std::size_t secret_size(std::uint8_t v) noexcept {
 class payload_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.payload"; }
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int ev) const override {
     switch (static_cast<payload_errc>(ev)) {
     case payload_errc::empty:
@@ -70,6 +71,7 @@ public:
     }
     return "unknown setup payload error";
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<payload_errc>(code)) {

@@ -12,6 +12,7 @@ class txt_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.txt"; }
 
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int value) const override {
     switch (static_cast<txt_errc>(value)) {
     case txt_errc::truncated:
@@ -30,6 +31,7 @@ public:
     }
     return "unknown TXT record error " + std::to_string(value);
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<txt_errc>(code)) {

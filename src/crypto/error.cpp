@@ -12,6 +12,7 @@ class crypto_category_impl final : public core::lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.crypto"; }
 
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int value) const override {
     switch (static_cast<crypto_errc>(value)) {
     case crypto_errc::bad_input:
@@ -35,6 +36,7 @@ public:
     }
     return "unknown lanyard.crypto error " + std::to_string(value);
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<crypto_errc>(code)) {

@@ -10,6 +10,7 @@ class firmware_category_impl final : public core::lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.firmware"; }
 
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int value) const override {
     switch (static_cast<firmware_errc>(value)) {
     case firmware_errc::bad_settings:
@@ -46,6 +47,7 @@ public:
     }
     return "unknown firmware error " + std::to_string(value);
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<firmware_errc>(code)) {

@@ -12,6 +12,7 @@ class tls_category_impl final : public core::lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.tls"; }
 
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int value) const override {
     switch (static_cast<tls_errc>(value)) {
     case tls_errc::handshake_timeout:
@@ -69,6 +70,7 @@ public:
     }
     return "unknown lanyard.tls error " + std::to_string(value);
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<tls_errc>(code)) {

@@ -31,6 +31,16 @@
 #include <type_traits>
 #include <vector>
 
+/// 1 (the default): every Lanyard category's message() explains its codes in a sentence. 0 (the
+/// CMake option LANYARD_ERROR_MESSAGES=OFF, a PUBLIC definition of lanyard::core, so also of
+/// lanyard::crypto, lanyard::tls_engine, lanyard::firmware and their users): the sentences of the
+/// categories in those libraries are not compiled and message() names the code
+/// (lanyard_category::message()); code_name(), code_string() and the conditions are the same in
+/// both. For firmware short of flash (docs/firmware.md).
+#ifndef LANYARD_ERROR_MESSAGES
+#define LANYARD_ERROR_MESSAGES 1
+#endif
+
 namespace lanyard::core {
 
 /// What a caller does about an error. A code may be equivalent to several conditions
@@ -98,6 +108,15 @@ namespace detail {
 /// tells Lanyard's categories from others without RTTI. Outside the enum, so conditions_of()
 /// and every switch over `condition` never see it.
 inline constexpr int lanyard_marker = 31;
+
+/// lanyard_category::message()'s text: "lanyard.txt.empty_key (3)" and
+/// terse_message_hint for a value of the enum (`code_name` not empty), "lanyard.txt error 42"
+/// for any other value.
+std::string terse_message(const char* category, std::string_view code_name, int code);
+
+/// What a message() built without its texts adds after the code's name.
+inline constexpr std::string_view terse_message_hint =
+    "; no error texts in this build (LANYARD_ERROR_MESSAGES=OFF), see docs/firmware.md";
 } // namespace detail
 
 /// Base of every Lanyard error category: conditions() classifies the category's codes and
@@ -110,8 +129,21 @@ public:
   /// conditions(); "" for values outside the enum. Stable: scripts match on it (code_string()).
   virtual std::string_view code_name(int code) const noexcept = 0;
 
-  // Inline on purpose: an out-of-line virtual would be the class's key function, emitted in
-  // lanyard::core (built without RTTI), and the adapters (built with it) would miss its typeinfo.
+#if !LANYARD_ERROR_MESSAGES
+  /// Built with LANYARD_ERROR_MESSAGES=OFF (firmware short of flash), the categories have no
+  /// message() of their own and this names the code instead: "lanyard.txt.empty_key (3); no error
+  /// texts in this build (LANYARD_ERROR_MESSAGES=OFF), see docs/firmware.md", or "lanyard.txt
+  /// error 42" for a value outside the enum. Only then: by default every category must override
+  /// message() with its sentences, and a default build pays nothing for this one. The option is a
+  /// PUBLIC definition of lanyard::core, so every user of the libraries sees the same class.
+  std::string message(int code) const override {
+    return detail::terse_message(name(), code_name(code), code);
+  }
+#endif
+
+  // Inline on purpose (so is message() above): an out-of-line virtual would be the class's key
+  // function, emitted in lanyard::core (built without RTTI), and the adapters (built with it)
+  // would miss its typeinfo.
   bool equivalent(int code, const std::error_condition& cond) const noexcept final {
     if (cond.category() == condition_category())
       return cond.value() == detail::lanyard_marker || conditions(code).contains(cond.value());
