@@ -12,6 +12,7 @@ class relay_category_impl final : public lanyard_category {
 public:
   const char* name() const noexcept override { return "lanyard.relay"; }
 
+#if LANYARD_ERROR_MESSAGES // else lanyard_category::message() names the code
   std::string message(int value) const override {
     switch (static_cast<relay_errc>(value)) {
     case relay_errc::truncated:
@@ -35,6 +36,7 @@ public:
     }
     return "unknown relay error " + std::to_string(value);
   }
+#endif
 
   std::string_view code_name(int code) const noexcept override {
     switch (static_cast<relay_errc>(code)) {
