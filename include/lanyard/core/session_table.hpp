@@ -27,28 +27,27 @@
 /// @endcode
 ///
 /// Memory: everything is reserved at construction, nothing allocates afterwards (firmware:
-/// no allocation after start-up): max_sessions slots in one array, and the drops in a ring of
-/// max_sessions entries (the most one input can queue when they are drained after each, as
-/// above). reserved() is false if either allocation failed. Should the ring ever be full
-/// (drops not drained), nothing is lost: handle_deadline() leaves the rest lingering for its
-/// next run, admit() refuses instead of evicting, and ended() turns the session into one whose
-/// linger has run out (dropped, linger_expired, at the next handle_deadline(); next_deadline()
-/// is then due).
+/// no allocation after start-up): one block of max_sessions entries, each a session's slot and
+/// a place in the ring of drops (max_sessions: the most one input can queue when they are
+/// drained after each, as above). reserved() is false if that allocation failed. Should the ring
+/// ever be full (drops not drained), nothing is lost: handle_deadline() leaves the rest lingering
+/// for its next run, admit() refuses instead of evicting, and ended() turns the session into one
+/// whose linger has run out (dropped, linger_expired, at the next handle_deadline();
+/// next_deadline() is then due).
 ///
 /// Complexity: the slots are an unordered array searched linearly, so every input and query
 /// is O(max_sessions) (handle_deadline() O(max_sessions) per drop it queues): a few dozen
 /// 32-byte comparisons for the usual caps (16 by default, a handful on an accessory), and
 /// about 2.5 KB less code on a Cortex-M4 than the ordered trees (std::map, std::set) it
-/// replaces, at the price of 64 bytes per slot reserved up front. The longest lingering session (to
-/// evict or expire first) is found by a scan for the oldest `lost at`, ties broken by key
-/// order; max_sessions in the thousands would want an index again.
+/// replaces, at the price of about 100 bytes per slot reserved up front. The longest lingering
+/// session (to evict or expire first) is found by a scan for the oldest `lost at`, ties broken by
+/// key order; max_sessions in the thousands would want an index again.
 ///
 /// Errors: none (verdicts and drops). Inputs naming a key the table does not hold are
 /// ignored. Thread-safety: distinct objects are safe, shared objects are unsafe.
 #pragma once
 
 #include <lanyard/core/fingerprint.hpp>
-#include <lanyard/core/fixed_ring.hpp>
 #include <lanyard/core/session_id.hpp>
 
 #include <chrono>
@@ -104,9 +103,9 @@ public:
   /// Reserves the slots and the drop ring (see Memory above); never throws.
   explicit session_table(session_table_settings s = {}) noexcept;
 
-  /// False if the slots or the drop ring could not be reserved: the table then refuses every
+  /// False if the table's block could not be reserved: the table then refuses every
   /// controller and can drop no session (out of memory at start-up: do not use it).
-  bool reserved() const noexcept { return capacity_ != 0 && drops_.capacity() != 0; }
+  bool reserved() const noexcept { return capacity_ != 0; }
 
   /// A paired controller's channel traffic arrives on a new connection. Except after refuse,
   /// the key's session has a connection and no linger deadline; the drops this needs (a
@@ -155,16 +154,23 @@ private:
 
   std::size_t find(const fingerprint& key) const noexcept;
   std::size_t oldest_lingering() const noexcept;
+  bool drops_full() const noexcept { return drops_size_ == capacity_; }
   void remove(std::size_t i, session_drop_reason why) noexcept;
   bool expired(time_point lost_at, time_point now) const noexcept;
 
   session_table_settings settings_;
-  // slots_[0, count_) are the sessions held, in no order (a removal moves the last one into
-  // the hole); their room, capacity_ slots, is reserved at construction.
-  std::unique_ptr<slot[]> slots_;
+  // One block of capacity_ entries, reserved at construction, holds two arrays: the sessions
+  // held, room_[0, count_).s, in no order (a removal moves the last one into the hole), and
+  // the drops to poll, a ring of room_[i].drop from drops_head_ (drops_size_ of them).
+  struct entry {
+    slot s;
+    session_drop drop;
+  };
+  std::unique_ptr<entry[]> room_;
   std::size_t capacity_ = 0;
   std::size_t count_ = 0;
-  fixed_ring<session_drop> drops_;
+  std::size_t drops_head_ = 0;
+  std::size_t drops_size_ = 0;
 };
 
 } // namespace lanyard::core
