@@ -4,9 +4,28 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <utility>
 
 namespace lanyard::core {
+
+namespace {
+
+// Appends to a ring that doubles its room when full. Allocation failure terminates, as
+// everywhere in the core (std::abort: no exception machinery is needed for it).
+template <class T>
+void append(fixed_ring<T>& r, T&& v) noexcept {
+  if (r.full() && !r.grow(std::max<std::size_t>(2 * r.capacity(), 4))) std::abort();
+  (void)r.push_back(std::move(v));
+}
+
+// A ring emptied after a burst gives its block back (see the file comment of session.hpp).
+template <class T>
+void shrink_if_idle(fixed_ring<T>& r) noexcept {
+  if (r.empty() && r.capacity() > 64) r = fixed_ring<T>{};
+}
+
+} // namespace
 
 std::string_view to_string(session_state s) noexcept {
   switch (s) {
@@ -59,8 +78,8 @@ bool session::adopt_peer_limits(const receive_limits& l) {
   // send() held every queued message to this end's own maximum: only a smaller one needs the
   // walk over the replay buffer (on every handshake otherwise, up to max_replay_bytes of it).
   if (l.max_message >= settings_.max_message_size) return true;
-  for (const message& m : replay_) {
-    if (m.payload.size() > l.max_message) {
+  for (std::size_t i = 0; i < replay_.size(); ++i) {
+    if (replay_[i].payload.size() > l.max_message) {
       fail_connection(channel_errc::message_too_large, false, true);
       return false;
     }
@@ -68,9 +87,26 @@ bool session::adopt_peer_limits(const receive_limits& l) {
   return true;
 }
 
+void session::emit(session_event ev) {
+  append(events_, std::move(ev));
+}
+
+// Empties the replay buffer into a list (the unacknowledged messages of a reset or a close).
+std::vector<message> session::take_replay() {
+  std::vector<message> out;
+  out.reserve(replay_.size());
+  while (!replay_.empty()) {
+    out.push_back(std::move(replay_.front()));
+    replay_.pop_front();
+  }
+  shrink_if_idle(replay_);
+  replay_bytes_ = 0;
+  return out;
+}
+
 void session::set_state(session_state s) {
   if (s == state_) return;
-  events_.emplace_back(events::state_changed{state_, s});
+  emit(events::state_changed{state_, s});
   state_ = s;
 }
 
@@ -111,7 +147,7 @@ void session::on_disconnected(time_point now) {
 }
 
 void session::fail_connection(std::error_code ec, bool by_peer, bool send_close) {
-  events_.emplace_back(events::connection_failed{ec, by_peer});
+  emit(events::connection_failed{ec, by_peer});
   connection_error_ = ec;
   const session_state was = state_;
   reset_connection(last_receive_);
@@ -182,25 +218,22 @@ void session::drop_acked(std::uint64_t next) {
     if (replay_.front().seq < transmit_next_) in_flight_bytes_ -= std::min(in_flight_bytes_, cost);
     replay_.pop_front();
   }
+  shrink_if_idle(replay_);
   if (next != acked_) {
     acked_ = next;
-    events_.emplace_back(events::acked{acked_});
+    emit(events::acked{acked_});
   }
 }
 
 void session::start_new_session(const session_id& new_id) {
   if (had_traffic_) {
-    events::session_reset reset{id_, new_id, {}};
-    reset.unacked.assign(std::make_move_iterator(replay_.begin()),
-                         std::make_move_iterator(replay_.end()));
-    replay_.clear();
-    replay_bytes_ = 0;
+    events::session_reset reset{id_, new_id, take_replay()};
     send_next_ = acked_ = transmit_next_ = 0;
     in_flight_bytes_ = 0;
     recv_next_ = ack_sent_ = consumed_next_ = skip_next_ = 0;
     unconsumed_bytes_ = 0;
     held_control_.clear();
-    events_.emplace_back(std::move(reset));
+    emit(std::move(reset));
   }
   // Without traffic nothing was numbered on the wire: queued messages keep seq 0.. as is.
   id_ = new_id;
@@ -213,7 +246,7 @@ void session::establish(bool resumed, time_point now) {
   // on_consume: the application took more since the HELLO was sent (client).
   schedule_ack(now);
   set_state(session_state::established);
-  events_.emplace_back(events::established{id_, resumed});
+  emit(events::established{id_, resumed});
 }
 
 void session::handle_hello(const hello_frame& h, time_point now) {
@@ -289,9 +322,9 @@ void session::handle_message(std::uint64_t seq, message_kind kind,
   had_traffic_ = true;
   std::vector<std::byte> bytes(payload.begin(), payload.end());
   if (kind == message_kind::application) {
-    events_.emplace_back(events::message_received{seq, std::move(bytes)});
+    emit(events::message_received{seq, std::move(bytes)});
   } else {
-    events_.emplace_back(events::control_received{seq, kind, std::move(bytes)});
+    emit(events::control_received{seq, kind, std::move(bytes)});
     // The application never takes a service's message: it is taken here, once the
     // application took everything before it.
     if (on_consume) {
@@ -375,13 +408,9 @@ void session::handle_pong(const pong_frame& p, time_point now) {
 void session::handle_close(const close_frame& c) {
   if (c.code == 0) {
     // The peer ended the session for good.
-    events::closed ev{{}, true, {}};
-    ev.unacked.assign(std::make_move_iterator(replay_.begin()),
-                      std::make_move_iterator(replay_.end()));
-    replay_.clear();
-    replay_bytes_ = 0;
+    events::closed ev{{}, true, take_replay()};
     reset_connection(last_receive_);
-    events_.emplace_back(std::move(ev));
+    emit(std::move(ev));
     set_state(session_state::closed);
     return;
   }
@@ -400,7 +429,7 @@ void session::add_rtt_sample(duration sample) {
     rttvar_ = (3 * rttvar_ + diff) / 4;
     srtt_ = (7 * *srtt_ + sample) / 8;
   }
-  events_.emplace_back(events::rtt_sample{sample, *srtt_, rttvar_});
+  emit(events::rtt_sample{sample, *srtt_, rttvar_});
 }
 
 session::send_result session::send(std::span<const std::byte> payload, time_point,
@@ -415,7 +444,7 @@ session::send_result session::send(std::span<const std::byte> payload, time_poin
   const std::size_t cost = charge(payload.size());
   if (replay_bytes_ + cost > settings_.max_replay_bytes) return {channel_errc::buffer_full, 0};
   const std::uint64_t seq = send_next_++;
-  replay_.push_back(message{seq, std::vector<std::byte>(payload.begin(), payload.end()), kind});
+  append(replay_, message{seq, std::vector<std::byte>(payload.begin(), payload.end()), kind});
   replay_bytes_ += cost;
   return {{}, seq};
 }
@@ -426,12 +455,8 @@ std::error_code session::close(time_point now) {
   reset_connection(now);
   close_pending_ = can_tell_peer;
   close_code_ = 0;
-  events::closed ev{{}, false, {}};
-  ev.unacked.assign(std::make_move_iterator(replay_.begin()),
-                    std::make_move_iterator(replay_.end()));
-  replay_.clear();
-  replay_bytes_ = 0;
-  events_.emplace_back(std::move(ev));
+  events::closed ev{{}, false, take_replay()};
+  emit(std::move(ev));
   set_state(session_state::closed);
   return {};
 }
@@ -440,6 +465,7 @@ std::optional<session_event> session::poll_event() {
   if (events_.empty()) return std::nullopt;
   session_event ev = std::move(events_.front());
   events_.pop_front();
+  shrink_if_idle(events_);
   return ev;
 }
 

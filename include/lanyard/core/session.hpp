@@ -24,6 +24,13 @@
 /// throws (it builds with -fno-exceptions) — allocation failure terminates, as everywhere in
 /// the core.
 ///
+/// Memory: the replay buffer and the event queue are core::fixed_ring queues (no std::deque:
+/// its code and its first block cost more than a firmware can spare). They start without
+/// room, double when full (the old block is freed once the values moved), and give a large
+/// block back once emptied (more than 64 entries: an idle session stays small). The replay
+/// buffer holds at most max_replay_bytes / replay_overhead_per_message messages; events
+/// last until poll_event() drains them.
+///
 /// Errors: local calls return std::error_code in channel_category() (buffer_full,
 /// message_too_large, session_closed, invalid_state). Anything wrong on the wire fails only
 /// the current connection: events::connection_failed, state closing, optionally a CLOSE frame
@@ -34,6 +41,7 @@
 /// on_disconnected(), ending the session is close().
 #pragma once
 
+#include "lanyard/core/fixed_ring.hpp"
 #include "lanyard/core/frame.hpp"
 #include "lanyard/core/frame_decoder.hpp"
 #include "lanyard/core/session_event.hpp"
@@ -44,7 +52,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -205,6 +212,8 @@ private:
     in_flight_bytes_ = 0;
   }
   bool adopt_peer_limits(const receive_limits& l);
+  void emit(session_event ev);
+  std::vector<message> take_replay();
   void start_new_session(const session_id& new_id);
   void establish(bool resumed, time_point now);
   void add_rtt_sample(duration sample);
@@ -222,7 +231,7 @@ private:
   bool had_traffic_ = false;
 
   // Send direction.
-  std::deque<message> replay_; // seq acked_ .. send_next_-1, in order
+  fixed_ring<message> replay_; // seq acked_ .. send_next_-1, in order
   std::size_t replay_bytes_ = 0;
   std::uint64_t send_next_ = 0;
   std::uint64_t acked_ = 0;
@@ -271,7 +280,7 @@ private:
   duration rttvar_{};
 
   std::vector<std::byte> out_;
-  std::deque<session_event> events_;
+  fixed_ring<session_event> events_;
 };
 
 } // namespace lanyard::core

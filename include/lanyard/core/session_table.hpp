@@ -9,7 +9,7 @@
 ///   - linger: a session without a connection is kept `linger` long for its controller to
 ///     come back and resume, then dropped;
 ///   - ownership: which controller a session id belongs to, so that a HELLO naming another
-///     controller's session is refused (session_settings::is_foreign_session), in O(log n).
+///     controller's session is refused (session_settings::is_foreign_session).
 ///
 /// The accessory server executes it: it owns the runners, the sockets and one timer at
 /// next_deadline(), feeds the table what happened, and carries out the drops it polls, in
@@ -26,35 +26,44 @@
 ///   // after each: drain poll_drop(), then arm the timer at next_deadline().
 /// @endcode
 ///
-/// Memory: the drops wait in a ring of max_sessions entries reserved at construction (the
-/// most one input can queue when they are drained after each, as above; reserved() is false if
-/// that allocation failed). The session map and sets allocate a node per session as it comes.
-/// Should the ring ever be full (drops not drained), nothing is lost: handle_deadline() leaves
-/// the rest lingering for its next run, admit() refuses instead of evicting, and ended() turns
-/// the session into one whose linger has run out (dropped, linger_expired, at the next
-/// handle_deadline(); next_deadline() is then due).
+/// Memory: everything is reserved at construction, nothing allocates afterwards (firmware:
+/// no allocation after start-up): one block of max_sessions entries, each a session's slot and
+/// a place in the ring of drops (max_sessions: the most one input can queue when they are
+/// drained after each, as above). reserved() is false if that allocation failed. Should the ring
+/// ever be full (drops not drained), nothing is lost: handle_deadline() leaves the rest lingering
+/// for its next run, admit() refuses instead of evicting, and ended() turns the session into one
+/// whose linger has run out (dropped, linger_expired, at the next handle_deadline();
+/// next_deadline() is then due).
+///
+/// Complexity: the slots are an unordered array searched linearly, so every input and query
+/// is O(max_sessions) (handle_deadline() O(max_sessions) per drop it queues): a few dozen
+/// 32-byte comparisons for the usual caps (16 by default, a handful on an accessory), and
+/// about 2.5 KB less code on a Cortex-M4 than the ordered trees (std::map, std::set) it
+/// replaces, at the price of about 100 bytes per slot reserved up front. The longest lingering
+/// session (to evict or expire first) is found by a scan for the oldest `lost at`, ties broken by
+/// key order; max_sessions in the thousands would want an index again.
 ///
 /// Errors: none (verdicts and drops). Inputs naming a key the table does not hold are
 /// ignored. Thread-safety: distinct objects are safe, shared objects are unsafe.
 #pragma once
 
 #include <lanyard/core/fingerprint.hpp>
-#include <lanyard/core/fixed_ring.hpp>
 #include <lanyard/core/session_id.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <optional>
-#include <set>
 #include <string_view>
 #include <utility>
 
 namespace lanyard::core {
 
 struct session_table_settings {
-  /// Sessions kept at once (0 is taken as 1). server_options::max_sessions.
+  /// Sessions kept at once (0 is taken as 1). server_options::max_sessions. Their room is
+  /// reserved at construction, and every operation scans it (see Complexity): meant for the
+  /// controller store's caps (16 by default), not for thousands.
   std::size_t max_sessions = 16;
   /// How long a session without a connection is kept. server_options::session_linger.
   std::chrono::nanoseconds linger = std::chrono::minutes(10);
@@ -91,12 +100,12 @@ public:
   using clock = std::chrono::steady_clock;
   using time_point = clock::time_point;
 
-  /// Reserves the drop ring (see Memory above); never throws.
+  /// Reserves the slots and the drop ring (see Memory above); never throws.
   explicit session_table(session_table_settings s = {}) noexcept;
 
-  /// False if the drop ring could not be reserved: the table can then drop no session (out of
-  /// memory at start-up: do not use it).
-  bool reserved() const noexcept { return drops_.capacity() != 0; }
+  /// False if the table's block could not be reserved: the table then refuses every
+  /// controller and can drop no session (out of memory at start-up: do not use it).
+  bool reserved() const noexcept { return capacity_ != 0; }
 
   /// A paired controller's channel traffic arrives on a new connection. Except after refuse,
   /// the key's session has a connection and no linger deadline; the drops this needs (a
@@ -129,27 +138,39 @@ public:
   /// True if `key`'s session has a connection.
   bool connected(const fingerprint& key) const noexcept;
   /// Sessions held.
-  std::size_t size() const noexcept { return slots_.size(); }
+  std::size_t size() const noexcept { return count_; }
 
 private:
   struct slot {
-    std::optional<session_id> id;
-    bool connected = true;
+    fingerprint key;
+    std::optional<session_id> id; // the last id it was established under
+    // True while `id` is this slot's: an id established again by another key (ids are random,
+    // so only by a caller's mistake) is re-assigned to it, not shared.
+    bool owns_id = false;
+    bool connected = true; // false: it lingers since lost_at
     time_point lost_at{};
   };
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
-  void remove(std::map<fingerprint, slot>::iterator it, session_drop_reason why);
+  std::size_t find(const fingerprint& key) const noexcept;
+  std::size_t oldest_lingering() const noexcept;
+  bool drops_full() const noexcept { return drops_size_ == capacity_; }
+  void remove(std::size_t i, session_drop_reason why) noexcept;
   bool expired(time_point lost_at, time_point now) const noexcept;
 
   session_table_settings settings_;
-  std::map<fingerprint, slot> slots_;
-  // Session id -> its controller (the key inside slots_, whose nodes do not move): a set of
-  // pairs costs one small node per session, where a map to a fingerprint copy costs 32 B more.
-  std::set<std::pair<session_id, const fingerprint*>> owners_;
-  // Sessions without a connection, by when they lost it: the front lingers longest (evicted
-  // first to make room, expires first).
-  std::set<std::pair<time_point, fingerprint>> lingering_;
-  fixed_ring<session_drop> drops_;
+  // One block of capacity_ entries, reserved at construction, holds two arrays: the sessions
+  // held, room_[0, count_).s, in no order (a removal moves the last one into the hole), and
+  // the drops to poll, a ring of room_[i].drop from drops_head_ (drops_size_ of them).
+  struct entry {
+    slot s;
+    session_drop drop;
+  };
+  std::unique_ptr<entry[]> room_;
+  std::size_t capacity_ = 0;
+  std::size_t count_ = 0;
+  std::size_t drops_head_ = 0;
+  std::size_t drops_size_ = 0;
 };
 
 } // namespace lanyard::core

@@ -104,3 +104,33 @@ TEST_CASE("fixed_ring: grow() keeps the values in order, wrapped or not") {
   REQUIRE(q.push_back(std::string("e")));
   CHECK(q.size() == 4);
 }
+
+TEST_CASE("fixed_ring: grow() gives a ring without room its first block; doubling keeps order") {
+  // core::session's replay buffer and event queue start so and double when full.
+  fixed_ring<std::string> q;
+  CHECK(q.capacity() == 0);
+  REQUIRE(q.grow(4));
+  CHECK(q.capacity() == 4);
+  CHECK(q.empty());
+  int next_in = 0;
+  int next_out = 0;
+  for (int round = 0; round < 6; ++round) {
+    for (int k = 0; k < 5 + 3 * round; ++k) {
+      if (q.full()) REQUIRE(q.grow(2 * q.capacity()));
+      REQUIRE(q.push_back(std::to_string(next_in++)));
+    }
+    for (int k = 0; k < 4; ++k) { // the head moves: later values wrap, later growths unwrap
+      CHECK(q.front() == std::to_string(next_out++));
+      q.pop_front();
+    }
+    for (std::size_t i = 0; i < q.size(); ++i)
+      CHECK(q[i] == std::to_string(next_out + static_cast<int>(i)));
+  }
+  CHECK(q.size() == static_cast<std::size_t>(next_in - next_out));
+  // Moving an empty ring in gives the block back (what a caller does to shrink one).
+  while (!q.empty())
+    q.pop_front();
+  q = fixed_ring<std::string>{};
+  CHECK(q.capacity() == 0);
+  CHECK(q.full());
+}

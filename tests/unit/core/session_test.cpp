@@ -643,3 +643,86 @@ TEST_CASE("state changes are reported in order") {
                                          session_state::closed});
   CHECK(to_string(session_state::closing) == "closing");
 }
+
+// The replay buffer is a core::fixed_ring that starts without room, doubles when full and gives
+// a large block back once emptied: order must survive its wrap and every growth.
+TEST_CASE("the replay buffer keeps its order across wrap and growth: resent, reset and closed") {
+  int ids = 0;
+  session c(session_role::client), s(session_role::server, server_settings(&ids));
+  handshake(c, s, t(0));
+  // Three sent and acknowledged: the ring's head is no longer at the start of its block.
+  for (int i = 0; i < 3; ++i)
+    c.send(msg("early-" + std::to_string(i)), t(1));
+  pump(c, s, t(1));
+  s.handle_deadline(t(30)); // ACK delay
+  pump(c, s, t(30));
+  REQUIRE(c.replay_count() == 0);
+  drain(s);
+
+  // 130 more while offline: they wrap around the first block, then grow it several times.
+  disconnect(c, s, t(31));
+  std::vector<std::string> sent;
+  for (int i = 0; i < 130; ++i) {
+    sent.push_back("m" + std::to_string(i));
+    CHECK(c.send(msg(sent.back()), t(32)).seq == static_cast<std::uint64_t>(3 + i));
+  }
+  CHECK(c.replay_count() == 130);
+
+  SECTION("resent in order on the next connection, then acknowledged") {
+    connect(c, s, t(40));
+    auto ev = pump(c, s, t(40));
+    CHECK(received(ev.server) == sent);
+    s.handle_deadline(t(70));
+    pump(c, s, t(70));
+    CHECK(c.replay_count() == 0);
+    CHECK(c.next_unacked_seq() == 133);
+    // The ring gave its large block back; it grows again from nothing.
+    CHECK(c.send(msg("after"), t(71)).seq == 133);
+    CHECK(received(pump(c, s, t(71)).server) == std::vector<std::string>{"after"});
+  }
+  SECTION("a server that lost the session: reported in order with the reset") {
+    session fresh(session_role::server, server_settings(&ids));
+    connect(c, fresh, t(40));
+    auto ev = pump(c, fresh, t(40));
+    auto resets = only<events::session_reset>(ev.client);
+    REQUIRE(resets.size() == 1);
+    REQUIRE(resets[0].unacked.size() == 130);
+    for (std::size_t i = 0; i < 130; ++i) {
+      CHECK(resets[0].unacked[i].seq == 3 + i);
+      CHECK(str(resets[0].unacked[i].payload) == sent[i]);
+    }
+    CHECK(c.replay_count() == 0);
+    CHECK(c.replay_bytes() == 0);
+  }
+  SECTION("closed: every message in order with the closed event") {
+    REQUIRE_FALSE(c.close(t(40)));
+    auto closed = only<events::closed>(drain(c));
+    REQUIRE(closed.size() == 1);
+    REQUIRE(closed[0].unacked.size() == 130);
+    for (std::size_t i = 0; i < 130; ++i)
+      CHECK(str(closed[0].unacked[i].payload) == sent[i]);
+    CHECK(c.replay_count() == 0);
+  }
+}
+
+TEST_CASE("a burst of events beyond the event ring's room is kept whole and in order") {
+  int ids = 0;
+  session c(session_role::client), s(session_role::server, server_settings(&ids));
+  handshake(c, s, t(0));
+  drain(s);
+  std::vector<std::string> sent;
+  for (int i = 0; i < 200; ++i) {
+    sent.push_back("e" + std::to_string(i));
+    c.send(msg(sent.back()), t(1));
+  }
+  // One receive() decodes all of them: 200 events wait in the ring before the first is polled.
+  std::vector<std::byte> bytes;
+  for (;;) {
+    auto out = c.poll_output(t(1));
+    if (out.empty()) break;
+    bytes.insert(bytes.end(), out.begin(), out.end());
+  }
+  REQUIRE_FALSE(s.receive(bytes, t(2)));
+  CHECK(received(drain(s)) == sent);
+  CHECK_FALSE(s.poll_event());
+}
