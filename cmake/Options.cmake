@@ -13,7 +13,7 @@ option(LANYARD_CORE_ONLY "Build only lanyard::core, lanyard::tls_engine and thei
 option(LANYARD_FREESTANDING
        "Compile lanyard::tls_engine and the core's and engine's unit tests with -fno-exceptions -fno-rtti"
        OFF)
-# OFF: the error categories' sentences (message()) are not compiled, 19 KB of a Cortex-M4 build
+# OFF: the error categories' sentences (message()) are not compiled, 17 KB of a Cortex-M4 build
 # (strings and the code around them); message() then names the code ("lanyard.txt.empty_key
 # (3); ..."), and code_name(), code_string() and the conditions are unchanged. For firmware
 # short of flash (docs/firmware.md); a PUBLIC definition of lanyard::core
