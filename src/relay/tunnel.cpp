@@ -203,6 +203,25 @@ struct tunnel_hub::impl final : detail::hub_link, std::enable_shared_from_this<i
   // Tunnel ids of recent OPENs (accepted or not): a replayed OPEN is dropped.
   std::deque<core::relay_tunnel_id> recent;
   static constexpr std::size_t recent_limit = 256;
+  // OPEN checks cost one HMAC per paired controller, and anyone with an account on the broker
+  // who knows the inbox can publish OPENs: a token bucket (burst 8, 4 a second) bounds that
+  // work. A flood delays the owner's relay connection (its open is retried), nothing more.
+  static constexpr double open_burst = 8, open_rate = 4;
+  double open_tokens = open_burst;
+  std::chrono::steady_clock::time_point open_refill = std::chrono::steady_clock::now();
+  std::uint64_t opens_shed = 0;
+  bool take_open_token() {
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - open_refill).count();
+    open_tokens = std::min(open_burst, open_tokens + open_rate * elapsed);
+    open_refill = now;
+    if (open_tokens < 1) {
+      ++opens_shed;
+      return false;
+    }
+    open_tokens -= 1;
+    return true;
+  }
   authenticator authenticate;
   accepted_handler accepted;
   mqtt_client::state_handler user_state;
@@ -255,6 +274,7 @@ struct tunnel_hub::impl final : detail::hub_link, std::enable_shared_from_this<i
   void on_open(const core::relay_frame& f) {
     if (!authenticate || tunnels.size() >= max_tunnels) return;
     if (std::find(recent.begin(), recent.end(), f.tunnel) != recent.end()) return;
+    if (!take_open_token()) return;
     recent.push_back(f.tunnel);
     if (recent.size() > recent_limit) recent.pop_front();
     std::optional<core::fingerprint> who = authenticate(f);
@@ -377,6 +397,9 @@ void tunnel_hub::async_open(const relay_endpoint& accessory, const crypto::relay
 
 std::size_t tunnel_hub::tunnel_count() const noexcept {
   return impl_->tunnels.size();
+}
+std::uint64_t tunnel_hub::opens_shed() const noexcept {
+  return impl_->opens_shed;
 }
 
 } // namespace lanyard::relay

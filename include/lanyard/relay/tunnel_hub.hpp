@@ -24,6 +24,7 @@
 #include "lanyard/relay/tunnel_stream.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -69,6 +70,10 @@ public:
 
   /// Tunnels open now.
   std::size_t tunnel_count() const noexcept;
+  /// OPENs dropped unchecked because they came faster than 4 a second (after a burst of 8):
+  /// checking one costs an HMAC per paired controller, and anyone with an account on the
+  /// broker can send them.
+  std::uint64_t opens_shed() const noexcept;
 
 private:
   struct impl;

@@ -5,6 +5,8 @@
 //   accessory: answers OPENs whose tag the relay key of the app's fingerprint gives (under
 //              --secret), runs the TLS server on each tunnel (the client must present the key
 //              that opened it), and echoes each line back as "echo <line>".
+//   flood:     publishes --count OPENs with tags no key gives into the accessory's inbox (an
+//              account holder who knows the inbox), then exits.
 //   app:       opens a tunnel with the relay key of its own fingerprint under --secret (what
 //              the accessory's relay ticket would carry), the TLS client pinned to the
 //              accessory's key, and sends "m0".."m<N-1>" one line each, --pause-ms after
@@ -13,10 +15,12 @@
 //
 //   relay_tunnel_peer accessory|app --dir D --host H --ca F --user U --password P --inbox I
 //                     --secret HEX64 [--account A] [--peer-account A --peer-inbox I]
-//                     [--count N] [--pause-after K --pause-ms T] [--timeout S]
+//                     [--count N] [--pause-after K --pause-ms T] [--open-tries N]
+//                     [--timeout S]
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/error_condition.hpp>
 #include <lanyard/core/fingerprint.hpp>
+#include <lanyard/crypto/primitives.hpp>
 #include <lanyard/crypto/relay.hpp>
 #include <lanyard/relay/mqtt_client.hpp>
 #include <lanyard/relay/tunnel_hub.hpp>
@@ -57,7 +61,7 @@ using relay_tool::say;
 }
 
 core::fingerprint read_fingerprint(const std::filesystem::path& file) {
-  for (int k = 0; k < 200; ++k) {
+  for (int k = 0; k < 600; ++k) { // 30 s: the other side may start later
     std::ifstream in(file);
     std::string text;
     if (in >> text) {
@@ -119,7 +123,8 @@ asio::awaitable<void> serve(std::unique_ptr<tls_tunnel> s, core::fingerprint ope
 int main(int argc, char** argv) {
   if (argc < 2) usage("accessory or app");
   const std::string side = argv[1];
-  if (side != "accessory" && side != "app") usage("accessory or app, not " + side);
+  if (side != "accessory" && side != "app" && side != "flood")
+    usage("accessory, app or flood, not " + side);
   std::map<std::string, std::string> a;
   for (int k = 2; k + 1 < argc; k += 2)
     a[argv[k]] = argv[k + 1];
@@ -143,6 +148,7 @@ int main(int argc, char** argv) {
   const long pause_after = a.count("--pause-after") ? std::stol(a["--pause-after"]) : -1;
   const long pause_ms = a.count("--pause-ms") ? std::stol(a["--pause-ms"]) : 0;
   const long timeout_s = a.count("--timeout") ? std::stol(a["--timeout"]) : 30;
+  long open_tries = a.count("--open-tries") ? std::stol(a["--open-tries"]) : 1;
 
   std::error_code ec;
   tls::identity id = tls::identity::generate(side == "app" ? "phone" : "acc-relay-test", ec);
@@ -166,18 +172,67 @@ int main(int argc, char** argv) {
     io.stop();
   });
 
-  if (side == "accessory") {
-    const core::fingerprint app_fp = read_fingerprint(dir / "app.fp");
+  if (side == "flood") {
+    // Someone with an account on the broker who knows the accessory's inbox: OPENs with tags
+    // no relay key gives, as fast as the broker takes them.
+    const relay::relay_endpoint accessory{need("--peer-account"), need("--peer-inbox")};
+    std::array<char, core::relay_max_topic_length> topic_buf{};
+    const std::size_t tn = core::relay_topic(accessory.view(), topic_buf, ec);
+    if (ec) usage("--peer-account/--peer-inbox: " + ec.message());
+    const std::string topic(topic_buf.data(), tn);
+    crypto::random_source rnd = crypto::system_random();
+    long sent = 0;
+    std::function<void()> burst = [&] {
+      if (mqtt.state() == relay::mqtt_state::connected) {
+        for (; sent < count; ++sent) {
+          core::relay_tunnel_id tunnel{};
+          std::array<std::uint8_t, core::relay_nonce_size> nonce{};
+          std::array<std::uint8_t, core::relay_tag_size> tag{};
+          rnd.fill(rnd.ctx, tunnel.data(), tunnel.size());
+          rnd.fill(rnd.ctx, tag.data(), tag.size());
+          std::array<std::uint8_t, 256> frame{};
+          const std::size_t n = core::encode_relay_open(tunnel, self.view(), nonce, tag, frame, ec);
+          if (ec || mqtt.publish(topic, std::span(frame).first(n))) break;
+        }
+        if (sent >= count) {
+          say("flooded " + std::to_string(sent) + " OPENs");
+          // Give libmosquitto time to write them out before leaving.
+          auto done = std::make_shared<asio::steady_timer>(io, 1s);
+          done->async_wait([done, &io, &status](std::error_code) {
+            status = 0;
+            io.stop();
+          });
+          return;
+        }
+      }
+      auto again = std::make_shared<asio::steady_timer>(io, 50ms);
+      again->async_wait([again, &burst](std::error_code) { burst(); });
+    };
+    burst();
+    io.run();
+  } else if (side == "accessory") {
+    // The paired controller: the app's key, once its file exists (the accessory serves
+    // meanwhile, so that OPENs before it are checked, and refused, like any stranger's).
+    std::optional<core::fingerprint> app_fp;
     crypto::relay_key app_key{};
-    if (crypto::derive_relay_key(secret, app_fp, app_key)) usage("relay key");
+    const auto paired = [&]() -> bool {
+      if (app_fp) return true;
+      std::ifstream in(dir / "app.fp");
+      std::string text;
+      if (!(in >> text)) return false;
+      const auto fp = core::parse_fingerprint(text);
+      if (!fp || crypto::derive_relay_key(secret, fp.value, app_key)) usage("app.fp");
+      app_fp = fp.value;
+      return true;
+    };
     hub.set_acceptor(
         [&](const core::relay_frame& open) -> std::optional<core::fingerprint> {
-          if (crypto::relay_open_tag_matches(app_key, self.inbox, open)) return app_fp;
+          if (paired() && crypto::relay_open_tag_matches(app_key, self.inbox, open)) return app_fp;
           say("open refused (no paired controller's relay key gives its tag)");
           return std::nullopt;
         },
         [&](relay::tunnel_stream t) {
-          say("tunnel accepted");
+          say("tunnel accepted (OPENs shed so far: " + std::to_string(hub.opens_shed()) + ")");
           const core::fingerprint opener = *t.opened_by();
           auto s = std::make_unique<tls_tunnel>(std::move(t), ctx);
           asio::co_spawn(io, serve(std::move(s), opener), asio::detached);
@@ -238,6 +293,10 @@ int main(int argc, char** argv) {
                          auto retry = std::make_shared<asio::steady_timer>(io, 200ms);
                          retry->async_wait([retry, &open](std::error_code) { open(); });
                          return;
+                       }
+                       if (e == std::errc::timed_out && --open_tries > 0) {
+                         say("open timed out, again");
+                         return open();
                        }
                        if (e) {
                          say("open failed " + code(e));

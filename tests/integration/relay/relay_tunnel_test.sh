@@ -2,19 +2,21 @@
 # relay's broker (relay::tunnel_hub, tls::stream<relay::tunnel_stream>). The phone is on
 # cellular only (it cannot reach the home); the accessory reaches the broker through the home
 # router. Then: an app whose relay key is not a paired controller's gets no tunnel (the
-# accessory answers nothing), and a DATA frame injected at the broker ends the TLS connection
-# (the record's MAC fails) instead of reaching the application.
+# accessory answers nothing), a DATA frame injected at the broker ends the TLS connection
+# (the record's MAC fails) instead of reaching the application, and a flood of OPENs from an
+# account holder costs the accessory a bounded number of checks and the owner a retry.
 source "$(dirname "${BASH_SOURCE[0]}")/broker.sh"
 PEER="$BUILD/tests/relay_tunnel_peer"
 [[ -x $PEER ]] || { echo "FAILED: $PEER not built"; exit 1; }
 D="$LAB_DIR/relay"
-mkdir -p "$D/ok" "$D/stranger" "$D/tamper"
+mkdir -p "$D/ok" "$D/stranger" "$D/tamper" "$D/flood"
 ACC=V6VXVBK453VV45SV5WCBPUPTEC
 PHONE=AAAAAAAAAAAAAAAAAAAAAAAAAA
 SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 lab_cell_home off
 # The broker operator's view (everything), for injecting a frame: a deployment has one too.
-broker_start "$ACC:acc-secret" "home1:home-secret" "operator:operator-secret"
+broker_start "$ACC:acc-secret" "home1:home-secret" "operator:operator-secret" \
+  "stranger:stranger-secret"
 printf 'user operator\ntopic readwrite #\n' >>"$BROKER_DIR/acl"
 broker_restart
 common=(--host "$BROKER_HOST" --ca "$BROKER_DIR/ca.crt")
@@ -72,4 +74,24 @@ grep 'tls read ended' "$D/tamper/acc.log"
 grep -Eq 'tls read ended lanyard\.tls\.' "$D/tamper/acc.log" || { echo "FAILED: the forged frame did not fail TLS on the accessory"; exit 1; }
 if grep -q 'all echoed' "$D/tamper/app.log"; then echo "FAILED: the app's stream survived a forged frame"; exit 1; fi
 echo "ok: a frame forged at the broker ends the TLS connection ($(grep -Eo 'lanyard\.tls\.[a-z_]+' "$D/tamper/acc.log" | head -n1))"
+kill "$acc" 2>/dev/null || true
+
+# 4. 300 OPENs from an account holder who knows the inbox, as fast as the broker takes them: the
+# accessory checks a burst of them and sheds the rest unchecked; the owner's app, right after,
+# gets through (a retry at most: the bucket refills at 4 a second).
+acc=$(lab_spawn accessory "$D/flood/acc.log" "$PEER" accessory --dir "$D/flood" "${common[@]}" "${acc_args[@]}" --secret "$SECRET" --timeout 60)
+wait_for "$D/flood/acc.log" 'mqtt connected'
+sleep 0.5 # its SUBSCRIBE follows the CONNACK
+lab_exec phone "$PEER" flood --dir "$D/flood" "${common[@]}" --user stranger --password stranger-secret \
+  --account stranger --inbox BBBBBBBBBBBBBBBBBBBBBBBBBB --peer-account "$ACC" --peer-inbox "$ACC" \
+  --secret "$SECRET" --count 300 --timeout 20 >"$D/flood/flood.log" 2>&1 ||
+  { echo "FAILED: the flood did not get out:"; tail -n 5 "$D/flood/flood.log"; exit 1; }
+lab_exec phone "$PEER" app --dir "$D/flood" "${common[@]}" "${app_args[@]}" --secret "$SECRET" --count 3 --open-tries 4 --timeout 30 >"$D/flood/app.log" 2>&1 ||
+  { echo "FAILED: the owner's app did not get through after the flood:"; tail -n 8 "$D/flood/app.log"; tail -n 5 "$D/flood/acc.log"; exit 1; }
+checked=$(grep -c 'open refused' "$D/flood/acc.log" || true)
+shed=$(grep -Eo 'OPENs shed so far: [0-9]+' "$D/flood/acc.log" | grep -Eo '[0-9]+$' | tail -n 1)
+echo "flood: $checked of 300 OPENs checked, ${shed:-?} shed unchecked; the owner: $(grep -c 'open timed out' "$D/flood/app.log" || true) retries"
+((checked <= 40)) || { echo "FAILED: the accessory checked $checked flooded OPENs (a bucket of 8, 4 a second)"; exit 1; }
+((${shed:-0} >= 200)) || { echo "FAILED: only ${shed:-0} OPENs shed"; exit 1; }
+echo "ok: an OPEN flood costs a bounded number of checks; the owner still gets through"
 echo "PASSED"
