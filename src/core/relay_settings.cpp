@@ -126,6 +126,11 @@ void put(std::vector<std::uint8_t>& out, std::uint8_t type, std::span<const std:
 void put(std::vector<std::uint8_t>& out, std::uint8_t type, std::string_view v) {
   put(out, type, {reinterpret_cast<const std::uint8_t*>(v.data()), v.size()});
 }
+void put_household(std::vector<std::uint8_t>& out, std::string_view account,
+                   std::string_view password) {
+  put(out, household_account, account);
+  put(out, household_password, password);
+}
 void put_broker(std::vector<std::uint8_t>& out, const relay_broker& b) {
   put(out, host, b.host);
   const std::uint8_t p[2] = {static_cast<std::uint8_t>(b.port >> 8),
@@ -167,8 +172,16 @@ std::error_code walk(std::span<const std::uint8_t> in, std::uint8_t kind, unsign
   return {};
 }
 
-bool take_broker(relay_broker& b, std::uint8_t type, std::span<const std::uint8_t> v) {
+// The fields settings and tickets share: the broker and the household's account.
+bool take_shared(relay_broker& b, std::string& account, std::string& password, std::uint8_t type,
+                 std::span<const std::uint8_t> v) {
   switch (type) {
+  case household_account:
+    account = as_text(v);
+    return valid_relay_account(account);
+  case household_password:
+    password = as_text(v);
+    return valid_password(password);
   case host:
     b.host = as_text(v);
     return valid_host(b.host);
@@ -222,8 +235,7 @@ std::error_code encode_relay_settings(const relay_settings& s, std::vector<std::
   out.push_back(kind_settings);
   put_broker(out, s.broker);
   put(out, accessory_password, s.accessory_password);
-  put(out, household_account, s.household_account);
-  put(out, household_password, s.household_password);
+  put_household(out, s.household_account, s.household_password);
   return {};
 }
 
@@ -234,8 +246,7 @@ std::error_code encode_relay_ticket(const relay_ticket& t, std::vector<std::uint
   out.push_back(1);
   out.push_back(kind_ticket);
   put_broker(out, t.broker);
-  put(out, household_account, t.household_account);
-  put(out, household_password, t.household_password);
+  put_household(out, t.household_account, t.household_password);
   put(out, accessory_inbox, t.accessory_inbox);
   put(out, relay_key, t.relay_key);
   return {};
@@ -245,19 +256,12 @@ std::error_code decode_relay_settings(std::span<const std::uint8_t> in, relay_se
                                       std::uint8_t* field) {
   return walk(in, kind_settings, settings_fields, field,
               [&](std::uint8_t type, std::span<const std::uint8_t> v) {
-                switch (type) {
-                case accessory_password:
+                if (type == accessory_password) {
                   out.accessory_password = as_text(v);
                   return valid_password(out.accessory_password);
-                case household_account:
-                  out.household_account = as_text(v);
-                  return valid_relay_account(out.household_account);
-                case household_password:
-                  out.household_password = as_text(v);
-                  return valid_password(out.household_password);
-                default:
-                  return take_broker(out.broker, type, v);
                 }
+                return take_shared(out.broker, out.household_account, out.household_password, type,
+                                   v);
               });
 }
 
@@ -266,12 +270,6 @@ std::error_code decode_relay_ticket(std::span<const std::uint8_t> in, relay_tick
   return walk(in, kind_ticket, ticket_fields, field,
               [&](std::uint8_t type, std::span<const std::uint8_t> v) {
                 switch (type) {
-                case household_account:
-                  out.household_account = as_text(v);
-                  return valid_relay_account(out.household_account);
-                case household_password:
-                  out.household_password = as_text(v);
-                  return valid_password(out.household_password);
                 case accessory_inbox:
                   out.accessory_inbox = as_text(v);
                   return valid_relay_inbox(out.accessory_inbox);
@@ -280,7 +278,8 @@ std::error_code decode_relay_ticket(std::span<const std::uint8_t> in, relay_tick
                   std::copy(v.begin(), v.end(), out.relay_key.begin());
                   return true;
                 default:
-                  return take_broker(out.broker, type, v);
+                  return take_shared(out.broker, out.household_account, out.household_password,
+                                     type, v);
                 }
               });
 }

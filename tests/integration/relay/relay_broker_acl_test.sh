@@ -10,14 +10,6 @@ ACC=V6VXVBK453VV45SV5WCBPUPTEC # an accessory's inbox id is its account (crypto:
 lab_cell_home off
 broker_start "$ACC:acc-secret" "home1:home-secret" "stranger:stranger-secret"
 
-# wait_for FILE REGEX: polls until a line of FILE matches (10 s).
-wait_for() {
-  local end=$((SECONDS + 10))
-  until grep -Eq -- "$2" "$1" 2>/dev/null; do
-    ((SECONDS < end)) || { echo "FAILED: nothing matching /$2/ in ${1##*/}:"; cat "$1" 2>/dev/null; exit 1; }
-    sleep 0.05
-  done
-}
 subscribed() { # COUNT: the broker saw COUNT subscribers connect
   local end=$((SECONDS + 10))
   until (($(grep -c 'New client connected' "$BROKER_DIR/mosquitto.log") >= $1)); do

@@ -13,13 +13,6 @@ ACC=V6VXVBK453VV45SV5WCBPUPTEC
 lab_cell_home off
 broker_start "$ACC:acc-secret" "home1:home-secret"
 CA=$BROKER_DIR/ca.crt
-wait_for() { # FILE REGEX [TIMEOUT_S=20]
-  local end=$((SECONDS + ${3:-20}))
-  until grep -Eq -- "$2" "$1" 2>/dev/null; do
-    ((SECONDS < end)) || { echo "FAILED: nothing matching /$2/ in ${1##*/}; its tail:"; tail -n 15 "$1" 2>/dev/null; exit 1; }
-    sleep 0.05
-  done
-}
 
 lab_spawn accessory "$D/acc.log" "$PROBE" --host "$BROKER_HOST" --ca "$CA" --user "$ACC" \
   --password acc-secret --subscribe "lanyard/v1/$ACC/#" --until m79 --timeout 60 --keepalive 5 >/dev/null

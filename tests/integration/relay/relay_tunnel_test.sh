@@ -22,13 +22,6 @@ broker_restart
 common=(--host "$BROKER_HOST" --ca "$BROKER_DIR/ca.crt")
 acc_args=(--user "$ACC" --password acc-secret --inbox "$ACC")
 app_args=(--user home1 --password home-secret --inbox "$PHONE" --peer-account "$ACC" --peer-inbox "$ACC")
-wait_for() { # FILE REGEX [TIMEOUT_S=20]
-  local end=$((SECONDS + ${3:-20}))
-  until grep -Eq -- "$2" "$1" 2>/dev/null; do
-    ((SECONDS < end)) || { echo "FAILED: nothing matching /$2/ in ${1#"$D"/}; its tail:"; tail -n 15 "$1" 2>/dev/null; exit 1; }
-    sleep 0.05
-  done
-}
 
 # 1. Through the broker, pinned both ways.
 acc=$(lab_spawn accessory "$D/ok/acc.log" "$PEER" accessory --dir "$D/ok" "${common[@]}" "${acc_args[@]}" --secret "$SECRET" --timeout 60)
