@@ -271,9 +271,12 @@ void accept_connections(fw::accessory& acc) {
   }
 }
 
+// Bytes are peeked, and only what the accessory took is read off the socket: while it holds a
+// message for the application (fw::accessory::receive()) the rest stays in the kernel's
+// buffer, and the controller's window holds back the rest of its stream. No copy here.
 void read_connection(fw::accessory& acc, tcp_connection& c) {
-  for (int i = 0; i < max_reads_per_wakeup && c.fd >= 0; ++i) {
-    const ssize_t n = ::recv(c.fd, tcp_buffer.data(), tcp_buffer.size(), 0);
+  for (int i = 0; i < max_reads_per_wakeup && c.fd >= 0 && acc.wants_input(c.id); ++i) {
+    const ssize_t n = ::recv(c.fd, tcp_buffer.data(), tcp_buffer.size(), MSG_PEEK);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n <= 0) { // EOF or reset
@@ -281,7 +284,11 @@ void read_connection(fw::accessory& acc, tcp_connection& c) {
       close_socket(c);
       return;
     }
-    acc.receive(c.id, std::span(tcp_buffer.data(), static_cast<std::size_t>(n)), now());
+    const auto r =
+        acc.receive(c.id, std::span(tcp_buffer.data(), static_cast<std::size_t>(n)), now());
+    // The bytes are in the socket's buffer already: this read returns them at once.
+    if (r.taken > 0) (void)::recv(c.fd, tcp_buffer.data(), r.taken, 0);
+    if (r.taken < static_cast<std::size_t>(n)) return;
   }
 }
 
@@ -734,7 +741,9 @@ int main(int argc, char** argv) {
     for (std::size_t k = 0; k < max_sockets; ++k) {
       const tcp_connection& c = connections[k];
       const bool pending = c.fd >= 0 && !acc->output(c.id).empty();
-      fds[4 + k] = {c.fd, static_cast<short>(POLLIN | (pending ? POLLOUT : 0)), 0};
+      // Not readable while the accessory holds a message (it takes nothing then).
+      const bool readable = c.fd >= 0 && acc->wants_input(c.id);
+      fds[4 + k] = {c.fd, static_cast<short>((readable ? POLLIN : 0) | (pending ? POLLOUT : 0)), 0};
     }
     const time_point deadline =
         std::min({responder.next_deadline(), acc->next_deadline(), wifi.next_deadline(),

@@ -17,7 +17,8 @@
  *     if (lanyard_accessory_start(acc, now_ms())) fail();
  *     loop:
  *       new TCP connection -> lanyard_accessory_accept(acc, now, &id)
- *       bytes read         -> lanyard_accessory_receive(acc, id, data, len, now)
+ *       bytes read         -> lanyard_accessory_receive(acc, id, data, len, now, &taken);
+ *                             keep what it did not take (lanyard_accessory_wants_input)
  *       EOF / error        -> lanyard_accessory_closed(acc, id, now)
  *       timer              -> lanyard_accessory_handle_deadline(acc, now) at next_deadline()
  *       after each call    -> write lanyard_accessory_output() of every connection (then
@@ -348,11 +349,21 @@ int lanyard_accessory_start(lanyard_accessory* acc, uint64_t now_ms) LANYARD_NOE
 int lanyard_accessory_accept(lanyard_accessory* acc, uint64_t now_ms,
                              uint32_t* id) LANYARD_NOEXCEPT;
 
-/** `len` bytes read from connection `id`'s socket (copied; `data` may be NULL when `len` is 0).
- *  A protocol failure is not an error here: it ends in a LANYARD_EVENT_CLOSE_CONNECTION.
- *  Errors: LANYARD_E_UNKNOWN_CONNECTION (close the socket), LANYARD_E_INVALID_ARGUMENT. */
+/** `len` bytes read from connection `id`'s socket (`data` may be NULL when `len` is 0); how
+ *  many it took goes to `*taken` (required). It takes fewer while a message of this
+ *  connection waits for the application (from its LANYARD_EVENT_MESSAGE to the next
+ *  lanyard_accessory_handle_deadline(), which lanyard_accessory_next_deadline() makes due at
+ *  once): keep the rest, stop reading that socket, and offer the rest again once
+ *  lanyard_accessory_wants_input() says so. The controller's window holds back what follows,
+ *  so messages need neither copies nor a queue. A protocol failure is not an error here: it
+ *  ends in a LANYARD_EVENT_CLOSE_CONNECTION. Errors: LANYARD_E_UNKNOWN_CONNECTION (close the
+ *  socket), LANYARD_E_INVALID_ARGUMENT. */
 int lanyard_accessory_receive(lanyard_accessory* acc, uint32_t id, const uint8_t* data, size_t len,
-                              uint64_t now_ms) LANYARD_NOEXCEPT;
+                              uint64_t now_ms, size_t* taken) LANYARD_NOEXCEPT;
+
+/** 1 if lanyard_accessory_receive() would take bytes for connection `id` now, else 0 (also
+ *  for an unknown id or a NULL `acc`). */
+int lanyard_accessory_wants_input(lanyard_accessory* acc, uint32_t id) LANYARD_NOEXCEPT;
 
 /** The bytes to write to connection `id`'s socket: returns a pointer to them and their number
  *  in `*len` (NULL and 0 when there are none, or `id` is unknown). The pointer stays valid until
@@ -420,8 +431,9 @@ typedef struct lanyard_event {
   uint8_t controller[32];
   /** MESSAGE: the message's sequence number in its session. */
   uint64_t seq;
-  /** MESSAGE: the payload. Owned by the accessory; valid until the next
-   *  lanyard_accessory_poll_event() or lanyard_accessory_destroy() on it. NULL if empty. */
+  /** MESSAGE: the payload, in the accessory's memory (not copied): valid until the next call
+   *  on `acc` other than lanyard_accessory_poll_event(). NULL if empty. Returning it counts as
+   *  the application taking the message (it is acknowledged). */
   const uint8_t* payload;
   size_t payload_len;
   /** PAIRING_FAILED, SESSION_ENDED, CLOSE_CONNECTION: why, as a LANYARD_E* value (0: none). */
@@ -439,7 +451,7 @@ typedef struct lanyard_event {
 
 /** Takes the next event into `*ev`: returns 1 if there was one, 0 if none (ev->kind is then
  *  LANYARD_EVENT_NONE), LANYARD_E_INVALID_ARGUMENT for NULL pointers. Drain after every call.
- *  Invalidates the payload of the event it returned before. */
+ *  A MESSAGE's payload stays valid until the next call other than poll_event(). */
 int lanyard_accessory_poll_event(lanyard_accessory* acc, lanyard_event* ev) LANYARD_NOEXCEPT;
 
 /* ------------------------------------------------------------------------------------------ */

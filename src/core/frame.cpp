@@ -109,4 +109,19 @@ void encode_frame(const frame& f, std::vector<std::byte>& out) {
              f);
 }
 
+void encode_message_frame(std::uint64_t seq, message_kind kind, std::span<const std::byte> head,
+                          std::span<const std::byte> tail, std::vector<std::byte>& out) {
+  const std::size_t start = out.size();
+  if (kind == message_kind::application)
+    encode_frame(data_frame{seq, head}, out);
+  else
+    encode_frame(control_frame{seq, kind, head}, out);
+  if (tail.empty()) return;
+  out.insert(out.end(), tail.begin(), tail.end());
+  // The body length (bytes 2..5 of the header, big-endian) covers the tail too.
+  const std::size_t body = out.size() - start - frame_header_size;
+  for (int i = 0; i < 4; ++i)
+    out[start + 2 + static_cast<std::size_t>(i)] = static_cast<std::byte>(body >> (8 * (3 - i)));
+}
+
 } // namespace lanyard::core

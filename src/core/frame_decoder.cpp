@@ -122,10 +122,25 @@ std::error_code parse_body(frame_type type, std::span<const std::byte> b, frame&
 // Empties the buffer. A large frame's memory is given back rather than kept: thousands of
 // idle sessions must not each hold on to a 64 KiB buffer because of one big message.
 void frame_decoder::release() noexcept {
-  if (buf_.capacity() > retained_capacity)
+  if (!keep_ && buf_.capacity() > retained_capacity)
     std::vector<std::byte>().swap(buf_);
   else
     buf_.clear();
+}
+
+std::size_t frame_decoder::wanted() const noexcept {
+  if (error_) return 1;
+  if (complete_ || buf_.size() < frame_header_size)
+    return frame_header_size - (complete_ ? 0 : buf_.size());
+  std::size_t body = 0;
+  if (check_header(buf_.data(), max_body_size_, body)) return 1;
+  return frame_header_size + body - buf_.size();
+}
+
+void frame_decoder::keep_frames_in_buffer() {
+  keep_ = true;
+  // Header, body, and a CONTROL frame's service byte (see the file comment).
+  buf_.reserve(frame_header_size + max_body_size_ + 1);
 }
 
 void frame_decoder::reset() noexcept {
@@ -152,7 +167,7 @@ decode_result frame_decoder::decode(std::span<const std::byte> in) {
   };
   std::size_t body = 0;
   // Fast path: a whole frame at the start of the chunk, nothing buffered: parse in place.
-  if (buf_.empty() && in.size() >= frame_header_size) {
+  if (buf_.empty() && !keep_ && in.size() >= frame_header_size) {
     if (auto ec = check_header(in.data(), max_body_size_, body)) return fail(ec);
     if (in.size() - frame_header_size >= body) {
       frame f;

@@ -1,6 +1,7 @@
 #include "lanyard/core/session.hpp"
 
 #include "lanyard/core/channel_error.hpp"
+#include "lanyard/core/error_condition.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -53,8 +54,31 @@ session::session(session_role role, session_settings settings)
   settings_.max_replay_bytes =
       std::max(settings_.max_replay_bytes, charge(settings_.max_message_size));
   settings_.ack_every = std::max<std::size_t>(settings_.ack_every, 1);
+  // A view is taken by consume(): acknowledging on receipt would let the peer send on while
+  // the application holds it.
+  if (views()) settings_.acknowledge = ack_policy::on_consume;
   // Until a handshake says otherwise, the peer is taken to be configured alike.
   peer_ = own_limits();
+  // The replay ring's headers (16 B) are less than the charge of a message (32 B): a limit
+  // of max_replay_bytes holds whatever send() admits.
+  if (!replay_.reset(settings_.max_replay_bytes, reserved())) std::abort();
+  transmit_pos_ = replay_.begin();
+  // Views point into the decoder's buffer, so every frame is copied there (and kept: a view
+  // must outlive the caller's input chunk).
+  if (reserved() || views()) decoder_.keep_frames_in_buffer();
+  if (reserved()) {
+    out_.reserve(output_capacity());
+    // Events one call produces: state changes, established, a message, acked (coalesced
+    // here), an RTT sample, a failure. A caller that drains after every call never grows it.
+    if (!events_.reserve(8)) std::abort();
+  }
+}
+
+// The largest output poll_output() builds: a batch, or the handshake and control frames
+// (WELCOME, ACK, PONG, PING: under 128 bytes) and one largest message frame.
+std::size_t session::output_capacity() const noexcept {
+  return std::max(settings_.output_batch_bytes,
+                  128 + frame_header_size + control_body_min_size + settings_.max_message_size);
 }
 
 receive_limits session::own_limits() const noexcept {
@@ -78,8 +102,8 @@ bool session::adopt_peer_limits(const receive_limits& l) {
   // send() held every queued message to this end's own maximum: only a smaller one needs the
   // walk over the replay buffer (on every handshake otherwise, up to max_replay_bytes of it).
   if (l.max_message >= settings_.max_message_size) return true;
-  for (std::size_t i = 0; i < replay_.size(); ++i) {
-    if (replay_[i].payload.size() > l.max_message) {
+  for (auto p = replay_.begin(); p != replay_.end(); p = replay_.next(p)) {
+    if (replay_.at(p).size() > l.max_message) {
       fail_connection(channel_errc::message_too_large, false, true);
       return false;
     }
@@ -95,11 +119,14 @@ void session::emit(session_event ev) {
 std::vector<message> session::take_replay() {
   std::vector<message> out;
   out.reserve(replay_.size());
-  while (!replay_.empty()) {
-    out.push_back(std::move(replay_.front()));
-    replay_.pop_front();
+  for (auto p = replay_.begin(); p != replay_.end(); p = replay_.next(p)) {
+    const replay_ring::entry e = replay_.at(p);
+    message m{e.seq, std::vector<std::byte>(e.head.begin(), e.head.end()), e.kind};
+    m.payload.insert(m.payload.end(), e.tail.begin(), e.tail.end());
+    out.push_back(std::move(m));
   }
-  shrink_if_idle(replay_);
+  replay_.clear();
+  transmit_pos_ = replay_.begin();
   replay_bytes_ = 0;
   return out;
 }
@@ -110,8 +137,21 @@ void session::set_state(session_state s) {
   state_ = s;
 }
 
+// message_delivery::view: an application's message not consumed when its connection ends is
+// given back, unacknowledged (ack_point() never passes it), so that the next connection's
+// frames can use the decoder's buffer its view pointed into: the peer resends it after the
+// handshake and it is delivered then, once.
+void session::forget_held_message() noexcept {
+  if (!holding_message()) return;
+  recv_next_ = consumed_next_;
+  skip_next_ = std::min(skip_next_, recv_next_);
+  unconsumed_bytes_ = 0;
+}
+
 // Per-connection state starts afresh; the session's own state is untouched.
 void session::reset_connection(time_point now) {
+  forget_held_message();
+  stop_after_message_ = false;
   decoder_.reset();
   out_.clear();
   last_receive_ = now;
@@ -159,15 +199,34 @@ void session::fail_connection(std::error_code ec, bool by_peer, bool send_close)
 }
 
 std::error_code session::receive(std::span<const std::byte> bytes, time_point now) {
-  if (!connected()) return {};
-  if (!bytes.empty()) last_receive_ = now;
-  while (!bytes.empty() && connected()) {
-    decode_result r = decoder_.decode(bytes);
-    bytes = bytes.subspan(r.consumed);
-    if (r.error) fail_connection(r.error, false, true);
-    if (r.value) handle_frame(*r.value, now);
+  if (views()) return channel_errc::invalid_state;
+  return receive_some(bytes, now).error;
+}
+
+session::receive_result session::receive_some(std::span<const std::byte> bytes, time_point now) {
+  receive_result r;
+  if (!connected()) {
+    r.taken = bytes.size();
+    return r;
   }
-  return state_ == session_state::closing ? connection_error_ : std::error_code{};
+  // The peer is alive even while its bytes wait for the application (view held).
+  if (!bytes.empty()) last_receive_ = now;
+  while (!bytes.empty() && connected() && !holding_message()) {
+    decode_result d = decoder_.decode(bytes);
+    bytes = bytes.subspan(d.consumed);
+    r.taken += d.consumed;
+    if (d.error) fail_connection(d.error, false, true);
+    if (d.value) {
+      stop_after_message_ = false;
+      handle_frame(*d.value, now);
+      // A view stays the decoder's until the next call.
+      if (stop_after_message_) break;
+    }
+  }
+  // A connection that failed or a session that ended has no use for the rest.
+  if (!connected()) r.taken += bytes.size();
+  if (state_ == session_state::closing) r.error = connection_error_;
+  return r;
 }
 
 void session::handle_frame(const frame& f, time_point now) {
@@ -212,17 +271,24 @@ bool session::peer_next_expected(std::uint64_t next) {
 }
 
 void session::drop_acked(std::uint64_t next) {
-  while (!replay_.empty() && replay_.front().seq < next) {
-    const std::size_t cost = charge(replay_.front().payload.size());
+  while (!replay_.empty()) {
+    const replay_ring::entry e = replay_.front();
+    if (e.seq >= next) break;
+    const std::size_t cost = charge(e.size());
     replay_bytes_ -= cost;
-    if (replay_.front().seq < transmit_next_) in_flight_bytes_ -= std::min(in_flight_bytes_, cost);
+    if (e.seq < transmit_next_) in_flight_bytes_ -= std::min(in_flight_bytes_, cost);
     replay_.pop_front();
   }
-  shrink_if_idle(replay_);
-  if (next != acked_) {
-    acked_ = next;
-    emit(events::acked{acked_});
-  }
+  if (next == acked_) return;
+  acked_ = next;
+  // Acknowledgements are cumulative: with reserved memory a run of ACK frames in one input
+  // updates the event still waiting instead of queueing one each (the queue keeps its size).
+  if (reserved() && !events_.empty())
+    if (auto* a = std::get_if<events::acked>(&events_[events_.size() - 1])) {
+      a->next_unacked = acked_;
+      return;
+    }
+  emit(events::acked{acked_});
 }
 
 void session::start_new_session(const session_id& new_id) {
@@ -320,6 +386,15 @@ void session::handle_message(std::uint64_t seq, message_kind kind,
   ++recv_next_;
   skip_next_ = recv_next_;
   had_traffic_ = true;
+  if (views()) {
+    // The payload is in the decoder's buffer (keep_frames_in_buffer): receive_some() stops
+    // here so that it stays there. Nothing was decoded past an unconsumed message, so a
+    // service's message is next in line and taken at once.
+    stop_after_message_ = true;
+    emit(events::message_view{seq, kind, payload});
+    if (kind != message_kind::application) take_consumed(payload.size(), now);
+    return;
+  }
   std::vector<std::byte> bytes(payload.begin(), payload.end());
   if (kind == message_kind::application) {
     emit(events::message_received{seq, std::move(bytes)});
@@ -443,8 +518,10 @@ session::send_result session::send(std::span<const std::byte> payload, time_poin
     return {channel_errc::invalid_frame_field, 0};
   const std::size_t cost = charge(payload.size());
   if (replay_bytes_ + cost > settings_.max_replay_bytes) return {channel_errc::buffer_full, 0};
+  // The ring's limit is max_replay_bytes and its headers cost less than the charge: it has
+  // room whenever the charge fits.
+  if (!replay_.push_back(send_next_, kind, payload)) return {channel_errc::buffer_full, 0};
   const std::uint64_t seq = send_next_++;
-  append(replay_, message{seq, std::vector<std::byte>(payload.begin(), payload.end()), kind});
   replay_bytes_ += cost;
   return {{}, seq};
 }
@@ -514,14 +591,18 @@ void session::handle_deadline(time_point now) {
 std::span<const std::byte> session::poll_output(time_point now) {
   // Give a large batch buffer back once the caller is done with it, so that idle sessions
   // stay small; busy ones reuse it.
-  if (out_.capacity() > 16 * 1024 && out_.size() < 1024) std::vector<std::byte>().swap(out_);
+  if (!reserved() && out_.capacity() > 16 * 1024 && out_.size() < 1024)
+    std::vector<std::byte>().swap(out_);
   out_.clear();
   if (close_pending_) {
     // Closing or closed: the CLOSE is the last thing this connection carries.
     close_pending_ = false;
     std::string_view reason;
     std::string text;
-    if (close_code_ != 0) {
+    if (close_code_ != 0 && reserved()) {
+      // The code's name: a sentence would be a std::string, allocated.
+      reason = static_cast<const lanyard_category&>(channel_category()).code_name(close_code_);
+    } else if (close_code_ != 0) {
       text = make_error_code(static_cast<channel_errc>(close_code_)).message();
       reason = text;
     }
@@ -564,19 +645,27 @@ std::span<const std::byte> session::poll_output(time_point now) {
     ping_sent_ = now;
     encode_frame(ping_frame{*ping_outstanding_}, out_);
   }
-  while (transmit_next_ < send_next_ && out_.size() < settings_.output_batch_bytes) {
-    const message& m = replay_[static_cast<std::size_t>(transmit_next_ - acked_)];
+  bool batched = false;
+  while (transmit_next_ < send_next_) {
+    const replay_ring::entry m = replay_.at(transmit_pos_);
     // The peer's window: it holds no more than it announced beyond its acknowledgement (under
     // on_consume, unread), whatever this end's own replay buffer holds. The next ACK opens it.
-    const std::size_t cost = charge(m.payload.size());
+    const std::size_t cost = charge(m.size());
     if (in_flight_bytes_ + cost > peer_.window) break;
+    // The batch ends before a frame that would take it past output_batch_bytes (the first
+    // always goes): a caller that sized its write buffer for a batch or a frame (a
+    // firmware's TLS output) can always take it whole.
+    const std::size_t frame_size =
+        frame_header_size +
+        (m.kind == message_kind::application ? data_body_min_size : control_body_min_size) +
+        m.size();
+    if (batched && out_.size() + frame_size > settings_.output_batch_bytes) break;
     in_flight_bytes_ += cost;
-    if (m.kind == message_kind::application)
-      encode_frame(data_frame{m.seq, m.payload}, out_);
-    else
-      encode_frame(control_frame{m.seq, m.kind, m.payload}, out_);
+    encode_message_frame(m.seq, m.kind, m.head, m.tail, out_);
+    transmit_pos_ = replay_.next(transmit_pos_);
     ++transmit_next_;
     had_traffic_ = true;
+    batched = true;
   }
   return out_;
 }

@@ -29,6 +29,10 @@ core::session_settings firmware_session_profile() {
   s.max_message_size = 4 * 1024;
   // One batch of output is one TLS write: a record's worth keeps the engine's buffer small.
   s.output_batch_bytes = 4 * 1024;
+  // Every buffer reserved when a session is made, and received messages handed to the
+  // application as views with the peer's window as the queue: nothing allocated per message.
+  s.memory = core::session_memory::reserve;
+  s.delivery = core::message_delivery::view;
   return s;
 }
 
@@ -69,6 +73,10 @@ struct accessory::impl {
     core::fingerprint key;
     std::optional<core::session> s;
     std::size_t conn = connection::no_session;
+    // Its message waits in the event queue (a view of the session's frame buffer).
+    bool message_queued = false;
+    // The application took its message: read on at the next handle_deadline().
+    bool resume = false;
   };
 
   // Never throws: the controller table and the session table reserve their room through the
@@ -150,6 +158,9 @@ struct accessory::impl {
   // The admin whose wifi_set is being joined: the driver's verdict goes to it.
   std::optional<core::fingerprint> provisioning_by;
   std::array<std::uint8_t, 1024> plain{}; // one read's plaintext
+  // The latest time a call brought: poll_event() has none, and consuming a message there
+  // schedules its acknowledgement from it.
+  time_point last_now{};
 
   // --- helpers -------------------------------------------------------------------------------
   std::size_t session_capacity() const { return std::max<std::size_t>(settings.max_sessions, 1); }
@@ -324,9 +335,18 @@ struct accessory::impl {
     }
     while (c.st == connection::stage::greeting || c.st == connection::stage::pairing ||
            c.st == connection::stage::session) {
+      // Only what the next step takes, so that nothing read is left over: the greeting's two
+      // bytes (then the stage changes), a session's frame up to its end (it stops after a
+      // message until the application took it: the rest waits in mbedTLS, then in the
+      // driver's socket, and the controller's window holds it back).
+      std::size_t limit = plain.size();
+      if (c.st == connection::stage::greeting) limit = c.first ? 1 : 2;
+      if (c.st == connection::stage::session)
+        limit = std::min(limit, sessions[c.session].s->input_wanted());
+      if (limit == 0) return;
       std::size_t n = 0;
       std::error_code ec;
-      c.tls->read(plain, n, ec);
+      c.tls->read(std::span(plain.data(), limit), n, ec);
       if (n > 0) plaintext(c, std::as_bytes(std::span(plain.data(), n)), now);
       if (ec)
         return begin_close(c, ec == tls::tls_errc::closed_by_peer ? std::error_code{} : ec, now);
@@ -347,7 +367,7 @@ struct accessory::impl {
       return after_pairing_input(c, now);
     case connection::stage::session: {
       session_slot& s = sessions[c.session];
-      s.s->receive(bytes, now);
+      feed_session(c, s, bytes, now);
       return pump_session(s, now);
     }
     default:
@@ -446,9 +466,24 @@ struct accessory::impl {
     c.session = static_cast<std::size_t>(s - sessions.get());
     s->conn = index_of(c);
     s->s->on_connected(now);
-    if (!head.empty()) s->s->receive(head, now);
-    if (!rest.empty() && c.st == connection::stage::session) s->s->receive(rest, now);
+    if (!head.empty()) feed_session(c, *s, head, now);
+    if (!rest.empty() && c.st == connection::stage::session) feed_session(c, *s, rest, now);
     pump_session(*s, now);
+  }
+
+  // Plaintext for a session. advance() reads no more than the session wants, so it takes all;
+  // only what a pairing exchange left unread can hold more: a HELLO, and nothing after it,
+  // since a controller sends messages once the WELCOME came. One that did not wait is closed
+  // (protocol_violation) rather than kept in memory the accessory does not have.
+  void feed_session(connection& c, session_slot& s, std::span<const std::byte> bytes,
+                    time_point now) {
+    const core::session::receive_result r = s.s->receive_some(bytes, now);
+    if (r.taken < bytes.size() && c.st == connection::stage::session) {
+      drain_session_events(s, now);
+      write_close_frame(c, core::channel_errc::protocol_violation, "messages before the WELCOME",
+                        now);
+      begin_close(c, core::channel_errc::protocol_violation, now);
+    }
   }
 
   session_slot* make_session(const core::fingerprint& key) {
@@ -459,6 +494,9 @@ struct accessory::impl {
       s.key = key;
       s.conn = connection::no_session;
       core::session_settings st = settings.session;
+      // Messages reach the application as views of the session's buffers, whatever the
+      // settings say: the event queue has no room for copies (accessory_event.hpp).
+      st.delivery = core::message_delivery::view;
       st.new_session_id = [this] { return random_session_id(); };
       st.is_foreign_session = [this, i](const core::session_id& id) {
         return table.foreign(sessions[i].key, id);
@@ -492,15 +530,36 @@ struct accessory::impl {
   }
 
   void drain_session_events(session_slot& s, time_point now) {
+    drain_session_events_only(s, now);
+    // A message the application did not take before its connection ended was given back
+    // to the peer (it resends it): its view is gone, so is its event.
+    if (s.message_queued && !(s.used && s.s->holding_message())) withdraw_message(s);
+  }
+
+  // Takes `s`'s message event out of the queue, the others keep their order.
+  void withdraw_message(session_slot& s) {
+    s.message_queued = false;
+    for (std::size_t n = events.size(); n > 0; --n) {
+      accessory_event ev = std::move(events.front());
+      events.pop_front();
+      auto* m = std::get_if<events::message>(&ev);
+      if (!m || m->controller != s.key) (void)events.push_back(std::move(ev));
+    }
+  }
+
+  void drain_session_events_only(session_slot& s, time_point now) {
     while (s.used) {
       auto ev = s.s->poll_event();
       if (!ev) return;
       if (auto* est = std::get_if<core::events::established>(&*ev)) {
         table.established(s.key, est->id);
-      } else if (auto* m = std::get_if<core::events::message_received>(&*ev)) {
-        emit_data(s, events::message{s.key, m->seq, std::move(m->payload)}, now);
-      } else if (auto* cm = std::get_if<core::events::control_received>(&*ev)) {
-        serve(s, *cm, now);
+      } else if (auto* m = std::get_if<core::events::message_view>(&*ev)) {
+        if (m->kind == core::message_kind::application) {
+          s.message_queued = true;
+          emit_data(s, events::message{s.key, m->seq, m->payload}, now);
+        } else {
+          serve(s, m->kind, m->seq, m->payload, now);
+        }
       } else if (std::get_if<core::events::connection_failed>(&*ev)) {
         // The session's verdict on this connection (its CLOSE frame is in its output): write
         // it, then end the connection; the session stays.
@@ -522,7 +581,13 @@ struct accessory::impl {
 
   // A service message: controller administration (admins only), provisioning (admins only,
   // when offered), or anything else refused.
-  void serve(session_slot& s, const core::events::control_received& cm, time_point now) {
+  void serve(session_slot& s, core::message_kind kind, std::uint64_t seq,
+             std::span<const std::byte> payload, time_point now) {
+    const struct {
+      core::message_kind kind;
+      std::uint64_t seq;
+      std::span<const std::byte> payload;
+    } cm{kind, seq, payload};
     if (cm.kind == core::message_kind::administration) {
       const auto parsed = core::parse_app_message(cm.payload);
       if (parsed && core::is_admin_verb(parsed.message.verb)) {
@@ -604,7 +669,9 @@ struct accessory::impl {
         c.session = connection::no_session;
         begin_close(c, why, now);
       }
+      if (s->message_queued) withdraw_message(*s);
       s->used = false;
+      s->resume = false;
       s->s.reset();
       emit(events::session_ended{d->controller, why});
     }
@@ -692,9 +759,10 @@ accessory::~accessory() = default;
 accessory::accessory(accessory&&) noexcept = default;
 accessory& accessory::operator=(accessory&&) noexcept = default;
 
-std::error_code accessory::start(time_point) {
+std::error_code accessory::start(time_point now) {
   if (!impl_) return firmware_errc::not_enough_memory;
   impl& i = *impl_;
+  i.last_now = now;
   const accessory_settings& st = i.settings;
   if (st.max_sessions == 0 || st.max_pending == 0 || i.slot_count == 0 || st.max_controllers == 0 ||
       st.max_controllers > 255 || st.session.max_message_size == 0 ||
@@ -730,6 +798,7 @@ std::error_code accessory::accept(connection_id& id, time_point now) {
   if (!impl_) return firmware_errc::not_started;
   impl& i = *impl_;
   if (!i.started) return firmware_errc::not_started;
+  i.last_now = now;
   using stage = impl::connection::stage;
   impl::connection* slot = nullptr;
   for (std::size_t k = 0; k < i.slot_count && !slot; ++k)
@@ -778,25 +847,40 @@ std::error_code accessory::accept(connection_id& id, time_point now) {
   return {};
 }
 
-std::error_code accessory::receive(connection_id id, std::span<const std::byte> bytes,
-                                   time_point now) {
-  if (!impl_) return firmware_errc::unknown_connection;
+accessory::receive_result accessory::receive(connection_id id, std::span<const std::byte> bytes,
+                                             time_point now) {
+  if (!impl_) return {firmware_errc::unknown_connection, 0};
   impl& i = *impl_;
+  i.last_now = now;
   impl::connection* c = i.lookup(id);
-  if (!c) return firmware_errc::unknown_connection;
-  if (c->st == impl::connection::stage::closing) return {};
+  if (!c) return {firmware_errc::unknown_connection, 0};
+  // A closing connection's bytes are of no use: taken and dropped.
+  if (c->st == impl::connection::stage::closing) return {{}, bytes.size()};
+  const std::size_t offered = bytes.size();
   // In pieces of the input buffer's room: each is handed to mbedTLS (advance) before the next.
   while (!bytes.empty() && c->tls) {
     auto room = c->tls->prepare_input(bytes.size());
     const std::size_t n = std::min(room.size(), bytes.size());
-    if (n == 0) break; // mbedTLS took nothing from a full buffer: cannot happen (it reads on)
+    // A full buffer: the session holds a message the application has not taken (advance()
+    // reads nothing meanwhile). The rest is the driver's until then.
+    if (n == 0) break;
     std::memcpy(room.data(), bytes.data(), n);
     c->tls->commit_input(n);
     bytes = bytes.subspan(n);
     i.advance(*c, now);
-    if (c->st == impl::connection::stage::closing || c->st == impl::connection::stage::free) break;
+    if (c->st == impl::connection::stage::closing || c->st == impl::connection::stage::free)
+      return {{}, offered};
   }
-  return {};
+  return {{}, offered - bytes.size()};
+}
+
+bool accessory::wants_input(connection_id id) const noexcept {
+  if (!impl_) return false;
+  impl::connection* c = impl_->lookup(id);
+  if (!c || !c->tls) return false;
+  if (c->st == impl::connection::stage::closing) return true;
+  // Room in the input buffer (asking for it only moves what waits to the buffer's front).
+  return !c->tls->prepare_input(1).empty();
 }
 
 std::span<const std::uint8_t> accessory::output(connection_id id) const noexcept {
@@ -808,6 +892,7 @@ std::span<const std::uint8_t> accessory::output(connection_id id) const noexcept
 
 void accessory::consume_output(connection_id id, std::size_t n, time_point now) noexcept {
   if (!impl_) return;
+  impl_->last_now = now;
   impl::connection* c = impl_->lookup(id);
   if (!c || !c->tls) return;
   c->tls->consume_output(n);
@@ -817,6 +902,7 @@ void accessory::consume_output(connection_id id, std::size_t n, time_point now) 
 void accessory::closed(connection_id id, time_point now) {
   if (!impl_) return;
   impl& i = *impl_;
+  i.last_now = now;
   impl::connection* c = i.lookup(id);
   if (!c) return;
   i.detach(*c, now);
@@ -827,6 +913,8 @@ accessory::time_point accessory::next_deadline() const noexcept {
   if (!impl_) return time_point::max();
   const impl& i = *impl_;
   time_point at = i.table.next_deadline();
+  for (std::size_t k = 0; k < i.session_capacity(); ++k)
+    if (i.sessions[k].used && i.sessions[k].resume) at = std::min(at, i.last_now);
   for (std::size_t k = 0; k < i.slot_count; ++k) {
     const impl::connection& c = i.conns[k];
     at = std::min(at, c.deadline);
@@ -840,7 +928,17 @@ accessory::time_point accessory::next_deadline() const noexcept {
 void accessory::handle_deadline(time_point now) {
   if (!impl_) return;
   impl& i = *impl_;
+  i.last_now = now;
   using stage = impl::connection::stage;
+  // Sessions whose message the application took: read on (what waited in mbedTLS), and send
+  // what taking it made due (an ACK that reopens the controller's window).
+  for (std::size_t k = 0; k < i.session_capacity(); ++k) {
+    impl::session_slot& s = i.sessions[k];
+    if (!s.used || !s.resume) continue;
+    s.resume = false;
+    if (s.conn != impl::connection::no_session) i.advance(i.conns[s.conn], now);
+    if (s.used) i.pump_session(s, now);
+  }
   for (std::size_t k = 0; k < i.slot_count; ++k) {
     impl::connection& c = i.conns[k];
     if (c.responder && !c.responder->done() && c.responder->next_deadline() <= now) {
@@ -871,6 +969,15 @@ std::optional<accessory_event> accessory::poll_event() {
   if (i.events.empty()) return std::nullopt;
   std::optional<accessory_event> ev(std::move(i.events.front()));
   i.events.pop_front();
+  // The application has the message now: the session acknowledges it (as it acknowledges a
+  // received one, ack_every or ack_delay) and reads on at the next handle_deadline(), which
+  // next_deadline() makes due at once. Its view stays valid until then.
+  if (auto* m = std::get_if<events::message>(&*ev))
+    if (impl::session_slot* s = i.find_session(m->controller); s && s->message_queued) {
+      s->message_queued = false;
+      (void)s->s->consume(m->seq, m->payload.size(), i.last_now);
+      s->resume = true;
+    }
   return ev;
 }
 
@@ -878,6 +985,7 @@ core::session::send_result accessory::send(const core::fingerprint& controller,
                                            std::span<const std::byte> payload, time_point now) {
   if (!impl_) return {firmware_errc::not_started, 0};
   impl& i = *impl_;
+  i.last_now = now;
   impl::session_slot* s = i.find_session(controller);
   if (!s) return {firmware_errc::no_session, 0};
   auto r = s->s->send(payload, now);

@@ -33,8 +33,6 @@ struct lanyard_accessory {
   lanyard_platform platform{};
   core::fingerprint key;
   std::optional<fw::accessory> acc;
-  // The payload of the last LANYARD_EVENT_MESSAGE returned (lanyard_event::payload).
-  std::vector<std::byte> payload;
 };
 
 namespace {
@@ -433,9 +431,16 @@ int lanyard_accessory_accept(lanyard_accessory* acc, uint64_t now_ms, uint32_t* 
 }
 
 int lanyard_accessory_receive(lanyard_accessory* acc, uint32_t id, const uint8_t* data, size_t len,
-                              uint64_t now_ms) noexcept {
-  if (!acc || (!data && len != 0)) return LANYARD_E_INVALID_ARGUMENT;
-  return to_c(acc->acc->receive(fw::connection_id{id}, bytes_of(data, len), at(now_ms)));
+                              uint64_t now_ms, size_t* taken) noexcept {
+  if (taken) *taken = 0;
+  if (!acc || !taken || (!data && len != 0)) return LANYARD_E_INVALID_ARGUMENT;
+  const auto r = acc->acc->receive(fw::connection_id{id}, bytes_of(data, len), at(now_ms));
+  *taken = r.taken;
+  return to_c(r.error);
+}
+
+int lanyard_accessory_wants_input(lanyard_accessory* acc, uint32_t id) noexcept {
+  return acc && acc->acc->wants_input(fw::connection_id{id}) ? 1 : 0;
 }
 
 const uint8_t* lanyard_accessory_output(const lanyard_accessory* acc, uint32_t id,
@@ -474,7 +479,6 @@ void lanyard_accessory_handle_deadline(lanyard_accessory* acc, uint64_t now_ms) 
 int lanyard_accessory_poll_event(lanyard_accessory* acc, lanyard_event* ev) noexcept {
   if (!acc || !ev) return LANYARD_E_INVALID_ARGUMENT;
   *ev = lanyard_event{};
-  acc->payload.clear();
   std::optional<fw::accessory_event> next = acc->acc->poll_event();
   if (!next) return 0;
   std::visit(
@@ -484,10 +488,9 @@ int lanyard_accessory_poll_event(lanyard_accessory* acc, lanyard_event* ev) noex
           ev->kind = LANYARD_EVENT_MESSAGE;
           put(ev->controller, e.controller);
           ev->seq = e.seq;
-          acc->payload = std::move(e.payload);
-          if (!acc->payload.empty()) {
-            ev->payload = reinterpret_cast<const std::uint8_t*>(acc->payload.data());
-            ev->payload_len = acc->payload.size();
+          if (!e.payload.empty()) {
+            ev->payload = reinterpret_cast<const std::uint8_t*>(e.payload.data());
+            ev->payload_len = e.payload.size();
           }
         } else if constexpr (std::is_same_v<T, fw::events::paired>) {
           ev->kind = LANYARD_EVENT_PAIRED;

@@ -22,4 +22,15 @@ foreach(path IN ITEMS "sizeof;firmware_accessory" "sizeof;firmware_accessory_imp
     message(FATAL_ERROR "${path}: '${value}' is not a positive figure ${get_error}\n${report}")
   endif()
 endforeach()
+# Not a goal but a guarantee (issue 15): once its controllers are paired, the accessory
+# allocates nothing in Lanyard's code, whatever the traffic (messages both ways, replay
+# buffers full and drained).
+foreach(scenario IN ITEMS controllers_1 controllers_4)
+  string(JSON value ERROR_VARIABLE get_error GET "${report}" ${scenario} allocations_once_paired
+         cxx)
+  if(get_error OR NOT value EQUAL 0)
+    message(FATAL_ERROR "${scenario}: ${value} C++ allocations once paired, none allowed "
+                        "${get_error}\n${report}")
+  endif()
+endforeach()
 message(STATUS "firmware_memory: ${report}")

@@ -29,7 +29,10 @@ std::size_t port_mdns_receive(std::uint8_t* out, std::size_t capacity, std::uint
 void port_mdns_send(std::uint32_t interface, int multicast, const std::uint8_t address[16], int v6,
                     std::uint16_t port, const std::uint8_t* data, std::size_t len);
 int port_tcp_accept();
-std::size_t port_tcp_receive(int socket, std::uint8_t* out, std::size_t capacity);
+// Copies what the socket holds without taking it; port_tcp_skip() then takes the first n bytes
+// (the accessory takes fewer while it holds a message for the application).
+std::size_t port_tcp_peek(int socket, std::uint8_t* out, std::size_t capacity);
+void port_tcp_skip(int socket, std::size_t n);
 std::size_t port_tcp_send(int socket, const std::uint8_t* data, std::size_t len);
 void port_tcp_close(int socket);
 int port_random(void* user, std::uint8_t* out, std::size_t len);
@@ -171,14 +174,17 @@ int main() {
         }
     } else if (what == port_socket) {
       for (auto& c : slots) {
-        if (c.socket < 0) continue;
-        const std::size_t n = port_tcp_receive(c.socket, tcp_buffer.data(), tcp_buffer.size());
+        if (c.socket < 0 || !lanyard_accessory_wants_input(acc, c.id)) continue;
+        const std::size_t n = port_tcp_peek(c.socket, tcp_buffer.data(), tcp_buffer.size());
+        std::size_t taken = 0;
         if (n == 0) {
           lanyard_accessory_closed(acc, c.id, now);
           c.socket = -1;
-        } else if (lanyard_accessory_receive(acc, c.id, tcp_buffer.data(), n, now) != 0) {
+        } else if (lanyard_accessory_receive(acc, c.id, tcp_buffer.data(), n, now, &taken) != 0) {
           port_tcp_close(c.socket);
           c.socket = -1;
+        } else {
+          port_tcp_skip(c.socket, taken);
         }
       }
     }

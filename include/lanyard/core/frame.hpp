@@ -149,4 +149,10 @@ std::size_t encoded_size(const frame& f) noexcept;
 /// Appends the encoding of `f` (header and body) to `out`.
 void encode_frame(const frame& f, std::vector<std::byte>& out);
 
+/// Appends a DATA frame (kind application) or a CONTROL frame (any other kind) for message
+/// `seq` whose payload is `head` followed by `tail`: a message kept in two pieces (a
+/// replay_ring entry that wraps) goes out as one frame without being copied together first.
+void encode_message_frame(std::uint64_t seq, message_kind kind, std::span<const std::byte> head,
+                          std::span<const std::byte> tail, std::vector<std::byte>& out);
+
 } // namespace lanyard::core

@@ -61,8 +61,22 @@ public:
   /// now).
   bool has_partial_frame() const noexcept { return !complete_ && !buf_.empty(); }
 
+  /// Bytes that would complete what is being decoded: the rest of a header, or of the frame
+  /// whose header was read; a header's worth when idle; 1 after an error (decode() then
+  /// reports it). Never 0.
+  std::size_t wanted() const noexcept;
+
   /// The maximum body size this decoder accepts.
   std::size_t max_body_size() const noexcept { return max_body_size_; }
+
+  /// From now on every frame is copied into the decoder's own buffer, reserved here for the
+  /// largest frame and kept for the decoder's life (reset() and later decodes do not give it
+  /// back): a frame's views then stay valid until the next decode() or reset() whatever
+  /// happens to the input chunk, and decoding allocates nothing more. For a session that
+  /// hands out received messages as views (message_delivery::view) and a firmware that
+  /// allocates only at start. The reservation, like every allocation of the core, terminates
+  /// if it fails.
+  void keep_frames_in_buffer();
 
 private:
   static constexpr std::size_t retained_capacity = 4096;
@@ -70,6 +84,7 @@ private:
 
   std::size_t max_body_size_;
   std::vector<std::byte> buf_; // partial frame: header, then body
+  bool keep_ = false;          // keep_frames_in_buffer()
   bool complete_ = false;      // buf_ holds the frame returned by the last decode()
   std::error_code error_;
 };

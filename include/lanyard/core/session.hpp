@@ -24,12 +24,15 @@
 /// throws (it builds with -fno-exceptions) — allocation failure terminates, as everywhere in
 /// the core.
 ///
-/// Memory: the replay buffer and the event queue are core::fixed_ring queues (no std::deque:
-/// its code and its first block cost more than a firmware can spare). They start without
-/// room, double when full (the old block is freed once the values moved), and give a large
-/// block back once emptied (more than 64 entries: an idle session stays small). The replay
-/// buffer holds at most max_replay_bytes / replay_overhead_per_message messages; events
-/// last until poll_event() drains them.
+/// Memory: the replay buffer is a core::replay_ring (the messages' bytes in one circular
+/// block of at most max_replay_bytes, nothing allocated per message) and the event queue a
+/// core::fixed_ring (no std::deque: its code and its first block cost more than a firmware can
+/// spare). Under session_memory::grow (the default) they start without room, double when full
+/// and give a large block back once emptied, and so do the decoder's and the output's buffers:
+/// an idle session stays small. Under session_memory::reserve every buffer is reserved at its
+/// bound in the constructor and kept; with message_delivery::view too, nothing is allocated
+/// once the session exists (a firmware's fixed heap; core.session_memory_test counts).
+/// Events last until poll_event() drains them.
 ///
 /// Errors: local calls return std::error_code in channel_category() (buffer_full,
 /// message_too_large, session_closed, invalid_state). Anything wrong on the wire fails only
@@ -44,6 +47,7 @@
 #include "lanyard/core/fixed_ring.hpp"
 #include "lanyard/core/frame.hpp"
 #include "lanyard/core/frame_decoder.hpp"
+#include "lanyard/core/replay_ring.hpp"
 #include "lanyard/core/session_event.hpp"
 #include "lanyard/core/session_id.hpp"
 #include "lanyard/core/session_settings.hpp"
@@ -95,8 +99,39 @@ public:
 
   /// Bytes read from the transport, split anywhere. Returns the connection error if these
   /// bytes failed the connection (also reported as events::connection_failed); bytes
-  /// received outside handshaking/established are ignored.
+  /// received outside handshaking/established are ignored. Under message_delivery::view it
+  /// takes nothing and returns invalid_state: use receive_some().
   std::error_code receive(std::span<const std::byte> bytes, time_point now);
+
+  /// Result of receive_some(): the connection error, as receive() returns it, and how many
+  /// of the bytes were taken.
+  struct receive_result {
+    std::error_code error;
+    std::size_t taken = 0;
+  };
+
+  /// receive() for message_delivery::view: takes bytes up to the end of the next message
+  /// frame (events::message_view) and stops there. After an application's message it takes
+  /// nothing more (taken 0) until consume() took that message; after a service's, it goes on
+  /// at the next call. Hand the rest of the bytes in again later: the caller keeps them
+  /// (a firmware stops reading the socket meanwhile, so the peer's window is the queue). The
+  /// view's bytes are the session's own: they stay valid until the next receive_some(),
+  /// on_disconnected() or close(). Under message_delivery::copy it takes everything, as
+  /// receive() does. Bytes received outside handshaking/established are taken and ignored.
+  receive_result receive_some(std::span<const std::byte> bytes, time_point now);
+
+  /// How many bytes receive_some() would take before it stops: to the end of the frame being
+  /// decoded (a header's 6 first), 0 while holding_message() or not connected. A caller that
+  /// reads no more than this (a firmware reading its TLS plaintext) never has bytes left over.
+  std::size_t input_wanted() const noexcept {
+    return connected() && !holding_message() ? decoder_.wanted() : 0;
+  }
+
+  /// message_delivery::view: an application's message waits for consume() (receive_some()
+  /// takes nothing until then).
+  bool holding_message() const noexcept {
+    return settings_.delivery == message_delivery::view && consumed_next_ < recv_next_;
+  }
 
   /// Bytes to write to the transport now (empty if none). The view stays valid until the next
   /// call of a non-const member. Write all of it: the session considers it sent (whatever a
@@ -209,8 +244,13 @@ private:
   void drop_acked(std::uint64_t next);
   void rewind_transmission() noexcept {
     transmit_next_ = acked_;
+    transmit_pos_ = replay_.begin();
     in_flight_bytes_ = 0;
   }
+  bool reserved() const noexcept { return settings_.memory == session_memory::reserve; }
+  std::size_t output_capacity() const noexcept;
+  bool views() const noexcept { return settings_.delivery == message_delivery::view; }
+  void forget_held_message() noexcept;
   bool adopt_peer_limits(const receive_limits& l);
   void emit(session_event ev);
   std::vector<message> take_replay();
@@ -231,13 +271,14 @@ private:
   bool had_traffic_ = false;
 
   // Send direction.
-  fixed_ring<message> replay_; // seq acked_ .. send_next_-1, in order
+  replay_ring replay_; // seq acked_ .. send_next_-1, in order
   std::size_t replay_bytes_ = 0;
   std::uint64_t send_next_ = 0;
   std::uint64_t acked_ = 0;
-  std::uint64_t transmit_next_ = 0; // next seq to write on this connection
-  std::size_t in_flight_bytes_ = 0; // charge of seq acked_ .. transmit_next_-1
-  receive_limits peer_;             // what the peer accepts (HELLO / WELCOME)
+  std::uint64_t transmit_next_ = 0;        // next seq to write on this connection
+  replay_ring::position transmit_pos_ = 0; // where message transmit_next_ is in replay_
+  std::size_t in_flight_bytes_ = 0;        // charge of seq acked_ .. transmit_next_-1
+  receive_limits peer_;                    // what the peer accepts (HELLO / WELCOME)
 
   // Receive direction.
   std::uint64_t recv_next_ = 0;
@@ -256,6 +297,9 @@ private:
   std::vector<std::pair<std::uint64_t, std::size_t>> held_control_;
   bool ack_now_ = false;
   time_point ack_deadline_ = time_point::max();
+  // message_delivery::view: receive_some() stops after a message frame (its view is the
+  // decoder's buffer until the next decode).
+  bool stop_after_message_ = false;
 
   // Connection.
   frame_decoder decoder_;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <system_error>
 #include <variant>
@@ -75,6 +76,15 @@ struct control_received {
   std::vector<std::byte> payload;
 };
 
+/// message_delivery::view: a message from the peer, the application's (`kind` application:
+/// take it with session::consume()) or a library service's (taken by the session itself), in
+/// order and exactly once. `payload` is a view of the session's frame buffer: valid until the
+/// next session::receive_some(), on_disconnected() or close(); copy what must outlive that.
+struct message_view {
+  std::uint64_t seq = 0;
+  message_kind kind = message_kind::application;
+  std::span<const std::byte> payload;
+};
 /// The peer acknowledged every message with a sequence number below `next_unacked`; they
 /// have left the replay buffer.
 struct acked {
@@ -117,9 +127,9 @@ struct closed {
 } // namespace events
 
 /// Any session event.
-using session_event =
-    std::variant<events::state_changed, events::established, events::message_received,
-                 events::control_received, events::acked, events::session_reset,
-                 events::connection_failed, events::rtt_sample, events::closed>;
+using session_event = std::variant<events::state_changed, events::established,
+                                   events::message_received, events::control_received,
+                                   events::acked, events::session_reset, events::connection_failed,
+                                   events::rtt_sample, events::closed, events::message_view>;
 
 } // namespace lanyard::core

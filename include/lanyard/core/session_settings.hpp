@@ -34,6 +34,34 @@ enum class ack_policy : std::uint8_t {
   on_consume,
 };
 
+/// How a session holds its buffers (session_settings::memory): the replay buffer, the frame
+/// being decoded, the output batch and the event queue.
+enum class session_memory : std::uint8_t {
+  /// Grown as traffic needs them and given back when idle (the default): a phone's or a Linux
+  /// accessory's session with a 1 MiB replay bound mostly holds a few KiB.
+  grow,
+  /// Each reserved at its bound when the session is created (the replay buffer
+  /// max_replay_bytes, the decoder the largest frame, the output batch output_batch_bytes and
+  /// a frame) and kept: sending, receiving, resuming allocate nothing after that (a firmware
+  /// with a fixed heap). Received messages still allocate under message_delivery::copy.
+  reserve,
+};
+
+/// How received messages reach the application (session_settings::delivery).
+enum class message_delivery : std::uint8_t {
+  /// events::message_received and events::control_received own a copy of the payload (the
+  /// default).
+  copy,
+  /// events::message_view: a view of the payload in the session's own frame buffer, no copy.
+  /// The session acknowledges on consumption (ack_policy::on_consume is implied) and takes
+  /// input with receive_some(), which stops after each message: after an application's
+  /// message, until consume() took it (the sender's window waits meanwhile: backpressure
+  /// instead of a queue); after a service's, until the next call. A view is valid until the
+  /// next receive_some(), on_disconnected() or close(). For firmware: with
+  /// session_memory::reserve, a session allocates nothing per message.
+  view,
+};
+
 /// Settings of one session. max_message_size and max_replay_bytes need not match the peer's:
 /// each end announces its own in HELLO / WELCOME (docs/PROTOCOL.md § 3.3) and sends within the
 /// other's.
@@ -54,6 +82,10 @@ struct session_settings {
   /// that sends more unread bytes than max_replay_bytes). Each end chooses for what it
   /// receives; the sender's rules are the same either way.
   ack_policy acknowledge = ack_policy::on_receipt;
+  /// Buffers grown as needed, or reserved once (see session_memory).
+  session_memory memory = session_memory::grow;
+  /// Received messages as copies, or as views under back-pressure (see message_delivery).
+  message_delivery delivery = message_delivery::copy;
 
   /// Send a cumulative ACK at once after this many unacknowledged messages... (16: one ACK
   /// per 16 messages keeps ACK traffic under ~2% for small messages while freeing the
@@ -81,8 +113,10 @@ struct session_settings {
   /// 10 s: covers a TLS handshake on a slow link plus one round trip.
   std::chrono::milliseconds handshake_timeout{10000};
 
-  /// poll_output() stops adding DATA frames once this many bytes are ready, so that one call
-  /// never copies the whole replay buffer (64 KiB ≈ one large socket write).
+  /// poll_output() adds DATA frames while its output stays within this many bytes (the first
+  /// frame goes whatever its size), so that one call never copies the whole replay buffer
+  /// (64 KiB ≈ one large socket write) and a caller with a write buffer of a batch, or of one
+  /// largest frame, can always take the whole output.
   std::size_t output_batch_bytes = 64 * 1024;
 
   /// Server only, required: returns a fresh random session id (never all zero) from a

@@ -10,7 +10,9 @@
 /// only). Capacities are accessory_settings, reserved at construction, every block through the
 /// non-throwing operator new: if one fails the accessory is empty (false) and start() reports
 /// firmware_errc::not_enough_memory (start() itself allocates nothing). Later calls allocate
-/// per session and per message (core::session's buffers, message payloads); the
+/// per session (its buffers, reserved when it is made: core::session_memory::reserve) and
+/// per connection (the TLS engine, a pairing exchange), never per message: messages reach
+/// the application as views of their session's frame buffer, one at a time; the
 /// platform seam (platform.hpp) provides entropy, storage, the wall clock and the Wi-Fi
 /// driver. The mDNS responder (core::mdns_responder) runs beside it on the same loop.
 ///
@@ -20,13 +22,15 @@
 ///     if (auto ec = acc.start(now)) fail(ec);            // not_enough_memory, or loading
 ///     loop:
 ///       new TCP connection   -> acc.accept(id, now); remember socket <-> id
-///       bytes read           -> acc.receive(id, bytes, now)
+///       bytes read           -> acc.receive(id, bytes, now): keep what it did not take,
+///                               offer it again when acc.wants_input(id) (back-pressure)
 ///       EOF / error          -> acc.closed(id, now)
 ///       timer                -> acc.handle_deadline(now) at acc.next_deadline()
 ///       after each call      -> write acc.output(id) for every connection (consume_output()
 ///                               what the socket took), drain acc.poll_event()
 ///       events::close_connection{id} -> write what output(id) holds, close, acc.closed(id)
-///       events::message       -> the application; answer with acc.send(controller, ...)
+///       events::message       -> the application (a view: use or copy it before the next
+///                               call other than poll_event()); answer with acc.send()
 ///
 /// Security (docs/SECURITY.md): a controller's key is checked during the TLS handshake — a
 /// paired one goes on to its session; an unknown one only while the pairing window admits it,
@@ -97,8 +101,22 @@ public:
   /// that is not a session's is closed for it (events::close_connection). Errors: not_started,
   /// too_many_connections (close the socket).
   std::error_code accept(connection_id& id, time_point now);
-  /// Bytes read from the connection's socket. Errors: unknown_connection (close the socket).
-  std::error_code receive(connection_id id, std::span<const std::byte> bytes, time_point now);
+  /// What receive() did: an error, and how many of the bytes it took.
+  struct receive_result {
+    std::error_code error;
+    std::size_t taken = 0;
+  };
+  /// Bytes read from the connection's socket. It may take fewer than all of them (`taken`):
+  /// while a message of this connection's session waits for the application (between the
+  /// events::message and the poll_event() after it) the accessory reads no further, so that
+  /// a message needs no copy and the controller's window, not the accessory's memory, holds
+  /// what follows. Keep the rest, stop reading that socket, and offer the rest again once
+  /// wants_input(id) says so (after poll_event() took the message and handle_deadline() ran,
+  /// which next_deadline() makes due at once). Errors: unknown_connection (close the socket).
+  [[nodiscard]] receive_result receive(connection_id id, std::span<const std::byte> bytes,
+                                       time_point now);
+  /// True if receive() would take bytes for this connection now (false for unknown handles).
+  bool wants_input(connection_id id) const noexcept;
   /// Bytes to write to the connection's socket (empty if none, or unknown).
   std::span<const std::uint8_t> output(connection_id id) const noexcept;
   /// The socket took the first `n` bytes of output(id). With room made, what waited for it

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <system_error>
 #include <variant>
 #include <vector>
@@ -21,10 +22,14 @@ struct connection_id {
 
 namespace events {
 /// An application message from a paired controller, exactly once and in order per session.
+/// `payload` is a view of the session's frame buffer (no copy, no allocation): valid until
+/// the next call to the accessory other than poll_event(); copy what must outlive that.
+/// poll_event() returning it counts as the application taking it: the session acknowledges
+/// it and reads the next one at the next handle_deadline().
 struct message {
   core::fingerprint controller;
   std::uint64_t seq = 0;
-  std::vector<std::byte> payload;
+  std::span<const std::byte> payload;
 };
 /// A controller proved the setup secret or code and is paired now (its name:
 /// accessory::controllers().find()).

@@ -146,6 +146,7 @@ void connect(c_bench& b, controller& c, time_point now,
 void disconnect(c_bench& b, controller& c, time_point now) {
   if (!c.connected) return;
   c.connected = false;
+  c.unread.clear();
   lanyard_accessory_closed(b.acc, c.conn.value, ms(now));
   c.session.on_disconnected(now);
   c.tls.reset();
@@ -176,15 +177,27 @@ void run(c_bench& b, std::vector<controller*> cs, time_point now) {
       }
       auto back = c->tls->output();
       if (!back.empty()) {
-        std::vector<std::uint8_t> copy(back.begin(), back.end());
+        const auto* p = reinterpret_cast<const std::byte*>(back.data());
+        c->unread.insert(c->unread.end(), p, p + back.size());
         c->tls->consume_output(back.size());
-        CHECK(lanyard_accessory_receive(b.acc, c->conn.value, copy.data(), copy.size(), ms(now)) ==
-              LANYARD_OK);
         moved = true;
+      }
+      // What the accessory does not take yet (it holds a message) is offered again later.
+      if (!c->unread.empty() && lanyard_accessory_wants_input(b.acc, c->conn.value) == 1) {
+        std::size_t taken = 0;
+        CHECK(lanyard_accessory_receive(b.acc, c->conn.value,
+                                        reinterpret_cast<const std::uint8_t*>(c->unread.data()),
+                                        c->unread.size(), ms(now), &taken) == LANYARD_OK);
+        c->unread.erase(c->unread.begin(), c->unread.begin() + static_cast<std::ptrdiff_t>(taken));
+        moved = moved || taken > 0;
       }
     }
     const std::size_t before = b.events.size();
     b.drain();
+    if (lanyard_accessory_next_deadline(b.acc) <= ms(now)) {
+      lanyard_accessory_handle_deadline(b.acc, ms(now));
+      moved = true;
+    }
     for (std::size_t k = before; k < b.events.size(); ++k) {
       if (b.events[k].kind != LANYARD_EVENT_CLOSE_CONNECTION) continue;
       for (controller* c : cs)

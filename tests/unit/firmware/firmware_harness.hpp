@@ -96,8 +96,15 @@ struct bench {
   std::optional<core::setup_code_verifier> code_verifier;
   fw::accessory_settings settings;
   std::optional<fw::accessory> acc;
+  // A message as the application keeps it: events::message is a view, valid until the next
+  // call that reads (receive, consume_output, handle_deadline), so the bench copies it.
+  struct message_copy {
+    core::fingerprint controller;
+    std::uint64_t seq = 0;
+    std::vector<std::byte> payload;
+  };
   // What the accessory reported, by kind.
-  std::vector<fw::events::message> messages;
+  std::vector<message_copy> messages;
   std::vector<fw::events::paired> paired;
   std::vector<fw::events::pairing_failed> pairing_failures;
   std::vector<fw::events::session_reset> resets;
@@ -130,7 +137,8 @@ struct bench {
       std::visit(
           [&](auto& e) {
             using T = std::decay_t<decltype(e)>;
-            if constexpr (std::is_same_v<T, fw::events::message>) messages.push_back(e);
+            if constexpr (std::is_same_v<T, fw::events::message>)
+              messages.push_back({e.controller, e.seq, {e.payload.begin(), e.payload.end()}});
             if constexpr (std::is_same_v<T, fw::events::paired>) paired.push_back(e);
             if constexpr (std::is_same_v<T, fw::events::pairing_failed>)
               pairing_failures.push_back(e);
@@ -155,6 +163,9 @@ struct controller {
   std::optional<core::pairing_credentials> pair_with;
   fw::connection_id conn;
   bool connected = false;
+  // Bytes the accessory did not take yet (it holds a message for the application): offered
+  // again once it wants input, as a driver keeps them in its socket.
+  std::vector<std::byte> unread;
   std::error_code tls_error;
   std::vector<std::string> received;
   std::vector<std::string> control_received;
@@ -191,6 +202,7 @@ struct controller {
   void disconnect(bench& b, time_point now) {
     if (!connected) return;
     connected = false;
+    unread.clear();
     b.acc->closed(conn, now);
     session.on_disconnected(now);
     tls.reset();
@@ -295,15 +307,26 @@ inline void run(bench& b, std::vector<controller*> cs, time_point now) {
       }
       auto back = c->tls->output();
       if (!back.empty()) {
-        std::vector<std::byte> copy(reinterpret_cast<const std::byte*>(back.data()),
-                                    reinterpret_cast<const std::byte*>(back.data()) + back.size());
+        const auto* p = reinterpret_cast<const std::byte*>(back.data());
+        c->unread.insert(c->unread.end(), p, p + back.size());
         c->tls->consume_output(back.size());
-        (void)b.acc->receive(c->conn, copy, now);
         moved = true;
+      }
+      if (!c->unread.empty() && b.acc->wants_input(c->conn)) {
+        const auto r = b.acc->receive(c->conn, c->unread, now);
+        REQUIRE(!r.error);
+        c->unread.erase(c->unread.begin(),
+                        c->unread.begin() + static_cast<std::ptrdiff_t>(r.taken));
+        moved = moved || r.taken > 0;
       }
     }
     const std::size_t before = b.closes.size();
     b.drain();
+    // A message taken (poll_event) makes the accessory read on at once.
+    if (b.acc->next_deadline() <= now) {
+      b.acc->handle_deadline(now);
+      moved = true;
+    }
     for (std::size_t k = before; k < b.closes.size(); ++k)
       for (controller* c : cs)
         if (c->connected && c->conn == b.closes[k].id) {

@@ -217,6 +217,7 @@ static void test_connections(void) {
   uint32_t ids[3];
   uint32_t extra = 0;
   lanyard_event ev;
+  size_t taken = 0;
   int closes = 0;
   int tls_closes = 0;
   size_t len = 0;
@@ -258,14 +259,21 @@ static void test_connections(void) {
   CHECK(closes == 1);
   /* The evicted handle names nothing now, even though its slot was reused. */
   CHECK(ids[2] != ids[0]);
-  CHECK(lanyard_accessory_receive(acc, ids[0], (const uint8_t*)"x", 1, 2100) ==
+  CHECK(lanyard_accessory_receive(acc, ids[0], (const uint8_t*)"x", 1, 2100, &taken) ==
         LANYARD_E_UNKNOWN_CONNECTION);
+  CHECK(taken == 0);
+  CHECK(lanyard_accessory_wants_input(acc, ids[0]) == 0);
+  /* Where the taken count goes is required. */
+  CHECK(lanyard_accessory_receive(acc, ids[1], (const uint8_t*)"x", 1, 2100, NULL) ==
+        LANYARD_E_INVALID_ARGUMENT);
   lanyard_accessory_closed(acc, ids[0], 2100); /* ignored */
   CHECK(lanyard_accessory_connection_count(acc) == 2);
 
   /* Garbage instead of a TLS ClientHello: the connection ends with a TLS error. */
-  CHECK(lanyard_accessory_receive(acc, ids[1], (const uint8_t*)garbage, sizeof garbage - 1, 2200) ==
-        LANYARD_OK);
+  CHECK(lanyard_accessory_wants_input(acc, ids[1]) == 1);
+  CHECK(lanyard_accessory_receive(acc, ids[1], (const uint8_t*)garbage, sizeof garbage - 1, 2200,
+                                  &taken) == LANYARD_OK);
+  CHECK(taken == sizeof garbage - 1);
   while (lanyard_accessory_poll_event(acc, &ev) == 1) {
     CHECK(ev.kind == LANYARD_EVENT_CLOSE_CONNECTION);
     CHECK(ev.connection == ids[1]);

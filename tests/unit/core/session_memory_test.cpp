@@ -1,0 +1,132 @@
+// A session with session_memory::reserve and message_delivery::view (a firmware accessory's)
+// allocates nothing once it exists: every operator new of this executable is counted while
+// the server session runs, through a handshake, messages of every size both ways (its replay
+// ring wrapping), keep-alives, acknowledgements, held messages, and resumes.
+#include "lanyard/core/session.hpp"
+
+#include "lanyard/core/channel_error.hpp"
+
+#include "support/view_pair.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <new>
+#include <string>
+
+namespace {
+bool counting = false;
+std::size_t allocations = 0;
+} // namespace
+
+void* operator new(std::size_t size) {
+  if (counting) ++allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  std::abort();
+}
+void* operator new[](std::size_t size) {
+  return ::operator new(size);
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  if (counting) ++allocations;
+  return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
+  return ::operator new(size, tag);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+using namespace lanyard::core;
+using namespace lanyard::test::session_support;
+
+TEST_CASE("a reserved session that delivers views allocates nothing once it exists") {
+  int ids = 0;
+  view_pair p(&ids);
+  std::size_t calls = 0;
+  p.enter = [&] {
+    ++calls;
+    counting = true;
+  };
+  p.leave = [] { counting = false; };
+  auto server_send = [&](const std::string& text, tp now) {
+    const std::vector<std::byte> payload = msg(text);
+    counting = true;
+    const auto r = p.server.send(payload, now);
+    counting = false;
+    return r;
+  };
+  auto tick = [&](std::int64_t at) {
+    p.client.handle_deadline(t(at));
+    counting = true;
+    p.server.handle_deadline(t(at));
+    counting = false;
+    p.pump(t(at));
+  };
+
+  p.connect(t(0));
+  std::int64_t now = 1;
+  for (int k = 0; k < 200; ++k, ++now) {
+    const std::size_t n = static_cast<std::size_t>((k * 613) % 4097);
+    REQUIRE_FALSE(p.client.send(msg(std::string(n, 'c')), t(now)).error);
+    while (server_send(std::string(4096 - n, 's'), t(now)).error == channel_errc::buffer_full) {
+      now += 25;
+      tick(now);
+    }
+    p.pump(t(now));
+    // Keep-alives now and then: PING, PONG, RTT samples.
+    if (k % 40 == 0) {
+      now += 6000;
+      tick(now);
+    }
+  }
+  // A resume with unacknowledged messages both ways and a message held unread.
+  p.consume = false;
+  REQUIRE_FALSE(p.client.send(msg("held"), t(now)).error);
+  REQUIRE_FALSE(p.client.send(msg("next"), t(now)).error);
+  REQUIRE_FALSE(server_send("unacked", t(now)).error);
+  p.pump(t(now));
+  REQUIRE(p.server.holding_message());
+  p.disconnect(t(now + 1));
+  REQUIRE_FALSE(server_send("while away", t(now + 2)).error);
+  p.consume = true;
+  p.connect(t(now + 3));
+  tick(now + 100);
+  // A connection failure and its CLOSE frame (a frame the server refuses), then a resume.
+  const std::vector<std::byte> bogus = encode(hello_frame{});
+  counting = true;
+  const auto r = p.server.receive_some(bogus, t(now + 200));
+  counting = false;
+  CHECK(r.error == channel_errc::protocol_violation);
+  counting = true;
+  (void)p.server.poll_output(t(now + 200));
+  while (p.server.poll_event()) {
+  }
+  p.server.on_disconnected(t(now + 200));
+  counting = false;
+  p.client.on_disconnected(t(now + 200));
+  p.wire.clear();
+  p.connect(t(now + 201));
+  tick(now + 300);
+
+  CHECK(p.at_server.size() == 200 + 3); // "held" was shown twice: before and after the resume
+  CHECK(p.at_client.size() == 200 + 2);
+  CHECK(calls > 1000);
+  CHECK(allocations == 0);
+}
