@@ -368,18 +368,46 @@ TEST_CASE(
   CHECK(owner.session.state() == core::session_state::established);
 }
 
-TEST_CASE("firmware accessory: a burst beyond max_events grows the queue; no message is lost") {
+TEST_CASE("firmware accessory: a burst arrives one message at a time; the rest waits unread") {
   bench b;
   b.settings.max_events = 2;
   REQUIRE(!b.boot());
   controller phone("phone", b.id.fingerprint());
   pair(b, phone, t0);
-  // Six messages in one read, none taken by the application before the last: the session
-  // acknowledges each on receipt, so dropping any would lose it for good.
-  const std::vector<std::string> sent = {"one", "two", "three", "four", "five", "six"};
-  for (const std::string& m : sent)
+  // Six messages in six TLS records in one read, more than the TLS input buffer (512 B)
+  // holds. The accessory hands out one, as a view of its session's buffer, and takes no more
+  // than its input buffer holds until the application took it (mbedTLS reads a record whole:
+  // the first message's): the phone's window holds the rest, the accessory queues nothing.
+  std::vector<std::string> sent;
+  for (const char* word : {"one", "two", "three", "four", "five", "six"})
+    sent.push_back(word + std::string(200, '.'));
+  for (const std::string& m : sent) {
     REQUIRE(!phone.session.send(text(m), t0 + 1s).error);
-  phone.flush_session(t0 + 1s);
+    phone.flush_session(t0 + 1s); // a record each
+  }
+  const auto out = phone.tls->output();
+  std::vector<std::byte> wire(reinterpret_cast<const std::byte*>(out.data()),
+                              reinterpret_cast<const std::byte*>(out.data()) + out.size());
+  phone.tls->consume_output(out.size());
+  const auto r = b.acc->receive(phone.conn, wire, t0 + 1s);
+  REQUIRE(!r.error);
+  CHECK(r.taken < wire.size());
+  CHECK(b.acc->session_of(phone.key())->holding_message());
+  CHECK_FALSE(b.acc->wants_input(phone.conn));
+  CHECK(b.acc->receive(phone.conn, std::span(wire).subspan(r.taken), t0 + 1s).taken == 0);
+  auto ev = b.acc->poll_event();
+  REQUIRE(ev);
+  const auto* m = std::get_if<fw::events::message>(&*ev);
+  REQUIRE(m);
+  CHECK(as_string(std::vector<std::byte>(m->payload.begin(), m->payload.end())) == sent[0]);
+  // The view is valid until the next call that reads: copied now, as the application would.
+  b.messages.push_back({m->controller, m->seq, {m->payload.begin(), m->payload.end()}});
+  CHECK_FALSE(b.acc->poll_event()); // the others are not read yet
+  // Taken: the accessory reads on at once (its deadline is now).
+  CHECK(b.acc->next_deadline() <= t0 + 1s);
+  b.acc->handle_deadline(t0 + 1s);
+  CHECK(b.acc->wants_input(phone.conn));
+  phone.unread.assign(wire.begin() + static_cast<std::ptrdiff_t>(r.taken), wire.end());
   run(b, {&phone}, t0 + 1s);
   REQUIRE(b.messages.size() == sent.size());
   for (std::size_t k = 0; k < sent.size(); ++k)
@@ -391,4 +419,8 @@ TEST_CASE("firmware accessory: a burst beyond max_events grows the queue; no mes
   phone.flush_session(t0 + 2s);
   run(b, {&phone}, t0 + 2s);
   CHECK(as_string(b.messages.back().payload) == "seven");
+  // Every message was taken, so every one is acknowledged.
+  b.acc->handle_deadline(t0 + 3s);
+  run(b, {&phone}, t0 + 3s);
+  CHECK(phone.session.next_unacked_seq() == 7);
 }
