@@ -9,8 +9,11 @@
 //   - the replay buffer stays within its bound.
 //
 // Input: byte 0 picks the role and starting point (fresh server, a server with an established
-// session id 0x11.. and queued messages, or a client waiting for WELCOME); byte 1 seeds chunk
-// sizes; the rest is the byte stream from the peer.
+// session id 0x11.. and queued messages, a client waiting for WELCOME, or a firmware's server:
+// reserved memory and messages as views, taken through receive_some() and consumed now or
+// later); byte 1 seeds chunk sizes; the rest is the byte stream from the peer. In the view
+// mode also: receive_some() takes no more than offered, nothing while a message is held, and
+// a held message the session gives back on a failed connection comes again with its number.
 #include <lanyard/core/session.hpp>
 
 #include <lanyard/core/channel_error.hpp>
@@ -62,6 +65,15 @@ struct checker {
   session_id id = s.id();
   std::uint64_t expect_seq = s.next_expected_seq();
   std::uint64_t acked = s.next_unacked_seq();
+  // message_delivery::view: the application's message shown and not consumed yet.
+  std::uint64_t held_seq = 0;
+  std::size_t held_size = 0;
+  bool views = s.settings().delivery == message_delivery::view;
+
+  // A failed or closed connection gives a held message back: it comes again, same number.
+  void resync() {
+    if (views) expect_seq = s.next_expected_seq();
+  }
 
   void output(session::time_point now) {
     auto out = s.poll_output(now);
@@ -87,6 +99,16 @@ struct checker {
         SESSION_FUZZ_CHECK(c->kind == message_kind::provisioning ||
                            c->kind == message_kind::administration);
         ++expect_seq;
+      } else if (auto* v = std::get_if<events::message_view>(&*e)) {
+        SESSION_FUZZ_CHECK(views);
+        SESSION_FUZZ_CHECK(v->seq == expect_seq);
+        SESSION_FUZZ_CHECK(v->payload.size() <= s.settings().max_message_size);
+        ++expect_seq;
+        if (v->kind == message_kind::application) {
+          SESSION_FUZZ_CHECK(s.holding_message());
+          held_seq = v->seq;
+          held_size = v->payload.size();
+        }
       } else if (auto* a = std::get_if<events::acked>(&*e)) {
         SESSION_FUZZ_CHECK(a->next_unacked > acked);
         SESSION_FUZZ_CHECK(a->next_unacked <= s.next_send_seq());
@@ -108,6 +130,7 @@ struct checker {
                            f->error == channel_errc::message_too_large);
         SESSION_FUZZ_CHECK(s.state() == session_state::closing ||
                            s.state() == session_state::closed);
+        resync();
       }
     }
     SESSION_FUZZ_CHECK(s.replay_bytes() <= s.settings().max_replay_bytes);
@@ -119,13 +142,18 @@ struct checker {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  const std::uint8_t mode = data[0] % 3;
+  const std::uint8_t mode = data[0] % 4;
   std::uint32_t chunk_state = data[1] + 1u;
   std::span<const std::byte> in(reinterpret_cast<const std::byte*>(data + 2), size - 2);
 
   session::time_point now{};
   std::uint8_t next_id = 0x10;
-  session s(mode == 2 ? session_role::client : session_role::server, make_settings(next_id));
+  session_settings settings = make_settings(next_id);
+  if (mode == 3) {
+    settings.memory = session_memory::reserve;
+    settings.delivery = message_delivery::view;
+  }
+  session s(mode == 2 ? session_role::client : session_role::server, std::move(settings));
   const std::vector<std::byte> payload(40, std::byte{0x42});
   if (mode == 1) {
     // An established session: handshake with a real client, messages both ways, then a
@@ -157,10 +185,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (n > in.size()) n = in.size();
     const bool was_connected =
         s.state() == session_state::handshaking || s.state() == session_state::established;
-    const auto ec = s.receive(in.first(n), now);
-    if (!was_connected) SESSION_FUZZ_CHECK(!ec);
-    in = in.subspan(n);
-    check.events();
+    if (mode == 3) {
+      const bool was_holding = s.holding_message();
+      const auto r = s.receive_some(in.first(n), now);
+      SESSION_FUZZ_CHECK(r.taken <= n);
+      if (was_holding && was_connected) SESSION_FUZZ_CHECK(r.taken == 0);
+      if (!was_connected) SESSION_FUZZ_CHECK(!r.error && r.taken == n);
+      in = in.subspan(r.taken);
+      check.events();
+      // The application takes its message now or on a later round (never stuck: at once when
+      // nothing was taken).
+      if (s.holding_message() && (r.taken == 0 || (chunk_state >> 12) % 2 == 0))
+        SESSION_FUZZ_CHECK(!s.consume(check.held_seq, check.held_size, now));
+    } else {
+      const auto ec = s.receive(in.first(n), now);
+      if (!was_connected) SESSION_FUZZ_CHECK(!ec);
+      in = in.subspan(n);
+      check.events();
+    }
     if ((chunk_state >> 8) % 4 == 0) s.send(payload, now);
     now += std::chrono::milliseconds((chunk_state >> 4) % 700);
     if (s.next_deadline() <= now) s.handle_deadline(now);
@@ -169,6 +211,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (s.state() == session_state::closing) {
       // The session survives a failed connection: reconnect and go on.
       s.on_disconnected(now);
+      check.resync();
       SESSION_FUZZ_CHECK(s.state() == session_state::disconnected);
       SESSION_FUZZ_CHECK(!s.on_connected(now));
       check.output(now);
