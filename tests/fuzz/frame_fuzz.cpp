@@ -4,7 +4,10 @@
 //     frames and the same error: the decoder does not depend on how TCP splits the stream;
 //   - every decoded frame re-encodes to exactly the bytes it was decoded from (one canonical
 //     encoding, nothing silently dropped or invented);
-//   - a failed decoder stays failed.
+//   - a failed decoder stays failed;
+//   - a decoder that keeps every frame in its own buffer (keep_frames_in_buffer(), a firmware
+//     session's) fed exactly wanted() bytes at a time takes all of each piece and gives the
+//     same frames: a caller that reads no more than that never has bytes left over.
 #include <lanyard/core/frame_decoder.hpp>
 
 #include <lanyard/core/frame.hpp>
@@ -75,6 +78,33 @@ outcome decode(std::span<const std::byte> in, std::span<const std::uint8_t> chun
   return out;
 }
 
+// The firmware's way: keep mode, pieces of exactly wanted() bytes.
+outcome decode_by_wanted(std::span<const std::byte> in, std::size_t max_body) {
+  frame_decoder dec(max_body);
+  dec.keep_frames_in_buffer();
+  outcome out;
+  while (!in.empty()) {
+    const std::size_t want = dec.wanted();
+    FRAME_FUZZ_CHECK(want > 0);
+    const auto piece = in.first(std::min(want, in.size()));
+    decode_result r = dec.decode(piece);
+    out.consumed += r.consumed;
+    if (r.error) {
+      out.error = r.error;
+      return out;
+    }
+    FRAME_FUZZ_CHECK(r.consumed == piece.size());
+    in = in.subspan(r.consumed);
+    if (r.value) {
+      std::vector<std::byte> enc;
+      encode_frame(*r.value, enc);
+      out.encodings.push_back(std::move(enc));
+      FRAME_FUZZ_CHECK(dec.wanted() == frame_header_size);
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -88,6 +118,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const outcome split = decode(in, chunks, max_body);
   FRAME_FUZZ_CHECK(whole.error == split.error);
   FRAME_FUZZ_CHECK(whole.encodings == split.encodings);
+  const outcome kept = decode_by_wanted(in, max_body);
+  FRAME_FUZZ_CHECK(whole.error == kept.error);
+  FRAME_FUZZ_CHECK(whole.encodings == kept.encodings);
 
   // Canonical: the frames re-encode to exactly the input they came from.
   std::vector<std::byte> joined;
