@@ -564,6 +564,11 @@ struct scenario_figures {
   // allocations (messages both ways, replay buffers full, drained: none is expected).
   counting::snapshot traffic_high_water;
   std::size_t traffic_allocations_cxx = 0, traffic_allocations_c = 0;
+  // What is still allocated after start-up, by cause: the pairings (each a connection, a
+  // pairing exchange and the session's first use), and reconnections that resume a session
+  // (each a connection: its TLS engine).
+  std::size_t pairing_allocations_cxx = 0, pairing_allocations_c = 0;
+  std::size_t reconnect_allocations_cxx = 0, reconnect_allocations_c = 0;
   std::vector<std::size_t> replay_bytes;
   std::vector<std::string> fill_stops;
   std::string largest;
@@ -590,6 +595,8 @@ scenario_figures scenario(std::size_t n) {
       cs.push_back(owned.back().get());
     }
     // Pairing, one after another: the window closes after each (the button reopens it).
+    const std::size_t pairing_cxx_before = counting::by_kind[counting::cxx].allocations;
+    const std::size_t pairing_c_before = counting::by_kind[counting::c].allocations;
     for (std::size_t i = 0; i < n; ++i) {
       controller& c = *cs[i];
       if (i > 0) {
@@ -603,6 +610,8 @@ scenario_figures scenario(std::size_t n) {
       now += 10ms;
     }
     REQUIRE(b.acc->session_count() == n);
+    f.pairing_allocations_cxx = counting::by_kind[counting::cxx].allocations - pairing_cxx_before;
+    f.pairing_allocations_c = counting::by_kind[counting::c].allocations - pairing_c_before;
     const counting::snapshot pairing_peak = counting::peak();
     counting::reset_peak();
     const std::size_t cxx_before = counting::by_kind[counting::cxx].allocations;
@@ -680,6 +689,19 @@ scenario_figures scenario(std::size_t n) {
                     std::max(pairing_peak.c, f.traffic_high_water.c)};
     f.traffic_allocations_cxx = counting::by_kind[counting::cxx].allocations - cxx_before;
     f.traffic_allocations_c = counting::by_kind[counting::c].allocations - c_before;
+
+    // Every controller reconnects and resumes its session.
+    const std::size_t reconnect_cxx_before = counting::by_kind[counting::cxx].allocations;
+    const std::size_t reconnect_c_before = counting::by_kind[counting::c].allocations;
+    for (controller* c : cs) {
+      disconnect_counted(b, *c, now);
+      connect_counted(b, *c, now);
+      run_counted(b, cs, now);
+      REQUIRE(c->session.state() == core::session_state::established);
+    }
+    f.reconnect_allocations_cxx =
+        counting::by_kind[counting::cxx].allocations - reconnect_cxx_before;
+    f.reconnect_allocations_c = counting::by_kind[counting::c].allocations - reconnect_c_before;
   }
   f.teardown = counting::live();
   return f;
@@ -722,6 +744,14 @@ void report_scenario(json& j, const char* key, const scenario_figures& f) {
   j.open("allocations_once_paired");
   j.num("cxx", f.traffic_allocations_cxx);
   j.num("mbedtls", f.traffic_allocations_c);
+  j.close();
+  j.open("allocations_per_pairing");
+  j.num("cxx", f.pairing_allocations_cxx / n);
+  j.num("mbedtls", f.pairing_allocations_c / n);
+  j.close();
+  j.open("allocations_per_reconnection");
+  j.num("cxx", f.reconnect_allocations_cxx / n);
+  j.num("mbedtls", f.reconnect_allocations_c / n);
   j.close();
   j.sep();
   j.s += f.largest;
