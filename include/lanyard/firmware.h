@@ -161,7 +161,9 @@ enum lanyard_error {
 #define LANYARD_E_TLS_BASE 400
 
 /** A sentence describing `error` (0: "success"; an unknown value: a generic sentence). A static
- *  string: never NULL, never freed, valid forever. Any thread. */
+ *  string: never NULL, never freed, valid forever. Any thread. Built with
+ *  LANYARD_ERROR_MESSAGES=OFF (no sentences, for a small firmware) it gives the code's stable
+ *  name instead, as lanyard_error_name() does. */
 const char* lanyard_strerror(int error) LANYARD_NOEXCEPT;
 
 /** The stable name of `error`: "<category>.<code>", e.g. "firmware.bad_settings",

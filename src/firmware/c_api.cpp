@@ -5,6 +5,7 @@
 #include <lanyard/firmware.h>
 
 #include <lanyard/core/channel_error.hpp>
+#include <lanyard/core/error_condition.hpp> // LANYARD_ERROR_MESSAGES
 #include <lanyard/core/error_detail.hpp>
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/firmware/accessory.hpp>
@@ -42,115 +43,161 @@ namespace {
 struct code_text {
   int code;
   const char* name;
-  const char* text;
+  const char* text; // nullptr without the sentences (LANYARD_ERROR_MESSAGES=OFF)
 };
+
+// The sentences are left out with the categories' (cmake/Options.cmake): lanyard_strerror()
+// then gives the code's stable name.
+#if LANYARD_ERROR_MESSAGES
+#define LANYARD_C_TEXT(text) text
+#else
+#define LANYARD_C_TEXT(text) nullptr
+#endif
 
 // The codes of each category, with their stable names and sentences (static: no allocation).
 constexpr code_text firmware_codes[] = {
     {1, "firmware.bad_settings",
-     "firmware accessory settings out of range (a capacity of 0, max_controllers above 255, or "
-     "a receive window that cannot hold one message of the maximum size)"},
+     LANYARD_C_TEXT(
+         "firmware accessory settings out of range (a capacity of 0, max_controllers above 255, or "
+         "a receive window that cannot hold one message of the maximum size)")},
     {2, "firmware.platform_incomplete",
-     "the firmware platform seam lacks a callback this needs (storage, wall clock or random "
-     "source)"},
+     LANYARD_C_TEXT(
+         "the firmware platform seam lacks a callback this needs (storage, wall clock or random "
+         "source)")},
     {3, "firmware.storage_failed",
-     "the platform's storage failed to read or write; nothing was changed"},
+     LANYARD_C_TEXT("the platform's storage failed to read or write; nothing was changed")},
     {4, "firmware.storage_corrupt",
-     "stored accessory state is damaged (magic, version, length or checksum); it was left as "
-     "it is: a factory reset (erasing it) is a person's decision"},
+     LANYARD_C_TEXT(
+         "stored accessory state is damaged (magic, version, length or checksum); it was left as "
+         "it is: a factory reset (erasing it) is a person's decision")},
     {5, "firmware.storage_over_capacity",
-     "stored accessory state holds more controllers than max_controllers"},
-    {6, "firmware.random_failed", "the platform's random source failed"},
-    {7, "firmware.unknown_connection", "no such connection (closed already): close the socket"},
+     LANYARD_C_TEXT("stored accessory state holds more controllers than max_controllers")},
+    {6, "firmware.random_failed", LANYARD_C_TEXT("the platform's random source failed")},
+    {7, "firmware.unknown_connection",
+     LANYARD_C_TEXT("no such connection (closed already): close the socket")},
     {8, "firmware.too_many_connections",
-     "every connection slot is taken: the connection was closed to make room (or refused)"},
-    {9, "firmware.no_session", "no session with this controller"},
+     LANYARD_C_TEXT(
+         "every connection slot is taken: the connection was closed to make room (or refused)")},
+    {9, "firmware.no_session", LANYARD_C_TEXT("no session with this controller")},
     {10, "firmware.not_started",
-     "the firmware accessory was not started (start not called, or it failed)"},
+     LANYARD_C_TEXT("the firmware accessory was not started (start not called, or it failed)")},
     {11, "firmware.output_full",
-     "a connection's TLS output buffer could not take a frame (tls_output_bytes too small): "
-     "the connection was closed, its session resumes on the next one"},
+     LANYARD_C_TEXT(
+         "a connection's TLS output buffer could not take a frame (tls_output_bytes too small): "
+         "the connection was closed, its session resumes on the next one")},
     {12, "firmware.not_enough_memory",
-     "not enough memory to start the firmware accessory (its tables, sized by its settings)"},
+     LANYARD_C_TEXT(
+         "not enough memory to start the firmware accessory (its tables, sized by its settings)")},
     {13, "firmware.event_queue_full",
-     "the accessory's event queue is full (events not drained): the connection was closed and "
-     "a message lost"},
+     LANYARD_C_TEXT(
+         "the accessory's event queue is full (events not drained): the connection was closed and "
+         "a message lost")},
 };
 
 constexpr code_text channel_codes[] = {
-    {1, "channel.protocol_violation", "a frame arrived that the session's state does not allow"},
-    {2, "channel.frame_too_large", "a frame announced a body longer than the maximum"},
-    {3, "channel.unknown_frame_type", "a frame of an unknown type"},
-    {4, "channel.bad_version", "a frame of another protocol version"},
-    {5, "channel.frame_truncated", "a frame shorter than its type requires"},
-    {6, "channel.frame_trailing_bytes", "a frame longer than its type allows"},
-    {7, "channel.invalid_frame_field", "a frame field holds a value the protocol forbids"},
-    {8, "channel.sequence_out_of_window", "a sequence number outside the acceptable window"},
-    {9, "channel.session_not_owned", "a HELLO asked to resume another controller's session"},
-    {10, "channel.peer_dead", "no bytes from the peer for longer than the keep-alive timeout"},
-    {11, "channel.handshake_timeout", "the channel handshake (HELLO/WELCOME) timed out"},
-    {12, "channel.closed_by_peer", "the peer closed the channel with an error"},
-    {13, "channel.not_paired", "the controller is not paired: it must pair first"},
-    {14, "channel.too_many_sessions", "the accessory holds as many live sessions as it allows"},
+    {1, "channel.protocol_violation",
+     LANYARD_C_TEXT("a frame arrived that the session's state does not allow")},
+    {2, "channel.frame_too_large",
+     LANYARD_C_TEXT("a frame announced a body longer than the maximum")},
+    {3, "channel.unknown_frame_type", LANYARD_C_TEXT("a frame of an unknown type")},
+    {4, "channel.bad_version", LANYARD_C_TEXT("a frame of another protocol version")},
+    {5, "channel.frame_truncated", LANYARD_C_TEXT("a frame shorter than its type requires")},
+    {6, "channel.frame_trailing_bytes", LANYARD_C_TEXT("a frame longer than its type allows")},
+    {7, "channel.invalid_frame_field",
+     LANYARD_C_TEXT("a frame field holds a value the protocol forbids")},
+    {8, "channel.sequence_out_of_window",
+     LANYARD_C_TEXT("a sequence number outside the acceptable window")},
+    {9, "channel.session_not_owned",
+     LANYARD_C_TEXT("a HELLO asked to resume another controller's session")},
+    {10, "channel.peer_dead",
+     LANYARD_C_TEXT("no bytes from the peer for longer than the keep-alive timeout")},
+    {11, "channel.handshake_timeout",
+     LANYARD_C_TEXT("the channel handshake (HELLO/WELCOME) timed out")},
+    {12, "channel.closed_by_peer", LANYARD_C_TEXT("the peer closed the channel with an error")},
+    {13, "channel.not_paired", LANYARD_C_TEXT("the controller is not paired: it must pair first")},
+    {14, "channel.too_many_sessions",
+     LANYARD_C_TEXT("the accessory holds as many live sessions as it allows")},
     {20, "channel.buffer_full",
-     "the replay buffer is full: wait for acknowledgements before sending more"},
-    {21, "channel.message_too_large", "the message is larger than the maximum message size"},
-    {22, "channel.session_closed", "the session has ended"},
-    {23, "channel.invalid_state", "the call is not valid in the session's current state"},
-    {24, "channel.session_reset", "the peer lost the session before acknowledging the message"},
-    {25, "channel.no_viable_path", "no candidate path to the accessory"},
-    {26, "channel.session_expired", "the disconnected session was kept, then dropped"},
-    {27, "channel.no_session", "no session with this controller"},
-    {28, "channel.too_many_waiting_sends", "too many sends are waiting for room"},
+     LANYARD_C_TEXT("the replay buffer is full: wait for acknowledgements before sending more")},
+    {21, "channel.message_too_large",
+     LANYARD_C_TEXT("the message is larger than the maximum message size")},
+    {22, "channel.session_closed", LANYARD_C_TEXT("the session has ended")},
+    {23, "channel.invalid_state",
+     LANYARD_C_TEXT("the call is not valid in the session's current state")},
+    {24, "channel.session_reset",
+     LANYARD_C_TEXT("the peer lost the session before acknowledging the message")},
+    {25, "channel.no_viable_path", LANYARD_C_TEXT("no candidate path to the accessory")},
+    {26, "channel.session_expired",
+     LANYARD_C_TEXT("the disconnected session was kept, then dropped")},
+    {27, "channel.no_session", LANYARD_C_TEXT("no session with this controller")},
+    {28, "channel.too_many_waiting_sends", LANYARD_C_TEXT("too many sends are waiting for room")},
     {29, "channel.connection_replaced",
-     "the connection was taken over by a newer connection of the same controller"},
-    {30, "channel.host_not_resolved", "the host name did not resolve"},
-    {31, "channel.not_discovered", "no reachable path to the accessory is known"},
+     LANYARD_C_TEXT("the connection was taken over by a newer connection of the same controller")},
+    {30, "channel.host_not_resolved", LANYARD_C_TEXT("the host name did not resolve")},
+    {31, "channel.not_discovered", LANYARD_C_TEXT("no reachable path to the accessory is known")},
 };
 
 constexpr code_text pairing_codes[] = {
-    {1, "pairing.window_closed", "no pairing window is open: press the pairing button"},
+    {1, "pairing.window_closed",
+     LANYARD_C_TEXT("no pairing window is open: press the pairing button")},
     {2, "pairing.too_many_attempts",
-     "20 proofs failed: the pairing window stays closed until reopened at the accessory or by "
-     "an admin"},
-    {3, "pairing.invalid_timeout", "a pairing window timeout outside 3..15 minutes"},
-    {4, "pairing.wrong_proof", "the setup secret or code does not match this accessory's"},
-    {5, "pairing.accessory_unverified", "the accessory did not prove the setup secret or code"},
-    {6, "pairing.method_not_supported", "the accessory does not offer this way of pairing"},
+     LANYARD_C_TEXT(
+         "20 proofs failed: the pairing window stays closed until reopened at the accessory or by "
+         "an admin")},
+    {3, "pairing.invalid_timeout",
+     LANYARD_C_TEXT("a pairing window timeout outside 3..15 minutes")},
+    {4, "pairing.wrong_proof",
+     LANYARD_C_TEXT("the setup secret or code does not match this accessory's")},
+    {5, "pairing.accessory_unverified",
+     LANYARD_C_TEXT("the accessory did not prove the setup secret or code")},
+    {6, "pairing.method_not_supported",
+     LANYARD_C_TEXT("the accessory does not offer this way of pairing")},
     {7, "pairing.controllers_full",
-     "the accessory holds as many paired controllers as it can: an admin must remove one"},
-    {8, "pairing.timeout", "the pairing exchange did not finish in time"},
-    {9, "pairing.protocol_violation", "a pairing frame was malformed or out of order"},
-    {11, "pairing.needs_full_handshake", "pairing needs a full TLS handshake"},
+     LANYARD_C_TEXT(
+         "the accessory holds as many paired controllers as it can: an admin must remove one")},
+    {8, "pairing.timeout", LANYARD_C_TEXT("the pairing exchange did not finish in time")},
+    {9, "pairing.protocol_violation",
+     LANYARD_C_TEXT("a pairing frame was malformed or out of order")},
+    {11, "pairing.needs_full_handshake", LANYARD_C_TEXT("pairing needs a full TLS handshake")},
     {12, "pairing.accessory_failure",
-     "the accessory could not complete pairing (its storage failed); nothing was paired"},
-    {13, "pairing.not_confirmed", "the user did not confirm the verification code"},
+     LANYARD_C_TEXT(
+         "the accessory could not complete pairing (its storage failed); nothing was paired")},
+    {13, "pairing.not_confirmed", LANYARD_C_TEXT("the user did not confirm the verification code")},
 };
 
 constexpr code_text tls_codes[] = {
-    {1, "tls.handshake_timeout", "the TLS handshake did not complete in time"},
-    {2, "tls.alpn_mismatch", "the peer does not speak ALPN lanyard/1"},
-    {3, "tls.peer_certificate_missing", "the peer sent no certificate"},
-    {4, "tls.peer_rejected_certificate", "the peer refused our certificate"},
-    {5, "tls.peer_alert", "the peer aborted the TLS handshake with a fatal alert"},
-    {6, "tls.peer_closed_during_handshake", "the peer closed the connection during the handshake"},
+    {1, "tls.handshake_timeout", LANYARD_C_TEXT("the TLS handshake did not complete in time")},
+    {2, "tls.alpn_mismatch", LANYARD_C_TEXT("the peer does not speak ALPN lanyard/1")},
+    {3, "tls.peer_certificate_missing", LANYARD_C_TEXT("the peer sent no certificate")},
+    {4, "tls.peer_rejected_certificate", LANYARD_C_TEXT("the peer refused our certificate")},
+    {5, "tls.peer_alert", LANYARD_C_TEXT("the peer aborted the TLS handshake with a fatal alert")},
+    {6, "tls.peer_closed_during_handshake",
+     LANYARD_C_TEXT("the peer closed the connection during the handshake")},
     {7, "tls.handshake_failed",
-     "TLS negotiation failed (not TLS, or no common version, cipher suite or curve)"},
-    {8, "tls.bad_peer_certificate", "the peer's certificate is unusable"},
-    {9, "tls.no_peer_verifier", "no pin verifier was configured"},
-    {20, "tls.bad_record", "a TLS record failed authentication or was malformed"},
-    {21, "tls.stream_truncated", "the peer closed the connection without a TLS close_notify"},
-    {22, "tls.not_connected", "TLS used before a successful handshake, or after a failure"},
-    {23, "tls.already_handshaken", "the TLS handshake was already done"},
-    {24, "tls.protocol_error", "a TLS protocol failure"},
-    {25, "tls.closed_by_peer", "the peer closed the TLS connection (close_notify)"},
+     LANYARD_C_TEXT(
+         "TLS negotiation failed (not TLS, or no common version, cipher suite or curve)")},
+    {8, "tls.bad_peer_certificate", LANYARD_C_TEXT("the peer's certificate is unusable")},
+    {9, "tls.no_peer_verifier", LANYARD_C_TEXT("no pin verifier was configured")},
+    {20, "tls.bad_record", LANYARD_C_TEXT("a TLS record failed authentication or was malformed")},
+    {21, "tls.stream_truncated",
+     LANYARD_C_TEXT("the peer closed the connection without a TLS close_notify")},
+    {22, "tls.not_connected",
+     LANYARD_C_TEXT("TLS used before a successful handshake, or after a failure")},
+    {23, "tls.already_handshaken", LANYARD_C_TEXT("the TLS handshake was already done")},
+    {24, "tls.protocol_error", LANYARD_C_TEXT("a TLS protocol failure")},
+    {25, "tls.closed_by_peer", LANYARD_C_TEXT("the peer closed the TLS connection (close_notify)")},
     {40, "tls.bad_identity_file",
-     "identity.key or identity.crt cannot be parsed, do not belong together, or name another "
-     "device id"},
-    {41, "tls.identity_permissions", "identity.key is accessible by group or others: chmod 600 it"},
-    {42, "tls.identity_io", "the identity directory or files cannot be created, read or written"},
-    {43, "tls.invalid_device_id", "the device id is not 1-64 characters of [A-Za-z0-9._:-]"},
-    {44, "tls.crypto_failure", "key generation, signing or the random generator failed"},
+     LANYARD_C_TEXT(
+         "identity.key or identity.crt cannot be parsed, do not belong together, or name another "
+         "device id")},
+    {41, "tls.identity_permissions",
+     LANYARD_C_TEXT("identity.key is accessible by group or others: chmod 600 it")},
+    {42, "tls.identity_io",
+     LANYARD_C_TEXT("the identity directory or files cannot be created, read or written")},
+    {43, "tls.invalid_device_id",
+     LANYARD_C_TEXT("the device id is not 1-64 characters of [A-Za-z0-9._:-]")},
+    {44, "tls.crypto_failure",
+     LANYARD_C_TEXT("key generation, signing or the random generator failed")},
 };
 
 struct category_table {
@@ -331,7 +378,7 @@ const char* lanyard_strerror(int error) noexcept {
   default:
     break;
   }
-  if (const code_text* c = find_code(error)) return c->text;
+  if (const code_text* c = find_code(error)) return c->text ? c->text : c->name;
   return "unknown lanyard error";
 }
 
