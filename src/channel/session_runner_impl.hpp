@@ -17,11 +17,18 @@
 
 namespace lanyard::channel::detail {
 
+// The runner reads whole chunks and hands messages to handlers that keep them: it needs the
+// session's copies (message_delivery::view is a firmware's, core::session::receive_some()).
+inline core::session_settings with_copies(core::session_settings s) {
+  s.delivery = core::message_delivery::copy;
+  return s;
+}
+
 template <class Stream>
 basic_session_runner<Stream>::basic_session_runner(asio::any_io_executor ex,
                                                    core::session_role role,
                                                    core::session_settings settings)
-    : ex_(ex), session_(role, std::move(settings)), timer_(ex) {}
+    : ex_(ex), session_(role, with_copies(std::move(settings))), timer_(ex) {}
 
 template <class Stream>
 std::error_code basic_session_runner<Stream>::attach(std::unique_ptr<Stream> s,

@@ -59,6 +59,7 @@ public:
     std::function<void(std::error_code why)> on_link_lost;
   };
 
+  /// `settings.delivery` is always message_delivery::copy here (handlers keep what they get).
   basic_session_runner(asio::any_io_executor ex, core::session_role role,
                        core::session_settings settings);
 

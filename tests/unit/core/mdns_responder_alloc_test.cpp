@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/counting_new.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -14,50 +16,14 @@
 #include <cstdlib>
 #include <new>
 
-namespace {
-std::size_t allocations = 0;
-}
-
-void* operator new(std::size_t size) {
-  ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  std::abort();
-}
-void* operator new[](std::size_t size) {
-  return ::operator new(size);
-}
-// The nothrow forms too (Catch allocates with them): every new is this file's, so every delete
-// below frees what malloc gave (ASan checks that new and delete match).
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  ++allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
-  return ::operator new(size, tag);
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
+using lanyard::test::alloc_count::allocations;
+using lanyard::test::alloc_count::counting;
 
 using namespace lanyard::core;
 using namespace std::chrono_literals;
 
 TEST_CASE("mdns_responder allocates nothing", "[mdns][responder]") {
+  counting = true; // every operator new from here on: the checks compare counts
   static const std::uint8_t txt_a[] = {5, 'i', 'd', '=', '4', '2'};
   static const std::uint8_t txt_b[] = {5, 'i', 'd', '=', '4', '3'};
   const mdns_address v4 = mdns_address::ipv4(198, 18, 0, 7);
