@@ -583,32 +583,27 @@ struct accessory::impl {
   // when offered), or anything else refused.
   void serve(session_slot& s, core::message_kind kind, std::uint64_t seq,
              std::span<const std::byte> payload, time_point now) {
-    const struct {
-      core::message_kind kind;
-      std::uint64_t seq;
-      std::span<const std::byte> payload;
-    } cm{kind, seq, payload};
-    if (cm.kind == core::message_kind::administration) {
-      const auto parsed = core::parse_app_message(cm.payload);
+    if (kind == core::message_kind::administration) {
+      const auto parsed = core::parse_app_message(payload);
       if (parsed && core::is_admin_verb(parsed.message.verb)) {
         const detail::admin_outcome o = detail::handle_admin_request(
-            controllers, s.key, cm.seq, parsed.message, wall(),
-            [&](const std::string& text) { send_text(s, text, cm.kind, now); },
+            controllers, s.key, seq, parsed.message, wall(),
+            [&](const std::string& text) { send_text(s, text, kind, now); },
             [&] { return save_controllers(); });
         if (o.removed) end_removed(*o.removed, now);
         return;
       }
     }
-    if (cm.kind == core::message_kind::provisioning && plat.join_wifi) {
-      const auto parsed = core::parse_app_message(cm.payload);
+    if (kind == core::message_kind::provisioning && plat.join_wifi) {
+      const auto parsed = core::parse_app_message(payload);
       if (parsed) {
         const controller_entry* who = controllers.find(s.key);
         const auto from = who && who->role == core::paired_role::admin
                               ? core::provisioning_responder::sender::admin
                               : core::provisioning_responder::sender::user;
         core::provisioning_responder::outcome o;
-        if (!provisioning.on_message(parsed.message, cm.seq, from, o)) {
-          if (!o.reply.empty()) send_text(s, o.reply, cm.kind, now);
+        if (!provisioning.on_message(parsed.message, seq, from, o)) {
+          if (!o.reply.empty()) send_text(s, o.reply, kind, now);
           if (o.join) {
             provisioning_by = s.key;
             plat.join_wifi(plat.user, *o.join);
@@ -620,10 +615,10 @@ struct accessory::impl {
     // Nobody serves it here: the app is told so instead of waiting for an answer that never
     // comes (the same refusal accessory::server sends).
     core::app_message m("error");
-    m.set("re", cm.seq).set("reason", "not_supported");
+    m.set("re", seq).set("reason", "not_supported");
     std::string text;
     if (core::encode_app_message(m, text)) return;
-    send_text(s, text, cm.kind, now);
+    send_text(s, text, kind, now);
   }
 
   // A controller an admin removed: its session ends now, not at its next reconnection. Its
