@@ -3,28 +3,29 @@
 #include "wire_writer.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 
 namespace lanyard::core {
 namespace {
 
 using detail::overloaded;
-using detail::put_u32;
-using detail::put_u8;
 
-void put_u16(std::vector<std::byte>& out, std::uint16_t v) {
-  put_u8(out, static_cast<std::uint8_t>(v >> 8));
-  put_u8(out, static_cast<std::uint8_t>(v));
-}
-
-void put_u64(std::vector<std::byte>& out, std::uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8)
-    put_u8(out, static_cast<std::uint8_t>(v >> shift));
-}
-
-void put_id(std::vector<std::byte>& out, const session_id& id) {
-  out.insert(out.end(), id.bytes.begin(), id.bytes.end());
-}
+// Big-endian writes through a cursor: the encoders below write a frame whose size they know
+// into room made for it first, whatever container holds it.
+struct writer {
+  std::byte* p;
+  void u8(std::uint8_t v) noexcept { *p++ = std::byte{v}; }
+  void be(std::uint64_t v, int bytes) noexcept {
+    for (int i = bytes - 1; i >= 0; --i)
+      u8(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+  void raw(const void* src, std::size_t n) noexcept {
+    if (n == 0) return;
+    std::memcpy(p, src, n);
+    p += n;
+  }
+};
 
 std::size_t reason_size(const close_frame& c) {
   return std::min(c.reason.size(), max_close_reason);
@@ -68,60 +69,101 @@ std::size_t encoded_size(const frame& f) noexcept {
   return frame_header_size + body_size(f);
 }
 
-void encode_frame(const frame& f, std::vector<std::byte>& out) {
+namespace {
+
+// Writes `f` (encoded_size(f) bytes) at `at`.
+void write_frame(const frame& f, std::byte* at) noexcept {
   const std::size_t body = body_size(f);
-  out.reserve(out.size() + frame_header_size + body);
-  put_u8(out, protocol_version);
-  put_u8(out, static_cast<std::uint8_t>(type_of(f)));
-  put_u32(out, static_cast<std::uint32_t>(body));
+  writer w{at};
+  w.u8(protocol_version);
+  w.u8(static_cast<std::uint8_t>(type_of(f)));
+  w.be(body, 4);
   std::visit(overloaded{
                  [&](const hello_frame& h) {
-                   put_id(out, h.id);
-                   put_u64(out, h.next_expected);
-                   put_u32(out, h.limits.max_message);
-                   put_u32(out, h.limits.window);
+                   w.raw(h.id.bytes.data(), h.id.bytes.size());
+                   w.be(h.next_expected, 8);
+                   w.be(h.limits.max_message, 4);
+                   w.be(h.limits.window, 4);
                  },
-                 [&](const welcome_frame& w) {
-                   put_id(out, w.id);
-                   put_u8(out, w.resumed ? 1 : 0);
-                   put_u64(out, w.next_expected);
-                   put_u32(out, w.limits.max_message);
-                   put_u32(out, w.limits.window);
+                 [&](const welcome_frame& m) {
+                   w.raw(m.id.bytes.data(), m.id.bytes.size());
+                   w.u8(m.resumed ? 1 : 0);
+                   w.be(m.next_expected, 8);
+                   w.be(m.limits.max_message, 4);
+                   w.be(m.limits.window, 4);
                  },
                  [&](const data_frame& d) {
-                   put_u64(out, d.seq);
-                   out.insert(out.end(), d.payload.begin(), d.payload.end());
+                   w.be(d.seq, 8);
+                   w.raw(d.payload.data(), d.payload.size());
                  },
-                 [&](const ack_frame& a) { put_u64(out, a.next_expected); },
-                 [&](const ping_frame& p) { put_u64(out, p.token); },
-                 [&](const pong_frame& p) { put_u64(out, p.token); },
+                 [&](const ack_frame& a) { w.be(a.next_expected, 8); },
+                 [&](const ping_frame& p) { w.be(p.token, 8); },
+                 [&](const pong_frame& p) { w.be(p.token, 8); },
                  [&](const close_frame& c) {
-                   put_u16(out, c.code);
-                   const auto* r = reinterpret_cast<const std::byte*>(c.reason.data());
-                   out.insert(out.end(), r, r + reason_size(c));
+                   w.be(c.code, 2);
+                   w.raw(c.reason.data(), reason_size(c));
                  },
                  [&](const control_frame& c) {
-                   put_u64(out, c.seq);
-                   put_u8(out, static_cast<std::uint8_t>(c.service));
-                   out.insert(out.end(), c.payload.begin(), c.payload.end());
+                   w.be(c.seq, 8);
+                   w.u8(static_cast<std::uint8_t>(c.service));
+                   w.raw(c.payload.data(), c.payload.size());
                  },
              },
              f);
 }
 
+// A DATA or CONTROL frame whose payload is `head` then `tail` (encoded_message_size bytes).
+std::size_t encoded_message_size(message_kind kind, std::size_t payload) noexcept {
+  return frame_header_size +
+         (kind == message_kind::application ? data_body_min_size : control_body_min_size) + payload;
+}
+void write_message_frame(std::uint64_t seq, message_kind kind, std::span<const std::byte> head,
+                         std::span<const std::byte> tail, std::byte* at) noexcept {
+  if (kind == message_kind::application)
+    write_frame(data_frame{seq, head}, at);
+  else
+    write_frame(control_frame{seq, kind, head}, at);
+  const std::size_t size = encoded_message_size(kind, head.size() + tail.size());
+  writer w{at + (size - tail.size())};
+  w.raw(tail.data(), tail.size());
+  // The body length (bytes 2..5 of the header, big-endian) covers the tail too.
+  w.p = at + 2;
+  w.be(size - frame_header_size, 4);
+}
+
+std::byte* grow(std::vector<std::byte>& out, std::size_t n) {
+  const std::size_t at = out.size();
+  out.resize(at + n);
+  return out.data() + at;
+}
+
+} // namespace
+
+void encode_frame(const frame& f, std::vector<std::byte>& out) {
+  write_frame(f, grow(out, encoded_size(f)));
+}
+
+std::size_t encode_frame(const frame& f, std::span<std::byte> out) noexcept {
+  const std::size_t size = encoded_size(f);
+  if (size > out.size()) return 0;
+  write_frame(f, out.data());
+  return size;
+}
+
+void encode_frame(const frame& f, byte_buffer& out) noexcept {
+  write_frame(f, out.extend(encoded_size(f)));
+}
+
 void encode_message_frame(std::uint64_t seq, message_kind kind, std::span<const std::byte> head,
                           std::span<const std::byte> tail, std::vector<std::byte>& out) {
-  const std::size_t start = out.size();
-  if (kind == message_kind::application)
-    encode_frame(data_frame{seq, head}, out);
-  else
-    encode_frame(control_frame{seq, kind, head}, out);
-  if (tail.empty()) return;
-  out.insert(out.end(), tail.begin(), tail.end());
-  // The body length (bytes 2..5 of the header, big-endian) covers the tail too.
-  const std::size_t body = out.size() - start - frame_header_size;
-  for (int i = 0; i < 4; ++i)
-    out[start + 2 + static_cast<std::size_t>(i)] = static_cast<std::byte>(body >> (8 * (3 - i)));
+  write_message_frame(seq, kind, head, tail,
+                      grow(out, encoded_message_size(kind, head.size() + tail.size())));
+}
+
+void encode_message_frame(std::uint64_t seq, message_kind kind, std::span<const std::byte> head,
+                          std::span<const std::byte> tail, byte_buffer& out) noexcept {
+  write_message_frame(seq, kind, head, tail,
+                      out.extend(encoded_message_size(kind, head.size() + tail.size())));
 }
 
 } // namespace lanyard::core

@@ -123,7 +123,7 @@ std::error_code parse_body(frame_type type, std::span<const std::byte> b, frame&
 // idle sessions must not each hold on to a 64 KiB buffer because of one big message.
 void frame_decoder::release() noexcept {
   if (!keep_ && buf_.capacity() > retained_capacity)
-    std::vector<std::byte>().swap(buf_);
+    buf_.release();
   else
     buf_.clear();
 }
@@ -137,10 +137,10 @@ std::size_t frame_decoder::wanted() const noexcept {
   return frame_header_size + body - buf_.size();
 }
 
-void frame_decoder::keep_frames_in_buffer() {
+bool frame_decoder::keep_frames_in_buffer() noexcept {
   keep_ = true;
   // Header, body, and a CONTROL frame's service byte (see the file comment).
-  buf_.reserve(frame_header_size + max_body_size_ + 1);
+  return buf_.reserve(frame_header_size + max_body_size_ + 1);
 }
 
 void frame_decoder::reset() noexcept {
@@ -181,22 +181,20 @@ decode_result frame_decoder::decode(std::span<const std::byte> in) {
   // Slow path: accumulate the header, then the body, in buf_.
   if (buf_.size() < frame_header_size) {
     const std::size_t take = std::min(frame_header_size - buf_.size(), in.size());
-    buf_.insert(buf_.end(), in.begin(), in.begin() + static_cast<std::ptrdiff_t>(take));
+    buf_.append(in.first(take));
     r.consumed += take;
     if (buf_.size() < frame_header_size) return r;
   }
   if (auto ec = check_header(buf_.data(), max_body_size_, body)) return fail(ec);
   const std::size_t have = buf_.size() - frame_header_size;
   const std::size_t take = std::min(body - have, in.size() - r.consumed);
-  const auto from = in.begin() + static_cast<std::ptrdiff_t>(r.consumed);
-  buf_.insert(buf_.end(), from, from + static_cast<std::ptrdiff_t>(take));
+  buf_.append(in.subspan(r.consumed, take));
   r.consumed += take;
   if (buf_.size() - frame_header_size < body) return r;
   // Complete. The frame's views point into buf_, so it is cleared at the next call, not now.
   frame f;
   const auto type = static_cast<frame_type>(std::to_integer<std::uint8_t>(buf_[1]));
-  if (auto ec = parse_body(type, std::span<const std::byte>(buf_).subspan(frame_header_size), f))
-    return fail(ec);
+  if (auto ec = parse_body(type, buf_.view().subspan(frame_header_size), f)) return fail(ec);
   r.value = f;
   complete_ = true;
   return r;

@@ -45,6 +45,9 @@ std::string_view to_string(session_state s) noexcept {
 }
 
 session::session(session_role role, session_settings settings)
+    : session(role, std::move(settings), true) {}
+
+session::session(session_role role, session_settings settings, bool reserve_now)
     : role_(role), settings_(std::move(settings)),
       // The body length is a u32 on the wire.
       decoder_(std::min<std::size_t>(settings_.max_message_size, UINT32_MAX - data_body_min_size) +
@@ -59,19 +62,39 @@ session::session(session_role role, session_settings settings)
   if (views()) settings_.acknowledge = ack_policy::on_consume;
   // Until a handshake says otherwise, the peer is taken to be configured alike.
   peer_ = own_limits();
+  if (!reserve_now) return; // restart(): the buffers come from the session restarted
   // The replay ring's headers (16 B) are less than the charge of a message (32 B): a limit
-  // of max_replay_bytes holds whatever send() admits.
-  if (!replay_.reset(settings_.max_replay_bytes, reserved())) std::abort();
+  // of max_replay_bytes holds whatever send() admits. Views point into the decoder's buffer,
+  // so every frame is copied there (and kept: a view must outlive the caller's input chunk).
+  // Events one call produces: state changes, established, a message, acked (coalesced here),
+  // an RTT sample, a failure: a caller that drains after every call never grows the ring.
+  // Each allocation goes through the non-throwing operator new; the first that fails ends
+  // the reservation (memory_reserved() says so).
+  memory_reserved_ = replay_.reset(settings_.max_replay_bytes, reserved()) &&
+                     (!(reserved() || views()) || decoder_.keep_frames_in_buffer()) &&
+                     (!reserved() || (out_.reserve(output_capacity()) && events_.reserve(8)));
   transmit_pos_ = replay_.begin();
-  // Views point into the decoder's buffer, so every frame is copied there (and kept: a view
-  // must outlive the caller's input chunk).
-  if (reserved() || views()) decoder_.keep_frames_in_buffer();
-  if (reserved()) {
-    out_.reserve(output_capacity());
-    // Events one call produces: state changes, established, a message, acked (coalesced
-    // here), an RTT sample, a failure. A caller that drains after every call never grows it.
-    if (!events_.reserve(8)) std::abort();
-  }
+  // A session that grows keeps the core's policy: a failed allocation terminates.
+  if (!memory_reserved_ && !reserved()) std::abort();
+}
+
+void session::restart() noexcept {
+  replay_.clear();
+  decoder_.reset();
+  out_.clear();
+  events_.clear();
+  held_control_.clear();
+  // Everything else starts as a new session's: one made without reserving, given these
+  // buffers (moving them, like the settings' callbacks, allocates nothing).
+  session fresh(role_, std::move(settings_), false);
+  fresh.replay_ = std::move(replay_);
+  fresh.transmit_pos_ = fresh.replay_.begin();
+  fresh.decoder_ = std::move(decoder_);
+  fresh.out_ = std::move(out_);
+  fresh.events_ = std::move(events_);
+  fresh.held_control_ = std::move(held_control_);
+  fresh.memory_reserved_ = memory_reserved_;
+  *this = std::move(fresh);
 }
 
 // The largest output poll_output() builds: a batch, or the handshake and control frames
@@ -591,8 +614,7 @@ void session::handle_deadline(time_point now) {
 std::span<const std::byte> session::poll_output(time_point now) {
   // Give a large batch buffer back once the caller is done with it, so that idle sessions
   // stay small; busy ones reuse it.
-  if (!reserved() && out_.capacity() > 16 * 1024 && out_.size() < 1024)
-    std::vector<std::byte>().swap(out_);
+  if (!reserved() && out_.capacity() > 16 * 1024 && out_.size() < 1024) out_.release();
   out_.clear();
   if (close_pending_) {
     // Closing or closed: the CLOSE is the last thing this connection carries.
@@ -607,7 +629,7 @@ std::span<const std::byte> session::poll_output(time_point now) {
       reason = text;
     }
     encode_frame(close_frame{close_code_, reason}, out_);
-    return out_;
+    return out_.view();
   }
   if (state_ == session_state::handshaking) {
     if (hello_pending_) {
@@ -616,9 +638,9 @@ std::span<const std::byte> session::poll_output(time_point now) {
       announce_next_expected();
       encode_frame(hello_frame{id_, ack_sent_, own_limits()}, out_);
     }
-    return out_;
+    return out_.view();
   }
-  if (state_ != session_state::established) return out_;
+  if (state_ != session_state::established) return out_.view();
   if (welcome_pending_) {
     welcome_pending_ = false;
     announce_next_expected();
@@ -667,7 +689,7 @@ std::span<const std::byte> session::poll_output(time_point now) {
     had_traffic_ = true;
     batched = true;
   }
-  return out_;
+  return out_.view();
 }
 
 } // namespace lanyard::core

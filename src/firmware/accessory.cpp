@@ -17,6 +17,7 @@
 #include <lanyard/tls_engine/error.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -127,6 +128,13 @@ struct accessory::impl {
     }
     sessions.reset(new (std::nothrow) session_slot[session_capacity()]);
     if (!sessions) return false;
+    // Every session is made here, its buffers reserved (firmware_session_profile: replay ring,
+    // frame, output, events), and recycled for one controller after another (make_session,
+    // drop): a controller's first connection allocates nothing.
+    for (std::size_t i = 0; i < session_capacity(); ++i) {
+      sessions[i].s.emplace(core::session_role::server, session_settings_for(i));
+      if (!sessions[i].s->memory_reserved()) return false;
+    }
     blob_size = controller_table::blob_size(controllers.capacity());
     blob.reset(new (std::nothrow) std::byte[blob_size]);
     return blob != nullptr;
@@ -243,12 +251,14 @@ struct accessory::impl {
 
   void write_close_frame(connection& c, core::channel_errc code, std::string_view reason,
                          time_point now) {
+    // On the stack: closing a connection allocates nothing (the reasons are short sentences;
+    // a longer one is cut).
+    std::array<std::byte, 128> out;
     core::close_frame f;
     f.code = static_cast<std::uint16_t>(code);
-    f.reason = reason; // a view: encode_frame() copies it out before `reason` ends
-    std::vector<std::byte> out;
-    core::encode_frame(f, out);
-    write_plain(c, out, now);
+    f.reason = reason.substr(0, std::min(reason.size(), out.size() - core::frame_header_size -
+                                                            core::close_body_min_size));
+    write_plain(c, std::span(out).first(core::encode_frame(f, std::span(out))), now);
   }
 
   // --- events ------------------------------------------------------------------------------
@@ -486,6 +496,21 @@ struct accessory::impl {
     }
   }
 
+  // Session slot `i`'s settings (its callbacks name the slot, so they fit in std::function's
+  // own room: moving them allocates nothing).
+  core::session_settings session_settings_for(std::size_t i) {
+    core::session_settings st = settings.session;
+    // Messages reach the application as views of the session's buffers, whatever the
+    // settings say: the event queue has no room for copies (accessory_event.hpp).
+    st.delivery = core::message_delivery::view;
+    st.new_session_id = [this] { return random_session_id(); };
+    st.is_foreign_session = [this, i](const core::session_id& id) {
+      return table.foreign(sessions[i].key, id);
+    };
+    return st;
+  }
+
+  // A free slot's session (new since reserve() or restarted when it was dropped) for `key`.
   session_slot* make_session(const core::fingerprint& key) {
     for (std::size_t i = 0; i < session_capacity(); ++i) {
       session_slot& s = sessions[i];
@@ -493,15 +518,6 @@ struct accessory::impl {
       s.used = true;
       s.key = key;
       s.conn = connection::no_session;
-      core::session_settings st = settings.session;
-      // Messages reach the application as views of the session's buffers, whatever the
-      // settings say: the event queue has no room for copies (accessory_event.hpp).
-      st.delivery = core::message_delivery::view;
-      st.new_session_id = [this] { return random_session_id(); };
-      st.is_foreign_session = [this, i](const core::session_id& id) {
-        return table.foreign(sessions[i].key, id);
-      };
-      s.s.emplace(core::session_role::server, std::move(st));
       return &s;
     }
     // The table admitted it, so a slot is free (its drops were carried out first).
@@ -667,7 +683,8 @@ struct accessory::impl {
       if (s->message_queued) withdraw_message(*s);
       s->used = false;
       s->resume = false;
-      s->s.reset();
+      // Its buffers stay for the next controller; what it held goes now.
+      s->s->restart();
       emit(events::session_ended{d->controller, why});
     }
   }

@@ -512,13 +512,15 @@ struct startup_figures {
 };
 
 // Builds the bench's accessory with its allocations counted; returns what start-up holds.
-startup_figures boot(std::optional<bench>& b) {
+// `max_sessions`: the settings' cap instead of the default's (0: the default).
+startup_figures boot(std::optional<bench>& b, std::size_t max_sessions = 0) {
   startup_figures f;
   const auto at0 = counting::live();
   {
     counted g;
     b.emplace(); // generates the accessory's identity (firmware would load it)
   }
+  if (max_sessions != 0) b->settings.max_sessions = max_sessions;
   f.identity = {counting::live().cxx - at0.cxx, counting::live().c - at0.c};
   const auto at1 = counting::live();
   std::optional<tls::context> ctx;
@@ -763,6 +765,18 @@ void report_scenario(json& j, const char* key, const scenario_figures& f) {
 int main() {
   const scenario_figures one = scenario(1);
   const scenario_figures four = scenario(4);
+  // What one more session costs at start-up, where its memory is reserved: the accessory
+  // started with one session more than the default, less the default's. That is the
+  // session (replay ring, frame, output, events), its slot, one more connection slot with its
+  // TLS buffers, and its share of the tables and the event ring.
+  const fw::accessory_settings defaults;
+  startup_figures plus_one;
+  {
+    std::optional<bench> b;
+    plus_one = boot(b, defaults.max_sessions + 1);
+  }
+  const long long startup_per_session = static_cast<long long>(plus_one.accessory.cxx) -
+                                        static_cast<long long>(one.startup.accessory.cxx);
 
   json j;
   j.open();
@@ -807,26 +821,31 @@ int main() {
   report_scenario(j, "controllers_4", four);
 
   constexpr long long goal = 32 * 1024;
-  // A session's share of the connection slots' TLS buffers: start-up reserves them in one
-  // block for every slot (the largest of start-up's allocations).
+  // A connection slot's TLS buffers (for the record: startup_per_session holds them): start-up
+  // reserves them in one block for every slot (the largest of start-up's allocations).
   std::size_t tls_block = 0;
   for (const auto& e : one.startup.log)
     tls_block = std::max(tls_block, e.size);
-  const fw::accessory_settings defaults;
   const long long tls_share =
       static_cast<long long>(tls_block / (defaults.max_sessions + defaults.max_pending));
-  // Per session while messages flow (every controller paired), with its TLS buffers.
-  const long long hw1 = per_session(one.traffic_high_water.cxx, one.after_start.cxx, 1) + tls_share;
+  // Per session while messages flow (every controller paired): what start-up reserved for it,
+  // and what its connection holds beyond that at the high water.
+  const long long hw1 =
+      startup_per_session + per_session(one.traffic_high_water.cxx, one.after_start.cxx, 1);
   const long long hw4 =
-      per_session(four.traffic_high_water.cxx, four.after_start.cxx, 4) + tls_share;
-  const long long full1 = per_session(one.replay_full.cxx, one.after_start.cxx, 1);
-  const long long full4 = per_session(four.replay_full.cxx, four.after_start.cxx, 4);
+      startup_per_session + per_session(four.traffic_high_water.cxx, four.after_start.cxx, 4);
+  const long long full1 =
+      startup_per_session + per_session(one.replay_full.cxx, one.after_start.cxx, 1);
+  const long long full4 =
+      startup_per_session + per_session(four.replay_full.cxx, four.after_start.cxx, 4);
   j.open("goals");
   j.snum("ram_per_session_max", goal);
   j.str("ram_per_session_measure",
-        "Lanyard's C++ bytes per session at the high water while messages flow (above the "
-        "started accessory, every controller paired), plus its slot's share of the TLS "
-        "buffers; mbedTLS excluded");
+        "Lanyard's C++ bytes per session: what one more session adds to start-up (the "
+        "session's buffers, its slot, a connection slot with its TLS buffers, its share of "
+        "the tables), plus what each session's connection holds above the started accessory "
+        "at the high water while messages flow (every controller paired); mbedTLS excluded");
+  j.snum("startup_per_session", startup_per_session);
   j.snum("tls_buffers_per_slot", tls_share);
   j.snum("ram_per_session_1", hw1);
   j.snum("ram_per_session_4", hw4);

@@ -81,7 +81,7 @@ outcome decode(std::span<const std::byte> in, std::span<const std::uint8_t> chun
 // The firmware's way: keep mode, pieces of exactly wanted() bytes.
 outcome decode_by_wanted(std::span<const std::byte> in, std::size_t max_body) {
   frame_decoder dec(max_body);
-  dec.keep_frames_in_buffer();
+  FRAME_FUZZ_CHECK(dec.keep_frames_in_buffer());
   outcome out;
   while (!in.empty()) {
     const std::size_t want = dec.wanted();

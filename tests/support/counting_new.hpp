@@ -13,6 +13,9 @@
 namespace lanyard::test::alloc_count {
 inline bool counting = false;
 inline std::size_t allocations = 0;
+// While true, the nothrow forms return null (how a firmware's heap runs out): set it only
+// around the code under test, as Catch allocates with those forms too.
+inline bool nothrow_fails = false;
 } // namespace lanyard::test::alloc_count
 
 void* operator new(std::size_t size) {
@@ -26,6 +29,7 @@ void* operator new[](std::size_t size) {
 // Catch allocates with the nothrow forms.
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
   if (lanyard::test::alloc_count::counting) ++lanyard::test::alloc_count::allocations;
+  if (lanyard::test::alloc_count::nothrow_fails) return nullptr;
   return std::malloc(size == 0 ? 1 : size);
 }
 void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {

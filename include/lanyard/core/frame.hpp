@@ -11,6 +11,7 @@
 /// Thread-safety: value types and pure functions; distinct objects are safe.
 #pragma once
 
+#include "lanyard/core/byte_buffer.hpp"
 #include "lanyard/core/session_id.hpp"
 
 #include <cstddef>
@@ -148,11 +149,18 @@ std::size_t encoded_size(const frame& f) noexcept;
 
 /// Appends the encoding of `f` (header and body) to `out`.
 void encode_frame(const frame& f, std::vector<std::byte>& out);
+/// The same into a byte_buffer (no allocation while its reserved room holds the frame).
+void encode_frame(const frame& f, byte_buffer& out) noexcept;
+/// Writes the encoding of `f` at the start of `out` (memory the caller has, e.g. on its
+/// stack): its size, or 0 and nothing written if `out` is too small.
+std::size_t encode_frame(const frame& f, std::span<std::byte> out) noexcept;
 
 /// Appends a DATA frame (kind application) or a CONTROL frame (any other kind) for message
 /// `seq` whose payload is `head` followed by `tail`: a message kept in two pieces (a
 /// replay_ring entry that wraps) goes out as one frame without being copied together first.
 void encode_message_frame(std::uint64_t seq, message_kind kind, std::span<const std::byte> head,
                           std::span<const std::byte> tail, std::vector<std::byte>& out);
+void encode_message_frame(std::uint64_t seq, message_kind kind, std::span<const std::byte> head,
+                          std::span<const std::byte> tail, byte_buffer& out) noexcept;
 
 } // namespace lanyard::core

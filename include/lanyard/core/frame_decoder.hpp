@@ -24,7 +24,6 @@
 #include <optional>
 #include <span>
 #include <system_error>
-#include <vector>
 
 namespace lanyard::core {
 
@@ -74,18 +73,18 @@ public:
   /// back): a frame's views then stay valid until the next decode() or reset() whatever
   /// happens to the input chunk, and decoding allocates nothing more. For a session that
   /// hands out received messages as views (message_delivery::view) and a firmware that
-  /// allocates only at start. The reservation, like every allocation of the core, terminates
-  /// if it fails.
-  void keep_frames_in_buffer();
+  /// allocates only at start. False if the reservation failed (nothing is kept then: the
+  /// buffer grows as it needs, and a failed growth terminates, as in the core everywhere).
+  [[nodiscard]] bool keep_frames_in_buffer() noexcept;
 
 private:
   static constexpr std::size_t retained_capacity = 4096;
   void release() noexcept;
 
   std::size_t max_body_size_;
-  std::vector<std::byte> buf_; // partial frame: header, then body
-  bool keep_ = false;          // keep_frames_in_buffer()
-  bool complete_ = false;      // buf_ holds the frame returned by the last decode()
+  byte_buffer buf_;       // partial frame: header, then body
+  bool keep_ = false;     // keep_frames_in_buffer()
+  bool complete_ = false; // buf_ holds the frame returned by the last decode()
   std::error_code error_;
 };
 

@@ -84,6 +84,18 @@ public:
 
   explicit session(session_role role, session_settings settings = {});
 
+  /// session_memory::reserve: true if every buffer was reserved. The allocations go through
+  /// the non-throwing operator new, so a firmware that builds its sessions at start-up learns
+  /// here that its heap is too small (a session without its memory must not be used: drop
+  /// it). Always true under session_memory::grow (a failed allocation there terminates).
+  bool memory_reserved() const noexcept { return memory_reserved_; }
+
+  /// Returns the session to the state it was made in (a new session: no id, no messages,
+  /// sequence numbers from 0, disconnected), keeping its role, settings and reserved buffers:
+  /// a firmware recycles one session object per slot instead of making one per controller, so
+  /// nothing is allocated after start-up. Events not polled yet are dropped.
+  void restart() noexcept;
+
   session_role role() const noexcept { return role_; }
   session_state state() const noexcept { return state_; }
   const session_settings& settings() const noexcept { return settings_; }
@@ -214,6 +226,7 @@ public:
   std::size_t in_flight_bytes() const noexcept { return in_flight_bytes_; }
 
 private:
+  session(session_role role, session_settings settings, bool reserve_now);
   bool connected() const noexcept {
     return state_ == session_state::handshaking || state_ == session_state::established;
   }
@@ -323,8 +336,9 @@ private:
   std::optional<duration> srtt_;
   duration rttvar_{};
 
-  std::vector<std::byte> out_;
+  byte_buffer out_;
   fixed_ring<session_event> events_;
+  bool memory_reserved_ = true;
 };
 
 } // namespace lanyard::core

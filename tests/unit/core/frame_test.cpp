@@ -273,3 +273,44 @@ TEST_CASE("reset drops a partial frame") {
   REQUIRE(r.value);
   CHECK(std::get<ack_frame>(*r.value).next_expected == 5);
 }
+
+TEST_CASE("the three ways to encode a frame write the same bytes") {
+  const std::vector<std::byte> payload = bytes({1, 2, 3, 4, 5});
+  const std::string reason = "too many sessions";
+  const std::vector<frame> frames = {
+      hello_frame{make_id(1), 7, {4096, 16384}},
+      welcome_frame{make_id(2), true, 9, {1024, 8192}},
+      data_frame{42, payload},
+      ack_frame{5},
+      close_frame{3, reason},
+      control_frame{8, message_kind::administration, payload},
+  };
+  for (const frame& f : frames) {
+    const std::vector<std::byte> expected = encode(f);
+    REQUIRE(expected.size() == encoded_size(f));
+    byte_buffer buffer;
+    encode_frame(f, buffer);
+    CHECK(std::vector<std::byte>(buffer.view().begin(), buffer.view().end()) == expected);
+    // Into memory the caller has: exactly its size, or nothing when it does not fit.
+    std::vector<std::byte> room(expected.size() + 3, std::byte{0xee});
+    CHECK(encode_frame(f, std::span(room)) == expected.size());
+    CHECK(std::vector<std::byte>(room.begin(), room.begin() + static_cast<std::ptrdiff_t>(
+                                                                  expected.size())) == expected);
+    CHECK(room.back() == std::byte{0xee});
+    std::vector<std::byte> small(expected.size() - 1, std::byte{0xee});
+    CHECK(encode_frame(f, std::span(small)) == 0);
+    CHECK(small == std::vector<std::byte>(expected.size() - 1, std::byte{0xee}));
+  }
+  // A message in two pieces (a wrapped replay_ring entry) is one frame, in both containers.
+  const std::vector<std::byte> head = bytes({1, 2}), tail = bytes({3, 4, 5});
+  for (message_kind kind : {message_kind::application, message_kind::provisioning}) {
+    std::vector<std::byte> v;
+    encode_message_frame(9, kind, head, tail, v);
+    byte_buffer b;
+    encode_message_frame(9, kind, head, tail, b);
+    CHECK(std::vector<std::byte>(b.view().begin(), b.view().end()) == v);
+    const frame whole = kind == message_kind::application ? frame{data_frame{9, payload}}
+                                                          : frame{control_frame{9, kind, payload}};
+    CHECK(v == encode(whole));
+  }
+}

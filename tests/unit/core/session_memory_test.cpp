@@ -96,3 +96,73 @@ TEST_CASE("a reserved session that delivers views allocates nothing once it exis
   CHECK(calls > 1000);
   CHECK(allocations == 0);
 }
+
+TEST_CASE("a restarted session is a new one, and it allocates nothing for it") {
+  allocations = 0;
+  int ids = 0;
+  view_pair p(&ids);
+  p.enter = [] { counting = true; };
+  p.leave = [] { counting = false; };
+  p.connect(t(0));
+  for (int k = 0; k < 20; ++k)
+    REQUIRE_FALSE(p.client.send(msg("to the first " + std::to_string(k)), t(1)).error);
+  REQUIRE_FALSE(p.server.send(msg("unacknowledged"), t(1)).error);
+  p.consume = false;
+  p.pump(t(1));
+  REQUIRE(p.server.holding_message());
+  const session_id first_id = p.server.id();
+  REQUIRE_FALSE(first_id.is_zero());
+
+  // The slot goes to another controller: its session starts again, keeping its buffers.
+  counting = true;
+  p.server.restart();
+  counting = false;
+  CHECK(allocations == 0);
+  CHECK(p.server.state() == session_state::disconnected);
+  CHECK(p.server.id().is_zero());
+  CHECK(p.server.next_send_seq() == 0);
+  CHECK(p.server.next_expected_seq() == 0);
+  CHECK(p.server.replay_count() == 0);
+  CHECK(p.server.replay_bytes() == 0);
+  CHECK_FALSE(p.server.holding_message());
+  CHECK_FALSE(p.server.poll_event());
+  CHECK(p.server.memory_reserved());
+  CHECK(p.server.settings().memory == session_memory::reserve);
+
+  // A new controller's client: a new session, numbered from 0, messages both ways.
+  p.client = session(session_role::client, {});
+  p.wire.clear();
+  p.at_server.clear();
+  p.at_client.clear();
+  p.consume = true;
+  p.connect(t(10));
+  CHECK(p.server.state() == session_state::established);
+  CHECK(p.server.id() != first_id);
+  REQUIRE_FALSE(p.client.send(msg("to the second"), t(11)).error);
+  const std::vector<std::byte> reply = msg("from the second");
+  counting = true;
+  const auto sent = p.server.send(reply, t(11));
+  counting = false;
+  REQUIRE_FALSE(sent.error);
+  CHECK(sent.seq == 0);
+  p.pump(t(11));
+  CHECK(p.at_server == std::vector<std::string>{"to the second"});
+  CHECK(p.at_client == std::vector<std::string>{"from the second"});
+  CHECK(allocations == 0);
+}
+
+TEST_CASE("a session that cannot reserve its memory says so instead of terminating") {
+  int ids = 0;
+  lanyard::test::alloc_count::nothrow_fails = true;
+  const session s(session_role::server, view_server_settings(&ids));
+  lanyard::test::alloc_count::nothrow_fails = false;
+  CHECK_FALSE(s.memory_reserved());
+  // A session that grows reserves nothing up front, so it has nothing to report.
+  session_settings grown = view_server_settings(&ids);
+  grown.memory = session_memory::grow;
+  grown.delivery = message_delivery::copy;
+  lanyard::test::alloc_count::nothrow_fails = true;
+  const session g(session_role::server, grown);
+  lanyard::test::alloc_count::nothrow_fails = false;
+  CHECK(g.memory_reserved());
+}
