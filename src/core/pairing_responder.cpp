@@ -5,6 +5,7 @@
 #include "lanyard/core/pairing_error.hpp"
 
 #include <algorithm>
+#include <array>
 #include <variant>
 
 namespace lanyard::core {
@@ -37,9 +38,8 @@ std::error_code pairing_responder::receive(std::span<const std::byte> bytes, tim
       close_frame c;
       c.code = static_cast<std::uint16_t>(channel_errc::not_paired);
       c.reason = "not paired: prove the setup secret or code first";
-      std::vector<std::byte> out;
-      encode_frame(c, out);
-      io_.send_raw(out);
+      std::array<std::byte, 64> out; // the frame's 6 bytes, its code and the sentence above
+      io_.send_raw(std::span(out).first(encode_frame(c, std::span(out))));
       fail(channel_errc::not_paired);
       break;
     }

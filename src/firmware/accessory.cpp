@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -48,8 +49,18 @@ connection_id make_id(std::size_t slot, std::uint16_t generation) {
 } // namespace
 
 struct accessory::impl {
-  // One connection slot. Slots never move (an array allocated once): the pairing responder and
-  // its host keep references into them.
+  // A pairing exchange's state. Only a connection that is pairing needs one, so they are a
+  // pool of their own, one per pending connection (max_pending), not a part of every
+  // connection slot: that is 440 B less per session. Entries never move (an array allocated
+  // once): the responder keeps references to the crypto and the host beside it.
+  struct pairing_state {
+    bool used = false;
+    std::optional<crypto::mbedtls_pairing_crypto> crypto;
+    std::optional<detail::table_pairing_host> host;
+    std::optional<core::pairing_responder> responder;
+  };
+  // One connection slot. Slots never move (an array allocated once): the TLS verifier and the
+  // pairing host keep references into them.
   struct connection {
     enum class stage : std::uint8_t { free, tls, greeting, pairing, session, closing };
     stage st = stage::free;
@@ -62,9 +73,11 @@ struct accessory::impl {
     time_point deadline = time_point::max();
     // Greeting: the first plaintext byte, while the second (the frame type) has not come.
     std::optional<std::byte> first;
-    std::optional<crypto::mbedtls_pairing_crypto> crypto;
-    std::optional<detail::table_pairing_host> host;
-    std::optional<core::pairing_responder> responder;
+    // Its pairing exchange (stage pairing), from the pool; null otherwise.
+    pairing_state* pairing = nullptr;
+    core::pairing_responder* responder() const noexcept {
+      return pairing ? &*pairing->responder : nullptr;
+    }
     bool reported = false; // the pairing's end went out as an event
     std::size_t session = no_session;
     static constexpr std::size_t no_session = std::numeric_limits<std::size_t>::max();
@@ -126,6 +139,8 @@ struct accessory::impl {
       std::uint8_t* base = tls_memory.get() + k * (tls_in + tls_out);
       conns[k].buffers = {std::span(base, tls_in), std::span(base + tls_in, tls_out)};
     }
+    pairings.reset(new (std::nothrow) pairing_state[pairing_capacity()]);
+    if (!pairings) return false;
     sessions.reset(new (std::nothrow) session_slot[session_capacity()]);
     if (!sessions) return false;
     // Every session is made here, its buffers reserved (firmware_session_profile: replay ring,
@@ -154,6 +169,7 @@ struct accessory::impl {
   std::size_t tls_in = 0;
   std::size_t tls_out = 0;
   std::unique_ptr<session_slot[]> sessions;
+  std::unique_ptr<pairing_state[]> pairings;
   std::unique_ptr<std::byte[]> blob; // the controller table's blob, reserved for its capacity
   std::size_t blob_size = 0;
   // Events until poll_event() takes them: max_events messages and resets, and control_events
@@ -172,6 +188,7 @@ struct accessory::impl {
 
   // --- helpers -------------------------------------------------------------------------------
   std::size_t session_capacity() const { return std::max<std::size_t>(settings.max_sessions, 1); }
+  std::size_t pairing_capacity() const { return std::max<std::size_t>(settings.max_pending, 1); }
 
   connection* lookup(connection_id id) const noexcept {
     const std::size_t slot = id.value & 0xffff;
@@ -298,8 +315,42 @@ struct accessory::impl {
       }
     }
     c.session = connection::no_session;
-    if (c.responder && !c.responder->done()) c.responder->abandon();
-    if (c.responder && c.responder->done() && !c.reported) report_pairing(c);
+    if (core::pairing_responder* r = c.responder()) {
+      if (!r->done()) r->abandon();
+      if (!c.reported) report_pairing(c);
+    }
+    release_pairing(c);
+  }
+
+  // Gives the connection's pairing state back to the pool (its exchange is over, reported).
+  void release_pairing(connection& c) noexcept {
+    if (!c.pairing) return;
+    c.pairing->responder.reset();
+    c.pairing->host.reset();
+    c.pairing->crypto.reset();
+    c.pairing->used = false;
+    c.pairing = nullptr;
+  }
+
+  // A pairing state for a new exchange. When every one is taken, the exchange that is the
+  // cheapest to lose gives its own up (its connection closes), by the rule that chooses which
+  // connection makes room (accessory::accept): an unknown key's before a paired controller's,
+  // the oldest first.
+  pairing_state& take_pairing(time_point now) {
+    for (std::size_t k = 0; k < pairing_capacity(); ++k)
+      if (!pairings[k].used) return pairings[k];
+    connection* victim = nullptr;
+    for (std::size_t k = 0; k < slot_count; ++k) {
+      connection& o = conns[k];
+      if (!o.pairing) continue;
+      if (!victim || (!o.known && victim->known) ||
+          (o.known == victim->known && o.arrival < victim->arrival))
+        victim = &o;
+    }
+    if (!victim) std::abort(); // cannot be: every used state is a connection's
+    pairing_state* freed = victim->pairing;
+    begin_close(*victim, firmware_errc::too_many_connections, now);
+    return *freed;
   }
 
   // The accessory ends the connection: the driver writes what is left and closes the socket.
@@ -313,9 +364,7 @@ struct accessory::impl {
 
   void free_slot(connection& c) {
     c.tls.reset();
-    c.responder.reset();
-    c.host.reset();
-    c.crypto.reset();
+    release_pairing(c);
     c.first.reset();
     c.known = c.reported = false;
     c.session = connection::no_session;
@@ -372,8 +421,8 @@ struct accessory::impl {
     case connection::stage::greeting:
       return greet(c, bytes, now);
     case connection::stage::pairing:
-      if (c.responder->done()) return to_session(c, {}, bytes, now); // paired: the HELLO
-      c.responder->receive(bytes, now);
+      if (c.responder()->done()) return to_session(c, {}, bytes, now); // paired: the HELLO
+      c.responder()->receive(bytes, now);
       return after_pairing_input(c, now);
     case connection::stage::session: {
       session_slot& s = sessions[c.session];
@@ -414,33 +463,35 @@ struct accessory::impl {
     std::copy(exporter->begin(), exporter->end(), b.exporter.begin());
     b.controller = c.fp;
     b.accessory = ctx.local_identity().fingerprint();
-    c.crypto.emplace(plat.random);
+    pairing_state& p = take_pairing(now);
+    p.used = true;
+    c.pairing = &p;
+    p.crypto.emplace(plat.random);
     const controller_entry* known = controllers.find(c.fp);
-    c.host.emplace(*this, known != nullptr);
-    c.responder.emplace(*c.crypto, *c.host, b, now, settings.pairing);
+    p.host.emplace(*this, known != nullptr);
+    p.responder.emplace(*p.crypto, *p.host, b, now, settings.pairing);
     c.st = connection::stage::pairing;
     c.deadline = now + settings.pairing.timeout;
-    c.responder->receive(head, now);
-    if (!c.responder->done()) c.responder->receive(rest, now);
+    p.responder->receive(head, now);
+    if (!p.responder->done()) p.responder->receive(rest, now);
     after_pairing_input(c, now);
   }
 
   void after_pairing_input(connection& c, time_point now) {
-    write_plain(c, c.responder->poll_output(), now);
-    if (!c.responder->done()) return;
+    core::pairing_responder& r = *c.responder();
+    write_plain(c, r.poll_output(), now);
+    if (!r.done()) return;
     if (!c.reported) report_pairing(c);
-    if (c.responder->outcome().error) return begin_close(c, c.responder->outcome().error, now);
-    // Paired: the channel follows on this connection, perhaps in the same read.
-    std::span<const std::byte> unread = c.responder->unread();
-    if (!unread.empty()) {
-      std::vector<std::byte> copy(unread.begin(), unread.end());
-      to_session(c, {}, copy, now);
-    }
+    if (r.outcome().error) return begin_close(c, r.outcome().error, now);
+    // Paired: the channel follows on this connection, perhaps in the same read. The bytes are
+    // the responder's: to_session() gives its state back only after the session took them.
+    std::span<const std::byte> unread = r.unread();
+    if (!unread.empty()) to_session(c, {}, unread, now);
   }
 
   void report_pairing(connection& c) {
     c.reported = true;
-    const core::pairing_responder_outcome& o = c.responder->outcome();
+    const core::pairing_responder_outcome& o = c.responder()->outcome();
     if (!o.error)
       emit(events::paired{c.fp, o.role, o.method});
     else
@@ -467,9 +518,6 @@ struct accessory::impl {
       old.session = connection::no_session;
       begin_close(old, core::channel_errc::connection_replaced, now);
     }
-    c.responder.reset();
-    c.host.reset();
-    c.crypto.reset();
     c.first.reset();
     c.st = connection::stage::session;
     c.deadline = time_point::max();
@@ -479,6 +527,7 @@ struct accessory::impl {
     if (!head.empty()) feed_session(c, *s, head, now);
     if (!rest.empty() && c.st == connection::stage::session) feed_session(c, *s, rest, now);
     pump_session(*s, now);
+    release_pairing(c); // after the session took the bytes that came with the pairing's end
   }
 
   // Plaintext for a session. advance() reads no more than the session wants, so it takes all;
@@ -930,7 +979,8 @@ accessory::time_point accessory::next_deadline() const noexcept {
   for (std::size_t k = 0; k < i.slot_count; ++k) {
     const impl::connection& c = i.conns[k];
     at = std::min(at, c.deadline);
-    if (c.responder && !c.responder->done()) at = std::min(at, c.responder->next_deadline());
+    if (const core::pairing_responder* r = c.responder(); r && !r->done())
+      at = std::min(at, r->next_deadline());
   }
   for (std::size_t k = 0; k < i.session_capacity(); ++k)
     if (i.sessions[k].used) at = std::min(at, i.sessions[k].s->next_deadline());
@@ -953,8 +1003,8 @@ void accessory::handle_deadline(time_point now) {
   }
   for (std::size_t k = 0; k < i.slot_count; ++k) {
     impl::connection& c = i.conns[k];
-    if (c.responder && !c.responder->done() && c.responder->next_deadline() <= now) {
-      c.responder->handle_deadline(now);
+    if (core::pairing_responder* r = c.responder(); r && !r->done() && r->next_deadline() <= now) {
+      r->handle_deadline(now);
       i.after_pairing_input(c, now);
     }
     if ((c.st == stage::tls || c.st == stage::greeting || c.st == stage::pairing) &&
@@ -1049,7 +1099,8 @@ std::size_t accessory::pairings_in_progress() const noexcept {
   std::size_t n = 0;
   for (std::size_t k = 0; k < impl_->slot_count; ++k) {
     const impl::connection& c = impl_->conns[k];
-    n += c.responder && c.responder->in_progress() ? 1 : 0;
+    const core::pairing_responder* r = c.responder();
+    n += r && r->in_progress() ? 1 : 0;
   }
   return n;
 }

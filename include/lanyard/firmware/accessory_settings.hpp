@@ -29,7 +29,10 @@ struct accessory_settings {
   /// paired controller's; the oldest within each): bare TCP connections evict each other and
   /// never an owner's pairing that got past TLS, so they cannot keep the owner out.
   /// max_sessions + max_pending is at most 65,535 (a connection_id holds the slot in 16 bits);
-  /// start() refuses more with bad_settings.
+  /// start() refuses more with bad_settings. It is also the number of pairing exchanges at
+  /// once (their state is a pool of this many, 0 taken as 1, reserved at start): a new
+  /// exchange beyond them displaces one by the same rule, an unknown key's before a paired
+  /// controller's, the oldest first, and that connection closes (too_many_connections).
   std::size_t max_pending = 2;
   /// Paired controllers kept (controller_table's capacity, at most 255).
   std::size_t max_controllers = 8;

@@ -4,6 +4,8 @@
 // failures. Real TLS (mbedTLS), real pairing crypto, real sessions; literal timestamps.
 #include "firmware_harness.hpp"
 
+#include <lanyard/crypto/pairing_crypto.hpp>
+
 #include <lanyard/core/channel_error.hpp>
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/firmware/error.hpp>
@@ -423,4 +425,71 @@ TEST_CASE("firmware accessory: a burst arrives one message at a time; the rest w
   b.acc->handle_deadline(t0 + 3s);
   run(b, {&phone}, t0 + 3s);
   CHECK(phone.session.next_unacked_seq() == 7);
+}
+
+TEST_CASE("firmware accessory: pairing exchanges share a pool of max_pending; a new one displaces "
+          "a stranger's before a paired controller's") {
+  bench b;
+  b.settings.max_sessions = 4; // 6 connection slots: room for every connection below
+  b.settings.max_pending = 2;  // 2 pairing exchanges at once
+  b.settings.close_window_after_pairing = false;
+  // Exchanges by setup code (SPAKE2+) take several round trips: a controller that stops
+  // reading keeps its exchange in progress at the accessory.
+  b.code_verifier.emplace();
+  REQUIRE_FALSE(lanyard::crypto::make_setup_code_verifier(
+      "12345679", lanyard::crypto::system_random(), 1000, *b.code_verifier));
+  core::pairing_credentials by_code;
+  by_code.method = core::pairing_method::setup_code;
+  by_code.code = "12345679";
+  REQUIRE(!b.boot());
+  controller phone("phone", b.id.fingerprint());
+  pair(b, phone, t0);
+  phone.disconnect(b, t0 + 1s);
+  REQUIRE(b.paired.size() == 1);
+
+  // The paired phone runs an exchange again and stalls, then a stranger does: the pool is full.
+  controller stranger("stranger", b.id.fingerprint());
+  phone.deaf_while_pairing = stranger.deaf_while_pairing = true;
+  phone.ctx.clear_sessions(); // a pairing needs a full TLS handshake (its exporter)
+  phone.connect(b, t0 + 2s, by_code);
+  run(b, {&phone}, t0 + 2s);
+  CHECK(b.acc->pairings_in_progress() == 1);
+  CHECK(b.pairing_failures.empty());
+  stranger.connect(b, t0 + 3s, by_code);
+  run(b, {&stranger}, t0 + 3s);
+  REQUIRE(b.acc->pairings_in_progress() == 2);
+  REQUIRE(b.closes.empty());
+
+  // A third exchange (the owner's tablet): the stranger's gives way, though the phone's is
+  // older, and its connection closes; the tablet pairs.
+  controller tablet("tablet", b.id.fingerprint());
+  pair(b, tablet, t0 + 4s);
+  REQUIRE(b.closes.size() == 1);
+  CHECK(b.closes[0].id == stranger.conn);
+  CHECK(b.closes[0].why == fw::firmware_errc::too_many_connections);
+  REQUIRE(b.paired.size() == 2);
+  CHECK(b.paired[1].controller == tablet.key());
+  CHECK(b.acc->pairings_in_progress() == 1); // the phone's
+  b.acc->closed(stranger.conn, t0 + 4s);
+
+  // The tablet (paired now) stalls an exchange too: two paired controllers' exchanges hold the
+  // pool, and the next one displaces the older, the phone's.
+  tablet.disconnect(b, t0 + 5s);
+  tablet.ctx.clear_sessions();
+  tablet.deaf_while_pairing = true;
+  tablet.connect(b, t0 + 5s, by_code);
+  run(b, {&tablet}, t0 + 5s);
+  REQUIRE(b.acc->pairings_in_progress() == 2);
+  controller laptop("laptop", b.id.fingerprint());
+  pair(b, laptop, t0 + 5s);
+  REQUIRE(b.closes.size() == 2);
+  CHECK(b.closes[1].id == phone.conn);
+  CHECK(b.paired.size() == 3);
+  // The phone is still paired: it comes back on a new connection, its session resumes.
+  phone.disconnect(b, t0 + 6s);
+  phone.deaf_while_pairing = false;
+  phone.connect(b, t0 + 6s);
+  run(b, {&phone}, t0 + 6s);
+  CHECK(phone.session.state() == core::session_state::established);
+  CHECK(b.acc->connected(phone.key()));
 }

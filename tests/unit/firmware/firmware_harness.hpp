@@ -166,6 +166,9 @@ struct controller {
   // Bytes the accessory did not take yet (it holds a message for the application): offered
   // again once it wants input, as a driver keeps them in its socket.
   std::vector<std::byte> unread;
+  // A stalled pairing: once its exchange started, run() reads nothing more from the accessory
+  // (the exchange stays in progress there until it times out or is displaced).
+  bool deaf_while_pairing = false;
   std::error_code tls_error;
   std::vector<std::string> received;
   std::vector<std::string> control_received;
@@ -297,7 +300,7 @@ inline void run(bench& b, std::vector<controller*> cs, time_point now) {
     for (controller* c : cs) {
       if (!c->connected) continue;
       auto out = b.acc->output(c->conn);
-      if (!out.empty()) {
+      if (!out.empty() && !(c->deaf_while_pairing && c->pairing)) {
         auto in = c->tls->prepare_input(out.size());
         std::memcpy(in.data(), out.data(), out.size());
         c->tls->commit_input(out.size());

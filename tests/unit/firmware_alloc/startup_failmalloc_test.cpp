@@ -334,9 +334,9 @@ TEST_CASE("firmware start-up: every C++ allocation of the accessory fails once; 
   b.acc.reset();
   REQUIRE(failmalloc::live_bytes == 0);
   // The impl, the controller table's room and the session table's drop ring, the event ring,
-  // the connection slots, their TLS buffers, the session slots, each slot's session (its
-  // replay ring, frame, output and events), the controllers' blob.
-  CHECK(count == 8 + 4 * b.settings.max_sessions);
+  // the connection slots, their TLS buffers, the pairing states, the session slots, each
+  // slot's session (its replay ring, frame, output and events), the controllers' blob.
+  CHECK(count == 9 + 4 * b.settings.max_sessions);
   for (std::size_t k = 1; k <= count; ++k) {
     CAPTURE(k, count);
     b.plat.storage.clear();
