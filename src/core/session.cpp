@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <new>
 #include <utility>
 
 namespace lanyard::core {
@@ -84,17 +85,26 @@ void session::restart() noexcept {
   out_.clear();
   events_.clear();
   held_control_.clear();
-  // Everything else starts as a new session's: one made without reserving, given these
-  // buffers (moving them, like the settings' callbacks, allocates nothing).
-  session fresh(role_, std::move(settings_), false);
-  fresh.replay_ = std::move(replay_);
-  fresh.transmit_pos_ = fresh.replay_.begin();
-  fresh.decoder_ = std::move(decoder_);
-  fresh.out_ = std::move(out_);
-  fresh.events_ = std::move(events_);
-  fresh.held_control_ = std::move(held_control_);
-  fresh.memory_reserved_ = memory_reserved_;
-  *this = std::move(fresh);
+  // Made again in its own memory (every field a new session's, none missed), without
+  // reserving: the buffers are taken out first and given back (moving them, like the
+  // settings' callbacks, allocates nothing).
+  replay_ring replay = std::move(replay_);
+  frame_decoder decoder = std::move(decoder_);
+  byte_buffer out = std::move(out_);
+  fixed_ring<session_event> events = std::move(events_);
+  std::vector<std::pair<std::uint64_t, std::size_t>> held = std::move(held_control_);
+  const session_role role = role_;
+  const bool reserved = memory_reserved_;
+  session_settings settings = std::move(settings_);
+  this->~session();
+  new (this) session(role, std::move(settings), false);
+  replay_ = std::move(replay);
+  transmit_pos_ = replay_.begin();
+  decoder_ = std::move(decoder);
+  out_ = std::move(out);
+  events_ = std::move(events);
+  held_control_ = std::move(held);
+  memory_reserved_ = reserved;
 }
 
 // The largest output poll_output() builds: a batch, or the handshake and control frames

@@ -135,9 +135,15 @@ struct accessory::impl {
       return false; // sizes no heap has
     tls_memory.reset(new (std::nothrow) std::uint8_t[slot_count * (tls_in + tls_out)]);
     if (!tls_memory) return false;
+    // Each slot's TLS engine is made here and reset when the slot is reused (free_slot): a
+    // connection allocates nothing of Lanyard's (mbedTLS its SSL context, from its own heap).
     for (std::size_t k = 0; k < slot_count; ++k) {
       std::uint8_t* base = tls_memory.get() + k * (tls_in + tls_out);
       conns[k].buffers = {std::span(base, tls_in), std::span(base + tls_in, tls_out)};
+      // (An empty context has no engines: start() refuses it with bad_settings.)
+      std::error_code error;
+      if (ctx) conns[k].tls = tls::engine::create(ctx, conns[k].buffers, error);
+      if (ctx && !conns[k].tls) return false;
     }
     pairings.reset(new (std::nothrow) pairing_state[pairing_capacity()]);
     if (!pairings) return false;
@@ -363,7 +369,7 @@ struct accessory::impl {
   }
 
   void free_slot(connection& c) {
-    c.tls.reset();
+    if (c.tls) c.tls->reset();
     release_pairing(c);
     c.first.reset();
     c.known = c.reported = false;
@@ -897,7 +903,6 @@ std::error_code accessory::accept(connection_id& id, time_point now) {
   slot->st = stage::tls;
   slot->arrival = i.next_arrival++;
   slot->deadline = now + i.settings.handshake_timeout;
-  slot->tls.emplace(i.ctx, slot->buffers);
   impl::connection* raw = slot;
   impl* self = &i;
   slot->tls->set_verifier(

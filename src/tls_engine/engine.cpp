@@ -17,6 +17,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -121,12 +122,11 @@ thread_local engine::impl* current_handshake = nullptr;
 static_assert(engine_buffers::min_output_bytes > 64);
 
 struct engine::impl {
-  explicit impl(context c) : ctx(std::move(c)), conf(ctx.internal().get()) {
-    mbedtls_ssl_init(&ssl);
-  }
+  // Without buffers (empty spans) the engine allocates its own; with them it uses the caller's.
+  // One constructor for both, which engine::reset() calls again (code size).
   impl(context c, engine_buffers b)
-      : ctx(std::move(c)), conf(ctx.internal().get()), caller_buffers(true), user_in(b.input),
-        user_out(b.output) {
+      : ctx(std::move(c)), conf(ctx.internal().get()), caller_buffers(!b.input.empty()),
+        user_in(b.input), user_out(b.output) {
     mbedtls_ssl_init(&ssl);
     in_capacity = user_in.size();
   }
@@ -702,10 +702,29 @@ int export_keys(void*, const unsigned char* master, const unsigned char*, size_t
 
 } // namespace detail
 
-engine::engine(context ctx) : impl_(std::make_unique<impl>(std::move(ctx))) {}
+engine::engine(context ctx) : impl_(std::make_unique<impl>(std::move(ctx), engine_buffers{})) {}
 
 engine::engine(context ctx, engine_buffers buffers)
     : impl_(std::make_unique<impl>(std::move(ctx), buffers)) {}
+
+std::optional<engine> engine::create(context ctx, engine_buffers buffers,
+                                     std::error_code& error) noexcept {
+  error.clear();
+  if (buffers.input.size() < engine_buffers::min_input_bytes ||
+      buffers.output.size() < engine_buffers::min_output_bytes || !ctx) {
+    error = std::make_error_code(std::errc::invalid_argument);
+    return std::nullopt;
+  }
+  // Through the non-throwing operator new: a firmware makes its engines at start-up and must
+  // learn that its heap is too small.
+  engine e;
+  e.impl_.reset(new (std::nothrow) impl(std::move(ctx), buffers));
+  if (!e.impl_) {
+    error = std::make_error_code(std::errc::not_enough_memory);
+    return std::nullopt;
+  }
+  return e;
+}
 
 std::optional<engine> engine::create(context ctx, engine_buffers buffers,
                                      core::error_detail& error) {
@@ -725,7 +744,21 @@ std::optional<engine> engine::create(context ctx, engine_buffers buffers,
              "TLS engine needs a context (it is empty)"};
     return std::nullopt;
   }
-  return engine(std::move(ctx), buffers);
+  // Out of memory: the code alone (a sentence would need memory too).
+  std::optional<engine> e = create(std::move(ctx), buffers, error.code);
+  return e;
+}
+
+void engine::reset() noexcept {
+  // The impl is made again in its own memory: every per-connection field back to a new
+  // engine's, nothing missed, nothing allocated (the constructor only copies the context and
+  // the spans; mbedTLS's SSL context is freed by the destructor and set up again by the next
+  // handshake).
+  impl& i = *impl_;
+  context ctx = std::move(i.ctx);
+  const engine_buffers buffers{i.user_in, i.user_out}; // empty spans: the engine's own
+  i.~impl();
+  new (&i) impl(std::move(ctx), buffers);
 }
 engine::~engine() = default;
 engine::engine(engine&&) noexcept = default;
@@ -828,8 +861,11 @@ void engine::release_output() noexcept {
 
 bool engine::has_pending_input() const noexcept {
   auto& d = *impl_;
-  return d.in_pos != d.in_end || mbedtls_ssl_get_bytes_avail(&d.ssl) > 0 ||
-         mbedtls_ssl_check_pending(&d.ssl) != 0;
+  if (d.in_pos != d.in_end) return true;
+  // Before the handshake set mbedTLS's context up (a new or reset engine, or a failed setup)
+  // there is nothing in it, and mbedtls_ssl_check_pending() would read its missing buffers.
+  if (d.ssl.conf == nullptr) return false;
+  return mbedtls_ssl_get_bytes_avail(&d.ssl) > 0 || mbedtls_ssl_check_pending(&d.ssl) != 0;
 }
 
 bool engine::release_input() noexcept {

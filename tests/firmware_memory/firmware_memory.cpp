@@ -842,7 +842,8 @@ int main() {
   j.snum("ram_per_session_max", goal);
   j.str("ram_per_session_measure",
         "Lanyard's C++ bytes per session: what one more session adds to start-up (the "
-        "session's buffers, its slot, a connection slot with its TLS buffers, its share of "
+        "session's buffers, its slot, a connection slot with its TLS buffers and engine, its share "
+        "of "
         "the tables), plus what each session's connection holds above the started accessory "
         "at the high water while messages flow (every controller paired); mbedTLS excluded");
   j.snum("startup_per_session", startup_per_session);

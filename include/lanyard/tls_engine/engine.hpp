@@ -98,11 +98,24 @@ public:
   /// The checked form of engine(ctx, buffers): an empty optional and `error` filled
   /// (std::errc::invalid_argument, a sentence with the sizes given and required) if a buffer is
   /// too small or `ctx` is empty; `error` cleared on success. Never throws.
+  /// Its memory comes from the non-throwing operator new: std::errc::not_enough_memory (the
+  /// code alone, no sentence) if that failed.
   static std::optional<engine> create(context ctx, engine_buffers buffers,
                                       core::error_detail& error);
+  /// create() for firmware: the error code alone (std::errc::invalid_argument,
+  /// std::errc::not_enough_memory), so that neither the sentences nor their code are linked.
+  static std::optional<engine> create(context ctx, engine_buffers buffers,
+                                      std::error_code& error) noexcept;
   ~engine();
   engine(engine&&) noexcept;
   engine& operator=(engine&&) noexcept;
+
+  /// Returns the engine to the state it was made in, for a new connection: same context and
+  /// buffers, everything of the last connection forgotten (its mbedTLS SSL context freed, the
+  /// peer, the results, the verifier set with set_verifier(), last_error()). Allocates
+  /// nothing: a firmware makes one engine per connection slot at start-up and resets it when
+  /// the slot is reused. Precondition: the engine was not moved from.
+  void reset() noexcept;
 
   // --- Before the handshake. ---
 
@@ -212,6 +225,7 @@ public:
   struct impl; ///< Defined in src/tls.
 
 private:
+  engine() noexcept = default; // create(): the impl is made apart, without throwing
   std::unique_ptr<impl> impl_;
 };
 

@@ -334,9 +334,11 @@ TEST_CASE("firmware start-up: every C++ allocation of the accessory fails once; 
   b.acc.reset();
   REQUIRE(failmalloc::live_bytes == 0);
   // The impl, the controller table's room and the session table's drop ring, the event ring,
-  // the connection slots, their TLS buffers, the pairing states, the session slots, each
-  // slot's session (its replay ring, frame, output and events), the controllers' blob.
-  CHECK(count == 9 + 4 * b.settings.max_sessions);
+  // the connection slots, their TLS buffers, each slot's TLS engine, the pairing states, the
+  // session slots, each slot's session (its replay ring, frame, output and events), the
+  // controllers' blob.
+  const std::size_t slots = b.settings.max_sessions + b.settings.max_pending;
+  CHECK(count == 9 + slots + 4 * b.settings.max_sessions);
   for (std::size_t k = 1; k <= count; ++k) {
     CAPTURE(k, count);
     b.plat.storage.clear();

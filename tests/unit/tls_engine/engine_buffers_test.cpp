@@ -374,3 +374,54 @@ TEST_CASE_METHOD(pair_fixture,
   server.read(buf, r, ec);
   CHECK(ec == lanyard::tls::tls_errc::closed_by_peer);
 }
+
+TEST_CASE_METHOD(pair_fixture,
+                 "engine_buffers: reset() makes the engine a new one for the next connection, "
+                 "without allocating",
+                 "[tls_engine]") {
+  handshake(client, server);
+  const std::array<std::uint8_t, 5> hello{'h', 'e', 'l', 'l', 'o'};
+  std::vector<std::uint8_t> got(hello.size());
+  REQUIRE_FALSE(send(client, server, hello, hello.size(), 61, got).error);
+  REQUIRE(server.peer_fingerprint() == controller.fingerprint());
+  REQUIRE(!server.alpn_protocol().empty());
+
+  // The connection ends; the slot's engine is reset for the next one.
+  allocations = 0;
+  counting = true;
+  server.reset();
+  counting = false;
+  CHECK(allocations.load() == 0);
+  CHECK_FALSE(server.handshake_done());
+  CHECK_FALSE(server.resumed());
+  CHECK(server.peer_fingerprint() == fingerprint{});
+  CHECK(server.peer_subject().empty());
+  CHECK(server.alpn_protocol().empty());
+  CHECK(server.output().empty());
+  CHECK_FALSE(server.has_pending_input());
+  CHECK_FALSE(server.last_error());
+  // The same caller memory, still its own.
+  CHECK(server.prepare_input(1).data() >= server_mem.in.data());
+
+  // A garbage connection: refused, noted; reset forgets that too.
+  std::span<std::uint8_t> in = server.prepare_input(64);
+  std::memset(in.data(), 0xff, in.size()); // no TLS record type
+  server.commit_input(in.size());
+  std::error_code ec;
+  server.handshake(role::server, ec);
+  CHECK(ec);
+  CHECK(server.last_error());
+  server.reset();
+  CHECK_FALSE(server.last_error());
+
+  // A new client connects to the reset engine: a working connection, messages both ways.
+  buffers other_mem;
+  engine other = make_engine(pinned_context(controller, accessory.fingerprint()), other_mem);
+  handshake(other, server);
+  CHECK(server.peer_fingerprint() == controller.fingerprint());
+  std::vector<std::uint8_t> got2(hello.size()), back(hello.size());
+  CHECK_FALSE(send(other, server, hello, hello.size(), 61, got2).error);
+  CHECK_FALSE(send(server, other, hello, hello.size(), 61, back).error);
+  CHECK(got2 == std::vector<std::uint8_t>(hello.begin(), hello.end()));
+  CHECK(back == got2);
+}
