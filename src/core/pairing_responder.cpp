@@ -37,8 +37,10 @@ std::error_code pairing_responder::receive(std::span<const std::byte> bytes, tim
       // An app that skipped pairing (or an old one): tell it in the channel's own terms.
       close_frame c;
       c.code = static_cast<std::uint16_t>(channel_errc::not_paired);
-      c.reason = "not paired: prove the setup secret or code first";
-      std::array<std::byte, 64> out; // the frame's 6 bytes, its code and the sentence above
+      static constexpr std::string_view reason = "not paired: prove the setup secret or code first";
+      // On the stack: the frame's header, its code and the sentence.
+      std::array<std::byte, frame_header_size + close_body_min_size + reason.size()> out;
+      c.reason = reason;
       io_.send_raw(std::span(out).first(encode_frame(c, std::span(out))));
       fail(channel_errc::not_paired);
       break;

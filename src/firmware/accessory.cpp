@@ -59,8 +59,8 @@ struct accessory::impl {
     std::optional<detail::table_pairing_host> host;
     std::optional<core::pairing_responder> responder;
   };
-  // One connection slot. Slots never move (an array allocated once): the TLS verifier and the
-  // pairing host keep references into them.
+  // One connection slot. Slots never move (an array allocated once): the TLS verifier keeps a
+  // reference to its slot.
   struct connection {
     enum class stage : std::uint8_t { free, tls, greeting, pairing, session, closing };
     stage st = stage::free;
@@ -338,25 +338,33 @@ struct accessory::impl {
     c.pairing = nullptr;
   }
 
-  // A pairing state for a new exchange. When every one is taken, the exchange that is the
-  // cheapest to lose gives its own up (its connection closes), by the rule that chooses which
-  // connection makes room (accessory::accept): an unknown key's before a paired controller's,
-  // the oldest first.
-  pairing_state& take_pairing(time_point now) {
+  // A pairing state for connection `c`'s new exchange. When every one is taken, the exchange
+  // cheapest to lose gives its own up (its connection closes): one that already ended (paired,
+  // its HELLO not come yet: the controller just reconnects), then an unknown key's, then a
+  // paired controller's, the oldest first, but never a class above the newcomer's (a stranger
+  // does not displace a paired controller's exchange) and never one awaiting the controller's
+  // SPAKE2+ confirmation (its attempt is counted: ending it would charge a wrong guess, perhaps
+  // to the owner). Null when none may go: the newcomer is refused.
+  pairing_state* take_pairing(const connection& c, time_point now) {
     for (std::size_t k = 0; k < pairing_capacity(); ++k)
-      if (!pairings[k].used) return pairings[k];
+      if (!pairings[k].used) return &pairings[k];
+    const auto rank = [](const connection& o) {
+      if (o.responder()->done()) return 0;
+      return o.known ? 2 : 1;
+    };
+    const int newcomer = c.known ? 2 : 1;
     connection* victim = nullptr;
     for (std::size_t k = 0; k < slot_count; ++k) {
       connection& o = conns[k];
-      if (!o.pairing) continue;
-      if (!victim || (!o.known && victim->known) ||
-          (o.known == victim->known && o.arrival < victim->arrival))
+      if (!o.pairing || o.responder()->awaiting_confirmation() || rank(o) > newcomer) continue;
+      if (!victim || rank(o) < rank(*victim) ||
+          (rank(o) == rank(*victim) && o.arrival < victim->arrival))
         victim = &o;
     }
-    if (!victim) std::abort(); // cannot be: every used state is a connection's
+    if (!victim) return nullptr;
     pairing_state* freed = victim->pairing;
     begin_close(*victim, firmware_errc::too_many_connections, now);
-    return *freed;
+    return freed;
   }
 
   // The accessory ends the connection: the driver writes what is left and closes the socket.
@@ -469,7 +477,9 @@ struct accessory::impl {
     std::copy(exporter->begin(), exporter->end(), b.exporter.begin());
     b.controller = c.fp;
     b.accessory = ctx.local_identity().fingerprint();
-    pairing_state& p = take_pairing(now);
+    pairing_state* room = take_pairing(c, now);
+    if (!room) return begin_close(c, firmware_errc::too_many_connections, now);
+    pairing_state& p = *room;
     p.used = true;
     c.pairing = &p;
     p.crypto.emplace(plat.random);
@@ -484,8 +494,10 @@ struct accessory::impl {
   }
 
   void after_pairing_input(connection& c, time_point now) {
+    write_plain(c, c.responder()->poll_output(), now);
+    // A failed write closed the connection, and its pairing state went back to the pool.
+    if (!c.pairing) return;
     core::pairing_responder& r = *c.responder();
-    write_plain(c, r.poll_output(), now);
     if (!r.done()) return;
     if (!c.reported) report_pairing(c);
     if (r.outcome().error) return begin_close(c, r.outcome().error, now);

@@ -754,6 +754,7 @@ void engine::reset() noexcept {
   // engine's, nothing missed, nothing allocated (the constructor only copies the context and
   // the spans; mbedTLS's SSL context is freed by the destructor and set up again by the next
   // handshake).
+  if (!impl_) return; // moved from
   impl& i = *impl_;
   context ctx = std::move(i.ctx);
   const engine_buffers buffers{i.user_in, i.user_out}; // empty spans: the engine's own

@@ -111,6 +111,11 @@ public:
   bool in_progress() const noexcept {
     return state_ != state::awaiting_start && state_ != state::done;
   }
+  /// SPAKE2+: the attempt is counted and the accessory's confirmation went out; the exchange
+  /// waits for the controller's. Ending it now counts as a wrong proof (abandon()), so a
+  /// server making room must not end such an exchange for another's sake: it would charge
+  /// the controller, perhaps the owner, for a guess it did not lose.
+  bool awaiting_confirmation() const noexcept { return state_ == state::awaiting_confirm; }
   const pairing_responder_outcome& outcome() const noexcept { return outcome_; }
 
   /// Bytes that arrived after the last pairing frame: after a success, the channel's first

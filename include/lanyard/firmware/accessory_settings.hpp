@@ -31,8 +31,11 @@ struct accessory_settings {
   /// max_sessions + max_pending is at most 65,535 (a connection_id holds the slot in 16 bits);
   /// start() refuses more with bad_settings. It is also the number of pairing exchanges at
   /// once (their state is a pool of this many, 0 taken as 1, reserved at start): a new
-  /// exchange beyond them displaces one by the same rule, an unknown key's before a paired
-  /// controller's, the oldest first, and that connection closes (too_many_connections).
+  /// exchange beyond them displaces the cheapest to lose (one already paired and waiting for
+  /// its HELLO, then an unknown key's, the oldest first), that connection closing with
+  /// too_many_connections. A stranger never displaces a paired controller's exchange, and no
+  /// exchange awaiting the controller's SPAKE2+ confirmation is displaced (its attempt is
+  /// counted); when none may go, the newcomer is refused (too_many_connections).
   std::size_t max_pending = 2;
   /// Paired controllers kept (controller_table's capacity, at most 255).
   std::size_t max_controllers = 8;

@@ -114,7 +114,7 @@ public:
   /// buffers, everything of the last connection forgotten (its mbedTLS SSL context freed, the
   /// peer, the results, the verifier set with set_verifier(), last_error()). Allocates
   /// nothing: a firmware makes one engine per connection slot at start-up and resets it when
-  /// the slot is reused. Precondition: the engine was not moved from.
+  /// the slot is reused. Does nothing on an engine moved from.
   void reset() noexcept;
 
   // --- Before the handshake. ---

@@ -428,7 +428,7 @@ TEST_CASE("firmware accessory: a burst arrives one message at a time; the rest w
 }
 
 TEST_CASE("firmware accessory: pairing exchanges share a pool of max_pending; a new one displaces "
-          "a stranger's before a paired controller's") {
+          "a stranger's, never a paired controller's for a stranger") {
   bench b;
   b.settings.max_sessions = 4; // 6 connection slots: room for every connection below
   b.settings.max_pending = 2;  // 2 pairing exchanges at once
@@ -473,7 +473,7 @@ TEST_CASE("firmware accessory: pairing exchanges share a pool of max_pending; a 
   b.acc->closed(stranger.conn, t0 + 4s);
 
   // The tablet (paired now) stalls an exchange too: two paired controllers' exchanges hold the
-  // pool, and the next one displaces the older, the phone's.
+  // pool. A stranger's exchange displaces neither: the stranger is refused.
   tablet.disconnect(b, t0 + 5s);
   tablet.ctx.clear_sessions();
   tablet.deaf_while_pairing = true;
@@ -481,15 +481,25 @@ TEST_CASE("firmware accessory: pairing exchanges share a pool of max_pending; a 
   run(b, {&tablet}, t0 + 5s);
   REQUIRE(b.acc->pairings_in_progress() == 2);
   controller laptop("laptop", b.id.fingerprint());
-  pair(b, laptop, t0 + 5s);
+  laptop.connect(b, t0 + 5s, secret_of(b));
+  run(b, {&laptop}, t0 + 5s);
   REQUIRE(b.closes.size() == 2);
-  CHECK(b.closes[1].id == phone.conn);
-  CHECK(b.paired.size() == 3);
-  // The phone is still paired: it comes back on a new connection, its session resumes.
+  CHECK(b.closes[1].id == laptop.conn);
+  CHECK(b.closes[1].why == fw::firmware_errc::too_many_connections);
+  CHECK(!laptop.connected);
+  CHECK(b.acc->pairings_in_progress() == 2);
+  CHECK(b.paired.size() == 2);
+  // The phone gives up its exchange: the laptop pairs, and the phone comes back on a new
+  // connection as the paired controller it is, its session resumed.
   phone.disconnect(b, t0 + 6s);
+  CHECK(b.acc->pairings_in_progress() == 1);
+  laptop.disconnect(b, t0 + 6s);
+  laptop.ctx.clear_sessions(); // its refused connection's TLS session: a pairing needs a full one
+  pair(b, laptop, t0 + 6s);
+  CHECK(b.paired.size() == 3);
   phone.deaf_while_pairing = false;
-  phone.connect(b, t0 + 6s);
-  run(b, {&phone}, t0 + 6s);
+  phone.connect(b, t0 + 7s);
+  run(b, {&phone}, t0 + 7s);
   CHECK(phone.session.state() == core::session_state::established);
   CHECK(b.acc->connected(phone.key()));
 }
