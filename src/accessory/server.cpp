@@ -117,7 +117,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     asio::steady_timer timer;
     std::chrono::steady_clock::time_point deadline;
     std::array<std::byte, 512> rbuf{};
-    std::vector<std::byte> first; // read before the kind of connection was known
+    // Read before the kind of connection was known; once paired, what came after the last
+    // pairing frame (the channel's first bytes).
+    std::vector<std::byte> first;
     std::unique_ptr<crypto::mbedtls_pairing_crypto> crypto;
     std::unique_ptr<detail::store_pairing_host> host;
     std::unique_ptr<core::pairing_responder> responder;
@@ -406,12 +408,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
     const auto now = std::chrono::steady_clock::now();
     if (g->responder && g->responder->done()) {
       // Paired: what follows is the channel (HELLO), with whatever came with the last frame.
-      std::vector<std::byte> already(g->responder->unread().begin(), g->responder->unread().end());
+      std::vector<std::byte> already = std::move(g->first);
       already.insert(already.end(), bytes.begin(), bytes.end());
       return to_session(g, already);
     }
     if (g->responder) {
-      g->responder->receive(bytes, now);
+      pairing_bytes(g, bytes, now);
       after_pairing_input(g);
       if (!g->finished) {
         arm(g);
@@ -474,12 +476,22 @@ struct server::impl : std::enable_shared_from_this<impl> {
     // PAIR_START made the accessory spin for as long as it had waited.
     g->deadline = now + opts.pairing.exchange.timeout;
     std::vector<std::byte> first = std::move(g->first);
-    g->responder->receive(first, now);
+    g->first.clear();
+    pairing_bytes(g, first, now);
     after_pairing_input(g);
     if (!g->finished) {
       arm(g);
       greet_read(g);
     }
+  }
+
+  // Bytes for the responder. What follows the exchange's last frame is a view of `bytes`
+  // (core::pairing_responder::unread()): kept for the session, which the next read starts.
+  void pairing_bytes(const std::shared_ptr<greeting>& g, std::span<const std::byte> bytes,
+                     std::chrono::steady_clock::time_point now) {
+    g->responder->receive(bytes, now);
+    if (g->responder->done() && !g->responder->outcome().error)
+      g->first.assign(g->responder->unread().begin(), g->responder->unread().end());
   }
 
   // Writes what the responder has to say; reports the exchange once it is under way, and once
@@ -538,7 +550,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     g->started = true;
     pairing_start st;
     st.controller = g->fp;
-    st.name = g->responder->outcome().name; // PAIR_START's, read already
+    st.name = g->responder->outcome().name(); // PAIR_START's, read already
     st.method = g->responder->outcome().method;
     st.peer = g->peer;
     if (on_pairing_start) on_pairing_start(st);
@@ -549,7 +561,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     r.controller = g->fp;
     r.peer = g->peer;
     const core::pairing_responder_outcome& o = g->responder->outcome();
-    r.name = o.name;
+    r.name = o.name();
     r.method = o.method;
     r.error = o.error;
     r.role = o.role;

@@ -590,8 +590,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   void confirm_then_admit(std::unique_ptr<tls_stream> stream, core::pairing_outcome o,
                           std::optional<trust::trust_decision> decision,
                           std::function<void(std::unique_ptr<tls_stream>, std::error_code)> then) {
-    pairing_confirmation c{opts.trust.device_id, stream->peer_fingerprint(), stream->peer_subject(),
-                           0};
+    pairing_confirmation c{opts.trust.device_id, stream->peer_fingerprint(),
+                           std::string(stream->peer_subject()), 0};
     if (std::error_code vec = verification_code(*stream, c.code)) return then(nullptr, vec);
     if (!opts.trust.confirm) {
       emit(level::warning, diag::pairing_failed, core::pairing_errc::not_confirmed,

@@ -9,23 +9,9 @@
 namespace lanyard::core {
 namespace {
 
+using detail::grow;
 using detail::overloaded;
-
-// Big-endian writes through a cursor: the encoders below write a frame whose size they know
-// into room made for it first, whatever container holds it.
-struct writer {
-  std::byte* p;
-  void u8(std::uint8_t v) noexcept { *p++ = std::byte{v}; }
-  void be(std::uint64_t v, int bytes) noexcept {
-    for (int i = bytes - 1; i >= 0; --i)
-      u8(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
-  void raw(const void* src, std::size_t n) noexcept {
-    if (n == 0) return;
-    std::memcpy(p, src, n);
-    p += n;
-  }
-};
+using detail::writer;
 
 std::size_t reason_size(const close_frame& c) {
   return std::min(c.reason.size(), max_close_reason);
@@ -129,12 +115,6 @@ void write_message_frame(std::uint64_t seq, message_kind kind, std::span<const s
   // The body length (bytes 2..5 of the header, big-endian) covers the tail too.
   w.p = at + 2;
   w.be(size - frame_header_size, 4);
-}
-
-std::byte* grow(std::vector<std::byte>& out, std::size_t n) {
-  const std::size_t at = out.size();
-  out.resize(at + n);
-  return out.data() + at;
 }
 
 } // namespace

@@ -11,18 +11,13 @@
 namespace lanyard::core {
 namespace {
 
+using detail::grow;
 using detail::overloaded;
-using detail::put_u32;
-using detail::put_u8;
+using detail::writer;
 
 // The most iterations a controller will run for an accessory's verifier: PBKDF2 runs on the
 // controller, so an accessory (or an impostor) asking for billions would stall the app.
 constexpr std::uint32_t max_pairing_iterations = 1'000'000;
-
-void put_bytes(std::vector<std::byte>& out, std::span<const std::uint8_t> b) {
-  for (std::uint8_t v : b)
-    put_u8(out, v);
-}
 
 // Reads fixed fields front to back; any read past the end marks the body truncated.
 class reader {
@@ -64,15 +59,15 @@ private:
   bool truncated_ = false;
 };
 
-std::size_t name_size(const pair_start_frame& s) {
+std::size_t name_size(const pair_start_frame& s) noexcept {
   return std::min(s.name.size(), max_pairing_name);
 }
 
-std::size_t salt_size(const pair_params_frame& p) {
+std::size_t salt_size(const pair_params_frame& p) noexcept {
   return std::min(p.salt.size(), max_pairing_salt);
 }
 
-std::size_t body_size(const pairing_frame& f) {
+std::size_t body_size(const pairing_frame& f) noexcept {
   return std::visit(
       overloaded{
           [](const pair_start_frame& s) {
@@ -166,43 +161,62 @@ bool is_pairing_frame_type(std::uint8_t type) noexcept {
          type <= static_cast<std::uint8_t>(pairing_frame_type::result);
 }
 
-void encode_pairing_frame(const pairing_frame& f, std::vector<std::byte>& out) {
+std::size_t encoded_size(const pairing_frame& f) noexcept {
+  return frame_header_size + body_size(f);
+}
+
+namespace {
+
+// Writes `f` (encoded_size(f) bytes) at `at`.
+void write_pairing_frame(const pairing_frame& f, std::byte* at) noexcept {
   const std::size_t body = body_size(f);
-  out.reserve(out.size() + frame_header_size + body);
-  put_u8(out, protocol_version);
-  put_u8(out, static_cast<std::uint8_t>(type_of(f)));
-  put_u32(out, static_cast<std::uint32_t>(body));
+  writer w{at};
+  w.u8(protocol_version);
+  w.u8(static_cast<std::uint8_t>(type_of(f)));
+  w.be(body, 4);
   std::visit(overloaded{
                  [&](const pair_start_frame& s) {
-                   put_u8(out, static_cast<std::uint8_t>(s.method));
-                   put_u8(out, static_cast<std::uint8_t>(name_size(s)));
-                   put_bytes(out, std::span(reinterpret_cast<const std::uint8_t*>(s.name.data()),
-                                            name_size(s)));
-                   if (s.proof) put_bytes(out, *s.proof);
+                   w.u8(static_cast<std::uint8_t>(s.method));
+                   w.u8(static_cast<std::uint8_t>(name_size(s)));
+                   w.raw(s.name.data(), name_size(s));
+                   if (s.proof) w.raw(s.proof->data(), s.proof->size());
                  },
                  [&](const pair_params_frame& p) {
-                   put_u32(out, p.iterations);
-                   put_u8(out, static_cast<std::uint8_t>(salt_size(p)));
-                   put_bytes(out, p.salt.first(salt_size(p)));
-                   put_u8(out, p.attempts_left);
+                   w.be(p.iterations, 4);
+                   w.u8(static_cast<std::uint8_t>(salt_size(p)));
+                   w.raw(p.salt.data(), salt_size(p));
+                   w.u8(p.attempts_left);
                  },
-                 [&](const pair_share_frame& s) { put_bytes(out, s.share); },
+                 [&](const pair_share_frame& s) { w.raw(s.share.data(), s.share.size()); },
                  [&](const pair_challenge_frame& c) {
-                   put_bytes(out, c.share);
-                   put_bytes(out, c.confirm);
-                   put_u8(out, c.attempts_left);
+                   w.raw(c.share.data(), c.share.size());
+                   w.raw(c.confirm.data(), c.confirm.size());
+                   w.u8(c.attempts_left);
                  },
-                 [&](const pair_confirm_frame& c) { put_bytes(out, c.confirm); },
+                 [&](const pair_confirm_frame& c) { w.raw(c.confirm.data(), c.confirm.size()); },
                  [&](const pair_result_frame& r) {
-                   put_u8(out, static_cast<std::uint8_t>(r.status));
-                   put_u8(out, static_cast<std::uint8_t>(r.role));
-                   put_u8(out, r.attempts_left);
-                   put_u32(out, r.retry_after_ms);
-                   put_u8(out, r.proof ? 1 : 0);
-                   if (r.proof) put_bytes(out, *r.proof);
+                   w.u8(static_cast<std::uint8_t>(r.status));
+                   w.u8(static_cast<std::uint8_t>(r.role));
+                   w.u8(r.attempts_left);
+                   w.be(r.retry_after_ms, 4);
+                   w.u8(r.proof ? 1 : 0);
+                   if (r.proof) w.raw(r.proof->data(), r.proof->size());
                  },
              },
              f);
+}
+
+} // namespace
+
+void encode_pairing_frame(const pairing_frame& f, std::vector<std::byte>& out) {
+  write_pairing_frame(f, grow(out, encoded_size(f)));
+}
+
+std::size_t encode_pairing_frame(const pairing_frame& f, std::span<std::byte> out) noexcept {
+  const std::size_t size = encoded_size(f);
+  if (size > out.size()) return 0;
+  write_pairing_frame(f, out.data());
+  return size;
 }
 
 pairing_decode_result decode_pairing_frame(std::span<const std::byte> in) {

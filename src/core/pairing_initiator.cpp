@@ -72,8 +72,9 @@ void pairing_initiator::start(time_point now) {
 
 std::error_code pairing_initiator::receive(std::span<const std::byte> bytes, time_point) {
   if (done()) return outcome_.error;
-  io_.feed(bytes);
+  std::size_t taken = 0;
   while (!done()) {
+    taken += io_.feed(bytes.subspan(taken));
     pairing_decode_result r = io_.next();
     if (r.error) {
       // A channel frame where the accessory's pairing answer belongs: its protocol is broken.

@@ -30,17 +30,17 @@ pairing_responder::pairing_responder(pairing_crypto& crypto, pairing_responder_h
 
 std::error_code pairing_responder::receive(std::span<const std::byte> bytes, time_point now) {
   if (done()) return outcome_.error;
-  io_.feed(bytes);
+  std::size_t taken = 0;
   while (!done()) {
+    taken += io_.feed(bytes.subspan(taken));
     pairing_decode_result r = io_.next();
     if (r.error == channel_errc::not_paired) {
       // An app that skipped pairing (or an old one): tell it in the channel's own terms.
       close_frame c;
       c.code = static_cast<std::uint16_t>(channel_errc::not_paired);
-      static constexpr std::string_view reason = "not paired: prove the setup secret or code first";
       // On the stack: the frame's header, its code and the sentence.
-      std::array<std::byte, frame_header_size + close_body_min_size + reason.size()> out;
-      c.reason = reason;
+      std::array<std::byte, frame_header_size + close_body_min_size + not_paired_reason.size()> out;
+      c.reason = not_paired_reason;
       io_.send_raw(std::span(out).first(encode_frame(c, std::span(out))));
       fail(channel_errc::not_paired);
       break;
@@ -49,16 +49,18 @@ std::error_code pairing_responder::receive(std::span<const std::byte> bytes, tim
       refuse(pairing_status::protocol_violation, r.error);
       break;
     }
-    if (!r.value) break;
+    if (!r.value) break; // every byte taken, the frame not whole yet
     handle(*r.value, now);
   }
+  // What followed the exchange's last frame stays where it is: the caller's.
+  if (done()) unread_ = bytes.subspan(taken);
   return done() ? outcome_.error : std::error_code{};
 }
 
 void pairing_responder::handle(const pairing_frame& f, time_point now) {
   if (const auto* s = std::get_if<pair_start_frame>(&f); s && state_ == state::awaiting_start) {
     outcome_.method = s->method;
-    outcome_.name.assign(s->name);
+    outcome_.set_name(s->name);
     if (std::error_code ec = host_.admit(now)) return refuse(status_of(ec), ec);
     switch (s->method) {
     case pairing_method::setup_secret:
@@ -163,7 +165,7 @@ void pairing_responder::evaluate_share(const pairing_point& share, time_point no
 
 void pairing_responder::finish_paired(std::optional<pairing_mac> proof) {
   paired_role role = paired_role::user;
-  if (std::error_code ec = host_.add_controller(binding_.controller, outcome_.name, role))
+  if (std::error_code ec = host_.add_controller(binding_.controller, outcome_.name(), role))
     return refuse(status_of(ec), ec);
   pair_result_frame r;
   r.status = pairing_status::paired;

@@ -73,17 +73,18 @@ std::error_code mbedtls_pairing_crypto::code_prover_start(std::string_view code,
                                                           core::pairing_point& share_p) {
   spake2plus_prover_secret secret;
   if (std::error_code ec = spake2plus_derive(as_bytes(code), salt, iterations, secret)) return ec;
-  prover_ = std::make_unique<spake2plus_prover>();
+  auto& prover = spake_.emplace<spake2plus_prover>();
   const auto context = spake_context(b);
-  return prover_->start(context, b.controller.bytes, b.accessory.bytes, secret, rng_, share_p);
+  return prover.start(context, b.controller.bytes, b.accessory.bytes, secret, rng_, share_p);
 }
 
 std::error_code mbedtls_pairing_crypto::code_prover_finish(const core::pairing_point& share_v,
                                                            const core::pairing_mac& confirm_v,
                                                            core::pairing_mac& confirm_p) {
-  if (!prover_) return crypto_errc::wrong_state;
+  auto* prover = std::get_if<spake2plus_prover>(&spake_);
+  if (!prover) return crypto_errc::wrong_state;
   std::array<std::uint8_t, spake2plus_shared_key_size> shared{};
-  std::error_code ec = prover_->finish(share_v, confirm_v, confirm_p, shared);
+  std::error_code ec = prover->finish(share_v, confirm_v, confirm_p, shared);
   wipe(shared); // the TLS connection already encrypts; the proof is what pairing needs
   return translate(ec, core::pairing_errc::accessory_unverified);
 }
@@ -92,9 +93,8 @@ std::error_code mbedtls_pairing_crypto::code_verifier_prepare(const core::setup_
   spake2plus_verifier_data data;
   data.w0 = v.w0;
   data.L = v.L;
-  verifier_ = std::make_unique<spake2plus_verifier>();
-  std::error_code ec = verifier_->prepare(data, rng_);
-  if (ec) verifier_.reset(); // respond() starts afresh
+  std::error_code ec = spake_.emplace<spake2plus_verifier>().prepare(data, rng_);
+  if (ec) spake_.emplace<std::monostate>(); // respond() starts afresh
   return ec;
 }
 
@@ -106,17 +106,19 @@ std::error_code mbedtls_pairing_crypto::code_verifier_respond(const core::setup_
   spake2plus_verifier_data data;
   data.w0 = v.w0;
   data.L = v.L;
-  if (!verifier_) verifier_ = std::make_unique<spake2plus_verifier>();
+  auto* verifier = std::get_if<spake2plus_verifier>(&spake_);
+  if (!verifier) verifier = &spake_.emplace<spake2plus_verifier>();
   const auto context = spake_context(b);
-  std::error_code ec = verifier_->respond(context, b.controller.bytes, b.accessory.bytes, data,
-                                          share_p, rng_, share_v, confirm_v);
+  std::error_code ec = verifier->respond(context, b.controller.bytes, b.accessory.bytes, data,
+                                         share_p, rng_, share_v, confirm_v);
   return translate(ec, core::pairing_errc::wrong_proof);
 }
 
 std::error_code mbedtls_pairing_crypto::code_verifier_finish(const core::pairing_mac& confirm_p) {
-  if (!verifier_) return crypto_errc::wrong_state;
+  auto* verifier = std::get_if<spake2plus_verifier>(&spake_);
+  if (!verifier) return crypto_errc::wrong_state;
   std::array<std::uint8_t, spake2plus_shared_key_size> shared{};
-  std::error_code ec = verifier_->finish(confirm_p, shared);
+  std::error_code ec = verifier->finish(confirm_p, shared);
   wipe(shared);
   return translate(ec, core::pairing_errc::wrong_proof);
 }

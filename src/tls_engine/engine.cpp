@@ -167,7 +167,23 @@ struct engine::impl {
   bool resumption_checked = false; // the verifier accepted the session offered/received
   std::error_code verify_error;
   core::fingerprint peer_fp{};
-  std::string peer_cn;
+  // The peer's subject CN, in the engine: a connection allocates nothing for it. At most RFC
+  // 5280's upper bound (ub-common-name); a certificate with a longer one is refused
+  // (bad_peer_certificate), and peer_cn_refused keeps its length for the sentence.
+  std::array<char, max_peer_subject> peer_cn_bytes{};
+  std::size_t peer_cn_size = 0;
+  std::size_t peer_cn_refused = 0;
+  std::string_view peer_cn() const noexcept { return {peer_cn_bytes.data(), peer_cn_size}; }
+  bool set_peer_cn(std::string_view cn) noexcept {
+    if (cn.size() > peer_cn_bytes.size()) {
+      peer_cn_size = 0;
+      peer_cn_refused = cn.size();
+      return false;
+    }
+    std::copy(cn.begin(), cn.end(), peer_cn_bytes.begin());
+    peer_cn_size = cn.size();
+    return true;
+  }
   int last_sent_alert = -1;
   bool resumed = false;
   // The RFC 5705 exporter: the callback keeps what it needs but the master secret (which stays
@@ -178,7 +194,7 @@ struct engine::impl {
   bool has_exporter_inputs = false;
   mutable std::array<std::uint8_t, 32> exporter{};
   mutable bool has_exporter = false;
-  std::string alpn;
+  std::string_view alpn; // the context's (negotiated only if it is the same): no copy
   std::string_view suite;
   // The last failure or refusal noted: what last_error() returns (and last_error_detail() its
   // sentence).
@@ -214,7 +230,8 @@ struct engine::impl {
     if (peer_fp != core::fingerprint{})
       fields.push_back({fk::fingerprint_presented, core::to_string(peer_fp)});
     // The peer wrote its CN: escaped, as in the sentence.
-    if (!peer_cn.empty()) fields.push_back({diag::key::peer_name, core::display_text(peer_cn, 64)});
+    if (peer_cn_size > 0)
+      fields.push_back({diag::key::peer_name, core::display_text(peer_cn(), 64)});
     last = core::error_detail{code, std::move(line), std::move(fields)};
     conf->emit(core::diagnostic{lvl, id, last.code, last.detail, last.fields});
   }
@@ -260,8 +277,11 @@ struct engine::impl {
     if (depth != 0) return 0;
     self->verify_called = true;
     self->peer_fp = detail::spki_fingerprint(*crt);
-    self->peer_cn = detail::subject_cn(*crt);
-    std::error_code ec = self->run_verifier(*crt, /*resumed=*/false);
+    std::error_code ec;
+    if (!self->set_peer_cn(detail::subject_cn_view(*crt)))
+      ec = tls_errc::bad_peer_certificate; // fail_handshake() says why (peer_cn_refused)
+    else
+      ec = self->run_verifier(*crt, /*resumed=*/false);
     if (ec) {
       self->verify_error = ec;
       // A non-zero return aborts the handshake (mbedTLS sends access_denied), whatever the
@@ -282,7 +302,7 @@ struct engine::impl {
     if (!v) return tls_errc::no_peer_verifier;
     peer_cert_info info;
     info.local_role = local_role;
-    info.subject_cn = peer_cn;
+    info.subject_cn = peer_cn();
     info.expected_peer_id = peer_id;
     info.der = std::span<const std::uint8_t>(crt.raw.p, crt.raw.len);
     info.resumed = is_resumed;
@@ -308,9 +328,9 @@ struct engine::impl {
   // --- Handshake. ---
 
   std::string peer_description() const {
-    if (peer_cn.empty()) return "peer";
+    if (peer_cn_size == 0) return "peer";
     // The name is the peer's claim: escaped, it cannot rewrite a terminal or forge a log line.
-    return "peer \"" + core::display_text(peer_cn, 64) + "\" (" + core::to_string(peer_fp) + ")";
+    return "peer \"" + core::display_text(peer_cn(), 64) + "\" (" + core::to_string(peer_fp) + ")";
   }
 
   want fail_handshake(int ret, std::error_code& ec) {
@@ -321,7 +341,13 @@ struct engine::impl {
     if (last_sent_alert >= 0)
       fields.push_back({diag::key::alert_sent, static_cast<std::uint64_t>(last_sent_alert)});
     std::string_view cause = diag::cause::mbedtls;
-    if (verify_error) {
+    if (peer_cn_refused > 0) {
+      ec = tls_errc::bad_peer_certificate;
+      cause = diag::cause::bad_certificate;
+      line += "the peer's certificate (" + core::to_string(peer_fp) + ") names a subject CN of " +
+              std::to_string(peer_cn_refused) + " bytes, more than RFC 5280's " +
+              std::to_string(max_peer_subject);
+    } else if (verify_error) {
       ec = verify_error;
       cause = diag::cause::pin_verifier;
       line += peer_description() + " refused by the pin verifier: " + ec.message();
@@ -395,13 +421,14 @@ struct engine::impl {
       // No certificate crossed the wire; the pin is checked on the one the session was
       // established with. (Normally done earlier, before offering / accepting the session.)
       peer_fp = detail::spki_fingerprint(*cert);
-      peer_cn = detail::subject_cn(*cert);
-      if (std::error_code v = run_verifier(*cert, /*resumed=*/true))
+      std::error_code v = tls_errc::bad_peer_certificate;
+      if (set_peer_cn(detail::subject_cn_view(*cert))) v = run_verifier(*cert, /*resumed=*/true);
+      if (v)
         return refuse_after_handshake(
             MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED, v, ec, diag::cause::pin_verifier,
             peer_description() + " (resumed session) refused by the pin verifier: " + v.message());
     }
-    alpn = negotiated;
+    alpn = conf->options.alpn;
     suite = mbedtls_ssl_get_ciphersuite(&ssl);
     state = phase::connected;
     if (local_role == role::client && !peer_id.empty() && conf->options.session_tickets)
@@ -415,7 +442,7 @@ struct engine::impl {
     // peer_fp and peer_cn are this connection's peer key, verified (a full handshake) or
     // checked on this very session (a resumed one).
     cached->peer_fp = peer_fp;
-    cached->peer_cn = peer_cn;
+    cached->peer_cn = peer_cn();
     conf->store_session(peer_id, std::move(cached));
   }
 
@@ -429,8 +456,8 @@ struct engine::impl {
     const mbedtls_x509_crt* cert = cached->session.peer_cert;
     if (cert == nullptr || cert->raw.p == nullptr) return conf->erase_session(peer_id);
     peer_fp = cached->peer_fp;
-    peer_cn = cached->peer_cn;
-    if (!verifier_accepts_session(*cert)) return conf->erase_session(peer_id);
+    if (!set_peer_cn(cached->peer_cn) || !verifier_accepts_session(*cert))
+      return conf->erase_session(peer_id);
     if (mbedtls_ssl_set_session(&ssl, &cached->session) == 0) resumption_checked = true;
   }
 
@@ -450,8 +477,7 @@ struct engine::impl {
   bool session_acceptable(const mbedtls_x509_crt* cert) {
     if (cert == nullptr || cert->raw.p == nullptr) return false;
     peer_fp = detail::spki_fingerprint(*cert);
-    peer_cn = detail::subject_cn(*cert);
-    return verifier_accepts_session(*cert);
+    return set_peer_cn(detail::subject_cn_view(*cert)) && verifier_accepts_session(*cert);
   }
 
   want handshake(role r, std::error_code& ec) {
@@ -894,8 +920,8 @@ const core::fingerprint& engine::local_fingerprint() const noexcept {
   return impl_->ctx.local_identity().fingerprint();
 }
 
-const std::string& engine::peer_subject() const noexcept {
-  return impl_->peer_cn;
+std::string_view engine::peer_subject() const noexcept {
+  return impl_->peer_cn();
 }
 std::optional<std::span<const std::uint8_t, 32>> engine::exporter() const noexcept {
   impl& i = *impl_;

@@ -26,12 +26,16 @@ core::fingerprint spki_fingerprint(const mbedtls_x509_crt& crt) {
   return fp;
 }
 
-std::string subject_cn(const mbedtls_x509_crt& crt) {
+std::string_view subject_cn_view(const mbedtls_x509_crt& crt) noexcept {
   for (const mbedtls_x509_name* n = &crt.subject; n != nullptr; n = n->next) {
     if (n->oid.p != nullptr && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0)
-      return std::string(reinterpret_cast<const char*>(n->val.p), n->val.len);
+      return {reinterpret_cast<const char*>(n->val.p), n->val.len};
   }
   return {};
+}
+
+std::string subject_cn(const mbedtls_x509_crt& crt) {
+  return std::string(subject_cn_view(crt));
 }
 
 drbg::drbg() noexcept {

@@ -23,6 +23,8 @@ core::fingerprint spki_fingerprint(const mbedtls_x509_crt& crt);
 
 /// The subject CN of `crt`, or empty.
 std::string subject_cn(const mbedtls_x509_crt& crt);
+/// The same as a view into `crt` (valid as long as it is): nothing is allocated.
+std::string_view subject_cn_view(const mbedtls_x509_crt& crt) noexcept;
 
 /// An entropy source plus a CTR-DRBG seeded from it. One per tls::context (and one per
 /// identity generation). mbedtls_ctr_drbg_random locks the DRBG's mutex (MBEDTLS_THREADING_C is

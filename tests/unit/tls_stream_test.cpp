@@ -77,16 +77,22 @@ struct pin {
   std::error_code refusal = trust_errc::key_changed;
   int calls = 0;
   int resumed_calls = 0;
-  std::vector<peer_cert_info> seen;
+  // What the verifier was told, kept beyond the call (the views are valid only during it).
+  struct seen_info {
+    lanyard::tls::role local_role = lanyard::tls::role::client;
+    std::string subject_cn;
+    std::string expected_peer_id;
+    bool resumed = false;
+  };
+  std::vector<seen_info> seen;
 };
 
 peer_verifier verifier_for(const std::shared_ptr<pin>& p) {
   return [p](const fingerprint& presented, const peer_cert_info& info) -> std::error_code {
     ++p->calls;
     if (info.resumed) ++p->resumed_calls;
-    peer_cert_info copy = info;
-    copy.der = {};
-    p->seen.push_back(copy);
+    p->seen.push_back({info.local_role, std::string(info.subject_cn),
+                       std::string(info.expected_peer_id), info.resumed});
     return presented == p->expected ? std::error_code{} : p->refusal;
   };
 }

@@ -127,9 +127,19 @@ using pairing_frame = std::variant<pair_start_frame, pair_params_frame, pair_sha
 /// The type code of `f`.
 pairing_frame_type type_of(const pairing_frame& f) noexcept;
 
+/// The most bytes one pairing frame takes (header and body).
+inline constexpr std::size_t max_pairing_frame_size = frame_header_size + max_pairing_body;
+
+/// Bytes `f` takes encoded (header and body), at most max_pairing_frame_size.
+std::size_t encoded_size(const pairing_frame& f) noexcept;
+
 /// Appends `f` (header and body) to `out`. The caller keeps fields within their limits (name
 /// ≤ 64 bytes, salt 16..32 bytes); longer ones are truncated.
 void encode_pairing_frame(const pairing_frame& f, std::vector<std::byte>& out);
+
+/// Writes `f` at the start of `out`: the bytes written, or 0 (nothing written) if it does not
+/// fit. Allocates nothing. Same truncation as above.
+std::size_t encode_pairing_frame(const pairing_frame& f, std::span<std::byte> out) noexcept;
 
 /// True if the header byte `type` is a pairing frame type (0x10-0x15).
 bool is_pairing_frame_type(std::uint8_t type) noexcept;

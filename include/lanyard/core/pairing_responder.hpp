@@ -24,11 +24,12 @@
 #include "lanyard/core/pairing_frame_buffer.hpp"
 #include "lanyard/core/pairing_initiator.hpp"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
-#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -69,6 +70,10 @@ public:
   virtual void show_verification_code(std::uint32_t code) = 0;
 };
 
+/// The reason of the CLOSE(not_paired) a responder answers a channel frame (HELLO...) with.
+inline constexpr std::string_view not_paired_reason =
+    "not paired: prove the setup secret or code first";
+
 /// How an accessory-side exchange ended.
 struct pairing_responder_outcome {
   /// Empty when paired.
@@ -76,7 +81,16 @@ struct pairing_responder_outcome {
   pairing_method method = pairing_method::setup_secret;
   paired_role role = paired_role::user;
   /// The controller's display name as it sent it (untrusted: escape before display).
-  std::string name;
+  std::string_view name() const noexcept { return {name_bytes.data(), name_size}; }
+  /// Keeps the first max_pairing_name bytes of `n` (a PAIR_START's name has no more).
+  void set_name(std::string_view n) noexcept {
+    name_size = std::min(n.size(), name_bytes.size());
+    std::copy_n(n.data(), name_size, name_bytes.data());
+  }
+
+  // In the object, not on the heap: a pairing allocates nothing (firmware accessories).
+  std::array<char, max_pairing_name> name_bytes{};
+  std::size_t name_size = 0;
 };
 
 /// See the file comment.
@@ -119,8 +133,10 @@ public:
   const pairing_responder_outcome& outcome() const noexcept { return outcome_; }
 
   /// Bytes that arrived after the last pairing frame: after a success, the channel's first
-  /// bytes (HELLO), which the session must get.
-  std::span<const std::byte> unread() const noexcept { return io_.unread(); }
+  /// bytes (HELLO), which the session must get. A view of the bytes given to the receive()
+  /// that ended the exchange (nothing is copied), valid as long as they are: empty if
+  /// handle_deadline() ended it.
+  std::span<const std::byte> unread() const noexcept { return unread_; }
 
 private:
   enum class state { awaiting_start, holding, awaiting_share, awaiting_confirm, done };
@@ -140,6 +156,7 @@ private:
   time_point deadline_;
   state state_ = state::awaiting_start;
   pairing_frame_buffer io_;
+  std::span<const std::byte> unread_;
   pairing_responder_outcome outcome_;
   // A proof waiting for the delay after earlier failures (state holding).
   std::optional<pairing_mac> held_secret_proof_;

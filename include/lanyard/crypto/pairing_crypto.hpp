@@ -13,9 +13,9 @@
 
 #include <array>
 #include <cstdint>
-#include <memory>
 #include <string_view>
 #include <system_error>
+#include <variant>
 
 namespace lanyard::crypto {
 
@@ -56,8 +56,9 @@ public:
 
 private:
   random_source rng_;
-  std::unique_ptr<spake2plus_prover> prover_;
-  std::unique_ptr<spake2plus_verifier> verifier_;
+  // The one SPAKE2+ side this object plays, in place (a pairing allocates nothing): the
+  // controller's prover or the accessory's verifier.
+  std::variant<std::monostate, spake2plus_prover, spake2plus_verifier> spake_;
 };
 
 /// Makes the verifier of setup code `code` (the 8 ASCII digits) with a fresh random salt.

@@ -459,7 +459,7 @@ public:
     return engine_.local_fingerprint();
   }
   /// The peer certificate's subject CN (the device id it claims).
-  const std::string& peer_subject() const noexcept { return engine_.peer_subject(); }
+  std::string_view peer_subject() const noexcept { return engine_.peer_subject(); }
   /// The connection's pairing exporter (engine::exporter()).
   std::optional<std::span<const std::uint8_t, 32>> exporter() const noexcept {
     return engine_.exporter();

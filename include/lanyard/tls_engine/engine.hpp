@@ -192,8 +192,9 @@ public:
   const core::fingerprint& peer_fingerprint() const noexcept;
   /// The fingerprint of this end's own key (the context's identity).
   const core::fingerprint& local_fingerprint() const noexcept;
-  /// The peer certificate's subject CN (the device id it claims); empty before the handshake.
-  const std::string& peer_subject() const noexcept;
+  /// The peer certificate's subject CN (the device id it claims, at most max_peer_subject
+  /// bytes); empty before the handshake. Valid until the next handshake or reset().
+  std::string_view peer_subject() const noexcept;
   /// This connection's keying material for binding a pairing proof to it: the RFC 5705
   /// exporter with label "EXPORTER-lanyard-pairing", no context, 32 bytes. Both ends compute
   /// the same value; no other connection (not even a resumption of this session) has it.

@@ -8,23 +8,30 @@
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/tls_engine/role.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <span>
-#include <string>
+#include <string_view>
 #include <system_error>
 
 namespace lanyard::tls {
+
+/// The longest subject CN a peer's certificate may have: RFC 5280's ub-common-name. The engine
+/// keeps the CN in fixed room (a connection allocates nothing) and refuses a certificate with a
+/// longer one (tls_errc::bad_peer_certificate). Lanyard's own device ids are far shorter.
+inline constexpr std::size_t max_peer_subject = 64;
 
 /// What the verifier is told about the presented certificate besides its fingerprint.
 struct peer_cert_info {
   /// Our side of the handshake: role::client verifies an accessory, role::server a controller.
   role local_role = role::client;
   /// The certificate's subject CN: the device id the peer claims (not proof of anything; the
-  /// key is what is pinned).
-  std::string subject_cn;
+  /// key is what is pinned), at most max_peer_subject bytes. Valid only during the call.
+  std::string_view subject_cn;
   /// The id this stream expects (stream::set_peer_id / engine::set_peer_id), empty if unset.
-  std::string expected_peer_id;
+  /// Valid only during the call.
+  std::string_view expected_peer_id;
   /// The presented certificate, DER. Valid only during the call.
   std::span<const std::uint8_t> der;
   /// True when the check runs for a resumed session (abbreviated handshake): no certificate was

@@ -8,6 +8,7 @@
 #include "lanyard/core/frame.hpp"
 #include "lanyard/core/pairing_error.hpp"
 #include "lanyard/core/pairing_frame_buffer.hpp"
+#include "lanyard/core/pairing_responder.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -468,40 +469,45 @@ TEST_CASE("pairing_frame_buffer: frames fed in pieces, then what follows them",
   std::vector<std::byte> stream = start;
   stream.insert(stream.end(), confirm.begin(), confirm.end());
   stream.insert(stream.end(), hello.begin(), hello.end());
+  const std::size_t pairing_bytes = start.size() + confirm.size();
 
   for (std::size_t piece : {1u, 2u, 5u, 7u, 40u, 1000u}) {
     CAPTURE(piece);
     pairing_frame_buffer buf;
     std::vector<pairing_frame_type> types;
     std::string name;
-    std::size_t fed = 0;
+    std::size_t pos = 0; // bytes of the stream the buffer took
     std::error_code error;
-    while (fed < stream.size() && !error) {
-      const std::size_t n = std::min(piece, stream.size() - fed);
-      buf.feed(std::span(stream).subspan(fed, n));
-      fed += n;
+    while (pos < stream.size() && !error) {
+      const auto chunk = std::span(stream).subspan(pos, std::min(piece, stream.size() - pos));
+      std::size_t used = 0;
       for (;;) {
+        used += buf.feed(chunk.subspan(used));
         pairing_decode_result r = buf.next();
         if (r.error) {
           error = r.error;
           break;
         }
-        if (!r.value) break;
+        if (!r.value) {
+          CHECK(used == chunk.size()); // an incomplete frame takes all it is given
+          break;
+        }
         types.push_back(type_of(*r.value));
         if (auto* s = std::get_if<pair_start_frame>(&*r.value)) name.assign(s->name);
-        if (types.size() == 2) {
-          // After the last pairing frame: the channel's bytes that came with it stay unread.
-          const auto rest = buf.unread();
-          CHECK(std::equal(rest.begin(), rest.end(), stream.begin() + start.size() + confirm.size(),
-                           stream.begin() + static_cast<std::ptrdiff_t>(fed)));
-        }
+        // Never a byte past a frame's end: after the last pairing frame, the rest of the read
+        // (the channel's bytes) is still the caller's.
+        CHECK(pos + used == (types.size() == 1 ? start.size() : pairing_bytes));
       }
+      pos += used;
     }
     CHECK(types == std::vector{pairing_frame_type::start, pairing_frame_type::confirm});
     CHECK(name == "tab");
-    // The HELLO: a channel frame, which the responder answers with CLOSE(not_paired).
+    // The HELLO: a channel frame, which the responder answers with CLOSE(not_paired). Of it the
+    // buffer took no more than a header.
     CHECK(error == channel_errc::not_paired);
-    CHECK(fed >= start.size() + confirm.size() + 2);
+    CHECK(pos >= pairing_bytes + 2);
+    CHECK(pos <= pairing_bytes + frame_header_size);
+    CHECK(buf.feed(std::span(stream).subspan(pos)) == 0);
   }
 }
 
@@ -510,32 +516,53 @@ TEST_CASE("pairing_frame_buffer: byte by byte, nothing until the last byte",
   for (const auto& f : sample_frames()) {
     pairing_frame_buffer buf;
     for (std::size_t i = 0; i + 1 < f.size(); ++i) {
-      buf.feed(std::span(f).subspan(i, 1));
+      CHECK(buf.wanted() >= 1);
+      CHECK(buf.feed(std::span(f).subspan(i, 1)) == 1);
       pairing_decode_result r = buf.next();
       REQUIRE_FALSE(r.error);
       REQUIRE_FALSE(r.value);
       CHECK(r.consumed == 0);
-      CHECK(buf.unread().size() == i + 1);
+      CHECK(buf.buffered() == i + 1);
     }
-    buf.feed(std::span(f).last(1));
+    CHECK(buf.wanted() == 1);
+    // The last byte, with the next frame's first behind it: only the last byte is taken.
+    const std::vector<std::byte> tail{f.back(), std::byte{1}, std::byte{0x10}};
+    CHECK(buf.feed(tail) == 1);
+    CHECK(buf.wanted() == 0);
     pairing_decode_result r = buf.next();
     REQUIRE(r.value);
     CHECK(r.consumed == f.size());
     CHECK(encode(*r.value) == f);
-    CHECK(buf.unread().empty());
+    CHECK(buf.buffered() == 0);
     r = buf.next();
     CHECK_FALSE(r.value);
     CHECK_FALSE(r.error);
+    // The same frame again, in one piece with more behind it: taken up to its end.
+    std::vector<std::byte> twice = f;
+    twice.insert(twice.end(), f.begin(), f.end());
+    CHECK(buf.feed(twice) == f.size());
+    r = buf.next();
+    REQUIRE(r.value);
+    CHECK(encode(*r.value) == f);
   }
 }
 
-TEST_CASE("pairing_frame_buffer: an error is reported until the bad bytes go",
+TEST_CASE("pairing_frame_buffer: an error is reported again, and nothing more is taken",
           "[core][pairing_frame]") {
-  pairing_frame_buffer buf;
-  buf.feed(bytes({2, 0x10, 0, 0}));
-  CHECK(buf.next().error == channel_errc::bad_version);
-  CHECK(buf.next().error == channel_errc::bad_version);
-  CHECK(buf.unread().size() == 4);
+  SECTION("a bad version") {
+    pairing_frame_buffer buf;
+    CHECK(buf.feed(bytes({2, 0x10, 0, 0})) == 4);
+    CHECK(buf.next().error == channel_errc::bad_version);
+    CHECK(buf.next().error == channel_errc::bad_version);
+    CHECK(buf.wanted() == 0);
+    CHECK(buf.feed(bytes({0, 5, 1, 2, 3})) == 0);
+  }
+  SECTION("a body longer than any pairing frame's: refused at its header") {
+    pairing_frame_buffer buf;
+    CHECK(buf.feed(bytes({1, 0x10, 0, 0, 0, 129, 1, 2, 3})) == frame_header_size);
+    CHECK(buf.next().error == channel_errc::frame_too_large);
+    CHECK(buf.feed(bytes({1, 2, 3})) == 0);
+  }
 }
 
 TEST_CASE("pairing_frame_buffer: output is queued frame by frame and handed out once",
@@ -555,4 +582,44 @@ TEST_CASE("pairing_frame_buffer: output is queued frame by frame and handed out 
   buf.send(pair_confirm_frame{pattern<32>(1)});
   const auto again = buf.take_output();
   CHECK(std::vector<std::byte>(again.begin(), again.end()) == a);
+}
+
+TEST_CASE("pairing_frame_buffer: its output room holds a whole exchange of either side",
+          "[core][pairing_frame]") {
+  // The largest frame of each kind each side sends: the buffer's room must hold all of one
+  // side's frames of an exchange without take_output() (file comment of pairing_frame_buffer).
+  std::array<std::uint8_t, max_pairing_salt> salt{};
+  const std::size_t params = encoded_size(pair_params_frame{1000, salt, 20});
+  const std::size_t challenge =
+      encoded_size(pair_challenge_frame{pattern<65>(1), pattern<32>(2), 20});
+  const std::size_t result = encoded_size(
+      pair_result_frame{pairing_status::paired, paired_role::admin, 20, 0, pattern<32>(3)});
+  // Or, instead of the RESULT, the CLOSE(not_paired) a channel frame gets.
+  const std::size_t close = frame_header_size + close_body_min_size + not_paired_reason.size();
+  CHECK(params + challenge + std::max(result, close) <= pairing_frame_buffer::output_capacity);
+  const std::string name(max_pairing_name, 'n');
+  const std::size_t start =
+      encoded_size(pair_start_frame{pairing_method::setup_secret, name, pattern<32>(4)});
+  const std::size_t share = encoded_size(pair_share_frame{pattern<65>(5)});
+  const std::size_t confirm = encoded_size(pair_confirm_frame{pattern<32>(6)});
+  CHECK(start + share + confirm <= pairing_frame_buffer::output_capacity);
+
+  pairing_frame_buffer buf;
+  buf.send(pair_params_frame{1000, salt, 20});
+  buf.send(pair_challenge_frame{pattern<65>(1), pattern<32>(2), 20});
+  buf.send(pair_result_frame{pairing_status::paired, paired_role::admin, 20, 0, pattern<32>(3)});
+  CHECK(buf.take_output().size() == params + challenge + result);
+}
+
+TEST_CASE("encode_pairing_frame into caller memory: the same bytes, or nothing if too small",
+          "[core][pairing_frame]") {
+  for (const auto& f : sample_frames()) {
+    pairing_decode_result r = decode_pairing_frame(f);
+    REQUIRE(r.value);
+    CHECK(encoded_size(*r.value) == f.size());
+    std::array<std::byte, max_pairing_frame_size> room{};
+    REQUIRE(encode_pairing_frame(*r.value, room) == f.size());
+    CHECK(std::equal(f.begin(), f.end(), room.begin()));
+    CHECK(encode_pairing_frame(*r.value, std::span(room).first(f.size() - 1)) == 0);
+  }
 }

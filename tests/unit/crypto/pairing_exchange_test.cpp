@@ -155,7 +155,7 @@ TEST_CASE("the payload's secret pairs, both ways proven, bound to the connection
   CHECK_FALSE(x.initiator.outcome().error);
   CHECK_FALSE(x.responder.outcome().error);
   CHECK(x.initiator.outcome().role == core::paired_role::admin);
-  CHECK(x.responder.outcome().name == "Anna's phone");
+  CHECK(x.responder.outcome().name() == "Anna's phone");
   REQUIRE(host.paired.size() == 1);
   CHECK(host.paired[0] == binding(1).controller);
   CHECK(host.window.state().failed_attempts == 0);
