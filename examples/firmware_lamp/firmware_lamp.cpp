@@ -618,6 +618,8 @@ int main(int argc, char** argv) {
   if (!id) return fail("identity", error.detail);
   tls::context_options tls_options;
   tls_options.entropy = {random_fill, nullptr};
+  // Events carry error codes; a failure's sentence would be composed on the heap.
+  tls_options.describe_failures = false;
   tls::context ctx = tls::context::create(id, std::move(tls_options), error);
   if (!ctx) return fail("TLS context", error.detail);
   std::array<std::uint8_t, 16> secret{};

@@ -339,6 +339,8 @@ int create_with_identity(const lanyard_accessory_config& config, const tls::iden
                          lanyard_accessory** out) noexcept {
   core::error_detail error;
   tls::context_options options;
+  // The C API reports codes (lanyard_strerror()): no sentence, so a failure allocates nothing.
+  options.describe_failures = false;
   if (config.platform.random) options.entropy = {config.platform.random, config.platform.user};
   tls::context ctx = tls::context::create(id, std::move(options), error);
   if (error) return to_c(error.code);

@@ -220,11 +220,40 @@ struct engine::impl {
     return user_out.size() - out_end;
   }
 
+  // What a site would say, computed only if asked: a reference to the site's lambda (valid
+  // during the call it is passed to). Not a template parameter, so that note() exists once
+  // rather than once per site (firmware code size).
+  template <class R>
+  class deferred {
+  public:
+    template <class F>
+    deferred(const F& f) noexcept // NOLINT: made from the site's lambda
+        : f_(&f), call_([](const void* p) -> R { return (*static_cast<const F*>(p))(); }) {}
+    R operator()() const { return call_(f_); }
+
+  private:
+    const void* f_;
+    R (*call_)(const void*);
+  };
+
+  // A failure's sentence and the site's own fields.
+  struct description {
+    std::string line;
+    std::vector<core::field> fields;
+  };
+
   // Records a failure as last_error() and reports it (context_options::diagnostics, else the
-  // `log` line, unchanged). `fields` are the site's own; who the peer is is added here, so that
-  // every site says it the same way.
-  void note(std::string_view id, level lvl, std::error_code code, std::string line,
-            std::vector<core::field> fields = {}) {
+  // `log` line, unchanged). `describe()` gives the sentence and the site's own fields; who the
+  // peer is is added here, so that every site says it the same way. Without
+  // context_options::describe_failures only the code is kept: nothing is composed, so nothing
+  // is allocated (firmware: a stranger's failed handshake costs no heap).
+  void note(std::string_view id, level lvl, std::error_code code, deferred<description> describe) {
+    if (!conf->options.describe_failures) {
+      last = core::error_detail{code};
+      return;
+    }
+    description d = describe();
+    std::vector<core::field>& fields = d.fields;
     fields.insert(fields.begin(), core::field{diag::key::role, std::string(to_string(local_role))});
     if (!peer_id.empty()) fields.push_back({fk::device_id, peer_id});
     if (peer_fp != core::fingerprint{})
@@ -232,7 +261,7 @@ struct engine::impl {
     // The peer wrote its CN: escaped, as in the sentence.
     if (peer_cn_size > 0)
       fields.push_back({diag::key::peer_name, core::display_text(peer_cn(), 64)});
-    last = core::error_detail{code, std::move(line), std::move(fields)};
+    last = core::error_detail{code, std::move(d.line), std::move(fields)};
     conf->emit(core::diagnostic{lvl, id, last.code, last.detail, last.fields});
   }
 
@@ -312,11 +341,15 @@ struct engine::impl {
     } catch (const std::exception& e) {
       // Never let an exception unwind through mbedTLS's C frames; refuse instead.
       const auto ec = std::make_error_code(std::errc::state_not_recoverable);
-      note(diag::verifier_threw, level::error, ec, std::string("pin verifier threw: ") + e.what());
+      note(diag::verifier_threw, level::error, ec, [&] {
+        return description{std::string("pin verifier threw: ") + e.what(), {}};
+      });
       return ec;
     } catch (...) {
       const auto ec = std::make_error_code(std::errc::state_not_recoverable);
-      note(diag::verifier_threw, level::error, ec, "pin verifier threw a non-std exception");
+      note(diag::verifier_threw, level::error, ec, [] {
+        return description{"pin verifier threw a non-std exception", {}};
+      });
       return ec;
     }
 #else
@@ -335,73 +368,114 @@ struct engine::impl {
 
   want fail_handshake(int ret, std::error_code& ec) {
     state = phase::failed;
-    std::string line = std::string("TLS handshake as ") + to_string(local_role) + " failed: ";
-    std::vector<core::field> fields{mbedtls_field(ret)};
-    // What this end answered with (mbedTLS sends an alert before it returns the failure).
-    if (last_sent_alert >= 0)
-      fields.push_back({diag::key::alert_sent, static_cast<std::uint64_t>(last_sent_alert)});
+    // Why, first as codes: the sentence is composed only if failures are described.
+    enum class why {
+      long_subject,
+      pin_refused,
+      peer_alert,
+      no_alpn,
+      no_certificate,
+      bad_certificate,
+      other
+    };
+    why w = why::other;
     std::string_view cause = diag::cause::mbedtls;
+    const int alert =
+        ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && ssl.in_msg != nullptr ? ssl.in_msg[1] : -1;
     if (peer_cn_refused > 0) {
+      w = why::long_subject;
       ec = tls_errc::bad_peer_certificate;
       cause = diag::cause::bad_certificate;
-      line += "the peer's certificate (" + core::to_string(peer_fp) + ") names a subject CN of " +
-              std::to_string(peer_cn_refused) + " bytes, more than RFC 5280's " +
-              std::to_string(max_peer_subject);
     } else if (verify_error) {
+      w = why::pin_refused;
       ec = verify_error;
       cause = diag::cause::pin_verifier;
-      line += peer_description() + " refused by the pin verifier: " + ec.message();
     } else if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
-      int alert = ssl.in_msg != nullptr ? ssl.in_msg[1] : -1;
+      w = why::peer_alert;
       ec = classify_alert(alert);
       cause = diag::cause::peer_alert;
-      if (alert >= 0) fields.push_back({fk::tls_alert, static_cast<std::uint64_t>(alert)});
-      line += std::string("the peer sent fatal alert ") + alert_name(alert) + " (" +
-              std::to_string(alert) + "): " + ec.message();
     } else if (last_sent_alert == MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL) {
+      w = why::no_alpn;
       ec = tls_errc::alpn_mismatch;
       cause = diag::cause::alpn;
-      line += "the peer offered no ALPN \"" + conf->options.alpn + "\"; " +
-              detail::mbedtls_error_text(ret);
     } else if (ret == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) {
+      w = why::no_certificate;
       ec = tls_errc::peer_certificate_missing;
       cause = diag::cause::no_certificate;
-      line += "the client sent no certificate";
     } else if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
                ret == MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE ||
                (ret <= -0x2000 && ret > -0x3000)) { // the X.509 module's error range
+      w = why::bad_certificate;
       ec = tls_errc::bad_peer_certificate;
       cause = diag::cause::bad_certificate;
-      char info[512] = "";
-      uint32_t flags = mbedtls_ssl_get_verify_result(&ssl);
-      if (flags != 0 && flags != static_cast<uint32_t>(-1))
-        mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
-      line += peer_description() +
-              "'s certificate is unusable: " + detail::mbedtls_error_text(ret) +
-              (info[0] != '\0' ? "; " : "") + info;
     } else {
       ec = tls_errc::handshake_failed;
-      line += detail::mbedtls_error_text(ret);
     }
-    fields.push_back({diag::key::cause, std::string(cause)});
     if (local_role == role::client && !peer_id.empty()) conf->erase_session(peer_id);
-    note(diag::handshake_failed, level::warning, ec, std::move(line), std::move(fields));
+    note(diag::handshake_failed, level::warning, ec, [&] {
+      description d{std::string("TLS handshake as ") + to_string(local_role) + " failed: ",
+                    {mbedtls_field(ret)}};
+      std::string& line = d.line;
+      // What this end answered with (mbedTLS sends an alert before it returns the failure).
+      if (last_sent_alert >= 0)
+        d.fields.push_back({diag::key::alert_sent, static_cast<std::uint64_t>(last_sent_alert)});
+      switch (w) {
+      case why::long_subject:
+        line += "the peer's certificate (" + core::to_string(peer_fp) + ") names a subject CN of " +
+                std::to_string(peer_cn_refused) + " bytes, more than RFC 5280's " +
+                std::to_string(max_peer_subject);
+        break;
+      case why::pin_refused:
+        line += peer_description() + " refused by the pin verifier: " + ec.message();
+        break;
+      case why::peer_alert:
+        if (alert >= 0) d.fields.push_back({fk::tls_alert, static_cast<std::uint64_t>(alert)});
+        line += std::string("the peer sent fatal alert ") + alert_name(alert) + " (" +
+                std::to_string(alert) + "): " + ec.message();
+        break;
+      case why::no_alpn:
+        line += "the peer offered no ALPN \"" + conf->options.alpn + "\"; " +
+                detail::mbedtls_error_text(ret);
+        break;
+      case why::no_certificate:
+        line += "the client sent no certificate";
+        break;
+      case why::bad_certificate: {
+        char info[512] = "";
+        uint32_t flags = mbedtls_ssl_get_verify_result(&ssl);
+        if (flags != 0 && flags != static_cast<uint32_t>(-1))
+          mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
+        line += peer_description() +
+                "'s certificate is unusable: " + detail::mbedtls_error_text(ret) +
+                (info[0] != '\0' ? "; " : "") + info;
+        break;
+      }
+      case why::other:
+        line += detail::mbedtls_error_text(ret);
+        break;
+      }
+      d.fields.push_back({diag::key::cause, std::string(cause)});
+      return d;
+    });
     return has_output() ? want::output : want::nothing;
   }
 
   // Refuses after mbedTLS finished the handshake (ALPN, resumed-session pin): a fatal alert,
   // never an application byte.
+  // `line()` says why (composed only if failures are described).
   want refuse_after_handshake(int alert, std::error_code err, std::error_code& ec,
-                              std::string_view cause, std::string line) {
+                              std::string_view cause, deferred<std::string> line) {
     mbedtls_ssl_send_alert_message(&ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
                                    static_cast<unsigned char>(alert));
     state = phase::failed;
     ec = err;
     if (local_role == role::client && !peer_id.empty()) conf->erase_session(peer_id);
-    note(diag::handshake_failed, level::warning, err,
-         std::string("TLS handshake as ") + to_string(local_role) + " failed: " + line,
-         {{diag::key::alert_sent, static_cast<std::uint64_t>(alert)},
-          {diag::key::cause, std::string(cause)}});
+    note(diag::handshake_failed, level::warning, err, [&] {
+      return description{std::string("TLS handshake as ") + to_string(local_role) +
+                             " failed: " + line(),
+                         {{diag::key::alert_sent, static_cast<std::uint64_t>(alert)},
+                          {diag::key::cause, std::string(cause)}}};
+    });
     return has_output() ? want::output : want::nothing;
   }
 
@@ -411,12 +485,14 @@ struct engine::impl {
     if (negotiated == nullptr || conf->options.alpn != negotiated)
       return refuse_after_handshake(
           MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL, tls_errc::alpn_mismatch, ec,
-          diag::cause::alpn, "the peer did not negotiate ALPN \"" + conf->options.alpn + "\"");
+          diag::cause::alpn,
+          [&] { return "the peer did not negotiate ALPN \"" + conf->options.alpn + "\""; });
     const mbedtls_x509_crt* cert = mbedtls_ssl_get_peer_cert(&ssl);
     if (cert == nullptr)
       return refuse_after_handshake(
           MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE, tls_errc::peer_certificate_missing, ec,
-          diag::cause::no_certificate, "the session carries no peer certificate");
+          diag::cause::no_certificate,
+          [] { return std::string("the session carries no peer certificate"); });
     if (resumed && !resumption_checked) {
       // No certificate crossed the wire; the pin is checked on the one the session was
       // established with. (Normally done earlier, before offering / accepting the session.)
@@ -425,8 +501,10 @@ struct engine::impl {
       if (set_peer_cn(detail::subject_cn_view(*cert))) v = run_verifier(*cert, /*resumed=*/true);
       if (v)
         return refuse_after_handshake(
-            MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED, v, ec, diag::cause::pin_verifier,
-            peer_description() + " (resumed session) refused by the pin verifier: " + v.message());
+            MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED, v, ec, diag::cause::pin_verifier, [&] {
+              return peer_description() +
+                     " (resumed session) refused by the pin verifier: " + v.message();
+            });
     }
     alpn = conf->options.alpn;
     suite = mbedtls_ssl_get_ciphersuite(&ssl);
@@ -465,9 +543,12 @@ struct engine::impl {
   // ticket), peer_fp and peer_cn being its key's. Refusal only costs the abbreviated handshake.
   bool verifier_accepts_session(const mbedtls_x509_crt& cert) {
     if (std::error_code v = run_verifier(cert, /*resumed=*/true)) {
-      note(diag::session_not_resumed, level::notice, v,
-           peer_description() + ": session not resumed, the pin verifier refused its key (" +
-               v.message() + "); doing a full handshake");
+      note(diag::session_not_resumed, level::notice, v, [&] {
+        return description{peer_description() +
+                               ": session not resumed, the pin verifier refused its key (" +
+                               v.message() + "); doing a full handshake",
+                           {}};
+      });
       return false;
     }
     return true;
@@ -492,8 +573,10 @@ struct engine::impl {
       if (ret != 0) {
         state = phase::failed;
         ec = tls_errc::crypto_failure;
-        note(diag::setup_failed, level::error, ec,
-             "TLS setup failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
+        note(diag::setup_failed, level::error, ec, [&] {
+          return description{"TLS setup failed: " + detail::mbedtls_error_text(ret),
+                             {mbedtls_field(ret)}};
+        });
         return want::nothing;
       }
       mbedtls_ssl_set_bio(&ssl, this, &impl::bio_send, &impl::bio_recv, nullptr);
@@ -505,8 +588,10 @@ struct engine::impl {
         if (ret != 0) {
           state = phase::failed;
           ec = tls_errc::crypto_failure;
-          note(diag::setup_failed, level::error, ec,
-               "TLS setup failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
+          note(diag::setup_failed, level::error, ec, [&] {
+            return description{"TLS setup failed: " + detail::mbedtls_error_text(ret),
+                               {mbedtls_field(ret)}};
+          });
           return want::nothing;
         }
         offer_cached_session();
@@ -559,18 +644,21 @@ struct engine::impl {
     if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
       int alert = ssl.in_msg != nullptr ? ssl.in_msg[1] : -1;
       ec = tls_errc::peer_alert;
-      std::vector<core::field> fields{mbedtls_field(ret)};
-      if (alert >= 0) fields.push_back({fk::tls_alert, static_cast<std::uint64_t>(alert)});
-      note(diag::read_failed, level::warning, ec,
-           std::string("TLS read failed: the peer sent fatal alert ") + alert_name(alert) + " (" +
-               std::to_string(alert) + ")",
-           std::move(fields));
+      note(diag::read_failed, level::warning, ec, [&] {
+        description d{std::string("TLS read failed: the peer sent fatal alert ") +
+                          alert_name(alert) + " (" + std::to_string(alert) + ")",
+                      {mbedtls_field(ret)}};
+        if (alert >= 0) d.fields.push_back({fk::tls_alert, static_cast<std::uint64_t>(alert)});
+        return d;
+      });
     } else {
       ec = (ret == MBEDTLS_ERR_SSL_INVALID_MAC || ret == MBEDTLS_ERR_SSL_INVALID_RECORD)
                ? tls_errc::bad_record
                : tls_errc::protocol_error;
-      note(diag::read_failed, level::warning, ec,
-           "TLS read failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
+      note(diag::read_failed, level::warning, ec, [&] {
+        return description{"TLS read failed: " + detail::mbedtls_error_text(ret),
+                           {mbedtls_field(ret)}};
+      });
     }
     return has_output() ? want::output : want::nothing;
   }
@@ -596,8 +684,10 @@ struct engine::impl {
       if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) break;
       state = phase::failed;
       ec = tls_errc::protocol_error;
-      note(diag::write_failed, level::warning, ec,
-           "TLS write failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
+      note(diag::write_failed, level::warning, ec, [&] {
+        return description{"TLS write failed: " + detail::mbedtls_error_text(ret),
+                           {mbedtls_field(ret)}};
+      });
       break;
     }
     return has_output() ? want::output : want::nothing;
@@ -643,8 +733,10 @@ struct engine::impl {
   want write_failed(int ret, std::error_code& ec) {
     state = phase::failed;
     ec = tls_errc::protocol_error;
-    note(diag::write_failed, level::warning, ec,
-         "TLS write failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
+    note(diag::write_failed, level::warning, ec, [&] {
+      return description{"TLS write failed: " + detail::mbedtls_error_text(ret),
+                         {mbedtls_field(ret)}};
+    });
     return has_output() ? want::output : want::nothing;
   }
 
@@ -666,8 +758,10 @@ struct engine::impl {
     if (ret == MBEDTLS_ERR_SSL_WANT_WRITE && caller_buffers) return want::output_and_retry;
     if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
       ec = tls_errc::protocol_error;
-      note(diag::close_notify_failed, level::warning, ec,
-           "TLS close_notify failed: " + detail::mbedtls_error_text(ret), {mbedtls_field(ret)});
+      note(diag::close_notify_failed, level::warning, ec, [&] {
+        return description{"TLS close_notify failed: " + detail::mbedtls_error_text(ret),
+                           {mbedtls_field(ret)}};
+      });
     }
     return has_output() ? want::output : want::nothing;
   }
@@ -677,14 +771,16 @@ struct engine::impl {
     if (peer_closed) return tls_errc::closed_by_peer;
     if (state == phase::handshaking || state == phase::idle) {
       ec = tls_errc::peer_closed_during_handshake;
-      note(diag::handshake_failed, level::warning, ec,
-           std::string("TLS handshake as ") + to_string(local_role) +
-               " failed: the peer closed the connection without an alert",
-           {{diag::key::cause, std::string(diag::cause::peer_closed)}});
+      note(diag::handshake_failed, level::warning, ec, [&] {
+        return description{std::string("TLS handshake as ") + to_string(local_role) +
+                               " failed: the peer closed the connection without an alert",
+                           {{diag::key::cause, std::string(diag::cause::peer_closed)}}};
+      });
     } else if (state == phase::connected) {
       ec = tls_errc::stream_truncated;
-      note(diag::stream_truncated, level::notice, ec,
-           "TLS read: the peer closed the connection without close_notify");
+      note(diag::stream_truncated, level::notice, ec, [&] {
+        return description{"TLS read: the peer closed the connection without close_notify", {}};
+      });
     } else {
       ec = tls_errc::not_connected;
     }

@@ -36,7 +36,8 @@ endforeach()
 # longer than a std::string keeps in place. A session, an engine, a SPAKE2+ side, a frame
 # buffer or a string allocated per controller or connection again would break this.
 foreach(scenario IN ITEMS controllers_1 controllers_4)
-  foreach(moment IN ITEMS allocations_per_pairing allocations_per_reconnection)
+  foreach(moment IN ITEMS allocations_per_pairing allocations_per_reconnection
+                         allocations_for_two_failed_connections)
     string(JSON value ERROR_VARIABLE get_error GET "${report}" ${scenario} ${moment} cxx)
     if(get_error OR NOT value EQUAL 0)
       message(FATAL_ERROR "${scenario} ${moment}: ${value} C++ allocations, none allowed "

@@ -527,7 +527,9 @@ startup_figures boot(std::optional<bench>& b, std::size_t max_sessions = 0) {
   {
     counted g;
     lanyard::core::error_detail error;
-    ctx.emplace(tls::context::create(b->id, {}, error));
+    tls::context_options o;
+    o.describe_failures = false; // as on firmware: a failure allocates nothing
+    ctx.emplace(tls::context::create(b->id, std::move(o), error));
     REQUIRE(!error);
   }
   f.context = {counting::live().cxx - at1.cxx, counting::live().c - at1.c};
@@ -571,6 +573,9 @@ struct scenario_figures {
   // (each a connection: its TLS engine).
   std::size_t pairing_allocations_cxx = 0, pairing_allocations_c = 0;
   std::size_t reconnect_allocations_cxx = 0, reconnect_allocations_c = 0;
+  // Two strangers whose connections fail (an unknown key while the window is closed, bytes
+  // that are not TLS): what a neighbour costs the accessory's heap.
+  std::size_t failed_allocations_cxx = 0, failed_allocations_c = 0;
   std::vector<std::size_t> replay_bytes;
   std::vector<std::string> fill_stops;
   std::string largest;
@@ -706,6 +711,38 @@ scenario_figures scenario(std::size_t n) {
     f.reconnect_allocations_cxx =
         counting::by_kind[counting::cxx].allocations - reconnect_cxx_before;
     f.reconnect_allocations_c = counting::by_kind[counting::c].allocations - reconnect_c_before;
+
+    // A stranger's key while the pairing window is closed: refused inside the handshake. Then
+    // a peer whose bytes are not TLS. Both end in a failure the TLS engine records (its code
+    // only: describe_failures is off, as on firmware).
+    const std::size_t failed_cxx_before = counting::by_kind[counting::cxx].allocations;
+    const std::size_t failed_c_before = counting::by_kind[counting::c].allocations;
+    {
+      controller stranger("a-neighbour-with-a-long-device-name", b.id.fingerprint());
+      connect_counted(b, stranger, now);
+      run_counted(b, {&stranger}, now);
+      REQUIRE(!stranger.connected); // the accessory closed it
+      REQUIRE(b.closes.back().why == core::pairing_errc::window_closed);
+      controller junk("junk", b.id.fingerprint()); // only its connection handle is used
+      {
+        counted g;
+        REQUIRE(!b.acc->accept(junk.conn, now));
+      }
+      const std::string garbage = "GET / HTTP/1.1\r\nHost: lamp.local\r\n\r\n";
+      {
+        counted g;
+        REQUIRE(b.acc->receive(junk.conn, text(garbage), now).taken > 0);
+      }
+      drain_counted(b);
+      REQUIRE(b.closes.back().id == junk.conn);
+      REQUIRE(b.closes.back().why);
+      {
+        counted g;
+        b.acc->closed(junk.conn, now);
+      }
+    }
+    f.failed_allocations_cxx = counting::by_kind[counting::cxx].allocations - failed_cxx_before;
+    f.failed_allocations_c = counting::by_kind[counting::c].allocations - failed_c_before;
   }
   f.teardown = counting::live();
   return f;
@@ -756,6 +793,10 @@ void report_scenario(json& j, const char* key, const scenario_figures& f) {
   j.open("allocations_per_reconnection");
   j.num("cxx", f.reconnect_allocations_cxx / n);
   j.num("mbedtls", f.reconnect_allocations_c / n);
+  j.close();
+  j.open("allocations_for_two_failed_connections");
+  j.num("cxx", f.failed_allocations_cxx);
+  j.num("mbedtls", f.failed_allocations_c);
   j.close();
   j.sep();
   j.s += f.largest;

@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/diagnostics_recorder.hpp"
+#include "tls_engine/identity_impl.hpp"
 
 #include <algorithm>
 #include <array>
@@ -410,5 +411,114 @@ TEST_CASE("context::create reports a setup failure as code, sentence and fields"
     CHECK(error.ok());
     CHECK(error.detail.empty());
     CHECK(error.fields.empty());
+  }
+}
+
+namespace {
+
+// An identity whose certificate names `subject` as its CN, whatever its length: made through
+// the engine's own parts, since identity::generate() refuses what is not a device id. What a
+// peer that is not Lanyard may present.
+identity with_subject(const std::string& subject) {
+  namespace detail = lanyard::tls::detail;
+  auto p = std::make_shared<identity::impl>();
+  detail::drbg rng;
+  REQUIRE(detail::seed_for_identity(rng, "long-subject") == 0);
+  REQUIRE(detail::generate_key(p->key, rng) == 0);
+  std::string pem;
+  REQUIRE(detail::issue_certificate(p->key, subject, rng, pem) == 0);
+  REQUIRE(detail::parse_pem_cert(p->cert, pem) == 0);
+  detail::finish(*p);
+  return lanyard::tls::identity_access::make(std::move(p));
+}
+
+} // namespace
+
+TEST_CASE("a peer's subject CN longer than RFC 5280's 64 bytes refuses its certificate",
+          "[tls][engine]") {
+  // The engine keeps the CN in fixed room (a firmware connection allocates nothing), so it
+  // takes no more than X.509's upper bound, and says so rather than cutting the name.
+  const identity accessory = make_identity("lamp-1");
+  SECTION("64 bytes: kept whole") {
+    const std::string cn(lanyard::tls::max_peer_subject, 'c');
+    const identity controller = with_subject(cn);
+    engine client{make_context(controller, accessory)};
+    engine server{make_context(accessory, controller)};
+    std::error_code cec, sec;
+    drive_handshake(client, server, cec, sec);
+    REQUIRE_FALSE(cec);
+    REQUIRE_FALSE(sec);
+    CHECK(server.peer_subject() == cn);
+  }
+  SECTION("65 bytes, or 200: refused, and the sentence says why") {
+    for (std::size_t size : {lanyard::tls::max_peer_subject + 1, std::size_t{200}}) {
+      CAPTURE(size);
+      const identity controller = with_subject(std::string(size, 'c'));
+      lanyard::test::diagnostics_recorder diags;
+      engine client{make_context(controller, accessory)};
+      engine server{make_context(accessory, controller, diags.handler())};
+      std::error_code cec, sec;
+      drive_handshake(client, server, cec, sec);
+      CHECK(sec == tls_errc::bad_peer_certificate);
+      CHECK(cec);
+      CHECK(server.peer_subject().empty());
+      INFO(server.last_error_detail());
+      CHECK(server.last_error_detail().find("subject CN of " + std::to_string(size) +
+                                            " bytes, more than RFC 5280's 64") !=
+            std::string::npos);
+      REQUIRE(diags.seen.size() == 1);
+      CHECK(diags.seen.front().code == tls_errc::bad_peer_certificate);
+    }
+  }
+  SECTION("an accessory's, seen by the app: refused the same way") {
+    const identity long_accessory = with_subject(std::string(100, 'a'));
+    const identity controller = make_identity("phone-a");
+    engine client{make_context(controller, long_accessory)};
+    engine server{make_context(long_accessory, controller)};
+    std::error_code cec, sec;
+    drive_handshake(client, server, cec, sec);
+    CHECK(cec == tls_errc::bad_peer_certificate);
+    CHECK(client.last_error_detail().find("subject CN of 100 bytes") != std::string::npos);
+  }
+}
+
+TEST_CASE("describe_failures off: a failure keeps its code, composes no sentence, reports nothing",
+          "[tls][engine]") {
+  // Firmware's setting: the same codes, and no heap for a failure's words.
+  const identity accessory = make_identity("lamp-1");
+  const identity controller = make_identity("phone-a");
+  const identity stranger = make_identity("phone-b");
+  for (bool describe : {true, false}) {
+    CAPTURE(describe);
+    lanyard::test::diagnostics_recorder diags;
+    context_options o = pin_options(controller); // the stranger's key is not pinned
+    o.diagnostics = diags.handler();
+    o.describe_failures = describe;
+    engine server{context(accessory, o)};
+    engine client{make_context(stranger, accessory)};
+    std::error_code cec, sec;
+    drive_handshake(client, server, cec, sec);
+    CHECK(sec == std::errc::permission_denied);
+    CHECK(server.last_error().code == sec);
+    if (describe) {
+      CHECK_FALSE(server.last_error_detail().empty());
+      CHECK_FALSE(server.last_error().fields.empty());
+      CHECK(diags.seen.size() == 1);
+    } else {
+      CHECK(server.last_error_detail().empty());
+      CHECK(server.last_error().fields.empty());
+      CHECK(diags.seen.empty());
+    }
+    // Garbage where a ClientHello belongs: the same code either way.
+    engine fresh{context(accessory, o)};
+    const std::string junk = "GET / HTTP/1.1\r\n\r\n";
+    auto in = fresh.prepare_input(junk.size());
+    std::memcpy(in.data(), junk.data(), junk.size());
+    fresh.commit_input(junk.size());
+    std::error_code ec;
+    fresh.handshake(role::server, ec);
+    CHECK(ec);
+    CHECK(fresh.last_error().code == ec);
+    CHECK(fresh.last_error_detail().empty() == !describe);
   }
 }

@@ -67,6 +67,12 @@ struct context_options {
   /// mbedTLS: SSL - ... (-0x7780)"): the `text` of each diagnostic, when `diagnostics` is
   /// empty. Called on the stream's thread; may be empty.
   std::function<void(std::string_view line)> log;
+  /// True: a failure is described (engine::last_error()'s sentence and fields, `diagnostics`,
+  /// `log`). False: only its code is kept (last_error().code; the sentence is empty) and
+  /// nothing is reported, because composing the sentence allocates. Firmware that allocates
+  /// nothing after start-up sets it false (the C API and examples/firmware_lamp do): then a
+  /// stranger's failed handshake costs no heap. The codes are the same either way.
+  bool describe_failures = true;
   /// The platform's entropy source (firmware): seeds the context's CTR-DRBG, and reseeds it,
   /// instead of mbedTLS's default source (lanyard/tls_engine/entropy.hpp). Empty: the default.
   /// The callback and its `user` must outlive the context and its engines.
