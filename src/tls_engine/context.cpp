@@ -7,9 +7,55 @@
 
 #include <mbedtls/ssl_ciphersuites.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <new>
 #include <stdexcept>
 
 namespace lanyard::tls {
+namespace {
+
+// One block holds a context's impl and the room for its shared_ptr's control block: creating a
+// context is one allocation, through the non-throwing operator new, so that a firmware
+// start-up short of heap gets an error rather than an abort (the failmalloc test walks it).
+// The shared_ptr destroys the impl (impl_deleter) when the last context goes and frees the
+// block with its control block (in_block_allocator::deallocate), after the last weak
+// reference.
+template <class Impl>
+struct impl_block {
+  // A control block with a deleter and an allocator: four words and the vtable in libstdc++.
+  static constexpr std::size_t control_room = 64;
+  alignas(std::max_align_t) std::byte control[control_room];
+  alignas(Impl) std::byte object[sizeof(Impl)];
+};
+
+template <class T, class Block>
+struct in_block_allocator {
+  using value_type = T;
+  Block* block;
+  explicit in_block_allocator(Block* b) noexcept : block(b) {}
+  template <class U>
+  in_block_allocator(const in_block_allocator<U, Block>& o) noexcept : block(o.block) {}
+  T* allocate(std::size_t n) noexcept {
+    static_assert(alignof(T) <= alignof(std::max_align_t));
+    // Larger than planned (another standard library): a bug to fix here, found at once.
+    if (n * sizeof(T) > Block::control_room) std::abort();
+    return reinterpret_cast<T*>(block->control);
+  }
+  void deallocate(T*, std::size_t) noexcept { ::operator delete(block); }
+  template <class U>
+  bool operator==(const in_block_allocator<U, Block>& o) const noexcept {
+    return block == o.block;
+  }
+};
+
+template <class Impl>
+struct impl_deleter {
+  void operator()(Impl* p) const noexcept { p->~Impl(); } // the block goes with the control block
+};
+
+} // namespace
 
 context::impl::impl(identity l, context_options opts)
     : local(std::move(l)), options(std::move(opts)) {
@@ -24,9 +70,17 @@ context::impl::~impl() {
   mbedtls_ssl_config_free(&client_);
 }
 
-int context::impl::setup(std::string& what, std::string_view& step) {
+int context::impl::setup(std::string_view& what, std::string_view& step) {
   const identity::impl* id = identity_access::get(local);
-  int ret = rng.seed("lanyard tls context " + local.device_id(), options.entropy);
+  // The personalization on the stack: a device id is at most 64 bytes (and is cut there).
+  static constexpr std::string_view label = "lanyard tls context ";
+  std::array<char, label.size() + 64> personal{};
+  const std::string_view device = local.device_id();
+  const std::size_t device_size = std::min<std::size_t>(device.size(), 64);
+  std::copy(label.begin(), label.end(), personal.begin());
+  std::copy_n(device.begin(), device_size, personal.begin() + label.size());
+  int ret =
+      rng.seed(std::string_view(personal.data(), label.size() + device_size), options.entropy);
   if (ret != 0) {
     what = "seeding the random generator";
     step = context_step::seed_random;
@@ -78,7 +132,7 @@ int context::impl::setup(std::string& what, std::string_view& step) {
     }
     ret = mbedtls_ssl_conf_alpn_protocols(c, alpn_list_.data());
     if (ret != 0) {
-      what = "setting ALPN \"" + options.alpn + "\"";
+      what = "setting ALPN"; // create() adds the protocol's name
       step = context_step::alpn;
       return ret;
     }
@@ -134,15 +188,30 @@ context context::create(identity local, context_options options, core::error_det
     error = {tls_errc::bad_identity_file, "tls::context needs an identity (it is empty)"};
     return out;
   }
-  auto p = std::make_shared<impl>(std::move(local), std::move(options));
-  std::string what;
+  const bool describe = options.describe_failures;
+  using block = impl_block<impl>;
+  auto* room = static_cast<block*>(::operator new(sizeof(block), std::nothrow));
+  if (room == nullptr) {
+    // Without describe_failures, no sentence: the heap is short already.
+    error = {std::make_error_code(std::errc::not_enough_memory),
+             describe ? "not enough memory for the TLS context" : ""};
+    return out;
+  }
+  impl* made = ::new (room->object) impl(std::move(local), std::move(options));
+  std::shared_ptr<impl> p(made, impl_deleter<impl>{}, in_block_allocator<impl, block>(room));
+  std::string_view what;
   std::string_view step;
   int ret = p->setup(what, step);
   if (ret != 0) {
-    error =
-        core::error_detail{tls_errc::crypto_failure, what + ": " + detail::mbedtls_error_text(ret)}
-            .with(core::field_key::step, std::string(step))
-            .with(core::field_key::mbedtls_error, std::int64_t{ret});
+    error = core::error_detail{tls_errc::crypto_failure};
+    if (describe)
+      error = core::error_detail{tls_errc::crypto_failure,
+                                 std::string(what) +
+                                     (step == context_step::alpn ? " \"" + p->options.alpn + "\""
+                                                                 : std::string()) +
+                                     ": " + detail::mbedtls_error_text(ret)}
+                  .with(core::field_key::step, std::string(step))
+                  .with(core::field_key::mbedtls_error, std::int64_t{ret});
     return out;
   }
   out.impl_ = std::move(p);

@@ -70,7 +70,7 @@ struct context::impl {
 
   /// Builds everything; returns 0 or an mbedTLS error (what failed goes to `what`, as a phrase,
   /// and to `step`, a context_step).
-  int setup(std::string& what, std::string_view& step);
+  int setup(std::string_view& what, std::string_view& step);
 
   mbedtls_ssl_config* conf(role r) noexcept { return r == role::client ? &client_ : &server_; }
 
