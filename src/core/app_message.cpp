@@ -1,5 +1,8 @@
 #include "lanyard/core/app_message.hpp"
 
+#include "app_message_grammar.hpp"
+#include "lanyard/core/app_message_view.hpp"
+
 #include "lanyard/core/error_condition.hpp"
 
 #include <charconv>
@@ -87,57 +90,11 @@ public:
   }
 };
 
-constexpr bool is_verb_char(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || c == '_';
-}
-constexpr bool is_key_char(char c) noexcept {
-  return is_verb_char(c) || (c >= '0' && c <= '9');
-}
-constexpr bool is_value_char(char c) noexcept {
-  return c >= 0x21 && c <= 0x7e;
-}
-
-std::error_code check_verb(std::string_view v) noexcept {
-  if (v.empty() || v.size() > app_message::max_verb_length) return app_message_errc::bad_verb;
-  for (char c : v)
-    if (!is_verb_char(c)) return app_message_errc::bad_verb;
-  return {};
-}
-
-std::error_code check_key(std::string_view k) noexcept {
-  if (k.empty() || k.size() > app_message::max_key_length) return app_message_errc::bad_key;
-  for (char c : k)
-    if (!is_key_char(c)) return app_message_errc::bad_key;
-  return {};
-}
-
-std::error_code check_value(std::string_view v) noexcept {
-  if (v.size() > app_message::max_value_length) return app_message_errc::bad_value;
-  for (char c : v)
-    if (!is_value_char(c)) return app_message_errc::bad_value;
-  return {};
-}
-
-// "v" followed by 1-9 digits: a version token of this format's family.
-bool looks_like_version(std::string_view t) noexcept {
-  if (t.size() < 2 || t.size() > 10 || t[0] != 'v') return false;
-  for (std::size_t i = 1; i < t.size(); ++i)
-    if (t[i] < '0' || t[i] > '9') return false;
-  return true;
-}
-
 int hex_digit(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-app_message_parse_result fail(app_message_errc e, std::size_t pos) {
-  app_message_parse_result r;
-  r.code = e;
-  r.position = pos;
-  return r;
 }
 
 } // namespace
@@ -155,14 +112,8 @@ std::optional<std::string_view> app_message::get(std::string_view key) const noe
 
 std::optional<std::uint64_t> app_message::get_uint(std::string_view key, std::uint64_t min,
                                                    std::uint64_t max) const noexcept {
-  auto v = get(key);
-  if (!v || v->empty()) return std::nullopt;
-  for (char c : *v)
-    if (c < '0' || c > '9') return std::nullopt;
-  std::uint64_t n = 0;
-  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (ec != std::errc{} || end != v->data() + v->size() || n < min || n > max) return std::nullopt;
-  return n;
+  const auto v = get(key);
+  return v ? detail::parse_uint_value(*v, min, max) : std::nullopt;
 }
 
 app_message& app_message::set(std::string_view key, std::string_view value) {
@@ -180,46 +131,16 @@ app_message& app_message::set(std::string_view key, std::uint64_t value) {
 }
 
 app_message_parse_result parse_app_message(std::string_view text) {
-  if (text.empty()) return fail(app_message_errc::empty, 0);
-  if (text.size() > app_message::max_size)
-    return fail(app_message_errc::too_long, app_message::max_size);
-
-  // Split on single spaces; every token is checked as it comes, so the first error is reported
-  // at its own position.
+  // The one parser (app_message_view.cpp), its views copied into strings.
+  const app_message_view_parse_result v = parse_app_message_view(text);
   app_message_parse_result r;
-  std::size_t pos = 0;
-  std::size_t index = 0;
-  while (true) {
-    const std::size_t space = text.find(' ', pos);
-    const std::size_t end = space == std::string_view::npos ? text.size() : space;
-    const std::string_view token = text.substr(pos, end - pos);
-    if (token.empty()) return fail(app_message_errc::bad_spacing, pos);
-    if (index == 0) {
-      if (token != app_message::version_token)
-        return fail(looks_like_version(token) ? app_message_errc::unsupported_version
-                                              : app_message_errc::bad_version,
-                    pos);
-    } else if (index == 1) {
-      if (check_verb(token)) return fail(app_message_errc::bad_verb, pos);
-      r.message.verb = std::string(token);
-    } else {
-      if (r.message.fields.size() == app_message::max_fields)
-        return fail(app_message_errc::too_many_fields, pos);
-      const std::size_t eq = token.find('=');
-      if (eq == std::string_view::npos) return fail(app_message_errc::bad_key, pos);
-      const std::string_view key = token.substr(0, eq);
-      const std::string_view value = token.substr(eq + 1);
-      if (check_key(key)) return fail(app_message_errc::bad_key, pos);
-      if (check_value(value)) return fail(app_message_errc::bad_value, pos + eq + 1);
-      if (r.message.get(key)) return fail(app_message_errc::duplicate_key, pos);
-      r.message.fields.emplace_back(std::string(key), std::string(value));
-    }
-    ++index;
-    if (space == std::string_view::npos) break;
-    pos = space + 1;
-    if (pos == text.size()) return fail(app_message_errc::bad_spacing, space);
-  }
-  if (index < 2) return fail(app_message_errc::bad_verb, text.size());
+  r.code = v.code;
+  r.position = v.position;
+  if (!v) return r;
+  r.message.verb = std::string(v.message.verb);
+  r.message.fields.reserve(v.message.field_count);
+  for (const app_message_field& f : v.message.fields())
+    r.message.fields.emplace_back(std::string(f.key), std::string(f.value));
   return r;
 }
 
@@ -229,24 +150,12 @@ app_message_parse_result parse_app_message(std::span<const std::byte> payload) {
 }
 
 std::error_code encode_app_message(const app_message& m, std::string& out) {
-  if (auto ec = check_verb(m.verb)) return ec;
-  if (m.fields.size() > app_message::max_fields) return app_message_errc::too_many_fields;
-  std::string text(app_message::version_token);
-  text += ' ';
-  text += m.verb;
-  for (std::size_t i = 0; i < m.fields.size(); ++i) {
-    const auto& [k, v] = m.fields[i];
-    if (auto ec = check_key(k)) return ec;
-    if (auto ec = check_value(v)) return ec;
-    for (std::size_t j = 0; j < i; ++j)
-      if (m.fields[j].first == k) return app_message_errc::duplicate_key;
-    text += ' ';
-    text += k;
-    text += '=';
-    text += v;
-  }
-  if (text.size() > app_message::max_size) return app_message_errc::too_long;
-  out = std::move(text);
+  // The writer checks and builds it (app_message_view.hpp); `out` changes only on success.
+  app_message_writer w(m.verb);
+  for (const auto& [k, v] : m.fields)
+    w.set(k, v);
+  if (w.error()) return w.error();
+  out.assign(w.text());
   return {};
 }
 
@@ -255,7 +164,7 @@ std::string percent_encode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
-    if (is_value_char(c) && c != '%') {
+    if (detail::is_value_char(c) && c != '%') {
       out += c;
     } else {
       const auto b = static_cast<unsigned char>(c);

@@ -502,7 +502,8 @@ struct accessory::impl {
     if (!c.reported) report_pairing(c);
     if (r.outcome().error) return begin_close(c, r.outcome().error, now);
     // Paired: the channel follows on this connection, perhaps in the same read. The bytes are
-    // the responder's: to_session() gives its state back only after the session took them.
+    // a view of the read (`plain`): to_session() hands them to the session before anything
+    // reads again, and gives the pairing state back only after that.
     std::span<const std::byte> unread = r.unread();
     if (!unread.empty()) to_session(c, {}, unread, now);
   }

@@ -192,9 +192,8 @@ context context::create(identity local, context_options options, core::error_det
   using block = impl_block<impl>;
   auto* room = static_cast<block*>(::operator new(sizeof(block), std::nothrow));
   if (room == nullptr) {
-    // Without describe_failures, no sentence: the heap is short already.
-    error = {std::make_error_code(std::errc::not_enough_memory),
-             describe ? "not enough memory for the TLS context" : ""};
+    // The code alone: a sentence would need the heap that just ran out.
+    error = core::error_detail{std::make_error_code(std::errc::not_enough_memory)};
     return out;
   }
   impl* made = ::new (room->object) impl(std::move(local), std::move(options));

@@ -182,6 +182,7 @@ struct engine::impl {
     }
     std::copy(cn.begin(), cn.end(), peer_cn_bytes.begin());
     peer_cn_size = cn.size();
+    peer_cn_refused = 0;
     return true;
   }
   int last_sent_alert = -1;
@@ -497,9 +498,15 @@ struct engine::impl {
       // No certificate crossed the wire; the pin is checked on the one the session was
       // established with. (Normally done earlier, before offering / accepting the session.)
       peer_fp = detail::spki_fingerprint(*cert);
-      std::error_code v = tls_errc::bad_peer_certificate;
-      if (set_peer_cn(detail::subject_cn_view(*cert))) v = run_verifier(*cert, /*resumed=*/true);
-      if (v)
+      if (!set_peer_cn(detail::subject_cn_view(*cert)))
+        return refuse_after_handshake(
+            MBEDTLS_SSL_ALERT_MSG_BAD_CERT, tls_errc::bad_peer_certificate, ec,
+            diag::cause::bad_certificate, [&] {
+              return "the resumed session's certificate names a subject CN of " +
+                     std::to_string(peer_cn_refused) + " bytes, more than RFC 5280's " +
+                     std::to_string(max_peer_subject);
+            });
+      if (std::error_code v = run_verifier(*cert, /*resumed=*/true))
         return refuse_after_handshake(
             MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED, v, ec, diag::cause::pin_verifier, [&] {
               return peer_description() +

@@ -2,9 +2,11 @@
 // message that parses re-encodes to exactly the same text (the grammar has one spelling).
 // Administration requests (admin_request.hpp) are parsed from every message that names one:
 // a request that parses has well-formed fields, and every reply it could get is itself a
-// message that parses.
+// message that parses. The heap-free forms (app_message_view.hpp) agree: the view parser gives
+// the same verdict and position, views inside the input, and the writer rebuilds the same text.
 #include <lanyard/core/admin_request.hpp>
 #include <lanyard/core/app_message.hpp>
+#include <lanyard/core/app_message_view.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +29,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const app_message_parse_result r = parse_app_message(text);
   APP_FUZZ_CHECK(!r.describe().empty());
+  const app_message_view_parse_result v = parse_app_message_view(text);
+  APP_FUZZ_CHECK(v.code == r.code && v.position == r.position);
+  if (v) {
+    APP_FUZZ_CHECK(v.message.verb.data() >= text.data() &&
+                   v.message.verb.data() + v.message.verb.size() <= text.data() + size);
+    app_message_writer w(v.message.verb);
+    for (const app_message_field& f : v.message.fields())
+      w.set(f.key, f.value);
+    APP_FUZZ_CHECK(!w.error() && w.text() == text);
+  }
   if (!r) {
     APP_FUZZ_CHECK(r.code.category() == app_message_category());
     APP_FUZZ_CHECK(r.position <= size);

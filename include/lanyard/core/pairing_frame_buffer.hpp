@@ -26,7 +26,7 @@ namespace lanyard::core {
 class pairing_frame_buffer {
 public:
   /// Room for output: two of the largest frames, more than either side of an exchange sends
-  /// in all (the accessory 204 bytes at most, the controller 213).
+  /// in all (the accessory 204 bytes at most, the controller 181).
   static constexpr std::size_t output_capacity = 2 * max_pairing_frame_size;
 
   /// Takes the bytes the current frame still lacks from the front of `bytes` (its header

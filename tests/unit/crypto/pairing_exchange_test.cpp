@@ -161,6 +161,39 @@ TEST_CASE("the payload's secret pairs, both ways proven, bound to the connection
   CHECK(host.window.state().failed_attempts == 0);
 }
 
+TEST_CASE("what follows the last pairing frame stays the caller's: unread() is a view of it") {
+  // A controller may send its HELLO with (or right behind) its last pairing frame: the
+  // responder takes no byte past that frame and shows the rest where it lies.
+  crypto::mbedtls_pairing_crypto app;
+  core::pairing_initiator i(app, binding(1), by_secret(7), "p");
+  i.start(t0);
+  const auto start = i.poll_output();
+  std::vector<std::byte> hello;
+  core::encode_frame(core::hello_frame{}, hello);
+  std::vector<std::byte> stream(start.begin(), start.end());
+  stream.insert(stream.end(), hello.begin(), hello.end());
+  for (std::size_t split : {std::size_t{0}, std::size_t{5}, start.size() - 1, start.size()}) {
+    CAPTURE(split);
+    test_host host;
+    crypto::mbedtls_pairing_crypto acc;
+    core::pairing_responder r(acc, host, binding(1), t0);
+    const std::span<const std::byte> all(stream);
+    if (split > 0) REQUIRE_FALSE(r.receive(all.first(split), t0));
+    if (split < start.size()) {
+      REQUIRE_FALSE(r.receive(all.subspan(split), t0));
+      REQUIRE(r.done());
+      REQUIRE_FALSE(r.outcome().error);
+      // The HELLO, in place: the very bytes given, not a copy.
+      CHECK(r.unread().size() == hello.size());
+      CHECK(r.unread().data() == stream.data() + start.size());
+    } else {
+      // START ended exactly with the first call: nothing unread, the HELLO comes later.
+      REQUIRE(r.done());
+      CHECK(r.unread().empty());
+    }
+  }
+}
+
 TEST_CASE("a wrong secret is one failed attempt, with attempts left and the delay") {
   test_host host;
   exchange x(host, by_secret(8), binding(1), binding(1));
