@@ -5,16 +5,31 @@
 namespace lanyard::core {
 namespace {
 
-std::string encode(const app_message& m) {
-  std::string text;
-  (void)encode_app_message(m, text); // every value written here is within the grammar's limits
-  return text;
-}
-
 // Free text in a reply: at most 40 bytes, cut on a byte boundary and then percent-encoded (a
 // cut inside a UTF-8 sequence only makes the tail undecodable as UTF-8, never the message).
-std::string short_text(std::string_view text) {
-  return percent_encode(text.substr(0, 40));
+// Room for the worst case: 40 bytes of 3 each.
+struct short_text {
+  explicit short_text(std::string_view text) noexcept
+      : size(percent_encode(text.substr(0, 40), std::span(room))) {}
+  std::string_view view() const noexcept { return {room.data(), size}; }
+  std::array<char, 120> room;
+  std::size_t size;
+};
+
+// 64 lowercase hex digits, as to_string(fp, fingerprint_format::hex) writes them.
+std::array<char, 64> hex_of(const fingerprint& fp) noexcept {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::array<char, 64> out{};
+  for (std::size_t i = 0; i < fp.bytes.size(); ++i) {
+    out[2 * i] = digits[fp.bytes[i] >> 4];
+    out[2 * i + 1] = digits[fp.bytes[i] & 0x0f];
+  }
+  return out;
+}
+
+std::string as_string(const app_message_writer& w) {
+  // Every value written here is within the grammar's limits: the writer never fails.
+  return std::string(w.text());
 }
 
 } // namespace
@@ -43,7 +58,11 @@ bool is_admin_verb(std::string_view verb) noexcept {
   return false;
 }
 
-admin_parse_result parse_admin_request(const app_message& m) {
+admin_parse_result parse_admin_request(const app_message& m) noexcept {
+  return parse_admin_request(view_of(m));
+}
+
+admin_parse_result parse_admin_request(const app_message_view& m) noexcept {
   admin_parse_result r;
   if (m.verb == "controllers") {
     r.request = admin_requests::list{};
@@ -88,32 +107,53 @@ admin_parse_result parse_admin_request(const app_message& m) {
   return r;
 }
 
+app_message_writer admin_ok_reply(std::uint64_t seq) noexcept {
+  app_message_writer w("ok");
+  w.set("re", seq);
+  return w;
+}
+
+app_message_writer admin_refusal_reply(std::uint64_t seq, admin_refusal reason,
+                                       std::string_view detail) noexcept {
+  const short_text text(detail);
+  app_message_writer w("error");
+  w.set("re", seq).set("reason", to_string(reason)).set("detail", text.view());
+  return w;
+}
+
+app_message_writer admin_controller_reply(std::uint64_t seq, const fingerprint& controller,
+                                          paired_role role, std::string_view name) noexcept {
+  const short_text text(name);
+  const std::array<char, 64> hex = hex_of(controller);
+  app_message_writer w("controller");
+  w.set("re", seq)
+      .set("fp", std::string_view(hex.data(), hex.size()))
+      .set("role", role == paired_role::admin ? "admin" : "user")
+      .set("name", text.view());
+  return w;
+}
+
+app_message_writer admin_list_end_reply(std::uint64_t seq, std::size_t count) noexcept {
+  app_message_writer w("controllers");
+  w.set("re", seq).set("count", static_cast<std::uint64_t>(count));
+  return w;
+}
+
 std::string encode_admin_ok(std::uint64_t seq) {
-  app_message m("ok");
-  m.set("re", seq);
-  return encode(m);
+  return as_string(admin_ok_reply(seq));
 }
 
 std::string encode_admin_refusal(std::uint64_t seq, admin_refusal reason, std::string_view detail) {
-  app_message m("error");
-  m.set("re", seq).set("reason", to_string(reason)).set("detail", short_text(detail));
-  return encode(m);
+  return as_string(admin_refusal_reply(seq, reason, detail));
 }
 
 std::string encode_admin_controller(std::uint64_t seq, const fingerprint& controller,
                                     paired_role role, std::string_view name) {
-  app_message m("controller");
-  m.set("re", seq)
-      .set("fp", to_string(controller, fingerprint_format::hex))
-      .set("role", role == paired_role::admin ? "admin" : "user")
-      .set("name", short_text(name));
-  return encode(m);
+  return as_string(admin_controller_reply(seq, controller, role, name));
 }
 
 std::string encode_admin_list_end(std::uint64_t seq, std::size_t count) {
-  app_message m("controllers");
-  m.set("re", seq).set("count", static_cast<std::uint64_t>(count));
-  return encode(m);
+  return as_string(admin_list_end_reply(seq, count));
 }
 
 } // namespace lanyard::core

@@ -160,19 +160,8 @@ std::error_code encode_app_message(const app_message& m, std::string& out) {
 }
 
 std::string percent_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (detail::is_value_char(c) && c != '%') {
-      out += c;
-    } else {
-      const auto b = static_cast<unsigned char>(c);
-      out += '%';
-      out += hex[b >> 4];
-      out += hex[b & 0x0f];
-    }
-  }
+  std::string out(3 * text.size(), '\0'); // the most it can take
+  out.resize(percent_encode(text, std::span(out)));
   return out;
 }
 

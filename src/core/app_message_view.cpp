@@ -29,6 +29,36 @@ std::optional<std::uint64_t> app_message_view::get_uint(std::string_view key, st
   return v ? detail::parse_uint_value(*v, min, max) : std::nullopt;
 }
 
+app_message_view view_of(const app_message& m) noexcept {
+  app_message_view v;
+  v.verb = m.verb;
+  for (const auto& [key, value] : m.fields) {
+    if (v.field_count == v.field_room.size()) break;
+    v.field_room[v.field_count++] = {key, value};
+  }
+  return v;
+}
+
+std::size_t percent_encode(std::string_view text, std::span<char> out) noexcept {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::size_t n = 0;
+  for (char c : text)
+    n += detail::is_value_char(c) && c != '%' ? 1 : 3;
+  if (n > out.size()) return 0;
+  std::size_t at = 0;
+  for (char c : text) {
+    if (detail::is_value_char(c) && c != '%') {
+      out[at++] = c;
+    } else {
+      const auto b = static_cast<unsigned char>(c);
+      out[at++] = '%';
+      out[at++] = hex[b >> 4];
+      out[at++] = hex[b & 0x0f];
+    }
+  }
+  return n;
+}
+
 app_message_view_parse_result parse_app_message_view(std::string_view text) noexcept {
   if (text.empty()) return fail(app_message_errc::empty, 0);
   if (text.size() > app_message::max_size)

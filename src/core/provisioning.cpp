@@ -166,14 +166,18 @@ bool valid_address(std::string_view a) noexcept {
   return digit;
 }
 
-bool only_fields(const app_message& m, std::initializer_list<std::string_view> allowed) {
-  for (const auto& f : m.fields) {
+bool only_fields(const app_message_view& m, std::initializer_list<std::string_view> allowed) {
+  for (const app_message_field& f : m.fields()) {
     bool ok = false;
     for (auto a : allowed)
-      ok = ok || f.first == a;
+      ok = ok || f.key == a;
     if (!ok) return false;
   }
   return true;
+}
+
+bool only_fields(const app_message& m, std::initializer_list<std::string_view> allowed) {
+  return only_fields(view_of(m), allowed);
 }
 
 } // namespace
@@ -255,6 +259,10 @@ std::error_code encode_provisioning_progress(const provisioning_progress& p, std
 }
 
 std::error_code decode_wifi_credentials(const app_message& m, wifi_credentials& out) {
+  return decode_wifi_credentials(view_of(m), out);
+}
+
+std::error_code decode_wifi_credentials(const app_message_view& m, wifi_credentials& out) {
   if (m.verb != set_verb) return provisioning_errc::not_provisioning;
   if (!only_fields(m, {"ssid_hex", "passphrase_hex"})) return provisioning_errc::unknown_field;
   const auto ssid = m.get("ssid_hex");

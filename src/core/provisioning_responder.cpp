@@ -17,6 +17,11 @@ std::string refusal(std::uint64_t seq, const char* reason, const std::string& de
 
 std::error_code provisioning_responder::on_message(const app_message& m, std::uint64_t seq,
                                                    sender from, outcome& out) {
+  return on_message(view_of(m), seq, from, out);
+}
+
+std::error_code provisioning_responder::on_message(const app_message_view& m, std::uint64_t seq,
+                                                   sender from, outcome& out) {
   wifi_credentials c;
   const std::error_code ec = decode_wifi_credentials(m, c);
   if (ec == provisioning_errc::not_provisioning) return ec;

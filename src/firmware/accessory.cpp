@@ -3,6 +3,7 @@
 #include "controller_admin.hpp"
 #include "table_pairing_host.hpp"
 #include <lanyard/core/app_message.hpp>
+#include <lanyard/core/app_message_view.hpp>
 #include <lanyard/core/channel_error.hpp>
 #include <lanyard/core/fixed_ring.hpp>
 #include <lanyard/core/frame.hpp>
@@ -667,19 +668,20 @@ struct accessory::impl {
   // when offered), or anything else refused.
   void serve(session_slot& s, core::message_kind kind, std::uint64_t seq,
              std::span<const std::byte> payload, time_point now) {
+    // Views of the payload (valid while it is served), replies on the stack: administration
+    // allocates nothing.
+    const auto parsed = core::parse_app_message_view(payload);
     if (kind == core::message_kind::administration) {
-      const auto parsed = core::parse_app_message(payload);
       if (parsed && core::is_admin_verb(parsed.message.verb)) {
         const detail::admin_outcome o = detail::handle_admin_request(
             controllers, s.key, seq, parsed.message, wall(),
-            [&](const std::string& text) { send_text(s, text, kind, now); },
+            [&](std::string_view text) { send_text(s, text, kind, now); },
             [&] { return save_controllers(); });
         if (o.removed) end_removed(*o.removed, now);
         return;
       }
     }
     if (kind == core::message_kind::provisioning && plat.join_wifi) {
-      const auto parsed = core::parse_app_message(payload);
       if (parsed) {
         const controller_entry* who = controllers.find(s.key);
         const auto from = who && who->role == core::paired_role::admin
@@ -698,11 +700,9 @@ struct accessory::impl {
     }
     // Nobody serves it here: the app is told so instead of waiting for an answer that never
     // comes (the same refusal accessory::server sends).
-    core::app_message m("error");
-    m.set("re", seq).set("reason", "not_supported");
-    std::string text;
-    if (core::encode_app_message(m, text)) return;
-    send_text(s, text, kind, now);
+    core::app_message_writer refusal("error");
+    refusal.set("re", seq).set("reason", "not_supported");
+    send_text(s, refusal.text(), kind, now);
   }
 
   // A controller an admin removed: its session ends now, not at its next reconnection. Its
@@ -730,8 +730,7 @@ struct accessory::impl {
     }
   }
 
-  void send_text(session_slot& s, const std::string& text, core::message_kind kind,
-                 time_point now) {
+  void send_text(session_slot& s, std::string_view text, core::message_kind kind, time_point now) {
     s.s->send(std::as_bytes(std::span(text.data(), text.size())), now, kind);
   }
 

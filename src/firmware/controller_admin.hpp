@@ -3,7 +3,8 @@
 // controller table. The same rules as the Linux accessory's trust::controller_store: only an
 // admin; the only admin cannot be removed or demoted while others are paired; a change that
 // cannot be stored is undone and refused (`storage`), so what the app is told is what the
-// accessory will remember after a power cut.
+// accessory will remember after a power cut. Nothing is allocated: the request is a view of
+// the payload, each reply is built on the stack (core::app_message_writer).
 #pragma once
 
 #include <lanyard/core/admin_request.hpp>
@@ -11,7 +12,7 @@
 
 #include <chrono>
 #include <optional>
-#include <string>
+#include <string_view>
 #include <system_error>
 
 namespace lanyard::firmware::detail {
@@ -25,28 +26,29 @@ struct admin_outcome {
 };
 
 /// Carries out `m` (an administration verb: core::is_admin_verb()) from controller `from`.
-/// `reply(std::string)` is called for each reply, in order; `persist()` stores the table and
-/// returns an error if it could not.
+/// `reply(std::string_view)` is called for each reply (valid during the call), in order;
+/// `persist()` stores the table and returns an error if it could not.
 template <class Reply, class Persist>
 admin_outcome handle_admin_request(controller_table& table, const core::fingerprint& from,
-                                   std::uint64_t seq, const core::app_message& m,
+                                   std::uint64_t seq, const core::app_message_view& m,
                                    std::chrono::system_clock::time_point wall_now, Reply&& reply,
                                    Persist&& persist) {
   namespace req = core::admin_requests;
   admin_outcome out;
   const controller_entry* me = table.find(from);
   if (!me || me->role != core::paired_role::admin) {
-    reply(core::encode_admin_refusal(seq, core::admin_refusal::not_admin,
-                                     "only an admin manages controllers"));
+    reply(core::admin_refusal_reply(seq, core::admin_refusal::not_admin,
+                                    "only an admin manages controllers")
+              .text());
     return out;
   }
   const core::admin_parse_result parsed = core::parse_admin_request(m);
   if (!parsed.ok) {
-    reply(core::encode_admin_refusal(seq, core::admin_refusal::bad_field, parsed.detail));
+    reply(core::admin_refusal_reply(seq, core::admin_refusal::bad_field, parsed.detail).text());
     return out;
   }
   const auto refuse = [&](core::admin_refusal why, std::string_view detail) {
-    reply(core::encode_admin_refusal(seq, why, detail));
+    reply(core::admin_refusal_reply(seq, why, detail).text());
   };
   const auto stored = [&]() {
     if (!persist()) return true;
@@ -56,8 +58,8 @@ admin_outcome handle_admin_request(controller_table& table, const core::fingerpr
 
   if (std::holds_alternative<req::list>(parsed.request)) {
     for (const controller_entry& e : table.list())
-      reply(core::encode_admin_controller(seq, e.key, e.role, e.name()));
-    reply(core::encode_admin_list_end(seq, table.list().size()));
+      reply(core::admin_controller_reply(seq, e.key, e.role, e.name()).text());
+    reply(core::admin_list_end_reply(seq, table.list().size()).text());
     return out;
   }
   if (const auto* w = std::get_if<req::window>(&parsed.request)) {
@@ -65,7 +67,9 @@ admin_outcome handle_admin_request(controller_table& table, const core::fingerpr
     if (w->open) {
       if (std::error_code ec =
               table.window().open(wall_now, w->duration, core::window_opener::admin)) {
-        refuse(core::admin_refusal::bad_field, ec.message());
+        // Not ec.message(): its sentence would be composed on the heap. The request was
+        // checked (3 to 15 minutes) and an admin may always open it: this is not expected.
+        refuse(core::admin_refusal::bad_field, "the pairing window did not open");
         return out;
       }
     } else {
@@ -76,7 +80,7 @@ admin_outcome handle_admin_request(controller_table& table, const core::fingerpr
       return out;
     }
     out.changed = true;
-    reply(core::encode_admin_ok(seq));
+    reply(core::admin_ok_reply(seq).text());
     return out;
   }
   // The rest name a controller: controller_remove and controller_role.
@@ -114,7 +118,7 @@ admin_outcome handle_admin_request(controller_table& table, const core::fingerpr
     out.removed = target;
   }
   out.changed = true;
-  reply(core::encode_admin_ok(seq));
+  reply(core::admin_ok_reply(seq).text());
   return out;
 }
 

@@ -132,7 +132,7 @@ int context::impl::setup(std::string_view& what, std::string_view& step) {
     }
     ret = mbedtls_ssl_conf_alpn_protocols(c, alpn_list_.data());
     if (ret != 0) {
-      what = "setting ALPN"; // create() adds the protocol's name
+      what = "setting ALPN (its protocol name must be 1 to 255 bytes)";
       step = context_step::alpn;
       return ret;
     }
@@ -205,10 +205,7 @@ context context::create(identity local, context_options options, core::error_det
     error = core::error_detail{tls_errc::crypto_failure};
     if (describe)
       error = core::error_detail{tls_errc::crypto_failure,
-                                 std::string(what) +
-                                     (step == context_step::alpn ? " \"" + p->options.alpn + "\""
-                                                                 : std::string()) +
-                                     ": " + detail::mbedtls_error_text(ret)}
+                                 std::string(what) + ": " + detail::mbedtls_error_text(ret)}
                   .with(core::field_key::step, std::string(step))
                   .with(core::field_key::mbedtls_error, std::int64_t{ret});
     return out;

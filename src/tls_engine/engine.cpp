@@ -422,9 +422,9 @@ struct engine::impl {
         d.fields.push_back({diag::key::alert_sent, static_cast<std::uint64_t>(last_sent_alert)});
       switch (w) {
       case why::long_subject:
-        line += "the peer's certificate (" + core::to_string(peer_fp) + ") names a subject CN of " +
-                std::to_string(peer_cn_refused) + " bytes, more than RFC 5280's " +
-                std::to_string(max_peer_subject);
+        static_assert(max_peer_subject == 64, "the sentence below says 64");
+        line += "the peer's certificate names a subject CN of " + std::to_string(peer_cn_refused) +
+                " bytes, more than RFC 5280's 64";
         break;
       case why::pin_refused:
         line += peer_description() + " refused by the pin verifier: " + ec.message();
@@ -498,15 +498,11 @@ struct engine::impl {
       // No certificate crossed the wire; the pin is checked on the one the session was
       // established with. (Normally done earlier, before offering / accepting the session.)
       peer_fp = detail::spki_fingerprint(*cert);
-      if (!set_peer_cn(detail::subject_cn_view(*cert)))
-        return refuse_after_handshake(
-            MBEDTLS_SSL_ALERT_MSG_BAD_CERT, tls_errc::bad_peer_certificate, ec,
-            diag::cause::bad_certificate, [&] {
-              return "the resumed session's certificate names a subject CN of " +
-                     std::to_string(peer_cn_refused) + " bytes, more than RFC 5280's " +
-                     std::to_string(max_peer_subject);
-            });
-      if (std::error_code v = run_verifier(*cert, /*resumed=*/true))
+      // A CN over the bound is refused as bad_peer_certificate, through the verifier's path:
+      // it cannot come here, as the full handshake that made the session refused it already.
+      std::error_code v = tls_errc::bad_peer_certificate;
+      if (set_peer_cn(detail::subject_cn_view(*cert))) v = run_verifier(*cert, /*resumed=*/true);
+      if (v)
         return refuse_after_handshake(
             MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED, v, ec, diag::cause::pin_verifier, [&] {
               return peer_description() +

@@ -37,7 +37,7 @@ endforeach()
 # buffer or a string allocated per controller or connection again would break this.
 foreach(scenario IN ITEMS controllers_1 controllers_4)
   foreach(moment IN ITEMS allocations_per_pairing allocations_per_reconnection
-                         allocations_for_two_failed_connections)
+                         allocations_for_two_failed_connections allocations_for_administration)
     string(JSON value ERROR_VARIABLE get_error GET "${report}" ${scenario} ${moment} cxx)
     if(get_error OR NOT value EQUAL 0)
       message(FATAL_ERROR "${scenario} ${moment}: ${value} C++ allocations, none allowed "

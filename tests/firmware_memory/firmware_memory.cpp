@@ -576,6 +576,9 @@ struct scenario_figures {
   // Two strangers whose connections fail (an unknown key while the window is closed, bytes
   // that are not TLS): what a neighbour costs the accessory's heap.
   std::size_t failed_allocations_cxx = 0, failed_allocations_c = 0;
+  // Administration from the admin (the first controller): list the controllers, close and
+  // reopen the pairing window, a request with a bad field.
+  std::size_t admin_allocations_cxx = 0, admin_replies = 0;
   std::vector<std::size_t> replay_bytes;
   std::vector<std::string> fill_stops;
   std::string largest;
@@ -712,6 +715,28 @@ scenario_figures scenario(std::size_t n) {
         counting::by_kind[counting::cxx].allocations - reconnect_cxx_before;
     f.reconnect_allocations_c = counting::by_kind[counting::c].allocations - reconnect_c_before;
 
+    // Administration, answered from views of the payload and replies built on the stack.
+    const std::size_t admin_cxx_before = counting::by_kind[counting::cxx].allocations;
+    {
+      controller& admin = *cs[0];
+      const std::size_t replies_before = admin.control_received.size();
+      for (const char* request :
+           {"v1 controllers", "v1 pairing_window open=0", "v1 controller_role fp=12 role=user",
+            "v1 pairing_window open=1 minutes=5", "v1 pairing_window open=0"}) {
+        REQUIRE(!admin.session.send(text(request), now, core::message_kind::administration).error);
+        admin.flush_session(now);
+        run_counted(b, cs, now);
+      }
+      settle(b, cs, now);
+      f.admin_replies = admin.control_received.size() - replies_before;
+      // One line per controller and the list's end, then one answer per other request.
+      REQUIRE(f.admin_replies == n + 1 + 4);
+      REQUIRE(admin.control_received[replies_before + n].find("count=" + std::to_string(n)) !=
+              std::string::npos);
+      REQUIRE(admin.control_received.back().rfind("v1 ok", 0) == 0);
+    }
+    f.admin_allocations_cxx = counting::by_kind[counting::cxx].allocations - admin_cxx_before;
+
     // A stranger's key while the pairing window is closed: refused inside the handshake. Then
     // a peer whose bytes are not TLS. Both end in a failure the TLS engine records (its code
     // only: describe_failures is off, as on firmware).
@@ -793,6 +818,10 @@ void report_scenario(json& j, const char* key, const scenario_figures& f) {
   j.open("allocations_per_reconnection");
   j.num("cxx", f.reconnect_allocations_cxx / n);
   j.num("mbedtls", f.reconnect_allocations_c / n);
+  j.close();
+  j.open("allocations_for_administration");
+  j.num("cxx", f.admin_allocations_cxx);
+  j.num("replies", f.admin_replies);
   j.close();
   j.open("allocations_for_two_failed_connections");
   j.num("cxx", f.failed_allocations_cxx);

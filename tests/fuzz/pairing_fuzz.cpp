@@ -359,7 +359,7 @@ void run_responder(std::uint8_t config, const schedule& s, std::span<const std::
   } else {
     PAIRING_FUZZ_CHECK(host.paired.empty());
   }
-  PAIRING_FUZZ_CHECK(o.name.size() <= core::max_pairing_name);
+  PAIRING_FUZZ_CHECK(o.name().size() <= core::max_pairing_name);
   const std::uint32_t failed_after = host.window.state().failed_attempts;
   PAIRING_FUZZ_CHECK(failed_after >= failed_before);
   PAIRING_FUZZ_CHECK(failed_after - failed_before <= std::min<std::size_t>(1, proofs));

@@ -16,10 +16,15 @@
 ///
 /// Reasons: not_admin, not_paired, last_admin, bad_field, storage (admin_refusal).
 ///
+/// Each reply comes two ways: as a string (encode_admin_*, for the Linux accessory) and built in
+/// fixed room (admin_*_reply, an app_message_writer: what a firmware accessory sends without the
+/// heap); the same bytes. parse_admin_request() reads an app_message or a view.
+///
 /// Thread-safety: value types and pure functions.
 #pragma once
 
 #include "lanyard/core/app_message.hpp"
+#include "lanyard/core/app_message_view.hpp"
 #include "lanyard/core/fingerprint.hpp"
 #include "lanyard/core/pairing_frame.hpp"
 
@@ -77,7 +82,18 @@ struct admin_parse_result {
 };
 
 /// Checks an administration request's fields (its verb must satisfy is_admin_verb()).
-admin_parse_result parse_admin_request(const app_message& m);
+admin_parse_result parse_admin_request(const app_message& m) noexcept;
+/// The same over a view (nothing allocated).
+admin_parse_result parse_admin_request(const app_message_view& m) noexcept;
+
+/// The replies below, built in fixed room (nothing allocated; the detail and the name cut and
+/// percent-encoded as below).
+app_message_writer admin_ok_reply(std::uint64_t seq) noexcept;
+app_message_writer admin_refusal_reply(std::uint64_t seq, admin_refusal reason,
+                                       std::string_view detail) noexcept;
+app_message_writer admin_controller_reply(std::uint64_t seq, const fingerprint& controller,
+                                          paired_role role, std::string_view name) noexcept;
+app_message_writer admin_list_end_reply(std::uint64_t seq, std::size_t count) noexcept;
 
 /// `v1 ok re=SEQ`.
 std::string encode_admin_ok(std::uint64_t seq);

@@ -44,6 +44,14 @@ struct app_message_view {
                                         std::uint64_t max) const noexcept;
 };
 
+/// A view of `m`'s verb and fields (the first max_fields: a parsed message has no more), valid
+/// as long as `m` is and is not changed.
+app_message_view view_of(const app_message& m) noexcept;
+
+/// percent_encode() into `out`: the bytes written, or 0 with nothing written if they would not
+/// fit (each byte takes at most 3).
+std::size_t percent_encode(std::string_view text, std::span<char> out) noexcept;
+
 /// The result of parse_app_message_view(): the message, or what is wrong and where (the same
 /// codes and positions as parse_app_message()).
 struct app_message_view_parse_result {

@@ -24,6 +24,7 @@
 #pragma once
 
 #include "lanyard/core/app_message.hpp"
+#include "lanyard/core/app_message_view.hpp"
 
 #include <cstdint>
 #include <string>
@@ -124,6 +125,8 @@ std::error_code encode_provisioning_progress(const provisioning_progress& p, std
 
 /// Reads a wifi_set message. not_provisioning if the verb is another one.
 std::error_code decode_wifi_credentials(const app_message& m, wifi_credentials& out);
+/// The same from a view (what the firmware accessory parses with).
+std::error_code decode_wifi_credentials(const app_message_view& m, wifi_credentials& out);
 /// Reads a wifi_status message. not_provisioning if the verb is another one.
 std::error_code decode_provisioning_progress(const app_message& m, provisioning_progress& out);
 

@@ -62,6 +62,9 @@ public:
   /// controller with role `from`. Errors: provisioning_errc::not_provisioning (another verb;
   /// `out` untouched). Every wifi_set gets a reply in `out`, refusals included.
   std::error_code on_message(const app_message& m, std::uint64_t seq, sender from, outcome& out);
+  /// The same from a view of the message (what the firmware accessory parses with).
+  std::error_code on_message(const app_message_view& m, std::uint64_t seq, sender from,
+                             outcome& out);
 
   /// The driver joined: the wifi_status connected message (phase done). Errors (`out`
   /// untouched, phase unchanged): bad_addresses (none, more than 8, or not IP literals: a

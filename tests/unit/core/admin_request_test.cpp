@@ -2,6 +2,8 @@
 // controllers), shared by the Linux accessory and the firmware accessory.
 #include <lanyard/core/admin_request.hpp>
 
+#include "support/counting_new.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -118,4 +120,51 @@ TEST_CASE("replies are valid app messages with the request's sequence number") {
                  core::admin_refusal::last_admin, core::admin_refusal::bad_field,
                  core::admin_refusal::storage})
     CHECK_FALSE(core::to_string(r).empty());
+}
+
+TEST_CASE("a view parses the same request, and the replies are built without the heap") {
+  // What the firmware accessory does: the request read in place, each reply on the stack.
+  const std::string text = "v1 controller_role fp=" + hex_fp + " role=admin";
+  const auto view = core::parse_app_message_view(text);
+  REQUIRE(view);
+  lanyard::test::alloc_count::allocations = 0;
+  lanyard::test::alloc_count::counting = true;
+  const core::admin_parse_result r = core::parse_admin_request(view.message);
+  core::fingerprint fp{};
+  fp.bytes.fill(0xab);
+  // 40 bytes of control characters: each percent-encoded, 120 bytes in all.
+  const core::app_message_writer refusal =
+      core::admin_refusal_reply(5, core::admin_refusal::bad_field,
+                                std::string_view("\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+                                                 "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+                                                 "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+                                                 "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+                                                 "more"));
+  const core::app_message_writer entry =
+      core::admin_controller_reply(6, fp, core::paired_role::admin, "Ana's phone");
+  const core::app_message_writer ok = core::admin_ok_reply(7);
+  const core::app_message_writer end = core::admin_list_end_reply(8, 3);
+  lanyard::test::alloc_count::counting = false;
+  CHECK(lanyard::test::alloc_count::allocations == 0);
+
+  REQUIRE(r.ok);
+  const auto* role = std::get_if<req::set_role>(&r.request);
+  REQUIRE(role);
+  CHECK(role->role == core::paired_role::admin);
+  // The same bytes as the string forms.
+  CHECK(refusal.text() == core::encode_admin_refusal(5, core::admin_refusal::bad_field,
+                                                     std::string(40, '\x01') + "more"));
+  CHECK(refusal.text().find("detail=%01%01") != std::string_view::npos);
+  CHECK(entry.text() ==
+        core::encode_admin_controller(6, fp, core::paired_role::admin, "Ana's phone"));
+  CHECK(entry.text().find("fp=" + core::to_string(fp, core::fingerprint_format::hex)) !=
+        std::string_view::npos);
+  CHECK(ok.text() == "v1 ok re=7");
+  CHECK(end.text() == "v1 controllers re=8 count=3");
+  // And a request read from a view is refused as the string form is.
+  const auto bad = core::parse_app_message_view(std::string_view("v1 controller_remove fp=12"));
+  REQUIRE(bad);
+  CHECK_FALSE(core::parse_admin_request(bad.message).ok);
+  CHECK(core::parse_admin_request(bad.message).detail ==
+        core::parse_admin_request(msg("v1 controller_remove fp=12")).detail);
 }
