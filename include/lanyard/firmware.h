@@ -39,14 +39,18 @@
  * anything else is LANYARD_E_OTHER. lanyard_strerror() and lanyard_error_name() describe a
  * value with static strings.
  *
- * Memory: lanyard_accessory_create() (and _with_identity_dir()) allocates the accessory and
- * every table its settings size (connections, sessions, TLS buffers, controllers, events)
+ * Memory: lanyard_accessory_create() (and _with_identity_dir()) makes the TLS context and
+ * allocates the accessory and every table its settings size (connections with their TLS
+ * engines and buffers, sessions with their buffers, pairing exchanges, controllers, events)
  * through the non-throwing operator new: if one allocation fails it returns
  * LANYARD_E_NO_MEMORY and nothing leaks (the failing-allocator test walks each one).
- * lanyard_accessory_start() allocates nothing. Later calls allocate per session and per
- * message (a session's buffers, message payloads, TLS records); the library is built without
- * exceptions, so such an allocation that fails terminates the program (std::terminate, i.e.
- * abort()) — nothing ever unwinds across this interface. Size the heap for the settings
+ * lanyard_accessory_start() allocates nothing. After that, connections, pairings, failed
+ * handshakes (TLS failures keep their code only), messages and administration allocate
+ * nothing of Lanyard's; only provisioning (wifi_set, the driver's verdict) still allocates a
+ * few hundred bytes while it is served. mbedTLS allocates through its own allocator (on
+ * firmware, its MBEDTLS_MEMORY_BUFFER_ALLOC_C pool). The library is built without
+ * exceptions, so an allocation that fails there terminates the program (std::terminate,
+ * i.e. abort()) — nothing ever unwinds across this interface. Size the heap for the settings
  * chosen (docs/PERFORMANCE.md).
  *
  * Threads: one accessory is used from one thread at a time (the loop's); distinct accessories
