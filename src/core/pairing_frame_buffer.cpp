@@ -8,14 +8,17 @@ namespace lanyard::core {
 
 std::size_t pairing_frame_buffer::wanted() const noexcept {
   const std::span<const std::byte> held(in_.data(), buffered());
-  // A whole frame, or a header already known bad: next() has it to report.
-  const pairing_decode_result r = decode_pairing_frame(held);
-  if (r.error || r.value) return 0;
-  if (held.size() < frame_header_size) return frame_header_size - held.size();
   std::size_t body = 0;
-  for (std::size_t i = 2; i < frame_header_size; ++i)
-    body = (body << 8) | std::to_integer<std::uint8_t>(held[i]);
-  return frame_header_size + body - held.size(); // body ≤ max_pairing_body: decode checked
+  if (held.size() >= frame_header_size) {
+    for (std::size_t i = 2; i < frame_header_size; ++i)
+      body = (body << 8) | std::to_integer<std::uint8_t>(held[i]);
+    // Too large, or whole: next() has it to report (and parses the body once, there).
+    if (body > max_pairing_body || held.size() == frame_header_size + body) return 0;
+  }
+  // Incomplete, so decoding looks at the header only: a bad version or type ends the frame.
+  if (decode_pairing_frame(held).error) return 0;
+  return held.size() < frame_header_size ? frame_header_size - held.size()
+                                         : frame_header_size + body - held.size();
 }
 
 std::size_t pairing_frame_buffer::feed(std::span<const std::byte> bytes) noexcept {
