@@ -146,7 +146,7 @@ std::chrono::system_clock::time_point wall_clock(void*) {
   return std::chrono::system_clock::now();
 }
 
-void join_wifi(void*, const core::wifi_credentials& network) {
+void join_wifi(void*, const core::wifi_credentials_view& network) {
   wifi.join(network, std::chrono::steady_clock::now(), join_timeout);
   json_line("provisioning").text("state", "connecting").text("ssid", network.ssid).write(1);
 }
@@ -376,14 +376,18 @@ void provisioning_done(fw::accessory& acc, const lamp::lab_wifi::outcome& o, tim
     acc.wifi_failed(core::provisioning_failure::timeout, at); // not kept: not joined
     return;
   }
-  std::vector<std::string> addresses;
+  constexpr std::size_t most = core::provisioning_progress::max_addresses;
+  std::array<std::array<char, INET6_ADDRSTRLEN>, most> text{};
+  std::array<std::string_view, most> addresses;
+  std::size_t count = 0;
   for (const core::mdns_address& a : o.joined.published()) {
     if (a.v6 && a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80) continue; // link-local
-    char text[INET6_ADDRSTRLEN] = "";
-    inet_ntop(a.v6 ? AF_INET6 : AF_INET, a.bytes.data(), text, sizeof text);
-    addresses.emplace_back(text);
+    if (count == most) break;
+    inet_ntop(a.v6 ? AF_INET6 : AF_INET, a.bytes.data(), text[count].data(), text[count].size());
+    addresses[count] = text[count].data();
+    ++count;
   }
-  acc.wifi_joined(addresses, at);
+  acc.wifi_joined(std::span(addresses.data(), count), at);
   // Announce on the joined interface and the other home ones (sockets join their groups anew).
   const std::size_t before = interface_count;
   const auto add = [&](const lamp::network_interface& ni) {

@@ -37,7 +37,7 @@ const lab_wifi::network* lab_wifi::find(std::string_view ssid) const noexcept {
   return nullptr;
 }
 
-void lab_wifi::join(const lanyard::core::wifi_credentials& request, time_point now,
+void lab_wifi::join(const lanyard::core::wifi_credentials_view& request, time_point now,
                     std::chrono::milliseconds timeout) noexcept {
   joining_ = true;
   target_ = find(request.ssid);

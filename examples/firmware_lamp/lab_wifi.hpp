@@ -32,7 +32,7 @@ public:
   /// Adds "SSID=PASSPHRASE@IFACE"; false if malformed or full.
   bool add_network(std::string_view spec) noexcept;
   /// Starts joining (replaces a join in progress).
-  void join(const lanyard::core::wifi_credentials& request, time_point now,
+  void join(const lanyard::core::wifi_credentials_view& request, time_point now,
             std::chrono::milliseconds timeout) noexcept;
   /// The join's verdict once it has one (then no join is in progress).
   std::optional<outcome> poll(time_point now) noexcept;

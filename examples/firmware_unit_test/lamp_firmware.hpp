@@ -35,7 +35,7 @@ using lanyard::core::session;
 /// joining a Wi-Fi network (the verdict comes back through wifi_joined() / wifi_failed()).
 struct radio {
   std::function<void(std::span<const std::byte>)> write;
-  std::function<void(const lanyard::core::wifi_credentials&)> join_wifi;
+  std::function<void(const lanyard::core::wifi_credentials_view&)> join_wifi;
 };
 
 class lamp_firmware {
@@ -63,13 +63,13 @@ public:
   }
   session::time_point next_wakeup() const { return session_.next_deadline(); }
   // The Wi-Fi driver's verdict on the network the app sent.
-  void wifi_joined(const std::vector<std::string>& addresses, session::time_point now) {
-    std::string report;
+  void wifi_joined(std::span<const std::string_view> addresses, session::time_point now) {
+    std::string_view report;
     if (!provisioning_.joined(addresses, report)) report_provisioning(report, now);
     pump(now);
   }
   void wifi_failed(lanyard::core::provisioning_failure why, session::time_point now) {
-    std::string report;
+    std::string_view report;
     if (!provisioning_.failed(why, report)) report_provisioning(report, now);
     pump(now);
   }
@@ -118,7 +118,7 @@ private:
     if (o.join && radio_.join_wifi) radio_.join_wifi(*o.join);
   }
 
-  void report_provisioning(const std::string& text, session::time_point now) {
+  void report_provisioning(std::string_view text, session::time_point now) {
     session_.send(std::as_bytes(std::span(text.data(), text.size())), now,
                   lanyard::core::message_kind::provisioning);
   }

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -26,7 +27,9 @@ struct bench {
   lamp::lamp_firmware fw{
       lamp::radio{
           [this](std::span<const std::byte> b) { to_app.insert(to_app.end(), b.begin(), b.end()); },
-          [this](const lanyard::core::wifi_credentials& c) { joins.push_back(c); }},
+          [this](const lanyard::core::wifi_credentials_view& c) {
+            joins.push_back({std::string(c.ssid), std::string(c.passphrase)});
+          }},
       settings(), /*setup_mode=*/true};
   std::vector<std::string> app_received;
   std::vector<std::string> app_provisioning; // the provisioning reports (CONTROL)
@@ -167,7 +170,8 @@ TEST_CASE("setup mode: the app's Wi-Fi credentials reach the driver, its verdict
   REQUIRE(!lanyard::core::encode_wifi_credentials({"HomeLAN", "correct-horse"}, wifi_set));
   b.app_send(wifi_set, lanyard::core::message_kind::provisioning); // again: setup mode goes on
   REQUIRE(b.joins.size() == 2);
-  b.fw.wifi_joined({"198.18.1.3"}, b.now);
+  const std::array<std::string_view, 1> addresses{"198.18.1.3"};
+  b.fw.wifi_joined(addresses, b.now);
   b.settle();
   CHECK(b.fw.provisioned());
   // The reports come back as provisioning messages, none in the app's own stream.

@@ -44,10 +44,11 @@
  * engines and buffers, sessions with their buffers, pairing exchanges, controllers, events)
  * through the non-throwing operator new: if one allocation fails it returns
  * LANYARD_E_NO_MEMORY and nothing leaks (the failing-allocator test walks each one).
- * lanyard_accessory_start() allocates nothing. After that, connections, pairings, failed
- * handshakes (TLS failures keep their code only), messages and administration allocate
- * nothing of Lanyard's; only provisioning (wifi_set, the driver's verdict) still allocates a
- * few hundred bytes while it is served. mbedTLS allocates through its own allocator (on
+ * lanyard_accessory_start() allocates nothing, and nor does anything after it: connections,
+ * pairings (a wrong setup secret too), failed handshakes (TLS failures keep their code only),
+ * messages, administration and provisioning allocate nothing of Lanyard's, as long as the
+ * loop drains lanyard_accessory_poll_event() after every call (events left to pile up grow
+ * their ring rather than be lost). mbedTLS allocates through its own allocator (on
  * firmware, its MBEDTLS_MEMORY_BUFFER_ALLOC_C pool). The library is built without
  * exceptions, so an allocation that fails there terminates the program (std::terminate,
  * i.e. abort()) — nothing ever unwinds across this interface. Size the heap for the settings

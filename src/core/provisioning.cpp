@@ -136,16 +136,17 @@ std::string to_hex(std::string_view bytes) {
   return out;
 }
 
-bool from_hex(std::string_view hex, std::string& out) {
-  if (hex.size() % 2 != 0) return false;
-  out.clear();
+// Hex into `out`: the bytes written, or nothing if `hex` is not lowercase hex or would not
+// fit.
+std::optional<std::size_t> from_hex(std::string_view hex, std::span<char> out) noexcept {
+  if (hex.size() % 2 != 0 || hex.size() / 2 > out.size()) return std::nullopt;
   for (std::size_t i = 0; i < hex.size(); i += 2) {
     const int hi = hex_value(hex[i]);
     const int lo = hex_value(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out += static_cast<char>((hi << 4) | lo);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i / 2] = static_cast<char>((hi << 4) | lo);
   }
-  return true;
+  return hex.size() / 2;
 }
 
 bool is_hex_psk(std::string_view p) noexcept {
@@ -153,6 +154,15 @@ bool is_hex_psk(std::string_view p) noexcept {
   for (char c : p)
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
   return true;
+}
+
+std::error_code validate_credentials(std::string_view ssid, std::string_view passphrase) noexcept {
+  if (ssid.empty() || ssid.size() > wifi_credentials::max_ssid_length)
+    return provisioning_errc::bad_ssid;
+  const auto n = passphrase.size();
+  if (n != 0 && !(n >= 8 && n <= 63) && !is_hex_psk(passphrase))
+    return provisioning_errc::bad_passphrase;
+  return {};
 }
 
 bool valid_address(std::string_view a) noexcept {
@@ -224,12 +234,7 @@ std::error_code to_error_code(provisioning_failure f) noexcept {
 }
 
 std::error_code validate(const wifi_credentials& c) noexcept {
-  if (c.ssid.empty() || c.ssid.size() > wifi_credentials::max_ssid_length)
-    return provisioning_errc::bad_ssid;
-  const auto n = c.passphrase.size();
-  if (n != 0 && !(n >= 8 && n <= 63) && !is_hex_psk(c.passphrase))
-    return provisioning_errc::bad_passphrase;
-  return {};
+  return validate_credentials(c.ssid, c.passphrase);
 }
 
 std::error_code encode_wifi_credentials(const wifi_credentials& c, std::string& out) {
@@ -239,23 +244,48 @@ std::error_code encode_wifi_credentials(const wifi_credentials& c, std::string& 
   return encode_app_message(m, out);
 }
 
-std::error_code encode_provisioning_progress(const provisioning_progress& p, std::string& out) {
-  app_message m{std::string(status_verb)};
-  m.set("re", p.re).set("state", to_string(p.state));
-  if (p.state == provisioning_state::connected) {
-    if (p.addresses.empty() || p.addresses.size() > provisioning_progress::max_addresses)
+std::error_code write_provisioning_progress(std::uint64_t re, provisioning_state state,
+                                            std::span<const std::string_view> addresses,
+                                            provisioning_failure reason,
+                                            std::optional<app_message_writer>& out) noexcept {
+  app_message_writer& w = out.emplace(status_verb);
+  w.set("re", re).set("state", to_string(state));
+  if (state == provisioning_state::connected) {
+    if (addresses.empty() || addresses.size() > provisioning_progress::max_addresses)
       return provisioning_errc::bad_addresses;
-    std::string list;
-    for (const auto& a : p.addresses) {
+    // The list is one value: what would not fit is the writer's value_too_long.
+    std::array<char, app_message::max_value_length + 1> list;
+    std::size_t size = 0;
+    for (const std::string_view a : addresses) {
       if (!valid_address(a)) return provisioning_errc::bad_addresses;
-      if (!list.empty()) list += ',';
-      list += a;
+      const std::size_t need = a.size() + (size == 0 ? 0 : 1);
+      if (size + need > list.size()) {
+        size = list.size(); // too long: set() refuses it below
+        break;
+      }
+      if (size != 0) list[size++] = ',';
+      a.copy(list.data() + size, a.size());
+      size += a.size();
     }
-    m.set("addresses", list);
-  } else if (p.state == provisioning_state::failed) {
-    m.set("reason", to_string(p.reason));
+    w.set("addresses", std::string_view(list.data(), size));
+  } else if (state == provisioning_state::failed) {
+    w.set("reason", to_string(reason));
   }
-  return encode_app_message(m, out);
+  return w.error();
+}
+
+std::error_code encode_provisioning_progress(const provisioning_progress& p, std::string& out) {
+  if (p.addresses.size() > provisioning_progress::max_addresses)
+    return provisioning_errc::bad_addresses;
+  std::array<std::string_view, provisioning_progress::max_addresses> views;
+  for (std::size_t k = 0; k < p.addresses.size(); ++k)
+    views[k] = p.addresses[k];
+  std::optional<app_message_writer> w;
+  if (std::error_code ec = write_provisioning_progress(
+          p.re, p.state, std::span(views.data(), p.addresses.size()), p.reason, w))
+    return ec;
+  out.assign(w->text());
+  return {};
 }
 
 std::error_code decode_wifi_credentials(const app_message& m, wifi_credentials& out) {
@@ -263,16 +293,33 @@ std::error_code decode_wifi_credentials(const app_message& m, wifi_credentials& 
 }
 
 std::error_code decode_wifi_credentials(const app_message_view& m, wifi_credentials& out) {
+  wifi_credentials_buffer b;
+  if (std::error_code ec = decode_wifi_credentials(m, b)) return ec;
+  const wifi_credentials_view v = b.view();
+  out.ssid.assign(v.ssid);
+  out.passphrase.assign(v.passphrase);
+  return {};
+}
+
+std::error_code decode_wifi_credentials(const app_message_view& m,
+                                        wifi_credentials_buffer& out) noexcept {
   if (m.verb != set_verb) return provisioning_errc::not_provisioning;
   if (!only_fields(m, {"ssid_hex", "passphrase_hex"})) return provisioning_errc::unknown_field;
   const auto ssid = m.get("ssid_hex");
   const auto pass = m.get("passphrase_hex");
   if (!ssid || !pass) return provisioning_errc::missing_field;
-  wifi_credentials c;
-  if (!from_hex(*ssid, c.ssid)) return provisioning_errc::bad_ssid;
-  if (!from_hex(*pass, c.passphrase)) return provisioning_errc::bad_passphrase;
-  if (auto ec = validate(c)) return ec;
-  out = std::move(c);
+  wifi_credentials_buffer b;
+  const auto ssid_size = from_hex(*ssid, std::span(b.ssid_).first(b.ssid_.size() - 1));
+  if (!ssid_size) return provisioning_errc::bad_ssid;
+  const auto pass_size = from_hex(*pass, std::span(b.passphrase_).first(b.passphrase_.size() - 1));
+  if (!pass_size) return provisioning_errc::bad_passphrase;
+  b.ssid_size_ = static_cast<std::uint8_t>(*ssid_size);
+  b.passphrase_size_ = static_cast<std::uint8_t>(*pass_size);
+  b.ssid_[b.ssid_size_] = '\0';
+  b.passphrase_[b.passphrase_size_] = '\0';
+  const wifi_credentials_view v = b.view();
+  if (std::error_code ec = validate_credentials(v.ssid, v.passphrase)) return ec;
+  out = b;
   return {};
 }
 

@@ -1,19 +1,21 @@
 #include "lanyard/core/provisioning_responder.hpp"
 
+#include "lanyard/core/error_condition.hpp"
+
+#include <array>
+
 namespace lanyard::core {
-namespace {
 
-// "v1 error re=N reason=R detail=D": the detail is percent-encoded and cut to 40 bytes so the
-// reply stays one short line whatever the decoder said.
-std::string refusal(std::uint64_t seq, const char* reason, const std::string& detail) {
-  app_message e("error");
-  e.set("re", seq).set("reason", reason).set("detail", percent_encode(detail.substr(0, 40)));
-  std::string text;
-  (void)encode_app_message(e, text); // 40 bytes percent-encoded stay within a value's limit
-  return text;
+std::string_view provisioning_responder::refuse(std::uint64_t seq, std::string_view reason,
+                                                std::string_view detail) {
+  // The detail is percent-encoded into room of its own; every detail here is a fixed word or
+  // sentence that fits a value.
+  std::array<char, app_message::max_value_length> encoded;
+  const std::size_t n = percent_encode(detail, encoded);
+  app_message_writer& w = reply_.emplace("error");
+  w.set("re", seq).set("reason", reason).set("detail", std::string_view(encoded.data(), n));
+  return w.text();
 }
-
-} // namespace
 
 std::error_code provisioning_responder::on_message(const app_message& m, std::uint64_t seq,
                                                    sender from, outcome& out) {
@@ -22,52 +24,52 @@ std::error_code provisioning_responder::on_message(const app_message& m, std::ui
 
 std::error_code provisioning_responder::on_message(const app_message_view& m, std::uint64_t seq,
                                                    sender from, outcome& out) {
-  wifi_credentials c;
+  // Decoded apart from network_: a wifi_set that comes while the driver joins must not change
+  // what the driver is reading.
+  wifi_credentials_buffer c;
   const std::error_code ec = decode_wifi_credentials(m, c);
   if (ec == provisioning_errc::not_provisioning) return ec;
   out = outcome{};
   if (from != sender::admin) {
-    out.reply = refusal(seq, "not_admin", "only an admin app may provision");
+    out.reply = refuse(seq, "not_admin", "only an admin app may provision");
   } else if (phase_ == phase::done) {
-    out.reply = refusal(seq, "not_in_setup_mode", "already provisioned");
+    out.reply = refuse(seq, "not_in_setup_mode", "already provisioned");
   } else if (phase_ == phase::joining) {
-    out.reply = refusal(seq, "busy", "already joining a network");
+    out.reply = refuse(seq, "busy", "already joining a network");
   } else if (ec) {
-    out.reply = refusal(seq, "bad_field", ec.message());
+    // The code's name ("bad_passphrase"): a word a program can match, where a sentence would
+    // be cut and, composed, allocate.
+    const auto& category = static_cast<const lanyard_category&>(ec.category());
+    out.reply = refuse(seq, "bad_field", category.code_name(ec.value()));
   } else {
-    provisioning_progress p;
-    p.re = seq;
-    p.state = provisioning_state::connecting;
-    (void)encode_provisioning_progress(p, out.reply); // connecting cannot fail to encode
-    out.join = std::move(c);
+    (void)write_provisioning_progress(seq, provisioning_state::connecting, {}, {},
+                                      reply_); // connecting cannot fail to encode
+    out.reply = reply_->text();
+    network_ = c;
+    out.join = network_.view();
     phase_ = phase::joining;
     re_ = seq;
   }
   return {};
 }
 
-std::error_code provisioning_responder::joined(const std::vector<std::string>& addresses,
-                                               std::string& out) {
-  provisioning_progress p;
-  p.state = provisioning_state::connected;
-  p.addresses = addresses;
-  return conclude(p, phase::done, out);
+std::error_code provisioning_responder::joined(std::span<const std::string_view> addresses,
+                                               std::string_view& out) {
+  return conclude(provisioning_state::connected, addresses, {}, phase::done, out);
 }
 
-std::error_code provisioning_responder::failed(provisioning_failure why, std::string& out) {
-  provisioning_progress p;
-  p.state = provisioning_state::failed;
-  p.reason = why;
-  return conclude(p, phase::idle, out);
+std::error_code provisioning_responder::failed(provisioning_failure why, std::string_view& out) {
+  return conclude(provisioning_state::failed, {}, why, phase::idle, out);
 }
 
-std::error_code provisioning_responder::conclude(provisioning_progress p, phase next,
-                                                 std::string& out) {
+std::error_code provisioning_responder::conclude(provisioning_state state,
+                                                 std::span<const std::string_view> addresses,
+                                                 provisioning_failure why, phase next,
+                                                 std::string_view& out) {
   if (phase_ != phase::joining) return provisioning_errc::bad_state;
-  p.re = re_;
-  std::string text;
-  if (std::error_code ec = encode_provisioning_progress(p, text)) return ec;
-  out = std::move(text);
+  if (std::error_code ec = write_provisioning_progress(re_, state, addresses, why, reply_))
+    return ec;
+  out = reply_->text();
   phase_ = next;
   return {};
 }

@@ -722,7 +722,7 @@ struct accessory::impl {
   }
 
   // The Wi-Fi driver's verdict goes to the admin whose wifi_set it answers.
-  void report_wifi(const std::string& report, time_point now) {
+  void report_wifi(std::string_view report, time_point now) {
     if (!provisioning_by) return;
     if (session_slot* s = find_session(*provisioning_by)) {
       send_text(*s, report, core::message_kind::provisioning, now);
@@ -1072,9 +1072,10 @@ core::session::send_result accessory::send(const core::fingerprint& controller,
   return r;
 }
 
-std::error_code accessory::wifi_joined(const std::vector<std::string>& addresses, time_point now) {
+std::error_code accessory::wifi_joined(std::span<const std::string_view> addresses,
+                                       time_point now) {
   if (!impl_) return firmware_errc::not_started;
-  std::string report;
+  std::string_view report;
   if (std::error_code ec = impl_->provisioning.joined(addresses, report)) return ec;
   impl_->report_wifi(report, now);
   return {};
@@ -1082,7 +1083,7 @@ std::error_code accessory::wifi_joined(const std::vector<std::string>& addresses
 
 std::error_code accessory::wifi_failed(core::provisioning_failure why, time_point now) {
   if (!impl_) return firmware_errc::not_started;
-  std::string report;
+  std::string_view report;
   if (std::error_code ec = impl_->provisioning.failed(why, report)) return ec;
   impl_->report_wifi(report, now);
   return {};

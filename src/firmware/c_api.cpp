@@ -18,6 +18,7 @@
 #include <lanyard/tls_engine/identity_files.hpp>
 #endif
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <new>
@@ -288,9 +289,10 @@ std::chrono::system_clock::time_point wall_clock(void* user) {
   return std::chrono::system_clock::time_point(std::chrono::seconds(p.wall_clock(p.user)));
 }
 
-void join_wifi(void* user, const core::wifi_credentials& network) {
+void join_wifi(void* user, const core::wifi_credentials_view& network) {
   const lanyard_platform& p = self(user).platform;
-  p.join_wifi(p.user, network.ssid.c_str(), network.ssid.size(), network.passphrase.c_str(),
+  // Both views are followed by a NUL (core::wifi_credentials_buffer), as firmware.h promises.
+  p.join_wifi(p.user, network.ssid.data(), network.ssid.size(), network.passphrase.data(),
               network.passphrase.size());
 }
 
@@ -582,13 +584,14 @@ int lanyard_accessory_send(lanyard_accessory* acc, const uint8_t controller[32],
 int lanyard_accessory_wifi_joined(lanyard_accessory* acc, const char* const* addresses,
                                   size_t count, uint64_t now_ms) noexcept {
   if (!acc || (!addresses && count != 0)) return LANYARD_E_INVALID_ARGUMENT;
-  std::vector<std::string> list;
-  list.reserve(count);
+  // More than the responder takes is its bad_addresses, as from C++.
+  std::array<std::string_view, core::provisioning_progress::max_addresses> list;
+  if (count > list.size()) return to_c(core::provisioning_errc::bad_addresses);
   for (std::size_t k = 0; k < count; ++k) {
     if (!addresses[k]) return LANYARD_E_INVALID_ARGUMENT;
-    list.emplace_back(addresses[k]);
+    list[k] = addresses[k];
   }
-  return to_c(acc->acc->wifi_joined(list, at(now_ms)));
+  return to_c(acc->acc->wifi_joined(std::span(list.data(), count), at(now_ms)));
 }
 
 int lanyard_accessory_wifi_failed(lanyard_accessory* acc, int why, uint64_t now_ms) noexcept {

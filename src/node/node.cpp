@@ -237,7 +237,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
     return text;
   }
 
-  void send_control(const controller_id& to, core::message_kind service, const std::string& text) {
+  void send_control(const controller_id& to, core::message_kind service, std::string_view text) {
     srv->async_send_control(to, service, std::as_bytes(std::span(text.data(), text.size())), {},
                             [](std::error_code, std::uint64_t) {});
   }
@@ -256,7 +256,9 @@ struct node::impl : std::enable_shared_from_this<impl> {
     if (!out.join) return true;
     joining_for = from;
     push(provisioning_event{from, core::provisioning_state::connecting, {}, {}});
-    opts.wifi->join(*out.join, [w = weak_from_this()](join_result r) {
+    const core::wifi_credentials network{std::string(out.join->ssid),
+                                         std::string(out.join->passphrase)};
+    opts.wifi->join(network, [w = weak_from_this()](join_result r) {
       if (auto self = w.lock()) self->joined(std::move(r));
     });
     return true;
@@ -264,7 +266,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
 
   void joined(join_result r) {
     if (closed) return;
-    std::string reply;
+    std::string_view reply;
     provisioning_event ev{joining_for, core::provisioning_state::connected, r.addresses, {}};
     std::error_code ec;
     if (r.failure) {
@@ -272,7 +274,8 @@ struct node::impl : std::enable_shared_from_this<impl> {
       ev.reason = *r.failure;
       ec = responder.failed(*r.failure, reply);
     } else {
-      ec = responder.joined(r.addresses, reply);
+      const std::vector<std::string_view> addresses(r.addresses.begin(), r.addresses.end());
+      ec = responder.joined(addresses, reply);
     }
     if (ec) { // a driver bug (no addresses, a second verdict): the app is told it timed out
       emit(core::diagnostic_level::error, "node.wifi_driver_verdict_invalid", ec,

@@ -35,9 +35,13 @@ endforeach()
 # pairing nor a reconnection allocates anything of Lanyard's, with names and certificate CNs
 # longer than a std::string keeps in place. A session, an engine, a SPAKE2+ side, a frame
 # buffer or a string allocated per controller or connection again would break this.
+# Administration and provisioning (an admin's requests, a user's refused wifi_set, the Wi-Fi
+# driver's verdicts) are answered from views of the payload with replies in fixed room.
 foreach(scenario IN ITEMS controllers_1 controllers_4)
   foreach(moment IN ITEMS allocations_per_pairing allocations_per_reconnection
-                         allocations_for_two_failed_connections allocations_for_administration)
+                         allocations_for_two_failed_connections allocations_for_administration
+                         allocations_for_provisioning
+                         allocations_for_a_wrong_secret_and_a_dead_link)
     string(JSON value ERROR_VARIABLE get_error GET "${report}" ${scenario} ${moment} cxx)
     if(get_error OR NOT value EQUAL 0)
       message(FATAL_ERROR "${scenario} ${moment}: ${value} C++ allocations, none allowed "

@@ -29,11 +29,13 @@
 #include "firmware_harness.hpp"
 
 #include <lanyard/core/channel_error.hpp>
+#include <lanyard/core/provisioning.hpp>
 #include <lanyard/firmware/accessory.hpp>
 #include <lanyard/firmware/controller_table.hpp>
 #include <lanyard/tls_engine/engine.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -287,7 +289,7 @@ fw::platform paused_seam(test_platform& tp) {
     paused g;
     return original_seam.wall_clock(u);
   };
-  p.join_wifi = [](void* u, const core::wifi_credentials& w) {
+  p.join_wifi = [](void* u, const core::wifi_credentials_view& w) {
     paused g;
     original_seam.join_wifi(u, w);
   };
@@ -308,6 +310,7 @@ void drain_counted(bench& b) {
     if (auto* close = std::get_if<fw::events::close_connection>(&*ev)) b.closes.push_back(*close);
     if (std::get_if<fw::events::message>(&*ev)) ++messages_seen;
     if (auto* p = std::get_if<fw::events::paired>(&*ev)) b.paired.push_back(*p);
+    if (auto* f = std::get_if<fw::events::pairing_failed>(&*ev)) b.pairing_failures.push_back(*f);
   }
 }
 
@@ -521,6 +524,7 @@ startup_figures boot(std::optional<bench>& b, std::size_t max_sessions = 0) {
     b.emplace(); // generates the accessory's identity (firmware would load it)
   }
   if (max_sessions != 0) b->settings.max_sessions = max_sessions;
+  b->settings.provisioning = true; // an admin's wifi_set is counted too
   f.identity = {counting::live().cxx - at0.cxx, counting::live().c - at0.c};
   const auto at1 = counting::live();
   std::optional<tls::context> ctx;
@@ -579,6 +583,14 @@ struct scenario_figures {
   // Administration from the admin (the first controller): list the controllers, close and
   // reopen the pairing window, a request with a bad field.
   std::size_t admin_allocations_cxx = 0, admin_replies = 0;
+  // Provisioning from the admin: credentials that do not decode, a join the driver fails, a
+  // second that it completes (with a user's wifi_set refused meanwhile when there is one).
+  std::size_t provisioning_allocations_cxx = 0, provisioning_allocations_c = 0;
+  std::size_t provisioning_replies = 0;
+  // A neighbour's wrong setup secret while the window is open (the failure counted and
+  // persisted), then a controller gone silent until its session declares the link dead, and
+  // its return.
+  std::size_t guess_and_dead_link_allocations_cxx = 0, guess_and_dead_link_allocations_c = 0;
   std::vector<std::size_t> replay_bytes;
   std::vector<std::string> fill_stops;
   std::string largest;
@@ -737,6 +749,104 @@ scenario_figures scenario(std::size_t n) {
     }
     f.admin_allocations_cxx = counting::by_kind[counting::cxx].allocations - admin_cxx_before;
 
+    // Provisioning: the payload read in place, the credentials and the replies in the
+    // responder's room.
+    const std::size_t provisioning_cxx_before = counting::by_kind[counting::cxx].allocations;
+    const std::size_t provisioning_c_before = counting::by_kind[counting::c].allocations;
+    {
+      controller& admin = *cs[0];
+      const std::size_t replies_before = admin.control_received.size();
+      std::string join; // the app's side, not counted
+      REQUIRE(!core::encode_wifi_credentials({"HomeLAN", "correct-horse-battery"}, join));
+      const auto ask = [&](controller& c, const std::string& request) {
+        REQUIRE(!c.session.send(text(request), now, core::message_kind::provisioning).error);
+        c.flush_session(now);
+        run_counted(b, cs, now);
+      };
+      ask(admin, "v1 wifi_set ssid_hex=486f6d65 passphrase_hex=73686f7274"); // 5 bytes: refused
+      ask(admin, join);
+      if (n > 1) ask(*cs[1], join); // not an admin: refused
+      {
+        counted g;
+        REQUIRE(!b.acc->wifi_failed(core::provisioning_failure::auth_error, now));
+      }
+      run_counted(b, cs, now);
+      ask(admin, join);
+      const std::array<std::string_view, 2> addresses{"198.18.1.20", "2001:2:0:1::20"};
+      {
+        counted g;
+        REQUIRE(!b.acc->wifi_joined(addresses, now));
+      }
+      run_counted(b, cs, now);
+      settle(b, cs, now);
+      REQUIRE(b.plat.joins.size() == 2);
+      f.provisioning_replies = admin.control_received.size() - replies_before;
+      // bad_field, connecting, failed, connecting, connected.
+      REQUIRE(f.provisioning_replies == 5);
+      REQUIRE(admin.control_received[replies_before].find("reason=bad_field") != std::string::npos);
+      REQUIRE(admin.control_received.back().find("state=connected") != std::string::npos);
+      if (n > 1) REQUIRE(cs[1]->control_received.back().find("not_admin") != std::string::npos);
+    }
+    f.provisioning_allocations_cxx =
+        counting::by_kind[counting::cxx].allocations - provisioning_cxx_before;
+    f.provisioning_allocations_c =
+        counting::by_kind[counting::c].allocations - provisioning_c_before;
+
+    const std::size_t guess_cxx_before = counting::by_kind[counting::cxx].allocations;
+    const std::size_t guess_c_before = counting::by_kind[counting::c].allocations;
+    {
+      {
+        counted g;
+        REQUIRE(!b.acc->open_pairing_window(now));
+      }
+      controller guesser("a-neighbour-guessing-the-setup-code", b.id.fingerprint());
+      core::pairing_credentials wrong = secret_of(b);
+      wrong.secret[0] ^= 0xff;
+      connect_counted(b, guesser, now, wrong);
+      run_counted(b, {&guesser}, now);
+      REQUIRE(!b.pairing_failures.empty());
+      REQUIRE(b.pairing_failures.back().error == core::pairing_errc::wrong_proof);
+      disconnect_counted(b, guesser, now);
+      REQUIRE(b.acc->pairing_window_open()); // a wrong guess does not close it: the admin does
+      REQUIRE(!cs[0]
+                   ->session
+                   .send(text("v1 pairing_window open=0"), now, core::message_kind::administration)
+                   .error);
+      cs[0]->flush_session(now);
+      run_counted(b, cs, now);
+      REQUIRE(!b.acc->pairing_window_open());
+
+      // The last controller stops answering; the others go on. Its session gives up after
+      // peer_timeout and the accessory closes the connection; then it comes back.
+      controller& silent = *cs.back();
+      std::vector<controller*> others(cs.begin(), cs.end() - 1);
+      const std::size_t closes_before = b.closes.size();
+      const auto give_up = now + b.settings.session.peer_timeout + 2s;
+      while (now < give_up && b.closes.size() == closes_before) {
+        now += 500ms;
+        {
+          counted g;
+          if (b.acc->next_deadline() <= now) b.acc->handle_deadline(now);
+        }
+        for (controller* c : others) {
+          if (c->session.next_deadline() <= now) c->session.handle_deadline(now);
+          c->flush_session(now);
+        }
+        run_counted(b, others, now);
+      }
+      REQUIRE(b.closes.size() > closes_before);
+      REQUIRE(b.closes.back().id == silent.conn);
+      disconnect_counted(b, silent, now);
+      connect_counted(b, silent, now);
+      run_counted(b, cs, now);
+      REQUIRE(silent.session.state() == core::session_state::established);
+      settle(b, cs, now);
+    }
+    f.guess_and_dead_link_allocations_cxx =
+        counting::by_kind[counting::cxx].allocations - guess_cxx_before;
+    f.guess_and_dead_link_allocations_c =
+        counting::by_kind[counting::c].allocations - guess_c_before;
+
     // A stranger's key while the pairing window is closed: refused inside the handshake. Then
     // a peer whose bytes are not TLS. Both end in a failure the TLS engine records (its code
     // only: describe_failures is off, as on firmware).
@@ -822,6 +932,15 @@ void report_scenario(json& j, const char* key, const scenario_figures& f) {
   j.open("allocations_for_administration");
   j.num("cxx", f.admin_allocations_cxx);
   j.num("replies", f.admin_replies);
+  j.close();
+  j.open("allocations_for_provisioning");
+  j.num("cxx", f.provisioning_allocations_cxx);
+  j.num("mbedtls", f.provisioning_allocations_c);
+  j.num("replies", f.provisioning_replies);
+  j.close();
+  j.open("allocations_for_a_wrong_secret_and_a_dead_link");
+  j.num("cxx", f.guess_and_dead_link_allocations_cxx);
+  j.num("mbedtls", f.guess_and_dead_link_allocations_c);
   j.close();
   j.open("allocations_for_two_failed_connections");
   j.num("cxx", f.failed_allocations_cxx);

@@ -26,7 +26,10 @@
 #include "lanyard/core/app_message.hpp"
 #include "lanyard/core/app_message_view.hpp"
 
+#include <array>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -80,9 +83,36 @@ inline std::error_code make_error_code(provisioning_errc e) noexcept {
 /// The app's request: join this network.
 struct wifi_credentials {
   static constexpr std::size_t max_ssid_length = 32;
+  /// 63 bytes of WPA passphrase, or the 64 hex characters of a raw PSK.
+  static constexpr std::size_t max_passphrase_length = 64;
   std::string ssid;
   std::string passphrase;
   friend bool operator==(const wifi_credentials&, const wifi_credentials&) = default;
+};
+
+/// Credentials as views (what the firmware's Wi-Fi seam is handed): valid as long as what they
+/// view.
+struct wifi_credentials_view {
+  std::string_view ssid;
+  std::string_view passphrase;
+};
+
+/// Credentials hex-decoded into room of their own, as the accessory keeps them while its driver
+/// joins: no allocation. Each is followed by a NUL, so C drivers may take them as C strings (the
+/// length still counts: an SSID may contain any byte, NUL included).
+class wifi_credentials_buffer {
+public:
+  wifi_credentials_view view() const noexcept {
+    return {{ssid_.data(), ssid_size_}, {passphrase_.data(), passphrase_size_}};
+  }
+
+private:
+  friend std::error_code decode_wifi_credentials(const app_message_view& m,
+                                                 wifi_credentials_buffer& out) noexcept;
+  std::array<char, wifi_credentials::max_ssid_length + 1> ssid_{};
+  std::array<char, wifi_credentials::max_passphrase_length + 1> passphrase_{};
+  std::uint8_t ssid_size_ = 0;
+  std::uint8_t passphrase_size_ = 0;
 };
 
 enum class provisioning_state : std::uint8_t { connecting, connected, failed };
@@ -122,11 +152,22 @@ struct provisioning_progress {
 std::error_code encode_wifi_credentials(const wifi_credentials& c, std::string& out);
 /// Builds "v1 wifi_status ..." (errors: bad_addresses for connected without valid addresses).
 std::error_code encode_provisioning_progress(const provisioning_progress& p, std::string& out);
+/// The same built in `out` (emplaced here: fixed room), with the addresses as views: what the
+/// accessory's responder builds its reports with, allocating nothing. `reason` counts for
+/// failed only, `addresses` for connected only. Errors: as encode_provisioning_progress().
+std::error_code write_provisioning_progress(std::uint64_t re, provisioning_state state,
+                                            std::span<const std::string_view> addresses,
+                                            provisioning_failure reason,
+                                            std::optional<app_message_writer>& out) noexcept;
 
 /// Reads a wifi_set message. not_provisioning if the verb is another one.
 std::error_code decode_wifi_credentials(const app_message& m, wifi_credentials& out);
 /// The same from a view (what the firmware accessory parses with).
 std::error_code decode_wifi_credentials(const app_message_view& m, wifi_credentials& out);
+/// The same into fixed room: the one decoder, the others copy from it. `out` is changed only
+/// on success.
+std::error_code decode_wifi_credentials(const app_message_view& m,
+                                        wifi_credentials_buffer& out) noexcept;
 /// Reads a wifi_status message. not_provisioning if the verb is another one.
 std::error_code decode_provisioning_progress(const app_message& m, provisioning_progress& out);
 

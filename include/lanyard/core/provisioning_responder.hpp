@@ -13,14 +13,18 @@
 /// Requests it refuses are answered "v1 error re=N reason=R detail=D" (app_message.hpp) and
 /// change nothing: `not_admin` (the controller that sent it is not an admin: only an admin
 /// provisions), `not_in_setup_mode` (provisioned already, or constructed outside setup mode),
-/// `busy` (a join is in progress), `bad_field` (the credentials do not decode; detail says
-/// why). Messages with another verb are not its business: on_message returns
+/// `busy` (a join is in progress), `bad_field` (the credentials do not decode; the detail is
+/// the provisioning_errc's name: bad_ssid, bad_passphrase, missing_field, unknown_field). Messages with another verb are not its business: on_message returns
 /// provisioning_errc::not_provisioning and the firmware hands them to its other handlers.
 ///
 /// Which controller asked is the firmware's to remember (it sends the replies); `re` is the
 /// channel sequence number of the wifi_set being answered.
 ///
-/// Thread-safety: a plain value; one owner. No exceptions, no allocation beyond std::string.
+/// The responder keeps what the firmware needs in room of its own (about 1.2 KB): the replies
+/// and the credentials being joined are views of it.
+///
+/// Thread-safety: a plain value; one owner. No exceptions; no allocation (the app_message
+/// overload of on_message() aside, which is the view one behind a copy of the views).
 #pragma once
 
 #include "lanyard/core/app_message.hpp"
@@ -28,9 +32,9 @@
 
 #include <cstdint>
 #include <optional>
-#include <string>
+#include <span>
+#include <string_view>
 #include <system_error>
-#include <vector>
 
 namespace lanyard::core {
 
@@ -44,10 +48,12 @@ public:
 
   /// What to do about one app message.
   struct outcome {
-    /// The message to send to the app that asked, as a provisioning message (empty if none).
-    std::string reply;
+    /// The message to send to the app that asked, as a provisioning message (empty if none):
+    /// a view of the responder's room, valid until the responder is next called or moved.
+    std::string_view reply;
     /// Set when the driver must start joining this network; report with joined()/failed().
-    std::optional<wifi_credentials> join;
+    /// Views of the responder's copy, which stays as it is until the verdict is reported.
+    std::optional<wifi_credentials_view> join;
   };
 
   /// `setup_mode` false: the accessory is provisioned already (phase done).
@@ -66,25 +72,32 @@ public:
   std::error_code on_message(const app_message_view& m, std::uint64_t seq, sender from,
                              outcome& out);
 
-  /// The driver joined: the wifi_status connected message (phase done). Errors (`out`
-  /// untouched, phase unchanged): bad_addresses (none, more than 8, or not IP literals: a
-  /// driver bug), bad_state (no join in progress).
-  std::error_code joined(const std::vector<std::string>& addresses, std::string& out);
+  /// The driver joined: the wifi_status connected message in `out` (a view of the responder's
+  /// room, as outcome::reply), phase done. Errors (`out` untouched, phase unchanged):
+  /// bad_addresses (none, more than 8, or not IP literals: a driver bug), bad_state (no join
+  /// in progress), app_message_errc::bad_value (the list is over 128 bytes).
+  std::error_code joined(std::span<const std::string_view> addresses, std::string_view& out);
 
-  /// The driver gave up: the wifi_status failed message (phase idle: setup mode goes on).
-  /// Errors: bad_state (no join in progress; `out` untouched).
-  std::error_code failed(provisioning_failure why, std::string& out);
+  /// The driver gave up: the wifi_status failed message in `out` (as joined()), phase idle:
+  /// setup mode goes on. Errors: bad_state (no join in progress; `out` untouched).
+  std::error_code failed(provisioning_failure why, std::string_view& out);
 
   phase current() const noexcept { return phase_; }
   /// The sequence number of the wifi_set being served (meaningful while joining or done).
   std::uint64_t request() const noexcept { return re_; }
 
 private:
-  // The driver's verdict `p` (re filled in here) as the reply; then phase `next`.
-  std::error_code conclude(provisioning_progress p, phase next, std::string& out);
+  // The driver's verdict as the reply; then phase `next`.
+  std::error_code conclude(provisioning_state state, std::span<const std::string_view> addresses,
+                           provisioning_failure why, phase next, std::string_view& out);
+  // "v1 error re=N reason=R detail=D" in reply_.
+  std::string_view refuse(std::uint64_t seq, std::string_view reason, std::string_view detail);
 
   phase phase_;
   std::uint64_t re_ = 0;
+  std::optional<app_message_writer> reply_;
+  // What the driver is joining (or last joined).
+  wifi_credentials_buffer network_;
 };
 
 /// "idle", "joining", "done".

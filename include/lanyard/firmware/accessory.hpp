@@ -137,8 +137,8 @@ public:
   core::session::send_result send(const core::fingerprint& controller,
                                   std::span<const std::byte> payload, time_point now);
   /// The Wi-Fi driver joined the network platform::join_wifi named: tells the admin that sent
-  /// it, with the accessory's addresses there.
-  std::error_code wifi_joined(const std::vector<std::string>& addresses, time_point now);
+  /// it, with the accessory's addresses there (1..8 IP literals, read during the call).
+  std::error_code wifi_joined(std::span<const std::string_view> addresses, time_point now);
   /// The Wi-Fi driver could not join: the admin is told why; setup mode goes on.
   std::error_code wifi_failed(core::provisioning_failure why, time_point now);
   /// The pairing button: opens the window (window_opener::local, which resets the failure

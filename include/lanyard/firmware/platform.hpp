@@ -41,8 +41,11 @@ struct platform {
   /// (core::pairing_window). Required.
   std::chrono::system_clock::time_point (*wall_clock)(void* user) = nullptr;
   /// Start joining the Wi-Fi network an admin sent in setup mode; report the outcome with
-  /// accessory::wifi_joined() or wifi_failed(). Null: provisioning is refused as not offered.
-  void (*join_wifi)(void* user, const core::wifi_credentials& network) = nullptr;
+  /// accessory::wifi_joined() or wifi_failed() (not from inside this call). `network` views the
+  /// accessory's copy, which stays as it is until the outcome is reported; each is also
+  /// followed by a NUL (an SSID may contain any byte: use its size). Null: provisioning is
+  /// refused as not offered.
+  void (*join_wifi)(void* user, const core::wifi_credentials_view& network) = nullptr;
   /// Show the verification code of a confirmation pairing (display, LED pattern). Null: the
   /// accessory offers no confirmation pairing.
   void (*show_verification_code)(void* user, std::uint32_t code) = nullptr;

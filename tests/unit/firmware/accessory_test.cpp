@@ -10,6 +10,7 @@
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/firmware/error.hpp>
 
+#include <array>
 #include <limits>
 
 using namespace fw_test;
@@ -252,7 +253,8 @@ TEST_CASE("firmware accessory: only the admin provisions; the driver's verdict r
   run(b, {&admin, &user}, t0 + 2s);
   REQUIRE(b.plat.joins.size() == 1);
   CHECK(b.plat.joins[0].ssid == "home");
-  REQUIRE(!b.acc->wifi_joined({"198.18.1.20"}, t0 + 3s));
+  const std::array<std::string_view, 1> addresses{"198.18.1.20"};
+  REQUIRE(!b.acc->wifi_joined(addresses, t0 + 3s));
   run(b, {&admin, &user}, t0 + 3s);
   REQUIRE(!admin.control_received.empty());
   CHECK(admin.control_received.back().find("connected") != std::string::npos);

@@ -79,8 +79,9 @@ struct test_platform {
       return 0;
     };
     p.wall_clock = [](void* u) { return static_cast<test_platform*>(u)->wall; };
-    p.join_wifi = [](void* u, const core::wifi_credentials& c) {
-      static_cast<test_platform*>(u)->joins.push_back(c);
+    p.join_wifi = [](void* u, const core::wifi_credentials_view& c) {
+      static_cast<test_platform*>(u)->joins.push_back(
+          {std::string(c.ssid), std::string(c.passphrase)});
     };
     return p;
   }
