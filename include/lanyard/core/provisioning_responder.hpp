@@ -14,7 +14,8 @@
 /// change nothing: `not_admin` (the controller that sent it is not an admin: only an admin
 /// provisions), `not_in_setup_mode` (provisioned already, or constructed outside setup mode),
 /// `busy` (a join is in progress), `bad_field` (the credentials do not decode; the detail is
-/// the provisioning_errc's name: bad_ssid, bad_passphrase, missing_field, unknown_field). Messages with another verb are not its business: on_message returns
+/// the provisioning_errc's name: bad_ssid, bad_passphrase, missing_field, unknown_field).
+/// Messages with another verb are not its business: on_message returns
 /// provisioning_errc::not_provisioning and the firmware hands them to its other handlers.
 ///
 /// Which controller asked is the firmware's to remember (it sends the replies); `re` is the
