@@ -24,8 +24,11 @@
 //
 // stdout: one JSON line per event (started, announced, paired, pairing_failed, message,
 // session_reset, session_ended, connection_closed, host_renamed, instance_renamed, txt_set,
-// stopped); peers' text is escaped (json_line). SIGTERM / SIGINT: mDNS goodbyes, "stopped",
-// exit 0. Start-up errors: a sentence on stderr, exit 1 (2 for bad arguments).
+// stopped); peers' text is escaped (json_line), errors are their stable codes
+// (core::code_string). SIGTERM / SIGINT: mDNS goodbyes, "stopped" with the number of C++
+// allocations the loop made (allocation_count.hpp: none, in fixed memory like a board; the lab
+// tests check it), exit 0. Start-up errors: a sentence on stderr, exit 1 (2 for bad arguments).
+#include "allocation_count.hpp"
 #include "json_line.hpp"
 #include "lab_wifi.hpp"
 #include "mdns_sockets.hpp"
@@ -33,8 +36,9 @@
 #include "posix_storage.hpp"
 
 #include <lanyard/core/accessory_txt.hpp>
-#include <lanyard/core/app_message.hpp>
+#include <lanyard/core/app_message_view.hpp>
 #include <lanyard/core/device_id.hpp>
+#include <lanyard/core/fingerprint.hpp>
 #include <lanyard/core/mdns_responder.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/core/txt_record.hpp>
@@ -63,6 +67,7 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -202,20 +207,29 @@ void receive_mdns(int descriptor) {
 }
 
 // The TXT record follows the accessory's state (id, pv, sf): re-announced when it changes.
-std::vector<std::uint8_t> published_txt;
-void update_txt(const fw::accessory& acc, std::string_view device_id, time_point at) {
+// Built in fixed room (core::encode_accessory_txt), at every wake-up: the loop allocates nothing.
+using txt_room = std::array<std::uint8_t, core::max_accessory_txt_size>;
+txt_room published_txt{};
+std::size_t published_txt_size = 0;
+core::accessory_txt_state txt_state(const fw::accessory& acc, std::string_view device_id) {
   core::accessory_txt_state st;
   st.device_id = device_id;
   st.pairing_window_open = acc.pairing_window_open();
   st.controllers = acc.controllers().list().size();
   st.max_controllers = acc.controllers().capacity();
   st.pairing_in_progress = acc.pairings_in_progress() > 0;
-  core::txt_record txt;
-  if (core::set_accessory_txt(st, txt)) return;
-  std::vector<std::uint8_t> wire = txt.encode();
-  if (wire == published_txt) return;
-  if (responder.set_txt(at, wire)) return;
-  published_txt = std::move(wire);
+  return st;
+}
+void update_txt(const fw::accessory& acc, std::string_view device_id, time_point at) {
+  const core::accessory_txt_state st = txt_state(acc, device_id);
+  txt_room wire;
+  const std::size_t size = core::encode_accessory_txt(st, wire);
+  if (size == 0) return;
+  const auto bytes = std::span<const std::uint8_t>(wire).first(size);
+  if (std::ranges::equal(bytes, std::span(published_txt).first(published_txt_size))) return;
+  if (responder.set_txt(at, bytes)) return;
+  published_txt = wire;
+  published_txt_size = size;
   json_line("txt_set").boolean("sf", st.pairing_window_open).write(stdout_fd);
 }
 
@@ -293,7 +307,9 @@ void read_connection(fw::accessory& acc, tcp_connection& c) {
 }
 
 // --- the lamp ---------------------------------------------------------------------------------
-std::string lamp_answer(std::string_view cmd) {
+// The answer, in room of its own (valid until the next call).
+std::string_view lamp_answer(std::string_view cmd) {
+  static std::array<char, 32> answer;
   if (cmd == "on") {
     lamp_on = true;
   } else if (cmd == "off") {
@@ -308,7 +324,9 @@ std::string lamp_answer(std::string_view cmd) {
   } else {
     return "error: unknown command (on, off, brightness N)";
   }
-  return std::string("state ") + (lamp_on ? "on " : "off ") + std::to_string(brightness);
+  const int n = std::snprintf(answer.data(), answer.size(), "state %s %d", lamp_on ? "on" : "off",
+                              brightness);
+  return {answer.data(), static_cast<std::size_t>(n)};
 }
 
 void handle_events(fw::accessory& acc, std::string_view device_id) {
@@ -317,33 +335,33 @@ void handle_events(fw::accessory& acc, std::string_view device_id) {
       const std::string_view cmd(reinterpret_cast<const char*>(m->payload.data()),
                                  m->payload.size());
       json_line("message")
-          .text("controller", core::to_string(m->controller))
+          .text("controller", core::format_fingerprint(m->controller).view())
           .text("text", cmd)
           .write(stdout_fd);
-      const std::string answer = lamp_answer(cmd);
+      const std::string_view answer = lamp_answer(cmd);
       acc.send(m->controller, std::as_bytes(std::span(answer.data(), answer.size())), now());
     } else if (auto* p = std::get_if<fw::events::paired>(&*ev)) {
       const fw::controller_entry* e = acc.controllers().find(p->controller);
       json_line("paired")
-          .text("controller", core::to_string(p->controller))
+          .text("controller", core::format_fingerprint(p->controller).view())
           .text("name", e ? e->name() : std::string_view{})
           .text("role", p->role == core::paired_role::admin ? "admin" : "user")
           .write(stdout_fd);
     } else if (auto* f = std::get_if<fw::events::pairing_failed>(&*ev)) {
       json_line("pairing_failed")
-          .text("controller", core::to_string(f->controller))
-          .text("error", f->error.message())
+          .text("controller", core::format_fingerprint(f->controller).view())
+          .code("error", f->error)
           .number("attempts_left", f->attempts_left)
           .write(stdout_fd);
     } else if (auto* r = std::get_if<fw::events::session_reset>(&*ev)) {
       json_line("session_reset")
-          .text("controller", core::to_string(r->controller))
+          .text("controller", core::format_fingerprint(r->controller).view())
           .number("unacked", r->unacked)
           .write(stdout_fd);
     } else if (auto* se = std::get_if<fw::events::session_ended>(&*ev)) {
       json_line("session_ended")
-          .text("controller", core::to_string(se->controller))
-          .text("why", se->why.message())
+          .text("controller", core::format_fingerprint(se->controller).view())
+          .code("why", se->why)
           .write(stdout_fd);
     } else if (auto* cc = std::get_if<fw::events::close_connection>(&*ev)) {
       if (tcp_connection* c = find_connection(cc->id)) {
@@ -352,7 +370,7 @@ void handle_events(fw::accessory& acc, std::string_view device_id) {
       }
       acc.closed(cc->id, now());
       json_line line("connection_closed");
-      if (cc->why) line.text("why", cc->why.message());
+      if (cc->why) line.code("why", cc->why);
       line.write(stdout_fd);
     }
   }
@@ -467,10 +485,10 @@ void send_reading(fw::accessory& acc, time_point at) {
   char temperature[32];
   std::snprintf(temperature, sizeof temperature, "%.2f",
                 21.0 + 2.0 * std::sin(static_cast<double>(reading_n) / 10.0));
-  core::app_message m("reading");
+  core::app_message_writer m("reading");
   m.set("n", reading_n).set("temperature_c", temperature);
-  std::string text;
-  if (core::encode_app_message(m, text)) return;
+  const std::string_view text = m.text();
+  if (text.empty()) return;
   for (const fw::controller_entry& c : acc.controllers().list())
     acc.send(c.key, std::as_bytes(std::span(text.data(), text.size())), at);
 }
@@ -670,20 +688,15 @@ int main(int argc, char** argv) {
   listener = open_listener(o.port);
   if (listener < 0) return fail("listen", std::strerror(errno));
 
-  core::accessory_txt_state st;
-  st.device_id = o.device_id;
-  st.pairing_window_open = acc->pairing_window_open();
-  st.controllers = acc->controllers().list().size();
-  st.max_controllers = acc->controllers().capacity();
-  core::txt_record txt;
-  if (core::set_accessory_txt(st, txt)) return fail("TXT", "the device id does not fit");
-  published_txt = txt.encode();
+  const core::accessory_txt_state st = txt_state(*acc, o.device_id);
+  published_txt_size = core::encode_accessory_txt(st, published_txt);
+  if (published_txt_size == 0) return fail("TXT", "the device id does not fit");
   core::mdns_responder_config config;
   config.host_name = o.host;
   config.instance_name = o.instance;
   config.service_type = "_lanyard._tcp";
   config.port = o.port;
-  config.txt = published_txt;
+  config.txt = std::span(published_txt).first(published_txt_size);
   std::uint64_t seed = 0;
   random_fill(nullptr, reinterpret_cast<unsigned char*>(&seed), sizeof seed);
   config.random_seed = seed;
@@ -725,6 +738,9 @@ int main(int argc, char** argv) {
   }
   started.write(stdout_fd);
   if (sensor_interval.count() > 0) next_reading = now() + sensor_interval;
+  // From here on the loop runs in the memory reserved above: "stopped" says how many C++
+  // allocations it made (the lab tests require none).
+  lamp::allocation_count::start();
 
   for (;;) {
     const time_point at = now();
@@ -772,6 +788,9 @@ int main(int argc, char** argv) {
   const time_point end = now();
   responder.stop(end);
   const std::size_t goodbyes = send_due_packets(end);
-  json_line("stopped").number("goodbye_packets", goodbyes).write(stdout_fd);
+  json_line("stopped")
+      .number("goodbye_packets", goodbyes)
+      .number("allocations_after_start", lamp::allocation_count::since_start())
+      .write(stdout_fd);
   return 0;
 }

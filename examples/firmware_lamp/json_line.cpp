@@ -1,5 +1,7 @@
 #include "json_line.hpp"
 
+#include <lanyard/core/error_condition.hpp>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -142,6 +144,11 @@ json_line& json_line::boolean(std::string_view name, bool value) noexcept {
   key(name);
   raw(value ? "true" : "false");
   return *this;
+}
+
+json_line& json_line::code(std::string_view name, const std::error_code& value) noexcept {
+  std::array<char, 96> text;
+  return this->text(name, {text.data(), lanyard::core::code_string(value, text)});
 }
 
 json_line& json_line::begin_array(std::string_view name) noexcept {

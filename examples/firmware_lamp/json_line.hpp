@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <system_error>
 
 namespace lamp {
 
@@ -27,6 +28,9 @@ public:
   json_line& text(std::string_view key, std::string_view value) noexcept;
   json_line& number(std::string_view key, std::uint64_t value) noexcept;
   json_line& boolean(std::string_view key, bool value) noexcept;
+  /// "key":"lanyard.channel.peer_dead": an error's stable code (core::code_string()), composed
+  /// in place where its sentence would be allocated.
+  json_line& code(std::string_view key, const std::error_code& value) noexcept;
   /// "key":[ ... ]: array_text() adds the elements, end_array() closes it.
   json_line& begin_array(std::string_view key) noexcept;
   json_line& array_text(std::string_view value) noexcept;

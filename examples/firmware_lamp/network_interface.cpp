@@ -105,8 +105,11 @@ std::error_code find_network_interface(std::string_view name, network_interface&
                    "(DHCP or static configuration)",
                    ifname);
   }
-  std::stable_sort(candidates.begin(), candidates.begin() + count,
-                   [](const mdns_address& a, const mdns_address& b) { return rank(a) < rank(b); });
+  // By rank, keeping the kernel's order within one (an insertion sort: std::stable_sort would
+  // take a temporary buffer from the heap, and the loop runs in fixed memory).
+  for (std::size_t i = 1; i < count; ++i)
+    for (std::size_t j = i; j > 0 && rank(candidates[j]) < rank(candidates[j - 1]); --j)
+      std::swap(candidates[j], candidates[j - 1]);
   out.index = if_nametoindex(ifname);
   if (out.index == 0) {
     const int e = errno;

@@ -88,8 +88,10 @@ const std::error_category& base32_category() noexcept {
   return category;
 }
 
-void base32_encode(std::span<const std::uint8_t> data, std::string& out) {
-  out.reserve(out.size() + base32_encoded_length(data.size()));
+std::size_t base32_encode(std::span<const std::uint8_t> data, std::span<char> out) noexcept {
+  const std::size_t length = base32_encoded_length(data.size());
+  if (out.size() < length) return 0;
+  std::size_t at = 0;
   std::uint32_t buffer = 0;
   int bits = 0;
   for (std::uint8_t b : data) {
@@ -97,10 +99,17 @@ void base32_encode(std::span<const std::uint8_t> data, std::string& out) {
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out.push_back(alphabet[(buffer >> bits) & 0x1FU]);
+      out[at++] = alphabet[(buffer >> bits) & 0x1FU];
     }
   }
-  if (bits > 0) out.push_back(alphabet[(buffer << (5 - bits)) & 0x1FU]);
+  if (bits > 0) out[at++] = alphabet[(buffer << (5 - bits)) & 0x1FU];
+  return at;
+}
+
+void base32_encode(std::span<const std::uint8_t> data, std::string& out) {
+  const std::size_t start = out.size();
+  out.resize(start + base32_encoded_length(data.size()));
+  (void)base32_encode(data, std::span(out).subspan(start));
 }
 
 std::string base32_encode(std::span<const std::uint8_t> data) {

@@ -1,6 +1,9 @@
 #include "lanyard/core/error_condition.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <string>
 #include <string_view>
 
@@ -119,15 +122,35 @@ std::string terse_message(const char* category, std::string_view code_name, int 
 
 } // namespace detail
 
-std::string code_string(const std::error_code& ec) {
-  if (!ec) return {};
+std::size_t code_string(const std::error_code& ec, std::span<char> out) noexcept {
+  std::size_t at = 0;
+  const auto put = [&](std::string_view s) {
+    const std::size_t n = std::min(s.size(), out.size() - at);
+    s.copy(out.data() + at, n);
+    at += n;
+  };
+  if (!ec) return 0;
+  put(ec.category().name());
   if (is_lanyard_code(ec)) {
     // Safe without RTTI: only a lanyard_category answers the marker.
     const auto& cat = static_cast<const lanyard_category&>(ec.category());
-    if (const std::string_view name = cat.code_name(ec.value()); !name.empty())
-      return std::string(cat.name()) + "." + std::string(name);
+    if (const std::string_view name = cat.code_name(ec.value()); !name.empty()) {
+      put(".");
+      put(name);
+      return at;
+    }
   }
-  return std::string(ec.category().name()) + ":" + std::to_string(ec.value());
+  std::array<char, 12> digits;
+  const auto r = std::to_chars(digits.data(), digits.data() + digits.size(), ec.value());
+  put(":");
+  put(std::string_view(digits.data(), static_cast<std::size_t>(r.ptr - digits.data())));
+  return at;
+}
+
+std::string code_string(const std::error_code& ec) {
+  // Category names are short words; a longer one is cut, as in the span form.
+  std::array<char, 160> text;
+  return std::string(text.data(), code_string(ec, text));
 }
 
 std::vector<std::string_view> condition_names(const std::error_code& ec) {

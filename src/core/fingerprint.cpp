@@ -96,34 +96,40 @@ const std::error_category& fingerprint_category() noexcept {
   return category;
 }
 
-std::string to_string(const fingerprint& fp, fingerprint_format format) {
-  std::string out;
+fingerprint_text format_fingerprint(const fingerprint& fp, fingerprint_format format) noexcept {
+  fingerprint_text t;
+  const auto put = [&t](char c) { t.chars[t.size++] = c; };
   switch (format) {
   case fingerprint_format::base32_grouped: {
-    const std::string plain = base32_encode(fp.bytes);
-    out.reserve(plain.size() + plain.size() / 4);
+    std::array<char, base32_encoded_length(fingerprint::size)> plain;
+    (void)base32_encode(fp.bytes, plain);
     for (std::size_t i = 0; i < plain.size(); ++i) {
-      if (i != 0 && i % 4 == 0) out.push_back('-');
-      out.push_back(plain[i]);
+      if (i != 0 && i % 4 == 0) put('-');
+      put(plain[i]);
     }
     break;
   }
   case fingerprint_format::hex_colon:
-    out = "sha256:";
+    for (const char c : std::string_view("sha256:"))
+      put(c);
     for (std::size_t i = 0; i < fp.bytes.size(); ++i) {
-      if (i != 0) out.push_back(':');
-      out.push_back(hex_digits[fp.bytes[i] >> 4]);
-      out.push_back(hex_digits[fp.bytes[i] & 0xF]);
+      if (i != 0) put(':');
+      put(hex_digits[fp.bytes[i] >> 4]);
+      put(hex_digits[fp.bytes[i] & 0xF]);
     }
     break;
   case fingerprint_format::hex:
     for (std::uint8_t b : fp.bytes) {
-      out.push_back(hex_digits[b >> 4]);
-      out.push_back(hex_digits[b & 0xF]);
+      put(hex_digits[b >> 4]);
+      put(hex_digits[b & 0xF]);
     }
     break;
   }
-  return out;
+  return t;
+}
+
+std::string to_string(const fingerprint& fp, fingerprint_format format) {
+  return std::string(format_fingerprint(fp, format).view());
 }
 
 std::string to_short_string(const fingerprint& fp) {

@@ -149,19 +149,21 @@ void session::emit(session_event ev) {
 }
 
 // Empties the replay buffer into a list (the unacknowledged messages of a reset or a close).
-std::vector<message> session::take_replay() {
-  std::vector<message> out;
-  out.reserve(replay_.size());
-  for (auto p = replay_.begin(); p != replay_.end(); p = replay_.next(p)) {
-    const replay_ring::entry e = replay_.at(p);
-    message m{e.seq, std::vector<std::byte>(e.head.begin(), e.head.end()), e.kind};
-    m.payload.insert(m.payload.end(), e.tail.begin(), e.tail.end());
-    out.push_back(std::move(m));
+std::size_t session::take_replay(std::vector<message>& out) {
+  const std::size_t count = replay_.size();
+  if (settings_.unacked == unacked_report::messages) {
+    out.reserve(count);
+    for (auto p = replay_.begin(); p != replay_.end(); p = replay_.next(p)) {
+      const replay_ring::entry e = replay_.at(p);
+      message m{e.seq, std::vector<std::byte>(e.head.begin(), e.head.end()), e.kind};
+      m.payload.insert(m.payload.end(), e.tail.begin(), e.tail.end());
+      out.push_back(std::move(m));
+    }
   }
   replay_.clear();
   transmit_pos_ = replay_.begin();
   replay_bytes_ = 0;
-  return out;
+  return count;
 }
 
 void session::set_state(session_state s) {
@@ -326,7 +328,8 @@ void session::drop_acked(std::uint64_t next) {
 
 void session::start_new_session(const session_id& new_id) {
   if (had_traffic_) {
-    events::session_reset reset{id_, new_id, take_replay()};
+    events::session_reset reset{id_, new_id, {}, 0};
+    reset.unacked_count = take_replay(reset.unacked);
     send_next_ = acked_ = transmit_next_ = 0;
     in_flight_bytes_ = 0;
     recv_next_ = ack_sent_ = consumed_next_ = skip_next_ = 0;
@@ -516,7 +519,8 @@ void session::handle_pong(const pong_frame& p, time_point now) {
 void session::handle_close(const close_frame& c) {
   if (c.code == 0) {
     // The peer ended the session for good.
-    events::closed ev{{}, true, take_replay()};
+    events::closed ev{{}, true, {}, 0};
+    ev.unacked_count = take_replay(ev.unacked);
     reset_connection(last_receive_);
     emit(std::move(ev));
     set_state(session_state::closed);
@@ -565,7 +569,8 @@ std::error_code session::close(time_point now) {
   reset_connection(now);
   close_pending_ = can_tell_peer;
   close_code_ = 0;
-  events::closed ev{{}, false, take_replay()};
+  events::closed ev{{}, false, {}, 0};
+  ev.unacked_count = take_replay(ev.unacked);
   emit(std::move(ev));
   set_state(session_state::closed);
   return {};

@@ -36,6 +36,8 @@ core::session_settings firmware_session_profile() {
   // application as views with the peer's window as the queue: nothing allocated per message.
   s.memory = core::session_memory::reserve;
   s.delivery = core::message_delivery::view;
+  // A session's end or reset counts its unacknowledged messages rather than copy them.
+  s.unacked = core::unacked_report::count;
   return s;
 }
 
@@ -572,6 +574,8 @@ struct accessory::impl {
     // Messages reach the application as views of the session's buffers, whatever the
     // settings say: the event queue has no room for copies (accessory_event.hpp).
     st.delivery = core::message_delivery::view;
+    // Nobody could send them again: counted, not copied (a session's end allocates nothing).
+    st.unacked = core::unacked_report::count;
     st.new_session_id = [this] { return random_session_id(); };
     st.is_foreign_session = [this, i](const core::session_id& id) {
       return table.foreign(sessions[i].key, id);
@@ -656,7 +660,7 @@ struct accessory::impl {
           begin_close(c, why, now);
         }
       } else if (auto* r = std::get_if<core::events::session_reset>(&*ev)) {
-        emit_data(s, events::session_reset{s.key, r->unacked.size()}, now);
+        emit_data(s, events::session_reset{s.key, r->unacked_count}, now);
       } else if (std::get_if<core::events::closed>(&*ev)) {
         table.ended(s.key);
         carry_out_drops(now);

@@ -41,7 +41,8 @@ foreach(scenario IN ITEMS controllers_1 controllers_4)
   foreach(moment IN ITEMS allocations_per_pairing allocations_per_reconnection
                          allocations_for_two_failed_connections allocations_for_administration
                          allocations_for_provisioning
-                         allocations_for_a_wrong_secret_and_a_dead_link)
+                         allocations_for_a_wrong_secret_and_a_dead_link
+                         allocations_for_a_session_ended_by_its_controller)
     string(JSON value ERROR_VARIABLE get_error GET "${report}" ${scenario} ${moment} cxx)
     if(get_error OR NOT value EQUAL 0)
       message(FATAL_ERROR "${scenario} ${moment}: ${value} C++ allocations, none allowed "

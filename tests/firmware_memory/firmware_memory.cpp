@@ -591,6 +591,9 @@ struct scenario_figures {
   // persisted), then a controller gone silent until its session declares the link dead, and
   // its return.
   std::size_t guess_and_dead_link_allocations_cxx = 0, guess_and_dead_link_allocations_c = 0;
+  // The last controller ends its session for good (CLOSE 0) while the accessory holds
+  // messages it has not had acknowledged.
+  std::size_t session_end_allocations_cxx = 0;
   std::vector<std::size_t> replay_bytes;
   std::vector<std::string> fill_stops;
   std::string largest;
@@ -847,6 +850,23 @@ scenario_figures scenario(std::size_t n) {
     f.guess_and_dead_link_allocations_c =
         counting::by_kind[counting::c].allocations - guess_c_before;
 
+    const std::size_t end_cxx_before = counting::by_kind[counting::cxx].allocations;
+    {
+      controller& leaving = *cs.back();
+      const auto payload = text("not yet acknowledged");
+      for (int k = 0; k < 2; ++k) {
+        counted g;
+        REQUIRE(!b.acc->send(leaving.key(), payload, now).error);
+      }
+      REQUIRE(b.acc->session_of(leaving.key())->replay_count() == 2);
+      REQUIRE(!leaving.session.close(now));
+      leaving.flush_session(now);
+      run_counted(b, cs, now);
+      REQUIRE(b.acc->session_of(leaving.key()) == nullptr); // ended, its slot free
+      settle(b, cs, now);
+    }
+    f.session_end_allocations_cxx = counting::by_kind[counting::cxx].allocations - end_cxx_before;
+
     // A stranger's key while the pairing window is closed: refused inside the handshake. Then
     // a peer whose bytes are not TLS. Both end in a failure the TLS engine records (its code
     // only: describe_failures is off, as on firmware).
@@ -941,6 +961,9 @@ void report_scenario(json& j, const char* key, const scenario_figures& f) {
   j.open("allocations_for_a_wrong_secret_and_a_dead_link");
   j.num("cxx", f.guess_and_dead_link_allocations_cxx);
   j.num("mbedtls", f.guess_and_dead_link_allocations_c);
+  j.close();
+  j.open("allocations_for_a_session_ended_by_its_controller");
+  j.num("cxx", f.session_end_allocations_cxx);
   j.close();
   j.open("allocations_for_two_failed_connections");
   j.num("cxx", f.failed_allocations_cxx);

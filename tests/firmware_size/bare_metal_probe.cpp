@@ -7,7 +7,7 @@
 // here, left undefined at the link (--unresolved-symbols=ignore-all) and, like libc and
 // mbedTLS, not part of the figure. It is measured, never run.
 #include <lanyard/core/accessory_txt.hpp>
-#include <lanyard/core/app_message.hpp>
+#include <lanyard/core/app_message_view.hpp>
 #include <lanyard/core/mdns_responder.hpp>
 #include <lanyard/core/setup_payload.hpp>
 #include <lanyard/core/txt_record.hpp>
@@ -77,8 +77,9 @@ void update_txt(lanyard_accessory* acc, const lanyard_accessory_settings& s, std
   st.pairing_window_open = lanyard_accessory_pairing_window_open(acc);
   st.controllers = lanyard_accessory_controller_count(acc);
   st.max_controllers = s.max_controllers;
-  core::txt_record txt;
-  if (!core::set_accessory_txt(st, txt)) (void)responder.set_txt(at(now), txt.encode());
+  std::array<std::uint8_t, core::max_accessory_txt_size> txt;
+  if (const std::size_t n = core::encode_accessory_txt(st, txt))
+    (void)responder.set_txt(at(now), std::span(txt).first(n));
 }
 
 void flush(lanyard_accessory* acc, slot& c, std::uint64_t now) {
@@ -112,11 +113,10 @@ void handle_event(lanyard_accessory* acc, const lanyard_event& ev, std::uint64_t
 }
 
 void send_reading(lanyard_accessory* acc, const std::uint8_t controller[32], std::uint64_t now) {
-  core::app_message m;
-  m.verb = "reading";
-  m.fields.emplace_back("lux", std::to_string(port_read_sensor()));
-  std::string text;
-  if (core::encode_app_message(m, text)) return;
+  core::app_message_writer m("reading");
+  m.set("lux", static_cast<std::uint64_t>(port_read_sensor()));
+  const std::string_view text = m.text();
+  if (text.empty()) return;
   (void)lanyard_accessory_send(acc, controller, reinterpret_cast<const std::uint8_t*>(text.data()),
                                text.size(), now, nullptr);
 }

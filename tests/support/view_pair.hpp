@@ -20,6 +20,7 @@ inline session_settings view_server_settings(int* ids) {
   s.output_batch_bytes = 4 * 1024;
   s.memory = session_memory::reserve;
   s.delivery = message_delivery::view;
+  s.unacked = unacked_report::count;
   return s;
 }
 

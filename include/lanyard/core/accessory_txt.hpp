@@ -21,6 +21,8 @@
 #include <lanyard/core/txt_record.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <span>
 #include <string_view>
 #include <system_error>
 
@@ -39,5 +41,17 @@ struct accessory_txt_state {
 /// Sets id, pv and sf in `txt`, keeping its other entries (the product's own keys). Errors:
 /// txt_record::set()'s (a device id that does not fit a TXT string).
 std::error_code set_accessory_txt(const accessory_txt_state& state, txt_record& txt);
+
+/// The most bytes encode_accessory_txt() writes: id with the longest device id a TXT string
+/// holds, pv and sf.
+inline constexpr std::size_t max_accessory_txt_size = (1 + txt_max_string_size) + 5 + 5;
+
+/// The same record's wire form (RFC 6763 § 6: id, pv, sf, each a length byte and key=value),
+/// the bytes set_accessory_txt() and txt_record::encode() give for a record of only these
+/// keys, written into `out` without allocating: what firmware publishes with. A product's own
+/// keys follow as more strings. Returns the bytes written, or 0 with nothing written if the
+/// device id does not fit a TXT string or `out` is shorter.
+std::size_t encode_accessory_txt(const accessory_txt_state& state,
+                                 std::span<std::uint8_t> out) noexcept;
 
 } // namespace lanyard::core

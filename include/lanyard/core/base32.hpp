@@ -44,6 +44,10 @@ void base32_encode(std::span<const std::uint8_t> data, std::string& out);
 /// Returns the unpadded, uppercase base32 encoding of `data`.
 std::string base32_encode(std::span<const std::uint8_t> data);
 
+/// Writes the same into `out` without allocating: the characters written
+/// (base32_encoded_length(data.size())), or 0 with nothing written if `out` is shorter.
+std::size_t base32_encode(std::span<const std::uint8_t> data, std::span<char> out) noexcept;
+
 /// Number of base32 characters base32_encode() produces for `bytes` bytes.
 constexpr std::size_t base32_encoded_length(std::size_t bytes) noexcept {
   return (bytes * 8 + 4) / 5;

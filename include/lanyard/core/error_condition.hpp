@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -156,6 +157,9 @@ public:
 /// ("system:111", "asio.misc:2"), and for a Lanyard value outside its enum; "" for success.
 /// Never the message text, which is for people and may change.
 std::string code_string(const std::error_code& ec);
+/// The same into `out` without allocating (what firmware logs with): the characters written,
+/// cut at out.size().
+std::size_t code_string(const std::error_code& ec, std::span<char> out) noexcept;
 
 /// True if `ec` belongs to one of Lanyard's categories (so code_name() answers for it). Asked
 /// through equivalent(), no RTTI.

@@ -37,7 +37,21 @@ enum class fingerprint_format {
   hex,
 };
 
-/// Formats `fp`. Thread-safety: pure function.
+/// A fingerprint's text in room of its own: what firmware logs with, allocating nothing.
+struct fingerprint_text {
+  /// The longest form, hex_colon: "sha256:" and 32 hex pairs with 31 colons.
+  static constexpr std::size_t max_size = 7 + 32 * 3 - 1;
+  std::array<char, max_size> chars{};
+  std::size_t size = 0;
+  std::string_view view() const noexcept { return {chars.data(), size}; }
+};
+
+/// Formats `fp` into fixed room. Thread-safety: pure function.
+fingerprint_text
+format_fingerprint(const fingerprint& fp,
+                   fingerprint_format format = fingerprint_format::base32_grouped) noexcept;
+
+/// Formats `fp` (format_fingerprint()'s text as a string). Thread-safety: pure function.
 std::string to_string(const fingerprint& fp,
                       fingerprint_format format = fingerprint_format::base32_grouped);
 

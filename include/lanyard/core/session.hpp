@@ -266,7 +266,9 @@ private:
   void forget_held_message() noexcept;
   bool adopt_peer_limits(const receive_limits& l);
   void emit(session_event ev);
-  std::vector<message> take_replay();
+  // Empties the replay buffer into `out` (under unacked_report::messages) and says how many
+  // messages it held.
+  std::size_t take_replay(std::vector<message>& out);
   void start_new_session(const session_id& new_id);
   void establish(bool resumed, time_point now);
   void add_rtt_sample(duration sample);

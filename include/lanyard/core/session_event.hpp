@@ -98,7 +98,10 @@ struct acked {
 struct session_reset {
   session_id old_id;
   session_id new_id;
+  /// Empty under unacked_report::count.
   std::vector<message> unacked;
+  /// How many messages the peer never acknowledged (unacked.size() when they are reported).
+  std::size_t unacked_count = 0;
 };
 
 /// The current connection failed: protocol_violation, frame_too_large, ..., peer_dead,
@@ -121,7 +124,10 @@ struct rtt_sample {
 struct closed {
   std::error_code error;
   bool by_peer = false;
+  /// Empty under unacked_report::count.
   std::vector<message> unacked;
+  /// How many messages the peer never acknowledged (unacked.size() when they are reported).
+  std::size_t unacked_count = 0;
 };
 
 } // namespace events

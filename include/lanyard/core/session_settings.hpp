@@ -62,6 +62,17 @@ enum class message_delivery : std::uint8_t {
   view,
 };
 
+/// What events::session_reset and events::closed say of the messages the peer never
+/// acknowledged (session_settings::unacked).
+enum class unacked_report : std::uint8_t {
+  /// The messages themselves, copied out of the replay buffer (`unacked`), for an app to send
+  /// again or report (the default).
+  messages,
+  /// Their number only (`unacked_count`): a session that ends or resets allocates nothing. For
+  /// firmware, which has nobody to hand them to.
+  count,
+};
+
 /// Settings of one session. max_message_size and max_replay_bytes need not match the peer's:
 /// each end announces its own in HELLO / WELCOME (docs/PROTOCOL.md § 3.3) and sends within the
 /// other's.
@@ -86,6 +97,9 @@ struct session_settings {
   session_memory memory = session_memory::grow;
   /// Received messages as copies, or as views under back-pressure (see message_delivery).
   message_delivery delivery = message_delivery::copy;
+  /// The unacknowledged messages of a session that ends or resets, or only their number (see
+  /// unacked_report).
+  unacked_report unacked = unacked_report::messages;
 
   /// Send a cumulative ACK at once after this many unacknowledged messages... (16: one ACK
   /// per 16 messages keeps ACK traffic under ~2% for small messages while freeing the

@@ -72,15 +72,20 @@ no_json() {
   fi
 }
 
-# stop_publisher NAME PID: SIGTERM, then until it has exited (it prints "stopped" last) with
-# nothing on stderr from a sanitizer.
-stop_publisher() {
+# terminate WHAT PID: SIGTERM, then until the process has exited (or is a zombie), 10 s at most.
+terminate() {
   local end=$((SECONDS + 10))
   kill -TERM "$2"
   while kill -0 "$2" 2>/dev/null && [[ $(cat "/proc/$2/stat" 2>/dev/null) != *") Z "* ]]; do
-    ((SECONDS < end)) || { echo "FAILED: publisher $1 (pid $2) still runs 10 s after SIGTERM"; exit 1; }
+    ((SECONDS < end)) || { echo "FAILED: $1 (pid $2) still runs 10 s after SIGTERM"; exit 1; }
     sleep 0.1
   done
+}
+
+# stop_publisher NAME PID: SIGTERM, then until it has exited (it prints "stopped" last) with
+# nothing on stderr from a sanitizer.
+stop_publisher() {
+  terminate "publisher $1" "$2"
   wait_json "$1" '.event=="stopped" and .goodbye_packets > 0' 1
   # Under ASan/UBSan (scripts/test's asan stage) a report, leaks at exit included, fails here.
   if grep -qE 'Sanitizer|runtime error' "$LAB_DIR/$1.err" 2>/dev/null; then
@@ -88,6 +93,27 @@ stop_publisher() {
     cat "$LAB_DIR/$1.err"
     exit 1
   fi
+}
+
+# stop_lamp NAME PID: SIGTERM to the firmware lamp, then until it has exited; its "stopped"
+# line must say that its loop made no C++ allocation (fixed memory: examples/firmware_lamp/
+# allocation_count.hpp), and nothing may be on stderr from a sanitizer.
+stop_lamp() {
+  local count
+  terminate "lamp $1" "$2"
+  wait_json "$1" '.event=="stopped"' 2
+  count=$(jq -s '[.[]|select(.event=="stopped")][0].allocations_after_start' "$LAB_DIR/$1.json")
+  if [[ $count != 0 ]]; then
+    echo "FAILED: lamp $1 made $count C++ allocations after start-up (fixed memory: none allowed;"
+    echo "  FIRMWARE_LAMP_TRACE_ALLOCATIONS=FILE in the lamp's environment writes where they are)"
+    exit 1
+  fi
+  if grep -qE 'Sanitizer|runtime error' "$LAB_DIR/$1.err" 2>/dev/null; then
+    echo "FAILED: lamp $1 has a sanitizer report:"
+    cat "$LAB_DIR/$1.err"
+    exit 1
+  fi
+  echo "ok: lamp $1 stopped; no C++ allocation after start-up"
 }
 
 # avahi_escape NAME: how `avahi-browse -p` prints a service name (avahi_escape_label: letters,

@@ -44,5 +44,5 @@ jq -e -s --argjson n $n --argjson s "$start" '
   ([.[]|select(.event=="path")|.to.interface][$s:] == ["wlan0", "p2p0", "wlan0"])' \
   "$LAB_DIR/c.json" >/dev/null ||
   { echo "FAILED: delivery or path sequence wrong"; cat "$LAB_DIR/c.json.err"; exit 1; }
-kill -TERM "$pid"
-pass "firmware lamp failover: wlan0 -> p2p0 on cut, back after the hold; $n commands answered exactly once, in order, no reset"
+stop_lamp lamp "$pid"
+pass "firmware lamp failover: wlan0 -> p2p0 on cut, back after the hold; $n commands answered exactly once, in order, no reset; no C++ allocation after start-up"

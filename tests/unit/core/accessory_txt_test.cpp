@@ -1,10 +1,15 @@
 #include <lanyard/core/accessory_txt.hpp>
 
+#include "support/counting_new.hpp"
+
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <string>
+#include <vector>
 
 using namespace lanyard::core;
+namespace alloc_count = lanyard::test::alloc_count;
 
 namespace {
 
@@ -58,4 +63,32 @@ TEST_CASE("accessory TXT: a device id that does not fit is an error, the record 
   const std::string huge(300, 'x');
   CHECK(set_accessory_txt({huge, true, 0, 16}, t));
   CHECK(t.find("id") == nullptr);
+}
+
+TEST_CASE("accessory TXT: firmware's encoder writes the record's bytes in fixed room", "[txt]") {
+  for (const bool open : {true, false})
+    for (const bool in_progress : {true, false})
+      for (const std::size_t controllers : {std::size_t{0}, std::size_t{16}}) {
+        const accessory_txt_state s{"lamp-1", open, controllers, 16, in_progress};
+        txt_record t;
+        REQUIRE_FALSE(set_accessory_txt(s, t));
+        const std::vector<std::uint8_t> expected = t.encode();
+        std::array<std::uint8_t, max_accessory_txt_size> room{};
+        alloc_count::allocations = 0;
+        alloc_count::counting = true;
+        const std::size_t n = encode_accessory_txt(s, room);
+        alloc_count::counting = false;
+        CHECK(alloc_count::allocations == 0);
+        CHECK(std::vector<std::uint8_t>(room.begin(), room.begin() + n) == expected);
+      }
+  // The longest device id a TXT string holds (252 bytes after "id=") fills the room exactly.
+  const std::string longest(252, 'x');
+  std::array<std::uint8_t, max_accessory_txt_size> room{};
+  CHECK(encode_accessory_txt({longest, true, 0, 16}, room) == room.size());
+  // One byte more does not fit a TXT string; a short buffer gets nothing.
+  room.fill(0xAA);
+  CHECK(encode_accessory_txt({longest + "x", true, 0, 16}, room) == 0);
+  std::array<std::uint8_t, 12> small{};
+  CHECK(encode_accessory_txt({"lamp-1", true, 0, 16}, small) == 0);
+  CHECK(room[0] == 0xAA); // nothing written
 }

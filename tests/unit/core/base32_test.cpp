@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -111,4 +112,17 @@ TEST_CASE("base32 rejects non-zero trailing bits (non-canonical last character)"
   CHECK(out.empty());
   CHECK(std::string(base32_category().name()) == "lanyard.base32");
   CHECK_FALSE(make_error_code(base32_errc::invalid_length).message().empty());
+}
+
+TEST_CASE("base32_encode into fixed room: the string form's characters, nothing if short",
+          "[base32]") {
+  const auto data = bytes_of("foobar");
+  std::array<char, 16> room{};
+  const std::size_t n = base32_encode(data, room);
+  CHECK(std::string_view(room.data(), n) == base32_encode(data));
+  CHECK(n == base32_encoded_length(data.size()));
+  std::array<char, 9> short_room{};
+  short_room.fill('?');
+  CHECK(base32_encode(data, short_room) == 0);
+  CHECK(short_room[0] == '?');
 }

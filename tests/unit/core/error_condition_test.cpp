@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cerrno>
 #include <string>
 #include <system_error>
@@ -257,4 +258,16 @@ TEST_CASE("lanyard.fingerprint, lanyard.base32 and lanyard.txt codes have the de
       {6, "record_too_long", {permanent}},
   };
   check_conditions(txt_category(), txt_rows);
+}
+
+TEST_CASE("code_string into fixed room: the same text, cut at the room's end",
+          "[error_condition]") {
+  std::array<char, 64> room{};
+  const std::error_code wrong = make_error_code(pairing_errc::wrong_proof);
+  CHECK(std::string_view(room.data(), code_string(wrong, room)) == code_string(wrong));
+  const std::error_code timed_out = std::make_error_code(std::errc::timed_out);
+  CHECK(std::string_view(room.data(), code_string(timed_out, room)) == code_string(timed_out));
+  CHECK(code_string({}, room) == 0);
+  std::array<char, 10> small{};
+  CHECK(std::string_view(small.data(), code_string(wrong, small)) == "lanyard.pa");
 }

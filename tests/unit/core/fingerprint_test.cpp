@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <set>
 #include <string>
 #include <unordered_set>
@@ -129,4 +130,16 @@ TEST_CASE("fingerprints compare and hash by their bytes") {
   CHECK(ordered.size() == 2);
   std::unordered_set<fingerprint> hashed{a, b, a};
   CHECK(hashed.size() == 2);
+}
+
+TEST_CASE("format_fingerprint: to_string's text in fixed room, every format", "[fingerprint]") {
+  const fingerprint fp = sequence();
+  for (const auto format : {fingerprint_format::base32_grouped, fingerprint_format::hex_colon,
+                            fingerprint_format::hex}) {
+    const fingerprint_text t = format_fingerprint(fp, format);
+    CHECK(t.view() == to_string(fp, format));
+  }
+  // The longest form fills the room exactly.
+  CHECK(format_fingerprint(fp, fingerprint_format::hex_colon).size == fingerprint_text::max_size);
+  CHECK(format_fingerprint(fp).view().size() == 64); // 52 characters in 13 groups
 }

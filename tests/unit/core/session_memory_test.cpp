@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <new>
+#include <optional>
 #include <string>
 
 using lanyard::test::alloc_count::allocations;
@@ -165,4 +166,39 @@ TEST_CASE("a session that cannot reserve its memory says so instead of terminati
   const session g(session_role::server, grown);
   lanyard::test::alloc_count::nothrow_fails = false;
   CHECK(g.memory_reserved());
+}
+
+TEST_CASE("a session's end by the peer and a reset count their unacknowledged messages, "
+          "allocating nothing") {
+  allocations = 0;
+  int ids = 0;
+  view_pair p(&ids);
+  p.enter = [] { counting = true; };
+  p.leave = [] { counting = false; };
+  p.connect(t(0));
+  // Unacknowledged on the server's side: the client takes them but does not acknowledge yet.
+  for (int k = 0; k < 3; ++k) {
+    const std::vector<std::byte> m = msg("unacked " + std::to_string(k));
+    counting = true;
+    REQUIRE_FALSE(p.server.send(m, t(1)).error);
+    counting = false;
+  }
+  REQUIRE(p.server.replay_count() == 3);
+  // The client ends the session for good: CLOSE with code 0, then the server reads it.
+  p.client.close(t(2));
+  std::vector<std::byte> from_client;
+  for (auto out = p.client.poll_output(t(2)); !out.empty(); out = p.client.poll_output(t(2)))
+    from_client.insert(from_client.end(), out.begin(), out.end());
+  counting = true;
+  (void)p.server.receive_some(from_client, t(2));
+  std::optional<events::closed> closed;
+  while (auto ev = p.server.poll_event())
+    if (auto* c = std::get_if<events::closed>(&*ev)) closed = std::move(*c);
+  counting = false;
+  REQUIRE(closed);
+  CHECK(closed->by_peer);
+  CHECK(closed->unacked_count == 3);
+  CHECK(closed->unacked.empty());
+  CHECK(p.server.replay_count() == 0);
+  CHECK(allocations == 0);
 }
