@@ -41,7 +41,6 @@
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/core/mdns_responder.hpp>
 #include <lanyard/core/setup_payload.hpp>
-#include <lanyard/core/txt_record.hpp>
 #include <lanyard/firmware/accessory.hpp>
 #include <lanyard/firmware/error.hpp>
 #include <lanyard/firmware/identity_store.hpp>
@@ -230,7 +229,7 @@ void update_txt(const fw::accessory& acc, std::string_view device_id, time_point
   if (responder.set_txt(at, bytes)) return;
   published_txt = wire;
   published_txt_size = size;
-  json_line("txt_set").boolean("sf", st.pairing_window_open).write(stdout_fd);
+  json_line("txt_set").boolean("sf", core::accessory_txt_offers_pairing(st)).write(stdout_fd);
 }
 
 // --- TCP ------------------------------------------------------------------------------------

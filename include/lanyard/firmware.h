@@ -212,7 +212,7 @@ typedef struct lanyard_platform {
    *  an admin sent in setup mode; report the outcome later with lanyard_accessory_wifi_joined()
    *  or lanyard_accessory_wifi_failed() (not from inside this callback). `ssid` (1..32 bytes:
    *  may contain any byte, so use `ssid_len`) and `passphrase` (empty for an open network) are
-   *  also NUL-terminated; they are valid during the call only. */
+   *  also NUL-terminated; they stay valid, unchanged, until the outcome is reported. */
   void (*join_wifi)(void* user, const char* ssid, size_t ssid_len, const char* passphrase,
                     size_t passphrase_len);
   /** Optional (NULL: no confirmation pairing is offered). Show the verification code of a

@@ -1,20 +1,16 @@
 #include <lanyard/core/accessory_txt.hpp>
 
 namespace lanyard::core {
-namespace {
 
-// sf: see the header.
-bool offers_pairing(const accessory_txt_state& state) noexcept {
+bool accessory_txt_offers_pairing(const accessory_txt_state& state) noexcept {
   const bool room = state.controllers < state.max_controllers;
   return state.pairing_window_open && !state.pairing_in_progress && room;
 }
 
-} // namespace
-
 std::error_code set_accessory_txt(const accessory_txt_state& state, txt_record& txt) {
   if (auto ec = txt.set("id", state.device_id)) return ec;
   if (auto ec = txt.set("pv", "1")) return ec;
-  return txt.set("sf", offers_pairing(state) ? "1" : "0");
+  return txt.set("sf", accessory_txt_offers_pairing(state) ? "1" : "0");
 }
 
 std::size_t encode_accessory_txt(const accessory_txt_state& state,
@@ -34,7 +30,7 @@ std::size_t encode_accessory_txt(const accessory_txt_state& state,
   out[at++] = 4;
   put("pv=1");
   out[at++] = 4;
-  put(offers_pairing(state) ? "sf=1" : "sf=0");
+  put(accessory_txt_offers_pairing(state) ? "sf=1" : "sf=0");
   return at;
 }
 

@@ -2,6 +2,8 @@
 
 #include "lanyard/core/error_condition.hpp"
 
+#include <algorithm>
+
 namespace lanyard::core {
 namespace {
 
@@ -253,11 +255,12 @@ std::error_code write_provisioning_progress(std::uint64_t re, provisioning_state
   if (state == provisioning_state::connected) {
     if (addresses.empty() || addresses.size() > provisioning_progress::max_addresses)
       return provisioning_errc::bad_addresses;
-    // The list is one value: what would not fit is the writer's value_too_long.
+    for (const std::string_view a : addresses)
+      if (!valid_address(a)) return provisioning_errc::bad_addresses;
+    // The list is one value: what would not fit is the writer's bad_value.
     std::array<char, app_message::max_value_length + 1> list;
     std::size_t size = 0;
     for (const std::string_view a : addresses) {
-      if (!valid_address(a)) return provisioning_errc::bad_addresses;
       const std::size_t need = a.size() + (size == 0 ? 0 : 1);
       if (size + need > list.size()) {
         size = list.size(); // too long: set() refuses it below
@@ -275,14 +278,18 @@ std::error_code write_provisioning_progress(std::uint64_t re, provisioning_state
 }
 
 std::error_code encode_provisioning_progress(const provisioning_progress& p, std::string& out) {
-  if (p.addresses.size() > provisioning_progress::max_addresses)
+  // Addresses count for connected only (the writer checks them there); other states ignore
+  // them, as they always did.
+  if (p.state == provisioning_state::connected &&
+      p.addresses.size() > provisioning_progress::max_addresses)
     return provisioning_errc::bad_addresses;
   std::array<std::string_view, provisioning_progress::max_addresses> views;
-  for (std::size_t k = 0; k < p.addresses.size(); ++k)
+  const std::size_t count = std::min(p.addresses.size(), views.size());
+  for (std::size_t k = 0; k < count; ++k)
     views[k] = p.addresses[k];
   std::optional<app_message_writer> w;
-  if (std::error_code ec = write_provisioning_progress(
-          p.re, p.state, std::span(views.data(), p.addresses.size()), p.reason, w))
+  if (std::error_code ec =
+          write_provisioning_progress(p.re, p.state, std::span(views.data(), count), p.reason, w))
     return ec;
   out.assign(w->text());
   return {};

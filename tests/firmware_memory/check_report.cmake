@@ -50,4 +50,13 @@ foreach(scenario IN ITEMS controllers_1 controllers_4)
     endif()
   endforeach()
 endforeach()
+# Provisioning runs on a session that is established: mbedTLS allocates nothing for it either.
+foreach(scenario IN ITEMS controllers_1 controllers_4)
+  string(JSON value ERROR_VARIABLE get_error GET "${report}" ${scenario}
+         allocations_for_provisioning mbedtls)
+  if(get_error OR NOT value EQUAL 0)
+    message(FATAL_ERROR "${scenario} allocations_for_provisioning: ${value} mbedTLS allocations, "
+                        "none allowed ${get_error}\n${report}")
+  endif()
+endforeach()
 message(STATUS "firmware_memory: ${report}")

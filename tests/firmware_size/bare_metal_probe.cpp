@@ -13,6 +13,7 @@
 #include <lanyard/core/txt_record.hpp>
 #include <lanyard/firmware.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -114,7 +115,7 @@ void handle_event(lanyard_accessory* acc, const lanyard_event& ev, std::uint64_t
 
 void send_reading(lanyard_accessory* acc, const std::uint8_t controller[32], std::uint64_t now) {
   core::app_message_writer m("reading");
-  m.set("lux", static_cast<std::uint64_t>(port_read_sensor()));
+  m.set("lux", static_cast<std::uint64_t>(std::max(0, port_read_sensor())));
   const std::string_view text = m.text();
   if (text.empty()) return;
   (void)lanyard_accessory_send(acc, controller, reinterpret_cast<const std::uint8_t*>(text.data()),

@@ -6,6 +6,9 @@
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/core/provisioning_responder.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
 #include <utility>
 
 #include <cstddef>
@@ -25,6 +28,29 @@ using namespace lanyard::core;
     }                                                                                              \
   } while (false)
 
+namespace {
+
+// A reference for the decoders, written apart from them: lowercase hex pairs into bytes.
+std::optional<std::string> reference_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    unsigned v = 0;
+    for (const char c : hex.substr(i, 2)) {
+      if (c >= '0' && c <= '9')
+        v = v * 16 + static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v = v * 16 + static_cast<unsigned>(c - 'a' + 10);
+      else
+        return std::nullopt;
+    }
+    out += static_cast<char>(v);
+  }
+  return out;
+}
+
+} // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const app_message_parse_result r =
       parse_app_message(std::string_view(reinterpret_cast<const char*>(data), size));
@@ -37,13 +63,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     PROV_FUZZ_CHECK(!decode_wifi_credentials(parse_app_message(text).message, again));
     PROV_FUZZ_CHECK(again == c);
   }
-  // The accessory's decoder into fixed room says the same as the string one.
+  // The decoder (the fixed-room one; the string form copies from it) against the reference:
+  // what it accepts is the hex of its fields, with the bounds the header states, each
+  // followed by a NUL.
   wifi_credentials_buffer fixed;
-  const std::error_code fixed_ec = decode_wifi_credentials(view_of(r.message), fixed);
-  PROV_FUZZ_CHECK(fixed_ec == decode_wifi_credentials(r.message, c));
-  if (!fixed_ec) {
-    PROV_FUZZ_CHECK(fixed.view().ssid == c.ssid && fixed.view().passphrase == c.passphrase);
-    PROV_FUZZ_CHECK(fixed.view().ssid.data()[c.ssid.size()] == '\0');
+  if (!decode_wifi_credentials(view_of(r.message), fixed)) {
+    const wifi_credentials_view v = fixed.view();
+    const auto ssid = reference_hex(r.message.get("ssid_hex").value_or("?"));
+    const auto pass = reference_hex(r.message.get("passphrase_hex").value_or("?"));
+    PROV_FUZZ_CHECK(ssid && pass && v.ssid == *ssid && v.passphrase == *pass);
+    PROV_FUZZ_CHECK(!v.ssid.empty() && v.ssid.size() <= 32 && v.passphrase.size() <= 64);
+    PROV_FUZZ_CHECK(v.ssid.data()[v.ssid.size()] == '\0');
+    PROV_FUZZ_CHECK(v.passphrase.data()[v.passphrase.size()] == '\0');
+  } else if (r.message.verb == "wifi_set" && r.message.fields.size() == 2) {
+    // Refused with both fields there and nothing else: the reference must see a fault too.
+    const auto ssid = reference_hex(r.message.get("ssid_hex").value_or("?"));
+    const auto pass = reference_hex(r.message.get("passphrase_hex").value_or("?"));
+    const bool psk =
+        pass && pass->size() == 64 && std::all_of(pass->begin(), pass->end(), [](char ch) {
+          return std::isxdigit(static_cast<unsigned char>(ch)) != 0;
+        });
+    PROV_FUZZ_CHECK(!ssid || !pass || ssid->empty() || ssid->size() > 32 ||
+                    !(pass->empty() || (pass->size() >= 8 && pass->size() <= 63) || psk));
   }
   provisioning_progress p;
   if (!decode_provisioning_progress(r.message, p)) {

@@ -38,6 +38,9 @@ struct accessory_txt_state {
   bool pairing_in_progress = false;
 };
 
+/// The setup flag the record carries for `state`: sf=1 (see above).
+bool accessory_txt_offers_pairing(const accessory_txt_state& state) noexcept;
+
 /// Sets id, pv and sf in `txt`, keeping its other entries (the product's own keys). Errors:
 /// txt_record::set()'s (a device id that does not fit a TXT string).
 std::error_code set_accessory_txt(const accessory_txt_state& state, txt_record& txt);

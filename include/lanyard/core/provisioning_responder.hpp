@@ -24,8 +24,7 @@
 /// The responder keeps what the firmware needs in room of its own (about 1.2 KB): the replies
 /// and the credentials being joined are views of it.
 ///
-/// Thread-safety: a plain value; one owner. No exceptions; no allocation (the app_message
-/// overload of on_message() aside, which is the view one behind a copy of the views).
+/// Thread-safety: a plain value; one owner. No exceptions, no allocation.
 #pragma once
 
 #include "lanyard/core/app_message.hpp"

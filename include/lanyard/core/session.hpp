@@ -8,7 +8,8 @@
 /// WELCOME(session id, resumed, next expected), and each side retransmits exactly what the
 /// other lacks: delivery is exactly once and in order across any number of connections. If
 /// the server does not know the session any more, it starts a new one and the side that had
-/// traffic in the old one reports events::session_reset with every unacknowledged message.
+/// traffic in the old one reports events::session_reset with every unacknowledged message
+/// (or only their number: session_settings::unacked).
 /// docs/PROTOCOL.md has the wire format and the rules.
 ///
 /// Driving it (ngtcp2 style; the caller owns the transport and the clock):
@@ -186,7 +187,8 @@ public:
   std::error_code consume(std::uint64_t seq, std::size_t payload_size, time_point now);
 
   /// Ends the session: queues CLOSE(0) if connected, reports events::closed with the
-  /// unacknowledged messages and enters state closed. session_closed if already closed.
+  /// unacknowledged messages (or their number: session_settings::unacked) and enters state
+  /// closed. session_closed if already closed.
   std::error_code close(time_point now);
 
   /// The next event, if any. Drain after every call that feeds the session.

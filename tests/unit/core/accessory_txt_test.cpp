@@ -88,7 +88,9 @@ TEST_CASE("accessory TXT: firmware's encoder writes the record's bytes in fixed 
   // One byte more does not fit a TXT string; a short buffer gets nothing.
   room.fill(0xAA);
   CHECK(encode_accessory_txt({longest + "x", true, 0, 16}, room) == 0);
-  std::array<std::uint8_t, 12> small{};
-  CHECK(encode_accessory_txt({"lamp-1", true, 0, 16}, small) == 0);
   CHECK(room[0] == 0xAA); // nothing written
+  std::array<std::uint8_t, 12> small{};
+  small.fill(0xAA);
+  CHECK(encode_accessory_txt({"lamp-1", true, 0, 16}, small) == 0);
+  CHECK(small[0] == 0xAA);
 }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 using namespace lanyard::core;
 
@@ -101,6 +102,16 @@ TEST_CASE("provisioning: decoding wifi_status refuses bad input") {
   std::string out;
   CHECK(encode_provisioning_progress({0, provisioning_state::connected, {}, {}}, out) ==
         provisioning_errc::bad_addresses);
+  // Every address is checked before the list's length: a bad one after long ones is named.
+  std::vector<std::string> long_then_bad(7, "2001:2:0:1:1111:2222:3333:4444");
+  long_then_bad.push_back("not-an-address");
+  CHECK(encode_provisioning_progress({0, provisioning_state::connected, long_then_bad, {}}, out) ==
+        provisioning_errc::bad_addresses);
+  // Addresses count for connected only: another state ignores them, however many.
+  const std::vector<std::string> nine(9, "198.18.1.3");
+  REQUIRE_FALSE(encode_provisioning_progress(
+      {4, provisioning_state::failed, nine, provisioning_failure::timeout}, out));
+  CHECK(out == "v1 wifi_status re=4 state=failed reason=timeout");
 }
 
 TEST_CASE("provisioning: a failed join reports a code a caller can branch on") {

@@ -130,6 +130,35 @@ TEST_CASE("resume: what was lost in flight is retransmitted exactly once") {
   CHECK(s.next_expected_seq() == 3);
 }
 
+TEST_CASE("unacked_report::count: a reset and a local close count the messages, copy none") {
+  int ids = 0;
+  session_settings counted;
+  counted.unacked = unacked_report::count;
+  session c(session_role::client, counted);
+  auto s = std::make_unique<session>(session_role::server, server_settings(&ids));
+  connect(c, *s, t(0));
+  pump(c, *s, t(0));
+  c.send(msg("unacked-1"), t(1));
+  c.send(msg("unacked-2"), t(1));
+  c.poll_output(t(1)); // lost with the server
+  s = std::make_unique<session>(session_role::server, server_settings(&ids));
+  c.on_disconnected(t(2));
+  connect(c, *s, t(3));
+  auto resets = only<events::session_reset>(pump(c, *s, t(3)).client);
+  REQUIRE(resets.size() == 1);
+  CHECK(resets[0].unacked.empty());
+  CHECK(resets[0].unacked_count == 2);
+  CHECK(c.replay_count() == 0);
+
+  c.send(msg("never-acked"), t(4));
+  CHECK_FALSE(c.close(t(5)));
+  auto closed = only<events::closed>(drain(c));
+  REQUIRE(closed.size() == 1);
+  CHECK_FALSE(closed[0].by_peer);
+  CHECK(closed[0].unacked.empty());
+  CHECK(closed[0].unacked_count == 1);
+}
+
 TEST_CASE("the server lost the session: the client reports every unacknowledged message") {
   int ids = 0;
   session c(session_role::client);
@@ -159,6 +188,7 @@ TEST_CASE("the server lost the session: the client reports every unacknowledged 
   CHECK(resets[0].old_id == id_of(1));
   CHECK(resets[0].new_id == id_of(2));
   REQUIRE(resets[0].unacked.size() == 3);
+  CHECK(resets[0].unacked_count == 3);
   CHECK(str(resets[0].unacked[0].payload) == "unacked-1");
   CHECK(resets[0].unacked[0].seq == 1);
   CHECK(str(resets[0].unacked[2].payload) == "queued-offline");
@@ -536,6 +566,7 @@ TEST_CASE("CLOSE from the peer") {
     CHECK(closed[0].by_peer);
     CHECK_FALSE(closed[0].error);
     REQUIRE(closed[0].unacked.size() == 1);
+    CHECK(closed[0].unacked_count == 1);
     CHECK(str(closed[0].unacked[0].payload) == "never-acked");
   }
   SECTION("an error code fails only the connection") {
@@ -701,6 +732,7 @@ TEST_CASE("the replay buffer keeps its order across wrap and growth: resent, res
     auto resets = only<events::session_reset>(ev.client);
     REQUIRE(resets.size() == 1);
     REQUIRE(resets[0].unacked.size() == 130);
+    CHECK(resets[0].unacked_count == 130);
     for (std::size_t i = 0; i < 130; ++i) {
       CHECK(resets[0].unacked[i].seq == 3 + i);
       CHECK(str(resets[0].unacked[i].payload) == sent[i]);
@@ -713,6 +745,7 @@ TEST_CASE("the replay buffer keeps its order across wrap and growth: resent, res
     auto closed = only<events::closed>(drain(c));
     REQUIRE(closed.size() == 1);
     REQUIRE(closed[0].unacked.size() == 130);
+    CHECK(closed[0].unacked_count == 130);
     for (std::size_t i = 0; i < 130; ++i)
       CHECK(str(closed[0].unacked[i].payload) == sent[i]);
     CHECK(c.replay_count() == 0);

@@ -92,6 +92,34 @@ TEST_CASE("firmware accessory: a session resumes on a new connection with nothin
   CHECK(b.resets.empty());
 }
 
+TEST_CASE("firmware accessory: a controller that lost its session gets a new one; the "
+          "messages it never acknowledged are counted") {
+  bench b;
+  REQUIRE(!b.boot());
+  controller phone("phone", b.id.fingerprint());
+  pair(b, phone, t0);
+  // Traffic numbers the session on the wire: a session the phone forgets is then reset.
+  REQUIRE(!b.acc->send(phone.key(), text("reading 0"), t0 + 500ms).error);
+  run(b, {&phone}, t0 + 500ms);
+  REQUIRE(phone.received == std::vector<std::string>{"reading 0"});
+  phone.disconnect(b, t0 + 1s);
+  REQUIRE(!b.acc->send(phone.key(), text("reading 1"), t0 + 2s).error);
+  REQUIRE(!b.acc->send(phone.key(), text("reading 2"), t0 + 2s).error);
+  const std::size_t unacked = b.acc->session_of(phone.key())->replay_count();
+  REQUIRE(unacked >= 2);
+
+  // The app was reinstalled (its key kept): it comes back without a session.
+  phone.session = core::session(core::session_role::client);
+  phone.received.clear();
+  phone.connect(b, t0 + 3s);
+  run(b, {&phone}, t0 + 3s);
+  CHECK(b.acc->connected(phone.key()));
+  REQUIRE(b.resets.size() == 1);
+  CHECK(b.resets[0].controller == phone.key());
+  CHECK(b.resets[0].unacked == unacked);
+  CHECK(phone.received.empty());
+}
+
 TEST_CASE("firmware accessory: a new connection takes over; the old one is closed") {
   bench b;
   REQUIRE(!b.boot());
