@@ -36,10 +36,10 @@ consecutive() {
 if [[ -n ${LAMP:-} ]]; then
   lab_avahi_stop accessory
   # shellcheck disable=SC2016
-  lab_spawn accessory "$log.err" bash -c 'exec "$0" "$@" >"'"$log"'"' "$LAMP" \
+  lamp_pid=$(lab_spawn accessory "$log.err" bash -c 'exec "$0" "$@" >"'"$log"'"' "$LAMP" \
     --state-dir "$LAB_DIR/acc" --setup-interface ap0 --interface p2p0 --port 5577 \
     --device-id sensor-co --network "HomeLAN=correct-horse@wlan0" --sensor-interval-ms 100 \
-    --softap-grace-ms 1000 >/dev/null
+    --softap-grace-ms 1000)
   for _ in $(seq 200); do grep -q '"event":"started"' "$log" && break; sleep 0.1; done
   latest_payload() { jq -r 'select(.setup_payload)|.setup_payload' "$log" | tail -n 1; }
 else
@@ -104,4 +104,14 @@ lab_exec phone "$APP" "$payload" --state-dir "$LAB_DIR/ctl" --readings 3 >"$app"
 tail -n 1 "$app"
 (($(count '^reading ') == 3)) || { cat "$app"; echo "FAILED: the second run: not 3 readings"; exit 1; }
 ((failed == 0)) || { echo "FAILED: session reset (see above)"; exit 1; }
+if [[ -n ${LAMP:-} ]]; then
+  # The lamp runs in fixed memory (examples/firmware_lamp/allocation_count.hpp): its "stopped"
+  # line counts the C++ allocations its loop made through all of the above.
+  kill -TERM "$lamp_pid"
+  for _ in $(seq 100); do grep -q '"event":"stopped"' "$log" && break; sleep 0.1; done
+  allocations=$(jq -s '[.[]|select(.event=="stopped")][0].allocations_after_start' "$log")
+  [[ $allocations == 0 ]] ||
+    { echo "FAILED: the lamp made $allocations C++ allocations after start-up (none allowed)"; exit 1; }
+  echo "ok: the lamp stopped; no C++ allocation after start-up"
+fi
 echo "PASSED: companion example: SoftAP, pairing, provisioning, one session, readings, failover"
