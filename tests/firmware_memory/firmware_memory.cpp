@@ -145,6 +145,14 @@ struct snapshot {
 snapshot live() {
   return {by_kind[cxx].live, by_kind[kind::c].live};
 }
+// Allocations made so far (not live bytes): a moment's count is made() less made() before it.
+snapshot made() {
+  return {by_kind[cxx].allocations, by_kind[kind::c].allocations};
+}
+snapshot made_since(const snapshot& before) {
+  const snapshot now = made();
+  return {now.cxx - before.cxx, now.c - before.c};
+}
 snapshot peak() {
   return {by_kind[cxx].peak, by_kind[kind::c].peak};
 }
@@ -571,29 +579,29 @@ struct scenario_figures {
   // From the moment every controller is paired and connected: the peak, and the number of
   // allocations (messages both ways, replay buffers full, drained: none is expected).
   counting::snapshot traffic_high_water;
-  std::size_t traffic_allocations_cxx = 0, traffic_allocations_c = 0;
+  counting::snapshot traffic_allocations;
   // What is still allocated after start-up, by cause: the pairings (each a connection, a
   // pairing exchange and the session's first use), and reconnections that resume a session
   // (each a connection: its TLS engine).
-  std::size_t pairing_allocations_cxx = 0, pairing_allocations_c = 0;
-  std::size_t reconnect_allocations_cxx = 0, reconnect_allocations_c = 0;
+  counting::snapshot pairing_allocations, reconnect_allocations;
   // Two strangers whose connections fail (an unknown key while the window is closed, bytes
   // that are not TLS): what a neighbour costs the accessory's heap.
-  std::size_t failed_allocations_cxx = 0, failed_allocations_c = 0;
+  counting::snapshot failed_allocations;
   // Administration from the admin (the first controller): list the controllers, close and
   // reopen the pairing window, a request with a bad field.
-  std::size_t admin_allocations_cxx = 0, admin_replies = 0;
+  counting::snapshot admin_allocations;
+  std::size_t admin_replies = 0;
   // Provisioning from the admin: credentials that do not decode, a join the driver fails, a
   // second that it completes (with a user's wifi_set refused meanwhile when there is one).
-  std::size_t provisioning_allocations_cxx = 0, provisioning_allocations_c = 0;
+  counting::snapshot provisioning_allocations;
   std::size_t provisioning_replies = 0;
   // A neighbour's wrong setup secret while the window is open (the failure counted and
   // persisted), then a controller gone silent until its session declares the link dead, and
   // its return.
-  std::size_t guess_and_dead_link_allocations_cxx = 0, guess_and_dead_link_allocations_c = 0;
+  counting::snapshot guess_and_dead_link_allocations;
   // The last controller ends its session for good (CLOSE 0) while the accessory holds
   // messages it has not had acknowledged.
-  std::size_t session_end_allocations_cxx = 0;
+  counting::snapshot session_end_allocations;
   std::vector<std::size_t> replay_bytes;
   std::vector<std::string> fill_stops;
   std::string largest;
@@ -622,8 +630,7 @@ scenario_figures scenario(std::size_t n) {
       cs.push_back(owned.back().get());
     }
     // Pairing, one after another: the window closes after each (the button reopens it).
-    const std::size_t pairing_cxx_before = counting::by_kind[counting::cxx].allocations;
-    const std::size_t pairing_c_before = counting::by_kind[counting::c].allocations;
+    const counting::snapshot pairing_before = counting::made();
     for (std::size_t i = 0; i < n; ++i) {
       controller& c = *cs[i];
       if (i > 0) {
@@ -637,12 +644,10 @@ scenario_figures scenario(std::size_t n) {
       now += 10ms;
     }
     REQUIRE(b.acc->session_count() == n);
-    f.pairing_allocations_cxx = counting::by_kind[counting::cxx].allocations - pairing_cxx_before;
-    f.pairing_allocations_c = counting::by_kind[counting::c].allocations - pairing_c_before;
+    f.pairing_allocations = counting::made_since(pairing_before);
     const counting::snapshot pairing_peak = counting::peak();
     counting::reset_peak();
-    const std::size_t cxx_before = counting::by_kind[counting::cxx].allocations;
-    const std::size_t c_before = counting::by_kind[counting::c].allocations;
+    const counting::snapshot traffic_before = counting::made();
 
     // Messages both ways, acknowledged.
     const std::string small(200, 'm');
@@ -714,24 +719,20 @@ scenario_figures scenario(std::size_t n) {
     f.traffic_high_water = counting::peak();
     f.high_water = {std::max(pairing_peak.cxx, f.traffic_high_water.cxx),
                     std::max(pairing_peak.c, f.traffic_high_water.c)};
-    f.traffic_allocations_cxx = counting::by_kind[counting::cxx].allocations - cxx_before;
-    f.traffic_allocations_c = counting::by_kind[counting::c].allocations - c_before;
+    f.traffic_allocations = counting::made_since(traffic_before);
 
     // Every controller reconnects and resumes its session.
-    const std::size_t reconnect_cxx_before = counting::by_kind[counting::cxx].allocations;
-    const std::size_t reconnect_c_before = counting::by_kind[counting::c].allocations;
+    const counting::snapshot reconnect_before = counting::made();
     for (controller* c : cs) {
       disconnect_counted(b, *c, now);
       connect_counted(b, *c, now);
       run_counted(b, cs, now);
       REQUIRE(c->session.state() == core::session_state::established);
     }
-    f.reconnect_allocations_cxx =
-        counting::by_kind[counting::cxx].allocations - reconnect_cxx_before;
-    f.reconnect_allocations_c = counting::by_kind[counting::c].allocations - reconnect_c_before;
+    f.reconnect_allocations = counting::made_since(reconnect_before);
 
     // Administration, answered from views of the payload and replies built on the stack.
-    const std::size_t admin_cxx_before = counting::by_kind[counting::cxx].allocations;
+    const counting::snapshot admin_before = counting::made();
     {
       controller& admin = *cs[0];
       const std::size_t replies_before = admin.control_received.size();
@@ -750,12 +751,11 @@ scenario_figures scenario(std::size_t n) {
               std::string::npos);
       REQUIRE(admin.control_received.back().rfind("v1 ok", 0) == 0);
     }
-    f.admin_allocations_cxx = counting::by_kind[counting::cxx].allocations - admin_cxx_before;
+    f.admin_allocations = counting::made_since(admin_before);
 
     // Provisioning: the payload read in place, the credentials and the replies in the
     // responder's room.
-    const std::size_t provisioning_cxx_before = counting::by_kind[counting::cxx].allocations;
-    const std::size_t provisioning_c_before = counting::by_kind[counting::c].allocations;
+    const counting::snapshot provisioning_before = counting::made();
     {
       controller& admin = *cs[0];
       const std::size_t replies_before = admin.control_received.size();
@@ -790,13 +790,9 @@ scenario_figures scenario(std::size_t n) {
       REQUIRE(admin.control_received.back().find("state=connected") != std::string::npos);
       if (n > 1) REQUIRE(cs[1]->control_received.back().find("not_admin") != std::string::npos);
     }
-    f.provisioning_allocations_cxx =
-        counting::by_kind[counting::cxx].allocations - provisioning_cxx_before;
-    f.provisioning_allocations_c =
-        counting::by_kind[counting::c].allocations - provisioning_c_before;
+    f.provisioning_allocations = counting::made_since(provisioning_before);
 
-    const std::size_t guess_cxx_before = counting::by_kind[counting::cxx].allocations;
-    const std::size_t guess_c_before = counting::by_kind[counting::c].allocations;
+    const counting::snapshot guess_before = counting::made();
     {
       {
         counted g;
@@ -845,12 +841,9 @@ scenario_figures scenario(std::size_t n) {
       REQUIRE(silent.session.state() == core::session_state::established);
       settle(b, cs, now);
     }
-    f.guess_and_dead_link_allocations_cxx =
-        counting::by_kind[counting::cxx].allocations - guess_cxx_before;
-    f.guess_and_dead_link_allocations_c =
-        counting::by_kind[counting::c].allocations - guess_c_before;
+    f.guess_and_dead_link_allocations = counting::made_since(guess_before);
 
-    const std::size_t end_cxx_before = counting::by_kind[counting::cxx].allocations;
+    const counting::snapshot end_before = counting::made();
     {
       controller& leaving = *cs.back();
       const auto payload = text("not yet acknowledged");
@@ -865,13 +858,12 @@ scenario_figures scenario(std::size_t n) {
       REQUIRE(b.acc->session_of(leaving.key()) == nullptr); // ended, its slot free
       settle(b, cs, now);
     }
-    f.session_end_allocations_cxx = counting::by_kind[counting::cxx].allocations - end_cxx_before;
+    f.session_end_allocations = counting::made_since(end_before);
 
     // A stranger's key while the pairing window is closed: refused inside the handshake. Then
     // a peer whose bytes are not TLS. Both end in a failure the TLS engine records (its code
     // only: describe_failures is off, as on firmware).
-    const std::size_t failed_cxx_before = counting::by_kind[counting::cxx].allocations;
-    const std::size_t failed_c_before = counting::by_kind[counting::c].allocations;
+    const counting::snapshot failed_before = counting::made();
     {
       controller stranger("a-neighbour-with-a-long-device-name", b.id.fingerprint());
       connect_counted(b, stranger, now);
@@ -896,8 +888,7 @@ scenario_figures scenario(std::size_t n) {
         b.acc->closed(junk.conn, now);
       }
     }
-    f.failed_allocations_cxx = counting::by_kind[counting::cxx].allocations - failed_cxx_before;
-    f.failed_allocations_c = counting::by_kind[counting::c].allocations - failed_c_before;
+    f.failed_allocations = counting::made_since(failed_before);
   }
   f.teardown = counting::live();
   return f;
@@ -938,36 +929,36 @@ void report_scenario(json& j, const char* key, const scenario_figures& f) {
   j.snum("mbedtls_high_water", per_session(f.high_water.c, f.after_start.c, n));
   j.close();
   j.open("allocations_once_paired");
-  j.num("cxx", f.traffic_allocations_cxx);
-  j.num("mbedtls", f.traffic_allocations_c);
+  j.num("cxx", f.traffic_allocations.cxx);
+  j.num("mbedtls", f.traffic_allocations.c);
   j.close();
   j.open("allocations_per_pairing");
-  j.num("cxx", f.pairing_allocations_cxx / n);
-  j.num("mbedtls", f.pairing_allocations_c / n);
+  j.num("cxx", f.pairing_allocations.cxx / n);
+  j.num("mbedtls", f.pairing_allocations.c / n);
   j.close();
   j.open("allocations_per_reconnection");
-  j.num("cxx", f.reconnect_allocations_cxx / n);
-  j.num("mbedtls", f.reconnect_allocations_c / n);
+  j.num("cxx", f.reconnect_allocations.cxx / n);
+  j.num("mbedtls", f.reconnect_allocations.c / n);
   j.close();
   j.open("allocations_for_administration");
-  j.num("cxx", f.admin_allocations_cxx);
+  j.num("cxx", f.admin_allocations.cxx);
   j.num("replies", f.admin_replies);
   j.close();
   j.open("allocations_for_provisioning");
-  j.num("cxx", f.provisioning_allocations_cxx);
-  j.num("mbedtls", f.provisioning_allocations_c);
+  j.num("cxx", f.provisioning_allocations.cxx);
+  j.num("mbedtls", f.provisioning_allocations.c);
   j.num("replies", f.provisioning_replies);
   j.close();
   j.open("allocations_for_a_wrong_secret_and_a_dead_link");
-  j.num("cxx", f.guess_and_dead_link_allocations_cxx);
-  j.num("mbedtls", f.guess_and_dead_link_allocations_c);
+  j.num("cxx", f.guess_and_dead_link_allocations.cxx);
+  j.num("mbedtls", f.guess_and_dead_link_allocations.c);
   j.close();
   j.open("allocations_for_a_session_ended_by_its_controller");
-  j.num("cxx", f.session_end_allocations_cxx);
+  j.num("cxx", f.session_end_allocations.cxx);
   j.close();
   j.open("allocations_for_two_failed_connections");
-  j.num("cxx", f.failed_allocations_cxx);
-  j.num("mbedtls", f.failed_allocations_c);
+  j.num("cxx", f.failed_allocations.cxx);
+  j.num("mbedtls", f.failed_allocations.c);
   j.close();
   j.sep();
   j.s += f.largest;
@@ -1071,7 +1062,7 @@ int main() {
   j.str("code_size", "scripts/firmware-size (goal: text + data <= 131072 bytes at -Os)");
   // Nothing is allocated once the controllers are paired (bench.firmware_memory checks it).
   j.open("no_allocation_once_paired");
-  j.boolean("met", one.traffic_allocations_cxx == 0 && four.traffic_allocations_cxx == 0);
+  j.boolean("met", one.traffic_allocations.cxx == 0 && four.traffic_allocations.cxx == 0);
   j.close();
   j.close(); // goals
   j.close();
