@@ -292,6 +292,15 @@ void device::on_event(const node::node_event& event) {
             emit("softap-closed", {{"connections_ended", std::uint64_t{c.connections_ended}},
                                    {"interface", softap_interface_}});
           },
+          [](const node::relay_event& r) {
+            if (r.settings_by) {
+              emit("relay-settings", {{"admin", short_fp(*r.settings_by)},
+                                      {"error", r.error ? r.error.message() : std::string()}});
+              return;
+            }
+            emit("relay", {{"state", std::string(relay::to_string(r.state))},
+                           {"error", r.error ? r.error.message() : std::string()}});
+          },
       },
       event);
 }

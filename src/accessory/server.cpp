@@ -100,6 +100,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::string peer;
     tcp::endpoint local;
     std::unique_ptr<tls_stream> stream;
+    bool relayed = false; // a relay tunnel, not a TCP connection
     std::optional<trust::controller_decision> decision;
     // Why the server ended the handshake itself, if it did.
     enum class abort_reason { none, evicted, closed } aborted = abort_reason::none;
@@ -112,6 +113,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::string peer;
     tcp::endpoint local;
     std::unique_ptr<tls_stream> stream;
+    bool relayed = false;
     controller_id fp;
     std::optional<trust::controller_record> known;
     asio::steady_timer timer;
@@ -212,7 +214,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (p->aborted != pending::abort_reason::none) return;
     p->aborted = why;
     std::error_code ignored;
-    p->stream->next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+    p->stream->next_layer().shutdown(asio::socket_base::shutdown_both, ignored);
     p->stream->next_layer().close(ignored);
   }
 
@@ -249,17 +251,32 @@ struct server::impl : std::enable_shared_from_this<impl> {
            {peer_field(peer)});
       return;
     }
+    const tcp::endpoint local = s.local_endpoint(ec);
+    start_handshake(channel::transport(std::move(s)), std::move(peer), local, std::nullopt);
+  }
+
+  // `opener`: a tunnel's, the controller whose relay key opened it; only its key is admitted
+  // (not another paired controller's, not an unknown one's even with the window open).
+  void start_handshake(channel::transport t, std::string peer, tcp::endpoint local,
+                       std::optional<controller_id> opener) {
     while (handshaking.size() >= opts.max_pending_handshakes)
       evict_oldest_handshake();
     auto p = std::make_shared<pending>();
     p->number = next_pending++;
-    p->peer = peer;
-    p->local = s.local_endpoint(ec);
-    p->stream = std::make_unique<tls_stream>(std::move(s), ctx);
+    p->peer = std::move(peer);
+    p->local = local;
+    p->relayed = opener.has_value();
+    p->stream = std::make_unique<tls_stream>(std::move(t), ctx);
     pending* raw = p.get();
-    p->stream->set_verifier([raw, st = store](const core::fingerprint& fp,
-                                              const tls::peer_cert_info&) -> std::error_code {
+    p->stream->set_verifier([raw, st = store,
+                             opener](const core::fingerprint& fp,
+                                     const tls::peer_cert_info&) -> std::error_code {
       raw->decision = st->check(fp, trust::window_clock::now());
+      if (opener && (fp != *opener || raw->decision->action != trust::controller_action::accept)) {
+        raw->decision->action = trust::controller_action::refuse;
+        raw->decision->code = trust::trust_errc::not_paired;
+        raw->decision->controller.reset();
+      }
       return raw->decision->code;
     });
     handshaking.emplace(p->number, p);
@@ -307,6 +324,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     g->number = p->number;
     g->peer = peer;
     g->local = p->local;
+    g->relayed = p->relayed;
     g->stream = std::move(p->stream);
     g->fp = g->stream->peer_fingerprint();
     if (p->decision && p->decision->action == trust::controller_action::accept)
@@ -354,7 +372,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     greetings.erase(g->number);
     if (g->stream) {
       std::error_code ignored;
-      g->stream->next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+      g->stream->next_layer().shutdown(asio::socket_base::shutdown_both, ignored);
       g->stream->next_layer().close(ignored);
     }
     // Whoever ended it (the controller leaving, a failed write, an eviction), an exchange that
@@ -424,6 +442,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     g->first.insert(g->first.end(), bytes.begin(), bytes.end());
     if (g->first.size() < 2) return greet_read(g);
     const auto type = std::to_integer<std::uint8_t>(g->first[1]);
+    // Pairing proves a code shown next to the accessory: it has no business in a relay tunnel,
+    // which only a paired controller's relay key opens (its exchange ends here unstarted).
+    if (core::is_pairing_frame_type(type) && g->relayed) return end_greeting(g);
     if (core::is_pairing_frame_type(type)) return start_pairing(g);
     if (g->known) return to_session(g, g->first);
     // An unknown controller that skipped pairing: CLOSE(not_paired) says what to do.
@@ -877,6 +898,15 @@ void server::set_pairing_start_handler(pairing_start_handler h) {
 }
 std::size_t server::pairings_in_progress() const noexcept {
   return impl_->exchanges_running();
+}
+
+void server::adopt_tunnel(channel::transport t, const controller_id& opened_by, std::string peer) {
+  if (impl_->closed) {
+    std::error_code ignored;
+    t.close(ignored);
+    return;
+  }
+  impl_->start_handshake(std::move(t), std::move(peer), tcp::endpoint{}, opened_by);
 }
 
 std::error_code server::listen(const tcp::endpoint& ep) {

@@ -1,5 +1,5 @@
 // Member definitions of channel::detail::basic_session_runner (session_runner.hpp): included
-// by session_runner.cpp, which instantiates the production runner (tls::stream<tcp::socket>)
+// by session_runner.cpp, which instantiates the production runner (tls::stream<channel::transport>)
 // once, and by unit tests that run it over another stream (tests/support/fail_count.hpp).
 #pragma once
 

@@ -827,7 +827,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   }
 
   void attach(std::uint64_t id, const detail::path_target& t, std::unique_ptr<tls_stream> s) {
-    const bool mptcp = link::is_mptcp_connection(s->next_layer());
+    const asio::ip::tcp::socket* socket = s->next_layer().socket();
+    const bool mptcp = socket && link::is_mptcp_connection(*socket);
     if (std::error_code aec = runner->attach(std::move(s)))
       return attempt_failed(id, aec, "starting the session failed", "attach");
     attaching = t;

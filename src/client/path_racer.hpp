@@ -112,7 +112,8 @@ using race_outcome = basic_race_outcome<tls_stream>;
 /// error. The next layer must be a tls::stream next layer with async_connect(endpoint, token)
 /// and close(ec).
 struct socket_connector {
-  using next_layer_type = asio::ip::tcp::socket;
+  /// A TCP socket in the transport a session runner takes (which may also be a relay tunnel).
+  using next_layer_type = channel::transport;
 
   next_layer_type make(asio::any_io_executor ex, std::size_t attempt);
   /// Opens `s` for `family` (link::open_socket: MPTCP falls back to TCP).

@@ -42,6 +42,8 @@ std::string_view to_string(message_kind k) noexcept {
     return "provisioning";
   case message_kind::administration:
     return "administration";
+  case message_kind::relay:
+    return "relay";
   }
   return "unknown";
 }

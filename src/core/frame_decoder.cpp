@@ -104,7 +104,7 @@ std::error_code parse_body(frame_type type, std::span<const std::byte> b, frame&
     const auto service = static_cast<message_kind>(std::to_integer<std::uint8_t>(p[8]));
     // Only the services of this version: an unknown one could be nobody's to handle, and
     // taking it for application data would hand a service's message to the app.
-    if (service != message_kind::provisioning && service != message_kind::administration)
+    if (service == message_kind::application || !is_known_message_kind(service))
       return channel_errc::invalid_frame_field;
     out = control_frame{get_be(p, 8), service, b.subspan(control_body_min_size)};
     break;

@@ -550,9 +550,7 @@ session::send_result session::send(std::span<const std::byte> payload, time_poin
   if (payload.size() > std::min<std::size_t>(settings_.max_message_size, peer_.max_message))
     return {channel_errc::message_too_large, 0};
   // A kind no peer accepts would fail every connection it is resent on, for ever.
-  if (kind != message_kind::application && kind != message_kind::provisioning &&
-      kind != message_kind::administration)
-    return {channel_errc::invalid_frame_field, 0};
+  if (!is_known_message_kind(kind)) return {channel_errc::invalid_frame_field, 0};
   const std::size_t cost = charge(payload.size());
   if (replay_bytes_ + cost > settings_.max_replay_bytes) return {channel_errc::buffer_full, 0};
   // The ring's limit is max_replay_bytes and its headers cost less than the charge: it has

@@ -1,5 +1,6 @@
 #include <lanyard/node/node.hpp>
 
+#include "relay_service.hpp"
 #include "service_advertising.hpp"
 
 #include <lanyard/accessory/controller_admin.hpp>
@@ -68,6 +69,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<trust::controller_store> store;
   std::unique_ptr<accessory::server> srv;
   std::unique_ptr<service_advertising> adv; // avahi-daemon or the embedded responder
+  std::unique_ptr<detail::relay_service> relay;
   core::setup_payload payload;
   core::txt_record txt;
   bool window_open = false;
@@ -181,6 +183,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
 
   void on_session(const controller_id& c, const core::session_event& ev) {
     if (auto* est = std::get_if<core::events::established>(&ev)) {
+      send_ticket(c);
       if (live.insert(c).second)
         push(session_event{c, true, {}});
       else
@@ -193,6 +196,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
   void on_control(const controller_id& from, core::message_kind service, std::uint64_t seq,
                   std::span<const std::byte> message) {
     if (opts.on_control) opts.on_control(from, service, seq, message);
+    if (service == core::message_kind::relay) return on_relay_message(from, seq, message);
     const auto parsed = core::parse_app_message(message);
     std::vector<std::string> replies;
     std::optional<controller_id> removed;
@@ -226,6 +230,31 @@ struct node::impl : std::enable_shared_from_this<impl> {
     refresh(); // an admin may have removed a controller or opened the window
   }
 
+  // Service 3: an admin's relay settings (answered with its ticket); every connected
+  // controller gets its ticket for the new settings at once.
+  void on_relay_message(const controller_id& from, std::uint64_t seq,
+                        std::span<const std::byte> message) {
+    const auto rec = store->find(from);
+    const bool admin = rec && rec->role == trust::controller_role::admin;
+    const bool was = relay->configured();
+    trust::store_status failure;
+    const std::vector<std::uint8_t> reply = relay->on_message(from, admin, seq, message, failure);
+    send_control(from, core::message_kind::relay, reply);
+    if (failure.failed())
+      emit(core::diagnostic_level::error, "node.relay_failed", failure.code, failure.message());
+    const bool stored = admin && relay->configured() && (!was || !failure.failed()) &&
+                        (reply.empty() || reply.front() == 1);
+    if (!stored) return;
+    push(relay_event{relay::mqtt_state::stopped, failure.code, from});
+    for (const controller_id& c : live)
+      if (c != from) send_ticket(c);
+  }
+
+  void send_ticket(const controller_id& to) {
+    if (!relay) return;
+    if (auto ticket = relay->ticket_for(to)) send_control(to, core::message_kind::relay, *ticket);
+  }
+
   // "v1 error re=SEQ reason=REASON detail=..." (detail percent-encoded, at most 40 bytes).
   static std::string error_text(std::uint64_t seq, const char* reason, const std::string& detail) {
     core::app_message m("error");
@@ -239,6 +268,11 @@ struct node::impl : std::enable_shared_from_this<impl> {
 
   void send_control(const controller_id& to, core::message_kind service, std::string_view text) {
     srv->async_send_control(to, service, std::as_bytes(std::span(text.data(), text.size())), {},
+                            [](std::error_code, std::uint64_t) {});
+  }
+  void send_control(const controller_id& to, core::message_kind service,
+                    std::span<const std::uint8_t> bytes) {
+    srv->async_send_control(to, service, std::as_bytes(bytes), {},
                             [](std::error_code, std::uint64_t) {});
   }
 
@@ -294,6 +328,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
     window_timer.cancel();
     setup_grace_timer.cancel();
     if (adv) adv->withdraw(); // goodbye packets: browsers see it leave at once
+    if (relay) relay->close();
     if (srv) srv->close();
     if (waiter && events.empty()) waiter.complete(asio::error::operation_aborted, {});
   }
@@ -384,6 +419,22 @@ core::error_detail node::open(executor_type ex, node_options options, std::uniqu
                                   std::span<const std::byte> p) {
     if (auto self = w.lock()) self->on_control(c, k, seq, p);
   });
+  detail::relay_service::hooks relay_hooks;
+  relay_hooks.adopt = [w](channel::transport t, const controller_id& opener, std::string peer) {
+    if (auto self = w.lock(); self && !self->closed)
+      self->srv->adopt_tunnel(std::move(t), opener, std::move(peer));
+  };
+  relay_hooks.on_state = [w](relay::mqtt_state st, std::error_code why) {
+    if (auto self = w.lock()) self->push(relay_event{st, why, std::nullopt});
+  };
+  i->relay = std::make_unique<detail::relay_service>(ex, o.state_dir, i->me.fingerprint(), i->store,
+                                                     std::move(relay_hooks));
+  // Without its relay state the accessory still works at home: reported, not fatal.
+  if (trust::store_status s = i->relay->open(); s.failed()) {
+    i->emit(core::diagnostic_level::error, "node.relay_failed", s.code,
+            "the relay is off: " + s.message());
+    i->push(relay_event{relay::mqtt_state::stopped, s.code, std::nullopt});
+  }
   for (const auto& ep : o.listen)
     if (auto ec = i->srv->listen(ep)) {
       i->srv->close();

@@ -33,6 +33,7 @@ struct tunnel {
   std::size_t inbound_pos = 0;
   asio::mutable_buffer read_into;
   tunnel_stream::completion read_done;
+  std::function<void(std::error_code)> wait_done; // channel::tunnel_io's readiness wait
   bool open = true;
   std::error_code end_reason;
 
@@ -41,20 +42,39 @@ struct tunnel {
     read_done = nullptr;
     asio::post(ex, [done = std::move(done), ec, n] { done(ec, n); });
   }
-  void try_read() {
-    if (!read_done) return;
-    if (inbound_pos < inbound.size()) {
-      const std::size_t n = std::min(read_into.size(), inbound.size() - inbound_pos);
-      std::memcpy(read_into.data(), inbound.data() + inbound_pos, n);
-      inbound_pos += n;
-      if (inbound_pos == inbound.size()) {
-        inbound.clear();
-        inbound_pos = 0;
-      }
-      complete_read({}, n);
-    } else if (!open) {
-      complete_read(end_reason, 0);
+  void complete_wait(std::error_code ec) {
+    auto done = std::move(wait_done);
+    wait_done = nullptr;
+    asio::post(ex, [done = std::move(done), ec] { done(ec); });
+  }
+  // Takes queued bytes: would_block when none are queued, the end's reason after the end.
+  std::size_t take(asio::mutable_buffer into, std::error_code& ec) {
+    ec.clear();
+    if (inbound_pos == inbound.size()) {
+      ec = open ? std::error_code(asio::error::would_block) : end_reason;
+      return 0;
     }
+    const std::size_t n = std::min(into.size(), inbound.size() - inbound_pos);
+    std::memcpy(into.data(), inbound.data() + inbound_pos, n);
+    inbound_pos += n;
+    if (inbound_pos == inbound.size()) {
+      inbound.clear();
+      inbound_pos = 0;
+    }
+    return n;
+  }
+  void try_read() {
+    if (read_done && (inbound_pos < inbound.size() || !open)) {
+      std::error_code ec;
+      const std::size_t n = take(read_into, ec);
+      complete_read(ec, n);
+    }
+    if (wait_done && (inbound_pos < inbound.size() || !open)) complete_wait({});
+  }
+  // A pending read or wait ends with operation_aborted.
+  void abort_waiting() {
+    if (read_done) complete_read(asio::error::operation_aborted, 0);
+    if (wait_done) complete_wait(asio::error::operation_aborted);
   }
   void deliver(std::span<const std::uint8_t> bytes) {
     inbound.insert(inbound.end(), bytes.begin(), bytes.end());
@@ -134,38 +154,50 @@ void tunnel_stream::start_read(asio::mutable_buffer into, completion done) {
   t.try_read();
 }
 
-void tunnel_stream::start_write(asio::const_buffer from, completion done) {
-  detail::tunnel& t = *t_;
-  std::error_code ec;
-  std::size_t n = 0;
+namespace {
+
+// Publishes a prefix of `from` (at most one DATA frame) at once; returns its size.
+std::size_t write_frame(detail::tunnel& t, asio::const_buffer from, std::error_code& ec) {
+  ec.clear();
   auto hub = t.hub.lock();
   if (!t.open) {
     ec = t.end_reason ? t.end_reason : asio::error::not_connected;
-  } else if (!hub) {
-    ec = asio::error::not_connected;
-  } else if (from.size() != 0) {
-    n = std::min(from.size(), core::relay_max_data);
-    std::vector<std::uint8_t> frame(core::relay_header_size + n);
-    const std::size_t size = core::encode_relay_data(
-        t.id, t.seq.next_out(), {static_cast<const std::uint8_t*>(from.data()), n}, frame, ec);
-    if (!ec) ec = hub->publish(t.peer_topic, std::span(frame).first(size));
-    if (ec) {
-      n = 0;
-      close_tunnel(t, ec);
-    }
+    return 0;
   }
-  asio::post(t.ex, [done = std::move(done), ec, n] { done(ec, n); });
+  if (!hub) {
+    ec = asio::error::not_connected;
+    return 0;
+  }
+  if (from.size() == 0) return 0;
+  const std::size_t n = std::min(from.size(), core::relay_max_data);
+  std::vector<std::uint8_t> frame(core::relay_header_size + n);
+  const std::size_t size = core::encode_relay_data(
+      t.id, t.seq.next_out(), {static_cast<const std::uint8_t*>(from.data()), n}, frame, ec);
+  if (!ec) ec = hub->publish(t.peer_topic, std::span(frame).first(size));
+  if (ec) {
+    close_tunnel(t, ec);
+    return 0;
+  }
+  return n;
+}
+
+} // namespace
+
+void tunnel_stream::start_write(asio::const_buffer from, completion done) {
+  std::error_code ec;
+  const std::size_t n = write_frame(*t_, from, ec);
+  asio::post(t_->ex, [done = std::move(done), ec, n] { done(ec, n); });
 }
 
 void tunnel_stream::cancel(std::error_code& ec) {
   ec.clear();
-  if (t_ && t_->read_done) t_->complete_read(asio::error::operation_aborted, 0);
+  if (t_) t_->abort_waiting();
 }
 
 void tunnel_stream::close(std::error_code& ec) {
   ec.clear();
   if (!t_) return;
-  if (t_->read_done) t_->complete_read(asio::error::operation_aborted, 0);
+  t_->abort_waiting();
   close_tunnel(*t_, asio::error::operation_aborted);
 }
 
@@ -180,6 +212,64 @@ const core::relay_tunnel_id& tunnel_stream::id() const noexcept {
 }
 const std::optional<core::fingerprint>& tunnel_stream::opened_by() const noexcept {
   return t_->opened_by;
+}
+
+// --- channel::tunnel_io ------------------------------------------------------------------------
+
+namespace {
+
+class channel_tunnel final : public channel::tunnel_io {
+public:
+  channel_tunnel(tunnel_stream s, detail::tunnel* t) : s_(std::move(s)), t_(t) {}
+
+  asio::any_io_executor get_executor() const override { return t_->ex; }
+  std::size_t read_now(asio::mutable_buffer into, std::error_code& ec) override {
+    return t_->take(into, ec);
+  }
+  std::size_t write_now(asio::const_buffer from, std::error_code& ec) override {
+    return write_frame(*t_, from, ec);
+  }
+  void async_read_some(asio::mutable_buffer into, completion done) override {
+    s_.async_read_some(into, std::move(done));
+  }
+  void async_write_some(asio::const_buffer from, completion done) override {
+    s_.async_write_some(from, std::move(done));
+  }
+  void async_wait_readable(std::function<void(std::error_code)> done) override {
+    if (t_->wait_done) {
+      asio::post(t_->ex, [done = std::move(done)] { done(asio::error::in_progress); });
+      return;
+    }
+    t_->wait_done = std::move(done);
+    t_->try_read();
+  }
+  void post(std::function<void()> f) override { asio::post(t_->ex, std::move(f)); }
+  void cancel() override { t_->abort_waiting(); }
+  void close() override {
+    std::error_code ignored;
+    s_.close(ignored);
+  }
+  bool is_open() const override { return s_.is_open(); }
+  std::string describe() const override {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "relay tunnel ";
+    for (std::size_t i = 0; i < 4; ++i) {
+      out += hex[t_->id[i] >> 4];
+      out += hex[t_->id[i] & 0xf];
+    }
+    return out;
+  }
+
+private:
+  tunnel_stream s_;
+  detail::tunnel* t_;
+};
+
+} // namespace
+
+std::unique_ptr<channel::tunnel_io> make_tunnel_io(tunnel_stream s) {
+  detail::tunnel* t = s.t_.get();
+  return std::make_unique<channel_tunnel>(std::move(s), t);
 }
 
 // --- tunnel_hub --------------------------------------------------------------------------------

@@ -262,7 +262,7 @@ bool run_once(setup& s, contender c, samples& out, std::string& error) {
 
   // End the connection and wait until the accessory closed its side.
   stream.next_layer().shutdown(tcp::socket::shutdown_send, ec);
-  wait_for_close(s.io, stream.next_layer());
+  wait_for_close(s.io, *stream.next_layer().socket());
   stream.next_layer().close(ec);
 
   if (c != handshake) {

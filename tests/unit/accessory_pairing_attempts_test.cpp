@@ -109,7 +109,7 @@ struct connection {
 std::unique_ptr<connection> handshaken(asio::io_context& io, const accessory_under_attack& acc,
                                        const identity& who, bool accept_key) {
   auto c = std::make_unique<connection>(io, who);
-  c->s.next_layer().connect(acc.srv->local_endpoint());
+  c->s.next_layer().socket()->connect(acc.srv->local_endpoint());
   const lanyard::core::fingerprint expected = acc.accessory.fingerprint();
   c->s.set_verifier([accept_key, expected](const lanyard::core::fingerprint& fp,
                                            const lanyard::tls::peer_cert_info&) {

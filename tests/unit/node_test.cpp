@@ -102,7 +102,7 @@ struct pairing_connection {
   pairing_connection(asio::io_context& io, const node& n, const char* name)
       : me(lanyard::test::make_identity(name)), ctx(me, no_tickets()),
         s(asio::ip::tcp::socket(io), ctx) {
-    s.next_layer().connect({asio::ip::make_address("127.0.0.1"), n.ports().at(0)});
+    s.next_layer().socket()->connect({asio::ip::make_address("127.0.0.1"), n.ports().at(0)});
     const core::fingerprint accessory = n.fingerprint();
     s.set_verifier([accessory](const core::fingerprint& fp, const lanyard::tls::peer_cert_info&) {
       return fp == accessory ? std::error_code{}

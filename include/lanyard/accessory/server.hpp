@@ -32,6 +32,7 @@
 #include <lanyard/channel/receive_completion.hpp>
 #include <lanyard/channel/send_completion.hpp>
 #include <lanyard/channel/send_options.hpp>
+#include <lanyard/channel/transport.hpp>
 #include <lanyard/core/channel_error.hpp>
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/core/pairing_frame.hpp>
@@ -156,6 +157,14 @@ public:
   /// address on a port a specific address of this server listens on, and the reverse).
   std::error_code listen(const asio::ip::tcp::endpoint& ep);
 
+  /// Takes a connection that came through no listener: a relay tunnel
+  /// (channel::transport(relay::make_tunnel_io(...))) that `opened_by` opened with its relay
+  /// key. Its TLS handshake admits that controller's key only, and only while it is paired: not
+  /// another controller's, not an unknown one even with the pairing window open, and pairing
+  /// frames end it. Then it is a connection like any other: the controller's session moves onto
+  /// it (or is created), and back to a TCP connection later, with nothing lost. `peer` names it
+  /// in diagnostics ("relay tunnel 1f2e3d4c"). After close(), `t` is closed at once.
+  void adopt_tunnel(channel::transport t, const controller_id& opened_by, std::string peer);
   /// Closes the listener bound to `ep` (as local_endpoints() reports it); connections that
   /// came in through it stay up. Errors: std::errc::no_such_device_or_address (no listener
   /// bound to `ep`).

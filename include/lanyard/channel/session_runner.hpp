@@ -8,7 +8,8 @@
 // closing/closed) the pending output (a CLOSE frame) is written first.
 //
 // The runner is a template over the TLS stream it drives (basic_session_runner<Stream>):
-// production has one, session_runner over tls::stream<tcp::socket>, compiled once in
+// production has one, session_runner over tls::stream<channel::transport> (a TCP socket or a
+// relay tunnel: one session moves between both), compiled once in
 // session_runner.cpp (extern template here, so callers get no copy); the unit tests run it over
 // tests/support/fail_count.hpp's transport, which fails the Nth read/write/wait, to walk every
 // error path. The member definitions are in src/channel/session_runner_impl.hpp.
@@ -17,6 +18,7 @@
 // the runner is freed once its last handler ran. Thread-safety: one executor, not thread-safe.
 #pragma once
 
+#include <lanyard/channel/transport.hpp>
 #include <lanyard/core/session.hpp>
 #include <lanyard/tls/stream.hpp>
 
@@ -38,7 +40,7 @@
 namespace lanyard::channel::detail {
 
 using socket_type = asio::ip::tcp::socket;
-using tls_stream = tls::stream<socket_type>;
+using tls_stream = tls::stream<transport>;
 
 /// Sets TCP_NODELAY and TCP_USER_TIMEOUT (ms; 0 = leave the kernel default) on `s`.
 std::error_code configure_socket(socket_type& s, std::chrono::milliseconds user_timeout);

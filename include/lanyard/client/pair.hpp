@@ -8,7 +8,7 @@
 /// or is closed. docs/trust.md § Pairing has the whole flow.
 ///
 /// @code
-///   tls::stream<tcp::socket> s(std::move(socket), ctx);   // ctx: session tickets off
+///   client::pairing_stream s(std::move(socket), ctx);    // a tcp::socket; ctx: tickets off
 ///   co_await s.async_handshake(tls::role::client, use_awaitable);
 ///   client::pairing_request req;
 ///   req.credentials.method = core::pairing_method::setup_code;
@@ -22,6 +22,7 @@
 /// stream's socket; the operation completes with asio::error::operation_aborted.
 #pragma once
 
+#include <lanyard/channel/transport.hpp>
 #include <lanyard/core/pairing_initiator.hpp>
 #include <lanyard/tls/stream.hpp>
 
@@ -44,7 +45,9 @@
 
 namespace lanyard::client {
 
-using pairing_stream = tls::stream<asio::ip::tcp::socket>;
+/// The channel's TLS stream (channel::transport converts from a tcp::socket), so the connection
+/// that paired goes on with the channel.
+using pairing_stream = tls::stream<channel::transport>;
 
 /// What to prove and how this controller calls itself.
 struct pairing_request {

@@ -51,9 +51,17 @@ enum class message_kind : std::uint8_t {
   application = 0,    ///< the application's own bytes (DATA)
   provisioning = 1,   ///< Wi-Fi provisioning (core/provisioning.hpp's texts)
   administration = 2, ///< controller administration (accessory/controller_admin.hpp's texts)
+  relay = 3,          ///< relay settings and tickets (core/relay_settings.hpp's binary bodies)
 };
 
-/// "application", "provisioning", "administration" ("unknown" otherwise).
+/// True for the kinds this version sends and accepts (an unknown service ends the connection:
+/// nobody would handle it).
+constexpr bool is_known_message_kind(message_kind k) noexcept {
+  return k == message_kind::application || k == message_kind::provisioning ||
+         k == message_kind::administration || k == message_kind::relay;
+}
+
+/// "application", "provisioning", "administration", "relay" ("unknown" otherwise).
 std::string_view to_string(message_kind k) noexcept;
 
 /// Fixed body sizes of the frames that have one.

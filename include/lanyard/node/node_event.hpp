@@ -1,6 +1,6 @@
 /// @file
 /// What a node reports, pulled with node::async_next_event(): its pairing window, pairings,
-/// controllers' sessions, and its advertisement.
+/// controllers' sessions, its advertisement, provisioning and the relay.
 ///
 /// Thread-safety: value types.
 #pragma once
@@ -10,12 +10,14 @@
 #include <lanyard/core/pairing_window.hpp>
 #include <lanyard/core/provisioning.hpp>
 #include <lanyard/core/txt_record.hpp>
+#include <lanyard/relay/mqtt_client.hpp>
 #include <lanyard/trust/controller_store.hpp>
 
 #include <asio/ip/tcp.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <variant>
@@ -102,8 +104,17 @@ struct provisioning_event {
   core::provisioning_failure reason = core::provisioning_failure::timeout;
 };
 
+/// The relay (docs/design/relay.md): an admin stored relay settings (`settings_by`; `error`
+/// says why storing or applying them failed), or the connection to the broker changed `state`
+/// (`error`: why it is waiting to retry: mqtt_errc::not_authorized, tls_failed, ...).
+struct relay_event {
+  relay::mqtt_state state = relay::mqtt_state::stopped;
+  std::error_code error;
+  std::optional<core::fingerprint> settings_by;
+};
+
 using node_event = std::variant<window_event, pairing_started_event, pairing_event, session_event,
                                 advertising_event, provisioning_event, reconnect_event,
-                                setup_listeners_closed_event>;
+                                setup_listeners_closed_event, relay_event>;
 
 } // namespace lanyard::node

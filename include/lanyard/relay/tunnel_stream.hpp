@@ -15,6 +15,7 @@
 /// Thread-safety: the hub's executor only. One read and one write may be outstanding.
 #pragma once
 
+#include "lanyard/channel/tunnel_io.hpp"
 #include "lanyard/core/fingerprint.hpp"
 #include "lanyard/core/relay_frame.hpp"
 
@@ -95,9 +96,14 @@ public:
   const std::optional<core::fingerprint>& opened_by() const noexcept;
 
 private:
+  friend std::unique_ptr<channel::tunnel_io> make_tunnel_io(tunnel_stream s);
   void start_read(asio::mutable_buffer into, completion done);
   void start_write(asio::const_buffer from, completion done);
   std::shared_ptr<detail::tunnel> t_;
 };
+
+/// The tunnel as a channel connection's transport: channel::transport(make_tunnel_io(...)), so
+/// a session runs over it exactly as over TCP.
+std::unique_ptr<channel::tunnel_io> make_tunnel_io(tunnel_stream s);
 
 } // namespace lanyard::relay

@@ -93,8 +93,8 @@ concept readiness_waitable = requires(Layer& l, std::error_code& ec, asio::mutab
   Layer::wait_read;
 };
 
-// A next layer that is a connected socket of the kernel's: a handshake flight can be sent at
-// once with send(2) (asio sockets).
+// A next layer that may be a connected socket of the kernel's: a handshake flight can be sent
+// at once with send(2) (asio sockets; channel::transport when its native_handle() is not -1).
 template <class Layer>
 concept sendable_now = readiness_waitable<Layer> && requires(Layer& l) {
   { l.native_handle() } -> std::same_as<int>;
@@ -209,7 +209,7 @@ private:
     switch (want_) {
     case engine::want::input_and_retry: {
       if constexpr (Kind == op_kind::handshake && sendable_now<layer_type>) {
-        if (inline_io_left_ > 0) return receive_now_or_wait(self);
+        if (inline_io_left_ > 0 && has_descriptor()) return receive_now_or_wait(self);
       }
       state_ = state::reading;
       std::span<std::uint8_t> in = s_->engine_.prepare_input();
@@ -232,7 +232,7 @@ private:
         // A handshake flight is a few hundred bytes to a few KiB: the kernel takes it at once,
         // and going on from here saves the posted completion (and the turn of the loop) asio
         // gives even a write that succeeded at once — three per resumed handshake.
-        if (inline_io_left_ > 0) {
+        if (inline_io_left_ > 0 && has_descriptor()) {
           --inline_io_left_;
           std::error_code send_ec;
           const std::size_t sent = send_now(out, send_ec);
@@ -253,6 +253,12 @@ private:
       finish(self, ec_);
       return;
     }
+  }
+
+  // A layer with a descriptor type may hold none (channel::transport over a relay tunnel says
+  // -1): the send(2)/recv(2) shortcuts are for a kernel socket only.
+  bool has_descriptor() requires sendable_now<layer_type> {
+    return s_->next_layer_.native_handle() >= 0;
   }
 
   // What follows a read of ciphertext (asynchronous, or done at once by receive_now).

@@ -180,14 +180,17 @@ TEST_CASE("a CONTROL frame carries a message as large as DATA does, and no large
 
 TEST_CASE("a CONTROL frame names a service of this version, never the application") {
   auto enc = encode(control_frame{3, message_kind::provisioning, bytes({'x'})});
-  for (int service : {0, 3, 0x80, 0xff}) {
+  for (int service : {0, 4, 0x80, 0xff}) {
     CAPTURE(service);
     enc[frame_header_size + 8] = std::byte(static_cast<unsigned char>(service));
     CHECK(decode_error(enc) == channel_errc::invalid_frame_field);
   }
+  enc[frame_header_size + 8] = std::byte{3};
+  CHECK(decode_error(enc) == std::error_code{});
   CHECK(to_string(message_kind::application) == "application");
   CHECK(to_string(message_kind::provisioning) == "provisioning");
   CHECK(to_string(message_kind::administration) == "administration");
+  CHECK(to_string(message_kind::relay) == "relay");
   CHECK(to_string(static_cast<message_kind>(9)) == "unknown");
 }
 

@@ -203,7 +203,7 @@ TEST_CASE("a service message counts against the window like any other") {
 
 TEST_CASE("send() refuses a kind no peer would accept") {
   session c(session_role::client);
-  const auto r = c.send(msg("x"), t(0), static_cast<message_kind>(3));
+  const auto r = c.send(msg("x"), t(0), static_cast<message_kind>(4));
   CHECK(r.error == channel_errc::invalid_frame_field);
   CHECK(c.replay_count() == 0);
   CHECK(c.next_send_seq() == 0);
