@@ -36,7 +36,8 @@ asio::awaitable<void> echo(node::node& n, node::controller_id from) {
   }
 }
 
-// What the node reports: the window and the TXT record it derives, pairings, sessions.
+// What the node reports: the window and the TXT record it derives, pairings, sessions, and
+// the relay's broker connection.
 asio::awaitable<void> watch(node::node& n) {
   for (;;) {
     auto [ec, event] = co_await n.async_next_event(awaitable);
@@ -48,6 +49,9 @@ asio::awaitable<void> watch(node::node& n) {
     else if (auto* p = std::get_if<node::pairing_event>(&event))
       std::printf("pairing %s: %s\n", core::to_short_string(p->controller).c_str(),
                   p->error ? p->error.message().c_str() : "paired");
+    else if (auto* r = std::get_if<node::relay_event>(&event); r && !r->settings_by)
+      std::printf("relay: %s%s%s\n", std::string(relay::to_string(r->state)).c_str(),
+                  r->error ? ": " : "", r->error ? r->error.message().c_str() : "");
   }
 }
 

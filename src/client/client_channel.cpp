@@ -9,6 +9,7 @@
 #include "path_racer.hpp"
 #include "path_watcher.hpp"
 #include "pin_verifier.hpp"
+#include "relay_link.hpp"
 #include <lanyard/channel/receive_queue.hpp>
 #include <lanyard/channel/send_queue.hpp>
 #include <lanyard/channel/session_runner.hpp>
@@ -186,6 +187,9 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   path_handler on_path;
   // Started by device id: the facts about the paths (docs/paths.md).
   std::shared_ptr<detail::path_watcher> paths;
+  // The relay path (started by device id, with a trust store holding the accessory's ticket,
+  // and a policy that allows it); its target is the snapshot's last.
+  std::unique_ptr<detail::relay_link> relay;
   std::vector<detail::path_target> snapshot; // the targets of the controller's last snapshot
   // Races and moves in flight, by the controller's id, with the snapshot indices they race.
   struct attempt {
@@ -262,6 +266,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     core::path_snapshot s;
     if (!paths) return s;
     snapshot = paths->targets();
+    if (relay) snapshot.push_back(relay->target());
     for (const auto& t : snapshot)
       s.paths.push_back(detail::tracked_of(t));
     s.usable_kinds = paths->usable_kinds();
@@ -486,6 +491,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       else if (on_message)
         on_message(m->seq, m->payload);
     } else if (auto* cm = std::get_if<core::events::control_received>(&ev)) {
+      if (cm->kind == core::message_kind::relay) take_ticket(cm->payload);
       if (on_control) on_control(cm->kind, cm->seq, cm->payload);
     } else if (auto* a = std::get_if<core::events::acked>(&ev)) {
       sends.on_acked(*runner, a->next_unacked);
@@ -837,8 +843,99 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
   }
 
   detail::race_settings race_settings() const {
-    return {opts.paths.attempt_delay, opts.connect_timeout, opts.tcp_user_timeout,
-            opts.paths.transport};
+    detail::race_settings s{opts.paths.attempt_delay,
+                            opts.connect_timeout,
+                            opts.tcp_user_timeout,
+                            opts.paths.transport,
+                            {}};
+    if (relay)
+      s.open_relay = [w = weak_from_this()](auto done) {
+        auto self = w.lock();
+        if (!self || !self->relay) {
+          std::unique_ptr<channel::tunnel_io> none;
+          return done(channel::errc::relay_unavailable, std::move(none));
+        }
+        self->relay->open(self->opts.connect_timeout, std::move(done));
+      };
+    return s;
+  }
+
+  // --- the relay ----------------------------------------------------------------------------
+
+  // The relay path needs a trust store (tickets are kept with the pins) and a policy that does
+  // not prohibit it.
+  bool relay_allowed() const {
+    return opts.trust.store && dir && opts.paths.policy.allows(core::interface_kind::relay);
+  }
+
+  // At start: the ticket stored with the pin, if any.
+  void load_ticket() {
+    if (!relay_allowed()) return;
+    trust::store_status err;
+    auto t = opts.trust.store->relay_ticket(opts.trust.device_id, &err);
+    if (err.failed())
+      emit(level::warning, diag::relay_unavailable, err.code,
+           "channel to " + opts.trust.device_id + ": relay ticket unusable: " + err.message());
+    if (t) use_ticket(std::move(*t));
+  }
+
+  // Service 3 from the accessory: a ticket (after every handshake while it has relay
+  // settings), or an error text answering an admin's settings (the application's to read).
+  void take_ticket(std::span<const std::byte> payload) {
+    if (payload.empty() || std::to_integer<std::uint8_t>(payload[0]) != 1) return;
+    const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                              payload.size());
+    core::relay_ticket t;
+    std::uint8_t field = 0;
+    if (auto ec = core::decode_relay_ticket(bytes, t, &field)) {
+      emit(level::warning, diag::relay_unavailable, ec,
+           "channel to " + opts.trust.device_id +
+               ": the accessory sent a relay ticket that does "
+               "not decode (" +
+               ec.message() + ", " + core::relay_settings_field_name(field) + ")");
+      return;
+    }
+    if (!relay_allowed()) return;
+    if (trust::store_status s = opts.trust.store->save_relay_ticket(opts.trust.device_id, bytes);
+        s.failed()) {
+      emit(level::warning, diag::relay_unavailable, s.code,
+           "channel to " + opts.trust.device_id + ": relay ticket not stored: " + s.message());
+      return;
+    }
+    if (relay && same_ticket(relay->ticket(), t)) return;
+    use_ticket(std::move(t));
+  }
+
+  static bool same_ticket(const core::relay_ticket& a, const core::relay_ticket& b) {
+    return a.broker.host == b.broker.host && a.broker.port == b.broker.port &&
+           a.broker.ca_pem == b.broker.ca_pem && a.household_account == b.household_account &&
+           a.household_password == b.household_password && a.accessory_inbox == b.accessory_inbox &&
+           a.relay_key == b.relay_key;
+  }
+
+  void use_ticket(core::relay_ticket t) {
+    relay.reset(); // a tunnel of the old link in use ends: the session resumes
+    auto link = std::make_unique<detail::relay_link>(
+        ex, std::move(t), opts.trust.store->relay_ca_path(opts.trust.device_id).string(),
+        ctx.local_identity().fingerprint());
+    std::weak_ptr<impl> w = weak_from_this();
+    const std::error_code ec = link->start([w](relay::mqtt_state state, std::error_code why) {
+      auto self = w.lock();
+      if (!self || self->terminal()) return;
+      if (state == relay::mqtt_state::waiting)
+        self->emit(level::warning, diag::relay_unavailable, why,
+                   "channel to " + self->opts.trust.device_id +
+                       ": relay broker unreachable: " + why.message() + "; retrying");
+      const auto trigger = state == relay::mqtt_state::connected ? core::paths_trigger::new_path
+                                                                 : core::paths_trigger::interfaces;
+      self->feed([&] { self->ctl.paths_changed(self->facts(), trigger, now()); }, false);
+    });
+    if (ec) {
+      emit(level::warning, diag::relay_unavailable, ec,
+           "channel to " + opts.trust.device_id + ": relay not started: " + ec.message());
+      return;
+    }
+    relay = std::move(link);
   }
 
   static path_info info_of(const core::tracked_path& t) {
@@ -879,6 +976,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     if (terminal()) return;
     feed([&] { ctl.cancel(now()); }, false);
     if (paths) paths->stop();
+    // Not the relay link yet: the CLOSE below may be going out through one of its tunnels.
     sends.fail_all(asio::error::operation_aborted);
     inbox.close(asio::error::operation_aborted);
     runner->close();
@@ -909,6 +1007,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     stop_resolving();
     timer.cancel();
     if (paths) paths->stop();
+    relay.reset();
   }
 };
 
@@ -1019,6 +1118,7 @@ void client_channel::start(std::string_view device_id,
   i.paths = std::make_shared<detail::path_watcher>(i.ex, i.opts.paths.static_paths);
   i.paths->set_directory(i.dir, i.opts.trust.device_id);
   i.wire_paths();
+  i.load_ticket();
   if (link::link_error e = i.paths->start())
     i.emit(level::warning, diag::path_monitor_unavailable, e.code,
            "channel to " + i.opts.trust.device_id +

@@ -55,7 +55,8 @@ namespace lanyard::client::detail {
 
 using channel::detail::tls_stream;
 
-/// One candidate path.
+/// One candidate path. A relay target (path.kind == core::interface_kind::relay) has no
+/// endpoint to connect to: race_settings::open_relay opens its tunnel.
 struct path_target {
   /// What ranking and messages need (interface name and kind, address text, family).
   core::path_candidate path;
@@ -65,6 +66,11 @@ struct path_target {
   std::optional<link::network_interface> bind_to;
 };
 
+/// Opens a relay tunnel to the accessory (the channel's relay link): `done` gets the tunnel or
+/// why not, once, never inside the call.
+using relay_opener = std::function<void(
+    std::function<void(std::error_code, std::unique_ptr<channel::tunnel_io>)> done)>;
+
 struct race_settings {
   /// RFC 8305 "connection attempt delay".
   std::chrono::milliseconds attempt_delay{250};
@@ -73,6 +79,9 @@ struct race_settings {
   /// TCP_USER_TIMEOUT of the winning socket (0: kernel default).
   std::chrono::milliseconds tcp_user_timeout{0};
   link::transport_protocol transport = link::transport_protocol::tcp;
+  /// How a target of kind core::interface_kind::relay is reached; null: it fails at once
+  /// (channel::errc::relay_unavailable).
+  relay_opener open_relay = nullptr;
 };
 
 /// One failed attempt.
@@ -82,7 +91,7 @@ struct attempt_failure {
   /// "TLS handshake with 198.18.1.3 port 7443 via wlan0 (wifi) failed: <reason>".
   std::string what;
   /// The step that failed, as the field_key::step value: "socket_open", "bind_to_interface",
-  /// "tcp_connect", "attempt_timeout", "socket_configure" or "tls_handshake".
+  /// "tcp_connect", "relay_open", "attempt_timeout", "socket_configure" or "tls_handshake".
   std::string_view step;
   /// The trust store's verdict when it refused this path's key (every fingerprint involved),
   /// so the channel can report who presented what; nullopt for other failures.
@@ -154,6 +163,8 @@ private:
   void drive();
   void launch(std::size_t i);
   void connected(std::size_t i);
+  void launch_relay(std::size_t i);
+  void handshake(std::size_t i);
   void succeeded(std::size_t i);
   /// `step`: attempt_failure::step; `phrase`: how `what` names it ("TCP connect to").
   void failed(std::size_t i, std::error_code ec, std::string_view step, const std::string& phrase);

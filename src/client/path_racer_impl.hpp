@@ -7,11 +7,13 @@
 
 #include "pin_verifier.hpp"
 
+#include <lanyard/channel/error.hpp>
 #include <lanyard/core/error_condition.hpp>
 
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 
+#include <type_traits>
 #include <utility>
 
 namespace lanyard::client::detail {
@@ -113,6 +115,7 @@ void basic_path_racer<Connector>::launch(std::size_t i) {
   auto a = std::make_shared<attempt>(ex_, connector_.make(ex_, i));
   attempts_[i] = a;
   const path_target& t = targets_[i];
+  if (t.path.kind == core::interface_kind::relay) return launch_relay(i);
   const auto family = t.endpoint.address().is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4();
   // Failures inside this call are reported from a fresh frame: drive() is on the stack.
   auto fail_later = [this, i](std::error_code ec, std::string_view step, std::string phrase) {
@@ -140,11 +143,52 @@ void basic_path_racer<Connector>::launch(std::size_t i) {
   });
 }
 
+// A relay target: the tunnel replaces the socket the connector made, then the same pinned
+// handshake runs through it.
+template <class Connector>
+void basic_path_racer<Connector>::launch_relay(std::size_t i) {
+  using layer = typename Connector::next_layer_type;
+  auto a = attempts_[i];
+  const auto fail_later = [this, i](std::error_code ec) {
+    asio::post(ex_, [w = this->weak_from_this(), i, ec] {
+      if (auto self = w.lock()) self->failed(i, ec, "relay_open", "opening a relay tunnel to");
+    });
+  };
+  if constexpr (!std::is_constructible_v<layer, std::unique_ptr<channel::tunnel_io>>) {
+    return fail_later(channel::errc::relay_unavailable); // a test connector without tunnels
+  } else {
+    if (!settings_.open_relay) return fail_later(channel::errc::relay_unavailable);
+    a->timer.expires_after(settings_.attempt_timeout);
+    a->timer.async_wait([w = this->weak_from_this(), i, a](std::error_code ec) {
+      auto self = w.lock();
+      if (!self || ec || a->finished) return;
+      self->failed(i, asio::error::timed_out, "attempt_timeout", "connecting to");
+    });
+    settings_.open_relay([w = this->weak_from_this(), i,
+                          a](std::error_code ec, std::unique_ptr<channel::tunnel_io> io) {
+      auto self = w.lock();
+      if (!self || a->finished) {
+        if (io) io->close(); // the race is over: the accessory is told at once
+        return;
+      }
+      if (ec) return self->failed(i, ec, "relay_open", "opening a relay tunnel to");
+      a->socket = layer(std::move(io));
+      self->handshake(i);
+    });
+  }
+}
+
 template <class Connector>
 void basic_path_racer<Connector>::connected(std::size_t i) {
   auto a = attempts_[i];
   if (std::error_code ec = connector_.configure(a->socket, settings_.tcp_user_timeout))
     return failed(i, ec, "socket_configure", "configuring the socket to");
+  handshake(i);
+}
+
+template <class Connector>
+void basic_path_racer<Connector>::handshake(std::size_t i) {
+  auto a = attempts_[i];
   a->stream = std::make_unique<stream_type>(std::move(a->socket), ctx_);
   a->stream->set_peer_id(trust_.device_id);
   a->stream->set_verifier(detail::pin_verifier(trust_, a->decision));

@@ -75,6 +75,7 @@ void channel_controller::attached(std::uint64_t id, time_point now) {
   std::optional<tracked_path> from = active_path_ ? active_path_ : last_path_;
   link_ = true;
   active_path_ = std::exchange(won_, std::nullopt);
+  if (active_path_->facts.kind != interface_kind::relay) local_failed_ = false;
   tracker_.set_active(active_path_, now);
   emit(act::path_changed{std::move(from), *active_path_, won_reason_,
                          won_reason_ == path_change_reason::path_failed ? lost_detail_
@@ -98,6 +99,7 @@ void channel_controller::attempt_failed(std::uint64_t id, std::error_code ec, st
   attempt_paths_ = std::vector<tracked_path>();
   attempt_id_ = 0;
   won_.reset();
+  if (!race_has_relay_) local_failed_ = true;
   failed_attempt(ec, std::move(what), now);
 }
 
@@ -287,11 +289,21 @@ void channel_controller::race_paths(time_point now) {
       return failed_attempt(nothing_known_, "no reachable path in the directory", now);
     return failed_attempt(make_error_code(channel_errc::no_viable_path), ranked.reason, now);
   }
+  // The relay is the last resort: raced only when no local path is viable, or when the last
+  // race over the local ones failed (a directory entry that outlived the home network looks
+  // viable). Ranked last, it then starts after the local attempts' delays.
+  std::vector<std::size_t> targets = ranked.viable;
+  const auto relayed = [&](std::size_t i) {
+    return tracker_.paths()[i].facts.kind == interface_kind::relay;
+  };
+  if (!local_failed_ && !std::all_of(targets.begin(), targets.end(), relayed))
+    std::erase_if(targets, relayed);
+  race_has_relay_ = std::any_of(targets.begin(), targets.end(), relayed);
   attempt_id_ = ++last_id_;
   racing_ = true;
   attempt_paths_.assign(tracker_.paths().begin(), tracker_.paths().end());
   won_reason_ = last_path_ ? path_change_reason::path_failed : path_change_reason::connected;
-  emit(act::race{attempt_id_, ranked.viable, won_reason_});
+  emit(act::race{attempt_id_, std::move(targets), won_reason_});
 }
 
 // RFC 8305 §3 style: the accessory was found over a worse kind than this host could reach it

@@ -91,6 +91,9 @@ public:
     case channel_errc::not_discovered:
       return "the discovery directory has no reachable path to the accessory (not discovered "
              "yet, gone, or every path reported unreachable); waiting for it to appear";
+    case channel_errc::relay_unavailable:
+      return "the relay cannot be used now (no relay ticket from the accessory yet, or the "
+             "broker is unreachable); connect once at home to get a ticket";
     }
     return "unknown lanyard.channel error " + std::to_string(ev);
   }
@@ -150,6 +153,8 @@ public:
       return "host_not_resolved";
     case channel_errc::not_discovered:
       return "not_discovered";
+    case channel_errc::relay_unavailable:
+      return "relay_unavailable";
     }
     return {};
   }
@@ -180,6 +185,7 @@ public:
     case channel_errc::too_many_waiting_sends:
     case channel_errc::host_not_resolved:
     case channel_errc::not_discovered:
+    case channel_errc::relay_unavailable:
       return {transient};
     case channel_errc::connection_replaced:
       return {cancelled}; // superseded (make-before-break): neither transient nor permanent

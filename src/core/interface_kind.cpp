@@ -4,7 +4,7 @@ namespace lanyard::core {
 namespace {
 
 constexpr std::string_view kind_names[interface_kind_count] = {
-    "wired", "wifi", "softap", "p2p", "cellular", "loopback", "other"};
+    "wired", "wifi", "softap", "p2p", "cellular", "loopback", "other", "relay"};
 
 } // namespace
 

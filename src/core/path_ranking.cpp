@@ -143,6 +143,8 @@ path_ranking rank_paths(std::span<const path_candidate> candidates, const interf
     const auto& x = candidates[a];
     const auto& y = candidates[b];
     auto rx = policy.rank(x.kind), ry = policy.rank(y.kind);
+    if (x.kind == interface_kind::relay || y.kind == interface_kind::relay)
+      return x.kind != interface_kind::relay && y.kind == interface_kind::relay;
     if (rx != ry) return rx < ry;
     if (x.family != y.family) return x.family == address_family::ipv6; // RFC 8305 §4
     if (x.link_local != y.link_local) return !x.link_local;
@@ -150,6 +152,9 @@ path_ranking rank_paths(std::span<const path_candidate> candidates, const interf
   };
   if (mode == ranking_mode::interactive) {
     std::stable_sort(out.viable.begin(), out.viable.end(), [&](std::size_t a, std::size_t b) {
+      const bool ra = candidates[a].kind == interface_kind::relay;
+      const bool rb = candidates[b].kind == interface_kind::relay;
+      if (ra != rb) return rb; // the relay is last, however fast
       const auto& x = candidates[a].rtt;
       const auto& y = candidates[b].rtt;
       if (x && y && *x != *y) return *x < *y;

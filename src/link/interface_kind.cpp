@@ -98,6 +98,8 @@ link_error parse_interface_kind_overrides(std::string_view text,
       return e;
     }
     auto kind = core::parse_interface_kind(trim(entry.substr(eq + 1)));
+    // A relay is a path through a broker, never a kernel interface of its own.
+    if (kind == core::interface_kind::relay) kind.reset();
     if (!kind) {
       out.clear();
       return link_error{std::make_error_code(std::errc::invalid_argument),

@@ -2,7 +2,7 @@
 
 namespace lanyard::link {
 
-static_assert(core::interface_kind_count == 7);
+static_assert(core::interface_kind_count == 8);
 
 bool parse_kind_list(std::string_view text, std::vector<core::interface_kind>& out,
                      std::string& error) {
@@ -26,7 +26,7 @@ bool parse_kind_list(std::string_view text, std::vector<core::interface_kind>& o
     auto kind = core::parse_interface_kind(entry);
     if (!kind) {
       error = "unknown interface kind '" + std::string(entry) +
-              "' (expected wired, wifi, softap, p2p, cellular, loopback or other)";
+              "' (expected wired, wifi, softap, p2p, cellular, loopback, other or relay)";
       return false;
     }
     for (auto k : out)

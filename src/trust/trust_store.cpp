@@ -4,7 +4,10 @@
 #include "lanyard/core/device_id.hpp"
 #include "state_file.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 
 namespace lanyard::trust {
@@ -353,7 +356,7 @@ store_status trust_store::commit(const trust_decision& decision, std::string_vie
 }
 
 store_status trust_store::forget(std::string_view device_id) {
-  return modify([&](record_map& records) -> store_status {
+  store_status s = modify([&](record_map& records) -> store_status {
     auto it = records.find(device_id);
     if (it == records.end())
       return {make_error_code(trust_errc::unknown_device), "device " + detail::excerpt(device_id) +
@@ -362,6 +365,74 @@ store_status trust_store::forget(std::string_view device_id) {
     records.erase(it);
     return {};
   });
+  if (s.failed()) return s;
+  // The ticket goes with the pin: its relay key is this app's, for that accessory only.
+  for (const auto& file : {relay_ticket_path(device_id), relay_ca_path(device_id)})
+    if (::unlink(file.c_str()) != 0 && errno != ENOENT)
+      return detail::io_error(file, "cannot delete", errno);
+  return {};
+}
+
+// --- relay tickets ------------------------------------------------------------------------------
+
+// Suffixed, so that no device id ("." is one) names the directory itself.
+std::filesystem::path trust_store::relay_ticket_path(std::string_view device_id) const {
+  return path_.parent_path() / "relay-tickets" / (std::string(device_id) + ".ticket");
+}
+
+std::filesystem::path trust_store::relay_ca_path(std::string_view device_id) const {
+  return path_.parent_path() / "relay-tickets" / (std::string(device_id) + ".ca.pem");
+}
+
+store_status trust_store::save_relay_ticket(std::string_view device_id,
+                                            std::span<const std::uint8_t> encoded) {
+  if (!find(device_id))
+    return {make_error_code(trust_errc::unknown_device),
+            "relay ticket of device " + detail::excerpt(device_id) +
+                " not stored: it is not pinned in " + path_.string()};
+  core::relay_ticket t;
+  std::uint8_t field = 0;
+  if (auto ec = core::decode_relay_ticket(encoded, t, &field))
+    return {make_error_code(trust_errc::invalid_record),
+            "relay ticket of device " + detail::excerpt(device_id) + " not stored: " +
+                ec.message() + " (" + core::relay_settings_field_name(field) + ")"};
+  std::lock_guard lock(mutex_);
+  const std::filesystem::path ticket = relay_ticket_path(device_id);
+  detail::file_lock held;
+  if (auto st = detail::file_lock::acquire(ticket, held); st.failed()) return st;
+  // The CA first: a ticket on disk always has its CA beside it.
+  if (auto st = detail::write_file_atomically(relay_ca_path(device_id), t.broker.ca_pem);
+      st.failed())
+    return st;
+  return detail::write_file_atomically(
+      ticket, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+}
+
+std::optional<core::relay_ticket> trust_store::relay_ticket(std::string_view device_id,
+                                                            store_status* error) const {
+  if (error) *error = {};
+  if (!core::is_valid_device_id(device_id)) return std::nullopt;
+  const std::filesystem::path file = relay_ticket_path(device_id);
+  std::string bytes;
+  bool exists = false;
+  if (store_status st = detail::read_private_file(file, bytes, exists); st.failed()) {
+    if (error) *error = std::move(st);
+    return std::nullopt;
+  }
+  if (!exists) return std::nullopt;
+  core::relay_ticket t;
+  std::uint8_t field = 0;
+  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  if (auto ec = core::decode_relay_ticket({data, bytes.size()}, t, &field)) {
+    if (error)
+      *error = store_status{make_error_code(trust_errc::store_corrupt),
+                            file.string() + ": the relay ticket does not decode (" + ec.message() +
+                                ", " + core::relay_settings_field_name(field) +
+                                "); connect at home once to get a new one"}
+                   .with(core::field_key::file, file.string());
+    return std::nullopt;
+  }
+  return t;
 }
 
 store_status trust_store::touch(std::string_view device_id, time_point now) {

@@ -22,7 +22,7 @@ TEST_CASE("bad policy lists name the option and the entry", "[interface_policy]"
   std::string error;
   CHECK_FALSE(parse_interface_policy("wlan", "", "", p, error));
   CHECK(error == "--require: unknown interface kind 'wlan' (expected wired, wifi, softap, p2p, "
-                 "cellular, loopback or other)");
+                 "cellular, loopback, other or relay)");
   CHECK_FALSE(parse_interface_policy("", "", "wifi,wifi", p, error));
   CHECK(error == "--prefer: interface kind 'wifi' is listed twice");
   CHECK_FALSE(parse_interface_policy("", "wifi,", "", p, error));

@@ -67,6 +67,9 @@ inline constexpr std::string_view start_failed = "channel.start_failed";
 /// warning · the link error · its fields. The interfaces are not watched: the channel moves
 /// only on connection errors.
 inline constexpr std::string_view path_monitor_unavailable = "channel.path_monitor_unavailable";
+/// The relay path cannot be used (a ticket that does not decode or cannot be stored, a broker
+/// that refuses or cannot be reached; docs/design/relay.md). Warning; the local paths work.
+inline constexpr std::string_view relay_unavailable = "channel.relay_unavailable";
 
 // --- field keys of the client (the shared ones are core::field_key) ---------------------------
 

@@ -19,6 +19,10 @@
 /// connect_now (D18, D22, D23), attempt_now (D32), schedule_retry (D11, D12), the loss of the
 /// connection (D6-D10) and of its interface (D28: one race, not two as before).
 ///
+/// The relay (a path of kind interface_kind::relay, docs/design/relay.md) is ranked last and
+/// raced only when no local path is viable or the last race without it failed; once a local
+/// path is viable again for the move-back hold, the session moves there, make-before-break.
+///
 /// "Is this fatal?" is core::condition::permanent, the one check of the error model
 /// (error_condition.hpp): a permanent error gives up, anything else retries. One exception: a
 /// race lost over discovered paths only (path_candidate::discovered), where no path proved the
@@ -193,6 +197,9 @@ private:
   std::vector<tracked_path> attempt_paths_; // the snapshot the race's indices refer to
   // The failing attempt lost its race over discovered paths only (failed_attempt()).
   bool unproven_discovered_ = false;
+  // The last race left the relay out and failed: the next one includes it (race_paths()).
+  bool local_failed_ = false;
+  bool race_has_relay_ = false;
   std::optional<tracked_path> won_;                               // the admitting attempt's path
   path_change_reason won_reason_ = path_change_reason::connected; // reported when attached
   // A make-before-break move in flight (until won: then it is the admitting attempt).

@@ -93,6 +93,9 @@ enum class channel_errc : std::uint16_t {
   /// accessory (not discovered yet, gone, or every path reported unreachable). The channel
   /// waits; a directory change (directory_changed()) or the backoff brings the next attempt.
   not_discovered = 31,
+  /// A relay path was raced but cannot be used now: the app has no relay ticket for the
+  /// accessory, or its connection to the relay's broker is down (docs/design/relay.md).
+  relay_unavailable = 32,
   // lanyard.channel.io's not_started (7) was never produced and has no value here.
 };
 

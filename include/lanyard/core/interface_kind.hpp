@@ -14,13 +14,23 @@
 
 namespace lanyard::core {
 
-/// The kind of a network interface.
-enum class interface_kind : std::uint8_t { wired, wifi, softap, p2p, cellular, loopback, other };
+/// The kind of a network interface, or of a path that is no interface of its own: `relay`, a
+/// tunnel through the relay's MQTT broker (docs/design/relay.md), always ranked last.
+enum class interface_kind : std::uint8_t {
+  wired,
+  wifi,
+  softap,
+  p2p,
+  cellular,
+  loopback,
+  other,
+  relay
+};
 
-/// Number of interface kinds.
-inline constexpr std::size_t interface_kind_count = 7;
+/// Number of interface kinds (kind_set holds them in 8 bits).
+inline constexpr std::size_t interface_kind_count = 8;
 
-/// "wired", "wifi", "softap", "p2p", "cellular", "loopback" or "other".
+/// "wired", "wifi", "softap", "p2p", "cellular", "loopback", "other" or "relay".
 std::string_view to_string(interface_kind kind) noexcept;
 
 /// Parses one of the names to_string() returns; nullopt for anything else (case matters).

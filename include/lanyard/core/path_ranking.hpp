@@ -8,11 +8,15 @@
 /// gets back the viable candidates, best first:
 ///
 ///   - **handover** mode (the default): the policy's preference order of interface kinds
-///     (then the default order wired, wifi, p2p, softap, cellular, other, loopback), then
+///     (then the default order wired, wifi, p2p, softap, cellular, other, loopback, relay), then
 ///     IPv6 before IPv4 (RFC 8305 §4), then routable before link-local addresses, then the
 ///     order the candidates were given in (the sort is stable);
 ///   - **interactive** mode: the lowest measured RTT first; paths without an RTT sample come
 ///     after the measured ones, in handover order.
+///
+/// In both modes a `relay` path comes after every local one, whatever the preference order or
+/// its RTT: the relay is the last resort (and channel_controller races it only when no local
+/// path is viable, or the last race over the local ones failed).
 ///
 /// A candidate is *not viable* when its kind is prohibited or not among the required kinds,
 /// its interface is down, the interface has no source address of the destination's family,
@@ -72,7 +76,7 @@ struct interface_policy {
   /// These kinds are never used, even when nothing else is up.
   kind_set prohibited;
   /// Kinds in order of preference for handover mode; kinds not listed come after, in the
-  /// default order (wired, wifi, p2p, softap, cellular, other, loopback).
+  /// default order (wired, wifi, p2p, softap, cellular, other, loopback, relay).
   std::vector<interface_kind> preference;
 
   /// True if a path over an interface of `kind` is allowed.
@@ -92,9 +96,9 @@ struct interface_policy {
 
 /// The default preference order of handover mode.
 inline constexpr interface_kind default_preference[interface_kind_count] = {
-    interface_kind::wired,   interface_kind::wifi,     interface_kind::p2p,
-    interface_kind::softap,  interface_kind::cellular, interface_kind::other,
-    interface_kind::loopback};
+    interface_kind::wired,    interface_kind::wifi,     interface_kind::p2p,
+    interface_kind::softap,   interface_kind::cellular, interface_kind::other,
+    interface_kind::loopback, interface_kind::relay};
 
 /// IP version of a path's destination.
 enum class address_family : std::uint8_t { ipv4, ipv6 };

@@ -35,7 +35,8 @@ using core::kind_set;
 
 /// Parses a comma-separated list of kinds ("wifi,p2p"); duplicates are errors. On error returns
 /// false with a reason naming the bad entry ("unknown interface kind 'wlan' (expected wired,
-/// wifi, softap, p2p, cellular, loopback or other)").
+/// wifi, softap, p2p, cellular, loopback, other or relay)"). `relay` names the relay path
+/// (`--prohibit relay`: local paths only).
 bool parse_kind_list(std::string_view text, std::vector<core::interface_kind>& out,
                      std::string& error);
 

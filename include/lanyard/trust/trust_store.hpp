@@ -6,6 +6,7 @@
 #pragma once
 
 #include "lanyard/core/fingerprint.hpp"
+#include "lanyard/core/relay_settings.hpp"
 #include "lanyard/trust/error.hpp"
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -185,6 +187,25 @@ public:
   /// Sets last_seen. Errors: unknown_device, and the load errors.
   store_status touch(std::string_view device_id, time_point now);
 
+  // --- Relay tickets (docs/design/relay.md) -----------------------------------------------------
+  // What an accessory's relay ticket says (its broker, the household's credentials, its inbox,
+  // this app's relay key) is kept next to the store, in `<store directory>/relay-tickets/`: the
+  // ticket as the accessory sent it (core::relay_ticket encoding) in `<device id>` and the
+  // broker's CA in `<device id>.ca.pem` (libmosquitto reads it from a file). Both 0600 in a
+  // 0700 directory, written atomically; forget() removes them with the pin. A ticket holds
+  // secrets (the household password, the relay key): nothing here prints one.
+
+  /// Stores `encoded` (a core::relay_ticket's encoding) for pinned `device_id`. Errors:
+  /// unknown_device (not pinned: tickets go with pins), invalid_record (a ticket that does not
+  /// decode: the detail names the field), store_io, store_permissions.
+  store_status save_relay_ticket(std::string_view device_id, std::span<const std::uint8_t> encoded);
+  /// The stored ticket of `device_id`; nullopt when there is none. A damaged one is reported
+  /// in `error` (store_corrupt) and not used.
+  std::optional<core::relay_ticket> relay_ticket(std::string_view device_id,
+                                                 store_status* error = nullptr) const;
+  /// Where save_relay_ticket() put the broker's CA of `device_id`'s ticket.
+  std::filesystem::path relay_ca_path(std::string_view device_id) const;
+
   /// Parses a trust store file's text (`file` names it in error details). Pure; for fuzzing
   /// and tools. On error `out` is unspecified.
   static store_status parse(std::string_view text, std::string_view file,
@@ -193,6 +214,7 @@ public:
   static std::string serialize(const std::vector<device_record>& records);
 
 private:
+  std::filesystem::path relay_ticket_path(std::string_view device_id) const;
   using record_map = std::map<std::string, device_record, std::less<>>;
   store_status read_locked(record_map& out) const;
   template <class Change>

@@ -14,8 +14,8 @@ TEST_CASE("channel errors live in category lanyard.channel with actionable messa
   CHECK(ec.message().find("max_replay_bytes") != std::string::npos);
   CHECK(std::error_code(channel_errc::frame_too_large).message().find("max_message_size") !=
         std::string::npos);
-  // Every defined value: the wire codes 1-14 and the local codes 20-31.
-  for (int v = 1; v <= 31; ++v) {
+  // Every defined value: the wire codes 1-14 and the local codes 20-32.
+  for (int v = 1; v <= 32; ++v) {
     if (v > 14 && v < 20) continue;
     const std::error_code code(v, channel_category());
     CAPTURE(code.value());
@@ -41,6 +41,7 @@ TEST_CASE("the channel runtime's codes sit above the wire range, at fixed values
       {channel_errc::no_session, 27},          {channel_errc::too_many_waiting_sends, 28},
       {channel_errc::connection_replaced, 29}, {channel_errc::host_not_resolved, 30},
       {channel_errc::no_address, 30},          {channel_errc::not_discovered, 31},
+      {channel_errc::relay_unavailable, 32},
   };
   for (const auto& [code, value] : folded) {
     CAPTURE(value);

@@ -142,6 +142,7 @@ TEST_CASE("lanyard.channel codes have the design's conditions", "[error_conditio
       {29, "connection_replaced", {cancelled}}, // superseded by a newer connection
       {30, "host_not_resolved", {transient}},
       {31, "not_discovered", {transient}},
+      {32, "relay_unavailable", {transient}},
   };
   check_conditions(channel_category(), rows);
 }

@@ -79,6 +79,26 @@ TEST_CASE("handover mode follows the policy's preference order", "[path_ranking]
   CHECK(rank_paths(c, p).viable == std::vector<std::size_t>{0, 1, 3, 2});
 }
 
+TEST_CASE("the relay comes after every local path, whatever the preference or its RTT",
+          "[path_ranking]") {
+  auto c = phone_paths();
+  c.insert(c.begin(), make("relay", 0, interface_kind::relay, "198.18.5.2"));
+  interface_policy p;
+  p.preference = {interface_kind::relay, interface_kind::cellular};
+  CHECK(rank_paths(c, p).viable == std::vector<std::size_t>{1, 4, 3, 2, 0});
+  c[0].rtt = 1ms;
+  c[3].rtt = 5ms;
+  CHECK(rank_paths(c, {}, ranking_mode::interactive).viable ==
+        std::vector<std::size_t>{3, 4, 2, 1, 0});
+  // Alone, it is viable; prohibited, the reason names it.
+  std::vector<path_candidate> only_relay{c[0]};
+  CHECK(rank_paths(only_relay, {}).viable == std::vector<std::size_t>{0});
+  p.prohibited = {interface_kind::relay};
+  p.preference.clear();
+  CHECK(rank_paths(only_relay, p).reason == "policy prohibits relay; relay (relay) is prohibited");
+  CHECK(parse_interface_kind("relay") == interface_kind::relay);
+}
+
 TEST_CASE("routable addresses come before link-local ones on the same interface",
           "[path_ranking]") {
   std::vector<path_candidate> c = {
