@@ -12,21 +12,10 @@
 # Every line is acknowledged and echoed exactly once and in order, with no session reset; the
 # path sequence is wlan0, relay, wlan0.
 source "$(dirname "${BASH_SOURCE[0]}")/broker.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/../paths/common.sh"
-start_accessory
-
-ts=(--trust-store "$LAB_DIR/ts" --identity-dir "$LAB_DIR/controller")
-inbox=$(lab_exec phone "$LANYARD" relay inbox minimal-1 "${ts[@]}") ||
-  { echo "FAILED: lanyard relay inbox"; exit 1; }
-[[ $inbox =~ ^[A-Z2-7]{26}$ ]] || { echo "FAILED: inbox '$inbox'"; exit 1; }
-broker_start "$inbox:acc-secret" "home1:home-secret"
-printf 'acc-secret\n' >"$LAB_DIR/acc.pw"
-printf 'home-secret\n' >"$LAB_DIR/home.pw"
-lab_exec phone "$LANYARD" relay set minimal-1 "${ts[@]}" --broker "$BROKER_HOST" \
-  --ca "$BROKER_DIR/ca.crt" --accessory-password-file "$LAB_DIR/acc.pw" \
-  --household-account home1 --household-password-file "$LAB_DIR/home.pw" --timeout 30 \
-  >"$LAB_DIR/relay-set.out" 2>&1 || { cat "$LAB_DIR/relay-set.out"; echo "FAILED: relay set"; exit 1; }
-wait_for "$LAB_DIR/acc.log" '^relay: connected'
+source "$(dirname "${BASH_SOURCE[0]}")/relay_node.sh"
+relay_node_setup
+inbox=$INBOX
+ts=("${TS[@]}")
 lab_exec phone "$LANYARD" relay show minimal-1 "${ts[@]}" --json >"$LAB_DIR/ticket.json" ||
   { echo "FAILED: relay show"; exit 1; }
 jq -e --arg inbox "$inbox" '.accessory_inbox == $inbox and .household_account == "home1" and
@@ -43,9 +32,7 @@ n=400
 app=$!
 start=$(settled_on_wlan0 "$LAB_DIR/c.json") || exit 1
 sleep 2
-lab_cell_home off
-lab_link_down phone p2p0
-lab_link_down phone wlan0
+relay_leave_home
 wait_path "$LAB_DIR/c.json" $((start + 1)) '.to.interface=="relay" and .to.kind=="relay"' 30 ||
   exit 1
 echo "ok: away from home, the channel runs through the relay"
