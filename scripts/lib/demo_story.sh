@@ -7,7 +7,9 @@
 #   ap0 198.18.4.1 ── SoftAP ──────────────────────── sap0 (down until the app "joins")
 #   wlan0 198.18.1.3 ── home LAN bridge ──────────── wlan0 198.18.1.2
 #   p2p0 (link-local) ── direct peer-to-peer link ──── p2p0
+#   (via the home router) ── cloud 198.18.5.2: mosquitto, the relay ── cell0 (cellular)
 source "$(dirname "${BASH_SOURCE[0]}")/../../tests/integration/discovery/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../tests/integration/relay/broker.sh"
 SIM=$BUILD/bin/lanyard-accessory-sim
 [[ -x $SIM ]] || { echo "FAILED: $SIM not built"; exit 1; }
 
@@ -113,6 +115,27 @@ say "accessory: operational on HomeLAN in the same boot; SoftAP closed after its
 prov_ms=$(($(now_ms) - prov_start))
 
 # ---------------------------------------------------------------------------------------------
+step "2b. The admin sets up the relay: a cloud MQTT broker, for when the phone is away"
+# The broker's accounts: the accessory's (its inbox id, derived from its key) and the
+# household's that its apps share. A deployment registers them the same way.
+INBOX=$(lab_exec phone "$LANYARD" relay inbox "$ID" --identity-dir "$APP/id" \
+  --trust-store "$APP/trust-store") || die "lanyard relay inbox"
+broker_start "$INBOX:acc-broker-secret" "home1:home-broker-secret" >/dev/null || die "the broker did not start"
+say "mosquitto in the cloud ($BROKER_HOST:$BROKER_PORT): TLS only, an account per accessory, a household account, an ACL (each reads only its own tree)"
+printf 'acc-broker-secret\n' >"$APP/acc.pw"
+printf 'home-broker-secret\n' >"$APP/home.pw"
+lab_exec phone "$LANYARD" relay set "$ID" --broker "$BROKER_HOST" --ca "$BROKER_DIR/ca.crt" \
+  --accessory-password-file "$APP/acc.pw" --household-account home1 \
+  --household-password-file "$APP/home.pw" --identity-dir "$APP/id" \
+  --trust-store "$APP/trust-store" --timeout 30 >"$LAB_DIR/relay-set.out" 2>&1 ||
+  { cat "$LAB_DIR/relay-set.out"; die "lanyard relay set"; }
+wait_for "$SIMLOG" '.event=="relay" and .state=="connected"' 30 >/dev/null ||
+  die "the accessory did not connect to the broker"
+say "lanyard relay set (admin only): the accessory keeps one connection to the broker as $INBOX"
+say "the app's ticket, stored with the pin: $(lab_exec phone "$LANYARD" relay show "$ID" \
+  --identity-dir "$APP/id" --trust-store "$APP/trust-store" --json | jq -c .)"
+
+# ---------------------------------------------------------------------------------------------
 step "3. Discovery: the phone finds it on every shared link, with its TXT metadata"
 wait_for "$BROWSE" '.event=="added" and .interface=="wlan0" and .txt.id=="'"$ID"'"' 30 >/dev/null ||
   die "not discovered on wlan0"
@@ -201,6 +224,36 @@ say "every reading so far arrived exactly once, in order: n=$(readings 0 | head 
 (($(count "$CHAN" '.event=="session_reset"') == 0)) || die "the session was reset"
 
 # ---------------------------------------------------------------------------------------------
+step "6b. The phone leaves home: the channel goes on through the relay over cellular"
+before=$(count "$CHAN" "$PUSHED")
+lab_cell_home off
+lab_link_down phone p2p0
+away=$(now_ms)
+lab_link_down phone wlan0
+say "cellular reaches the cloud, not the home; p2p0 and wlan0 down"
+wait_for "$CHAN" '.event=="path"' 30 $((paths_before + 3)) >/dev/null || die "no move to the relay"
+relayed=$(matching "$CHAN" '.event=="path"' | sed -n "$((paths_before + 3))p")
+[[ $(jq -r .to.interface <<<"$relayed") == relay ]] || die "moved elsewhere than the relay: $relayed"
+relay_ms=$(($(jq -r .time_ms <<<"$relayed") - away))
+say "channel on the relay (broker $(jq -r .to.address <<<"$relayed")) after ${relay_ms} ms: $(jq -r .reason <<<"$relayed"); TLS pinned end to end through it"
+send "v1 get"
+wait_for "$CHAN" "$PUSHED" 30 $((before + 10)) >/dev/null || die "readings stopped on the relay"
+on_relay=$(($(count "$CHAN" "$PUSHED") - before))
+say "readings keep arriving through the relay (${on_relay} so far)"
+lab_link_up phone wlan0
+lab_cell_home on
+home=$(now_ms)
+say "back home: wlan0 up"
+wait_for "$CHAN" '.event=="path"' 40 $((paths_before + 4)) >/dev/null || die "did not leave the relay"
+back=$(matching "$CHAN" '.event=="path"' | sed -n "$((paths_before + 4))p")
+[[ $(jq -r .to.interface <<<"$back") == wlan0 ]] || die "moved elsewhere than wlan0: $back"
+say "back on wlan0 after $(($(jq -r .time_ms <<<"$back") - home)) ms ($(jq -r .reason <<<"$back"), make-before-break)"
+lab_link_up phone p2p0
+readings 0 | consecutive || die "readings were lost or repeated across the relay: $(readings 0 | tr '\n' ' ')"
+say "every reading so far arrived exactly once, in order: n=$(readings 0 | head -n1)..$(readings 0 | tail -n1)"
+(($(count "$CHAN" '.event=="session_reset"') == 0)) || die "the session was reset"
+
+# ---------------------------------------------------------------------------------------------
 step "7. The accessory reboots: the app is told exactly what the accessory lost"
 send "v1 ping"
 ctl "$ACC" reboot 300 >/dev/null
@@ -258,6 +311,7 @@ cat <<EOF_SUMMARY | tee "$LAB_DIR/summary.txt"
   discovery (service registered → resolved)       ${discovery_ms} ms
   channel ready (TCP + TLS + session)              ${ready_ms} ms
   failover (wlan0 down → on p2p0)                  ${failover_ms} ms
+  away from home (wlan0 down → on the relay)       ${relay_ms} ms
   largest gap between readings across failover     ${gap_ms} ms
   messages sent by the app / acknowledged          ${sent} / ${acked}
   messages received (readings among them)          ${received} (${readings_n})

@@ -13,7 +13,9 @@
 // path). If some path failed for transport reasons, the error is that failure and the
 // refusals are in `failures`: anyone on the LAN can publish the accessory's id next to it, and
 // such an impostor must not be able to end the channel while the real accessory is merely
-// unreachable for a moment (the channel keeps retrying and logs every refusal).
+// unreachable for a moment (the channel keeps retrying and logs every refusal). A relay
+// attempt's failure (no answer through the broker) ranks below a refusal on a local path: an
+// accessory that is switched off answers neither, and the refusal says more.
 //
 // The racer is a template over a connector (basic_path_racer<Connector>), the one seam between
 // the race and the sockets: it makes each attempt's transport (the TLS stream's next layer) and
@@ -184,6 +186,7 @@ private:
   std::vector<attempt_failure> failures_;
   std::optional<std::error_code> refusal_;
   std::optional<std::error_code> transport_failure_;
+  std::optional<std::error_code> relay_failure_;
   bool done_ = false;
 };
 

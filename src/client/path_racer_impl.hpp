@@ -95,7 +95,10 @@ void basic_path_racer<Connector>::drive() {
   }
   if (race_->current_state() == state::lost) {
     outcome_type o;
-    o.error = transport_failure_ ? *transport_failure_ : refusal_ ? *refusal_ : race_->error();
+    o.error = transport_failure_ ? *transport_failure_
+              : refusal_         ? *refusal_
+              : relay_failure_   ? *relay_failure_
+                                 : race_->error();
     o.failures = std::move(failures_);
     return finish(std::move(o));
   }
@@ -224,7 +227,9 @@ void basic_path_racer<Connector>::failed(std::size_t i, std::error_code ec, std:
   failures_.push_back({i, ec,
                        phrase + " " + describe_target(targets_[i]) + " failed: " + ec.message(),
                        step, std::move(refused)});
-  if (!is_refusal(ec))
+  if (!is_refusal(ec) && targets_[i].path.kind == core::interface_kind::relay)
+    relay_failure_ = ec;
+  else if (!is_refusal(ec))
     transport_failure_ = ec;
   else if (!refusal_)
     refusal_ = ec;

@@ -9,7 +9,7 @@
 #   broker_stop / broker_restart    (restart keeps accounts and certificates)
 #   broker_sub HOST USER PASS TOPIC OUTFILE [ARGS...]  mosquitto_sub in the background (pid)
 #   broker_pub HOST USER PASS TOPIC MESSAGE            mosquitto_pub, TLS, QoS 1
-#   wait_for FILE REGEX [TIMEOUT_S=20]                 polls until a line of FILE matches
+#   wait_grep FILE REGEX [TIMEOUT_S=20]                 polls until a line of FILE matches
 BROKER_DIR="$LAB_DIR/cloud/broker"
 BROKER_HOST=198.18.5.2
 BROKER_PORT=8883
@@ -107,7 +107,7 @@ broker_pub() { # HOST USER PASS TOPIC MESSAGE
   lab_exec "$1" mosquitto_pub $(_broker_tls) -u "$2" -P "$3" -t "$4" -m "$5"
 }
 
-wait_for() { # FILE REGEX [TIMEOUT_S=20]
+wait_grep() { # FILE REGEX [TIMEOUT_S=20]
   local end=$((SECONDS + ${3:-20}))
   until grep -Eq -- "$2" "$1" 2>/dev/null; do
     ((SECONDS < end)) || { echo "FAILED: nothing matching /$2/ in ${1##*/}; its tail:"; tail -n 15 "$1" 2>/dev/null; exit 1; }

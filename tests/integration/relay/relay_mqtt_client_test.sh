@@ -16,18 +16,18 @@ CA=$BROKER_DIR/ca.crt
 
 lab_spawn accessory "$D/acc.log" "$PROBE" --host "$BROKER_HOST" --ca "$CA" --user "$ACC" \
   --password acc-secret --subscribe "lanyard/v1/$ACC/#" --until m149 --timeout 60 --keepalive 5 >/dev/null
-wait_for "$D/acc.log" ' state connected$'
+wait_grep "$D/acc.log" ' state connected$'
 lab_exec phone "$PROBE" --host "$BROKER_HOST" --ca "$CA" --user home1 --password home-secret \
   --publish "lanyard/v1/$ACC/stream" --count 150 --interval-ms 100 --timeout 60 --keepalive 5 \
   >"$D/phone.log" 2>&1 &
 phone=$!
-wait_for "$D/acc.log" ' recv lanyard/v1/[A-Z0-9]+/stream m20$'
+wait_grep "$D/acc.log" ' recv lanyard/v1/[A-Z0-9]+/stream m20$'
 broker_restart
 echo "broker restarted after m20 arrived"
 status=0
 wait "$phone" || status=$?
-wait_for "$D/acc.log" ' recv lanyard/v1/[A-Z0-9]+/stream m149$' 30
-wait_for "$D/acc.log" ' done received'
+wait_grep "$D/acc.log" ' recv lanyard/v1/[A-Z0-9]+/stream m149$' 30
+wait_grep "$D/acc.log" ' done received'
 echo "--- phone (state lines)"; grep -E ' state |unsent' "$D/phone.log" | head -n 12
 echo "--- accessory (state lines)"; grep ' state ' "$D/acc.log"
 ((status == 0)) || { echo "FAILED: the publisher exited with $status"; exit 1; }

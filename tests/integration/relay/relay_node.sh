@@ -21,7 +21,7 @@ relay_node_setup() {
     --household-account home1 --household-password-file "$LAB_DIR/home.pw" --timeout 30 \
     >"$LAB_DIR/relay-set.out" 2>&1 ||
     { cat "$LAB_DIR/relay-set.out"; echo "FAILED: relay set"; exit 1; }
-  wait_for "$LAB_DIR/acc.log" '^relay: connected'
+  wait_grep "$LAB_DIR/acc.log" '^relay: connected'
 }
 
 # relay_leave_home: cellular stops reaching the home, p2p0 and wlan0 go down.

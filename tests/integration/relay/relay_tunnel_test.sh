@@ -29,7 +29,7 @@ lab_exec phone "$PEER" app --dir "$D/ok" "${common[@]}" "${app_args[@]}" --secre
   { echo "FAILED: the app's tunnel run failed:"; tail -n 15 "$D/ok/app.log"; tail -n 10 "$D/ok/acc.log"; exit 1; }
 grep -q 'tls established, accessory key pinned' "$D/ok/app.log" || { echo "FAILED: no pinned TLS on the app"; exit 1; }
 [[ $(grep -c ' echo m[0-9]*$' "$D/ok/app.log") -eq 20 ]] || { echo "FAILED: not 20 echoes"; cat "$D/ok/app.log"; exit 1; }
-wait_for "$D/ok/acc.log" 'tls established'
+wait_grep "$D/ok/acc.log" 'tls established'
 echo "ok: 20 lines echoed through the broker over TLS pinned both ways (phone on cellular only)"
 kill "$acc" 2>/dev/null || true
 
@@ -40,7 +40,7 @@ if lab_exec phone "$PEER" app --dir "$D/stranger" "${common[@]}" "${app_args[@]}
   echo "FAILED: an app without a paired controller's relay key got through:"; cat "$D/stranger/app.log"; exit 1
 fi
 grep -Eq 'open failed generic:[0-9]+ .*timed out|open failed .*timed out' "$D/stranger/app.log" || { echo "FAILED: the stranger's open did not time out:"; cat "$D/stranger/app.log"; exit 1; }
-wait_for "$D/stranger/acc.log" 'open refused'
+wait_grep "$D/stranger/acc.log" 'open refused'
 if grep -q 'tunnel accepted' "$D/stranger/acc.log"; then echo "FAILED: the accessory accepted the stranger's tunnel"; exit 1; fi
 echo "ok: a relay key of no paired controller opens nothing; the accessory answers nothing"
 kill "$acc" 2>/dev/null || true
@@ -50,7 +50,7 @@ kill "$acc" 2>/dev/null || true
 broker_sub cloud operator operator-secret "lanyard/v1/$ACC/$ACC" "$D/tamper/watch.log" -F '%x' >/dev/null
 acc=$(lab_spawn accessory "$D/tamper/acc.log" "$PEER" accessory --dir "$D/tamper" "${common[@]}" "${acc_args[@]}" --secret "$SECRET" --timeout 60)
 lab_spawn phone "$D/tamper/app.log" "$PEER" app --dir "$D/tamper" "${common[@]}" "${app_args[@]}" --secret "$SECRET" --count 10 --pause-after 5 --pause-ms 4000 --timeout 30 >/dev/null
-wait_for "$D/tamper/app.log" ' pause$'
+wait_grep "$D/tamper/app.log" ' pause$'
 sleep 0.5
 # The last frame into the inbox (hex): version, type, tunnel id (16 B), seq (4 B).
 last=$(grep -E '^0103' "$D/tamper/watch.log" | tail -n 1)
@@ -61,8 +61,8 @@ python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' \
   "$(printf '0103%s%08x%s' "$tunnel" "$seq" "$(head -c 40 /dev/urandom | od -An -tx1 | tr -d ' \n')")" >"$D/tamper/forged.bin"
 lab_exec cloud mosquitto_pub -h "$BROKER_HOST" -p "$BROKER_PORT" --cafile "$BROKER_DIR/ca.crt" -q 1 \
   -u operator -P operator-secret -t "lanyard/v1/$ACC/$ACC" -f "$D/tamper/forged.bin"
-wait_for "$D/tamper/acc.log" 'tls read ended'
-wait_for "$D/tamper/app.log" 'tls ended|timeout' 30
+wait_grep "$D/tamper/acc.log" 'tls read ended'
+wait_grep "$D/tamper/app.log" 'tls ended|timeout' 30
 grep 'tls read ended' "$D/tamper/acc.log"
 grep -Eq 'tls read ended lanyard\.tls\.' "$D/tamper/acc.log" || { echo "FAILED: the forged frame did not fail TLS on the accessory"; exit 1; }
 if grep -q 'all echoed' "$D/tamper/app.log"; then echo "FAILED: the app's stream survived a forged frame"; exit 1; fi
@@ -73,7 +73,7 @@ kill "$acc" 2>/dev/null || true
 # accessory checks a burst of them and sheds the rest unchecked; the owner's app, right after,
 # gets through (a retry at most: the bucket refills at 4 a second).
 acc=$(lab_spawn accessory "$D/flood/acc.log" "$PEER" accessory --dir "$D/flood" "${common[@]}" "${acc_args[@]}" --secret "$SECRET" --timeout 60)
-wait_for "$D/flood/acc.log" 'mqtt connected'
+wait_grep "$D/flood/acc.log" 'mqtt connected'
 sleep 0.5 # its SUBSCRIBE follows the CONNACK
 lab_exec phone "$PEER" flood --dir "$D/flood" "${common[@]}" --user stranger --password stranger-secret \
   --account stranger --inbox BBBBBBBBBBBBBBBBBBBBBBBBBB --peer-account "$ACC" --peer-inbox "$ACC" \
