@@ -79,6 +79,10 @@ std::optional<core::relay_settings> settings_of(const parsed_args& args,
              "and --household-password-file"};
     return std::nullopt;
   }
+  if (broker->empty()) {
+    error = {cli_errc::bad_argument, "--broker: empty (expected HOST or HOST:PORT)"};
+    return std::nullopt;
+  }
   std::string host = *broker, port = "8883", why;
   if (broker->find(':') != std::string::npos || broker->front() == '[') {
     if (!split_host_port(*broker, host, port, why)) {
@@ -219,18 +223,28 @@ int set_settings(const parsed_args& args, const std::string& device_id) {
     deadline.cancel();
     io.stop();
   };
-  // The answer: this app's ticket (the settings are stored), or an error text.
+  // The answer: this app's ticket then `v1 ok re=SEQ` (the settings are stored), or
+  // `v1 error re=SEQ`. A ticket also comes unasked after the handshake (the accessory's
+  // settings before this request): only the one before the ok is this request's.
+  std::vector<std::uint8_t> ticket;
   auto handle = [&](std::span<const std::byte> payload) {
     if (!payload.empty() && std::to_integer<std::uint8_t>(payload[0]) == 1) {
-      const std::span<const std::uint8_t> bytes(
-          reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
-      if (auto s = store->save_relay_ticket(device_id, bytes); s.failed()) return finish(1, s);
-      return finish(0, {});
+      const auto* data = reinterpret_cast<const std::uint8_t*>(payload.data());
+      ticket.assign(data, data + payload.size());
+      return;
     }
     auto parsed = core::parse_app_message(payload);
-    if (!parsed || parsed.message.verb != "error") return;
+    if (!parsed) return;
     const auto re = parsed.message.get_uint("re", 0, UINT64_MAX);
     if (!re || *re != *seq) return;
+    if (parsed.message.verb == "ok") {
+      if (ticket.empty())
+        return finish(1, {trust::trust_errc::request_refused,
+                          "the accessory stored the settings but sent no ticket"});
+      if (auto s = store->save_relay_ticket(device_id, ticket); s.failed()) return finish(1, s);
+      return finish(0, {});
+    }
+    if (parsed.message.verb != "error") return;
     const std::string reason(parsed.message.get("reason").value_or(""));
     core::error_detail e = admin_refusal(reason);
     if (reason == "bad_field")

@@ -896,13 +896,13 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
       return;
     }
     if (!relay_allowed()) return;
+    if (relay && same_ticket(relay->ticket(), t)) return; // nothing new: nothing written
     if (trust::store_status s = opts.trust.store->save_relay_ticket(opts.trust.device_id, bytes);
         s.failed()) {
       emit(level::warning, diag::relay_unavailable, s.code,
            "channel to " + opts.trust.device_id + ": relay ticket not stored: " + s.message());
       return;
     }
-    if (relay && same_ticket(relay->ticket(), t)) return;
     use_ticket(std::move(t));
   }
 

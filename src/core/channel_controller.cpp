@@ -93,9 +93,7 @@ void channel_controller::attempt_failed(std::uint64_t id, std::error_code ec, st
   }
   if (id == 0 || id != attempt_id_) return; // stale: aborted, or superseded by a restart
   // Lost in the race (no path proved the accessory's key) over paths discovery announced only.
-  unproven_discovered_ = std::exchange(racing_, false) && !attempt_paths_.empty() &&
-                         std::all_of(attempt_paths_.begin(), attempt_paths_.end(),
-                                     [](const tracked_path& p) { return p.facts.discovered; });
+  unproven_discovered_ = std::exchange(racing_, false) && raced_unproven_only_;
   attempt_paths_ = std::vector<tracked_path>();
   attempt_id_ = 0;
   won_.reset();
@@ -299,6 +297,12 @@ void channel_controller::race_paths(time_point now) {
   if (!local_failed_ && !std::all_of(targets.begin(), targets.end(), relayed))
     std::erase_if(targets, relayed);
   race_has_relay_ = std::any_of(targets.begin(), targets.end(), relayed);
+  // Every raced path is one anybody may answer (discovery, the relay's broker): a refusal
+  // there proves nothing about the accessory.
+  raced_unproven_only_ =
+      !targets.empty() && std::all_of(targets.begin(), targets.end(), [&](std::size_t i) {
+        return tracker_.paths()[i].facts.discovered;
+      });
   attempt_id_ = ++last_id_;
   racing_ = true;
   attempt_paths_.assign(tracker_.paths().begin(), tracker_.paths().end());

@@ -183,7 +183,9 @@ struct node::impl : std::enable_shared_from_this<impl> {
 
   void on_session(const controller_id& c, const core::session_event& ev) {
     if (auto* est = std::get_if<core::events::established>(&ev)) {
-      send_ticket(c);
+      // A new session gets the ticket; a resumed one has it (the session delivered it exactly
+      // once), and settings changed since were pushed to it then.
+      if (!est->resumed) send_ticket(c);
       if (live.insert(c).second)
         push(session_event{c, true, {}});
       else
@@ -195,8 +197,9 @@ struct node::impl : std::enable_shared_from_this<impl> {
 
   void on_control(const controller_id& from, core::message_kind service, std::uint64_t seq,
                   std::span<const std::byte> message) {
-    if (opts.on_control) opts.on_control(from, service, seq, message);
+    // Relay settings carry the broker passwords: they never reach the product's observer.
     if (service == core::message_kind::relay) return on_relay_message(from, seq, message);
+    if (opts.on_control) opts.on_control(from, service, seq, message);
     const auto parsed = core::parse_app_message(message);
     std::vector<std::string> replies;
     std::optional<controller_id> removed;
@@ -236,16 +239,13 @@ struct node::impl : std::enable_shared_from_this<impl> {
                         std::span<const std::byte> message) {
     const auto rec = store->find(from);
     const bool admin = rec && rec->role == trust::controller_role::admin;
-    const bool was = relay->configured();
-    trust::store_status failure;
-    const std::vector<std::uint8_t> reply = relay->on_message(from, admin, seq, message, failure);
-    send_control(from, core::message_kind::relay, reply);
-    if (failure.failed())
-      emit(core::diagnostic_level::error, "node.relay_failed", failure.code, failure.message());
-    const bool stored = admin && relay->configured() && (!was || !failure.failed()) &&
-                        (reply.empty() || reply.front() == 1);
-    if (!stored) return;
-    push(relay_event{relay::mqtt_state::stopped, failure.code, from});
+    const detail::relay_service::answer a = relay->on_message(from, admin, seq, message);
+    for (const auto& reply : a.replies)
+      send_control(from, core::message_kind::relay, reply);
+    if (a.failure.failed())
+      emit(core::diagnostic_level::error, "node.relay_failed", a.failure.code, a.failure.message());
+    if (!a.stored) return;
+    push(relay_event{relay::mqtt_state::stopped, a.failure.code, from});
     for (const controller_id& c : live)
       if (c != from) send_ticket(c);
   }

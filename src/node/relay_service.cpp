@@ -4,10 +4,7 @@
 #include <lanyard/crypto/relay.hpp>
 #include <lanyard/relay/tunnel_stream.hpp>
 
-#include <fstream>
 #include <utility>
-
-#include <sys/stat.h>
 
 namespace lanyard::node::detail {
 
@@ -23,34 +20,13 @@ std::vector<std::uint8_t> error_text(std::uint64_t seq, std::string_view reason,
   return {text.begin(), text.end()};
 }
 
-// The broker's CA for libmosquitto, which reads it from a file (0600: it is no secret, but the
-// state directory's files all are private).
-trust::store_status write_ca(const std::filesystem::path& path, const std::string& pem) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << pem;
-    if (!out.flush())
-      return trust::store_status{make_error_code(trust::trust_errc::store_io),
-                                 "cannot write the broker's CA to " + tmp.string()};
-  }
-  ::chmod(tmp.c_str(), 0600);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    return trust::store_status{make_error_code(trust::trust_errc::store_io),
-                               "cannot write the broker's CA to " + path.string() + ": " +
-                                   ec.message()};
-  return {};
-}
-
 } // namespace
 
 relay_service::relay_service(asio::any_io_executor ex, std::filesystem::path state_dir,
                              const core::fingerprint& accessory,
                              std::shared_ptr<trust::controller_store> store, hooks h)
-    : ex_(std::move(ex)), ca_path_(state_dir / "relay-broker-ca.pem"), store_(std::move(store)),
-      hooks_(std::move(h)), state_(std::move(state_dir)) {
+    : ex_(std::move(ex)), store_(std::move(store)), hooks_(std::move(h)),
+      state_(std::move(state_dir)) {
   std::array<char, core::relay_inbox_length> inbox{};
   if (!crypto::relay_inbox(accessory, inbox)) inbox_.assign(inbox.data(), inbox.size());
 }
@@ -80,12 +56,14 @@ void relay_service::stop() {
 
 trust::store_status relay_service::start() {
   stop();
+  if (!configured())
+    return trust::store_status{make_error_code(trust::trust_errc::store_io),
+                               "relay: no settings loaded"};
   const core::relay_settings& s = *state_.settings();
-  if (auto st = write_ca(ca_path_, s.broker.ca_pem); st.failed()) return st;
   relay::mqtt_settings ms;
   ms.host = s.broker.host;
   ms.port = s.broker.port;
-  ms.ca_file = ca_path_.string();
+  ms.ca_file = state_.ca_path().string();
   ms.username = inbox_;
   ms.password = s.accessory_password;
   mqtt_ = std::make_unique<relay::mqtt_client>(ex_, std::move(ms));
@@ -122,7 +100,7 @@ std::optional<core::fingerprint> relay_service::authenticate(const core::relay_f
 
 std::optional<std::vector<std::uint8_t>>
 relay_service::ticket_for(const core::fingerprint& controller) const {
-  if (!state_.settings()) return std::nullopt;
+  if (!configured()) return std::nullopt;
   const core::relay_settings& s = *state_.settings();
   core::relay_ticket t;
   t.broker = s.broker;
@@ -135,12 +113,20 @@ relay_service::ticket_for(const core::fingerprint& controller) const {
   return out;
 }
 
-std::vector<std::uint8_t> relay_service::on_message(const core::fingerprint& from, bool admin,
-                                                    std::uint64_t seq,
-                                                    std::span<const std::byte> message,
-                                                    trust::store_status& failure) {
-  failure = {};
-  if (!admin) return error_text(seq, "not_admin");
+relay_service::answer relay_service::on_message(const core::fingerprint& from, bool admin,
+                                                std::uint64_t seq,
+                                                std::span<const std::byte> message) {
+  answer out;
+  if (!admin) {
+    out.replies.push_back(error_text(seq, "not_admin"));
+    return out;
+  }
+  if (!state_.loaded()) {
+    out.failure = trust::store_status{make_error_code(trust::trust_errc::store_io),
+                                      "relay settings refused: the relay state did not load"};
+    out.replies.push_back(error_text(seq, "accessory_failure"));
+    return out;
+  }
   core::relay_settings s;
   std::uint8_t field = 0;
   const auto* data = reinterpret_cast<const std::uint8_t*>(message.data());
@@ -148,15 +134,23 @@ std::vector<std::uint8_t> relay_service::on_message(const core::fingerprint& fro
     std::string name = core::relay_settings_field_name(field);
     for (char& c : name)
       if (c == ' ') c = '_';
-    return error_text(seq, "bad_field", field == 0 ? "header" : name);
+    out.replies.push_back(error_text(seq, "bad_field", field == 0 ? "header" : name));
+    return out;
   }
   if (auto st = state_.save_settings(s); st.failed()) {
-    failure = std::move(st);
-    return error_text(seq, "accessory_failure");
+    out.failure = std::move(st);
+    out.replies.push_back(error_text(seq, "accessory_failure"));
+    return out;
   }
-  if (auto st = start(); st.failed()) failure = std::move(st);
-  auto ticket = ticket_for(from);
-  return ticket ? *ticket : error_text(seq, "accessory_failure");
+  out.stored = true;
+  // Stored: a broker that cannot be reached now is retried, and reported as relay events.
+  if (auto st = start(); st.failed()) out.failure = std::move(st);
+  if (auto ticket = ticket_for(from)) out.replies.push_back(std::move(*ticket));
+  core::app_message ok("ok");
+  ok.set("re", seq);
+  std::string text;
+  if (!core::encode_app_message(ok, text)) out.replies.emplace_back(text.begin(), text.end());
+  return out;
 }
 
 } // namespace lanyard::node::detail

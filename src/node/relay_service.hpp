@@ -8,9 +8,13 @@
 //    it to the server (accessory::server::adopt_tunnel), which admits that controller's TLS key
 //    only. Anything else is dropped unanswered (tunnel_hub).
 //  - Service 3 from an admin: relay settings (core::relay_settings encoding) are stored, the
-//    broker connection restarts with them, and the admin gets its ticket as the answer. From a
-//    user, or what does not decode: `v1 error re=SEQ reason=not_admin|bad_field detail=FIELD`
-//    (the services' error text; the detail names a field, never a value).
+//    broker connection restarts with them, and the admin gets its ticket and then
+//    `v1 ok re=SEQ` as the answer (the ok says which request the ticket answers: a ticket also
+//    comes unasked after a handshake). Otherwise `v1 error re=SEQ reason=R`: not_admin (a user
+//    sent them), bad_field detail=FIELD (they do not decode; a field's name, never a value),
+//    accessory_failure (the relay state could not be loaded or stored).
+//  - Nothing works before the relay state loaded (open()): without its secret every relay key
+//    would be derived from zeros.
 //  - ticket_for(controller): what the node sends every controller after each session
 //    handshake while settings are stored, so apps learn the relay without asking.
 //
@@ -58,15 +62,22 @@ public:
   trust::store_status open();
   void close();
 
-  /// A service 3 message from `from`; returns the answer to send on service 3 (empty: none).
-  std::vector<std::uint8_t> on_message(const core::fingerprint& from, bool admin, std::uint64_t seq,
-                                       std::span<const std::byte> message,
-                                       trust::store_status& failure);
+  /// What a service 3 message comes to.
+  struct answer {
+    /// To send back on service 3, in order.
+    std::vector<std::vector<std::uint8_t>> replies;
+    /// New settings were stored (other controllers get their tickets now).
+    bool stored = false;
+    /// Why the accessory itself failed (for its log; never sent).
+    trust::store_status failure;
+  };
+  answer on_message(const core::fingerprint& from, bool admin, std::uint64_t seq,
+                    std::span<const std::byte> message);
 
   /// The encoded ticket for `controller`; nullopt without settings.
   std::optional<std::vector<std::uint8_t>> ticket_for(const core::fingerprint& controller) const;
 
-  bool configured() const noexcept { return state_.settings().has_value(); }
+  bool configured() const noexcept { return state_.loaded() && state_.settings().has_value(); }
   /// The accessory's inbox (its broker user name and account).
   const std::string& inbox() const noexcept { return inbox_; }
   std::uint64_t opens_shed() const noexcept { return hub_ ? hub_->opens_shed() : 0; }
@@ -78,7 +89,6 @@ private:
   std::optional<core::fingerprint> authenticate(const core::relay_frame& open) const;
 
   asio::any_io_executor ex_;
-  std::filesystem::path ca_path_;
   std::shared_ptr<trust::controller_store> store_;
   hooks hooks_;
   trust::relay_state state_;

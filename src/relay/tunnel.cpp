@@ -127,7 +127,9 @@ void close_tunnel(detail::tunnel& t, std::error_code why) {
 
 tunnel_stream::tunnel_stream(std::shared_ptr<detail::tunnel> t) noexcept : t_(std::move(t)) {}
 tunnel_stream::~tunnel_stream() {
-  if (t_) close_tunnel(*t_, asio::error::operation_aborted);
+  if (!t_) return;
+  t_->abort_waiting();
+  close_tunnel(*t_, asio::error::operation_aborted);
 }
 tunnel_stream::tunnel_stream(tunnel_stream&&) noexcept = default;
 tunnel_stream& tunnel_stream::operator=(tunnel_stream&& other) noexcept {
@@ -414,10 +416,22 @@ tunnel_hub::tunnel_hub(mqtt_client& mqtt, relay_endpoint self, std::size_t max_t
 tunnel_hub::~tunnel_hub() {
   impl_->mqtt.on_message(nullptr);
   impl_->mqtt.on_state(impl_->user_state);
-  for (auto& [id, weak] : impl_->tunnels)
-    if (auto t = weak.lock()) t->end(asio::error::operation_aborted);
-  for (auto& [id, p] : impl_->opening)
+  // The peers are told (CLOSE, while the MQTT connection is still there), and waiting opens
+  // complete: nothing waits for a timeout that would never come.
+  auto live = std::move(impl_->tunnels);
+  impl_->tunnels.clear();
+  for (auto& [id, weak] : live)
+    if (auto t = weak.lock()) {
+      t->abort_waiting();
+      close_tunnel(*t, asio::error::operation_aborted);
+    }
+  auto waiting = std::move(impl_->opening);
+  impl_->opening.clear();
+  for (auto& [id, p] : waiting) {
     p.timer->cancel();
+    asio::post(impl_->ex,
+               [done = std::move(p.done)] { done(asio::error::operation_aborted, std::nullopt); });
+  }
 }
 
 std::error_code tunnel_hub::start() {

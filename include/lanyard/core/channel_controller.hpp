@@ -25,9 +25,10 @@
 ///
 /// "Is this fatal?" is core::condition::permanent, the one check of the error model
 /// (error_condition.hpp): a permanent error gives up, anything else retries. One exception: a
-/// race lost over discovered paths only (path_candidate::discovered), where no path proved the
-/// accessory's key, retries whatever the error (anyone can announce the accessory's id: an
-/// impostor must not be able to end the channel); the state is waiting with that error.
+/// race lost over discovered paths only (path_candidate::discovered: every path it raced),
+/// where no path proved the accessory's key, retries whatever the error (anyone can announce
+/// the accessory's id, and the relay's broker can answer for it: an impostor must not be able
+/// to end the channel); the state is waiting with that error.
 ///
 /// Outputs queue up in decision order; an input fed while the executor drains them (a dropped
 /// connection reported back at once) appends to the queue. Outcomes of an aborted or superseded
@@ -200,6 +201,8 @@ private:
   // The last race left the relay out and failed: the next one includes it (race_paths()).
   bool local_failed_ = false;
   bool race_has_relay_ = false;
+  // Every path the last race tried is an unproven one (path_candidate::discovered).
+  bool raced_unproven_only_ = false;
   std::optional<tracked_path> won_;                               // the admitting attempt's path
   path_change_reason won_reason_ = path_change_reason::connected; // reported when attached
   // A make-before-break move in flight (until won: then it is the admitting attempt).

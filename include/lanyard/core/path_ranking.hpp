@@ -128,9 +128,10 @@ struct path_candidate {
   /// Smoothed round-trip time measured on this path, if any.
   std::optional<std::chrono::nanoseconds> rtt;
   /// The address came from discovery (DNS-SD), which anyone on the link can answer for any
-  /// device id: a trust refusal there says "this address is not the accessory", not "the
-  /// accessory changed" (channel_controller does not give up on it). False for the app's own
-  /// static paths and a channel started with an endpoint.
+  /// device id, or it is the relay, whose broker can answer an OPEN itself: a trust refusal
+  /// there says "this path is not the accessory", not "the accessory changed"
+  /// (channel_controller does not give up on it). False for the app's own static paths and a
+  /// channel started with an endpoint.
   bool discovered = false;
 };
 

@@ -38,8 +38,10 @@ enum class pairing_mode : std::uint8_t {
   confirmation,
 };
 
-/// Called for each CONTROL message (provisioning, administration) a controller sent, before
-/// the node answers it: for the product's log. `message` is untrusted text.
+/// Called for each CONTROL message of provisioning or administration a controller sent, before
+/// the node answers it: for the product's log. `message` is untrusted text. Not for relay
+/// settings (service 3): they carry broker passwords, and a node_event relay_event says that
+/// an admin stored them.
 using control_observer =
     std::function<void(const core::fingerprint& from, core::message_kind service, std::uint64_t seq,
                        std::span<const std::byte> message)>;

@@ -7,11 +7,13 @@
 ///    from it (crypto::derive_relay_key()), so nothing per controller is stored, and a removed
 ///    controller's key opens nothing (OPENs are checked against the controllers still paired).
 ///  - `relay-settings`: the broker settings an admin provisioned (core::relay_settings'
-///    encoding), absent until then.
+///    encoding), absent until then; `relay-broker-ca.pem`, the broker's CA from them, for
+///    libmosquitto (which reads it from a file).
 ///
-/// Both are secrets: mode 0600 in a 0700 directory, written atomically (a crash leaves the old
-/// or the new file), refused when group- or world-writable or owned by another user, never
-/// printed (errors name the file and the reason, never a value).
+/// The secret and the settings are secrets: mode 0600 in a 0700 directory, written atomically
+/// (a crash leaves the old or the new file), refused when group or others may read or write
+/// them or another user owns them, never printed (errors name the file and the reason, never a
+/// value).
 ///
 /// Thread-safety: none; one owner (the node's executor). Several processes must not share one
 /// state directory (as for the controller store's writes, which do take a lock).
@@ -34,29 +36,37 @@ public:
   explicit relay_state(std::filesystem::path dir,
                        crypto::random_source random = crypto::system_random());
 
-  /// Reads both files, making and storing the secret if there is none. Errors: store_io,
+  /// Reads both files, making and storing the secret if there is none (that is the one write:
+  /// a new secret is stored before the settings are read). Errors: store_io,
   /// store_permissions, store_corrupt (a secret of another size, settings that do not decode:
-  /// the detail names the field), crypto_errc::random_failure. Nothing is changed on error.
+  /// the detail names the field), crypto_errc::random_failure. On error nothing is kept and
+  /// loaded() stays false.
   store_status load();
+  /// True once load() succeeded: only then are the secret and the settings the accessory's.
+  bool loaded() const noexcept { return loaded_; }
 
   /// The secret (after a successful load()).
   const crypto::relay_key& secret() const noexcept { return secret_; }
   /// The provisioned settings, if any (after load()).
   const std::optional<core::relay_settings>& settings() const noexcept { return settings_; }
 
-  /// Stores `s` (encoded; bad_value for a field out of its bounds) and keeps it. Errors as
-  /// load()'s writes.
+  /// Stores `s` (encoded; bad_value for a field out of its bounds) and its CA file, and keeps
+  /// it. Errors as load()'s writes; store_io before a successful load().
   store_status save_settings(const core::relay_settings& s);
   /// Deletes the settings (the relay is switched off); the secret stays.
   store_status clear_settings();
 
   const std::filesystem::path& secret_path() const noexcept { return secret_path_; }
   const std::filesystem::path& settings_path() const noexcept { return settings_path_; }
+  /// The broker's CA of the stored settings, as a PEM file.
+  const std::filesystem::path& ca_path() const noexcept { return ca_path_; }
 
 private:
   std::filesystem::path secret_path_;
   std::filesystem::path settings_path_;
+  std::filesystem::path ca_path_;
   crypto::random_source random_;
+  bool loaded_ = false;
   crypto::relay_key secret_{};
   std::optional<core::relay_settings> settings_;
 };

@@ -21,7 +21,8 @@ lab_exec phone "$LANYARD" relay show minimal-1 "${ts[@]}" --json >"$LAB_DIR/tick
 jq -e --arg inbox "$inbox" '.accessory_inbox == $inbox and .household_account == "home1" and
   .broker_host == "198.18.5.2"' "$LAB_DIR/ticket.json" >/dev/null ||
   { cat "$LAB_DIR/ticket.json"; echo "FAILED: the stored ticket"; exit 1; }
-if grep -q -e acc-secret -e home-secret "$LAB_DIR/ticket.json" "$LAB_DIR/relay-set.out"; then
+if grep -q -e acc-secret -e home-secret "$LAB_DIR/ticket.json" "$LAB_DIR/relay-set.out" \
+  "$LAB_DIR/acc.log"; then
   echo "FAILED: a password was printed"; exit 1
 fi
 echo "ok: relay set by the admin; the accessory is connected to the broker; ticket stored"

@@ -29,7 +29,29 @@ lab_exec cloud mosquitto_sub -h "$BROKER_HOST" -p "$BROKER_PORT" --cafile "$BROK
 operator=$!
 lab_spawn phone "$LAB_DIR/stranger.log" "$PROBE" --host "$BROKER_HOST" --ca "$BROKER_DIR/ca.crt" \
   --user stranger --password stranger-secret --subscribe '#' --subscribe 'lanyard/v1/#' \
-  --expect 1 --timeout 60 >/dev/null
+  --expect 1 --timeout 170 >/dev/null
+
+# A user (a second app the admin let pair) may not change the relay; the admin may, again
+# (its answer is told from the ticket the accessory sends unasked after the handshake).
+lab_exec phone "$LANYARD" controllers window minimal-1 open "${TS[@]}" >/dev/null ||
+  { echo "FAILED: opening the pairing window"; exit 1; }
+payload=$(sed -n 's/^pairing window open; setup payload: //p' "$LAB_DIR/acc.log" | head -n 1)
+TS2=(--trust-store "$LAB_DIR/ts2" --identity-dir "$LAB_DIR/controller2")
+lab_exec phone env LANYARD_INTERFACE_KINDS=$KINDS "$LANYARD" pair "$payload" "${TS2[@]}" \
+  --timeout 30 >/dev/null || { echo "FAILED: the second app did not pair"; exit 1; }
+set_relay() { # TRUST_STORE_ARGS...
+  lab_exec phone "$LANYARD" relay set minimal-1 "$@" --broker "$BROKER_HOST" \
+    --ca "$BROKER_DIR/ca.crt" --accessory-password-file "$LAB_DIR/acc.pw" \
+    --household-account home1 --household-password-file "$LAB_DIR/home.pw" --timeout 30
+}
+if set_relay "${TS2[@]}" >"$LAB_DIR/user-set.out" 2>&1; then
+  echo "FAILED: a user changed the relay settings:"; cat "$LAB_DIR/user-set.out"; exit 1
+fi
+grep -q 'not_admin' "$LAB_DIR/user-set.out" ||
+  { echo "FAILED: the user's refusal does not say not_admin:"; cat "$LAB_DIR/user-set.out"; exit 1; }
+set_relay "${TS[@]}" >"$LAB_DIR/admin-set.out" 2>&1 ||
+  { echo "FAILED: the admin could not set the relay again:"; cat "$LAB_DIR/admin-set.out"; exit 1; }
+echo "ok: a user may not change the relay (not_admin); the admin may, again"
 
 relay_leave_home
 # A line the stream sends: long and unique, so that finding it in a payload is no accident.
@@ -83,6 +105,9 @@ waits() { jq -s '[.[]|select(.event=="state" and .state=="waiting")]|length' "$L
 for _ in $(seq 150); do (($(waits) > before)) && break; sleep 0.1; done
 after=$(waits)
 ((after > before)) || { echo "FAILED: the forged frame did not end the connection"; cat "$LAB_DIR/c.json"; exit 1; }
+# Ended by TLS (the record's MAC), not by anything else that might end a connection.
+jq -e -s '[.[]|select(.event=="state" and .state=="waiting")][-1].code|startswith("lanyard.tls.")' \
+  "$LAB_DIR/c.json" >/dev/null || { echo "FAILED: not a TLS error ended it"; tail -n 5 "$LAB_DIR/c.json"; exit 1; }
 echo "ok: a frame forged at the broker ended the connection: $(jq -s -r '[.[]|select(.event=="state" and .state=="waiting")][-1].code' "$LAB_DIR/c.json")"
 touch "$LAB_DIR/go1"
 
@@ -129,4 +154,7 @@ if cut -d' ' -f2 "$LAB_DIR/operator.log" | grep -qi "$plain"; then
   echo "FAILED: a payload carries a line of the stream in clear"; exit 1
 fi
 echo "ok: the stranger read nothing; the operator's $frames frames name no id and carry no clear text"
+for f in "$LAB_DIR/acc.log" "$LAB_DIR/c.json" "$LAB_DIR/c.json.err" "$LAB_DIR"/*-set.out; do
+  if grep -q -e acc-secret -e home-secret "$f"; then echo "FAILED: a password is in ${f##*/}"; exit 1; fi
+done
 echo "PASSED"

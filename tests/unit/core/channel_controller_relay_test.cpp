@@ -96,3 +96,21 @@ TEST_CASE("controller: a policy that prohibits the relay never races it") {
   CHECK(drain(c) == lines{state(channel_state::preparing), notice_failed(reason, no_viable),
                           state(channel_state::waiting, no_viable)});
 }
+
+TEST_CASE("controller: a key refused through the relay alone never ends the channel") {
+  // Away from home, a static path that cannot be used and the relay: the broker's operator
+  // answers the OPEN with a key of its own. A refusal on a static path is final; on the relay
+  // (anyone running the broker can answer there) it is not.
+  channel_controller c(defaults());
+  tracked_path own = wifi("198.18.1.9"); // the app's own static path, not discovered
+  own.facts.interface_up = false;
+  tracked_path r = relay();
+  r.facts.discovered = true; // as the client marks it
+  start_racing(c, {own, r});
+  CHECK(drain(c) == lines{state(channel_state::preparing), "race 1 [1] connected"});
+  const auto refused = make_error_code(lanyard::core::channel_errc::not_paired);
+  c.attempt_failed(1, refused, no_path_worked, t0 + 1s);
+  CHECK(drain(c) ==
+        lines{notice_failed(no_path_worked, refused), state(channel_state::waiting, refused)});
+  CHECK(c.state() == channel_state::waiting);
+}
