@@ -29,10 +29,12 @@ constexpr auto awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 // after the echo was queued is the flow control: a flood from one app waits in its own
 // session, not in this process.
 asio::awaitable<void> echo(node::node& n, node::controller_id from) {
+  channel::send_options queued; // done once in the session's buffer (it waits for room there)
+  queued.completion = channel::send_completion_mode::queued;
   for (;;) {
     auto [ec, m] = co_await n.async_receive(from, awaitable);
     if (ec) co_return; // the session ended (a new one gets its own loop)
-    co_await n.async_send(from, m.payload, awaitable);
+    co_await n.async_send(from, m.payload, queued, awaitable);
   }
 }
 

@@ -52,7 +52,12 @@ struct printer {
   bool json = false;
 
   static json_writer& begin_event(json_writer& w, std::string_view name) {
-    return write_time_ms(w.begin_object().key("event").value(name));
+    write_time_ms(w.begin_object().key("event").value(name));
+    // And in microseconds: lanyard-bench relay times round trips against the send times its
+    // lines carry.
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    return w.key("time_us").value(static_cast<std::uint64_t>(us.count()));
   }
 
   void state(client::channel_state s, std::error_code why) const {
@@ -523,7 +528,8 @@ const command cmd{
     "                       address via cell0); repeatable\n"
     "  --timeout SECONDS    give up after this long (exit 1 if lines are unacknowledged)\n"
     "  --json               one JSON object per line: {\"event\": state|path|discovery|\n"
-    "                       message|acked|session_reset, \"time_ms\": Unix ms, ...};\n"
+    "                       message|acked|session_reset, \"time_ms\": Unix ms, \"time_us\":\n"
+    "                       Unix microseconds, ...};\n"
     "                       discovery: the directory's changes for ID (\"change\", \"path\")\n"
     "  --trust-store PATH   the trust store (default: $XDG_STATE_HOME/lanyard/trust-store)\n"
     "  --identity-dir DIR   this controller's key and certificate\n"
