@@ -28,6 +28,14 @@ declare -A filter=(
                and all(.results[]; (.stall_ms.median | type=="number") and .failed_runs==0)
                and all(.delays[]; .available) and (.goals | length > 0)
                and all(.goals[]; .met | type=="boolean")'
+  [relay]='def s: [.median, .p95, .p99, .min, .max, .runs] | all(type=="number");
+           (.round_trip_us | (.direct | s) and (.relay | s) and (.relay_over_direct | type=="number"))
+           and ([.bulk_kib_per_s.direct, .bulk_kib_per_s.relay, .bulk_kib_per_s.relay_over_direct]
+                | all(type=="number"))
+           and (.last_local_path_goes_us | (.gap | s) and (.stall | s))
+           and (.idle | .connected==.accessories and (.broker_bytes_per_accessory | type=="number")
+                and (.goal.met | type=="boolean"))
+           and .failed_runs==0 and .round_trip_us.relay.runs==.setup.rounds'
   [pairing]='def s: [.median, .p95, .p99, .min, .max, .runs] | all(type=="number");
              ([.wall_ms, .handshake_ms, .accessory_cpu_ms, .app_cpu_ms]
               | all(.[] | .full_handshake, .payload_pairing, .code_pairing; s))

@@ -53,6 +53,40 @@ set_relay "${TS[@]}" >"$LAB_DIR/admin-set.out" 2>&1 ||
   { echo "FAILED: the admin could not set the relay again:"; cat "$LAB_DIR/admin-set.out"; exit 1; }
 echo "ok: a user may not change the relay (not_admin); the admin may, again"
 
+# Whose key opens what: a tool that knows the accessory's relay secret (read from its state
+# directory, as only someone with its file system could) stands in for a paired controller's
+# relay key.
+secret_hex=$(od -An -tx1 "$LAB_DIR/acc/relay-secret" | tr -d ' \n')
+lab_exec phone "$LANYARD" controllers list minimal-1 "${TS[@]}" --json >"$LAB_DIR/controllers.json" ||
+  { echo "FAILED: lanyard controllers list"; exit 1; }
+admin_fp=$(jq -r '.[]|select(.role=="admin").fingerprint' "$LAB_DIR/controllers.json")
+user_fp=$(jq -r '.[]|select(.role=="user").fingerprint' "$LAB_DIR/controllers.json")
+[[ -n $admin_fp && -n $user_fp ]] || { echo "FAILED: controllers"; cat "$LAB_DIR/controllers.json"; exit 1; }
+peer_app() { # NAME KEY_FOR: an app with a fresh key, opening with KEY_FOR's relay key
+  mkdir -p "$LAB_DIR/$1"
+  echo "$acc_fp" >"$LAB_DIR/$1/accessory.fp"
+  lab_exec phone "$PEER" app --dir "$LAB_DIR/$1" --host "$BROKER_HOST" --ca "$BROKER_DIR/ca.crt" \
+    --user home1 --password home-secret --inbox DDDDDDDDDDDDDDDDDDDDDDDDDD \
+    --peer-account "$INBOX" --peer-inbox "$INBOX" --secret "$secret_hex" --key-for "$2" \
+    --count 1 --open-tries 2 --timeout 20 >"$LAB_DIR/$1.log" 2>&1
+}
+# The admin's relay key with another key in TLS: the OPEN is taken, the handshake is not.
+if peer_app borrowed-key "$admin_fp"; then
+  echo "FAILED: a tunnel opened with the admin's relay key admitted another TLS key"; cat "$LAB_DIR/borrowed-key.log"; exit 1
+fi
+grep -q 'tls failed' "$LAB_DIR/borrowed-key.log" ||
+  { echo "FAILED: the borrowed key's handshake did not fail:"; cat "$LAB_DIR/borrowed-key.log"; exit 1; }
+echo "ok: a paired controller's relay key opens a tunnel for that controller's TLS key only"
+# A controller the admin removed: its relay key opens nothing any more.
+lab_exec phone "$LANYARD" controllers remove minimal-1 "$user_fp" "${TS[@]}" >/dev/null ||
+  { echo "FAILED: removing the user"; exit 1; }
+if peer_app removed-key "$user_fp"; then
+  echo "FAILED: a removed controller's relay key opened a tunnel"; cat "$LAB_DIR/removed-key.log"; exit 1
+fi
+grep -q 'timed out' "$LAB_DIR/removed-key.log" ||
+  { echo "FAILED: the removed controller's OPEN was answered:"; cat "$LAB_DIR/removed-key.log"; exit 1; }
+echo "ok: a removed controller's relay key opens nothing"
+
 relay_leave_home
 # A line the stream sends: long and unique, so that finding it in a payload is no accident.
 line() { printf 'reading-%04d-of-the-kitchen-sensor\n' "$1"; }

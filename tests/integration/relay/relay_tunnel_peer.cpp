@@ -16,6 +16,7 @@
 //   relay_tunnel_peer accessory|app --dir D --host H --ca F --user U --password P --inbox I
 //                     --secret HEX64 [--account A] [--peer-account A --peer-inbox I]
 //                     [--count N] [--pause-after K --pause-ms T] [--open-tries N]
+//                     [--key-for FP]
 //                     [--timeout S]
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/error_condition.hpp>
@@ -241,8 +242,16 @@ int main(int argc, char** argv) {
     io.run();
   } else {
     const core::fingerprint acc_fp = read_fingerprint(dir / "accessory.fp");
+    // --key-for FP: the relay key of another controller (a paired one), while this app's TLS
+    // presents its own key: the accessory must accept the OPEN and refuse the handshake.
+    core::fingerprint key_of = id.fingerprint();
+    if (a.count("--key-for")) {
+      const auto fp = core::parse_fingerprint(a["--key-for"]);
+      if (!fp) usage("--key-for: " + fp.describe());
+      key_of = fp.value;
+    }
     crypto::relay_key key{};
-    if (crypto::derive_relay_key(secret, id.fingerprint(), key)) usage("relay key");
+    if (crypto::derive_relay_key(secret, key_of, key)) usage("relay key");
     const relay::relay_endpoint accessory{need("--peer-account"), need("--peer-inbox")};
     auto run = [&](relay::tunnel_stream t) -> asio::awaitable<void> {
       tls_tunnel s(std::move(t), ctx);
