@@ -127,25 +127,29 @@ public:
         token);
   }
 
+  // (A moved-from transport holds neither: these do nothing and it is not open.)
+
   /// Pending reads and waits complete with asio::error::operation_aborted.
   void cancel(std::error_code& ec) {
     ec.clear();
     if (socket_) return (void)socket_->cancel(ec);
-    tunnel_->cancel();
+    if (tunnel_) tunnel_->cancel();
   }
   /// Ends the connection; pending operations complete with operation_aborted.
   void close(std::error_code& ec) {
     ec.clear();
     if (socket_) return (void)socket_->close(ec);
-    tunnel_->close();
+    if (tunnel_) tunnel_->close();
   }
   /// A socket's shutdown(2); a tunnel has no half-close: as close().
   void shutdown(asio::socket_base::shutdown_type what, std::error_code& ec) {
     ec.clear();
     if (socket_) return (void)socket_->shutdown(what, ec);
-    tunnel_->close();
+    if (tunnel_) tunnel_->close();
   }
-  bool is_open() const { return socket_ ? socket_->is_open() : tunnel_->is_open(); }
+  bool is_open() const {
+    return socket_ ? socket_->is_open() : tunnel_ != nullptr && tunnel_->is_open();
+  }
 
 private:
   template <class Buffer, class Buffers>

@@ -160,7 +160,8 @@ public:
       if (timed_out()) return finish(self, tls_errc::handshake_timeout);
       if (io_ec) return finish(self, io_ec);
       // Only receive_now_or_wait waits here: a next layer that can wait for readiness but has
-      // no descriptor to recv(2) from never gets to this state.
+      // no descriptor to recv(2) from (channel::transport over a tunnel: native_handle() -1)
+      // never gets to this state.
       if constexpr (sendable_now<layer_type>) receive_now_or_wait(self);
       return;
     case state::writing:
@@ -172,8 +173,9 @@ public:
     case state::waiting:
       did_io_ = true;
       if (io_ec) return finish(self, io_ec);
-      // Only read_now_or_wait waits here: a next layer that cannot wait for readiness (a
-      // relay tunnel) never gets to this state.
+      // Only read_now_or_wait waits here: a next layer that cannot wait for readiness
+      // (relay::tunnel_stream used directly) never gets to this state; channel::transport's
+      // tunnels can, and do.
       if constexpr (readiness_waitable<layer_type>) read_now_or_wait(self);
       return;
     case state::posted:
