@@ -4,19 +4,15 @@
 #include "admin_refusal.hpp"
 #include "cli_error.hpp"
 #include "command.hpp"
+#include "control_exchange.hpp"
 #include "controller_setup.hpp"
-#include "discover.hpp"
 #include "json.hpp"
 #include "report.hpp"
 
-#include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/app_message.hpp>
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/fingerprint.hpp>
 #include <lanyard/trust/error.hpp>
-
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <cstdio>
 #include <optional>
@@ -83,133 +79,64 @@ int run(const parsed_args& args) {
   std::string error;
   const std::optional<core::app_message> req = request_of(args, error);
   if (!req) return bad_argument(error);
-  const std::string device_id = args.positional[1];
-  std::chrono::seconds timeout{10};
+  control_request request;
+  request.device_id = args.positional[1];
   if (auto t = args.value("timeout")) {
     auto v = parse_integer(*t, 1, 3600, "--timeout", error);
     if (!v) return bad_argument(error);
-    timeout = std::chrono::seconds(*v);
+    request.timeout = std::chrono::seconds(*v);
   }
-  std::string host, port;
-  if (const auto address = args.value("address")) {
+  std::string host, port; // checked here: a bad --address is a bad argument (exit 2)
+  if (const auto address = args.value("address"))
     if (!split_host_port(*address, host, port, error)) return bad_argument(error);
-  }
   std::string text;
   if (std::error_code ec = core::encode_app_message(*req, text))
     return fail({ec, "the request cannot be encoded: " + ec.message()}, 2);
+  request.service = core::message_kind::administration;
+  request.body = std::as_bytes(std::span(text.data(), text.size()));
 
-  core::error_detail setup_error;
-  std::optional<tls::identity> me = load_controller_identity(args, setup_error);
-  if (!me) return fail(setup_error, 1);
-  std::shared_ptr<trust::trust_store> store = open_trust_store(args, setup_error);
-  if (!store) return fail(setup_error, 1);
-  if (!store->find(device_id)) {
-    core::error_detail e{trust::trust_errc::unknown_device,
-                         "\"" + core::display_text(device_id) + "\" is not paired: pair first"};
-    return fail(e.with(core::field_key::device_id, device_id), 1);
-  }
-  if (host.empty()) {
-    // By its id, through DNS-SD: the first path it answers on.
-    const auto found = discover_accessory(device_id, timeout, setup_error);
-    if (found.empty()) return fail(setup_error, 1);
-    host = found.front().address().to_string();
-    port = std::to_string(found.front().port());
-  }
-
-  asio::io_context io;
-  client::client_options opts;
-  opts.trust.device_id = device_id;
-  opts.trust.store = store;
-  client::client_channel ch(io.get_executor(), tls::context(*me), opts);
-  const bool json = json_output;
-  int exit_code = 1;
-  core::error_detail outcome{std::make_error_code(std::errc::timed_out),
-                             "no answer from the accessory"};
-  std::optional<std::uint64_t> seq;
-  std::vector<core::app_message> early; // replies that came before our seq was known
   std::vector<std::string> listed;
   json_writer list_json;
   list_json.begin_array();
-  asio::steady_timer deadline(io);
-
-  auto finish = [&](int code, core::error_detail why) {
-    exit_code = code;
-    outcome = std::move(why);
-    ch.cancel();
-    deadline.cancel();
-    io.stop();
-  };
-  auto handle = [&](const core::app_message& m) {
-    const auto re = m.get_uint("re", 0, UINT64_MAX);
-    if (!re || *re != *seq) return;
-    if (m.verb == "error") {
-      const std::string reason(m.get("reason").value_or(""));
-      return finish(1, admin_refusal(reason));
-    }
-    if (m.verb == "ok") return finish(0, {});
-    if (m.verb == "controller") {
-      const std::string name = core::percent_decode(m.get("name").value_or("")).value_or("?");
-      const std::string fp(m.get("fp").value_or(""));
-      const auto parsed = core::parse_fingerprint(fp);
-      const std::string shown = parsed ? core::to_string(parsed.value) : core::display_text(fp);
-      const std::string role(m.get("role").value_or(""));
-      listed.push_back(shown + "  " + core::display_text(role) + "  " + core::display_text(name));
-      list_json.begin_object()
-          .key("fingerprint")
-          .value(shown)
-          .key("role")
-          .value(role)
-          .key("name")
-          .value(name)
-          .end_object();
-      return;
-    }
-    if (m.verb == "controllers") return finish(0, {});
-  };
-  ch.set_state_handler([&](client::channel_state s, std::error_code why) {
-    if (s != client::channel_state::failed) return;
-    core::error_detail e = ch.last_error_detail();
-    if (!e.code) e.code = why;
-    finish(1, std::move(e));
-  });
-  // Administration travels as CONTROL messages both ways; the accessory's application
-  // messages (readings, state) are not looked at.
-  ch.set_control_handler(
-      [&](core::message_kind service, std::uint64_t, std::span<const std::byte> payload) {
-        if (service != core::message_kind::administration) return;
+  const core::error_detail outcome = exchange_control(
+      args, request,
+      [&](std::span<const std::byte> payload,
+          std::uint64_t seq) -> std::optional<core::error_detail> {
         auto parsed = core::parse_app_message(payload);
-        if (!parsed) return;
-        if (!seq) return early.push_back(parsed.message);
-        handle(parsed.message);
+        if (!parsed) return std::nullopt;
+        const core::app_message& m = parsed.message;
+        const auto re = m.get_uint("re", 0, UINT64_MAX);
+        if (!re || *re != seq) return std::nullopt;
+        if (m.verb == "error") return admin_refusal(std::string(m.get("reason").value_or("")));
+        if (m.verb == "ok" || m.verb == "controllers") return core::error_detail{};
+        if (m.verb == "controller") {
+          const std::string name = core::percent_decode(m.get("name").value_or("")).value_or("?");
+          const std::string fp(m.get("fp").value_or(""));
+          const auto p = core::parse_fingerprint(fp);
+          const std::string shown = p ? core::to_string(p.value) : core::display_text(fp);
+          const std::string role(m.get("role").value_or(""));
+          listed.push_back(shown + "  " + core::display_text(role) + "  " +
+                           core::display_text(name));
+          list_json.begin_object()
+              .key("fingerprint")
+              .value(shown)
+              .key("role")
+              .value(role)
+              .key("name")
+              .value(name)
+              .end_object();
+        }
+        return std::nullopt;
       });
-  ch.start({host, static_cast<std::uint16_t>(std::stoi(port))});
-  channel::send_options so;
-  so.completion = channel::send_completion_mode::queued;
-  ch.async_send_control(core::message_kind::administration,
-                        std::as_bytes(std::span(text.data(), text.size())), so,
-                        [&](std::error_code ec, std::uint64_t s) {
-                          if (ec)
-                            return finish(1, {ec, "sending the request failed: " + ec.message()});
-                          seq = s;
-                          for (const auto& m : early)
-                            handle(m);
-                        });
-  deadline.expires_after(timeout);
-  deadline.async_wait([&](std::error_code ec) {
-    if (!ec)
-      finish(1, {std::make_error_code(std::errc::timed_out),
-                 "no answer from the accessory within " + std::to_string(timeout.count()) + " s"});
-  });
-  io.run();
-  if (exit_code != 0) return fail(outcome, exit_code);
+  if (outcome.failed()) return fail(outcome, 1);
   list_json.end_array();
   if (req->verb == "controllers") {
-    if (json)
+    if (json_output)
       std::printf("%s\n", list_json.str().c_str());
     else
       for (const auto& l : listed)
         std::printf("%s\n", l.c_str());
-  } else if (!json) {
+  } else if (!json_output) {
     std::printf("done\n");
   }
   return 0;

@@ -12,20 +12,16 @@
 #include "admin_refusal.hpp"
 #include "cli_error.hpp"
 #include "command.hpp"
+#include "control_exchange.hpp"
 #include "controller_setup.hpp"
-#include "discover.hpp"
 #include "json.hpp"
 #include "report.hpp"
 
-#include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/app_message.hpp>
 #include <lanyard/core/display_text.hpp>
 #include <lanyard/core/relay_settings.hpp>
 #include <lanyard/crypto/relay.hpp>
 #include <lanyard/trust/error.hpp>
-
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -178,113 +174,52 @@ int set_settings(const parsed_args& args, const std::string& device_id) {
   if (!settings) return fail(err, 2);
   std::vector<std::uint8_t> body;
   (void)core::encode_relay_settings(*settings, body); // checked by settings_of()
-  std::string why;
-  std::chrono::seconds timeout{10};
+  std::string why, host, port;
+  control_request request;
+  request.device_id = device_id;
+  request.service = core::message_kind::relay;
+  request.body = std::as_bytes(std::span(body));
   if (auto t = args.value("timeout")) {
     auto v = parse_integer(*t, 1, 3600, "--timeout", why);
     if (!v) return bad_argument(why);
-    timeout = std::chrono::seconds(*v);
+    request.timeout = std::chrono::seconds(*v);
   }
-  std::string host, port;
   if (const auto address = args.value("address"))
     if (!split_host_port(*address, host, port, why)) return bad_argument(why);
 
-  std::optional<tls::identity> me = load_controller_identity(args, err);
-  if (!me) return fail(err, 1);
-  std::shared_ptr<trust::trust_store> store = open_trust_store(args, err);
-  if (!store) return fail(err, 1);
-  if (!store->find(device_id)) {
-    core::error_detail e{trust::trust_errc::unknown_device,
-                         "\"" + core::display_text(device_id) + "\" is not paired: pair first"};
-    return fail(e.with(core::field_key::device_id, device_id), 1);
-  }
-  if (host.empty()) {
-    const auto found = discover_accessory(device_id, timeout, err);
-    if (found.empty()) return fail(err, 1);
-    host = found.front().address().to_string();
-    port = std::to_string(found.front().port());
-  }
-
-  asio::io_context io;
-  client::client_options opts;
-  opts.trust.device_id = device_id;
-  opts.trust.store = store;
-  client::client_channel ch(io.get_executor(), tls::context(*me), opts);
-  int exit_code = 1;
-  core::error_detail outcome{std::make_error_code(std::errc::timed_out),
-                             "no answer from the accessory"};
-  std::optional<std::uint64_t> seq;
-  std::vector<std::vector<std::byte>> early; // answers that came before our seq was known
-  asio::steady_timer deadline(io);
-  auto finish = [&](int code, core::error_detail e) {
-    exit_code = code;
-    outcome = std::move(e);
-    ch.cancel();
-    deadline.cancel();
-    io.stop();
-  };
   // The answer: this app's ticket then `v1 ok re=SEQ` (the settings are stored), or
   // `v1 error re=SEQ`. A ticket also comes unasked after the handshake (the accessory's
   // settings before this request): only the one before the ok is this request's.
   std::vector<std::uint8_t> ticket;
-  auto handle = [&](std::span<const std::byte> payload) {
-    if (!payload.empty() && std::to_integer<std::uint8_t>(payload[0]) == 1) {
-      const auto* data = reinterpret_cast<const std::uint8_t*>(payload.data());
-      ticket.assign(data, data + payload.size());
-      return;
-    }
-    auto parsed = core::parse_app_message(payload);
-    if (!parsed) return;
-    const auto re = parsed.message.get_uint("re", 0, UINT64_MAX);
-    if (!re || *re != *seq) return;
-    if (parsed.message.verb == "ok") {
-      if (ticket.empty())
-        return finish(1, {trust::trust_errc::request_refused,
-                          "the accessory stored the settings but sent no ticket"});
-      if (auto s = store->save_relay_ticket(device_id, ticket); s.failed()) return finish(1, s);
-      return finish(0, {});
-    }
-    if (parsed.message.verb != "error") return;
-    const std::string reason(parsed.message.get("reason").value_or(""));
-    core::error_detail e = admin_refusal(reason);
-    if (reason == "bad_field")
-      e.detail += ": " + core::display_text(parsed.message.get("detail").value_or("?"));
-    finish(1, std::move(e));
-  };
-  ch.set_state_handler([&](client::channel_state s, std::error_code code) {
-    if (s != client::channel_state::failed) return;
-    core::error_detail e = ch.last_error_detail();
-    if (!e.code) e.code = code;
-    finish(1, std::move(e));
-  });
-  ch.set_control_handler(
-      [&](core::message_kind service, std::uint64_t, std::span<const std::byte> payload) {
-        if (service != core::message_kind::relay) return;
-        if (!seq) {
-          early.emplace_back(payload.begin(), payload.end());
-          return;
+  std::shared_ptr<trust::trust_store> store;
+  const core::error_detail outcome = exchange_control(
+      args, request,
+      [&](std::span<const std::byte> payload,
+          std::uint64_t seq) -> std::optional<core::error_detail> {
+        if (!payload.empty() && std::to_integer<std::uint8_t>(payload[0]) == 1) {
+          const auto* data = reinterpret_cast<const std::uint8_t*>(payload.data());
+          ticket.assign(data, data + payload.size());
+          return std::nullopt;
         }
-        handle(payload);
-      });
-  ch.start({host, static_cast<std::uint16_t>(std::stoi(port))});
-  channel::send_options so;
-  so.completion = channel::send_completion_mode::queued;
-  ch.async_send_control(core::message_kind::relay, std::as_bytes(std::span(body)), so,
-                        [&](std::error_code ec, std::uint64_t s) {
-                          if (ec)
-                            return finish(1, {ec, "sending the settings failed: " + ec.message()});
-                          seq = s;
-                          for (const auto& m : early)
-                            handle(m);
-                        });
-  deadline.expires_after(timeout);
-  deadline.async_wait([&](std::error_code ec) {
-    if (!ec)
-      finish(1, {std::make_error_code(std::errc::timed_out),
-                 "no answer from the accessory within " + std::to_string(timeout.count()) + " s"});
-  });
-  io.run();
-  if (exit_code != 0) return fail(outcome, exit_code);
+        auto parsed = core::parse_app_message(payload);
+        if (!parsed) return std::nullopt;
+        const auto re = parsed.message.get_uint("re", 0, UINT64_MAX);
+        if (!re || *re != seq) return std::nullopt;
+        if (parsed.message.verb == "ok") {
+          if (ticket.empty())
+            return core::error_detail{trust::trust_errc::request_refused,
+                                      "the accessory stored the settings but sent no ticket"};
+          return store->save_relay_ticket(device_id, ticket);
+        }
+        if (parsed.message.verb != "error") return std::nullopt;
+        const std::string reason(parsed.message.get("reason").value_or(""));
+        core::error_detail e = admin_refusal(reason);
+        if (reason == "bad_field")
+          e.detail += ": " + core::display_text(parsed.message.get("detail").value_or("?"));
+        return e;
+      },
+      &store);
+  if (outcome.failed()) return fail(outcome, 1);
   if (!json_output) std::printf("relay set; ticket stored\n");
   return 0;
 }
