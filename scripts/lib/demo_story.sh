@@ -44,6 +44,17 @@ readings() {
 consecutive() { awk 'NR > 1 && $1 != prev + 1 { bad = 1 } { prev = $1 } END { exit bad }'; }
 lines() { wc -l <"$CHAN"; }
 send() { echo "$1" >&8; sent=$((sent + 1)); }
+# path_event K IFACE SECONDS: waits for the K-th path event after step 4's (paths_before + K),
+# prints it; fails (saying why on stderr: it runs in $(...)) unless it went to IFACE.
+path_event() {
+  wait_for "$CHAN" '.event=="path"' "$3" $((paths_before + $1)) >/dev/null ||
+    { echo "FAILED: no move to $2" >&2; return 1; }
+  local e
+  e=$(matching "$CHAN" '.event=="path"' | sed -n "$((paths_before + $1))p")
+  [[ $(jq -r .to.interface <<<"$e") == "$2" ]] ||
+    { echo "FAILED: moved elsewhere than $2: $e" >&2; return 1; }
+  echo "$e"
+}
 sent=0
 
 # ---------------------------------------------------------------------------------------------
@@ -195,9 +206,7 @@ before=$(count "$CHAN" "$PUSHED")
 cut=$(now_ms)
 lab_link_down phone wlan0
 say "wlan0 down"
-wait_for "$CHAN" '.event=="path"' 20 $((paths_before + 1)) >/dev/null || die "no handover"
-moved=$(matching "$CHAN" '.event=="path"' | sed -n "$((paths_before + 1))p")
-[[ $(jq -r .to.interface <<<"$moved") == p2p0 ]] || die "moved elsewhere than p2p0: $moved"
+moved=$(path_event 1 p2p0 20) || exit 1
 failover_ms=$(($(jq -r .time_ms <<<"$moved") - cut))
 say "channel on p2p0 ($(jq -r '.to.address' <<<"$moved")) after ${failover_ms} ms: $(jq -r .reason <<<"$moved")"
 send "v1 get"
@@ -215,9 +224,7 @@ step "6. Wi-Fi comes back: the channel returns to it (make-before-break)"
 lab_link_up phone wlan0
 back_start=$(now_ms)
 say "wlan0 up"
-wait_for "$CHAN" '.event=="path"' 30 $((paths_before + 2)) >/dev/null || die "did not return to wlan0"
-back=$(matching "$CHAN" '.event=="path"' | sed -n "$((paths_before + 2))p")
-[[ $(jq -r .to.interface <<<"$back") == wlan0 ]] || die "moved elsewhere than wlan0: $back"
+back=$(path_event 2 wlan0 30) || exit 1
 say "back on wlan0 after $(($(jq -r .time_ms <<<"$back") - back_start)) ms ($(jq -r .reason <<<"$back"); the hold is 2000 ms)"
 readings 0 | consecutive || die "readings were lost or repeated before the reboot: $(readings 0 | tr '\n' ' ')"
 say "every reading so far arrived exactly once, in order: n=$(readings 0 | head -n1)..$(readings 0 | tail -n1)"
@@ -231,9 +238,7 @@ lab_link_down phone p2p0
 away=$(now_ms)
 lab_link_down phone wlan0
 say "cellular reaches the cloud, not the home; p2p0 and wlan0 down"
-wait_for "$CHAN" '.event=="path"' 30 $((paths_before + 3)) >/dev/null || die "no move to the relay"
-relayed=$(matching "$CHAN" '.event=="path"' | sed -n "$((paths_before + 3))p")
-[[ $(jq -r .to.interface <<<"$relayed") == relay ]] || die "moved elsewhere than the relay: $relayed"
+relayed=$(path_event 3 relay 30) || exit 1
 relay_ms=$(($(jq -r .time_ms <<<"$relayed") - away))
 say "channel on the relay (broker $(jq -r .to.address <<<"$relayed")) after ${relay_ms} ms: $(jq -r .reason <<<"$relayed"); TLS pinned end to end through it"
 send "v1 get"
@@ -244,9 +249,7 @@ lab_link_up phone wlan0
 lab_cell_home on
 home=$(now_ms)
 say "back home: wlan0 up"
-wait_for "$CHAN" '.event=="path"' 40 $((paths_before + 4)) >/dev/null || die "did not leave the relay"
-back=$(matching "$CHAN" '.event=="path"' | sed -n "$((paths_before + 4))p")
-[[ $(jq -r .to.interface <<<"$back") == wlan0 ]] || die "moved elsewhere than wlan0: $back"
+back=$(path_event 4 wlan0 40) || exit 1
 say "back on wlan0 after $(($(jq -r .time_ms <<<"$back") - home)) ms ($(jq -r .reason <<<"$back"), make-before-break)"
 lab_link_up phone p2p0
 readings 0 | consecutive || die "readings were lost or repeated across the relay: $(readings 0 | tr '\n' ' ')"

@@ -71,9 +71,16 @@ store_status relay_state::load() {
       return corrupt(settings_path_, "the relay settings do not decode (" + ec.message() + ", " +
                                          core::relay_settings_field_name(field) + ")");
     settings = std::move(decoded);
-    // The CA file follows the settings (a crash between the two writes, or a deleted file).
-    const std::string_view pem = settings->broker.ca_pem;
-    if (auto s = detail::write_file_atomically(ca_path_, pem); s.failed()) return s;
+    // The CA file follows the settings (a crash between the two writes, or a deleted file);
+    // rewritten (with its fsyncs) only when it differs, not at every start.
+    std::string on_disk;
+    bool ca_exists = false;
+    const bool same = !detail::read_private_file(ca_path_, on_disk, ca_exists).failed() &&
+                      ca_exists && on_disk == settings->broker.ca_pem;
+    if (!same) {
+      if (auto s = detail::write_file_atomically(ca_path_, settings->broker.ca_pem); s.failed())
+        return s;
+    }
   }
   secret_ = secret;
   settings_ = std::move(settings);
