@@ -139,6 +139,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (!table.reserved()) throw std::bad_alloc(); // its drop ring (core::session_table)
     if (opts.tcp_user_timeout.count() == 0) opts.tcp_user_timeout = opts.session.peer_timeout;
     if (opts.max_pending_handshakes == 0) opts.max_pending_handshakes = 1;
+    if (opts.max_pending_relayed_handshakes == 0) opts.max_pending_relayed_handshakes = 1;
+    local_handshakes.limit = opts.max_pending_handshakes;
+    local_handshakes.option = diag::key::max_pending_handshakes;
+    relayed_handshakes.limit = opts.max_pending_relayed_handshakes;
+    relayed_handshakes.option = diag::key::max_pending_relayed_handshakes;
     if (opts.pairing.max_pending == 0) opts.pairing.max_pending = 1;
     if (opts.max_sessions == 0) opts.max_sessions = 1;
     throttle =
@@ -158,7 +163,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
   asio::steady_timer table_timer;
   core::session_table::time_point table_timer_at = core::session_table::time_point::max();
   // Handshakes in progress by arrival: begin() is the one evicted when the limit is reached.
-  std::map<std::uint64_t, std::shared_ptr<pending>> handshaking;
+  // Two pools: a relay tunnel never evicts a handshake from the local network, nor a local
+  // connection a relayed one (server_options::max_pending_relayed_handshakes says why).
+  struct handshake_pool {
+    std::map<std::uint64_t, std::shared_ptr<pending>> in_progress;
+    std::size_t limit = 1;
+    std::string_view option; // the server_options member that sets `limit`
+    // Evictions are logged at most once per second: a flood must not flood the log as well.
+    std::uint64_t evicted_unlogged = 0;
+    std::chrono::steady_clock::time_point eviction_logged{};
+  };
+  handshake_pool local_handshakes;
+  handshake_pool relayed_handshakes;
   std::uint64_t next_pending = 0;
   // Connections between TLS and session, by arrival; unknown controllers' count against
   // opts.pairing.max_pending.
@@ -166,9 +182,6 @@ struct server::impl : std::enable_shared_from_this<impl> {
   core::pairing_throttle throttle;
   std::uint64_t pairing_evicted_unlogged = 0;
   std::chrono::steady_clock::time_point pairing_eviction_logged{};
-  // Evictions are logged at most once per second: a flood must not flood the log as well.
-  std::uint64_t evicted_unlogged = 0;
-  std::chrono::steady_clock::time_point eviction_logged{};
   bool closed = false;
   message_handler on_message;
   control_handler on_control;
@@ -218,25 +231,28 @@ struct server::impl : std::enable_shared_from_this<impl> {
     p->stream->next_layer().close(ignored);
   }
 
-  void evict_oldest_handshake() {
-    auto oldest = handshaking.begin();
+  handshake_pool& pool_of(bool relayed) { return relayed ? relayed_handshakes : local_handshakes; }
+
+  void evict_oldest_handshake(handshake_pool& pool) {
+    auto oldest = pool.in_progress.begin();
     std::shared_ptr<pending> victim = oldest->second;
-    handshaking.erase(oldest); // its slot is free now; its handler finds it gone
+    pool.in_progress.erase(oldest); // its slot is free now; its handler finds it gone
     abort_handshake(victim, pending::abort_reason::evicted);
-    ++evicted_unlogged;
+    ++pool.evicted_unlogged;
     const auto now = std::chrono::steady_clock::now();
-    if (now - eviction_logged >= std::chrono::seconds(1)) {
+    if (now - pool.eviction_logged >= std::chrono::seconds(1)) {
+      const std::string what =
+          victim->relayed ? " TLS handshakes through the relay" : " TLS handshakes";
       emit(level::warning, diag::handshakes_evicted, {},
-           std::to_string(opts.max_pending_handshakes) +
-               " TLS handshakes in progress (server_options::max_pending_handshakes): closed the "
-               "oldest " +
-               std::to_string(evicted_unlogged) + " to admit new connections (latest from " +
-               victim->peer + ")",
-           {{diag::key::max_pending_handshakes, std::uint64_t{opts.max_pending_handshakes}},
-            {diag::key::count, evicted_unlogged},
+           std::to_string(pool.limit) + what +
+               " in progress (server_options::" + std::string(pool.option) +
+               "): closed the oldest " + std::to_string(pool.evicted_unlogged) +
+               " to admit new connections (latest from " + victim->peer + ")",
+           {{pool.option, std::uint64_t{pool.limit}},
+            {diag::key::count, pool.evicted_unlogged},
             peer_field(victim->peer)});
-      eviction_logged = now;
-      evicted_unlogged = 0;
+      pool.eviction_logged = now;
+      pool.evicted_unlogged = 0;
     }
   }
 
@@ -259,8 +275,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
   // (not another paired controller's, not an unknown one's even with the window open).
   void start_handshake(channel::transport t, std::string peer, tcp::endpoint local,
                        std::optional<controller_id> opener) {
-    while (handshaking.size() >= opts.max_pending_handshakes)
-      evict_oldest_handshake();
+    handshake_pool& pool = pool_of(opener.has_value());
+    while (pool.in_progress.size() >= pool.limit)
+      evict_oldest_handshake(pool);
     auto p = std::make_shared<pending>();
     p->number = next_pending++;
     p->peer = std::move(peer);
@@ -279,13 +296,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
       }
       return raw->decision->code;
     });
-    handshaking.emplace(p->number, p);
+    pool.in_progress.emplace(p->number, p);
     p->stream->async_handshake(tls::role::server, [w = weak_from_this(), p](std::error_code hec) {
       auto self = w.lock();
       if (!self) return;
-      if (auto it = self->handshaking.find(p->number);
-          it != self->handshaking.end() && it->second == p)
-        self->handshaking.erase(it);
+      auto& in_progress = self->pool_of(p->relayed).in_progress;
+      if (auto it = in_progress.find(p->number); it != in_progress.end() && it->second == p)
+        in_progress.erase(it);
       if (self->closed) return;
       self->handshake_done(p, hec, p->peer);
     });
@@ -844,10 +861,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
     for (const auto& l : listeners)
       close_listener(*l);
     listeners.clear();
-    auto pend = std::move(handshaking);
-    handshaking.clear();
-    for (const auto& [n, p] : pend)
-      abort_handshake(p, pending::abort_reason::closed);
+    for (handshake_pool* pool : {&local_handshakes, &relayed_handshakes}) {
+      auto pend = std::move(pool->in_progress);
+      pool->in_progress.clear();
+      for (const auto& [n, p] : pend)
+        abort_handshake(p, pending::abort_reason::closed);
+    }
     auto greeted = std::move(greetings);
     greetings.clear();
     for (const auto& [n, g] : greeted)

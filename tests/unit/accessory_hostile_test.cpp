@@ -10,6 +10,7 @@
 #include <lanyard/accessory/server.hpp>
 
 #include <lanyard/accessory/diagnostics.hpp>
+#include <lanyard/channel/transport.hpp>
 #include <lanyard/client/client_channel.hpp>
 #include <lanyard/core/channel_error.hpp>
 #include <lanyard/core/frame.hpp>
@@ -22,6 +23,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
@@ -245,6 +247,57 @@ struct idle_client {
   bool closed = false;
 };
 
+// A relay tunnel that an OPEN made and nothing else uses (a replayed OPEN: the replayer cannot
+// finish the handshake): it never has bytes, takes what is written and records that the server
+// closed it. The accessory server sees a tunnel as the relay hands it one (adopt_tunnel);
+// the broker behind it is integration.relay.*'s business.
+struct silent_tunnel final : lanyard::channel::tunnel_io {
+  silent_tunnel(asio::io_context& io, bool& closed_flag)
+      : ex(io.get_executor()), closed(closed_flag) {}
+  asio::any_io_executor get_executor() const override { return ex; }
+  std::size_t read_now(asio::mutable_buffer, std::error_code& ec) override {
+    ec = open ? std::error_code(asio::error::would_block) : std::error_code(asio::error::eof);
+    return 0;
+  }
+  std::size_t write_now(asio::const_buffer b, std::error_code& ec) override {
+    if (!open) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    ec.clear();
+    return b.size();
+  }
+  void async_read_some(asio::mutable_buffer, completion done) override {
+    waiting.push_back([done](std::error_code ec) { done(ec, 0); });
+  }
+  void async_write_some(asio::const_buffer b, completion done) override {
+    const std::error_code ec = open ? std::error_code{} : std::error_code(asio::error::eof);
+    asio::post(ex, [done, ec, n = b.size()] { done(ec, ec ? 0 : n); });
+  }
+  void async_wait_readable(std::function<void(std::error_code)> done) override {
+    waiting.push_back(std::move(done));
+  }
+  void post(std::function<void()> f) override { asio::post(ex, std::move(f)); }
+  void cancel() override {
+    auto w = std::move(waiting);
+    waiting.clear();
+    for (auto& done : w)
+      asio::post(ex, [done] { done(asio::error::operation_aborted); });
+  }
+  void close() override {
+    open = false;
+    closed = true;
+    cancel();
+  }
+  bool is_open() const override { return open; }
+  std::string describe() const override { return "relay tunnel (silent)"; }
+
+  asio::any_io_executor ex;
+  bool& closed;
+  bool open = true;
+  std::vector<std::function<void(std::error_code)>> waiting;
+};
+
 } // namespace
 
 TEST_CASE("a flood of clients that never finish the TLS handshake does not lock out paired "
@@ -303,6 +356,67 @@ TEST_CASE("a flood of clients that never finish the TLS handshake does not lock 
   CHECK(f.received[phone_b().fingerprint()] == std::vector<std::string>{"b in the flood"});
   CHECK(f.srv->connected(a));
   CHECK(f.failures[a].empty()); // A's connection was never disturbed
+}
+
+TEST_CASE("relayed handshakes have their own limit: tunnels that never finish (replayed OPENs) "
+          "evict no local connection, and a local flood evicts no tunnel",
+          "[accessory][hostile][relay]") {
+  server_options so;
+  so.max_pending_handshakes = 8;
+  so.max_pending_relayed_handshakes = 3;
+  lanyard::tls::context_options tls;
+  tls.handshake_timeout = 10min; // only the limits free a slot here
+  // Twenty tunnels opened with A's relay key (as a replay of A's OPENs would be) that never
+  // send a ClientHello. Their flags outlive the server, which closes the last ones.
+  constexpr std::size_t flood = 20;
+  std::array<bool, flood> tunnel_closed{};
+  fixture f(so, tls);
+  const auto a = phone_a().fingerprint();
+
+  // The local pool full of clients that never finish.
+  std::vector<std::unique_ptr<idle_client>> locals;
+  for (std::size_t i = 0; i < so.max_pending_handshakes; ++i) {
+    locals.push_back(std::make_unique<idle_client>(f.io));
+    locals.back()->start(f.srv->local_endpoint());
+  }
+  // Run until the server has accepted them all (a ninth connection would evict the first).
+  f.io.restart();
+  f.io.run_for(200ms);
+  auto closed_locals = [&] {
+    return std::count_if(locals.begin(), locals.end(), [](const auto& c) { return c->closed; });
+  };
+  REQUIRE(closed_locals() == 0);
+
+  for (std::size_t i = 0; i < flood; ++i)
+    f.srv->adopt_tunnel(
+        lanyard::channel::transport(std::make_unique<silent_tunnel>(f.io, tunnel_closed[i])), a,
+        "relay tunnel " + std::to_string(i));
+  auto closed_tunnels = [&] {
+    return static_cast<std::size_t>(std::count(tunnel_closed.begin(), tunnel_closed.end(), true));
+  };
+  REQUIRE(run_until(f.io,
+                    [&] { return closed_tunnels() >= flood - so.max_pending_relayed_handshakes; }));
+  f.io.restart();
+  f.io.run_for(100ms);
+  // The oldest tunnels went, the newest three hold the relay's slots; no local one was touched.
+  CHECK(closed_tunnels() == flood - so.max_pending_relayed_handshakes);
+  CHECK(tunnel_closed.front());
+  CHECK_FALSE(tunnel_closed.back());
+  CHECK(closed_locals() == 0);
+  const auto* evicted = f.diags.find(diag::handshakes_evicted);
+  REQUIRE(evicted);
+  CHECK(evicted->number(diag::key::max_pending_relayed_handshakes) ==
+        so.max_pending_relayed_handshakes);
+  CHECK_FALSE(evicted->number(diag::key::max_pending_handshakes).has_value());
+
+  // A local connection beyond the local limit evicts the oldest local one, never a tunnel.
+  phone pa(f, phone_a());
+  pa.send(f, "home");
+  REQUIRE(run_until(f.io, [&] { return closed_locals() >= 1; }));
+  CHECK(closed_locals() == 1);
+  CHECK(locals.front()->closed);
+  CHECK(closed_tunnels() == flood - so.max_pending_relayed_handshakes);
+  CHECK(f.received[a] == std::vector<std::string>{"home"});
 }
 
 TEST_CASE("idle and slow-loris TLS clients are dropped at the handshake deadline",

@@ -48,8 +48,10 @@ inline constexpr std::string_view connection_refused = "server.connection_refuse
 inline constexpr std::string_view handshake_timeout = "server.handshake_timeout";
 /// A TLS handshake failed for another reason (warning; what it completed with).
 inline constexpr std::string_view handshake_failed = "server.handshake_failed";
-/// server_options::max_pending_handshakes were in progress: the oldest were closed to admit new
-/// connections (warning; at most one report per second, key::count since the last one).
+/// server_options::max_pending_handshakes were in progress (or, through the relay,
+/// max_pending_relayed_handshakes; the report carries the key of the limit that decided): the
+/// oldest of that kind were closed to admit new connections (warning; at most one report per
+/// second and kind, key::count since the last one).
 inline constexpr std::string_view handshakes_evicted = "server.handshakes_evicted";
 
 // --- Between TLS and a session: the greeting and pairing. ---
@@ -100,6 +102,8 @@ namespace key {
 inline constexpr std::string_view max_sessions = "max_sessions";
 /// server_options::max_pending_handshakes.
 inline constexpr std::string_view max_pending_handshakes = "max_pending_handshakes";
+/// server_options::max_pending_relayed_handshakes.
+inline constexpr std::string_view max_pending_relayed_handshakes = "max_pending_relayed_handshakes";
 /// pairing_options::max_pending.
 inline constexpr std::string_view max_pending_pairings = "max_pending_pairings";
 /// server_options::session_linger, in milliseconds.

@@ -97,6 +97,16 @@ struct server_options {
   /// dropped too. Zero there disables it, leaving only this limit to free a stuck slot.
   std::size_t max_pending_handshakes = 32;
 
+  /// At most this many TLS handshakes run at once over relay tunnels (adopt_tunnel()), counted
+  /// apart from max_pending_handshakes: one beyond evicts the oldest relayed handshake, never
+  /// a local one, and a flood on the local network never evicts a relayed one. Why apart: a
+  /// tunnel's OPEN is checked against the paired controllers' relay keys, but the broker's
+  /// operator sees OPENs and can replay them once the accessory has forgotten them (after a
+  /// restart; docs/design/relay.md), and it must not be able to keep the household's phones
+  /// at home from connecting. It can delay or drop relayed traffic anyway, so what it takes
+  /// here, the relay, it had already. 4: a home's phones away at once. Zero is treated as one.
+  std::size_t max_pending_relayed_handshakes = 4;
+
   /// TCP, or kernel Multipath TCP (link/mptcp.hpp): an MPTCP listener serves MPTCP and plain
   /// TCP clients alike (the kernel falls back per connection), so enabling it never locks an
   /// app out. Falls back to a TCP listener where the kernel has no MPTCP.
