@@ -293,6 +293,10 @@ void device::on_event(const node::node_event& event) {
                                    {"interface", softap_interface_}});
           },
           [](const node::relay_event& r) {
+            if (r.switched_off) {
+              emit("relay-off", {{"admin", short_fp(*r.settings_by)}});
+              return;
+            }
             if (r.settings_by) {
               emit("relay-settings", {{"admin", short_fp(*r.settings_by)},
                                       {"error", r.error ? r.error.message() : std::string()}});

@@ -51,7 +51,9 @@ asio::awaitable<void> watch(node::node& n) {
     else if (auto* p = std::get_if<node::pairing_event>(&event))
       std::printf("pairing %s: %s\n", core::to_short_string(p->controller).c_str(),
                   p->error ? p->error.message().c_str() : "paired");
-    else if (auto* r = std::get_if<node::relay_event>(&event); r && !r->settings_by)
+    else if (auto* r = std::get_if<node::relay_event>(&event); r && r->switched_off)
+      std::printf("relay: off\n");
+    else if (r && !r->settings_by)
       std::printf("relay: %s%s%s\n", std::string(relay::to_string(r->state)).c_str(),
                   r->error ? ": " : "", r->error ? r->error.message().c_str() : "");
   }

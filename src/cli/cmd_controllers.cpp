@@ -102,11 +102,9 @@ int run(const parsed_args& args) {
       args, request,
       [&](std::span<const std::byte> payload,
           std::uint64_t seq) -> std::optional<core::error_detail> {
-        auto parsed = core::parse_app_message(payload);
-        if (!parsed) return std::nullopt;
-        const core::app_message& m = parsed.message;
-        const auto re = m.get_uint("re", 0, UINT64_MAX);
-        if (!re || *re != seq) return std::nullopt;
+        const std::optional<core::app_message> answer = answer_to(payload, seq);
+        if (!answer) return std::nullopt;
+        const core::app_message& m = *answer;
         if (m.verb == "error") return admin_refusal(std::string(m.get("reason").value_or("")));
         if (m.verb == "ok" || m.verb == "controllers") return core::error_detail{};
         if (m.verb == "controller") {

@@ -5,7 +5,9 @@
 //   show   what the stored relay ticket says (broker, household account, inbox), never a
 //          password or key;
 //   set    an admin provisions the accessory's relay settings over the channel (service 3);
-//          the accessory answers with this app's ticket, which is stored with the pin.
+//          the accessory answers with this app's ticket, which is stored with the pin;
+//   off    an admin switches the accessory's relay off (`v1 relay_off`): it deletes its
+//          settings and leaves the broker; this app's ticket is deleted.
 //
 // Passwords come from files (--accessory-password-file, --household-password-file), never
 // from the command line, where every user of the machine could read them (ps).
@@ -168,24 +170,43 @@ int show_ticket(const parsed_args& args, const std::string& device_id) {
   return 0;
 }
 
+// A service 3 request to `device_id` with `body`; false (and `why`) on a bad --timeout or
+// --address.
+bool relay_request(const parsed_args& args, const std::string& device_id,
+                   std::span<const std::byte> body, control_request& request, std::string& why) {
+  request.device_id = device_id;
+  request.service = core::message_kind::relay;
+  request.body = body;
+  if (auto t = args.value("timeout")) {
+    auto v = parse_integer(*t, 1, 3600, "--timeout", why);
+    if (!v) return false;
+    request.timeout = std::chrono::seconds(*v);
+  }
+  std::string host, port;
+  if (const auto address = args.value("address"))
+    if (!split_host_port(*address, host, port, why)) return false;
+  return true;
+}
+
+// An `error` answer to request `seq`, as the CLI reports it; nullopt for anything else.
+std::optional<core::error_detail> refusal_of(const core::app_message& m) {
+  if (m.verb != "error") return std::nullopt;
+  const std::string reason(m.get("reason").value_or(""));
+  core::error_detail e = admin_refusal(reason);
+  if (reason == "bad_field") e.detail += ": " + core::display_text(m.get("detail").value_or("?"));
+  return e;
+}
+
 int set_settings(const parsed_args& args, const std::string& device_id) {
   core::error_detail err;
   const std::optional<core::relay_settings> settings = settings_of(args, err);
   if (!settings) return fail(err, 2);
   std::vector<std::uint8_t> body;
   (void)core::encode_relay_settings(*settings, body); // checked by settings_of()
-  std::string why, host, port;
+  std::string why;
   control_request request;
-  request.device_id = device_id;
-  request.service = core::message_kind::relay;
-  request.body = std::as_bytes(std::span(body));
-  if (auto t = args.value("timeout")) {
-    auto v = parse_integer(*t, 1, 3600, "--timeout", why);
-    if (!v) return bad_argument(why);
-    request.timeout = std::chrono::seconds(*v);
-  }
-  if (const auto address = args.value("address"))
-    if (!split_host_port(*address, host, port, why)) return bad_argument(why);
+  if (!relay_request(args, device_id, std::as_bytes(std::span(body)), request, why))
+    return bad_argument(why);
 
   // The answer: this app's ticket then `v1 ok re=SEQ` (the settings are stored), or
   // `v1 error re=SEQ`. A ticket also comes unasked after the handshake (the accessory's
@@ -201,22 +222,15 @@ int set_settings(const parsed_args& args, const std::string& device_id) {
           ticket.assign(data, data + payload.size());
           return std::nullopt;
         }
-        auto parsed = core::parse_app_message(payload);
-        if (!parsed) return std::nullopt;
-        const auto re = parsed.message.get_uint("re", 0, UINT64_MAX);
-        if (!re || *re != seq) return std::nullopt;
-        if (parsed.message.verb == "ok") {
+        const std::optional<core::app_message> answer = answer_to(payload, seq);
+        if (!answer) return std::nullopt;
+        if (answer->verb == "ok") {
           if (ticket.empty())
             return core::error_detail{trust::trust_errc::request_refused,
                                       "the accessory stored the settings but sent no ticket"};
           return store->save_relay_ticket(device_id, ticket);
         }
-        if (parsed.message.verb != "error") return std::nullopt;
-        const std::string reason(parsed.message.get("reason").value_or(""));
-        core::error_detail e = admin_refusal(reason);
-        if (reason == "bad_field")
-          e.detail += ": " + core::display_text(parsed.message.get("detail").value_or("?"));
-        return e;
+        return refusal_of(*answer);
       },
       &store);
   if (outcome.failed()) return fail(outcome, 1);
@@ -224,34 +238,62 @@ int set_settings(const parsed_args& args, const std::string& device_id) {
   return 0;
 }
 
+int switch_off(const parsed_args& args, const std::string& device_id) {
+  static constexpr std::string_view off = "v1 relay_off";
+  std::string why;
+  control_request request;
+  if (!relay_request(args, device_id, std::as_bytes(std::span(off)), request, why))
+    return bad_argument(why);
+  // The answer: `v1 ok re=SEQ` (settings deleted, the broker left) or `v1 error re=SEQ`. A
+  // ticket may come first, unasked after the handshake: not this request's answer.
+  std::shared_ptr<trust::trust_store> store;
+  const core::error_detail outcome = exchange_control(
+      args, request,
+      [&](std::span<const std::byte> payload,
+          std::uint64_t seq) -> std::optional<core::error_detail> {
+        const std::optional<core::app_message> answer = answer_to(payload, seq);
+        if (!answer) return std::nullopt;
+        if (answer->verb == "ok") return store->forget_relay_ticket(device_id);
+        return refusal_of(*answer);
+      },
+      &store);
+  if (outcome.failed()) return fail(outcome, 1);
+  if (!json_output) std::printf("relay off; ticket deleted\n");
+  return 0;
+}
+
 int run(const parsed_args& args) {
   json_output = args.has("json");
   const std::string& what = args.positional[0];
   if (args.positional.size() != 2)
-    return bad_argument("usage: lanyard relay inbox|show|set ID [options]");
+    return bad_argument("usage: lanyard relay inbox|show|set|off ID [options]");
   const std::string& device_id = args.positional[1];
   if (what == "inbox") return show_inbox(args, device_id);
   if (what == "show") return show_ticket(args, device_id);
   if (what == "set") return set_settings(args, device_id);
+  if (what == "off") return switch_off(args, device_id);
   return bad_argument("unknown relay action '" + core::display_text(what) +
-                      "' (expected inbox, show or set)");
+                      "' (expected inbox, show, set or off)");
 }
 
 const command cmd{
     "relay",
-    "set an accessory's relay up (an MQTT broker), show its ticket or inbox",
+    "set an accessory's relay up (an MQTT broker) or off, show its ticket or inbox",
     "usage: lanyard relay inbox ID [options]\n"
     "       lanyard relay show ID [options]\n"
     "       lanyard relay set ID --broker HOST[:PORT] --ca FILE --accessory-password-file FILE\n"
     "                            --household-account NAME --household-password-file FILE\n"
     "                            [options]\n"
+    "       lanyard relay off ID [options]\n"
     "\n"
     "The relay carries the channel through an MQTT broker when no local path reaches the\n"
     "accessory (docs/design/relay.md); the channel's pinned TLS runs end to end through it.\n"
     "`inbox` prints the accessory's inbox id, its user name at the broker. `set` (an admin of\n"
     "ID) stores the broker settings in the accessory, which then gives every paired app a\n"
     "ticket; this app's is stored with the pin. `show` prints the stored ticket's broker,\n"
-    "household account and inbox (never a password or key).\n"
+    "household account and inbox (never a password or key). `off` (an admin of ID) switches\n"
+    "the relay off: the accessory deletes its settings and leaves the broker; this app's\n"
+    "ticket is deleted (other apps' tickets then open nothing).\n"
     "\n"
     "options:\n"
     "  --broker HOST[:PORT]            the broker (TLS; port 8883 by default)\n"

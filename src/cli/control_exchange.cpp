@@ -15,6 +15,14 @@
 
 namespace lanyard::cli {
 
+std::optional<core::app_message> answer_to(std::span<const std::byte> payload, std::uint64_t seq) {
+  auto parsed = core::parse_app_message(payload);
+  if (!parsed) return std::nullopt;
+  const auto re = parsed.message.get_uint("re", 0, UINT64_MAX);
+  if (!re || *re != seq) return std::nullopt;
+  return std::move(parsed.message);
+}
+
 core::error_detail exchange_control(const parsed_args& args, const control_request& request,
                                     const control_answer& answer,
                                     std::shared_ptr<trust::trust_store>* store_out) {

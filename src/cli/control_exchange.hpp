@@ -7,6 +7,7 @@
 
 #include "args.hpp"
 
+#include <lanyard/core/app_message.hpp>
 #include <lanyard/core/error_detail.hpp>
 #include <lanyard/core/frame.hpp>
 #include <lanyard/trust/trust_store.hpp>
@@ -33,6 +34,10 @@ struct control_request {
 /// waiting, an error_detail to end (an empty code: done).
 using control_answer =
     std::function<std::optional<core::error_detail>(std::span<const std::byte>, std::uint64_t)>;
+
+/// A text answer (`v1 VERB re=SEQ ...`) to request `seq`; nullopt for anything else (a binary
+/// body, a text that does not parse, an answer to another request).
+std::optional<core::app_message> answer_to(std::span<const std::byte> payload, std::uint64_t seq);
 
 /// Runs the exchange with the identity and trust store of `args` (--identity-dir,
 /// --trust-store, --address). Refuses an accessory that is not paired (trust_errc::

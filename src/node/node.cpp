@@ -60,7 +60,7 @@ core::error_detail make_private_dir(const std::filesystem::path& dir) {
 struct node::impl : std::enable_shared_from_this<impl> {
   impl(asio::any_io_executor e, node_options o)
       : ex(std::move(e)), opts(std::move(o)), window_timer(ex), setup_grace_timer(ex),
-        responder(opts.setup_mode) {}
+        relay_off_timer(ex), responder(opts.setup_mode) {}
 
   asio::any_io_executor ex;
   node_options opts;
@@ -75,6 +75,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
   bool window_open = false;
   asio::steady_timer window_timer;
   asio::steady_timer setup_grace_timer; // leave_setup_mode(): the old listeners' last moments
+  asio::steady_timer relay_off_timer;   // the relay switched off: the broker's last moments
   std::set<controller_id> live;
   core::provisioning_responder responder;
   controller_id joining_for{}; // the admin whose credentials the driver is trying
@@ -244,10 +245,29 @@ struct node::impl : std::enable_shared_from_this<impl> {
       send_control(from, core::message_kind::relay, reply);
     if (a.failure.failed())
       emit(core::diagnostic_level::error, "node.relay_failed", a.failure.code, a.failure.message());
+    if (a.switched_off) return switched_off(from, a);
     if (!a.stored) return;
     push(relay_event{relay::mqtt_state::stopped, a.failure.code, from});
     for (const controller_id& c : live)
       if (c != from) send_ticket(c);
+  }
+
+  // The settings are gone; the broker connection goes once the admin acknowledged the answer,
+  // which may be travelling through the relay itself, or after 10 s (an app that went away).
+  void switched_off(const controller_id& from, const detail::relay_service::answer& a) {
+    auto finish = [w = weak_from_this()] {
+      if (auto self = w.lock(); self && self->relay) self->relay->finish_switching_off();
+    };
+    for (const auto& reply : a.replies)
+      srv->async_send_control(from, core::message_kind::relay, std::as_bytes(std::span(reply)), {},
+                              [finish](std::error_code, std::uint64_t) { finish(); });
+    relay_off_timer.expires_after(std::chrono::seconds(10));
+    relay_off_timer.async_wait([finish](std::error_code ec) {
+      if (!ec) finish();
+    });
+    relay_event off{relay::mqtt_state::stopped, {}, from};
+    off.switched_off = true;
+    push(std::move(off));
   }
 
   void send_ticket(const controller_id& to) {
@@ -327,6 +347,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
     closed = true;
     window_timer.cancel();
     setup_grace_timer.cancel();
+    relay_off_timer.cancel();
     if (adv) adv->withdraw(); // goodbye packets: browsers see it leave at once
     if (relay) relay->close();
     if (srv) srv->close();

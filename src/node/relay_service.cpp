@@ -20,6 +20,14 @@ std::vector<std::uint8_t> error_text(std::uint64_t seq, std::string_view reason,
   return {text.begin(), text.end()};
 }
 
+std::vector<std::uint8_t> ok_text(std::uint64_t seq) {
+  core::app_message m("ok");
+  m.set("re", seq);
+  std::string text;
+  if (core::encode_app_message(m, text)) return {};
+  return {text.begin(), text.end()};
+}
+
 } // namespace
 
 relay_service::relay_service(asio::any_io_executor ex, std::filesystem::path state_dir,
@@ -46,6 +54,10 @@ trust::store_status relay_service::open() {
 
 void relay_service::close() {
   stop();
+}
+
+void relay_service::finish_switching_off() {
+  if (!configured()) stop(); // unless an admin set the relay up again meanwhile
 }
 
 void relay_service::stop() {
@@ -127,6 +139,9 @@ relay_service::answer relay_service::on_message(const core::fingerprint& from, b
     out.replies.push_back(error_text(seq, "accessory_failure"));
     return out;
   }
+  // A text (`v1 VERB ...`) asks something else than new settings: `v1 relay_off` (PROTOCOL.md
+  // § 2.7). Settings are binary and start with their version byte, 1.
+  if (!message.empty() && std::to_integer<char>(message[0]) == 'v') return on_text(seq, message);
   core::relay_settings s;
   std::uint8_t field = 0;
   const auto* data = reinterpret_cast<const std::uint8_t*>(message.data());
@@ -146,10 +161,29 @@ relay_service::answer relay_service::on_message(const core::fingerprint& from, b
   // Stored: a broker that cannot be reached now is retried, and reported as relay events.
   if (auto st = start(); st.failed()) out.failure = std::move(st);
   if (auto ticket = ticket_for(from)) out.replies.push_back(std::move(*ticket));
-  core::app_message ok("ok");
-  ok.set("re", seq);
-  std::string text;
-  if (!core::encode_app_message(ok, text)) out.replies.emplace_back(text.begin(), text.end());
+  out.replies.push_back(ok_text(seq));
+  return out;
+}
+
+relay_service::answer relay_service::on_text(std::uint64_t seq,
+                                             std::span<const std::byte> message) {
+  answer out;
+  const auto parsed = core::parse_app_message(message);
+  if (!parsed || parsed.message.verb != "relay_off") {
+    out.replies.push_back(error_text(seq, "unknown_verb"));
+    return out;
+  }
+  // Off: the settings go (if they cannot, the relay stays as it was and the admin hears so),
+  // so no ticket goes out any more and a restart does not connect; the broker connection stays
+  // until finish_switching_off(), so that the answer reaches an admin who asked through the
+  // relay. The secret stays (relay_state).
+  if (auto st = state_.clear_settings(); st.failed()) {
+    out.failure = std::move(st);
+    out.replies.push_back(error_text(seq, "accessory_failure"));
+    return out;
+  }
+  out.switched_off = true;
+  out.replies.push_back(ok_text(seq));
   return out;
 }
 

@@ -68,11 +68,18 @@ public:
     std::vector<std::vector<std::uint8_t>> replies;
     /// New settings were stored (other controllers get their tickets now).
     bool stored = false;
+    /// The relay was switched off (`v1 relay_off`): settings deleted; the broker connection
+    /// closes at finish_switching_off().
+    bool switched_off = false;
     /// Why the accessory itself failed (for its log; never sent).
     trust::store_status failure;
   };
   answer on_message(const core::fingerprint& from, bool admin, std::uint64_t seq,
                     std::span<const std::byte> message);
+
+  /// After on_message() switched the relay off: closes the broker connection (its tunnels end),
+  /// unless new settings came since. The node calls it once the admin acknowledged the answer.
+  void finish_switching_off();
 
   /// The encoded ticket for `controller`; nullopt without settings.
   std::optional<std::vector<std::uint8_t>> ticket_for(const core::fingerprint& controller) const;
@@ -84,6 +91,7 @@ public:
   std::size_t tunnel_count() const noexcept { return hub_ ? hub_->tunnel_count() : 0; }
 
 private:
+  answer on_text(std::uint64_t seq, std::span<const std::byte> message);
   trust::store_status start();
   void stop();
   std::optional<core::fingerprint> authenticate(const core::relay_frame& open) const;

@@ -103,8 +103,13 @@ store_status relay_state::save_settings(const core::relay_settings& s) {
 }
 
 store_status relay_state::clear_settings() {
-  if (::unlink(settings_path_.c_str()) != 0 && errno != ENOENT)
-    return detail::io_error(settings_path_, "cannot delete", errno);
+  if (!loaded_)
+    return store_status{make_error_code(trust_errc::store_io),
+                        "relay settings not cleared: the relay state was not loaded"};
+  // The settings first: without them the CA file is unused, and load() rewrites it from them.
+  for (const std::filesystem::path* file : {&settings_path_, &ca_path_})
+    if (::unlink(file->c_str()) != 0 && errno != ENOENT)
+      return detail::io_error(*file, "cannot delete", errno);
   settings_.reset();
   return {};
 }

@@ -367,10 +367,7 @@ store_status trust_store::forget(std::string_view device_id) {
   });
   if (s.failed()) return s;
   // The ticket goes with the pin: its relay key is this app's, for that accessory only.
-  for (const auto& file : {relay_ticket_path(device_id), relay_ca_path(device_id)})
-    if (::unlink(file.c_str()) != 0 && errno != ENOENT)
-      return detail::io_error(file, "cannot delete", errno);
-  return {};
+  return forget_relay_ticket(device_id);
 }
 
 // --- relay tickets ------------------------------------------------------------------------------
@@ -406,6 +403,14 @@ store_status trust_store::save_relay_ticket(std::string_view device_id,
     return st;
   return detail::write_file_atomically(
       ticket, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+}
+
+store_status trust_store::forget_relay_ticket(std::string_view device_id) {
+  // The ticket first: a ticket on disk always has its CA beside it.
+  for (const auto& file : {relay_ticket_path(device_id), relay_ca_path(device_id)})
+    if (::unlink(file.c_str()) != 0 && errno != ENOENT)
+      return detail::io_error(file, "cannot delete", errno);
+  return {};
 }
 
 std::optional<core::relay_ticket> trust_store::relay_ticket(std::string_view device_id,

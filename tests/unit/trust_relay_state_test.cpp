@@ -110,9 +110,16 @@ TEST_CASE("relay_state: settings are stored privately, read back, and cleared") 
   CHECK(b.settings()->broker.host == "198.18.5.2");
   CHECK(b.settings()->accessory_password == "acc-secret");
   CHECK(b.settings()->household_account == "home1");
+  const crypto::relay_key secret = b.secret();
   REQUIRE_FALSE(b.clear_settings().failed());
   CHECK_FALSE(b.settings());
   CHECK_FALSE(fs::exists(b.settings_path()));
+  CHECK_FALSE(fs::exists(b.ca_path()));
+  CHECK(fs::exists(b.secret_path())); // the relay keys stay the same if it comes back
+  relay_state c(d.path);
+  REQUIRE_FALSE(c.load().failed());
+  CHECK_FALSE(c.settings()); // off across a restart
+  CHECK(c.secret() == secret);
   CHECK_FALSE(b.clear_settings().failed()); // nothing to delete is no error
 }
 
@@ -182,6 +189,13 @@ TEST_CASE("trust store: a relay ticket goes with its pin") {
   std::vector<std::uint8_t> cut(encoded.begin(), encoded.end() - 1);
   CHECK(store.save_relay_ticket("lamp-1", cut).code == trust_errc::invalid_record);
   CHECK(store.relay_ticket("lamp-1"));
+  // The relay switched off: the ticket and its CA go, the pin stays.
+  REQUIRE_FALSE(store.forget_relay_ticket("lamp-1").failed());
+  CHECK_FALSE(store.relay_ticket("lamp-1"));
+  CHECK_FALSE(fs::exists(store.relay_ca_path("lamp-1")));
+  CHECK(store.find("lamp-1"));
+  CHECK_FALSE(store.forget_relay_ticket("lamp-1").failed()); // nothing to delete is no error
+  REQUIRE_FALSE(store.save_relay_ticket("lamp-1", encoded).failed());
   // Forgetting the accessory removes its ticket and CA.
   REQUIRE_FALSE(store.forget("lamp-1").failed());
   CHECK_FALSE(store.relay_ticket("lamp-1"));

@@ -105,12 +105,15 @@ struct provisioning_event {
 };
 
 /// The relay (docs/design/relay.md): an admin stored relay settings (`settings_by`; `error`
-/// says why storing or applying them failed), or the connection to the broker changed `state`
-/// (`error`: why it is waiting to retry: mqtt_errc::not_authorized, tls_failed, ...).
+/// says why storing or applying them failed) or switched the relay off (`settings_by` and
+/// `switched_off`: the settings are deleted and the broker connection closed), or the
+/// connection to the broker changed `state` (`error`: why it is waiting to retry:
+/// mqtt_errc::not_authorized, tls_failed, ...).
 struct relay_event {
   relay::mqtt_state state = relay::mqtt_state::stopped;
   std::error_code error;
   std::optional<core::fingerprint> settings_by;
+  bool switched_off = false;
 };
 
 using node_event = std::variant<window_event, pairing_started_event, pairing_event, session_event,

@@ -53,7 +53,9 @@ public:
   /// Stores `s` (encoded; bad_value for a field out of its bounds) and its CA file, and keeps
   /// it. Errors as load()'s writes; store_io before a successful load().
   store_status save_settings(const core::relay_settings& s);
-  /// Deletes the settings (the relay is switched off); the secret stays.
+  /// Deletes the settings and the broker's CA file (the relay is switched off); the secret
+  /// stays, so relay keys (and the tickets apps hold) are the same if the relay comes back.
+  /// Nothing to delete is no error; store_io before a successful load().
   store_status clear_settings();
 
   const std::filesystem::path& secret_path() const noexcept { return secret_path_; }

@@ -203,6 +203,9 @@ public:
   /// in `error` (store_corrupt) and not used.
   std::optional<core::relay_ticket> relay_ticket(std::string_view device_id,
                                                  store_status* error = nullptr) const;
+  /// Deletes `device_id`'s ticket (its accessory switched the relay off; forget() does this
+  /// too). No ticket is no error; store_io when a file cannot be deleted.
+  store_status forget_relay_ticket(std::string_view device_id);
   /// Where save_relay_ticket() put the broker's CA of `device_id`'s ticket.
   std::filesystem::path relay_ca_path(std::string_view device_id) const;
 

@@ -11,6 +11,9 @@
 #  3. Back home (wlan0 up) the session moves to Wi-Fi, make-before-break.
 # Every line is acknowledged and echoed exactly once and in order, with no session reset; the
 # path sequence is wlan0, relay, wlan0.
+#  4. The admin switches the relay off (`lanyard relay off`): the accessory deletes its
+#     settings and leaves the broker, the app's ticket is deleted, and a restart of the
+#     accessory does not bring the relay back.
 source "$(dirname "${BASH_SOURCE[0]}")/broker.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/relay_node.sh"
 relay_node_setup
@@ -60,4 +63,37 @@ relayed=$(jq -s --argjson s "$start" '
   | [$e|to_entries[]|select(.value.event=="path")|.key] as $p
   | [$e[$p[$s + 1]:$p[$s + 2]][]|select(.event=="message")] | length' "$LAB_DIR/c.json")
 ((relayed > 0)) || { echo "FAILED: no line was echoed while on the relay"; exit 1; }
-echo "PASSED: wlan0 -> relay away from home -> wlan0 back home; $n lines exactly once, in order ($relayed echoed)"
+echo "ok: wlan0 -> relay away from home -> wlan0 back home; $n lines exactly once, in order ($relayed echoed)"
+
+# The accessory's MQTT client, as the broker logged its last connection (`... as ID (..., u'INBOX')`).
+acc_client=$(grep -F "u'$inbox'" "$BROKER_DIR/mosquitto.log" | tail -n 1 | sed -n 's/.* as \([^ ]*\) (.*/\1/p')
+[[ -n $acc_client ]] || { echo "FAILED: the broker logged no connection of the accessory"; exit 1; }
+lab_exec phone "$LANYARD" relay off minimal-1 "${ts[@]}" --timeout 30 >"$LAB_DIR/relay-off.out" 2>&1 ||
+  { cat "$LAB_DIR/relay-off.out"; echo "FAILED: relay off"; exit 1; }
+grep -q 'relay off; ticket deleted' "$LAB_DIR/relay-off.out" ||
+  { cat "$LAB_DIR/relay-off.out"; echo "FAILED: relay off said something else"; exit 1; }
+wait_grep "$LAB_DIR/acc.log" '^relay: off'
+[[ ! -e $LAB_DIR/acc/relay-settings && ! -e $LAB_DIR/acc/relay-broker-ca.pem ]] ||
+  { ls -l "$LAB_DIR/acc"; echo "FAILED: the accessory kept its relay settings"; exit 1; }
+[[ -e $LAB_DIR/acc/relay-secret ]] || { echo "FAILED: the relay secret went too"; exit 1; }
+left=no
+for _ in $(seq 100); do
+  if grep -E -q "Client $acc_client (disconnected|closed its connection)" "$BROKER_DIR/mosquitto.log"; then
+    left=yes; break
+  fi
+  sleep 0.1
+done
+[[ $left == yes ]] || { tail -n 5 "$BROKER_DIR/mosquitto.log"; echo "FAILED: the accessory did not leave the broker"; exit 1; }
+if lab_exec phone "$LANYARD" relay show minimal-1 "${ts[@]}" >"$LAB_DIR/show-off.out" 2>&1; then
+  cat "$LAB_DIR/show-off.out"; echo "FAILED: the app kept its ticket"; exit 1
+fi
+echo "ok: relay off: the accessory deleted its settings and left the broker; the app's ticket is gone"
+# Off for good: after a restart the accessory does not connect to the broker again.
+connections=$(grep -c -F "u'$inbox'" "$BROKER_DIR/mosquitto.log")
+stop_accessory
+start_accessory
+sleep 3 # time to connect, had it kept its settings (it connects within a second at start)
+(($(grep -c -F "u'$inbox'" "$BROKER_DIR/mosquitto.log") == connections)) &&
+  ! grep -q '^relay:' "$LAB_DIR/acc.log" ||
+  { cat "$LAB_DIR/acc.log"; echo "FAILED: the accessory went back to the broker after its restart"; exit 1; }
+echo "PASSED: away and back home exactly once, in order; the relay switched off for good"

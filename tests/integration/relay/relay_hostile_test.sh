@@ -49,9 +49,15 @@ if set_relay "${TS2[@]}" >"$LAB_DIR/user-set.out" 2>&1; then
 fi
 grep -q 'not_admin' "$LAB_DIR/user-set.out" ||
   { echo "FAILED: the user's refusal does not say not_admin:"; cat "$LAB_DIR/user-set.out"; exit 1; }
+if lab_exec phone "$LANYARD" relay off minimal-1 "${TS2[@]}" --timeout 30 >"$LAB_DIR/user-off.out" 2>&1; then
+  echo "FAILED: a user switched the relay off:"; cat "$LAB_DIR/user-off.out"; exit 1
+fi
+grep -q 'not_admin' "$LAB_DIR/user-off.out" ||
+  { echo "FAILED: the user's relay off: not refused with not_admin:"; cat "$LAB_DIR/user-off.out"; exit 1; }
+[[ -e $LAB_DIR/acc/relay-settings ]] || { echo "FAILED: the user's relay off deleted the settings"; exit 1; }
 set_relay "${TS[@]}" >"$LAB_DIR/admin-set.out" 2>&1 ||
   { echo "FAILED: the admin could not set the relay again:"; cat "$LAB_DIR/admin-set.out"; exit 1; }
-echo "ok: a user may not change the relay (not_admin); the admin may, again"
+echo "ok: a user may not change the relay nor switch it off (not_admin); the admin may, again"
 
 # Whose key opens what: a tool that knows the accessory's relay secret (read from its state
 # directory, as only someone with its file system could) stands in for a paired controller's
@@ -188,7 +194,7 @@ if cut -d' ' -f2 "$LAB_DIR/operator.log" | grep -qi "$plain"; then
   echo "FAILED: a payload carries a line of the stream in clear"; exit 1
 fi
 echo "ok: the stranger read nothing; the operator's $frames frames name no id and carry no clear text"
-for f in "$LAB_DIR/acc.log" "$LAB_DIR/c.json" "$LAB_DIR/c.json.err" "$LAB_DIR"/*-set.out; do
+for f in "$LAB_DIR/acc.log" "$LAB_DIR/c.json" "$LAB_DIR/c.json.err" "$LAB_DIR"/*-set.out "$LAB_DIR"/*-off.out; do
   if grep -q -e acc-secret -e home-secret "$f"; then echo "FAILED: a password is in ${f##*/}"; exit 1; fi
 done
 echo "PASSED"
