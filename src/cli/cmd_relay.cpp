@@ -1,4 +1,4 @@
-// lanyard relay inbox|show|set ID ...: the relay (docs/design/relay.md) from an app's side.
+// lanyard relay inbox|show|set|off ID ...: the relay (docs/design/relay.md) from an app's side.
 //
 //   inbox  the accessory's inbox id: its broker user name and topic account, derived from its
 //          pinned key (what a deployment registers at the broker before `set`);
@@ -188,10 +188,16 @@ bool relay_request(const parsed_args& args, const std::string& device_id,
   return true;
 }
 
-// An `error` answer to request `seq`, as the CLI reports it; nullopt for anything else.
+// An `error` answer, as the CLI reports it; nullopt for anything else.
 std::optional<core::error_detail> refusal_of(const core::app_message& m) {
   if (m.verb != "error") return std::nullopt;
   const std::string reason(m.get("reason").value_or(""));
+  if (reason == "not_supported") {
+    // An accessory without a relay (the firmware accessory, another product).
+    core::error_detail e{trust::trust_errc::request_not_supported,
+                         "the accessory has no relay (not_supported)"};
+    return e.with(core::field_key::reason, reason);
+  }
   core::error_detail e = admin_refusal(reason);
   if (reason == "bad_field") e.detail += ": " + core::display_text(m.get("detail").value_or("?"));
   return e;

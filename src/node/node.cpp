@@ -76,6 +76,7 @@ struct node::impl : std::enable_shared_from_this<impl> {
   asio::steady_timer window_timer;
   asio::steady_timer setup_grace_timer; // leave_setup_mode(): the old listeners' last moments
   asio::steady_timer relay_off_timer;   // the relay switched off: the broker's last moments
+  std::uint64_t relay_off_generation = 0;
   std::set<controller_id> live;
   core::provisioning_responder responder;
   controller_id joining_for{}; // the admin whose credentials the driver is trying
@@ -241,11 +242,11 @@ struct node::impl : std::enable_shared_from_this<impl> {
     const auto rec = store->find(from);
     const bool admin = rec && rec->role == trust::controller_role::admin;
     const detail::relay_service::answer a = relay->on_message(from, admin, seq, message);
-    for (const auto& reply : a.replies)
-      send_control(from, core::message_kind::relay, reply);
     if (a.failure.failed())
       emit(core::diagnostic_level::error, "node.relay_failed", a.failure.code, a.failure.message());
     if (a.switched_off) return switched_off(from, a);
+    for (const auto& reply : a.replies)
+      send_control(from, core::message_kind::relay, reply);
     if (!a.stored) return;
     push(relay_event{relay::mqtt_state::stopped, a.failure.code, from});
     for (const controller_id& c : live)
@@ -255,8 +256,13 @@ struct node::impl : std::enable_shared_from_this<impl> {
   // The settings are gone; the broker connection goes once the admin acknowledged the answer,
   // which may be travelling through the relay itself, or after 10 s (an app that went away).
   void switched_off(const controller_id& from, const detail::relay_service::answer& a) {
-    auto finish = [w = weak_from_this()] {
-      if (auto self = w.lock(); self && self->relay) self->relay->finish_switching_off();
+    // Only this off's acknowledgement or timer finishes it: an earlier one's must not close
+    // the connection before this answer got through.
+    auto finish = [w = weak_from_this(), generation = ++relay_off_generation] {
+      auto self = w.lock();
+      if (!self || !self->relay || generation != self->relay_off_generation) return;
+      self->relay_off_timer.cancel();
+      self->relay->finish_switching_off();
     };
     for (const auto& reply : a.replies)
       srv->async_send_control(from, core::message_kind::relay, std::as_bytes(std::span(reply)), {},

@@ -57,7 +57,9 @@ void relay_service::close() {
 }
 
 void relay_service::finish_switching_off() {
-  if (!configured()) stop(); // unless an admin set the relay up again meanwhile
+  if (configured()) return; // an admin set the relay up again meanwhile
+  stop();
+  (void)state_.remove_unused_ca(); // load() removes it at the next start if this fails
 }
 
 void relay_service::stop() {
@@ -101,7 +103,9 @@ trust::store_status relay_service::start() {
 
 std::optional<core::fingerprint> relay_service::authenticate(const core::relay_frame& open) const {
   // Every paired controller's key is tried (at most the table's size, 255 HMACs); the hub
-  // rate-limits how many OPENs get this far.
+  // rate-limits how many OPENs get this far. Switched off (the connection still open for the
+  // answer): no new tunnel.
+  if (!configured()) return std::nullopt;
   for (const trust::controller_record& c : store_->list()) {
     crypto::relay_key key{};
     if (crypto::derive_relay_key(state_.secret(), c.fingerprint, key)) continue;
@@ -174,9 +178,9 @@ relay_service::answer relay_service::on_text(std::uint64_t seq,
     return out;
   }
   // Off: the settings go (if they cannot, the relay stays as it was and the admin hears so),
-  // so no ticket goes out any more and a restart does not connect; the broker connection stays
-  // until finish_switching_off(), so that the answer reaches an admin who asked through the
-  // relay. The secret stays (relay_state).
+  // so no ticket goes out any more, no new tunnel opens and a restart does not connect; the
+  // broker connection (with its CA file) stays until finish_switching_off(), so that the
+  // answer reaches an admin who asked through the relay. The secret stays (relay_state).
   if (auto st = state_.clear_settings(); st.failed()) {
     out.failure = std::move(st);
     out.replies.push_back(error_text(seq, "accessory_failure"));

@@ -13,6 +13,9 @@
 //    comes unasked after a handshake). Otherwise `v1 error re=SEQ reason=R`: not_admin (a user
 //    sent them), bad_field detail=FIELD (they do not decode; a field's name, never a value),
 //    accessory_failure (the relay state could not be loaded or stored).
+//  - `v1 relay_off` from an admin: the settings are deleted and `v1 ok re=SEQ` answers; the
+//    broker connection closes at finish_switching_off() (the node calls it once the answer is
+//    acknowledged), and no OPEN is taken meanwhile. Another text: unknown_verb.
 //  - Nothing works before the relay state loaded (open()): without its secret every relay key
 //    would be derived from zeros.
 //  - ticket_for(controller): what the node sends every controller after each session

@@ -85,6 +85,8 @@ store_status relay_state::load() {
   secret_ = secret;
   settings_ = std::move(settings);
   loaded_ = true;
+  // Switched off before a restart, the CA file may still be there.
+  if (!settings_) return remove_unused_ca();
   return {};
 }
 
@@ -106,11 +108,16 @@ store_status relay_state::clear_settings() {
   if (!loaded_)
     return store_status{make_error_code(trust_errc::store_io),
                         "relay settings not cleared: the relay state was not loaded"};
-  // The settings first: without them the CA file is unused, and load() rewrites it from them.
-  for (const std::filesystem::path* file : {&settings_path_, &ca_path_})
-    if (::unlink(file->c_str()) != 0 && errno != ENOENT)
-      return detail::io_error(*file, "cannot delete", errno);
+  if (::unlink(settings_path_.c_str()) != 0 && errno != ENOENT)
+    return detail::io_error(settings_path_, "cannot delete", errno);
   settings_.reset();
+  return {};
+}
+
+store_status relay_state::remove_unused_ca() {
+  if (settings_) return {};
+  if (::unlink(ca_path_.c_str()) != 0 && errno != ENOENT)
+    return detail::io_error(ca_path_, "cannot delete", errno);
   return {};
 }
 

@@ -7,12 +7,16 @@
 #include <lanyard/node/node.hpp>
 
 #include <lanyard/app/controller.hpp>
+#include <lanyard/client/client_channel.hpp>
 #include <lanyard/client/pair.hpp>
+#include <lanyard/core/app_message.hpp>
 #include <lanyard/core/pairing_error.hpp>
 #include <lanyard/core/pairing_frame.hpp>
 #include <lanyard/core/provisioning.hpp>
+#include <lanyard/core/relay_settings.hpp>
 #include <lanyard/core/setup_code.hpp>
 #include <lanyard/core/setup_payload.hpp>
+#include <lanyard/tls_engine/identity_files.hpp>
 #include <lanyard/trust/controller_store.hpp>
 #include <lanyard/trust/window_clock.hpp>
 
@@ -31,6 +35,7 @@
 
 #include <array>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -649,4 +654,125 @@ TEST_CASE("node: after a pairing by the setup code sf stays 0 if the window clos
     CHECK(sf(n->txt()) == "1");
     CHECK(published_sf(events) == std::vector<std::string>{"0", "1"});
   }
+}
+
+namespace {
+
+// A paired app's own channel to `n` (its identity from `app_dir`), recording what the relay
+// service (CONTROL service 3) sends it: to send what app::device has no call for.
+struct relay_client {
+  relay_client(asio::io_context& io, const node& n, const std::filesystem::path& app_dir)
+      : id(identity(app_dir)), ch(io.get_executor(), lanyard::tls::context(id), options(n)) {
+    ch.set_control_handler(
+        [this](core::message_kind service, std::uint64_t, std::span<const std::byte> p) {
+          if (service == core::message_kind::relay) got.emplace_back(p.begin(), p.end());
+        });
+    ch.start({"127.0.0.1", n.ports().at(0)});
+  }
+  static lanyard::tls::identity identity(const std::filesystem::path& app_dir) {
+    core::error_detail e;
+    auto loaded = lanyard::tls::identity_files::load(app_dir / "identity", e);
+    INFO(e.message());
+    REQUIRE_FALSE(e);
+    return loaded;
+  }
+  static lanyard::client::client_options options(const node& n) {
+    lanyard::client::client_options o;
+    o.trust.device_id = "lamp-1";
+    o.trust.expected_fingerprint = n.fingerprint();
+    return o;
+  }
+  // Sends `body` on service 3; its seq once the accessory acknowledged it.
+  std::uint64_t send(asio::io_context& io, std::span<const std::byte> body) {
+    std::optional<std::pair<std::error_code, std::uint64_t>> done;
+    ch.async_send_control(core::message_kind::relay, body, {},
+                          [&](std::error_code ec, std::uint64_t seq) { done.emplace(ec, seq); });
+    REQUIRE(run_until(io, [&] { return done.has_value(); }));
+    REQUIRE_FALSE(done->first);
+    return done->second;
+  }
+  // The texts answering `seq` among what came (binary tickets are not answers).
+  std::vector<std::string> answers_to(std::uint64_t seq) const {
+    std::vector<std::string> out;
+    for (const auto& m : got) {
+      auto parsed = core::parse_app_message(std::as_bytes(std::span(m)));
+      if (parsed && parsed.message.get_uint("re", 0, UINT64_MAX) == seq)
+        out.emplace_back(reinterpret_cast<const char*>(m.data()), m.size());
+    }
+    return out;
+  }
+  lanyard::tls::identity id;
+  lanyard::client::client_channel ch;
+  std::vector<std::vector<std::byte>> got;
+};
+
+// An admin's settings changes (stored, switched off), not the broker connection's states.
+std::vector<nd::relay_event> settings_changes(const std::vector<node_event>& events) {
+  std::vector<nd::relay_event> out;
+  for (const auto& r : only<nd::relay_event>(events))
+    if (r.settings_by) out.push_back(r);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("node: the relay is switched off by an admin only, with one answer; the settings go, "
+          "the secret stays",
+          "[node][relay]") {
+  asio::io_context io;
+  lanyard::test::temp_dir dir("lanyard-node");
+  auto n = open_node(io, dir.path / "acc");
+  const std::filesystem::path acc = dir.path / "acc";
+  {
+    auto owner = open_app(io, dir.path / "owner", n->ports().at(0));
+    lanyard::test::pair_device(io, *owner, n->setup_payload());
+    REQUIRE_FALSE(n->open_pairing_window());
+    auto guest = open_app(io, dir.path / "guest", n->ports().at(0));
+    lanyard::test::pair_device(io, *guest, n->setup_payload());
+  } // their own channels go: the relay clients below are the controllers' only sessions
+  relay_client admin(io, *n, dir.path / "owner");
+  relay_client user(io, *n, dir.path / "guest");
+
+  // Settings for a broker on loopback that does not answer: stored all the same.
+  core::relay_settings s;
+  s.broker = {"127.0.0.1", 1, "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"};
+  s.accessory_password = "acc-secret";
+  s.household_account = "home1";
+  s.household_password = "home-secret";
+  std::vector<std::uint8_t> body;
+  REQUIRE_FALSE(core::encode_relay_settings(s, body));
+  const std::uint64_t set = admin.send(io, std::as_bytes(std::span(body)));
+  REQUIRE(run_until(io, [&] { return !admin.answers_to(set).empty(); }));
+  CHECK(admin.answers_to(set) == std::vector<std::string>{"v1 ok re=" + std::to_string(set)});
+  REQUIRE(std::filesystem::exists(acc / "relay-settings"));
+  drain(io, *n);
+
+  // A user: refused, nothing changes.
+  const std::string off = "v1 relay_off";
+  const std::uint64_t by_user = user.send(io, std::as_bytes(std::span(off)));
+  REQUIRE(run_until(io, [&] { return !user.answers_to(by_user).empty(); }));
+  CHECK(user.answers_to(by_user).front().find("reason=not_admin") != std::string::npos);
+  CHECK(std::filesystem::exists(acc / "relay-settings"));
+  CHECK(settings_changes(drain(io, *n)).empty());
+
+  // The admin: one ok, the settings and the CA file gone, the secret kept, an event.
+  const std::uint64_t by_admin = admin.send(io, std::as_bytes(std::span(off)));
+  REQUIRE(run_until(io, [&] { return !admin.answers_to(by_admin).empty(); }));
+  io.restart();
+  io.run_for(200ms); // a second answer would come now
+  CHECK(admin.answers_to(by_admin) ==
+        std::vector<std::string>{"v1 ok re=" + std::to_string(by_admin)});
+  CHECK_FALSE(std::filesystem::exists(acc / "relay-settings"));
+  CHECK_FALSE(std::filesystem::exists(acc / "relay-broker-ca.pem")); // the answer was acknowledged
+  CHECK(std::filesystem::exists(acc / "relay-secret"));
+  const auto events = settings_changes(drain(io, *n));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].switched_off);
+  CHECK(events[0].settings_by == admin.id.fingerprint());
+
+  // Another verb on service 3: unknown_verb, not taken for settings.
+  const std::string other = "v1 relay_on";
+  const std::uint64_t unknown = admin.send(io, std::as_bytes(std::span(other)));
+  REQUIRE(run_until(io, [&] { return !admin.answers_to(unknown).empty(); }));
+  CHECK(admin.answers_to(unknown).front().find("reason=unknown_verb") != std::string::npos);
 }

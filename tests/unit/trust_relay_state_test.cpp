@@ -114,12 +114,17 @@ TEST_CASE("relay_state: settings are stored privately, read back, and cleared") 
   REQUIRE_FALSE(b.clear_settings().failed());
   CHECK_FALSE(b.settings());
   CHECK_FALSE(fs::exists(b.settings_path()));
-  CHECK_FALSE(fs::exists(b.ca_path()));
+  CHECK(fs::exists(b.ca_path()));     // a broker connection still open may reconnect with it
   CHECK(fs::exists(b.secret_path())); // the relay keys stay the same if it comes back
   relay_state c(d.path);
   REQUIRE_FALSE(c.load().failed());
   CHECK_FALSE(c.settings()); // off across a restart
   CHECK(c.secret() == secret);
+  CHECK_FALSE(fs::exists(c.ca_path())); // unused: load() removed it
+  REQUIRE_FALSE(b.save_settings(settings()).failed());
+  REQUIRE_FALSE(b.clear_settings().failed());
+  REQUIRE_FALSE(b.remove_unused_ca().failed());
+  CHECK_FALSE(fs::exists(b.ca_path()));
   CHECK_FALSE(b.clear_settings().failed()); // nothing to delete is no error
 }
 

@@ -53,10 +53,13 @@ public:
   /// Stores `s` (encoded; bad_value for a field out of its bounds) and its CA file, and keeps
   /// it. Errors as load()'s writes; store_io before a successful load().
   store_status save_settings(const core::relay_settings& s);
-  /// Deletes the settings and the broker's CA file (the relay is switched off); the secret
-  /// stays, so relay keys (and the tickets apps hold) are the same if the relay comes back.
-  /// Nothing to delete is no error; store_io before a successful load().
+  /// Deletes the settings (the relay is switched off); the secret stays, so relay keys (and the
+  /// tickets apps hold) are the same if the relay comes back. The broker's CA file stays until
+  /// remove_unused_ca() (a broker connection still open may reconnect with it). Nothing to
+  /// delete is no error; store_io before a successful load().
   store_status clear_settings();
+  /// Deletes the broker's CA file when no settings are stored (load() does too).
+  store_status remove_unused_ca();
 
   const std::filesystem::path& secret_path() const noexcept { return secret_path_; }
   const std::filesystem::path& settings_path() const noexcept { return settings_path_; }

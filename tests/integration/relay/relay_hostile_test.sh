@@ -54,7 +54,9 @@ if lab_exec phone "$LANYARD" relay off minimal-1 "${TS2[@]}" --timeout 30 >"$LAB
 fi
 grep -q 'not_admin' "$LAB_DIR/user-off.out" ||
   { echo "FAILED: the user's relay off: not refused with not_admin:"; cat "$LAB_DIR/user-off.out"; exit 1; }
-[[ -e $LAB_DIR/acc/relay-settings ]] || { echo "FAILED: the user's relay off deleted the settings"; exit 1; }
+[[ -e $LAB_DIR/acc/relay-settings && -e $LAB_DIR/acc/relay-broker-ca.pem ]] ||
+  { echo "FAILED: the user's relay off deleted the settings"; exit 1; }
+if grep -q '^relay: off' "$LAB_DIR/acc.log"; then echo "FAILED: the accessory switched off for a user"; exit 1; fi
 set_relay "${TS[@]}" >"$LAB_DIR/admin-set.out" 2>&1 ||
   { echo "FAILED: the admin could not set the relay again:"; cat "$LAB_DIR/admin-set.out"; exit 1; }
 echo "ok: a user may not change the relay nor switch it off (not_admin); the admin may, again"
