@@ -96,8 +96,7 @@ struct checker {
         // A service's message takes its place in the one sequence, never the application's.
         SESSION_FUZZ_CHECK(c->seq == expect_seq);
         SESSION_FUZZ_CHECK(c->payload.size() <= s.settings().max_message_size);
-        SESSION_FUZZ_CHECK(is_known_message_kind(c->kind) &&
-                           c->kind != message_kind::application);
+        SESSION_FUZZ_CHECK(is_known_message_kind(c->kind) && c->kind != message_kind::application);
         ++expect_seq;
       } else if (auto* v = std::get_if<events::message_view>(&*e)) {
         SESSION_FUZZ_CHECK(views);
